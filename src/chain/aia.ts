@@ -1,0 +1,116 @@
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import { Agent, request } from 'undici'
+import { AppError } from '../core/errors.js'
+import { x509 } from '../core/x509.js'
+import { lookupResolveMap, type ResolveMap } from '../hosts/index.js'
+import { isPrivateAddress } from './address-policy.js'
+
+export interface AiaOptions {
+  timeoutMs: number
+  /** Body cap in bytes; a caIssuers response is one certificate or a small PKCS#7 bundle. */
+  maxBytes: number
+  maxRedirects: number
+  allowPrivate: boolean
+  resolveMap: ResolveMap
+}
+
+export const DEFAULT_AIA: Omit<AiaOptions, 'resolveMap'> = { timeoutMs: 5000, maxBytes: 64 * 1024, maxRedirects: 3, allowPrivate: false }
+
+/**
+ * Downloads the certificates behind an AIA caIssuers URL. The URL comes from an untrusted
+ * certificate, so scheme, address, size, time and redirects are all bounded.
+ */
+export async function fetchAiaCertificates(url: string, opts: AiaOptions): Promise<Buffer[]> {
+  let current = url
+  for (let hop = 0; hop <= opts.maxRedirects; hop++) {
+    const target = await checkUrl(current, opts)
+    const agent = new Agent({
+      connect: {
+        timeout: opts.timeoutMs,
+        // Connect to the address we checked, never to a fresh DNS answer (no rebinding).
+        lookup: (_host: string, o: { all?: boolean }, cb: (err: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void) =>
+          o?.all ? cb(null, [{ address: target.address, family: isIP(target.address) }]) : cb(null, target.address, isIP(target.address)),
+      },
+    })
+    try {
+      const res = await request(current, {
+        dispatcher: agent,
+        method: 'GET',
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+        signal: AbortSignal.timeout(opts.timeoutMs),
+        headers: { accept: 'application/pkix-cert, application/pkcs7-mime, */*' },
+      })
+      if (res.statusCode >= 300 && res.statusCode < 400 && typeof res.headers.location === 'string') {
+        await res.body.dump()
+        current = new URL(res.headers.location, current).toString()
+        continue
+      }
+      if (res.statusCode !== 200) {
+        await res.body.dump()
+        throw new AppError('AIA_FAILED', `AIA ${url}: HTTP ${res.statusCode}`)
+      }
+      const declared = Number(res.headers['content-length'] ?? 0)
+      if (declared > opts.maxBytes) {
+        res.body.destroy()
+        throw new AppError('AIA_FAILED', `AIA ${url}: ${declared} bytes exceeds the ${opts.maxBytes}-byte cap`)
+      }
+      const chunks: Buffer[] = []
+      let size = 0
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length
+        if (size > opts.maxBytes) {
+          res.body.destroy()
+          throw new AppError('AIA_FAILED', `AIA ${url}: body exceeds the ${opts.maxBytes}-byte cap`)
+        }
+        chunks.push(chunk as Buffer)
+      }
+      return decodeCertificates(Buffer.concat(chunks), url)
+    } catch (err) {
+      if (err instanceof AppError) throw err
+      throw new AppError('AIA_FAILED', `AIA ${url}: ${(err as Error).message}`, { cause: err })
+    } finally {
+      void agent.destroy()
+    }
+  }
+  throw new AppError('AIA_FAILED', `AIA ${url}: more than ${opts.maxRedirects} redirects`)
+}
+
+async function checkUrl(raw: string, opts: AiaOptions): Promise<{ address: string }> {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new AppError('AIA_REFUSED', `AIA URL "${raw.slice(0, 200)}" is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('AIA_REFUSED', `AIA ${raw}: scheme ${url.protocol} refused (http and https only)`)
+  if (url.username || url.password) throw new AppError('AIA_REFUSED', `AIA ${raw}: credentials in URL refused`)
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+  let address = lookupResolveMap(opts.resolveMap, host, port) ?? (isIP(host) ? host : undefined)
+  if (!address) {
+    try {
+      address = (await lookup(host)).address
+    } catch (err) {
+      throw new AppError('AIA_FAILED', `AIA ${raw}: cannot resolve ${host}`, { cause: err })
+    }
+  }
+  if (!opts.allowPrivate && isPrivateAddress(address)) {
+    throw new AppError('AIA_REFUSED', `AIA ${raw}: ${host} is ${address}, a loopback or private address (use --aia-allow-private to allow)`)
+  }
+  return { address }
+}
+
+/** caIssuers serves DER, PEM or a certs-only PKCS#7 bundle (RFC 5280 §4.2.2.1). */
+function decodeCertificates(body: Buffer, url: string): Buffer[] {
+  try {
+    return [Buffer.from(new x509.X509Certificate(body).rawData)]
+  } catch {
+    try {
+      return [...new x509.X509Certificates(body)].map((c) => Buffer.from(c.rawData))
+    } catch (err) {
+      throw new AppError('AIA_FAILED', `AIA ${url}: body is not a certificate or PKCS#7 bundle`, { cause: err })
+    }
+  }
+}

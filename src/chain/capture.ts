@@ -1,0 +1,163 @@
+import { lookup } from 'node:dns/promises'
+import { connect as netConnect, isIP, type Socket } from 'node:net'
+import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls'
+import type { Clock } from '../core/clock.js'
+import { captureErrorFrom, type CaptureError } from './capture-error.js'
+import { toNodeHello, type HelloProfile } from './hello.js'
+import { TapStream } from './tap.js'
+import { ServerFlightReader } from './tls-records.js'
+
+export interface CaptureRequest {
+  host: string
+  port: number
+  sni: string | null
+  /** Address to use instead of DNS (from --resolve), if any. */
+  address?: string
+  hello: HelloProfile
+  timeoutMs: number
+  /** Retry with TLS 1.3 when the server refuses every version offered (reconstructed chain). */
+  tls13Fallback: boolean
+  /** Certificate message size cap in bytes. */
+  maxCertificateMessage: number
+}
+
+export type { CaptureError }
+
+export interface CaptureTimings {
+  dnsMs: number | null
+  connectMs: number | null
+  handshakeMs: number | null
+  totalMs: number
+}
+
+export interface Capture {
+  ip: string | null
+  sni: string | null
+  protocol: string | null
+  cipher: string | null
+  capture: 'wire' | 'reconstructed' | null
+  /** DER certificates: as sent ('wire') or as Node rebuilt them ('reconstructed'). */
+  certificates: Buffer[]
+  timings: CaptureTimings
+  error: CaptureError | null
+}
+
+/** Connects once with the given hello and returns what the server sent; never throws. */
+export async function captureChain(req: CaptureRequest, clock: Clock): Promise<Capture> {
+  const first = await captureOnce(req, clock, toNodeHello(req.hello))
+  const max = req.hello.versions.includes('TLSv1.3')
+  if (req.tls13Fallback && !max && first.error?.code === 'tls-alert:protocol-version') {
+    // The server speaks only TLS 1.3: its Certificate message is encrypted, so the best
+    // available answer is the chain Node rebuilds, marked as such.
+    const retry = await captureOnce(req, clock, { ...toNodeHello(req.hello), minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT' })
+    if (retry.error === null) return retry
+  }
+  return first
+}
+
+async function captureOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<typeof toNodeHello>): Promise<Capture> {
+  const t0 = clock.monotonic()
+  const timings: CaptureTimings = { dnsMs: null, connectMs: null, handshakeMs: null, totalMs: 0 }
+  const result: Capture = { ip: null, sni: req.sni, protocol: null, cipher: null, capture: null, certificates: [], timings, error: null }
+  const finish = (error: CaptureError | null): Capture => {
+    result.error = error
+    timings.totalMs = round(clock.monotonic() - t0)
+    return result
+  }
+  const deadline = t0 + req.timeoutMs
+  let ip: string
+  try {
+    ip = req.address ?? (isIP(req.host) ? req.host : await withTimeout(lookup(req.host).then((r) => r.address), req.timeoutMs, 'dns'))
+    result.ip = ip
+    timings.dnsMs = round(clock.monotonic() - t0)
+  } catch (err) {
+    return finish(isTimeout(err) ? { code: 'dns', message: `DNS lookup of ${req.host} took longer than ${req.timeoutMs} ms` } : captureErrorFrom(err))
+  }
+  return await new Promise<Capture>((resolve) => {
+    let settled = false
+    let tcp: Socket | null = null
+    let tls: TLSSocket | null = null
+    const reader = new ServerFlightReader({ maxCertificateMessage: req.maxCertificateMessage })
+    const done = (error: CaptureError | null) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      tls?.destroy()
+      tcp?.destroy()
+      resolve(finish(error))
+    }
+    const remaining = Math.max(1, deadline - clock.monotonic())
+    const timer = setTimeout(() => {
+      const phase = timings.connectMs === null ? 'connecting' : 'waiting for the handshake'
+      done({ code: 'timeout', message: `no answer after ${req.timeoutMs} ms ${phase}` })
+    }, remaining)
+    const connectStart = clock.monotonic()
+    tcp = netConnect({ host: ip, port: req.port })
+    tcp.setNoDelay(true)
+    tcp.once('error', (err) => done(captureErrorFrom(err)))
+    tcp.once('connect', () => {
+      timings.connectMs = round(clock.monotonic() - connectStart)
+      const hsStart = clock.monotonic()
+      const tap = new TapStream(tcp!, (chunk) => {
+        reader.push(chunk)
+        const s = reader.state
+        if (s.kind === 'not-tls') done({ code: 'not-tls', message: s.detail })
+        else if (s.kind === 'too-large') done({ code: 'chain-too-large', message: s.detail })
+        else if (s.kind === 'malformed') done({ code: 'malformed-handshake', message: s.detail })
+      })
+      tls = tlsConnect({
+        socket: tap,
+        ...(req.sni ? { servername: req.sni } : {}),
+        rejectUnauthorized: false,
+        ...hello,
+      })
+      tls.once('secureConnect', () => {
+        timings.handshakeMs = round(clock.monotonic() - hsStart)
+        result.protocol = tls!.getProtocol()
+        result.cipher = tls!.getCipher()?.standardName ?? null
+        if (reader.certificates) {
+          result.capture = 'wire'
+          result.certificates = reader.certificates
+        } else {
+          result.capture = 'reconstructed'
+          result.certificates = reconstructed(tls!.getPeerCertificate(true))
+        }
+        done(result.certificates.length === 0 ? { code: 'no-certificate', message: 'the server sent no certificate' } : null)
+      })
+      tls.once('error', (err) => {
+        if (reader.alert) done({ code: `tls-alert:${reader.alert.name}`, message: `server sent alert ${reader.alert.code} (${reader.alert.name})` })
+        else done(captureErrorFrom(err))
+      })
+      tls.once('close', () => done({ code: 'closed', message: 'the server closed the connection during the handshake' }))
+    })
+  })
+}
+
+function reconstructed(peer: PeerCertificate & { issuerCertificate?: PeerCertificate }): Buffer[] {
+  const out: Buffer[] = []
+  const seen = new Set<string>()
+  let cert: (PeerCertificate & { issuerCertificate?: PeerCertificate }) | undefined = peer
+  while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256)
+    out.push(cert.raw)
+    cert = cert.issuerCertificate
+  }
+  return out
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10
+}
+
+class TimeoutError extends Error {}
+function isTimeout(err: unknown): boolean {
+  return err instanceof TimeoutError
+}
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TimeoutError(what)), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}

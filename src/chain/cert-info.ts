@@ -1,0 +1,129 @@
+import { createHash, X509Certificate as NodeX509 } from 'node:crypto'
+import { x509 } from '../core/x509.js'
+
+export interface KeyInfo {
+  type: 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448' | 'dsa' | 'unknown'
+  bits: number | null
+  /** NIST name (P-256, P-384, P-521) when known, else the OpenSSL name; null for non-EC keys. */
+  curve: string | null
+}
+
+/** What the tool knows about one certificate; every string here came from an untrusted peer. */
+export interface CertInfo {
+  sha256: string
+  subject: string
+  issuer: string
+  serial: string
+  ski: string | null
+  aki: string | null
+  key: KeyInfo
+  signature: string
+  signatureHash: string | null
+  notBefore: string
+  notAfter: string
+  sans: string[]
+  derBytes: number
+  caIssuers: string[]
+  isCA: boolean
+  selfSigned: boolean
+}
+
+/** A parsed certificate with the handles path building needs; `info` is what gets printed/stored. */
+export interface ParsedCert {
+  info: CertInfo
+  der: Buffer
+  node: NodeX509
+  /** Lower-case subject / issuer names, used only as an index before OpenSSL's checkIssued. */
+  subjectKey: string
+  issuerKey: string
+  /** SHA-256 of the SubjectPublicKeyInfo: a cross-signed CA keeps it, so loops can be cut. */
+  spkiHash: string
+}
+
+export class MalformedCertificateError extends Error {
+  override name = 'MalformedCertificateError'
+}
+
+const CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }
+
+export function sha256Hex(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex')
+}
+
+/** Parses DER with @peculiar/x509 (fields) and node:crypto (key details, signature checks). */
+export function parseCertificate(der: Buffer): ParsedCert {
+  let cert: InstanceType<typeof x509.X509Certificate>
+  let node: NodeX509
+  try {
+    cert = new x509.X509Certificate(der)
+    node = new NodeX509(der)
+  } catch (err) {
+    throw new MalformedCertificateError(`cannot parse certificate (${der.length} bytes): ${(err as Error).message}`, { cause: err })
+  }
+  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId ?? null
+  const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId ?? null
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension)
+  const aia = cert.getExtension(x509.AuthorityInfoAccessExtension)
+  const bc = cert.getExtension(x509.BasicConstraintsExtension)
+  const sig = cert.signatureAlgorithm as { name: string; hash?: { name: string } }
+  const hash = sig.hash?.name ? sig.hash.name.toLowerCase().replace('-', '') : null
+  const subject = cert.subject
+  const issuer = cert.issuer
+  const info: CertInfo = {
+    sha256: sha256Hex(der),
+    subject,
+    issuer,
+    serial: cert.serialNumber.toLowerCase(),
+    ski: ski ? ski.toLowerCase() : null,
+    aki: aki ? aki.toLowerCase() : null,
+    key: keyInfo(node),
+    signature: signatureName(sig.name, hash),
+    signatureHash: hash,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    sans: san ? san.names.items.map((n) => `${n.type}:${n.value}`) : [],
+    derBytes: der.length,
+    caIssuers: aia ? aia.caIssuers.filter((n) => n.type === 'url').map((n) => n.value) : [],
+    isCA: bc?.ca ?? false,
+    selfSigned: false,
+  }
+  info.selfSigned = subject === issuer && safeVerify(node, node)
+  const spkiHash = sha256Hex(node.publicKey.export({ format: 'der', type: 'spki' }))
+  return { info, der, node, subjectKey: subject.toLowerCase(), issuerKey: issuer.toLowerCase(), spkiHash }
+}
+
+/** OpenSSL's issuer check (names, AKI/SKI, key usage) followed by the signature itself. */
+export function issuedBy(child: ParsedCert, issuer: ParsedCert): boolean {
+  return child.node.checkIssued(issuer.node) && safeVerify(child.node, issuer.node)
+}
+
+function safeVerify(child: NodeX509, issuer: NodeX509): boolean {
+  try {
+    return child.verify(issuer.publicKey)
+  } catch {
+    return false
+  }
+}
+
+function keyInfo(node: NodeX509): KeyInfo {
+  try {
+    const key = node.publicKey
+    const type = (key.asymmetricKeyType ?? 'unknown') as KeyInfo['type']
+    const details = key.asymmetricKeyDetails ?? {}
+    if (type === 'ec') {
+      const curve = details.namedCurve ?? null
+      const bits = curve === 'prime256v1' ? 256 : curve === 'secp384r1' ? 384 : curve === 'secp521r1' ? 521 : null
+      return { type, bits, curve: curve ? (CURVES[curve] ?? curve) : null }
+    }
+    if (type === 'ed25519') return { type, bits: 256, curve: null }
+    if (type === 'ed448') return { type, bits: 456, curve: null }
+    return { type, bits: details.modulusLength ?? null, curve: null }
+  } catch {
+    return { type: 'unknown', bits: null, curve: null }
+  }
+}
+
+function signatureName(alg: string, hash: string | null): string {
+  const base = alg === 'RSASSA-PKCS1-v1_5' ? 'rsa-pkcs1' : alg === 'RSA-PSS' ? 'rsa-pss' : alg === 'ECDSA' ? 'ecdsa' : alg.toLowerCase()
+  return hash ? `${base}-${hash}` : base
+}

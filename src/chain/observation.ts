@@ -1,0 +1,24 @@
+import type { Anchor } from './anchors.js'
+import type { CaptureError, CaptureTimings } from './capture.js'
+import type { ParsedCert } from './cert-info.js'
+
+/** What one resolution of one target saw. Failures are data here, never exceptions. */
+export interface Observation {
+  target: string
+  host: string
+  port: number
+  sni: string | null
+  observedAt: string
+  ip: string | null
+  protocol: string | null
+  cipher: string | null
+  capture: 'wire' | 'reconstructed' | null
+  error: CaptureError | null
+  timings: CaptureTimings
+  /** In the order the server sent them (or rebuilt, when capture is 'reconstructed'). */
+  served: ParsedCert[]
+  /** SHA-256 over the served fingerprints in order: a change of chain changes it. */
+  chainHash: string | null
+  anchors: Anchor[]
+  aia: { fetched: ParsedCert[]; errors: CaptureError[] }
+}

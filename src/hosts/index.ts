@@ -1,0 +1,7 @@
+export { parseHosts, formatProblems, MAX_PATH_LENGTH } from './parse.js'
+export type { HostsProblem, ParsedHosts } from './parse.js'
+export type { Target, Expectation } from './target.js'
+export { dnsNameProblem, hostKind, targetId } from './names.js'
+export type { HostKind } from './names.js'
+export { parseResolveEntries, lookupResolveMap } from './resolve-map.js'
+export type { ResolveMap } from './resolve-map.js'

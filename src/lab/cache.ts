@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKey, issueCertificate, keyOwners, type IssuedCert, type KeyMaterial } from './pki.js'
+import type { LabSpec } from './spec.js'
+
+export interface LabPki {
+  certs: Map<string, IssuedCert>
+  keys: Map<string, KeyMaterial>
+  /** True when this call generated certificates rather than reading them. */
+  generated: boolean
+}
+
+/** Certificates are re-issued after this long so relative validity windows stay meaningful. */
+const MAX_AGE_MS = 30 * 86_400_000
+
+/**
+ * Keys are the slow part (RSA-4096), so they are cached by name and type; certificates are cached
+ * by a hash of the spec and the AIA base URL and rebuilt when either changes or they get old.
+ */
+export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: string | null, now: Date): Promise<LabPki> {
+  await mkdir(join(cacheDir, 'keys'), { recursive: true })
+  const owners = keyOwners(spec)
+  const keys = new Map<string, KeyMaterial>()
+  const needed = new Map([...owners.values()].map((o) => [o.keyName, o.keySpec]))
+  await Promise.all([...needed].map(async ([keyName, keySpec]) => {
+    const file = join(cacheDir, 'keys', `${keyName}.${keySpec}.json`)
+    try {
+      const j = JSON.parse(await readFile(file, 'utf8')) as { pkcs8: string; spki: string }
+      keys.set(keyName, { spec: keySpec, pkcs8: Buffer.from(j.pkcs8, 'base64'), spki: Buffer.from(j.spki, 'base64') })
+    } catch {
+      const k = await generateKey(keySpec)
+      keys.set(keyName, k)
+      await atomicWrite(file, JSON.stringify({ pkcs8: k.pkcs8.toString('base64'), spki: k.spki.toString('base64') }))
+    }
+  }))
+  const hash = createHash('sha256').update(JSON.stringify(spec)).update(aiaBase ?? '').digest('hex').slice(0, 16)
+  const certFile = join(cacheDir, `certs-${hash}.json`)
+  try {
+    const j = JSON.parse(await readFile(certFile, 'utf8')) as { generatedAt: string; certs: Record<string, { der: string; keyName: string }> }
+    if (now.getTime() - Date.parse(j.generatedAt) < MAX_AGE_MS) {
+      const certs = new Map(Object.entries(j.certs).map(([name, c]) => [name, { name, der: Buffer.from(c.der, 'base64'), keyName: c.keyName }]))
+      if (Object.keys(spec.certificates).every((n) => certs.has(n))) return { certs, keys, generated: false }
+    }
+  } catch {
+    // No usable cache: generate below.
+  }
+  const certs = new Map<string, IssuedCert>()
+  for (const name of Object.keys(spec.certificates)) {
+    certs.set(name, await issueCertificate(name, { spec, keys, owners, now, aiaBase }))
+  }
+  const out: Record<string, { der: string; keyName: string }> = {}
+  for (const [name, c] of certs) out[name] = { der: c.der.toString('base64'), keyName: c.keyName }
+  await atomicWrite(certFile, JSON.stringify({ generatedAt: now.toISOString(), certs: out }))
+  return { certs, keys, generated: true }
+}
+
+async function atomicWrite(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, text, { mode: 0o600 })
+  await rename(tmp, file)
+}

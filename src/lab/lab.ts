@@ -1,0 +1,128 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Server } from 'node:net'
+import type { Server as HttpServer } from 'node:http'
+import { AppError, isAppError } from '../core/errors.js'
+import { toPem } from '../chain/pem.js'
+import { loadOrCreatePki, type LabPki } from './cache.js'
+import { aiaServer, behaviourServer, listen, serverKey, tlsGroupServer } from './servers.js'
+import { validateLabSpec, type LabSpec } from './spec.js'
+
+export interface LabHost {
+  name: string
+  port: number
+  address: string
+  description: string | null
+  tags: string[]
+  expect: 'pass' | 'fail' | null
+}
+
+export interface RunningLab {
+  spec: LabSpec
+  pki: LabPki
+  hosts: LabHost[]
+  aiaBase: string | null
+  /** `--resolve` values for every host (and the AIA host). */
+  resolveEntries: string[]
+  /** Written files: a hosts file of the lab targets and a PEM bundle of its trusted roots. */
+  hostsFile: string
+  trustStoreFile: string
+  close(): Promise<void>
+}
+
+export interface StartLabOptions {
+  cacheDir: string
+  /** Directory for hosts.txt and trust.pem; defaults to cacheDir. */
+  outDir?: string
+  now: Date
+  /** Ignore fixed ports in the spec (tests, parallel runs). */
+  ephemeralPorts?: boolean
+}
+
+export async function readLabSpec(file: string): Promise<LabSpec> {
+  let raw: unknown
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'))
+  } catch (err) {
+    throw new AppError('LAB_SPEC_INVALID', `${file}: ${(err as Error).message}`, { cause: err })
+  }
+  return validateLabSpec(raw, file)
+}
+
+/** Generates (or loads) the lab PKI and serves every host on loopback until close(). */
+export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<RunningLab> {
+  const servers: Array<Server | HttpServer> = []
+  const closeAll = async () => {
+    await Promise.all(servers.map((s) => new Promise<void>((r) => {
+      s.close(() => r())
+      ;(s as HttpServer).closeAllConnections?.()
+    })))
+  }
+  try {
+    let aiaBase: string | null = null
+    let aiaPort = 0
+    let pkiRef: LabPki | null = null
+    if (spec.aia) {
+      const aia = aiaServer(() => pkiRef)
+      servers.push(aia)
+      aiaPort = await listenPreferring(aia, opts.ephemeralPorts ? 0 : (spec.aia.port ?? 0))
+      aiaBase = `http://${spec.aia.host}:${aiaPort}`
+    }
+    const pki = await loadOrCreatePki(spec, join(opts.cacheDir, spec.name), aiaBase, opts.now)
+    pkiRef = pki
+    const groups = new Map<string, string[]>()
+    for (const [name, host] of Object.entries(spec.hosts)) {
+      const key = serverKey(host, name)
+      groups.set(key, [...(groups.get(key) ?? []), name])
+    }
+    const hosts: LabHost[] = []
+    for (const names of groups.values()) {
+      const first = spec.hosts[names[0]!]!
+      const behaviour = first.server?.behaviour ?? 'tls'
+      // Hostile servers each get their own port; they have no SNI to pick by.
+      const batches = behaviour === 'tls' ? [names] : names.map((n) => [n])
+      for (const batch of batches) {
+        const server = behaviour === 'tls' ? tlsGroupServer(batch, spec, pki) : behaviourServer(behaviour as 'stall')
+        servers.push(server)
+        const port = await listenPreferring(server, opts.ephemeralPorts ? 0 : (first.server?.port ?? 0))
+        for (const name of batch) {
+          const h = spec.hosts[name]!
+          hosts.push({ name, port, address: '127.0.0.1', description: h.description ?? null, tags: h.tags ?? [], expect: h.expect ?? null })
+        }
+      }
+    }
+    hosts.sort((a, b) => Object.keys(spec.hosts).indexOf(a.name) - Object.keys(spec.hosts).indexOf(b.name))
+    const outDir = opts.outDir ?? join(opts.cacheDir, spec.name)
+    await mkdir(outDir, { recursive: true })
+    const hostsFile = join(outDir, 'hosts.txt')
+    const trustStoreFile = join(outDir, 'trust.pem')
+    await writeFile(hostsFile, labHostsText(spec, hosts))
+    const trusted = Object.entries(spec.certificates).filter(([, c]) => c.trust).map(([n]) => toPem(pki.certs.get(n)!.der))
+    await writeFile(trustStoreFile, trusted.join(''))
+    const resolveEntries = hosts.map((h) => `${h.name}:${h.port}:${h.address}`)
+    if (spec.aia) resolveEntries.push(`${spec.aia.host}:${aiaPort}:127.0.0.1`)
+    return { spec, pki, hosts, aiaBase, resolveEntries, hostsFile, trustStoreFile, close: closeAll }
+  } catch (err) {
+    await closeAll()
+    throw err
+  }
+}
+
+/** Fixed ports are a preference: when taken, a free one is used and printed. */
+async function listenPreferring(server: Server | HttpServer, port: number): Promise<number> {
+  try {
+    return await listen(server, port)
+  } catch (err) {
+    if (port !== 0 && isAppError(err, 'LAB_PORT_IN_USE')) return await listen(server, 0)
+    throw err
+  }
+}
+
+function labHostsText(spec: LabSpec, hosts: LabHost[]): string {
+  const lines = [`# tlsmatrix lab "${spec.name}": targets on loopback; pass the --resolve entries the lab printed`]
+  for (const h of hosts) {
+    const opts = [h.tags.length ? `tags=${h.tags.join(',')}` : '', h.expect ? `expect=${h.expect}` : ''].filter(Boolean).join(' ')
+    lines.push(`${h.name}:${h.port}${opts ? ' ' + opts : ''}`)
+  }
+  return lines.join('\n') + '\n'
+}
