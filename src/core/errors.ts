@@ -28,7 +28,7 @@ export class AppError extends Error {
 /** A command that wants a specific exit code throws this; only the CLI entry point turns it into one. */
 export class ExitError extends Error {
   override name = 'ExitError'
-  constructor(readonly exitCode: number, message = '') {
+  constructor(readonly exitCode: number, message = '', readonly failedTargets?: string[]) {
     super(message)
   }
 }

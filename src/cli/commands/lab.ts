@@ -1,0 +1,43 @@
+import { resolve as resolvePath } from 'node:path'
+import type { Clock } from '../../core/clock.js'
+import { dataPath } from '../../core/paths.js'
+import { readLabSpec, startLab, type RunningLab } from '../../lab/index.js'
+import type { Io } from '../io.js'
+import { termSafe } from '../output/sanitize.js'
+
+export interface LabOptions {
+  spec: string
+  cacheDir?: string
+  out?: string
+  ephemeral?: boolean
+}
+
+export async function openLab(opts: LabOptions, io: Io, clock: Clock): Promise<RunningLab> {
+  const spec = await readLabSpec(resolvePath(io.cwd, opts.spec))
+  return await startLab(spec, {
+    cacheDir: opts.cacheDir ? resolvePath(io.cwd, opts.cacheDir) : dataPath('lab', '.cache'),
+    ...(opts.out ? { outDir: resolvePath(io.cwd, opts.out) } : {}),
+    now: clock.now(),
+    ephemeralPorts: opts.ephemeral ?? false,
+  })
+}
+
+export function labBanner(lab: RunningLab): string {
+  const lines = [`lab "${lab.spec.name}": ${lab.hosts.length} hosts on 127.0.0.1${lab.aiaBase ? `, AIA at ${lab.aiaBase}` : ''}`]
+  for (const h of lab.hosts) lines.push(`  ${termSafe(`${h.name}:${h.port}`).padEnd(36)} ${termSafe(h.description ?? '')}`)
+  lines.push(`hosts file:  ${lab.hostsFile}`, `trust store: ${lab.trustStoreFile}`)
+  return lines.join('\n')
+}
+
+export function resolveArgs(lab: RunningLab): string {
+  return lab.resolveEntries.map((e) => `--resolve ${e}`).join(' ')
+}
+
+/** `tlsmatrix lab`: serve until Ctrl-C, then close every listener. */
+export async function labCommand(opts: LabOptions, io: Io, clock: Clock): Promise<void> {
+  const lab = await openLab(opts, io, clock)
+  io.stdout.write(`${labBanner(lab)}\n\nresolve it with:\n  tlsmatrix resolve --hosts ${lab.hostsFile} --trust-store ${lab.trustStoreFile} --aia-allow-private ${resolveArgs(lab)}\n\nCtrl-C stops the lab.\n`)
+  await io.interrupted
+  await lab.close()
+  io.stderr.write('lab stopped\n')
+}

@@ -1,0 +1,15 @@
+import { InvalidArgumentError } from 'commander'
+
+/** Commander argument parsers: reject bad values with the option's own words. */
+export function intInRange(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError(`expected a whole number, got "${value}"`)
+    const n = Number(value)
+    if (n < min || n > max) throw new InvalidArgumentError(`must be between ${min} and ${max}`)
+    return n
+  }
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value]
+}

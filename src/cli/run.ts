@@ -1,0 +1,80 @@
+import { Command, CommanderError, Option } from 'commander'
+import { systemClock, type Clock } from '../core/clock.js'
+import { AppError, ExitError } from '../core/errors.js'
+import { demoCommand } from './commands/demo.js'
+import { labCommand } from './commands/lab.js'
+import { DEFAULT_DB, resolveCommand, type ResolveOptions } from './commands/resolve.js'
+import type { Io } from './io.js'
+import { collect, intInRange } from './options.js'
+import { VERSION } from './version.js'
+
+/** Input and usage problems: the user fixes their command or file; nothing was contacted. */
+const INPUT_CODES = new Set(['USAGE', 'HOSTS_INVALID', 'RESOLVE_MAP_INVALID', 'TRUST_STORE_INVALID', 'LAB_SPEC_INVALID', 'STORE_LOCKED', 'STORE_CORRUPT', 'STORE_TOO_NEW'])
+
+/**
+ * The whole CLI as a function: argv in, exit code out. Only main.ts touches process.*.
+ * Exit codes: 0 success, 1 some targets failed (all recorded), 2 usage or input error.
+ */
+export async function run(argv: readonly string[], io: Io, clock: Clock = systemClock): Promise<number> {
+  const program = new Command('tlsmatrix')
+    .description('Which TLS servers can your Wi-Fi module reach, on which firmware, with which root, and why.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(try --help)')
+
+  program.command('resolve')
+    .description('capture each target\'s chain exactly as sent and list every candidate root')
+    .requiredOption('--hosts <file>', 'targets, one "host[:port] [key=value ...]" per line')
+    .option('--db <path>', 'SQLite database', DEFAULT_DB)
+    .option('--trust-store <file>', 'PEM bundle added to Node\'s Mozilla roots (repeatable)', collect, [])
+    .option('--trust-store-only', 'use only the --trust-store bundles', false)
+    .option('--concurrency <n>', 'targets resolved at once', intInRange(1, 1024), 32)
+    .option('--timeout-ms <n>', 'per-target time limit in milliseconds', intInRange(100, 600_000), 10_000)
+    .option('--resolve <host:port:addr>', 'use this address for host:port, without DNS (repeatable)', collect, [])
+    .option('--aia-allow-private', 'let AIA URLs reach loopback and private addresses', false)
+    .option('--no-aia', 'never download missing intermediates')
+    .option('--hello <file>', 'JSON ClientHello profile (versions, cipherSuites, groups, signatureAlgorithms, sni)')
+    .option('--no-sni', 'send no server name')
+    .option('--json', 'print one JSON object per target', false)
+    .action(async (o: ResolveOptions) => { await resolveCommand(o, io, clock) })
+
+  program.command('lab')
+    .description('serve a lab of TLS hosts on loopback, one chain feature varied at a time, until Ctrl-C')
+    .requiredOption('--spec <file>', 'lab spec, e.g. data/lab/basic.json')
+    .option('--cache-dir <dir>', 'where generated keys and certificates are kept')
+    .option('--out <dir>', 'where hosts.txt and trust.pem are written')
+    .addOption(new Option('--ephemeral', 'ignore fixed ports in the spec').default(false))
+    .action(async (o: { spec: string; cacheDir?: string; out?: string; ephemeral: boolean }) => { await labCommand(o, io, clock) })
+
+  program.command('demo')
+    .description('the built-in default: a local lab, resolved end to end, offline')
+    .option('--spec <file>', 'lab spec')
+    .option('--db <path>', 'SQLite database', DEFAULT_DB)
+    .option('--json', 'JSON output', false)
+    .action(async (o: { spec?: string; db: string; json: boolean }) => { await demoCommand(o, io, clock) })
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return 0
+  } catch (err) {
+    return exitCodeFor(err, io)
+  }
+}
+
+function exitCodeFor(err: unknown, io: Io): number {
+  if (err instanceof ExitError) {
+    if (err.message) io.stderr.write(`${err.message}\n`)
+    return err.exitCode
+  }
+  if (err instanceof CommanderError) {
+    // Help and version are "errors" to commander; usage mistakes are exit 2 for us.
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2
+  }
+  if (err instanceof AppError) {
+    io.stderr.write(`tlsmatrix: ${err.message}\n`)
+    return INPUT_CODES.has(err.code) ? 2 : 1
+  }
+  io.stderr.write(`tlsmatrix: internal error, please report: ${(err as Error)?.stack ?? String(err)}\n`)
+  return 70
+}

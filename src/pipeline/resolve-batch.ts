@@ -1,0 +1,57 @@
+import pLimit from 'p-limit'
+import type { Observation, Resolver } from '../chain/index.js'
+import type { Clock } from '../core/clock.js'
+import { messageOf } from '../core/errors.js'
+import type { Target } from '../hosts/index.js'
+
+export interface BatchObserver {
+  onResult?(obs: Observation, done: number, total: number): void
+}
+
+export interface BatchOptions {
+  concurrency: number
+  /** Persists one observation; a failure here is reported and the batch goes on. */
+  record?: (obs: Observation) => void
+  observer?: BatchObserver
+  clock: Clock
+}
+
+export interface BatchResult {
+  observations: Observation[]
+  /** Observations that could not be recorded, with why (they are still in `observations`). */
+  unrecorded: Array<{ target: string; message: string }>
+}
+
+/**
+ * Resolves every target with bounded concurrency. Results keep the hosts-file order; one target
+ * failing, even with a bug of ours, never stops the others.
+ */
+export async function resolveBatch(targets: readonly Target[], resolver: Resolver, opts: BatchOptions): Promise<BatchResult> {
+  const limit = pLimit(Math.max(1, opts.concurrency))
+  const unrecorded: BatchResult['unrecorded'] = []
+  let done = 0
+  const observations = await Promise.all(targets.map((t) => limit(async () => {
+    let obs: Observation
+    try {
+      obs = await resolver.resolve(t)
+    } catch (err) {
+      obs = internalFailure(t, err, opts.clock)
+    }
+    try {
+      opts.record?.(obs)
+    } catch (err) {
+      unrecorded.push({ target: obs.target, message: messageOf(err) })
+    }
+    opts.observer?.onResult?.(obs, ++done, targets.length)
+    return obs
+  })))
+  return { observations, unrecorded }
+}
+
+function internalFailure(t: Target, err: unknown, clock: Clock): Observation {
+  return {
+    target: t.id, host: t.host, port: t.port, sni: t.sni, observedAt: clock.now().toISOString(), ip: null, protocol: null, cipher: null,
+    capture: null, error: { code: 'internal', message: `tlsmatrix bug, please report: ${messageOf(err)}` },
+    timings: { dnsMs: null, connectMs: null, handshakeMs: null, totalMs: 0 }, served: [], chainHash: null, anchors: [], aia: { fetched: [], errors: [] },
+  }
+}

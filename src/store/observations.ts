@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto'
+import type { Observation, ParsedCert } from '../chain/index.js'
+import type { HelloProfile } from '../chain/index.js'
+import { storeError, type Db } from './db.js'
+
+/** Writes observations, each in its own transaction, so a crash loses at most the one in flight. */
+export class ObservationStore {
+  private readonly insertCert
+  private readonly insertObs
+
+  constructor(private readonly db: Db, private readonly path: string) {
+    this.insertCert = db.prepare(`INSERT OR IGNORE INTO certificates
+      (sha256, der, subject, issuer, serial, ski, aki, key_type, key_bits, key_curve, signature, not_before, not_after, is_ca, self_signed, first_seen)
+      VALUES (@sha256, @der, @subject, @issuer, @serial, @ski, @aki, @keyType, @keyBits, @keyCurve, @signature, @notBefore, @notAfter, @isCA, @selfSigned, @firstSeen)`)
+    this.insertObs = db.prepare(`INSERT INTO observations
+      (target, host, port, observed_at, hello, ip, sni, protocol, cipher, capture, served, chain_hash, error_code, error_message, timings, anchors, aia_errors)
+      VALUES (@target, @host, @port, @observedAt, @hello, @ip, @sni, @protocol, @cipher, @capture, @served, @chainHash, @errorCode, @errorMessage, @timings, @anchors, @aiaErrors)`)
+  }
+
+  /** Returns the observation's row id. */
+  record(obs: Observation, hello: HelloProfile): number {
+    try {
+      return this.db.transaction(() => {
+        const certs = new Map<string, ParsedCert>()
+        for (const c of [...obs.served, ...obs.aia.fetched, ...obs.anchors.map((a) => a.cert)]) certs.set(c.info.sha256, c)
+        for (const c of certs.values()) this.insertCert.run(certRow(c, obs.observedAt))
+        const info = this.insertObs.run({
+          target: obs.target,
+          host: obs.host,
+          port: obs.port,
+          observedAt: obs.observedAt,
+          hello: helloHash(hello),
+          ip: obs.ip,
+          sni: obs.sni,
+          protocol: obs.protocol,
+          cipher: obs.cipher,
+          capture: obs.capture,
+          served: JSON.stringify(obs.served.map((c) => c.info.sha256)),
+          chainHash: obs.chainHash,
+          errorCode: obs.error?.code ?? null,
+          errorMessage: obs.error?.message ?? null,
+          timings: JSON.stringify(obs.timings),
+          anchors: JSON.stringify(obs.anchors.map((a) => ({ sha256: a.cert.info.sha256, source: a.source, kind: a.kind, match: a.match, paths: a.paths }))),
+          aiaErrors: JSON.stringify(obs.aia.errors),
+        })
+        return Number(info.lastInsertRowid)
+      }).immediate()
+    } catch (err) {
+      throw storeError(err, this.path)
+    }
+  }
+
+  /** The two most recent chain hashes of a target, newest first (for chain-change reports). */
+  recentChains(target: string, limit = 2): Array<{ observedAt: string; chainHash: string | null; errorCode: string | null }> {
+    return this.db.prepare(`SELECT observed_at AS observedAt, chain_hash AS chainHash, error_code AS errorCode
+      FROM observations WHERE target = ? ORDER BY id DESC LIMIT ?`).all(target, limit) as Array<{ observedAt: string; chainHash: string | null; errorCode: string | null }>
+  }
+}
+
+/** Stable identity of a ClientHello, so observations made with different hellos are told apart. */
+export function helloHash(hello: HelloProfile): string {
+  return createHash('sha256').update(JSON.stringify(hello)).digest('hex').slice(0, 16)
+}
+
+function certRow(c: ParsedCert, firstSeen: string) {
+  const i = c.info
+  return {
+    sha256: i.sha256, der: c.der, subject: i.subject, issuer: i.issuer, serial: i.serial, ski: i.ski, aki: i.aki,
+    keyType: i.key.type, keyBits: i.key.bits, keyCurve: i.key.curve, signature: i.signature,
+    notBefore: i.notBefore, notAfter: i.notAfter, isCA: i.isCA ? 1 : 0, selfSigned: i.selfSigned ? 1 : 0, firstSeen,
+  }
+}
