@@ -19,7 +19,11 @@ export interface CaptureRequest {
   tls13Fallback: boolean
   /** Certificate message size cap in bytes. */
   maxCertificateMessage: number
+  /** Name-to-address lookup; the system resolver by default. */
+  lookup?: (host: string) => Promise<string>
 }
+
+const systemLookup = async (host: string): Promise<string> => (await lookup(host)).address
 
 export type { CaptureError }
 
@@ -67,7 +71,7 @@ async function captureOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
   const deadline = t0 + req.timeoutMs
   let ip: string
   try {
-    ip = req.address ?? (isIP(req.host) ? req.host : await withTimeout(lookup(req.host).then((r) => r.address), req.timeoutMs, 'dns'))
+    ip = req.address ?? (isIP(req.host) ? req.host : await withTimeout((req.lookup ?? systemLookup)(req.host), req.timeoutMs, 'dns'))
     result.ip = ip
     timings.dnsMs = round(clock.monotonic() - t0)
   } catch (err) {

@@ -23,6 +23,8 @@ export interface ResolverOptions {
   clock: Clock
   /** Largest Certificate message accepted, bytes. */
   maxCertificateMessage?: number
+  /** Name-to-address lookup; the system resolver by default. */
+  lookup?: (host: string) => Promise<string>
 }
 
 interface Analysis {
@@ -52,6 +54,7 @@ export class Resolver {
       timeoutMs: this.opts.timeoutMs,
       tls13Fallback: true,
       maxCertificateMessage: this.opts.maxCertificateMessage ?? 256 * 1024,
+      ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
     }, clock)
     const obs: Observation = {
       target: target.id,

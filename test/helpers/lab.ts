@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver, type HelloProfile } from '../../src/chain/index.js'
+import { systemClock } from '../../src/core/clock.js'
+import { dataPath } from '../../src/core/paths.js'
+import { parseHosts, parseResolveEntries, type Target } from '../../src/hosts/index.js'
+import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+
+/** Starts a lab from data/lab on free ports; the PKI cache is shared across test runs. */
+export async function startTestLab(name = 'basic'): Promise<RunningLab> {
+  const spec = await readLabSpec(dataPath('lab', `${name}.json`))
+  return await startLab(spec, { cacheDir: dataPath('lab', '.cache'), now: new Date(), ephemeralPorts: true })
+}
+
+export function labTargets(lab: RunningLab): Map<string, Target> {
+  const { targets, problems } = parseHosts(readFileSync(lab.hostsFile, 'utf8'), lab.hostsFile)
+  if (problems.length) throw new Error(JSON.stringify(problems))
+  return new Map(targets.map((t) => [t.host, t]))
+}
+
+export async function labResolver(lab: RunningLab, opts: { hello?: HelloProfile; allowPrivate?: boolean; aia?: boolean; timeoutMs?: number } = {}): Promise<Resolver> {
+  const cache = new CertCache()
+  const store = await loadTrustStore({ files: [lab.trustStoreFile], only: true }, cache)
+  return new Resolver({
+    store,
+    cache,
+    hello: opts.hello ?? DEFAULT_HELLO,
+    timeoutMs: opts.timeoutMs ?? 3000,
+    resolveMap: parseResolveEntries(lab.resolveEntries),
+    aia: opts.aia === false ? null : { ...DEFAULT_AIA, allowPrivate: opts.allowPrivate ?? true },
+    clock: systemClock,
+    // Tests never ask a real resolver: names not mapped by the lab do not exist.
+    lookup: async (host) => { throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }) },
+  })
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  await new Promise<void>((r) => server.close(() => r()))
+  return port
+}
+
+export function fakeTarget(host: string, port: number, sni: string | null = host): Target {
+  return { id: `${host}:${port}`, host, hostKind: 'dns', port, path: '/', sni, tags: [], expect: null, source: { file: 'test', line: 1 } }
+}
