@@ -41,7 +41,7 @@ export function parseHosts(text: string, file: string): ParsedHosts {
     if (line.length > MAX_LINE_LENGTH) return problem(`line is ${line.length} characters, the limit is ${MAX_LINE_LENGTH}`)
     const control = firstControl(line)
     if (control !== null) return problem(`control character ${control} is not allowed`)
-    if (/[^\x00-\x7f]/.test(line)) return problem('non-ASCII character (write internationalized names in punycode, xn--)')
+    if (/[^\x20-\x7e\t]/.test(line)) return problem('non-ASCII character (write internationalized names in punycode, xn--)')
     const content = stripComment(line).trim()
     if (content === '') return
     const result = parseLine(content)

@@ -35,7 +35,7 @@ export interface StartLabOptions {
   /** Directory for hosts.txt and trust.pem; defaults to cacheDir. */
   outDir?: string
   now: Date
-  /** Ignore fixed ports in the spec (tests, parallel runs). */
+  /** Ignore fixed host ports in the spec (tests, parallel runs); the AIA port is kept when free. */
   ephemeralPorts?: boolean
 }
 
@@ -65,7 +65,9 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
     if (spec.aia) {
       const aia = aiaServer(() => pkiRef)
       servers.push(aia)
-      aiaPort = await listenPreferring(aia, opts.ephemeralPorts ? 0 : (spec.aia.port ?? 0))
+      // The AIA port is baked into certificates: keep the spec's port even for ephemeral hosts, so
+      // the cached PKI stays valid; a busy port falls back to a free one and a re-issued PKI.
+      aiaPort = await listenPreferring(aia, spec.aia.port ?? 0)
       aiaBase = `http://${spec.aia.host}:${aiaPort}`
     }
     const pki = await loadOrCreatePki(spec, join(opts.cacheDir, spec.name), aiaBase, opts.now)

@@ -1,17 +1,18 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
+import { spawn } from 'node:child_process'
 import { pemBlocks, sha256Hex, type Resolver } from '../../src/chain/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { labResolver, labTargets, startTestLab } from '../helpers/lab.js'
 
-const run = promisify(execFile)
-
 /** What `openssl s_client -showcerts` saw the server send, as fingerprints in order. */
 async function opensslChain(port: number, servername: string): Promise<string[]> {
-  const { stdout } = await run('openssl', ['s_client', '-showcerts', '-connect', `127.0.0.1:${port}`, '-servername', servername, '-tls1_2'], { input: '', timeout: 10_000 } as never).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }))
-  return pemBlocks(String(stdout)).map(sha256Hex)
+  const child = spawn('openssl', ['s_client', '-showcerts', '-connect', `127.0.0.1:${port}`, '-servername', servername, '-tls1_2'], { stdio: ['pipe', 'pipe', 'ignore'], timeout: 10_000 })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  child.stdin.end() // EOF on stdin: s_client prints the handshake and exits
+  await new Promise((r) => child.once('close', r))
+  return pemBlocks(out).map(sha256Hex)
 }
 
 describe('cross-check against openssl s_client -showcerts', () => {

@@ -1,0 +1,41 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../src/core/paths.js'
+
+export interface LabProcess {
+  child: ChildProcess
+  resolveEntries: string[]
+  trustStoreFile: string
+  stop(): Promise<void>
+}
+
+/**
+ * Runs `tlsmatrix lab` in its own process, so the servers' CPU is not counted against the
+ * client being measured (and the client is measured the way users run it: over loopback).
+ */
+export async function spawnLab(specFile: string, outDir: string): Promise<LabProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PACKAGE_ROOT, 'src/cli/main.ts'), 'lab', '--spec', specFile, '--ephemeral', '--out', outDir, '--cache-dir', join(outDir, 'cache')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('Ctrl-C stops the lab')) resolve()
+    })
+    child.once('exit', (code) => reject(new Error(`lab exited with ${code}: ${out}`)))
+  })
+  const resolveEntries = [...out.matchAll(/--resolve (\S+)/g)].map((m) => m[1]!)
+  return {
+    child,
+    resolveEntries,
+    trustStoreFile: join(outDir, 'trust.pem'),
+    stop: async () => {
+      child.kill('SIGINT')
+      await new Promise((r) => child.once('exit', r))
+    },
+  }
+}
+
+export function hostsOf(outDir: string): string {
+  return readFileSync(join(outDir, 'hosts.txt'), 'utf8')
+}

@@ -1,0 +1,106 @@
+/**
+ * npm run bench:resolve — 1,000 lab targets resolved by tlsmatrix, by a bare Node TLS connect
+ * loop with the same hello and concurrency (the ceiling here), and by openssl s_client
+ * -showcerts run 32 at a time (what people script today). Prints targets/second and ratios.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect } from 'node:tls'
+import pLimit from 'p-limit'
+import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver, toNodeHello } from '../src/chain/index.js'
+import { systemClock } from '../src/core/clock.js'
+import { parseHosts, parseResolveEntries } from '../src/hosts/index.js'
+import { resolveBatch } from '../src/pipeline/index.js'
+import { ObservationStore, openDb } from '../src/store/index.js'
+import { spawnLab } from './lab-process.js'
+
+const N = Number(process.env.BENCH_TARGETS ?? 1000)
+const CONCURRENCY = 32
+const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-bench-'))
+const specFile = join(dir, 'bench.json')
+writeFileSync(specFile, JSON.stringify({
+  name: 'bench',
+  certificates: {
+    root: { subject: 'CN=Bench Root', key: 'rsa-2048', issuer: 'self', ca: true, trust: true },
+    int: { subject: 'CN=Bench Intermediate', key: 'rsa-2048', issuer: 'root', ca: true },
+    leaf: { subject: 'CN=bench.test', key: 'ec-p256', issuer: 'int', sans: ['bench.test', '*.bench.test'] },
+  },
+  hosts: { 'bench.test': { certificate: 'leaf', send: ['leaf', 'int'] } },
+}))
+const lab = await spawnLab(specFile, dir)
+const port = Number(lab.resolveEntries[0]!.split(':')[1])
+const names = Array.from({ length: N }, (_, i) => `t${String(i).padStart(4, '0')}.bench.test`)
+const hostsText = names.map((n) => `${n}:${port}`).join('\n')
+const resolveMap = parseResolveEntries(names.map((n) => `${n}:${port}:127.0.0.1`))
+const { targets } = parseHosts(hostsText, 'bench')
+
+async function timed(label: string, fn: () => Promise<number>): Promise<number> {
+  const t = performance.now()
+  const ok = await fn()
+  const s = (performance.now() - t) / 1000
+  const rate = N / s
+  console.log(`${label.padEnd(34)} ${rate.toFixed(0).padStart(6)} targets/s  (${s.toFixed(2)} s, ${ok}/${N} ok)`)
+  return rate
+}
+
+// Start-up (parsing the ~145 Mozilla roots once) is a fixed cost, printed apart from throughput.
+const startup = performance.now()
+const cache = new CertCache()
+const store = await loadTrustStore({ files: [lab.trustStoreFile], only: false }, cache)
+const startupMs = performance.now() - startup
+
+async function tlsmatrix(): Promise<number> {
+  const resolver = new Resolver({ store, cache, hello: DEFAULT_HELLO, timeoutMs: 10_000, resolveMap, aia: { ...DEFAULT_AIA, allowPrivate: true }, clock: systemClock })
+  const dbPath = join(dir, `bench-${Date.now()}.db`)
+  const db = openDb(dbPath)
+  const obs = new ObservationStore(db, dbPath)
+  const r = await resolveBatch(targets, resolver, { concurrency: CONCURRENCY, record: (o) => obs.record(o, DEFAULT_HELLO), clock: systemClock })
+  db.close()
+  return r.observations.filter((o) => !o.error && o.anchors.length > 0).length
+}
+
+async function bareLoop(): Promise<number> {
+  const hello = toNodeHello(DEFAULT_HELLO)
+  const limit = pLimit(CONCURRENCY)
+  let ok = 0
+  await Promise.all(names.map((n) => limit(() => new Promise<void>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port, servername: n, rejectUnauthorized: false, ...hello }, () => {
+      if (s.getPeerCertificate(true)?.raw) ok++
+      s.destroy()
+      resolve()
+    })
+    s.once('error', () => resolve())
+  }))))
+  return ok
+}
+
+async function openssl(): Promise<number> {
+  const limit = pLimit(CONCURRENCY)
+  let ok = 0
+  await Promise.all(names.map((n) => limit(() => new Promise<void>((resolve) => {
+    const p = spawn('openssl', ['s_client', '-showcerts', '-connect', `127.0.0.1:${port}`, '-servername', n, '-tls1_2'], { stdio: ['pipe', 'pipe', 'ignore'] })
+    let out = ''
+    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    p.stdin.end()
+    p.once('close', () => {
+      if (out.includes('BEGIN CERTIFICATE')) ok++
+      resolve()
+    })
+  }))))
+  return ok
+}
+
+try {
+  console.log(`resolve benchmark: ${N} lab targets, concurrency ${CONCURRENCY}, lab in its own process`)
+  await bareLoop() // warm-up: sessions, JIT, lab keys
+  console.log(`tlsmatrix start-up (trust store)    ${startupMs.toFixed(0)} ms, once per run`)
+  const ours = await timed('tlsmatrix resolve (capture+paths+db)', tlsmatrix)
+  const bare = await timed('bare Node TLS connect loop', bareLoop)
+  const ossl = await timed('openssl s_client -showcerts x32', openssl)
+  console.log(`tlsmatrix / bare loop: ${(ours / bare * 100).toFixed(0)}%   (goal >= 80%)`)
+  console.log(`tlsmatrix / openssl:   ${(ours / ossl).toFixed(1)}x   (goal >= 8x)`)
+} finally {
+  await lab.stop()
+}

@@ -1,0 +1,65 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { run } from '../../src/cli/run.js'
+import { dataPath } from '../../src/core/paths.js'
+import { readLabSpec, startLab } from '../../src/lab/index.js'
+import { testIo } from '../helpers/io.js'
+
+const reachable = (port: number) => new Promise<boolean>((resolve) => {
+  const s = connect(port, '127.0.0.1')
+  s.once('connect', () => { s.destroy(); resolve(true) })
+  s.once('error', () => resolve(false))
+})
+
+test('tlsmatrix lab serves until Ctrl-C, prints --resolve mappings and files, then frees its ports', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'tlsmatrix-lab-'))
+  const io = testIo()
+  const exit = run(['lab', '--spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out], io)
+  while (!io.out().includes('Ctrl-C stops the lab')) await sleep(20)
+  const m = /--resolve rsa2048\.basic\.test:(\d+):127\.0\.0\.1/.exec(io.out())
+  assert.ok(m, io.out())
+  const port = Number(m[1])
+  assert.equal(await reachable(port), true)
+  assert.match(readFileSync(join(out, 'hosts.txt'), 'utf8'), new RegExp(`^rsa2048\\.basic\\.test:${port} tags=rsa$`, 'm'))
+  assert.equal(readFileSync(join(out, 'trust.pem'), 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 4, 'the four lab roots')
+  io.interrupt()
+  assert.equal(await exit, 0)
+  assert.equal(await reachable(port), false)
+})
+
+test('an invalid lab spec names every problem and exits 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-spec-'))
+  const file = join(dir, 'bad.json')
+  writeFileSync(file, JSON.stringify({ name: 'bad', certificates: { a: { subject: 'CN=a', key: 'rsa-9', issuer: 'nobody' } }, hosts: { 'x_y.test': { certificate: 'zz' } } }))
+  const io = testIo()
+  assert.equal(await run(['lab', '--spec', file], io), 2)
+  assert.match(io.err(), /certificates\.a: key must be one of/)
+  assert.match(io.err(), /certificates\.a: issuer "nobody"/)
+  assert.match(io.err(), /hosts\.x_y\.test: label/)
+  assert.match(io.err(), /hosts\.x_y\.test: certificate must name a certificate/)
+})
+
+test('the PKI is cached, and rebuilt when the spec changes', async () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'tlsmatrix-cache-'))
+  const spec = await readLabSpec(dataPath('lab', 'basic.json'))
+  const first = await startLab(spec, { cacheDir, now: new Date(), ephemeralPorts: true })
+  await first.close()
+  const again = await startLab(spec, { cacheDir, now: new Date(), ephemeralPorts: true })
+  await again.close()
+  assert.equal(first.pki.generated, true)
+  assert.equal(again.pki.generated, false)
+  assert.deepEqual(again.pki.certs.get('root-rsa')!.der, first.pki.certs.get('root-rsa')!.der)
+  const changed = structuredClone(spec)
+  changed.certificates['leaf-rsa2048']!.sans = ['rsa2048.basic.test', 'alt.basic.test']
+  const rebuilt = await startLab(changed, { cacheDir, now: new Date(), ephemeralPorts: true })
+  await rebuilt.close()
+  assert.equal(rebuilt.pki.generated, true)
+  assert.notDeepEqual(rebuilt.pki.certs.get('leaf-rsa2048')!.der, first.pki.certs.get('leaf-rsa2048')!.der)
+  // Keys are reused: the re-issued root has the same key.
+  assert.deepEqual(rebuilt.pki.keys.get('root-rsa')!.spki, first.pki.keys.get('root-rsa')!.spki)
+})
