@@ -60,13 +60,25 @@ export async function captureChain(req: CaptureRequest, clock: Clock): Promise<C
 }
 
 async function captureOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<typeof toNodeHello>): Promise<Capture> {
+  return (await connectOnce(req, clock, hello, false)).capture
+}
+
+/**
+ * Connects, captures the chain as sent, and on success hands over the open TLS socket (the
+ * emulator then speaks HTTP over it, as the module does). The caller owns the socket.
+ */
+export async function connectCapturing(req: CaptureRequest, clock: Clock): Promise<{ capture: Capture; socket: TLSSocket | null }> {
+  return await connectOnce(req, clock, toNodeHello(req.hello), true)
+}
+
+async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<typeof toNodeHello>, keep: boolean): Promise<{ capture: Capture; socket: TLSSocket | null }> {
   const t0 = clock.monotonic()
   const timings: CaptureTimings = { dnsMs: null, connectMs: null, handshakeMs: null, totalMs: 0 }
   const result: Capture = { ip: null, sni: req.sni, protocol: null, cipher: null, capture: null, certificates: [], timings, error: null }
-  const finish = (error: CaptureError | null): Capture => {
+  const finish = (error: CaptureError | null): { capture: Capture; socket: TLSSocket | null } => {
     result.error = error
     timings.totalMs = round(clock.monotonic() - t0)
-    return result
+    return { capture: result, socket: null }
   }
   const deadline = t0 + req.timeoutMs
   let ip: string
@@ -77,7 +89,7 @@ async function captureOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
   } catch (err) {
     return finish(isTimeout(err) ? { code: 'dns', message: `DNS lookup of ${req.host} took longer than ${req.timeoutMs} ms` } : captureErrorFrom(err))
   }
-  return await new Promise<Capture>((resolve) => {
+  return await new Promise<{ capture: Capture; socket: TLSSocket | null }>((resolve) => {
     let settled = false
     let tcp: Socket | null = null
     let tls: TLSSocket | null = null
@@ -86,9 +98,14 @@ async function captureOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
       if (settled) return
       settled = true
       clearTimeout(timer)
-      tls?.destroy()
-      tcp?.destroy()
-      resolve(finish(error))
+      const out = finish(error)
+      if (keep && error === null && tls) {
+        out.socket = tls
+      } else {
+        tls?.destroy()
+        tcp?.destroy()
+      }
+      resolve(out)
     }
     const remaining = Math.max(1, deadline - clock.monotonic())
     const timer = setTimeout(() => {
@@ -109,12 +126,17 @@ async function captureOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
         else if (s.kind === 'too-large') done({ code: 'chain-too-large', message: s.detail })
         else if (s.kind === 'malformed') done({ code: 'malformed-handshake', message: s.detail })
       })
-      tls = tlsConnect({
-        socket: tap,
-        ...(req.sni ? { servername: req.sni } : {}),
-        rejectUnauthorized: false,
-        ...hello,
-      })
+      try {
+        tls = tlsConnect({
+          socket: tap,
+          ...(req.sni ? { servername: req.sni } : {}),
+          rejectUnauthorized: false,
+          ...hello,
+        })
+      } catch (err) {
+        done({ code: 'tls-error', message: `the TLS library refused the hello: ${(err as Error).message}` })
+        return
+      }
       tls.once('secureConnect', () => {
         timings.handshakeMs = round(clock.monotonic() - hsStart)
         result.protocol = tls!.getProtocol()

@@ -1,4 +1,4 @@
-import type { SecureVersion } from 'node:tls'
+import { createSecureContext, type SecureVersion } from 'node:tls'
 import { AppError } from '../core/errors.js'
 import { CIPHER_SUITES, GROUPS, SIGNATURE_SCHEMES, TLS_VERSIONS, type TlsVersion } from './iana.js'
 
@@ -66,10 +66,18 @@ export function toNodeHello(profile: HelloProfile): NodeHelloOptions {
     }).join(':')
   }
   if (profile.signatureAlgorithms.length > 0) {
-    for (const s of profile.signatureAlgorithms) {
-      if (!SIGNATURE_SCHEMES.has(s)) throw new AppError('USAGE', `unknown signature scheme "${s}"`)
-    }
-    options.sigalgs = profile.signatureAlgorithms.join(':')
+    options.sigalgs = profile.signatureAlgorithms.map((s) => {
+      const openssl = SIGNATURE_SCHEMES[s]
+      if (!openssl) throw new AppError('USAGE', `unknown signature scheme "${s}" (use IANA names such as rsa_pkcs1_sha256)`)
+      return openssl
+    }).join(':')
+  }
+  try {
+    // OpenSSL is the judge of what it accepts; asking now turns a bad list into a usage error
+    // instead of a failure on every connection.
+    createSecureContext(options)
+  } catch (err) {
+    throw new AppError('USAGE', `the TLS library refuses this hello (${JSON.stringify(options)}): ${(err as Error).message}`)
   }
   return options
 }

@@ -45,14 +45,14 @@ export const GROUPS: Readonly<Record<string, string>> = {
   ffdhe3072: 'ffdhe3072',
 }
 
-/** SignatureScheme names: OpenSSL 3 accepts the IANA spelling for these directly. */
-export const SIGNATURE_SCHEMES: ReadonlySet<string> = new Set([
-  'rsa_pkcs1_sha1', 'rsa_pkcs1_sha256', 'rsa_pkcs1_sha384', 'rsa_pkcs1_sha512',
-  'ecdsa_sha1', 'ecdsa_secp256r1_sha256', 'ecdsa_secp384r1_sha384', 'ecdsa_secp521r1_sha512',
-  'rsa_pss_rsae_sha256', 'rsa_pss_rsae_sha384', 'rsa_pss_rsae_sha512',
-  'rsa_pss_pss_sha256', 'rsa_pss_pss_sha384', 'rsa_pss_pss_sha512',
-  'ed25519', 'ed448',
-])
+/** SignatureScheme names to OpenSSL's: the IANA spelling works for all but the ECDSA-SHA1 pair. */
+export const SIGNATURE_SCHEMES: Readonly<Record<string, string>> = {
+  rsa_pkcs1_sha1: 'RSA+SHA1', rsa_pkcs1_sha256: 'rsa_pkcs1_sha256', rsa_pkcs1_sha384: 'rsa_pkcs1_sha384', rsa_pkcs1_sha512: 'rsa_pkcs1_sha512',
+  ecdsa_sha1: 'ECDSA+SHA1', ecdsa_secp256r1_sha256: 'ecdsa_secp256r1_sha256', ecdsa_secp384r1_sha384: 'ecdsa_secp384r1_sha384', ecdsa_secp521r1_sha512: 'ecdsa_secp521r1_sha512',
+  rsa_pss_rsae_sha256: 'rsa_pss_rsae_sha256', rsa_pss_rsae_sha384: 'rsa_pss_rsae_sha384', rsa_pss_rsae_sha512: 'rsa_pss_rsae_sha512',
+  rsa_pss_pss_sha256: 'rsa_pss_pss_sha256', rsa_pss_pss_sha384: 'rsa_pss_pss_sha384', rsa_pss_pss_sha512: 'rsa_pss_pss_sha512',
+  ed25519: 'ed25519', ed448: 'ed448',
+}
 
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const
 export type TlsVersion = (typeof TLS_VERSIONS)[number]

@@ -6,4 +6,6 @@ export interface Io {
   cwd: string
   /** Resolves when the user asks to stop (Ctrl-C); commands that serve until stopped await it. */
   interrupted: Promise<void>
+  /** Resolves when standard input closes, when it is a pipe (the emulator's parent is gone). */
+  stdinClosed?: Promise<void>
 }

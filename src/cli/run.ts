@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { systemClock, type Clock } from '../core/clock.js'
 import { AppError, ExitError } from '../core/errors.js'
 import { demoCommand } from './commands/demo.js'
+import { emulateCommand, type EmulateOptions } from './commands/emulate.js'
 import { labCommand } from './commands/lab.js'
 import { DEFAULT_DB, resolveCommand, type ResolveOptions } from './commands/resolve.js'
 import type { Io } from './io.js'
@@ -46,6 +47,22 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--out <dir>', 'where hosts.txt and trust.pem are written')
     .addOption(new Option('--ephemeral', 'ignore fixed ports in the spec').default(false))
     .action(async (o: { spec: string; cacheDir?: string; out?: string; ephemeral: boolean }) => { await labCommand(o, io, clock) })
+
+  program.command('emulate')
+    .description('run an emulated SPWF04SA/SPWF01SA on a pseudo-terminal or TCP port; prints the URL first')
+    .requiredOption('--firmware <id|file>', 'firmware profile id (data/firmware) or JSON file')
+    .option('--pty', 'serve on a new pseudo-terminal', false)
+    .option('--listen <url>', 'serve on tcp://HOST:PORT (port 0 picks one), like ser2net')
+    .option('--resolve <host:port:addr>', 'address for host:port, without DNS (repeatable)', collect, [])
+    .option('--baud <n>', 'line speed used for pacing', intInRange(300, 4_000_000), 115200)
+    .option('--clock <iso>', 'module clock at power-on (default 2000-01-01T00:00:00Z)')
+    .option('--no-wifi', 'boot without a network: HTTPGET answers ERROR:44')
+    .option('--faults <spec>', 'seeded faults per command: drop=P,corrupt=P,stall=P,reboot=P,wind=P,stallMs=N')
+    .option('--seed <n>', 'fault seed', intInRange(0, 2 ** 31), 1)
+    .option('--log', 'log each decision to stderr', false)
+    .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
+    .option('--exit-with-stdin', 'exit when standard input closes (set by the process that starts it)', false)
+    .action(async (o: EmulateOptions) => { await emulateCommand(o, io, clock, io.stdinClosed ?? null) })
 
   program.command('demo')
     .description('the built-in default: a local lab, resolved end to end, offline')

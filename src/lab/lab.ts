@@ -5,6 +5,7 @@ import type { Server as HttpServer } from 'node:http'
 import { AppError, isAppError } from '../core/errors.js'
 import { toPem } from '../chain/pem.js'
 import { loadOrCreatePki, type LabPki } from './cache.js'
+import { keyOwners } from './pki.js'
 import { aiaServer, behaviourServer, listen, serverKey, tlsGroupServer } from './servers.js'
 import { validateLabSpec, type LabSpec } from './spec.js'
 
@@ -73,8 +74,9 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
     const pki = await loadOrCreatePki(spec, join(opts.cacheDir, spec.name), aiaBase, opts.now)
     pkiRef = pki
     const groups = new Map<string, string[]>()
+    const owners = keyOwners(spec)
     for (const [name, host] of Object.entries(spec.hosts)) {
-      const key = serverKey(host, name)
+      const key = serverKey(host, name, host.certificate ? owners.get(host.certificate)!.keySpec : '')
       groups.set(key, [...(groups.get(key) ?? []), name])
     }
     const hosts: LabHost[] = []

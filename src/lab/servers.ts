@@ -57,14 +57,15 @@ function contextFor(host: HostSpec, pki: LabPki): { key: string; cert: string } 
 }
 
 /**
- * Server settings that must be equal for hosts to share one listener (picked by SNI). A host
- * that sends only its leaf never shares: OpenSSL falls back to the first context's chain when
- * the context chosen by SNI has none, which would send certificates the spec did not list.
+ * Server settings that must be equal for hosts to share one listener (picked by SNI). OpenSSL
+ * falls back to the listener's default context when the one chosen by SNI cannot serve the
+ * client (no chain of its own, or no suite for its key type), which would send another host's
+ * certificates; so leaf-only hosts never share, and hosts share only with the same key type.
  */
-export function serverKey(host: HostSpec, name: string): string {
+export function serverKey(host: HostSpec, name: string, leafKey: string): string {
   const s = host.server ?? {}
   const alone = (host.send ?? []).length <= 1 ? name : ''
-  return JSON.stringify([s.behaviour ?? 'tls', s.versions ?? null, s.cipherSuites ?? null, s.groups ?? null, s.port ?? 0, alone])
+  return JSON.stringify([s.behaviour ?? 'tls', s.versions ?? null, s.cipherSuites ?? null, s.groups ?? null, s.port ?? 0, alone, leafKey.split('-')[0]])
 }
 
 /**

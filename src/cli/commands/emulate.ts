@@ -1,0 +1,64 @@
+import { resolve as resolvePath } from 'node:path'
+import type { Clock } from '../../core/clock.js'
+import { AppError } from '../../core/errors.js'
+import { loadProfile } from '../../device/index.js'
+import { parseFaults } from '../../device/emulator/faults.js'
+import { startEmulator } from '../../device/emulator/serve.js'
+import { parseResolveEntries } from '../../hosts/index.js'
+import type { Io } from '../io.js'
+
+export interface EmulateOptions {
+  firmware: string
+  pty: boolean
+  listen?: string
+  resolve: string[]
+  baud: number
+  clock?: string
+  wifi: boolean
+  faults?: string
+  seed: number
+  log: boolean
+  profiles: string[]
+}
+
+/** The module's RTC after power-on, when --clock is not given (a profile note documents it). */
+export const DEFAULT_MODULE_CLOCK = '2000-01-01T00:00:00Z'
+
+/**
+ * `tlsmatrix emulate`: a separate process that behaves like a module on a serial line. Its first
+ * stdout line is the URL to connect to; it runs until Ctrl-C or until its stdin closes (the
+ * runner that started it is gone).
+ */
+export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock, stdinClosed: Promise<void> | null): Promise<void> {
+  if (opts.pty === Boolean(opts.listen)) throw new AppError('USAGE', 'give exactly one of --pty or --listen tcp://HOST:PORT')
+  let listen: { kind: 'pty' } | { kind: 'tcp'; host: string; port: number } = { kind: 'pty' }
+  if (opts.listen) {
+    const m = /^tcp:\/\/([^:/]+):(\d{1,5})$/.exec(opts.listen)
+    if (!m) throw new AppError('USAGE', `--listen ${opts.listen}: expected tcp://HOST:PORT`)
+    listen = { kind: 'tcp', host: m[1]!, port: Number(m[2]) }
+  }
+  const rtc = new Date(opts.clock ?? DEFAULT_MODULE_CLOCK)
+  if (Number.isNaN(rtc.getTime())) throw new AppError('USAGE', `--clock ${opts.clock}: not an ISO-8601 date`)
+  let faults
+  try {
+    faults = parseFaults(opts.faults ?? '')
+  } catch (err) {
+    throw new AppError('USAGE', (err as Error).message)
+  }
+  const profile = await loadProfile(opts.firmware.endsWith('.json') ? resolvePath(io.cwd, opts.firmware) : opts.firmware, opts.profiles.map((d) => resolvePath(io.cwd, d)))
+  const emu = await startEmulator({
+    profile,
+    listen,
+    resolveMap: parseResolveEntries(opts.resolve),
+    baud: opts.baud,
+    rtcAtBoot: rtc,
+    wifi: opts.wifi,
+    faults,
+    seed: opts.seed,
+    clock,
+    log: opts.log ? (m) => io.stderr.write(`[emu ${profile.id}] ${m}\n`) : () => {},
+  })
+  io.stdout.write(`${emu.url}\n`)
+  await Promise.race([io.interrupted, ...(stdinClosed ? [stdinClosed] : [])])
+  await emu.close()
+}

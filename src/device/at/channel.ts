@@ -1,0 +1,205 @@
+import { DeviceError } from '../errors.js'
+import type { Transport } from '../transport/transport.js'
+import { LineReader, type ReaderEvent } from './line-reader.js'
+import { Transcript } from './transcript.js'
+
+/** How a dialect ends a response and marks indications. */
+export interface Framing {
+  isOk(line: string): boolean
+  isError(line: string): boolean
+  isWind(line: string): boolean
+}
+
+/** +WIND:1 (Poweron) and +WIND:2 (Reset): the module restarted, so no command in flight will finish. */
+export const isRebootWind = (line: string): boolean => /^\+WIND:(1|2):/.test(line)
+
+export const SPWF04_FRAMING: Framing = {
+  isOk: (l) => l === 'AT-S.OK',
+  isError: (l) => /^AT-S\.ERROR(?::|$)/.test(l),
+  isWind: (l) => /^\+WIND:\d+:/.test(l),
+}
+
+export const SPWF01_FRAMING: Framing = {
+  isOk: (l) => l === 'OK',
+  isError: (l) => /^ERROR(?::|$)/.test(l),
+  isWind: (l) => /^\+WIND:\d+:/.test(l),
+}
+
+export interface ExecOptions {
+  timeoutMs: number
+  /** Raw bytes sent right after the command's CR (TLSCERT, SOCKW). */
+  payload?: Buffer
+  /** After a line for which this returns true, bytes are an HTTP body until the final line. */
+  bodyAfter?: (line: string) => boolean
+  /** After a line for which this returns n > 0, exactly n raw bytes follow (socket reads). */
+  rawAfter?: (line: string) => number
+  /** Right after the command line, exactly this many raw bytes follow. */
+  rawFirst?: number
+  /** The command restarts the module (AT+S.RESET): boot indications do not fail it. */
+  expectReboot?: boolean
+}
+
+export interface AtResponse {
+  command: string
+  ok: boolean
+  /** Informational lines, in order, without the final line. */
+  lines: string[]
+  final: string
+  body: Buffer | null
+  /** Body bytes received, including any beyond the stored cap. */
+  bodyBytes: number
+  winds: string[]
+  durationMs: number
+}
+
+/** Bodies are kept up to this size; the rest is counted. */
+const MAX_BODY = 256 * 1024
+
+interface Pending {
+  command: string
+  opts: ExecOptions
+  lines: string[]
+  winds: string[]
+  body: Buffer[]
+  bodySize: number
+  bodyBytes: number
+  started: number
+  resolve(r: AtResponse): void
+  reject(e: Error): void
+  timer: NodeJS.Timeout
+}
+
+/**
+ * The AT command channel shared by both dialects: one command in flight, per-command timeouts,
+ * raw payloads, body capture, +WIND indications as events at any point, echo tolerated, and a
+ * transcript of every byte both ways.
+ */
+export class AtChannel {
+  readonly transcript: Transcript
+  private readonly reader: LineReader
+  private pending: Pending | null = null
+  private queue: Promise<unknown> = Promise.resolve()
+  private windListeners: Array<(line: string) => void> = []
+  private stray: string[] = []
+  private closed: Error | null = null
+  private readonly t0: number
+
+  constructor(private readonly transport: Transport, private framing: Framing, private readonly monotonic: () => number = () => performance.now()) {
+    this.t0 = monotonic()
+    this.transcript = new Transcript(() => this.monotonic() - this.t0)
+    this.reader = new LineReader((e) => this.onEvent(e))
+    transport.onData((chunk) => {
+      this.transcript.add('rx', chunk)
+      this.reader.push(chunk)
+    })
+    transport.onClose((err) => {
+      this.closed = err ?? new Error('closed')
+      this.pending?.reject(new DeviceError('AT_CLOSED', `${transport.describe} closed${err ? `: ${err.message}` : ''}`))
+    })
+  }
+
+  setFraming(framing: Framing): void {
+    this.framing = framing
+  }
+
+  /** Indications (+WIND) whenever they arrive, also in the middle of a response. */
+  onWind(cb: (line: string) => void): () => void {
+    this.windListeners.push(cb)
+    return () => { this.windListeners = this.windListeners.filter((l) => l !== cb) }
+  }
+
+  /** Lines that arrived with no command in flight and were not indications (garbage, late answers). */
+  takeStray(): string[] {
+    const s = this.stray
+    this.stray = []
+    return s
+  }
+
+  /** Sends one command (serialized after any in flight) and resolves with its response. */
+  exec(command: string, opts: ExecOptions): Promise<AtResponse> {
+    const run = this.queue.then(() => this.execNow(command, opts))
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  /** Sends bytes with no response expected (used to wake or resync a module). */
+  async sendRaw(data: Buffer): Promise<void> {
+    this.transcript.add('tx', data)
+    await this.transport.write(data)
+  }
+
+  /** Forget any half-read response, e.g. after a timeout or a reset. */
+  resync(): void {
+    this.reader.reset()
+  }
+
+  note(text: string): void {
+    this.transcript.add('note', text)
+  }
+
+  private execNow(command: string, opts: ExecOptions): Promise<AtResponse> {
+    if (this.closed) return Promise.reject(new DeviceError('AT_CLOSED', `${this.transport.describe} is closed`))
+    if (/[\r\n\0]/.test(command)) return Promise.reject(new DeviceError('AT_INVALID_FIELD', 'command contains CR, LF or NUL; refused, nothing sent'))
+    return new Promise<AtResponse>((resolve, reject) => {
+      const p: Pending = {
+        command, opts, lines: [], winds: [], body: [], bodySize: 0, bodyBytes: 0, started: this.monotonic(), resolve, reject,
+        timer: setTimeout(() => {
+          this.pending = null
+          this.reader.reset()
+          reject(Object.assign(new DeviceError('AT_TIMEOUT', `no final answer to ${command} within ${opts.timeoutMs} ms${p.lines.length ? ` (got ${p.lines.length} lines: ${p.lines.slice(-3).join(' | ')})` : ''}`), { lines: p.lines }))
+        }, opts.timeoutMs),
+      }
+      this.pending = p
+      if (opts.rawFirst) this.reader.expectRaw(opts.rawFirst)
+      const bytes = Buffer.concat([Buffer.from(`${command}\r`, 'latin1'), opts.payload ?? Buffer.alloc(0)])
+      this.transcript.add('tx', bytes)
+      this.transport.write(bytes).catch((err: Error) => this.finish(p, new DeviceError('AT_CLOSED', `write to ${this.transport.describe} failed: ${err.message}`)))
+    })
+  }
+
+  private finish(p: Pending, result: AtResponse | Error): void {
+    if (this.pending !== p) return
+    this.pending = null
+    clearTimeout(p.timer)
+    if (result instanceof Error) p.reject(result)
+    else p.resolve(result)
+  }
+
+  private onEvent(e: ReaderEvent): void {
+    const p = this.pending
+    if (e.type !== 'line') {
+      if (!p) return
+      p.bodyBytes += e.bytes.length
+      if (p.bodySize < MAX_BODY) {
+        const keep = e.bytes.subarray(0, MAX_BODY - p.bodySize)
+        p.body.push(Buffer.from(keep))
+        p.bodySize += keep.length
+      }
+      return
+    }
+    const line = e.text
+    if (this.framing.isWind(line)) {
+      p?.winds.push(line)
+      for (const l of this.windListeners) l(line)
+      if (p && isRebootWind(line) && !p.opts.expectReboot) {
+        this.reader.reset()
+        this.finish(p, Object.assign(new DeviceError('AT_REBOOTED', `the module restarted (${line}) while running ${p.command}`), { lines: p.lines }))
+      }
+      return
+    }
+    if (!p) {
+      this.stray.push(line)
+      return
+    }
+    if (line === p.command) return // echo
+    if (this.framing.isOk(line) || this.framing.isError(line)) {
+      const body = p.body.length || p.bodyBytes ? Buffer.concat(p.body) : null
+      this.finish(p, { command: p.command, ok: this.framing.isOk(line), lines: p.lines, final: line, body, bodyBytes: p.bodyBytes, winds: p.winds, durationMs: Math.round(this.monotonic() - p.started) })
+      return
+    }
+    p.lines.push(e.overflow ? `${line}…(cut)` : line)
+    const raw = p.opts.rawAfter?.(line) ?? 0
+    if (raw > 0) this.reader.expectRaw(raw)
+    else if (p.opts.bodyAfter?.(line)) this.reader.expectBody((l) => this.framing.isOk(l) || this.framing.isError(l), (l) => this.framing.isWind(l))
+  }
+}

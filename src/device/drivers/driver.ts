@@ -1,0 +1,50 @@
+import type { TranscriptEntry } from '../at/transcript.js'
+import type { Dialect, FailureClass } from '../profile/profile.js'
+
+export interface Identity {
+  module: 'SPWF04SA' | 'SPWF01SA'
+  /** Version as x.y.z, or null when the module does not say and no profile knows its build. */
+  firmware: string | null
+  build: string | null
+  dialect: Dialect
+}
+
+export interface HttpsRequest {
+  host: string
+  path: string
+  port: number
+}
+
+/** One HTTPS GET by the module, judged only from what the module printed. */
+export interface Attempt {
+  outcome: 'pass' | 'fail'
+  class: FailureClass | null
+  /** The module's own lines (informational and final), in order. */
+  lines: string[]
+  httpStatus: number | null
+  bodyBytes: number
+  durationMs: number
+  transcript: TranscriptEntry[]
+  /** For the `device` class: what went wrong on the link (timeout, garbage, reboot). */
+  deviceError: string | null
+}
+
+export interface CaUpload {
+  /** The SubjectKeyId the module reported (lower-case hex), or null when it reports none. */
+  ski: string | null
+  lines: string[]
+}
+
+/** What the runner needs from a module, whatever its dialect. */
+export interface ModuleDriver {
+  readonly identity: Identity
+  /** Console settings and the clock (validity checks use the module's clock). */
+  prepare(now: Date): Promise<void>
+  /** Empties the TLS certificate store. */
+  clean(): Promise<void>
+  uploadCa(der: Buffer): Promise<CaUpload>
+  httpsGet(req: HttpsRequest): Promise<Attempt>
+  /** Software reset, wait for the boot indications, resynchronise. */
+  reset(): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,135 @@
+import { SPWF04_FRAMING, type AtChannel } from '../at/channel.js'
+import { atField, atPort } from '../at/fields.js'
+import { DeviceError } from '../errors.js'
+import type { FirmwareProfile } from '../profile/profile.js'
+import { deviceAttempt, epochSeconds, failedAttempt } from './common.js'
+import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
+
+const STATUS = /^AT-S\.Http Server Status Code:(\d+)$/
+/** HTTPGET fields: host as a DNS name; the module's own field limits are not published. */
+const MAX_HOST = 253
+const MAX_PATH = 96
+
+export interface DriverTimeouts {
+  commandMs: number
+  httpMs: number
+  resetMs: number
+}
+
+export const DEFAULT_TIMEOUTS: DriverTimeouts = { commandMs: 3000, httpMs: 60_000, resetMs: 15_000 }
+
+/** SPWF04SA driver: `AT-S.OK` / `AT-S.ERROR:<code>:<text>` dialect (AT reference §1-§8). */
+export class Spwf04Driver implements ModuleDriver {
+  constructor(
+    private readonly channel: AtChannel,
+    readonly identity: Identity,
+    private readonly profile: FirmwareProfile,
+    private readonly monotonic: () => number,
+    private readonly timeouts: DriverTimeouts = DEFAULT_TIMEOUTS,
+  ) {
+    channel.setFraming(SPWF04_FRAMING)
+  }
+
+  static async identify(channel: AtChannel, timeoutMs: number): Promise<Identity> {
+    channel.setFraming(SPWF04_FRAMING)
+    const version = await expectOk(channel, 'AT+S.STS=fw_version', timeoutMs)
+    const fw = /^AT-S\.Var:fw_version=(\d+\.\d+\.\d+)/.exec(version.find((l) => l.startsWith('AT-S.Var:fw_version=')) ?? '')?.[1] ?? null
+    let build: string | null = null
+    try {
+      const b = await expectOk(channel, 'AT+S.STS=build', timeoutMs)
+      build = /^AT-S\.Var:build=(.+)$/.exec(b.find((l) => l.startsWith('AT-S.Var:build=')) ?? '')?.[1] ?? null
+    } catch {
+      // Older firmware may not expose the build variable; the version is what matters.
+    }
+    return { module: 'SPWF04SA', firmware: fw, build, dialect: 'spwf04' }
+  }
+
+  async prepare(now: Date): Promise<void> {
+    await expectOk(this.channel, 'AT+S.SCFG=console_errs,2', this.timeouts.commandMs)
+    await expectOk(this.channel, 'AT+S.SCFG=console_echo,0', this.timeouts.commandMs)
+    await expectOk(this.channel, `AT+S.TIME=${epochSeconds(now)}`, this.timeouts.commandMs)
+  }
+
+  async clean(): Promise<void> {
+    await expectOk(this.channel, 'AT+S.TLSCERT=content,2', this.timeouts.commandMs)
+  }
+
+  async uploadCa(der: Buffer): Promise<CaUpload> {
+    if (der.length === 0 || der.length > this.profile.store.maxCaBytes) {
+      throw new DeviceError('CA_TOO_LARGE', `CA of ${der.length} bytes does not fit the module's ${this.profile.store.maxCaBytes}-byte slot`)
+    }
+    const lines = await expectOk(this.channel, `AT+S.TLSCERT=ca,${der.length}`, this.timeouts.commandMs + Math.ceil(der.length / 10), der)
+    const ski = /^AT-S\.SubjectKeyId:([0-9A-Fa-f:]+)$/.exec(lines.find((l) => l.startsWith('AT-S.SubjectKeyId:')) ?? '')?.[1]
+    return { ski: ski ? ski.replace(/:/g, '').toLowerCase() : null, lines }
+  }
+
+  async httpsGet(req: HttpsRequest): Promise<Attempt> {
+    const cmd = `AT+S.HTTPGET=${atField('host', req.host, { max: MAX_HOST })},${atField('path', req.path, { max: MAX_PATH })},${atPort(req.port)},2,,,,`
+    const mark = this.channel.transcript.length
+    const started = this.monotonic()
+    try {
+      const r = await this.channel.exec(cmd, {
+        timeoutMs: this.timeouts.httpMs,
+        bodyAfter: (l) => Number(STATUS.exec(l)?.[1] ?? 999) < 400,
+      })
+      const lines = [...r.lines, r.final]
+      const status = Number(r.lines.map((l) => STATUS.exec(l)?.[1]).find((s) => s !== undefined) ?? NaN)
+      const httpStatus = Number.isFinite(status) ? status : null
+      if (!r.ok) return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, httpStatus)
+      return { outcome: 'pass', class: null, lines, httpStatus, bodyBytes: r.bodyBytes, durationMs: Math.round(this.monotonic() - started), transcript: this.channel.transcript.since(mark), deviceError: null }
+    } catch (err) {
+      return deviceAttempt(err, started, this.monotonic(), this.channel, mark)
+    }
+  }
+
+  async reset(): Promise<void> {
+    await resetAndResync(this.channel, 'AT+S.RESET', /^\+WIND:0:Console active/, this.timeouts)
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Sends a command and returns its informational lines, or throws AT_ERROR with the final line. */
+export async function expectOk(channel: AtChannel, cmd: string, timeoutMs: number, payload?: Buffer): Promise<string[]> {
+  const r = await channel.exec(cmd, { timeoutMs, ...(payload ? { payload } : {}) })
+  if (!r.ok) throw Object.assign(new DeviceError('AT_ERROR', `${cmd.slice(0, 60)}: ${r.final}`), { lines: [...r.lines, r.final] })
+  return r.lines
+}
+
+/**
+ * Reset: ask for it, wait for the boot banner's console indication, then poll `AT` until the
+ * module answers. A module that printed garbage or hung gets the same treatment.
+ */
+export async function resetAndResync(channel: AtChannel, cmd: string, ready: RegExp, t: DriverTimeouts): Promise<void> {
+  channel.note(`reset: ${cmd}`)
+  channel.resync()
+  const booted = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { off(); resolve(false) }, t.resetMs)
+    const off = channel.onWind((line) => {
+      if (ready.test(line)) {
+        clearTimeout(timer)
+        off()
+        resolve(true)
+      }
+    })
+  })
+  // The module may reboot before it answers OK: either outcome is fine here.
+  await channel.exec(cmd, { timeoutMs: Math.min(2000, t.resetMs), expectReboot: true }).catch(() => undefined)
+  const sawBanner = await booted
+  const deadline = performance.now() + t.resetMs
+  for (;;) {
+    channel.resync()
+    try {
+      const r = await channel.exec('AT', { timeoutMs: 1000 })
+      if (r.ok) {
+        channel.takeStray()
+        return
+      }
+    } catch {
+      // not yet
+    }
+    if (performance.now() > deadline) {
+      throw new DeviceError('DEVICE_RESET_FAILED', `no answer to AT after ${cmd}${sawBanner ? '' : ' and no boot banner'} within ${t.resetMs} ms`)
+    }
+  }
+}

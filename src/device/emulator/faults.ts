@@ -1,0 +1,55 @@
+/** Seeded PRNG (mulberry32): the same --seed gives the same faults in the same places. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export const FAULT_KINDS = ['drop', 'corrupt', 'stall', 'reboot', 'wind'] as const
+export type FaultKind = (typeof FAULT_KINDS)[number]
+
+/** Per-command probabilities of each fault, and how long a stall lasts. */
+export interface FaultPlan {
+  rates: Partial<Record<FaultKind, number>>
+  stallMs: number
+  /** Commands never faulted (the first sync, so a run can start). */
+  spareFirst: number
+}
+
+export const NO_FAULTS: FaultPlan = { rates: {}, stallMs: 0, spareFirst: 0 }
+
+/**
+ * `--faults drop=0.05,corrupt=0.05,stall=0.02,reboot=0.02,wind=0.2,stallMs=5000` — each a
+ * probability per command (stallMs in milliseconds).
+ */
+export function parseFaults(spec: string): FaultPlan {
+  const plan: FaultPlan = { rates: {}, stallMs: 5000, spareFirst: 2 }
+  if (!spec) return plan
+  for (const part of spec.split(',')) {
+    const [key = '', value = ''] = part.split('=')
+    const n = Number(value)
+    if (key === 'stallMs') {
+      if (!Number.isInteger(n) || n < 0 || n > 600_000) throw new Error(`--faults: stallMs must be 0-600000`)
+      plan.stallMs = n
+    } else if ((FAULT_KINDS as readonly string[]).includes(key)) {
+      if (!(n >= 0 && n <= 1)) throw new Error(`--faults: ${key} must be a probability 0-1, not "${value}"`)
+      plan.rates[key as FaultKind] = n
+    } else throw new Error(`--faults: unknown fault "${key}" (${FAULT_KINDS.join(', ')}, stallMs)`)
+  }
+  return plan
+}
+
+/** Picks at most one fault for a command. */
+export function rollFault(plan: FaultPlan, rnd: () => number, commandIndex: number): FaultKind | null {
+  if (commandIndex < plan.spareFirst) return null
+  for (const kind of FAULT_KINDS) {
+    const rate = plan.rates[kind] ?? 0
+    if (rate > 0 && rnd() < rate) return kind
+  }
+  return null
+}

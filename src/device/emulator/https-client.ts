@@ -1,0 +1,98 @@
+import { lookup } from 'node:dns/promises'
+import { connect as netConnect, isIP, type Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { CertCache, connectCapturing, type ParsedCert } from '../../chain/index.js'
+import type { Clock } from '../../core/clock.js'
+import { lookupResolveMap, type ResolveMap } from '../../hosts/index.js'
+import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
+
+/** What the module's network stack saw: a connection with the served chain, or why not. */
+export type ModuleConnection =
+  | { ok: true; socket: Socket | TLSSocket; served: ParsedCert[]; protocol: string | null; cipher: string | null }
+  | { ok: false; class: FailureClass; reason: string }
+
+export interface NetOptions {
+  resolveMap: ResolveMap
+  clock: Clock
+  timeoutMs: number
+  cache: CertCache
+}
+
+/**
+ * Opens a connection the way the profile's module would: its TLS versions, suites, groups,
+ * signature algorithms and SNI, no more. The served chain is captured as sent for judging.
+ */
+export async function moduleConnect(host: string, port: number, tls: boolean, profile: FirmwareProfile, opts: NetOptions): Promise<ModuleConnection> {
+  let address = lookupResolveMap(opts.resolveMap, host, port) ?? (isIP(host) ? host : undefined)
+  if (!address) {
+    try {
+      address = (await lookup(host)).address
+    } catch (err) {
+      return { ok: false, class: 'dns', reason: (err as Error).message }
+    }
+  }
+  if (!tls) return await plainConnect(address, port, opts.timeoutMs)
+  const t = profile.tls
+  const { capture, socket } = await connectCapturing({
+    host,
+    port,
+    sni: t.sni && !isIP(host) ? host : null,
+    address,
+    hello: { versions: t.versions, cipherSuites: t.cipherSuites, groups: t.groups, signatureAlgorithms: t.signatureAlgorithms, sni: t.sni },
+    timeoutMs: opts.timeoutMs,
+    tls13Fallback: false,
+    maxCertificateMessage: 256 * 1024,
+  }, opts.clock)
+  if (capture.error || !socket) {
+    const code = capture.error?.code ?? 'tls-error'
+    const cls: FailureClass = code === 'refused' || code === 'unreachable' ? 'connect' : code === 'timeout' ? 'timeout' : code === 'dns' ? 'dns' : code === 'chain-too-large' ? 'too-large' : 'handshake'
+    return { ok: false, class: cls, reason: `${code}: ${capture.error?.message ?? ''}` }
+  }
+  try {
+    return { ok: true, socket, served: capture.certificates.map((d) => opts.cache.parse(d)), protocol: capture.protocol, cipher: capture.cipher }
+  } catch (err) {
+    socket.destroy()
+    return { ok: false, class: 'handshake', reason: `malformed certificate: ${(err as Error).message}` }
+  }
+}
+
+async function plainConnect(address: string, port: number, timeoutMs: number): Promise<ModuleConnection> {
+  return await new Promise((resolve) => {
+    const s = netConnect({ host: address, port })
+    const timer = setTimeout(() => { s.destroy(); resolve({ ok: false, class: 'timeout', reason: 'connect timeout' }) }, timeoutMs)
+    s.once('connect', () => { clearTimeout(timer); resolve({ ok: true, socket: s, served: [], protocol: null, cipher: null }) })
+    s.once('error', (err) => { clearTimeout(timer); resolve({ ok: false, class: 'connect', reason: err.message }) })
+  })
+}
+
+export interface HttpResult {
+  status: number
+  /** Raw body as received: chunked coding is not removed, as on the module (reference §6). */
+  body: Buffer
+}
+
+/** One HTTP/1.1 GET over an open connection; bounded in size and time. */
+export async function httpGet(socket: Socket | TLSSocket, host: string, path: string, timeoutMs: number, maxBody: number): Promise<HttpResult | { error: FailureClass; reason: string }> {
+  return await new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const timer = setTimeout(() => finish(), timeoutMs)
+    const finish = () => {
+      clearTimeout(timer)
+      socket.destroy()
+      const all = Buffer.concat(chunks)
+      const head = all.indexOf('\r\n\r\n')
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(all.subarray(0, Math.max(0, head)).toString('latin1'))?.[1] ?? NaN)
+      if (head < 0 || !Number.isFinite(status)) resolve({ error: size === 0 ? 'timeout' : 'http', reason: `no HTTP response (${size} bytes)` })
+      else resolve({ status, body: all.subarray(head + 4, head + 4 + maxBody) })
+    }
+    socket.on('data', (d: Buffer) => {
+      size += d.length
+      if (size <= maxBody + 16 * 1024) chunks.push(d)
+      else finish()
+    })
+    socket.on('end', finish)
+    socket.on('error', finish)
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: SPWF-emulator\r\nConnection: close\r\n\r\n`)
+  })
+}

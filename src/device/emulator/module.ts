@@ -1,0 +1,175 @@
+import type { Clock } from '../../core/clock.js'
+import type { FirmwareProfile } from '../profile/profile.js'
+import { rollFault, type FaultPlan } from './faults.js'
+import type { NetOptions } from './https-client.js'
+import { Response } from './response.js'
+import type { FlashState, RamState } from './state.js'
+
+/** Longest command line accepted; longer input is answered with an error, never buffered. */
+const MAX_COMMAND_LINE = 1024
+
+export interface ModuleContext {
+  readonly profile: FirmwareProfile
+  readonly flash: FlashState
+  readonly ram: RamState
+  readonly net: NetOptions
+  readonly wifi: boolean
+  /** The module's clock (set by TIME / SETTIME). */
+  now(): Date
+  setClock(date: Date): void
+  /** Unsolicited output (indications) outside the current response. */
+  indicate(line: string): void
+  /** Restart the module (RESET, CFUN): RAM state lost, boot banner printed. */
+  reboot(): void
+  log(msg: string): void
+}
+
+/** One dialect's command set. */
+export interface DialectHandler {
+  banner(ctx: ModuleContext): string[]
+  freshRam(): Omit<RamState, 'rtcMs' | 'rtcSetAt' | 'sockets'>
+  /** Number of raw bytes that follow this command line, or 0. */
+  payloadLength(cmd: string): number
+  handle(cmd: string, payload: Buffer | null, out: Response, ctx: ModuleContext): Promise<void>
+  /** The response to an over-long or unparseable line. */
+  lineError(out: Response, ctx: ModuleContext): void
+}
+
+export interface ModuleOptions {
+  profile: FirmwareProfile
+  dialect: DialectHandler
+  clock: Clock
+  /** Module RTC at power-on and after each reset. */
+  rtcAtBoot: Date
+  wifi: boolean
+  net: NetOptions
+  faults: FaultPlan
+  random: () => number
+  /** Bytes for the wire; the caller paces them at the baud rate. */
+  output: (bytes: Buffer) => void
+  log: (msg: string) => void
+}
+
+const SPURIOUS_WINDS = ['+WIND:16:Signal OK', '+WIND:15:Signal Low', '+WIND:84:NTP Server Delivery', '+WIND:14:BSS Regained']
+
+/**
+ * The module behind the serial line: assembles command lines and raw payloads from the bytes it
+ * receives, runs one command at a time through its dialect, and answers, with seeded faults.
+ */
+export class EmulatedModule {
+  readonly flash: FlashState = { ca: null, caSki: null, cert: null, key: null, auth: null, domain: null }
+  private ram!: RamState
+  private line: number[] = []
+  private overflow = false
+  private payload: { cmd: string; need: number; got: Buffer[]; size: number } | null = null
+  private queue: Promise<void> = Promise.resolve()
+  private commands = 0
+  private stalledUntil = 0
+  private generation = 0
+
+  constructor(private readonly opts: ModuleOptions) {}
+
+  boot(): void {
+    this.generation++
+    this.payload = null
+    this.line = []
+    for (const s of this.ram?.sockets.values() ?? []) s.socket?.destroy()
+    this.ram = { ...this.opts.dialect.freshRam(), rtcMs: this.opts.rtcAtBoot.getTime(), rtcSetAt: this.opts.clock.monotonic(), sockets: new Map() }
+    for (const l of this.opts.dialect.banner(this.context())) this.opts.output(Buffer.from(`${l}\r\n`, 'latin1'))
+  }
+
+  receive(bytes: Buffer): void {
+    if (this.opts.clock.monotonic() < this.stalledUntil) return
+    for (let i = 0; i < bytes.length; i++) {
+      if (this.payload) {
+        const take = Math.min(this.payload.need - this.payload.size, bytes.length - i)
+        this.payload.got.push(bytes.subarray(i, i + take))
+        this.payload.size += take
+        i += take - 1
+        if (this.payload.size === this.payload.need) {
+          const { cmd, got } = this.payload
+          this.payload = null
+          this.enqueue(cmd, Buffer.concat(got))
+        }
+        continue
+      }
+      const b = bytes[i]!
+      if (b === 0x0d) {
+        const cmd = Buffer.from(this.line).toString('latin1')
+        const overflow = this.overflow
+        this.line = []
+        this.overflow = false
+        if (this.ram.echo) this.opts.output(Buffer.from(`${cmd}\r\n`, 'latin1'))
+        if (overflow) this.enqueue(null, null)
+        else if (cmd.length > 0) {
+          const need = this.opts.dialect.payloadLength(cmd)
+          if (need > 0) this.payload = { cmd, need, got: [], size: 0 }
+          else this.enqueue(cmd, null)
+        }
+      } else if (b === 0x0a && this.line.length === 0) {
+        continue
+      } else if (this.line.length < MAX_COMMAND_LINE) {
+        this.line.push(b)
+      } else {
+        this.overflow = true
+      }
+    }
+  }
+
+  private enqueue(cmd: string | null, payload: Buffer | null): void {
+    this.queue = this.queue.then(() => this.run(cmd, payload)).catch((err: Error) => this.opts.log(`internal error: ${err.stack ?? err.message}`))
+  }
+
+  private async run(cmd: string | null, payload: Buffer | null): Promise<void> {
+    const generation = this.generation
+    const out = new Response()
+    const ctx = this.context()
+    if (cmd === null) this.opts.dialect.lineError(out, ctx)
+    else await this.opts.dialect.handle(cmd, payload, out, ctx)
+    if (generation !== this.generation) return // rebooted meanwhile: the answer is lost
+    const fault = rollFault(this.opts.faults, this.opts.random, this.commands++)
+    if (fault) this.opts.log(`fault ${fault} on ${cmd?.slice(0, 40)}`)
+    const rnd = this.opts.random
+    switch (fault) {
+      case 'drop':
+        return
+      case 'stall':
+        this.stalledUntil = this.opts.clock.monotonic() + this.opts.faults.stallMs
+        return
+      case 'reboot': {
+        const keep = Math.floor(rnd() * out.chunks.length)
+        for (const c of out.chunks.slice(0, keep)) this.opts.output(c)
+        this.boot()
+        return
+      }
+      case 'corrupt': {
+        const all = Buffer.concat(out.chunks)
+        for (let n = 0; n < 3 && all.length > 0; n++) all[Math.floor(rnd() * all.length)] = 0x80 + Math.floor(rnd() * 0x7f)
+        this.opts.output(all)
+        return
+      }
+      case 'wind': {
+        const at = Math.floor(rnd() * (out.chunks.length + 1))
+        out.chunks.splice(at, 0, Buffer.from(`${SPURIOUS_WINDS[Math.floor(rnd() * SPURIOUS_WINDS.length)]}\r\n`))
+        break
+      }
+    }
+    for (const c of out.chunks) this.opts.output(c)
+  }
+
+  private context(): ModuleContext {
+    const self = this
+    return {
+      profile: this.opts.profile,
+      flash: this.flash,
+      get ram() { return self.ram },
+      net: this.opts.net,
+      wifi: this.opts.wifi,
+      now: () => new Date(self.ram.rtcMs + (self.opts.clock.monotonic() - self.ram.rtcSetAt)),
+      setClock: (d: Date) => { self.ram.rtcMs = d.getTime(); self.ram.rtcSetAt = self.opts.clock.monotonic() },
+      indicate: (line: string) => self.opts.output(Buffer.from(`${line}\r\n`, 'latin1')),
+      reboot: () => setImmediate(() => self.boot()),
+      log: this.opts.log,
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { write as fsWrite } from 'node:fs'
+import { createServer, type Socket } from 'node:net'
+import tty from 'node:tty'
+import nodePty from 'node-pty'
+import { CertCache } from '../../chain/index.js'
+import type { Clock } from '../../core/clock.js'
+import type { ResolveMap } from '../../hosts/index.js'
+import type { FirmwareProfile } from '../profile/profile.js'
+import { seededRandom, type FaultPlan } from './faults.js'
+import { EmulatedModule } from './module.js'
+import { Pacer } from './pacing.js'
+import { spwf01 } from './spwf01.js'
+import { spwf04 } from './spwf04.js'
+
+export interface EmulatorOptions {
+  profile: FirmwareProfile
+  listen: { kind: 'pty' } | { kind: 'tcp'; host: string; port: number }
+  resolveMap: ResolveMap
+  baud: number
+  rtcAtBoot: Date
+  wifi: boolean
+  faults: FaultPlan
+  seed: number
+  clock: Clock
+  log: (msg: string) => void
+}
+
+export interface RunningEmulator {
+  /** What to connect to: the pseudo-terminal path or tcp://127.0.0.1:<port>. */
+  url: string
+  close(): Promise<void>
+}
+
+interface NativePty {
+  open(cols: number, rows: number): { master: number; slave: number; pty: string }
+}
+
+/**
+ * Serves an emulated module on a pseudo-terminal (opened through node-pty, so `npm install` is
+ * all the set-up) or on a TCP port, bytes paced at the baud rate both ways.
+ */
+export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmulator> {
+  let sink: (b: Buffer) => Promise<void> = async () => {}
+  const out = new Pacer(opts.baud, (b) => sink(b), opts.clock.monotonic)
+  const module = new EmulatedModule({
+    profile: opts.profile,
+    dialect: opts.profile.dialect === 'spwf04' ? spwf04 : spwf01,
+    clock: opts.clock,
+    rtcAtBoot: opts.rtcAtBoot,
+    wifi: opts.wifi,
+    net: { resolveMap: opts.resolveMap, clock: opts.clock, timeoutMs: 15_000, cache: new CertCache() },
+    faults: opts.faults,
+    random: seededRandom(opts.seed),
+    output: (b) => out.push(b),
+    log: opts.log,
+  })
+  const input = new Pacer(opts.baud, (b) => module.receive(b), opts.clock.monotonic)
+
+  if (opts.listen.kind === 'pty') {
+    const native = (nodePty as unknown as { native: NativePty }).native
+    const { master, slave, pty } = native.open(80, 24)
+    // Raw mode on the slave before anyone opens it: no echo, no CR/LF translation, no line
+    // buffering, so early output (the boot banner) is not mangled. Reading stays manual.
+    const slaveStream = new tty.ReadStream(slave)
+    slaveStream.setRawMode(true)
+    const masterStream = new tty.ReadStream(master)
+    masterStream.on('data', (d: Buffer) => input.push(d))
+    masterStream.on('error', () => {})
+    sink = (b) => writeAll(master, b)
+    module.boot()
+    return {
+      url: pty,
+      close: async () => {
+        out.clear()
+        masterStream.destroy()
+        slaveStream.destroy()
+      },
+    }
+  }
+
+  let client: Socket | null = null
+  const server = createServer((socket) => {
+    // One module, one serial line: a second client replaces the first, as ser2net does.
+    client?.destroy()
+    client = socket
+    socket.setNoDelay(true)
+    socket.on('data', (d) => input.push(d))
+    socket.on('error', () => {})
+    socket.on('close', () => { if (client === socket) client = null })
+  })
+  sink = async (b) => { client?.write(b) }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.listen.kind === 'tcp' ? opts.listen.port : 0, opts.listen.kind === 'tcp' ? opts.listen.host : '127.0.0.1', resolve)
+  })
+  module.boot()
+  const addr = server.address() as { address: string; port: number }
+  return {
+    url: `tcp://${addr.address}:${addr.port}`,
+    close: async () => {
+      client?.destroy()
+      await new Promise<void>((r) => server.close(() => r()))
+    },
+  }
+}
+
+/** Writes to the pty master, waiting while the kernel buffer is full (nobody reading yet). */
+async function writeAll(fd: number, data: Buffer): Promise<void> {
+  let off = 0
+  while (off < data.length) {
+    const n = await new Promise<number>((resolve) => fsWrite(fd, data, off, data.length - off, null, (err, written) => {
+      if (err && (err as NodeJS.ErrnoException).code !== 'EAGAIN') resolve(data.length - off) // port gone: drop, like a line with no listener
+      else resolve(err ? 0 : written)
+    }))
+    off += n
+    if (n === 0) await new Promise((r) => setTimeout(r, 10))
+  }
+}

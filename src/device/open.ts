@@ -1,0 +1,104 @@
+import { AtChannel, type Framing } from './at/channel.js'
+import type { Identity, ModuleDriver } from './drivers/driver.js'
+import { DEFAULT_TIMEOUTS, Spwf04Driver, type DriverTimeouts } from './drivers/spwf04.js'
+import { Spwf01Driver } from './drivers/spwf01.js'
+import { DeviceError } from './errors.js'
+import { loadAllProfiles } from './profile/load.js'
+import type { FirmwareProfile } from './profile/profile.js'
+import { openEmulator } from './transport/emu.js'
+import { openSerial } from './transport/serial.js'
+import { openTcp } from './transport/tcp.js'
+import type { Transport } from './transport/transport.js'
+import { parseDeviceUrl } from './transport/url.js'
+
+/** Either dialect's final lines, to learn which one the module speaks. */
+const ANY_FRAMING: Framing = {
+  isOk: (l) => l === 'AT-S.OK' || l === 'OK',
+  isError: (l) => /^(AT-S\.)?ERROR(?::|$)/.test(l),
+  isWind: (l) => /^\+WIND:\d+:/.test(l),
+}
+
+export interface OpenedModule {
+  driver: ModuleDriver
+  channel: AtChannel
+  transport: Transport
+  identity: Identity
+  profile: FirmwareProfile
+  /** Set when no profile matches the module's version: the module's default table is used. */
+  profileWarning: string | null
+}
+
+export interface OpenModuleOptions {
+  /** Directories of user profiles, searched before the built-in ones. */
+  profileDirs?: readonly string[]
+  /** --resolve entries handed to emulators started for `emu:` URLs. */
+  resolve?: readonly string[]
+  timeouts?: Partial<DriverTimeouts>
+  monotonic?: () => number
+}
+
+export async function openTransport(url: string, opts: OpenModuleOptions = {}): Promise<Transport> {
+  const u = parseDeviceUrl(url)
+  if (u.kind === 'serial') return await openSerial(u)
+  if (u.kind === 'tcp') return await openTcp(u.host, u.port)
+  return await openEmulator({ firmware: u.profile, resolve: opts.resolve ?? [], params: u.params })
+}
+
+/**
+ * Opens a module on any transport, learns its dialect and identity from the wire, and picks the
+ * firmware profile by module and version. The same path for a real module and an emulator.
+ */
+export async function openModule(url: string, opts: OpenModuleOptions = {}): Promise<OpenedModule> {
+  const transport = await openTransport(url, opts)
+  const monotonic = opts.monotonic ?? (() => performance.now())
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts }
+  const channel = new AtChannel(transport, ANY_FRAMING, monotonic)
+  try {
+    const dialectLine = await sync(channel)
+    const profiles = await loadAllProfiles(opts.profileDirs ?? [])
+    const identity = dialectLine === 'AT-S.OK'
+      ? await Spwf04Driver.identify(channel, timeouts.commandMs)
+      : await Spwf01Driver.identify(channel, timeouts.commandMs, profiles)
+    const { profile, warning } = pickProfile(identity, profiles)
+    const driver = identity.dialect === 'spwf04'
+      ? new Spwf04Driver(channel, identity, profile, monotonic, timeouts)
+      : new Spwf01Driver(channel, identity, profile, monotonic, timeouts)
+    return { driver, channel, transport, identity, profile, profileWarning: warning }
+  } catch (err) {
+    await transport.close()
+    throw err
+  }
+}
+
+/** `AT` until the module answers (the first bytes after opening a port are often noise). */
+async function sync(channel: AtChannel): Promise<string> {
+  let last: unknown
+  for (let i = 0; i < 4; i++) {
+    try {
+      channel.resync()
+      const r = await channel.exec('AT', { timeoutMs: 1500 })
+      channel.takeStray()
+      if (r.ok) return r.final
+    } catch (err) {
+      last = err
+    }
+  }
+  throw new DeviceError('DEVICE_UNKNOWN', `no answer to AT on the port (${(last as Error)?.message ?? 'no reply'})`)
+}
+
+/** Exact module and version, else the module's newest profile with a warning saying so. */
+export function pickProfile(identity: Identity, profiles: readonly FirmwareProfile[]): { profile: FirmwareProfile; warning: string | null } {
+  const same = profiles.filter((p) => p.module === identity.module)
+  const exact = same.find((p) => p.firmware === identity.firmware)
+  if (exact) return { profile: exact, warning: null }
+  const fallback = [...same].sort((a, b) => compareVersions(b.firmware, a.firmware))[0]
+  if (!fallback) throw new DeviceError('PROFILE_NOT_FOUND', `no firmware profile for module ${identity.module}`)
+  return { profile: fallback, warning: `no profile for ${identity.module} firmware ${identity.firmware ?? '(unknown)'} build ${identity.build ?? '(unknown)'}; using ${fallback.id}'s error table` }
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number)
+  const pb = b.split('.').map(Number)
+  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0)
+  return 0
+}

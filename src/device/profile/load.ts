@@ -1,0 +1,81 @@
+import { readFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { TLS_VERSIONS, toNodeHello } from '../../chain/index.js'
+import { dataPath } from '../../core/paths.js'
+import { DeviceError } from '../errors.js'
+import { FAILURE_CLASSES, type FirmwareProfile } from './profile.js'
+
+export const BUILTIN_PROFILE_DIR = dataPath('firmware')
+
+/** Loads a profile by id (from the given directories, then the built-in ones) or by file path. */
+export async function loadProfile(idOrPath: string, dirs: readonly string[] = []): Promise<FirmwareProfile> {
+  if (idOrPath.endsWith('.json')) return await readProfile(idOrPath)
+  if (!/^[A-Za-z0-9._-]+$/.test(idOrPath)) throw new DeviceError('PROFILE_INVALID', `profile id "${idOrPath}" is not a file name`)
+  for (const dir of [...dirs, BUILTIN_PROFILE_DIR]) {
+    try {
+      return await readProfile(join(dir, `${idOrPath}.json`))
+    } catch (err) {
+      if ((err as DeviceError).code !== 'PROFILE_NOT_FOUND') throw err
+    }
+  }
+  throw new DeviceError('PROFILE_NOT_FOUND', `no firmware profile "${idOrPath}" in ${[...dirs, BUILTIN_PROFILE_DIR].join(', ')}`)
+}
+
+export async function loadAllProfiles(dirs: readonly string[] = []): Promise<FirmwareProfile[]> {
+  const out: FirmwareProfile[] = []
+  for (const dir of [...dirs, BUILTIN_PROFILE_DIR]) {
+    for (const f of (await readdir(dir)).filter((n) => n.endsWith('.json')).sort()) out.push(await readProfile(join(dir, f)))
+  }
+  return out
+}
+
+async function readProfile(file: string): Promise<FirmwareProfile> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new DeviceError((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'PROFILE_NOT_FOUND' : 'PROFILE_INVALID', `${file}: ${(err as Error).message}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw new DeviceError('PROFILE_INVALID', `${file}: ${(err as Error).message}`)
+  }
+  return validateProfile(raw, file)
+}
+
+export function validateProfile(raw: unknown, source: string): FirmwareProfile {
+  const p = raw as FirmwareProfile
+  const problems: string[] = []
+  const need = (ok: boolean, what: string) => { if (!ok) problems.push(what) }
+  need(typeof p === 'object' && p !== null, 'not an object')
+  if (problems.length === 0) {
+    need(typeof p.id === 'string' && /^[A-Za-z0-9._-]+$/.test(p.id), 'id must be a file-name-safe string')
+    need(p.module === 'SPWF04SA' || p.module === 'SPWF01SA', 'module must be SPWF04SA or SPWF01SA')
+    need(typeof p.firmware === 'string' && /^\d+\.\d+\.\d+$/.test(p.firmware), 'firmware must be a version such as 1.1.0')
+    need(typeof p.build === 'string', 'build must be a string')
+    need(p.dialect === 'spwf04' || p.dialect === 'spwf01', 'dialect must be spwf04 or spwf01')
+    need(Array.isArray(p.notes) && p.notes.every((n) => typeof n === 'string'), 'notes must be a list of strings')
+    const t = p.tls
+    need(typeof t === 'object' && t !== null, 'tls is missing')
+    if (t) {
+      need(Array.isArray(t.versions) && t.versions.every((v) => TLS_VERSIONS.includes(v)), 'tls.versions: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3')
+      try {
+        toNodeHello({ versions: t.versions, cipherSuites: t.cipherSuites, groups: t.groups, signatureAlgorithms: t.signatureAlgorithms, sni: t.sni })
+      } catch (err) {
+        problems.push(`tls: ${(err as Error).message}`)
+      }
+      need(typeof t.certificateKeys?.rsa?.maxBits === 'number' && Array.isArray(t.certificateKeys?.ecdsa), 'tls.certificateKeys needs rsa {minBits, maxBits} and ecdsa [curves]')
+      need(t.anchorMatch === 'ski-aki' || t.anchorMatch === 'path', 'tls.anchorMatch must be ski-aki or path')
+    }
+    need(typeof p.store?.maxCaBytes === 'number', 'store.maxCaBytes must be a number')
+    need(typeof p.errors === 'object' && p.errors !== null, 'errors must map failure classes to lines')
+    for (const [cls, lines] of Object.entries(p.errors ?? {})) {
+      need((FAILURE_CLASSES as readonly string[]).includes(cls), `errors: unknown failure class "${cls}"`)
+      need(Array.isArray(lines) && lines.length > 0 && lines.every((l) => typeof l === 'string' && !/[\r\n]/.test(l)), `errors.${cls}: a non-empty list of single lines`)
+    }
+  }
+  if (problems.length > 0) throw new DeviceError('PROFILE_INVALID', `${source}: ${problems.join('; ')}`)
+  return p
+}

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { DeviceError } from '../errors.js'
+import { openSerial } from './serial.js'
+import type { Transport } from './transport.js'
+
+export interface EmulatorSpawnOptions {
+  /** Profile id or JSON file for `--firmware`. */
+  firmware: string
+  /** --resolve HOST:PORT:ADDR entries, so lab names work for the emulated module. */
+  resolve: readonly string[]
+  /** Extra `emulate` flags from the URL: faults, seed, clock, baud, no-wifi. */
+  params: URLSearchParams
+  startTimeoutMs?: number
+}
+
+const PARAM_FLAGS: Record<string, string> = { faults: '--faults', seed: '--seed', clock: '--clock', baud: '--baud' }
+
+/** The CLI entry of this build: src/cli/main.ts under tsx, dist/cli/main.js when built. */
+function cliEntry(): string {
+  const self = fileURLToPath(import.meta.url)
+  return self.endsWith('.ts') ? fileURLToPath(new URL('../../cli/main.ts', import.meta.url)) : fileURLToPath(new URL('../../cli/main.js', import.meta.url))
+}
+
+/**
+ * Starts `tlsmatrix emulate --pty` as a separate process and opens the pseudo-terminal it prints
+ * with serialport: from here on the runner sees bytes on a serial line and nothing else. The
+ * emulator exits when its stdin closes, so it never outlives the runner, even after kill -9.
+ */
+export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transport & { child: ChildProcess }> {
+  const args = [...process.execArgv, cliEntry(), 'emulate', '--firmware', opts.firmware, '--pty', '--exit-with-stdin']
+  for (const r of opts.resolve) args.push('--resolve', r)
+  for (const [key, value] of opts.params) {
+    if (key === 'no-wifi') args.push('--no-wifi')
+    else if (PARAM_FLAGS[key]) args.push(PARAM_FLAGS[key], value)
+    else throw new DeviceError('TRANSPORT_INVALID', `emu: unknown option "${key}" (faults, seed, clock, baud, no-wifi)`)
+  }
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => { if (stderr.length < 4000) stderr += d.toString() })
+  const path = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill(); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} did not start within ${opts.startTimeoutMs ?? 20000} ms: ${stderr}`)) }, opts.startTimeoutMs ?? 20000)
+    const rl = createInterface({ input: child.stdout! })
+    rl.once('line', (line) => { clearTimeout(timer); rl.close(); resolve(line.trim()) })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} exited with ${code}: ${stderr.trim()}`)) })
+  })
+  let serial: Transport
+  try {
+    serial = await openSerial({ path, baudRate: Number(opts.params.get('baud') ?? 115200), rtscts: false })
+  } catch (err) {
+    child.kill()
+    throw err
+  }
+  let exited: string | null = null
+  child.once('exit', (code, signal) => { exited = `emulator exited (${signal ?? code})${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}` })
+  return {
+    ...serial,
+    describe: `emu:${opts.firmware} (${path})`,
+    child,
+    // When the emulator dies the pty goes away; say why instead of the bare serial error.
+    onClose: (cb) => serial.onClose((err) => setTimeout(() => cb(exited ? new Error(exited) : err), 50)),
+    close: async () => {
+      await serial.close()
+      child.stdin!.end()
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r))
+        setTimeout(() => child.kill('SIGKILL'), 2000).unref()
+        await exited
+      }
+    },
+  }
+}

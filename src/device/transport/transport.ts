@@ -1,0 +1,9 @@
+/** A byte pipe to a module: serial port, TCP (ser2net) or an emulator's pseudo-terminal. */
+export interface Transport {
+  /** Human description: the port path or URL. */
+  readonly describe: string
+  write(data: Buffer): Promise<void>
+  onData(cb: (chunk: Buffer) => void): void
+  onClose(cb: (err?: Error) => void): void
+  close(): Promise<void>
+}
