@@ -85,8 +85,10 @@ export function tlsGroupServer(names: string[], spec: LabSpec, pki: LabPki): Ser
     ...contextFor(first, pki),
     SNICallback: (servername, cb) => cb(null, contexts.get(servername.toLowerCase()) ?? contexts.get(names[0]!)!),
   }, (req, res) => {
+    // /status/NNN answers with that status, so HTTP errors can be tested on any host.
+    const status = Number(/^\/status\/([1-5]\d\d)$/.exec(req.url ?? '')?.[1] ?? 200)
     const body = `tlsmatrix lab ${spec.name}: ${req.headers.host ?? '(no host)'} ${req.url}\n`
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)
+    res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)
   })
   server.on('tlsClientError', () => {})
   return server as unknown as Server

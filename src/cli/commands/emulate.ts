@@ -19,6 +19,8 @@ export interface EmulateOptions {
   seed: number
   log: boolean
   profiles: string[]
+  requestTimeoutMs: number
+  dns: boolean
 }
 
 /** The module's RTC after power-on, when --clock is not given (a profile note documents it). */
@@ -55,6 +57,8 @@ export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock,
     wifi: opts.wifi,
     faults,
     seed: opts.seed,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    dnsOff: !opts.dns,
     clock,
     log: opts.log ? (m) => io.stderr.write(`[emu ${profile.id}] ${m}\n`) : () => {},
   })

@@ -8,6 +8,7 @@ import { DeviceError } from '../errors.js'
 export function atField(name: string, value: string, opts: { max: number; allowEmpty?: boolean }): string {
   if (value.length === 0 && !opts.allowEmpty) throw new DeviceError('AT_INVALID_FIELD', `${name} is empty`)
   if (value.length > opts.max) throw new DeviceError('AT_INVALID_FIELD', `${name} is ${value.length} characters, the module takes at most ${opts.max}`)
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   const bad = /[\x00-\x1f\x7f,]|[^\x00-\x7e]/.exec(value)
   if (bad) {
     const c = bad[0].charCodeAt(0)

@@ -16,21 +16,29 @@ export type FaultKind = (typeof FAULT_KINDS)[number]
 /** Per-command probabilities of each fault, and how long a stall lasts. */
 export interface FaultPlan {
   rates: Partial<Record<FaultKind, number>>
+  /** Faults at fixed command numbers (0-based, counting every command the module ran). */
+  at: Map<number, FaultKind>
   stallMs: number
   /** Commands never faulted (the first sync, so a run can start). */
   spareFirst: number
 }
 
-export const NO_FAULTS: FaultPlan = { rates: {}, stallMs: 0, spareFirst: 0 }
+export const NO_FAULTS: FaultPlan = { rates: {}, at: new Map(), stallMs: 0, spareFirst: 0 }
 
 /**
  * `--faults drop=0.05,corrupt=0.05,stall=0.02,reboot=0.02,wind=0.2,stallMs=5000` — each a
- * probability per command (stallMs in milliseconds).
+ * probability per command (stallMs in milliseconds); `stall@7` puts a fault on command 7.
  */
 export function parseFaults(spec: string): FaultPlan {
-  const plan: FaultPlan = { rates: {}, stallMs: 5000, spareFirst: 2 }
+  const plan: FaultPlan = { rates: {}, at: new Map(), stallMs: 5000, spareFirst: 2 }
   if (!spec) return plan
   for (const part of spec.split(',')) {
+    const fixed = /^([a-z]+)@(\d+)$/.exec(part)
+    if (fixed) {
+      if (!(FAULT_KINDS as readonly string[]).includes(fixed[1]!)) throw new Error(`--faults: unknown fault "${fixed[1]}" (${FAULT_KINDS.join(', ')})`)
+      plan.at.set(Number(fixed[2]), fixed[1] as FaultKind)
+      continue
+    }
     const [key = '', value = ''] = part.split('=')
     const n = Number(value)
     if (key === 'stallMs') {
@@ -46,6 +54,8 @@ export function parseFaults(spec: string): FaultPlan {
 
 /** Picks at most one fault for a command. */
 export function rollFault(plan: FaultPlan, rnd: () => number, commandIndex: number): FaultKind | null {
+  const fixed = plan.at.get(commandIndex)
+  if (fixed) return fixed
   if (commandIndex < plan.spareFirst) return null
   for (const kind of FAULT_KINDS) {
     const rate = plan.rates[kind] ?? 0

@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises'
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { CertCache, connectCapturing, type ParsedCert } from '../../chain/index.js'
+import { connectCapturing, type CertCache, type ParsedCert } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import { lookupResolveMap, type ResolveMap } from '../../hosts/index.js'
 import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
@@ -13,6 +13,8 @@ export type ModuleConnection =
 
 export interface NetOptions {
   resolveMap: ResolveMap
+  /** Names not in resolveMap fail as the module's DNS failure instead of asking the system. */
+  dnsOff: boolean
   clock: Clock
   timeoutMs: number
   cache: CertCache
@@ -24,6 +26,7 @@ export interface NetOptions {
  */
 export async function moduleConnect(host: string, port: number, tls: boolean, profile: FirmwareProfile, opts: NetOptions): Promise<ModuleConnection> {
   let address = lookupResolveMap(opts.resolveMap, host, port) ?? (isIP(host) ? host : undefined)
+  if (!address && opts.dnsOff) return { ok: false, class: 'dns', reason: `${host} is not in the emulator's --resolve map and DNS is off` }
   if (!address) {
     try {
       address = (await lookup(host)).address

@@ -158,17 +158,17 @@ export class EmulatedModule {
   }
 
   private context(): ModuleContext {
-    const self = this
+    const ram = () => this.ram
     return {
       profile: this.opts.profile,
       flash: this.flash,
-      get ram() { return self.ram },
+      get ram() { return ram() },
       net: this.opts.net,
       wifi: this.opts.wifi,
-      now: () => new Date(self.ram.rtcMs + (self.opts.clock.monotonic() - self.ram.rtcSetAt)),
-      setClock: (d: Date) => { self.ram.rtcMs = d.getTime(); self.ram.rtcSetAt = self.opts.clock.monotonic() },
-      indicate: (line: string) => self.opts.output(Buffer.from(`${line}\r\n`, 'latin1')),
-      reboot: () => setImmediate(() => self.boot()),
+      now: () => new Date(this.ram.rtcMs + (this.opts.clock.monotonic() - this.ram.rtcSetAt)),
+      setClock: (d: Date) => { this.ram.rtcMs = d.getTime(); this.ram.rtcSetAt = this.opts.clock.monotonic() },
+      indicate: (line: string) => this.opts.output(Buffer.from(`${line}\r\n`, 'latin1')),
+      reboot: () => setImmediate(() => this.boot()),
       log: this.opts.log,
     }
   }

@@ -21,6 +21,9 @@ export interface EmulatorOptions {
   wifi: boolean
   faults: FaultPlan
   seed: number
+  /** How long the module waits for a server (connect, handshake, response). */
+  requestTimeoutMs: number
+  dnsOff: boolean
   clock: Clock
   log: (msg: string) => void
 }
@@ -48,7 +51,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     clock: opts.clock,
     rtcAtBoot: opts.rtcAtBoot,
     wifi: opts.wifi,
-    net: { resolveMap: opts.resolveMap, clock: opts.clock, timeoutMs: 15_000, cache: new CertCache() },
+    net: { resolveMap: opts.resolveMap, dnsOff: opts.dnsOff, clock: opts.clock, timeoutMs: opts.requestTimeoutMs, cache: new CertCache() },
     faults: opts.faults,
     random: seededRandom(opts.seed),
     output: (b) => out.push(b),

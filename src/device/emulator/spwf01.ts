@@ -8,7 +8,6 @@ import { judgeChain } from './tls-rules.js'
 
 const MAX_SOCKETS = 8
 const MAX_SOCKET_BUFFER = 64 * 1024
-const REQUEST_TIMEOUT_MS = 15_000
 
 function err(out: Response, text: string): void {
   out.raw(Buffer.from(`\r\nERROR: ${text}\r\n`, 'latin1'))
@@ -155,7 +154,7 @@ async function sockOn(args: string[] | null, out: Response, ctx: ModuleContext):
   if (!ctx.wifi) return err(out, 'Wi-Fi not up')
   if (ctx.ram.sockets.size >= MAX_SOCKETS) return err(out, 'Too many sockets')
   const secure = kind === 's'
-  const conn = await moduleConnect(host, port, secure, ctx.profile, { ...ctx.net, timeoutMs: REQUEST_TIMEOUT_MS })
+  const conn = await moduleConnect(host, port, secure, ctx.profile, ctx.net)
   if (!conn.ok) {
     ctx.log(`SOCKON ${host}:${port}: ${conn.class} (${conn.reason})`)
     return err(out, failText(ctx, conn.class))

@@ -15,7 +15,6 @@ const ERRORS: Record<number, string> = {
 const TLS_SLOT = 4092
 /** The emulator keeps at most this much of a response body (documented in the profiles' notes). */
 const MAX_BODY = 64 * 1024
-const REQUEST_TIMEOUT_MS = 15_000
 const CONFIG_DEFAULTS: Record<string, string> = {
   console_echo: '1', console_errs: '2', console_verbose: '1', console_speed: '115200', console_hwfc: '0',
   console_winds: '1', wifi_mode: '1', ip_use_dhcp: '1',
@@ -216,7 +215,7 @@ async function httpGetCommand(args: string[] | null, out: Response, ctx: ModuleC
     for (const l of pre) out.line(l)
     for (const l of failureLines(ctx, cls, status)) out.line(l)
   }
-  const conn = await moduleConnect(host, port, tls, ctx.profile, { ...ctx.net, timeoutMs: REQUEST_TIMEOUT_MS })
+  const conn = await moduleConnect(host, port, tls, ctx.profile, ctx.net)
   if (!conn.ok) {
     ctx.log(`HTTPGET ${host}:${port}: ${conn.class} (${conn.reason})`)
     return fail(conn.class)
@@ -232,7 +231,7 @@ async function httpGetCommand(args: string[] | null, out: Response, ctx: ModuleC
     }
     pre = verdict.lines
   }
-  const res = await httpGet(conn.socket, host, path, REQUEST_TIMEOUT_MS, MAX_BODY)
+  const res = await httpGet(conn.socket, host, path, ctx.net.timeoutMs, MAX_BODY)
   for (const l of pre) out.line(l)
   if ('error' in res) return fail(res.error)
   out.line(`AT-S.Http Server Status Code:${res.status}`)
