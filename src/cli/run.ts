@@ -1,20 +1,26 @@
 import { Command, CommanderError, Option } from 'commander'
 import { systemClock, type Clock } from '../core/clock.js'
 import { AppError, ExitError } from '../core/errors.js'
+import { DeviceError } from '../device/index.js'
 import { demoCommand } from './commands/demo.js'
 import { emulateCommand, type EmulateOptions } from './commands/emulate.js'
+import { probeCommand, type ProbeOptions } from './commands/probe.js'
 import { labCommand } from './commands/lab.js'
 import { DEFAULT_DB, resolveCommand, type ResolveOptions } from './commands/resolve.js'
 import type { Io } from './io.js'
 import { collect, intInRange } from './options.js'
 import { VERSION } from './version.js'
 
+/** Device problems caused by the command line (bad URL, unknown profile, unsafe field). */
+const DEVICE_INPUT_CODES = new Set(['TRANSPORT_INVALID', 'PROFILE_NOT_FOUND', 'PROFILE_INVALID', 'AT_INVALID_FIELD', 'CA_TOO_LARGE'])
+
 /** Input and usage problems: the user fixes their command or file; nothing was contacted. */
 const INPUT_CODES = new Set(['USAGE', 'HOSTS_INVALID', 'RESOLVE_MAP_INVALID', 'TRUST_STORE_INVALID', 'LAB_SPEC_INVALID', 'STORE_LOCKED', 'STORE_CORRUPT', 'STORE_TOO_NEW'])
 
 /**
  * The whole CLI as a function: argv in, exit code out. Only main.ts touches process.*.
- * Exit codes: 0 success, 1 some targets failed (all recorded), 2 usage or input error.
+ * Exit codes: 0 success, 1 some targets failed (all recorded), 2 usage or input error,
+ * 3 the device could not be used.
  */
 export async function run(argv: readonly string[], io: Io, clock: Clock = systemClock): Promise<number> {
   const program = new Command('tlsmatrix')
@@ -66,6 +72,16 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--exit-with-stdin', 'exit when standard input closes (set by the process that starts it)', false)
     .action(async (o: EmulateOptions) => { await emulateCommand(o, io, clock, io.stdinClosed ?? null) })
 
+  program.command('probe')
+    .description('identify one module; with --ca and --target, upload the CA and do one HTTPS GET')
+    .requiredOption('--device <url>', '/dev/ttyUSB0[?baud=115200&rtscts=1], tcp://HOST:PORT or emu:<profile>')
+    .option('--ca <file>', 'CA certificate to upload (PEM or DER)')
+    .option('--target <host[:port][/path]>', 'what to GET over HTTPS')
+    .option('--resolve <host:port:addr>', 'address for host:port, for emu: devices (repeatable)', collect, [])
+    .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
+    .option('--json', 'JSON output, with the transcript', false)
+    .action(async (o: ProbeOptions) => { await probeCommand(o, io, clock) })
+
   program.command('demo')
     .description('the built-in default: a local lab, resolved end to end, offline')
     .option('--spec <file>', 'lab spec')
@@ -93,6 +109,10 @@ function exitCodeFor(err: unknown, io: Io): number {
   if (err instanceof AppError) {
     io.stderr.write(`tlsmatrix: ${err.message}\n`)
     return INPUT_CODES.has(err.code) ? 2 : 1
+  }
+  if (err instanceof DeviceError) {
+    io.stderr.write(`tlsmatrix: ${err.code}: ${err.message}\n`)
+    return DEVICE_INPUT_CODES.has(err.code) ? 2 : 3
   }
   io.stderr.write(`tlsmatrix: internal error, please report: ${(err as Error)?.stack ?? String(err)}\n`)
   return 70

@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises'
+import { resolve as resolvePath } from 'node:path'
+import { pemBlocks } from '../../chain/index.js'
+import type { Clock } from '../../core/clock.js'
+import { AppError, ExitError } from '../../core/errors.js'
+import { openModule, type Attempt } from '../../device/index.js'
+import { parseHosts } from '../../hosts/index.js'
+import type { Io } from '../io.js'
+import { termSafe } from '../output/sanitize.js'
+
+export interface ProbeOptions {
+  device: string
+  ca?: string
+  target?: string
+  resolve: string[]
+  profiles: string[]
+  json: boolean
+}
+
+/**
+ * `tlsmatrix probe`: one module, by hand. Identify it; with --ca and --target, clean its store,
+ * upload the CA and ask for one HTTPS GET, printing the module's own lines. The first thing to
+ * run on a real module (/dev/ttyUSB0) before a survey.
+ */
+export async function probeCommand(opts: ProbeOptions, io: Io, clock: Clock): Promise<void> {
+  let target: { host: string; port: number; path: string } | null = null
+  if (opts.target) {
+    const parsed = parseHosts(opts.target.replace(/^([^/\s]+)(\/\S*)?$/, (_m, hp: string, path?: string) => `${hp}${path ? ` path=${path}` : ''}`), '--target')
+    const t = parsed.targets[0]
+    if (!t || parsed.problems.length) throw new AppError('USAGE', `--target ${opts.target}: ${parsed.problems[0]?.reason ?? 'expected host[:port][/path]'}`)
+    target = t
+  }
+  if (Boolean(opts.ca) !== Boolean(target)) throw new AppError('USAGE', '--ca and --target go together')
+  let caDer: Buffer | null = null
+  if (opts.ca) {
+    const text = await readFile(resolvePath(io.cwd, opts.ca)).catch((err: Error) => { throw new AppError('USAGE', `--ca ${opts.ca}: ${err.message}`) })
+    caDer = pemBlocks(text.toString('latin1'))[0] ?? text
+  }
+  const m = await openModule(opts.device, { resolve: opts.resolve, profileDirs: opts.profiles.map((d) => resolvePath(io.cwd, d)) })
+  try {
+    const info = { device: opts.device, ...m.identity, profile: m.profile.id, warning: m.profileWarning }
+    let attempt: Attempt | null = null
+    let ski: string | null = null
+    if (target && caDer) {
+      await m.driver.prepare(clock.now())
+      await m.driver.clean()
+      ski = (await m.driver.uploadCa(caDer)).ski
+      attempt = await m.driver.httpsGet(target)
+    }
+    if (opts.json) io.stdout.write(`${JSON.stringify({ ...info, caSki: ski, attempt }, null, 2)}\n`)
+    else {
+      io.stdout.write(`${termSafe(opts.device)}: ${m.identity.module} firmware ${m.identity.firmware ?? '?'} build ${m.identity.build ?? '?'} (profile ${m.profile.id})\n`)
+      if (m.profileWarning) io.stdout.write(`warning: ${m.profileWarning}\n`)
+      if (attempt) {
+        io.stdout.write(`CA uploaded, module says SubjectKeyId ${ski ?? '(none)'}\n`)
+        io.stdout.write(`GET https://${termSafe(target!.host)}:${target!.port}${termSafe(target!.path)}: ${attempt.outcome}${attempt.class ? ` (${attempt.class})` : ''}, HTTP ${attempt.httpStatus ?? '-'}, ${attempt.durationMs} ms\n`)
+        for (const l of attempt.lines) io.stdout.write(`  ${termSafe(l)}\n`)
+        if (attempt.deviceError) io.stdout.write(`  link: ${termSafe(attempt.deviceError)}\n`)
+      }
+    }
+    if (attempt?.outcome === 'fail') throw new ExitError(1)
+  } finally {
+    await m.transport.close()
+  }
+}

@@ -1,0 +1,43 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { run } from '../../src/cli/run.js'
+import type { RunningLab } from '../../src/lab/index.js'
+import { startTestLab } from '../helpers/lab.js'
+import { testIo } from '../helpers/io.js'
+
+describe('tlsmatrix probe (CLI)', () => {
+  let lab: RunningLab
+  before(async () => { lab = await startTestLab() })
+  after(async () => lab.close())
+  const target = (h: string) => `${h}:${lab.hosts.find((x) => x.name === h)!.port}`
+  const resolveArgs = () => lab.resolveEntries.flatMap((e) => ['--resolve', e])
+
+  test('identifies an emulated module, uploads the CA, and prints the module\'s own lines', async () => {
+    const io = testIo()
+    const code = await run(['probe', '--device', 'emu:spwf04sa-1.0.0?no-dns', '--ca', lab.trustStoreFile, '--target', target('rsa4096-int.basic.test'), ...resolveArgs()], io)
+    assert.equal(code, 1, io.err())
+    assert.match(io.out(), /SPWF04SA firmware 1\.0\.0 build 170216-fd39c59-SPWF04S/)
+    assert.match(io.out(), /fail \(key-unsupported\)/)
+    assert.match(io.out(), /AT-S\.Certificate Error:22\n {2}AT-S\.Http Client Error:2\n {2}AT-S\.ERROR:111:Request failed/)
+  })
+
+  test('--json carries the attempt and its transcript', async () => {
+    const io = testIo()
+    const code = await run(['probe', '--device', 'emu:spwf04sa-1.1.0?no-dns', '--ca', lab.trustStoreFile, '--target', `${target('rsa2048.basic.test')}/index`, '--json', ...resolveArgs()], io)
+    assert.equal(code, 0, io.err())
+    const j = JSON.parse(io.out()) as { firmware: string; attempt: { outcome: string; httpStatus: number; transcript: Array<{ dir: string; data: string }> } }
+    assert.equal(j.firmware, '1.1.0')
+    assert.equal(j.attempt.outcome, 'pass')
+    assert.equal(j.attempt.httpStatus, 200)
+    assert.ok(j.attempt.transcript.some((e) => e.dir === 'tx' && e.data.startsWith('AT+S.HTTPGET=rsa2048.basic.test,/index,')))
+  })
+
+  test('a port that does not exist is exit 3 with the reason; a bad URL is exit 2', async () => {
+    const io = testIo()
+    assert.equal(await run(['probe', '--device', '/dev/ttyNOPE0'], io), 3)
+    assert.match(io.err(), /TRANSPORT_OPEN_FAILED: \/dev\/ttyNOPE0/)
+    const io2 = testIo()
+    assert.equal(await run(['probe', '--device', 'ttyUSB0'], io2), 2)
+    assert.match(io2.err(), /expected a serial device path/)
+  })
+})
