@@ -1,5 +1,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { parseCertificate } from '../../src/chain/index.js'
 import { openModule, isDeviceError, type OpenedModule } from '../../src/device/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
@@ -209,6 +212,27 @@ describe('device suite', () => {
         await m.transport.close()
       }
     })
+  })
+
+  test('the same driver over raw TCP, the way a serial server exposes a module', async () => {
+    const entry = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+    const child = spawn(process.execPath, [...process.execArgv, entry, 'emulate', '--firmware', 'spwf04sa-1.1.0', '--listen', 'tcp://127.0.0.1:0', '--exit-with-stdin', '--no-dns', ...resolve().flatMap((r) => ['--resolve', r])], { stdio: ['pipe', 'pipe', 'inherit'] })
+    try {
+      const url = await new Promise<string>((r) => createInterface({ input: child.stdout! }).once('line', r))
+      assert.match(url, /^tcp:\/\/127\.0\.0\.1:\d+$/)
+      const m = await openModule(url)
+      try {
+        assert.equal(m.identity.firmware, '1.1.0')
+        await m.driver.prepare(new Date())
+        await m.driver.uploadCa(der('root-rsa'))
+        assert.equal((await m.driver.httpsGet({ host: 'cross.basic.test', path: '/', port: port('cross.basic.test') })).class, 'untrusted', 'cross.basic.test chains to G1/G2, not root-rsa')
+      } finally {
+        await m.transport.close()
+      }
+    } finally {
+      child.stdin!.end()
+      await new Promise((r) => child.once('exit', r))
+    }
   })
 
   describe('emulator spwf01sa-3.5.3 against the lab', () => {
