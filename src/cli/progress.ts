@@ -1,7 +1,7 @@
 import type { Observation } from '../chain/index.js'
 import type { BatchObserver } from '../pipeline/index.js'
 import type { Io } from './io.js'
-import { termSafe } from './output/sanitize.js'
+import { termSafe } from '../core/sanitize.js'
 
 /** A bar on a terminal, one plain line per target elsewhere (CI logs, cron mail). */
 export function resolveProgress(io: Io, quiet: boolean): BatchObserver & { end(): void } {

@@ -5,6 +5,7 @@ import { DeviceError } from '../device/index.js'
 import { demoCommand } from './commands/demo.js'
 import { emulateCommand, type EmulateOptions } from './commands/emulate.js'
 import { probeCommand, type ProbeOptions } from './commands/probe.js'
+import { runCommand, type RunOptions } from './commands/run.js'
 import { labCommand } from './commands/lab.js'
 import { DEFAULT_DB, resolveCommand, type ResolveOptions } from './commands/resolve.js'
 import type { Io } from './io.js'
@@ -12,7 +13,7 @@ import { collect, intInRange } from './options.js'
 import { VERSION } from './version.js'
 
 /** Device problems caused by the command line (bad URL, unknown profile, unsafe field). */
-const DEVICE_INPUT_CODES = new Set(['TRANSPORT_INVALID', 'PROFILE_NOT_FOUND', 'PROFILE_INVALID', 'AT_INVALID_FIELD', 'CA_TOO_LARGE'])
+const DEVICE_INPUT_CODES = new Set(['DEVICE_BUSY', 'TRANSPORT_INVALID', 'PROFILE_NOT_FOUND', 'PROFILE_INVALID', 'AT_INVALID_FIELD', 'CA_TOO_LARGE'])
 
 /** Input and usage problems: the user fixes their command or file; nothing was contacted. */
 const INPUT_CODES = new Set(['USAGE', 'HOSTS_INVALID', 'RESOLVE_MAP_INVALID', 'TRUST_STORE_INVALID', 'LAB_SPEC_INVALID', 'STORE_LOCKED', 'STORE_CORRUPT', 'STORE_TOO_NEW'])
@@ -45,6 +46,24 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--no-sni', 'send no server name')
     .option('--json', 'print one JSON object per target', false)
     .action(async (o: ResolveOptions) => { await resolveCommand(o, io, clock) })
+
+  program.command('run')
+    .description('the survey: every target, every candidate root, every device; verdicts into SQLite')
+    .option('--hosts <file>', 'targets, one "host[:port] [key=value ...]" per line')
+    .option('--device <[label=]url>', 'a module: /dev/ttyUSB0[?baud=…&rtscts=1], tcp://HOST:PORT or emu:<profile> (repeatable)', collect, [])
+    .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
+    .addOption(new Option('--anchors <mode>', 'try every candidate root, or only the preferred one').choices(['all', 'first']).default('all'))
+    .option('--label <text>', 'a name for this run in reports')
+    .option('--db <path>', 'SQLite database', DEFAULT_DB)
+    .option('--resume <run-id>', 'finish an interrupted run; redoes nothing recorded')
+    .option('--resolve <host:port:addr>', 'address for host:port without DNS, also for emu: devices (repeatable)', collect, [])
+    .option('--trust-store <file>', 'PEM bundle added to Node\'s Mozilla roots (repeatable)', collect, [])
+    .option('--trust-store-only', 'use only the --trust-store bundles', false)
+    .option('--aia-allow-private', 'let AIA URLs reach loopback and private addresses', false)
+    .option('--concurrency <n>', 'targets resolved at once', intInRange(1, 1024), 32)
+    .option('--timeout-ms <n>', 'per-target resolution time limit in milliseconds', intInRange(100, 600_000), 10_000)
+    .option('--json', 'print the run as JSON', false)
+    .action(async (o: RunOptions) => { await runCommand(o, io, clock) })
 
   program.command('lab')
     .description('serve a lab of TLS hosts on loopback, one chain feature varied at a time, until Ctrl-C')

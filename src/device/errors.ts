@@ -11,6 +11,7 @@ export type DeviceErrorCode =
   | 'AT_BUSY'
   | 'AT_REBOOTED'
   | 'DEVICE_UNKNOWN'
+  | 'DEVICE_BUSY'
   | 'DEVICE_RESET_FAILED'
   | 'TRANSPORT_INVALID'
   | 'TRANSPORT_OPEN_FAILED'

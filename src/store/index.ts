@@ -1,3 +1,5 @@
 export { openDb, storeError } from './db.js'
 export type { Db } from './db.js'
 export { ObservationStore, helloHash } from './observations.js'
+export { RunStore, verdictKey, NO_ANCHOR } from './runs.js'
+export type { AttemptRecord, AttemptRow, RunDevice, RunRow, RunStatus } from './runs.js'

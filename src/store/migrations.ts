@@ -46,4 +46,50 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX observations_target ON observations(target, observed_at);
   CREATE INDEX observations_chain ON observations(chain_hash);
   `,
+  `
+  CREATE TABLE runs (
+    id               TEXT PRIMARY KEY,
+    label            TEXT,
+    started_at       TEXT NOT NULL,
+    ended_at         TEXT,
+    status           TEXT NOT NULL,
+    tool_version     TEXT NOT NULL,
+    hosts_file       TEXT NOT NULL,
+    hosts_hash       TEXT NOT NULL,
+    trust_store_hash TEXT NOT NULL,
+    devices          TEXT NOT NULL,
+    options          TEXT NOT NULL,
+    plan             TEXT
+  );
+  CREATE TABLE attempts (
+    id             INTEGER PRIMARY KEY,
+    run_id         TEXT NOT NULL REFERENCES runs(id),
+    device         TEXT NOT NULL,
+    module         TEXT,
+    firmware       TEXT,
+    profile        TEXT,
+    target         TEXT NOT NULL,
+    host           TEXT NOT NULL,
+    port           INTEGER NOT NULL,
+    path           TEXT NOT NULL,
+    anchor_sha256  TEXT NOT NULL,
+    anchor_subject TEXT NOT NULL,
+    anchor_source  TEXT NOT NULL,
+    try            INTEGER NOT NULL,
+    final          INTEGER NOT NULL,
+    outcome        TEXT NOT NULL,
+    class          TEXT,
+    note           TEXT,
+    lines          TEXT NOT NULL,
+    http_status    INTEGER,
+    body_bytes     INTEGER NOT NULL,
+    duration_ms    INTEGER NOT NULL,
+    expect         TEXT,
+    observation_id INTEGER REFERENCES observations(id),
+    transcript     TEXT NOT NULL,
+    recorded_at    TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX attempts_one_verdict ON attempts(run_id, device, target, anchor_sha256) WHERE final = 1;
+  CREATE INDEX attempts_run ON attempts(run_id, device);
+  `,
 ]

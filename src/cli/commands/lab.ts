@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js'
 import { dataPath } from '../../core/paths.js'
 import { readLabSpec, startLab, type RunningLab } from '../../lab/index.js'
 import type { Io } from '../io.js'
-import { termSafe } from '../output/sanitize.js'
+import { termSafe } from '../../core/sanitize.js'
 
 export interface LabOptions {
   spec: string

@@ -6,7 +6,7 @@ import { AppError, ExitError } from '../../core/errors.js'
 import { openModule, type Attempt } from '../../device/index.js'
 import { parseHosts } from '../../hosts/index.js'
 import type { Io } from '../io.js'
-import { termSafe } from '../output/sanitize.js'
+import { termSafe } from '../../core/sanitize.js'
 
 export interface ProbeOptions {
   device: string

@@ -1,5 +1,5 @@
 import type { Observation, ParsedCert } from '../../chain/index.js'
-import { termSafe, truncate } from './sanitize.js'
+import { termSafe, truncate } from '../../core/sanitize.js'
 
 /** Human report of one observation: chain as sent, candidate anchors, error. */
 export function observationText(o: Observation): string {

@@ -1,0 +1,147 @@
+import type { Clock } from '../core/clock.js'
+import { messageOf } from '../core/errors.js'
+import { isDeviceError, type Attempt, type OpenedModule } from '../device/index.js'
+import type { DevicePlan, PlanItem, PlannedAnchor } from '../plan/index.js'
+import { verdictKey, type AttemptRecord, type RunStore } from '../store/index.js'
+
+export interface SurveyObserver {
+  onDevice?(label: string, event: 'start' | 'upload' | 'reset' | 'lost' | 'done', detail: string): void
+  onAttempt?(label: string, done: number, total: number, item: PlanItem, attempt: AttemptRecord): void
+}
+
+export interface WorkerContext {
+  label: string
+  module: OpenedModule
+  plan: DevicePlan
+  runId: string
+  runs: RunStore
+  clock: Clock
+  /** True once the user asked to stop: the attempt in flight finishes, nothing new starts. */
+  stopping: () => boolean
+  observer?: SurveyObserver
+}
+
+export interface WorkerResult {
+  status: 'complete' | 'interrupted' | 'lost'
+  lostReason: string | null
+  uploads: number
+  attempts: number
+}
+
+class DeviceLost extends Error {}
+
+/**
+ * Runs one device's plan: each anchor uploaded once, every target needing it tried while it is
+ * loaded, each verdict recorded as soon as it exists. A link failure gets a reset, a resync, the
+ * anchor again and one retry, both tries recorded; a device that cannot be recovered is lost and
+ * its remaining work recorded as not done.
+ */
+export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
+  const { module: m, plan, runs, runId, label } = ctx
+  const done = runs.verdictKeys(runId)
+  const key = (i: PlanItem) => verdictKey(label, i.target, i.anchor?.sha256 ?? '-')
+  const total = plan.skipped.length + plan.groups.reduce((n, g) => n + g.items.length, 0)
+  let finished = done.size
+  const result: WorkerResult = { status: 'complete', lostReason: null, uploads: 0, attempts: 0 }
+  let loaded: PlannedAnchor | null = null
+
+  const record = (item: PlanItem, a: Omit<AttemptRecord, 'runId' | 'device' | 'module' | 'firmware' | 'profile' | 'item' | 'recordedAt'>) => {
+    const rec: AttemptRecord = { runId, device: label, module: m.identity.module, firmware: m.identity.firmware, profile: m.profile.id, item, recordedAt: ctx.clock.now().toISOString(), ...a }
+    runs.recordAttempt(rec)
+    if (a.final) {
+      done.add(key(item))
+      finished++
+    }
+    ctx.observer?.onAttempt?.(label, finished, total, item, rec)
+  }
+  const fromAttempt = (a: Attempt, tryNo: number, final: boolean) => ({
+    try: tryNo, final, outcome: a.outcome, class: a.class, note: a.deviceError, lines: a.lines, httpStatus: a.httpStatus, bodyBytes: a.bodyBytes, durationMs: a.durationMs, transcript: a.transcript,
+  })
+  const notDone = (note: string) => ({ try: 0, final: false, outcome: 'not-run' as const, class: null, note, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
+
+  const upload = async (anchor: PlannedAnchor) => {
+    const der = runs.certificateDer(anchor.sha256)
+    if (!der) throw new Error(`anchor ${anchor.sha256} is not in the database`)
+    await m.driver.uploadCa(der)
+    loaded = anchor
+    result.uploads++
+    ctx.observer?.onDevice?.(label, 'upload', anchor.subject)
+  }
+  const recover = async (why: string) => {
+    ctx.observer?.onDevice?.(label, 'reset', why)
+    try {
+      await m.driver.reset()
+      await m.driver.prepare(ctx.clock.now())
+      await m.driver.clean()
+      if (loaded) await upload(loaded)
+    } catch (err) {
+      throw new DeviceLost(`reset after "${why}" failed: ${messageOf(err)}`)
+    }
+  }
+  const withRecovery = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn()
+    } catch (err) {
+      if (!isDeviceError(err)) throw err
+      await recover(`${what}: ${err.code}`)
+      try {
+        await fn()
+      } catch (err2) {
+        throw new DeviceLost(`${what} failed twice: ${messageOf(err2)}`)
+      }
+    }
+  }
+
+  try {
+    ctx.observer?.onDevice?.(label, 'start', `${m.identity.module} ${m.identity.firmware ?? '?'}`)
+    await withRecovery('prepare', async () => {
+      await m.driver.prepare(ctx.clock.now())
+      await m.driver.clean()
+    })
+    for (const item of plan.skipped) {
+      if (!done.has(key(item))) record(item, { try: 1, final: true, outcome: 'not-run', class: null, note: item.skip?.note ?? null, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
+    }
+    for (const group of plan.groups) {
+      const todo = group.items.filter((i) => !done.has(key(i)))
+      if (todo.length === 0) continue
+      if (ctx.stopping()) throw new Interrupted()
+      try {
+        await withRecovery(`upload ${group.anchor.subject.slice(0, 40)}`, () => upload(group.anchor))
+      } catch (err) {
+        if (err instanceof DeviceLost && /AT_ERROR/.test(err.message)) {
+          // The module refused this CA (it cannot parse or store it): a finding for these targets.
+          for (const item of todo) record(item, { try: 1, final: true, outcome: 'not-run', class: null, note: `ca-refused: ${err.message}`, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
+          continue
+        }
+        throw err
+      }
+      for (const item of todo) {
+        if (ctx.stopping()) throw new Interrupted()
+        const first = runs.lastTry(runId, label, item.target, group.anchor.sha256) + 1
+        const a = await m.driver.httpsGet(item)
+        result.attempts++
+        if (a.class === 'device' && a.deviceError) {
+          record(item, fromAttempt(a, first, false))
+          await recover(a.deviceError)
+          const b = await m.driver.httpsGet(item)
+          result.attempts++
+          record(item, fromAttempt(b, first + 1, true))
+        } else {
+          record(item, fromAttempt(a, first, true))
+        }
+      }
+    }
+  } catch (err) {
+    if (err instanceof Interrupted) result.status = 'interrupted'
+    else {
+      result.status = 'lost'
+      result.lostReason = err instanceof DeviceLost ? err.message : `unexpected: ${messageOf(err)}`
+      ctx.observer?.onDevice?.(label, 'lost', result.lostReason)
+      for (const g of plan.groups) for (const item of g.items) if (!done.has(key(item))) record(item, notDone(`device lost: ${result.lostReason}`))
+    }
+  }
+  ctx.observer?.onDevice?.(label, 'done', result.status)
+  return result
+}
+
+class Interrupted extends Error {}

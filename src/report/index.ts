@@ -1,0 +1,3 @@
+export { buildMatrix } from './matrix.js'
+export type { Matrix, MatrixCell } from './matrix.js'
+export { matrixText, failuresText } from './text.js'

@@ -1,0 +1,38 @@
+import { termSafe, truncate } from '../core/sanitize.js'
+import type { AttemptRow } from '../store/index.js'
+import type { Matrix, MatrixCell } from './matrix.js'
+
+function cellText(c: MatrixCell | undefined): string {
+  if (!c) return '-'
+  const mark = c.mismatch ? ' (!)' : ''
+  if (c.verdict === 'pass') return `pass ${c.passed}/${c.tried}${mark}`
+  if (c.verdict === 'fail') return `FAIL ${c.classes.join(',')}${c.tried > 1 ? ` x${c.tried}` : ''}${mark}`
+  if (c.verdict === 'not-run') return `not run: ${c.notes.join(',')}`
+  return 'pending'
+}
+
+/** The matrix for a terminal: targets down, devices across, every string made safe. */
+export function matrixText(m: Matrix): string {
+  const header = ['target', ...m.devices.map((d) => `${d.label} (${d.module ?? '?'} ${d.firmware ?? '?'})`)]
+  const rows = m.rows.map((r) => [`${r.target}${r.expect ? ` expect=${r.expect}` : ''}`, ...m.devices.map((d) => cellText(r.cells.get(d.label)))])
+  const all = [header, ...rows].map((cols) => cols.map((c) => termSafe(truncate(c, 48))))
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
+  const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const out = [line(all[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)]
+  if (m.mismatches.length) out.push('', `(!) ${m.mismatches.length} expect= mismatch(es): ${m.mismatches.map((x) => `${x.target} on ${x.device} expected ${x.expect}, got ${x.verdict}`).join('; ')}`)
+  return out.join('\n')
+}
+
+/** Why each failure failed: the anchor tried and the module's own lines. */
+export function failuresText(attempts: readonly AttemptRow[]): string {
+  const lines: string[] = []
+  const failed = attempts.filter((x) => x.final === 1 && x.outcome === 'fail')
+  const order = [...new Set(attempts.map((a) => a.target))]
+  failed.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target) || a.device.localeCompare(b.device))
+  for (const a of failed) {
+    lines.push(termSafe(`${a.device}  ${a.target}  with ${truncate(a.anchorSubject, 60)} (${a.anchorSource}): ${a.class}`))
+    for (const l of a.lines) lines.push(`    ${termSafe(truncate(l, 120))}`)
+    if (a.note) lines.push(`    (${termSafe(truncate(a.note, 160))})`)
+  }
+  return lines.join('\n')
+}

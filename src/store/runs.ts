@@ -1,0 +1,158 @@
+import type { DevicePlan, PlanItem } from '../plan/index.js'
+import { storeError, type Db } from './db.js'
+
+export type RunStatus = 'running' | 'complete' | 'interrupted' | 'device-lost'
+
+export interface RunDevice {
+  label: string
+  url: string
+  module: string | null
+  firmware: string | null
+  build: string | null
+  profile: string | null
+  warning: string | null
+  /** Why the device could not be used, when it could not. */
+  lost: string | null
+}
+
+export interface RunRow {
+  id: string
+  label: string | null
+  startedAt: string
+  endedAt: string | null
+  status: RunStatus
+  toolVersion: string
+  hostsFile: string
+  hostsHash: string
+  trustStoreHash: string
+  devices: RunDevice[]
+  /** The command-line options, so --resume can run the same survey. */
+  options: Record<string, unknown>
+  plan: DevicePlan[] | null
+}
+
+export interface AttemptRecord {
+  runId: string
+  device: string
+  module: string | null
+  firmware: string | null
+  profile: string | null
+  item: PlanItem
+  try: number
+  /** 1 for the verdict of (device, target, anchor); 0 for a first try that was retried, or work left undone. */
+  final: boolean
+  outcome: 'pass' | 'fail' | 'not-run'
+  class: string | null
+  note: string | null
+  lines: string[]
+  httpStatus: number | null
+  bodyBytes: number
+  durationMs: number
+  transcript: unknown[]
+  recordedAt: string
+}
+
+export interface AttemptRow {
+  id: number
+  device: string
+  module: string | null
+  firmware: string | null
+  profile: string | null
+  target: string
+  host: string
+  port: number
+  path: string
+  anchorSha256: string
+  anchorSubject: string
+  anchorSource: string
+  try: number
+  final: number
+  outcome: 'pass' | 'fail' | 'not-run'
+  class: string | null
+  note: string | null
+  lines: string[]
+  httpStatus: number | null
+  bodyBytes: number
+  durationMs: number
+  expect: string | null
+  observationId: number | null
+  recordedAt: string
+}
+
+export const NO_ANCHOR = '-'
+
+/** Runs and device attempts; each attempt is written in its own transaction as soon as it ends. */
+export class RunStore {
+  constructor(private readonly db: Db, private readonly path: string) {}
+
+  private tx<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate()
+    } catch (err) {
+      throw storeError(err, this.path)
+    }
+  }
+
+  createRun(run: RunRow): void {
+    this.tx(() => this.db.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(run.id, run.label, run.startedAt, run.endedAt, run.status, run.toolVersion, run.hostsFile, run.hostsHash, run.trustStoreHash,
+      JSON.stringify(run.devices), JSON.stringify(run.options), run.plan ? JSON.stringify(run.plan) : null))
+  }
+
+  updateRun(id: string, fields: Partial<Pick<RunRow, 'status' | 'endedAt' | 'devices' | 'plan'>>): void {
+    this.tx(() => {
+      if (fields.status !== undefined) this.db.prepare('UPDATE runs SET status = ? WHERE id = ?').run(fields.status, id)
+      if (fields.endedAt !== undefined) this.db.prepare('UPDATE runs SET ended_at = ? WHERE id = ?').run(fields.endedAt, id)
+      if (fields.devices !== undefined) this.db.prepare('UPDATE runs SET devices = ? WHERE id = ?').run(JSON.stringify(fields.devices), id)
+      if (fields.plan !== undefined) this.db.prepare('UPDATE runs SET plan = ? WHERE id = ?').run(JSON.stringify(fields.plan), id)
+    })
+  }
+
+  getRun(id: string): RunRow | null {
+    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, string | null> | undefined
+    if (!r) return null
+    return {
+      id: r.id!, label: r.label ?? null, startedAt: r.started_at!, endedAt: r.ended_at ?? null, status: r.status as RunStatus, toolVersion: r.tool_version!,
+      hostsFile: r.hosts_file!, hostsHash: r.hosts_hash!, trustStoreHash: r.trust_store_hash!, devices: JSON.parse(r.devices!) as RunDevice[],
+      options: JSON.parse(r.options!) as Record<string, unknown>, plan: r.plan ? (JSON.parse(r.plan) as DevicePlan[]) : null,
+    }
+  }
+
+  recordAttempt(a: AttemptRecord): void {
+    this.tx(() => this.db.prepare(`INSERT INTO attempts (run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source,
+      try, final, outcome, class, note, lines, http_status, body_bytes, duration_ms, expect, observation_id, transcript, recorded_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      a.runId, a.device, a.module, a.firmware, a.profile, a.item.target, a.item.host, a.item.port, a.item.path,
+      a.item.anchor?.sha256 ?? NO_ANCHOR, a.item.anchor?.subject ?? '', a.item.anchor?.source ?? '',
+      a.try, a.final ? 1 : 0, a.outcome, a.class, a.note, JSON.stringify(a.lines), a.httpStatus, a.bodyBytes, Math.round(a.durationMs), a.item.expect,
+      a.item.observationId, JSON.stringify(a.transcript), a.recordedAt))
+  }
+
+  /** Keys "device|target|anchor" that already have their verdict: resume skips them. */
+  verdictKeys(runId: string): Set<string> {
+    const rows = this.db.prepare('SELECT device, target, anchor_sha256 AS a FROM attempts WHERE run_id = ? AND final = 1').all(runId) as Array<{ device: string; target: string; a: string }>
+    return new Set(rows.map((r) => verdictKey(r.device, r.target, r.a)))
+  }
+
+  /** The highest try recorded for an item (0 when none), so a resumed retry numbers on. */
+  lastTry(runId: string, device: string, target: string, anchor: string): number {
+    const r = this.db.prepare('SELECT max(try) AS t FROM attempts WHERE run_id = ? AND device = ? AND target = ? AND anchor_sha256 = ?').get(runId, device, target, anchor) as { t: number | null }
+    return r.t ?? 0
+  }
+
+  attempts(runId: string): AttemptRow[] {
+    const rows = this.db.prepare(`SELECT id, device, module, firmware, profile, target, host, port, path, anchor_sha256 AS anchorSha256, anchor_subject AS anchorSubject,
+      anchor_source AS anchorSource, try, final, outcome, class, note, lines, http_status AS httpStatus, body_bytes AS bodyBytes, duration_ms AS durationMs, expect,
+      observation_id AS observationId, recorded_at AS recordedAt FROM attempts WHERE run_id = ? ORDER BY id`).all(runId) as Array<AttemptRow & { lines: string }>
+    return rows.map((r) => ({ ...r, lines: JSON.parse(r.lines) as string[] }))
+  }
+
+  certificateDer(sha256: string): Buffer | null {
+    const r = this.db.prepare('SELECT der FROM certificates WHERE sha256 = ?').get(sha256) as { der: Buffer } | undefined
+    return r?.der ?? null
+  }
+}
+
+export function verdictKey(device: string, target: string, anchor: string): string {
+  return `${device}|${target}|${anchor}`
+}
