@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, Resolver, type HelloProfile, type Observation, type TrustStore } from '../chain/index.js'
+import { DEFAULT_AIA, DEFAULT_HELLO, Resolver, type CertCache, type HelloProfile, type Observation, type TrustStore } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import { messageOf } from '../core/errors.js'
 import { lockDevice, openModule, type FirmwareProfile, type OpenedModule } from '../device/index.js'

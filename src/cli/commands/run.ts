@@ -12,7 +12,7 @@ import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
 import { ObservationStore, openDb, RunStore } from '../../store/index.js'
 import type { Io } from '../io.js'
 import { VERSION } from '../version.js'
-import { DEFAULT_DB, readTargets } from './resolve.js'
+import { readTargets } from './resolve.js'
 
 export interface RunOptions {
   hosts?: string
