@@ -62,6 +62,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--aia-allow-private', 'let AIA URLs reach loopback and private addresses', false)
     .option('--concurrency <n>', 'targets resolved at once', intInRange(1, 1024), 32)
     .option('--timeout-ms <n>', 'per-target resolution time limit in milliseconds', intInRange(100, 600_000), 10_000)
+    .option('--device-timeout-ms <n>', 'time a module may take for one HTTPS request before its link is presumed dead', intInRange(500, 600_000), 60_000)
     .option('--json', 'print the run as JSON', false)
     .action(async (o: RunOptions) => { await runCommand(o, io, clock) })
 

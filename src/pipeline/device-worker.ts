@@ -30,6 +30,8 @@ export interface WorkerResult {
 
 class DeviceLost extends Error {}
 
+const RECOVERY_TRIES = 5
+
 /**
  * Runs one device's plan: each anchor uploaded once, every target needing it tried while it is
  * loaded, each verdict recorded as soon as it exists. A link failure gets a reset, a resync, the
@@ -67,16 +69,23 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     result.uploads++
     ctx.observer?.onDevice?.(label, 'upload', anchor.subject)
   }
+  // A flaky link can eat the recovery's own commands too: a few resets before giving up.
   const recover = async (why: string) => {
-    ctx.observer?.onDevice?.(label, 'reset', why)
-    try {
-      await m.driver.reset()
-      await m.driver.prepare(ctx.clock.now())
-      await m.driver.clean()
-      if (loaded) await upload(loaded)
-    } catch (err) {
-      throw new DeviceLost(`reset after "${why}" failed: ${messageOf(err)}`)
+    let last: unknown
+    for (let i = 0; i < RECOVERY_TRIES; i++) {
+      ctx.observer?.onDevice?.(label, 'reset', i === 0 ? why : `${why} (again: ${messageOf(last)})`)
+      try {
+        await m.driver.reset()
+        await m.driver.prepare(ctx.clock.now())
+        await m.driver.clean()
+        if (loaded) await upload(loaded)
+        return
+      } catch (err) {
+        if (!isDeviceError(err)) throw err
+        last = err
+      }
     }
+    throw new DeviceLost(`${RECOVERY_TRIES} resets after "${why}" failed: ${messageOf(last)}`)
   }
   const withRecovery = async (what: string, fn: () => Promise<void>) => {
     try {

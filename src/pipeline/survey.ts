@@ -29,6 +29,8 @@ export interface SurveyInput {
   label: string | null
   concurrency: number
   timeoutMs: number
+  /** How long a device may take for one HTTPS request before the link is presumed dead. */
+  deviceTimeoutMs: number
   toolVersion: string
   /** Options to keep with the run, so --resume can repeat them. */
   options: Record<string, unknown>
@@ -74,7 +76,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)
     const devices: RunDevice[] = await Promise.all(input.devices.map(async (d): Promise<RunDevice> => {
       try {
-        const m = await openModule(d.url, { resolve: input.resolveEntries, profileDirs: input.profileDirs })
+        const m = await openModule(d.url, { resolve: input.resolveEntries, profileDirs: input.profileDirs, timeouts: { httpMs: input.deviceTimeoutMs } })
         opened.set(d.label, m)
         return { label: d.label, url: d.url, module: m.identity.module, firmware: m.identity.firmware, build: m.identity.build, profile: m.profile.id, warning: m.profileWarning, lost: null }
       } catch (err) {
@@ -108,6 +110,8 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     for (const d of devices) {
       const r = results.get(d.label)
       if (r?.status === 'lost') d.lost = r.lostReason
+      d.uploads = r?.uploads ?? 0
+      d.requests = r?.attempts ?? 0
     }
     const all = [...results.values()]
     const status: RunRow['status'] = all.some((r) => r.status === 'interrupted') ? 'interrupted' : all.some((r) => r.status === 'lost') ? 'device-lost' : 'complete'

@@ -13,6 +13,9 @@ export interface RunDevice {
   warning: string | null
   /** Why the device could not be used, when it could not. */
   lost: string | null
+  /** CA uploads and HTTPS requests made in the last session of the run (device time spent). */
+  uploads?: number
+  requests?: number
 }
 
 export interface RunRow {

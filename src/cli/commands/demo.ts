@@ -36,6 +36,7 @@ export async function demoCommand(opts: DemoOptions, io: Io, clock: Clock): Prom
       aiaAllowPrivate: true,
       concurrency: 32,
       timeoutMs: 5000,
+      deviceTimeoutMs: 30_000,
       json: opts.json ?? false,
     }, io, clock)
   } finally {

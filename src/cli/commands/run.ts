@@ -28,6 +28,7 @@ export interface RunOptions {
   aiaAllowPrivate: boolean
   concurrency: number
   timeoutMs: number
+  deviceTimeoutMs: number
   json: boolean
 }
 
@@ -97,9 +98,9 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
     const p = progress(io)
     const result = await runSurvey({
       targets, hostsFile: hostsPath, hostsText, devices, profileDirs: o.profiles.map((d) => resolvePath(io.cwd, d)), resolveEntries: o.resolve, resolveMap,
-      store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: o.anchors, label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs,
+      store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: o.anchors, label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
       toolVersion: VERSION, resume,
-      options: { hosts: hostsPath, device: o.device, profiles: o.profiles.map((d) => resolvePath(io.cwd, d)), anchors: o.anchors, label: o.label, resolve: o.resolve, trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs },
+      options: { hosts: hostsPath, device: o.device, profiles: o.profiles.map((d) => resolvePath(io.cwd, d)), anchors: o.anchors, label: o.label, resolve: o.resolve, trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
     }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop, observer: p, onPhase: p.phase })
     if (io.stderr.isTTY) io.stderr.write('\r\x1b[2K')
     const attempts = runs.attempts(result.runId)
@@ -108,7 +109,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       io.stdout.write(`${JSON.stringify({
         runId: result.runId,
         status: result.status,
-        devices: result.devices.map((d) => ({ label: d.label, url: d.url, module: d.module, firmware: d.firmware, build: d.build, profile: d.profile, warning: d.warning, lost: d.lost })),
+        devices: result.devices.map((d) => ({ label: d.label, url: d.url, module: d.module, firmware: d.firmware, build: d.build, profile: d.profile, warning: d.warning, lost: d.lost, uploads: d.uploads ?? 0, requests: d.requests ?? 0 })),
         attempts: attempts.map((a) => ({
           host: a.host, port: a.port, path: a.path, target: a.target, device: a.device, firmware: a.firmware, profile: a.profile,
           anchor: { sha256: a.anchorSha256, subject: a.anchorSubject, source: a.anchorSource }, try: a.try, final: a.final === 1,

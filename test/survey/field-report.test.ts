@@ -1,0 +1,63 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { run } from '../../src/cli/run.js'
+import { testIo } from '../helpers/io.js'
+
+interface RunJson {
+  status: string
+  attempts: Array<{ host: string; device: string; anchor: { subject: string; source: string }; outcome: string; class: string | null; lines: string[]; final: boolean }>
+}
+
+function children(): string[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'emulate']).toString().trim().split('\n').filter(Boolean)
+  } catch {
+    return []
+  }
+}
+
+test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing running', async () => {
+  const io = testIo()
+  const code = await run(['demo', '--db', join(mkdtempSync(join(tmpdir(), 'tlsmatrix-demo-')), 'demo.db'), '--json'], io)
+  assert.equal(code, 0, io.err())
+  const j = JSON.parse(io.out()) as RunJson
+  assert.equal(j.status, 'complete')
+  const on = (fw: string, host: string) => j.attempts.filter((a) => a.final && a.device === fw && a.host === host)
+  const passes = (fw: string, host: string) => on(fw, host).some((a) => a.outcome === 'pass')
+
+  // SPWF04SA 1.0.0, as reported: Stack Exchange and Amazon pass …
+  assert.ok(passes('spwf04sa-1.0.0', 'meta.stackexchange.com'))
+  assert.ok(passes('spwf04sa-1.0.0', 'www.amazon.com'))
+  // … Azure fails with Certificate Error:22, Http Client Error:2, ERROR:111 …
+  const azure = on('spwf04sa-1.0.0', 'ghi-test-iot.azure-devices.net')
+  assert.ok(azure.length > 0 && azure.every((a) => a.outcome === 'fail'))
+  const baltimore = azure.find((a) => /Baltimore/.test(a.anchor.subject))!
+  assert.deepEqual(baltimore.lines, ['AT-S.Certificate Error:22', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'])
+  // … eBay fails with Http Client Error:2 and no certificate error, with the G5 root that works for Amazon …
+  const ebay = on('spwf04sa-1.0.0', 'www.ebay.com')
+  const g5 = ebay.find((a) => /VeriSign Class 3 Public Primary Certification Authority - G5/.test(a.anchor.subject))!
+  assert.deepEqual(g5.lines, ['AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'])
+  assert.ok(ebay.every((a) => a.outcome === 'fail' && !a.lines.some((l) => l.includes('Certificate Error'))))
+  assert.ok(on('spwf04sa-1.0.0', 'www.amazon.com').some((a) => /G5/.test(a.anchor.subject) && a.outcome === 'pass'))
+  // … SSL Labs fails with both roots.
+  const labs = on('spwf04sa-1.0.0', 'www.ssllabs.com')
+  const roots = labs.filter((a) => /Entrust Root Certification Authority/.test(a.anchor.subject) && a.anchor.source === 'store')
+  assert.equal(roots.length, 2, labs.map((a) => a.anchor.subject).join('; '))
+  assert.ok(labs.every((a) => a.outcome === 'fail'))
+  // On the SPWF01SA, eBay and SSL Labs pass (with both roots).
+  assert.ok(passes('spwf01sa-3.5.3', 'www.ebay.com'))
+  assert.equal(on('spwf01sa-3.5.3', 'www.ssllabs.com').filter((a) => a.outcome === 'pass').length, 2)
+  // What 1.1.0 changes follows from its profile: ECDHE arrives, RSA-4096 stays out.
+  assert.ok(passes('spwf04sa-1.1.0', 'www.ebay.com'))
+  assert.ok(passes('spwf04sa-1.1.0', 'www.ssllabs.com'))
+  assert.ok(!passes('spwf04sa-1.1.0', 'ghi-test-iot.azure-devices.net'))
+
+  // Every emulator the demo started is gone.
+  for (let i = 0; i < 50 && children().length > 0; i++) await sleep(100)
+  assert.deepEqual(children(), [])
+})

@@ -1,0 +1,134 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import Database from 'better-sqlite3'
+import { run } from '../../src/cli/run.js'
+import type { RunningLab } from '../../src/lab/index.js'
+import { openDb, RunStore } from '../../src/store/index.js'
+import { startTestLab } from '../helpers/lab.js'
+import { testIo } from '../helpers/io.js'
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+
+function finals(dbPath: string): number {
+  try {
+    const db = new Database(dbPath, { readonly: true, fileMustExist: true })
+    try {
+      return (db.prepare('SELECT count(*) n FROM attempts WHERE final = 1').get() as { n: number }).n
+    } finally {
+      db.close()
+    }
+  } catch {
+    return 0
+  }
+}
+
+function planSize(dbPath: string, runId: string): number {
+  const db = openDb(dbPath)
+  const plan = new RunStore(db, dbPath).getRun(runId)!.plan!
+  db.close()
+  return plan.reduce((n, p) => n + p.skipped.length + p.groups.reduce((m, g) => m + g.items.length, 0), 0)
+}
+
+function verdictRows(dbPath: string): Array<{ id: number; k: string }> {
+  const db = new Database(dbPath, { readonly: true })
+  const rows = db.prepare("SELECT id, device || '|' || target || '|' || anchor_sha256 AS k FROM attempts WHERE final = 1 ORDER BY id").all() as Array<{ id: number; k: string }>
+  db.close()
+  return rows
+}
+
+function pids(parent: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(parent), '-f', 'emulate']).toString().trim().split('\n').filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }
+
+describe('interruptions: kill -9, Ctrl-C, a second run, device faults', () => {
+  let lab: RunningLab
+  let dir: string
+  let hosts: string
+  const common = () => ['--hosts', hosts, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--aia-allow-private', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])]
+  before(async () => {
+    lab = await startTestLab()
+    dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-resume-'))
+    hosts = join(dir, 'hosts.txt')
+    const pick = ['rsa2048', 'rsa4096-int', 'ecdsa', 'cross', 'aia', 'expired', 'out-of-order', 'extra-cert', 'many-sans'].map((n) => `${n}.basic.test`)
+    writeFileSync(hosts, lab.hosts.filter((h) => pick.includes(h.name)).map((h) => `${h.name}:${h.port}`).join('\n'))
+  })
+  after(async () => lab.close())
+
+  test('kill -9 in the middle, a second run refused meanwhile, then --resume: one verdict each, none lost, none redone', async () => {
+    const db = join(dir, 'kill.db')
+    // 9600 baud makes each upload take about a second: time to act in the middle.
+    const device = 'emu:spwf04sa-1.1.0?no-dns&baud=9600'
+    const child = spawn(process.execPath, [...process.execArgv, MAIN, 'run', ...common(), '--device', device, '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+    for (let i = 0; i < 400 && finals(db) < 3; i++) await sleep(50)
+    const before = finals(db)
+    assert.ok(before >= 3, `the run got going: ${stderr}`)
+    const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stderr)?.[1]
+    assert.ok(runId, stderr)
+
+    const second = testIo()
+    assert.equal(await run(['run', ...common(), '--device', device, '--db', join(dir, 'other.db')], second), 2)
+    assert.match(second.err(), new RegExp(`in use by run ${runId} \\(pid ${child.pid}`))
+
+    const emulators = pids(child.pid!)
+    assert.ok(emulators.length > 0, 'the run started an emulator')
+    child.kill('SIGKILL')
+    await new Promise((r) => child.once('exit', r))
+    for (let i = 0; i < 100 && emulators.some(alive); i++) await sleep(50)
+    assert.ok(!emulators.some(alive), 'the emulator did not outlive its runner')
+
+    const recorded = verdictRows(db)
+    assert.ok(recorded.length < planSize(db, runId), 'killed before the end')
+    const io = testIo()
+    const code = await run(['run', '--resume', runId, '--db', db, '--json'], io)
+    assert.equal(code, 0, io.err())
+    const after = verdictRows(db)
+    assert.equal(after.length, planSize(db, runId), 'every planned verdict is there')
+    assert.equal(new Set(after.map((r) => r.k)).size, after.length, 'none doubled')
+    assert.deepEqual(after.slice(0, recorded.length), recorded, 'what was recorded before the kill was not redone')
+  })
+
+  test('Ctrl-C lets the current attempt finish, marks the run interrupted, and says how to resume', async () => {
+    const db = join(dir, 'ctrlc.db')
+    const io = testIo()
+    const exit = run(['run', ...common(), '--device', 'emu:spwf04sa-1.0.0?no-dns&baud=9600', '--db', db], io)
+    for (let i = 0; i < 400 && finals(db) < 2; i++) await sleep(50)
+    io.interrupt()
+    assert.equal(await exit, 3)
+    const runId = /--resume (\S+)/.exec(io.err())?.[1]
+    assert.ok(runId, io.err())
+    const store = openDb(db)
+    assert.equal(new RunStore(store, db).getRun(runId)!.status, 'interrupted')
+    store.close()
+    const done = finals(db)
+    assert.ok(done < planSize(db, runId))
+    const io2 = testIo()
+    assert.equal(await run(['run', '--resume', runId, '--db', db], io2), 0, io2.err())
+    assert.equal(finals(db), planSize(db, runId))
+  })
+
+  test('an emulator with faults still yields a complete run, the faults recorded as device tries', async () => {
+    const db = join(dir, 'faults.db')
+    const io = testIo()
+    const code = await run(['run', ...common(), '--device', 'emu:spwf04sa-1.1.0?no-dns&faults=drop=0.04,corrupt=0.03,reboot=0.02,wind=0.3&seed=11', '--device-timeout-ms', '2500', '--db', db, '--json'], io)
+    assert.equal(code, 0, io.err())
+    const j = JSON.parse(io.out()) as { runId: string; status: string; attempts: Array<{ final: boolean; class: string | null; try: number }> }
+    assert.equal(j.status, 'complete')
+    assert.equal(j.attempts.filter((a) => a.final).length, planSize(db, j.runId))
+    const retried = j.attempts.filter((a) => !a.final && a.class === 'device')
+    assert.ok(retried.length > 0, 'some faults hit an attempt and were retried')
+  })
+})
