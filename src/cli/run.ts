@@ -89,6 +89,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
     .option('--request-timeout-ms <n>', 'how long the module waits for a server', intInRange(100, 600_000), 15_000)
     .option('--no-dns', 'names missing from --resolve fail as DNS errors (offline labs)')
+    .option('--stats <file>', 'on exit, write bytes, requests and network time to this JSON file (benchmarks)')
     .option('--exit-with-stdin', 'exit when standard input closes (set by the process that starts it)', false)
     .action(async (o: EmulateOptions) => { await emulateCommand(o, io, clock, io.stdinClosed ?? null) })
 

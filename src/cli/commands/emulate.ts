@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
 import { AppError } from '../../core/errors.js'
@@ -21,6 +22,8 @@ export interface EmulateOptions {
   profiles: string[]
   requestTimeoutMs: number
   dns: boolean
+  /** Write what the module did (bytes, requests, network time) to this JSON file on exit. */
+  stats?: string
 }
 
 /** The module's RTC after power-on, when --clock is not given (a profile note documents it). */
@@ -64,5 +67,6 @@ export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock,
   })
   io.stdout.write(`${emu.url}\n`)
   await Promise.race([io.interrupted, ...(stdinClosed ? [stdinClosed] : [])])
+  if (opts.stats) writeFileSync(resolvePath(io.cwd, opts.stats), JSON.stringify(emu.stats()))
   await emu.close()
 }

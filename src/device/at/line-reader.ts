@@ -6,7 +6,7 @@ export type ReaderEvent =
 /** A line longer than this is cut and flagged: a device printing garbage must not grow memory. */
 export const MAX_LINE = 8192
 
-type Mode = { kind: 'lines' } | { kind: 'raw'; remaining: number } | { kind: 'body'; end: (line: string) => boolean; wind: (line: string) => boolean }
+type Mode = { kind: 'lines' } | { kind: 'raw'; remaining: number; started: boolean } | { kind: 'body'; end: (line: string) => boolean; wind: (line: string) => boolean }
 
 /**
  * Incremental reader for the module's output: CR LF terminated lines, a raw block of known
@@ -22,7 +22,7 @@ export class LineReader {
   constructor(private readonly onEvent: (e: ReaderEvent) => void) {}
 
   expectRaw(n: number): void {
-    this.mode = n > 0 ? { kind: 'raw', remaining: n } : { kind: 'lines' }
+    this.mode = n > 0 ? { kind: 'raw', remaining: n, started: false } : { kind: 'lines' }
   }
 
   /** Body bytes until a line for which `end` is true; lines for which `wind` is true are events. */
@@ -44,8 +44,24 @@ export class LineReader {
     }
   }
 
-  private stepRaw(mode: { remaining: number }): boolean {
+  private stepRaw(mode: { remaining: number; started: boolean }): boolean {
     if (this.buf.length === 0) return false
+    if (!mode.started) {
+      // An indication can slip in between a read command and its data (it was on the wire
+      // before the module saw the command): take whole +WIND lines first, then the data.
+      const head = this.buf.subarray(0, 6).toString('latin1')
+      if ('+WIND:'.startsWith(head) && head.length < 6) return false
+      if (head === '+WIND:') {
+        const nl = this.buf.indexOf(0x0a)
+        if (nl < 0) return false
+        const text = this.buf.subarray(0, nl).toString('latin1').replace(/\r+$/, '')
+        this.buf = this.buf.subarray(nl + 1)
+        this.onEvent({ type: 'line', text })
+        return true
+      }
+      // Leading CR LF pairs frame the data on SPWF01 (its replies start with CR LF).
+      mode.started = true
+    }
     const take = Math.min(mode.remaining, this.buf.length)
     const bytes = this.buf.subarray(0, take)
     this.buf = this.buf.subarray(take)

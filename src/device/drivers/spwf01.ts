@@ -116,7 +116,8 @@ export class Spwf01Driver implements ModuleDriver {
         size += data.length
         continue
       }
-      if (this.closedSockets.has(id)) break
+      // Done when the server closed the socket, or when the response is complete by its length.
+      if (this.closedSockets.has(id) || responseComplete(Buffer.concat(chunks))) break
       await new Promise((r) => setTimeout(r, 20))
     }
     return Buffer.concat(chunks)
@@ -127,4 +128,12 @@ export class Spwf01Driver implements ModuleDriver {
   }
 
   async close(): Promise<void> {}
+}
+
+/** True when the headers are in and the body has reached its Content-Length. */
+export function responseComplete(data: Buffer): boolean {
+  const head = data.indexOf('\r\n\r\n')
+  if (head < 0) return false
+  const m = /\r\ncontent-length:\s*(\d+)/i.exec(data.subarray(0, head).toString('latin1'))
+  return m !== null && data.length - head - 4 >= Number(m[1])
 }

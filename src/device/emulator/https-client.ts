@@ -8,7 +8,7 @@ import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
 
 /** What the module's network stack saw: a connection with the served chain, or why not. */
 export type ModuleConnection =
-  | { ok: true; socket: Socket | TLSSocket; served: ParsedCert[]; protocol: string | null; cipher: string | null }
+  | { ok: true; socket: Socket | TLSSocket; served: ParsedCert[]; protocol: string | null; cipher: string | null; handshakeMs: number }
   | { ok: false; class: FailureClass; reason: string }
 
 export interface NetOptions {
@@ -52,7 +52,7 @@ export async function moduleConnect(host: string, port: number, tls: boolean, pr
     return { ok: false, class: cls, reason: `${code}: ${capture.error?.message ?? ''}` }
   }
   try {
-    return { ok: true, socket, served: capture.certificates.map((d) => opts.cache.parse(d)), protocol: capture.protocol, cipher: capture.cipher }
+    return { ok: true, socket, served: capture.certificates.map((d) => opts.cache.parse(d)), protocol: capture.protocol, cipher: capture.cipher, handshakeMs: (capture.timings.connectMs ?? 0) + (capture.timings.handshakeMs ?? 0) }
   } catch (err) {
     socket.destroy()
     return { ok: false, class: 'handshake', reason: `malformed certificate: ${(err as Error).message}` }
@@ -63,7 +63,7 @@ async function plainConnect(address: string, port: number, timeoutMs: number): P
   return await new Promise((resolve) => {
     const s = netConnect({ host: address, port })
     const timer = setTimeout(() => { s.destroy(); resolve({ ok: false, class: 'timeout', reason: 'connect timeout' }) }, timeoutMs)
-    s.once('connect', () => { clearTimeout(timer); resolve({ ok: true, socket: s, served: [], protocol: null, cipher: null }) })
+    s.once('connect', () => { clearTimeout(timer); resolve({ ok: true, socket: s, served: [], protocol: null, cipher: null, handshakeMs: 0 }) })
     s.once('error', (err) => { clearTimeout(timer); resolve({ ok: false, class: 'connect', reason: err.message }) })
   })
 }

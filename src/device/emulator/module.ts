@@ -22,6 +22,8 @@ export interface ModuleContext {
   /** Restart the module (RESET, CFUN): RAM state lost, boot banner printed. */
   reboot(): void
   log(msg: string): void
+  /** Time the module spent on the network, for --stats. */
+  stats: { requests: number; networkMs: number; handshakeMs: number }
 }
 
 /** One dialect's command set. */
@@ -64,13 +66,19 @@ export class EmulatedModule {
   private payload: { cmd: string; need: number; got: Buffer[]; size: number } | null = null
   private queue: Promise<void> = Promise.resolve()
   private commands = 0
+  /** What the module did, for benchmarks (--stats): never sent on the wire. */
+  readonly stats = { commands: 0, requests: 0, networkMs: 0, handshakeMs: 0 }
   private stalledUntil = 0
   private generation = 0
+  /** Commands received and not yet answered: indications wait until the console is free. */
+  private busy = 0
+  private deferred: Buffer[] = []
 
   constructor(private readonly opts: ModuleOptions) {}
 
   boot(): void {
     this.generation++
+    this.deferred = []
     this.payload = null
     this.line = []
     for (const s of this.ram?.sockets.values() ?? []) s.socket?.destroy()
@@ -117,7 +125,24 @@ export class EmulatedModule {
   }
 
   private enqueue(cmd: string | null, payload: Buffer | null): void {
-    this.queue = this.queue.then(() => this.run(cmd, payload)).catch((err: Error) => this.opts.log(`internal error: ${err.stack ?? err.message}`))
+    this.busy++
+    this.queue = this.queue.then(() => this.run(cmd, payload)).catch((err: Error) => this.opts.log(`internal error: ${err.stack ?? err.message}`)).finally(() => {
+      this.busy--
+      if (this.busy === 0) this.flushIndications()
+    })
+  }
+
+  /** The console prints indications between responses, never inside one. */
+  private indicate(line: string): void {
+    const b = Buffer.from(`${line}\r\n`, 'latin1')
+    if (this.busy > 0) this.deferred.push(b)
+    else this.opts.output(b)
+  }
+
+  private flushIndications(): void {
+    const d = this.deferred
+    this.deferred = []
+    for (const b of d) this.opts.output(b)
   }
 
   private async run(cmd: string | null, payload: Buffer | null): Promise<void> {
@@ -127,6 +152,7 @@ export class EmulatedModule {
     if (cmd === null) this.opts.dialect.lineError(out, ctx)
     else await this.opts.dialect.handle(cmd, payload, out, ctx)
     if (generation !== this.generation) return // rebooted meanwhile: the answer is lost
+    this.stats.commands++
     const fault = rollFault(this.opts.faults, this.opts.random, this.commands++)
     if (fault) this.opts.log(`fault ${fault} on ${cmd?.slice(0, 40)}`)
     const rnd = this.opts.random
@@ -167,9 +193,10 @@ export class EmulatedModule {
       wifi: this.opts.wifi,
       now: () => new Date(this.ram.rtcMs + (this.opts.clock.monotonic() - this.ram.rtcSetAt)),
       setClock: (d: Date) => { this.ram.rtcMs = d.getTime(); this.ram.rtcSetAt = this.opts.clock.monotonic() },
-      indicate: (line: string) => this.opts.output(Buffer.from(`${line}\r\n`, 'latin1')),
+      indicate: (line: string) => this.indicate(line),
       reboot: () => setImmediate(() => this.boot()),
       log: this.opts.log,
+      stats: this.stats,
     }
   }
 }

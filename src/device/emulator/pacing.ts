@@ -7,6 +7,8 @@ export class Pacer {
   private busy = false
   private nextAt = 0
   private readonly bytesPerMs: number
+  /** Bytes moved so far. */
+  bytes = 0
 
   constructor(baud: number, private readonly deliver: (b: Buffer) => void | Promise<void>, private readonly now: () => number = () => performance.now()) {
     this.bytesPerMs = baud / 10 / 1000
@@ -34,6 +36,7 @@ export class Pacer {
         else this.queue[0] = head.subarray(size)
         const t = this.now()
         this.nextAt = Math.max(this.nextAt, t) + size / this.bytesPerMs
+        this.bytes += slice.length
         await this.deliver(slice)
         const wait = this.nextAt - this.now()
         if (wait > 1) await new Promise((r) => setTimeout(r, wait))

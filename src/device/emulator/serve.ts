@@ -28,9 +28,21 @@ export interface EmulatorOptions {
   log: (msg: string) => void
 }
 
+export interface EmulatorStats {
+  bytesIn: number
+  bytesOut: number
+  commands: number
+  requests: number
+  /** Connect plus TLS handshake time of every request the module made. */
+  handshakeMs: number
+  /** Whole network time of every request (connect, handshake, HTTP). */
+  networkMs: number
+}
+
 export interface RunningEmulator {
   /** What to connect to: the pseudo-terminal path or tcp://127.0.0.1:<port>. */
   url: string
+  stats(): EmulatorStats
   close(): Promise<void>
 }
 
@@ -73,6 +85,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     module.boot()
     return {
       url: pty,
+      stats: () => ({ bytesIn: input.bytes, bytesOut: out.bytes, ...module.stats }),
       close: async () => {
         out.clear()
         masterStream.destroy()
@@ -100,6 +113,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const addr = server.address() as { address: string; port: number }
   return {
     url: `tcp://${addr.address}:${addr.port}`,
+    stats: () => ({ bytesIn: input.bytes, bytesOut: out.bytes, ...module.stats }),
     close: async () => {
       client?.destroy()
       await new Promise<void>((r) => server.close(() => r()))

@@ -154,7 +154,10 @@ async function sockOn(args: string[] | null, out: Response, ctx: ModuleContext):
   if (!ctx.wifi) return err(out, 'Wi-Fi not up')
   if (ctx.ram.sockets.size >= MAX_SOCKETS) return err(out, 'Too many sockets')
   const secure = kind === 's'
+  const netStart = ctx.net.clock.monotonic()
+  ctx.stats.requests++
   const conn = await moduleConnect(host, port, secure, ctx.profile, ctx.net)
+  if (conn.ok) ctx.stats.handshakeMs += conn.handshakeMs
   if (!conn.ok) {
     ctx.log(`SOCKON ${host}:${port}: ${conn.class} (${conn.reason})`)
     return err(out, failText(ctx, conn.class))
@@ -168,6 +171,7 @@ async function sockOn(args: string[] | null, out: Response, ctx: ModuleContext):
       return err(out, failText(ctx, verdict.class))
     }
   }
+  ctx.stats.networkMs += ctx.net.clock.monotonic() - netStart
   let n = 0
   while (ctx.ram.sockets.has(String(n).padStart(2, '0'))) n++
   const s: EmuSocket = { id: String(n).padStart(2, '0'), socket: conn.socket, pending: [], pendingBytes: 0, closed: false }

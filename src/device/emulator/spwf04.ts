@@ -215,9 +215,13 @@ async function httpGetCommand(args: string[] | null, out: Response, ctx: ModuleC
     for (const l of pre) out.line(l)
     for (const l of failureLines(ctx, cls, status)) out.line(l)
   }
+  const netStart = ctx.net.clock.monotonic()
+  ctx.stats.requests++
   const conn = await moduleConnect(host, port, tls, ctx.profile, ctx.net)
+  if (conn.ok) ctx.stats.handshakeMs += conn.handshakeMs
   if (!conn.ok) {
     ctx.log(`HTTPGET ${host}:${port}: ${conn.class} (${conn.reason})`)
+    ctx.stats.networkMs += ctx.net.clock.monotonic() - netStart
     return fail(conn.class)
   }
   let pre: string[] = []
@@ -226,12 +230,14 @@ async function httpGetCommand(args: string[] | null, out: Response, ctx: ModuleC
     const verdict = judgeChain(conn.served, ca, ctx.profile, { host, now: ctx.now() })
     ctx.log(`HTTPGET ${host}:${port} ${conn.protocol} ${conn.cipher}: ${verdict.class ?? 'pass'} (${verdict.reason})`)
     if (verdict.class) {
+      ctx.stats.networkMs += ctx.net.clock.monotonic() - netStart
       conn.socket.destroy()
       return fail(verdict.class, verdict.lines)
     }
     pre = verdict.lines
   }
   const res = await httpGet(conn.socket, host, path, ctx.net.timeoutMs, MAX_BODY)
+  ctx.stats.networkMs += ctx.net.clock.monotonic() - netStart
   for (const l of pre) out.line(l)
   if ('error' in res) return fail(res.error)
   out.line(`AT-S.Http Server Status Code:${res.status}`)

@@ -15,7 +15,7 @@ export interface EmulatorSpawnOptions {
   startTimeoutMs?: number
 }
 
-const PARAM_FLAGS: Record<string, string> = { faults: '--faults', seed: '--seed', clock: '--clock', baud: '--baud', 'request-timeout-ms': '--request-timeout-ms' }
+const PARAM_FLAGS: Record<string, string> = { faults: '--faults', seed: '--seed', clock: '--clock', baud: '--baud', 'request-timeout-ms': '--request-timeout-ms', stats: '--stats' }
 
 /** The CLI entry of this build: src/cli/main.ts under tsx, dist/cli/main.js when built. */
 function cliEntry(): string {
@@ -35,7 +35,7 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
     if (key === 'no-wifi') args.push('--no-wifi')
     else if (key === 'no-dns') args.push('--no-dns')
     else if (PARAM_FLAGS[key]) args.push(PARAM_FLAGS[key], value)
-    else throw new DeviceError('TRANSPORT_INVALID', `emu: unknown option "${key}" (faults, seed, clock, baud, request-timeout-ms, no-wifi, no-dns)`)
+    else throw new DeviceError('TRANSPORT_INVALID', `emu: unknown option "${key}" (faults, seed, clock, baud, request-timeout-ms, stats, no-wifi, no-dns)`)
   }
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''

@@ -1,0 +1,55 @@
+/**
+ * npm run bench:run — 200 lab targets surveyed by 2 emulated modules at 115200 baud. Prints the
+ * wall time, the lower bound (per device: the bytes that crossed its serial line at the baud rate
+ * plus the time its emulator spent on the network, the slower device) and their ratio.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { run } from '../src/cli/run.js'
+import type { EmulatorStats } from '../src/device/emulator/serve.js'
+import { spawnLab } from './lab-process.js'
+
+const N = Number(process.env.BENCH_TARGETS ?? 200)
+const BAUD = 115200
+const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), "tlsmatrix-bench-run-"))
+const specFile = join(dir, 'bench.json')
+writeFileSync(specFile, JSON.stringify({
+  name: 'bench-run',
+  certificates: {
+    root: { subject: 'CN=Bench Root', key: 'rsa-2048', issuer: 'self', ca: true, trust: true },
+    int: { subject: 'CN=Bench Intermediate', key: 'rsa-2048', issuer: 'root', ca: true },
+    leaf: { subject: 'CN=bench.test', key: 'rsa-2048', issuer: 'int', sans: ['bench.test', '*.bench.test'] },
+  },
+  hosts: { 'bench.test': { certificate: 'leaf', send: ['leaf', 'int'] } },
+}))
+const lab = await spawnLab(specFile, dir)
+const port = Number(lab.resolveEntries[0]!.split(':')[1])
+const names = Array.from({ length: N }, (_, i) => `t${String(i).padStart(3, '0')}.bench.test`)
+const hosts = join(dir, 'hosts.txt')
+writeFileSync(hosts, names.map((n) => `${n}:${port}`).join('\n'))
+const statsFile = (d: string) => join(dir, `stats-${d}.json`)
+const devices = ['a=spwf04sa-1.1.0', 'b=spwf01sa-3.5.3'].map((d) => {
+  const [label, profile] = d.split('=') as [string, string]
+  return { label, arg: `${label}=emu:${profile}?no-dns&baud=${BAUD}&stats=${statsFile(label)}` }
+})
+const sink = { write: () => true }
+try {
+  const t0 = performance.now()
+  const code = await run(['run', '--hosts', hosts, ...devices.flatMap((d) => ['--device', d.arg]), '--db', join(dir, 'bench.db'), '--trust-store', lab.trustStoreFile, '--trust-store-only', '--json',
+    ...names.map((n) => ['--resolve', `${n}:${port}:127.0.0.1`]).flat()], { stdout: sink, stderr: sink, env: {}, cwd: process.cwd(), interrupted: new Promise(() => {}) })
+  const wall = (performance.now() - t0) / 1000
+  if (code !== 0) throw new Error(`run exited ${code}`)
+  console.log(`run benchmark: ${N} targets x ${devices.length} devices (2 anchors each), ${BAUD} baud`)
+  let bound = 0
+  for (const d of devices) {
+    const s = JSON.parse(readFileSync(statsFile(d.label), 'utf8')) as EmulatorStats
+    const wire = (s.bytesIn + s.bytesOut) / (BAUD / 10)
+    const device = wire + s.networkMs / 1000
+    bound = Math.max(bound, device)
+    console.log(`  device ${d.label}: ${s.commands} commands, ${s.requests} requests, ${s.bytesIn + s.bytesOut} bytes = ${wire.toFixed(2)} s on the wire, network ${(s.networkMs / 1000).toFixed(2)} s (handshakes ${(s.handshakeMs / 1000).toFixed(2)} s); bound ${device.toFixed(2)} s`)
+  }
+  console.log(`wall time ${wall.toFixed(2)} s, lower bound ${bound.toFixed(2)} s, ratio ${(wall / bound).toFixed(2)} (goal <= 1.2)`)
+} finally {
+  await lab.stop()
+}
