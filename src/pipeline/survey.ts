@@ -126,10 +126,15 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
 /** Resolves each target with the broad hello and with each distinct device hello, then plans. */
 async function resolveAndPlan(input: SurveyInput, deps: SurveyDeps, opened: Map<string, OpenedModule>): Promise<DevicePlan[]> {
   const hellos = new Map<string, HelloProfile>([[helloHash(DEFAULT_HELLO), DEFAULT_HELLO]])
-  for (const m of opened.values()) hellos.set(helloHash(helloOf(m.profile)), helloOf(m.profile))
+  const users = new Map<string, string[]>([[helloHash(DEFAULT_HELLO), ['the broad hello']]])
+  for (const [label, m] of opened) {
+    const key = helloHash(helloOf(m.profile))
+    hellos.set(key, helloOf(m.profile))
+    users.set(key, [...(users.get(key) ?? []), label])
+  }
   const byHello = new Map<string, Map<string, { obs: Observation; id: number | null }>>()
   for (const [key, hello] of hellos) {
-    deps.onPhase?.(`resolving ${input.targets.length} target(s) with hello ${key}${hello === DEFAULT_HELLO ? ' (broad)' : ''}`)
+    deps.onPhase?.(`resolving ${input.targets.length} target(s) with the ClientHello of ${users.get(key)!.join(', ')}`)
     const resolver = new Resolver({
       store: input.store, cache: input.cache, hello, timeoutMs: input.timeoutMs, resolveMap: input.resolveMap, clock: deps.clock,
       aia: { ...DEFAULT_AIA, allowPrivate: input.aiaAllowPrivate },

@@ -97,3 +97,14 @@ test('garbage lines are bounded and do not end a response', () => {
   assert.ok(first.type === 'line' && first.overflow)
   assert.deepEqual(events[1], { type: 'line', text: 'AT-S.OK' })
 })
+
+test('an indication that slips in before raw socket data is an indication, not data', () => {
+  const events: ReaderEvent[] = []
+  const r = new LineReader((e) => events.push(e))
+  r.expectRaw(8)
+  r.push(Buffer.from('+WIND:58:Socket Cl'))
+  r.push(Buffer.from('osed:00:0\r\nHTTP/1.1OK\r\n'))
+  assert.deepEqual(events[0], { type: 'line', text: '+WIND:58:Socket Closed:00:0' })
+  assert.equal(Buffer.concat(events.filter((e) => e.type === 'raw').map((e) => (e as { bytes: Buffer }).bytes)).toString(), 'HTTP/1.1')
+  assert.deepEqual(events[events.length - 1], { type: 'line', text: 'OK' })
+})

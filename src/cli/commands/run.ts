@@ -6,11 +6,12 @@ import { AppError, ExitError } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
 import { parseDeviceUrl } from '../../device/index.js'
 import { parseResolveEntries, type Target } from '../../hosts/index.js'
-import { runSurvey, type DeviceArg, type SurveyObserver } from '../../pipeline/index.js'
+import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
 import type { AnchorMode } from '../../plan/index.js'
 import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
 import { ObservationStore, openDb, RunStore } from '../../store/index.js'
 import type { Io } from '../io.js'
+import { surveyProgress } from '../survey-progress.js'
 import { VERSION } from '../version.js'
 import { readTargets } from './resolve.js'
 
@@ -47,29 +48,6 @@ export function parseDeviceArgs(args: readonly string[]): DeviceArg[] {
   return out
 }
 
-function progress(io: Io): SurveyObserver & { phase(t: string): void } {
-  const tty = io.stderr.isTTY === true
-  const state = new Map<string, string>()
-  const draw = () => io.stderr.write(`\r\x1b[2K${[...state].map(([l, s]) => `${l} ${s}`).join(' | ').slice(0, (io.stderr.columns ?? 120) - 1)}`)
-  return {
-    phase: (t) => io.stderr.write(`${tty ? '\r\x1b[2K' : ''}${termSafe(t)}\n`),
-    onDevice: (label, event, detail) => {
-      if (event === 'upload' && tty) return
-      if (tty && event !== 'lost' && event !== 'reset') return
-      io.stderr.write(`${tty ? '\r\x1b[2K' : ''}[${termSafe(label)}] ${event} ${termSafe(detail)}\n`)
-    },
-    onAttempt: (label, done, total, item, a) => {
-      const verdict = a.final ? `${a.outcome}${a.class ? ` ${a.class}` : ''}` : `${a.class} (retrying)`
-      if (tty) {
-        state.set(label, `${done}/${total} ${termSafe(item.host)}`)
-        draw()
-      } else {
-        io.stderr.write(`[${termSafe(label)}] ${done}/${total} ${termSafe(item.target)} ${termSafe(item.anchor?.subject.slice(0, 40) ?? '-')}: ${verdict}\n`)
-      }
-    },
-  }
-}
-
 /** `tlsmatrix run`: exit 0 complete, 1 complete with expect= mismatches, 3 device lost or interrupted. */
 export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promise<void> {
   const dbPath = resolvePath(io.cwd, opts.db)
@@ -95,14 +73,14 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       stop = true
       io.stderr.write('\nstopping: the attempts in flight finish, nothing new starts (Ctrl-C again does not hurry it)\n')
     })
-    const p = progress(io)
+    const p = surveyProgress(io)
     const result = await runSurvey({
       targets, hostsFile: hostsPath, hostsText, devices, profileDirs: o.profiles.map((d) => resolvePath(io.cwd, d)), resolveEntries: o.resolve, resolveMap,
       store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: o.anchors, label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
       toolVersion: VERSION, resume,
       options: { hosts: hostsPath, device: o.device, profiles: o.profiles.map((d) => resolvePath(io.cwd, d)), anchors: o.anchors, label: o.label, resolve: o.resolve, trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
     }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop, observer: p, onPhase: p.phase })
-    if (io.stderr.isTTY) io.stderr.write('\r\x1b[2K')
+    p.end()
     const attempts = runs.attempts(result.runId)
     const matrix = buildMatrix(result.devices, attempts, targets.map((t) => t.id))
     if (o.json) {
