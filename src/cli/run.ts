@@ -104,7 +104,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .action(async (o: ProbeOptions) => { await probeCommand(o, io, clock) })
 
   program.command('demo')
-    .description('the built-in default: a local lab, resolved end to end, offline')
+    .description('the built-in default: the field report reproduced offline (lab, three emulated modules, survey)')
     .option('--spec <file>', 'lab spec')
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--json', 'JSON output', false)
