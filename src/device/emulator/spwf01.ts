@@ -1,5 +1,6 @@
 import { parseCertificate, pemBlocks } from '../../chain/index.js'
 import type { FailureClass } from '../profile/profile.js'
+import { splitArgs } from './command-line.js'
 import { moduleConnect } from './https-client.js'
 import type { DialectHandler, ModuleContext } from './module.js'
 import type { Response } from './response.js'
@@ -14,12 +15,6 @@ function err(out: Response, text: string): void {
 }
 function ok(out: Response): void {
   out.raw(Buffer.from('\r\nOK\r\n'))
-}
-
-function splitArgs(cmd: string): { name: string; args: string[] | null } {
-  const eq = cmd.indexOf('=')
-  if (eq < 0) return { name: cmd.toUpperCase(), args: null }
-  return { name: cmd.slice(0, eq).toUpperCase(), args: cmd.slice(eq + 1).split(',') }
 }
 
 function failText(ctx: ModuleContext, cls: FailureClass): string {

@@ -1,6 +1,7 @@
 import { parseCertificate, pemBlocks, type ParsedCert } from '../../chain/index.js'
 import { fillLine } from '../profile/classify.js'
 import type { FailureClass } from '../profile/profile.js'
+import { splitArgs } from './command-line.js'
 import { httpGet, moduleConnect } from './https-client.js'
 import type { DialectHandler, ModuleContext } from './module.js'
 import type { Response } from './response.js'
@@ -29,12 +30,6 @@ function error(out: Response, ctx: ModuleContext, code: number): void {
 function leadingNumber(s: string): number {
   const m = /^\s*(\d+)/.exec(s)
   return m?.[1] ? Number(m[1]) : 0
-}
-
-function splitArgs(cmd: string): { name: string; args: string[] | null } {
-  const eq = cmd.indexOf('=')
-  if (eq < 0) return { name: cmd.toUpperCase(), args: null }
-  return { name: cmd.slice(0, eq).toUpperCase(), args: cmd.slice(eq + 1).split(',') }
 }
 
 function parseCa(bytes: Buffer): ParsedCert | null {
