@@ -23,13 +23,24 @@ function cliEntry(): string {
   return self.endsWith('.ts') ? fileURLToPath(new URL('../../cli/main.ts', import.meta.url)) : fileURLToPath(new URL('../../cli/main.js', import.meta.url))
 }
 
+/** Keep module loaders (tsx when running from source); drop --inspect and the like, which would clash. */
+export function loaderArgs(execArgv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!
+    if (/^--(import|require|loader|experimental-loader)$/.test(a) && execArgv[i + 1] !== undefined) out.push(a, execArgv[++i]!)
+    else if (/^--(import|require|loader|experimental-loader)=/.test(a)) out.push(a)
+  }
+  return out
+}
+
 /**
  * Starts `tlsmatrix emulate --pty` as a separate process and opens the pseudo-terminal it prints
  * with serialport: from here on the runner sees bytes on a serial line and nothing else. The
  * emulator exits when its stdin closes, so it never outlives the runner, even after kill -9.
  */
 export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transport & { child: ChildProcess }> {
-  const args = [...process.execArgv, cliEntry(), 'emulate', '--firmware', opts.firmware, '--pty', '--exit-with-stdin']
+  const args = [...loaderArgs(process.execArgv), cliEntry(), 'emulate', '--firmware', opts.firmware, '--pty', '--exit-with-stdin']
   for (const r of opts.resolve) args.push('--resolve', r)
   for (const [key, value] of opts.params) {
     if (key === 'no-wifi') args.push('--no-wifi')

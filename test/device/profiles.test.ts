@@ -1,0 +1,32 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { isDeviceError, loadAllProfiles, loadProfile, pickProfile, validateProfile } from '../../src/device/index.js'
+import { loaderArgs } from '../../src/device/transport/emu.js'
+
+test('every shipped profile validates and marks its guesses', async () => {
+  const all = await loadAllProfiles()
+  assert.deepEqual(all.map((p) => p.id).sort(), ['spwf01sa-3.5.3', 'spwf04sa-1.0.0', 'spwf04sa-1.1.0'])
+  for (const p of all) assert.ok(p.notes.some((n) => n.includes('GUESS')), p.id)
+})
+
+test('a module is matched by version; an unknown version falls back to the newest profile and says so', async () => {
+  const all = await loadAllProfiles()
+  assert.equal(pickProfile({ module: 'SPWF04SA', firmware: '1.0.0', build: null, dialect: 'spwf04' }, all).profile.id, 'spwf04sa-1.0.0')
+  const unknown = pickProfile({ module: 'SPWF04SA', firmware: '1.2.0', build: '180301-abcdef0-SPWF04S', dialect: 'spwf04' }, all)
+  assert.equal(unknown.profile.id, 'spwf04sa-1.1.0')
+  assert.match(unknown.warning ?? '', /no profile for SPWF04SA firmware 1\.2\.0 .* using spwf04sa-1\.1\.0's error table/)
+})
+
+test('a broken user profile is refused with what is wrong', async () => {
+  const good = await loadProfile('spwf04sa-1.1.0')
+  const bad = structuredClone(good) as unknown as Record<string, unknown>
+  ;(bad.tls as Record<string, unknown>).cipherSuites = ['TLS_MADE_UP']
+  ;(bad.errors as Record<string, unknown>).flaky = ['x']
+  assert.throws(() => validateProfile(bad, 'mine.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /unknown cipher suite "TLS_MADE_UP"/.test((e as Error).message) && /unknown failure class "flaky"/.test((e as Error).message))
+  await assert.rejects(loadProfile('no-such-profile'), (e) => isDeviceError(e, 'PROFILE_NOT_FOUND'))
+  await assert.rejects(loadProfile('../etc/passwd'), (e) => isDeviceError(e, 'PROFILE_INVALID'))
+})
+
+test('an emulator started by a runner inherits module loaders, not debugger flags', () => {
+  assert.deepEqual(loaderArgs(['--inspect=9229', '--import', 'tsx', '--max-old-space-size=100', '--require=./x.cjs']), ['--import', 'tsx', '--require=./x.cjs'])
+})
