@@ -64,7 +64,7 @@ describe('tlsmatrix resolve (CLI)', () => {
     assert.match(io.err(), /\[1\/2\]|\[2\/2\]/, 'plain progress lines when not a TTY')
   })
 
-  test('human output names the chain and anchors, and escapes nothing unsafe', async () => {
+  test('human output names the chain as sent and the anchors with where they came from', async () => {
     const file = join(dir, 'one.txt')
     writeFileSync(file, `aia.basic.test:${port('aia.basic.test')}\n`)
     const io = testIo()
