@@ -93,8 +93,11 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     } else {
       deps.runs.updateRun(runId, { status: 'running', devices })
     }
-    if (!plan) {
-      plan = await resolveAndPlan(input, deps, opened)
+    // A device that could not be opened when the run began is planned when it comes back.
+    const unplanned = input.devices.filter((d) => opened.has(d.label) && !plan?.some((p) => p.device === d.label))
+    if (!plan || unplanned.length > 0) {
+      const fresh = await resolveAndPlan({ ...input, devices: plan ? unplanned : input.devices }, deps, opened)
+      plan = [...(plan ?? []), ...fresh]
       deps.runs.updateRun(runId, { plan })
     }
     const results = new Map<string, WorkerResult>()
@@ -126,15 +129,16 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
 /** Resolves each target with the broad hello and with each distinct device hello, then plans. */
 async function resolveAndPlan(input: SurveyInput, deps: SurveyDeps, opened: Map<string, OpenedModule>): Promise<DevicePlan[]> {
   const hellos = new Map<string, HelloProfile>([[helloHash(DEFAULT_HELLO), DEFAULT_HELLO]])
-  const users = new Map<string, string[]>([[helloHash(DEFAULT_HELLO), ['the broad hello']]])
-  for (const [label, m] of opened) {
+  const users = new Map<string, string[]>([[helloHash(DEFAULT_HELLO), ['the broad ClientHello']]])
+  for (const [label, m] of [...opened].filter(([l]) => input.devices.some((d) => d.label === l))) {
     const key = helloHash(helloOf(m.profile))
     hellos.set(key, helloOf(m.profile))
     users.set(key, [...(users.get(key) ?? []), label])
   }
   const byHello = new Map<string, Map<string, { obs: Observation; id: number | null }>>()
   for (const [key, hello] of hellos) {
-    deps.onPhase?.(`resolving ${input.targets.length} target(s) with the ClientHello of ${users.get(key)!.join(', ')}`)
+    const who = users.get(key)!
+    deps.onPhase?.(`resolving ${input.targets.length} target(s) with ${who[0] === 'the broad ClientHello' ? who.join(', ') : `the ClientHello of ${who.join(', ')}`}`)
     const resolver = new Resolver({
       store: input.store, cache: input.cache, hello, timeoutMs: input.timeoutMs, resolveMap: input.resolveMap, clock: deps.clock,
       aia: { ...DEFAULT_AIA, allowPrivate: input.aiaAllowPrivate },

@@ -2,8 +2,9 @@ import { termSafe, truncate } from '../core/sanitize.js'
 import type { AttemptRow } from '../store/index.js'
 import type { Matrix, MatrixCell } from './matrix.js'
 
-function cellText(c: MatrixCell | undefined): string {
+function cellText(c: MatrixCell | undefined, lost: boolean): string {
   if (!c) return '-'
+  if (c.verdict === 'pending' && lost) return 'device lost'
   const mark = c.mismatch ? ' (!)' : ''
   if (c.verdict === 'pass') return `pass ${c.passed}/${c.tried}${mark}`
   if (c.verdict === 'fail') return `FAIL ${c.classes.join(',')}${c.tried > 1 ? ` x${c.tried}` : ''}${mark}`
@@ -14,7 +15,7 @@ function cellText(c: MatrixCell | undefined): string {
 /** The matrix for a terminal: targets down, devices across, every string made safe. */
 export function matrixText(m: Matrix): string {
   const header = ['target', ...m.devices.map((d) => `${d.label} (${d.module ?? '?'} ${d.firmware ?? '?'})`)]
-  const rows = m.rows.map((r) => [`${r.target}${r.expect ? ` expect=${r.expect}` : ''}`, ...m.devices.map((d) => cellText(r.cells.get(d.label)))])
+  const rows = m.rows.map((r) => [`${r.target}${r.expect ? ` expect=${r.expect}` : ''}`, ...m.devices.map((d) => cellText(r.cells.get(d.label), d.lost !== null))])
   const all = [header, ...rows].map((cols) => cols.map((c) => termSafe(truncate(c, 48))))
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
   const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()

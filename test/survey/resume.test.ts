@@ -10,7 +10,7 @@ import Database from 'better-sqlite3'
 import { run } from '../../src/cli/run.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { openDb, RunStore } from '../../src/store/index.js'
-import { startTestLab } from '../helpers/lab.js'
+import { closedPort, startTestLab } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -118,6 +118,30 @@ describe('interruptions: kill -9, Ctrl-C, a second run, device faults', () => {
     const io2 = testIo()
     assert.equal(await run(['run', '--resume', runId, '--db', db], io2), 0, io2.err())
     assert.equal(finals(db), planSize(db, runId))
+  })
+
+  test('a device missing at the start is lost, the others go on, and --resume plans and runs it when it is back', async () => {
+    const db = join(dir, 'lost.db')
+    const port = await closedPort()
+    const io = testIo()
+    assert.equal(await run(['run', ...common(), '--device', `late=tcp://127.0.0.1:${port}`, '--device', 'emu:spwf04sa-1.1.0?no-dns', '--db', db], io), 3)
+    assert.match(io.out(), /device late lost: cannot open: tcp:\/\/127\.0\.0\.1:\d+/)
+    assert.match(io.out(), /device lost/)
+    const runId = /--resume (\S+)/.exec(io.err())![1]!
+    const emulator = spawn(process.execPath, [...process.execArgv, MAIN, 'emulate', '--firmware', 'spwf01sa-3.5.3', '--listen', `tcp://127.0.0.1:${port}`, '--no-dns', '--exit-with-stdin', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], { stdio: ['pipe', 'pipe', 'inherit'] })
+    try {
+      await new Promise((r) => emulator.stdout!.once('data', r))
+      const io2 = testIo()
+      assert.equal(await run(['run', '--resume', runId, '--db', db], io2), 0, io2.out() + io2.err())
+      assert.equal(finals(db), planSize(db, runId))
+      const store = openDb(db)
+      const devices = new RunStore(store, db).getRun(runId)!.plan!.map((p) => p.device).sort()
+      store.close()
+      assert.deepEqual(devices, ['late', 'spwf04sa-1.1.0'])
+    } finally {
+      emulator.stdin!.end()
+      await new Promise((r) => emulator.once('exit', r))
+    }
   })
 
   test('an emulator with faults still yields a complete run, the faults recorded as device tries', async () => {
