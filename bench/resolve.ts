@@ -4,7 +4,7 @@
  * -showcerts run 32 at a time (what people script today). Prints targets/second and ratios.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'node:tls'
@@ -14,24 +14,12 @@ import { systemClock } from '../src/core/clock.js'
 import { parseHosts, parseResolveEntries } from '../src/hosts/index.js'
 import { resolveBatch } from '../src/pipeline/index.js'
 import { ObservationStore, openDb } from '../src/store/index.js'
-import { spawnLab } from './lab-process.js'
+import { startBenchLab } from './lab-process.js'
 
 const N = Number(process.env.BENCH_TARGETS ?? 1000)
 const CONCURRENCY = 32
 const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-bench-'))
-const specFile = join(dir, 'bench.json')
-writeFileSync(specFile, JSON.stringify({
-  name: 'bench',
-  certificates: {
-    root: { subject: 'CN=Bench Root', key: 'rsa-2048', issuer: 'self', ca: true, trust: true },
-    int: { subject: 'CN=Bench Intermediate', key: 'rsa-2048', issuer: 'root', ca: true },
-    leaf: { subject: 'CN=bench.test', key: 'ec-p256', issuer: 'int', sans: ['bench.test', '*.bench.test'] },
-  },
-  hosts: { 'bench.test': { certificate: 'leaf', send: ['leaf', 'int'] } },
-}))
-const lab = await spawnLab(specFile, dir)
-const port = Number(lab.resolveEntries[0]!.split(':')[1])
-const names = Array.from({ length: N }, (_, i) => `t${String(i).padStart(4, '0')}.bench.test`)
+const { lab, port, names } = await startBenchLab(dir, 'bench', 'ec-p256', N)
 const hostsText = names.map((n) => `${n}:${port}`).join('\n')
 const resolveMap = parseResolveEntries(names.map((n) => `${n}:${port}:127.0.0.1`))
 const { targets } = parseHosts(hostsText, 'bench')

@@ -8,24 +8,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from '../src/cli/run.js'
 import type { EmulatorStats } from '../src/device/emulator/serve.js'
-import { spawnLab } from './lab-process.js'
+import { startBenchLab } from './lab-process.js'
 
 const N = Number(process.env.BENCH_TARGETS ?? 200)
 const BAUD = 115200
 const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), "tlsmatrix-bench-run-"))
-const specFile = join(dir, 'bench.json')
-writeFileSync(specFile, JSON.stringify({
-  name: 'bench-run',
-  certificates: {
-    root: { subject: 'CN=Bench Root', key: 'rsa-2048', issuer: 'self', ca: true, trust: true },
-    int: { subject: 'CN=Bench Intermediate', key: 'rsa-2048', issuer: 'root', ca: true },
-    leaf: { subject: 'CN=bench.test', key: 'rsa-2048', issuer: 'int', sans: ['bench.test', '*.bench.test'] },
-  },
-  hosts: { 'bench.test': { certificate: 'leaf', send: ['leaf', 'int'] } },
-}))
-const lab = await spawnLab(specFile, dir)
-const port = Number(lab.resolveEntries[0]!.split(':')[1])
-const names = Array.from({ length: N }, (_, i) => `t${String(i).padStart(3, '0')}.bench.test`)
+const { lab, port, names } = await startBenchLab(dir, 'bench-run', 'rsa-2048', N)
 const hosts = join(dir, 'hosts.txt')
 writeFileSync(hosts, names.map((n) => `${n}:${port}`).join('\n'))
 const statsFile = (d: string) => join(dir, `stats-${d}.json`)
