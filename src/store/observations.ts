@@ -7,6 +7,8 @@ import { storeError, type Db } from './db.js'
 export class ObservationStore {
   private readonly insertCert
   private readonly insertObs
+  /** Certificates this process already stored: a survey meets the same few again and again. */
+  private readonly stored = new Set<string>()
 
   constructor(private readonly db: Db, private readonly path: string) {
     this.insertCert = db.prepare(`INSERT OR IGNORE INTO certificates
@@ -19,11 +21,15 @@ export class ObservationStore {
 
   /** Returns the observation's row id. */
   record(obs: Observation, hello: HelloProfile): number {
+    let result: { id: number; fps: string[] }
     try {
-      return this.db.transaction(() => {
+      result = this.db.transaction(() => {
         const certs = new Map<string, ParsedCert>()
         for (const c of [...obs.served, ...obs.aia.fetched, ...obs.anchors.map((a) => a.cert)]) certs.set(c.info.sha256, c)
-        for (const c of certs.values()) this.insertCert.run(certRow(c, obs.observedAt))
+        for (const c of certs.values()) {
+          if (this.stored.has(c.info.sha256)) continue
+          this.insertCert.run(certRow(c, obs.observedAt))
+        }
         const info = this.insertObs.run({
           target: obs.target,
           host: obs.host,
@@ -43,11 +49,14 @@ export class ObservationStore {
           anchors: JSON.stringify(obs.anchors.map((a) => ({ sha256: a.cert.info.sha256, source: a.source, kind: a.kind, match: a.match, paths: a.paths }))),
           aiaErrors: JSON.stringify(obs.aia.errors),
         })
-        return Number(info.lastInsertRowid)
+        return { id: Number(info.lastInsertRowid), fps: [...certs.keys()] }
       }).immediate()
     } catch (err) {
       throw storeError(err, this.path)
     }
+    // Only once committed: a rolled-back certificate must be written again next time.
+    for (const fp of result.fps) this.stored.add(fp)
+    return result.id
   }
 
   /** The two most recent chain hashes of a target, newest first (for chain-change reports). */
