@@ -1,0 +1,81 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Observation } from '../../src/chain/index.js'
+import { run } from '../../src/cli/run.js'
+import { loadProfile, type FirmwareProfile } from '../../src/device/index.js'
+import type { RunningLab } from '../../src/lab/index.js'
+import { planDevice, type TargetObservations } from '../../src/plan/index.js'
+import { labResolver, labTargets, startTestLab } from '../helpers/lab.js'
+import { testIo } from '../helpers/io.js'
+
+describe('planning', () => {
+  let lab: RunningLab
+  let obs: Map<string, TargetObservations>
+  let spwf04: FirmwareProfile
+  let spwf01: FirmwareProfile
+  const hosts = ['rsa2048.basic.test', 'extra-cert.basic.test', 'cross.basic.test', 'self-signed.basic.test']
+  const targets = () => hosts.map((h) => labTargets(lab).get(h)!)
+  before(async () => {
+    lab = await startTestLab()
+    const resolver = await labResolver(lab)
+    obs = new Map()
+    for (const t of targets()) {
+      const o: Observation = await resolver.resolve(t)
+      obs.set(t.id, { device: { obs: o, id: null }, broad: { obs: o, id: null } })
+    }
+    spwf04 = await loadProfile('spwf04sa-1.1.0')
+    spwf01 = await loadProfile('spwf01sa-3.5.3')
+  })
+  after(async () => lab.close())
+
+  test('each distinct anchor is one group: targets sharing a CA are run while it is loaded', () => {
+    const plan = planDevice('d', spwf04, targets(), obs, 'all')
+    const anchors = plan.groups.map((g) => g.anchor.sha256)
+    assert.equal(new Set(anchors).size, anchors.length, 'an anchor appears in one group only')
+    const rootRsa = plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!
+    assert.deepEqual(rootRsa.items.map((i) => i.host), ['rsa2048.basic.test', 'extra-cert.basic.test'])
+    assert.deepEqual(plan.skipped.map((i) => [i.host, i.skip?.note.split(':')[0]]), [['self-signed.basic.test', 'no-anchor']])
+  })
+
+  test('ski-aki modules try intermediates and cross-signs; path modules try the roots of the paths', () => {
+    const ski = planDevice('d', spwf04, targets(), obs, 'all').groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`).sort()
+    assert.deepEqual(ski, ['intermediate:served', 'intermediate:served', 'root:store', 'root:store'])
+    const path = planDevice('d', spwf01, targets(), obs, 'all').groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`)
+    assert.deepEqual(path, ['root:store', 'root:store'])
+  })
+
+  test('--anchors first tries only the preferred root', () => {
+    const plan = planDevice('d', spwf04, targets(), obs, 'first')
+    const cross = plan.groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
+    assert.equal(cross.length, 1)
+    assert.equal(cross[0]!.anchor.kind, 'root')
+    assert.match(cross[0]!.anchor.subject, /Root G2/, 'the root of the shortest path')
+  })
+
+  test('an anchor larger than the store is a finding, not an upload', () => {
+    const small = structuredClone(spwf04)
+    small.store.maxCaBytes = 700
+    const plan = planDevice('d', small, targets(), obs, 'all')
+    assert.ok(plan.skipped.some((i) => i.skip?.note.startsWith('ca-too-large')))
+    for (const g of plan.groups) assert.ok(g.anchor.uploadBytes <= 700)
+    // PEM is what the SPWF01 stores: the same certificate costs more there.
+    const der = planDevice('d', spwf04, targets(), obs, 'all').groups[0]!.anchor.uploadBytes
+    const pem = planDevice('d', spwf01, targets(), obs, 'all').groups[0]!.anchor.uploadBytes
+    assert.ok(pem > der * 1.3)
+  })
+
+  test('a must-pass target that fails, or a must-reject target that passes, makes the run exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-expect-'))
+    const file = join(dir, 'hosts.txt')
+    const port = (h: string) => lab.hosts.find((x) => x.name === h)!.port
+    writeFileSync(file, `ecdhe-only.basic.test:${port('ecdhe-only.basic.test')} expect=pass\nrsa2048.basic.test:${port('rsa2048.basic.test')} expect=pass\n`)
+    const io = testIo()
+    const code = await run(['run', '--hosts', file, '--device', 'emu:spwf04sa-1.0.0?no-dns', '--db', join(dir, 'e.db'), '--trust-store', lab.trustStoreFile, '--trust-store-only', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
+    assert.equal(code, 1, io.err())
+    assert.match(io.out(), /1 expect= mismatch\(es\): ecdhe-only\.basic\.test:\d+ on spwf04sa-1\.0\.0 expected pass, got fail/)
+    assert.match(io.out(), /ecdhe-only\.basic\.test:\d+ expect=pass +FAIL handshake x2 \(!\)/)
+  })
+})
