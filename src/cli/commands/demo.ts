@@ -38,6 +38,7 @@ export async function demoCommand(opts: DemoOptions, io: Io, clock: Clock): Prom
       timeoutMs: 5000,
       deviceTimeoutMs: 30_000,
       json: opts.json ?? false,
+      stoppedHint: 'its lab stops with it, so start the demo again (npm start) rather than resuming',
     }, io, clock)
   } finally {
     await lab.close()

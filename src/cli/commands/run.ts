@@ -31,6 +31,8 @@ export interface RunOptions {
   timeoutMs: number
   deviceTimeoutMs: number
   json: boolean
+  /** What to tell the user when the run stops early (the demo's lab is gone by then). */
+  stoppedHint?: string
 }
 
 /** `--device [LABEL=]URL`: the label names the column in reports; by default it comes from the URL. */
@@ -104,7 +106,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       io.stdout.write(`\nrun ${result.runId} ${result.status}: ${attempts.filter((a) => a.final === 1).length} verdicts recorded in ${dbPath}\n`)
     }
     if (result.status !== 'complete') {
-      io.stderr.write(`run ${result.runId} ${result.status}; finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}\n`)
+      io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)
       throw new ExitError(3)
     }
     if (matrix.mismatches.length > 0) throw new ExitError(1)
