@@ -96,7 +96,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       try {
         await fn()
       } catch (err2) {
-        throw new DeviceLost(`${what} failed twice: ${messageOf(err2)}`)
+        throw new DeviceLost(`${what} failed twice: ${messageOf(err2)}`, { cause: err2 })
       }
     }
   }
@@ -117,7 +117,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       try {
         await withRecovery(`upload ${group.anchor.subject.slice(0, 40)}`, () => upload(group.anchor))
       } catch (err) {
-        if (err instanceof DeviceLost && /AT_ERROR/.test(err.message)) {
+        if (err instanceof DeviceLost && isDeviceError(err.cause, 'AT_ERROR')) {
           // The module refused this CA (it cannot parse or store it): a finding for these targets.
           for (const item of todo) record(item, { try: 1, final: true, outcome: 'not-run', class: null, note: `ca-refused: ${err.message}`, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
           continue

@@ -1,5 +1,5 @@
 export { resolveBatch } from './resolve-batch.js'
 export type { BatchObserver, BatchOptions, BatchResult } from './resolve-batch.js'
-export { runSurvey, helloOf, newRunId } from './survey.js'
+export { runSurvey, newRunId } from './survey.js'
 export type { DeviceArg, SurveyDeps, SurveyInput, SurveyResult } from './survey.js'
 export type { SurveyObserver, WorkerResult } from './device-worker.js'

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { DEFAULT_AIA, DEFAULT_HELLO, Resolver, type CertCache, type HelloProfile, type Observation, type TrustStore } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import { messageOf } from '../core/errors.js'
-import { lockDevice, openModule, type FirmwareProfile, type OpenedModule } from '../device/index.js'
+import { helloOf, lockDevice, openModule, type OpenedModule } from '../device/index.js'
 import type { ResolveMap, Target } from '../hosts/index.js'
 import { planDevice, type AnchorMode, type DevicePlan, type TargetObservations } from '../plan/index.js'
 import { helloHash, type ObservationStore, type RunDevice, type RunRow, type RunStore } from '../store/index.js'
@@ -52,11 +52,6 @@ export interface SurveyResult {
   status: RunRow['status']
   devices: RunDevice[]
   results: Map<string, WorkerResult>
-}
-
-export function helloOf(profile: FirmwareProfile): HelloProfile {
-  const t = profile.tls
-  return { versions: t.versions, cipherSuites: t.cipherSuites, groups: t.groups, signatureAlgorithms: t.signatureAlgorithms, sni: t.sni }
 }
 
 export function newRunId(clock: Clock): string {

@@ -4,7 +4,7 @@ import type { TLSSocket } from 'node:tls'
 import { connectCapturing, type CertCache, type ParsedCert } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import { lookupResolveMap, type ResolveMap } from '../../hosts/index.js'
-import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
+import { helloOf, type FailureClass, type FirmwareProfile } from '../profile/profile.js'
 
 /** What the module's network stack saw: a connection with the served chain, or why not. */
 export type ModuleConnection =
@@ -41,7 +41,7 @@ export async function moduleConnect(host: string, port: number, tls: boolean, pr
     port,
     sni: t.sni && !isIP(host) ? host : null,
     address,
-    hello: { versions: t.versions, cipherSuites: t.cipherSuites, groups: t.groups, signatureAlgorithms: t.signatureAlgorithms, sni: t.sni },
+    hello: helloOf(profile),
     timeoutMs: opts.timeoutMs,
     tls13Fallback: false,
     maxCertificateMessage: 256 * 1024,

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { TLS_VERSIONS, toNodeHello } from '../../chain/index.js'
 import { dataPath } from '../../core/paths.js'
 import { DeviceError } from '../errors.js'
-import { FAILURE_CLASSES, type FirmwareProfile } from './profile.js'
+import { FAILURE_CLASSES, helloOf, type FirmwareProfile } from './profile.js'
 
 export const BUILTIN_PROFILE_DIR = dataPath('firmware')
 
@@ -62,7 +62,7 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
     if (t) {
       need(Array.isArray(t.versions) && t.versions.every((v) => TLS_VERSIONS.includes(v)), 'tls.versions: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3')
       try {
-        toNodeHello({ versions: t.versions, cipherSuites: t.cipherSuites, groups: t.groups, signatureAlgorithms: t.signatureAlgorithms, sni: t.sni })
+        toNodeHello(helloOf(p))
       } catch (err) {
         problems.push(`tls: ${(err as Error).message}`)
       }

@@ -1,4 +1,4 @@
-import type { TlsVersion } from '../../chain/index.js'
+import type { HelloProfile, TlsVersion } from '../../chain/index.js'
 
 /** The fixed vocabulary of why an attempt failed (README "Failure classes"). */
 export const FAILURE_CLASSES = ['dns', 'connect', 'handshake', 'untrusted', 'key-unsupported', 'expired', 'hostname', 'too-large', 'http', 'timeout', 'device'] as const
@@ -35,4 +35,10 @@ export interface FirmwareProfile {
    * `{n}` stands for a number. The emulator prints them; drivers classify by them.
    */
   errors: Partial<Record<FailureClass, string[]>>
+}
+
+/** The ClientHello the module sends, as the resolver and the emulator's TLS client take it. */
+export function helloOf(profile: FirmwareProfile): HelloProfile {
+  const t = profile.tls
+  return { versions: t.versions, cipherSuites: t.cipherSuites, groups: t.groups, signatureAlgorithms: t.signatureAlgorithms, sni: t.sni }
 }
