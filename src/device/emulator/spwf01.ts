@@ -1,11 +1,10 @@
-import { parseCertificate, pemBlocks } from '../../chain/index.js'
+import { pemBlocks } from '../../chain/index.js'
 import type { FailureClass } from '../profile/profile.js'
 import { splitArgs } from './command-line.js'
-import { moduleConnect } from './https-client.js'
+import { connectAndJudge } from './secure-connect.js'
 import type { DialectHandler, ModuleContext } from './module.js'
 import type { Response } from './response.js'
 import type { EmuSocket } from './state.js'
-import { judgeChain } from './tls-rules.js'
 
 const MAX_SOCKETS = 8
 const MAX_SOCKET_BUFFER = 64 * 1024
@@ -148,30 +147,14 @@ async function sockOn(args: string[] | null, out: Response, ctx: ModuleContext):
   if (!host || !Number.isInteger(port) || port < 1 || port > 65535) return err(out, 'Invalid argument')
   if (!ctx.wifi) return err(out, 'Wi-Fi not up')
   if (ctx.ram.sockets.size >= MAX_SOCKETS) return err(out, 'Too many sockets')
-  const secure = kind === 's'
-  const netStart = ctx.net.clock.monotonic()
-  ctx.stats.requests++
-  const conn = await moduleConnect(host, port, secure, ctx.profile, ctx.net)
-  if (conn.ok) ctx.stats.handshakeMs += conn.handshakeMs
-  if (!conn.ok) {
-    ctx.log(`SOCKON ${host}:${port}: ${conn.class} (${conn.reason})`)
-    return err(out, failText(ctx, conn.class))
-  }
-  if (secure) {
-    const ca = ctx.flash.ca ? parseCertificate(pemBlocks(ctx.flash.ca.toString('latin1'))[0]!) : null
-    const verdict = judgeChain(conn.served, ca, ctx.profile, { host: ctx.flash.domain ?? host, now: ctx.now() })
-    ctx.log(`SOCKON ${host}:${port} ${conn.protocol} ${conn.cipher}: ${verdict.class ?? 'pass'} (${verdict.reason})`)
-    if (verdict.class) {
-      conn.socket.destroy()
-      return err(out, failText(ctx, verdict.class))
-    }
-  }
-  ctx.stats.networkMs += ctx.net.clock.monotonic() - netStart
+  const session = await connectAndJudge(ctx, 'SOCKON', host, port, kind === 's', ctx.flash.domain ?? host)
+  if (!session.ok) return err(out, failText(ctx, session.class))
+  const socket = session.socket
   let n = 0
   while (ctx.ram.sockets.has(String(n).padStart(2, '0'))) n++
-  const s: EmuSocket = { id: String(n).padStart(2, '0'), socket: conn.socket, pending: [], pendingBytes: 0, closed: false }
+  const s: EmuSocket = { id: String(n).padStart(2, '0'), socket, pending: [], pendingBytes: 0, closed: false }
   ctx.ram.sockets.set(s.id, s)
-  conn.socket.on('data', (d: Buffer) => {
+  socket.on('data', (d: Buffer) => {
     if (s.pendingBytes + d.length > MAX_SOCKET_BUFFER) return
     s.pending.push(d)
     s.pendingBytes += d.length
@@ -182,8 +165,8 @@ async function sockOn(args: string[] | null, out: Response, ctx: ModuleContext):
     s.closed = true
     if (ctx.ram.sockets.get(s.id) === s) ctx.indicate(`+WIND:58:Socket Closed:${s.id}:0`)
   }
-  conn.socket.on('close', onClose)
-  conn.socket.on('error', onClose)
+  socket.on('close', onClose)
+  socket.on('error', onClose)
   out.line(` ID: ${s.id}`)
   ok(out)
 }

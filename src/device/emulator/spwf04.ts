@@ -1,11 +1,10 @@
-import { parseCertificate, pemBlocks, type ParsedCert } from '../../chain/index.js'
 import { fillLine } from '../profile/classify.js'
 import type { FailureClass } from '../profile/profile.js'
 import { splitArgs } from './command-line.js'
-import { httpGet, moduleConnect } from './https-client.js'
+import { httpGet } from './https-client.js'
 import type { DialectHandler, ModuleContext } from './module.js'
 import type { Response } from './response.js'
-import { judgeChain } from './tls-rules.js'
+import { connectAndJudge, parseCa } from './secure-connect.js'
 
 /** FW 1.1.0 error texts (reference §3), by code. */
 const ERRORS: Record<number, string> = {
@@ -30,16 +29,6 @@ function error(out: Response, ctx: ModuleContext, code: number): void {
 function leadingNumber(s: string): number {
   const m = /^\s*(\d+)/.exec(s)
   return m?.[1] ? Number(m[1]) : 0
-}
-
-function parseCa(bytes: Buffer): ParsedCert | null {
-  try {
-    const text = bytes.toString('latin1')
-    const der = text.includes('-----BEGIN CERTIFICATE-----') ? pemBlocks(text)[0] : bytes
-    return der ? parseCertificate(Buffer.from(der)) : null
-  } catch {
-    return null
-  }
 }
 
 /** The lines the profile prints for a failure class, ending in the final error line. */
@@ -210,29 +199,12 @@ async function httpGetCommand(args: string[] | null, out: Response, ctx: ModuleC
     for (const l of pre) out.line(l)
     for (const l of failureLines(ctx, cls, status)) out.line(l)
   }
-  const netStart = ctx.net.clock.monotonic()
-  ctx.stats.requests++
-  const conn = await moduleConnect(host, port, tls, ctx.profile, ctx.net)
-  if (conn.ok) ctx.stats.handshakeMs += conn.handshakeMs
-  if (!conn.ok) {
-    ctx.log(`HTTPGET ${host}:${port}: ${conn.class} (${conn.reason})`)
-    ctx.stats.networkMs += ctx.net.clock.monotonic() - netStart
-    return fail(conn.class)
-  }
-  let pre: string[] = []
-  if (tls) {
-    const ca = ctx.flash.ca ? parseCa(ctx.flash.ca) : null
-    const verdict = judgeChain(conn.served, ca, ctx.profile, { host, now: ctx.now() })
-    ctx.log(`HTTPGET ${host}:${port} ${conn.protocol} ${conn.cipher}: ${verdict.class ?? 'pass'} (${verdict.reason})`)
-    if (verdict.class) {
-      ctx.stats.networkMs += ctx.net.clock.monotonic() - netStart
-      conn.socket.destroy()
-      return fail(verdict.class, verdict.lines)
-    }
-    pre = verdict.lines
-  }
-  const res = await httpGet(conn.socket, host, path, ctx.net.timeoutMs, MAX_BODY)
-  ctx.stats.networkMs += ctx.net.clock.monotonic() - netStart
+  const session = await connectAndJudge(ctx, 'HTTPGET', host, port, tls, host)
+  if (!session.ok) return fail(session.class, session.lines)
+  const pre = session.lines
+  const httpStart = ctx.net.clock.monotonic()
+  const res = await httpGet(session.socket, host, path, ctx.net.timeoutMs, MAX_BODY)
+  ctx.stats.networkMs += ctx.net.clock.monotonic() - httpStart
   for (const l of pre) out.line(l)
   if ('error' in res) return fail(res.error)
   out.line(`AT-S.Http Server Status Code:${res.status}`)
