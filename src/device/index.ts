@@ -10,5 +10,5 @@ export type { FailureClass, FirmwareProfile, Dialect } from './profile/profile.j
 export type { TranscriptEntry } from './at/transcript.js'
 export { parseDeviceUrl } from './transport/url.js'
 export { lockDevice, LOCK_DIR } from './lock.js'
-export { DEFAULT_TIMEOUTS } from './drivers/spwf04.js'
-export type { DriverTimeouts } from './drivers/spwf04.js'
+export { DEFAULT_TIMEOUTS } from './drivers/common.js'
+export type { DriverTimeouts } from './drivers/common.js'

@@ -1,6 +1,7 @@
 import { AtChannel, type Framing } from './at/channel.js'
 import type { Identity, ModuleDriver } from './drivers/driver.js'
-import { DEFAULT_TIMEOUTS, Spwf04Driver, type DriverTimeouts } from './drivers/spwf04.js'
+import { DEFAULT_TIMEOUTS, type DriverTimeouts } from './drivers/common.js'
+import { Spwf04Driver } from './drivers/spwf04.js'
 import { Spwf01Driver } from './drivers/spwf01.js'
 import { DeviceError } from './errors.js'
 import { loadAllProfiles } from './profile/load.js'

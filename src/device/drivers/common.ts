@@ -1,5 +1,5 @@
 import type { AtChannel } from '../at/channel.js'
-import { isDeviceError } from '../errors.js'
+import { DeviceError, isDeviceError } from '../errors.js'
 import { classifyLines } from '../profile/classify.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import type { Attempt } from './driver.js'
@@ -31,4 +31,57 @@ export function deviceAttempt(err: unknown, started: number, now: number, channe
 
 export function epochSeconds(d: Date): string {
   return String(Math.floor(d.getTime() / 1000))
+}
+
+export interface DriverTimeouts {
+  commandMs: number
+  httpMs: number
+  resetMs: number
+}
+
+export const DEFAULT_TIMEOUTS: DriverTimeouts = { commandMs: 3000, httpMs: 60_000, resetMs: 15_000 }
+
+/** Sends a command and returns its informational lines, or throws AT_ERROR with the final line. */
+export async function expectOk(channel: AtChannel, cmd: string, timeoutMs: number, payload?: Buffer): Promise<string[]> {
+  const r = await channel.exec(cmd, { timeoutMs, ...(payload ? { payload } : {}) })
+  if (!r.ok) throw Object.assign(new DeviceError('AT_ERROR', `${cmd.slice(0, 60)}: ${r.final}`), { lines: [...r.lines, r.final] })
+  return r.lines
+}
+
+/**
+ * Reset: ask for it, wait for the boot banner's console indication, then poll `AT` until the
+ * module answers. A module that printed garbage or hung gets the same treatment.
+ */
+export async function resetAndResync(channel: AtChannel, cmd: string, ready: RegExp, t: DriverTimeouts): Promise<void> {
+  channel.note(`reset: ${cmd}`)
+  channel.resync()
+  const booted = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { off(); resolve(false) }, t.resetMs)
+    const off = channel.onWind((line) => {
+      if (ready.test(line)) {
+        clearTimeout(timer)
+        off()
+        resolve(true)
+      }
+    })
+  })
+  // The module may reboot before it answers OK: either outcome is fine here.
+  await channel.exec(cmd, { timeoutMs: Math.min(2000, t.resetMs), expectReboot: true }).catch(() => undefined)
+  const sawBanner = await booted
+  const deadline = performance.now() + t.resetMs
+  for (;;) {
+    channel.resync()
+    try {
+      const r = await channel.exec('AT', { timeoutMs: 1000 })
+      if (r.ok) {
+        channel.takeStray()
+        return
+      }
+    } catch {
+      // not yet
+    }
+    if (performance.now() > deadline) {
+      throw new DeviceError('DEVICE_RESET_FAILED', `no answer to AT after ${cmd}${sawBanner ? '' : ' and no boot banner'} within ${t.resetMs} ms`)
+    }
+  }
 }

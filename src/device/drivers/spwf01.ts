@@ -3,9 +3,8 @@ import { SPWF01_FRAMING, type AtChannel } from '../at/channel.js'
 import { atField, atPort } from '../at/fields.js'
 import { DeviceError, isDeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { deviceAttempt, epochSeconds, failedAttempt } from './common.js'
+import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, resetAndResync, type DriverTimeouts } from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
-import { DEFAULT_TIMEOUTS, expectOk, resetAndResync, type DriverTimeouts } from './spwf04.js'
 
 /** SPWF01 limits a command to 127 characters after "AT" (reference §12, [C]). */
 const MAX_COMMAND = 129

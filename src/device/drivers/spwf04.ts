@@ -2,21 +2,13 @@ import { SPWF04_FRAMING, type AtChannel } from '../at/channel.js'
 import { atField, atPort } from '../at/fields.js'
 import { DeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { deviceAttempt, epochSeconds, failedAttempt } from './common.js'
+import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, resetAndResync, type DriverTimeouts } from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
 
 const STATUS = /^AT-S\.Http Server Status Code:(\d+)$/
 /** HTTPGET fields: host as a DNS name; the module's own field limits are not published. */
 const MAX_HOST = 253
 const MAX_PATH = 96
-
-export interface DriverTimeouts {
-  commandMs: number
-  httpMs: number
-  resetMs: number
-}
-
-export const DEFAULT_TIMEOUTS: DriverTimeouts = { commandMs: 3000, httpMs: 60_000, resetMs: 15_000 }
 
 /** SPWF04SA driver: `AT-S.OK` / `AT-S.ERROR:<code>:<text>` dialect (AT reference §1-§8). */
 export class Spwf04Driver implements ModuleDriver {
@@ -87,49 +79,4 @@ export class Spwf04Driver implements ModuleDriver {
   }
 
   async close(): Promise<void> {}
-}
-
-/** Sends a command and returns its informational lines, or throws AT_ERROR with the final line. */
-export async function expectOk(channel: AtChannel, cmd: string, timeoutMs: number, payload?: Buffer): Promise<string[]> {
-  const r = await channel.exec(cmd, { timeoutMs, ...(payload ? { payload } : {}) })
-  if (!r.ok) throw Object.assign(new DeviceError('AT_ERROR', `${cmd.slice(0, 60)}: ${r.final}`), { lines: [...r.lines, r.final] })
-  return r.lines
-}
-
-/**
- * Reset: ask for it, wait for the boot banner's console indication, then poll `AT` until the
- * module answers. A module that printed garbage or hung gets the same treatment.
- */
-export async function resetAndResync(channel: AtChannel, cmd: string, ready: RegExp, t: DriverTimeouts): Promise<void> {
-  channel.note(`reset: ${cmd}`)
-  channel.resync()
-  const booted = new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => { off(); resolve(false) }, t.resetMs)
-    const off = channel.onWind((line) => {
-      if (ready.test(line)) {
-        clearTimeout(timer)
-        off()
-        resolve(true)
-      }
-    })
-  })
-  // The module may reboot before it answers OK: either outcome is fine here.
-  await channel.exec(cmd, { timeoutMs: Math.min(2000, t.resetMs), expectReboot: true }).catch(() => undefined)
-  const sawBanner = await booted
-  const deadline = performance.now() + t.resetMs
-  for (;;) {
-    channel.resync()
-    try {
-      const r = await channel.exec('AT', { timeoutMs: 1000 })
-      if (r.ok) {
-        channel.takeStray()
-        return
-      }
-    } catch {
-      // not yet
-    }
-    if (performance.now() > deadline) {
-      throw new DeviceError('DEVICE_RESET_FAILED', `no answer to AT after ${cmd}${sawBanner ? '' : ' and no boot banner'} within ${t.resetMs} ms`)
-    }
-  }
 }
