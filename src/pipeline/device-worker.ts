@@ -59,7 +59,8 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   const fromAttempt = (a: Attempt, tryNo: number, final: boolean) => ({
     try: tryNo, final, outcome: a.outcome, class: a.class, note: a.deviceError, lines: a.lines, httpStatus: a.httpStatus, bodyBytes: a.bodyBytes, durationMs: a.durationMs, transcript: a.transcript,
   })
-  const notDone = (note: string) => ({ try: 0, final: false, outcome: 'not-run' as const, class: null, note, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
+  /** Nothing was sent: a finding (final, try 1) or work left undone (not final, try 0). */
+  const notRun = (note: string | null, final: boolean) => ({ try: final ? 1 : 0, final, outcome: 'not-run' as const, class: null, note, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
 
   const upload = async (anchor: PlannedAnchor) => {
     const der = runs.certificateDer(anchor.sha256)
@@ -108,7 +109,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       await m.driver.clean()
     })
     for (const item of plan.skipped) {
-      if (!done.has(key(item))) record(item, { try: 1, final: true, outcome: 'not-run', class: null, note: item.skip?.note ?? null, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
+      if (!done.has(key(item))) record(item, notRun(item.skip?.note ?? null, true))
     }
     for (const group of plan.groups) {
       const todo = group.items.filter((i) => !done.has(key(i)))
@@ -119,7 +120,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       } catch (err) {
         if (err instanceof DeviceLost && isDeviceError(err.cause, 'AT_ERROR')) {
           // The module refused this CA (it cannot parse or store it): a finding for these targets.
-          for (const item of todo) record(item, { try: 1, final: true, outcome: 'not-run', class: null, note: `ca-refused: ${err.message}`, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
+          for (const item of todo) record(item, notRun(`ca-refused: ${err.message}`, true))
           continue
         }
         throw err
@@ -146,7 +147,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       result.status = 'lost'
       result.lostReason = err instanceof DeviceLost ? err.message : `unexpected: ${messageOf(err)}`
       ctx.observer?.onDevice?.(label, 'lost', result.lostReason)
-      for (const g of plan.groups) for (const item of g.items) if (!done.has(key(item))) record(item, notDone(`device lost: ${result.lostReason}`))
+      for (const g of plan.groups) for (const item of g.items) if (!done.has(key(item))) record(item, notRun(`device lost: ${result.lostReason}`, false))
     }
   }
   ctx.observer?.onDevice?.(label, 'done', result.status)

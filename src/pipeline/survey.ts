@@ -123,8 +123,9 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
 
 /** Resolves each target with the broad hello and with each distinct device hello, then plans. */
 async function resolveAndPlan(input: SurveyInput, deps: SurveyDeps, opened: Map<string, OpenedModule>): Promise<DevicePlan[]> {
-  const hellos = new Map<string, HelloProfile>([[helloHash(DEFAULT_HELLO), DEFAULT_HELLO]])
-  const users = new Map<string, string[]>([[helloHash(DEFAULT_HELLO), ['the broad ClientHello']]])
+  const broadKey = helloHash(DEFAULT_HELLO)
+  const hellos = new Map<string, HelloProfile>([[broadKey, DEFAULT_HELLO]])
+  const users = new Map<string, string[]>([[broadKey, []]])
   for (const [label, m] of [...opened].filter(([l]) => input.devices.some((d) => d.label === l))) {
     const key = helloHash(helloOf(m.profile))
     hellos.set(key, helloOf(m.profile))
@@ -132,8 +133,8 @@ async function resolveAndPlan(input: SurveyInput, deps: SurveyDeps, opened: Map<
   }
   const byHello = new Map<string, Map<string, { obs: Observation; id: number | null }>>()
   for (const [key, hello] of hellos) {
-    const who = users.get(key)!
-    deps.onPhase?.(`resolving ${input.targets.length} target(s) with ${who[0] === 'the broad ClientHello' ? who.join(', ') : `the ClientHello of ${who.join(', ')}`}`)
+    const who = users.get(key)!.join(', ')
+    deps.onPhase?.(`resolving ${input.targets.length} target(s) with ${key === broadKey ? `the broad ClientHello${who ? ` (also ${who}'s)` : ''}` : `the ClientHello of ${who}`}`)
     const resolver = new Resolver({
       store: input.store, cache: input.cache, hello, timeoutMs: input.timeoutMs, resolveMap: input.resolveMap, clock: deps.clock,
       aia: { ...DEFAULT_AIA, allowPrivate: input.aiaAllowPrivate },
@@ -147,7 +148,7 @@ async function resolveAndPlan(input: SurveyInput, deps: SurveyDeps, opened: Map<
     for (const o of batch.observations) if (!ids.has(o.target)) ids.set(o.target, { obs: o, id: null })
     byHello.set(key, ids)
   }
-  const broad = byHello.get(helloHash(DEFAULT_HELLO))!
+  const broad = byHello.get(broadKey)!
   const plans: DevicePlan[] = []
   for (const d of input.devices) {
     const m = opened.get(d.label)
