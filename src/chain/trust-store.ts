@@ -39,10 +39,6 @@ export class TrustStore {
     return this.bySki.get(ski) ?? []
   }
 
-  *all(): Iterable<ParsedCert> {
-    for (const list of this.bySubject.values()) yield* list
-  }
-
   /** Order-independent identity of the store, recorded with each run. */
   hash(): string {
     return createHash('sha256').update([...this.fps].sort().join('\n')).digest('hex')

@@ -58,12 +58,6 @@ export class ObservationStore {
     for (const fp of result.fps) this.stored.add(fp)
     return result.id
   }
-
-  /** The two most recent chain hashes of a target, newest first (for chain-change reports). */
-  recentChains(target: string, limit = 2): Array<{ observedAt: string; chainHash: string | null; errorCode: string | null }> {
-    return this.db.prepare(`SELECT observed_at AS observedAt, chain_hash AS chainHash, error_code AS errorCode
-      FROM observations WHERE target = ? ORDER BY id DESC LIMIT ?`).all(target, limit) as Array<{ observedAt: string; chainHash: string | null; errorCode: string | null }>
-  }
 }
 
 /** Stable identity of a ClientHello, so observations made with different hellos are told apart. */

@@ -122,12 +122,6 @@ export class AtChannel {
     return run
   }
 
-  /** Sends bytes with no response expected (used to wake or resync a module). */
-  async sendRaw(data: Buffer): Promise<void> {
-    this.transcript.add('tx', data)
-    await this.transport.write(data)
-  }
-
   /** Forget any half-read response, e.g. after a timeout or a reset. */
   resync(): void {
     this.reader.reset()
