@@ -67,7 +67,8 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
   const unlocks: Array<() => void> = []
   const opened = new Map<string, OpenedModule>()
   try {
-    for (const d of input.devices) unlocks.push(lockDevice(d.url, runId))
+    // An emulator a run starts is its own and private to it: only real devices are shared.
+    for (const d of input.devices) if (!d.url.startsWith('emu:')) unlocks.push(lockDevice(d.url, runId))
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)
     const devices: RunDevice[] = await Promise.all(input.devices.map(async (d): Promise<RunDevice> => {
       try {
