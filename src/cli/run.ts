@@ -12,6 +12,20 @@ import type { Io } from './io.js'
 import { collect, intInRange } from './options.js'
 import { VERSION } from './version.js'
 
+// The synopses the README shows (a test keeps them equal to `--help`): option order and
+// defaults at a glance. Continuation lines align under the first option.
+const synopsis = (command: string, ...lines: string[]) => lines.join(`\n${' '.repeat(`Usage: tlsmatrix ${command} `.length)}`)
+export const RESOLVE_USAGE = synopsis('resolve',
+  '--hosts FILE [--db PATH] [--trust-store FILE]... [--trust-store-only]',
+  '[--concurrency N (32)] [--timeout-ms N (10000)] [--resolve HOST:PORT:ADDR]...',
+  '[--aia-allow-private] [--no-aia] [--hello FILE] [--no-sni] [--json]')
+export const RUN_USAGE = synopsis('run',
+  '--hosts FILE --device [LABEL=]URL [--device ...] [--profiles DIR]...',
+  '[--anchors all|first] [--label TEXT] [--db PATH] [--resolve HOST:PORT:ADDR]...',
+  '[--trust-store FILE]... [--trust-store-only] [--aia-allow-private]',
+  '[--concurrency N (32)] [--timeout-ms N (10000)] [--device-timeout-ms N (60000)] [--json]',
+  '| --resume RUN_ID [--db PATH] [--force] [--json]')
+
 /**
  * The whole CLI as a function: argv in, exit code out. Only main.ts touches process.*.
  * Exit codes come from one table, EXIT_CODES in src/core/errors.ts.
@@ -26,6 +40,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
 
   program.command('resolve')
     .description('capture each target\'s chain exactly as sent and list every candidate root')
+    .usage(RESOLVE_USAGE)
     .requiredOption('--hosts <file>', 'targets, one "host[:port] [key=value ...]" per line')
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--trust-store <file>', 'PEM bundle added to Node\'s Mozilla roots (repeatable)', collect, [])
@@ -37,11 +52,12 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--no-aia', 'never download missing intermediates')
     .option('--hello <file>', 'JSON ClientHello profile (versions, cipherSuites, groups, signatureAlgorithms, sni)')
     .option('--no-sni', 'send no server name')
-    .option('--json', 'print one JSON object per target', false)
+    .option('--json', 'print a JSON array, one object per target, in hosts-file order', false)
     .action(async (o: ResolveOptions) => { await resolveCommand(o, io, clock) })
 
   program.command('run')
     .description('the survey: every target, every candidate root, every device; verdicts into SQLite')
+    .usage(RUN_USAGE)
     .option('--hosts <file>', 'targets, one "host[:port] [key=value ...]" per line')
     .option('--device <[label=]url>', 'a module: /dev/ttyUSB0[?baud=…&rtscts=1], tcp://HOST:PORT or emu:<profile> (repeatable)', collect, [])
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])

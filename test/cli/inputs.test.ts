@@ -126,3 +126,13 @@ describe('inputs are checked before any work', () => {
     for (const code of Object.keys(EXIT_CODES)) assert.match(readme, new RegExp(`\`${code}\``), `README documents ${code}`)
   })
 })
+
+test('README shows the synopses `resolve --help` and `run --help` print', async () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  for (const command of ['resolve', 'run']) {
+    const io = testIo()
+    assert.equal(await run([command, '--help'], io), 0)
+    const usage = io.out().split('\n\n')[0]!
+    assert.ok(readme.includes(`\`\`\`\n${usage}\n\`\`\``), `README has:\n${usage}`)
+  }
+})
