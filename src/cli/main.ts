@@ -1,5 +1,18 @@
 #!/usr/bin/env node
+import { asAppError } from '../core/system-errors.js'
 import { run } from './run.js'
+
+// An error thrown outside a command's promise (an 'error' event nobody listens to) still gets a
+// code and a message, never a stack trace; the process state is unknown after it, so it leaves.
+const crashed = (err: unknown) => {
+  const e = asAppError(err)
+  process.stderr.write(`tlsmatrix: ${e.code}: ${e.message}\n`)
+  if (process.env.TLSMATRIX_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`)
+  // eslint-disable-next-line no-restricted-properties -- nothing can be trusted to close after an uncaught error
+  process.exit(e.exitCode)
+}
+process.on('uncaughtException', crashed)
+process.on('unhandledRejection', crashed)
 
 // The first Ctrl-C (or SIGTERM) asks the command to stop; a second one leaves now, after the
 // command's insist handler has recorded what it must (a run marked interrupted, the resume hint).
