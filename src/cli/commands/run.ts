@@ -13,7 +13,7 @@ import type { Io } from '../io.js'
 import { surveyProgress } from '../survey-progress.js'
 import { VERSION } from '../version.js'
 import { hostsChange } from '../input/hosts-change.js'
-import { readHostsFile } from '../input/hosts-file.js'
+import { readHostsFile, type HostsFile } from '../input/hosts-file.js'
 import { runJson } from '../output/run-json.js'
 
 export interface RunOptions {
@@ -73,10 +73,10 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
   if (opts.resume) {
     const ignored = (opts.given ?? []).filter((f) => !RESUME_FLAGS.has(f))
     if (ignored.length > 0) throw new AppError('USAGE', `--resume runs the survey as it was started; it would ignore ${ignored.join(', ')}. Drop ${ignored.length === 1 ? 'it' : 'them'}, or start a new run.`)
-  } else {
-    // Everything the command line names is checked before a database is touched.
-    await checkInputs(opts, io)
   }
+  // Everything the command line names is checked before a database is touched (with --resume,
+  // once the run's own options are read, still before anything is resolved).
+  let checked = opts.resume ? null : await checkInputs(opts, io)
   const db = openDb(dbPath)
   try {
     const runs = new TrackedRuns(db, dbPath)
@@ -84,8 +84,8 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
     if (opts.resume && !resume) throw new AppError('RUN_NOT_RESUMABLE', `no run ${opts.resume} in ${dbPath}`)
     if (resume?.status === 'complete') throw new AppError('RUN_NOT_RESUMABLE', `run ${resume.id} is already complete`)
     const o = resume ? { ...opts, ...(resume.options as Partial<RunOptions>), json: opts.json, db: opts.db } : opts
-    const { devices, profileDirs } = resume ? await checkInputs(o, io) : { devices: parseDeviceArgs(o.device), profileDirs: o.profiles.map((d) => resolvePath(io.cwd, d)) }
-    const hosts = await readHostsFile(o.hosts!, io.cwd)
+    checked ??= await checkInputs(o, io)
+    const { devices, profileDirs, hosts } = checked
     if (resume) {
       const change = hostsChange({ hash: resume.hostsHash, plan: resume.plan }, hosts)
       if (change && !opts.force) throw new AppError('HOSTS_CHANGED', `${hosts.path} changed since run ${resume.id} began: ${change}. Restore it, start a new run, or add --force to resume with the plan made then.`)
@@ -142,13 +142,12 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
  * Usage errors in what the command line names (device URLs, profile directories, the hosts
  * file), found before any target is resolved or any run created.
  */
-async function checkInputs(o: RunOptions, io: Io): Promise<{ devices: ReturnType<typeof parseDeviceArgs>; profileDirs: string[] }> {
+async function checkInputs(o: RunOptions, io: Io): Promise<{ devices: DeviceArg[]; profileDirs: string[]; hosts: HostsFile }> {
   if (!o.hosts) throw new AppError('USAGE', 'run needs --hosts FILE (or --resume RUN_ID)')
   if (o.device.length === 0) throw new AppError('USAGE', 'run needs at least one --device [LABEL=]URL')
   const devices = parseDeviceArgs(o.device)
   const profileDirs = o.profiles.map((d) => resolvePath(io.cwd, d))
   await checkProfileDirs(profileDirs)
   for (const d of devices) await checkDeviceUrl(d.url, { cwd: io.cwd, profileDirs })
-  await readHostsFile(o.hosts, io.cwd)
-  return { devices, profileDirs }
+  return { devices, profileDirs, hosts: await readHostsFile(o.hosts, io.cwd) }
 }
