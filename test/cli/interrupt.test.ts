@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
 import Database from 'better-sqlite3'
 import type { RunningLab } from '../../src/lab/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
@@ -81,6 +82,24 @@ async function swallowingProxy(target: number): Promise<{ server: Server; port: 
   return { server, port: (server.address() as { port: number }).port, requests: () => requests }
 }
 
+/** Emulator processes started by `parent`. */
+function emulators(parent: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(parent), '-f', 'emulate']).toString().trim().split('\n').filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }
+
+async function refused(port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    s.once('connect', () => { s.destroy(); resolve(false) })
+    s.once('error', () => resolve(true))
+  })
+}
+
 describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
   let dir: string
   before(() => { dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-sigint-')) })
@@ -113,6 +132,56 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
     let lab: RunningLab
     before(async () => { lab = await startTestLab() })
     after(async () => lab.close())
+
+    test('the first Ctrl-C lets the attempt in flight finish, marks the run interrupted and prints the resume hint (exit 3); its emulators exit', async () => {
+      const hosts = join(dir, 'run1-hosts.txt')
+      writeFileSync(hosts, lab.hosts.filter((h) => ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`).includes(h.name)).map((h) => `${h.name}:${h.port}`).join('\n'))
+      const db = join(dir, 'run1.db')
+      // 9600 baud: each upload takes about a second, so the run is mid-way when Ctrl-C comes.
+      const c = spawnCli(['run', '--hosts', hosts, '--db', db, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--aia-allow-private',
+        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]), '--device', 'emu:spwf04sa-1.1.0?no-dns&baud=9600'])
+      await until(() => count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
+      const started = emulators(c.child.pid!)
+      assert.ok(started.length > 0, 'the run started an emulator')
+      c.child.kill('SIGINT')
+      assert.equal(await exitOf(c), 3, c.stderr())
+      const runId = /--resume (\S+)/.exec(c.stderr())?.[1]
+      assert.ok(runId, c.stderr())
+      assert.equal(runStatus(db, runId), 'interrupted')
+      const planned = (() => {
+        const d = new Database(db, { readonly: true })
+        const plan = JSON.parse((d.prepare('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string }).plan) as Array<{ skipped: unknown[]; groups: Array<{ items: unknown[] }> }>
+        d.close()
+        return plan.reduce((n, p) => n + p.skipped.length + p.groups.reduce((m, g) => m + g.items.length, 0), 0)
+      })()
+      assert.ok(count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') < planned, 'stopped before the end')
+      await until(() => !started.some(alive), 'the emulators to exit')
+    })
+
+    test('lab: Ctrl-C stops the lab and frees its ports', async () => {
+      const c = spawnCli(['lab', '--spec', 'data/lab/basic.json', '--ephemeral', '--out', join(dir, 'lab-out')])
+      await until(() => /Ctrl-C stops the lab/.test(c.stdout() + c.stderr()), 'the lab to serve')
+      const ports = [...(c.stdout() + c.stderr()).matchAll(/\.basic\.test:(\d+)/g)].map((m) => Number(m[1]))
+      assert.ok(ports.length > 0)
+      assert.equal(await refused(ports[0]!), false, 'the lab answers')
+      c.child.kill('SIGINT')
+      assert.equal(await exitOf(c), 0, c.stderr())
+      for (const port of new Set(ports)) assert.equal(await refused(port), true, `port ${port} is free`)
+    })
+
+    test('demo: Ctrl-C stops every process and port it started (exit 3)', async () => {
+      const db = join(dir, 'demo.db')
+      const c = spawnCli(['demo', '--db', db])
+      await until(() => count(db, 'SELECT count(*) n FROM attempts') >= 1, 'the demo survey to start')
+      const started = emulators(c.child.pid!)
+      const ports = [...c.stderr().matchAll(/\.(?:com|net):(\d+)/g)].map((m) => Number(m[1]))
+      assert.ok(ports.length > 0 && started.length > 0, c.stderr())
+      c.child.kill('SIGINT')
+      assert.equal(await exitOf(c), 3, c.stderr())
+      assert.match(c.stderr(), /start the demo again/)
+      await until(() => !started.some(alive), 'the emulators to exit')
+      for (const port of new Set(ports)) assert.equal(await refused(port), true, `port ${port} is free`)
+    })
 
     test('a second Ctrl-C marks the run interrupted and prints the resume hint before leaving (exit 3)', async () => {
       const name = 'rsa2048.basic.test'
