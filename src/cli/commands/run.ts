@@ -96,9 +96,10 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
     const trustFiles = o.trustStore.map((f) => resolvePath(io.cwd, f))
     const store = await loadTrustStore({ files: trustFiles, only: o.trustStoreOnly }, cache)
     const hint = (id: string | null) => `${id ? `run ${id} interrupted; ` : ''}${opts.stoppedHint ?? (id ? `finish it with:\n  tlsmatrix run --resume ${id} --db ${dbPath}` : 'no run was created yet')}\n`
-    let stop = false
+    // One stop for the whole survey: resolution and device work both watch it.
+    const stop = new AbortController()
     void io.interrupted.then(() => {
-      stop = true
+      stop.abort()
       io.stderr.write('\nstopping: the attempts in flight finish, nothing new starts (Ctrl-C again leaves now; the run is kept as interrupted)\n')
     })
     io.onInsist?.(() => {
@@ -114,7 +115,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: o.anchors, label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
       toolVersion: VERSION, resume,
       options: { hosts: hosts.path, device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
-    }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop, observer: p, onPhase: p.phase })
+    }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop.signal.aborted, observer: p, onPhase: p.phase })
     p.end()
     const attempts = runs.attempts(result.runId)
     const matrix = buildMatrix(result.devices, attempts, hosts.targets.map((t) => t.id))
