@@ -117,6 +117,10 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       options: { hosts: hosts.path, device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
     }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop.signal.aborted, observer: p, onPhase: p.phase })
     p.end()
+    if (result.status === 'interrupted' && !runs.getRun(result.runId)) {
+      // Stopped during resolution, before the run was created: there is nothing to resume.
+      throw outcome('INTERRUPTED', 'interrupted before the run began (no device was used); nothing to resume, start it again')
+    }
     const attempts = runs.attempts(result.runId)
     const matrix = buildMatrix(result.devices, attempts, hosts.targets.map((t) => t.id))
     if (o.json) {
