@@ -21,6 +21,8 @@ export interface CaptureRequest {
   maxCertificateMessage: number
   /** Name-to-address lookup; the system resolver by default. */
   lookup?: (host: string) => Promise<string>
+  /** Aborting closes the connection at once (the user stopped the batch). */
+  signal?: AbortSignal
 }
 
 const systemLookup = async (host: string): Promise<string> => (await lookup(host)).address
@@ -98,6 +100,7 @@ async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
       if (settled) return
       settled = true
       clearTimeout(timer)
+      req.signal?.removeEventListener('abort', onAbort)
       const out = finish(error)
       if (keep && error === null && tls) {
         out.socket = tls
@@ -112,6 +115,12 @@ async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
       const phase = timings.connectMs === null ? 'connecting' : 'waiting for the handshake'
       done({ code: 'timeout', message: `no answer after ${req.timeoutMs} ms ${phase}` })
     }, remaining)
+    const onAbort = () => done({ code: 'aborted', message: 'stopped by the user' })
+    if (req.signal?.aborted) {
+      onAbort()
+      return
+    }
+    req.signal?.addEventListener('abort', onAbort, { once: true })
     const connectStart = clock.monotonic()
     tcp = netConnect({ host: ip, port: req.port })
     tcp.setNoDelay(true)

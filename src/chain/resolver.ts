@@ -25,6 +25,8 @@ export interface ResolverOptions {
   maxCertificateMessage?: number
   /** Name-to-address lookup; the system resolver by default. */
   lookup?: (host: string) => Promise<string>
+  /** Aborting closes every connection in flight (a stopped batch abandons them). */
+  signal?: AbortSignal
 }
 
 interface Analysis {
@@ -55,6 +57,7 @@ export class Resolver {
       tls13Fallback: true,
       maxCertificateMessage: this.opts.maxCertificateMessage ?? 256 * 1024,
       ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     }, clock)
     const obs: Observation = {
       target: target.id,

@@ -4,8 +4,14 @@ export interface Io {
   stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number }
   env: NodeJS.ProcessEnv
   cwd: string
-  /** Resolves when the user asks to stop (Ctrl-C); commands that serve until stopped await it. */
+  /** Resolves when the user asks to stop (the first Ctrl-C); commands stop new work. */
   interrupted: Promise<void>
+  /**
+   * What to do when the user insists (a second Ctrl-C): the handler runs synchronously, records
+   * what it must and returns the exit code; then the process leaves without waiting for work in
+   * flight. The last handler registered wins.
+   */
+  onInsist?: (handler: () => number) => void
   /** Resolves when standard input closes, when it is a pipe (the emulator's parent is gone). */
   stdinClosed?: Promise<void>
 }

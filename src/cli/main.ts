@@ -1,15 +1,50 @@
 #!/usr/bin/env node
-import { once } from 'node:events'
+import { asAppError } from '../core/system-errors.js'
 import { run } from './run.js'
 
-const interrupted = Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(() => undefined)
+// An error thrown outside a command's promise (an 'error' event nobody listens to) still gets a
+// code and a message, never a stack trace; the process state is unknown after it, so it leaves.
+const crashed = (err: unknown) => {
+  const e = asAppError(err)
+  process.stderr.write(`tlsmatrix: ${e.code}: ${e.message}\n`)
+  if (process.env.TLSMATRIX_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`)
+  // eslint-disable-next-line no-restricted-properties -- nothing can be trusted to close after an uncaught error
+  process.exit(e.exitCode)
+}
+process.on('uncaughtException', crashed)
+process.on('unhandledRejection', crashed)
+
+// The first Ctrl-C (or SIGTERM) asks the command to stop; a second one leaves now, after the
+// command's insist handler has recorded what it must (a run marked interrupted, the resume hint).
+let signals = 0
+let insist: (() => number) | null = null
+let interrupt = () => {}
+const interrupted = new Promise<void>((resolve) => { interrupt = resolve })
+const onSignal = (signal: NodeJS.Signals) => {
+  signals++
+  if (signals === 1) return interrupt()
+  let code = signal === 'SIGINT' ? 130 : 143
+  try {
+    if (insist) code = insist()
+  } finally {
+    // eslint-disable-next-line no-restricted-properties -- the user insisted: leave without waiting for work in flight
+    process.exit(code)
+  }
+}
+process.on('SIGINT', onSignal)
+process.on('SIGTERM', onSignal)
+
 // `emulate --exit-with-stdin` (used by emu: devices) ends when its parent's pipe closes.
 const stdinClosed = process.argv.includes('--exit-with-stdin') ? new Promise<void>((resolve) => {
   process.stdin.on('end', resolve).on('close', resolve).on('error', () => resolve())
   process.stdin.resume()
 }) : undefined
-process.exitCode = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), interrupted, ...(stdinClosed ? { stdinClosed } : {}) })
+process.exitCode = await run(process.argv.slice(2), {
+  stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), interrupted,
+  onInsist: (handler) => { insist = handler },
+  ...(stdinClosed ? { stdinClosed } : {}),
+})
 if (stdinClosed) process.stdin.destroy()
-// A lingering handle (a half-closed socket) must not keep a finished cron job alive.
-// eslint-disable-next-line no-restricted-properties -- the one place allowed to end the process
-setTimeout(() => process.exit(), 2000).unref()
+// No forced exit: every command closes what it opened, so the process ends by itself. The signal
+// listeners do not hold it open.
+insist = null

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { systemClock, type Clock } from '../core/clock.js'
-import { AppError, ExitError } from '../core/errors.js'
-import { DeviceError } from '../device/index.js'
+import { asAppError } from '../core/system-errors.js'
+import { termSafe } from '../core/sanitize.js'
 import { demoCommand } from './commands/demo.js'
 import { emulateCommand, type EmulateOptions } from './commands/emulate.js'
 import { probeCommand, type ProbeOptions } from './commands/probe.js'
@@ -12,16 +12,23 @@ import type { Io } from './io.js'
 import { collect, intInRange } from './options.js'
 import { VERSION } from './version.js'
 
-/** Device problems caused by the command line (bad URL, unknown profile, unsafe field). */
-const DEVICE_INPUT_CODES = new Set(['DEVICE_BUSY', 'TRANSPORT_INVALID', 'PROFILE_NOT_FOUND', 'PROFILE_INVALID', 'AT_INVALID_FIELD', 'CA_TOO_LARGE'])
-
-/** Input and usage problems: the user fixes their command or file; nothing was contacted. */
-const INPUT_CODES = new Set(['USAGE', 'HOSTS_INVALID', 'RESOLVE_MAP_INVALID', 'TRUST_STORE_INVALID', 'LAB_SPEC_INVALID', 'STORE_LOCKED', 'STORE_CORRUPT', 'STORE_TOO_NEW'])
+// The synopses the README shows (a test keeps them equal to `--help`): option order and
+// defaults at a glance. Continuation lines align under the first option.
+const synopsis = (command: string, ...lines: string[]) => lines.join(`\n${' '.repeat(`Usage: tlsmatrix ${command} `.length)}`)
+export const RESOLVE_USAGE = synopsis('resolve',
+  '--hosts FILE [--db PATH] [--trust-store FILE]... [--trust-store-only]',
+  '[--concurrency N (32)] [--timeout-ms N (10000)] [--resolve HOST:PORT:ADDR]...',
+  '[--aia-allow-private] [--no-aia] [--hello FILE] [--no-sni] [--json]')
+export const RUN_USAGE = synopsis('run',
+  '--hosts FILE --device [LABEL=]URL [--device ...] [--profiles DIR]...',
+  '[--anchors all|first] [--label TEXT] [--db PATH] [--resolve HOST:PORT:ADDR]...',
+  '[--trust-store FILE]... [--trust-store-only] [--aia-allow-private]',
+  '[--concurrency N (32)] [--timeout-ms N (10000)] [--device-timeout-ms N (60000)] [--json]',
+  '| --resume RUN_ID [--db PATH] [--force] [--json]')
 
 /**
  * The whole CLI as a function: argv in, exit code out. Only main.ts touches process.*.
- * Exit codes: 0 success, 1 some targets failed (all recorded), 2 usage or input error,
- * 3 the device could not be used.
+ * Exit codes come from one table, EXIT_CODES in src/core/errors.ts.
  */
 export async function run(argv: readonly string[], io: Io, clock: Clock = systemClock): Promise<number> {
   const program = new Command('tlsmatrix')
@@ -33,6 +40,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
 
   program.command('resolve')
     .description('capture each target\'s chain exactly as sent and list every candidate root')
+    .usage(RESOLVE_USAGE)
     .requiredOption('--hosts <file>', 'targets, one "host[:port] [key=value ...]" per line')
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--trust-store <file>', 'PEM bundle added to Node\'s Mozilla roots (repeatable)', collect, [])
@@ -44,11 +52,12 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--no-aia', 'never download missing intermediates')
     .option('--hello <file>', 'JSON ClientHello profile (versions, cipherSuites, groups, signatureAlgorithms, sni)')
     .option('--no-sni', 'send no server name')
-    .option('--json', 'print one JSON object per target', false)
+    .option('--json', 'print a JSON array, one object per target, in hosts-file order', false)
     .action(async (o: ResolveOptions) => { await resolveCommand(o, io, clock) })
 
   program.command('run')
     .description('the survey: every target, every candidate root, every device; verdicts into SQLite')
+    .usage(RUN_USAGE)
     .option('--hosts <file>', 'targets, one "host[:port] [key=value ...]" per line')
     .option('--device <[label=]url>', 'a module: /dev/ttyUSB0[?baud=…&rtscts=1], tcp://HOST:PORT or emu:<profile> (repeatable)', collect, [])
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
@@ -63,8 +72,9 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--concurrency <n>', 'targets resolved at once', intInRange(1, 1024), 32)
     .option('--timeout-ms <n>', 'per-target resolution time limit in milliseconds', intInRange(100, 600_000), 10_000)
     .option('--device-timeout-ms <n>', 'time a module may take for one HTTPS request before its link is presumed dead', intInRange(500, 600_000), 60_000)
+    .option('--force', 'with --resume: accept a hosts file that changed since the run began', false)
     .option('--json', 'print the run as JSON', false)
-    .action(async (o: RunOptions) => { await runCommand(o, io, clock) })
+    .action(async (o: RunOptions, cmd: Command) => { await runCommand({ ...o, given: givenOptions(cmd) }, io, clock) })
 
   program.command('lab')
     .description('serve a lab of TLS hosts on loopback, one chain feature varied at a time, until Ctrl-C')
@@ -90,6 +100,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--request-timeout-ms <n>', 'how long the module waits for a server', intInRange(100, 600_000), 15_000)
     .option('--no-dns', 'names missing from --resolve fail as DNS errors (offline labs)')
     .option('--stats <file>', 'on exit, write bytes, requests and network time to this JSON file (benchmarks)')
+    .option('--allow-remote', 'let --listen use a non-loopback address (whoever connects makes real HTTPS requests through this machine)', false)
     .option('--exit-with-stdin', 'exit when standard input closes (set by the process that starts it)', false)
     .action(async (o: EmulateOptions) => { await emulateCommand(o, io, clock, io.stdinClosed ?? null) })
 
@@ -118,23 +129,23 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
   }
 }
 
+/** Long names of the options set on the command line, not by default. */
+function givenOptions(cmd: Command): string[] {
+  return cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long ?? o.flags)
+}
+
 function exitCodeFor(err: unknown, io: Io): number {
-  if (err instanceof ExitError) {
-    if (err.message) io.stderr.write(`${err.message}\n`)
-    return err.exitCode
-  }
   if (err instanceof CommanderError) {
     // Help and version are "errors" to commander; usage mistakes are exit 2 for us.
     return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2
   }
-  if (err instanceof AppError) {
-    io.stderr.write(`tlsmatrix: ${err.message}\n`)
-    return INPUT_CODES.has(err.code) ? 2 : 1
+  const e = asAppError(err)
+  if (e.code === 'FINDINGS' || e.code === 'INTERRUPTED' || e.code === 'DEVICE_LOST') {
+    // Already reported by the command; the message, if any, is its last word.
+    if (e.message) io.stderr.write(`${e.message}\n`)
+  } else {
+    io.stderr.write(`tlsmatrix: ${e.code}: ${e.message.split('\n').map(termSafe).join('\n')}\n`)
+    if (e.code === 'INTERNAL' && io.env.TLSMATRIX_DEBUG) io.stderr.write(`${(err as Error)?.stack ?? ''}\n`)
   }
-  if (err instanceof DeviceError) {
-    io.stderr.write(`tlsmatrix: ${err.code}: ${err.message}\n`)
-    return DEVICE_INPUT_CODES.has(err.code) ? 2 : 3
-  }
-  io.stderr.write(`tlsmatrix: internal error, please report: ${(err as Error)?.stack ?? String(err)}\n`)
-  return 70
+  return e.exitCode
 }

@@ -1,36 +1,115 @@
 /**
  * One error taxonomy for the whole tool. Callers branch on `code`, never on the message,
- * so messages can improve without breaking scripts or tests.
+ * so messages can improve without breaking scripts or tests. Every code has one exit code,
+ * in EXIT_CODES below (the README's "Exit codes" table is this table).
  */
+
+/** Codes raised by the device layer (AT channel, drivers, transports, profiles). */
+export type DeviceErrorCode =
+  | 'AT_INVALID_FIELD'
+  | 'AT_TIMEOUT'
+  | 'AT_ERROR'
+  | 'AT_GARBAGE'
+  | 'AT_CLOSED'
+  | 'AT_BUSY'
+  | 'AT_REBOOTED'
+  | 'DEVICE_UNKNOWN'
+  | 'DEVICE_BUSY'
+  | 'DEVICE_RESET_FAILED'
+  | 'TRANSPORT_INVALID'
+  | 'TRANSPORT_OPEN_FAILED'
+  | 'PROFILE_NOT_FOUND'
+  | 'PROFILE_INVALID'
+  | 'CA_TOO_LARGE'
+  | 'CA_INVALID'
+
 export type ErrorCode =
   | 'USAGE'
   | 'HOSTS_INVALID'
   | 'RESOLVE_MAP_INVALID'
   | 'TRUST_STORE_INVALID'
+  | 'HELLO_INVALID'
   | 'LAB_SPEC_INVALID'
   | 'LAB_PORT_IN_USE'
+  | 'ADDRESS_IN_USE'
   | 'STORE_LOCKED'
   | 'STORE_CORRUPT'
   | 'STORE_TOO_NEW'
+  | 'STORE_FOREIGN'
+  | 'STORE_UNUSABLE'
+  | 'RUN_NOT_RESUMABLE'
+  | 'HOSTS_CHANGED'
   | 'AIA_REFUSED'
   | 'AIA_FAILED'
+  | 'FINDINGS'
+  | 'INTERRUPTED'
+  | 'DEVICE_LOST'
   | 'INTERNAL'
+  | DeviceErrorCode
 
-export class AppError extends Error {
+/** 0 ok, 1 findings, 2 usage or input (nothing contacted), 3 device lost or interrupted. */
+export type ExitCode = 0 | 1 | 2 | 3
+
+export const EXIT_CODES: Readonly<Record<ErrorCode, ExitCode>> = {
+  USAGE: 2,
+  HOSTS_INVALID: 2,
+  RESOLVE_MAP_INVALID: 2,
+  TRUST_STORE_INVALID: 2,
+  HELLO_INVALID: 2,
+  LAB_SPEC_INVALID: 2,
+  LAB_PORT_IN_USE: 2,
+  ADDRESS_IN_USE: 2,
+  STORE_LOCKED: 2,
+  STORE_CORRUPT: 2,
+  STORE_TOO_NEW: 2,
+  STORE_FOREIGN: 2,
+  STORE_UNUSABLE: 2,
+  RUN_NOT_RESUMABLE: 2,
+  HOSTS_CHANGED: 2,
+  AIA_REFUSED: 1,
+  AIA_FAILED: 1,
+  FINDINGS: 1,
+  INTERRUPTED: 3,
+  DEVICE_LOST: 3,
+  // A bug of ours still gets a documented code: the run could not finish what it promised.
+  INTERNAL: 3,
+  AT_INVALID_FIELD: 2,
+  AT_TIMEOUT: 3,
+  AT_ERROR: 3,
+  AT_GARBAGE: 3,
+  AT_CLOSED: 3,
+  AT_BUSY: 3,
+  AT_REBOOTED: 3,
+  DEVICE_UNKNOWN: 3,
+  DEVICE_BUSY: 2,
+  DEVICE_RESET_FAILED: 3,
+  TRANSPORT_INVALID: 2,
+  TRANSPORT_OPEN_FAILED: 3,
+  PROFILE_NOT_FOUND: 2,
+  PROFILE_INVALID: 2,
+  CA_TOO_LARGE: 2,
+  CA_INVALID: 2,
+}
+
+export class AppError<C extends ErrorCode = ErrorCode> extends Error {
   override name = 'AppError'
-  readonly code: ErrorCode
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  readonly code: C
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
   }
+
+  get exitCode(): ExitCode {
+    return EXIT_CODES[this.code]
+  }
 }
 
-/** A command that wants a specific exit code throws this; only the CLI entry point turns it into one. */
-export class ExitError extends Error {
-  override name = 'ExitError'
-  constructor(readonly exitCode: number, message = '', readonly failedTargets?: string[]) {
-    super(message)
-  }
+/**
+ * An outcome the command already reported (findings, an interrupted run): the CLI only turns it
+ * into its exit code, printing the message when there is one.
+ */
+export function outcome(code: 'FINDINGS' | 'INTERRUPTED' | 'DEVICE_LOST', message = ''): AppError {
+  return new AppError(code, message)
 }
 
 export function isAppError(err: unknown, code?: ErrorCode): err is AppError {

@@ -1,29 +1,14 @@
-/**
- * Device-side error codes. A driver error is never a verdict about the TLS server: the runner
- * records it as the `device` class and decides whether to reset and retry.
- */
-export type DeviceErrorCode =
-  | 'AT_INVALID_FIELD'
-  | 'AT_TIMEOUT'
-  | 'AT_ERROR'
-  | 'AT_GARBAGE'
-  | 'AT_CLOSED'
-  | 'AT_BUSY'
-  | 'AT_REBOOTED'
-  | 'DEVICE_UNKNOWN'
-  | 'DEVICE_BUSY'
-  | 'DEVICE_RESET_FAILED'
-  | 'TRANSPORT_INVALID'
-  | 'TRANSPORT_OPEN_FAILED'
-  | 'PROFILE_NOT_FOUND'
-  | 'PROFILE_INVALID'
-  | 'CA_TOO_LARGE'
+import { AppError, type DeviceErrorCode } from '../core/errors.js'
 
-export class DeviceError extends Error {
+export type { DeviceErrorCode }
+
+/**
+ * Device-side errors share the tool's one base class and exit-code table. A driver error is
+ * never a verdict about the TLS server: the runner records it as the `device` class and decides
+ * whether to reset and retry.
+ */
+export class DeviceError extends AppError<DeviceErrorCode> {
   override name = 'DeviceError'
-  constructor(readonly code: DeviceErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }
 
 export function isDeviceError(err: unknown, code?: DeviceErrorCode): err is DeviceError {

@@ -1,4 +1,4 @@
-export { parseHosts, formatProblems, MAX_PATH_LENGTH } from './parse.js'
+export { parseHosts, formatProblems, MAX_PATH_LENGTH, MAX_HOSTS_BYTES } from './parse.js'
 export type { HostsProblem, ParsedHosts } from './parse.js'
 export type { Target, Expectation } from './target.js'
 export { dnsNameProblem, hostKind, targetId } from './names.js'

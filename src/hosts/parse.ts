@@ -17,6 +17,10 @@ export interface ParsedHosts {
 export const MAX_LINE_LENGTH = 1024
 /** HTTPGET path limit chosen well under the module's 127-byte-after-AT line limit on SPWF01. */
 export const MAX_PATH_LENGTH = 96
+/** A hosts file is a list a person writes; anything bigger is a wrong file, refused before parsing. */
+export const MAX_HOSTS_BYTES = 4 * 1024 * 1024
+/** Problems printed before the rest are only counted: a wrong file must not flood the terminal. */
+export const MAX_PRINTED_PROBLEMS = 50
 const KEYS = new Set(['path', 'sni', 'tags', 'expect'])
 // Printable ASCII minus space, comma and the characters that would change the meaning of an
 // AT command line or an HTTP request line.
@@ -31,6 +35,8 @@ export function parseHosts(text: string, file: string): ParsedHosts {
   const targets: Target[] = []
   const problems: HostsProblem[] = []
   const seen = new Map<string, number>()
+  // Editors on Windows start UTF-8 files with a byte order mark; it is not part of the first host.
+  if (text.startsWith('\uFEFF')) text = text.slice(1)
   // Split on LF and accept a CR only as the last byte of a line (CRLF files); a CR anywhere
   // else is an injection attempt and reported below as a control character.
   const lines = text.split('\n')
@@ -54,8 +60,11 @@ export function parseHosts(text: string, file: string): ParsedHosts {
   return { targets, problems }
 }
 
+/** The first MAX_PRINTED_PROBLEMS problems as file:line: reason, then how many more there are. */
 export function formatProblems(problems: HostsProblem[]): string {
-  return problems.map((p) => `${p.file}:${p.line}: ${p.reason}`).join('\n')
+  const shown = problems.slice(0, MAX_PRINTED_PROBLEMS).map((p) => `${p.file}:${p.line}: ${p.reason}`)
+  const more = problems.length - shown.length
+  return more > 0 ? [...shown, `… and ${more} more problem${more === 1 ? '' : 's'} not shown`].join('\n') : shown.join('\n')
 }
 
 function firstControl(line: string): string | null {
@@ -109,7 +118,9 @@ function parseLine(content: string): Omit<Target, 'source'> | string {
     if (fields.expect !== 'pass' && fields.expect !== 'fail') return `expect must be pass or fail, not "${fields.expect}"`
     expect = fields.expect
   }
-  return { id: targetId(ep.host, ep.port), host: ep.host, hostKind: ep.kind, port: ep.port, path, sni, tags, expect }
+  // The same host may be listed again with another server name: each is its own target.
+  const sniPart = sni === (ep.kind === 'dns' ? ep.host : null) ? '' : ` sni=${sni ?? '-'}`
+  return { id: `${targetId(ep.host, ep.port)}${sniPart}`, host: ep.host, hostKind: ep.kind, port: ep.port, path, sni, tags, expect }
 }
 
 function parseEndpoint(text: string): { host: string; port: number; kind: Target['hostKind'] } | string {
@@ -125,7 +136,9 @@ function parseEndpoint(text: string): { host: string; port: number; kind: Target
     if (!isIPv6(host)) return `"${host}" is not an IPv6 address`
   } else {
     const parts = text.split(':')
-    if (parts.length > 2) return `"${text}": an IPv6 address must be written in brackets, [::1]:443`
+    if (parts.length > 2) {
+      return isIPv6(text) ? `"${text}": an IPv6 address must be written in brackets, [::1]:443` : `"${text}": more than one port (host[:port], e.g. ${parts[0]}:${parts[1]})`
+    }
     host = parts[0] ?? ''
     portText = parts[1]
     if (text.includes(',')) return `"${text}" contains a comma, which would split an AT command field`

@@ -14,12 +14,16 @@ export interface BatchOptions {
   record?: (obs: Observation) => void
   observer?: BatchObserver
   clock: Clock
+  /** Aborting stops new work and abandons the connections in flight (the resolver is given the same signal). */
+  signal?: AbortSignal
 }
 
 export interface BatchResult {
   observations: Observation[]
   /** Observations that could not be recorded, with why (they are still in `observations`). */
   unrecorded: Array<{ target: string; message: string }>
+  /** True when the signal stopped the batch: `observations` then holds only what was recorded. */
+  stopped: boolean
 }
 
 /**
@@ -29,23 +33,36 @@ export interface BatchResult {
 export async function resolveBatch(targets: readonly Target[], resolver: Resolver, opts: BatchOptions): Promise<BatchResult> {
   const limit = pLimit(Math.max(1, opts.concurrency))
   const unrecorded: BatchResult['unrecorded'] = []
+  const finished: Array<Observation | undefined> = []
+  const stopped = () => opts.signal?.aborted ?? false
   let done = 0
-  const observations = await Promise.all(targets.map((t) => limit(async () => {
+  const all = Promise.all(targets.map((t, i) => limit(async () => {
+    if (stopped()) return
     let obs: Observation
     try {
       obs = await resolver.resolve(t)
     } catch (err) {
       obs = internalFailure(t, err, opts.clock)
     }
+    // An abandoned connection's result is not an observation of the server.
+    if (stopped()) return
     try {
       opts.record?.(obs)
     } catch (err) {
       unrecorded.push({ target: obs.target, message: messageOf(err) })
     }
+    finished[i] = obs
     opts.observer?.onResult?.(obs, ++done, targets.length)
-    return obs
   })))
-  return { observations, unrecorded }
+  if (opts.signal) {
+    const signal = opts.signal
+    // Do not wait for connections in flight: no device depends on them, and the resolver closes them.
+    await Promise.race([all, new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }) })])
+    limit.clearQueue()
+  } else {
+    await all
+  }
+  return { observations: finished.filter((o): o is Observation => o !== undefined), unrecorded: [...unrecorded], stopped: stopped() }
 }
 
 function internalFailure(t: Target, err: unknown, clock: Clock): Observation {

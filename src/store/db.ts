@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { AppError } from '../core/errors.js'
 import { MIGRATIONS } from './migrations.js'
@@ -11,7 +11,10 @@ export type Db = Database.Database
  * say what to do, because the user at 2 a.m. sees only this message.
  */
 export function openDb(path: string, opts: { busyTimeoutMs?: number } = {}): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  if (path !== ':memory:') {
+    prepareParent(path)
+    checkIdentity(path)
+  }
   let db: Db
   try {
     db = new Database(path, { timeout: opts.busyTimeoutMs ?? 5000 })
@@ -23,11 +26,71 @@ export function openDb(path: string, opts: { busyTimeoutMs?: number } = {}): Db 
     db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
     migrate(db, path)
+    if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) db.pragma(`application_id = ${APPLICATION_ID}`)
     return db
   } catch (err) {
     db.close()
     throw err instanceof AppError ? err : storeError(err, path)
   }
+}
+
+/** `PRAGMA application_id` of a tlsmatrix database ("tlsm"), so another program's SQLite file is told apart. */
+export const APPLICATION_ID = 0x746c736d
+const SQLITE_MAGIC = 'SQLite format 3\0'
+
+function prepareParent(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new AppError('STORE_UNUSABLE', `--db ${path}: cannot create its directory ${dirname(path)} (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of it is a file' : (err as Error).message})`, { cause: err })
+  }
+}
+
+/**
+ * Only a new path, an empty file or a tlsmatrix database is used. Anything else is refused
+ * before SQLite writes a byte to it (setting WAL mode or migrating would change it).
+ */
+function checkIdentity(path: string): void {
+  let size: number
+  try {
+    const st = statSync(path)
+    if (st.isDirectory()) throw new AppError('STORE_UNUSABLE', `--db ${path} is a directory; give a file path`)
+    size = st.size
+  } catch (err) {
+    if (err instanceof AppError) throw err
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw new AppError('STORE_UNUSABLE', `--db ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  if (size === 0) return
+  const head = Buffer.alloc(16)
+  const fd = openSync(path, 'r')
+  try {
+    readSync(fd, head, 0, 16, 0)
+  } finally {
+    closeSync(fd)
+  }
+  if (head.toString('latin1') !== SQLITE_MAGIC) {
+    throw new AppError('STORE_CORRUPT', `${path} is not a tlsmatrix database or is corrupt (not an SQLite file); move it aside, a new one will be created`)
+  }
+  let appId: number
+  let tables: string[]
+  let version: number
+  const probe = new Database(path, { readonly: true, fileMustExist: true })
+  try {
+    appId = probe.pragma('application_id', { simple: true }) as number
+    version = probe.pragma('user_version', { simple: true }) as number
+    tables = (probe.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name)
+  } catch (err) {
+    throw storeError(err, path)
+  } finally {
+    probe.close()
+  }
+  if (appId === APPLICATION_ID) return
+  // Databases made before tlsmatrix set an application_id are recognised by their tables.
+  const legacy = appId === 0 && version >= 1 && tables.includes('certificates') && tables.includes('observations')
+  if (legacy || (appId === 0 && tables.length === 0)) return
+  throw new AppError('STORE_FOREIGN', `--db ${path} is another program's SQLite database (application_id ${appId}, tables ${tables.slice(0, 5).join(', ') || 'none'}${tables.length > 5 ? ', …' : ''}); it was left unchanged. Give a new path or a tlsmatrix database.`)
 }
 
 function migrate(db: Db, path: string): void {

@@ -32,10 +32,10 @@ describe('tlsmatrix probe (CLI)', () => {
     assert.ok(j.attempt.transcript.some((e) => e.dir === 'tx' && e.data.startsWith('AT+S.HTTPGET=rsa2048.basic.test,/index,')))
   })
 
-  test('a port that does not exist is exit 3 with the reason; a bad URL is exit 2', async () => {
+  test('a port that does not exist and a bad URL are usage errors (exit 2) with the reason', async () => {
     const io = testIo()
-    assert.equal(await run(['probe', '--device', '/dev/ttyNOPE0'], io), 3)
-    assert.match(io.err(), /TRANSPORT_OPEN_FAILED: \/dev\/ttyNOPE0/)
+    assert.equal(await run(['probe', '--device', '/dev/ttyNOPE0'], io), 2)
+    assert.match(io.err(), /TRANSPORT_INVALID: "\/dev\/ttyNOPE0": \/dev\/ttyNOPE0 does not exist/)
     const io2 = testIo()
     assert.equal(await run(['probe', '--device', 'ttyUSB0'], io2), 2)
     assert.match(io2.err(), /expected a serial device path/)

@@ -15,7 +15,8 @@ test('accepts names, IPv4, bracketed IPv6, ports and every key', () => {
     'plain.example.com sni=-',
   ].join('\n'), 'h.txt')
   assert.deepEqual(problems, [])
-  assert.deepEqual(targets.map((t) => t.id), ['example.com:443', 'api.example.com:8443', '192.0.2.7:443', '[2001:db8::1]:444', 'plain.example.com:443'])
+  // A server name other than the host's own is part of the target's identity.
+  assert.deepEqual(targets.map((t) => t.id), ['example.com:443', 'api.example.com:8443 sni=other.example.com', '192.0.2.7:443', '[2001:db8::1]:444', 'plain.example.com:443 sni=-'])
   const api = targets[1]!
   assert.equal(api.path, '/v1/x?y=1')
   assert.equal(api.sni, 'other.example.com')

@@ -24,6 +24,7 @@ export interface EmulateOptions {
   dns: boolean
   /** Write what the module did (bytes, requests, network time) to this JSON file on exit. */
   stats?: string
+  allowRemote?: boolean
 }
 
 /** The module's RTC after power-on, when --clock is not given (a profile note documents it). */
@@ -41,6 +42,8 @@ export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock,
     const m = /^tcp:\/\/([^:/]+):(\d{1,5})$/.exec(opts.listen)
     if (!m) throw new AppError('USAGE', `--listen ${opts.listen}: expected tcp://HOST:PORT`)
     listen = { kind: 'tcp', host: m[1]!, port: Number(m[2]) }
+    // Whoever connects makes this machine send real HTTPS requests: loopback unless the user says so.
+    if (!isLoopback(listen.host) && !opts.allowRemote) throw new AppError('USAGE', `--listen ${opts.listen}: ${listen.host} is not a loopback address; anyone who reaches it makes real HTTPS requests from this machine. Add --allow-remote if that is intended.`)
   }
   const rtc = new Date(opts.clock ?? DEFAULT_MODULE_CLOCK)
   if (Number.isNaN(rtc.getTime())) throw new AppError('USAGE', `--clock ${opts.clock}: not an ISO-8601 date`)
@@ -69,4 +72,9 @@ export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock,
   await Promise.race([io.interrupted, ...(stdinClosed ? [stdinClosed] : [])])
   if (opts.stats) writeFileSync(resolvePath(io.cwd, opts.stats), JSON.stringify(emu.stats()))
   await emu.close()
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
 }

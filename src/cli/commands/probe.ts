@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
-import { pemBlocks } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
-import { AppError, ExitError } from '../../core/errors.js'
-import { openModule, type Attempt } from '../../device/index.js'
+import { AppError, outcome } from '../../core/errors.js'
+import { checkDeviceUrl, checkProfileDirs, openModule, type Attempt } from '../../device/index.js'
+import { readCaFile } from '../input/ca-file.js'
 import { parseHosts } from '../../hosts/index.js'
 import type { Io } from '../io.js'
 import { termSafe } from '../../core/sanitize.js'
@@ -33,10 +32,14 @@ export async function probeCommand(opts: ProbeOptions, io: Io, clock: Clock): Pr
   if (Boolean(opts.ca) !== Boolean(target)) throw new AppError('USAGE', '--ca and --target go together')
   let caDer: Buffer | null = null
   if (opts.ca) {
-    const text = await readFile(resolvePath(io.cwd, opts.ca)).catch((err: Error) => { throw new AppError('USAGE', `--ca ${opts.ca}: ${err.message}`) })
-    caDer = pemBlocks(text.toString('latin1'))[0] ?? text
+    const ca = await readCaFile(opts.ca, io.cwd)
+    if (ca.note) io.stderr.write(`${ca.note}\n`)
+    caDer = ca.der
   }
-  const m = await openModule(opts.device, { resolve: opts.resolve, profileDirs: opts.profiles.map((d) => resolvePath(io.cwd, d)) })
+  const profileDirs = opts.profiles.map((d) => resolvePath(io.cwd, d))
+  await checkProfileDirs(profileDirs)
+  await checkDeviceUrl(opts.device, { cwd: io.cwd, profileDirs })
+  const m = await openModule(opts.device, { resolve: opts.resolve, profileDirs })
   try {
     const info = { device: opts.device, ...m.identity, profile: m.profile.id, warning: m.profileWarning }
     let attempt: Attempt | null = null
@@ -58,7 +61,7 @@ export async function probeCommand(opts: ProbeOptions, io: Io, clock: Clock): Pr
         if (attempt.deviceError) io.stdout.write(`  link: ${termSafe(attempt.deviceError)}\n`)
       }
     }
-    if (attempt?.outcome === 'fail') throw new ExitError(1)
+    if (attempt?.outcome === 'fail') throw outcome('FINDINGS')
   } finally {
     await m.transport.close()
   }

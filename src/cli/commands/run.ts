@@ -1,19 +1,20 @@
-import { readFile } from 'node:fs/promises'
 import { basename, resolve as resolvePath } from 'node:path'
 import { CertCache, loadTrustStore } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
-import { AppError, ExitError } from '../../core/errors.js'
+import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
-import { parseDeviceUrl } from '../../device/index.js'
-import { parseResolveEntries, type Target } from '../../hosts/index.js'
+import { checkDeviceUrl, checkProfileDirs, parseDeviceUrl } from '../../device/index.js'
+import { parseResolveEntries } from '../../hosts/index.js'
 import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
 import type { AnchorMode } from '../../plan/index.js'
 import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
-import { ObservationStore, openDb, RunStore } from '../../store/index.js'
+import { ObservationStore, openDb, RunStore, type RunRow } from '../../store/index.js'
 import type { Io } from '../io.js'
 import { surveyProgress } from '../survey-progress.js'
 import { VERSION } from '../version.js'
-import { readTargets } from './resolve.js'
+import { hostsChange } from '../input/hosts-change.js'
+import { readHostsFile, type HostsFile } from '../input/hosts-file.js'
+import { runJson } from '../output/run-json.js'
 
 export interface RunOptions {
   hosts?: string
@@ -31,8 +32,24 @@ export interface RunOptions {
   timeoutMs: number
   deviceTimeoutMs: number
   json: boolean
+  /** Resume even though the hosts file changed since the run began. */
+  force?: boolean
+  /** Long names of the options given on the command line (not defaults), to refuse what --resume would ignore. */
+  given?: string[]
   /** What to tell the user when the run stops early (the demo's lab is gone by then). */
   stoppedHint?: string
+}
+
+/** With --resume the run's own options are used; these may still be given. */
+const RESUME_FLAGS = new Set(['--db', '--resume', '--json', '--force'])
+
+/** Remembers the run the survey creates, so a second Ctrl-C can mark it. */
+class TrackedRuns extends RunStore {
+  current: string | null = null
+  override createRun(run: RunRow): void {
+    super.createRun(run)
+    this.current = run.id
+  }
 }
 
 /** `--device [LABEL=]URL`: the label names the column in reports; by default it comes from the URL. */
@@ -53,50 +70,61 @@ export function parseDeviceArgs(args: readonly string[]): DeviceArg[] {
 /** `tlsmatrix run`: exit 0 complete, 1 complete with expect= mismatches, 3 device lost or interrupted. */
 export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promise<void> {
   const dbPath = resolvePath(io.cwd, opts.db)
+  if (opts.resume) {
+    const ignored = (opts.given ?? []).filter((f) => !RESUME_FLAGS.has(f))
+    if (ignored.length > 0) throw new AppError('USAGE', `--resume runs the survey as it was started; it would ignore ${ignored.join(', ')}. Drop ${ignored.length === 1 ? 'it' : 'them'}, or start a new run.`)
+  }
+  // Everything the command line names is checked before a database is touched (with --resume,
+  // once the run's own options are read, still before anything is resolved).
+  let checked = opts.resume ? null : await checkInputs(opts, io)
   const db = openDb(dbPath)
   try {
-    const runs = new RunStore(db, dbPath)
+    const runs = new TrackedRuns(db, dbPath)
     const resume = opts.resume ? runs.getRun(opts.resume) : null
-    if (opts.resume && !resume) throw new AppError('USAGE', `no run ${opts.resume} in ${dbPath}`)
-    if (resume?.status === 'complete') throw new AppError('USAGE', `run ${resume.id} is already complete`)
+    if (opts.resume && !resume) throw new AppError('RUN_NOT_RESUMABLE', `no run ${opts.resume} in ${dbPath}`)
+    if (resume?.status === 'complete') throw new AppError('RUN_NOT_RESUMABLE', `run ${resume.id} is already complete`)
     const o = resume ? { ...opts, ...(resume.options as Partial<RunOptions>), json: opts.json, db: opts.db } : opts
-    if (!o.hosts) throw new AppError('USAGE', 'run needs --hosts FILE (or --resume RUN_ID)')
-    if (o.device.length === 0) throw new AppError('USAGE', 'run needs at least one --device [LABEL=]URL')
-    const devices = parseDeviceArgs(o.device)
-    const hostsPath = resolvePath(io.cwd, o.hosts)
-    const targets: Target[] = await readTargets(hostsPath, io)
-    const hostsText = await readFile(hostsPath, 'utf8')
+    checked ??= await checkInputs(o, io)
+    const { devices, profileDirs, hosts } = checked
+    if (resume) {
+      const change = hostsChange({ hash: resume.hostsHash, plan: resume.plan }, hosts)
+      if (change && !opts.force) throw new AppError('HOSTS_CHANGED', `${hosts.path} changed since run ${resume.id} began: ${change}. Restore it, start a new run, or add --force to resume with the plan made then.`)
+      if (change) io.stderr.write(`warning: ${hosts.path} changed since the run began (${change}); --force: resuming with the plan made then\n`)
+    }
     const resolveMap = parseResolveEntries(o.resolve)
     const cache = new CertCache()
     const trustFiles = o.trustStore.map((f) => resolvePath(io.cwd, f))
     const store = await loadTrustStore({ files: trustFiles, only: o.trustStoreOnly }, cache)
-    let stop = false
+    const hint = (id: string | null) => `${id ? `run ${id} interrupted; ` : ''}${opts.stoppedHint ?? (id ? `finish it with:\n  tlsmatrix run --resume ${id} --db ${dbPath}` : 'no run was created yet')}\n`
+    // One stop for the whole survey: resolution and device work both watch it.
+    const stop = new AbortController()
     void io.interrupted.then(() => {
-      stop = true
-      io.stderr.write('\nstopping: the attempts in flight finish, nothing new starts (Ctrl-C again does not hurry it)\n')
+      stop.abort()
+      io.stderr.write('\nstopping: the attempts in flight finish, nothing new starts (Ctrl-C again leaves now; the run is kept as interrupted)\n')
+    })
+    io.onInsist?.(() => {
+      const id = opts.resume ?? runs.current
+      // Synchronous (better-sqlite3): the mark is on disk before the process leaves.
+      if (id && runs.getRun(id)?.status === 'running') runs.updateRun(id, { status: 'interrupted', endedAt: clock.now().toISOString() })
+      io.stderr.write(`\n${hint(id)}`)
+      return 3
     })
     const p = surveyProgress(io)
     const result = await runSurvey({
-      targets, hostsFile: hostsPath, hostsText, devices, profileDirs: o.profiles.map((d) => resolvePath(io.cwd, d)), resolveEntries: o.resolve, resolveMap,
+      targets: hosts.targets, hostsFile: hosts.path, hostsText: hosts.text, devices, profileDirs, resolveEntries: o.resolve, resolveMap,
       store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: o.anchors, label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
       toolVersion: VERSION, resume,
-      options: { hosts: hostsPath, device: o.device, profiles: o.profiles.map((d) => resolvePath(io.cwd, d)), anchors: o.anchors, label: o.label, resolve: o.resolve, trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
-    }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop, observer: p, onPhase: p.phase })
+      options: { hosts: hosts.path, device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
+    }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop.signal.aborted, observer: p, onPhase: p.phase })
     p.end()
+    if (result.status === 'interrupted' && !runs.getRun(result.runId)) {
+      // Stopped during resolution, before the run was created: there is nothing to resume.
+      throw outcome('INTERRUPTED', 'interrupted before the run began (no device was used); nothing to resume, start it again')
+    }
     const attempts = runs.attempts(result.runId)
-    const matrix = buildMatrix(result.devices, attempts, targets.map((t) => t.id))
+    const matrix = buildMatrix(result.devices, attempts, hosts.targets.map((t) => t.id))
     if (o.json) {
-      io.stdout.write(`${JSON.stringify({
-        runId: result.runId,
-        status: result.status,
-        devices: result.devices.map((d) => ({ label: d.label, url: d.url, module: d.module, firmware: d.firmware, build: d.build, profile: d.profile, warning: d.warning, lost: d.lost, uploads: d.uploads ?? 0, requests: d.requests ?? 0 })),
-        attempts: attempts.map((a) => ({
-          host: a.host, port: a.port, path: a.path, target: a.target, device: a.device, firmware: a.firmware, profile: a.profile,
-          anchor: { sha256: a.anchorSha256, subject: a.anchorSubject, source: a.anchorSource }, try: a.try, final: a.final === 1,
-          outcome: a.final === 1 || a.outcome === 'not-run' ? a.outcome : 'retried', class: a.class, note: a.note, lines: a.lines, httpStatus: a.httpStatus, durationMs: a.durationMs, expect: a.expect,
-        })),
-        mismatches: matrix.mismatches,
-      }, null, 2)}\n`)
+      io.stdout.write(`${JSON.stringify(runJson(result, attempts, matrix), null, 2)}\n`)
     } else {
       io.stdout.write(`${matrixText(matrix)}\n`)
       const why = failuresText(attempts)
@@ -107,10 +135,24 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
     }
     if (result.status !== 'complete') {
       io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)
-      throw new ExitError(3)
+      throw outcome(result.status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
     }
-    if (matrix.mismatches.length > 0) throw new ExitError(1)
+    if (matrix.mismatches.length > 0) throw outcome('FINDINGS')
   } finally {
     db.close()
   }
+}
+
+/**
+ * Usage errors in what the command line names (device URLs, profile directories, the hosts
+ * file), found before any target is resolved or any run created.
+ */
+async function checkInputs(o: RunOptions, io: Io): Promise<{ devices: DeviceArg[]; profileDirs: string[]; hosts: HostsFile }> {
+  if (!o.hosts) throw new AppError('USAGE', 'run needs --hosts FILE (or --resume RUN_ID)')
+  if (o.device.length === 0) throw new AppError('USAGE', 'run needs at least one --device [LABEL=]URL')
+  const devices = parseDeviceArgs(o.device)
+  const profileDirs = o.profiles.map((d) => resolvePath(io.cwd, d))
+  await checkProfileDirs(profileDirs)
+  for (const d of devices) await checkDeviceUrl(d.url, { cwd: io.cwd, profileDirs })
+  return { devices, profileDirs, hosts: await readHostsFile(o.hosts, io.cwd) }
 }

@@ -24,9 +24,23 @@ export async function loadProfile(idOrPath: string, dirs: readonly string[] = []
 export async function loadAllProfiles(dirs: readonly string[] = []): Promise<FirmwareProfile[]> {
   const out: FirmwareProfile[] = []
   for (const dir of [...dirs, BUILTIN_PROFILE_DIR]) {
-    for (const f of (await readdir(dir)).filter((n) => n.endsWith('.json')).sort()) out.push(await readProfile(join(dir, f)))
+    let names: string[]
+    try {
+      names = await readdir(dir)
+    } catch (err) {
+      throw new DeviceError('PROFILE_INVALID', `--profiles ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : (err as Error).message}`)
+    }
+    for (const f of names.filter((n) => n.endsWith('.json')).sort()) out.push(await readProfile(join(dir, f)))
   }
   return out
+}
+
+/**
+ * Reads and validates every profile a run may pick, when it starts: a stray or broken file in
+ * --profiles is a usage error naming the file, not a device "lost" after resolution.
+ */
+export async function checkProfileDirs(dirs: readonly string[]): Promise<void> {
+  await loadAllProfiles(dirs)
 }
 
 async function readProfile(file: string): Promise<FirmwareProfile> {
@@ -40,7 +54,7 @@ async function readProfile(file: string): Promise<FirmwareProfile> {
   try {
     raw = JSON.parse(text)
   } catch (err) {
-    throw new DeviceError('PROFILE_INVALID', `${file}: ${(err as Error).message}`)
+    throw new DeviceError('PROFILE_INVALID', `${file}: ${text.trim() === '' ? 'the file is empty' : `not JSON (${(err as Error).message})`}`)
   }
   return validateProfile(raw, file)
 }

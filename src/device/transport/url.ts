@@ -1,3 +1,4 @@
+import { parseFaults } from '../emulator/faults.js'
 import { DeviceError } from '../errors.js'
 
 export type DeviceUrl =
@@ -12,7 +13,12 @@ export function parseDeviceUrl(url: string): DeviceUrl {
   if (url.startsWith('emu:')) {
     const [profile = '', query = ''] = url.slice(4).split('?', 2)
     if (!profile) throw new DeviceError('TRANSPORT_INVALID', `"${url}": emu: needs a firmware profile id or file`)
-    return { kind: 'emu', profile, params: new URLSearchParams(query) }
+    const params = new URLSearchParams(query)
+    for (const [key, value] of params) {
+      const why = emuParamProblem(key, value)
+      if (why) throw new DeviceError('TRANSPORT_INVALID', `"${url}": ${why}`)
+    }
+    return { kind: 'emu', profile, params }
   }
   if (url.startsWith('tcp://')) {
     let u: URL
@@ -33,4 +39,28 @@ export function parseDeviceUrl(url: string): DeviceUrl {
   if (!Number.isInteger(baudRate) || baudRate < 300 || baudRate > 4_000_000) throw new DeviceError('TRANSPORT_INVALID', `"${url}": baud must be 300-4000000`)
   const rtscts = params.get('rtscts') === '1' || params.get('rtscts') === 'true'
   return { kind: 'serial', path, baudRate, rtscts }
+}
+
+const EMU_FLAGS = ['no-wifi', 'no-dns']
+const EMU_OPTIONS = ['faults', 'seed', 'clock', 'baud', 'request-timeout-ms', 'stats']
+
+/** The emulator would refuse these at start; saying so here makes it a usage error, found before any work. */
+function emuParamProblem(key: string, value: string): string | null {
+  if (EMU_FLAGS.includes(key)) return value === '' ? null : `emu: option "${key}" takes no value`
+  if (!EMU_OPTIONS.includes(key)) return `emu: unknown option "${key}" (${[...EMU_OPTIONS, ...EMU_FLAGS].join(', ')})`
+  const whole = (min: number, max: number) => (/^\d+$/.test(value) && Number(value) >= min && Number(value) <= max ? null : `emu: ${key} must be a whole number ${min}-${max}`)
+  switch (key) {
+    case 'seed': return whole(0, 2 ** 31)
+    case 'baud': return whole(300, 4_000_000)
+    case 'request-timeout-ms': return whole(100, 600_000)
+    case 'clock': return Number.isNaN(new Date(value).getTime()) ? `emu: clock "${value}" is not an ISO-8601 date` : null
+    case 'faults':
+      try {
+        parseFaults(value)
+        return null
+      } catch (err) {
+        return `emu: ${(err as Error).message}`
+      }
+    default: return value === '' ? `emu: ${key} needs a value` : null
+  }
 }
