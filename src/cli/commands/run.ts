@@ -92,8 +92,8 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
         devices: result.devices.map((d) => ({ label: d.label, url: d.url, module: d.module, firmware: d.firmware, build: d.build, profile: d.profile, warning: d.warning, lost: d.lost, uploads: d.uploads ?? 0, requests: d.requests ?? 0 })),
         attempts: attempts.map((a) => ({
           host: a.host, port: a.port, path: a.path, target: a.target, device: a.device, firmware: a.firmware, profile: a.profile,
-          anchor: { sha256: a.anchorSha256, subject: a.anchorSubject, source: a.anchorSource }, try: a.try, final: a.final === 1,
-          outcome: a.final === 1 || a.outcome === 'not-run' ? a.outcome : 'retried', class: a.class, note: a.note, lines: a.lines, httpStatus: a.httpStatus, durationMs: a.durationMs, expect: a.expect,
+          anchor: { sha256: a.anchorSha256, subject: a.anchorSubject, source: a.anchorSource }, try: a.try, final: a.final,
+          outcome: a.final || a.outcome === 'not-run' ? a.outcome : 'retried', class: a.class, reason: a.reason, upload: a.upload, lines: a.lines, httpStatus: a.httpStatus, durationMs: a.durationMs, expect: a.expect,
         })),
         mismatches: matrix.mismatches,
       }, null, 2)}\n`)
@@ -103,7 +103,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       if (why) io.stdout.write(`\nwhy:\n${why}\n`)
       const lost = result.devices.filter((d) => d.lost)
       for (const d of lost) io.stdout.write(`\ndevice ${termSafe(d.label)} lost: ${termSafe(d.lost ?? '')}\n`)
-      io.stdout.write(`\nrun ${result.runId} ${result.status}: ${attempts.filter((a) => a.final === 1).length} verdicts recorded in ${dbPath}\n`)
+      io.stdout.write(`\nrun ${result.runId} ${result.status}: ${attempts.filter((a) => a.final).length} verdicts recorded in ${dbPath}\n`)
     }
     if (result.status !== 'complete') {
       io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)
