@@ -18,14 +18,16 @@ interface RunJson {
 }
 
 const PROFILES = ['spwf04sa-1.0.0', 'spwf04sa-1.1.0', 'spwf01sa-3.5.3']
-const SEEDS = [1, 2, 3, 4, 5, 6]
-const FAULTS = 'drop=0.05,corrupt=0.06,stall=0.03,reboot=0.05,wind=0.2,stallMs=100'
+const SEEDS = [1, 2, 3, 4, 5]
+// About one command in eight is hit: enough that most targets meet a fault over the seeds, few
+// enough that a recovery (reset, clock, clean, CA: about seven commands) usually gets through.
+const FAULTS = 'drop=0.03,corrupt=0.04,stall=0.02,reboot=0.03,wind=0.2,stallMs=100'
 
 describe('no false verdict: seeded link faults on every shipped profile', () => {
   let lab: RunningLab
   let dir: string
   let hosts: string
-  const common = () => ['--hosts', hosts, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--aia-allow-private', '--device-timeout-ms', '1500', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])]
+  const common = () => ['--hosts', hosts, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--aia-allow-private', '--device-timeout-ms', '1000', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])]
   const survey = async (db: string, query: string): Promise<RunJson> => {
     const io = testIo()
     const code = await run(['run', ...common(), ...PROFILES.map((p) => ['--device', `${p}=emu:${p}?no-dns${query}`]).flat(), '--db', join(dir, db), '--json'], io)
@@ -59,6 +61,7 @@ describe('no false verdict: seeded link faults on every shipped profile', () => 
   test('with drops, corruption, stalls, reboots and indications, every final verdict is the fault-free one or not run for the link', async () => {
     let faultTries = 0
     let notRunLink = 0
+    let verdicts = 0
     for (const seed of SEEDS) {
       const j = await survey(`seed-${seed}.db`, `&seed=${seed}&faults=${FAULTS}`)
       for (const a of j.attempts) {
@@ -74,9 +77,10 @@ describe('no false verdict: seeded link faults on every shipped profile', () => 
           continue
         }
         assert.deepEqual([a.outcome, a.class], [want.outcome, want.class], `seed ${seed}: ${key(a)} try ${a.try} (${JSON.stringify(a.reason)})`)
+        if (a.try > 1) verdicts++
       }
     }
-    assert.ok(faultTries > 0, 'the faults hit some attempts (so the test tests something)')
-    console.log(`# ${faultTries} tries hit by a fault were retried; ${notRunLink} verdicts not run for the link`)
+    // A device the faults made unrecoverable is lost (its undone work is not final): allowed, it is no verdict.
+    assert.ok(faultTries > 0 && verdicts > 0, `the faults hit some attempts and their retries gave verdicts (${faultTries} hit, ${verdicts} retried verdicts, ${notRunLink} not run)`)
   })
 })

@@ -101,3 +101,32 @@ export async function resetAndResync(channel: AtChannel, cmd: string, ready: Reg
     }
   }
 }
+
+/**
+ * Reads one status variable: the value `pattern` captures, or null when the module answers (well
+ * formed) without it or with an error. A damaged or missing answer is asked again, because a
+ * version misread on a noisy line would pick the wrong profile and so the wrong verdicts.
+ */
+export async function readVariable(channel: AtChannel, cmd: string, pattern: RegExp, timeoutMs: number, tries = 3): Promise<string | null> {
+  let last: unknown
+  for (let i = 0; i < tries; i++) {
+    try {
+      const r = await channel.exec(cmd, { timeoutMs })
+      const all = [...r.lines, r.final]
+      if (all.every((l) => /^[\x20-\x7e]*$/.test(l))) {
+        if (!r.ok) return null
+        for (const l of r.lines) {
+          const m = pattern.exec(l)
+          if (m?.[1]) return m[1]
+        }
+        return null
+      }
+      last = new DeviceError('AT_GARBAGE', `${cmd}: damaged answer ${JSON.stringify(all).slice(0, 120)}`)
+    } catch (err) {
+      if (!isDeviceError(err)) throw err
+      last = err
+    }
+    channel.resync()
+  }
+  throw last
+}

@@ -4,7 +4,7 @@ import { atField, atPort } from '../at/fields.js'
 import { DeviceError, isDeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import { damage } from '../profile/classify.js'
-import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, rebootCounter, resetAndResync, type DriverTimeouts } from './common.js'
+import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, type DriverTimeouts } from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
 
 /** SPWF01 limits a command to 127 characters after "AT" (reference §12, [C]). */
@@ -47,8 +47,7 @@ export class Spwf01Driver implements ModuleDriver {
   /** `AT+S.STS=version` prints `#  version = <yymmdd>-<hash>`; the profile's build maps it to a version. */
   static async identify(channel: AtChannel, timeoutMs: number, profiles: readonly FirmwareProfile[]): Promise<Identity> {
     channel.setFraming(SPWF01_FRAMING)
-    const lines = await expectOk(channel, 'AT+S.STS=version', timeoutMs)
-    const build = /^#\s*version\s*=\s*(\S+)/.exec(lines.find((l) => /^#\s*version\s*=/.test(l)) ?? '')?.[1] ?? null
+    const build = await readVariable(channel, 'AT+S.STS=version', /^#\s*version\s*=\s*(\S+)/, timeoutMs)
     const known = build ? profiles.find((p) => p.module === 'SPWF01SA' && p.build.startsWith(build)) : undefined
     return { module: 'SPWF01SA', firmware: known?.firmware ?? null, build, dialect: 'spwf01' }
   }

@@ -2,7 +2,7 @@ import { SPWF04_FRAMING, type AtChannel } from '../at/channel.js'
 import { atField, atPort } from '../at/fields.js'
 import { DeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, rebootCounter, resetAndResync, type DriverTimeouts } from './common.js'
+import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, type DriverTimeouts } from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
 
 const STATUS = /^AT-S\.Http Server Status Code:(\d+)$/
@@ -27,15 +27,9 @@ export class Spwf04Driver implements ModuleDriver {
 
   static async identify(channel: AtChannel, timeoutMs: number): Promise<Identity> {
     channel.setFraming(SPWF04_FRAMING)
-    const version = await expectOk(channel, 'AT+S.STS=fw_version', timeoutMs)
-    const fw = /^AT-S\.Var:fw_version=(\d+\.\d+\.\d+)/.exec(version.find((l) => l.startsWith('AT-S.Var:fw_version=')) ?? '')?.[1] ?? null
-    let build: string | null = null
-    try {
-      const b = await expectOk(channel, 'AT+S.STS=build', timeoutMs)
-      build = /^AT-S\.Var:build=(.+)$/.exec(b.find((l) => l.startsWith('AT-S.Var:build=')) ?? '')?.[1] ?? null
-    } catch {
-      // Older firmware may not expose the build variable; the version is what matters.
-    }
+    const fw = await readVariable(channel, 'AT+S.STS=fw_version', /^AT-S\.Var:fw_version=(\d+\.\d+\.\d+)/, timeoutMs)
+    // Older firmware may not expose the build variable; the version is what matters.
+    const build = await readVariable(channel, 'AT+S.STS=build', /^AT-S\.Var:build=(.+)$/, timeoutMs).catch(() => null)
     return { module: 'SPWF04SA', firmware: fw, build, dialect: 'spwf04' }
   }
 
