@@ -18,7 +18,7 @@ interface RunJson {
 }
 
 const PROFILES = ['spwf04sa-1.0.0', 'spwf04sa-1.1.0', 'spwf01sa-3.5.3']
-const SEEDS = [2, 4, 5]
+const SEEDS = [1, 2, 3, 4, 5, 6]
 // About one command in eight is hit: enough that most targets meet a fault over the seeds, few
 // enough that a recovery (reset, clock, clean, CA: about seven commands) usually gets through.
 const FAULTS = 'drop=0.03,corrupt=0.04,stall=0.02,reboot=0.03,wind=0.2,stallMs=100'
@@ -41,7 +41,7 @@ describe('no false verdict: seeded link faults on every shipped profile', () => 
     lab = await startTestLab()
     dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-nofalse-'))
     hosts = join(dir, 'hosts.txt')
-    const pick = ['rsa2048', 'rsa4096-int', 'ecdhe-only', 'expired', 'wrong-host', 'self-signed'].map((n) => `${n}.basic.test`)
+    const pick = ['rsa2048', 'rsa4096-int', 'ecdhe-only', 'expired', 'self-signed'].map((n) => `${n}.basic.test`)
     writeFileSync(hosts, lab.hosts.filter((h) => pick.includes(h.name)).map((h) => `${h.name}:${h.port}${h.expect ? ` expect=${h.expect}` : ''}`).join('\n'))
     const j = await survey('baseline.db', '')
     assert.equal(j.status, 'complete')
