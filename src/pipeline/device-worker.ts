@@ -100,19 +100,15 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
         last = err
       }
     }
-    throw new DeviceLost(`${RECOVERY_TRIES} resets after "${why}" failed: ${messageOf(last)}`)
+    throw new DeviceLost(`${RECOVERY_TRIES} resets after "${why}" failed: ${messageOf(last)}`, { cause: last })
   }
-  const withRecovery = async (what: string, fn: () => Promise<void>) => {
+  /** A step that failed on the link is redone by the recovery itself (which ends with `anchor` loaded). */
+  const withRecovery = async (what: string, fn: () => Promise<void>, anchor: PlannedAnchor | null) => {
     try {
       await fn()
     } catch (err) {
       if (!isDeviceError(err)) throw err
-      await recover(`${what}: ${err.code}`, loaded?.anchor ?? null)
-      try {
-        await fn()
-      } catch (err2) {
-        throw new DeviceLost(`${what} failed twice: ${messageOf(err2)}`, { cause: err2 })
-      }
+      await recover(`${what}: ${err.code}`, anchor)
     }
   }
   /** One request; a restart seen while it ran means the module's state was not the one planned. */
@@ -130,7 +126,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     await withRecovery('prepare', async () => {
       await m.driver.prepare(ctx.clock.now())
       await m.driver.clean()
-    })
+    }, null)
     knownReboots = m.driver.reboots()
     for (const item of plan.skipped) {
       if (!done.has(key(item)) && item.skip) record(item, notRun(skipReason(item.skip), true))
@@ -140,10 +136,10 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       if (todo.length === 0) continue
       if (ctx.stopping()) throw new Interrupted()
       try {
-        await withRecovery(`upload ${group.anchor.subject.slice(0, 40)}`, () => upload(group.anchor))
+        await withRecovery(`upload ${group.anchor.subject.slice(0, 40)}`, () => upload(group.anchor), group.anchor)
       } catch (err) {
         if (err instanceof DeviceLost && (isDeviceError(err.cause, 'AT_ERROR') || isDeviceError(err.cause, 'CA_TOO_LARGE'))) {
-          // The module refused this CA (it cannot parse or store it): a finding for these targets.
+          // The module refused this CA every time (it cannot parse or store it): a finding for these targets.
           for (const item of todo) record(item, notRun({ reason: 'ca-refused', detail: err.message }, true))
           continue
         }
