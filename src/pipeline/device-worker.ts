@@ -127,7 +127,6 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       await m.driver.prepare(ctx.clock.now())
       await m.driver.clean()
     }, null)
-    knownReboots = m.driver.reboots()
     for (const item of plan.skipped) {
       if (!done.has(key(item)) && item.skip) record(item, notRun(skipReason(item.skip), true))
     }
