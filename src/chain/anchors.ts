@@ -22,10 +22,14 @@ export interface Anchor {
  */
 export function candidateAnchors(served: readonly ParsedCert[], search: PathSearchResult, store: TrustStore): Anchor[] {
   const servedFps = new Set(served.map((c) => c.info.sha256))
+  // The server's own certificate is what is being judged: uploading it would "pass" any
+  // self-signed host, so it is never a candidate, even when it says CA:TRUE.
+  const own = served[0]?.info.sha256
   const fetchedFps = new Set(search.fetched.map((c) => c.info.sha256))
   const sourceOf = (c: ParsedCert): AnchorSource => (servedFps.has(c.info.sha256) ? 'served' : fetchedFps.has(c.info.sha256) && !store.has(c.info.sha256) ? 'aia' : 'store')
   const byFp = new Map<string, Anchor>()
   const add = (cert: ParsedCert, match: 'path' | 'ski-aki') => {
+    if (cert.info.sha256 === own) return
     let a = byFp.get(cert.info.sha256)
     if (!a) {
       a = { cert, source: sourceOf(cert), kind: cert.info.selfSigned ? 'root' : 'intermediate', paths: search.prefixes.get(cert.info.sha256) ?? [], match: [] }

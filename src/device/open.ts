@@ -53,6 +53,8 @@ export async function openModule(url: string, opts: OpenModuleOptions = {}): Pro
   const transport = await openTransport(url, opts)
   const monotonic = opts.monotonic ?? (() => performance.now())
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts }
+  // A plain command never takes longer than an HTTPS request: a tighter request limit tightens both.
+  if (opts.timeouts?.httpMs !== undefined && opts.timeouts.commandMs === undefined) timeouts.commandMs = Math.min(timeouts.commandMs, timeouts.httpMs)
   const channel = new AtChannel(transport, ANY_FRAMING, monotonic)
   try {
     const dialectLine = await sync(channel)

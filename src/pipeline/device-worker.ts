@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.js'
 import { messageOf } from '../core/errors.js'
 import { isDeviceError, type Attempt, type OpenedModule } from '../device/index.js'
-import type { DevicePlan, PlanItem, PlannedAnchor } from '../plan/index.js'
-import { verdictKey, type AttemptRecord, type RunStore } from '../store/index.js'
+import { skipReason, type DevicePlan, type NotRun, type PlanItem, type PlannedAnchor } from '../plan/index.js'
+import { verdictKey, type AttemptRecord, type RunStore, type UploadEvidence } from '../store/index.js'
 
 export interface SurveyObserver {
   onDevice?(label: string, event: 'start' | 'upload' | 'reset' | 'lost' | 'done', detail: string): void
@@ -16,7 +16,7 @@ export interface WorkerContext {
   runId: string
   runs: RunStore
   clock: Clock
-  /** True once the user asked to stop: the attempt in flight finishes, nothing new starts. */
+  /** True once the user asked to stop: the attempt in flight finishes, nothing new starts, recovery gives up. */
   stopping: () => boolean
   observer?: SurveyObserver
 }
@@ -29,14 +29,18 @@ export interface WorkerResult {
 }
 
 class DeviceLost extends Error {}
+class Interrupted extends Error {}
 
 const RECOVERY_TRIES = 5
 
+type Fields = Omit<AttemptRecord, 'runId' | 'device' | 'module' | 'firmware' | 'profile' | 'item' | 'recordedAt'>
+
 /**
  * Runs one device's plan: each anchor uploaded once, every target needing it tried while it is
- * loaded, each verdict recorded as soon as it exists. A link failure gets a reset, a resync, the
- * anchor again and one retry, both tries recorded; a device that cannot be recovered is lost and
- * its remaining work recorded as not done.
+ * loaded, each verdict recorded as soon as it exists. A verdict is only a complete, well-formed
+ * answer from a module in a known state (clock set, the anchor loaded, no restart since): after
+ * any link fault the module is reset, re-clocked and given its CA again before anything else,
+ * a try without a verdict is retried once, and a second one is recorded as not run (`link`).
  */
 export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   const { module: m, plan, runs, runId, label } = ctx
@@ -45,9 +49,11 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   const total = plan.skipped.length + plan.groups.reduce((n, g) => n + g.items.length, 0)
   let finished = done.size
   const result: WorkerResult = { status: 'complete', lostReason: null, uploads: 0, attempts: 0 }
-  let loaded: PlannedAnchor | null = null
+  let loaded: { anchor: PlannedAnchor; evidence: UploadEvidence } | null = null
+  /** Restarts seen when the module was last put in a known state. */
+  let knownReboots = m.driver.reboots()
 
-  const record = (item: PlanItem, a: Omit<AttemptRecord, 'runId' | 'device' | 'module' | 'firmware' | 'profile' | 'item' | 'recordedAt'>) => {
+  const record = (item: PlanItem, a: Fields) => {
     const rec: AttemptRecord = { runId, device: label, module: m.identity.module, firmware: m.identity.firmware, profile: m.profile.id, item, recordedAt: ctx.clock.now().toISOString(), ...a }
     runs.recordAttempt(rec)
     if (a.final) {
@@ -56,50 +62,63 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     }
     ctx.observer?.onAttempt?.(label, finished, total, item, rec)
   }
-  const fromAttempt = (a: Attempt, tryNo: number, final: boolean) => ({
-    try: tryNo, final, outcome: a.outcome, class: a.class, note: a.deviceError, lines: a.lines, httpStatus: a.httpStatus, bodyBytes: a.bodyBytes, durationMs: a.durationMs, transcript: a.transcript,
+  const fromAttempt = (a: Attempt, tryNo: number, final: boolean): Fields => ({
+    try: tryNo, final, outcome: a.outcome, class: a.class, reason: a.fault ? { reason: a.fault, detail: a.deviceError ?? '' } : null, upload: loaded?.evidence ?? null,
+    lines: a.lines, httpStatus: a.httpStatus, bodyBytes: a.bodyBytes, durationMs: a.durationMs, transcript: a.transcript,
   })
+  /** A second try without a verdict: not run, with what the module did say kept as evidence. */
+  const noVerdict = (a: Attempt, tryNo: number): Fields => ({ ...fromAttempt(a, tryNo, true), outcome: 'not-run', class: null })
   /** Nothing was sent: a finding (final, try 1) or work left undone (not final, try 0). */
-  const notRun = (note: string | null, final: boolean) => ({ try: final ? 1 : 0, final, outcome: 'not-run' as const, class: null, note, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
+  const notRun = (reason: NotRun, final: boolean): Fields => ({ try: final ? 1 : 0, final, outcome: 'not-run', class: null, reason, upload: null, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
 
   const upload = async (anchor: PlannedAnchor) => {
     const der = runs.certificateDer(anchor.sha256)
     if (!der) throw new Error(`anchor ${anchor.sha256} is not in the database`)
-    await m.driver.uploadCa(der)
-    loaded = anchor
+    loaded = null
+    const up = await m.driver.uploadCa(der)
+    loaded = { anchor, evidence: { command: up.command, ski: up.ski, lines: up.lines } }
     result.uploads++
     ctx.observer?.onDevice?.(label, 'upload', anchor.subject)
   }
-  // A flaky link can eat the recovery's own commands too: a few resets before giving up.
-  const recover = async (why: string) => {
+  // A flaky link can eat the recovery's own commands too: a few resets before giving up; none
+  // once the user asked to stop.
+  const recover = async (why: string, anchor: PlannedAnchor | null) => {
     let last: unknown
     for (let i = 0; i < RECOVERY_TRIES; i++) {
+      if (ctx.stopping()) throw new Interrupted()
       ctx.observer?.onDevice?.(label, 'reset', i === 0 ? why : `${why} (again: ${messageOf(last)})`)
       try {
-        await m.driver.reset()
+        await m.driver.reset(ctx.stopping)
+        knownReboots = m.driver.reboots()
         await m.driver.prepare(ctx.clock.now())
         await m.driver.clean()
-        if (loaded) await upload(loaded)
+        if (anchor) await upload(anchor)
         return
       } catch (err) {
+        if (ctx.stopping() || isDeviceError(err, 'DEVICE_STOPPED')) throw new Interrupted()
         if (!isDeviceError(err)) throw err
         last = err
       }
     }
-    throw new DeviceLost(`${RECOVERY_TRIES} resets after "${why}" failed: ${messageOf(last)}`)
+    throw new DeviceLost(`${RECOVERY_TRIES} resets after "${why}" failed: ${messageOf(last)}`, { cause: last })
   }
-  const withRecovery = async (what: string, fn: () => Promise<void>) => {
+  /** A step that failed on the link is redone by the recovery itself (which ends with `anchor` loaded). */
+  const withRecovery = async (what: string, fn: () => Promise<void>, anchor: PlannedAnchor | null) => {
     try {
       await fn()
     } catch (err) {
       if (!isDeviceError(err)) throw err
-      await recover(`${what}: ${err.code}`)
-      try {
-        await fn()
-      } catch (err2) {
-        throw new DeviceLost(`${what} failed twice: ${messageOf(err2)}`, { cause: err2 })
-      }
+      await recover(`${what}: ${err.code}`, anchor)
     }
+  }
+  /** One request; a restart seen while it ran means the module's state was not the one planned. */
+  const attempt = async (item: PlanItem, anchor: PlannedAnchor): Promise<Attempt> => {
+    if (m.driver.reboots() !== knownReboots || loaded?.anchor.sha256 !== anchor.sha256) await recover('the module restarted', anchor)
+    const before = m.driver.reboots()
+    const a = await m.driver.httpsGet(item)
+    result.attempts++
+    if (m.driver.reboots() === before || a.fault) return a
+    return { ...a, outcome: 'fail', class: 'device', fault: 'link', deviceError: `AT_REBOOTED: the module restarted during the request (${a.outcome}${a.class ? ` ${a.class}` : ''} not kept)` }
   }
 
   try {
@@ -107,20 +126,20 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     await withRecovery('prepare', async () => {
       await m.driver.prepare(ctx.clock.now())
       await m.driver.clean()
-    })
+    }, null)
     for (const item of plan.skipped) {
-      if (!done.has(key(item))) record(item, notRun(item.skip?.note ?? null, true))
+      if (!done.has(key(item)) && item.skip) record(item, notRun(skipReason(item.skip), true))
     }
     for (const group of plan.groups) {
       const todo = group.items.filter((i) => !done.has(key(i)))
       if (todo.length === 0) continue
       if (ctx.stopping()) throw new Interrupted()
       try {
-        await withRecovery(`upload ${group.anchor.subject.slice(0, 40)}`, () => upload(group.anchor))
+        await withRecovery(`upload ${group.anchor.subject.slice(0, 40)}`, () => upload(group.anchor), group.anchor)
       } catch (err) {
-        if (err instanceof DeviceLost && isDeviceError(err.cause, 'AT_ERROR')) {
-          // The module refused this CA (it cannot parse or store it): a finding for these targets.
-          for (const item of todo) record(item, notRun(`ca-refused: ${err.message}`, true))
+        if (err instanceof DeviceLost && (isDeviceError(err.cause, 'AT_ERROR') || isDeviceError(err.cause, 'CA_TOO_LARGE'))) {
+          // The module refused this CA every time (it cannot parse or store it): a finding for these targets.
+          for (const item of todo) record(item, notRun({ reason: 'ca-refused', detail: err.message }, true))
           continue
         }
         throw err
@@ -128,17 +147,21 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       for (const item of todo) {
         if (ctx.stopping()) throw new Interrupted()
         const first = runs.lastTry(runId, label, item.target, group.anchor.sha256) + 1
-        const a = await m.driver.httpsGet(item)
-        result.attempts++
-        if (a.class === 'device' && a.deviceError) {
-          record(item, fromAttempt(a, first, false))
-          await recover(a.deviceError)
-          const b = await m.driver.httpsGet(item)
-          result.attempts++
-          record(item, fromAttempt(b, first + 1, true))
-        } else {
+        const a = await attempt(item, group.anchor)
+        if (!a.fault) {
           record(item, fromAttempt(a, first, true))
+          continue
         }
+        record(item, fromAttempt(a, first, false))
+        await recover(a.deviceError ?? 'no verdict', group.anchor)
+        const b = await attempt(item, group.anchor)
+        if (!b.fault) {
+          record(item, fromAttempt(b, first + 1, true))
+          continue
+        }
+        record(item, noVerdict(b, first + 1))
+        // The next target must not inherit a module in an unknown state.
+        await recover(b.deviceError ?? 'no verdict', group.anchor)
       }
     }
   } catch (err) {
@@ -147,11 +170,9 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       result.status = 'lost'
       result.lostReason = err instanceof DeviceLost ? err.message : `unexpected: ${messageOf(err)}`
       ctx.observer?.onDevice?.(label, 'lost', result.lostReason)
-      for (const g of plan.groups) for (const item of g.items) if (!done.has(key(item))) record(item, notRun(`device lost: ${result.lostReason}`, false))
+      for (const g of plan.groups) for (const item of g.items) if (!done.has(key(item))) record(item, notRun({ reason: 'device-lost', detail: result.lostReason }, false))
     }
   }
   ctx.observer?.onDevice?.(label, 'done', result.status)
   return result
 }
-
-class Interrupted extends Error {}

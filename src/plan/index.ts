@@ -1,2 +1,2 @@
-export { planDevice, candidatesFor, uploadSize } from './plan.js'
-export type { AnchorMode, DevicePlan, PlanItem, PlannedAnchor, TargetObservations } from './plan.js'
+export { planDevice, candidatesFor, uploadSize, skipReason, NOT_RUN_REASONS } from './plan.js'
+export type { AnchorMode, DevicePlan, NotRun, NotRunReason, PlanItem, PlannedAnchor, TargetObservations } from './plan.js'

@@ -13,6 +13,37 @@ export interface PlannedAnchor {
   uploadBytes: number
 }
 
+/** Why a (device, target, anchor) has no verdict: a typed code, and the details for people. */
+export interface NotRun {
+  reason: NotRunReason
+  detail: string
+}
+
+export const NOT_RUN_REASONS = [
+  /** No CA certificate a module could be given for the target. */
+  'no-anchor',
+  /** The anchor does not fit the module's CA store. */
+  'ca-too-large',
+  /** The module refused to store the anchor. */
+  'ca-refused',
+  /** The module gave no complete, well-formed answer, twice (timeouts, damaged lines, reboots). */
+  'link',
+  /** The module answered, well-formed, with lines its profile does not know, twice. */
+  'unrecognized',
+  /** The device was lost before this work was done. */
+  'device-lost',
+  /** The target could not be resolved (the detail is the cause: timeout, not-tls, reset, refused…). */
+  'unresolved',
+] as const
+export type NotRunReason = (typeof NOT_RUN_REASONS)[number]
+
+/** A plan stored before reasons were typed had `{ note: "code: detail" }`. */
+export function skipReason(skip: NotRun | { note: string }): NotRun {
+  if ('reason' in skip) return skip
+  const code = skip.note.split(':', 1)[0]!.trim()
+  return { reason: (NOT_RUN_REASONS as readonly string[]).includes(code) ? (code as NotRunReason) : 'no-anchor', detail: skip.note.slice(code.length + 1).trim() }
+}
+
 export interface PlanItem {
   target: string
   host: string
@@ -23,7 +54,7 @@ export interface PlanItem {
   observationId: number | null
   anchor: PlannedAnchor | null
   /** Set when the item is a finding that is not sent to the device. */
-  skip: null | { note: string }
+  skip: null | NotRun
 }
 
 export interface DevicePlan {
@@ -64,10 +95,15 @@ export function uploadSize(anchor: Anchor, profile: FirmwareProfile): number {
   return profile.dialect === 'spwf01' ? Buffer.byteLength(toPem(anchor.cert.der)) : anchor.cert.der.length
 }
 
-/** The work of one device. Pure: observations and profile in, ordered work out. */
+/**
+ * The work of one device. Pure: observations and profile in, ordered work out. A must-reject
+ * target (expect=fail) with a chain but no candidate is still sent, with the anchor the plan uses
+ * most, so its rejection is observed rather than assumed.
+ */
 export function planDevice(device: string, profile: FirmwareProfile, targets: readonly Target[], observations: ReadonlyMap<string, TargetObservations>, mode: AnchorMode): DevicePlan {
   const groups = new Map<string, { anchor: PlannedAnchor; items: PlanItem[] }>()
   const skipped: PlanItem[] = []
+  const mustReject: PlanItem[] = []
   for (const t of targets) {
     const o = observations.get(t.id)
     const source = o && o.device.obs.served.length > 0 ? o.device : o?.broad
@@ -75,20 +111,31 @@ export function planDevice(device: string, profile: FirmwareProfile, targets: re
     let candidates = source ? candidatesFor(source.obs.anchors, profile) : []
     if (mode === 'first') candidates = candidates.slice(0, 1)
     if (candidates.length === 0) {
-      const why = !source || source.obs.error ? `no chain (${source?.obs.error?.code ?? 'not resolved'})` : 'no candidate anchor in the trust store'
-      skipped.push({ ...base, anchor: null, skip: { note: `no-anchor: ${why}` } })
+      if (!source || source.obs.served.length === 0) {
+        // No chain at all: the cause (timeout, not-tls, reset, refused…) is what the user needs.
+        skipped.push({ ...base, anchor: null, skip: { reason: 'unresolved', detail: source?.obs.error?.code ?? 'not resolved' } })
+      } else if (t.expect === 'fail') {
+        mustReject.push({ ...base, anchor: null, skip: null })
+      } else {
+        skipped.push({ ...base, anchor: null, skip: { reason: 'no-anchor', detail: 'no candidate anchor in the trust store' } })
+      }
       continue
     }
     for (const a of candidates) {
       const anchor: PlannedAnchor = { sha256: a.cert.info.sha256, subject: a.cert.info.subject, source: a.source, kind: a.kind, uploadBytes: uploadSize(a, profile) }
       if (anchor.uploadBytes > profile.store.maxCaBytes) {
-        skipped.push({ ...base, anchor, skip: { note: `ca-too-large: ${anchor.uploadBytes} bytes, the store takes ${profile.store.maxCaBytes}` } })
+        skipped.push({ ...base, anchor, skip: { reason: 'ca-too-large', detail: `${anchor.uploadBytes} bytes, the store takes ${profile.store.maxCaBytes}` } })
         continue
       }
       const g = groups.get(anchor.sha256) ?? { anchor, items: [] }
       g.items.push({ ...base, anchor, skip: null })
       groups.set(anchor.sha256, g)
     }
+  }
+  const most = [...groups.values()].sort((a, b) => b.items.length - a.items.length)[0]
+  for (const item of mustReject) {
+    if (most) most.items.push({ ...item, anchor: most.anchor })
+    else skipped.push({ ...item, skip: { reason: 'no-anchor', detail: 'no candidate anchor, and no other target gave one to try' } })
   }
   return { device, groups: [...groups.values()], skipped }
 }

@@ -1,3 +1,4 @@
+import type { NotRun } from '../plan/index.js'
 import type { AttemptRow, RunDevice } from '../store/index.js'
 
 export interface MatrixCell {
@@ -7,6 +8,7 @@ export interface MatrixCell {
   tried: number
   /** Failure classes met, most frequent first. */
   classes: string[]
+  /** Why not run: the reason codes, an unresolved target's cause with it. */
   notes: string[]
   /** True when the target's expect= disagrees with the verdict: a finding. */
   mismatch: boolean
@@ -20,7 +22,7 @@ export interface Matrix {
 
 /** Final verdicts of a run as a target × device matrix. Pure. */
 export function buildMatrix(devices: RunDevice[], attempts: readonly AttemptRow[], targetOrder: readonly string[]): Matrix {
-  const finals = attempts.filter((a) => a.final === 1 || a.outcome === 'not-run')
+  const finals = attempts.filter((a) => a.final || a.outcome === 'not-run')
   const byTarget = new Map<string, AttemptRow[]>()
   for (const a of finals) byTarget.set(a.target, [...(byTarget.get(a.target) ?? []), a])
   const order = [...targetOrder, ...[...byTarget.keys()].filter((t) => !targetOrder.includes(t))]
@@ -31,17 +33,22 @@ export function buildMatrix(devices: RunDevice[], attempts: readonly AttemptRow[
     const cells = new Map<string, MatrixCell>()
     for (const d of devices) {
       const mine = rows.filter((r) => r.device === d.label)
-      const ran = mine.filter((r) => r.outcome !== 'not-run' && r.final === 1)
+      const ran = mine.filter((r) => r.outcome !== 'not-run' && r.final)
       const passed = ran.filter((r) => r.outcome === 'pass').length
       const counts = new Map<string, number>()
       for (const r of ran) if (r.class) counts.set(r.class, (counts.get(r.class) ?? 0) + 1)
       const verdict: MatrixCell['verdict'] = passed > 0 ? 'pass' : ran.length > 0 ? 'fail' : mine.length > 0 ? 'not-run' : 'pending'
       const mismatch = (expect === 'fail' && verdict === 'pass') || (expect === 'pass' && verdict === 'fail')
-      const notes = [...new Set(mine.filter((r) => r.outcome === 'not-run' && r.note).map((r) => r.note!.split(':')[0]!))]
+      const notes = [...new Set(mine.filter((r) => r.outcome === 'not-run' && r.reason).map((r) => reasonText(r.reason!)))]
       cells.set(d.label, { verdict, passed, tried: ran.length, classes: [...counts].sort((a, b) => b[1] - a[1]).map(([c]) => c), notes, mismatch })
       if (mismatch) matrix.mismatches.push({ target, device: d.label, expect: expect!, verdict })
     }
     matrix.rows.push({ target, expect, cells })
   }
   return matrix
+}
+
+/** The reason as the matrix shows it: the code, and for an unresolved target its cause. */
+export function reasonText(r: NotRun): string {
+  return r.reason === 'unresolved' ? `unresolved (${r.detail})` : r.reason
 }

@@ -27,13 +27,14 @@ export function matrixText(m: Matrix): string {
 /** Why each failure failed: the anchor tried and the module's own lines. */
 export function failuresText(attempts: readonly AttemptRow[]): string {
   const lines: string[] = []
-  const failed = attempts.filter((x) => x.final === 1 && x.outcome === 'fail')
+  const failed = attempts.filter((x) => x.final && x.outcome === 'fail')
   const order = [...new Set(attempts.map((a) => a.target))]
   failed.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target) || a.device.localeCompare(b.device))
   for (const a of failed) {
     lines.push(termSafe(`${a.device}  ${a.target}  with ${truncate(a.anchorSubject, 60)} (${a.anchorSource}): ${a.class}`))
     for (const l of a.lines) lines.push(`    ${termSafe(truncate(l, 120))}`)
-    if (a.note) lines.push(`    (${termSafe(truncate(a.note, 160))})`)
+    if (a.reason) lines.push(`    (${termSafe(truncate(`${a.reason.reason}: ${a.reason.detail}`, 160))})`)
+    if (a.upload) lines.push(`    (CA: ${termSafe(truncate(a.upload.command, 60))}${a.upload.ski ? `, key id ${a.upload.ski}` : ''})`)
   }
   return lines.join('\n')
 }

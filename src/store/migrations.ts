@@ -92,4 +92,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX attempts_one_verdict ON attempts(run_id, device, target, anchor_sha256) WHERE final = 1;
   CREATE INDEX attempts_run ON attempts(run_id, device);
   `,
+  // A typed not-run reason in its own columns (older rows: parsed once from their note), and the
+  // CA upload each attempt relied on.
+  `
+  ALTER TABLE attempts ADD COLUMN reason TEXT;
+  ALTER TABLE attempts ADD COLUMN reason_detail TEXT;
+  ALTER TABLE attempts ADD COLUMN ca_upload TEXT;
+  UPDATE attempts SET
+    reason = CASE
+      WHEN note LIKE 'no-anchor:%' THEN 'no-anchor'
+      WHEN note LIKE 'ca-too-large:%' THEN 'ca-too-large'
+      WHEN note LIKE 'ca-refused:%' THEN 'ca-refused'
+      WHEN note LIKE 'device lost:%' THEN 'device-lost'
+      ELSE 'link' END,
+    reason_detail = CASE
+      WHEN note LIKE 'no-anchor:%' OR note LIKE 'ca-too-large:%' OR note LIKE 'ca-refused:%' OR note LIKE 'device lost:%' THEN trim(substr(note, instr(note, ':') + 1))
+      ELSE note END
+    WHERE note IS NOT NULL;
+  `,
 ]

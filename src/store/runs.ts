@@ -1,4 +1,4 @@
-import type { DevicePlan, PlanItem } from '../plan/index.js'
+import type { DevicePlan, NotRun, PlanItem } from '../plan/index.js'
 import { storeError, type Db } from './db.js'
 
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'device-lost'
@@ -42,11 +42,14 @@ export interface AttemptRecord {
   profile: string | null
   item: PlanItem
   try: number
-  /** 1 for the verdict of (device, target, anchor); 0 for a first try that was retried, or work left undone. */
+  /** True for the verdict of (device, target, anchor); false for a try that was retried, or work left undone. */
   final: boolean
   outcome: 'pass' | 'fail' | 'not-run'
   class: string | null
-  note: string | null
+  /** Why there is no verdict (not-run), or why a try was retried. */
+  reason: NotRun | null
+  /** The CA upload the attempt relied on (the command and the module's answer, its key id). */
+  upload: UploadEvidence | null
   lines: string[]
   httpStatus: number | null
   bodyBytes: number
@@ -69,10 +72,11 @@ export interface AttemptRow {
   anchorSubject: string
   anchorSource: string
   try: number
-  final: number
+  final: boolean
   outcome: 'pass' | 'fail' | 'not-run'
   class: string | null
-  note: string | null
+  reason: NotRun | null
+  upload: UploadEvidence | null
   lines: string[]
   httpStatus: number | null
   bodyBytes: number
@@ -83,6 +87,13 @@ export interface AttemptRow {
 }
 
 export const NO_ANCHOR = '-'
+
+export interface UploadEvidence {
+  command: string
+  /** The SubjectKeyId the module answered (lower-case hex), null when it reports none. */
+  ski: string | null
+  lines: string[]
+}
 
 /** Runs and device attempts; each attempt is written in its own transaction as soon as it ends. */
 export class RunStore {
@@ -123,11 +134,11 @@ export class RunStore {
 
   recordAttempt(a: AttemptRecord): void {
     this.tx(() => this.db.prepare(`INSERT INTO attempts (run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source,
-      try, final, outcome, class, note, lines, http_status, body_bytes, duration_ms, expect, observation_id, transcript, recorded_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      try, final, outcome, class, reason, reason_detail, ca_upload, lines, http_status, body_bytes, duration_ms, expect, observation_id, transcript, recorded_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       a.runId, a.device, a.module, a.firmware, a.profile, a.item.target, a.item.host, a.item.port, a.item.path,
       a.item.anchor?.sha256 ?? NO_ANCHOR, a.item.anchor?.subject ?? '', a.item.anchor?.source ?? '',
-      a.try, a.final ? 1 : 0, a.outcome, a.class, a.note, JSON.stringify(a.lines), a.httpStatus, a.bodyBytes, Math.round(a.durationMs), a.item.expect,
+      a.try, a.final ? 1 : 0, a.outcome, a.class, a.reason?.reason ?? null, a.reason?.detail ?? null, a.upload ? JSON.stringify(a.upload) : null, JSON.stringify(a.lines), a.httpStatus, a.bodyBytes, Math.round(a.durationMs), a.item.expect,
       a.item.observationId, JSON.stringify(a.transcript), a.recordedAt))
   }
 
@@ -145,9 +156,16 @@ export class RunStore {
 
   attempts(runId: string): AttemptRow[] {
     const rows = this.db.prepare(`SELECT id, device, module, firmware, profile, target, host, port, path, anchor_sha256 AS anchorSha256, anchor_subject AS anchorSubject,
-      anchor_source AS anchorSource, try, final, outcome, class, note, lines, http_status AS httpStatus, body_bytes AS bodyBytes, duration_ms AS durationMs, expect,
-      observation_id AS observationId, recorded_at AS recordedAt FROM attempts WHERE run_id = ? ORDER BY id`).all(runId) as Array<AttemptRow & { lines: string }>
-    return rows.map((r) => ({ ...r, lines: JSON.parse(r.lines) as string[] }))
+      anchor_source AS anchorSource, try, final, outcome, class, reason, reason_detail AS reasonDetail, ca_upload AS caUpload, lines, http_status AS httpStatus,
+      body_bytes AS bodyBytes, duration_ms AS durationMs, expect, observation_id AS observationId, recorded_at AS recordedAt FROM attempts WHERE run_id = ? ORDER BY id`)
+      .all(runId) as Array<Omit<AttemptRow, 'lines' | 'final' | 'reason' | 'upload'> & { lines: string; final: number; reason: string | null; reasonDetail: string | null; caUpload: string | null }>
+    return rows.map(({ reason, reasonDetail, caUpload, ...r }) => ({
+      ...r,
+      final: r.final === 1,
+      reason: reason ? { reason: reason as NotRun['reason'], detail: reasonDetail ?? '' } : null,
+      upload: caUpload ? (JSON.parse(caUpload) as UploadEvidence) : null,
+      lines: JSON.parse(r.lines) as string[],
+    }))
   }
 
   certificateDer(sha256: string): Buffer | null {

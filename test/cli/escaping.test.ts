@@ -27,7 +27,7 @@ test('terminal output never carries control characters from certificates or serv
   assert.match(text, /CN=evil\\x1b\[2J/)
   const row: AttemptRow = {
     id: 1, device: 'd\x1b', module: 'SPWF04SA', firmware: '1.0.0', profile: 'p', target: 'x.test:443\x07', host: 'x.test', port: 443, path: '/', anchorSha256: 'a',
-    anchorSubject: evil, anchorSource: 'store', try: 1, final: 1, outcome: 'fail', class: 'untrusted', note: null, lines: ['AT-S.Certificate Error:23\x1b[1m'],
+    anchorSubject: evil, anchorSource: 'store', try: 1, final: true, outcome: 'fail', class: 'untrusted', reason: null, upload: null, lines: ['AT-S.Certificate Error:23\x1b[1m'],
     httpStatus: null, bodyBytes: 0, durationMs: 1, expect: null, observationId: null, recordedAt: '',
   }
   const m = buildMatrix([{ label: 'd\x1b', url: 'emu:x', module: 'SPWF04SA', firmware: '1.0.0', build: null, profile: 'p', warning: null, lost: null }], [row], [row.target])

@@ -21,7 +21,7 @@ async function interruptedRun(): Promise<{ db: string; hosts: string; id: string
   const id = '20261128-000000-abcd'
   new RunStore(store, db).createRun({
     id, label: null, startedAt: new Date().toISOString(), endedAt: null, status: 'interrupted', toolVersion: 'test', hostsFile: hosts, hostsHash: hostsHash(text), trustStoreHash: 'x',
-    devices: [], plan: [{ device: 'late', groups: [], skipped: [{ target: first, host: '127.0.0.1', port: Number(first.split(':')[1]), path: '/', expect: null, observationId: null, anchor: null, skip: { note: 'no-anchor' } }] }],
+    devices: [], plan: [{ device: 'late', groups: [], skipped: [{ target: first, host: '127.0.0.1', port: Number(first.split(':')[1]), path: '/', expect: null, observationId: null, anchor: null, skip: { reason: 'no-anchor', detail: 'no candidate anchor in the trust store' } }] }],
     options: { hosts, device: [`late=tcp://127.0.0.1:${await closedPort()}`], profiles: [], anchors: 'all', resolve: [], trustStore: [], trustStoreOnly: false, aiaAllowPrivate: false, concurrency: 4, timeoutMs: 2000, deviceTimeoutMs: 2000 },
   })
   store.close()

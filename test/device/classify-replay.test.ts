@@ -37,16 +37,16 @@ test('the field report\'s transcripts, fed to the parser, give the classes they 
     const t = scriptedTransport(() => Buffer.from(lines.map((l) => `${l}\r\n`).join(''), 'latin1'))
     const r = await new AtChannel(t, SPWF04_FRAMING).exec(`AT+S.HTTPGET=${host},/,443,2,,,,`, { timeoutMs: 1000 })
     assert.equal(r.ok, false, host)
-    assert.equal(classifyLines([...r.lines, r.final], profile.errors), expected[host], host)
+    assert.equal(classifyLines([...r.lines, r.final], profile), expected[host], host)
   }
 })
 
 test('reference transcripts: CA not found, refused connection, HTTP error', async () => {
   const profile = await loadProfile('spwf04sa-1.1.0')
-  assert.equal(classifyLines(['AT-S.Skip CA', 'AT-S.Certificate Error:23', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'], profile.errors), 'untrusted')
-  assert.equal(classifyLines(['AT-S.Http Client Error:1', 'AT-S.ERROR:111:Request failed'], profile.errors), 'connect')
-  assert.equal(classifyLines(['AT-S.Http Server Status Code:400', 'AT-S.Http Server Error:400'], profile.errors), 'http')
-  assert.equal(classifyLines(['AT-S.ERROR:7:Invalid argument(s)'], profile.errors), null)
+  assert.equal(classifyLines(['AT-S.Skip CA', 'AT-S.Certificate Error:23', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'], profile), 'untrusted')
+  assert.equal(classifyLines(['AT-S.Http Client Error:1', 'AT-S.ERROR:111:Request failed'], profile), 'connect')
+  assert.equal(classifyLines(['AT-S.Http Server Status Code:400', 'AT-S.Http Server Error:400', 'AT-S.ERROR:111:Request failed'], profile), 'http')
+  assert.equal(classifyLines(['AT-S.ERROR:7:Invalid argument(s)'], profile), null)
 })
 
 test('AT fields: CR, LF, NUL, commas, non-ASCII and over-long values are refused', () => {

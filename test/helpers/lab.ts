@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver, type HelloProfile } from '../../src/chain/index.js'
 import { systemClock } from '../../src/core/clock.js'
@@ -6,10 +8,15 @@ import { dataPath } from '../../src/core/paths.js'
 import { parseHosts, parseResolveEntries, type Target } from '../../src/hosts/index.js'
 import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
 
-/** Starts a lab from data/lab on free ports; the PKI cache is shared across test runs. */
+/**
+ * Starts a lab from data/lab on free ports; the PKI cache is shared across test runs, but each lab
+ * writes its own trust.pem and hosts.txt: a lab started meanwhile by another test file (another
+ * AIA port, so other certificates) must not replace the roots this one is judged against.
+ */
 export async function startTestLab(name = 'basic'): Promise<RunningLab> {
   const spec = await readLabSpec(dataPath('lab', `${name}.json`))
-  return await startLab(spec, { cacheDir: dataPath('lab', '.cache'), now: new Date(), ephemeralPorts: true })
+  const outDir = mkdtempSync(join(tmpdir(), `tlsmatrix-lab-${name}-`))
+  return await startLab(spec, { cacheDir: dataPath('lab', '.cache'), outDir, now: new Date(), ephemeralPorts: true })
 }
 
 export function labTargets(lab: RunningLab): Map<string, Target> {

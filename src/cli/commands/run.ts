@@ -131,7 +131,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       if (why) io.stdout.write(`\nwhy:\n${why}\n`)
       const lost = result.devices.filter((d) => d.lost)
       for (const d of lost) io.stdout.write(`\ndevice ${termSafe(d.label)} lost: ${termSafe(d.lost ?? '')}\n`)
-      io.stdout.write(`\nrun ${result.runId} ${result.status}: ${attempts.filter((a) => a.final === 1).length} verdicts recorded in ${dbPath}\n`)
+      io.stdout.write(`\nrun ${result.runId} ${result.status}: ${attempts.filter((a) => a.final).length} verdicts recorded in ${dbPath}\n`)
     }
     if (result.status !== 'complete') {
       io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)

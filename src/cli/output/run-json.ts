@@ -15,10 +15,10 @@ export function runJson(run: { runId: string; status: RunStatus; devices: readon
     })),
     attempts: attempts.map((a) => ({
       host: a.host, port: a.port, path: a.path, target: a.target, device: a.device, firmware: a.firmware, profile: a.profile,
-      anchor: { sha256: a.anchorSha256, subject: a.anchorSubject, source: a.anchorSource }, try: a.try, final: a.final === 1,
+      anchor: { sha256: a.anchorSha256, subject: a.anchorSubject, source: a.anchorSource }, try: a.try, final: a.final,
       // A first try that hit a link fault and was tried again is "retried", whatever it recorded.
-      outcome: a.final === 1 || a.outcome === 'not-run' ? a.outcome : 'retried',
-      class: a.class, note: a.note, lines: a.lines, httpStatus: a.httpStatus, durationMs: a.durationMs, expect: a.expect,
+      outcome: a.final || a.outcome === 'not-run' ? a.outcome : 'retried',
+      class: a.class, reason: a.reason, upload: a.upload, lines: a.lines, httpStatus: a.httpStatus, durationMs: a.durationMs, expect: a.expect,
     })),
     mismatches: matrix.mismatches,
   }

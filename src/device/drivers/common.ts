@@ -1,22 +1,26 @@
-import type { AtChannel } from '../at/channel.js'
+import { isRebootWind, type AtChannel } from '../at/channel.js'
 import { DeviceError, isDeviceError } from '../errors.js'
-import { classifyLines } from '../profile/classify.js'
+import { classifyResponse, damage } from '../profile/classify.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import type { Attempt } from './driver.js'
 
-/** The verdict of a failed request, classified through the profile's error table. */
-export function failedAttempt(lines: string[], profile: FirmwareProfile, started: number, now: number, channel: AtChannel, mark: number, httpStatus: number | null = null): Attempt {
-  const cls = classifyLines(lines, profile.errors)
-  return {
-    outcome: 'fail',
-    class: cls ?? 'device',
-    lines,
-    httpStatus,
-    bodyBytes: 0,
-    durationMs: Math.round(now - started),
-    transcript: channel.transcript.since(mark),
-    deviceError: cls ? null : `the module's lines match no entry of the ${profile.id} error table`,
-  }
+/**
+ * The verdict of a failed request, classified through the profile's error table only when the
+ * response is complete and well-formed; a damaged one is a link fault, never a class.
+ */
+export function failedAttempt(lines: string[], profile: FirmwareProfile, started: number, now: number, channel: AtChannel, mark: number, httpStatus: number | null = null, judged: readonly string[] = lines): Attempt {
+  const c = classifyResponse(judged, profile)
+  const base = { outcome: 'fail' as const, lines, httpStatus, bodyBytes: 0, durationMs: Math.round(now - started), transcript: channel.transcript.since(mark) }
+  if (c.kind === 'class') return { ...base, class: c.class, deviceError: null, fault: null }
+  if (c.kind === 'damaged') return { ...base, class: 'device', deviceError: `AT_DAMAGED: ${c.why}`, fault: 'link' }
+  return { ...base, class: 'device', deviceError: `the module's lines match no entry of the ${profile.id} error table`, fault: 'unrecognized' }
+}
+
+/** A pass stands only on a well-formed response; a damaged one is a link fault. */
+export function passedAttempt(a: Omit<Attempt, 'outcome' | 'class' | 'deviceError' | 'fault'>, profile: FirmwareProfile, moduleLines: readonly string[] = a.lines): Attempt {
+  const why = damage(moduleLines, profile)
+  if (why) return { ...a, outcome: 'fail', class: 'device', deviceError: `AT_DAMAGED: ${why}`, fault: 'link' }
+  return { ...a, outcome: 'pass', class: null, deviceError: null, fault: null }
 }
 
 /** A link problem (timeout, garbage, reboot, closed port): the `device` class, never a server verdict. */
@@ -25,8 +29,15 @@ export function deviceAttempt(err: unknown, started: number, now: number, channe
   const lines = ((err as { lines?: string[] }).lines ?? []).slice()
   return {
     outcome: 'fail', class: 'device', lines, httpStatus: null, bodyBytes: 0, durationMs: Math.round(now - started),
-    transcript: channel.transcript.since(mark), deviceError: `${err.code}: ${err.message}`,
+    transcript: channel.transcript.since(mark), deviceError: `${err.code}: ${err.message}`, fault: 'link',
   }
+}
+
+/** Counts restarts seen on the wire, whenever they arrive (the worker re-prepares after one). */
+export function rebootCounter(channel: AtChannel): () => number {
+  let n = 0
+  channel.onWind((line) => { if (isRebootWind(line)) n++ })
+  return () => n
 }
 
 export function epochSeconds(d: Date): string {
@@ -52,24 +63,29 @@ export async function expectOk(channel: AtChannel, cmd: string, timeoutMs: numbe
  * Reset: ask for it, wait for the boot banner's console indication, then poll `AT` until the
  * module answers. A module that printed garbage or hung gets the same treatment.
  */
-export async function resetAndResync(channel: AtChannel, cmd: string, ready: RegExp, t: DriverTimeouts): Promise<void> {
+export async function resetAndResync(channel: AtChannel, cmd: string, ready: RegExp, t: DriverTimeouts, stop: () => boolean = () => false): Promise<void> {
+  const stopped = () => new DeviceError('DEVICE_STOPPED', `reset abandoned: the run is stopping`)
+  if (stop()) throw stopped()
   channel.note(`reset: ${cmd}`)
   channel.resync()
   const booted = new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => { off(); resolve(false) }, t.resetMs)
-    const off = channel.onWind((line) => {
-      if (ready.test(line)) {
-        clearTimeout(timer)
-        off()
-        resolve(true)
-      }
-    })
+    const timer = setTimeout(() => done(false), t.resetMs)
+    // The user's Ctrl-C must not wait for a module that will never boot.
+    const poll = setInterval(() => { if (stop()) done(false) }, 50)
+    const done = (ok: boolean) => {
+      clearTimeout(timer)
+      clearInterval(poll)
+      off()
+      resolve(ok)
+    }
+    const off = channel.onWind((line) => { if (ready.test(line)) done(true) })
   })
   // The module may reboot before it answers OK: either outcome is fine here.
   await channel.exec(cmd, { timeoutMs: Math.min(2000, t.resetMs), expectReboot: true }).catch(() => undefined)
   const sawBanner = await booted
   const deadline = performance.now() + t.resetMs
   for (;;) {
+    if (stop()) throw stopped()
     channel.resync()
     try {
       const r = await channel.exec('AT', { timeoutMs: 1000 })
@@ -84,4 +100,33 @@ export async function resetAndResync(channel: AtChannel, cmd: string, ready: Reg
       throw new DeviceError('DEVICE_RESET_FAILED', `no answer to AT after ${cmd}${sawBanner ? '' : ' and no boot banner'} within ${t.resetMs} ms`)
     }
   }
+}
+
+/**
+ * Reads one status variable: the value `pattern` captures, or null when the module answers (well
+ * formed) without it or with an error. A damaged or missing answer is asked again, because a
+ * version misread on a noisy line would pick the wrong profile and so the wrong verdicts.
+ */
+export async function readVariable(channel: AtChannel, cmd: string, pattern: RegExp, timeoutMs: number, tries = 3): Promise<string | null> {
+  let last: unknown
+  for (let i = 0; i < tries; i++) {
+    try {
+      const r = await channel.exec(cmd, { timeoutMs })
+      const all = [...r.lines, r.final]
+      if (all.every((l) => /^[\x20-\x7e]*$/.test(l))) {
+        if (!r.ok) return null
+        for (const l of r.lines) {
+          const m = pattern.exec(l)
+          if (m?.[1]) return m[1]
+        }
+        return null
+      }
+      last = new DeviceError('AT_GARBAGE', `${cmd}: damaged answer ${JSON.stringify(all).slice(0, 120)}`)
+    } catch (err) {
+      if (!isDeviceError(err)) throw err
+      last = err
+    }
+    channel.resync()
+  }
+  throw last
 }

@@ -25,11 +25,19 @@ export interface Attempt {
   bodyBytes: number
   durationMs: number
   transcript: TranscriptEntry[]
-  /** For the `device` class: what went wrong on the link (timeout, garbage, reboot). */
+  /** For the `device` class: what went wrong (timeout, damaged lines, reboot, unknown lines). */
   deviceError: string | null
+  /**
+   * Why the module gave no verdict, for the `device` class: `link` (no complete, well-formed
+   * response: timeout, damaged line, reboot, closed port; a retry may help) or `unrecognized`
+   * (a complete, well-formed response that no error-table entry is, e.g. not ready).
+   */
+  fault: 'link' | 'unrecognized' | null
 }
 
 export interface CaUpload {
+  /** The command sent (its payload, the CA, is not repeated here). */
+  command: string
   /** The SubjectKeyId the module reported (lower-case hex), or null when it reports none. */
   ski: string | null
   lines: string[]
@@ -43,8 +51,10 @@ export interface ModuleDriver {
   /** Empties the TLS certificate store. */
   clean(): Promise<void>
   uploadCa(der: Buffer): Promise<CaUpload>
+  /** Restarts seen on the wire (+WIND:1/2) since the driver was made: state (clock, CA) is lost. */
+  reboots(): number
   httpsGet(req: HttpsRequest): Promise<Attempt>
-  /** Software reset, wait for the boot indications, resynchronise. */
-  reset(): Promise<void>
+  /** Software reset, wait for the boot indications, resynchronise; `stop` true gives up at once. */
+  reset(stop?: () => boolean): Promise<void>
   close(): Promise<void>
 }

@@ -3,7 +3,8 @@ import { SPWF01_FRAMING, type AtChannel } from '../at/channel.js'
 import { atField, atPort } from '../at/fields.js'
 import { DeviceError, isDeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, resetAndResync, type DriverTimeouts } from './common.js'
+import { damage } from '../profile/classify.js'
+import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, type DriverTimeouts } from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
 
 /** SPWF01 limits a command to 127 characters after "AT" (reference §12, [C]). */
@@ -15,6 +16,10 @@ const MAX_RESPONSE = 256 * 1024
 /** SPWF01SA driver: `OK` / `ERROR: <text>` dialect; HTTPS through a secure socket (reference §12). */
 export class Spwf01Driver implements ModuleDriver {
   private closedSockets = new Set<string>()
+  /** Pending Data and Socket Closed indications per socket, so a read knows something happened. */
+  private socketEvents = new Map<string, number>()
+  private socketWaiters: Array<() => void> = []
+  readonly reboots: () => number
 
   constructor(
     private readonly channel: AtChannel,
@@ -24,17 +29,25 @@ export class Spwf01Driver implements ModuleDriver {
     private readonly timeouts: DriverTimeouts = DEFAULT_TIMEOUTS,
   ) {
     channel.setFraming(SPWF01_FRAMING)
+    this.reboots = rebootCounter(channel)
     channel.onWind((line) => {
-      const m = /^\+WIND:58:Socket Closed:(\d+)/.exec(line)
-      if (m?.[1]) this.closedSockets.add(m[1])
+      // Pending Data is `:<id>:<len>:<total>` (the reference notes an empty field before <id> in some builds).
+      const data = /^\+WIND:55:Pending Data::?(\d+):/.exec(line)
+      const closed = /^\+WIND:58:Socket Closed:(\d+)/.exec(line)
+      const id = data?.[1] ?? closed?.[1]
+      if (!id) return
+      if (closed) this.closedSockets.add(id)
+      this.socketEvents.set(id, (this.socketEvents.get(id) ?? 0) + 1)
+      const w = this.socketWaiters
+      this.socketWaiters = []
+      for (const f of w) f()
     })
   }
 
   /** `AT+S.STS=version` prints `#  version = <yymmdd>-<hash>`; the profile's build maps it to a version. */
   static async identify(channel: AtChannel, timeoutMs: number, profiles: readonly FirmwareProfile[]): Promise<Identity> {
     channel.setFraming(SPWF01_FRAMING)
-    const lines = await expectOk(channel, 'AT+S.STS=version', timeoutMs)
-    const build = /^#\s*version\s*=\s*(\S+)/.exec(lines.find((l) => /^#\s*version\s*=/.test(l)) ?? '')?.[1] ?? null
+    const build = await readVariable(channel, 'AT+S.STS=version', /^#\s*version\s*=\s*(\S+)/, timeoutMs)
     const known = build ? profiles.find((p) => p.module === 'SPWF01SA' && p.build.startsWith(build)) : undefined
     return { module: 'SPWF01SA', firmware: known?.firmware ?? null, build, dialect: 'spwf01' }
   }
@@ -56,8 +69,11 @@ export class Spwf01Driver implements ModuleDriver {
   async uploadCa(der: Buffer): Promise<CaUpload> {
     const pem = Buffer.from(toPem(der))
     if (pem.length > this.profile.store.maxCaBytes) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes does not fit the module's ${this.profile.store.maxCaBytes}-byte store`)
-    const lines = await expectOk(this.channel, `AT+S.TLSCERT=ca,${pem.length}`, this.timeouts.commandMs + Math.ceil(pem.length / 10), pem)
-    return { ski: null, lines }
+    const command = `AT+S.TLSCERT=ca,${pem.length}`
+    const lines = await expectOk(this.channel, command, this.timeouts.commandMs + Math.ceil(pem.length / 10), pem)
+    const why = damage([...lines, 'OK'], this.profile)
+    if (why) throw new DeviceError('AT_GARBAGE', `${command}: ${why}`)
+    return { command, ski: null, lines }
   }
 
   async httpsGet(req: HttpsRequest): Promise<Attempt> {
@@ -68,62 +84,94 @@ export class Spwf01Driver implements ModuleDriver {
     const started = this.monotonic()
     const lines: string[] = []
     try {
-      lines.push(...await this.step(this.cmd(`AT+S.TLSDOMAIN=domain,${host}`)))
-      const on = await this.channel.exec(this.cmd(`AT+S.SOCKON=${host},${port},s,ind`), { timeoutMs: this.timeouts.httpMs })
-      lines.push(...on.lines, on.final)
-      if (!on.ok) return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark)
-      const id = /ID:\s*(\d+)/.exec(on.lines.join(' '))?.[1]
-      if (!id) throw new DeviceError('AT_GARBAGE', `SOCKON answered OK without a socket ID: ${on.lines.join(' | ')}`)
+      const dom = await this.judged(this.cmd(`AT+S.TLSDOMAIN=domain,${host}`), this.timeouts.commandMs)
+      lines.push(...dom)
+      if (dom[dom.length - 1] !== 'OK') return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, null, dom)
+      // The verdict is SOCKON's answer: classified alone, and only when complete and well-formed.
+      const on = await this.judged(this.cmd(`AT+S.SOCKON=${host},${port},s,ind`), this.timeouts.httpMs)
+      lines.push(...on)
+      if (on[on.length - 1] !== 'OK') return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, null, on)
+      const id = /^ ID: (\d+)$/.exec(on.find((l) => l.startsWith(' ID:')) ?? '')?.[1]
+      if (!id) throw new DeviceError('AT_GARBAGE', `SOCKON answered OK without a socket ID: ${on.join(' | ')}`)
       this.closedSockets.delete(id)
       const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tlsmatrix\r\nConnection: close\r\n\r\n`, 'latin1')
       await expectOk(this.channel, this.cmd(`AT+S.SOCKW=${id},${request.length}`), this.timeouts.commandMs, request)
       const response = await this.readAll(id, started)
       await this.channel.exec(`AT+S.SOCKC=${id}`, { timeoutMs: this.timeouts.commandMs }).catch(() => undefined)
       const statusLine = response.toString('latin1').split('\r\n', 1)[0] ?? ''
-      const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(statusLine)?.[1] ?? NaN)
+      const status = Number(/^HTTP\/1\.\d (\d{3})(?: [\x20-\x7e]*)?$/.exec(statusLine)?.[1] ?? NaN)
       lines.push(statusLine)
       if (!Number.isFinite(status)) throw new DeviceError('AT_GARBAGE', `the socket returned no HTTP status line (${response.length} bytes)`)
-      if (status >= 400) return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, status)
+      const done = { lines, httpStatus: status, durationMs: Math.round(this.monotonic() - started), transcript: this.channel.transcript.since(mark) }
+      // The status comes from the server's bytes read through the module: HTTP errors are the server's answer.
+      if (status >= 400) return { ...done, outcome: 'fail', class: 'http', bodyBytes: 0, deviceError: null, fault: null }
       const head = response.indexOf('\r\n\r\n')
-      return { outcome: 'pass', class: null, lines, httpStatus: status, bodyBytes: head < 0 ? 0 : response.length - head - 4, durationMs: Math.round(this.monotonic() - started), transcript: this.channel.transcript.since(mark), deviceError: null }
+      return passedAttempt({ ...done, bodyBytes: head < 0 ? 0 : response.length - head - 4 }, this.profile, on)
     } catch (err) {
-      if (isDeviceError(err, 'AT_ERROR')) return failedAttempt([...lines, ...((err as { lines?: string[] }).lines ?? [])], this.profile, started, this.monotonic(), this.channel, mark)
+      if (isDeviceError(err, 'AT_ERROR')) {
+        const answer = (err as { lines?: string[] }).lines ?? []
+        return failedAttempt([...lines, ...answer], this.profile, started, this.monotonic(), this.channel, mark, null, answer)
+      }
       if (isDeviceError(err, 'AT_INVALID_FIELD')) throw err
       return deviceAttempt(err, started, this.monotonic(), this.channel, mark)
     }
   }
 
-  private async step(cmd: string): Promise<string[]> {
-    const r = await this.channel.exec(cmd, { timeoutMs: this.timeouts.commandMs })
-    if (!r.ok) throw Object.assign(new DeviceError('AT_ERROR', `${cmd}: ${r.final}`), { lines: [...r.lines, r.final] })
-    return r.lines
+  /** One command's whole answer (lines and final line); a damaged OK answer is a link fault. */
+  private async judged(cmd: string, timeoutMs: number): Promise<string[]> {
+    const r = await this.channel.exec(cmd, { timeoutMs })
+    const all = [...r.lines, r.final]
+    if (r.ok) {
+      const why = damage(all, this.profile)
+      if (why) throw Object.assign(new DeviceError('AT_GARBAGE', `${cmd.slice(0, 60)}: ${why}`), { lines: all })
+    }
+    return all
   }
 
-  /** Polls SOCKQ/SOCKR until the server closes the socket and nothing is pending. */
+  /**
+   * Reads the socket until the server has closed it and nothing is pending. A query that says 0
+   * is final only if the close was seen before it was asked: Pending Data and Socket Closed may
+   * arrive right behind a `DATALEN: 0` (the module prints indications between responses), so
+   * any indication for the socket means: query again.
+   */
   private async readAll(id: string, started: number): Promise<Buffer> {
     const chunks: Buffer[] = []
     let size = 0
     while (this.monotonic() - started < this.timeouts.httpMs) {
+      const closedBefore = this.closedSockets.has(id)
+      const eventsBefore = this.socketEvents.get(id) ?? 0
       const q = await expectOk(this.channel, `AT+S.SOCKQ=${id}`, this.timeouts.commandMs)
-      const pending = Number(/DATALEN:\s*(\d+)/.exec(q.join(' '))?.[1] ?? 0)
+      const len = /^ DATALEN: (\d+)$/.exec(q.length === 1 ? q[0]! : '')?.[1]
+      if (len === undefined) throw new DeviceError('AT_GARBAGE', `SOCKQ answered ${JSON.stringify(q).slice(0, 120)}`)
+      const pending = Number(len)
       if (pending > 0) {
         const n = Math.min(pending, READ_CHUNK)
         const r = await this.channel.exec(`AT+S.SOCKR=${id},${n}`, { timeoutMs: this.timeouts.commandMs + n, rawFirst: n })
         if (!r.ok) throw new DeviceError('AT_ERROR', `SOCKR: ${r.final}`)
+        if (r.lines.length > 0) throw new DeviceError('AT_GARBAGE', `SOCKR: unexpected lines ${JSON.stringify(r.lines).slice(0, 120)}`)
         const data = r.body ?? Buffer.alloc(0)
         if (size < MAX_RESPONSE) chunks.push(data)
         size += data.length
         continue
       }
-      // Done when the server closed the socket, or when the response is complete by its length.
-      if (this.closedSockets.has(id) || responseComplete(Buffer.concat(chunks))) break
-      await new Promise((r) => setTimeout(r, 20))
+      if (closedBefore) break
+      if ((this.socketEvents.get(id) ?? 0) !== eventsBefore) continue
+      // Nothing yet: wait for the module's next indication for a socket, bounded.
+      const left = this.timeouts.httpMs - (this.monotonic() - started)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(0, Math.min(left, 1000)))
+        function done() { clearTimeout(timer); resolve() }
+        this.socketWaiters.push(done)
+      })
+    }
+    if (!this.closedSockets.has(id) && !responseComplete(Buffer.concat(chunks))) {
+      throw new DeviceError('AT_TIMEOUT', `socket ${id}: the response did not end within ${this.timeouts.httpMs} ms`)
     }
     return Buffer.concat(chunks)
   }
 
-  async reset(): Promise<void> {
-    await resetAndResync(this.channel, 'AT+CFUN=1', /^\+WIND:0:Console active/, this.timeouts)
+  async reset(stop?: () => boolean): Promise<void> {
+    await resetAndResync(this.channel, 'AT+CFUN=1', /^\+WIND:0:Console active/, this.timeouts, stop)
   }
 
   async close(): Promise<void> {}

@@ -2,7 +2,7 @@ import { SPWF04_FRAMING, type AtChannel } from '../at/channel.js'
 import { atField, atPort } from '../at/fields.js'
 import { DeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, resetAndResync, type DriverTimeouts } from './common.js'
+import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, type DriverTimeouts } from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
 
 const STATUS = /^AT-S\.Http Server Status Code:(\d+)$/
@@ -12,6 +12,8 @@ const MAX_PATH = 96
 
 /** SPWF04SA driver: `AT-S.OK` / `AT-S.ERROR:<code>:<text>` dialect (AT reference §1-§8). */
 export class Spwf04Driver implements ModuleDriver {
+  readonly reboots: () => number
+
   constructor(
     private readonly channel: AtChannel,
     readonly identity: Identity,
@@ -20,19 +22,14 @@ export class Spwf04Driver implements ModuleDriver {
     private readonly timeouts: DriverTimeouts = DEFAULT_TIMEOUTS,
   ) {
     channel.setFraming(SPWF04_FRAMING)
+    this.reboots = rebootCounter(channel)
   }
 
   static async identify(channel: AtChannel, timeoutMs: number): Promise<Identity> {
     channel.setFraming(SPWF04_FRAMING)
-    const version = await expectOk(channel, 'AT+S.STS=fw_version', timeoutMs)
-    const fw = /^AT-S\.Var:fw_version=(\d+\.\d+\.\d+)/.exec(version.find((l) => l.startsWith('AT-S.Var:fw_version=')) ?? '')?.[1] ?? null
-    let build: string | null = null
-    try {
-      const b = await expectOk(channel, 'AT+S.STS=build', timeoutMs)
-      build = /^AT-S\.Var:build=(.+)$/.exec(b.find((l) => l.startsWith('AT-S.Var:build=')) ?? '')?.[1] ?? null
-    } catch {
-      // Older firmware may not expose the build variable; the version is what matters.
-    }
+    const fw = await readVariable(channel, 'AT+S.STS=fw_version', /^AT-S\.Var:fw_version=(\d+\.\d+\.\d+)/, timeoutMs)
+    // Older firmware may not expose the build variable; the version is what matters.
+    const build = await readVariable(channel, 'AT+S.STS=build', /^AT-S\.Var:build=(.+)$/, timeoutMs).catch(() => null)
     return { module: 'SPWF04SA', firmware: fw, build, dialect: 'spwf04' }
   }
 
@@ -50,9 +47,12 @@ export class Spwf04Driver implements ModuleDriver {
     if (der.length === 0 || der.length > this.profile.store.maxCaBytes) {
       throw new DeviceError('CA_TOO_LARGE', `CA of ${der.length} bytes does not fit the module's ${this.profile.store.maxCaBytes}-byte slot`)
     }
-    const lines = await expectOk(this.channel, `AT+S.TLSCERT=ca,${der.length}`, this.timeouts.commandMs + Math.ceil(der.length / 10), der)
+    const command = `AT+S.TLSCERT=ca,${der.length}`
+    const lines = await expectOk(this.channel, command, this.timeouts.commandMs + Math.ceil(der.length / 10), der)
     const ski = /^AT-S\.SubjectKeyId:([0-9A-Fa-f:]+)$/.exec(lines.find((l) => l.startsWith('AT-S.SubjectKeyId:')) ?? '')?.[1]
-    return { ski: ski ? ski.replace(/:/g, '').toLowerCase() : null, lines }
+    // A damaged answer is not evidence of what the module stored.
+    if (!ski && !lines.includes('AT-S.No SubjectKeyId')) throw new DeviceError('AT_GARBAGE', `${command}: no SubjectKeyId line in ${JSON.stringify(lines).slice(0, 120)}`)
+    return { command, ski: ski ? ski.replace(/:/g, '').toLowerCase() : null, lines }
   }
 
   async httpsGet(req: HttpsRequest): Promise<Attempt> {
@@ -68,14 +68,14 @@ export class Spwf04Driver implements ModuleDriver {
       const status = Number(r.lines.map((l) => STATUS.exec(l)?.[1]).find((s) => s !== undefined) ?? NaN)
       const httpStatus = Number.isFinite(status) ? status : null
       if (!r.ok) return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, httpStatus)
-      return { outcome: 'pass', class: null, lines, httpStatus, bodyBytes: r.bodyBytes, durationMs: Math.round(this.monotonic() - started), transcript: this.channel.transcript.since(mark), deviceError: null }
+      return passedAttempt({ lines, httpStatus, bodyBytes: r.bodyBytes, durationMs: Math.round(this.monotonic() - started), transcript: this.channel.transcript.since(mark) }, this.profile)
     } catch (err) {
       return deviceAttempt(err, started, this.monotonic(), this.channel, mark)
     }
   }
 
-  async reset(): Promise<void> {
-    await resetAndResync(this.channel, 'AT+S.RESET', /^\+WIND:0:Console active/, this.timeouts)
+  async reset(stop?: () => boolean): Promise<void> {
+    await resetAndResync(this.channel, 'AT+S.RESET', /^\+WIND:0:Console active/, this.timeouts, stop)
   }
 
   async close(): Promise<void> {}

@@ -1,9 +1,12 @@
 import { FAILURE_CLASSES, type FailureClass, type FirmwareProfile } from './profile.js'
 
-/** `{n}` in a profile line stands for a number; everything else is literal. */
+/**
+ * `{n}` in a profile line stands for a number, `{text}` for printable ASCII text; everything
+ * else is literal. A corrupted byte (outside printable ASCII) never matches a placeholder.
+ */
 export function linePattern(template: string): RegExp {
-  const parts = template.split('{n}').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-  return new RegExp(`^${parts.join('(\\d+)')}$`)
+  const parts = template.split(/(\{n\}|\{text\})/).map((s) => (s === '{n}' ? '(\\d+)' : s === '{text}' ? '([\\x20-\\x7e]*)' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+  return new RegExp(`^${parts.join('')}$`)
 }
 
 /** Fills `{n}` placeholders in order (the emulator printing a class's lines). */
@@ -12,29 +15,51 @@ export function fillLine(template: string, ...numbers: number[]): string {
   return template.replace(/\{n\}/g, () => String(numbers[i++] ?? numbers[numbers.length - 1] ?? 0))
 }
 
+/** What a request's response says, judged only when it is complete and well-formed. */
+export type Classification =
+  | { kind: 'class'; class: FailureClass }
+  /** Complete and well-formed, but no error-table entry is exactly these lines (e.g. not ready). */
+  | { kind: 'unmatched' }
+  /** A line outside the dialect's grammar, or no final line: a link fault, never a verdict. */
+  | { kind: 'damaged'; why: string }
+
+const matchesAny = (line: string, templates: readonly string[]) => templates.some((t) => linePattern(t).test(line))
+
 /**
- * Derives the failure class from what the module printed, through the profile's error table:
- * the class whose every line appears (in order) wins, and the one with more lines beats a
- * shorter one it contains (Certificate Error:22 + Http Client Error:2 is key-unsupported, not
- * just handshake). Returns null when no entry matches.
+ * Checks a response against the profile's grammar: it must end with a final line and every line
+ * must be one the firmware prints during a request (informational lines, error-table lines,
+ * final lines). Null when it is well-formed, else why not.
  */
-export function classifyLines(lines: readonly string[], errors: FirmwareProfile['errors']): FailureClass | null {
-  let best: { cls: FailureClass; size: number } | null = null
+export function damage(lines: readonly string[], profile: FirmwareProfile): string | null {
+  const g = profile.responses
+  const last = lines[lines.length - 1]
+  if (last === undefined || !matchesAny(last, g.final)) return `no final line${last === undefined ? '' : ` (last: ${JSON.stringify(last.slice(0, 80))})`}`
+  const known = [...g.info, ...g.final, ...Object.values(profile.errors).flat()]
+  const bad = lines.find((l) => !matchesAny(l, known))
+  return bad === undefined ? null : `a line outside the ${profile.id} grammar: ${JSON.stringify(bad.slice(0, 80))}`
+}
+
+/**
+ * The failure class of a complete response (its informational lines aside, the lines must be
+ * exactly one error-table entry, optionally followed by the final line), so a damaged or partial
+ * longer entry can never pass for a shorter one.
+ */
+export function classifyResponse(lines: readonly string[], profile: FirmwareProfile): Classification {
+  const why = damage(lines, profile)
+  if (why) return { kind: 'damaged', why }
+  const entries = Object.values(profile.errors).flat()
+  const errorLines = lines.filter((l) => matchesAny(l, entries) || !matchesAny(l, profile.responses.info))
   for (const cls of FAILURE_CLASSES) {
-    const entry = errors[cls]
+    const entry = profile.errors[cls]
     if (!entry) continue
-    let from = 0
-    let matched = true
-    for (const template of entry) {
-      const re = linePattern(template)
-      const at = lines.findIndex((l, i) => i >= from && re.test(l))
-      if (at < 0) {
-        matched = false
-        break
-      }
-      from = at + 1
-    }
-    if (matched && (!best || entry.length > best.size)) best = { cls, size: entry.length }
+    const same = (got: readonly string[]) => got.length === entry.length && got.every((l, i) => linePattern(entry[i]!).test(l))
+    if (same(errorLines) || same(errorLines.slice(0, -1))) return { kind: 'class', class: cls }
   }
-  return best?.cls ?? null
+  return { kind: 'unmatched' }
+}
+
+/** The class of a module's lines, or null (kept for replaying transcripts; see classifyResponse). */
+export function classifyLines(lines: readonly string[], profile: FirmwareProfile): FailureClass | null {
+  const c = classifyResponse(lines, profile)
+  return c.kind === 'class' ? c.class : null
 }

@@ -84,6 +84,9 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
       need(t.anchorMatch === 'ski-aki' || t.anchorMatch === 'path', 'tls.anchorMatch must be ski-aki or path')
     }
     need(typeof p.store?.maxCaBytes === 'number', 'store.maxCaBytes must be a number')
+    const lineList = (v: unknown) => Array.isArray(v) && v.every((l) => typeof l === 'string' && l !== '' && !/[\r\n]/.test(l))
+    need(typeof p.responses === 'object' && p.responses !== null && lineList(p.responses.info) && lineList(p.responses.final) && p.responses.final.length > 0,
+      'responses needs info [lines] and final [lines] (the grammar of a response)')
     need(typeof p.errors === 'object' && p.errors !== null, 'errors must map failure classes to lines')
     for (const [cls, lines] of Object.entries(p.errors ?? {})) {
       need((FAILURE_CLASSES as readonly string[]).includes(cls), `errors: unknown failure class "${cls}"`)

@@ -31,6 +31,12 @@ export interface FirmwareProfile {
   }
   store: { caSlots: number; maxCaBytes: number }
   /**
+   * The grammar of a request's response besides the error table: informational lines and final
+   * lines (`{n}` a number, `{text}` printable text). A response with any other line, or no final
+   * line, was damaged on the link and is never classified.
+   */
+  responses: { info: string[]; final: string[] }
+  /**
    * Per failure class, the lines the module prints for it (before, or as, its final error line).
    * `{n}` stands for a number. The emulator prints them; drivers classify by them.
    */

@@ -1,0 +1,35 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { run } from '../../src/cli/run.js'
+import type { RunningLab } from '../../src/lab/index.js'
+import { startTestLab } from '../helpers/lab.js'
+import { testIo } from '../helpers/io.js'
+
+let lab: RunningLab
+let dir: string
+before(async () => {
+  lab = await startTestLab()
+  dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-reboot-'))
+})
+after(async () => lab.close())
+
+test('a module that reboots during the retry is recovered before the next target, and the item is not run (link)', async () => {
+  const hosts = join(dir, 'hosts.txt')
+  writeFileSync(hosts, ['rsa2048.basic.test', 'extra-cert.basic.test'].map((n) => `${n}:${lab.hosts.find((h) => h.name === n)!.port}`).join('\n'))
+  // Commands: 0 AT, 1-2 STS, 3-5 SCFG SCFG TIME, 6 clean, 7 CA, 8 HTTPGET (dropped), 9 RESET,
+  // 10 AT, 11-13 prepare, 14 clean, 15 CA, 16 HTTPGET again (the module reboots: clock back at 2000).
+  const io = testIo()
+  const code = await run(['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0?no-dns&faults=drop@8,reboot@16', '--device-timeout-ms', '1500', '--anchors', 'first',
+    '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', join(dir, 'r.db'), '--json', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
+  assert.equal(code, 0, io.err())
+  const j = JSON.parse(io.out()) as { attempts: Array<{ host: string; try: number; final: boolean; outcome: string; class: string | null; reason: { reason: string; detail: string } | null }> }
+  const first = j.attempts.filter((a) => a.host === 'rsa2048.basic.test').map((a) => [a.try, a.final, a.outcome, a.reason?.reason ?? null])
+  assert.deepEqual(first, [[1, false, 'retried', 'link'], [2, true, 'not-run', 'link']])
+  assert.match(j.attempts.find((a) => a.host === 'rsa2048.basic.test' && a.final)!.reason!.detail, /AT_REBOOTED/)
+  // Without a recovery after the retry this would be `expired`: the module's clock is back at 2000.
+  const next = j.attempts.filter((a) => a.host === 'extra-cert.basic.test').map((a) => [a.try, a.final, a.outcome, a.class])
+  assert.deepEqual(next, [[1, true, 'pass', null]])
+})
