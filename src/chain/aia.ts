@@ -1,5 +1,4 @@
 import { isIP } from 'node:net'
-import { Agent, request } from 'undici'
 import { AppError } from '../core/errors.js'
 import { x509 } from '../core/x509.js'
 import { resolveAddress, type NameLookup, type ResolveMap } from '../hosts/index.js'
@@ -23,6 +22,9 @@ export const DEFAULT_AIA: Omit<AiaOptions, 'resolveMap'> = { timeoutMs: 5000, ma
  * certificate, so scheme, address, size, time and redirects are all bounded.
  */
 export async function fetchAiaCertificates(url: string, opts: AiaOptions): Promise<Buffer[]> {
+  // undici is loaded on first use: most resolutions never download anything, and it is a
+  // tenth of a second of start-up.
+  const { Agent, request } = await import('undici')
   let current = url
   for (let hop = 0; hop <= opts.maxRedirects; hop++) {
     const target = await checkUrl(current, opts)

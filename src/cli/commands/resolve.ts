@@ -4,7 +4,7 @@ import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver, toNode
 import type { Clock } from '../../core/clock.js'
 import { AppError, ExitError } from '../../core/errors.js'
 import { formatProblems, parseHosts, parseResolveEntries, type Target } from '../../hosts/index.js'
-import { resolveBatch } from '../../pipeline/index.js'
+import { resolveBatch } from '../../pipeline/resolve-batch.js'
 import { ObservationStore, openDb } from '../../store/index.js'
 import type { Io } from '../io.js'
 import { observationJson } from '../output/resolve-json.js'
@@ -27,7 +27,7 @@ export interface ResolveOptions {
   quiet?: boolean
 }
 
-export const DEFAULT_DB = 'data/tlsmatrix.db'
+export { DEFAULT_DB } from '../defaults.js'
 
 export async function readTargets(file: string, io: Io): Promise<Target[]> {
   let text: string
