@@ -14,6 +14,8 @@ export interface BatchOptions {
   record?: (obs: Observation) => void
   observer?: BatchObserver
   clock: Clock
+  /** True once the user asked to stop: targets not yet started are left out of the result. */
+  stopping?: () => boolean
 }
 
 export interface BatchResult {
@@ -30,7 +32,8 @@ export async function resolveBatch(targets: readonly Target[], resolver: Resolve
   const limit = pLimit(Math.max(1, opts.concurrency))
   const unrecorded: BatchResult['unrecorded'] = []
   let done = 0
-  const observations = await Promise.all(targets.map((t) => limit(async () => {
+  const results = await Promise.all(targets.map((t) => limit(async (): Promise<Observation | null> => {
+    if (opts.stopping?.()) return null
     let obs: Observation
     try {
       obs = await resolver.resolve(t)
@@ -45,7 +48,7 @@ export async function resolveBatch(targets: readonly Target[], resolver: Resolve
     opts.observer?.onResult?.(obs, ++done, targets.length)
     return obs
   })))
-  return { observations, unrecorded }
+  return { observations: results.filter((o): o is Observation => o !== null), unrecorded }
 }
 
 function internalFailure(t: Target, err: unknown, clock: Clock): Observation {
