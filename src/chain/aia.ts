@@ -1,8 +1,8 @@
 import { isIP } from 'node:net'
 import { AppError } from '../core/errors.js'
-import { x509 } from '../core/x509.js'
 import { resolveAddress, type NameLookup, type ResolveMap } from '../hosts/index.js'
 import { isPrivateAddress } from './address-policy.js'
+import { x509Lib } from './x509-lib.js'
 
 export interface AiaOptions {
   timeoutMs: number
@@ -105,6 +105,7 @@ async function checkUrl(raw: string, opts: AiaOptions): Promise<{ address: strin
 
 /** caIssuers serves DER, PEM or a certs-only PKCS#7 bundle (RFC 5280 §4.2.2.1). */
 function decodeCertificates(body: Buffer, url: string): Buffer[] {
+  const x509 = x509Lib()
   try {
     return [Buffer.from(new x509.X509Certificate(body).rawData)]
   } catch {

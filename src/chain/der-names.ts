@@ -4,14 +4,14 @@
  * roots this way; a root is parsed in full only when a look-up returns it.
  */
 
-interface Tlv {
+export interface Tlv {
   tag: number
   /** Offset of the value and the offset just past it. */
   start: number
   end: number
 }
 
-function readTlv(der: Uint8Array, off: number, limit: number): Tlv {
+export function readTlv(der: Uint8Array, off: number, limit: number): Tlv {
   if (off + 2 > limit) throw new Error('truncated DER')
   const tag = der[off]!
   let len = der[off + 1]!
@@ -28,7 +28,7 @@ function readTlv(der: Uint8Array, off: number, limit: number): Tlv {
   return { tag, start, end }
 }
 
-function children(der: Uint8Array, parent: Tlv): Tlv[] {
+export function children(der: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = []
   for (let off = parent.start; off < parent.end;) {
     const t = readTlv(der, off, parent.end)
@@ -94,6 +94,6 @@ function decodeString(der: Uint8Array, v: Tlv): string {
   return s.toLowerCase().replace(/\s+/g, ' ').trim()
 }
 
-function hex(der: Uint8Array, t: Tlv): string {
+export function hex(der: Uint8Array, t: Tlv): string {
   return Buffer.from(der.subarray(t.start, t.end)).toString('hex')
 }

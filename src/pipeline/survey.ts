@@ -85,9 +85,12 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
       timeline.push({ phase, startMs, endMs: deps.clock.monotonic() - t0 })
     }
   }
+  // The broad hello needs no device: a new run resolves with it while the devices open.
+  const resolutions = new Resolutions(input, deps, timed)
   try {
     // An emulator a run starts is its own and private to it: only real devices are shared.
     for (const d of input.devices) if (!d.url.startsWith('emu:')) unlocks.push(lockDevice(d.url, runId))
+    if (!input.resume) void resolutions.start(helloHash(DEFAULT_HELLO), DEFAULT_HELLO, 'broad')
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)
     const devices: RunDevice[] = await Promise.all(input.devices.map(async (d): Promise<RunDevice> => {
       try {
@@ -121,7 +124,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     let planComplete = feeds.size === 0
     const planning = feeds.size === 0 ? Promise.resolve() : (async () => {
       try {
-        const fresh = await resolveAndPlan({ ...input, devices: stored ? unplanned : input.devices }, deps, opened, feeds, timed)
+        const fresh = await resolveAndPlan({ ...input, devices: stored ? unplanned : input.devices }, deps, opened, feeds, resolutions, timed)
         if (fresh) {
           deps.runs.updateRun(runId, { plan: [...(stored ?? []), ...fresh] })
           planComplete = true
@@ -159,6 +162,8 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     deps.runs.updateRun(runId, { status, endedAt: deps.clock.now().toISOString(), devices })
     return { runId, status, devices, results, timeline }
   } finally {
+    // A run that failed before planning leaves no resolution behind.
+    await resolutions.settled()
     await timed('teardown', () => Promise.all([...opened.values()].map((m) => m.transport.close().catch(() => undefined))))
     for (const u of unlocks) u()
     deps.onPhase?.(`wall time: ${timelineText(timeline)}`)
@@ -170,13 +175,59 @@ export function timelineText(timeline: readonly Span[]): string {
   return [...timeline].sort((a, b) => a.startMs - b.startMs).map((t) => `${t.phase} ${s(t.startMs)}-${s(t.endMs)} s`).join(', ')
 }
 
+type Seen = { obs: Observation; id: number | null }
+
+/**
+ * The survey's resolutions, one per distinct ClientHello, each with up to --concurrency targets
+ * at once (a shared budget would queue a device's own hello behind every broad target, and one
+ * slow server would hold both); each observation is recorded as it arrives and reported.
+ */
+class Resolutions {
+  readonly byHello = new Map<string, Map<string, Seen>>()
+  private readonly running = new Map<string, Promise<boolean>>()
+  private listener: ((key: string, targetId: string) => void) | null = null
+
+  constructor(private readonly input: SurveyInput, private readonly deps: SurveyDeps, private readonly timed: <T>(phase: string, fn: () => Promise<T>) => Promise<T>) {}
+
+  /** Resolves every target with this hello (once per key); true when none was left out by a stop. */
+  start(key: string, hello: HelloProfile, who: string): Promise<boolean> {
+    let p = this.running.get(key)
+    if (p) return p
+    const ids = new Map<string, Seen>()
+    this.byHello.set(key, ids)
+    const resolver = new Resolver({
+      store: this.input.store, cache: this.input.cache, hello, timeoutMs: this.input.timeoutMs, resolveMap: this.input.resolveMap, clock: this.deps.clock,
+      aia: { ...DEFAULT_AIA, allowPrivate: this.input.aiaAllowPrivate },
+    })
+    p = this.timed(`resolve (${who})`, () => resolveBatch(this.input.targets, resolver, {
+      concurrency: this.input.concurrency,
+      clock: this.deps.clock,
+      stopping: this.deps.stopping,
+      record: (o) => { ids.set(o.target, { obs: o, id: this.deps.observations.record(o, hello) }) },
+      observer: { onResult: (o) => { if (!ids.has(o.target)) ids.set(o.target, { obs: o, id: null }); this.listener?.(key, o.target) } },
+    })).then((batch) => batch.observations.length === this.input.targets.length)
+    this.running.set(key, p)
+    return p
+  }
+
+  /** From now on every arrival is reported; those so far are reported at once. */
+  listen(fn: (key: string, targetId: string) => void): void {
+    this.listener = fn
+    for (const [key, ids] of this.byHello) for (const id of [...ids.keys()]) fn(key, id)
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.running.values())
+  }
+}
+
 /**
  * Resolves each target with the broad hello and with each distinct device hello, all at once,
  * handing each target to the devices' feeds as soon as its observations are in; then plans.
  * Returns null when stopped before every target was resolved.
  */
 async function resolveAndPlan(
-  input: SurveyInput, deps: SurveyDeps, opened: Map<string, OpenedModule>, feeds: Map<string, DeviceFeed>,
+  input: SurveyInput, deps: SurveyDeps, opened: Map<string, OpenedModule>, feeds: Map<string, DeviceFeed>, resolutions: Resolutions,
   timed: <T>(phase: string, fn: () => Promise<T>) => Promise<T>,
 ): Promise<DevicePlan[] | null> {
   const broadKey = helloHash(DEFAULT_HELLO)
@@ -188,50 +239,38 @@ async function resolveAndPlan(
     hellos.set(key, helloOf(m.profile))
     users.set(key, [...(users.get(key) ?? []), label])
   }
-  type Seen = { obs: Observation; id: number | null }
-  const byHello = new Map<string, Map<string, Seen>>([...hellos.keys()].map((k) => [k, new Map<string, Seen>()]))
   const byId = new Map(input.targets.map((t) => [t.id, t]))
-  const broad = byHello.get(broadKey)!
+  const handed = new Set<string>()
   const arrived = (key: string, targetId: string) => {
     const t = byId.get(targetId)
     // After Ctrl-C nothing new starts: what resolves now is planned again by --resume.
     if (!t || deps.stopping()) return
+    const broad = resolutions.byHello.get(broadKey)
     for (const [label, m] of members) {
-      const own = byHello.get(helloHash(helloOf(m.profile)))!
-      if (key !== broadKey && own !== byHello.get(key)) continue
-      const o = own.get(targetId)
-      const b = broad.get(targetId)
-      if (o && b) feeds.get(label)?.ready(t, { device: o, broad: b })
+      const ownKey = helloHash(helloOf(m.profile))
+      if (key !== broadKey && key !== ownKey) continue
+      const o = resolutions.byHello.get(ownKey)?.get(targetId)
+      const b = broad?.get(targetId)
+      if (!o || !b || handed.has(`${label}\n${targetId}`)) continue
+      handed.add(`${label}\n${targetId}`)
+      feeds.get(label)?.ready(t, { device: o, broad: b })
     }
   }
-  // The hellos share the --concurrency budget.
-  const concurrency = Math.max(1, Math.ceil(input.concurrency / hellos.size))
-  let stopped = false
-  await Promise.all([...hellos].map(async ([key, hello]) => {
+  const running = [...hellos].map(([key, hello]) => {
     const who = users.get(key)!.join(', ')
-    const name = key === broadKey ? `the broad ClientHello${who ? ` (also ${who}'s)` : ''}` : `the ClientHello of ${who}`
-    deps.onPhase?.(`resolving ${input.targets.length} target(s) with ${name}`)
-    const resolver = new Resolver({
-      store: input.store, cache: input.cache, hello, timeoutMs: input.timeoutMs, resolveMap: input.resolveMap, clock: deps.clock,
-      aia: { ...DEFAULT_AIA, allowPrivate: input.aiaAllowPrivate },
-    })
-    const ids = byHello.get(key)!
-    const batch = await timed(`resolve (${key === broadKey ? 'broad' : who})`, () => resolveBatch(input.targets, resolver, {
-      concurrency,
-      clock: deps.clock,
-      stopping: deps.stopping,
-      record: (o) => { ids.set(o.target, { obs: o, id: deps.observations.record(o, hello) }) },
-      observer: { onResult: (o) => { if (!ids.has(o.target)) ids.set(o.target, { obs: o, id: null }); arrived(key, o.target) } },
-    }))
-    if (batch.observations.length < input.targets.length) stopped = true
-  }))
-  if (stopped) return null
+    deps.onPhase?.(`resolving ${input.targets.length} target(s) with ${key === broadKey ? `the broad ClientHello${who ? ` (also ${who}'s)` : ''}` : `the ClientHello of ${who}`}`)
+    return resolutions.start(key, hello, key === broadKey ? 'broad' : who)
+  })
+  resolutions.listen(arrived)
+  const complete = await Promise.all(running)
+  if (complete.includes(false)) return null
   return await timed('plan', async () => {
+    const broad = resolutions.byHello.get(broadKey)!
     const plans: DevicePlan[] = []
     for (const d of input.devices) {
       const m = opened.get(d.label)
       if (!m) continue
-      const own = byHello.get(helloHash(helloOf(m.profile)))!
+      const own = resolutions.byHello.get(helloHash(helloOf(m.profile)))!
       const obs = new Map<string, TargetObservations>()
       for (const t of input.targets) obs.set(t.id, { device: own.get(t.id)!, broad: broad.get(t.id)! })
       const plan = planDevice(d.label, m.profile, input.targets, obs, input.anchors)
