@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { PACKAGE_ROOT } from '../../src/core/paths.js'
-import { closedPort } from '../helpers/lab.js'
+import { closedPort, startTestLab } from '../helpers/lab.js'
 
 /**
  * Runs the CLI in its own process with a CommonJS hook that lists every package it loads, so the
@@ -22,14 +23,26 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(list)}, [...seen].joi
   return { code, loaded: readFileSync(list, 'utf8').split('\n') }
 }
 
-test('resolve loads neither node-pty nor serialport (nor the emulator that needs them)', async () => {
+test('resolve loads neither node-pty nor serialport (nor the emulator), nor @peculiar/x509 for ordinary chains', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-startup-'))
   const port = await closedPort()
-  writeFileSync(join(dir, 'hosts.txt'), `127.0.0.1:${port}\n`)
-  const r = await loadedBy(['resolve', '--hosts', join(dir, 'hosts.txt'), '--db', join(dir, 'x.db'), '--timeout-ms', '2000'], dir)
-  assert.equal(r.code, 1) // the one target is refused: resolved and recorded, a finding
-  assert.ok(r.loaded.some((m) => m.includes('better-sqlite3')), 'the hook sees CommonJS packages')
-  assert.deepEqual(r.loaded.filter((m) => /node-pty|serialport/.test(m)), [])
+  const lab = await startTestLab()
+  try {
+    const host = lab.hosts.find((h) => h.name === 'rsa2048.basic.test')!
+    writeFileSync(join(dir, 'hosts.txt'), `127.0.0.1:${port}\n${host.name}:${host.port}\n`)
+    const r = await loadedBy(['resolve', '--hosts', join(dir, 'hosts.txt'), '--db', join(dir, 'x.db'), '--timeout-ms', '5000', '--trust-store', lab.trustStoreFile,
+      ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], dir)
+    assert.equal(r.code, 1) // the closed port is a finding; the lab host resolves
+    const db = new Database(join(dir, 'x.db'), { readonly: true })
+    const row = db.prepare('SELECT error_code e, served s FROM observations WHERE host = ?').get(host.name) as { e: string | null; s: string }
+    db.close()
+    assert.equal(row.e, null)
+    assert.equal((JSON.parse(row.s) as string[]).length, 2)
+    assert.ok(r.loaded.some((m) => m.includes('better-sqlite3')), 'the hook sees CommonJS packages')
+    assert.deepEqual(r.loaded.filter((m) => /node-pty|serialport|@peculiar[/\\]x509/.test(m)), [])
+  } finally {
+    await lab.close()
+  }
 })
 
 test('the emulator still gets node-pty when it needs it: emulate --help loads no device code, emulate loads it', async () => {
