@@ -85,11 +85,11 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
       timeline.push({ phase, startMs, endMs: deps.clock.monotonic() - t0 })
     }
   }
-  // The broad hello needs no device: a new run resolves with it while the devices open.
   const resolutions = new Resolutions(input, deps, timed)
   try {
     // An emulator a run starts is its own and private to it: only real devices are shared.
     for (const d of input.devices) if (!d.url.startsWith('emu:')) unlocks.push(lockDevice(d.url, runId))
+    // The broad hello needs no device: a new run resolves with it while the devices open.
     if (!input.resume) void resolutions.start(helloHash(DEFAULT_HELLO), DEFAULT_HELLO, 'broad')
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)
     const devices: RunDevice[] = await Promise.all(input.devices.map(async (d): Promise<RunDevice> => {
