@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { CertCache, loadTrustStore } from '../../src/chain/index.js'
 import { systemClock } from '../../src/core/clock.js'
 import { parseHosts, parseResolveEntries } from '../../src/hosts/index.js'
-import type { RunningLab } from '../../src/lab/index.js'
+import { startLab, validateLabSpec, type RunningLab } from '../../src/lab/index.js'
 import { runSurvey, type SurveyDeps, type SurveyInput } from '../../src/pipeline/index.js'
 import { ObservationStore, openDb, RunStore, type RunRow } from '../../src/store/index.js'
 import { startTestLab } from '../helpers/lab.js'
@@ -120,6 +120,37 @@ describe('the survey pipelines resolution and device work', () => {
     } finally {
       db.close()
       await held.close()
+    }
+  })
+
+  test('a chain over Node\'s 100 KiB limit reaches the plan with its served chain and anchors: the module is asked, not skipped as no-anchor', async () => {
+    const big = await startLab(validateLabSpec({
+      name: 'over-node-survey',
+      certificates: {
+        root: { subject: 'CN=Over Root', key: 'ec-p256', issuer: 'self', ca: true, trust: true },
+        leaf: { subject: 'CN=over.test', key: 'ec-p256', issuer: 'root', sans: ['over.test'], extraSans: 3000 },
+      },
+      hosts: { 'over.test': { certificate: 'leaf', send: ['leaf', 'leaf', 'root'] } },
+    }, 'inline'), { cacheDir: mkdtempSync(join(tmpdir(), 'tlsmatrix-over-')), now: new Date(), ephemeralPorts: true })
+    const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-pipe-'))
+    const { input, runs, db, observations } = await setup([`over.test:${big.hosts[0]!.port}`], join(dir, 'run.db'))
+    try {
+      const r = await runSurvey({
+        ...input, store: await loadTrustStore({ files: [big.trustStoreFile], only: true }, input.cache),
+        resolveEntries: big.resolveEntries, resolveMap: parseResolveEntries(big.resolveEntries),
+      }, { observations, runs, clock: systemClock, stopping: () => false })
+      assert.equal(r.status, 'complete')
+      const plan = runs.getRun(r.runId)!.plan![0]!
+      assert.deepEqual(plan.skipped, [])
+      assert.equal(plan.groups[0]!.anchor.subject, 'CN=Over Root')
+      const finals = runs.attempts(r.runId).filter((a) => a.final === 1)
+      assert.equal(finals.length, 1)
+      // The module (here the emulator, itself bound by Node's limit) judges it too large.
+      assert.equal(finals[0]!.outcome, 'fail')
+      assert.equal(finals[0]!.class, 'too-large')
+    } finally {
+      db.close()
+      await big.close()
     }
   })
 })
