@@ -1,16 +1,19 @@
 /**
  * npm run bench:resolve — 1,000 lab targets resolved by tlsmatrix, by a bare Node TLS connect
  * loop with the same hello and concurrency (the ceiling here), and by openssl s_client
- * -showcerts run 32 at a time (what people script today). Prints targets/second and ratios.
+ * -showcerts run 32 at a time (what people script today). Prints targets/second and ratios,
+ * in process (throughput) and as whole processes, tool start to exit, with the built CLI
+ * (`node dist/cli/main.js`, what users run; built here first).
  */
-import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'node:tls'
 import pLimit from 'p-limit'
 import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver, toNodeHello } from '../src/chain/index.js'
 import { systemClock } from '../src/core/clock.js'
+import { PACKAGE_ROOT } from '../src/core/paths.js'
 import { parseHosts, parseResolveEntries } from '../src/hosts/index.js'
 import { resolveBatch } from '../src/pipeline/index.js'
 import { ObservationStore, openDb } from '../src/store/index.js'
@@ -80,6 +83,53 @@ async function openssl(): Promise<number> {
   return ok
 }
 
+/** Wall time of one process, start to exit. */
+async function processMs(cmd: string, args: string[]): Promise<number> {
+  const t = performance.now()
+  const p = spawn(cmd, args, { stdio: 'ignore' })
+  const code = await new Promise<number | null>((r) => p.once('exit', r))
+  if (code !== 0) throw new Error(`${cmd} ${args.slice(0, 2).join(' ')} exited ${code}`)
+  return performance.now() - t
+}
+
+async function median(times: number, fn: () => Promise<number>): Promise<number> {
+  const all: number[] = []
+  for (let i = 0; i < times; i++) all.push(await fn())
+  return all.sort((a, b) => a - b)[Math.floor(all.length / 2)]!
+}
+
+async function wholeProcess(): Promise<void> {
+  const built = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(PACKAGE_ROOT, 'tsconfig.build.json')], { stdio: 'inherit' })
+  if (built.status !== 0) throw new Error('build failed')
+  const cli = join(PACKAGE_ROOT, 'dist/cli/main.js')
+  const oneHosts = join(dir, 'one.txt')
+  writeFileSync(oneHosts, `${names[0]}:${port}\n`)
+  const allHosts = join(dir, 'all.txt')
+  writeFileSync(allHosts, hostsText)
+  const bare = join(dir, 'bare.mjs')
+  // The bare tool: connect with the same hello, take the peer chain, exit; N names, 32 at once.
+  writeFileSync(bare, `import { connect } from 'node:tls'
+const [port, concurrency, ...names] = process.argv.slice(2)
+const hello = ${JSON.stringify(toNodeHello(DEFAULT_HELLO))}
+let next = 0
+const one = () => new Promise((resolve) => {
+  const s = connect({ host: '127.0.0.1', port: Number(port), servername: names[next++], rejectUnauthorized: false, ...hello }, () => { s.getPeerCertificate(true); s.destroy(); resolve() })
+  s.once('error', resolve)
+})
+await Promise.all(Array.from({ length: Math.min(Number(concurrency), names.length) }, async () => { while (next < names.length) await one() }))
+`)
+  const resolveArgs = (hosts: string, list: string[]) => [cli, 'resolve', '--hosts', hosts, '--db', join(dir, `whole-${Date.now()}-${Math.random()}.db`), '--trust-store', lab.trustStoreFile,
+    '--concurrency', String(CONCURRENCY), ...list.flatMap((n) => ['--resolve', `${n}:${port}:127.0.0.1`])]
+  const oneOurs = await median(5, () => processMs(process.execPath, resolveArgs(oneHosts, names.slice(0, 1))))
+  const oneBare = await median(5, () => processMs(process.execPath, [bare, String(port), '1', names[0]!]))
+  console.log(`whole process, one target:   tlsmatrix resolve ${oneOurs.toFixed(0)} ms, bare one-shot ${oneBare.toFixed(0)} ms: ${(oneOurs / oneBare).toFixed(1)}x   (goal < 3x)`)
+  const allOurs = await processMs(process.execPath, resolveArgs(allHosts, names))
+  const allBare = await processMs(process.execPath, [bare, String(port), String(CONCURRENCY), ...names])
+  const allOssl = await (async () => { const t = performance.now(); await openssl(); return performance.now() - t })()
+  console.log(`whole process, ${N} targets: tlsmatrix ${(allOurs / 1000).toFixed(2)} s, bare loop ${(allBare / 1000).toFixed(2)} s, openssl x32 ${(allOssl / 1000).toFixed(2)} s`)
+  console.log(`whole process: tlsmatrix / bare loop ${(allBare / allOurs).toFixed(2)} (goal >= 0.8), tlsmatrix / openssl ${(allOssl / allOurs).toFixed(1)}x (goal >= 8x)`)
+}
+
 try {
   console.log(`resolve benchmark: ${N} lab targets, concurrency ${CONCURRENCY}, lab in its own process`)
   // Warm-up, for both sides alike: JIT, the lab's keys, the first database pages.
@@ -95,6 +145,7 @@ try {
   const ossl = await timed('openssl s_client -showcerts x32', openssl)
   console.log(`tlsmatrix / bare loop: ${(ours / bare * 100).toFixed(0)}%   (goal >= 80%)`)
   console.log(`tlsmatrix / openssl:   ${(ours / ossl).toFixed(1)}x   (goal >= 8x)`)
+  await wholeProcess()
 } finally {
   await lab.stop()
 }

@@ -22,10 +22,13 @@ const devices = ['a=spwf04sa-1.1.0', 'b=spwf01sa-3.5.3'].map((d) => {
   return { label, arg: `${label}=emu:${profile}?no-dns&baud=${BAUD}&stats=${statsFile(label)}` }
 })
 const sink = { write: () => true }
+// The survey's last progress line says where the wall time went (phases overlap).
+let timeline = ''
+const err = { write: (t: string) => { const m = /wall time: (.*)/.exec(t); if (m) timeline = m[1]!; return true } }
 try {
   const t0 = performance.now()
   const code = await run(['run', '--hosts', hosts, ...devices.flatMap((d) => ['--device', d.arg]), '--db', join(dir, 'bench.db'), '--trust-store', lab.trustStoreFile, '--trust-store-only', '--json',
-    ...names.map((n) => ['--resolve', `${n}:${port}:127.0.0.1`]).flat()], { stdout: sink, stderr: sink, env: {}, cwd: process.cwd(), interrupted: new Promise(() => {}) })
+    ...names.map((n) => ['--resolve', `${n}:${port}:127.0.0.1`]).flat()], { stdout: sink, stderr: err, env: {}, cwd: process.cwd(), interrupted: new Promise(() => {}) })
   const wall = (performance.now() - t0) / 1000
   if (code !== 0) throw new Error(`run exited ${code}`)
   console.log(`run benchmark: ${N} targets x ${devices.length} devices (2 anchors each), ${BAUD} baud`)
@@ -37,6 +40,7 @@ try {
     bound = Math.max(bound, device)
     console.log(`  device ${d.label}: ${s.commands} commands, ${s.requests} requests, ${s.bytesIn + s.bytesOut} bytes = ${wire.toFixed(2)} s on the wire, network ${(s.networkMs / 1000).toFixed(2)} s (handshakes ${(s.handshakeMs / 1000).toFixed(2)} s); bound ${device.toFixed(2)} s`)
   }
+  console.log(`where the time went (s from the run's start): ${timeline.split(', ').join('\n  ')}`)
   console.log(`wall time ${wall.toFixed(2)} s, lower bound ${bound.toFixed(2)} s, ratio ${(wall / bound).toFixed(2)} (goal <= 1.2)`)
 } finally {
   await lab.stop()

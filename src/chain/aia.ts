@@ -1,10 +1,8 @@
-import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { Agent, request } from 'undici'
 import { AppError } from '../core/errors.js'
-import { x509 } from '../core/x509.js'
-import { lookupResolveMap, type ResolveMap } from '../hosts/index.js'
+import { resolveAddress, type NameLookup, type ResolveMap } from '../hosts/index.js'
 import { isPrivateAddress } from './address-policy.js'
+import { x509Lib } from './x509-lib.js'
 
 export interface AiaOptions {
   timeoutMs: number
@@ -13,6 +11,8 @@ export interface AiaOptions {
   maxRedirects: number
   allowPrivate: boolean
   resolveMap: ResolveMap
+  /** Name-to-address lookup; the system resolver by default. */
+  lookup?: NameLookup
 }
 
 export const DEFAULT_AIA: Omit<AiaOptions, 'resolveMap'> = { timeoutMs: 5000, maxBytes: 64 * 1024, maxRedirects: 3, allowPrivate: false }
@@ -22,6 +22,9 @@ export const DEFAULT_AIA: Omit<AiaOptions, 'resolveMap'> = { timeoutMs: 5000, ma
  * certificate, so scheme, address, size, time and redirects are all bounded.
  */
 export async function fetchAiaCertificates(url: string, opts: AiaOptions): Promise<Buffer[]> {
+  // undici is loaded on first use: most resolutions never download anything, and it is a
+  // tenth of a second of start-up.
+  const { Agent, request } = await import('undici')
   let current = url
   for (let hop = 0; hop <= opts.maxRedirects; hop++) {
     const target = await checkUrl(current, opts)
@@ -88,13 +91,11 @@ async function checkUrl(raw: string, opts: AiaOptions): Promise<{ address: strin
   if (url.username || url.password) throw new AppError('AIA_REFUSED', `AIA ${raw}: credentials in URL refused`)
   const host = url.hostname.replace(/^\[|\]$/g, '')
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
-  let address = lookupResolveMap(opts.resolveMap, host, port) ?? (isIP(host) ? host : undefined)
-  if (!address) {
-    try {
-      address = (await lookup(host)).address
-    } catch (err) {
-      throw new AppError('AIA_FAILED', `AIA ${raw}: cannot resolve ${host}`, { cause: err })
-    }
+  let address: string
+  try {
+    address = await resolveAddress(host, port, opts.resolveMap, opts.lookup)
+  } catch (err) {
+    throw new AppError('AIA_FAILED', `AIA ${raw}: cannot resolve ${host}`, { cause: err })
   }
   if (!opts.allowPrivate && isPrivateAddress(address)) {
     throw new AppError('AIA_REFUSED', `AIA ${raw}: ${host} is ${address}, a loopback or private address (use --aia-allow-private to allow)`)
@@ -104,6 +105,7 @@ async function checkUrl(raw: string, opts: AiaOptions): Promise<{ address: strin
 
 /** caIssuers serves DER, PEM or a certs-only PKCS#7 bundle (RFC 5280 §4.2.2.1). */
 function decodeCertificates(body: Buffer, url: string): Buffer[] {
+  const x509 = x509Lib()
   try {
     return [Buffer.from(new x509.X509Certificate(body).rawData)]
   } catch {

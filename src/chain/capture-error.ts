@@ -3,7 +3,7 @@ import { alertFromNodeCode } from './tls-alerts.js'
 /**
  * Stable failure codes of a capture, one per thing a user would do differently:
  * dns, refused, unreachable, timeout, reset, closed, not-tls, tls-alert:<name>,
- * malformed-handshake, chain-too-large, malformed-certificate, no-certificate, tls-error.
+ * malformed-handshake, chain-too-large (our cap), chain-over-node-limit (OpenSSL's), malformed-certificate, no-certificate, tls-error.
  */
 export interface CaptureError {
   code: string
@@ -13,7 +13,8 @@ export interface CaptureError {
 /** Maps a Node socket/TLS error to a capture code, in one place (zgrab2's TryGetScanStatus). */
 export function captureErrorFrom(err: unknown): CaptureError {
   const e = err as NodeJS.ErrnoException & { reason?: string }
-  const message = e?.message ?? String(err)
+  // OpenSSL's own texts end with a newline.
+  const message = (e?.message ?? String(err)).trim()
   const alert = alertFromNodeCode(e?.code)
   if (alert) return { code: `tls-alert:${alert}`, message }
   switch (e?.code) {
@@ -39,7 +40,8 @@ export function captureErrorFrom(err: unknown): CaptureError {
     case 'ERR_SSL_RECORD_LAYER_FAILURE':
       return { code: 'not-tls', message }
     case 'ERR_SSL_EXCESSIVE_MESSAGE_SIZE':
-      return { code: 'chain-too-large', message }
+      // A message past OpenSSL's own limits that the record reader did not see (e.g. encrypted).
+      return { code: 'chain-over-node-limit', message }
     case 'ERR_SSL_NO_PROTOCOLS_AVAILABLE':
     case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
       return { code: 'tls-alert:protocol-version', message }

@@ -1,7 +1,7 @@
-import { lookup } from 'node:dns/promises'
-import { connect as netConnect, isIP, type Socket } from 'node:net'
+import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls'
 import type { Clock } from '../core/clock.js'
+import { resolveAddress, type NameLookup, type ResolveMap } from '../hosts/index.js'
 import { captureErrorFrom, type CaptureError } from './capture-error.js'
 import { toNodeHello, type HelloProfile } from './hello.js'
 import { TapStream } from './tap.js'
@@ -11,7 +11,9 @@ export interface CaptureRequest {
   host: string
   port: number
   sni: string | null
-  /** Address to use instead of DNS (from --resolve), if any. */
+  /** --resolve entries, looked up before DNS. */
+  resolveMap?: ResolveMap
+  /** An address already resolved by the caller (with resolveAddress); skips the look-up. */
   address?: string
   hello: HelloProfile
   timeoutMs: number
@@ -20,12 +22,16 @@ export interface CaptureRequest {
   /** Certificate message size cap in bytes. */
   maxCertificateMessage: number
   /** Name-to-address lookup; the system resolver by default. */
-  lookup?: (host: string) => Promise<string>
+  lookup?: NameLookup
   /** Aborting closes the connection at once (the user stopped the batch). */
   signal?: AbortSignal
 }
 
-const systemLookup = async (host: string): Promise<string> => (await lookup(host)).address
+/**
+ * OpenSSL's default max_cert_list, which Node does not let a client raise: a longer Certificate
+ * message ends the handshake inside the library. The tap still reads it, so the chain is kept.
+ */
+export const NODE_MAX_CERT_LIST = 100 * 1024
 
 export type { CaptureError }
 
@@ -85,7 +91,7 @@ async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
   const deadline = t0 + req.timeoutMs
   let ip: string
   try {
-    ip = req.address ?? (isIP(req.host) ? req.host : await withTimeout((req.lookup ?? systemLookup)(req.host), req.timeoutMs, 'dns'))
+    ip = req.address ?? await withTimeout(resolveAddress(req.host, req.port, req.resolveMap ?? new Map(), req.lookup), req.timeoutMs, 'dns')
     result.ip = ip
     timings.dnsMs = round(clock.monotonic() - t0)
   } catch (err) {
@@ -128,9 +134,22 @@ async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
     tcp.once('connect', () => {
       timings.connectMs = round(clock.monotonic() - connectStart)
       const hsStart = clock.monotonic()
-      const tap = new TapStream(tcp!, (chunk) => {
+      let overNode = false
+      const tap: TapStream = new TapStream(tcp!, (chunk) => {
         reader.push(chunk)
         const s = reader.state
+        const announced = reader.certificateMessageLength
+        if (!overNode && announced !== null && announced > NODE_MAX_CERT_LIST && s.kind !== 'too-large') {
+          // Node would fail here with a bare OpenSSL message; read the rest ourselves instead.
+          overNode = true
+          tap.detach()
+        }
+        if (overNode && reader.certificates) {
+          result.capture = 'wire'
+          result.certificates = reader.certificates
+          done(overNodeLimit(announced!, true))
+          return
+        }
         if (s.kind === 'not-tls') done({ code: 'not-tls', message: s.detail })
         else if (s.kind === 'too-large') done({ code: 'chain-too-large', message: s.detail })
         else if (s.kind === 'malformed') done({ code: 'malformed-handshake', message: s.detail })
@@ -160,12 +179,22 @@ async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
         done(result.certificates.length === 0 ? { code: 'no-certificate', message: 'the server sent no certificate' } : null)
       })
       tls.once('error', (err) => {
+        if (overNode) return
         if (reader.alert) done({ code: `tls-alert:${reader.alert.name}`, message: `server sent alert ${reader.alert.code} (${reader.alert.name})` })
         else done(captureErrorFrom(err))
       })
-      tls.once('close', () => done({ code: 'closed', message: 'the server closed the connection during the handshake' }))
+      tls.once('close', () => { if (!overNode) done({ code: 'closed', message: 'the server closed the connection during the handshake' }) })
+      tcp!.once('close', () => { if (overNode) done(overNodeLimit(reader.certificateMessageLength!, false)) })
     })
   })
+}
+
+function overNodeLimit(length: number, complete: boolean): CaptureError {
+  return {
+    code: 'chain-over-node-limit',
+    message: `Certificate message of ${length} bytes exceeds the ${NODE_MAX_CERT_LIST} bytes Node's TLS library accepts (OpenSSL max_cert_list); ` +
+      (complete ? 'the chain was read from the wire' : 'the server closed the connection before it was complete'),
+  }
 }
 
 function reconstructed(peer: PeerCertificate & { issuerCertificate?: PeerCertificate }): Buffer[] {

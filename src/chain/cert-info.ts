@@ -1,5 +1,6 @@
 import { createHash, X509Certificate as NodeX509 } from 'node:crypto'
-import { x509 } from '../core/x509.js'
+import { fastFields, type FastFields } from './cert-fields.js'
+import { x509Lib } from './x509-lib.js'
 
 export interface KeyInfo {
   type: 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448' | 'dsa' | 'unknown'
@@ -50,46 +51,71 @@ export function sha256Hex(der: Uint8Array): string {
   return createHash('sha256').update(der).digest('hex')
 }
 
-/** Parses DER with @peculiar/x509 (fields) and node:crypto (key details, signature checks). */
+/**
+ * Parses DER: the printable fields straight from the DER for ordinary certificates, else with
+ * @peculiar/x509 (the same output); node:crypto for key details and signature checks.
+ */
 export function parseCertificate(der: Buffer): ParsedCert {
-  let cert: InstanceType<typeof x509.X509Certificate>
+  let f: FastFields
   let node: NodeX509
   try {
-    cert = new x509.X509Certificate(der)
     node = new NodeX509(der)
+    try {
+      f = fastFields(der)
+    } catch {
+      f = libraryFields(der)
+    }
   } catch (err) {
     throw new MalformedCertificateError(`cannot parse certificate (${der.length} bytes): ${(err as Error).message}`, { cause: err })
   }
+  const hash = f.signatureAlgorithm.hash ? f.signatureAlgorithm.hash.toLowerCase().replace('-', '') : null
+  const { subject, issuer } = f
+  const info: CertInfo = {
+    sha256: sha256Hex(der),
+    subject,
+    issuer,
+    serial: f.serial.toLowerCase(),
+    ski: f.ski ? f.ski.toLowerCase() : null,
+    aki: f.aki ? f.aki.toLowerCase() : null,
+    key: keyInfo(node),
+    signature: signatureName(f.signatureAlgorithm.name, hash),
+    signatureHash: hash,
+    notBefore: f.notBefore.toISOString(),
+    notAfter: f.notAfter.toISOString(),
+    sans: f.sans,
+    derBytes: der.length,
+    caIssuers: f.caIssuers,
+    isCA: f.isCA,
+    selfSigned: false,
+  }
+  info.selfSigned = subject === issuer && safeVerify(node, node)
+  const spkiHash = sha256Hex(node.publicKey.export({ format: 'der', type: 'spki' }))
+  return { info, der, node, subjectKey: subject.toLowerCase(), issuerKey: issuer.toLowerCase(), spkiHash }
+}
+
+/** The same fields through @peculiar/x509, for what the DER fast path does not handle. */
+export function libraryFields(der: Buffer): FastFields {
+  const x509 = x509Lib()
+  const cert = new x509.X509Certificate(der)
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId ?? null
   const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId ?? null
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension)
   const aia = cert.getExtension(x509.AuthorityInfoAccessExtension)
   const bc = cert.getExtension(x509.BasicConstraintsExtension)
   const sig = cert.signatureAlgorithm as { name: string; hash?: { name: string } }
-  const hash = sig.hash?.name ? sig.hash.name.toLowerCase().replace('-', '') : null
-  const subject = cert.subject
-  const issuer = cert.issuer
-  const info: CertInfo = {
-    sha256: sha256Hex(der),
-    subject,
-    issuer,
-    serial: cert.serialNumber.toLowerCase(),
-    ski: ski ? ski.toLowerCase() : null,
-    aki: aki ? aki.toLowerCase() : null,
-    key: keyInfo(node),
-    signature: signatureName(sig.name, hash),
-    signatureHash: hash,
-    notBefore: cert.notBefore.toISOString(),
-    notAfter: cert.notAfter.toISOString(),
+  return {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    serial: cert.serialNumber,
+    ski,
+    aki,
+    signatureAlgorithm: { name: sig.name, hash: sig.hash?.name ?? '' },
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
     sans: san ? san.names.items.map((n) => `${n.type}:${n.value}`) : [],
-    derBytes: der.length,
     caIssuers: aia ? aia.caIssuers.filter((n) => n.type === 'url').map((n) => n.value) : [],
     isCA: bc?.ca ?? false,
-    selfSigned: false,
   }
-  info.selfSigned = subject === issuer && safeVerify(node, node)
-  const spkiHash = sha256Hex(node.publicKey.export({ format: 'der', type: 'spki' }))
-  return { info, der, node, subjectKey: subject.toLowerCase(), issuerKey: issuer.toLowerCase(), spkiHash }
 }
 
 /** OpenSSL's issuer check (names, AKI/SKI, key usage) followed by the signature itself. */

@@ -39,7 +39,7 @@ export async function findPaths(input: PathSearchInput): Promise<PathSearchResul
   const issuersOf = (cert: ParsedCert): ParsedCert[] => {
     const seen = new Set<string>()
     const out: ParsedCert[] = []
-    for (const cand of [...(pool.get(cert.issuerKey) ?? []), ...input.store.withSubject(cert.issuerKey)]) {
+    for (const cand of [...(pool.get(cert.issuerKey) ?? []), ...input.store.issuersOf(cert)]) {
       const fp = cand.info.sha256
       if (seen.has(fp) || fp === cert.info.sha256) continue
       seen.add(fp)

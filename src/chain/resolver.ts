@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Clock } from '../core/clock.js'
 import { isAppError, messageOf } from '../core/errors.js'
-import { lookupResolveMap, type ResolveMap, type Target } from '../hosts/index.js'
+import type { NameLookup, ResolveMap, Target } from '../hosts/index.js'
 import { fetchAiaCertificates, type AiaOptions } from './aia.js'
 import { candidateAnchors } from './anchors.js'
 import { captureChain, type CaptureError } from './capture.js'
@@ -24,7 +24,7 @@ export interface ResolverOptions {
   /** Largest Certificate message accepted, bytes. */
   maxCertificateMessage?: number
   /** Name-to-address lookup; the system resolver by default. */
-  lookup?: (host: string) => Promise<string>
+  lookup?: NameLookup
   /** Aborting closes every connection in flight (a stopped batch abandons them). */
   signal?: AbortSignal
 }
@@ -51,7 +51,7 @@ export class Resolver {
       host: target.host,
       port: target.port,
       sni: this.opts.hello.sni ? target.sni : null,
-      address: lookupResolveMap(this.opts.resolveMap, target.host, target.port),
+      resolveMap: this.opts.resolveMap,
       hello: this.opts.hello,
       timeoutMs: this.opts.timeoutMs,
       tls13Fallback: true,
@@ -111,7 +111,7 @@ export class Resolver {
             for (const url of cert.info.caIssuers.slice(0, 4)) {
               let pending = this.aiaCache.get(url)
               if (!pending) {
-                pending = fetchAiaCertificates(url, { ...aia, resolveMap: this.opts.resolveMap })
+                pending = fetchAiaCertificates(url, { ...aia, resolveMap: this.opts.resolveMap, ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}) })
                 this.aiaCache.set(url, pending)
               }
               try {

@@ -7,6 +7,9 @@ import type { Socket } from 'node:net'
  * handle natively, so without this seam the Certificate message would be invisible.
  */
 export class TapStream extends Duplex {
+  /** Once set, TLS gets nothing more and its teardown leaves the TCP socket to the tap's owner. */
+  private detached = false
+
   constructor(
     private readonly socket: Socket,
     private readonly onServerBytes: (chunk: Buffer) => void,
@@ -14,11 +17,22 @@ export class TapStream extends Duplex {
     super()
     socket.on('data', (chunk: Buffer) => {
       this.onServerBytes(chunk)
+      if (this.detached) return
       if (!this.push(chunk)) socket.pause()
     })
-    socket.on('end', () => this.push(null))
-    socket.on('error', (err) => this.destroy(err))
-    socket.on('close', () => this.destroy())
+    socket.on('end', () => { if (!this.detached) this.push(null) })
+    socket.on('error', (err) => { if (!this.detached) this.destroy(err) })
+    socket.on('close', () => { if (!this.detached) this.destroy() })
+  }
+
+  /**
+   * Stops feeding TLS but keeps reading the server: used when Node is about to give up on a
+   * message it will not accept (over OpenSSL's own size limit) while we still want its bytes.
+   * Called from inside `onServerBytes`, the chunk that triggered it never reaches TLS.
+   */
+  detach(): void {
+    this.detached = true
+    this.socket.resume()
   }
 
   override _read(): void {
@@ -26,15 +40,23 @@ export class TapStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.detached) {
+      cb()
+      return
+    }
     this.socket.write(chunk, cb)
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (this.detached) {
+      cb()
+      return
+    }
     this.socket.end(cb)
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.socket.destroy()
+    if (!this.detached) this.socket.destroy()
     cb(err)
   }
 }

@@ -35,6 +35,8 @@ export class ServerFlightReader {
   /** Version chosen in ServerHello, e.g. 0x0303; 0x0304 when supported_versions selected TLS 1.3. */
   serverVersion: number | null = null
   alert: { level: number; code: number; name: string } | null = null
+  /** Body length announced by the Certificate message header, as soon as the header arrives. */
+  certificateMessageLength: number | null = null
   private pending: Buffer = Buffer.alloc(0)
   private handshake: Buffer = Buffer.alloc(0)
 
@@ -84,8 +86,9 @@ export class ServerFlightReader {
     while (!this.finished && this.handshake.length >= 4) {
       const msgType = this.handshake[0]!
       const length = this.handshake.readUIntBE(1, 3)
+      if (msgType === HS_CERTIFICATE) this.certificateMessageLength = length
       if (msgType === HS_CERTIFICATE && length > this.limits.maxCertificateMessage) {
-        this.state = { kind: 'too-large', detail: `Certificate message of ${length} bytes exceeds ${this.limits.maxCertificateMessage}` }
+        this.state = { kind: 'too-large', detail: `Certificate message of ${length} bytes exceeds ${this.limits.maxCertificateMessage} bytes (tlsmatrix's cap)` }
         return
       }
       if (length > Math.max(this.limits.maxCertificateMessage, 65536)) {

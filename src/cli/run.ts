@@ -2,12 +2,13 @@ import { Command, CommanderError, Option } from 'commander'
 import { systemClock, type Clock } from '../core/clock.js'
 import { asAppError } from '../core/system-errors.js'
 import { termSafe } from '../core/sanitize.js'
-import { demoCommand } from './commands/demo.js'
-import { emulateCommand, type EmulateOptions } from './commands/emulate.js'
-import { probeCommand, type ProbeOptions } from './commands/probe.js'
-import { runCommand, type RunOptions } from './commands/run.js'
-import { labCommand } from './commands/lab.js'
-import { DEFAULT_DB, resolveCommand, type ResolveOptions } from './commands/resolve.js'
+// Commands are loaded by their action only: `resolve` must not pay for serialport, node-pty or
+// the emulator at start-up, nor `emulate` for SQLite.
+import type { EmulateOptions } from './commands/emulate.js'
+import type { ProbeOptions } from './commands/probe.js'
+import type { RunOptions } from './commands/run.js'
+import type { ResolveOptions } from './commands/resolve.js'
+import { DEFAULT_DB } from './defaults.js'
 import type { Io } from './io.js'
 import { collect, intInRange } from './options.js'
 import { VERSION } from './version.js'
@@ -53,7 +54,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--hello <file>', 'JSON ClientHello profile (versions, cipherSuites, groups, signatureAlgorithms, sni)')
     .option('--no-sni', 'send no server name')
     .option('--json', 'print a JSON array, one object per target, in hosts-file order', false)
-    .action(async (o: ResolveOptions) => { await resolveCommand(o, io, clock) })
+    .action(async (o: ResolveOptions) => { const { resolveCommand } = await import('./commands/resolve.js'); await resolveCommand(o, io, clock) })
 
   program.command('run')
     .description('the survey: every target, every candidate root, every device; verdicts into SQLite')
@@ -74,7 +75,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--device-timeout-ms <n>', 'time a module may take for one HTTPS request before its link is presumed dead', intInRange(500, 600_000), 60_000)
     .option('--force', 'with --resume: accept a hosts file that changed since the run began', false)
     .option('--json', 'print the run as JSON', false)
-    .action(async (o: RunOptions, cmd: Command) => { await runCommand({ ...o, given: givenOptions(cmd) }, io, clock) })
+    .action(async (o: RunOptions, cmd: Command) => { const { runCommand } = await import('./commands/run.js'); await runCommand({ ...o, given: givenOptions(cmd) }, io, clock) })
 
   program.command('lab')
     .description('serve a lab of TLS hosts on loopback, one chain feature varied at a time, until Ctrl-C')
@@ -82,7 +83,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--cache-dir <dir>', 'where generated keys and certificates are kept')
     .option('--out <dir>', 'where hosts.txt and trust.pem are written')
     .addOption(new Option('--ephemeral', 'ignore fixed ports in the spec').default(false))
-    .action(async (o: { spec: string; cacheDir?: string; out?: string; ephemeral: boolean }) => { await labCommand(o, io, clock) })
+    .action(async (o: { spec: string; cacheDir?: string; out?: string; ephemeral: boolean }) => { const { labCommand } = await import('./commands/lab.js'); await labCommand(o, io, clock) })
 
   program.command('emulate')
     .description('run an emulated SPWF04SA/SPWF01SA on a pseudo-terminal or TCP port; prints the URL first')
@@ -102,7 +103,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--stats <file>', 'on exit, write bytes, requests and network time to this JSON file (benchmarks)')
     .option('--allow-remote', 'let --listen use a non-loopback address (whoever connects makes real HTTPS requests through this machine)', false)
     .option('--exit-with-stdin', 'exit when standard input closes (set by the process that starts it)', false)
-    .action(async (o: EmulateOptions) => { await emulateCommand(o, io, clock, io.stdinClosed ?? null) })
+    .action(async (o: EmulateOptions) => { const { emulateCommand } = await import('./commands/emulate.js'); await emulateCommand(o, io, clock, io.stdinClosed ?? null) })
 
   program.command('probe')
     .description('identify one module; with --ca and --target, upload the CA and do one HTTPS GET')
@@ -112,14 +113,14 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--resolve <host:port:addr>', 'address for host:port, for emu: devices (repeatable)', collect, [])
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
     .option('--json', 'JSON output, with the transcript', false)
-    .action(async (o: ProbeOptions) => { await probeCommand(o, io, clock) })
+    .action(async (o: ProbeOptions) => { const { probeCommand } = await import('./commands/probe.js'); await probeCommand(o, io, clock) })
 
   program.command('demo')
     .description('the built-in default: the field report reproduced offline (lab, three emulated modules, survey)')
     .option('--spec <file>', 'lab spec')
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--json', 'JSON output', false)
-    .action(async (o: { spec?: string; db: string; json: boolean }) => { await demoCommand(o, io, clock) })
+    .action(async (o: { spec?: string; db: string; json: boolean }) => { const { demoCommand } = await import('./commands/demo.js'); await demoCommand(o, io, clock) })
 
   try {
     await program.parseAsync([...argv], { from: 'user' })

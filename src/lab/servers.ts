@@ -95,7 +95,7 @@ export function tlsGroupServer(names: string[], spec: LabSpec, pki: LabPki): Ser
 }
 
 /** Hostile or broken servers: what the resolver and the device must survive. */
-export function behaviourServer(behaviour: Exclude<Behaviour, 'tls' | 'huge-chain'>): Server {
+export function behaviourServer(behaviour: Exclude<Behaviour, 'tls'>): Server {
   const sockets = new Set<Socket>()
   const server = createNetServer((socket) => {
     sockets.add(socket)

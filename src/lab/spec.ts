@@ -6,7 +6,7 @@ export const KEY_SPECS = ['rsa-1024', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-p2
 export type KeySpec = (typeof KEY_SPECS)[number]
 export const HASHES = ['sha1', 'sha256', 'sha384', 'sha512'] as const
 export type HashName = (typeof HASHES)[number]
-export const BEHAVIOURS = ['tls', 'stall', 'garbage', 'plain-http', 'close', 'huge-chain'] as const
+export const BEHAVIOURS = ['tls', 'stall', 'garbage', 'plain-http', 'close'] as const
 export type Behaviour = (typeof BEHAVIOURS)[number]
 
 /** One certificate of the lab PKI. Validity offsets are days relative to generation time. */
@@ -99,7 +99,7 @@ export function validateLabSpec(raw: unknown, source: string): LabSpec {
     if (why) fail(at, why)
     const behaviour = h.server?.behaviour ?? 'tls'
     if (!BEHAVIOURS.includes(behaviour)) fail(at, `behaviour must be one of ${BEHAVIOURS.join(', ')}`)
-    if (behaviour === 'tls' || behaviour === 'huge-chain') {
+    if (behaviour === 'tls') {
       if (!h.certificate || !(h.certificate in certs)) fail(at, 'certificate must name a certificate')
       const send = h.send ?? [h.certificate ?? '']
       if (send[0] !== h.certificate) fail(at, 'send must start with the host certificate')

@@ -13,6 +13,11 @@ export interface WorkerContext {
   label: string
   module: OpenedModule
   plan: DevicePlan
+  /**
+   * More work, as the survey's resolution finds it (each chunk is planned like `plan`). The
+   * worker runs each chunk when it arrives and ends when this ends.
+   */
+  more?: AsyncIterable<DevicePlan>
   runId: string
   runs: RunStore
   clock: Clock
@@ -46,7 +51,9 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   const { module: m, plan, runs, runId, label } = ctx
   const done = runs.verdictKeys(runId)
   const key = (i: PlanItem) => verdictKey(label, i.target, i.anchor?.sha256 ?? '-')
-  const total = plan.skipped.length + plan.groups.reduce((n, g) => n + g.items.length, 0)
+  const known: DevicePlan[] = [plan]
+  const size = (p: DevicePlan) => p.skipped.length + p.groups.reduce((n, g) => n + g.items.length, 0)
+  let total = size(plan)
   let finished = done.size
   const result: WorkerResult = { status: 'complete', lostReason: null, uploads: 0, attempts: 0 }
   let loaded: { anchor: PlannedAnchor; evidence: UploadEvidence } | null = null
@@ -121,21 +128,17 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     return { ...a, outcome: 'fail', class: 'device', fault: 'link', deviceError: `AT_REBOOTED: the module restarted during the request (${a.outcome}${a.class ? ` ${a.class}` : ''} not kept)` }
   }
 
-  try {
-    ctx.observer?.onDevice?.(label, 'start', `${m.identity.module} ${m.identity.firmware ?? '?'}`)
-    await withRecovery('prepare', async () => {
-      await m.driver.prepare(ctx.clock.now())
-      await m.driver.clean()
-    }, null)
-    for (const item of plan.skipped) {
+  const runChunk = async (chunk: DevicePlan) => {
+    for (const item of chunk.skipped) {
       if (!done.has(key(item)) && item.skip) record(item, notRun(skipReason(item.skip), true))
     }
-    for (const group of plan.groups) {
+    for (const group of chunk.groups) {
       const todo = group.items.filter((i) => !done.has(key(i)))
       if (todo.length === 0) continue
       if (ctx.stopping()) throw new Interrupted()
       try {
-        await withRecovery(`upload ${group.anchor.subject.slice(0, 40)}`, () => upload(group.anchor), group.anchor)
+        // Chunks of a pipelined survey often continue the anchor already loaded.
+        if (loaded?.anchor.sha256 !== group.anchor.sha256) await withRecovery(`upload ${group.anchor.subject.slice(0, 40)}`, () => upload(group.anchor), group.anchor)
       } catch (err) {
         if (err instanceof DeviceLost && (isDeviceError(err.cause, 'AT_ERROR') || isDeviceError(err.cause, 'CA_TOO_LARGE'))) {
           // The module refused this CA every time (it cannot parse or store it): a finding for these targets.
@@ -164,13 +167,33 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
         await recover(b.deviceError ?? 'no verdict', group.anchor)
       }
     }
+  }
+
+  try {
+    if (ctx.stopping()) throw new Interrupted()
+    ctx.observer?.onDevice?.(label, 'start', `${m.identity.module} ${m.identity.firmware ?? '?'}`)
+    await withRecovery('prepare', async () => {
+      await m.driver.prepare(ctx.clock.now())
+      await m.driver.clean()
+    }, null)
+    await runChunk(plan)
+    if (ctx.more) {
+      for await (const chunk of ctx.more) {
+        known.push(chunk)
+        total += size(chunk)
+        await runChunk(chunk)
+      }
+    }
   } catch (err) {
     if (err instanceof Interrupted) result.status = 'interrupted'
     else {
       result.status = 'lost'
       result.lostReason = err instanceof DeviceLost ? err.message : `unexpected: ${messageOf(err)}`
       ctx.observer?.onDevice?.(label, 'lost', result.lostReason)
-      for (const g of plan.groups) for (const item of g.items) if (!done.has(key(item))) record(item, notRun({ reason: 'device-lost', detail: result.lostReason }, false))
+      const undone = (p: DevicePlan) => { for (const g of p.groups) for (const item of g.items) if (!done.has(key(item))) record(item, notRun({ reason: 'device-lost', detail: result.lostReason ?? '' }, false)) }
+      known.forEach(undone)
+      // Work the survey finds after the loss is recorded as not done too.
+      if (ctx.more) for await (const chunk of ctx.more) undone(chunk)
     }
   }
   ctx.observer?.onDevice?.(label, 'done', result.status)

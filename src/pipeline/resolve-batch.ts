@@ -16,6 +16,8 @@ export interface BatchOptions {
   clock: Clock
   /** Aborting stops new work and abandons the connections in flight (the resolver is given the same signal). */
   signal?: AbortSignal
+  /** True once the user asked to stop: targets not yet started are left out of the result (in-flight ones finish). */
+  stopping?: () => boolean
 }
 
 export interface BatchResult {
@@ -34,7 +36,7 @@ export async function resolveBatch(targets: readonly Target[], resolver: Resolve
   const limit = pLimit(Math.max(1, opts.concurrency))
   const unrecorded: BatchResult['unrecorded'] = []
   const finished: Array<Observation | undefined> = []
-  const stopped = () => opts.signal?.aborted ?? false
+  const stopped = () => (opts.signal?.aborted ?? false) || (opts.stopping?.() ?? false)
   let done = 0
   const all = Promise.all(targets.map((t, i) => limit(async () => {
     if (stopped()) return

@@ -6,6 +6,7 @@ import { helloOf, lockDevice, openModule, type OpenedModule } from '../device/in
 import type { ResolveMap, Target } from '../hosts/index.js'
 import { planDevice, type AnchorMode, type DevicePlan, type TargetObservations } from '../plan/index.js'
 import { helloHash, type ObservationStore, type RunDevice, type RunRow, type RunStore } from '../store/index.js'
+import { DeviceFeed } from './device-feed.js'
 import { runDevice, type SurveyObserver, type WorkerResult } from './device-worker.js'
 import { resolveBatch } from './resolve-batch.js'
 
@@ -52,6 +53,14 @@ export interface SurveyResult {
   status: RunRow['status']
   devices: RunDevice[]
   results: Map<string, WorkerResult>
+  /** Where the wall time went, in ms from the start of the run; phases overlap. */
+  timeline: Span[]
+}
+
+export interface Span {
+  phase: string
+  startMs: number
+  endMs: number
 }
 
 export function newRunId(clock: Clock): string {
@@ -66,13 +75,27 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
   const runId = input.resume?.id ?? newRunId(deps.clock)
   const unlocks: Array<() => void> = []
   const opened = new Map<string, OpenedModule>()
+  const t0 = deps.clock.monotonic()
+  const timeline: Span[] = []
+  const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
+    const startMs = deps.clock.monotonic() - t0
+    try {
+      return await fn()
+    } finally {
+      timeline.push({ phase, startMs, endMs: deps.clock.monotonic() - t0 })
+    }
+  }
+  const resolutions = new Resolutions(input, deps, timed)
   try {
     // An emulator a run starts is its own and private to it: only real devices are shared.
     for (const d of input.devices) if (!d.url.startsWith('emu:')) unlocks.push(lockDevice(d.url, runId))
+    // The broad hello needs no device: a new run resolves with it while the devices open.
+    if (!input.resume) void resolutions.start(helloHash(DEFAULT_HELLO), DEFAULT_HELLO, 'broad')
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)
     const devices: RunDevice[] = await Promise.all(input.devices.map(async (d): Promise<RunDevice> => {
       try {
-        const m = await openModule(d.url, { resolve: input.resolveEntries, profileDirs: input.profileDirs, timeouts: { httpMs: input.deviceTimeoutMs } })
+        // A module is opened and identified in one step (an emulator starts first).
+        const m = await timed(`open+identify ${d.label}`, () => openModule(d.url, { resolve: input.resolveEntries, profileDirs: input.profileDirs, timeouts: { httpMs: input.deviceTimeoutMs } }))
         opened.set(d.label, m)
         return { label: d.label, url: d.url, module: m.identity.module, firmware: m.identity.firmware, build: m.identity.build, profile: m.profile.id, warning: m.profileWarning, lost: null }
       } catch (err) {
@@ -80,7 +103,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
       }
     }))
     for (const d of devices) if (d.warning) deps.onPhase?.(`${d.label}: ${d.warning}`)
-    let plan = input.resume?.plan ?? null
+    const stored = input.resume?.plan ?? null
     if (!input.resume) {
       deps.runs.createRun({
         id: runId, label: input.label, startedAt: deps.clock.now().toISOString(), endedAt: null, status: 'running', toolVersion: input.toolVersion,
@@ -90,22 +113,43 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
       deps.runs.updateRun(runId, { status: 'running', devices })
     }
     // A device that could not be opened when the run began is planned when it comes back.
-    const unplanned = input.devices.filter((d) => opened.has(d.label) && !plan?.some((p) => p.device === d.label))
-    if (!plan || unplanned.length > 0) {
-      const fresh = await resolveAndPlan({ ...input, devices: plan ? unplanned : input.devices }, deps, opened)
-      plan = [...(plan ?? []), ...fresh]
-      deps.runs.updateRun(runId, { plan })
-    }
-    const results = new Map<string, WorkerResult>()
-    await Promise.all(input.devices.map(async (d) => {
+    const unplanned = input.devices.filter((d) => opened.has(d.label) && !stored?.some((p) => p.device === d.label))
+    const feeds = new Map<string, DeviceFeed>()
+    for (const d of stored ? unplanned : input.devices) {
       const m = opened.get(d.label)
-      const devicePlan = plan!.find((p) => p.device === d.label)
+      if (m) feeds.set(d.label, new DeviceFeed(d.label, m.profile, input.anchors))
+    }
+    // Devices start on the first planned targets while the rest resolve; the plan is stored
+    // once complete, so --resume always finds the whole, deterministic plan or none.
+    let planComplete = feeds.size === 0
+    const planning = feeds.size === 0 ? Promise.resolve() : (async () => {
+      try {
+        const fresh = await resolveAndPlan({ ...input, devices: stored ? unplanned : input.devices }, deps, opened, feeds, resolutions, timed)
+        if (fresh) {
+          deps.runs.updateRun(runId, { plan: [...(stored ?? []), ...fresh] })
+          planComplete = true
+        }
+      } finally {
+        for (const f of feeds.values()) f.close()
+      }
+    })()
+    const results = new Map<string, WorkerResult>()
+    const working = Promise.all(input.devices.map(async (d) => {
+      const m = opened.get(d.label)
+      const feed = feeds.get(d.label)
+      const devicePlan = stored?.find((p) => p.device === d.label) ?? (feed ? { device: d.label, groups: [], skipped: [] } : undefined)
       if (!m || !devicePlan) {
         results.set(d.label, { status: 'lost', lostReason: devices.find((x) => x.label === d.label)?.lost ?? 'no plan for this device', uploads: 0, attempts: 0 })
         return
       }
-      results.set(d.label, await runDevice({ label: d.label, module: m, plan: devicePlan, runId, runs: deps.runs, clock: deps.clock, stopping: deps.stopping, ...(deps.observer ? { observer: deps.observer } : {}) }))
+      results.set(d.label, await timed(`device work ${d.label}`, () => runDevice({
+        label: d.label, module: m, plan: devicePlan, ...(feed ? { more: feed } : {}), runId, runs: deps.runs, clock: deps.clock, stopping: deps.stopping,
+        ...(deps.observer ? { observer: deps.observer } : {}),
+      })))
     }))
+    // Workers end on their own once planning ends (their feeds close); never tear down under them.
+    const [planned] = await Promise.allSettled([planning, working])
+    if (planned.status === 'rejected') throw planned.reason
     for (const d of devices) {
       const r = results.get(d.label)
       if (r?.status === 'lost') d.lost = r.lostReason
@@ -113,53 +157,128 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
       d.requests = r?.attempts ?? 0
     }
     const all = [...results.values()]
-    const status: RunRow['status'] = all.some((r) => r.status === 'interrupted') ? 'interrupted' : all.some((r) => r.status === 'lost') ? 'device-lost' : 'complete'
+    // Stopped while resolving: the plan is not stored and the run is not complete.
+    const status: RunRow['status'] = all.some((r) => r.status === 'interrupted') || !planComplete ? 'interrupted' : all.some((r) => r.status === 'lost') ? 'device-lost' : 'complete'
     deps.runs.updateRun(runId, { status, endedAt: deps.clock.now().toISOString(), devices })
-    return { runId, status, devices, results }
+    return { runId, status, devices, results, timeline }
   } finally {
-    await Promise.all([...opened.values()].map((m) => m.transport.close().catch(() => undefined)))
+    // A run that failed before planning leaves no resolution behind.
+    await resolutions.settled()
+    await timed('teardown', () => Promise.all([...opened.values()].map((m) => m.transport.close().catch(() => undefined))))
     for (const u of unlocks) u()
+    deps.onPhase?.(`wall time: ${timelineText(timeline)}`)
   }
 }
 
-/** Resolves each target with the broad hello and with each distinct device hello, then plans. */
-async function resolveAndPlan(input: SurveyInput, deps: SurveyDeps, opened: Map<string, OpenedModule>): Promise<DevicePlan[]> {
+export function timelineText(timeline: readonly Span[]): string {
+  const s = (ms: number) => (ms / 1000).toFixed(2)
+  return [...timeline].sort((a, b) => a.startMs - b.startMs).map((t) => `${t.phase} ${s(t.startMs)}-${s(t.endMs)} s`).join(', ')
+}
+
+type Seen = { obs: Observation; id: number | null }
+
+/**
+ * The survey's resolutions, one per distinct ClientHello, each with up to --concurrency targets
+ * at once (a shared budget would queue a device's own hello behind every broad target, and one
+ * slow server would hold both); each observation is recorded as it arrives and reported.
+ */
+class Resolutions {
+  readonly byHello = new Map<string, Map<string, Seen>>()
+  private readonly running = new Map<string, Promise<boolean>>()
+  private listener: ((key: string, targetId: string) => void) | null = null
+
+  constructor(private readonly input: SurveyInput, private readonly deps: SurveyDeps, private readonly timed: <T>(phase: string, fn: () => Promise<T>) => Promise<T>) {}
+
+  /** Resolves every target with this hello (once per key); true when none was left out by a stop. */
+  start(key: string, hello: HelloProfile, who: string): Promise<boolean> {
+    let p = this.running.get(key)
+    if (p) return p
+    const ids = new Map<string, Seen>()
+    this.byHello.set(key, ids)
+    const resolver = new Resolver({
+      store: this.input.store, cache: this.input.cache, hello, timeoutMs: this.input.timeoutMs, resolveMap: this.input.resolveMap, clock: this.deps.clock,
+      aia: { ...DEFAULT_AIA, allowPrivate: this.input.aiaAllowPrivate },
+    })
+    p = this.timed(`resolve (${who})`, () => resolveBatch(this.input.targets, resolver, {
+      concurrency: this.input.concurrency,
+      clock: this.deps.clock,
+      stopping: this.deps.stopping,
+      record: (o) => { ids.set(o.target, { obs: o, id: this.deps.observations.record(o, hello) }) },
+      observer: { onResult: (o) => { if (!ids.has(o.target)) ids.set(o.target, { obs: o, id: null }); this.listener?.(key, o.target) } },
+    })).then((batch) => batch.observations.length === this.input.targets.length)
+    this.running.set(key, p)
+    return p
+  }
+
+  /** From now on every arrival is reported; those so far are reported at once. */
+  listen(fn: (key: string, targetId: string) => void): void {
+    this.listener = fn
+    for (const [key, ids] of this.byHello) for (const id of [...ids.keys()]) fn(key, id)
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.running.values())
+  }
+}
+
+/**
+ * Resolves each target with the broad hello and with each distinct device hello, all at once,
+ * handing each target to the devices' feeds as soon as its observations are in; then plans.
+ * Returns null when stopped before every target was resolved.
+ */
+async function resolveAndPlan(
+  input: SurveyInput, deps: SurveyDeps, opened: Map<string, OpenedModule>, feeds: Map<string, DeviceFeed>, resolutions: Resolutions,
+  timed: <T>(phase: string, fn: () => Promise<T>) => Promise<T>,
+): Promise<DevicePlan[] | null> {
   const broadKey = helloHash(DEFAULT_HELLO)
   const hellos = new Map<string, HelloProfile>([[broadKey, DEFAULT_HELLO]])
   const users = new Map<string, string[]>([[broadKey, []]])
-  for (const [label, m] of [...opened].filter(([l]) => input.devices.some((d) => d.label === l))) {
+  const members = [...opened].filter(([l]) => input.devices.some((d) => d.label === l))
+  for (const [label, m] of members) {
     const key = helloHash(helloOf(m.profile))
     hellos.set(key, helloOf(m.profile))
     users.set(key, [...(users.get(key) ?? []), label])
   }
-  const byHello = new Map<string, Map<string, { obs: Observation; id: number | null }>>()
-  for (const [key, hello] of hellos) {
+  const byId = new Map(input.targets.map((t) => [t.id, t]))
+  const handed = new Set<string>()
+  const arrived = (key: string, targetId: string) => {
+    const t = byId.get(targetId)
+    // After Ctrl-C nothing new starts: what resolves now is planned again by --resume.
+    if (!t || deps.stopping()) return
+    const broad = resolutions.byHello.get(broadKey)
+    for (const [label, m] of members) {
+      const ownKey = helloHash(helloOf(m.profile))
+      if (key !== broadKey && key !== ownKey) continue
+      const o = resolutions.byHello.get(ownKey)?.get(targetId)
+      const b = broad?.get(targetId)
+      if (!o || !b || handed.has(`${label}\n${targetId}`)) continue
+      handed.add(`${label}\n${targetId}`)
+      feeds.get(label)?.ready(t, { device: o, broad: b })
+    }
+  }
+  const running = [...hellos].map(([key, hello]) => {
     const who = users.get(key)!.join(', ')
     deps.onPhase?.(`resolving ${input.targets.length} target(s) with ${key === broadKey ? `the broad ClientHello${who ? ` (also ${who}'s)` : ''}` : `the ClientHello of ${who}`}`)
-    const resolver = new Resolver({
-      store: input.store, cache: input.cache, hello, timeoutMs: input.timeoutMs, resolveMap: input.resolveMap, clock: deps.clock,
-      aia: { ...DEFAULT_AIA, allowPrivate: input.aiaAllowPrivate },
-    })
-    const ids = new Map<string, { obs: Observation; id: number | null }>()
-    const batch = await resolveBatch(input.targets, resolver, {
-      concurrency: input.concurrency,
-      clock: deps.clock,
-      record: (o) => { ids.set(o.target, { obs: o, id: deps.observations.record(o, hello) }) },
-    })
-    for (const o of batch.observations) if (!ids.has(o.target)) ids.set(o.target, { obs: o, id: null })
-    byHello.set(key, ids)
-  }
-  const broad = byHello.get(broadKey)!
-  const plans: DevicePlan[] = []
-  for (const d of input.devices) {
-    const m = opened.get(d.label)
-    if (!m) continue
-    const own = byHello.get(helloHash(helloOf(m.profile)))!
-    const obs = new Map<string, TargetObservations>()
-    for (const t of input.targets) obs.set(t.id, { device: own.get(t.id)!, broad: broad.get(t.id)! })
-    plans.push(planDevice(d.label, m.profile, input.targets, obs, input.anchors))
-  }
-  return plans
+    return resolutions.start(key, hello, key === broadKey ? 'broad' : who)
+  })
+  resolutions.listen(arrived)
+  const complete = await Promise.all(running)
+  if (complete.includes(false)) return null
+  return await timed('plan', async () => {
+    const broad = resolutions.byHello.get(broadKey)!
+    const plans: DevicePlan[] = []
+    for (const d of input.devices) {
+      const m = opened.get(d.label)
+      if (!m) continue
+      const own = resolutions.byHello.get(helloHash(helloOf(m.profile)))!
+      const obs = new Map<string, TargetObservations>()
+      for (const t of input.targets) obs.set(t.id, { device: own.get(t.id)!, broad: broad.get(t.id)! })
+      const plan = planDevice(d.label, m.profile, input.targets, obs, input.anchors)
+      feeds.get(d.label)?.finish(plan)
+      plans.push(plan)
+    }
+    return plans
+  })
 }
 
 function sha(text: string): string {

@@ -5,7 +5,7 @@ import { outcome } from '../../core/errors.js'
 import { parseResolveEntries } from '../../hosts/index.js'
 import { readHelloFile } from '../input/hello-file.js'
 import { readHostsFile } from '../input/hosts-file.js'
-import { resolveBatch } from '../../pipeline/index.js'
+import { resolveBatch } from '../../pipeline/resolve-batch.js'
 import { ObservationStore, openDb } from '../../store/index.js'
 import type { Io } from '../io.js'
 import { observationJson } from '../output/resolve-json.js'
@@ -28,7 +28,7 @@ export interface ResolveOptions {
   quiet?: boolean
 }
 
-export const DEFAULT_DB = 'data/tlsmatrix.db'
+export { DEFAULT_DB } from '../defaults.js'
 
 /** `tlsmatrix resolve`: exit 0 all resolved, 1 some failed (all recorded), 2 usage or input. */
 export async function resolveCommand(opts: ResolveOptions, io: Io, clock: Clock): Promise<Observation[]> {

@@ -1,9 +1,8 @@
-import { lookup } from 'node:dns/promises'
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { connectCapturing, type CertCache, type ParsedCert } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
-import { lookupResolveMap, type ResolveMap } from '../../hosts/index.js'
+import { resolveAddress, type ResolveMap } from '../../hosts/index.js'
 import { helloOf, type FailureClass, type FirmwareProfile } from '../profile/profile.js'
 
 /** What the module's network stack saw: a connection with the served chain, or why not. */
@@ -25,14 +24,11 @@ export interface NetOptions {
  * signature algorithms and SNI, no more. The served chain is captured as sent for judging.
  */
 export async function moduleConnect(host: string, port: number, tls: boolean, profile: FirmwareProfile, opts: NetOptions): Promise<ModuleConnection> {
-  let address = lookupResolveMap(opts.resolveMap, host, port) ?? (isIP(host) ? host : undefined)
-  if (!address && opts.dnsOff) return { ok: false, class: 'dns', reason: `${host} is not in the emulator's --resolve map and DNS is off` }
-  if (!address) {
-    try {
-      address = (await lookup(host)).address
-    } catch (err) {
-      return { ok: false, class: 'dns', reason: (err as Error).message }
-    }
+  let address: string
+  try {
+    address = await resolveAddress(host, port, opts.resolveMap, opts.dnsOff ? dnsIsOff : undefined)
+  } catch (err) {
+    return { ok: false, class: 'dns', reason: (err as Error).message }
   }
   if (!tls) return await plainConnect(address, port, opts.timeoutMs)
   const t = profile.tls
@@ -48,7 +44,7 @@ export async function moduleConnect(host: string, port: number, tls: boolean, pr
   }, opts.clock)
   if (capture.error || !socket) {
     const code = capture.error?.code ?? 'tls-error'
-    const cls: FailureClass = code === 'refused' || code === 'unreachable' ? 'connect' : code === 'timeout' ? 'timeout' : code === 'dns' ? 'dns' : code === 'chain-too-large' ? 'too-large' : 'handshake'
+    const cls: FailureClass = code === 'refused' || code === 'unreachable' ? 'connect' : code === 'timeout' ? 'timeout' : code === 'dns' ? 'dns' : code === 'chain-too-large' || code === 'chain-over-node-limit' ? 'too-large' : 'handshake'
     return { ok: false, class: cls, reason: `${code}: ${capture.error?.message ?? ''}` }
   }
   try {
@@ -57,6 +53,10 @@ export async function moduleConnect(host: string, port: number, tls: boolean, pr
     socket.destroy()
     return { ok: false, class: 'handshake', reason: `malformed certificate: ${(err as Error).message}` }
   }
+}
+
+const dnsIsOff = async (host: string): Promise<string> => {
+  throw new Error(`${host} is not in the emulator's --resolve map and DNS is off`)
 }
 
 async function plainConnect(address: string, port: number, timeoutMs: number): Promise<ModuleConnection> {
