@@ -30,7 +30,10 @@ export class DeviceFeed implements AsyncIterable<DevicePlan> {
       this.current ??= g.anchor.sha256
       if (g.anchor.sha256 === this.current) groups.push(g)
     }
-    this.emit({ device: this.device, skipped: one.skipped, groups })
+    // A must-reject target without a candidate of its own borrows the anchor the whole plan uses
+    // most, which only the complete plan knows: it waits for finish().
+    const skipped = target.expect === 'fail' ? one.skipped.filter((i) => i.skip?.reason !== 'no-anchor') : one.skipped
+    this.emit({ device: this.device, skipped, groups })
   }
 
   /** Resolution is over: whatever the complete plan holds that was not handed out, then the end. */
