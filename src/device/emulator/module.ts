@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { rollFault, type FaultPlan } from './faults.js'
+import { isPoll, rollFault, type FaultPlan } from './faults.js'
 import type { NetOptions } from './https-client.js'
 import { Response } from './response.js'
 import type { FlashState, RamState } from './state.js'
@@ -31,7 +31,7 @@ export interface DialectHandler {
   banner(ctx: ModuleContext): string[]
   freshRam(): Omit<RamState, 'rtcMs' | 'rtcSetAt' | 'sockets'>
   /** Number of raw bytes that follow this command line, or 0. */
-  payloadLength(cmd: string): number
+  payloadLength(cmd: string, profile: FirmwareProfile): number
   handle(cmd: string, payload: Buffer | null, out: Response, ctx: ModuleContext): Promise<void>
   /** The response to an over-long or unparseable line. */
   lineError(out: Response, ctx: ModuleContext): void
@@ -46,7 +46,8 @@ export interface ModuleOptions {
   wifi: boolean
   net: NetOptions
   faults: FaultPlan
-  random: () => number
+  /** Fault seed: with the command index, it alone decides each command's fault. */
+  seed: number
   /** Bytes for the wire; the caller paces them at the baud rate. */
   output: (bytes: Buffer) => void
   log: (msg: string) => void
@@ -110,7 +111,7 @@ export class EmulatedModule {
         if (this.ram.echo) this.opts.output(Buffer.from(`${cmd}\r\n`, 'latin1'))
         if (overflow) this.enqueue(null, null)
         else if (cmd.length > 0) {
-          const need = this.opts.dialect.payloadLength(cmd)
+          const need = this.opts.dialect.payloadLength(cmd, this.opts.profile)
           if (need > 0) this.payload = { cmd, need, got: [], size: 0 }
           else this.enqueue(cmd, null)
         }
@@ -153,9 +154,12 @@ export class EmulatedModule {
     else await this.opts.dialect.handle(cmd, payload, out, ctx)
     if (generation !== this.generation) return // rebooted meanwhile: the answer is lost
     this.stats.commands++
-    const fault = rollFault(this.opts.faults, this.opts.random, this.commands++)
+    if (isPoll(cmd)) {
+      for (const c of out.chunks) this.opts.output(c)
+      return
+    }
+    const { kind: fault, random: rnd } = rollFault(this.opts.faults, this.opts.seed, this.commands++)
     if (fault) this.opts.log(`fault ${fault} on ${cmd?.slice(0, 40)}`)
-    const rnd = this.opts.random
     switch (fault) {
       case 'drop':
         return
