@@ -87,6 +87,11 @@ export class EmulatedModule {
     for (const l of this.opts.dialect.banner(this.context())) this.opts.output(Buffer.from(`${l}\r\n`, 'latin1'))
   }
 
+  /** Resolves once every command received so far has been answered (or faulted). */
+  idle(): Promise<void> {
+    return this.queue
+  }
+
   receive(bytes: Buffer): void {
     if (this.opts.clock.monotonic() < this.stalledUntil) return
     for (let i = 0; i < bytes.length; i++) {
