@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKey, issueCertificate, keyOwners, type IssuedCert, type KeyMaterial } from './pki.js'
 import type { LabSpec } from './spec.js'
@@ -25,13 +25,17 @@ export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: 
   const needed = new Map([...owners.values()].map((o) => [o.keyName, o.keySpec]))
   await Promise.all([...needed].map(async ([keyName, keySpec]) => {
     const file = join(cacheDir, 'keys', `${keyName}.${keySpec}.json`)
-    try {
+    const read = async () => {
       const j = JSON.parse(await readFile(file, 'utf8')) as { pkcs8: string; spki: string }
-      keys.set(keyName, { spec: keySpec, pkcs8: Buffer.from(j.pkcs8, 'base64'), spki: Buffer.from(j.spki, 'base64') })
+      return { spec: keySpec, pkcs8: Buffer.from(j.pkcs8, 'base64'), spki: Buffer.from(j.spki, 'base64') }
+    }
+    try {
+      keys.set(keyName, await read())
     } catch {
       const k = await generateKey(keySpec)
-      keys.set(keyName, k)
-      await atomicWrite(file, JSON.stringify({ pkcs8: k.pkcs8.toString('base64'), spki: k.spki.toString('base64') }))
+      // Another process may have generated the same key meanwhile: the first one written is the
+      // key, so every process's certificates match the key files they will read later.
+      keys.set(keyName, await createOnce(file, JSON.stringify({ pkcs8: k.pkcs8.toString('base64'), spki: k.spki.toString('base64') })) ? k : await read())
     }
   }))
   const hash = createHash('sha256').update(JSON.stringify(spec)).update(aiaBase ?? '').digest('hex').slice(0, 16)
@@ -55,8 +59,28 @@ export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: 
   return { certs, keys, generated: true }
 }
 
+/** Readers see the old file or the new one, never half of one; concurrent writers never share a temp file. */
 async function atomicWrite(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`
+  const tmp = tempName(file)
   await writeFile(tmp, text, { mode: 0o600 })
   await rename(tmp, file)
+}
+
+/** Writes `file` complete, only if it does not exist yet (link fails on an existing name); false if it did. */
+async function createOnce(file: string, text: string): Promise<boolean> {
+  const tmp = tempName(file)
+  await writeFile(tmp, text, { mode: 0o600 })
+  try {
+    await link(tmp, file)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  } finally {
+    await unlink(tmp).catch(() => undefined)
+  }
+}
+
+function tempName(file: string): string {
+  return `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
 }

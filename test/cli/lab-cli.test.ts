@@ -3,12 +3,14 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
+import { X509Certificate } from 'node:crypto'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { run } from '../../src/cli/run.js'
 import { dataPath } from '../../src/core/paths.js'
 import { readLabSpec, startLab } from '../../src/lab/index.js'
+import { loadOrCreatePki } from '../../src/lab/cache.js'
 import { testIo } from '../helpers/io.js'
+import { waitFor } from '../helpers/wait.js'
 
 const reachable = (port: number) => new Promise<boolean>((resolve) => {
   const s = connect(port, '127.0.0.1')
@@ -20,7 +22,10 @@ test('tlsmatrix lab serves until Ctrl-C, prints --resolve mappings and files, th
   const out = mkdtempSync(join(tmpdir(), 'tlsmatrix-lab-'))
   const io = testIo()
   const exit = run(['lab', '--spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out], io)
-  while (!io.out().includes('Ctrl-C stops the lab')) await sleep(20)
+  let ended = false
+  void exit.finally(() => { ended = true })
+  await waitFor(() => io.out().includes('Ctrl-C stops the lab') || ended, 'the lab to start')
+  assert.match(io.out(), /Ctrl-C stops the lab/, io.err())
   const m = /--resolve rsa2048\.basic\.test:(\d+):127\.0\.0\.1/.exec(io.out())
   assert.ok(m, io.out())
   const port = Number(m[1])
@@ -62,4 +67,29 @@ test('the PKI is cached, and rebuilt when the spec changes', async () => {
   assert.notDeepEqual(rebuilt.pki.certs.get('leaf-rsa2048')!.der, first.pki.certs.get('leaf-rsa2048')!.der)
   // Keys are reused: the re-issued root has the same key.
   assert.deepEqual(rebuilt.pki.keys.get('root-rsa')!.spki, first.pki.keys.get('root-rsa')!.spki)
+})
+
+test('processes building one PKI cache at once agree on its keys: the first written wins', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-race-'))
+  const file = join(dir, 'tiny.json')
+  writeFileSync(file, JSON.stringify({
+    name: 'tiny',
+    certificates: {
+      root: { subject: 'CN=Tiny Root', key: 'ec-p256', issuer: 'self', ca: true, trust: true },
+      leaf: { subject: 'CN=a.tiny.test', key: 'ec-p256', issuer: 'root', sans: ['a.tiny.test'] },
+    },
+    hosts: { 'a.tiny.test': { certificate: 'leaf' } },
+  }))
+  const spec = await readLabSpec(file)
+  const cacheDir = join(dir, 'cache')
+  const racers = await Promise.all(Array.from({ length: 4 }, () => loadOrCreatePki(spec, cacheDir, null, new Date())))
+  const settled = await loadOrCreatePki(spec, cacheDir, null, new Date())
+  assert.equal(settled.generated, false)
+  for (const r of racers) {
+    for (const [name, key] of r.keys) assert.deepEqual(key.spki, settled.keys.get(name)!.spki, `every racer used the key on disk for ${name}`)
+  }
+  for (const [name, cert] of settled.certs) {
+    const spki = new X509Certificate(cert.der).publicKey.export({ type: 'spki', format: 'der' })
+    assert.deepEqual(spki, settled.keys.get(cert.keyName)!.spki, `the cached ${name} certificate carries the cached key`)
+  }
 })

@@ -25,7 +25,8 @@ export async function labResolver(lab: RunningLab, opts: { hello?: HelloProfile;
     store,
     cache,
     hello: opts.hello ?? DEFAULT_HELLO,
-    timeoutMs: opts.timeoutMs ?? 3000,
+    // Generous: on a busy machine a healthy lab handshake only gets slower, never a timeout.
+    timeoutMs: opts.timeoutMs ?? 15_000,
     resolveMap: parseResolveEntries(lab.resolveEntries),
     aia: opts.aia === false ? null : { ...DEFAULT_AIA, allowPrivate: opts.allowPrivate ?? true },
     clock: systemClock,

@@ -5,13 +5,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { run } from '../../src/cli/run.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { openDb, RunStore } from '../../src/store/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
+import { waitFor } from '../helpers/wait.js'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -50,12 +50,6 @@ function pids(parent: number): number[] {
   }
 }
 
-/** Polls until the work is done; the bound only stops a broken run from hanging the suite. */
-async function until(done: () => boolean, boundMs = 120_000): Promise<void> {
-  const end = performance.now() + boundMs
-  while (!done() && performance.now() < end) await sleep(50)
-}
-
 const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }
 
 describe('interruptions: kill -9, Ctrl-C, device faults', () => {
@@ -79,7 +73,7 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
     const child = spawn(process.execPath, [...process.execArgv, MAIN, 'run', ...common(), '--device', device, '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-    await until(() => finals(db) >= 3)
+    await waitFor(() => finals(db) >= 3 || child.exitCode !== null, 'three verdicts')
     const before = finals(db)
     assert.ok(before >= 3, `the run got going: ${stderr}`)
     const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stderr)?.[1]
@@ -89,7 +83,7 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
     assert.ok(emulators.length > 0, 'the run started an emulator')
     child.kill('SIGKILL')
     await new Promise((r) => child.once('exit', r))
-    await until(() => !emulators.some(alive))
+    await waitFor(() => !emulators.some(alive), 'the emulator to exit')
     assert.ok(!emulators.some(alive), 'the emulator did not outlive its runner')
 
     const recorded = verdictRows(db)
@@ -107,7 +101,7 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
     const db = join(dir, 'ctrlc.db')
     const io = testIo()
     const exit = run(['run', ...common(), '--device', 'emu:spwf04sa-1.0.0?no-dns&baud=9600', '--db', db], io)
-    await until(() => finals(db) >= 2)
+    await waitFor(() => finals(db) >= 2, 'two verdicts')
     io.interrupt()
     assert.equal(await exit, 3)
     const runId = /--resume (\S+)/.exec(io.err())?.[1]
