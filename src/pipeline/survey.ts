@@ -68,7 +68,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
   const opened = new Map<string, OpenedModule>()
   try {
     // An emulator a run starts is its own and private to it: only real devices are shared.
-    for (const d of input.devices) if (!d.url.startsWith('emu:')) unlocks.push(lockDevice(d.url, runId))
+    for (const d of input.devices) if (!d.url.startsWith('emu:')) unlocks.push(await lockDevice(d.url, runId))
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)
     const devices: RunDevice[] = await Promise.all(input.devices.map(async (d): Promise<RunDevice> => {
       try {
