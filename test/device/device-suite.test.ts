@@ -7,6 +7,7 @@ import { parseCertificate } from '../../src/chain/index.js'
 import { openModule, isDeviceError, type OpenedModule } from '../../src/device/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
+import { waitFor } from '../helpers/wait.js'
 
 /**
  * One device suite, two backends: the emulator process over a pseudo-terminal (always), and a
@@ -201,6 +202,20 @@ describe('device suite', () => {
         await m.driver.reset()
         await m.driver.prepare(new Date())
         assert.equal((await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })).outcome, 'pass')
+      } finally {
+        await m.transport.close()
+      }
+    })
+
+    test("the emulator's own errors are kept as transcript notes, never as bytes from the module", async () => {
+      // Command 2 is prepare's first: the emulator fails internally and answers nothing.
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=internal@2', { resolve: resolve() })
+      try {
+        await assert.rejects(m.driver.prepare(new Date()), (e) => isDeviceError(e, 'AT_TIMEOUT'))
+        const notes = () => m.channel.transcript.entries.filter((e) => e.dir === 'note' && /^emulator: .*internal error injected/.test(e.data))
+        await waitFor(() => notes().length > 0, 'the note')
+        assert.match(notes()[0]!.data, /AT\+S\.SCFG=console_errs,2/, 'it names the command')
+        assert.ok(!m.channel.transcript.entries.some((e) => e.dir === 'rx' && e.data.includes('internal error')))
       } finally {
         await m.transport.close()
       }

@@ -10,21 +10,23 @@ import { loadProfile, type FirmwareProfile } from '../../src/device/index.js'
 async function moduleUnderTest(faults: string, seed: number, profile?: FirmwareProfile) {
   const p = profile ?? await loadProfile('spwf04sa-1.0.0')
   let out: Buffer[] = []
+  const errors: string[] = []
   const clock = { now: () => new Date(0), monotonic: () => 0 }
   const m = new EmulatedModule({
     profile: p, dialect: spwf04, clock, rtcAtBoot: new Date(0), wifi: true,
     net: { resolveMap: new Map(), dnsOff: true, clock, timeoutMs: 1000, cache: new CertCache() },
-    faults: parseFaults(faults), seed, output: (b) => out.push(b), log: () => {},
+    faults: parseFaults(faults), seed, output: (b) => out.push(b), log: () => {}, error: (e) => errors.push(e),
   })
   m.boot()
   out = []
-  return async (line: string | Buffer): Promise<string> => {
+  const send = async (line: string | Buffer): Promise<string> => {
     m.receive(typeof line === 'string' ? Buffer.from(`${line}\r`, 'latin1') : line)
     await m.idle()
     const s = Buffer.concat(out).toString('latin1')
     out = []
     return s
   }
+  return Object.assign(send, { errors })
 }
 
 const COMMANDS = Array.from({ length: 40 }, (_, i) => (i % 2 ? 'AT+S.GCFG=console_errs' : 'AT+S.STS=fw_version'))
@@ -90,4 +92,13 @@ test("the SPWF04 TLS slot is the profile's store.maxCaBytes", async () => {
   const stock = await moduleUnderTest('', 1)
   await stock('AT+S.TLSCERT=ca,1001')
   assert.doesNotMatch(await stock(Buffer.alloc(1001, 0x41)), /ERROR:32/, 'the stock profile has a larger slot')
+})
+
+test('an internal failure of the emulator answers nothing and is reported on its error channel, not the wire', async () => {
+  const send = await moduleUnderTest('internal@2', 1)
+  await send('AT+S.STS=fw_version')
+  await send('AT+S.STS=build')
+  assert.equal(await send('AT+S.GCFG=console_errs'), 'AT+S.GCFG=console_errs\r\n', 'only the echo')
+  assert.deepEqual(send.errors, ['AT+S.GCFG=console_errs: internal error injected by --faults'])
+  assert.match(await send('AT+S.GCFG=console_errs'), /AT-S\.OK/, 'the next command is served')
 })

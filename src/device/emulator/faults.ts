@@ -11,7 +11,9 @@ export function seededRandom(seed: number): () => number {
 }
 
 export const FAULT_KINDS = ['drop', 'corrupt', 'stall', 'reboot', 'wind'] as const
-export type FaultKind = (typeof FAULT_KINDS)[number]
+/** Only at fixed command numbers: the emulator fails internally, to test that its errors reach the evidence. */
+export const FIXED_ONLY_FAULTS = ['internal'] as const
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof FIXED_ONLY_FAULTS)[number]
 
 /** Per-command probabilities of each fault, and how long a stall lasts. */
 export interface FaultPlan {
@@ -35,7 +37,7 @@ export function parseFaults(spec: string): FaultPlan {
   for (const part of spec.split(',')) {
     const fixed = /^([a-z]+)@(\d+)$/.exec(part)
     if (fixed) {
-      if (!(FAULT_KINDS as readonly string[]).includes(fixed[1]!)) throw new Error(`--faults: unknown fault "${fixed[1]}" (${FAULT_KINDS.join(', ')})`)
+      if (![...FAULT_KINDS, ...FIXED_ONLY_FAULTS].includes(fixed[1]! as FaultKind)) throw new Error(`--faults: unknown fault "${fixed[1]}" (${[...FAULT_KINDS, ...FIXED_ONLY_FAULTS].join(', ')})`)
       plan.at.set(Number(fixed[2]), fixed[1] as FaultKind)
       continue
     }
@@ -46,7 +48,7 @@ export function parseFaults(spec: string): FaultPlan {
       plan.stallMs = n
     } else if ((FAULT_KINDS as readonly string[]).includes(key)) {
       if (!(n >= 0 && n <= 1)) throw new Error(`--faults: ${key} must be a probability 0-1, not "${value}"`)
-      plan.rates[key as FaultKind] = n
+      plan.rates[key as (typeof FAULT_KINDS)[number]] = n
     } else throw new Error(`--faults: unknown fault "${key}" (${FAULT_KINDS.join(', ')}, stallMs)`)
   }
   return plan

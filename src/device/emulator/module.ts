@@ -50,7 +50,10 @@ export interface ModuleOptions {
   seed: number
   /** Bytes for the wire; the caller paces them at the baud rate. */
   output: (bytes: Buffer) => void
+  /** Verbose trace (--log). */
   log: (msg: string) => void
+  /** The emulator's own failures (a bug, never the module's behaviour): always reported, for the evidence. */
+  error: (msg: string) => void
 }
 
 const SPURIOUS_WINDS = ['+WIND:16:Signal OK', '+WIND:15:Signal Low', '+WIND:84:NTP Server Delivery', '+WIND:14:BSS Regained']
@@ -132,7 +135,7 @@ export class EmulatedModule {
 
   private enqueue(cmd: string | null, payload: Buffer | null): void {
     this.busy++
-    this.queue = this.queue.then(() => this.run(cmd, payload)).catch((err: Error) => this.opts.log(`internal error: ${err.stack ?? err.message}`)).finally(() => {
+    this.queue = this.queue.then(() => this.run(cmd, payload)).catch((err: Error) => this.opts.error(`${cmd === null ? 'an over-long line' : cmd.slice(0, 40)}: ${err.message}`)).finally(() => {
       this.busy--
       if (this.busy === 0) this.flushIndications()
     })
@@ -166,6 +169,8 @@ export class EmulatedModule {
     const { kind: fault, random: rnd } = rollFault(this.opts.faults, this.opts.seed, this.commands++)
     if (fault) this.opts.log(`fault ${fault} on ${cmd?.slice(0, 40)}`)
     switch (fault) {
+      case 'internal':
+        throw new Error('internal error injected by --faults')
       case 'drop':
         return
       case 'stall':

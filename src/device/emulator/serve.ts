@@ -26,6 +26,8 @@ export interface EmulatorOptions {
   dnsOff: boolean
   clock: Clock
   log: (msg: string) => void
+  /** The emulator's own failures, one line each (the emu: transport keeps them as transcript notes). */
+  error: (msg: string) => void
 }
 
 export interface EmulatorStats {
@@ -64,6 +66,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     seed: opts.seed,
     output: (b) => out.push(b),
     log: opts.log,
+    error: opts.error,
   })
   const input = new Pacer(opts.baud, (b) => module.receive(b), opts.clock.monotonic)
 
