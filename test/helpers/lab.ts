@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver, type HelloProfile } from '../../src/chain/index.js'
 import { systemClock } from '../../src/core/clock.js'
@@ -6,10 +8,14 @@ import { dataPath } from '../../src/core/paths.js'
 import { parseHosts, parseResolveEntries, type Target } from '../../src/hosts/index.js'
 import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
 
-/** Starts a lab from data/lab on free ports; the PKI cache is shared across test runs. */
+/**
+ * Starts a lab from data/lab on free ports. The PKI cache is shared across test runs (safe for
+ * concurrent processes); hosts.txt and trust.pem name this lab's ports, so they are private to it.
+ */
 export async function startTestLab(name = 'basic'): Promise<RunningLab> {
   const spec = await readLabSpec(dataPath('lab', `${name}.json`))
-  return await startLab(spec, { cacheDir: dataPath('lab', '.cache'), now: new Date(), ephemeralPorts: true })
+  const outDir = mkdtempSync(join(tmpdir(), `tlsmatrix-lab-${name}-`))
+  return await startLab(spec, { cacheDir: dataPath('lab', '.cache'), outDir, now: new Date(), ephemeralPorts: true })
 }
 
 export function labTargets(lab: RunningLab): Map<string, Target> {
