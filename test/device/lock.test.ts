@@ -61,7 +61,7 @@ test('a lock left by a dead process is taken over; a live holder is not', async 
   assert.deepEqual(readdirSync(dir).filter((f) => !f.endsWith('.lock')), [], 'no guard or temporary file left behind')
 })
 
-test('processes racing to take over one stale lock: exactly one wins, each round', async () => {
+test('processes racing to take over one stale lock: exactly one wins, each round', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-lock-race-'))
   const url = 'tcp://127.0.0.1:4004'
   const rounds = 6

@@ -18,7 +18,7 @@ let lab: RunningLab
 before(async () => { lab = await startTestLab() })
 after(async () => lab.close())
 
-test('a run holding tcp://127.0.0.1:P makes a run on tcp://localhost:P exit 2 naming the holder, and touches nothing', async () => {
+test('a run holding tcp://127.0.0.1:P makes a run on tcp://localhost:P exit 2 naming the holder, and touches nothing', { timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-lock-run-'))
   const hosts = join(dir, 'hosts.txt')
   writeFileSync(hosts, lab.hosts.filter((h) => ['rsa2048.basic.test', 'cross.basic.test'].includes(h.name)).map((h) => `${h.name}:${h.port}`).join('\n'))
