@@ -13,6 +13,7 @@ export interface EmulatorSpawnOptions {
   resolve: readonly string[]
   /** Extra `emulate` flags from the URL: faults, seed, clock, baud, no-wifi. */
   params: URLSearchParams
+  /** Generous: starting node and tsx on a busy machine can take many seconds; a dead start fails sooner (exit). */
   startTimeoutMs?: number
 }
 
@@ -58,7 +59,7 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
     if (line.startsWith(EMULATOR_ERROR_PREFIX)) notes.push(`emulator: ${line.slice(EMULATOR_ERROR_PREFIX.length).slice(0, 500)}`)
   })
   const path = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill(); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} did not start within ${opts.startTimeoutMs ?? 20000} ms: ${stderr}`)) }, opts.startTimeoutMs ?? 20000)
+    const timer = setTimeout(() => { child.kill(); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} did not start within ${opts.startTimeoutMs ?? 60_000} ms: ${stderr}`)) }, opts.startTimeoutMs ?? 60_000)
     const rl = createInterface({ input: child.stdout! })
     rl.once('line', (line) => { clearTimeout(timer); rl.close(); resolve(line.trim()) })
     child.once('exit', (code) => { clearTimeout(timer); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} exited with ${code}: ${stderr.trim()}`)) })
