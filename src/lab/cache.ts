@@ -18,7 +18,8 @@ const MAX_AGE_MS = 30 * 86_400_000
  * Keys are the slow part (RSA-4096), so they are cached by name and type; certificates are cached
  * by a hash of the spec and the AIA base URL and rebuilt when either changes or they get old.
  */
-export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: string | null, now: Date): Promise<LabPki> {
+export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: string | null, now: Date, opts: { cacheCertificates?: boolean } = {}): Promise<LabPki> {
+  const cacheCertificates = opts.cacheCertificates ?? true
   await mkdir(join(cacheDir, 'keys'), { recursive: true })
   const owners = keyOwners(spec)
   const keys = new Map<string, KeyMaterial>()
@@ -41,6 +42,7 @@ export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: 
   const hash = createHash('sha256').update(JSON.stringify(spec)).update(aiaBase ?? '').digest('hex').slice(0, 16)
   const certFile = join(cacheDir, `certs-${hash}.json`)
   try {
+    if (!cacheCertificates) throw new Error('certificates for a one-off AIA port are not cached')
     const j = JSON.parse(await readFile(certFile, 'utf8')) as { generatedAt: string; certs: Record<string, { der: string; keyName: string }> }
     if (now.getTime() - Date.parse(j.generatedAt) < MAX_AGE_MS) {
       const certs = new Map(Object.entries(j.certs).map(([name, c]) => [name, { name, der: Buffer.from(c.der, 'base64'), keyName: c.keyName }]))
@@ -55,7 +57,7 @@ export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: 
   }
   const out: Record<string, { der: string; keyName: string }> = {}
   for (const [name, c] of certs) out[name] = { der: c.der.toString('base64'), keyName: c.keyName }
-  await atomicWrite(certFile, JSON.stringify({ generatedAt: now.toISOString(), certs: out }))
+  if (cacheCertificates) await atomicWrite(certFile, JSON.stringify({ generatedAt: now.toISOString(), certs: out }))
   return { certs, keys, generated: true }
 }
 
