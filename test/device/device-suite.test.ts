@@ -7,6 +7,7 @@ import { parseCertificate } from '../../src/chain/index.js'
 import { openModule, isDeviceError, type OpenedModule } from '../../src/device/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
+import { waitFor } from '../helpers/wait.js'
 
 /**
  * One device suite, two backends: the emulator process over a pseudo-terminal (always), and a
@@ -41,7 +42,7 @@ function wireSuite(name: string, url: () => string, resolve: () => string[]) {
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca,10,1'), ['AT-S.ERROR:6:Too many argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca,0'), ['AT-S.ERROR:33:Argument evaluated to zero'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca,x'), ['AT-S.ERROR:33:Argument evaluated to zero'])
-      assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca,4093'), ['AT-S.ERROR:32:Argument exceeds allowed size'])
+      assert.deepEqual(await raw(m, `AT+S.TLSCERT=ca,${m.profile.store.maxCaBytes + 1}`), ['AT-S.ERROR:32:Argument exceeds allowed size'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=bogus,10'), ['AT-S.ERROR:7:Invalid argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=content,3'), ['AT-S.ERROR:7:Invalid argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=content,2'), ['AT-S.Clean', 'AT-S.OK'])
@@ -91,7 +92,8 @@ describe('device suite', () => {
   describe('emulator spwf04sa-1.0.0 against the lab', () => {
     let m: OpenedModule
     before(async () => {
-      m = await openModule('emu:spwf04sa-1.0.0?no-dns&request-timeout-ms=1500', { resolve: resolve() })
+      // The stalling server costs this long; every other lab request must fit in it even on a busy machine.
+      m = await openModule('emu:spwf04sa-1.0.0?no-dns&request-timeout-ms=5000', { resolve: resolve() })
       await m.driver.prepare(new Date())
     })
     after(async () => m.transport.close())
@@ -151,8 +153,10 @@ describe('device suite', () => {
     })
 
     test('a module that stops answering: timeout, reset, resync, and it works again', async () => {
-      // Commands 0-2 open the module, 3-5 prepare it; command 6 (clean) meets a 2 s stall.
-      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=stall@6,stallMs=2000', { resolve: resolve(), timeouts: { commandMs: 800 } })
+      // Counting every command but the bare AT: 0-1 identify the module, 2-4 prepare it, 5 (clean)
+      // is never answered. The stall is shorter than the command timeout, so a slow machine only
+      // makes the test slower: the reset always meets a module that listens again.
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=stall@5,stallMs=1000', { resolve: resolve() })
       try {
         await m.driver.prepare(new Date())
         await assert.rejects(m.driver.clean(), (e) => isDeviceError(e, 'AT_TIMEOUT'))
@@ -167,7 +171,7 @@ describe('device suite', () => {
     })
 
     test('a reboot in the middle of HTTPGET is a device failure, and the module comes back', async () => {
-      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=reboot@8', { resolve: resolve() })
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=reboot@7', { resolve: resolve() })
       try {
         await m.driver.prepare(new Date())
         await m.driver.clean()
@@ -185,7 +189,8 @@ describe('device suite', () => {
     })
 
     test('corrupted bytes never hang the driver; a reset recovers', async () => {
-      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=corrupt@8&seed=7', { resolve: resolve(), timeouts: { httpMs: 3000 } })
+      // Command 7 is the HTTPGET. If the garbage hits its final line the driver waits for httpMs.
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=corrupt@7&seed=7', { resolve: resolve(), timeouts: { httpMs: 20_000 } })
       try {
         await m.driver.prepare(new Date())
         await m.driver.clean()
@@ -197,6 +202,20 @@ describe('device suite', () => {
         await m.driver.reset()
         await m.driver.prepare(new Date())
         assert.equal((await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })).outcome, 'pass')
+      } finally {
+        await m.transport.close()
+      }
+    })
+
+    test("the emulator's own errors are kept as transcript notes, never as bytes from the module", async () => {
+      // Command 2 is prepare's first: the emulator fails internally and answers nothing.
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=internal@2', { resolve: resolve() })
+      try {
+        await assert.rejects(m.driver.prepare(new Date()), (e) => isDeviceError(e, 'AT_TIMEOUT'))
+        const notes = () => m.channel.transcript.entries.filter((e) => e.dir === 'note' && /^emulator: .*internal error injected/.test(e.data))
+        await waitFor(() => notes().length > 0, 'the note')
+        assert.match(notes()[0]!.data, /AT\+S\.SCFG=console_errs,2/, 'it names the command')
+        assert.ok(!m.channel.transcript.entries.some((e) => e.dir === 'rx' && e.data.includes('internal error')))
       } finally {
         await m.transport.close()
       }

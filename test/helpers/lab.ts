@@ -9,9 +9,8 @@ import { parseHosts, parseResolveEntries, type Target } from '../../src/hosts/in
 import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
 
 /**
- * Starts a lab from data/lab on free ports; the PKI cache is shared across test runs, but each lab
- * writes its own trust.pem and hosts.txt: a lab started meanwhile by another test file (another
- * AIA port, so other certificates) must not replace the roots this one is judged against.
+ * Starts a lab from data/lab on free ports. The PKI cache is shared across test runs (safe for
+ * concurrent processes); hosts.txt and trust.pem name this lab's ports, so they are private to it.
  */
 export async function startTestLab(name = 'basic'): Promise<RunningLab> {
   const spec = await readLabSpec(dataPath('lab', `${name}.json`))
@@ -32,7 +31,8 @@ export async function labResolver(lab: RunningLab, opts: { hello?: HelloProfile;
     store,
     cache,
     hello: opts.hello ?? DEFAULT_HELLO,
-    timeoutMs: opts.timeoutMs ?? 3000,
+    // Generous: on a busy machine a healthy lab handshake only gets slower, never a timeout.
+    timeoutMs: opts.timeoutMs ?? 15_000,
     resolveMap: parseResolveEntries(lab.resolveEntries),
     aia: opts.aia === false ? null : { ...DEFAULT_AIA, allowPrivate: opts.allowPrivate ?? true },
     clock: systemClock,

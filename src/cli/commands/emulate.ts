@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.js'
 import { AppError } from '../../core/errors.js'
 import { loadProfile } from '../../device/index.js'
 import { parseFaults } from '../../device/emulator/faults.js'
+import { emulatorErrorLine } from '../../device/emulator/error-line.js'
 import { startEmulator } from '../../device/emulator/serve.js'
 import { parseResolveEntries } from '../../hosts/index.js'
 import type { Io } from '../io.js'
@@ -67,6 +68,7 @@ export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock,
     dnsOff: !opts.dns,
     clock,
     log: opts.log ? (m) => io.stderr.write(`[emu ${profile.id}] ${m}\n`) : () => {},
+    error: (m) => io.stderr.write(emulatorErrorLine(m)),
   })
   io.stdout.write(`${emu.url}\n`)
   await Promise.race([io.interrupted, ...(stdinClosed ? [stdinClosed] : [])])

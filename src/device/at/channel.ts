@@ -92,6 +92,7 @@ export class AtChannel {
       this.transcript.add('rx', chunk)
       this.reader.push(chunk)
     })
+    transport.onNote?.((text) => this.note(text))
     transport.onClose((err) => {
       this.closed = err ?? new Error('closed')
       this.pending?.reject(new DeviceError('AT_CLOSED', `${transport.describe} closed${err ? `: ${err.message}` : ''}`))

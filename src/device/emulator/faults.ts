@@ -11,15 +11,17 @@ export function seededRandom(seed: number): () => number {
 }
 
 export const FAULT_KINDS = ['drop', 'corrupt', 'stall', 'reboot', 'wind'] as const
-export type FaultKind = (typeof FAULT_KINDS)[number]
+/** Only at fixed command numbers: the emulator fails internally, to test that its errors reach the evidence. */
+export const FIXED_ONLY_FAULTS = ['internal'] as const
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof FIXED_ONLY_FAULTS)[number]
 
 /** Per-command probabilities of each fault, and how long a stall lasts. */
 export interface FaultPlan {
   rates: Partial<Record<FaultKind, number>>
-  /** Faults at fixed command numbers (0-based, counting every command the module ran). */
+  /** Faults at fixed command numbers (0-based, counting the commands the module ran except bare `AT`). */
   at: Map<number, FaultKind>
   stallMs: number
-  /** Commands never faulted (the first sync, so a run can start). */
+  /** Counted commands never faulted (identification, so a run can start). */
   spareFirst: number
 }
 
@@ -35,7 +37,7 @@ export function parseFaults(spec: string): FaultPlan {
   for (const part of spec.split(',')) {
     const fixed = /^([a-z]+)@(\d+)$/.exec(part)
     if (fixed) {
-      if (!(FAULT_KINDS as readonly string[]).includes(fixed[1]!)) throw new Error(`--faults: unknown fault "${fixed[1]}" (${FAULT_KINDS.join(', ')})`)
+      if (![...FAULT_KINDS, ...FIXED_ONLY_FAULTS].includes(fixed[1]! as FaultKind)) throw new Error(`--faults: unknown fault "${fixed[1]}" (${[...FAULT_KINDS, ...FIXED_ONLY_FAULTS].join(', ')})`)
       plan.at.set(Number(fixed[2]), fixed[1] as FaultKind)
       continue
     }
@@ -46,20 +48,52 @@ export function parseFaults(spec: string): FaultPlan {
       plan.stallMs = n
     } else if ((FAULT_KINDS as readonly string[]).includes(key)) {
       if (!(n >= 0 && n <= 1)) throw new Error(`--faults: ${key} must be a probability 0-1, not "${value}"`)
-      plan.rates[key as FaultKind] = n
+      plan.rates[key as (typeof FAULT_KINDS)[number]] = n
     } else throw new Error(`--faults: unknown fault "${key}" (${FAULT_KINDS.join(', ')}, stallMs)`)
   }
   return plan
 }
 
-/** Picks at most one fault for a command. */
-export function rollFault(plan: FaultPlan, rnd: () => number, commandIndex: number): FaultKind | null {
-  const fixed = plan.at.get(commandIndex)
-  if (fixed) return fixed
-  if (commandIndex < plan.spareFirst) return null
+/**
+ * The bare `AT` is how a host syncs and polls after a reset: how many of them it sends depends on
+ * timing (a slow machine polls more), so it is never faulted and never counted. Everything else
+ * counts, so the fault schedule depends only on the commands, never on the clock.
+ */
+export function isPoll(cmd: string | null): boolean {
+  return cmd === 'AT'
+}
+
+/** One command's fault and the random numbers its fault uses (where bytes are cut or corrupted). */
+export interface FaultRoll {
+  kind: FaultKind | null
+  random: () => number
+}
+
+/**
+ * The fault for counted command `index`, from (seed, index) alone: each command has its own
+ * deterministic generator, so neither polls nor what an earlier fault consumed shift the schedule.
+ */
+export function rollFault(plan: FaultPlan, seed: number, index: number): FaultRoll {
+  const random = seededRandom(mix(seed, index))
+  const fixed = plan.at.get(index)
+  if (fixed) return { kind: fixed, random }
+  if (index < plan.spareFirst) return { kind: null, random }
   for (const kind of FAULT_KINDS) {
+    // One draw per kind, always taken, so a kind's decision does not depend on the other rates.
+    const draw = random()
     const rate = plan.rates[kind] ?? 0
-    if (rate > 0 && rnd() < rate) return kind
+    if (rate > 0 && draw < rate) return { kind, random }
   }
-  return null
+  return { kind: null, random }
+}
+
+/** A 32-bit hash of (seed, index) (murmur3 finaliser), so neighbouring indices get unrelated streams. */
+function mix(seed: number, index: number): number {
+  let h = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { rollFault, type FaultPlan } from './faults.js'
+import { isPoll, rollFault, type FaultPlan } from './faults.js'
 import type { NetOptions } from './https-client.js'
 import { Response } from './response.js'
 import type { FlashState, RamState } from './state.js'
@@ -31,7 +31,7 @@ export interface DialectHandler {
   banner(ctx: ModuleContext): string[]
   freshRam(): Omit<RamState, 'rtcMs' | 'rtcSetAt' | 'sockets'>
   /** Number of raw bytes that follow this command line, or 0. */
-  payloadLength(cmd: string): number
+  payloadLength(cmd: string, profile: FirmwareProfile): number
   handle(cmd: string, payload: Buffer | null, out: Response, ctx: ModuleContext): Promise<void>
   /** The response to an over-long or unparseable line. */
   lineError(out: Response, ctx: ModuleContext): void
@@ -46,10 +46,14 @@ export interface ModuleOptions {
   wifi: boolean
   net: NetOptions
   faults: FaultPlan
-  random: () => number
+  /** Fault seed: with the command index, it alone decides each command's fault. */
+  seed: number
   /** Bytes for the wire; the caller paces them at the baud rate. */
   output: (bytes: Buffer) => void
+  /** Verbose trace (--log). */
   log: (msg: string) => void
+  /** The emulator's own failures (a bug, never the module's behaviour): always reported, for the evidence. */
+  error: (msg: string) => void
 }
 
 const SPURIOUS_WINDS = ['+WIND:16:Signal OK', '+WIND:15:Signal Low', '+WIND:84:NTP Server Delivery', '+WIND:14:BSS Regained']
@@ -86,6 +90,11 @@ export class EmulatedModule {
     for (const l of this.opts.dialect.banner(this.context())) this.opts.output(Buffer.from(`${l}\r\n`, 'latin1'))
   }
 
+  /** Resolves once every command received so far has been answered (or faulted). */
+  idle(): Promise<void> {
+    return this.queue
+  }
+
   receive(bytes: Buffer): void {
     if (this.opts.clock.monotonic() < this.stalledUntil) return
     for (let i = 0; i < bytes.length; i++) {
@@ -110,7 +119,7 @@ export class EmulatedModule {
         if (this.ram.echo) this.opts.output(Buffer.from(`${cmd}\r\n`, 'latin1'))
         if (overflow) this.enqueue(null, null)
         else if (cmd.length > 0) {
-          const need = this.opts.dialect.payloadLength(cmd)
+          const need = this.opts.dialect.payloadLength(cmd, this.opts.profile)
           if (need > 0) this.payload = { cmd, need, got: [], size: 0 }
           else this.enqueue(cmd, null)
         }
@@ -126,7 +135,7 @@ export class EmulatedModule {
 
   private enqueue(cmd: string | null, payload: Buffer | null): void {
     this.busy++
-    this.queue = this.queue.then(() => this.run(cmd, payload)).catch((err: Error) => this.opts.log(`internal error: ${err.stack ?? err.message}`)).finally(() => {
+    this.queue = this.queue.then(() => this.run(cmd, payload)).catch((err: Error) => this.opts.error(`${cmd === null ? 'an over-long line' : cmd.slice(0, 40)}: ${err.message}`)).finally(() => {
       this.busy--
       if (this.busy === 0) this.flushIndications()
     })
@@ -153,10 +162,15 @@ export class EmulatedModule {
     else await this.opts.dialect.handle(cmd, payload, out, ctx)
     if (generation !== this.generation) return // rebooted meanwhile: the answer is lost
     this.stats.commands++
-    const fault = rollFault(this.opts.faults, this.opts.random, this.commands++)
+    if (isPoll(cmd)) {
+      for (const c of out.chunks) this.opts.output(c)
+      return
+    }
+    const { kind: fault, random: rnd } = rollFault(this.opts.faults, this.opts.seed, this.commands++)
     if (fault) this.opts.log(`fault ${fault} on ${cmd?.slice(0, 40)}`)
-    const rnd = this.opts.random
     switch (fault) {
+      case 'internal':
+        throw new Error('internal error injected by --faults')
       case 'drop':
         return
       case 'stall':

@@ -1,14 +1,14 @@
 import { write as fsWrite } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 import tty from 'node:tty'
-import nodePty from 'node-pty'
 import { CertCache } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { ResolveMap } from '../../hosts/index.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { seededRandom, type FaultPlan } from './faults.js'
+import type { FaultPlan } from './faults.js'
 import { EmulatedModule } from './module.js'
 import { Pacer } from './pacing.js'
+import { openPtyPair } from './pty-pair.js'
 import { spwf01 } from './spwf01.js'
 import { spwf04 } from './spwf04.js'
 
@@ -26,6 +26,8 @@ export interface EmulatorOptions {
   dnsOff: boolean
   clock: Clock
   log: (msg: string) => void
+  /** The emulator's own failures, one line each (the emu: transport keeps them as transcript notes). */
+  error: (msg: string) => void
 }
 
 export interface EmulatorStats {
@@ -46,12 +48,8 @@ export interface RunningEmulator {
   close(): Promise<void>
 }
 
-interface NativePty {
-  open(cols: number, rows: number): { master: number; slave: number; pty: string }
-}
-
 /**
- * Serves an emulated module on a pseudo-terminal (opened through node-pty, so `npm install` is
+ * Serves an emulated module on a pseudo-terminal (a node-pty pair, so `npm install` is
  * all the set-up) or on a TCP port, bytes paced at the baud rate both ways.
  */
 export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmulator> {
@@ -65,15 +63,15 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     wifi: opts.wifi,
     net: { resolveMap: opts.resolveMap, dnsOff: opts.dnsOff, clock: opts.clock, timeoutMs: opts.requestTimeoutMs, cache: new CertCache() },
     faults: opts.faults,
-    random: seededRandom(opts.seed),
+    seed: opts.seed,
     output: (b) => out.push(b),
     log: opts.log,
+    error: opts.error,
   })
   const input = new Pacer(opts.baud, (b) => module.receive(b), opts.clock.monotonic)
 
   if (opts.listen.kind === 'pty') {
-    const native = (nodePty as unknown as { native: NativePty }).native
-    const { master, slave, pty } = native.open(80, 24)
+    const { master, slave, path: pty } = openPtyPair()
     // Raw mode on the slave before anyone opens it: no echo, no CR/LF translation, no line
     // buffering, so early output (the boot banner) is not mangled. Reading stays manual.
     const slaveStream = new tty.ReadStream(slave)

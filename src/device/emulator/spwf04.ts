@@ -1,5 +1,5 @@
 import { fillLine } from '../profile/classify.js'
-import type { FailureClass } from '../profile/profile.js'
+import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
 import { splitArgs } from './command-line.js'
 import { httpGet } from './https-client.js'
 import type { DialectHandler, ModuleContext } from './module.js'
@@ -12,7 +12,6 @@ const ERRORS: Record<number, string> = {
   8: 'Invalid value', 32: 'Argument exceeds allowed size', 33: 'Argument evaluated to zero', 44: 'Wait for Connection Up',
   65: 'DNS address failure', 91: 'Low Memory', 101: 'Failed to write flash', 111: 'Request failed',
 }
-const TLS_SLOT = 4092
 /** The emulator keeps at most this much of a response body (documented in the profiles' notes). */
 const MAX_BODY = 64 * 1024
 const CONFIG_DEFAULTS: Record<string, string> = {
@@ -23,6 +22,11 @@ const CONFIG_DEFAULTS: Record<string, string> = {
 function error(out: Response, ctx: ModuleContext, code: number): void {
   const errs = ctx.ram.errs
   out.line(errs === 0 ? 'AT-S.ERROR' : errs === 1 ? `AT-S.ERROR:${code}` : `AT-S.ERROR:${code}:${ERRORS[code] ?? ''}`)
+}
+
+/** A TLS store slot's size: the profile's, so a profile with a smaller store is emulated as such. */
+function slotBytes(profile: FirmwareProfile): number {
+  return profile.store.maxCaBytes
 }
 
 /** strtoul semantics: leading digits, 0 when there are none (reference §5: length parsed first). */
@@ -57,12 +61,12 @@ export const spwf04: DialectHandler = {
     return { echo: true, errs: 2, verbose: true, vars: new Map(Object.entries(CONFIG_DEFAULTS)) }
   },
 
-  payloadLength(cmd) {
+  payloadLength(cmd, profile) {
     const { name, args } = splitArgs(cmd)
     if (name !== 'AT+S.TLSCERT' || !args || args.length !== 2) return 0
     const kind = (args[0] ?? '').toLowerCase()
     const n = leadingNumber(args[1] ?? '')
-    return ['ca', 'cert', 'key', 'auth'].includes(kind) && n > 0 && n <= TLS_SLOT ? n : 0
+    return ['ca', 'cert', 'key', 'auth'].includes(kind) && n > 0 && n <= slotBytes(profile) ? n : 0
   },
 
   lineError(out, ctx) {
@@ -158,7 +162,7 @@ function tlsCert(args: string[] | null, payload: Buffer | null, out: Response, c
   const kind = (args[0] ?? '').toLowerCase()
   const n = leadingNumber(args[1] ?? '')
   if (n === 0) return error(out, ctx, 33)
-  if (n > TLS_SLOT) return error(out, ctx, 32)
+  if (n > slotBytes(ctx.profile)) return error(out, ctx, 32)
   const f = ctx.flash
   if (kind === 'content') {
     if (n === 1) {

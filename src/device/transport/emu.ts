@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { EMULATOR_ERROR_PREFIX } from '../emulator/error-line.js'
 import { DeviceError } from '../errors.js'
 import { openSerial } from './serial.js'
 import type { Transport } from './transport.js'
@@ -12,6 +13,7 @@ export interface EmulatorSpawnOptions {
   resolve: readonly string[]
   /** Extra `emulate` flags from the URL: faults, seed, clock, baud, no-wifi. */
   params: URLSearchParams
+  /** Generous: starting node and tsx on a busy machine can take many seconds; a dead start fails sooner (exit). */
   startTimeoutMs?: number
 }
 
@@ -51,8 +53,13 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => { if (stderr.length < 4000) stderr += d.toString() })
+  // The emulator's own errors become transcript notes: evidence of why a command went unanswered.
+  const notes = noteRelay()
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (line.startsWith(EMULATOR_ERROR_PREFIX)) notes.push(`emulator: ${line.slice(EMULATOR_ERROR_PREFIX.length).slice(0, 500)}`)
+  })
   const path = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill(); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} did not start within ${opts.startTimeoutMs ?? 20000} ms: ${stderr}`)) }, opts.startTimeoutMs ?? 20000)
+    const timer = setTimeout(() => { child.kill(); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} did not start within ${opts.startTimeoutMs ?? 60_000} ms: ${stderr}`)) }, opts.startTimeoutMs ?? 60_000)
     const rl = createInterface({ input: child.stdout! })
     rl.once('line', (line) => { clearTimeout(timer); rl.close(); resolve(line.trim()) })
     child.once('exit', (code) => { clearTimeout(timer); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} exited with ${code}: ${stderr.trim()}`)) })
@@ -70,6 +77,7 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
     ...serial,
     describe: `emu:${opts.firmware} (${path})`,
     child,
+    onNote: notes.listen,
     // When the emulator dies the pty goes away; say why instead of the bare serial error.
     onClose: (cb) => serial.onClose((err) => setTimeout(() => cb(exited ? new Error(exited) : err), 50)),
     close: async () => {
@@ -80,6 +88,22 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
         setTimeout(() => child.kill('SIGKILL'), 2000).unref()
         await exited
       }
+    },
+  }
+}
+
+/** Notes reach the listener once there is one; those from before it subscribed wait (a few at most). */
+function noteRelay(): { push(text: string): void; listen(cb: (text: string) => void): void } {
+  const early: string[] = []
+  let listener: ((text: string) => void) | null = null
+  return {
+    push: (text) => {
+      if (listener) listener(text)
+      else if (early.length < 100) early.push(text)
+    },
+    listen: (cb) => {
+      listener = cb
+      for (const t of early.splice(0)) cb(t)
     },
   }
 }

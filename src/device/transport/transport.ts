@@ -5,5 +5,10 @@ export interface Transport {
   write(data: Buffer): Promise<void>
   onData(cb: (chunk: Buffer) => void): void
   onClose(cb: (err?: Error) => void): void
+  /**
+   * Diagnostics from beside the line (an emulator's own errors), kept as transcript notes. A real
+   * port has none; nothing may decide a verdict from them.
+   */
+  onNote?(cb: (text: string) => void): void
   close(): Promise<void>
 }
