@@ -1,6 +1,7 @@
 import { termSafe } from '../core/sanitize.js'
 import type { SurveyObserver } from '../pipeline/index.js'
 import type { Io } from './io.js'
+import { displayName } from '../chain/display-name.js'
 
 interface DeviceLine {
   done: number
@@ -52,7 +53,7 @@ export function surveyProgress(io: Io, now: () => number = () => performance.now
     phase: line,
     onDevice(label, event, detail) {
       const d = get(label)
-      if (event === 'upload') d.anchor = detail.slice(0, 40)
+      if (event === 'upload') d.anchor = displayName(detail, 40)
       if (event === 'done') d.status = detail
       if (event === 'start') d.status = ''
       if (event === 'lost' || event === 'reset') line(`[${label}] ${event}: ${detail}`)
@@ -66,7 +67,7 @@ export function surveyProgress(io: Io, now: () => number = () => performance.now
       d.target = item.target
       const verdict = a.final ? `${a.outcome}${a.class ? ` ${a.class}` : ''}` : `${a.class} (retrying)`
       if (tty) draw()
-      else io.stderr.write(`[${termSafe(label)}] ${done}/${total} ${termSafe(item.target)} ${termSafe(item.anchor?.subject.slice(0, 40) ?? '-')}: ${verdict}\n`)
+      else io.stderr.write(`[${termSafe(label)}] ${done}/${total} ${termSafe(item.target)} ${termSafe(item.anchor ? displayName(item.anchor.subject, 40) : '-')}: ${verdict}\n`)
     },
     end() {
       if (tty) draw(true)

@@ -3,6 +3,7 @@ import { messageOf } from '../core/errors.js'
 import { isDeviceError, type Attempt, type OpenedModule } from '../device/index.js'
 import { skipReason, type DevicePlan, type NotRun, type PlanItem, type PlannedAnchor } from '../plan/index.js'
 import { verdictKey, type AttemptRecord, type RunStore, type UploadEvidence } from '../store/index.js'
+import { displayName } from '../chain/display-name.js'
 
 export interface SurveyObserver {
   onDevice?(label: string, event: 'start' | 'upload' | 'reset' | 'lost' | 'done', detail: string): void
@@ -138,7 +139,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       if (ctx.stopping()) throw new Interrupted()
       try {
         // Chunks of a pipelined survey often continue the anchor already loaded.
-        if (loaded?.anchor.sha256 !== group.anchor.sha256) await withRecovery(`upload ${group.anchor.subject.slice(0, 40)}`, () => upload(group.anchor), group.anchor)
+        if (loaded?.anchor.sha256 !== group.anchor.sha256) await withRecovery(`upload ${displayName(group.anchor.subject, 40)}`, () => upload(group.anchor), group.anchor)
       } catch (err) {
         if (err instanceof DeviceLost && (isDeviceError(err.cause, 'AT_ERROR') || isDeviceError(err.cause, 'CA_TOO_LARGE'))) {
           // The module refused this CA every time (it cannot parse or store it): a finding for these targets.

@@ -1,6 +1,7 @@
 import { termSafe, truncate } from '../core/sanitize.js'
 import type { AttemptRow } from '../store/index.js'
 import type { Matrix, MatrixCell } from './matrix.js'
+import { displayName } from '../chain/display-name.js'
 
 function cellText(c: MatrixCell | undefined, lost: boolean): string {
   if (!c) return '-'
@@ -31,7 +32,7 @@ export function failuresText(attempts: readonly AttemptRow[]): string {
   const order = [...new Set(attempts.map((a) => a.target))]
   failed.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target) || a.device.localeCompare(b.device))
   for (const a of failed) {
-    lines.push(termSafe(`${a.device}  ${a.target}  with ${truncate(a.anchorSubject, 60)} (${a.anchorSource}): ${a.class}`))
+    lines.push(termSafe(`${a.device}  ${a.target}  with ${displayName(a.anchorSubject, 60)} (${a.anchorSource}): ${a.class}`))
     for (const l of a.lines) lines.push(`    ${termSafe(truncate(l, 120))}`)
     if (a.reason) lines.push(`    (${termSafe(truncate(`${a.reason.reason}: ${a.reason.detail}`, 160))})`)
     if (a.upload) lines.push(`    (CA: ${termSafe(truncate(a.upload.command, 60))}${a.upload.ski ? `, key id ${a.upload.ski}` : ''})`)

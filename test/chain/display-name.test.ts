@@ -26,3 +26,8 @@ test('without a CN the last RDN leads; a name that does not parse is only cut', 
   assert.equal(displayName('', 10), '')
   assert.equal(displayName('not a DN at all, really not', 12).length, 12)
 })
+
+test('escaped commas and quoted values stay inside their RDN', () => {
+  assert.equal(displayName('O=Acme\\, Inc., CN=Acme Root', 200), 'CN=Acme Root, O=Acme\\, Inc.')
+  assert.equal(displayName('O="Acme, Inc.", CN=Acme Root', 200), 'CN=Acme Root, O="Acme, Inc."')
+})

@@ -1,5 +1,6 @@
 import type { Observation, ParsedCert } from '../../chain/index.js'
-import { termSafe, truncate } from '../../core/sanitize.js'
+import { termSafe } from '../../core/sanitize.js'
+import { displayName } from '../../chain/display-name.js'
 
 /** Human report of one observation: chain as sent, candidate anchors, error. */
 export function observationText(o: Observation): string {
@@ -16,7 +17,7 @@ export function observationText(o: Observation): string {
     else lines.push('  candidate anchors:')
     for (const a of o.anchors) {
       const path = a.paths[0]?.map((fp) => (index.has(fp) ? `#${index.get(fp)}` : fp.slice(0, 8))).join(' > ')
-      lines.push(`    ${a.kind.padEnd(12)} ${a.source.padEnd(6)} ${termSafe(truncate(a.cert.info.subject, 60))}`)
+      lines.push(`    ${a.kind.padEnd(12)} ${a.source.padEnd(6)} ${termSafe(displayName(a.cert.info.subject, 60))}`)
       lines.push(`      sha256 ${a.cert.info.sha256.slice(0, 16)}…  ski ${a.cert.info.ski ?? '-'}  ${keyText(a.cert)}  via ${a.match.join('+')}${path ? `  path ${path}` : ''}${a.paths.length > 1 ? ` (+${a.paths.length - 1} more)` : ''}`)
     }
   }
@@ -32,7 +33,7 @@ function keyText(c: ParsedCert): string {
 function certLine(c: ParsedCert): string {
   const i = c.info
   const flags = [i.selfSigned ? 'self-signed' : null, i.isCA ? 'CA' : null].filter(Boolean).join(',')
-  return termSafe(`${truncate(i.subject, 56)}  [${keyText(c)}, ${i.signature}, ${i.derBytes} B, until ${i.notAfter.slice(0, 10)}${flags ? ', ' + flags : ''}]`)
+  return termSafe(`${displayName(i.subject, 56)}  [${keyText(c)}, ${i.signature}, ${i.derBytes} B, until ${i.notAfter.slice(0, 10)}${flags ? ', ' + flags : ''}]`)
 }
 
 export function summaryText(observations: readonly Observation[]): string {
