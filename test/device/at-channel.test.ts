@@ -108,3 +108,28 @@ test('an indication that slips in before raw socket data is an indication, not d
   assert.equal(Buffer.concat(events.filter((e) => e.type === 'raw').map((e) => (e as { bytes: Buffer }).bytes)).toString(), 'HTTP/1.1')
   assert.deepEqual(events[events.length - 1], { type: 'line', text: 'OK' })
 })
+
+test('after a reset whose poll timed out, the late answer is set aside: the next command reads its own answer', async () => {
+  const { resetAndResync, DEFAULT_TIMEOUTS } = await import('../../src/device/drivers/common.js')
+  // A slow machine: each AT poll is answered only after the poll gave up, ahead of the next
+  // command's answer, so without care every later answer is read one command late.
+  let owed = 0
+  let polls = 0
+  const t = scriptedTransport((w) => {
+    const late = 'AT-S.OK\r\n'.repeat(owed)
+    owed = 0
+    if (w.startsWith('AT+S.RESET')) return Buffer.from('AT-S.OK\r\n+WIND:1:Poweron\r\n+WIND:0:Console active\r\n')
+    if (w === 'AT\r') {
+      owed = 1
+      return ++polls === 1 ? null : Buffer.from(late)
+    }
+    if (w.startsWith('AT+S.STS=fw_version')) return Buffer.from(`${late}AT-S.Var:fw_version=1.1.0\r\nAT-S.OK\r\n`)
+    return Buffer.from(`${late}AT-S.ERROR:17:Invalid argument\r\n`)
+  })
+  const ch = new AtChannel(t, SPWF04_FRAMING)
+  await resetAndResync(ch, 'AT+S.RESET', /^\+WIND:0:Console active/, { ...DEFAULT_TIMEOUTS, resetMs: 5000 }, { command: 'AT+S.STS=fw_version', line: /^AT-S\.Var:fw_version=/ })
+  const r = await ch.exec('AT+S.SCFG=nosuch,1', { timeoutMs: 2000 })
+  assert.equal(r.ok, false, 'the command read its own ERROR, not a late OK')
+  assert.equal(r.final, 'AT-S.ERROR:17:Invalid argument')
+  assert.ok(ch.transcript.since(0).some((e) => e.dir === 'note' && /late answer set aside/.test(e.data)), 'the set-aside answer is noted')
+})

@@ -37,6 +37,12 @@ export interface ExecOptions {
   rawFirst?: number
   /** The command restarts the module (AT+S.RESET): boot indications do not fail it. */
   expectReboot?: boolean
+  /**
+   * Whether a complete response is this command's. An answer to an earlier command that timed
+   * out arrives late, ahead of this one's: when this returns false the response is set aside
+   * (noted in the transcript) and the channel keeps waiting for the next one.
+   */
+  accept?: (r: { ok: boolean; lines: readonly string[]; final: string }) => boolean
 }
 
 export interface AtResponse {
@@ -188,6 +194,15 @@ export class AtChannel {
     }
     if (line === p.command) return // echo
     if (this.framing.isOk(line) || this.framing.isError(line)) {
+      if (p.opts.accept && !p.opts.accept({ ok: this.framing.isOk(line), lines: p.lines, final: line })) {
+        this.transcript.add('note', `a late answer set aside while waiting for ${p.command}: ${[...p.lines, line].join(' | ').slice(0, 200)}`)
+        p.lines = []
+        p.winds = []
+        p.body = []
+        p.bodySize = 0
+        p.bodyBytes = 0
+        return
+      }
       const body = p.body.length || p.bodyBytes ? Buffer.concat(p.body) : null
       this.finish(p, { command: p.command, ok: this.framing.isOk(line), lines: p.lines, final: line, body, bodyBytes: p.bodyBytes, winds: p.winds, durationMs: Math.round(this.monotonic() - p.started) })
       return

@@ -63,7 +63,16 @@ export async function expectOk(channel: AtChannel, cmd: string, timeoutMs: numbe
  * Reset: ask for it, wait for the boot banner's console indication, then poll `AT` until the
  * module answers. A module that printed garbage or hung gets the same treatment.
  */
-export async function resetAndResync(channel: AtChannel, cmd: string, ready: RegExp, t: DriverTimeouts, stop: () => boolean = () => false): Promise<void> {
+/**
+ * A command whose answer carries a line no other command's does: after polls that may have timed
+ * out, its answer proves that the next answer read is the next command's.
+ */
+export interface SyncProbe {
+  command: string
+  line: RegExp
+}
+
+export async function resetAndResync(channel: AtChannel, cmd: string, ready: RegExp, t: DriverTimeouts, probe: SyncProbe, stop: () => boolean = () => false): Promise<void> {
   const stopped = () => new DeviceError('DEVICE_STOPPED', `reset abandoned: the run is stopping`)
   if (stop()) throw stopped()
   channel.note(`reset: ${cmd}`)
@@ -91,6 +100,9 @@ export async function resetAndResync(channel: AtChannel, cmd: string, ready: Reg
       const r = await channel.exec('AT', { timeoutMs: 1000 })
       if (r.ok) {
         channel.takeStray()
+        // A poll that timed out on a slow machine may still be answered: set such answers aside
+        // until the probe's own, or every later answer would be read one command late.
+        await channel.exec(probe.command, { timeoutMs: t.commandMs, accept: (a) => a.ok && a.lines.some((l) => probe.line.test(l)) })
         return
       }
     } catch {
@@ -111,7 +123,9 @@ export async function readVariable(channel: AtChannel, cmd: string, pattern: Reg
   let last: unknown
   for (let i = 0; i < tries; i++) {
     try {
-      const r = await channel.exec(cmd, { timeoutMs })
+      // A late answer to an earlier command carries no such line: set it aside (an ERROR is taken:
+      // older firmware refuses some variables).
+      const r = await channel.exec(cmd, { timeoutMs, accept: (a) => !a.ok || a.lines.some((l) => pattern.test(l)) })
       const all = [...r.lines, r.final]
       if (all.every((l) => /^[\x20-\x7e]*$/.test(l))) {
         if (!r.ok) return null

@@ -171,7 +171,7 @@ export class Spwf01Driver implements ModuleDriver {
   }
 
   async reset(stop?: () => boolean): Promise<void> {
-    await resetAndResync(this.channel, 'AT+CFUN=1', /^\+WIND:0:Console active/, this.timeouts, stop)
+    await resetAndResync(this.channel, 'AT+CFUN=1', /^\+WIND:0:Console active/, this.timeouts, { command: 'AT+S.STS=version', line: /^#\s*version\s*=/ }, stop)
   }
 
   async close(): Promise<void> {}

@@ -75,7 +75,7 @@ export class Spwf04Driver implements ModuleDriver {
   }
 
   async reset(stop?: () => boolean): Promise<void> {
-    await resetAndResync(this.channel, 'AT+S.RESET', /^\+WIND:0:Console active/, this.timeouts, stop)
+    await resetAndResync(this.channel, 'AT+S.RESET', /^\+WIND:0:Console active/, this.timeouts, { command: 'AT+S.STS=fw_version', line: /^AT-S\.Var:fw_version=/ }, stop)
   }
 
   async close(): Promise<void> {}
