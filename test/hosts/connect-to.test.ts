@@ -1,9 +1,11 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver } from '../../src/chain/index.js'
+import { fetchAiaCertificates } from '../../src/chain/aia.js'
 import { run } from '../../src/cli/run.js'
 import { systemClock } from '../../src/core/clock.js'
 import { isAppError } from '../../src/core/errors.js'
@@ -115,6 +117,21 @@ describe('a target known by its real name and port, served by a lab listener on 
     assert.equal(code, 0, io.err())
     const [o] = JSON.parse(io.out()) as Array<{ target: string; port: number; ip: string; connectPort: number; error: unknown }>
     assert.deepEqual([o!.target, o!.port, o!.ip, o!.connectPort, o!.error], ['www.example.test:443', 443, '127.0.0.1', listenPort, null])
+  })
+
+  test('AIA follows --connect-to to the mapped port, and the private-address check judges the address connected to', async () => {
+    const der = lab.pki.certs.get('root')!.der
+    const server = createServer((req, res) => { res.setHeader('content-type', 'application/pkix-cert'); res.end(req.headers.host === 'ca.example.test' ? der : '') })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const resolveMap = parseAddressMap({ connectTo: [`ca.example.test:80:127.0.0.1:${(server.address() as { port: number }).port}`] })
+      const got = await fetchAiaCertificates('http://ca.example.test/root.cer', { ...DEFAULT_AIA, allowPrivate: true, resolveMap, lookup: noDns })
+      assert.deepEqual(got.map((b) => b.toString('hex')), [Buffer.from(der).toString('hex')])
+      await assert.rejects(fetchAiaCertificates('http://ca.example.test/root.cer', { ...DEFAULT_AIA, allowPrivate: false, resolveMap, lookup: noDns }),
+        (err) => isAppError(err, 'AIA_REFUSED') && /127\.0\.0\.1/.test((err as Error).message))
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()))
+    }
   })
 
   test('run through an emu: device: the module is asked for port 443, the emulator connects to the listener, verdict pass', async () => {
