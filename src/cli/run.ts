@@ -19,11 +19,13 @@ const synopsis = (command: string, ...lines: string[]) => lines.join(`\n${' '.re
 export const RESOLVE_USAGE = synopsis('resolve',
   '--hosts FILE [--db PATH] [--trust-store FILE]... [--trust-store-only]',
   '[--concurrency N (32)] [--timeout-ms N (10000)] [--resolve HOST:PORT:ADDR]...',
-  '[--connect-to HOST:PORT:ADDR:PORT2]... [--aia-allow-private] [--no-aia] [--hello FILE] [--no-sni] [--json]')
+  '[--connect-to HOST:PORT:ADDR:PORT2]... [--aia-allow-private] [--no-aia]',
+  '[--hello FILE] [--no-sni] [--json]')
 export const RUN_USAGE = synopsis('run',
   '--hosts FILE --device [LABEL=]URL [--device ...] [--profiles DIR]...',
   '[--anchors all|first] [--label TEXT] [--db PATH] [--resolve HOST:PORT:ADDR]...',
-  '[--connect-to HOST:PORT:ADDR:PORT2]... [--trust-store FILE]... [--trust-store-only] [--aia-allow-private]',
+  '[--connect-to HOST:PORT:ADDR:PORT2]... [--trust-store FILE]...',
+  '[--trust-store-only] [--aia-allow-private]',
   '[--concurrency N (32)] [--timeout-ms N (10000)] [--device-timeout-ms N (60000)] [--json]',
   '| --resume RUN_ID [--db PATH] [--force] [--json]')
 
