@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver } from '../../src/chain/index.js'
 import { fetchAiaCertificates } from '../../src/chain/aia.js'
+import { resolveArgs } from '../../src/cli/commands/lab.js'
 import { run } from '../../src/cli/run.js'
 import { systemClock } from '../../src/core/clock.js'
 import { isAppError } from '../../src/core/errors.js'
@@ -95,6 +96,8 @@ describe('a target known by its real name and port, served by a lab listener on 
     assert.deepEqual(lab.connectToEntries, [`www.example.test:443:127.0.0.1:${listenPort}`])
     assert.deepEqual(lab.resolveEntries, [])
     assert.match(readFileSync(lab.hostsFile, 'utf8'), /^www\.example\.test:443$/m)
+    // What `tlsmatrix lab` prints to resolve it.
+    assert.equal(resolveArgs(lab), `--connect-to www.example.test:443:127.0.0.1:${listenPort}`)
   })
 
   test('capture: the name and port stay www.example.test:443, the connection goes to the listener', async () => {
