@@ -1,6 +1,5 @@
-import { isIP } from 'node:net'
 import { AppError } from '../core/errors.js'
-import { resolveAddress, type NameLookup, type ResolveMap } from '../hosts/index.js'
+import { resolveAddress, type Endpoint, type NameLookup, type ResolveMap } from '../hosts/index.js'
 import { isPrivateAddress } from './address-policy.js'
 import { x509Lib } from './x509-lib.js'
 
@@ -24,17 +23,15 @@ export const DEFAULT_AIA: Omit<AiaOptions, 'resolveMap'> = { timeoutMs: 5000, ma
 export async function fetchAiaCertificates(url: string, opts: AiaOptions): Promise<Buffer[]> {
   // undici is loaded on first use: most resolutions never download anything, and it is a
   // tenth of a second of start-up.
-  const { Agent, request } = await import('undici')
+  const { Agent, buildConnector, request } = await import('undici')
+  const connector = buildConnector({ timeout: opts.timeoutMs })
   let current = url
   for (let hop = 0; hop <= opts.maxRedirects; hop++) {
     const target = await checkUrl(current, opts)
     const agent = new Agent({
-      connect: {
-        timeout: opts.timeoutMs,
-        // Connect to the address we checked, never to a fresh DNS answer (no rebinding).
-        lookup: (_host: string, o: { all?: boolean }, cb: (err: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void) =>
-          o?.all ? cb(null, [{ address: target.address, family: isIP(target.address) }]) : cb(null, target.address, isIP(target.address)),
-      },
+      // Connect to the address and port we checked, never to a fresh DNS answer (no rebinding);
+      // the URL's host still names the server (SNI, certificate check, Host header).
+      connect: (o, cb) => connector({ ...o, hostname: target.address, port: String(target.port) }, cb),
     })
     try {
       const res = await request(current, {
@@ -80,7 +77,7 @@ export async function fetchAiaCertificates(url: string, opts: AiaOptions): Promi
   throw new AppError('AIA_FAILED', `AIA ${url}: more than ${opts.maxRedirects} redirects`)
 }
 
-async function checkUrl(raw: string, opts: AiaOptions): Promise<{ address: string }> {
+async function checkUrl(raw: string, opts: AiaOptions): Promise<Endpoint> {
   let url: URL
   try {
     url = new URL(raw)
@@ -91,16 +88,16 @@ async function checkUrl(raw: string, opts: AiaOptions): Promise<{ address: strin
   if (url.username || url.password) throw new AppError('AIA_REFUSED', `AIA ${raw}: credentials in URL refused`)
   const host = url.hostname.replace(/^\[|\]$/g, '')
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
-  let address: string
+  let to: Endpoint
   try {
-    address = await resolveAddress(host, port, opts.resolveMap, opts.lookup)
+    to = await resolveAddress(host, port, opts.resolveMap, opts.lookup)
   } catch (err) {
     throw new AppError('AIA_FAILED', `AIA ${raw}: cannot resolve ${host}`, { cause: err })
   }
-  if (!opts.allowPrivate && isPrivateAddress(address)) {
-    throw new AppError('AIA_REFUSED', `AIA ${raw}: ${host} is ${address}, a loopback or private address (use --aia-allow-private to allow)`)
+  if (!opts.allowPrivate && isPrivateAddress(to.address)) {
+    throw new AppError('AIA_REFUSED', `AIA ${raw}: ${host} is ${to.address}, a loopback or private address (use --aia-allow-private to allow)`)
   }
-  return { address }
+  return to
 }
 
 /** caIssuers serves DER, PEM or a certs-only PKCS#7 bundle (RFC 5280 §4.2.2.1). */

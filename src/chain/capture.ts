@@ -1,7 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls'
 import type { Clock } from '../core/clock.js'
-import { resolveAddress, type NameLookup, type ResolveMap } from '../hosts/index.js'
+import { resolveAddress, type Endpoint, type NameLookup, type ResolveMap } from '../hosts/index.js'
 import { captureErrorFrom, type CaptureError } from './capture-error.js'
 import { toNodeHello, type HelloProfile } from './hello.js'
 import { TapStream } from './tap.js'
@@ -11,10 +11,10 @@ export interface CaptureRequest {
   host: string
   port: number
   sni: string | null
-  /** --resolve entries, looked up before DNS. */
+  /** --resolve/--connect-to entries, looked up before DNS. */
   resolveMap?: ResolveMap
-  /** An address already resolved by the caller (with resolveAddress); skips the look-up. */
-  address?: string
+  /** Where to connect, already resolved by the caller (with resolveAddress); skips the look-up. */
+  connect?: Endpoint
   hello: HelloProfile
   timeoutMs: number
   /** Retry with TLS 1.3 when the server refuses every version offered (reconstructed chain). */
@@ -43,7 +43,9 @@ export interface CaptureTimings {
 }
 
 export interface Capture {
+  /** The address and port connected to: host:port itself unless --resolve/--connect-to moved it. */
   ip: string | null
+  connectPort: number | null
   sni: string | null
   protocol: string | null
   cipher: string | null
@@ -82,17 +84,18 @@ export async function connectCapturing(req: CaptureRequest, clock: Clock): Promi
 async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<typeof toNodeHello>, keep: boolean): Promise<{ capture: Capture; socket: TLSSocket | null }> {
   const t0 = clock.monotonic()
   const timings: CaptureTimings = { dnsMs: null, connectMs: null, handshakeMs: null, totalMs: 0 }
-  const result: Capture = { ip: null, sni: req.sni, protocol: null, cipher: null, capture: null, certificates: [], timings, error: null }
+  const result: Capture = { ip: null, connectPort: null, sni: req.sni, protocol: null, cipher: null, capture: null, certificates: [], timings, error: null }
   const finish = (error: CaptureError | null): { capture: Capture; socket: TLSSocket | null } => {
     result.error = error
     timings.totalMs = round(clock.monotonic() - t0)
     return { capture: result, socket: null }
   }
   const deadline = t0 + req.timeoutMs
-  let ip: string
+  let to: Endpoint
   try {
-    ip = req.address ?? await withTimeout(resolveAddress(req.host, req.port, req.resolveMap ?? new Map(), req.lookup), req.timeoutMs, 'dns')
-    result.ip = ip
+    to = req.connect ?? await withTimeout(resolveAddress(req.host, req.port, req.resolveMap ?? new Map(), req.lookup), req.timeoutMs, 'dns')
+    result.ip = to.address
+    result.connectPort = to.port
     timings.dnsMs = round(clock.monotonic() - t0)
   } catch (err) {
     return finish(isTimeout(err) ? { code: 'dns', message: `DNS lookup of ${req.host} took longer than ${req.timeoutMs} ms` } : captureErrorFrom(err))
@@ -128,7 +131,7 @@ async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
     }
     req.signal?.addEventListener('abort', onAbort, { once: true })
     const connectStart = clock.monotonic()
-    tcp = netConnect({ host: ip, port: req.port })
+    tcp = netConnect({ host: to.address, port: to.port })
     tcp.setNoDelay(true)
     tcp.once('error', (err) => done(captureErrorFrom(err)))
     tcp.once('connect', () => {

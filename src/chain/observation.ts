@@ -9,7 +9,9 @@ export interface Observation {
   port: number
   sni: string | null
   observedAt: string
+  /** The address connected to, and its port when --connect-to moved it (else the target's port). */
   ip: string | null
+  connectPort?: number | null
   protocol: string | null
   cipher: string | null
   capture: 'wire' | 'reconstructed' | null

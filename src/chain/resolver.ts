@@ -66,6 +66,7 @@ export class Resolver {
       sni: cap.sni,
       observedAt: clock.now().toISOString(),
       ip: cap.ip,
+      connectPort: cap.connectPort,
       protocol: cap.protocol,
       cipher: cap.cipher,
       capture: cap.capture,

@@ -19,11 +19,13 @@ const synopsis = (command: string, ...lines: string[]) => lines.join(`\n${' '.re
 export const RESOLVE_USAGE = synopsis('resolve',
   '--hosts FILE [--db PATH] [--trust-store FILE]... [--trust-store-only]',
   '[--concurrency N (32)] [--timeout-ms N (10000)] [--resolve HOST:PORT:ADDR]...',
-  '[--aia-allow-private] [--no-aia] [--hello FILE] [--no-sni] [--json]')
+  '[--connect-to HOST:PORT:ADDR:PORT2]... [--aia-allow-private] [--no-aia]',
+  '[--hello FILE] [--no-sni] [--json]')
 export const RUN_USAGE = synopsis('run',
   '--hosts FILE --device [LABEL=]URL [--device ...] [--profiles DIR]...',
   '[--anchors all|first] [--label TEXT] [--db PATH] [--resolve HOST:PORT:ADDR]...',
-  '[--trust-store FILE]... [--trust-store-only] [--aia-allow-private]',
+  '[--connect-to HOST:PORT:ADDR:PORT2]... [--trust-store FILE]...',
+  '[--trust-store-only] [--aia-allow-private]',
   '[--concurrency N (32)] [--timeout-ms N (10000)] [--device-timeout-ms N (60000)] [--json]',
   '| --resume RUN_ID [--db PATH] [--force] [--json]')
 
@@ -49,6 +51,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--concurrency <n>', 'targets resolved at once', intInRange(1, 1024), 32)
     .option('--timeout-ms <n>', 'per-target time limit in milliseconds', intInRange(100, 600_000), 10_000)
     .option('--resolve <host:port:addr>', 'use this address for host:port, without DNS (repeatable)', collect, [])
+    .option('--connect-to <host:port:addr:port2>', 'connect to addr:port2 for host:port; the name stays host:port (repeatable)', collect, [])
     .option('--aia-allow-private', 'let AIA URLs reach loopback and private addresses', false)
     .option('--no-aia', 'never download missing intermediates')
     .option('--hello <file>', 'JSON ClientHello profile (versions, cipherSuites, groups, signatureAlgorithms, sni)')
@@ -67,6 +70,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--resume <run-id>', 'finish an interrupted run; redoes nothing recorded')
     .option('--resolve <host:port:addr>', 'address for host:port without DNS, also for emu: devices (repeatable)', collect, [])
+    .option('--connect-to <host:port:addr:port2>', 'connect to addr:port2 for host:port (the name stays), also for emu: devices (repeatable)', collect, [])
     .option('--trust-store <file>', 'PEM bundle added to Node\'s Mozilla roots (repeatable)', collect, [])
     .option('--trust-store-only', 'use only the --trust-store bundles', false)
     .option('--aia-allow-private', 'let AIA URLs reach loopback and private addresses', false)
@@ -91,6 +95,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--pty', 'serve on a new pseudo-terminal', false)
     .option('--listen <url>', 'serve on tcp://HOST:PORT (port 0 picks one), like ser2net')
     .option('--resolve <host:port:addr>', 'address for host:port, without DNS (repeatable)', collect, [])
+    .option('--connect-to <host:port:addr:port2>', 'connect to addr:port2 when asked for host:port; the name stays host:port (repeatable)', collect, [])
     .option('--baud <n>', 'line speed used for pacing', intInRange(300, 4_000_000), 115200)
     .option('--clock <iso>', 'module clock at power-on (default 2000-01-01T00:00:00Z)')
     .option('--no-wifi', 'boot without a network: HTTPGET answers ERROR:44')
@@ -99,7 +104,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--log', 'log each decision to stderr', false)
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
     .option('--request-timeout-ms <n>', 'how long the module waits for a server', intInRange(100, 600_000), 15_000)
-    .option('--no-dns', 'names missing from --resolve fail as DNS errors (offline labs)')
+    .option('--no-dns', 'names missing from --resolve/--connect-to fail as DNS errors (offline labs)')
     .option('--stats <file>', 'on exit, write bytes, requests and network time to this JSON file (benchmarks)')
     .option('--allow-remote', 'let --listen use a non-loopback address (whoever connects makes real HTTPS requests through this machine)', false)
     .option('--exit-with-stdin', 'exit when standard input closes (set by the process that starts it)', false)
@@ -111,6 +116,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--ca <file>', 'CA certificate to upload (PEM or DER)')
     .option('--target <host[:port][/path]>', 'what to GET over HTTPS')
     .option('--resolve <host:port:addr>', 'address for host:port, for emu: devices (repeatable)', collect, [])
+    .option('--connect-to <host:port:addr:port2>', 'addr:port2 for host:port, for emu: devices (repeatable)', collect, [])
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
     .option('--json', 'JSON output, with the transcript', false)
     .action(async (o: ProbeOptions) => { const { probeCommand } = await import('./commands/probe.js'); await probeCommand(o, io, clock) })

@@ -34,6 +34,8 @@ export interface OpenModuleOptions {
   profileDirs?: readonly string[]
   /** --resolve entries handed to emulators started for `emu:` URLs. */
   resolve?: readonly string[]
+  /** --connect-to entries, handed on the same way. */
+  connectTo?: readonly string[]
   timeouts?: Partial<DriverTimeouts>
   monotonic?: () => number
 }
@@ -42,7 +44,7 @@ export async function openTransport(url: string, opts: OpenModuleOptions = {}): 
   const u = parseDeviceUrl(url)
   if (u.kind === 'serial') return await openSerial(u)
   if (u.kind === 'tcp') return await openTcp(u.host, u.port)
-  return await openEmulator({ firmware: u.profile, resolve: opts.resolve ?? [], params: u.params })
+  return await openEmulator({ firmware: u.profile, resolve: opts.resolve ?? [], connectTo: opts.connectTo ?? [], params: u.params })
 }
 
 /**

@@ -11,7 +11,10 @@ import { validateLabSpec, type LabSpec } from './spec.js'
 
 export interface LabHost {
   name: string
+  /** The port the target is known by: the spec's `port`, else the listener's. */
   port: number
+  /** Where it really listens (on `address`). */
+  listenPort: number
   address: string
   description: string | null
   tags: string[]
@@ -23,8 +26,10 @@ export interface RunningLab {
   pki: LabPki
   hosts: LabHost[]
   aiaBase: string | null
-  /** `--resolve` values for every host (and the AIA host). */
+  /** `--resolve` values for the hosts known by their listener's port (and the AIA host). */
   resolveEntries: string[]
+  /** `--connect-to` values for the hosts known by another port (the spec's `port`). */
+  connectToEntries: string[]
   /** Written files: a hosts file of the lab targets and a PEM bundle of its trusted roots. */
   hostsFile: string
   trustStoreFile: string
@@ -94,7 +99,7 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
         const port = await listenPreferring(server, opts.ephemeralPorts ? 0 : (first.server?.port ?? 0))
         for (const name of batch) {
           const h = spec.hosts[name]!
-          hosts.push({ name, port, address: '127.0.0.1', description: h.description ?? null, tags: h.tags ?? [], expect: h.expect ?? null })
+          hosts.push({ name, port: h.port ?? port, listenPort: port, address: '127.0.0.1', description: h.description ?? null, tags: h.tags ?? [], expect: h.expect ?? null })
         }
       }
     }
@@ -106,9 +111,10 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
     await writeFile(hostsFile, labHostsText(spec, hosts))
     const trusted = Object.entries(spec.certificates).filter(([, c]) => c.trust).map(([n]) => toPem(pki.certs.get(n)!.der))
     await writeFile(trustStoreFile, trusted.join(''))
-    const resolveEntries = hosts.map((h) => `${h.name}:${h.port}:${h.address}`)
+    const resolveEntries = hosts.filter((h) => h.port === h.listenPort).map((h) => `${h.name}:${h.port}:${h.address}`)
     if (spec.aia) resolveEntries.push(`${spec.aia.host}:${aiaPort}:127.0.0.1`)
-    return { spec, pki, hosts, aiaBase, resolveEntries, hostsFile, trustStoreFile, close: closeAll }
+    const connectToEntries = hosts.filter((h) => h.port !== h.listenPort).map((h) => `${h.name}:${h.port}:${h.address}:${h.listenPort}`)
+    return { spec, pki, hosts, aiaBase, resolveEntries, connectToEntries, hostsFile, trustStoreFile, close: closeAll }
   } catch (err) {
     await closeAll()
     throw err
@@ -126,7 +132,7 @@ async function listenPreferring(server: Server | HttpServer, port: number): Prom
 }
 
 function labHostsText(spec: LabSpec, hosts: LabHost[]): string {
-  const lines = [`# tlsmatrix lab "${spec.name}": targets on loopback; pass the --resolve entries the lab printed`]
+  const lines = [`# tlsmatrix lab "${spec.name}": targets on loopback; pass the --resolve and --connect-to entries the lab printed`]
   for (const h of hosts) {
     const opts = [h.tags.length ? `tags=${h.tags.join(',')}` : '', h.expect ? `expect=${h.expect}` : ''].filter(Boolean).join(' ')
     lines.push(`${h.name}:${h.port}${opts ? ' ' + opts : ''}`)

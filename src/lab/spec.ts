@@ -49,6 +49,12 @@ export interface ServerSpec {
 
 export interface HostSpec {
   description?: string
+  /**
+   * The port the target is known by (its real one, e.g. 443): hosts.txt names it and the lab
+   * prints a --connect-to entry to its listener, so target ids stay the same from lab to lab.
+   * Omitted: the target is known by its listener's port (and mapped with --resolve).
+   */
+  port?: number
   /** Leaf certificate name (the key the server proves). */
   certificate?: string
   /** Certificates sent, in order, duplicates allowed; the first must be `certificate`. */
@@ -108,6 +114,7 @@ export function validateLabSpec(raw: unknown, source: string): LabSpec {
     for (const v of h.server?.versions ?? []) if (!TLS_VERSIONS.includes(v)) fail(at, `unknown TLS version "${v}"`)
     for (const s of h.server?.cipherSuites ?? []) if (!(s in CIPHER_SUITES)) fail(at, `unknown cipher suite "${s}"`)
     for (const g of h.server?.groups ?? []) if (!(g in GROUPS)) fail(at, `unknown group "${g}"`)
+    if (h.port !== undefined && (!Number.isInteger(h.port) || h.port < 1 || h.port > 65535)) fail(at, 'port must be 1-65535 (the port the target is known by)')
     const port = h.server?.port
     if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) fail(at, 'port must be 0-65535')
   }

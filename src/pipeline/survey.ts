@@ -22,6 +22,8 @@ export interface SurveyInput {
   devices: DeviceArg[]
   profileDirs: string[]
   resolveEntries: string[]
+  /** --connect-to entries, handed to emulators started for emu: devices with the --resolve ones. */
+  connectToEntries?: string[]
   resolveMap: ResolveMap
   store: TrustStore
   cache: CertCache
@@ -95,7 +97,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     const devices: RunDevice[] = await Promise.all(input.devices.map(async (d): Promise<RunDevice> => {
       try {
         // A module is opened and identified in one step (an emulator starts first).
-        const m = await timed(`open+identify ${d.label}`, () => openModule(d.url, { resolve: input.resolveEntries, profileDirs: input.profileDirs, timeouts: { httpMs: input.deviceTimeoutMs } }))
+        const m = await timed(`open+identify ${d.label}`, () => openModule(d.url, { resolve: input.resolveEntries, connectTo: input.connectToEntries ?? [], profileDirs: input.profileDirs, timeouts: { httpMs: input.deviceTimeoutMs } }))
         opened.set(d.label, m)
         return { label: d.label, url: d.url, module: m.identity.module, firmware: m.identity.firmware, build: m.identity.build, profile: m.profile.id, warning: m.profileWarning, lost: null }
       } catch (err) {

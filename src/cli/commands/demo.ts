@@ -31,6 +31,9 @@ export async function demoCommand(opts: DemoOptions, io: Io, clock: Clock): Prom
       label: 'field-report demo',
       db: opts.db ?? DEFAULT_DB,
       resolve: lab.resolveEntries,
+      // The lab's hosts keep their real names and ports (www.ebay.com:443): target ids are the
+      // same from demo to demo, so history accumulates in the database.
+      connectTo: lab.connectToEntries,
       trustStore: [lab.trustStoreFile],
       trustStoreOnly: true,
       aiaAllowPrivate: true,

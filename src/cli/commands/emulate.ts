@@ -6,7 +6,7 @@ import { loadProfile } from '../../device/index.js'
 import { parseFaults } from '../../device/emulator/faults.js'
 import { emulatorErrorLine } from '../../device/emulator/error-line.js'
 import { startEmulator } from '../../device/emulator/serve.js'
-import { parseResolveEntries } from '../../hosts/index.js'
+import { parseAddressMap } from '../../hosts/index.js'
 import type { Io } from '../io.js'
 
 export interface EmulateOptions {
@@ -14,6 +14,7 @@ export interface EmulateOptions {
   pty: boolean
   listen?: string
   resolve: string[]
+  connectTo?: string[]
   baud: number
   clock?: string
   wifi: boolean
@@ -58,7 +59,7 @@ export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock,
   const emu = await startEmulator({
     profile,
     listen,
-    resolveMap: parseResolveEntries(opts.resolve),
+    resolveMap: parseAddressMap({ resolve: opts.resolve, connectTo: opts.connectTo ?? [] }),
     baud: opts.baud,
     rtcAtBoot: rtc,
     wifi: opts.wifi,

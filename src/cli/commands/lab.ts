@@ -24,13 +24,17 @@ export async function openLab(opts: LabOptions, io: Io, clock: Clock): Promise<R
 
 export function labBanner(lab: RunningLab): string {
   const lines = [`lab "${lab.spec.name}": ${lab.hosts.length} hosts on 127.0.0.1${lab.aiaBase ? `, AIA at ${lab.aiaBase}` : ''}`]
-  for (const h of lab.hosts) lines.push(`  ${termSafe(`${h.name}:${h.port}`).padEnd(36)} ${termSafe(h.description ?? '')}`)
+  for (const h of lab.hosts) {
+    const via = h.port === h.listenPort ? '' : ` (on ${h.address}:${h.listenPort})`
+    lines.push(`  ${termSafe(`${h.name}:${h.port}`).padEnd(36)} ${termSafe(h.description ?? '')}${via}`)
+  }
   lines.push(`hosts file:  ${lab.hostsFile}`, `trust store: ${lab.trustStoreFile}`)
   return lines.join('\n')
 }
 
+/** The lab's mappings as command-line options: --resolve, then --connect-to. */
 export function resolveArgs(lab: RunningLab): string {
-  return lab.resolveEntries.map((e) => `--resolve ${e}`).join(' ')
+  return [...lab.resolveEntries.map((e) => `--resolve ${e}`), ...lab.connectToEntries.map((e) => `--connect-to ${e}`)].join(' ')
 }
 
 /** `tlsmatrix lab`: serve until Ctrl-C, then close every listener. */

@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
 import { checkDeviceUrl, checkProfileDirs, openModule, type Attempt } from '../../device/index.js'
 import { readCaFile } from '../input/ca-file.js'
-import { parseHosts } from '../../hosts/index.js'
+import { parseAddressMap, parseHosts } from '../../hosts/index.js'
 import type { Io } from '../io.js'
 import { termSafe } from '../../core/sanitize.js'
 
@@ -12,6 +12,7 @@ export interface ProbeOptions {
   ca?: string
   target?: string
   resolve: string[]
+  connectTo?: string[]
   profiles: string[]
   json: boolean
 }
@@ -36,10 +37,12 @@ export async function probeCommand(opts: ProbeOptions, io: Io, clock: Clock): Pr
     if (ca.note) io.stderr.write(`${ca.note}\n`)
     caDer = ca.der
   }
+  // Checked here, before the device is opened: a bad entry is exit 2 naming it, not an emulator that fails to start.
+  parseAddressMap({ resolve: opts.resolve, connectTo: opts.connectTo ?? [] })
   const profileDirs = opts.profiles.map((d) => resolvePath(io.cwd, d))
   await checkProfileDirs(profileDirs)
   await checkDeviceUrl(opts.device, { cwd: io.cwd, profileDirs })
-  const m = await openModule(opts.device, { resolve: opts.resolve, profileDirs })
+  const m = await openModule(opts.device, { resolve: opts.resolve, connectTo: opts.connectTo ?? [], profileDirs })
   try {
     const info = { device: opts.device, ...m.identity, profile: m.profile.id, warning: m.profileWarning }
     let attempt: Attempt | null = null

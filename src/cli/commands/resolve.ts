@@ -2,7 +2,7 @@ import { resolve as resolvePath } from 'node:path'
 import { CertCache, DEFAULT_AIA, loadTrustStore, Resolver, type Observation } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import { outcome } from '../../core/errors.js'
-import { parseResolveEntries } from '../../hosts/index.js'
+import { parseAddressMap } from '../../hosts/index.js'
 import { readHelloFile } from '../input/hello-file.js'
 import { readHostsFile } from '../input/hosts-file.js'
 import { resolveBatch } from '../../pipeline/resolve-batch.js'
@@ -20,6 +20,8 @@ export interface ResolveOptions {
   concurrency: number
   timeoutMs: number
   resolve: string[]
+  /** Absent in callers that predate it (the demo passes it). */
+  connectTo?: string[]
   aiaAllowPrivate: boolean
   aia: boolean
   hello?: string
@@ -33,7 +35,7 @@ export { DEFAULT_DB } from '../defaults.js'
 /** `tlsmatrix resolve`: exit 0 all resolved, 1 some failed (all recorded), 2 usage or input. */
 export async function resolveCommand(opts: ResolveOptions, io: Io, clock: Clock): Promise<Observation[]> {
   const { targets } = await readHostsFile(opts.hosts, io.cwd)
-  const resolveMap = parseResolveEntries(opts.resolve)
+  const resolveMap = parseAddressMap({ resolve: opts.resolve, connectTo: opts.connectTo ?? [] })
   const hello = await readHelloFile(opts.hello, opts.sni, io.cwd)
   const cache = new CertCache()
   const store = await loadTrustStore({ files: opts.trustStore.map((f) => resolvePath(io.cwd, f)), only: opts.trustStoreOnly }, cache)

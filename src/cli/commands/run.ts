@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
 import { checkDeviceUrl, checkProfileDirs, parseDeviceUrl } from '../../device/index.js'
-import { parseResolveEntries } from '../../hosts/index.js'
+import { parseAddressMap } from '../../hosts/index.js'
 import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
 import type { AnchorMode } from '../../plan/index.js'
 import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
@@ -25,6 +25,8 @@ export interface RunOptions {
   db: string
   resume?: string
   resolve: string[]
+  /** Absent in runs recorded before it existed (their --resume). */
+  connectTo?: string[]
   trustStore: string[]
   trustStoreOnly: boolean
   aiaAllowPrivate: boolean
@@ -91,7 +93,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       if (change && !opts.force) throw new AppError('HOSTS_CHANGED', `${hosts.path} changed since run ${resume.id} began: ${change}. Restore it, start a new run, or add --force to resume with the plan made then.`)
       if (change) io.stderr.write(`warning: ${hosts.path} changed since the run began (${change}); --force: resuming with the plan made then\n`)
     }
-    const resolveMap = parseResolveEntries(o.resolve)
+    const resolveMap = parseAddressMap({ resolve: o.resolve, connectTo: o.connectTo ?? [] })
     const cache = new CertCache()
     const trustFiles = o.trustStore.map((f) => resolvePath(io.cwd, f))
     const store = await loadTrustStore({ files: trustFiles, only: o.trustStoreOnly }, cache)
@@ -111,10 +113,10 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
     })
     const p = surveyProgress(io)
     const result = await runSurvey({
-      targets: hosts.targets, hostsFile: hosts.path, hostsText: hosts.text, devices, profileDirs, resolveEntries: o.resolve, resolveMap,
+      targets: hosts.targets, hostsFile: hosts.path, hostsText: hosts.text, devices, profileDirs, resolveEntries: o.resolve, connectToEntries: o.connectTo ?? [], resolveMap,
       store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: o.anchors, label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
       toolVersion: VERSION, resume,
-      options: { hosts: hosts.path, device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
+      options: { hosts: hosts.path, device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, connectTo: o.connectTo ?? [], trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
     }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop.signal.aborted, observer: p, onPhase: p.phase })
     p.end()
     if (result.status === 'interrupted' && !runs.getRun(result.runId)) {
@@ -151,6 +153,7 @@ async function checkInputs(o: RunOptions, io: Io): Promise<{ devices: DeviceArg[
   if (!o.hosts) throw new AppError('USAGE', 'run needs --hosts FILE (or --resume RUN_ID)')
   if (o.device.length === 0) throw new AppError('USAGE', 'run needs at least one --device [LABEL=]URL')
   const devices = parseDeviceArgs(o.device)
+  parseAddressMap({ resolve: o.resolve, connectTo: o.connectTo ?? [] })
   const profileDirs = o.profiles.map((d) => resolvePath(io.cwd, d))
   await checkProfileDirs(profileDirs)
   for (const d of devices) await checkDeviceUrl(d.url, { cwd: io.cwd, profileDirs })

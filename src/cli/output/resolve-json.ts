@@ -8,6 +8,8 @@ export function observationJson(o: Observation) {
     port: o.port,
     sni: o.sni,
     ip: o.ip,
+    // Differs from port only when --connect-to moved the connection.
+    connectPort: o.connectPort ?? null,
     observedAt: o.observedAt,
     protocol: o.protocol,
     cipher: o.cipher,

@@ -6,7 +6,7 @@ import { displayName } from '../../chain/display-name.js'
 export function observationText(o: Observation): string {
   const lines: string[] = []
   const status = o.error ? `FAILED ${o.error.code}` : 'ok'
-  const head = [o.target, status, o.protocol, o.cipher, o.ip ? `ip=${o.ip}` : null, `sni=${o.sni ?? '(none)'}`, o.capture ? `(${o.capture})` : null]
+  const head = [o.target, status, o.protocol, o.cipher, o.ip ? `ip=${o.ip}${o.connectPort && o.connectPort !== o.port ? ` port=${o.connectPort}` : ''}` : null, `sni=${o.sni ?? '(none)'}`, o.capture ? `(${o.capture})` : null]
   lines.push(termSafe(head.filter(Boolean).join('  ')))
   if (o.error) lines.push(`  error: ${termSafe(o.error.message)}`)
   if (o.served.length > 0) {

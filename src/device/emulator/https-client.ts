@@ -2,7 +2,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { connectCapturing, type CertCache, type ParsedCert } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
-import { resolveAddress, type ResolveMap } from '../../hosts/index.js'
+import { resolveAddress, type Endpoint, type ResolveMap } from '../../hosts/index.js'
 import { helloOf, type FailureClass, type FirmwareProfile } from '../profile/profile.js'
 
 /** What the module's network stack saw: a connection with the served chain, or why not. */
@@ -24,19 +24,21 @@ export interface NetOptions {
  * signature algorithms and SNI, no more. The served chain is captured as sent for judging.
  */
 export async function moduleConnect(host: string, port: number, tls: boolean, profile: FirmwareProfile, opts: NetOptions): Promise<ModuleConnection> {
-  let address: string
+  // The module is asked for host:port; --connect-to may send the connection elsewhere, while the
+  // name (SNI, Host header, certificate check) stays host.
+  let to: Endpoint
   try {
-    address = await resolveAddress(host, port, opts.resolveMap, opts.dnsOff ? dnsIsOff : undefined)
+    to = await resolveAddress(host, port, opts.resolveMap, opts.dnsOff ? dnsIsOff : undefined)
   } catch (err) {
     return { ok: false, class: 'dns', reason: (err as Error).message }
   }
-  if (!tls) return await plainConnect(address, port, opts.timeoutMs)
+  if (!tls) return await plainConnect(to, opts.timeoutMs)
   const t = profile.tls
   const { capture, socket } = await connectCapturing({
     host,
     port,
     sni: t.sni && !isIP(host) ? host : null,
-    address,
+    connect: to,
     hello: helloOf(profile),
     timeoutMs: opts.timeoutMs,
     tls13Fallback: false,
@@ -56,12 +58,12 @@ export async function moduleConnect(host: string, port: number, tls: boolean, pr
 }
 
 const dnsIsOff = async (host: string): Promise<string> => {
-  throw new Error(`${host} is not in the emulator's --resolve map and DNS is off`)
+  throw new Error(`${host} is not in the emulator's --resolve/--connect-to map and DNS is off`)
 }
 
-async function plainConnect(address: string, port: number, timeoutMs: number): Promise<ModuleConnection> {
+async function plainConnect(to: Endpoint, timeoutMs: number): Promise<ModuleConnection> {
   return await new Promise((resolve) => {
-    const s = netConnect({ host: address, port })
+    const s = netConnect({ host: to.address, port: to.port })
     const timer = setTimeout(() => { s.destroy(); resolve({ ok: false, class: 'timeout', reason: 'connect timeout' }) }, timeoutMs)
     s.once('connect', () => { clearTimeout(timer); resolve({ ok: true, socket: s, served: [], protocol: null, cipher: null, handshakeMs: 0 }) })
     s.once('error', (err) => { clearTimeout(timer); resolve({ ok: false, class: 'connect', reason: err.message }) })

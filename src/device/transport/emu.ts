@@ -11,6 +11,8 @@ export interface EmulatorSpawnOptions {
   firmware: string
   /** --resolve HOST:PORT:ADDR entries, so lab names work for the emulated module. */
   resolve: readonly string[]
+  /** --connect-to HOST:PORT:ADDR:PORT2 entries: the module is asked for HOST:PORT, the emulator connects to ADDR:PORT2. */
+  connectTo?: readonly string[]
   /** Extra `emulate` flags from the URL: faults, seed, clock, baud, no-wifi. */
   params: URLSearchParams
   /** Generous: starting node and tsx on a busy machine can take many seconds; a dead start fails sooner (exit). */
@@ -44,6 +46,7 @@ export function loaderArgs(execArgv: readonly string[]): string[] {
 export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transport & { child: ChildProcess }> {
   const args = [...loaderArgs(process.execArgv), cliEntry(), 'emulate', '--firmware', opts.firmware, '--pty', '--exit-with-stdin']
   for (const r of opts.resolve) args.push('--resolve', r)
+  for (const c of opts.connectTo ?? []) args.push('--connect-to', c)
   for (const [key, value] of opts.params) {
     if (key === 'no-wifi') args.push('--no-wifi')
     else if (key === 'no-dns') args.push('--no-dns')
