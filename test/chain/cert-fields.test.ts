@@ -1,23 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { rootCertificates } from 'node:tls'
 import { pemBlocks } from '../../src/chain/index.js'
 import { libraryFields } from '../../src/chain/cert-info.js'
 import { fastFields, Unusual } from '../../src/chain/cert-fields.js'
-import { dataPath } from '../../src/core/paths.js'
 import { startTestLab } from '../helpers/lab.js'
 
 /** Every certificate the lab issues (RSA, ECDSA, SHA-1, many SANs, AIA, no SKI/AKI…). */
 async function labCertificates(): Promise<Buffer[]> {
   const lab = await startTestLab()
   await lab.close()
-  const dir = dataPath('lab', '.cache')
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => /(^|\/)certs-[^/]*\.json$/.test(f)).flatMap((f) => {
-    const j = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { certs: Record<string, { der: string }> }
-    return Object.values(j.certs).map((c) => Buffer.from(c.der, 'base64'))
-  })
+  return [...lab.pki.certs.values()].map((c) => Buffer.from(c.der))
 }
 
 test('the DER fast path reads exactly what @peculiar/x509 reads, on every bundled root and lab certificate', async () => {
