@@ -31,6 +31,7 @@ export interface ResolverOptions {
 
 interface Analysis {
   anchors: Observation['anchors']
+  untrustedAnchors: Observation['untrustedAnchors']
   fetched: ParsedCert[]
   errors: CaptureError[]
 }
@@ -74,6 +75,7 @@ export class Resolver {
       served: [],
       chainHash: null,
       anchors: [],
+      untrustedAnchors: [],
       aia: { fetched: [], errors: [] },
     }
     if (cap.certificates.length === 0) return obs
@@ -92,6 +94,7 @@ export class Resolver {
     }
     const a = await analysis
     obs.anchors = a.anchors
+    obs.untrustedAnchors = a.untrustedAnchors
     obs.aia = { fetched: a.fetched, errors: a.errors }
     return obs
   }
@@ -124,6 +127,7 @@ export class Resolver {
           }
         : undefined,
     })
-    return { anchors: candidateAnchors(served, search, this.opts.store), fetched: search.fetched, errors }
+    const { trusted, untrusted } = candidateAnchors(served, search, this.opts.store)
+    return { anchors: trusted, untrustedAnchors: untrusted, fetched: search.fetched, errors }
   }
 }

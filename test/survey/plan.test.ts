@@ -11,6 +11,9 @@ import { planDevice, type TargetObservations } from '../../src/plan/index.js'
 import { labResolver, labTargets, startTestLab } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
 
+const ALL = { mode: 'all', includeUntrusted: false } as const
+const FIRST = { mode: 'first', includeUntrusted: false } as const
+
 describe('planning', () => {
   let lab: RunningLab
   let obs: Map<string, TargetObservations>
@@ -32,7 +35,7 @@ describe('planning', () => {
   after(async () => lab.close())
 
   test('each distinct anchor is one group: targets sharing a CA are run while it is loaded', () => {
-    const plan = planDevice('d', spwf04, targets(), obs, 'all')
+    const plan = planDevice('d', spwf04, targets(), obs, ALL)
     const anchors = plan.groups.map((g) => g.anchor.sha256)
     assert.equal(new Set(anchors).size, anchors.length, 'an anchor appears in one group only')
     const rootRsa = plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!
@@ -42,14 +45,14 @@ describe('planning', () => {
   })
 
   test('ski-aki modules try intermediates and cross-signs; path modules try the roots of the paths', () => {
-    const ski = planDevice('d', spwf04, targets(), obs, 'all').groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`).sort()
+    const ski = planDevice('d', spwf04, targets(), obs, ALL).groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`).sort()
     assert.deepEqual(ski, ['intermediate:served', 'intermediate:served', 'root:store', 'root:store'])
-    const path = planDevice('d', spwf01, targets(), obs, 'all').groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`)
+    const path = planDevice('d', spwf01, targets(), obs, ALL).groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`)
     assert.deepEqual(path, ['root:store', 'root:store'])
   })
 
   test('--anchors first tries only the preferred root', () => {
-    const plan = planDevice('d', spwf04, targets(), obs, 'first')
+    const plan = planDevice('d', spwf04, targets(), obs, FIRST)
     const cross = plan.groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
     assert.equal(cross.length, 1)
     assert.equal(cross[0]!.anchor.kind, 'root')
@@ -59,12 +62,12 @@ describe('planning', () => {
   test('an anchor larger than the store is a finding, not an upload', () => {
     const small = structuredClone(spwf04)
     small.store.maxCaBytes = 700
-    const plan = planDevice('d', small, targets(), obs, 'all')
+    const plan = planDevice('d', small, targets(), obs, ALL)
     assert.ok(plan.skipped.some((i) => i.skip?.reason === 'ca-too-large'))
     for (const g of plan.groups) assert.ok(g.anchor.uploadBytes <= 700)
     // PEM is what the SPWF01 stores: the same certificate costs more there.
-    const der = planDevice('d', spwf04, targets(), obs, 'all').groups[0]!.anchor.uploadBytes
-    const pem = planDevice('d', spwf01, targets(), obs, 'all').groups[0]!.anchor.uploadBytes
+    const der = planDevice('d', spwf04, targets(), obs, ALL).groups[0]!.anchor.uploadBytes
+    const pem = planDevice('d', spwf01, targets(), obs, ALL).groups[0]!.anchor.uploadBytes
     assert.ok(pem > der * 1.3)
   })
 
