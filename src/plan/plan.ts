@@ -108,7 +108,7 @@ function isUntrusted(a: PlannedAnchor): boolean {
 
 /** The finding, in words: "served root not in any trust store". */
 export function untrustedDetail(a: Anchor): string {
-  const from = a.source === 'aia' ? 'fetched through AIA' : 'served'
+  const from = a.source === 'aia' ? 'AIA-fetched' : 'served'
   const what = a.kind === 'root' ? `${from} root not in any trust store` : `${from} intermediate chaining to no trust-store root`
   return `${what} (uploaded only with --anchors include-untrusted)`
 }
@@ -120,7 +120,8 @@ export function uploadSize(anchor: Anchor, profile: FirmwareProfile): number {
 /**
  * The work of one device. Pure: observations and profile in, ordered work out. A must-reject
  * target (expect=fail) with a chain but no candidate is still sent, with the anchor the plan uses
- * most, so its rejection is observed rather than assumed.
+ * most, so its rejection is observed rather than assumed. A CA no trust store vouches for is a
+ * finding (`untrusted-anchor`), tried only when the choice includes untrusted anchors.
  */
 export function planDevice(device: string, profile: FirmwareProfile, targets: readonly Target[], observations: ReadonlyMap<string, TargetObservations>, choice: AnchorChoice): DevicePlan {
   const groups = new Map<string, { anchor: PlannedAnchor; items: PlanItem[] }>()
