@@ -59,6 +59,26 @@ describe('planning', () => {
     assert.match(cross[0]!.anchor.subject, /Root G2/, 'the root of the shortest path')
   })
 
+  test('a served root in no trust store is a finding for both kinds of module; with include-untrusted it is tried last and marked', async () => {
+    const t = labTargets(lab).get('untrusted-root.basic.test')!
+    const o = await (await labResolver(lab)).resolve(t)
+    const withIt = new Map([...obs, [t.id, { device: { obs: o, id: null }, broad: { obs: o, id: null } }]])
+    const all = [...targets(), t]
+    for (const profile of [spwf04, spwf01]) {
+      const plan = planDevice('d', profile, all, withIt, ALL)
+      assert.deepEqual(plan.skipped.map((i) => [i.host, i.anchor?.subject, i.anchor?.source, i.skip?.reason]), [['untrusted-root.basic.test', 'CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab', 'served', 'untrusted-anchor']], profile.id)
+      // Must-reject, no trusted candidate: sent with the anchor the plan uses most.
+      assert.ok(plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!.items.some((i) => i.host === t.host), profile.id)
+      const opted = planDevice('d', profile, all, withIt, { mode: 'all', includeUntrusted: true })
+      assert.deepEqual(opted.skipped, [])
+      const own = opted.groups.filter((g) => g.items.some((i) => i.host === t.host))
+      assert.deepEqual(own.map((g) => [g.anchor.subject, g.anchor.source]), [['CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab', 'served-untrusted']], profile.id)
+      // Trusted first: first,include-untrusted keeps each other target on its trusted anchor.
+      const first = planDevice('d', profile, all, withIt, { mode: 'first', includeUntrusted: true })
+      for (const g of first.groups) if (g.anchor.source.endsWith('-untrusted')) assert.deepEqual(g.items.map((i) => i.host), [t.host])
+    }
+  })
+
   test('an anchor larger than the store is a finding, not an upload', () => {
     const small = structuredClone(spwf04)
     small.store.maxCaBytes = 700
