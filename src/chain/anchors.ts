@@ -1,4 +1,4 @@
-import type { ParsedCert } from './cert-info.js'
+import { issuedBy, type ParsedCert } from './cert-info.js'
 import type { PathSearchResult } from './paths.js'
 import type { TrustStore } from './trust-store.js'
 
@@ -11,40 +11,96 @@ export interface Anchor {
   kind: 'root' | 'intermediate'
   /** Verified paths leaf → this certificate, as fingerprints. */
   paths: string[][]
-  /** 'path': a trust-store certificate that ends a verified path; 'ski-aki': its SKI equals the AKI of a served certificate (how the SPWF04SA picks its CA). */
+  /**
+   * 'path': it ends a verified path (a trust-store certificate; for an untrusted anchor, a
+   * self-signed root in no store); 'ski-aki': its SKI equals the AKI of a served certificate
+   * (how the SPWF04SA picks its CA).
+   */
   match: Array<'path' | 'ski-aki'>
 }
+
+export interface CandidateAnchors {
+  /** Certificates a user could trust: in a trust store, or chaining to one by verified signatures. */
+  trusted: Anchor[]
+  /**
+   * CAs that would satisfy the module but that no trust store vouches for (a served root in no
+   * store, an intermediate chaining only to one): uploading them would make the module accept
+   * what the user's trust does not, so they are findings, never candidates unless asked for.
+   */
+  untrusted: Anchor[]
+}
+
+/** How deep a CA's own issuers are followed to find a trust-store certificate. */
+const MAX_TRUST_DEPTH = 8
 
 /**
  * Candidates a device survey must try: the trust anchors of every path (several for cross-signed
  * roots) and every CA whose SKI equals an AKI the server sent, intermediates included, because
- * that is the key the SPWF04SA looks its uploaded CA up by (AT reference §5).
+ * that is the key the SPWF04SA looks its uploaded CA up by (AT reference §5) — but only those a
+ * user could trust. The rest (the server's own root, in no store) are listed apart.
  */
-export function candidateAnchors(served: readonly ParsedCert[], search: PathSearchResult, store: TrustStore): Anchor[] {
+export function candidateAnchors(served: readonly ParsedCert[], search: PathSearchResult, store: TrustStore): CandidateAnchors {
   const servedFps = new Set(served.map((c) => c.info.sha256))
   // The server's own certificate is what is being judged: uploading it would "pass" any
   // self-signed host, so it is never a candidate, even when it says CA:TRUE.
   const own = served[0]?.info.sha256
   const fetchedFps = new Set(search.fetched.map((c) => c.info.sha256))
   const sourceOf = (c: ParsedCert): AnchorSource => (servedFps.has(c.info.sha256) ? 'served' : fetchedFps.has(c.info.sha256) && !store.has(c.info.sha256) ? 'aia' : 'store')
-  const byFp = new Map<string, Anchor>()
+  const everyCa = [...served, ...search.fetched]
+  const trusts = trustOracle(everyCa, search, store)
+  const trusted = new Map<string, Anchor>()
+  const untrusted = new Map<string, Anchor>()
   const add = (cert: ParsedCert, match: 'path' | 'ski-aki') => {
     if (cert.info.sha256 === own) return
-    let a = byFp.get(cert.info.sha256)
+    const into = trusts(cert) ? trusted : untrusted
+    let a = into.get(cert.info.sha256)
     if (!a) {
       a = { cert, source: sourceOf(cert), kind: cert.info.selfSigned ? 'root' : 'intermediate', paths: search.prefixes.get(cert.info.sha256) ?? [], match: [] }
-      byFp.set(cert.info.sha256, a)
+      into.set(cert.info.sha256, a)
     }
     if (!a.match.includes(match)) a.match.push(match)
   }
   // Shortest path first: the anchor a client would most likely pick is listed first.
   for (const path of [...search.paths].sort((a, b) => a.length - b.length)) add(path[path.length - 1]!, 'path')
+  // A self-signed CA the leaf verifiably chains to but no store holds: what a path-building
+  // module would need, and exactly what must not be given without the user's say.
+  for (const cert of everyCa) {
+    if (cert.info.selfSigned && !store.has(cert.info.sha256) && search.prefixes.has(cert.info.sha256)) add(cert, 'path')
+  }
   const akis = new Set(served.map((c) => c.info.aki).filter((k): k is string => k !== null))
-  const everyCa = [...served, ...search.fetched]
   for (const aki of akis) {
     for (const cert of [...everyCa.filter((c) => c.info.ski === aki), ...store.withSki(aki)]) {
       if (cert.info.isCA || cert.info.selfSigned) add(cert, 'ski-aki')
     }
   }
-  return [...byFp.values()]
+  return { trusted: [...trusted.values()], untrusted: [...untrusted.values()] }
+}
+
+/**
+ * Whether a certificate is one a user could trust: in a trust store, on a verified path from
+ * the leaf to one, or chaining to one through the certificates at hand (served, AIA, store),
+ * every edge signature-checked.
+ */
+function trustOracle(pool: readonly ParsedCert[], search: PathSearchResult, store: TrustStore): (cert: ParsedCert) => boolean {
+  const known = new Map<string, boolean>()
+  for (const path of search.paths) for (const c of path) known.set(c.info.sha256, true)
+  const reaches = (cert: ParsedCert, seen: Set<string>, depth: number): boolean => {
+    const fp = cert.info.sha256
+    const cached = known.get(fp)
+    if (cached !== undefined) return cached
+    if (store.has(fp)) return true
+    if (cert.info.selfSigned || depth >= MAX_TRUST_DEPTH) return false
+    seen.add(fp)
+    for (const issuer of [...pool, ...store.issuersOf(cert)]) {
+      if (seen.has(issuer.info.sha256) || !issuedBy(cert, issuer)) continue
+      if (reaches(issuer, seen, depth + 1)) return true
+    }
+    return false
+  }
+  return (cert) => {
+    const fp = cert.info.sha256
+    let ok = known.get(fp)
+    if (ok === undefined) known.set(fp, (ok = reaches(cert, new Set(), 0)))
+    return ok
+  }
 }

@@ -1,7 +1,7 @@
 export { Resolver } from './resolver.js'
 export type { ResolverOptions } from './resolver.js'
 export type { Observation } from './observation.js'
-export type { Anchor, AnchorSource } from './anchors.js'
+export type { Anchor, AnchorSource, CandidateAnchors } from './anchors.js'
 export type { CertInfo, KeyInfo, ParsedCert } from './cert-info.js'
 export { parseCertificate, sha256Hex } from './cert-info.js'
 export { CertCache } from './cert-cache.js'

@@ -21,6 +21,9 @@ export interface Observation {
   served: ParsedCert[]
   /** SHA-256 over the served fingerprints in order: a change of chain changes it. */
   chainHash: string | null
+  /** Candidates: CAs a user could trust (in a trust store, or chaining to one). */
   anchors: Anchor[]
+  /** CAs that would satisfy a module but no trust store vouches for: findings, uploaded only on request. */
+  untrustedAnchors: Anchor[]
   aia: { fetched: ParsedCert[]; errors: CaptureError[] }
 }

@@ -31,6 +31,7 @@ export interface ResolverOptions {
 
 interface Analysis {
   anchors: Observation['anchors']
+  untrustedAnchors: Observation['untrustedAnchors']
   fetched: ParsedCert[]
   errors: CaptureError[]
 }
@@ -75,6 +76,7 @@ export class Resolver {
       served: [],
       chainHash: null,
       anchors: [],
+      untrustedAnchors: [],
       aia: { fetched: [], errors: [] },
     }
     if (cap.certificates.length === 0) return obs
@@ -93,6 +95,7 @@ export class Resolver {
     }
     const a = await analysis
     obs.anchors = a.anchors
+    obs.untrustedAnchors = a.untrustedAnchors
     obs.aia = { fetched: a.fetched, errors: a.errors }
     return obs
   }
@@ -125,6 +128,7 @@ export class Resolver {
           }
         : undefined,
     })
-    return { anchors: candidateAnchors(served, search, this.opts.store), fetched: search.fetched, errors }
+    const { trusted, untrusted } = candidateAnchors(served, search, this.opts.store)
+    return { anchors: trusted, untrustedAnchors: untrusted, fetched: search.fetched, errors }
   }
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander'
+import { anchorChoiceText, parseAnchorChoice } from '../plan/anchor-choice.js'
 
 /** Commander argument parsers: reject bad values with the option's own words. */
 export function intInRange(min: number, max: number) {
@@ -12,4 +13,11 @@ export function intInRange(min: number, max: number) {
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value]
+}
+
+/** `--anchors all|first[,include-untrusted]`, kept in its canonical spelling. */
+export function anchorsOption(value: string): string {
+  const c = parseAnchorChoice(value)
+  if ('problem' in c) throw new InvalidArgumentError(c.problem)
+  return anchorChoiceText(c)
 }

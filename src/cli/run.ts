@@ -10,7 +10,7 @@ import type { RunOptions } from './commands/run.js'
 import type { ResolveOptions } from './commands/resolve.js'
 import { DEFAULT_DB } from './defaults.js'
 import type { Io } from './io.js'
-import { collect, intInRange } from './options.js'
+import { anchorsOption, collect, intInRange } from './options.js'
 import { VERSION } from './version.js'
 
 // The synopses the README shows (a test keeps them equal to `--help`): option order and
@@ -23,7 +23,7 @@ export const RESOLVE_USAGE = synopsis('resolve',
   '[--hello FILE] [--no-sni] [--json]')
 export const RUN_USAGE = synopsis('run',
   '--hosts FILE --device [LABEL=]URL [--device ...] [--profiles DIR]...',
-  '[--anchors all|first] [--label TEXT] [--db PATH] [--resolve HOST:PORT:ADDR]...',
+  '[--anchors all|first[,include-untrusted]] [--label TEXT] [--db PATH] [--resolve HOST:PORT:ADDR]...',
   '[--connect-to HOST:PORT:ADDR:PORT2]... [--trust-store FILE]...',
   '[--trust-store-only] [--aia-allow-private]',
   '[--concurrency N (32)] [--timeout-ms N (10000)] [--device-timeout-ms N (60000)] [--json]',
@@ -65,7 +65,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--hosts <file>', 'targets, one "host[:port] [key=value ...]" per line')
     .option('--device <[label=]url>', 'a module: /dev/ttyUSB0[?baud=…&rtscts=1], tcp://HOST:PORT or emu:<profile> (repeatable)', collect, [])
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
-    .addOption(new Option('--anchors <mode>', 'try every candidate root, or only the preferred one').choices(['all', 'first']).default('all'))
+    .addOption(new Option('--anchors <mode>', 'try every candidate root (all) or only the preferred one (first); add include-untrusted (e.g. all,include-untrusted) to also upload CAs in no trust store, for a private PKI').argParser(anchorsOption).default('all'))
     .option('--label <text>', 'a name for this run in reports')
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--resume <run-id>', 'finish an interrupted run; redoes nothing recorded')

@@ -1,6 +1,6 @@
 import type { FirmwareProfile } from '../device/profile/profile.js'
 import type { Target } from '../hosts/index.js'
-import { planDevice, type AnchorMode, type DevicePlan, type PlanItem, type TargetObservations } from '../plan/index.js'
+import { planDevice, type AnchorChoice, type DevicePlan, type PlanItem, type TargetObservations } from '../plan/index.js'
 
 type Group = DevicePlan['groups'][number]
 
@@ -19,12 +19,12 @@ export class DeviceFeed implements AsyncIterable<DevicePlan> {
   private closed = false
   private wake: (() => void) | null = null
 
-  constructor(private readonly device: string, private readonly profile: FirmwareProfile, private readonly mode: AnchorMode) {}
+  constructor(private readonly device: string, private readonly profile: FirmwareProfile, private readonly choice: AnchorChoice) {}
 
   /** A target whose observations (the device's hello and the broad one) are all in. */
   ready(target: Target, obs: TargetObservations): void {
     if (this.closed) return
-    const one = planDevice(this.device, this.profile, [target], new Map([[target.id, obs]]), this.mode)
+    const one = planDevice(this.device, this.profile, [target], new Map([[target.id, obs]]), this.choice)
     const groups: Group[] = []
     for (const g of one.groups) {
       this.current ??= g.anchor.sha256

@@ -71,6 +71,6 @@ function internalFailure(t: Target, err: unknown, clock: Clock): Observation {
   return {
     target: t.id, host: t.host, port: t.port, sni: t.sni, observedAt: clock.now().toISOString(), ip: null, protocol: null, cipher: null,
     capture: null, error: { code: 'internal', message: `tlsmatrix bug, please report: ${messageOf(err)}` },
-    timings: { dnsMs: null, connectMs: null, handshakeMs: null, totalMs: 0 }, served: [], chainHash: null, anchors: [], aia: { fetched: [], errors: [] },
+    timings: { dnsMs: null, connectMs: null, handshakeMs: null, totalMs: 0 }, served: [], chainHash: null, anchors: [], untrustedAnchors: [], aia: { fetched: [], errors: [] },
   }
 }

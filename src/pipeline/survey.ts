@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js'
 import { messageOf } from '../core/errors.js'
 import { helloOf, lockDevice, openModule, type OpenedModule } from '../device/index.js'
 import type { ResolveMap, Target } from '../hosts/index.js'
-import { planDevice, type AnchorMode, type DevicePlan, type TargetObservations } from '../plan/index.js'
+import { planDevice, type AnchorChoice, type DevicePlan, type TargetObservations } from '../plan/index.js'
 import { helloHash, type ObservationStore, type RunDevice, type RunRow, type RunStore } from '../store/index.js'
 import { DeviceFeed } from './device-feed.js'
 import { runDevice, type SurveyObserver, type WorkerResult } from './device-worker.js'
@@ -28,7 +28,7 @@ export interface SurveyInput {
   store: TrustStore
   cache: CertCache
   aiaAllowPrivate: boolean
-  anchors: AnchorMode
+  anchors: AnchorChoice
   label: string | null
   concurrency: number
   timeoutMs: number

@@ -1,13 +1,18 @@
-import { toPem, type Anchor, type Observation } from '../chain/index.js'
+import { toPem, type Anchor, type AnchorSource, type Observation } from '../chain/index.js'
 import type { FirmwareProfile } from '../device/index.js'
 import type { Target } from '../hosts/index.js'
+import type { AnchorChoice } from './anchor-choice.js'
 
-export type AnchorMode = 'all' | 'first'
+/**
+ * Where the anchor came from; `-untrusted` when no trust store vouches for it and the user asked
+ * for it anyway (`--anchors include-untrusted`): the evidence must say so.
+ */
+export type PlannedSource = AnchorSource | `${AnchorSource}-untrusted`
 
 export interface PlannedAnchor {
   sha256: string
   subject: string
-  source: Anchor['source']
+  source: PlannedSource
   kind: Anchor['kind']
   /** Bytes the upload puts in the module's store (DER for SPWF04, PEM for SPWF01). */
   uploadBytes: number
@@ -22,6 +27,8 @@ export interface NotRun {
 export const NOT_RUN_REASONS = [
   /** No CA certificate a module could be given for the target. */
   'no-anchor',
+  /** A CA that would satisfy the module but is in no trust store (e.g. the server's own root): never uploaded unless asked for. */
+  'untrusted-anchor',
   /** The anchor does not fit the module's CA store. */
   'ca-too-large',
   /** The module refused to store the anchor. */
@@ -91,6 +98,21 @@ function rank(a: Anchor): number {
   return onPath * 100 + (a.kind === 'root' ? 0 : 50) + shortest
 }
 
+function planned(a: Anchor, profile: FirmwareProfile, untrusted: boolean): PlannedAnchor {
+  return { sha256: a.cert.info.sha256, subject: a.cert.info.subject, source: untrusted ? `${a.source}-untrusted` : a.source, kind: a.kind, uploadBytes: uploadSize(a, profile) }
+}
+
+function isUntrusted(a: PlannedAnchor): boolean {
+  return a.source.endsWith('-untrusted')
+}
+
+/** The finding, in words: "served root not in any trust store". */
+export function untrustedDetail(a: Anchor): string {
+  const from = a.source === 'aia' ? 'AIA-fetched' : 'served'
+  const what = a.kind === 'root' ? `${from} root not in any trust store` : `${from} intermediate chaining to no trust-store root`
+  return `${what} (uploaded only with --anchors include-untrusted)`
+}
+
 export function uploadSize(anchor: Anchor, profile: FirmwareProfile): number {
   return profile.dialect === 'spwf01' ? Buffer.byteLength(toPem(anchor.cert.der)) : anchor.cert.der.length
 }
@@ -98,9 +120,10 @@ export function uploadSize(anchor: Anchor, profile: FirmwareProfile): number {
 /**
  * The work of one device. Pure: observations and profile in, ordered work out. A must-reject
  * target (expect=fail) with a chain but no candidate is still sent, with the anchor the plan uses
- * most, so its rejection is observed rather than assumed.
+ * most, so its rejection is observed rather than assumed. A CA no trust store vouches for is a
+ * finding (`untrusted-anchor`), tried only when the choice includes untrusted anchors.
  */
-export function planDevice(device: string, profile: FirmwareProfile, targets: readonly Target[], observations: ReadonlyMap<string, TargetObservations>, mode: AnchorMode): DevicePlan {
+export function planDevice(device: string, profile: FirmwareProfile, targets: readonly Target[], observations: ReadonlyMap<string, TargetObservations>, choice: AnchorChoice): DevicePlan {
   const groups = new Map<string, { anchor: PlannedAnchor; items: PlanItem[] }>()
   const skipped: PlanItem[] = []
   const mustReject: PlanItem[] = []
@@ -108,8 +131,16 @@ export function planDevice(device: string, profile: FirmwareProfile, targets: re
     const o = observations.get(t.id)
     const source = o && o.device.obs.served.length > 0 ? o.device : o?.broad
     const base = { target: t.id, host: t.host, port: t.port, path: t.path, expect: t.expect, observationId: source?.id ?? null }
-    let candidates = source ? candidatesFor(source.obs.anchors, profile) : []
-    if (mode === 'first') candidates = candidates.slice(0, 1)
+    const trusted = source ? candidatesFor(source.obs.anchors, profile) : []
+    const untrusted = source ? candidatesFor(source.obs.untrustedAnchors, profile) : []
+    // Trusted ones first: with --anchors first,include-untrusted an untrusted CA is tried only
+    // when nothing a store vouches for would do.
+    let candidates = choice.includeUntrusted ? [...trusted, ...untrusted] : trusted
+    if (choice.mode === 'first') candidates = candidates.slice(0, 1)
+    if (!choice.includeUntrusted) {
+      // A finding on the chain itself, whatever else happens to the target.
+      for (const a of untrusted) skipped.push({ ...base, anchor: planned(a, profile, false), skip: { reason: 'untrusted-anchor', detail: untrustedDetail(a) } })
+    }
     if (candidates.length === 0) {
       if (!source || source.obs.served.length === 0) {
         // No chain at all: the cause (timeout, not-tls, reset, refused…) is what the user needs.
@@ -122,7 +153,7 @@ export function planDevice(device: string, profile: FirmwareProfile, targets: re
       continue
     }
     for (const a of candidates) {
-      const anchor: PlannedAnchor = { sha256: a.cert.info.sha256, subject: a.cert.info.subject, source: a.source, kind: a.kind, uploadBytes: uploadSize(a, profile) }
+      const anchor = planned(a, profile, !trusted.includes(a))
       if (anchor.uploadBytes > profile.store.maxCaBytes) {
         skipped.push({ ...base, anchor, skip: { reason: 'ca-too-large', detail: `${anchor.uploadBytes} bytes, the store takes ${profile.store.maxCaBytes}` } })
         continue
@@ -132,7 +163,8 @@ export function planDevice(device: string, profile: FirmwareProfile, targets: re
       groups.set(anchor.sha256, g)
     }
   }
-  const most = [...groups.values()].sort((a, b) => b.items.length - a.items.length)[0]
+  // Borrowed for a must-reject target: a trusted anchor when there is one, the user's trust is what is tested.
+  const most = [...groups.values()].sort((a, b) => Number(isUntrusted(a.anchor)) - Number(isUntrusted(b.anchor)) || b.items.length - a.items.length)[0]
   for (const item of mustReject) {
     if (most) most.items.push({ ...item, anchor: most.anchor })
     else skipped.push({ ...item, skip: { reason: 'no-anchor', detail: 'no candidate anchor, and no other target gave one to try' } })

@@ -25,13 +25,20 @@ export function matrixText(m: Matrix): string {
   return out.join('\n')
 }
 
-/** Why each failure failed: the anchor tried and the module's own lines. */
+/**
+ * Why each failure failed: the anchor tried and the module's own lines; and the CAs left out
+ * because no trust store vouches for them (a finding on the chain, whatever the verdict).
+ */
 export function failuresText(attempts: readonly AttemptRow[]): string {
   const lines: string[] = []
-  const failed = attempts.filter((x) => x.final && x.outcome === 'fail')
+  const failed = attempts.filter((x) => x.final && (x.outcome === 'fail' || x.reason?.reason === 'untrusted-anchor'))
   const order = [...new Set(attempts.map((a) => a.target))]
   failed.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target) || a.device.localeCompare(b.device))
   for (const a of failed) {
+    if (a.outcome === 'not-run') {
+      lines.push(termSafe(`${a.device}  ${a.target}  ${displayName(a.anchorSubject, 60)} (${a.anchorSource}): not uploaded: ${truncate(a.reason?.detail ?? '', 120)}`))
+      continue
+    }
     lines.push(termSafe(`${a.device}  ${a.target}  with ${displayName(a.anchorSubject, 60)} (${a.anchorSource}): ${a.class}`))
     for (const l of a.lines) lines.push(`    ${termSafe(truncate(l, 120))}`)
     if (a.reason) lines.push(`    (${termSafe(truncate(`${a.reason.reason}: ${a.reason.detail}`, 160))})`)

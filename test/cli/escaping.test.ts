@@ -20,7 +20,8 @@ test('terminal output never carries control characters from certificates or serv
   const obs: Observation = {
     target: 'x.test:443', host: 'x.test', port: 443, sni: 'x.test', observedAt: '', ip: '127.0.0.1', protocol: 'TLSv1.2', cipher: 'c', capture: 'wire',
     error: { code: 'tls-error', message: 'bad\x1b[0m' }, timings: { dnsMs: 0, connectMs: 0, handshakeMs: 0, totalMs: 0 }, served: [hostile], chainHash: 'h',
-    anchors: [{ cert: hostile, source: 'served', kind: 'root', paths: [], match: ['path'] }], aia: { fetched: [], errors: [] },
+    anchors: [{ cert: hostile, source: 'served', kind: 'root', paths: [], match: ['path'] }],
+    untrustedAnchors: [{ cert: hostile, source: 'served', kind: 'root', paths: [], match: ['ski-aki'] }], aia: { fetched: [], errors: [] },
   }
   const text = observationText(obs)
   assert.doesNotMatch(text, CONTROL)

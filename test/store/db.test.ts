@@ -18,7 +18,7 @@ function observation(target: string, error: Observation['error'] = null): Observ
     target, host: target.split(':')[0]!, port: 443, sni: 'example.com', observedAt: new Date().toISOString(), ip: '192.0.2.1',
     protocol: 'TLSv1.2', cipher: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', capture: 'wire', error,
     timings: { dnsMs: 1, connectMs: 1, handshakeMs: 2, totalMs: 4 }, served: roots.slice(0, 2), chainHash: 'abc',
-    anchors: [{ cert: roots[2]!, source: 'store', kind: 'root', paths: [[roots[0]!.info.sha256]], match: ['path'] }], aia: { fetched: [], errors: [] },
+    anchors: [{ cert: roots[2]!, source: 'store', kind: 'root', paths: [[roots[0]!.info.sha256]], match: ['path'] }], untrustedAnchors: [], aia: { fetched: [], errors: [] },
   }
 }
 

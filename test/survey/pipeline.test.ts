@@ -46,7 +46,7 @@ describe('the survey pipelines resolution and device work', () => {
     const runs = new RunStore(db, dbPath)
     const input: SurveyInput = {
       targets, hostsFile: 'hosts.txt', hostsText, devices: [{ label: 'dev', url: 'emu:spwf04sa-1.1.0?no-dns' }], profileDirs: [],
-      resolveEntries: lab.resolveEntries, resolveMap: parseResolveEntries(lab.resolveEntries), store, cache, aiaAllowPrivate: true, anchors: 'all',
+      resolveEntries: lab.resolveEntries, resolveMap: parseResolveEntries(lab.resolveEntries), store, cache, aiaAllowPrivate: true, anchors: { mode: 'all', includeUntrusted: false },
       label: null, concurrency: 1, timeoutMs: 60_000, deviceTimeoutMs: 30_000, toolVersion: 'test', options: {}, resume: null,
     }
     return { input, runs, db, observations: new ObservationStore(db, dbPath) }

@@ -11,6 +11,9 @@ import { planDevice, type TargetObservations } from '../../src/plan/index.js'
 import { labResolver, labTargets, startTestLab } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
 
+const ALL = { mode: 'all', includeUntrusted: false } as const
+const FIRST = { mode: 'first', includeUntrusted: false } as const
+
 describe('planning', () => {
   let lab: RunningLab
   let obs: Map<string, TargetObservations>
@@ -32,7 +35,7 @@ describe('planning', () => {
   after(async () => lab.close())
 
   test('each distinct anchor is one group: targets sharing a CA are run while it is loaded', () => {
-    const plan = planDevice('d', spwf04, targets(), obs, 'all')
+    const plan = planDevice('d', spwf04, targets(), obs, ALL)
     const anchors = plan.groups.map((g) => g.anchor.sha256)
     assert.equal(new Set(anchors).size, anchors.length, 'an anchor appears in one group only')
     const rootRsa = plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!
@@ -42,29 +45,49 @@ describe('planning', () => {
   })
 
   test('ski-aki modules try intermediates and cross-signs; path modules try the roots of the paths', () => {
-    const ski = planDevice('d', spwf04, targets(), obs, 'all').groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`).sort()
+    const ski = planDevice('d', spwf04, targets(), obs, ALL).groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`).sort()
     assert.deepEqual(ski, ['intermediate:served', 'intermediate:served', 'root:store', 'root:store'])
-    const path = planDevice('d', spwf01, targets(), obs, 'all').groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`)
+    const path = planDevice('d', spwf01, targets(), obs, ALL).groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`)
     assert.deepEqual(path, ['root:store', 'root:store'])
   })
 
   test('--anchors first tries only the preferred root', () => {
-    const plan = planDevice('d', spwf04, targets(), obs, 'first')
+    const plan = planDevice('d', spwf04, targets(), obs, FIRST)
     const cross = plan.groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
     assert.equal(cross.length, 1)
     assert.equal(cross[0]!.anchor.kind, 'root')
     assert.match(cross[0]!.anchor.subject, /Root G2/, 'the root of the shortest path')
   })
 
+  test('a served root in no trust store is a finding for both kinds of module; with include-untrusted it is tried last and marked', async () => {
+    const t = labTargets(lab).get('untrusted-root.basic.test')!
+    const o = await (await labResolver(lab)).resolve(t)
+    const withIt = new Map([...obs, [t.id, { device: { obs: o, id: null }, broad: { obs: o, id: null } }]])
+    const all = [...targets(), t]
+    for (const profile of [spwf04, spwf01]) {
+      const plan = planDevice('d', profile, all, withIt, ALL)
+      assert.deepEqual(plan.skipped.map((i) => [i.host, i.anchor?.subject, i.anchor?.source, i.skip?.reason]), [['untrusted-root.basic.test', 'CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab', 'served', 'untrusted-anchor']], profile.id)
+      // Must-reject, no trusted candidate: sent with the anchor the plan uses most.
+      assert.ok(plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!.items.some((i) => i.host === t.host), profile.id)
+      const opted = planDevice('d', profile, all, withIt, { mode: 'all', includeUntrusted: true })
+      assert.deepEqual(opted.skipped, [])
+      const own = opted.groups.filter((g) => g.items.some((i) => i.host === t.host))
+      assert.deepEqual(own.map((g) => [g.anchor.subject, g.anchor.source]), [['CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab', 'served-untrusted']], profile.id)
+      // Trusted first: first,include-untrusted keeps each other target on its trusted anchor.
+      const first = planDevice('d', profile, all, withIt, { mode: 'first', includeUntrusted: true })
+      for (const g of first.groups) if (g.anchor.source.endsWith('-untrusted')) assert.deepEqual(g.items.map((i) => i.host), [t.host])
+    }
+  })
+
   test('an anchor larger than the store is a finding, not an upload', () => {
     const small = structuredClone(spwf04)
     small.store.maxCaBytes = 700
-    const plan = planDevice('d', small, targets(), obs, 'all')
+    const plan = planDevice('d', small, targets(), obs, ALL)
     assert.ok(plan.skipped.some((i) => i.skip?.reason === 'ca-too-large'))
     for (const g of plan.groups) assert.ok(g.anchor.uploadBytes <= 700)
     // PEM is what the SPWF01 stores: the same certificate costs more there.
-    const der = planDevice('d', spwf04, targets(), obs, 'all').groups[0]!.anchor.uploadBytes
-    const pem = planDevice('d', spwf01, targets(), obs, 'all').groups[0]!.anchor.uploadBytes
+    const der = planDevice('d', spwf04, targets(), obs, ALL).groups[0]!.anchor.uploadBytes
+    const pem = planDevice('d', spwf01, targets(), obs, ALL).groups[0]!.anchor.uploadBytes
     assert.ok(pem > der * 1.3)
   })
 

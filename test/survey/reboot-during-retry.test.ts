@@ -20,10 +20,10 @@ test('a module that reboots during the retry is recovered before the next target
   const hosts = join(dir, 'hosts.txt')
   writeFileSync(hosts, ['rsa2048.basic.test', 'extra-cert.basic.test'].map((n) => `${n}:${lab.hosts.find((h) => h.name === n)!.port}`).join('\n'))
   // Commands as the emulator counts them (bare AT polls are not counted): 0-1 STS, 2-4 SCFG SCFG
-  // TIME, 5 clean, 6 CA, 7 HTTPGET (dropped), 8 RESET, 9-11 prepare, 12 clean, 13 CA, 14 HTTPGET
-  // again (the module reboots: clock back at 2000).
+  // TIME, 5 clean, 6 CA, 7 HTTPGET (dropped), 8 RESET, 9 STS (the resync probe), 10-12 prepare,
+  // 13 clean, 14 CA, 15 HTTPGET again (the module reboots: clock back at 2000).
   const io = testIo()
-  const code = await run(['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0?no-dns&faults=drop@7,reboot@14', '--device-timeout-ms', '1500', '--anchors', 'first',
+  const code = await run(['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0?no-dns&faults=drop@7,reboot@15', '--device-timeout-ms', '1500', '--anchors', 'first',
     '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', join(dir, 'r.db'), '--json', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
   assert.equal(code, 0, io.err())
   const j = JSON.parse(io.out()) as { attempts: Array<{ host: string; try: number; final: boolean; outcome: string; class: string | null; reason: { reason: string; detail: string } | null }> }

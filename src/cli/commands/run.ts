@@ -6,7 +6,7 @@ import { termSafe } from '../../core/sanitize.js'
 import { checkDeviceUrl, checkProfileDirs, parseDeviceUrl } from '../../device/index.js'
 import { parseAddressMap } from '../../hosts/index.js'
 import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
-import type { AnchorMode } from '../../plan/index.js'
+import { parseAnchorChoice, type AnchorChoice } from '../../plan/index.js'
 import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
 import { ObservationStore, openDb, RunStore, type RunRow } from '../../store/index.js'
 import type { Io } from '../io.js'
@@ -20,7 +20,8 @@ export interface RunOptions {
   hosts?: string
   device: string[]
   profiles: string[]
-  anchors: AnchorMode
+  /** `all`, `first`, either with `,include-untrusted` (checked by the option's parser). */
+  anchors: string
   label?: string
   db: string
   resume?: string
@@ -114,7 +115,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
     const p = surveyProgress(io)
     const result = await runSurvey({
       targets: hosts.targets, hostsFile: hosts.path, hostsText: hosts.text, devices, profileDirs, resolveEntries: o.resolve, connectToEntries: o.connectTo ?? [], resolveMap,
-      store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: o.anchors, label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
+      store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: anchorChoice(o.anchors), label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
       toolVersion: VERSION, resume,
       options: { hosts: hosts.path, device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, connectTo: o.connectTo ?? [], trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
     }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop.signal.aborted, observer: p, onPhase: p.phase })
@@ -143,6 +144,13 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
   } finally {
     db.close()
   }
+}
+
+/** A run stored before include-untrusted existed kept `all` or `first`: both still read. */
+function anchorChoice(text: string): AnchorChoice {
+  const c = parseAnchorChoice(text)
+  if ('problem' in c) throw new AppError('USAGE', `--anchors: ${c.problem}`)
+  return c
 }
 
 /**

@@ -19,6 +19,7 @@ export function observationJson(o: Observation) {
     chainHash: o.chainHash,
     served: o.served.map(certJson),
     anchors: o.anchors.map(anchorJson),
+    untrustedAnchors: o.untrustedAnchors.map(anchorJson),
     aia: { fetched: o.aia.fetched.map((c) => c.info.sha256), errors: o.aia.errors },
   }
 }

@@ -1,4 +1,4 @@
-import type { Observation, ParsedCert } from '../../chain/index.js'
+import type { Anchor, Observation, ParsedCert } from '../../chain/index.js'
 import { termSafe } from '../../core/sanitize.js'
 import { displayName } from '../../chain/display-name.js'
 
@@ -13,16 +13,22 @@ export function observationText(o: Observation): string {
     lines.push(o.capture === 'reconstructed' ? '  chain (rebuilt by Node: the server only speaks TLS 1.3):' : '  chain as sent:')
     const index = new Map(o.served.map((c, i) => [c.info.sha256, i]))
     o.served.forEach((c, i) => lines.push(`    #${i} ${certLine(c)}`))
-    if (o.anchors.length === 0) lines.push('  anchors: none found (no path to a trusted root, no CA matching an AKI)')
+    if (o.anchors.length === 0) lines.push('  anchors: none found (no path to a trusted root, no trusted CA matching an AKI)')
     else lines.push('  candidate anchors:')
-    for (const a of o.anchors) {
-      const path = a.paths[0]?.map((fp) => (index.has(fp) ? `#${index.get(fp)}` : fp.slice(0, 8))).join(' > ')
-      lines.push(`    ${a.kind.padEnd(12)} ${a.source.padEnd(6)} ${termSafe(displayName(a.cert.info.subject, 60))}`)
-      lines.push(`      sha256 ${a.cert.info.sha256.slice(0, 16)}…  ski ${a.cert.info.ski ?? '-'}  ${keyText(a.cert)}  via ${a.match.join('+')}${path ? `  path ${path}` : ''}${a.paths.length > 1 ? ` (+${a.paths.length - 1} more)` : ''}`)
-    }
+    for (const a of o.anchors) lines.push(...anchorLines(a, index))
+    if (o.untrustedAnchors.length > 0) lines.push('  not in any trust store (not candidates; run --anchors include-untrusted uploads them):')
+    for (const a of o.untrustedAnchors) lines.push(...anchorLines(a, index))
   }
   for (const e of o.aia.errors) lines.push(`  aia: ${e.code}: ${termSafe(e.message)}`)
   return lines.join('\n')
+}
+
+function anchorLines(a: Anchor, index: ReadonlyMap<string, number>): string[] {
+  const path = a.paths[0]?.map((fp) => (index.has(fp) ? `#${index.get(fp)}` : fp.slice(0, 8))).join(' > ')
+  return [
+    `    ${a.kind.padEnd(12)} ${a.source.padEnd(6)} ${termSafe(displayName(a.cert.info.subject, 60))}`,
+    `      sha256 ${a.cert.info.sha256.slice(0, 16)}…  ski ${a.cert.info.ski ?? '-'}  ${keyText(a.cert)}  via ${a.match.join('+')}${path ? `  path ${path}` : ''}${a.paths.length > 1 ? ` (+${a.paths.length - 1} more)` : ''}`,
+  ]
 }
 
 function keyText(c: ParsedCert): string {
