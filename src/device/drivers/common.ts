@@ -92,26 +92,7 @@ export async function resetAndResync(channel: AtChannel, cmd: string, ready: Reg
   // The module may reboot before it answers OK: either outcome is fine here.
   await channel.exec(cmd, { timeoutMs: Math.min(2000, t.resetMs), expectReboot: true }).catch(() => undefined)
   const sawBanner = await booted
-  const deadline = performance.now() + t.resetMs
-  for (;;) {
-    if (stop()) throw stopped()
-    channel.resync()
-    try {
-      const r = await channel.exec('AT', { timeoutMs: 1000 })
-      if (r.ok) {
-        channel.takeStray()
-        // A poll that timed out on a slow machine may still be answered: set such answers aside
-        // until the probe's own, or every later answer would be read one command late.
-        await channel.exec(probe.command, { timeoutMs: t.commandMs, accept: (a) => a.ok && a.lines.some((l) => probe.line.test(l)) })
-        return
-      }
-    } catch {
-      // not yet
-    }
-    if (performance.now() > deadline) {
-      throw new DeviceError('DEVICE_RESET_FAILED', `no answer to AT after ${cmd}${sawBanner ? '' : ' and no boot banner'} within ${t.resetMs} ms`)
-    }
-  }
+  await resync(channel, probe, t, stop, `after ${cmd}${sawBanner ? '' : ' and no boot banner'}`)
 }
 
 /**
@@ -143,4 +124,32 @@ export async function readVariable(channel: AtChannel, cmd: string, pattern: Reg
     channel.resync()
   }
   throw last
+}
+
+/**
+ * Poll `AT` until the module answers, then the probe: after a link fault the module may be
+ * mid-answer, waiting for payload bytes, or answering late; when this returns, the next answer
+ * read is the next command's. Throws DEVICE_RESET_FAILED when the module stays silent.
+ */
+export async function resync(channel: AtChannel, probe: SyncProbe, t: DriverTimeouts, stop: () => boolean = () => false, context = ''): Promise<void> {
+  const deadline = performance.now() + t.resetMs
+  for (;;) {
+    if (stop()) throw new DeviceError('DEVICE_STOPPED', 'resynchronisation abandoned: the run is stopping')
+    channel.resync()
+    try {
+      const r = await channel.exec('AT', { timeoutMs: 1000 })
+      if (r.ok) {
+        channel.takeStray()
+        // A poll that timed out on a slow machine may still be answered: set such answers aside
+        // until the probe's own, or every later answer would be read one command late.
+        await channel.exec(probe.command, { timeoutMs: t.commandMs, accept: (a) => a.ok && a.lines.some((l) => probe.line.test(l)) })
+        return
+      }
+    } catch {
+      // not yet
+    }
+    if (performance.now() > deadline) {
+      throw new DeviceError('DEVICE_RESET_FAILED', `no answer to AT${context ? ` ${context}` : ''} within ${t.resetMs} ms`)
+    }
+  }
 }

@@ -56,5 +56,7 @@ export interface ModuleDriver {
   httpsGet(req: HttpsRequest): Promise<Attempt>
   /** Software reset, wait for the boot indications, resynchronise; `stop` true gives up at once. */
   reset(stop?: () => boolean): Promise<void>
+  /** Without a reset: poll until the module answers and the next answer read is the next command's. */
+  resync(stop?: () => boolean): Promise<void>
   close(): Promise<void>
 }

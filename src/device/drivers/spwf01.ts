@@ -4,8 +4,11 @@ import { atField, atPort } from '../at/fields.js'
 import { DeviceError, isDeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import { damage } from '../profile/classify.js'
-import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, type DriverTimeouts } from './common.js'
+import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, resync, type DriverTimeouts } from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
+
+/** Its answer carries a line no other command's does (see resync in common.ts). */
+const SYNC_PROBE = { command: 'AT+S.STS=version', line: /^#\s*version\s*=/ }
 
 /** SPWF01 limits a command to 127 characters after "AT" (reference §12, [C]). */
 const MAX_COMMAND = 129
@@ -171,7 +174,11 @@ export class Spwf01Driver implements ModuleDriver {
   }
 
   async reset(stop?: () => boolean): Promise<void> {
-    await resetAndResync(this.channel, 'AT+CFUN=1', /^\+WIND:0:Console active/, this.timeouts, { command: 'AT+S.STS=version', line: /^#\s*version\s*=/ }, stop)
+    await resetAndResync(this.channel, 'AT+CFUN=1', /^\+WIND:0:Console active/, this.timeouts, SYNC_PROBE, stop)
+  }
+
+  async resync(stop?: () => boolean): Promise<void> {
+    await resync(this.channel, SYNC_PROBE, this.timeouts, stop)
   }
 
   async close(): Promise<void> {}

@@ -2,8 +2,11 @@ import { SPWF04_FRAMING, type AtChannel } from '../at/channel.js'
 import { atField, atPort } from '../at/fields.js'
 import { DeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, type DriverTimeouts } from './common.js'
+import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, resync, type DriverTimeouts } from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
+
+/** Its answer carries a line no other command's does (see resync in common.ts). */
+const SYNC_PROBE = { command: 'AT+S.STS=fw_version', line: /^AT-S\.Var:fw_version=/ }
 
 const STATUS = /^AT-S\.Http Server Status Code:(\d+)$/
 /** HTTPGET fields: host as a DNS name; the module's own field limits are not published. */
@@ -75,7 +78,11 @@ export class Spwf04Driver implements ModuleDriver {
   }
 
   async reset(stop?: () => boolean): Promise<void> {
-    await resetAndResync(this.channel, 'AT+S.RESET', /^\+WIND:0:Console active/, this.timeouts, { command: 'AT+S.STS=fw_version', line: /^AT-S\.Var:fw_version=/ }, stop)
+    await resetAndResync(this.channel, 'AT+S.RESET', /^\+WIND:0:Console active/, this.timeouts, SYNC_PROBE, stop)
+  }
+
+  async resync(stop?: () => boolean): Promise<void> {
+    await resync(this.channel, SYNC_PROBE, this.timeouts, stop)
   }
 
   async close(): Promise<void> {}
