@@ -3,10 +3,11 @@
  * wall time, the lower bound (per device: the bytes that crossed its serial line at the baud rate
  * plus the time its emulator spent on the network, the slower device) and their ratio.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { run } from '../src/cli/run.js'
+import { fileURLToPath } from 'node:url'
 import type { EmulatorStats } from '../src/device/emulator/serve.js'
 import { startBenchLab } from './lab-process.js'
 
@@ -21,16 +22,21 @@ const devices = ['a=spwf04sa-1.1.0', 'b=spwf01sa-3.5.3'].map((d) => {
   const [label, profile] = d.split('=') as [string, string]
   return { label, arg: `${label}=emu:${profile}?no-dns&baud=${BAUD}&stats=${statsFile(label)}` }
 })
-const sink = { write: () => true }
-// The survey's last progress line says where the wall time went (phases overlap).
-let timeline = ''
-const err = { write: (t: string) => { const m = /wall time: (.*)/.exec(t); if (m) timeline = m[1]!; return true } }
+// The survey runs as users run it: the built CLI, a whole process (its emulators start without
+// the TypeScript loader this script needs), timed from spawn to exit.
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
+if (!existsSync(CLI)) throw new Error('bench:run needs the built CLI: npm run build')
 try {
   const t0 = performance.now()
-  const code = await run(['run', '--hosts', hosts, ...devices.flatMap((d) => ['--device', d.arg]), '--db', join(dir, 'bench.db'), '--trust-store', lab.trustStoreFile, '--trust-store-only', '--json',
-    ...names.map((n) => ['--resolve', `${n}:${port}:127.0.0.1`]).flat()], { stdout: sink, stderr: err, env: {}, cwd: process.cwd(), interrupted: new Promise(() => {}) })
+  const child = spawn(process.execPath, [CLI, 'run', '--hosts', hosts, ...devices.flatMap((d) => ['--device', d.arg]), '--db', join(dir, 'bench.db'), '--trust-store', lab.trustStoreFile, '--trust-store-only', '--json',
+    ...names.map((n) => ['--resolve', `${n}:${port}:127.0.0.1`]).flat()], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const code = await new Promise<number | null>((r) => child.once('exit', r))
   const wall = (performance.now() - t0) / 1000
-  if (code !== 0) throw new Error(`run exited ${code}`)
+  if (code !== 0) throw new Error(`run exited ${code}: ${stderr.slice(-2000)}`)
+  // The survey's last progress line says where the wall time went (phases overlap).
+  const timeline = /wall time: (.*)/.exec(stderr)?.[1] ?? ''
   console.log(`run benchmark: ${N} targets x ${devices.length} devices (2 anchors each), ${BAUD} baud`)
   let bound = 0
   for (const d of devices) {
