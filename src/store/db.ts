@@ -47,7 +47,8 @@ const SQLITE_MAGIC = 'SQLite format 3\0'
 interface Identity {
   appId: number
   version: number
-  tables: string[]
+  /** null: not read (the header decided). */
+  tables: string[] | null
 }
 
 /**
@@ -79,9 +80,16 @@ export function inspectDb(path: string, opts: { busyTimeoutMs?: number } = {}): 
   if (head.subarray(0, 16).toString('latin1') !== SQLITE_MAGIC) {
     throw new AppError('STORE_CORRUPT', `${path} is not a tlsmatrix database or is corrupt (not an SQLite file); move it aside, a new one will be created`)
   }
+  const wal = head[18] === 2 || head[19] === 2
+  const appId = head.readInt32BE(68)
+  // Ours, or tagged by another program: the header says enough, and a large database is not read.
+  if (appId === APPLICATION_ID || (appId !== 0 && wal)) {
+    accept(path, { appId, version: head.readInt32BE(60), tables: null })
+    return
+  }
   let probe: Db
   try {
-    probe = head[18] === 2 || head[19] === 2 ? walCopy(path) : new Database(path, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_MS })
+    probe = wal || head[19] === 2 ? walCopy(path) : new Database(path, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_MS })
   } catch (err) {
     throw storeError(err, path)
   }
@@ -120,18 +128,19 @@ function identityOf(db: Db): Identity {
 /** Only a new or empty database or a tlsmatrix one this version knows is used. */
 function accept(path: string, id: Identity): void {
   // Databases made before tlsmatrix set an application_id are recognised by their tables.
-  const legacy = id.appId === 0 && id.version >= 1 && id.tables.includes('certificates') && id.tables.includes('observations')
+  const tables = id.tables ?? []
+  const legacy = id.appId === 0 && id.version >= 1 && tables.includes('certificates') && tables.includes('observations')
   if (id.appId === APPLICATION_ID || legacy) {
     if (id.version > MIGRATIONS.length) {
       throw new AppError('STORE_TOO_NEW', `${path} has schema version ${id.version}; this tlsmatrix knows up to ${MIGRATIONS.length}. Upgrade tlsmatrix or use another --db. It was left unchanged.`)
     }
     return
   }
-  if (id.appId === 0 && id.tables.length === 0 && id.version === 0) return
-  if (id.appId === 0 && id.tables.length === 0) {
+  if (id.appId === 0 && tables.length === 0 && id.version === 0) return
+  if (id.appId === 0 && tables.length === 0) {
     throw new AppError('STORE_FOREIGN', `--db ${path} is not a tlsmatrix database: an SQLite file with no tables but user_version ${id.version} (another program's); it was left unchanged. Give a new path or a tlsmatrix database.`)
   }
-  throw new AppError('STORE_FOREIGN', `--db ${path} is another program's SQLite database (application_id ${id.appId}, tables ${id.tables.slice(0, 5).join(', ') || 'none'}${id.tables.length > 5 ? ', …' : ''}); it was left unchanged. Give a new path or a tlsmatrix database.`)
+  throw new AppError('STORE_FOREIGN', `--db ${path} is another program's SQLite database (application_id ${id.appId}${id.tables ? `, tables ${tables.slice(0, 5).join(', ') || 'none'}${tables.length > 5 ? ', …' : ''}` : ''}); it was left unchanged. Give a new path or a tlsmatrix database.`)
 }
 
 function prepareParent(path: string): void {
@@ -150,6 +159,9 @@ function prepareParent(path: string): void {
  * inspected; a refusal here rolls back, leaving the file as it was.
  */
 function migrate(db: Db, path: string): void {
+  // Already current: no write lock is needed (a long write elsewhere does not hold this open up).
+  const now = identityOf(db)
+  if (now.appId === APPLICATION_ID && now.version === MIGRATIONS.length) return
   db.transaction(() => {
     accept(path, identityOf(db))
     const version = db.pragma('user_version', { simple: true }) as number
