@@ -1,32 +1,37 @@
 import Database from 'better-sqlite3'
-import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { AppError } from '../core/errors.js'
 import { MIGRATIONS } from './migrations.js'
 
 export type Db = Database.Database
 
+const DEFAULT_BUSY_MS = 5000
+
 /**
  * Opens (creating if needed) and migrates the database. Failures become STORE_* errors that
- * say what to do, because the user at 2 a.m. sees only this message.
+ * say what to do, because the user at 2 a.m. sees only this message. A file that is refused
+ * is left byte-for-byte unchanged, with no -wal/-shm beside it: it is inspected first and
+ * opened for writing only once accepted.
  */
 export function openDb(path: string, opts: { busyTimeoutMs?: number } = {}): Db {
+  const timeout = opts.busyTimeoutMs ?? DEFAULT_BUSY_MS
   if (path !== ':memory:') {
+    inspectDb(path, { busyTimeoutMs: timeout })
     prepareParent(path)
-    checkIdentity(path)
   }
   let db: Db
   try {
-    db = new Database(path, { timeout: opts.busyTimeoutMs ?? 5000 })
+    // The busy timeout is set by the constructor, before any statement that takes a lock.
+    db = new Database(path, { timeout })
   } catch (err) {
     throw storeError(err, path)
   }
   try {
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
     migrate(db, path)
-    if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) db.pragma(`application_id = ${APPLICATION_ID}`)
+    setWal(db, timeout)
+    db.pragma('synchronous = NORMAL')
     return db
   } catch (err) {
     db.close()
@@ -38,6 +43,106 @@ export function openDb(path: string, opts: { busyTimeoutMs?: number } = {}): Db 
 export const APPLICATION_ID = 0x746c736d
 const SQLITE_MAGIC = 'SQLite format 3\0'
 
+/** What decides whether a file is ours: read before anything is written, and again under the write lock. */
+interface Identity {
+  appId: number
+  version: number
+  /** null: not read (the header decided). */
+  tables: string[] | null
+}
+
+/**
+ * Checks, without creating or changing any file, that --db is a new path, an empty file or a
+ * tlsmatrix database this version can use; throws the STORE_* error otherwise. Commands call it
+ * before they take anything (devices), so a refused --db is reported first.
+ */
+export function inspectDb(path: string, opts: { busyTimeoutMs?: number } = {}): void {
+  let size: number
+  try {
+    const st = statSync(path)
+    if (st.isDirectory()) throw new AppError('STORE_UNUSABLE', `--db ${path} is a directory; give a file path`)
+    size = st.size
+  } catch (err) {
+    if (err instanceof AppError) throw err
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return
+    if (code === 'ENOTDIR') throw new AppError('STORE_UNUSABLE', `--db ${path}: cannot create its directory ${dirname(path)} (a part of it is a file)`, { cause: err })
+    throw new AppError('STORE_UNUSABLE', `--db ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  if (size === 0) return
+  const head = Buffer.alloc(100)
+  const fd = openSync(path, 'r')
+  try {
+    readSync(fd, head, 0, 100, 0)
+  } finally {
+    closeSync(fd)
+  }
+  if (head.subarray(0, 16).toString('latin1') !== SQLITE_MAGIC) {
+    throw new AppError('STORE_CORRUPT', `${path} is not a tlsmatrix database or is corrupt (not an SQLite file); move it aside, a new one will be created`)
+  }
+  const wal = head[18] === 2 || head[19] === 2
+  const appId = head.readInt32BE(68)
+  // Ours, or tagged by another program: the header says enough, and a large database is not read.
+  if (appId === APPLICATION_ID || (appId !== 0 && wal)) {
+    accept(path, { appId, version: head.readInt32BE(60), tables: null })
+    return
+  }
+  let probe: Db
+  try {
+    probe = wal || head[19] === 2 ? walCopy(path) : new Database(path, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_MS })
+  } catch (err) {
+    throw storeError(err, path)
+  }
+  let id: Identity
+  try {
+    id = identityOf(probe)
+  } catch (err) {
+    throw storeError(err, path)
+  } finally {
+    probe.close()
+  }
+  accept(path, id)
+}
+
+/**
+ * A WAL-mode file opened by SQLite, even read-only, gets -shm and -wal files that stay behind;
+ * its identity is read from an in-memory copy instead, marked as rollback-journal (header bytes
+ * 18-19) so SQLite reads it without those files. What only the -wal holds is checked again
+ * under the write lock once the file is accepted.
+ */
+function walCopy(path: string): Db {
+  const bytes = readFileSync(path)
+  bytes[18] = 1
+  bytes[19] = 1
+  return new Database(bytes, { readonly: true })
+}
+
+function identityOf(db: Db): Identity {
+  return {
+    appId: db.pragma('application_id', { simple: true }) as number,
+    version: db.pragma('user_version', { simple: true }) as number,
+    tables: (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name),
+  }
+}
+
+/** Only a new or empty database or a tlsmatrix one this version knows is used. */
+function accept(path: string, id: Identity): void {
+  // Databases made before tlsmatrix set an application_id are recognised by their tables.
+  const tables = id.tables ?? []
+  const legacy = id.appId === 0 && id.version >= 1 && tables.includes('certificates') && tables.includes('observations')
+  if (id.appId === APPLICATION_ID || legacy) {
+    if (id.version > MIGRATIONS.length) {
+      throw new AppError('STORE_TOO_NEW', `${path} has schema version ${id.version}; this tlsmatrix knows up to ${MIGRATIONS.length}. Upgrade tlsmatrix or use another --db. It was left unchanged.`)
+    }
+    return
+  }
+  if (id.appId === 0 && tables.length === 0 && id.version === 0) return
+  if (id.appId === 0 && tables.length === 0) {
+    throw new AppError('STORE_FOREIGN', `--db ${path} is not a tlsmatrix database: an SQLite file with no tables but user_version ${id.version} (another program's); it was left unchanged. Give a new path or a tlsmatrix database.`)
+  }
+  throw new AppError('STORE_FOREIGN', `--db ${path} is another program's SQLite database (application_id ${id.appId}${id.tables ? `, tables ${tables.slice(0, 5).join(', ') || 'none'}${tables.length > 5 ? ', …' : ''}` : ''}); it was left unchanged. Give a new path or a tlsmatrix database.`)
+}
+
 function prepareParent(path: string): void {
   try {
     mkdirSync(dirname(path), { recursive: true })
@@ -48,64 +153,44 @@ function prepareParent(path: string): void {
 }
 
 /**
- * Only a new path, an empty file or a tlsmatrix database is used. Anything else is refused
- * before SQLite writes a byte to it (setting WAL mode or migrating would change it).
+ * The check and every migration run in one IMMEDIATE transaction: of several processes creating
+ * the same new database at once, one migrates and the others wait (busy timeout), then find it
+ * done. The identity is read again under the lock, since the file may have changed since it was
+ * inspected; a refusal here rolls back, leaving the file as it was.
  */
-function checkIdentity(path: string): void {
-  let size: number
-  try {
-    const st = statSync(path)
-    if (st.isDirectory()) throw new AppError('STORE_UNUSABLE', `--db ${path} is a directory; give a file path`)
-    size = st.size
-  } catch (err) {
-    if (err instanceof AppError) throw err
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw new AppError('STORE_UNUSABLE', `--db ${path}: ${(err as Error).message}`, { cause: err })
-  }
-  if (size === 0) return
-  const head = Buffer.alloc(16)
-  const fd = openSync(path, 'r')
-  try {
-    readSync(fd, head, 0, 16, 0)
-  } finally {
-    closeSync(fd)
-  }
-  if (head.toString('latin1') !== SQLITE_MAGIC) {
-    throw new AppError('STORE_CORRUPT', `${path} is not a tlsmatrix database or is corrupt (not an SQLite file); move it aside, a new one will be created`)
-  }
-  let appId: number
-  let tables: string[]
-  let version: number
-  const probe = new Database(path, { readonly: true, fileMustExist: true })
-  try {
-    appId = probe.pragma('application_id', { simple: true }) as number
-    version = probe.pragma('user_version', { simple: true }) as number
-    tables = (probe.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name)
-  } catch (err) {
-    throw storeError(err, path)
-  } finally {
-    probe.close()
-  }
-  if (appId === APPLICATION_ID) return
-  // Databases made before tlsmatrix set an application_id are recognised by their tables.
-  const legacy = appId === 0 && version >= 1 && tables.includes('certificates') && tables.includes('observations')
-  if (legacy || (appId === 0 && tables.length === 0)) return
-  throw new AppError('STORE_FOREIGN', `--db ${path} is another program's SQLite database (application_id ${appId}, tables ${tables.slice(0, 5).join(', ') || 'none'}${tables.length > 5 ? ', …' : ''}); it was left unchanged. Give a new path or a tlsmatrix database.`)
-}
-
 function migrate(db: Db, path: string): void {
-  const version = db.pragma('user_version', { simple: true }) as number
-  if (version > MIGRATIONS.length) {
-    throw new AppError('STORE_TOO_NEW', `${path} has schema version ${version}; this tlsmatrix knows up to ${MIGRATIONS.length}. Upgrade tlsmatrix or use another --db.`)
-  }
-  for (let v = version; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!)
-      db.pragma(`user_version = ${v + 1}`)
-    }).immediate()
-  }
+  // Already current: no write lock is needed (a long write elsewhere does not hold this open up).
+  const now = identityOf(db)
+  if (now.appId === APPLICATION_ID && now.version === MIGRATIONS.length) return
+  db.transaction(() => {
+    accept(path, identityOf(db))
+    const version = db.pragma('user_version', { simple: true }) as number
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!)
+    if (version !== MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`)
+    if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) db.pragma(`application_id = ${APPLICATION_ID}`)
+  }).immediate()
 }
 
+/**
+ * WAL needs a moment with no other connection reading; another process opening the same file
+ * can hold that off, so a busy answer is retried (bounded) until the mode is WAL, which any of
+ * them may have set.
+ */
+function setWal(db: Db, timeoutMs: number): void {
+  if (db.memory) return
+  const tries = Math.max(1, Math.ceil(timeoutMs / 10))
+  for (let i = 0; ; i++) {
+    try {
+      db.pragma('journal_mode = WAL')
+      return
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? ''
+      if (!code.startsWith('SQLITE_BUSY') || i + 1 >= tries) throw err
+      if ((db.pragma('journal_mode', { simple: true }) as string) === 'wal') return
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+    }
+  }
+}
 /** Maps SQLite failures to the store's stable codes. */
 export function storeError(err: unknown, path: string): AppError {
   const code = (err as { code?: string }).code ?? ''

@@ -1,4 +1,5 @@
-export { openDb, storeError } from './db.js'
+export { inspectDb, openDb, storeError } from './db.js'
+export { lazyDb } from './lazy-db.js'
 export type { Db } from './db.js'
 export { ObservationStore, helloHash } from './observations.js'
 export { RunStore, verdictKey, NO_ANCHOR } from './runs.js'

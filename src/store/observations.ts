@@ -1,36 +1,42 @@
 import { createHash } from 'node:crypto'
 import type { Observation, ParsedCert } from '../chain/index.js'
 import type { HelloProfile } from '../chain/index.js'
+import type { Statement } from 'better-sqlite3'
 import { storeError, type Db } from './db.js'
 
 /** Writes observations, each in its own transaction, so a crash loses at most the one in flight. */
 export class ObservationStore {
-  private readonly insertCert
-  private readonly insertObs
+  // Prepared on first use: a survey hands this store over before its (lazily opened) database exists.
+  private statements: { insertCert: Statement; insertObs: Statement } | null = null
   /** Certificates this process already stored: a survey meets the same few again and again. */
   private readonly stored = new Set<string>()
 
-  constructor(private readonly db: Db, private readonly path: string) {
-    this.insertCert = db.prepare(`INSERT OR IGNORE INTO certificates
+  constructor(private readonly db: Db, private readonly path: string) {}
+
+  private prepared(): { insertCert: Statement; insertObs: Statement } {
+    return this.statements ??= {
+      insertCert: this.db.prepare(`INSERT OR IGNORE INTO certificates
       (sha256, der, subject, issuer, serial, ski, aki, key_type, key_bits, key_curve, signature, not_before, not_after, is_ca, self_signed, first_seen)
-      VALUES (@sha256, @der, @subject, @issuer, @serial, @ski, @aki, @keyType, @keyBits, @keyCurve, @signature, @notBefore, @notAfter, @isCA, @selfSigned, @firstSeen)`)
-    this.insertObs = db.prepare(`INSERT INTO observations
+      VALUES (@sha256, @der, @subject, @issuer, @serial, @ski, @aki, @keyType, @keyBits, @keyCurve, @signature, @notBefore, @notAfter, @isCA, @selfSigned, @firstSeen)`),
+      insertObs: this.db.prepare(`INSERT INTO observations
       (target, host, port, observed_at, hello, ip, sni, protocol, cipher, capture, served, chain_hash, error_code, error_message, timings, anchors, aia_errors)
-      VALUES (@target, @host, @port, @observedAt, @hello, @ip, @sni, @protocol, @cipher, @capture, @served, @chainHash, @errorCode, @errorMessage, @timings, @anchors, @aiaErrors)`)
+      VALUES (@target, @host, @port, @observedAt, @hello, @ip, @sni, @protocol, @cipher, @capture, @served, @chainHash, @errorCode, @errorMessage, @timings, @anchors, @aiaErrors)`),
+    }
   }
 
   /** Returns the observation's row id. */
   record(obs: Observation, hello: HelloProfile): number {
     let result: { id: number; fps: string[] }
     try {
+      const { insertCert, insertObs } = this.prepared()
       result = this.db.transaction(() => {
         const certs = new Map<string, ParsedCert>()
         for (const c of [...obs.served, ...obs.aia.fetched, ...obs.anchors.map((a) => a.cert)]) certs.set(c.info.sha256, c)
         for (const c of certs.values()) {
           if (this.stored.has(c.info.sha256)) continue
-          this.insertCert.run(certRow(c, obs.observedAt))
+          insertCert.run(certRow(c, obs.observedAt))
         }
-        const info = this.insertObs.run({
+        const info = insertObs.run({
           target: obs.target,
           host: obs.host,
           port: obs.port,

@@ -69,8 +69,15 @@ test('a file that is not a database gives STORE_CORRUPT with what to do', () => 
 
 test('a database from a newer tlsmatrix is refused, not downgraded', () => {
   const path = tmp()
+  openDb(path).close()
   const raw = new Database(path)
   raw.pragma('user_version = 999')
   raw.close()
   assert.throws(() => openDb(path), (err) => isAppError(err, 'STORE_TOO_NEW'))
+  // With no tlsmatrix tables or id, a high user_version is another program's file, not a newer tlsmatrix's.
+  const plain = tmp()
+  const p = new Database(plain)
+  p.pragma('user_version = 999')
+  p.close()
+  assert.throws(() => openDb(plain), (err) => isAppError(err, 'STORE_FOREIGN'))
 })

@@ -8,7 +8,8 @@ import { parseAddressMap } from '../../hosts/index.js'
 import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
 import { parseAnchorChoice, type AnchorChoice } from '../../plan/index.js'
 import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
-import { ObservationStore, openDb, RunStore, type RunRow } from '../../store/index.js'
+import { existsSync, statSync } from 'node:fs'
+import { inspectDb, lazyDb, ObservationStore, RunStore, type RunRow } from '../../store/index.js'
 import type { Io } from '../io.js'
 import { surveyProgress } from '../survey-progress.js'
 import { VERSION } from '../version.js'
@@ -80,7 +81,12 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
   // Everything the command line names is checked before a database is touched (with --resume,
   // once the run's own options are read, still before anything is resolved).
   let checked = opts.resume ? null : await checkInputs(opts, io)
-  const db = openDb(dbPath)
+  // A run to resume lives in an existing database: nothing is created to find that out.
+  if (opts.resume && (!existsSync(dbPath) || statSync(dbPath).size === 0)) throw new AppError('RUN_NOT_RESUMABLE', `no database at ${dbPath}: run ${opts.resume} cannot be resumed from it`)
+  inspectDb(dbPath)
+  // Opened at first use, after the devices are taken: a run refused there leaves no database behind.
+  const handle = lazyDb(dbPath)
+  const db = handle.db
   try {
     const runs = new TrackedRuns(db, dbPath)
     const resume = opts.resume ? runs.getRun(opts.resume) : null
@@ -142,7 +148,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
     }
     if (matrix.mismatches.length > 0) throw outcome('FINDINGS')
   } finally {
-    db.close()
+    handle.close()
   }
 }
 
