@@ -1,0 +1,57 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { run } from '../../src/cli/run.js'
+import { readHelloFile } from '../../src/cli/input/hello-file.js'
+import { DEFAULT_HELLO } from '../../src/chain/index.js'
+import { lockDevice } from '../../src/device/index.js'
+import { closedPort } from '../helpers/lab.js'
+import { testIo } from '../helpers/io.js'
+
+test('a rejected option value is a tlsmatrix USAGE error, not commander\'s raw line', async () => {
+  for (const argv of [['resolve', '--hosts', 'x', '--timeout-ms', '5'], ['run', '--concurrency', '0']]) {
+    const io = testIo()
+    assert.equal(await run(argv, io), 2)
+    assert.match(io.err(), /^tlsmatrix: USAGE: option '--[a-z-]+ <n>' argument '\d+' is invalid/)
+    assert.doesNotMatch(io.err(), /^error:/m)
+  }
+})
+
+test('emulate --listen with an impossible port is a usage error (exit 2), not INTERNAL', async () => {
+  const io = testIo()
+  assert.equal(await run(['emulate', '--firmware', 'spwf04sa-1.1.0', '--listen', 'tcp://127.0.0.1:99999'], io), 2)
+  assert.match(io.err(), /USAGE: --listen tcp:\/\/127\.0\.0\.1:99999: port must be 0-65535/)
+  assert.doesNotMatch(io.err(), /INTERNAL/)
+  for (const device of ['tcp://127.0.0.1:99999', 'tcp://127.0.0.1:0', 'tcp://127.0.0.1']) {
+    const e = testIo()
+    assert.equal(await run(['probe', '--device', device], e), 2, device)
+    assert.match(e.err(), /TRANSPORT_INVALID/, device)
+  }
+})
+
+test('--hello with empty lists means the library default, as README says', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-hello-'))
+  const file = join(dir, 'hello.json')
+  writeFileSync(file, JSON.stringify({ versions: [], cipherSuites: [], groups: [] }))
+  const hello = await readHelloFile(file, true, dir)
+  assert.deepEqual(hello.versions, DEFAULT_HELLO.versions)
+  assert.deepEqual(hello.cipherSuites, [])
+})
+
+test('DEVICE_BUSY is the only word: no wall-time line when no device work happened', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-busy-'))
+  const hosts = join(dir, 'hosts.txt')
+  writeFileSync(hosts, `127.0.0.1:${await closedPort()}\n`)
+  const device = `tcp://127.0.0.1:${await closedPort()}`
+  const release = await lockDevice(device, 'other-run')
+  try {
+    const io = testIo()
+    assert.equal(await run(['run', '--hosts', hosts, '--device', device, '--db', join(dir, 'r.db')], io), 2)
+    assert.match(io.err(), /DEVICE_BUSY/)
+    assert.doesNotMatch(io.err(), /wall time/)
+  } finally {
+    release()
+  }
+})
