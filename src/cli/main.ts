@@ -11,6 +11,12 @@ const crashed = (err: unknown) => {
   // eslint-disable-next-line no-restricted-properties -- nothing can be trusted to close after an uncaught error
   process.exit(e.exitCode)
 }
+// `tlsmatrix … | head -1`: the reader left. What was done is recorded; the rest of the output has
+// nobody to read it, so it is dropped quietly (as other Unix tools end on SIGPIPE), and the exit
+// code stays the command's own.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') crashed(err) })
+}
 process.on('uncaughtException', crashed)
 process.on('unhandledRejection', crashed)
 
