@@ -15,7 +15,7 @@ function cellText(c: MatrixCell | undefined, lost: boolean): string {
 
 /** The matrix for a terminal: targets down, devices across, every string made safe. */
 export function matrixText(m: Matrix): string {
-  const header = ['target', ...m.devices.map((d) => `${d.label} (${d.module ?? '?'} ${d.firmware ?? '?'})`)]
+  const header = ['target', ...m.devices.map((d) => `${d.label} (${d.module === null && d.firmware === null ? 'not opened' : `${d.module ?? '?'} ${d.firmware ?? '?'}`})`)]
   const rows = m.rows.map((r) => [`${r.target}${r.expect ? ` expect=${r.expect}` : ''}`, ...m.devices.map((d) => cellText(r.cells.get(d.label), d.lost !== null))])
   const all = [header, ...rows].map((cols) => cols.map((c) => termSafe(truncate(c, 48))))
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
