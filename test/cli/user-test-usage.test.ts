@@ -55,3 +55,22 @@ test('DEVICE_BUSY is the only word: no wall-time line when no device work happen
     release()
   }
 })
+
+test('device URLs: only documented forms, and only serial ports, are accepted (exit 2, nothing opened)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-devurl-'))
+  const file = join(dir, 'ttyUSB0')
+  writeFileSync(file, '')
+  const cases: Array<[string, RegExp]> = [
+    ['serial:///dev/ttyS0', /expected a serial device path/],
+    ['file:///dev/ttyS0', /expected a serial device path/],
+    ['/dev/null', /not a serial port/],
+    [file, /not a serial port/],
+  ]
+  if (process.platform === 'linux') cases.push(['/dev/tty', /\/dev\/tty is not a serial port \(expected /], ['/dev/zero', /not a serial port/])
+  for (const [device, why] of cases) {
+    const io = testIo()
+    assert.equal(await run(['probe', '--device', device], io), 2, `${device}: ${io.err()}`)
+    assert.match(io.err(), /TRANSPORT_INVALID/, device)
+    assert.match(io.err(), why, device)
+  }
+})
