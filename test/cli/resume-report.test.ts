@@ -48,7 +48,7 @@ const item = (target: string) => ({ target, host: '127.0.0.1', port: 1, path: '/
 
 test('the report lists the run\'s own targets (its plan), not targets added to the file since', () => {
   const plan: DevicePlan[] = [{ device: 'd', groups: [], skipped: [item('b:1'), item('a:1')] }]
-  const now = [{ id: 'a:1' }, { id: 'new:1' }, { id: 'c:1' }] as Parameters<typeof runTargetOrder>[1]
+  const now = [{ id: 'a:1' }, { id: 'new:1' }, { id: 'c:1' }] as unknown as Parameters<typeof runTargetOrder>[1]
   assert.deepEqual(runTargetOrder(plan, now), ['a:1', 'b:1'])
   assert.deepEqual(runTargetOrder(null, now), ['a:1', 'new:1', 'c:1'])
 })

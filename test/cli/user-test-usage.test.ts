@@ -74,3 +74,16 @@ test('device URLs: only documented forms, and only serial ports, are accepted (e
     assert.match(io.err(), why, device)
   }
 })
+
+test('a chain rebuilt from a TLS 1.3 session says so, not that the server only speaks TLS 1.3', async () => {
+  const { rootCertificates } = await import('node:tls')
+  const { parseCertificate, pemBlocks } = await import('../../src/chain/index.js')
+  const { observationText } = await import('../../src/cli/output/resolve-text.js')
+  const cert = parseCertificate(pemBlocks(rootCertificates[0]!)[0]!)
+  const text = observationText({
+    target: 'x.test:443', host: 'x.test', port: 443, sni: 'x.test', observedAt: '', ip: '127.0.0.1', protocol: 'TLSv1.3', cipher: 'c', capture: 'reconstructed',
+    error: null, timings: { dnsMs: 0, connectMs: 0, handshakeMs: 0, totalMs: 0 }, served: [cert], chainHash: 'h', anchors: [], untrustedAnchors: [], aia: { fetched: [], errors: [] },
+  })
+  assert.doesNotMatch(text, /only speaks/)
+  assert.match(text, /rebuilt by Node: the session was TLSv1\.3, whose certificates travel encrypted/)
+})
