@@ -11,6 +11,12 @@ const crashed = (err: unknown) => {
   // eslint-disable-next-line no-restricted-properties -- nothing can be trusted to close after an uncaught error
   process.exit(e.exitCode)
 }
+// `tlsmatrix … | head -1`: the reader left. What was done is recorded; the rest of the output has
+// nobody to read it, so it is dropped quietly (as other Unix tools end on SIGPIPE), and the exit
+// code stays the command's own.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') crashed(err) })
+}
 process.on('uncaughtException', crashed)
 process.on('unhandledRejection', crashed)
 
@@ -23,7 +29,9 @@ const interrupted = new Promise<void>((resolve) => { interrupt = resolve })
 const onSignal = (signal: NodeJS.Signals) => {
   signals++
   if (signals === 1) return interrupt()
-  let code = signal === 'SIGINT' ? 130 : 143
+  // Before the command has said what to record, a second Ctrl-C still ends `run`, `resolve` and
+  // `probe` as interrupted work (exit 3, README); other commands leave as the shell expects.
+  let code = ['run', 'resolve', 'probe'].includes(process.argv[2] ?? '') ? 3 : signal === 'SIGINT' ? 130 : 143
   try {
     if (insist) code = insist()
   } finally {
@@ -39,12 +47,14 @@ const stdinClosed = process.argv.includes('--exit-with-stdin') ? new Promise<voi
   process.stdin.on('end', resolve).on('close', resolve).on('error', () => resolve())
   process.stdin.resume()
 }) : undefined
-process.exitCode = await run(process.argv.slice(2), {
+const commandCode = await run(process.argv.slice(2), {
   stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), interrupted,
   onInsist: (handler) => { insist = handler },
   ...(stdinClosed ? { stdinClosed } : {}),
 })
+process.exitCode = commandCode
 if (stdinClosed) process.stdin.destroy()
 // No forced exit: every command closes what it opened, so the process ends by itself. The signal
-// listeners do not hold it open.
-insist = null
+// listeners do not hold it open. A Ctrl-C while it closes (stalled sockets) leaves with the code
+// the command already chose (3 for an interrupted run or resolve), not the shell's 130.
+insist = () => commandCode

@@ -38,7 +38,12 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .description('Which TLS servers can your Wi-Fi module reach, on which firmware, with which root, and why.')
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Commander's own "error: option … argument … is invalid" speaks like every other usage error.
+      outputError: (s, write) => write(s.replace(/^error: /, 'tlsmatrix: USAGE: ')),
+    })
     .showHelpAfterError('(try --help)')
 
   program.command('resolve')

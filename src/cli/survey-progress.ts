@@ -65,7 +65,7 @@ export function surveyProgress(io: Io, now: () => number = () => performance.now
       d.done = done
       d.total = total
       d.target = item.target
-      const verdict = a.final ? `${a.outcome}${a.class ? ` ${a.class}` : ''}` : `${a.class} (retrying)`
+      const verdict = attemptWords(a)
       if (tty) draw()
       else io.stderr.write(`[${termSafe(label)}] ${done}/${total} ${termSafe(item.target)} ${termSafe(item.anchor ? displayName(item.anchor.subject, 40) : '-')}: ${verdict}\n`)
     },
@@ -73,6 +73,14 @@ export function surveyProgress(io: Io, now: () => number = () => performance.now
       if (tty) draw(true)
     },
   }
+}
+
+/** A verdict, a not-run with its reason, or a link fault that is retried; never "null". */
+export function attemptWords(a: { final: boolean; outcome: string; class: string | null; reason: { reason: string } | null }): string {
+  if (a.final) return `${a.outcome}${a.class ? ` ${a.class}` : ''}${a.outcome === 'not-run' && a.reason ? ` (${a.reason.reason})` : ''}`
+  // Work left undone (the device was lost, the run stopped): it is done on --resume.
+  if (a.outcome === 'not-run') return `not run (${a.reason?.reason === 'device-lost' ? 'device lost' : a.reason?.reason ?? 'not done'})`
+  return `${a.class ?? 'link'} (retrying)`
 }
 
 function fmt(ms: number): string {

@@ -168,7 +168,8 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     await resolutions.settled()
     await timed('teardown', () => Promise.all([...opened.values()].map((m) => m.transport.close().catch(() => undefined))))
     for (const u of unlocks) u()
-    deps.onPhase?.(`wall time: ${timelineText(timeline)}`)
+    // A run refused before any work (DEVICE_BUSY) has nothing but an empty teardown to show.
+    if (timeline.some((t) => t.phase !== 'teardown')) deps.onPhase?.(`wall time: ${timelineText(timeline)}`)
   }
 }
 

@@ -22,7 +22,8 @@ export interface Matrix {
 
 /** Final verdicts of a run as a target × device matrix. Pure. */
 export function buildMatrix(devices: RunDevice[], attempts: readonly AttemptRow[], targetOrder: readonly string[]): Matrix {
-  const finals = attempts.filter((a) => a.final || a.outcome === 'not-run')
+  // Only final rows: a not-run marked for retry (device lost, link) is not the cell's last word.
+  const finals = attempts.filter((a) => a.final)
   const byTarget = new Map<string, AttemptRow[]>()
   for (const a of finals) byTarget.set(a.target, [...(byTarget.get(a.target) ?? []), a])
   const order = [...targetOrder, ...[...byTarget.keys()].filter((t) => !targetOrder.includes(t))]

@@ -43,7 +43,9 @@ export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock,
   if (opts.listen) {
     const m = /^tcp:\/\/([^:/]+):(\d{1,5})$/.exec(opts.listen)
     if (!m) throw new AppError('USAGE', `--listen ${opts.listen}: expected tcp://HOST:PORT`)
-    listen = { kind: 'tcp', host: m[1]!, port: Number(m[2]) }
+    const port = Number(m[2])
+    if (port > 65535) throw new AppError('USAGE', `--listen ${opts.listen}: port must be 0-65535 (0 picks a free one)`)
+    listen = { kind: 'tcp', host: m[1]!, port }
     // Whoever connects makes this machine send real HTTPS requests: loopback unless the user says so.
     if (!isLoopback(listen.host) && !opts.allowRemote) throw new AppError('USAGE', `--listen ${opts.listen}: ${listen.host} is not a loopback address; anyone who reaches it makes real HTTPS requests from this machine. Add --allow-remote if that is intended.`)
   }

@@ -42,16 +42,34 @@ export async function probeCommand(opts: ProbeOptions, io: Io, clock: Clock): Pr
   const profileDirs = opts.profiles.map((d) => resolvePath(io.cwd, d))
   await checkProfileDirs(profileDirs)
   await checkDeviceUrl(opts.device, { cwd: io.cwd, profileDirs })
-  const m = await openModule(opts.device, { resolve: opts.resolve, connectTo: opts.connectTo ?? [], profileDirs })
+  // Ctrl-C abandons the probe at once: one module by hand has nothing to record, and whatever
+  // command the module is in the middle of is cleared by the next probe or run (they reset it).
+  const stopped = io.interrupted.then((): never => {
+    throw outcome('INTERRUPTED', 'interrupted: probe abandoned (the module is reset by the next probe or run)')
+  })
+  stopped.catch(() => {})
+  io.onInsist?.(() => 3)
+  const step = <T>(work: Promise<T>): Promise<T> => {
+    work.catch(() => {}) // an abandoned step may fail later, when its transport is closed
+    return Promise.race([work, stopped])
+  }
+  const opening = openModule(opts.device, { resolve: opts.resolve, connectTo: opts.connectTo ?? [], profileDirs })
+  let m: Awaited<typeof opening>
+  try {
+    m = await step(opening)
+  } catch (err) {
+    void opening.then((late) => late.transport.close()).catch(() => {})
+    throw err
+  }
   try {
     const info = { device: opts.device, ...m.identity, profile: m.profile.id, warning: m.profileWarning }
     let attempt: Attempt | null = null
     let ski: string | null = null
     if (target && caDer) {
-      await m.driver.prepare(clock.now())
-      await m.driver.clean()
-      ski = (await m.driver.uploadCa(caDer)).ski
-      attempt = await m.driver.httpsGet(target)
+      await step(m.driver.prepare(clock.now()))
+      await step(m.driver.clean())
+      ski = (await step(m.driver.uploadCa(caDer))).ski
+      attempt = await step(m.driver.httpsGet(target))
     }
     if (opts.json) io.stdout.write(`${JSON.stringify({ ...info, caSki: ski, attempt }, null, 2)}\n`)
     else {

@@ -13,7 +13,7 @@ import { inspectDb, lazyDb, ObservationStore, RunStore, type RunRow } from '../.
 import type { Io } from '../io.js'
 import { surveyProgress } from '../survey-progress.js'
 import { VERSION } from '../version.js'
-import { hostsChange } from '../input/hosts-change.js'
+import { hostsChange, runTargetOrder, storedTargets, type StoredTarget } from '../input/hosts-change.js'
 import { readHostsFile, type HostsFile } from '../input/hosts-file.js'
 import { runJson } from '../output/run-json.js'
 
@@ -96,9 +96,11 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
     checked ??= await checkInputs(o, io)
     const { devices, profileDirs, hosts } = checked
     if (resume) {
-      const change = hostsChange({ hash: resume.hostsHash, plan: resume.plan }, hosts)
-      if (change && !opts.force) throw new AppError('HOSTS_CHANGED', `${hosts.path} changed since run ${resume.id} began: ${change}. Restore it, start a new run, or add --force to resume with the plan made then.`)
-      if (change) io.stderr.write(`warning: ${hosts.path} changed since the run began (${change}); --force: resuming with the plan made then\n`)
+      const stored = Array.isArray(resume.options.targets) ? resume.options.targets as StoredTarget[] : null
+      const change = hostsChange({ hash: resume.hostsHash, plan: resume.plan, targets: stored }, hosts)
+      if (change && !opts.force) throw new AppError('HOSTS_CHANGED', `${hosts.path} changed since run ${resume.id} began: ${change}. Restore it, start a new run, or add --force to resume ${resume.plan ? 'with the plan made then' : 'planned from the current file'}.`)
+      // Stopped before its plan was stored, the run has no plan to keep: it is planned now.
+      if (change) io.stderr.write(`warning: ${hosts.path} changed since the run began (${change}); --force: ${resume.plan ? 'resuming with the plan made then (targets added since are not surveyed)' : 'the run had no plan yet, so it is planned from the current hosts file'}\n`)
     }
     const resolveMap = parseAddressMap({ resolve: o.resolve, connectTo: o.connectTo ?? [] })
     const cache = new CertCache()
@@ -123,7 +125,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       targets: hosts.targets, hostsFile: hosts.path, hostsText: hosts.text, devices, profileDirs, resolveEntries: o.resolve, connectToEntries: o.connectTo ?? [], resolveMap,
       store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: anchorChoice(o.anchors), label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
       toolVersion: VERSION, resume,
-      options: { hosts: hosts.path, device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, connectTo: o.connectTo ?? [], trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
+      options: { hosts: hosts.path, targets: resume ? resume.options.targets ?? null : storedTargets(hosts.targets), device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, connectTo: o.connectTo ?? [], trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
     }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop.signal.aborted, observer: p, onPhase: p.phase })
     p.end()
     if (result.status === 'interrupted' && !runs.getRun(result.runId)) {
@@ -131,7 +133,8 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       throw outcome('INTERRUPTED', 'interrupted before the run began (no device was used); nothing to resume, start it again')
     }
     const attempts = runs.attempts(result.runId)
-    const matrix = buildMatrix(result.devices, attempts, hosts.targets.map((t) => t.id))
+    // The run's own targets (its plan), not the file as it is now: --force may have added some.
+    const matrix = buildMatrix(result.devices, attempts, runTargetOrder(runs.getRun(result.runId)?.plan ?? null, hosts.targets))
     if (o.json) {
       io.stdout.write(`${JSON.stringify(runJson(result, attempts, matrix), null, 2)}\n`)
     } else {
@@ -140,7 +143,9 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       if (why) io.stdout.write(`\nwhy:\n${why}\n`)
       const lost = result.devices.filter((d) => d.lost)
       for (const d of lost) io.stdout.write(`\ndevice ${termSafe(d.label)} lost: ${termSafe(d.lost ?? '')}\n`)
-      io.stdout.write(`\nrun ${result.runId} ${result.status}: ${attempts.filter((a) => a.final).length} verdicts recorded in ${dbPath}\n`)
+      const finals = attempts.filter((a) => a.final)
+      const verdicts = finals.filter((a) => a.outcome === 'pass' || a.outcome === 'fail').length
+      io.stdout.write(`\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts} not run, recorded in ${dbPath}\n`)
     }
     if (result.status !== 'complete') {
       io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)

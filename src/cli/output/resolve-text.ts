@@ -10,7 +10,7 @@ export function observationText(o: Observation): string {
   lines.push(termSafe(head.filter(Boolean).join('  ')))
   if (o.error) lines.push(`  error: ${termSafe(o.error.message)}`)
   if (o.served.length > 0) {
-    lines.push(o.capture === 'reconstructed' ? '  chain (rebuilt by Node: the server only speaks TLS 1.3):' : '  chain as sent:')
+    lines.push(o.capture === 'reconstructed' ? `  chain (rebuilt by Node: the session was ${o.protocol ?? 'TLS 1.3'}, whose certificates travel encrypted, so the order as sent is unknown):` : '  chain as sent:')
     const index = new Map(o.served.map((c, i) => [c.info.sha256, i]))
     o.served.forEach((c, i) => lines.push(`    #${i} ${certLine(c)}`))
     if (o.anchors.length === 0) lines.push('  anchors: none found (no path to a trusted root, no trusted CA matching an AKI)')

@@ -24,6 +24,16 @@ export async function checkDeviceUrl(url: string, opts: { cwd: string; profileDi
   return u
 }
 
+const SERIAL_NAMES: Partial<Record<NodeJS.Platform, RegExp>> = {
+  // ttyS, ttyUSB, ttyACM, ttyAMA, ttyO…; i.MX ttymxc; Bluetooth rfcomm; pseudo-terminals.
+  linux: /^\/dev\/(tty[A-Z][A-Za-z0-9_]*|ttymxc\d+|rfcomm\d+|pts\/\d+)$/,
+  darwin: /^\/dev\/((cu|tty)\..+|ttys\d+)$/,
+}
+const SERIAL_EXAMPLES: Partial<Record<NodeJS.Platform, string>> = {
+  linux: '/dev/ttyUSB0, /dev/ttyACM0, /dev/ttyS0, /dev/serial/by-id/…, /dev/rfcomm0 or a pseudo-terminal /dev/pts/N',
+  darwin: '/dev/cu.usbmodem…, /dev/tty.usbserial… or a pseudo-terminal /dev/ttysN',
+}
+
 function serialPathProblem(path: string): string | null {
   if (process.platform === 'win32') return null
   let st
@@ -34,6 +44,15 @@ function serialPathProblem(path: string): string | null {
     return code === 'ENOENT' ? `${path} does not exist (is the module plugged in? ls /dev/tty*)` : `${path}: ${(err as Error).message}`
   }
   if (!st.isCharacterDevice()) return `${path} is not a serial port (not a character device)`
+  // The controlling terminal (/dev/tty), consoles and /dev/null are character devices too: the
+  // device the name resolves to must be named like a serial port. Pseudo-terminals stay allowed
+  // (emulators and socat bridges appear as them).
+  let real = path
+  try {
+    real = realpathSync(path)
+  } catch { /* stat succeeded; keep the name given */ }
+  const named = SERIAL_NAMES[process.platform]
+  if (named && !named.test(real)) return `${path}${real !== path ? ` (${real})` : ''} is not a serial port (expected ${SERIAL_EXAMPLES[process.platform]})`
   // Linux names every device class in sysfs; a character device outside the tty class
   // (/dev/null, /dev/zero, /dev/random) is not a serial port. Pseudo-terminals have no entry.
   const major = Math.floor(st.rdev / 256) & 0xfff

@@ -31,7 +31,9 @@ export function parseDeviceUrl(url: string): DeviceUrl {
     if (!u.hostname || !port) throw new DeviceError('TRANSPORT_INVALID', `"${url}": tcp:// needs host and port`)
     return { kind: 'tcp', host: u.hostname.replace(/^\[|\]$/g, ''), port }
   }
-  const [path = '', query = ''] = url.replace(/^serial:/, '').split('?', 2)
+  // Only the forms README documents: a `serial://` or `file:` spelling is refused, not guessed at.
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^COM\d+/i.test(url)) throw new DeviceError('TRANSPORT_INVALID', `"${url}": expected a serial device path (/dev/ttyUSB0), tcp://host:port or emu:<profile>`)
+  const [path = '', query = ''] = url.split('?', 2)
   if (!path.startsWith('/') && !/^COM\d+$/i.test(path)) throw new DeviceError('TRANSPORT_INVALID', `"${url}": expected a serial device path (/dev/ttyUSB0), tcp://host:port or emu:<profile>`)
   const params = new URLSearchParams(query)
   for (const key of params.keys()) if (key !== 'baud' && key !== 'rtscts') throw new DeviceError('TRANSPORT_INVALID', `"${url}": unknown option "${key}" (baud, rtscts)`)
