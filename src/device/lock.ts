@@ -165,6 +165,8 @@ async function acquire(file: string, me: LockHolder, depth: number): Promise<voi
  * taken over, atomically. Returns the release function.
  */
 export async function lockDevice(url: string, runId: string, dir = LOCK_DIR, resolve?: (host: string) => Promise<string[]>): Promise<() => void> {
+  // An emulator the run starts is its own: nothing to share, so nothing machine-wide to take.
+  if (parseDeviceUrl(url).kind === 'emu') return () => {}
   mkdirSync(dir, { recursive: true })
   const me: LockHolder = { pid: process.pid, host: hostname(), runId, startedAt: new Date().toISOString(), url, token: randomBytes(8).toString('hex') }
   const content = JSON.stringify(me)

@@ -89,8 +89,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
   }
   const resolutions = new Resolutions(input, deps, timed)
   try {
-    // An emulator a run starts is its own and private to it: only real devices are shared.
-    for (const d of input.devices) if (!d.url.startsWith('emu:')) unlocks.push(await lockDevice(d.url, runId))
+    for (const d of input.devices) unlocks.push(await lockDevice(d.url, runId))
     // The broad hello needs no device: a new run resolves with it while the devices open.
     if (!input.resume) void resolutions.start(helloHash(DEFAULT_HELLO), DEFAULT_HELLO, 'broad')
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)

@@ -101,3 +101,13 @@ test('processes racing to take over one stale lock: exactly one wins, each round
     await Promise.all(racers.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))))
   }
 })
+
+test('an emu: device is private to the run that starts it: two runs take it, no lock file is written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-lock-emu-'))
+  const a = await lockDevice('emu:spwf04sa-1.1.0?no-dns', 'run-a', dir)
+  const b = await lockDevice('emu:spwf04sa-1.1.0?no-dns', 'run-b', dir)
+  assert.deepEqual(readdirSync(dir), [])
+  a()
+  b()
+})
+

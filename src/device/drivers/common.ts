@@ -60,10 +60,6 @@ export async function expectOk(channel: AtChannel, cmd: string, timeoutMs: numbe
 }
 
 /**
- * Reset: ask for it, wait for the boot banner's console indication, then poll `AT` until the
- * module answers. A module that printed garbage or hung gets the same treatment.
- */
-/**
  * A command whose answer carries a line no other command's does: after polls that may have timed
  * out, its answer proves that the next answer read is the next command's.
  */
@@ -72,6 +68,10 @@ export interface SyncProbe {
   line: RegExp
 }
 
+/**
+ * Reset: ask for it, wait for the boot banner's console indication, then resynchronise (`resync`).
+ * A module that printed garbage or hung gets the same treatment.
+ */
 export async function resetAndResync(channel: AtChannel, cmd: string, ready: RegExp, t: DriverTimeouts, probe: SyncProbe, stop: () => boolean = () => false): Promise<void> {
   const stopped = () => new DeviceError('DEVICE_STOPPED', `reset abandoned: the run is stopping`)
   if (stop()) throw stopped()
