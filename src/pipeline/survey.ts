@@ -87,7 +87,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
       timeline.push({ phase, startMs, endMs: deps.clock.monotonic() - t0 })
     }
   }
-  const resolutions = new Resolutions(input, deps, timed)
+  const resolutions = new Resolutions(input, deps, timed, runId)
   try {
     for (const d of input.devices) unlocks.push(await lockDevice(d.url, runId))
     // The broad hello needs no device: a new run resolves with it while the devices open.
@@ -105,13 +105,16 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     }))
     for (const d of devices) if (d.warning) deps.onPhase?.(`${d.label}: ${d.warning}`)
     const stored = input.resume?.plan ?? null
+    // The profile each device is judged with is kept with the run: a report renders from the database alone.
+    const profiles = { ...(input.resume?.profiles ?? {}), ...Object.fromEntries([...opened].map(([label, m]) => [label, m.profile])) }
     if (!input.resume) {
       deps.runs.createRun({
         id: runId, label: input.label, startedAt: deps.clock.now().toISOString(), endedAt: null, status: 'running', toolVersion: input.toolVersion,
         hostsFile: input.hostsFile, hostsHash: sha(input.hostsText), trustStoreHash: input.store.hash(), devices, options: input.options, plan: null,
+        profiles, targets: input.targets.map((t) => ({ id: t.id, host: t.host, port: t.port, path: t.path, tags: t.tags, expect: t.expect, line: t.source.line })),
       })
     } else {
-      deps.runs.updateRun(runId, { status: 'running', devices })
+      deps.runs.updateRun(runId, { status: 'running', devices, profiles })
     }
     // A device that could not be opened when the run began is planned when it comes back.
     const unplanned = input.devices.filter((d) => opened.has(d.label) && !stored?.some((p) => p.device === d.label))
@@ -189,7 +192,7 @@ class Resolutions {
   private readonly running = new Map<string, Promise<boolean>>()
   private listener: ((key: string, targetId: string) => void) | null = null
 
-  constructor(private readonly input: SurveyInput, private readonly deps: SurveyDeps, private readonly timed: <T>(phase: string, fn: () => Promise<T>) => Promise<T>) {}
+  constructor(private readonly input: SurveyInput, private readonly deps: SurveyDeps, private readonly timed: <T>(phase: string, fn: () => Promise<T>) => Promise<T>, private readonly runId: string) {}
 
   /** Resolves every target with this hello (once per key); true when none was left out by a stop. */
   start(key: string, hello: HelloProfile, who: string): Promise<boolean> {
@@ -205,7 +208,7 @@ class Resolutions {
       concurrency: this.input.concurrency,
       clock: this.deps.clock,
       stopping: this.deps.stopping,
-      record: (o) => { ids.set(o.target, { obs: o, id: this.deps.observations.record(o, hello) }) },
+      record: (o) => { ids.set(o.target, { obs: o, id: this.deps.observations.record(o, hello, this.runId) }) },
       observer: { onResult: (o) => { if (!ids.has(o.target)) ids.set(o.target, { obs: o, id: null }); this.listener?.(key, o.target) } },
     })).then((batch) => batch.observations.length === this.input.targets.length)
     this.running.set(key, p)

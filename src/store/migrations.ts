@@ -110,4 +110,15 @@ export const MIGRATIONS: readonly string[] = [
       ELSE note END
     WHERE note IS NOT NULL;
   `,
+  // What a report needs months later, on another machine: the firmware profile each device was
+  // judged with (a snapshot), the targets as the hosts file listed them (order, tags, expect), and
+  // which run each observation belongs to (the chain a verdict was made on, and its server facts).
+  `
+  ALTER TABLE runs ADD COLUMN profiles TEXT;
+  ALTER TABLE runs ADD COLUMN targets TEXT;
+  ALTER TABLE observations ADD COLUMN run_id TEXT;
+  ALTER TABLE observations ADD COLUMN connect_port INTEGER;
+  CREATE INDEX observations_run ON observations(run_id, target);
+  CREATE INDEX attempts_cell ON attempts(module, firmware, target) WHERE final = 1;
+  `,
 ]

@@ -19,13 +19,13 @@ export class ObservationStore {
       (sha256, der, subject, issuer, serial, ski, aki, key_type, key_bits, key_curve, signature, not_before, not_after, is_ca, self_signed, first_seen)
       VALUES (@sha256, @der, @subject, @issuer, @serial, @ski, @aki, @keyType, @keyBits, @keyCurve, @signature, @notBefore, @notAfter, @isCA, @selfSigned, @firstSeen)`),
       insertObs: this.db.prepare(`INSERT INTO observations
-      (target, host, port, observed_at, hello, ip, sni, protocol, cipher, capture, served, chain_hash, error_code, error_message, timings, anchors, aia_errors)
-      VALUES (@target, @host, @port, @observedAt, @hello, @ip, @sni, @protocol, @cipher, @capture, @served, @chainHash, @errorCode, @errorMessage, @timings, @anchors, @aiaErrors)`),
+      (target, host, port, observed_at, hello, ip, sni, protocol, cipher, capture, served, chain_hash, error_code, error_message, timings, anchors, aia_errors, run_id, connect_port)
+      VALUES (@target, @host, @port, @observedAt, @hello, @ip, @sni, @protocol, @cipher, @capture, @served, @chainHash, @errorCode, @errorMessage, @timings, @anchors, @aiaErrors, @runId, @connectPort)`),
     }
   }
 
   /** Returns the observation's row id. */
-  record(obs: Observation, hello: HelloProfile): number {
+  record(obs: Observation, hello: HelloProfile, runId: string | null = null): number {
     let result: { id: number; fps: string[] }
     try {
       const { insertCert, insertObs } = this.prepared()
@@ -54,6 +54,8 @@ export class ObservationStore {
           timings: JSON.stringify(obs.timings),
           anchors: JSON.stringify(obs.anchors.map((a) => ({ sha256: a.cert.info.sha256, source: a.source, kind: a.kind, match: a.match, paths: a.paths }))),
           aiaErrors: JSON.stringify(obs.aia.errors),
+          runId,
+          connectPort: obs.connectPort ?? null,
         })
         return { id: Number(info.lastInsertRowid), fps: [...certs.keys()] }
       }).immediate()

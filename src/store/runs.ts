@@ -1,3 +1,4 @@
+import type { FirmwareProfile } from '../device/index.js'
 import type { DevicePlan, NotRun, PlanItem } from '../plan/index.js'
 import { storeError, type Db } from './db.js'
 
@@ -32,6 +33,20 @@ export interface RunRow {
   /** The command-line options, so --resume can run the same survey. */
   options: Record<string, unknown>
   plan: DevicePlan[] | null
+  /** Per device label, the firmware profile it was judged with: a report months later needs no data/ folder. */
+  profiles?: Record<string, FirmwareProfile>
+  /** The targets as the hosts file listed them: report rows keep this order, tags and expect=. */
+  targets?: RunTarget[]
+}
+
+export interface RunTarget {
+  id: string
+  host: string
+  port: number
+  path: string
+  tags: string[]
+  expect: 'pass' | 'fail' | null
+  line: number
 }
 
 export interface AttemptRecord {
@@ -108,17 +123,19 @@ export class RunStore {
   }
 
   createRun(run: RunRow): void {
-    this.tx(() => this.db.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(run.id, run.label, run.startedAt, run.endedAt, run.status, run.toolVersion, run.hostsFile, run.hostsHash, run.trustStoreHash,
-      JSON.stringify(run.devices), JSON.stringify(run.options), run.plan ? JSON.stringify(run.plan) : null))
+    this.tx(() => this.db.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(run.id, run.label, run.startedAt, run.endedAt, run.status, run.toolVersion, run.hostsFile, run.hostsHash, run.trustStoreHash,
+      JSON.stringify(run.devices), JSON.stringify(run.options), run.plan ? JSON.stringify(run.plan) : null,
+      run.profiles ? JSON.stringify(run.profiles) : null, run.targets ? JSON.stringify(run.targets) : null))
   }
 
-  updateRun(id: string, fields: Partial<Pick<RunRow, 'status' | 'endedAt' | 'devices' | 'plan'>>): void {
+  updateRun(id: string, fields: Partial<Pick<RunRow, 'status' | 'endedAt' | 'devices' | 'plan' | 'profiles'>>): void {
     this.tx(() => {
       if (fields.status !== undefined) this.db.prepare('UPDATE runs SET status = ? WHERE id = ?').run(fields.status, id)
       if (fields.endedAt !== undefined) this.db.prepare('UPDATE runs SET ended_at = ? WHERE id = ?').run(fields.endedAt, id)
       if (fields.devices !== undefined) this.db.prepare('UPDATE runs SET devices = ? WHERE id = ?').run(JSON.stringify(fields.devices), id)
       if (fields.plan !== undefined) this.db.prepare('UPDATE runs SET plan = ? WHERE id = ?').run(JSON.stringify(fields.plan), id)
+      if (fields.profiles !== undefined) this.db.prepare('UPDATE runs SET profiles = ? WHERE id = ?').run(JSON.stringify(fields.profiles), id)
     })
   }
 
@@ -129,6 +146,8 @@ export class RunStore {
       id: r.id!, label: r.label ?? null, startedAt: r.started_at!, endedAt: r.ended_at ?? null, status: r.status as RunStatus, toolVersion: r.tool_version!,
       hostsFile: r.hosts_file!, hostsHash: r.hosts_hash!, trustStoreHash: r.trust_store_hash!, devices: JSON.parse(r.devices!) as RunDevice[],
       options: JSON.parse(r.options!) as Record<string, unknown>, plan: r.plan ? (JSON.parse(r.plan) as DevicePlan[]) : null,
+      ...(r.profiles ? { profiles: JSON.parse(r.profiles) as Record<string, FirmwareProfile> } : {}),
+      ...(r.targets ? { targets: JSON.parse(r.targets) as RunTarget[] } : {}),
     }
   }
 
