@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'STORE_UNUSABLE'
   | 'RUN_NOT_RESUMABLE'
   | 'HOSTS_CHANGED'
+  | 'REPORT_NO_DATA'
+  | 'REPORT_WRITE_FAILED'
   | 'AIA_REFUSED'
   | 'AIA_FAILED'
   | 'FINDINGS'
@@ -67,6 +69,8 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, ExitCode>> = {
   STORE_UNUSABLE: 2,
   RUN_NOT_RESUMABLE: 2,
   HOSTS_CHANGED: 2,
+  REPORT_NO_DATA: 2,
+  REPORT_WRITE_FAILED: 2,
   AIA_REFUSED: 1,
   AIA_FAILED: 1,
   FINDINGS: 1,

@@ -1,0 +1,345 @@
+import { DEFAULT_HELLO, issuedBy, parseCertificate, type ParsedCert } from '../../chain/index.js'
+import { displayName } from '../../chain/display-name.js'
+import { AppError } from '../../core/errors.js'
+import { helloOf, loadProfile, type FirmwareProfile } from '../../device/index.js'
+import { predict, type HandshakeFact, type Prediction } from '../../predict/index.js'
+import { helloHash, type HistoryAttempt, type HistoryObservation, type HistoryRun, type HistoryStore } from '../../store/index.js'
+import { preferAnchors, smallestCover } from './anchors.js'
+import { buildCell, type CellChain } from './cells.js'
+import { diffCells } from './diff.js'
+import { expiringCertificates } from './expiry.js'
+import { buildStatements, cellId } from './statements.js'
+import type { AnchorSet, Cell, CertSummary, ChainChange, FirmwareColumn, ReportModel, ReportRun, TargetRow } from './types.js'
+import { columnKey, compareVersions } from './versions.js'
+
+export interface ReportQuery {
+  /** Only these runs (--run); all runs when empty. */
+  runs: string[]
+  baseline: string | null
+  candidate: string | null
+  /** Only targets with one of these tags; all when empty. */
+  tags: string[]
+  expiryDays: number
+  title: string | null
+  now: Date
+}
+
+/**
+ * The report's model, from the database alone: each cell the latest final attempts of its target
+ * on its module@firmware (within --run), judged again by the predictor with the profile snapshot
+ * the run kept, so a report made months later on another machine says the same.
+ */
+export async function buildReport(history: HistoryStore, q: ReportQuery): Promise<ReportModel> {
+  const allRuns = history.runs()
+  const runById = new Map(allRuns.map((r) => [r.id, r]))
+  for (const id of q.runs) if (!runById.has(id)) throw new AppError('REPORT_NO_DATA', `--run ${id}: no such run in the database (${allRuns.length} run(s); the newest: ${allRuns.slice(-3).map((r) => r.id).join(', ') || 'none'})`)
+  const ctx = new Context(history, runById)
+  await ctx.loadFallbackProfiles(allRuns)
+  const rows = targetRows(q.runs.length ? q.runs.map((id) => runById.get(id)!) : allRuns)
+  const main = ctx.cells(history.latestRuns(q.runs.length ? q.runs : null), rows)
+  const keep = (t: TargetRow) => q.tags.length === 0 || t.tags.some((tag) => q.tags.includes(tag))
+  const targets = groupByTag([...rows.values()].filter((t) => keep(t) && main.byTarget.has(t.target)))
+  if (targets.length === 0) throw new AppError('REPORT_NO_DATA', q.tags.length ? `no target tagged ${q.tags.join(', ')} has a verdict in the database` : 'the database holds no final attempt to report on: run a survey first (tlsmatrix run)')
+  const columns = ctx.columns(main.cells)
+  const ordered: Cell[] = []
+  for (const t of targets) for (const c of columns) { const cell = main.byId.get(cellId(t.target, c.key)); if (cell) ordered.push(cell) }
+  const usedRuns = new Set(ordered.map((c) => c.runId))
+
+  let diff = null
+  if (q.baseline || q.candidate) {
+    if (!q.baseline || !q.candidate) throw new AppError('USAGE', '--baseline and --candidate go together')
+    const side = (sel: string) => ctx.selection(sel, main.byId, columns, rows, q.runs)
+    const before = side(q.baseline)
+    const after = side(q.candidate)
+    for (const c of [...before.values(), ...after.values()]) usedRuns.add(c.runId)
+    diff = diffCells(q.baseline, q.candidate, before, after, targets.map((t) => t.target))
+  }
+  const cert = (sha: string) => ctx.summary(sha)
+  const model: ReportModel = {
+    title: q.title ?? 'tlsmatrix report',
+    generatedAt: q.now.toISOString(),
+    expiryDays: q.expiryDays,
+    runs: [...usedRuns].map((id) => runById.get(id)!).sort((a, b) => a.startedAt.localeCompare(b.startedAt)).map(reportRun),
+    firmware: columns,
+    targets,
+    cells: ordered,
+    anchorSets: columns.map((c) => anchorSet(c, ordered.filter((x) => x.key === c.key), cert, ctx.dialectOf(c.key))),
+    diff,
+    chainChanges: chainChanges(history, targets, columns),
+    expiring: expiringCertificates(ordered, cert, q.now, q.expiryDays),
+    statements: buildStatements(columns, main.byId, targets),
+    disagreements: ordered.filter((c) => c.disagree).length,
+    certificates: {},
+  }
+  const shas = new Set<string>()
+  for (const c of ordered) for (const s of [...c.anchors.passed, ...c.anchors.failed, ...c.evidence.chain, ...(c.evidence.anchor ? [c.evidence.anchor] : [])]) shas.add(s)
+  for (const ch of model.chainChanges) for (const s of [...ch.addedCerts, ...ch.removedCerts]) shas.add(s)
+  for (const e of model.expiring) shas.add(e.sha256)
+  for (const s of [...shas].sort()) { const c = cert(s); if (c) model.certificates[s] = c }
+  return model
+}
+
+function reportRun(r: HistoryRun): ReportRun {
+  return { id: r.id, label: r.label, startedAt: r.startedAt, endedAt: r.endedAt, status: r.status }
+}
+
+/** Targets as the hosts files listed them: the newest run's listing first, then older runs' extras. */
+function targetRows(runs: readonly HistoryRun[]): Map<string, TargetRow> {
+  const rows = new Map<string, TargetRow>()
+  for (const r of [...runs].reverse()) {
+    for (const t of [...(r.targets ?? [])].sort((a, b) => a.line - b.line)) {
+      if (!rows.has(t.id)) rows.set(t.id, { target: t.id, host: t.host, port: t.port, path: t.path, tags: t.tags, expect: t.expect })
+    }
+  }
+  return rows
+}
+
+/** Grouped by first tag (groups in order of first appearance, untagged last), hosts-file order within. */
+function groupByTag(rows: readonly TargetRow[]): TargetRow[] {
+  const groups = new Map<string, TargetRow[]>()
+  for (const r of rows) {
+    const g = r.tags[0] ?? '\uffff'
+    groups.set(g, [...(groups.get(g) ?? []), r])
+  }
+  const untagged = groups.get('\uffff') ?? []
+  groups.delete('\uffff')
+  return [...[...groups.values()].flat(), ...untagged]
+}
+
+function anchorSet(c: FirmwareColumn, cells: readonly Cell[], cert: (sha: string) => CertSummary | undefined, dialect: string | null): AnchorSet {
+  const passing = cells.filter((x) => x.verdict === 'pass')
+  const preferred = preferAnchors(passing.flatMap((x) => x.anchors.passed), cert)
+  const cover = smallestCover(passing.map((x) => x.anchors.passed), preferred)
+  // What the upload puts in the store: DER on the SPWF04SA, PEM text on the SPWF01SA.
+  const bytesOf = (sha: string) => { const s = cert(sha); return s ? (dialect === 'spwf01' ? pemBytes(s.bytes) : s.bytes) : 0 }
+  return {
+    module: c.module, firmware: c.firmware, anchors: cover.anchors, covers: passing.map((x) => x.target),
+    bytes: cover.anchors.reduce((n, s) => n + bytesOf(s), 0), exact: cover.exact,
+    perTarget: passing.map((x) => ({ target: x.target, anchors: x.anchors.passed })),
+    limitBytes: c.store ? c.store.caSlots * c.store.maxCaBytes : null,
+  }
+}
+
+/** Length of the PEM text of a DER of n bytes (64-column base64 lines, header and footer). */
+function pemBytes(n: number): number {
+  const b64 = Math.ceil(n / 3) * 4
+  return '-----BEGIN CERTIFICATE-----\n'.length + b64 + Math.ceil(b64 / 64) + '-----END CERTIFICATE-----\n'.length
+}
+
+/** Targets whose chain (as a broad client is served it) changed between their last two observations. */
+function chainChanges(history: HistoryStore, targets: readonly TargetRow[], columns: readonly FirmwareColumn[]): ChainChange[] {
+  const lastTwo = history.lastTwoObservations(helloHash(DEFAULT_HELLO))
+  const out: ChainChange[] = []
+  for (const t of targets) {
+    const [after, before] = lastTwo.get(t.target) ?? []
+    if (!after || !before) continue
+    const sameAnchors = after.anchors.join() === before.anchors.join()
+    if (after.chainHash === before.chainHash && sameAnchors) continue
+    const added = after.served.filter((s) => !before.served.includes(s))
+    const removed = before.served.filter((s) => !after.served.includes(s))
+    const name = (sha: string) => { const c = history.certificate(sha); return c ? `${displayName(c.subject, 80)} (${keyText(c)})` : sha }
+    const verdictIn = (runId: string | null, module: string, firmware: string) => {
+      if (!runId) return 'missing' as const
+      const v = history.runVerdicts(runId, t.target).filter((x) => x.module === module && x.firmware === firmware)
+      return v.length === 0 ? 'missing' as const : v.some((x) => x.outcome === 'pass') ? 'pass' as const : v.some((x) => x.outcome === 'fail') ? 'fail' as const : 'not-run' as const
+    }
+    out.push({
+      target: t.target,
+      before: { chainHash: before.chainHash, observedAt: before.observedAt, runId: before.runId },
+      after: { chainHash: after.chainHash, observedAt: after.observedAt, runId: after.runId },
+      added: added.map(name), removed: removed.map(name), addedCerts: added, removedCerts: removed,
+      verdicts: columns.map((c) => ({ module: c.module, firmware: c.firmware, before: verdictIn(before.runId, c.module, c.firmware), after: verdictIn(after.runId, c.module, c.firmware) })).filter((v) => v.after !== 'missing'),
+    })
+  }
+  return out
+}
+
+function keyText(c: { keyType: string; keyBits: number | null; keyCurve: string | null }): string {
+  return c.keyType === 'ec' ? `ECDSA ${c.keyCurve ?? '?'}` : `${c.keyType.toUpperCase()}-${c.keyBits ?? '?'}`
+}
+
+/** Caches over one report: parsed certificates, signature checks, summaries and profiles. */
+class Context {
+  private readonly parsed = new Map<string, ParsedCert | null>()
+  private readonly summaries = new Map<string, CertSummary | null>()
+  private readonly issued = new Map<string, boolean>()
+  private readonly shipped = new Map<string, FirmwareProfile>()
+  private readonly columnProfiles = new Map<string, FirmwareProfile>()
+  private readonly strings = new Map<string, string>()
+
+  constructor(private readonly history: HistoryStore, private readonly runs: ReadonlyMap<string, HistoryRun>) {}
+
+  /** Runs stored before profile snapshots: their profile ids are looked up among the shipped ones. */
+  async loadFallbackProfiles(runs: readonly HistoryRun[]): Promise<void> {
+    for (const r of runs) {
+      if (r.profiles) continue
+      for (const d of r.devices) {
+        if (!d.profile || this.shipped.has(d.profile)) continue
+        try {
+          this.shipped.set(d.profile, await loadProfile(d.profile))
+        } catch {
+          // No snapshot and no shipped profile of that id: its cells are predicted "unknown".
+        }
+      }
+    }
+  }
+
+  profileOf(runId: string, device: string, profileId: string | null): FirmwareProfile | null {
+    const run = this.runs.get(runId)
+    return run?.profiles?.[device] ?? (profileId ? this.shipped.get(profileId) ?? null : null)
+  }
+
+  intern(s: string): string {
+    const hit = this.strings.get(s)
+    if (hit !== undefined) return hit
+    if (this.strings.size < 100_000) this.strings.set(s, s)
+    return s
+  }
+
+  summary(sha: string): CertSummary | undefined {
+    let s = this.summaries.get(sha)
+    if (s === undefined) {
+      const c = this.history.certificate(sha)
+      s = c ? {
+        sha256: c.sha256, subject: c.subject, name: displayName(c.subject, 60), issuer: c.issuer, key: keyText(c), bytes: c.bytes,
+        notBefore: c.notBefore, notAfter: c.notAfter, selfSigned: c.selfSigned,
+      } : null
+      this.summaries.set(sha, s)
+    }
+    return s ?? undefined
+  }
+
+  private parse(sha: string): ParsedCert | null {
+    let p = this.parsed.get(sha)
+    if (p === undefined) {
+      const der = this.history.certificateDer(sha)
+      try {
+        p = der ? parseCertificate(der) : null
+      } catch {
+        p = null
+      }
+      // Leaves are met once per target: keep the cache bounded, CAs come back often enough.
+      if (this.parsed.size > 4000) this.parsed.delete(this.parsed.keys().next().value as string)
+      this.parsed.set(sha, p)
+    }
+    return p
+  }
+
+  private issuedBy = (child: ParsedCert, issuer: ParsedCert): boolean => {
+    const k = `${child.info.sha256}${issuer.info.sha256}`
+    let v = this.issued.get(k)
+    if (v === undefined) this.issued.set(k, (v = issuedBy(child, issuer)))
+    return v
+  }
+
+  /** The predictor on one attempt, with the facts its run observed. */
+  predictionOf(a: HistoryAttempt, own: HistoryObservation | null, broad: HistoryObservation | null): Prediction {
+    const profile = this.profileOf(a.runId, a.device, a.profile)
+    if (!profile) return { verdict: 'unknown', class: null, reasons: [{ code: 'no-profile', text: `no profile snapshot for ${a.device} in run ${a.runId} and no shipped profile ${a.profile ?? '?'}`, cert: null }] }
+    const source = own && own.errorCode === null ? own : broad
+    const served = (source?.served ?? []).map((s) => this.parse(s))
+    if (served.some((c) => c === null)) return { verdict: 'unknown', class: null, reasons: [{ code: 'chain-missing', text: 'a served certificate is missing from the database', cert: null }] }
+    const ca = a.anchor === '-' ? null : this.parse(a.anchor)
+    return predict({
+      profile, served: served as ParsedCert[], ca, host: a.host, now: new Date(a.recordedAt),
+      server: { own: own ? fact(own) : null, broad: broad ? fact(broad) : null }, issued: this.issuedBy,
+    } as Parameters<typeof predict>[0])
+  }
+
+  /**
+   * Cells for the chosen (target, module, firmware) → run; rows gain any target only attempts name.
+   * One run's observations are in memory at a time (attempts come by run, then target).
+   */
+  cells(latest: ReadonlyArray<{ target: string; module: string; firmware: string; runId: string }>, rows: Map<string, TargetRow>): { cells: Cell[]; byId: Map<string, Cell>; byTarget: Set<string> } {
+    const chosen = new Map(latest.map((l) => [cellId(l.target, columnKey(l.module, l.firmware)), l.runId]))
+    const runIds = [...new Set(latest.map((l) => l.runId))]
+    const cells: Cell[] = []
+    let obsRun: string | null = null
+    let obs = new Map<string, HistoryObservation[]>()
+    const broadHello = helloHash(DEFAULT_HELLO)
+    // One run's attempts of one target, split into a cell per module@firmware (several devices).
+    const flush = (group: readonly HistoryAttempt[]) => {
+      if (group.length === 0) return
+      const first = group[0]!
+      if (obsRun !== first.runId) { obs = this.history.runObservations(first.runId); obsRun = first.runId }
+      let row = rows.get(first.target)
+      if (!row) rows.set(first.target, (row = { target: first.target, host: first.host, port: first.port, path: first.path, tags: [], expect: first.expect }))
+      const byColumn = new Map<string, HistoryAttempt[]>()
+      for (const a of group) byColumn.set(columnKey(a.module, a.firmware), [...(byColumn.get(columnKey(a.module, a.firmware)) ?? []), a])
+      for (const attempts of byColumn.values()) {
+        const a = attempts[0]!
+        const profile = this.profileOf(a.runId, a.device, a.profile)
+        const seen = obs.get(a.target) ?? []
+        const ownHello = profile ? helloHash(helloOf(profile)) : null
+        let own = seen.findLast((o) => o.hello === ownHello) ?? null
+        let broad = seen.findLast((o) => o.hello === broadHello) ?? null
+        // Runs stored before observations named their run: the attempt's own observation.
+        if (!own && !broad && a.observationId !== null) {
+          const o = this.history.observation(a.observationId)
+          if (o?.hello === ownHello) own = o
+          else broad = o
+        }
+        const shownObs = own && own.errorCode === null ? own : broad ?? own
+        const chain: CellChain | null = shownObs ? { observedAt: shownObs.observedAt, chain: shownObs.served, chainHash: shownObs.chainHash, protocol: shownObs.protocol, cipher: shownObs.cipher } : null
+        const cell = buildCell({ row, attempts, cert: (s) => this.summary(s), predictionOf: (x) => this.predictionOf(x, own, broad), chain })
+        cell.module = this.intern(cell.module)
+        cell.firmware = this.intern(cell.firmware)
+        cell.key = this.intern(cell.key)
+        cell.runId = this.intern(cell.runId)
+        cells.push(cell)
+      }
+    }
+    let group: HistoryAttempt[] = []
+    for (const a of this.history.finalAttempts(runIds)) {
+      if (chosen.get(cellId(a.target, columnKey(a.module, a.firmware))) !== a.runId) continue
+      if (group.length > 0 && (group[0]!.runId !== a.runId || group[0]!.target !== a.target)) { flush(group); group = [] }
+      group.push(a)
+    }
+    flush(group)
+    const byId = new Map(cells.map((c) => [cellId(c.target, c.key), c]))
+    return { cells, byId, byTarget: new Set(cells.map((c) => c.target)) }
+  }
+
+  columns(cells: readonly Cell[]): FirmwareColumn[] {
+    const seen = new Map<string, FirmwareColumn>()
+    for (const c of cells) {
+      if (seen.has(c.key)) continue
+      const run = this.runs.get(c.runId)
+      const device = run?.devices.find((d) => d.module === c.module && d.firmware === c.firmware)
+      const profile = device ? this.profileOf(c.runId, device.label, device.profile) : null
+      if (profile) this.columnProfiles.set(c.key, profile)
+      seen.set(c.key, { module: c.module, firmware: c.firmware, key: c.key, profileId: profile?.id ?? device?.profile ?? null, store: profile ? { ...profile.store } : null })
+    }
+    return [...seen.values()].sort((a, b) => a.module.localeCompare(b.module) || compareVersions(a.firmware, b.firmware))
+  }
+
+  dialectOf(key: string): string | null {
+    return this.columnProfiles.get(key)?.dialect ?? null
+  }
+
+  /**
+   * A diff side: `MODULE@FIRMWARE` (its column, as selected) or `run:RUN_ID` (that run's cells,
+   * which must hold one module@firmware). A selector with no data is an input error naming it.
+   */
+  selection(sel: string, byId: ReadonlyMap<string, Cell>, columns: readonly FirmwareColumn[], rows: Map<string, TargetRow>, runFilter: readonly string[]): Map<string, Cell> {
+    const out = new Map<string, Cell>()
+    if (sel.startsWith('run:')) {
+      const id = sel.slice(4)
+      if (!this.runs.has(id)) throw new AppError('REPORT_NO_DATA', `${sel}: no such run in the database`)
+      const latest = this.history.latestRuns([id])
+      const keys = [...new Set(latest.map((l) => columnKey(l.module, l.firmware)))]
+      if (keys.length === 0) throw new AppError('REPORT_NO_DATA', `${sel}: the run has no final attempt`)
+      if (keys.length > 1) throw new AppError('USAGE', `${sel} holds ${keys.join(', ')}: name one, e.g. --run ${id} --baseline ${keys[0]}`)
+      for (const c of this.cells(latest, rows).cells) out.set(c.target, c)
+      return out
+    }
+    if (!/^[^@\s]+@[^@\s]+$/.test(sel)) throw new AppError('USAGE', `selector "${sel}": expected MODULE@FIRMWARE (e.g. SPWF04SA@1.1.0) or run:RUN_ID`)
+    if (!columns.some((c) => c.key === sel)) throw new AppError('REPORT_NO_DATA', `${sel}: no verdict for it in the database${runFilter.length ? ' (within --run)' : ''}; there is: ${columns.map((c) => c.key).join(', ')}`)
+    for (const c of byId.values()) if (c.key === sel) out.set(c.target, c)
+    return out
+  }
+}
+
+function fact(o: HistoryObservation): HandshakeFact {
+  return { ok: o.errorCode === null, protocol: o.protocol, cipher: o.cipher, errorCode: o.errorCode, errorMessage: o.errorMessage }
+}

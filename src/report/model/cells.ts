@@ -1,0 +1,84 @@
+import { displayName } from '../../chain/display-name.js'
+import type { Prediction } from '../../predict/index.js'
+import type { HistoryAttempt } from '../../store/index.js'
+import { preferAnchors } from './anchors.js'
+import { columnKey } from './versions.js'
+import type { Cell, CertSummary, TargetRow } from './types.js'
+
+/** What the module was served for the cell's run (its own ClientHello's resolution). */
+export interface CellChain {
+  observedAt: string
+  chain: string[]
+  chainHash: string | null
+  protocol: string | null
+  cipher: string | null
+}
+
+export interface CellInput {
+  row: TargetRow
+  /** The final attempts of one target on one module@firmware, from one run. */
+  attempts: readonly HistoryAttempt[]
+  cert: (sha: string) => CertSummary | undefined
+  /** The predictor's word on one attempt with a verdict. */
+  predictionOf: (a: HistoryAttempt) => Prediction
+  chain: CellChain | null
+}
+
+/**
+ * One cell of the matrix from its final attempts. Pure. A cell passes when any anchor passed;
+ * it fails when anchors were tried and none passed; it is not-run when none got a verdict.
+ * The evidence shown is the preferred passing anchor's attempt, else the first failure's.
+ */
+export function buildCell(input: CellInput): Cell {
+  const { row, attempts, cert } = input
+  const first = attempts[0]!
+  const ran = attempts.filter((a) => a.outcome !== 'not-run')
+  const order = preferAnchors(attempts.map((a) => a.anchor), cert)
+  const rank = (a: HistoryAttempt) => order.indexOf(a.anchor)
+  const byPreference = [...attempts].sort((a, b) => rank(a) - rank(b) || a.id - b.id)
+  const passed = byPreference.filter((a) => a.outcome === 'pass')
+  const failed = byPreference.filter((a) => a.outcome === 'fail')
+  const verdict: Cell['verdict'] = passed.length > 0 ? 'pass' : ran.length > 0 ? 'fail' : 'not-run'
+  const shown = passed[0] ?? failed[0] ?? byPreference.find((a) => a.reason !== 'untrusted-anchor') ?? byPreference[0]!
+  const predictions = new Map(ran.map((a) => [a.id, input.predictionOf(a)]))
+  const predicted = combinePredictions([...predictions.values()])
+  const predictedClass = predicted === 'fail' ? (predictions.get(shown.id)?.class ?? [...predictions.values()].find((p) => p.class)?.class ?? null) : null
+  const observedClass = verdict === 'fail' ? shown.class : null
+  const disagree = verdict !== 'not-run' && predicted !== 'unknown' && (predicted !== verdict || (verdict === 'fail' && predictedClass !== null && predictedClass !== observedClass))
+  const name = (sha: string) => cert(sha)?.name ?? displayName(attempts.find((a) => a.anchor === sha)?.anchorSubject ?? sha, 60)
+  const why: string[] = []
+  if (verdict === 'fail' || (verdict === 'pass' && disagree)) {
+    const explained = verdict === 'fail' ? failed : byPreference.filter((a) => predictions.get(a.id)?.verdict === 'fail')
+    const several = new Set(explained.map((a) => a.anchor)).size > 1
+    for (const a of explained) {
+      const p = predictions.get(a.id)
+      const texts = p && p.reasons.length > 0 ? p.reasons.map((r) => r.text) : [`the module said ${a.class ?? 'fail'}; the profile gives no reason for it`]
+      for (const t of texts) {
+        const text = several ? `with ${name(a.anchor)}: ${t}` : t
+        if (!why.includes(text)) why.push(text)
+      }
+    }
+  }
+  const notRunRow = verdict === 'not-run' ? shown : null
+  if (notRunRow) why.push(notRunRow.reason === 'unresolved' ? `not run: the target could not be resolved (${notRunRow.reasonDetail ?? ''})` : `not run: ${notRunRow.reason ?? 'unknown'}${notRunRow.reasonDetail ? `: ${notRunRow.reasonDetail}` : ''}`)
+  const mismatch = (row.expect === 'fail' && verdict === 'pass') || (row.expect === 'pass' && verdict === 'fail')
+  return {
+    target: row.target, host: row.host, port: row.port, tags: row.tags, module: first.module, firmware: first.firmware, key: columnKey(first.module, first.firmware),
+    verdict, class: observedClass, expect: row.expect, mismatch, unsafe: row.expect === 'fail' && verdict === 'pass',
+    anchors: { passed: [...new Set(passed.map((a) => a.anchor))], failed: [...new Set(failed.map((a) => a.anchor))] },
+    lines: shown.lines, why, predicted, predictedClass, disagree,
+    notRun: notRunRow ? { reason: notRunRow.reason ?? 'unknown', detail: notRunRow.reasonDetail ?? '' } : null,
+    runId: first.runId, observedAt: input.chain?.observedAt ?? null,
+    evidence: {
+      attemptId: shown.id, device: shown.device, recordedAt: shown.recordedAt, anchor: shown.anchor === '-' ? null : shown.anchor,
+      upload: shown.upload, chain: input.chain?.chain ?? [], chainHash: input.chain?.chainHash ?? null, protocol: input.chain?.protocol ?? null, cipher: input.chain?.cipher ?? null,
+    },
+  }
+}
+
+/** Pass when any anchor is predicted to pass, fail when every one is predicted to fail, else unknown. */
+function combinePredictions(ps: readonly Prediction[]): Cell['predicted'] {
+  if (ps.length === 0) return 'unknown'
+  if (ps.some((p) => p.verdict === 'pass')) return 'pass'
+  return ps.every((p) => p.verdict === 'fail') ? 'fail' : 'unknown'
+}
