@@ -21,3 +21,21 @@ export function anchorsOption(value: string): string {
   if ('problem' in c) throw new InvalidArgumentError(c.problem)
   return anchorChoiceText(c)
 }
+
+/** A comma list of words from a fixed set (`--format html,md`), in the order given, without repeats. */
+export function wordList<T extends string>(allowed: readonly T[]) {
+  return (value: string): T[] => {
+    const words = value.split(',').map((w) => w.trim()).filter(Boolean)
+    const unknown = words.filter((w) => !(allowed as readonly string[]).includes(w))
+    if (words.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`expected ${allowed.join(', ')} (comma-separated), got "${value}"`)
+    return [...new Set(words)] as T[]
+  }
+}
+
+/** One word of a fixed set. */
+export function oneOf<T extends string>(allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}, got "${value}"`)
+    return value as T
+  }
+}

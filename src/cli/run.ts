@@ -7,10 +7,12 @@ import { termSafe } from '../core/sanitize.js'
 import type { EmulateOptions } from './commands/emulate.js'
 import type { ProbeOptions } from './commands/probe.js'
 import type { RunOptions } from './commands/run.js'
+import type { ReportOptions } from './commands/report.js'
 import type { ResolveOptions } from './commands/resolve.js'
+import { FAIL_ON, REPORT_FORMATS } from '../report/formats.js'
 import { DEFAULT_DB } from './defaults.js'
 import type { Io } from './io.js'
-import { anchorsOption, collect, intInRange } from './options.js'
+import { anchorsOption, collect, intInRange, oneOf, wordList } from './options.js'
 import { VERSION } from './version.js'
 
 // The synopses the README shows (a test keeps them equal to `--help`): option order and
@@ -27,7 +29,13 @@ export const RUN_USAGE = synopsis('run',
   '[--connect-to HOST:PORT:ADDR:PORT2]... [--trust-store FILE]...',
   '[--trust-store-only] [--aia-allow-private]',
   '[--concurrency N (32)] [--timeout-ms N (10000)] [--device-timeout-ms N (60000)] [--json]',
-  '| --resume RUN_ID [--db PATH] [--force] [--json]')
+  '[--report DIR] [--report-format html,md,csv,json,junit]',
+  '| --resume RUN_ID [--db PATH] [--force] [--json] [--report DIR] [--report-format LIST]')
+export const REPORT_USAGE = synopsis('report',
+  '[--db PATH] [--run RUN_ID]... [--baseline SEL --candidate SEL]',
+  '[--format html,md,csv,json,junit] [--out DIR (reports/)]',
+  '[--fail-on regression|unsafe|any-fail|never (never)] [--expiry-days N (90)]',
+  '[--tags TAG,...] [--title TEXT]')
 
 /**
  * The whole CLI as a function: argv in, exit code out. Only main.ts touches process.*.
@@ -84,7 +92,24 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--device-timeout-ms <n>', 'time a module may take for one HTTPS request before its link is presumed dead', intInRange(500, 600_000), 60_000)
     .option('--force', 'with --resume: accept a hosts file that changed since the run began', false)
     .option('--json', 'print the run as JSON', false)
+    .option('--report <dir>', 'when the run ends (also early), write its report to this directory')
+    .option('--report-format <list>', 'formats for --report', wordList(REPORT_FORMATS), [...REPORT_FORMATS])
     .action(async (o: RunOptions, cmd: Command) => { const { runCommand } = await import('./commands/run.js'); await runCommand({ ...o, given: givenOptions(cmd) }, io, clock) })
+
+  program.command('report')
+    .description('the firmware comparison from the database: matrix, why, anchors, diff, chain changes, expiry')
+    .usage(REPORT_USAGE)
+    .option('--db <path>', 'SQLite database', DEFAULT_DB)
+    .option('--run <run-id>', 'only this run (repeatable); default: each cell\'s latest verdict across all runs', collect, [])
+    .option('--baseline <sel>', 'MODULE@FIRMWARE or run:RUN_ID to compare from')
+    .option('--candidate <sel>', 'MODULE@FIRMWARE or run:RUN_ID to compare to')
+    .option('--format <list>', 'html, md, csv, json, junit (comma-separated)', wordList(REPORT_FORMATS), [...REPORT_FORMATS])
+    .option('--out <dir>', 'directory for index.html, matrix.md, attempts.csv, report.json, junit.xml', 'reports')
+    .option('--fail-on <what>', 'exit 1 when: regression, unsafe, any-fail, or never', oneOf(FAIL_ON), 'never')
+    .option('--expiry-days <n>', 'forecast certificates expiring within N days', intInRange(0, 36_500), 90)
+    .option('--tags <list>', 'only targets with one of these tags (comma-separated)', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((t) => t.trim()).filter(Boolean)], [])
+    .option('--title <text>', 'title of the report')
+    .action(async (o: ReportOptions) => { const { reportCommand } = await import('./commands/report.js'); await reportCommand(o, io, clock) })
 
   program.command('lab')
     .description('serve a lab of TLS hosts on loopback, one chain feature varied at a time, until Ctrl-C')
@@ -131,7 +156,8 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--spec <file>', 'lab spec')
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--json', 'JSON output', false)
-    .action(async (o: { spec?: string; db: string; json: boolean }) => { const { demoCommand } = await import('./commands/demo.js'); await demoCommand(o, io, clock) })
+    .option('--report <dir>', 'where index.html and matrix.md are written', 'reports')
+    .action(async (o: { spec?: string; db: string; json: boolean; report: string }) => { const { demoCommand } = await import('./commands/demo.js'); await demoCommand(o, io, clock) })
 
   try {
     await program.parseAsync([...argv], { from: 'user' })

@@ -9,6 +9,8 @@ export interface DemoOptions {
   spec?: string
   db?: string
   json?: boolean
+  /** Where the report goes (index.html, matrix.md). */
+  report?: string
 }
 
 /** The modules the field report compares, as emulators. */
@@ -42,6 +44,9 @@ export async function demoCommand(opts: DemoOptions, io: Io, clock: Clock): Prom
       deviceTimeoutMs: 30_000,
       json: opts.json ?? false,
       stoppedHint: 'its lab stops with it, so start the demo again (npm start) rather than resuming',
+      report: opts.report ?? 'reports',
+      reportFormat: ['html', 'md'],
+      reportDiff: { baseline: 'SPWF04SA@1.0.0', candidate: 'SPWF04SA@1.1.0' },
     }, io, clock)
   } finally {
     await lab.close()

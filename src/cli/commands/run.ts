@@ -16,6 +16,8 @@ import { VERSION } from '../version.js'
 import { hostsChange, runTargetOrder, storedTargets, type StoredTarget } from '../input/hosts-change.js'
 import { readHostsFile, type HostsFile } from '../input/hosts-file.js'
 import { runJson } from '../output/run-json.js'
+import type { ReportFormat } from '../../report/formats.js'
+import { reportSummary } from './report.js'
 
 export interface RunOptions {
   hosts?: string
@@ -42,10 +44,15 @@ export interface RunOptions {
   given?: string[]
   /** What to tell the user when the run stops early (the demo's lab is gone by then). */
   stoppedHint?: string
+  /** Write the run's report here when it ends, also early. */
+  report?: string
+  reportFormat?: ReportFormat[]
+  /** The report's diff (the demo compares SPWF04SA 1.0.0 with 1.1.0). */
+  reportDiff?: { baseline: string; candidate: string }
 }
 
 /** With --resume the run's own options are used; these may still be given. */
-const RESUME_FLAGS = new Set(['--db', '--resume', '--json', '--force'])
+const RESUME_FLAGS = new Set(['--db', '--resume', '--json', '--force', '--report', '--report-format'])
 
 /** Remembers the run the survey creates, so a second Ctrl-C can mark it. */
 class TrackedRuns extends RunStore {
@@ -146,6 +153,15 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       const finals = attempts.filter((a) => a.final)
       const verdicts = finals.filter((a) => a.outcome === 'pass' || a.outcome === 'fail').length
       io.stdout.write(`\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts} not run, recorded in ${dbPath}\n`)
+    }
+    if (opts.report) {
+      // Also for a run that ended early: what it found is worth reading, and says it is incomplete.
+      const { writeReport, REPORT_FORMATS } = await import('../../report/write.js')
+      const written = await writeReport(db, {
+        runs: [result.runId], baseline: opts.reportDiff?.baseline ?? null, candidate: opts.reportDiff?.candidate ?? null, tags: [], expiryDays: 90, title: o.label ?? null,
+        now: clock.now(), formats: opts.reportFormat ?? [...REPORT_FORMATS], outDir: resolvePath(io.cwd, opts.report), failOn: 'never',
+      })
+      ;(o.json ? io.stderr : io.stdout).write(`\n${reportSummary(written, io.cwd)}\n`)
     }
     if (result.status !== 'complete') {
       io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)

@@ -49,15 +49,15 @@ export function buildCell(input: CellInput): Cell {
   const why: string[] = []
   if (verdict === 'fail' || (verdict === 'pass' && disagree)) {
     const explained = verdict === 'fail' ? failed : byPreference.filter((a) => predictions.get(a.id)?.verdict === 'fail')
-    const several = new Set(explained.map((a) => a.anchor)).size > 1
+    // Anchors that fail for the same reasons are named together; one reason for all names none.
+    const byReason = new Map<string, string[]>()
     for (const a of explained) {
       const p = predictions.get(a.id)
       const texts = p && p.reasons.length > 0 ? p.reasons.map((r) => r.text) : [`the module said ${a.class ?? 'fail'}; the profile gives no reason for it`]
-      for (const t of texts) {
-        const text = several ? `with ${name(a.anchor)}: ${t}` : t
-        if (!why.includes(text)) why.push(text)
-      }
+      for (const t of texts) byReason.set(t, [...new Set([...(byReason.get(t) ?? []), a.anchor])])
     }
+    const anchorsTried = new Set(explained.map((a) => a.anchor)).size
+    for (const [text, anchors] of byReason) why.push(anchors.length === anchorsTried ? text : `with ${anchors.map(name).join(', ')}: ${text}`)
   }
   const notRunRow = verdict === 'not-run' ? shown : null
   if (notRunRow) why.push(notRunRow.reason === 'unresolved' ? `not run: the target could not be resolved (${notRunRow.reasonDetail ?? ''})` : `not run: ${notRunRow.reason ?? 'unknown'}${notRunRow.reasonDetail ? `: ${notRunRow.reasonDetail}` : ''}`)

@@ -6,11 +6,12 @@ import type { Cell, Diff, DiffEntry } from './types.js'
  * class or other lines. A side without a verdict cannot be compared and says so. Pure.
  */
 export function diffCells(baseline: string, candidate: string, before: ReadonlyMap<string, Cell>, after: ReadonlyMap<string, Cell>, order: readonly string[]): Diff {
-  const diff: Diff = { baseline, candidate, regressions: [], fixes: [], changed: [], same: [], notComparable: [] }
+  const diff: Diff = { baseline, candidate, regressions: [], fixes: [], changed: [], same: [], notComparable: [], unsafe: [] }
   for (const target of order) {
     const b = before.get(target)
     const a = after.get(target)
     if (!b && !a) continue
+    if (a?.unsafe) diff.unsafe.push(target)
     const entry: DiffEntry = {
       target, before: b?.verdict ?? 'missing', after: a?.verdict ?? 'missing', beforeClass: b?.class ?? null, afterClass: a?.class ?? null, why: [],
     }

@@ -153,6 +153,8 @@ export interface Diff {
   same: string[]
   /** A side has no verdict (not-run or no data): nothing can be said. */
   notComparable: DiffEntry[]
+  /** Must-reject targets (expect=fail) the candidate accepts, newly or not: `--fail-on unsafe`. */
+  unsafe: string[]
 }
 
 export interface ChainChange {

@@ -1,0 +1,62 @@
+import { existsSync, statSync } from 'node:fs'
+import { relative, resolve as resolvePath } from 'node:path'
+import type { Clock } from '../../core/clock.js'
+import { AppError, outcome } from '../../core/errors.js'
+import { termSafe } from '../../core/sanitize.js'
+import { writeReport, type FailOn, type ReportFormat, type WrittenReport } from '../../report/write.js'
+import { inspectDb, openDb } from '../../store/index.js'
+import type { Io } from '../io.js'
+
+export interface ReportOptions {
+  db: string
+  run: string[]
+  baseline?: string
+  candidate?: string
+  format: ReportFormat[]
+  out: string
+  failOn: FailOn
+  expiryDays: number
+  tags: string[]
+  title?: string
+}
+
+/**
+ * `tlsmatrix report`: renders the history in the database. Exit 0; 1 when the --fail-on
+ * condition holds (after every file is written); 2 for a missing or unusable database, a
+ * selector with no data, or an unwritable directory.
+ */
+export async function reportCommand(opts: ReportOptions, io: Io, clock: Clock): Promise<void> {
+  const dbPath = resolvePath(io.cwd, opts.db)
+  // A report never creates a database: a mistyped --db is an error, not an empty report.
+  if (!existsSync(dbPath) || statSync(dbPath).size === 0) throw new AppError('REPORT_NO_DATA', `no database at ${dbPath}: run a survey first (tlsmatrix run --db ${opts.db} …) or give --db`)
+  inspectDb(dbPath)
+  const db = openDb(dbPath)
+  let written: WrittenReport
+  try {
+    written = await writeReport(db, {
+      runs: opts.run, baseline: opts.baseline ?? null, candidate: opts.candidate ?? null, tags: opts.tags, expiryDays: opts.expiryDays, title: opts.title ?? null,
+      now: clock.now(), formats: opts.format, outDir: resolvePath(io.cwd, opts.out), failOn: opts.failOn,
+    })
+  } finally {
+    db.close()
+  }
+  io.stdout.write(`${reportSummary(written, io.cwd)}\n`)
+  if (written.gate) throw outcome('FINDINGS', `--fail-on ${opts.failOn}: ${termSafe(written.gate)}`)
+}
+
+/** What a person or a CI log needs: the files, the counts, and the findings that matter most. */
+export function reportSummary(w: WrittenReport, cwd: string): string {
+  const m = w.model
+  const count = (v: string) => m.cells.filter((c) => c.verdict === v).length
+  const unsafe = m.cells.filter((c) => c.unsafe)
+  const out = [
+    `report: ${m.targets.length} target(s) x ${m.firmware.length} firmware (${m.firmware.map((f) => f.key).join(', ')}): ${count('pass')} pass, ${count('fail')} fail, ${count('not-run')} not run`,
+  ]
+  if (unsafe.length) out.push(`UNSAFE: ${unsafe.length} must-reject target(s) accepted: ${unsafe.map((c) => `${c.target} on ${c.key}`).join(', ')}`)
+  if (m.disagreements) out.push(`${m.disagreements} cell(s) where the profile's prediction disagrees with the module (listed first in the report)`)
+  if (m.diff) out.push(`${m.diff.baseline} -> ${m.diff.candidate}: ${m.diff.regressions.length} regression(s), ${m.diff.fixes.length} fix(es), ${m.diff.changed.length} changed, ${m.diff.same.length} same${m.diff.notComparable.length ? `, ${m.diff.notComparable.length} not comparable` : ''}`)
+  if (m.chainChanges.length) out.push(`${m.chainChanges.length} target(s) changed chain since their previous observation`)
+  if (m.expiring.length) out.push(`${m.expiring.length} certificate(s) in use expire within ${m.expiryDays} days`)
+  for (const f of w.files) out.push(`wrote ${relative(cwd, f) || f}`)
+  return out.map(termSafe).join('\n')
+}
