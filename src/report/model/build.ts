@@ -48,11 +48,18 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
   let diff = null
   if (q.baseline || q.candidate) {
     if (!q.baseline || !q.candidate) throw new AppError('USAGE', '--baseline and --candidate go together')
-    const side = (sel: string) => ctx.selection(sel, main.byId, columns, rows, q.runs)
+    const runSide = (sel: string) => sel.startsWith('run:')
+    // Two runs compare each firmware with itself (last night against tonight); otherwise one
+    // column against another, per target.
+    const perColumn = runSide(q.baseline) && runSide(q.candidate)
+    const side = (sel: string) => ctx.selection(sel, main.byId, columns, rows, q.runs, perColumn)
     const before = side(q.baseline)
     const after = side(q.candidate)
     for (const c of [...before.values(), ...after.values()]) usedRuns.add(c.runId)
-    diff = diffCells(q.baseline, q.candidate, before, after, targets.map((t) => t.target))
+    const order = perColumn
+      ? targets.flatMap((t) => columns.map((c) => ({ id: cellId(t.target, c.key), target: t.target, key: c.key })))
+      : targets.map((t) => ({ id: t.target, target: t.target, key: null }))
+    diff = diffCells(q.baseline, q.candidate, before, after, order)
   }
   const cert = (sha: string) => ctx.summary(sha)
   const model: ReportModel = {
@@ -321,7 +328,7 @@ class Context {
    * A diff side: `MODULE@FIRMWARE` (its column, as selected) or `run:RUN_ID` (that run's cells,
    * which must hold one module@firmware). A selector with no data is an input error naming it.
    */
-  selection(sel: string, byId: ReadonlyMap<string, Cell>, columns: readonly FirmwareColumn[], rows: Map<string, TargetRow>, runFilter: readonly string[]): Map<string, Cell> {
+  selection(sel: string, byId: ReadonlyMap<string, Cell>, columns: readonly FirmwareColumn[], rows: Map<string, TargetRow>, runFilter: readonly string[], perColumn: boolean): Map<string, Cell> {
     const out = new Map<string, Cell>()
     if (sel.startsWith('run:')) {
       const id = sel.slice(4)
@@ -329,8 +336,8 @@ class Context {
       const latest = this.history.latestRuns([id])
       const keys = [...new Set(latest.map((l) => columnKey(l.module, l.firmware)))]
       if (keys.length === 0) throw new AppError('REPORT_NO_DATA', `${sel}: the run has no final attempt`)
-      if (keys.length > 1) throw new AppError('USAGE', `${sel} holds ${keys.join(', ')}: name one, e.g. --run ${id} --baseline ${keys[0]}`)
-      for (const c of this.cells(latest, rows).cells) out.set(c.target, c)
+      if (keys.length > 1 && !perColumn) throw new AppError('USAGE', `${sel} holds ${keys.join(', ')}: compare it with another run:RUN_ID, or name one firmware, e.g. --run ${id} --baseline ${keys[0]}`)
+      for (const c of this.cells(latest, rows).cells) out.set(perColumn ? cellId(c.target, c.key) : c.target, c)
       return out
     }
     if (!/^[^@\s]+@[^@\s]+$/.test(sel)) throw new AppError('USAGE', `selector "${sel}": expected MODULE@FIRMWARE (e.g. SPWF04SA@1.1.0) or run:RUN_ID`)

@@ -3,17 +3,19 @@ import type { Cell, Diff, DiffEntry } from './types.js'
 /**
  * Baseline against candidate, per target (in row order). A regression is pass → fail, or a
  * must-reject target newly accepted; a fix the reverse; changed: the same verdict with another
- * class or other lines. A side without a verdict cannot be compared and says so. Pure.
+ * class or other lines. A side without a verdict cannot be compared and says so. Cells are
+ * paired by `order` ids: per target, or per target and module@firmware when two runs are compared. Pure.
  */
-export function diffCells(baseline: string, candidate: string, before: ReadonlyMap<string, Cell>, after: ReadonlyMap<string, Cell>, order: readonly string[]): Diff {
+export function diffCells(baseline: string, candidate: string, before: ReadonlyMap<string, Cell>, after: ReadonlyMap<string, Cell>, order: ReadonlyArray<{ id: string; target: string; key: string | null }>): Diff {
   const diff: Diff = { baseline, candidate, regressions: [], fixes: [], changed: [], same: [], notComparable: [], unsafe: [] }
-  for (const target of order) {
-    const b = before.get(target)
-    const a = after.get(target)
+  for (const { id, target, key } of order) {
+    const b = before.get(id)
+    const a = after.get(id)
     if (!b && !a) continue
-    if (a?.unsafe) diff.unsafe.push(target)
+    const named = key ? `${target} on ${key}` : target
+    if (a?.unsafe) diff.unsafe.push(named)
     const entry: DiffEntry = {
-      target, before: b?.verdict ?? 'missing', after: a?.verdict ?? 'missing', beforeClass: b?.class ?? null, afterClass: a?.class ?? null, why: [],
+      target, key, before: b?.verdict ?? 'missing', after: a?.verdict ?? 'missing', beforeClass: b?.class ?? null, afterClass: a?.class ?? null, why: [],
     }
     if (!b || !a || b.verdict === 'not-run' || a.verdict === 'not-run') {
       entry.why = [...(b?.verdict === 'not-run' ? [`${baseline}: ${b.why.join('; ')}`] : []), ...(a?.verdict === 'not-run' ? [`${candidate}: ${a.why.join('; ')}`] : []),
@@ -34,7 +36,7 @@ export function diffCells(baseline: string, candidate: string, before: ReadonlyM
       entry.why = [...b.why.map((w) => `before: ${w}`), ...a.why.map((w) => `after: ${w}`)]
       diff.changed.push(entry)
     } else {
-      diff.same.push(target)
+      diff.same.push(named)
     }
   }
   return diff

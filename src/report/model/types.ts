@@ -136,6 +136,8 @@ export interface AnchorSet {
 
 export interface DiffEntry {
   target: string
+  /** The module@firmware compared, when both sides are runs (each firmware against itself); else null. */
+  key: string | null
   before: Verdict | 'missing'
   after: Verdict | 'missing'
   beforeClass: string | null
