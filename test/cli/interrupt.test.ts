@@ -171,7 +171,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
 
     test('demo: Ctrl-C stops every process and port it started (exit 3)', async () => {
       const db = join(dir, 'demo.db')
-      const c = spawnCli(['demo', '--db', db])
+      const c = spawnCli(['demo', '--db', db, '--report', join(dir, 'demo-reports')])
       await until(() => count(db, 'SELECT count(*) n FROM attempts') >= 1, 'the demo survey to start')
       const started = emulators(c.child.pid!)
       const ports = [...c.stderr().matchAll(/\.(?:com|net):(\d+)/g)].map((m) => Number(m[1]))

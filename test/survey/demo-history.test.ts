@@ -14,7 +14,7 @@ test('two demo runs in one database name the same targets (real names, port 443)
   const runs: string[] = []
   for (let i = 0; i < 2; i++) {
     const io = testIo()
-    assert.equal(await run(['demo', '--db', db, '--json'], io), 0, io.err())
+    assert.equal(await run(['demo', '--db', db, '--json', '--report', join(db, '..', `reports-${i}`)], io), 0, io.err())
     const j = JSON.parse(io.out()) as { runId: string; attempts: Array<{ target: string; port: number }> }
     assert.deepEqual([...new Set(j.attempts.map((a) => a.target))].sort(), SITES)
     assert.ok(j.attempts.every((a) => a.port === 443))

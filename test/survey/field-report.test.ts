@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -23,7 +23,8 @@ function children(): string[] {
 
 test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing running', async () => {
   const io = testIo()
-  const code = await run(['demo', '--db', join(mkdtempSync(join(tmpdir(), 'tlsmatrix-demo-')), 'demo.db'), '--json'], io)
+  const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-demo-'))
+  const code = await run(['demo', '--db', join(dir, 'demo.db'), '--json', '--report', join(dir, 'reports')], io)
   assert.equal(code, 0, io.err())
   const j = JSON.parse(io.out()) as RunJson
   assert.equal(j.status, 'complete')
@@ -56,6 +57,14 @@ test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing
   assert.ok(passes('spwf04sa-1.1.0', 'www.ebay.com'))
   assert.ok(passes('spwf04sa-1.1.0', 'www.ssllabs.com'))
   assert.ok(!passes('spwf04sa-1.1.0', 'ghi-test-iot.azure-devices.net'))
+
+  // The report for docs: the HTML page and the Markdown matrix, with the 1.0.0 -> 1.1.0 diff,
+  // their paths printed (on stderr with --json).
+  for (const f of ['index.html', 'matrix.md']) assert.match(io.err(), new RegExp(`wrote .*reports/${f.replace('.', '\\.')}`))
+  const md = readFileSync(join(dir, 'reports', 'matrix.md'), 'utf8')
+  assert.match(md, /SPWF04SA@1\.0\.0/)
+  assert.match(md, /www\.ebay\.com/)
+  assert.match(readFileSync(join(dir, 'reports', 'index.html'), 'utf8'), /<table/)
 
   // Every emulator the demo started is gone.
   for (let i = 0; i < 50 && children().length > 0; i++) await sleep(100)
