@@ -78,7 +78,7 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
     assert.equal(await page.locator('img, svg, iframe, object, embed, link').count(), 0)
     const modLines = await page.locator('#failures article', { hasText: 'hostile.example:443' }).locator('pre.lines').innerText()
     assert.match(modLines, /<\/pre><script>alert\(2\)<\/script>/)
-    assert.match(modLines, /Certificate Error:22␍␊/, 'CR LF shown, not swallowed')
+    assert.match(modLines, /Certificate Error:22\\r\\n\n\\x1b\[31m/, 'CR LF and ESC shown, not swallowed')
 
     // Filter by verdict: rows with no failing cell hide (iot.example passes everywhere).
     const iotRow = page.locator('tr[data-row]', { has: page.locator('th', { hasText: 'iot.example:8443' }) })
@@ -107,8 +107,8 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
     await evidence.waitFor({ state: 'visible' })
     await evidence.locator('summary', { hasText: 'AT transcript' }).click()
     const transcript = await evidence.locator('pre.transcript').innerText()
-    assert.match(transcript, /AT\+S\.TLSDOMAIN=hostile\.example␍/)
-    assert.match(transcript, /<script>alert\(5\)<\/script>␛\[2J␀␍␊/)
+    assert.match(transcript, /AT\+S\.TLSDOMAIN=hostile\.example\\r/)
+    assert.match(transcript, /<script>alert\(5\)<\/script>\\x1b\[2J\\0\\r\\n/)
 
     const shot = join(dir, 'report.png')
     await page.screenshot({ path: shot, fullPage: true })

@@ -35,9 +35,15 @@ function summary(ctx: HtmlContext, c: Cell): string {
 }
 
 function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> {
-  const full = ctx.allTranscripts || isNotable(c)
   const e = c.evidence
   yield `<details class="evidence"><summary>${summary(ctx, c)}</summary><div id="c${i}">`
+  if (!ctx.allTranscripts && !isNotable(c)) {
+    // A large report's ordinary pass: one paragraph, every fact still there but the transcript.
+    yield `<p class="small">Observed ${h(c.observedAt ?? 'at an unknown time')}, run ${h(c.runId)}; attempt #${h(e.attemptId)} on ${h(e.device)}, recorded ${h(e.recordedAt)}; `
+    yield `CA uploaded: ${e.anchor ? certLink(ctx, e.anchor) : 'none'}${e.upload ? ` with <code>${visible(e.upload.command)}</code>, key id <code>${h(e.upload.ski ?? 'none')}</code>` : ''}; `
+    yield `served chain: ${e.chain.length ? e.chain.map((sha) => certLink(ctx, sha)).join(' &larr; ') : 'unknown'}. Transcript: in <code>report.json</code>.</p></div></details>`
+    return
+  }
   yield '<dl class="kv">'
   yield `<dt>Observed</dt><dd>${h(verdictWord(c.verdict))}${c.class ? ` (${h(c.class)})` : ''} at ${h(c.observedAt ?? 'unknown time')}, run ${h(c.runId)}</dd>`
   yield `<dt>Predicted</dt><dd>${h(c.predicted)}${c.predictedClass ? ` (${h(c.predictedClass)})` : ''}</dd>`
@@ -59,20 +65,15 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   }
   if (c.lines.length) yield `<p>The module said:</p><pre class="lines">${c.lines.map(visible).join('\n')}</pre>`
   if (e.upload?.lines.length) yield `<p>The module's answer to the upload:</p><pre class="lines">${e.upload.lines.map(visible).join('\n')}</pre>`
-  yield* chain(ctx, c, full)
-  if (full) yield* transcript(ctx, e.attemptId)
-  else yield '<p class="small">Transcript: in <code>report.json</code> (large report).</p>'
+  yield* chain(ctx, c)
+  yield* transcript(ctx, e.attemptId)
   yield '</div></details>'
 }
 
-function* chain(ctx: HtmlContext, c: Cell, full: boolean): Generator<string> {
+function* chain(ctx: HtmlContext, c: Cell): Generator<string> {
   const served = c.evidence.chain
   if (!served.length) {
     yield '<p class="small">Served chain: unknown.</p>'
-    return
-  }
-  if (!full) {
-    yield `<p class="small">Served chain: ${served.map((sha) => certLink(ctx, sha)).join(' &larr; ')}</p>`
     return
   }
   yield `<table><caption>Served chain, as sent${c.evidence.chainHash ? ` (chain ${h(c.evidence.chainHash.slice(0, 16))}&hellip;)` : ''}</caption>`
@@ -92,7 +93,7 @@ function* transcript(ctx: HtmlContext, attemptId: number): Generator<string> {
     yield '<p class="small">No transcript stored for this attempt.</p>'
     return
   }
-  yield `<details><summary>AT transcript (${entries.length} chunks; &#9229;&#9226; are CR LF)</summary><pre class="transcript">`
+  yield `<details><summary>AT transcript (${entries.length} chunks; control bytes shown escaped: <code>\\r\\n</code> is CR LF)</summary><pre class="transcript">`
   for (const x of entries) {
     const cls = x.dir === 'note' ? 'tnote' : x.dir
     const text = visible(x.data)

@@ -29,7 +29,7 @@ export function* unsafeSection(ctx: HtmlContext): Generator<string> {
   yield `<p class="banner">${MARK.unsafe} ${cells.length} cell(s) where the module accepted a server it must refuse.</p>`
   yield '<table><caption>Must-reject targets that passed</caption><thead><tr><th scope="col">Target</th><th scope="col">Firmware</th><th scope="col">Observed</th><th scope="col">Predicted</th><th scope="col">Why</th></tr></thead><tbody>'
   for (const c of cells) {
-    yield `<tr class="unsafe"><th scope="row">${h(c.target)}</th><td>${h(c.key)}</td><td>${cellLink(ctx, c, observed(c))}</td><td>${predicted(c)}</td><td>${whyList(c)}</td></tr>`
+    yield `<tr class="unsafe"><th scope="row">${h(c.target)}</th><td class="nowrap">${h(c.key)}</td><td>${cellLink(ctx, c, observed(c))}</td><td>${predicted(c)}</td><td>${whyList(c)}</td></tr>`
   }
   yield '</tbody></table></section>'
 }
@@ -45,7 +45,7 @@ export function* disagreementsSection(ctx: HtmlContext): Generator<string> {
   yield `<p>${cells.length} cell(s) where the firmware profile predicted one thing and the module did another: the profile is wrong, or the module surprised us.</p>`
   yield '<table><caption>Cells whose observation disagrees with the prediction</caption><thead><tr><th scope="col">Target</th><th scope="col">Firmware</th><th scope="col">Predicted</th><th scope="col">Observed</th><th scope="col">Why</th></tr></thead><tbody>'
   for (const c of cells) {
-    yield `<tr${c.unsafe ? ' class="unsafe"' : ''}><th scope="row">${h(c.target)}</th><td>${h(c.key)}</td><td>${predicted(c)}</td><td>${cellLink(ctx, c, observed(c))}</td><td>${whyList(c)}</td></tr>`
+    yield `<tr${c.unsafe ? ' class="unsafe"' : ''}><th scope="row">${h(c.target)}</th><td class="nowrap">${h(c.key)}</td><td>${predicted(c)}</td><td>${cellLink(ctx, c, observed(c))}</td><td>${whyList(c)}</td></tr>`
   }
   yield '</tbody></table></section>'
 }
@@ -77,7 +77,7 @@ export function* notRunSection(ctx: HtmlContext): Generator<string> {
   }
   yield '<table><caption>Cells without a verdict, and why</caption><thead><tr><th scope="col">Target</th><th scope="col">Firmware</th><th scope="col">Reason</th><th scope="col">Detail</th><th scope="col">Last lines</th></tr></thead><tbody>'
   for (const c of cells) {
-    yield `<tr><th scope="row">${h(c.target)}</th><td>${h(c.key)}</td><td>${cellLink(ctx, c, `${MARK['not-run']} ${h(c.notRun?.reason ?? 'unknown')}`)}</td><td>${visible(c.notRun?.detail ?? '')}</td>`
+    yield `<tr><th scope="row">${h(c.target)}</th><td class="nowrap">${h(c.key)}</td><td>${cellLink(ctx, c, `${MARK['not-run']} ${h(c.notRun?.reason ?? 'unknown')}`)}</td><td>${visible(c.notRun?.detail ?? '')}</td>`
     yield `<td>${c.lines.length ? `<pre class="lines">${c.lines.slice(-3).map(visible).join('\n')}</pre>` : ''}</td></tr>`
   }
   yield '</tbody></table></section>'

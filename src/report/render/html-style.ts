@@ -18,6 +18,7 @@ thead th { background: #eee; position: sticky; top: 0; }
 tbody th[scope=rowgroup] { background: #e4e8f0; }
 th[scope=row] { font-weight: 500; max-width: 28rem; overflow-wrap: anywhere; }
 td, th { overflow-wrap: anywhere; }
+.nowrap { white-space: nowrap; overflow-wrap: normal; }
 .meta { color: #444; margin: 0; }
 .banner { border: 3px solid var(--unsafe-bg); background: #fff0f0; padding: .5rem .8rem; margin: .8rem 0; font-weight: 600; }
 .ok-banner { border: 2px solid var(--pass); padding: .4rem .8rem; margin: .8rem 0; }
@@ -44,6 +45,7 @@ dl.kv dt { font-weight: 600; }
 dl.kv dd { margin: 0; overflow-wrap: anywhere; }
 .tx { color: #063a8c; }
 .rx { color: #111; }
+.ctl { color: #6b3fa0; background: #efe7f8; border-radius: 2px; padding: 0 1px; }
 .tnote { color: #7a4a00; font-style: italic; }
 #filters { display: flex; gap: 1rem; align-items: end; flex-wrap: wrap; margin: .5rem 0; padding: .4rem .6rem; background: #f2f4f8; border: 1px solid #d5dae3; }
 #filters[hidden] { display: none; }

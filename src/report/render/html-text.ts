@@ -9,22 +9,31 @@ export function h(value: string | number | boolean | null | undefined): string {
   return escapeHtml(value === null || value === undefined ? '' : String(value))
 }
 
+const CONTROL: Record<number, string> = { 0: '\\0', 9: '\\t', 10: '\\n', 13: '\\r' }
+
 /**
  * Bytes as a person can audit them: a module line or a transcript chunk may carry CR, LF, NUL or
- * terminal escapes, which a page would otherwise swallow or show as blanks. C0 controls become
- * their Unicode control pictures (CR LF reads ␍␊, and a real line break follows the ␊ so the
- * exchange still reads line by line), DEL is ␡, C1 controls are written \x80…\x9f. Then escaped.
+ * terminal escapes, which a page would otherwise swallow or show as blanks. Each control
+ * character is written escaped, `\r` `\n` `\0` `\t` `\x1b`…, in a marked span (so it reads apart
+ * from a literal backslash, in any font: Unicode control pictures such as ␍ are missing from many
+ * system fonts); a real line break follows each `\n` so an exchange still reads line by line.
+ * Returns HTML: the text around the controls is escaped.
  */
 export function visible(text: string): string {
+  let out = ''
+  let last = 0
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  const shown = text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => {
-    const code = c.charCodeAt(0)
-    if (code === 0x0a) return '\u240a\n'
-    if (code < 0x20) return String.fromCharCode(0x2400 + code)
-    if (code === 0x7f) return '\u2421'
-    return `\\x${code.toString(16)}`
-  })
-  return h(shown)
+  const re = /[\x00-\x09\x0b-\x1f\x7f-\x9f]*\n|[\x00-\x09\x0b-\x1f\x7f-\x9f]+/g
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    let shown = ''
+    for (const c of m[0]) {
+      const code = c.charCodeAt(0)
+      shown += CONTROL[code] ?? `\\x${code.toString(16).padStart(2, '0')}`
+    }
+    out += `${h(text.slice(last, m.index))}<span class="ctl">${shown}</span>${m[0].endsWith('\n') ? '\n' : ''}`
+    last = m.index + m[0].length
+  }
+  return out + h(text.slice(last))
 }
 
 /** Colour is never the only signal: each state has a symbol and a word. */
