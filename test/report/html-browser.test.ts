@@ -16,9 +16,8 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 /** A missing browser fails the test (the page would go untested); TLSMATRIX_NO_BROWSER=1 skips it, saying so. */
 function browserMissing(): string | null {
   if (existsSync(CHROMIUM)) return null
-  const msg = `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), or set TLSMATRIX_NO_BROWSER=1 to skip the HTML browser test`
-  if (process.env.TLSMATRIX_NO_BROWSER === '1') return msg
-  assert.fail(msg)
+  if (process.env.TLSMATRIX_NO_BROWSER === '1') return `TLSMATRIX_NO_BROWSER=1: the HTML report is not tested in a browser (${CHROMIUM} is missing)`
+  assert.fail(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), or set TLSMATRIX_NO_BROWSER=1 to skip the HTML browser test`)
 }
 
 /** Everything the page does that it must not: requests other than the file itself, dialogs, console errors. */
