@@ -109,6 +109,12 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
     assert.match(transcript, /AT\+S\.TLSDOMAIN=hostile\.example\\r/)
     assert.match(transcript, /<script>alert\(5\)<\/script>\\x1b\[2J\\0\\r\\n/)
 
+    // Print: the controls go, the matrix stays.
+    await page.emulateMedia({ media: 'print' })
+    await page.locator('#filters').waitFor({ state: 'hidden' })
+    await page.locator('table.matrix').first().waitFor({ state: 'visible' })
+    await page.emulateMedia({ media: 'screen' })
+
     const shot = join(dir, 'report.png')
     await page.screenshot({ path: shot, fullPage: true })
     console.log(`screenshot: ${shot}`)

@@ -11,6 +11,7 @@ export const SCRIPT = `(function () {
   var form = document.getElementById('filters');
   if (!form) return;
   form.hidden = false;
+  form.addEventListener('submit', function (e) { e.preventDefault(); });
   var tagSel = document.getElementById('f-tag');
   var verdictSel = document.getElementById('f-verdict');
   var status = document.getElementById('f-status');

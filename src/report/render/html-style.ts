@@ -17,7 +17,8 @@ th, td { border: 1px solid var(--line); padding: .25rem .45rem; text-align: left
 thead th { background: #eee; position: sticky; top: 0; }
 tbody th[scope=rowgroup] { background: #e4e8f0; }
 th[scope=row] { font-weight: 500; max-width: 28rem; overflow-wrap: anywhere; }
-td, th { overflow-wrap: anywhere; }
+td, th { overflow-wrap: break-word; }
+td.mono, td code { overflow-wrap: anywhere; }
 .nowrap { white-space: nowrap; overflow-wrap: normal; }
 .meta { color: #444; margin: 0; }
 .banner { border: 3px solid var(--unsafe-bg); background: #fff0f0; padding: .5rem .8rem; margin: .8rem 0; font-weight: 600; }
