@@ -1,0 +1,99 @@
+import type { DiffEntry, Verdict } from '../model/types.js'
+import { certLink, type HtmlContext } from './html-context.js'
+import { h, MARK, shortHash, verdictWord, visible } from './html-text.js'
+
+function verdictText(v: Verdict | 'missing', cls: string | null): string {
+  if (v === 'missing') return `${MARK.none} no data`
+  const mark = v === 'pass' ? MARK.pass : v === 'fail' ? MARK.fail : MARK['not-run']
+  return `<span class="${v}">${mark} ${h(verdictWord(v))}${cls ? ` (${h(cls)})` : ''}</span>`
+}
+
+function* diffTable(title: string, mark: string, entries: DiffEntry[]): Generator<string> {
+  yield `<h3>${mark} ${h(title)} (${entries.length})</h3>`
+  if (!entries.length) return
+  yield `<table><caption>${h(title)}</caption><thead><tr><th scope="col">Target</th><th scope="col">Before</th><th scope="col">After</th><th scope="col">Why</th></tr></thead><tbody>`
+  for (const d of entries) {
+    yield `<tr><th scope="row">${h(d.target)}</th><td>${verdictText(d.before, d.beforeClass)}</td><td>${verdictText(d.after, d.afterClass)}</td><td>${d.why.length ? `<ul>${d.why.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>` : ''}</td></tr>`
+  }
+  yield '</tbody></table>'
+}
+
+export function* diffSection(ctx: HtmlContext): Generator<string> {
+  const d = ctx.model.diff
+  if (!d) return
+  yield `<section id="diff" aria-labelledby="diff-h"><h2 id="diff-h">Diff: ${h(d.baseline)} &rarr; ${h(d.candidate)}</h2>`
+  yield* diffTable('Regressions', MARK.fail, d.regressions)
+  yield* diffTable('Fixes', MARK.pass, d.fixes)
+  yield* diffTable('Changed', '~', d.changed)
+  yield* diffTable('Not comparable', MARK['not-run'], d.notComparable)
+  yield `<details><summary>Same verdict, class and lines: ${d.same.length} target(s)</summary><ul>${d.same.map((t) => `<li>${h(t)}</li>`).join('')}</ul></details>`
+  yield '</section>'
+}
+
+export function* chainChangesSection(ctx: HtmlContext): Generator<string> {
+  const changes = ctx.model.chainChanges
+  yield '<section id="chain-changes" aria-labelledby="chain-changes-h"><h2 id="chain-changes-h">Chain changes</h2>'
+  if (!changes.length) yield '<p>No served chain changed between observations.</p>'
+  for (const c of changes) {
+    yield `<article><h3>${h(c.target)}</h3><dl class="kv">`
+    yield `<dt>Before</dt><dd>chain <code>${h(shortHash(c.before.chainHash))}</code> at ${h(c.before.observedAt)}${c.before.runId ? `, run ${h(c.before.runId)}` : ''}</dd>`
+    yield `<dt>After</dt><dd>chain <code>${h(shortHash(c.after.chainHash))}</code> at ${h(c.after.observedAt)}${c.after.runId ? `, run ${h(c.after.runId)}` : ''}</dd>`
+    yield `<dt>Added</dt><dd>${c.addedCerts.length ? c.addedCerts.map((s) => `+ ${certLink(ctx, s)}`).join('<br>') : c.added.map((n) => `+ ${h(n)}`).join('<br>') || 'none'}</dd>`
+    yield `<dt>Removed</dt><dd>${c.removedCerts.length ? c.removedCerts.map((s) => `&minus; ${certLink(ctx, s)}`).join('<br>') : c.removed.map((n) => `&minus; ${h(n)}`).join('<br>') || 'none'}</dd></dl>`
+    if (c.verdicts.length) {
+      yield '<table><caption>Verdicts before and after</caption><thead><tr><th scope="col">Firmware</th><th scope="col">Before</th><th scope="col">After</th></tr></thead><tbody>'
+      for (const v of c.verdicts) yield `<tr><th scope="row">${h(v.module)} ${h(v.firmware)}</th><td>${verdictText(v.before, null)}</td><td>${verdictText(v.after, null)}</td></tr>`
+      yield '</tbody></table>'
+    }
+    yield '</article>'
+  }
+  yield '</section>'
+}
+
+export function* expiringSection(ctx: HtmlContext): Generator<string> {
+  const list = ctx.model.expiring
+  yield `<section id="expiring" aria-labelledby="expiring-h"><h2 id="expiring-h">Certificates expiring within ${h(ctx.model.expiryDays)} days</h2>`
+  if (!list.length) {
+    yield '<p>None.</p></section>'
+    return
+  }
+  yield '<table><caption>Expiring certificates the targets rely on</caption><thead><tr><th scope="col">Certificate</th><th scope="col">Role</th><th scope="col">Not after</th><th scope="col">Days left</th><th scope="col">Targets</th><th scope="col">Firmware</th></tr></thead><tbody>'
+  for (const x of list) {
+    const left = x.daysLeft < 0 ? `<span class="fail">${MARK.unsafe} expired ${h(-x.daysLeft)} day(s) ago</span>` : `${MARK.unsafe} ${h(x.daysLeft)}`
+    yield `<tr><th scope="row">${certLink(ctx, x.sha256)}<span class="small">${h(x.subject)}</span></th><td>${h(x.role)}</td><td>${h(x.notAfter)}</td><td>${left}</td><td>${x.targets.map(h).join('<br>')}</td><td>${x.firmware.map(h).join('<br>')}</td></tr>`
+  }
+  yield '</tbody></table></section>'
+}
+
+export function* anchorSetsSection(ctx: HtmlContext): Generator<string> {
+  const sets = ctx.model.anchorSets
+  yield '<section id="anchor-sets" aria-labelledby="anchor-sets-h"><h2 id="anchor-sets-h">Anchor sets: the CAs to upload</h2>'
+  if (!sets.length) yield '<p>No firmware has a passing target.</p>'
+  for (const s of sets) {
+    const over = s.limitBytes !== null && s.bytes > s.limitBytes
+    yield `<article><h3>${h(s.module)} ${h(s.firmware)}</h3><p>${s.anchors.length} CA(s), ${h(s.bytes)} bytes${s.limitBytes !== null ? ` of ${h(s.limitBytes)}` : ''}`
+    yield `${over ? ` <strong class="fail">${MARK.unsafe} over the store limit: they cannot all be stored at once</strong>` : ''}; cover ${s.covers.length} target(s); ${s.exact ? 'smallest set (exhaustive search)' : 'small set (greedy search, may not be the smallest)'}.</p>`
+    yield `<ol>${s.anchors.map((a) => `<li>${certLink(ctx, a)}</li>`).join('')}</ol>`
+    yield `<details><summary>Per target (preferred first)</summary><table><caption>CA to upload per target</caption><thead><tr><th scope="col">Target</th><th scope="col">CAs</th></tr></thead><tbody>`
+    for (const p of s.perTarget) yield `<tr><th scope="row">${h(p.target)}</th><td>${p.anchors.map((a) => certLink(ctx, a)).join(', ')}</td></tr>`
+    yield '</tbody></table></details></article>'
+  }
+  yield '</section>'
+}
+
+export function* statementsSection(ctx: HtmlContext): Generator<string> {
+  yield '<section id="statements" aria-labelledby="statements-h"><h2 id="statements-h">Statements</h2>'
+  if (!ctx.model.statements.length) yield '<p>None.</p>'
+  else yield `<ul>${ctx.model.statements.map((s) => `<li>${visible(s.text)}</li>`).join('')}</ul>`
+  yield '</section>'
+}
+
+export function* certificatesSection(ctx: HtmlContext): Generator<string> {
+  yield '<section id="certificates" aria-labelledby="certificates-h"><h2 id="certificates-h">Certificates</h2>'
+  yield '<table><caption>Every certificate the report refers to</caption><thead><tr><th scope="col">Name</th><th scope="col">Subject / issuer</th><th scope="col">Key</th><th scope="col">Bytes</th><th scope="col">Valid</th><th scope="col">sha256</th></tr></thead><tbody>'
+  for (const [sha, c] of Object.entries(ctx.model.certificates)) {
+    yield `<tr id="k${ctx.certAt.get(sha)}"><th scope="row">${h(c.name)}${c.selfSigned ? '<span class="small">self-signed</span>' : ''}</th>`
+    yield `<td><span class="small">subject</span>${h(c.subject)}<span class="small">issuer</span>${h(c.issuer)}</td><td>${h(c.key)}</td><td>${h(c.bytes)}</td><td>${h(c.notBefore)} &ndash; ${h(c.notAfter)}</td><td class="mono">${h(sha)}</td></tr>`
+  }
+  yield '</tbody></table></section>'
+}

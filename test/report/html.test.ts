@@ -1,0 +1,79 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
+import { CHUNK_CHARS } from '../../src/report/render/write-pieces.js'
+import { FULL_EVIDENCE_MAX_CELLS, htmlPieces, writeHtmlReport } from '../../src/report/render/html.js'
+import { fixtureEvidence, fixtureModel } from './html-fixture.js'
+
+/** A slow sink with a small buffer that records every write made while it had asked to drain. */
+class SlowSink extends Writable {
+  chunks: string[] = []
+  overruns = 0
+  constructor(private readonly failAfter = Infinity) {
+    super({ highWaterMark: 1024, decodeStrings: false })
+  }
+  override write(chunk: unknown, ...rest: unknown[]): boolean {
+    if (this.writableNeedDrain) this.overruns++
+    return (super.write as (...a: unknown[]) => boolean)(chunk, ...rest)
+  }
+  override _write(chunk: string, _enc: string, done: (err?: Error) => void): void {
+    this.chunks.push(chunk)
+    if (this.chunks.length >= this.failAfter) {
+      setImmediate(() => this.destroy())
+      return
+    }
+    setImmediate(done)
+  }
+}
+
+test('the page is written in chunks, waiting for drain each time the stream asks', async () => {
+  // Enough cells for many chunks: the fixture's rows repeated under new names.
+  const model = fixtureModel()
+  const extra = Array.from({ length: 300 }, (_, i) => model.cells.map((c) => ({ ...c, target: `t${i}-${c.target}` }))).flat()
+  model.cells.push(...extra)
+  model.targets.push(...Array.from({ length: 300 }, (_, i) => model.targets.map((t) => ({ ...t, target: `t${i}-${t.target}` }))).flat())
+  const sink = new SlowSink()
+  await writeHtmlReport(model, fixtureEvidence(), sink)
+  assert.equal(sink.overruns, 0, 'no write while the stream asked to drain')
+  assert.ok(sink.chunks.length > 10, `written in pieces (${sink.chunks.length} chunks)`)
+  assert.ok(sink.chunks.every((c) => c.length < 2 * CHUNK_CHARS), 'no chunk far above the chunk size')
+  assert.equal(sink.chunks.join(''), [...htmlPieces(model, fixtureEvidence())].join(''))
+})
+
+test('an output closed half-way ends the render with an error instead of waiting forever', async () => {
+  const sink = new SlowSink(2)
+  await assert.rejects(writeHtmlReport(fixtureModel(), fixtureEvidence(), sink), /closed before the page was written/)
+})
+
+test('untrusted text is escaped everywhere and the page refers to nothing outside itself', () => {
+  const html = [...htmlPieces(fixtureModel(), fixtureEvidence())].join('')
+  assert.equal(html.match(/<script/gi)?.length, 1, 'one script element: the page\'s own')
+  assert.ok(!/alert\(/.test(html.slice(html.lastIndexOf('<script>'))), 'the script block carries no data')
+  assert.ok(!/<(img|svg|iframe|object|embed|link)\b/i.test(html))
+  assert.ok(html.includes('CN=&lt;script&gt;alert(1)&lt;/script&gt; | =HYPERLINK(&quot;x&quot;)'))
+  assert.ok(html.includes('&quot;&gt;&lt;img src=x onerror=alert(3)&gt;'))
+  assert.ok(html.includes('data-tags="[&quot;web&quot;,&quot;a\\&quot;b&lt;i&gt;&quot;]"'), 'tags in an attribute, escaped')
+  assert.deepEqual(html.match(/\b(?:src|href|action)="(?!#)[^"]*"/g) ?? [], [], 'every link is within the page')
+  assert.ok(!/url\(/i.test(html) && !/@import/i.test(html), 'the style sheet fetches nothing')
+  assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-/)
+  // Every cell's evidence is on the page, linked from the matrix.
+  for (let i = 0; i < fixtureModel().cells.length; i++) {
+    assert.ok(html.includes(`<div id="c${i}">`) && html.includes(`href="#c${i}"`), `cell ${i} has its evidence`)
+  }
+})
+
+test('a large report keeps transcripts for the cells worth reading and says the rest are in report.json', () => {
+  const model = fixtureModel()
+  const calls: number[] = []
+  const html = [...htmlPieces(model, fixtureEvidence(calls), { fullEvidenceMaxCells: 4 })].join('')
+  const notable = model.cells.filter((c) => c.verdict !== 'pass' || c.unsafe || c.disagree || c.mismatch).map((c) => c.evidence.attemptId)
+  assert.deepEqual(calls, notable)
+  assert.ok(notable.length < model.cells.length)
+  assert.match(html, /The rest are in <code>report\.json<\/code>/)
+
+  const all: number[] = []
+  const small = [...htmlPieces(model, fixtureEvidence(all))].join('')
+  assert.equal(all.length, model.cells.length, 'under the limit, every cell has its transcript')
+  assert.ok(!small.includes('The rest are in'))
+  assert.equal(FULL_EVIDENCE_MAX_CELLS, 20_000)
+})
