@@ -190,7 +190,7 @@ function chainChanges(model: ReportModel): string[] {
     ...table(['Target', 'Chain before', 'Chain after', 'Added', 'Removed', 'Verdicts'], model.chainChanges.map((c) => [
       md(c.target), hashText(c.before.chainHash), hashText(c.after.chainHash),
       c.added.map(md).join(', ') || '—', c.removed.map(md).join(', ') || '—',
-      c.verdicts.map((v) => `${md(v.module)}@${md(v.firmware)}: ${sideText(v.before, null)} → ${sideText(v.after, null)}`).join('; ') || '—',
+      c.verdicts.map((v) => `${md(`${v.module}@${v.firmware}`)}: ${sideText(v.before, null)} → ${sideText(v.after, null)}`).join('; ') || '—',
     ])),
   ]
 }
@@ -210,7 +210,7 @@ function anchorSet(model: ReportModel, s: AnchorSet): string[] {
   const search = s.exact ? 'exact (exhaustive search: no smaller set exists)' : 'greedy (small, not proven smallest)'
   const rows = s.anchors.map((sha) => [md(certName(model.certificates, sha)), md(sha.slice(0, 16)), s.perTarget.filter((p) => p.anchors.includes(sha)).map((p) => md(p.target)).join(', ') || '—'])
   return [
-    `### ${md(s.module)}@${md(s.firmware)}`, '',
+    `### ${md(`${s.module}@${s.firmware}`)}`, '',
     `${s.anchors.length} anchor(s), ${s.bytes} bytes, ${limit}; ${search}; covers ${s.covers.length} target(s).`, '',
     ...(rows.length ? table(['Anchor', 'SHA-256', 'Targets'], rows) : ['No passing target: nothing to upload.']), '',
   ]

@@ -21,14 +21,17 @@ const MD_ENTITIES: Record<string, string> = {
 /**
  * Untrusted text as inert Markdown for one table cell or list item: every character GitHub's
  * Markdown gives a meaning to becomes an entity (so no HTML, no link, no emphasis, no code span,
- * and a `|` never splits a table cell), controls become spaces, and `://` is broken so a
- * certificate's subject is not turned into a clickable link. Entities are used rather than
+ * and a `|` never splits a table cell), controls become spaces, and what GitHub would link by
+ * itself (`://`, `www.`, `a@b.c`, which `MODULE@FIRMWARE` is) is broken up so a certificate's
+ * subject never becomes a clickable link. Entities are used rather than
  * backslashes because a backslash before `|` is read differently inside tables.
  */
 export function md(text: string): string {
   return oneLine(text)
     .replace(/[&<>|`[\]*_\\~#!$]/g, (c) => MD_ENTITIES[c]!)
     .replace(/:\/\//g, '&#58;//')
+    .replace(/@/g, '&#64;')
+    .replace(/\b(www)\./gi, '$1&#46;')
 }
 
 /** A certificate's readable name, or its hash's start when the model does not know it. */
