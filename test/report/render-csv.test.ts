@@ -4,7 +4,7 @@ import { Writable } from 'node:stream'
 import { setImmediate as tick } from 'node:timers/promises'
 import { parse } from 'csv-parse/sync'
 import { CSV_COLUMNS, writeAttemptsCsv, type CsvAttempt } from '../../src/report/render/index.js'
-import { HOSTILE_LINES, HOSTILE_SUBJECT, SHA_EVIL, hostileModel } from './render-fixture.js'
+import { HOSTILE_LINES, HOSTILE_SUBJECT, SHA_EVIL, hostileModel, releaseAll } from './render-fixture.js'
 
 function attempt(over: Partial<CsvAttempt> = {}): CsvAttempt {
   return {
@@ -87,10 +87,7 @@ test('csv: the renderer stops pulling attempts while the output is full, and res
   assert.equal(finished, false)
   assert.ok(pulled < 2_000, `pulled ${pulled} of ${total} rows while the reader took nothing`)
   // Now read: everything arrives.
-  for (let i = 0; !finished && i < 1_000_000; i++) {
-    held.splice(0).forEach((release) => release())
-    await tick()
-  }
+  await releaseAll(out, held, () => finished)
   assert.equal(await done, total)
   const parsed = parse(Buffer.concat(chunks).toString('utf8')) as string[][]
   assert.equal(parsed.length, total + 1)

@@ -1,3 +1,6 @@
+import { once } from 'node:events'
+import type { Writable } from 'node:stream'
+import { setImmediate as tick } from 'node:timers/promises'
 import type { TranscriptEntry } from '../../src/device/at/transcript.js'
 import type { Cell, CertSummary, EvidenceSource, FirmwareColumn, ReportModel, TargetRow } from '../../src/report/model/types.js'
 
@@ -110,4 +113,24 @@ export function transcripts(model: ReportModel): EvidenceSource & { asked: numbe
       return [{ dir: 'tx', t: 0, data: `AT+S.HTTPGET=${c?.host ?? '?'},/\r` }, { dir: 'rx', t: 12.5, data: `\r\n${(c?.lines ?? []).join('\r\n')}\r\n\x00\xff` }]
     },
   }
+}
+
+/**
+ * Plays a reader that was holding every write: releases them until the renderer is done, then
+ * ends the stream and releases the rest until everything has reached the sink.
+ */
+export async function releaseAll(out: Writable, held: Array<() => void>, rendered: () => boolean): Promise<void> {
+  for (let i = 0; !rendered() && i < 1_000_000; i++) {
+    held.splice(0).forEach((release) => release())
+    await tick()
+  }
+  const finished = once(out, 'finish')
+  out.end()
+  let done = false
+  void finished.then(() => { done = true })
+  for (let i = 0; !done && i < 1_000_000; i++) {
+    held.splice(0).forEach((release) => release())
+    await tick()
+  }
+  await finished
 }
