@@ -144,7 +144,7 @@ function failures(model: ReportModel): string[] {
   if (failed.length) {
     out.push('## Why cells failed', '')
     for (const c of failed) {
-      const anchor = c.evidence.anchor ? ` with ${md(certName(model.certificates, c.evidence.anchor))}` : ''
+      const anchor = c.evidence.anchor ? ` — CA uploaded: ${md(certName(model.certificates, c.evidence.anchor))}` : ''
       out.push(`- **${md(c.target)}** on ${md(c.key)}: ${cellText(model, c)}${anchor}`)
       for (const w of c.why) out.push(`  - ${md(w)}`)
       for (const l of c.lines) out.push(`  - module: ${md(l)}`)
