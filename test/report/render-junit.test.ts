@@ -1,10 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
+import { setImmediate as tick } from 'node:timers/promises'
 import { create } from 'xmlbuilder2'
 import { writeJunit, xmlAttr, xmlText } from '../../src/report/render/index.js'
 import type { ReportModel } from '../../src/report/model/types.js'
-import { HOSTILE_LINES, hostileModel } from './render-fixture.js'
+import { HOSTILE_LINES, cell, hostileModel, releaseAll, target } from './render-fixture.js'
 
 async function render(model: ReportModel): Promise<string> {
   const chunks: Buffer[] = []
@@ -105,4 +106,28 @@ test('junit: markup, entity-looking text and control characters survive as text,
 test('xml escaping helpers', () => {
   assert.equal(xmlText('a&amp;<b>]]>\r'), 'a&amp;amp;&lt;b&gt;]]&gt;&#13;')
   assert.equal(xmlAttr('"\t\n\x00\x85'), '&quot;&#9;&#10; ')
+})
+
+test('junit: written testcase by testcase, waiting while the output is full', async () => {
+  const base = hostileModel()
+  const targets = Array.from({ length: 3_000 }, (_, i) => target(`t${i}.test:443`, []))
+  const model: ReportModel = { ...base, diff: null, targets, cells: targets.map((t, i) => cell(t, base.firmware[i % 2]!, { verdict: i % 3 ? 'pass' : 'fail', class: 'handshake', lines: ['x'.repeat(200)] })) }
+  const held: Array<() => void> = []
+  const chunks: Buffer[] = []
+  const hwm = 16 * 1024
+  const out = new Writable({ highWaterMark: hwm, write(chunk: Buffer, _enc, cb) { chunks.push(chunk); held.push(() => cb()) } })
+  let finished = false
+  const done = writeJunit(model, out).then(() => { finished = true })
+  let last = -1
+  for (let i = 0; i < 10_000 && out.writableLength !== last; i++) {
+    last = out.writableLength
+    for (let j = 0; j < 5; j++) await tick()
+  }
+  assert.equal(finished, false)
+  assert.ok(out.writableLength < hwm + 4096, `${out.writableLength} bytes queued while the reader took nothing`)
+  await releaseAll(out, held, () => finished)
+  await done
+  const { suites } = readBack(Buffer.concat(chunks).toString('utf8'))
+  assert.deepEqual(suites.map((s) => s.cases.length), [3_000, 3_000, 3_000])
+  assert.equal(suites[0]!.failures, 500) // even targets are in the first column, one in three of all fail
 })

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import type { Cell, DiffEntry, FirmwareColumn, ReportModel } from '../model/types.js'
+import type { Cell, DiffEntry, FirmwareColumn, ReportModel, TargetRow } from '../model/types.js'
 import { put } from './sink.js'
 import { certName, oneLine, xmlAttr, xmlText } from './text.js'
 
@@ -72,9 +72,9 @@ function testcaseXml(classname: string, name: string, r: TestcaseResult): string
   return `${open}>\n      <failure message="${xmlAttr(r.message)}" type="${xmlAttr(r.type)}">${xmlText(r.body)}</failure>\n    </testcase>\n`
 }
 
-function counts(results: readonly TestcaseResult[]): string {
-  const n = (k: TestcaseResult['kind']) => results.filter((r) => r.kind === k).length
-  return `tests="${results.length}" failures="${n('failure')}" errors="0" skipped="${n('skipped')}"`
+function counts(kinds: ReadonlyArray<TestcaseResult['kind']>): string {
+  const n = (k: TestcaseResult['kind']) => kinds.filter((x) => x === k).length
+  return `tests="${kinds.length}" failures="${n('failure')}" errors="0" skipped="${n('skipped')}"`
 }
 
 /**
@@ -86,22 +86,16 @@ function counts(results: readonly TestcaseResult[]): string {
 export async function writeJunit(model: ReportModel, out: Writable): Promise<void> {
   const cells = new Map(model.cells.map((c) => [`${c.target}\u0000${c.key}`, c]))
   const regressions = regressionsByTestcase(model, cells)
-  const suites = model.firmware.map((f: FirmwareColumn) => ({
-    column: f,
-    results: model.targets.map((t) => {
-      const key = `${t.target}\u0000${f.key}`
-      return { name: t.target, result: testcaseResult(model, cells.get(key), regressions.get(key)) }
-    }),
-  }))
-  const all = suites.flatMap((s) => s.results.map((r) => r.result))
-  await put(out, `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xmlAttr(model.title)}" ${counts(all)}>\n`)
-  for (const s of suites) {
-    const f = s.column
-    await put(out, `  <testsuite name="${xmlAttr(f.key)}" ${counts(s.results.map((r) => r.result))}>\n    <properties>\n`
+  // Results are made again when written: only their kinds are kept for the counts, not 100,000 bodies.
+  const result = (f: FirmwareColumn, t: TargetRow) => testcaseResult(model, cells.get(`${t.target}\u0000${f.key}`), regressions.get(`${t.target}\u0000${f.key}`))
+  const kinds = model.firmware.map((f) => model.targets.map((t) => result(f, t).kind))
+  await put(out, `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xmlAttr(model.title)}" ${counts(kinds.flat())}>\n`)
+  for (const [i, f] of model.firmware.entries()) {
+    await put(out, `  <testsuite name="${xmlAttr(f.key)}" ${counts(kinds[i]!)}>\n    <properties>\n`
       + `      <property name="module" value="${xmlAttr(f.module)}"/>\n      <property name="firmware" value="${xmlAttr(f.firmware)}"/>\n`
       + (f.profileId ? `      <property name="profile" value="${xmlAttr(f.profileId)}"/>\n` : '')
       + '    </properties>\n')
-    for (const r of s.results) await put(out, testcaseXml(f.key, r.name, r.result))
+    for (const t of model.targets) await put(out, testcaseXml(f.key, t.target, result(f, t)))
     await put(out, '  </testsuite>\n')
   }
   await put(out, '</testsuites>\n')
