@@ -150,3 +150,13 @@ test('md(): every character Markdown gives a meaning to is inert', () => {
   assert.deepEqual(children.map((c) => c.type), ['text'])
   assert.equal(children[0]!.content, spaced(hostile))
 })
+
+test('md(): text at the start of a list item or table cell starts no block of its own', () => {
+  for (const s of ['- x', '+ y', '= z', '1. one', '2) two', '    code', '---', '> q', '# h', '***', '```js']) {
+    const tokens = parser.parse(`- ${md(s)}\n\n| a |\n| --- |\n| ${md(s)} |\n`, {})
+    assert.deepEqual(tokens.map((t) => t.type).filter((t) => !/^(bullet_list|list_item|paragraph|inline|table|thead|tbody|tr|th|td)_?(open|close)?$/.test(t)), [], s)
+    const inline = tokens.filter((t) => t.type === 'inline')
+    assert.equal(inline[0]!.children!.map((c) => c.content).join(''), s, s)
+    assert.equal(inline[2]!.children!.map((c) => c.content).join(''), s, s)
+  }
+})

@@ -32,6 +32,11 @@ export function md(text: string): string {
     .replace(/:\/\//g, '&#58;//')
     .replace(/@/g, '&#64;')
     .replace(/\b(www)\./gi, '$1&#46;')
+    // At the start of a list item, leading spaces (a code block), `-`, `+`, `=` or `1.` (a list,
+    // a rule) would start a block of their own.
+    .replace(/^ +/, (sp) => '&#32;'.repeat(sp.length))
+    .replace(/^[-+=]/, (c) => `&#${c.charCodeAt(0)};`)
+    .replace(/^(\d+)([.)])/, (_, n: string, c: string) => `${n}&#${c.charCodeAt(0)};`)
 }
 
 /** A certificate's readable name, or its hash's start when the model does not know it. */
