@@ -1,0 +1,80 @@
+import type { Writable } from 'node:stream'
+import { stringify } from 'csv-stringify/sync'
+import { displayName } from '../../chain/display-name.js'
+import type { ReportModel } from '../model/types.js'
+import { put } from './sink.js'
+
+/**
+ * One attempt as `attempts.csv` shows it: a store attempt row (`AttemptRow`) plus the run it
+ * belongs to. Only the fields named here are read, so the store's rows can be passed as they are.
+ */
+export interface CsvAttempt {
+  runId: string
+  id: number
+  device: string
+  module: string | null
+  firmware: string | null
+  target: string
+  host: string
+  port: number
+  path: string
+  anchorSha256: string
+  anchorSubject: string
+  anchorSource: string
+  try: number
+  final: boolean
+  outcome: 'pass' | 'fail' | 'not-run'
+  class: string | null
+  reason: { reason: string; detail: string } | null
+  lines: string[]
+  httpStatus: number | null
+  durationMs: number
+  expect: string | null
+  recordedAt: string
+}
+
+/** The columns, in order (README "attempts.csv"). Add at the end, never rename. */
+export const CSV_COLUMNS = [
+  'run_id', 'attempt_id', 'device', 'module', 'firmware', 'target', 'host', 'port', 'path',
+  'anchor_sha256', 'anchor_name', 'anchor_subject', 'anchor_source', 'try', 'final', 'outcome', 'class',
+  'reason', 'reason_detail', 'lines', 'http_status', 'duration_ms', 'expect', 'recorded_at',
+] as const
+
+/**
+ * Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`, tab or CR (and their full-width
+ * forms) as a formula: csv-stringify prefixes such a text cell with `'`. Numbers stay numbers.
+ */
+const OPTIONS = { escape_formulas: true, record_delimiter: 'unix', quoted_match: /^\s|\s$/ } as const
+
+/** Rows stringified per chunk: one call per row would re-read the options 200,000 times. */
+const CHUNK = 256
+
+function record(model: ReportModel | null, a: CsvAttempt): Array<string | number> {
+  const name = model?.certificates[a.anchorSha256]?.name ?? (a.anchorSubject ? displayName(a.anchorSubject) : '')
+  return [
+    a.runId, a.id, a.device, a.module ?? '', a.firmware ?? '', a.target, a.host, a.port, a.path,
+    a.anchorSha256, name, a.anchorSubject, a.anchorSource, a.try, a.final ? 'true' : 'false', a.outcome, a.class ?? '',
+    a.reason?.reason ?? '', a.reason?.detail ?? '', a.lines.join(' | '), a.httpStatus ?? '', a.durationMs, a.expect ?? '', a.recordedAt,
+  ]
+}
+
+/**
+ * Streams `attempts.csv`: the header, then one row per attempt as the iterable yields them (the
+ * store's 200,000 rows never sit in memory at once), waiting whenever `out` is full. `out` is
+ * left open for the caller to end. Resolves to the number of rows written.
+ */
+export async function writeAttemptsCsv(model: ReportModel | null, attempts: Iterable<CsvAttempt> | AsyncIterable<CsvAttempt>, out: Writable): Promise<number> {
+  await put(out, stringify([[...CSV_COLUMNS]], OPTIONS))
+  let batch: Array<Array<string | number>> = []
+  let n = 0
+  for await (const a of attempts) {
+    batch.push(record(model, a))
+    n++
+    if (batch.length >= CHUNK) {
+      await put(out, stringify(batch, OPTIONS))
+      batch = []
+    }
+  }
+  if (batch.length) await put(out, stringify(batch, OPTIONS))
+  return n
+}

@@ -1,0 +1,221 @@
+import type { AnchorSet, Cell, DiffEntry, FirmwareColumn, ReportModel, TargetRow, Verdict } from '../model/types.js'
+import { certName, md } from './text.js'
+
+/**
+ * `matrix.md`: the report as GitHub Markdown for docs. Kept diff-friendly for nightly commits:
+ * the model's order everywhere, nothing that changes by itself from one day to the next inside a
+ * table (no timestamps, no "days left"); `generatedAt` appears once, above the tables. Every
+ * string from a certificate, server or module goes through `md()`; a verdict is a symbol and a
+ * word, never a colour alone.
+ */
+export function renderMarkdown(model: ReportModel): string {
+  const byKey = cellIndex(model.cells)
+  const out: string[] = []
+  out.push(`# ${md(model.title)}`, '')
+  out.push(`Generated ${md(model.generatedAt)} from ${model.runs.length} run(s): ${model.runs.map((r) => `${md(r.id)}${r.label ? ` (${md(r.label)})` : ''}${r.status === 'complete' ? '' : ` [${md(r.status)}]`}`).join(', ') || 'none'}.`, '')
+  out.push(...summary(model), '')
+  out.push(...disagreements(model), '')
+  out.push(...unsafe(model), '')
+  out.push(...matrix(model, byKey), '')
+  out.push(...failures(model), '')
+  if (model.diff) out.push(...diff(model), '')
+  if (model.chainChanges.length) out.push(...chainChanges(model), '')
+  if (model.expiring.length) out.push(...expiring(model), '')
+  if (model.anchorSets.length) out.push(...anchorSets(model), '')
+  if (model.statements.length) out.push('## Statements', '', ...model.statements.map((s) => `- ${md(s.text)}`), '')
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`
+}
+
+const VERDICT_MARK: Record<Verdict, string> = { pass: '✅ pass', fail: '❌ fail', 'not-run': '⏸ not-run' }
+
+function cellIndex(cells: readonly Cell[]): Map<string, Cell> {
+  return new Map(cells.map((c) => [`${c.target}\u0000${c.key}`, c]))
+}
+
+function row(cols: readonly string[]): string {
+  return `| ${cols.join(' | ')} |`
+}
+
+function table(header: readonly string[], rows: readonly string[][]): string[] {
+  return [row(header), row(header.map(() => '---')), ...rows.map(row)]
+}
+
+function summary(model: ReportModel): string[] {
+  const count = (f: (c: Cell) => boolean) => model.cells.filter(f).length
+  const unsafeN = count((c) => c.unsafe)
+  const lines = [
+    `- ${unsafeN ? '🚨 ' : ''}**${unsafeN} unsafe accept(s)**: must-reject targets a module accepted`,
+    `- ${model.disagreements} disagreement(s) between prediction and observation`,
+    `- ${count((c) => c.mismatch)} expect= mismatch(es)`,
+    `- ${count((c) => c.verdict === 'pass')} ✅ pass, ${count((c) => c.verdict === 'fail')} ❌ fail, ${count((c) => c.verdict === 'not-run')} ⏸ not-run, over ${model.targets.length} target(s) and ${model.firmware.length} firmware column(s)`,
+  ]
+  if (model.diff) lines.push(`- diff ${md(model.diff.baseline)} → ${md(model.diff.candidate)}: ${model.diff.regressions.length} regression(s), ${model.diff.fixes.length} fix(es), ${model.diff.changed.length} changed`)
+  return lines
+}
+
+/** The verdict of a cell in a few words: symbol, verdict, then what it rests on. */
+function verdictText(model: ReportModel, c: Cell): string {
+  let text = VERDICT_MARK[c.verdict]
+  if (c.verdict === 'pass' && c.anchors.passed[0]) text += ` · ${md(certName(model.certificates, c.anchors.passed[0]))}`
+  if (c.verdict === 'fail' && c.class) text += ` · ${md(c.class)}`
+  if (c.verdict === 'not-run' && c.notRun) text += ` · ${md(c.notRun.reason)}`
+  return text
+}
+
+function predictedText(c: Cell): string {
+  return `${md(c.predicted)}${c.predictedClass ? ` · ${md(c.predictedClass)}` : ''}`
+}
+
+function cellText(model: ReportModel, c: Cell | undefined): string {
+  if (!c) return '— no data'
+  let text = verdictText(model, c)
+  if (c.unsafe) text = `🚨 **UNSAFE** ${text}`
+  else if (c.mismatch && c.expect) text += ` · ⚠️ expected ${c.expect}`
+  if (c.disagree) text += ` · ≠ predicted ${predictedText(c)}`
+  return text
+}
+
+function lineList(lines: readonly string[]): string {
+  return lines.length ? lines.map(md).join(' ⏎ ') : '(none)'
+}
+
+function disagreements(model: ReportModel): string[] {
+  const cells = model.cells.filter((c) => c.disagree)
+  const out = [`## Disagreements (${model.disagreements})`, '']
+  if (!cells.length) return [...out, 'None: every predicted verdict matches the observed one.']
+  return [...out, ...table(['Target', 'Firmware', 'Observed', 'Predicted', 'Why'], cells.map((c) => [md(c.target), md(c.key), verdictText(model, c), predictedText(c), c.why.map(md).join(' ') || '—']))]
+}
+
+function unsafe(model: ReportModel): string[] {
+  const cells = model.cells.filter((c) => c.unsafe)
+  const out = [`## 🚨 Unsafe accepts (${cells.length})`, '']
+  if (!cells.length) return [...out, 'None: no module accepted a must-reject target.']
+  return [
+    ...out,
+    'A module accepted a target that must be rejected (`expect=fail`, e.g. an expired certificate): the worst finding of this report.',
+    '',
+    ...table(['Target', 'Firmware', 'Accepted with', 'Module lines'], cells.map((c) => [md(c.target), md(c.key), c.anchors.passed[0] ? md(certName(model.certificates, c.anchors.passed[0])) : '—', lineList(c.lines)])),
+  ]
+}
+
+function targetText(t: TargetRow): string {
+  const tags = t.tags.length > 1 ? ` (${t.tags.slice(1).map(md).join(', ')})` : ''
+  return `${md(t.target)}${tags}`
+}
+
+function matrixTable(model: ReportModel, byKey: Map<string, Cell>, targets: readonly TargetRow[]): string[] {
+  const header = ['Target', ...model.firmware.map((f: FirmwareColumn) => md(f.key))]
+  return table(header, targets.map((t) => [targetText(t), ...model.firmware.map((f) => cellText(model, byKey.get(`${t.target}\u0000${f.key}`)))]))
+}
+
+/** Rows grouped by first tag, groups in order of first appearance, rows in model order. */
+function groups(targets: readonly TargetRow[]): Array<[string | null, TargetRow[]]> {
+  const map = new Map<string | null, TargetRow[]>()
+  for (const t of targets) {
+    const tag = t.tags[0] ?? null
+    const list = map.get(tag) ?? []
+    list.push(t)
+    map.set(tag, list)
+  }
+  return [...map]
+}
+
+function matrix(model: ReportModel, byKey: Map<string, Cell>): string[] {
+  const out = ['## Matrix', '', 'Rows are targets (grouped by first tag), columns are MODULE@FIRMWARE. ✅ pass · the preferred CA to upload; ❌ fail · failure class; ⏸ not-run · reason; ⚠️ a verdict that disagrees with `expect=`; ≠ a prediction that disagrees.', '']
+  const regular = model.targets.filter((t) => t.expect !== 'fail')
+  const mustReject = model.targets.filter((t) => t.expect === 'fail')
+  const grouped = groups(regular)
+  for (const [tag, targets] of grouped) {
+    if (grouped.length > 1 || tag !== null) out.push(`### ${tag === null ? 'Untagged' : md(tag)}`, '')
+    out.push(...matrixTable(model, byKey, targets), '')
+  }
+  if (!regular.length) out.push('No targets.', '')
+  if (mustReject.length) {
+    out.push('## Must-reject targets', '', 'These targets must fail (`expect=fail`): ❌ fail is the expected result, 🚨 UNSAFE marks a module that accepted one.', '')
+    out.push(...matrixTable(model, byKey, mustReject), '')
+  }
+  return out
+}
+
+function failures(model: ReportModel): string[] {
+  const failed = model.cells.filter((c) => c.verdict === 'fail')
+  const notRun = model.cells.filter((c) => c.verdict === 'not-run')
+  const out: string[] = []
+  if (failed.length) {
+    out.push('## Why cells failed', '')
+    for (const c of failed) {
+      const anchor = c.evidence.anchor ? ` — CA uploaded: ${md(certName(model.certificates, c.evidence.anchor))}` : ''
+      out.push(`- **${md(c.target)}** on ${md(c.key)}: ${cellText(model, c)}${anchor}`)
+      for (const w of c.why) out.push(`  - ${md(w)}`)
+      for (const l of c.lines) out.push(`  - module: ${md(l)}`)
+    }
+    out.push('')
+  }
+  if (notRun.length) {
+    out.push('## Not run', '')
+    for (const c of notRun) out.push(`- **${md(c.target)}** on ${md(c.key)}: ⏸ ${c.notRun ? `${md(c.notRun.reason)}${c.notRun.detail ? `: ${md(c.notRun.detail)}` : ''}` : 'not-run'}`)
+  }
+  return out
+}
+
+function sideText(v: Verdict | 'missing', cls: string | null): string {
+  if (v === 'missing') return '— missing'
+  return `${VERDICT_MARK[v]}${v === 'fail' && cls ? ` · ${md(cls)}` : ''}`
+}
+
+function diffTable(title: string, entries: readonly DiffEntry[]): string[] {
+  if (!entries.length) return [`### ${title} (0)`, '', 'None.', '']
+  return [`### ${title} (${entries.length})`, '', ...table(['Target', 'Before', 'After', 'Why'], entries.map((e) => [md(e.target), sideText(e.before, e.beforeClass), sideText(e.after, e.afterClass), e.why.map(md).join(' ') || '—'])), '']
+}
+
+function diff(model: ReportModel): string[] {
+  const d = model.diff!
+  return [
+    `## Diff: ${md(d.baseline)} → ${md(d.candidate)}`, '',
+    `${d.same.length} target(s) unchanged, ${d.notComparable.length} not comparable (a side has no verdict).`, '',
+    ...diffTable('Regressions', d.regressions),
+    ...diffTable('Fixes', d.fixes),
+    ...diffTable('Changed', d.changed),
+    ...(d.notComparable.length ? diffTable('Not comparable', d.notComparable) : []),
+  ]
+}
+
+function hashText(h: string | null): string {
+  return h ? md(h.slice(0, 12)) : 'none'
+}
+
+function chainChanges(model: ReportModel): string[] {
+  return [
+    '## Chain changes', '',
+    ...table(['Target', 'Chain before', 'Chain after', 'Added', 'Removed', 'Verdicts'], model.chainChanges.map((c) => [
+      md(c.target), hashText(c.before.chainHash), hashText(c.after.chainHash),
+      c.added.map(md).join(', ') || '—', c.removed.map(md).join(', ') || '—',
+      c.verdicts.map((v) => `${md(`${v.module}@${v.firmware}`)}: ${sideText(v.before, null)} → ${sideText(v.after, null)}`).join('; ') || '—',
+    ])),
+  ]
+}
+
+function expiring(model: ReportModel): string[] {
+  // The date only, not days left: a table that changes every day by itself makes nightly diffs noise.
+  return [
+    `## Expiring certificates (within ${model.expiryDays} days)`, '',
+    ...table(['Certificate', 'Role', 'Not after', 'Targets', 'Firmware'], model.expiring.map((e) => [
+      md(model.certificates[e.sha256]?.name ?? e.subject), md(e.role), md(e.notAfter.slice(0, 10)), e.targets.map(md).join(', ') || '—', e.firmware.map(md).join(', ') || '—',
+    ])),
+  ]
+}
+
+function anchorSet(model: ReportModel, s: AnchorSet): string[] {
+  const limit = s.limitBytes === null ? 'store limit unknown' : s.bytes <= s.limitBytes ? `within the ${s.limitBytes}-byte store limit` : `⚠️ OVER the ${s.limitBytes}-byte store limit: cannot all be stored at once`
+  const search = s.exact ? 'exact (exhaustive search: no smaller set exists)' : 'greedy (small, not proven smallest)'
+  const rows = s.anchors.map((sha) => [md(certName(model.certificates, sha)), md(sha.slice(0, 16)), s.perTarget.filter((p) => p.anchors.includes(sha)).map((p) => md(p.target)).join(', ') || '—'])
+  return [
+    `### ${md(`${s.module}@${s.firmware}`)}`, '',
+    `${s.anchors.length} anchor(s), ${s.bytes} bytes, ${limit}; ${search}; covers ${s.covers.length} target(s).`, '',
+    ...(rows.length ? table(['Anchor', 'SHA-256', 'Targets'], rows) : ['No passing target: nothing to upload.']), '',
+  ]
+}
+
+function anchorSets(model: ReportModel): string[] {
+  return ['## Anchor sets', '', 'The smallest set of CAs per firmware that makes every passing target pass.', '', ...model.anchorSets.flatMap((s) => anchorSet(model, s))]
+}
