@@ -1,0 +1,7 @@
+export { predict } from './predict.js'
+export { judgeChain } from './chain-rules.js'
+export type { ChainContext, ChainJudgement, IssuedFn } from './chain-rules.js'
+export { connectFailureClass, judgeHandshake } from './handshake.js'
+export type { HandshakeJudgement } from './handshake.js'
+export { nameMatches, checkedNames } from './names.js'
+export type { HandshakeFact, PredictInput, Prediction, Reason, ServerFacts } from './types.js'
