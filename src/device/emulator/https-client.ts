@@ -2,8 +2,8 @@ import { connect as netConnect, isIP, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { connectCapturing, type CertCache, type ParsedCert } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
-import { connectFailureClass } from '../../predict/index.js'
 import { resolveAddress, type Endpoint, type ResolveMap } from '../../hosts/index.js'
+import { connectFailureClass } from '../../predict/index.js'
 import { helloOf, type FailureClass, type FirmwareProfile } from '../profile/profile.js'
 
 /** What the module's network stack saw: a connection with the served chain, or why not. */
