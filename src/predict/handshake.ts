@@ -60,7 +60,7 @@ export function judgeHandshake(profile: FirmwareProfile, server: ServerFacts, ho
     return { state: 'unknown', reasons: [reason('version-unverified', `the server chose ${broad.protocol} for a broad client; whether it speaks ${versionsText(t.versions)}, which ${m} offers, was not observed`)] }
   }
   if (broad.cipher && !t.cipherSuites.includes(broad.cipher)) {
-    return { state: 'unknown', reasons: [reason('suite-unverified', `the server chose ${broad.cipher} for a broad client; whether it accepts ${m}'s ${suitesText(t.cipherSuites, sameKeyExchange(t.cipherSuites, broad.cipher))} was not observed`)] }
+    return { state: 'unknown', reasons: [reason('suite-unverified', `the server chose ${broad.cipher} for a broad client; whether it accepts any of ${m}'s suites (${suitesText(t.cipherSuites, sameKeyExchange(t.cipherSuites, broad.cipher))}) was not observed`)] }
   }
   if (!broad.protocol || !broad.cipher) return { state: 'unknown', reasons: [reason('no-handshake', `the broad handshake with ${host} recorded no version or suite`)] }
   // The server took a version and a suite the module offers too.
