@@ -9,7 +9,8 @@ import { labCerts, type LabCerts } from './lab-certs.js'
 
 const ok = (protocol: string, cipher: string): HandshakeFact => ({ ok: true, protocol, cipher, errorCode: null, errorMessage: null })
 // Issued once for the file: both groups judge the same certificates.
-const shared = labCerts()
+let shared: Promise<LabCerts> | undefined
+const labCertsOnce = () => (shared ??= labCerts())
 const failed = (errorCode: string, errorMessage = 'x'): HandshakeFact => ({ ok: false, protocol: null, cipher: null, errorCode, errorMessage })
 
 describe('handshake reasons from real resolutions of the lab', () => {
@@ -21,7 +22,7 @@ describe('handshake reasons from real resolutions of the lab', () => {
   before(async () => {
     lab = await startTestLab()
     broad = await labResolver(lab, { hello: DEFAULT_HELLO })
-    certs = await shared
+    certs = await labCertsOnce()
   })
   after(async () => lab.close())
 
@@ -80,7 +81,7 @@ describe('handshake reasons from real resolutions of the lab', () => {
 
 describe('handshake judgement from given facts', () => {
   let certs: LabCerts
-  before(async () => { certs = await shared })
+  before(async () => { certs = await labCertsOnce() })
   const input = (own: HandshakeFact | null, broad: HandshakeFact | null, served = ['leaf-rsa2048', 'int-rsa']): PredictInput => ({
     profile: certs.profiles['spwf04sa-1.0.0'], served: served.map((n) => certs.cert(n)), ca: certs.cert('root-rsa'), host: 'rsa2048.basic.test', now: certs.now, server: { own, broad },
   })
