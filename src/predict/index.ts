@@ -1,6 +1,8 @@
-// Placeholder until the predictor lands (wip/predict).
-import type { PredictInput, Prediction } from './types.js'
+export { predict } from './predict.js'
+export { judgeChain } from './chain-rules.js'
+export type { ChainContext, ChainJudgement, IssuedFn } from './chain-rules.js'
+export { connectFailureClass, judgeHandshake } from './handshake.js'
+export type { HandshakeJudgement } from './handshake.js'
+export { nameMatches, checkedNames } from './names.js'
 export type { HandshakeFact, PredictInput, Prediction, Reason, ServerFacts } from './types.js'
-export function predict(_input: PredictInput): Prediction {
-  return { verdict: 'unknown', class: null, reasons: [] }
-}
+export { handshakeFact } from './facts.js'

@@ -30,6 +30,11 @@ export interface PredictInput {
   /** The module's clock when it judges. */
   now: Date
   server: ServerFacts
+  /**
+   * Whether `child` is signed by `issuer` (default: the signature check). Signature checks are
+   * the cost of a prediction: a caller predicting many cells passes one cached by sha256 pair.
+   */
+  issued?: (child: ParsedCert, issuer: ParsedCert) => boolean
 }
 
 /** One reason, in words that name the certificate and the limit. */

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls'
 import { connectCapturing, type CertCache, type ParsedCert } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import { resolveAddress, type Endpoint, type ResolveMap } from '../../hosts/index.js'
+import { connectFailureClass } from '../../predict/index.js'
 import { helloOf, type FailureClass, type FirmwareProfile } from '../profile/profile.js'
 
 /** What the module's network stack saw: a connection with the served chain, or why not. */
@@ -46,7 +47,7 @@ export async function moduleConnect(host: string, port: number, tls: boolean, pr
   }, opts.clock)
   if (capture.error || !socket) {
     const code = capture.error?.code ?? 'tls-error'
-    const cls: FailureClass = code === 'refused' || code === 'unreachable' ? 'connect' : code === 'timeout' ? 'timeout' : code === 'dns' ? 'dns' : code === 'chain-too-large' || code === 'chain-over-node-limit' ? 'too-large' : 'handshake'
+    const cls: FailureClass = connectFailureClass(code) ?? 'handshake'
     return { ok: false, class: cls, reason: `${code}: ${capture.error?.message ?? ''}` }
   }
   try {

@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { parseCertificate, pemBlocks, type ParsedCert } from '../../chain/index.js'
+import { judgeChain } from '../../predict/index.js'
 import type { FailureClass } from '../profile/profile.js'
 import { moduleConnect } from './https-client.js'
 import type { ModuleContext } from './module.js'
-import { judgeChain } from './tls-rules.js'
 
 /** A stored CA as the module reads it: PEM or DER, or null when it cannot be parsed. */
 export function parseCa(bytes: Buffer): ParsedCert | null {
@@ -42,8 +42,10 @@ export async function connectAndJudge(ctx: ModuleContext, what: string, host: st
     return { ok: true, socket: conn.socket, lines: [] }
   }
   const ca = ctx.flash.ca ? parseCa(ctx.flash.ca) : null
+  // The predictor's chain rules: the report predicts with the same code the emulator answers by.
   const verdict = judgeChain(conn.served, ca, ctx.profile, { host: nameToCheck, now: ctx.now() })
-  ctx.log(`${what} ${host}:${port} ${conn.protocol} ${conn.cipher}: ${verdict.class ?? 'pass'} (${verdict.reason})`)
+  const why = verdict.reasons.length ? verdict.reasons.map((r) => r.text).join('; ') : 'trusted'
+  ctx.log(`${what} ${host}:${port} ${conn.protocol} ${conn.cipher}: ${verdict.class ?? 'pass'} (${why})`)
   elapsed()
   if (verdict.class) {
     conn.socket.destroy()
