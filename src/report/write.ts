@@ -7,6 +7,7 @@ import { HistoryStore, type HistoryAttempt } from '../store/index.js'
 import type { Db } from '../store/index.js'
 import { buildReport, type ReportQuery } from './model/build.js'
 import type { EvidenceSource, ReportModel } from './model/types.js'
+import type { CsvAttempt } from './render/index.js'
 
 import { REPORT_FILES, type FailOn, type ReportFormat } from './formats.js'
 export { FAIL_ON, REPORT_FILES, REPORT_FORMATS } from './formats.js'
@@ -21,14 +22,26 @@ type Renderer = (model: ReportModel, sources: ReportSources, out: Writable) => P
 
 async function renderer(format: ReportFormat): Promise<Renderer> {
   const r = await import('./render/index.js')
+  const { writeHtmlReport } = await import('./render/html.js')
   const table: Record<ReportFormat, Renderer> = {
-    html: (m, s, o) => r.renderHtml(m, s, o),
-    md: (m, s, o) => r.renderMarkdown(m, s, o),
-    csv: (m, s, o) => r.renderCsv(m, s, o),
-    json: (m, s, o) => r.renderJson(m, s, o),
-    junit: (m, s, o) => r.renderJunit(m, s, o),
+    html: (m, s, o) => writeHtmlReport(m, s, o),
+    md: async (m, _s, o) => { await new Promise<void>((resolve, reject) => o.write(r.renderMarkdown(m), (err) => (err ? reject(err) : resolve()))) },
+    csv: async (m, s, o) => { await r.writeAttemptsCsv(m, csvRows(s.attempts()), o) },
+    json: (m, s, o) => r.writeReportJson(m, s, o),
+    junit: (m, _s, o) => r.writeJunit(m, o),
   }
   return table[format]
+}
+
+function* csvRows(attempts: Iterable<HistoryAttempt>): Generator<CsvAttempt> {
+  for (const a of attempts) {
+    yield {
+      runId: a.runId, id: a.id, device: a.device, module: a.module, firmware: a.firmware, target: a.target, host: a.host, port: a.port, path: a.path,
+      anchorSha256: a.anchor, anchorSubject: a.anchorSubject, anchorSource: a.anchorSource, try: a.try, final: a.final, outcome: a.outcome, class: a.class,
+      reason: a.reason ? { reason: a.reason, detail: a.reasonDetail ?? '' } : null, lines: a.lines, httpStatus: a.httpStatus, durationMs: a.durationMs,
+      expect: a.expect, recordedAt: a.recordedAt,
+    }
+  }
 }
 
 export interface WriteReportOptions extends ReportQuery {
@@ -64,14 +77,14 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
     const file = join(dir, REPORT_FILES[format])
     const part = `${file}.${process.pid}.part`
     try {
-      const out = createWriteStream(part)
       const render = await renderer(format)
-      try {
-        await render(model, sources, out)
-      } finally {
-        out.end()
-        await finished(out)
-      }
+      const out = createWriteStream(part)
+      // A write error (disk full, the directory removed) ends the render through finished().
+      const done = finished(out)
+      done.catch(() => undefined)
+      await Promise.race([render(model, sources, out), done.then(() => { throw new Error('the file closed before the report was written') })])
+      out.end()
+      await done
       renameSync(part, file)
     } catch (err) {
       rmSync(part, { force: true })

@@ -77,8 +77,8 @@ export function fixtureModel(): ReportModel {
     anchorSets: [{ module: 'SPWF04SA', firmware: '1.0.0', anchors: [root.sha256], covers: [good.target, iot.target], bytes: root.bytes, exact: true, perTarget: [{ target: good.target, anchors: [root.sha256] }], limitBytes: 4096 }],
     diff: {
       baseline: 'run-a', candidate: 'run-b',
-      regressions: [{ target: bad.target, before: 'pass', after: 'fail', beforeClass: null, afterClass: 'certificate', why: [HOSTILE_WHY] }],
-      fixes: [], changed: [], same: [good.target, iot.target], notComparable: [],
+      regressions: [{ target: bad.target, key: null, before: 'pass', after: 'fail', beforeClass: null, afterClass: 'certificate', why: [HOSTILE_WHY] }],
+      fixes: [], changed: [], same: [good.target, iot.target], notComparable: [], unsafe: [],
     },
     chainChanges: [{
       target: bad.target,

@@ -80,9 +80,10 @@ export function hostileModel(): ReportModel {
     ],
     diff: {
       baseline: 'SPWF04SA@1.0.0', candidate: 'SPWF04SA@1.1.0',
-      regressions: [{ target: revoked.target, before: 'pass', after: 'fail', beforeClass: null, afterClass: 'handshake', why: ['a | regression <i>'] }, { target: expired.target, before: 'fail', after: 'pass', beforeClass: 'expired', afterClass: null, why: ['accepts | expired'] }],
-      fixes: [{ target: ebay.target, before: 'fail', after: 'pass', beforeClass: 'handshake', afterClass: null, why: [] }],
-      changed: [], same: [plain.target], notComparable: [{ target: evil.target, before: 'fail', after: 'not-run', beforeClass: 'cert<x>', afterClass: null, why: [] }],
+      regressions: [{ target: revoked.target, key: null, before: 'pass', after: 'fail', beforeClass: null, afterClass: 'handshake', why: ['a | regression <i>'] }, { target: expired.target, key: null, before: 'fail', after: 'pass', beforeClass: 'expired', afterClass: null, why: ['accepts | expired'] }],
+      fixes: [{ target: ebay.target, key: null, before: 'fail', after: 'pass', beforeClass: 'handshake', afterClass: null, why: [] }],
+      changed: [], same: [plain.target], notComparable: [{ target: evil.target, key: null, before: 'fail', after: 'not-run', beforeClass: 'cert<x>', afterClass: null, why: [] }],
+      unsafe: [],
     },
     chainChanges: [{
       target: ebay.target,
