@@ -117,7 +117,8 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--cache-dir <dir>', 'where generated keys and certificates are kept')
     .option('--out <dir>', 'where hosts.txt and trust.pem are written')
     .addOption(new Option('--ephemeral', 'ignore fixed ports in the spec').default(false))
-    .action(async (o: { spec: string; cacheDir?: string; out?: string; ephemeral: boolean }) => { const { labCommand } = await import('./commands/lab.js'); await labCommand(o, io, clock) })
+    .option('--rotate <host=n>', 'serve rotation n of a host\'s chain (its spec\'s rotations; 0 is its own chain) (repeatable)', collect, [])
+    .action(async (o: { spec: string; cacheDir?: string; out?: string; ephemeral: boolean; rotate: string[] }) => { const { labCommand } = await import('./commands/lab.js'); await labCommand(o, io, clock) })
 
   program.command('emulate')
     .description('run an emulated SPWF04SA/SPWF01SA on a pseudo-terminal or TCP port; prints the URL first')

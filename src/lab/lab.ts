@@ -6,7 +6,7 @@ import { AppError, isAppError } from '../core/errors.js'
 import { toPem } from '../chain/pem.js'
 import { loadOrCreatePki, type LabPki } from './cache.js'
 import { keyOwners } from './pki.js'
-import { aiaServer, behaviourServer, listen, serverKey, tlsGroupServer } from './servers.js'
+import { aiaServer, behaviourServer, listen, serverKey, tlsGroupServer, type TlsGroupServer } from './servers.js'
 import { validateLabSpec, type LabSpec } from './spec.js'
 
 export interface LabHost {
@@ -33,6 +33,14 @@ export interface RunningLab {
   /** Written files: a hosts file of the lab targets and a PEM bundle of its trusted roots. */
   hostsFile: string
   trustStoreFile: string
+  /**
+   * Switches `host` to another chain without changing its port: 0 is the spec's own chain, i is
+   * `rotations[i-1]`. New handshakes get it; connections already open keep theirs. An unknown
+   * host or rotation is `USAGE`.
+   */
+  rotate(host: string, to: number): void
+  /** The rotation each host with rotations serves now (0 = its own chain). */
+  rotation(host: string): number
   close(): Promise<void>
 }
 
@@ -88,13 +96,16 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
       groups.set(key, [...(groups.get(key) ?? []), name])
     }
     const hosts: LabHost[] = []
+    const servedBy = new Map<string, TlsGroupServer>()
     for (const names of groups.values()) {
       const first = spec.hosts[names[0]!]!
       const behaviour = first.server?.behaviour ?? 'tls'
       // Hostile servers each get their own port; they have no SNI to pick by.
       const batches = behaviour === 'tls' ? [names] : names.map((n) => [n])
       for (const batch of batches) {
-        const server = behaviour === 'tls' ? tlsGroupServer(batch, spec, pki) : behaviourServer(behaviour as 'stall')
+        const tls = behaviour === 'tls' ? tlsGroupServer(batch, spec, pki) : null
+        if (tls) for (const name of batch) servedBy.set(name, tls)
+        const server = tls ? tls.server : behaviourServer(behaviour as 'stall')
         servers.push(server)
         const port = await listenPreferring(server, opts.ephemeralPorts ? 0 : (first.server?.port ?? 0))
         for (const name of batch) {
@@ -114,7 +125,22 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
     const resolveEntries = hosts.filter((h) => h.port === h.listenPort).map((h) => `${h.name}:${h.port}:${h.address}`)
     if (spec.aia) resolveEntries.push(`${spec.aia.host}:${aiaPort}:127.0.0.1`)
     const connectToEntries = hosts.filter((h) => h.port !== h.listenPort).map((h) => `${h.name}:${h.port}:${h.address}:${h.listenPort}`)
-    return { spec, pki, hosts, aiaBase, resolveEntries, connectToEntries, hostsFile, trustStoreFile, close: closeAll }
+    const current = new Map<string, number>()
+    const rotate = (host: string, to: number) => {
+      const h = Object.hasOwn(spec.hosts, host) ? spec.hosts[host] : undefined
+      const tls = servedBy.get(host)
+      const count = h?.rotations?.length ?? 0
+      if (!h || !tls) throw new AppError('USAGE', `lab "${spec.name}" has no TLS host "${host}" to rotate`)
+      if (!Number.isInteger(to) || to < 0 || to > count) {
+        throw new AppError('USAGE', `lab host "${host}" has ${count === 0 ? 'no rotations' : `rotations 0-${count}`} (0 is its own chain), not ${to}`)
+      }
+      const r = to === 0 ? h : h.rotations![to - 1]!
+      const leaf = r.certificate ?? h.certificate!
+      tls.serve(host, { certificate: leaf, send: r.send ?? [leaf] })
+      current.set(host, to)
+    }
+    const rotation = (host: string) => current.get(host) ?? 0
+    return { spec, pki, hosts, aiaBase, resolveEntries, connectToEntries, hostsFile, trustStoreFile, rotate, rotation, close: closeAll }
   } catch (err) {
     await closeAll()
     throw err

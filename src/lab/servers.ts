@@ -46,7 +46,10 @@ export function aiaServer(getPki: () => LabPki | null): HttpServer {
   })
 }
 
-function contextFor(host: HostSpec, pki: LabPki): { key: string; cert: string } {
+/** The chain a host serves: its own, or one of its rotations. */
+export type ServedChain = Pick<HostSpec, 'certificate' | 'send'>
+
+function contextFor(host: ServedChain, pki: LabPki): { key: string; cert: string } {
   const leaf = pki.certs.get(host.certificate!)!
   const key = pki.keys.get(leaf.keyName)!
   const send = host.send ?? [host.certificate!]
@@ -60,19 +63,27 @@ function contextFor(host: HostSpec, pki: LabPki): { key: string; cert: string } 
  * Server settings that must be equal for hosts to share one listener (picked by SNI). OpenSSL
  * falls back to the listener's default context when the one chosen by SNI cannot serve the
  * client (no chain of its own, or no suite for its key type), which would send another host's
- * certificates; so leaf-only hosts never share, and hosts share only with the same key type.
+ * certificates; so leaf-only hosts never share, and hosts share only with the same key type. A
+ * host with rotations is alone too: any of its chains may be leaf-only or of another key type,
+ * and being alone lets its rotation replace the listener's default (no-SNI) chain as well.
  */
 export function serverKey(host: HostSpec, name: string, leafKey: string): string {
   const s = host.server ?? {}
-  const alone = (host.send ?? []).length <= 1 ? name : ''
+  const alone = (host.send ?? []).length <= 1 || host.rotations !== undefined ? name : ''
   return JSON.stringify([s.behaviour ?? 'tls', s.versions ?? null, s.cipherSuites ?? null, s.groups ?? null, s.port ?? 0, alone, leafKey.split('-')[0]])
+}
+
+export interface TlsGroupServer {
+  server: Server
+  /** Serves `chain` for `name` from the next handshake on (connections already open keep theirs). */
+  serve(name: string, chain: ServedChain): void
 }
 
 /**
  * One HTTPS listener for a group of hosts with identical server settings; the certificate is
  * chosen by SNI, and a hello without SNI gets the first host's. Each request gets a small body.
  */
-export function tlsGroupServer(names: string[], spec: LabSpec, pki: LabPki): Server {
+export function tlsGroupServer(names: string[], spec: LabSpec, pki: LabPki): TlsGroupServer {
   const first = spec.hosts[names[0]!]!
   const s = first.server ?? {}
   const versions = s.versions ?? ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
@@ -91,7 +102,12 @@ export function tlsGroupServer(names: string[], spec: LabSpec, pki: LabPki): Ser
     res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)
   })
   server.on('tlsClientError', () => {})
-  return server as unknown as Server
+  const serve = (name: string, chain: ServedChain) => {
+    contexts.set(name, createSecureContext({ ...settings, ...contextFor(chain, pki) }))
+    // The listener's own context answers hellos without SNI: it is the first host's.
+    if (name === names[0]) server.setSecureContext({ ...settings, ...contextFor(chain, pki) })
+  }
+  return { server: server as unknown as Server, serve }
 }
 
 /** Hostile or broken servers: what the resolver and the device must survive. */

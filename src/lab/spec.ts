@@ -47,6 +47,14 @@ export interface ServerSpec {
   port?: number
 }
 
+/** Another chain the same host can be switched to while it runs (a re-issued leaf or intermediate). */
+export interface RotationSpec {
+  /** Leaf certificate name; defaults to the host's. */
+  certificate?: string
+  /** Certificates sent, in order; the first must be this rotation's certificate. Defaults to the leaf alone. */
+  send?: string[]
+}
+
 export interface HostSpec {
   description?: string
   /**
@@ -60,6 +68,8 @@ export interface HostSpec {
   /** Certificates sent, in order, duplicates allowed; the first must be `certificate`. */
   send?: string[]
   server?: ServerSpec
+  /** Alternative chains: `RunningLab.rotate(host, i)` serves rotations[i-1] (0 is the chain above). */
+  rotations?: RotationSpec[]
   tags?: string[]
   expect?: 'pass' | 'fail'
 }
@@ -111,6 +121,7 @@ export function validateLabSpec(raw: unknown, source: string): LabSpec {
       if (send[0] !== h.certificate) fail(at, 'send must start with the host certificate')
       for (const s of send) if (!(s in certs)) fail(at, `send: "${s}" is not a certificate`)
     }
+    if (h.rotations !== undefined) validateRotations(h, at, certs, behaviour, fail)
     for (const v of h.server?.versions ?? []) if (!TLS_VERSIONS.includes(v)) fail(at, `unknown TLS version "${v}"`)
     for (const s of h.server?.cipherSuites ?? []) if (!(s in CIPHER_SUITES)) fail(at, `unknown cipher suite "${s}"`)
     for (const g of h.server?.groups ?? []) if (!(g in GROUPS)) fail(at, `unknown group "${g}"`)
@@ -120,4 +131,29 @@ export function validateLabSpec(raw: unknown, source: string): LabSpec {
   }
   if (problems.length > 0) throw new AppError('LAB_SPEC_INVALID', problems.join('\n'))
   return spec
+}
+
+function validateRotations(h: HostSpec, at: string, certs: Record<string, CertSpec>, behaviour: Behaviour, fail: (path: string, why: string) => void): void {
+  if (!Array.isArray(h.rotations)) {
+    fail(`${at}.rotations`, 'must be an array of { certificate, send }')
+    return
+  }
+  if (behaviour !== 'tls') fail(`${at}.rotations`, 'only a tls server has a chain to rotate')
+  h.rotations.forEach((r, i) => {
+    const rat = `${at}.rotations[${i}]`
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+      fail(rat, 'must be an object { certificate, send }')
+      return
+    }
+    for (const k of Object.keys(r)) if (k !== 'certificate' && k !== 'send') fail(rat, `unknown key "${k}" (certificate, send)`)
+    const leaf = r.certificate ?? h.certificate
+    if (typeof leaf !== 'string' || !(leaf in certs)) fail(rat, 'certificate must name a certificate')
+    if (r.send !== undefined && (!Array.isArray(r.send) || r.send.length === 0)) {
+      fail(rat, 'send must be a non-empty array of certificate names')
+      return
+    }
+    const send = r.send ?? [leaf]
+    if (send[0] !== leaf) fail(rat, 'send must start with the rotation\'s certificate')
+    for (const s of send) if (typeof s !== 'string' || !(s in certs)) fail(rat, `send: "${String(s)}" is not a certificate`)
+  })
 }

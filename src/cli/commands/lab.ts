@@ -2,6 +2,7 @@ import { resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
 import { dataPath } from '../../core/paths.js'
 import { readLabSpec, startLab, type RunningLab } from '../../lab/index.js'
+import { AppError } from '../../core/errors.js'
 import type { Io } from '../io.js'
 import { termSafe } from '../../core/sanitize.js'
 
@@ -10,23 +11,41 @@ export interface LabOptions {
   cacheDir?: string
   out?: string
   ephemeral?: boolean
+  /** `HOST=N` entries: serve rotation N of HOST's chain from the start. */
+  rotate?: string[]
 }
 
 export async function openLab(opts: LabOptions, io: Io, clock: Clock): Promise<RunningLab> {
+  const rotations = (opts.rotate ?? []).map(parseRotateEntry)
   const spec = await readLabSpec(resolvePath(io.cwd, opts.spec))
-  return await startLab(spec, {
+  const lab = await startLab(spec, {
     cacheDir: opts.cacheDir ? resolvePath(io.cwd, opts.cacheDir) : dataPath('lab', '.cache'),
     ...(opts.out ? { outDir: resolvePath(io.cwd, opts.out) } : {}),
     now: clock.now(),
     ephemeralPorts: opts.ephemeral ?? false,
   })
+  try {
+    for (const r of rotations) lab.rotate(r.host, r.to)
+  } catch (err) {
+    await lab.close()
+    throw err
+  }
+  return lab
+}
+
+/** `--rotate HOST=N`: the host as named in the spec, N a whole number (checked against the spec by rotate). */
+export function parseRotateEntry(entry: string): { host: string; to: number } {
+  const m = /^([^=\s]+)=([0-9]{1,6})$/.exec(entry)
+  if (!m) throw new AppError('USAGE', `--rotate ${termSafe(entry)}: expected HOST=N, e.g. rsa2048.basic.test=1`)
+  return { host: m[1]!, to: Number(m[2]) }
 }
 
 export function labBanner(lab: RunningLab): string {
   const lines = [`lab "${lab.spec.name}": ${lab.hosts.length} hosts on 127.0.0.1${lab.aiaBase ? `, AIA at ${lab.aiaBase}` : ''}`]
   for (const h of lab.hosts) {
     const via = h.port === h.listenPort ? '' : ` (on ${h.address}:${h.listenPort})`
-    lines.push(`  ${termSafe(`${h.name}:${h.port}`).padEnd(36)} ${termSafe(h.description ?? '')}${via}`)
+    const rotation = lab.rotation(h.name) === 0 ? '' : ` [rotation ${lab.rotation(h.name)}]`
+    lines.push(`  ${termSafe(`${h.name}:${h.port}`).padEnd(36)} ${termSafe(h.description ?? '')}${via}${rotation}`)
   }
   lines.push(`hosts file:  ${lab.hostsFile}`, `trust store: ${lab.trustStoreFile}`)
   return lines.join('\n')
