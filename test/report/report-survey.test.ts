@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -77,8 +78,15 @@ test('report from two real surveys: every format written under its fixed name, t
   const big = cell('big.report.test', '1.0.0')
   assert.equal(big.class, 'key-unsupported')
   assert.ok(big.lines.includes('AT-S.Certificate Error:22'), big.lines.join('|'))
+  // Why, from the predictor with the run's profile snapshot: the certificate and the limit named.
+  assert.deepEqual(big.why, ['intermediate `CN=Report Issuing CA 4096, O=tlsmatrix lab` has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits'])
+  assert.equal(big.predicted, 'fail')
+  assert.match(cell('ecdhe.report.test', '1.0.0').why.join(), /accepts none of the module's cipher suites: SPWF04SA 1\.0\.0 offers RSA key exchange only \(it chose TLS_ECDHE_RSA_WITH_AES_\d+_GCM_SHA\d+ for a broad client\)/)
+  // The shipped profiles describe the emulators: no cell disagrees.
+  assert.equal(m.disagreements, 0)
+  assert.ok(m.cells.every((c) => c.predicted === c.verdict), JSON.stringify(m.cells.filter((c) => c.predicted !== c.verdict).map((c) => [c.target, c.key, c.predicted])))
   // The issuer expiring in 30 days is forecast, with the target and firmware that depend on it.
-  const hostile = m.expiring.find((e) => e.subject.includes('<script>'))
+  const hostile = m.expiring.find((e) => e.subject.includes('script') && e.role === 'intermediate')
   assert.ok(hostile, JSON.stringify(m.expiring))
   assert.ok(hostile.daysLeft <= 30 && hostile.daysLeft >= 28, String(hostile.daysLeft))
   assert.deepEqual(hostile.targets, ['ok.report.test:443'])
@@ -92,8 +100,49 @@ test('report from two real surveys: every format written under its fixed name, t
   assert.equal(change.after.runId, runIds[1])
   // Only rotate.report.test changed chain.
   assert.deepEqual(m.chainChanges.map((c) => c.target), ['rotate.report.test:443'])
+  // The hostile subject is text in every format: escaped, never markup, never a formula.
+  const html = readFileSync(join(out, 'index.html'), 'utf8')
+  assert.ok(html.includes('&lt;script'), 'the subject is shown, escaped')
+  assert.ok(!/<script\\?>alert/.test(html), 'no script element from a certificate')
+  const md = readFileSync(join(out, 'matrix.md'), 'utf8')
+  assert.ok(!/<script/.test(md) && md.includes('script'), 'Markdown shows the subject without markup')
+  const junit = readFileSync(join(out, 'junit.xml'), 'utf8')
+  assert.ok(!/<script/.test(junit))
+  const csv = readFileSync(join(out, 'attempts.csv'), 'utf8')
+  assert.ok(csv.includes('HYPERLINK'), 'the subject is in the CSV')
+  assert.ok(!/(^|,)=HYPERLINK/m.test(csv), 'never at the start of a cell')
   // Statements for docs.
   assert.ok(m.statements.some((s) => s.text === 'SPWF04SA reaches ecdhe.report.test from 1.1.0'), JSON.stringify(m.statements))
+})
+
+test('rendered from the database alone: the profile snapshot kept with the run judges, and a profile that is wrong shows as disagreements, listed first', async () => {
+  // Another machine, months later: a copy of the database, and a snapshot that says 1.0.0 takes RSA-4096.
+  const copy = join(dir, 'copy.db')
+  copyFileSync(db, copy)
+  const d = new Database(copy)
+  try {
+    for (const r of d.prepare('SELECT id, profiles FROM runs').all() as Array<{ id: string; profiles: string }>) {
+      const p = JSON.parse(r.profiles) as Record<string, { tls: { certificateKeys: { rsa: { maxBits: number } } } }>
+      p.a!.tls.certificateKeys.rsa.maxBits = 4096
+      d.prepare('UPDATE runs SET profiles = ? WHERE id = ?').run(JSON.stringify(p), r.id)
+    }
+  } finally {
+    d.close()
+  }
+  const out = join(dir, 'copy')
+  const io = testIo()
+  assert.equal(await run(['report', '--db', copy, '--out', out, '--format', 'json,md'], io), 0, io.err())
+  const m = readModel(out)
+  const big = m.cells.find((c) => c.host === 'big.report.test' && c.firmware === '1.0.0')!
+  assert.equal(big.verdict, 'fail')
+  assert.equal(big.predicted, 'pass')
+  assert.ok(big.disagree)
+  // 1.0.0 with the rotated chain too (an RSA-4096 intermediate now): two disagreements.
+  assert.equal(m.disagreements, 2)
+  assert.match(io.out(), /2 cell\(s\) where the profile's prediction disagrees/)
+  const md = readFileSync(join(out, 'matrix.md'), 'utf8')
+  const first = md.search(/disagree/i)
+  assert.ok(first >= 0 && first < md.search(/\| *target/i), 'disagreements come before the matrix')
 })
 
 test('two runs compared: each firmware against itself, the re-issued chain is a regression on both, --fail-on regression exits 1', async () => {
