@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -179,6 +179,8 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
       c.child.kill('SIGINT')
       assert.equal(await exitOf(c), 3, c.stderr())
       assert.match(c.stderr(), /start the demo again/)
+      // The report of what the run found is written even so (or says why there is none).
+      assert.ok(existsSync(join(dir, 'demo-reports', 'index.html')) || /no report written: /.test(c.stderr()), c.stderr())
       await until(() => !started.some(alive), 'the emulators to exit')
       for (const port of new Set(ports)) assert.equal(await refused(port), true, `port ${port} is free`)
     })

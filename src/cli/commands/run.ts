@@ -1,7 +1,7 @@
 import { basename, resolve as resolvePath } from 'node:path'
 import { CertCache, loadTrustStore } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
-import { AppError, outcome } from '../../core/errors.js'
+import { AppError, isAppError, messageOf, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
 import { checkDeviceUrl, checkProfileDirs, parseDeviceUrl } from '../../device/index.js'
 import { parseAddressMap } from '../../hosts/index.js'
@@ -9,7 +9,7 @@ import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
 import { parseAnchorChoice, type AnchorChoice } from '../../plan/index.js'
 import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
 import { existsSync, statSync } from 'node:fs'
-import { inspectDb, lazyDb, ObservationStore, RunStore, type RunRow } from '../../store/index.js'
+import { inspectDb, lazyDb, ObservationStore, RunStore, type Db, type RunRow } from '../../store/index.js'
 import type { Io } from '../io.js'
 import { surveyProgress } from '../survey-progress.js'
 import { VERSION } from '../version.js'
@@ -154,15 +154,7 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       const verdicts = finals.filter((a) => a.outcome === 'pass' || a.outcome === 'fail').length
       io.stdout.write(`\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts} not run, recorded in ${dbPath}\n`)
     }
-    if (opts.report) {
-      // Also for a run that ended early: what it found is worth reading, and says it is incomplete.
-      const { writeReport, REPORT_FORMATS } = await import('../../report/write.js')
-      const written = await writeReport(db, {
-        runs: [result.runId], baseline: opts.reportDiff?.baseline ?? null, candidate: opts.reportDiff?.candidate ?? null, tags: [], expiryDays: 90, title: o.label ?? null,
-        now: clock.now(), formats: opts.reportFormat ?? [...REPORT_FORMATS], outDir: resolvePath(io.cwd, opts.report), failOn: 'never',
-      })
-      ;(o.json ? io.stderr : io.stdout).write(`\n${reportSummary(written, io.cwd)}\n`)
-    }
+    if (opts.report) await reportRun(db, result.runId, result.status === 'complete', opts, o, io, clock)
     if (result.status !== 'complete') {
       io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)
       throw outcome(result.status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
@@ -170,6 +162,27 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
     if (matrix.mismatches.length > 0) throw outcome('FINDINGS')
   } finally {
     handle.close()
+  }
+}
+
+/**
+ * `--report DIR`: the run's report, also when it ended early (what it found is worth reading, and
+ * the report says the run is incomplete). A run stopped before any verdict has nothing to show;
+ * a report that cannot be written fails a complete run (exit 2) but never hides why a run
+ * stopped early.
+ */
+async function reportRun(db: Db, runId: string, complete: boolean, opts: RunOptions, o: RunOptions, io: Io, clock: Clock): Promise<void> {
+  const { writeReport, REPORT_FORMATS } = await import('../../report/write.js')
+  const to = o.json ? io.stderr : io.stdout
+  try {
+    const written = await writeReport(db, {
+      runs: [runId], baseline: opts.reportDiff?.baseline ?? null, candidate: opts.reportDiff?.candidate ?? null, tags: [], expiryDays: 90, title: o.label ?? null,
+      now: clock.now(), formats: opts.reportFormat ?? [...REPORT_FORMATS], outDir: resolvePath(io.cwd, opts.report!), failOn: 'never',
+    })
+    to.write(`\n${reportSummary(written, io.cwd)}\n`)
+  } catch (err) {
+    if (complete && !isAppError(err, 'REPORT_NO_DATA')) throw err
+    io.stderr.write(`no report written: ${termSafe(messageOf(err))}\n`)
   }
 }
 
