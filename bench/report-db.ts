@@ -20,7 +20,7 @@ import type { TranscriptEntry } from '../src/device/at/transcript.js'
 import { benchKey, daysFrom, ecLeafKey, issue, type BenchCa, type BenchKey, type BenchKeySpec } from './report-certs.js'
 
 /** Bump when the generated data changes: a new cache directory is used. */
-export const REPORT_DB_VERSION = 'v1'
+export const REPORT_DB_VERSION = 'v2'
 
 export interface ReportDbOptions {
   targets?: number
@@ -197,7 +197,9 @@ function verdict(v: number, profile: FirmwareProfile, t: TargetInfo, anchor: num
   if (r < 0.02) {
     return { outcome: 'not-run', class: null, try: 2, lines: ['AT-S.Certificate Error:31', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'], reason: { reason: 'unrecognized', detail: `the module's lines match no entry of the ${profile.id} error table` } }
   }
-  const fail = (cls: string, n = 0): Verdict => ({ outcome: 'fail', class: cls, reason: null, try: 1, lines: errorLines(profile, cls, n) })
+  // Failures found after the CA was loaded (validity, name, HTTP) print the loading lines first.
+  const loaded = (cls: string) => (cls === 'expired' || cls === 'hostname' || cls === 'http' ? ['AT-S.Skip CA', 'AT-S.Loading:1:2'] : [])
+  const fail = (cls: string, n = 0): Verdict => ({ outcome: 'fail', class: cls, reason: null, try: 1, lines: [...loaded(cls), ...errorLines(profile, cls, n)] })
   const ecChain = intSpec !== 'rsa-2048' && intSpec !== 'rsa-4096'
   if (profile.tls.certificateKeys.ecdsa.length === 0 && ecChain) return fail('handshake')
   if (!profile.tls.cipherSuites.some((s) => s.includes('ECDHE')) && t.ecdheOnly) return fail('handshake')
@@ -220,8 +222,7 @@ function transcript(t: TargetInfo, v: Verdict, start: number, bodyBytes: number,
     at = Math.round((at + 2 + seed * 30) * 10) / 10
     out.push({ dir: 'rx', t: at, data })
   }
-  const lines = v.outcome === 'fail' ? ['AT-S.Skip CA', 'AT-S.Loading:1:2', ...v.lines] : v.lines
-  for (const line of lines) {
+  for (const line of v.lines) {
     if (line === 'AT-S.OK') {
       const body = `{"status":"ok","host":"${t.host}","path":"${t.path}","pad":"${'x'.repeat(Math.max(0, bodyBytes - 60))}"}\n`
       const chunks = 2 + Math.floor(seed * 3)

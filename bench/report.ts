@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -136,6 +136,7 @@ async function main(): Promise<number> {
   checkCli()
   const work = mkdtempSync(join(tmpdir(), 'tlsmatrix-bench-report-out-'))
   const out = join(work, 'report')
+  mkdirSync(out)
   try {
     const r = await render(db.path, out)
     const rssMb = r.rssKb === null ? null : r.rssKb / 1024
