@@ -93,6 +93,45 @@ export function parseCertificate(der: Buffer): ParsedCert {
   return { info, der, node, subjectKey: subject.toLowerCase(), issuerKey: issuer.toLowerCase(), spkiHash }
 }
 
+/** What the database keeps of a certificate besides its DER (the `certificates` table). */
+export interface StoredFields {
+  sha256: string
+  serial: string
+  ski: string | null
+  aki: string | null
+  key: KeyInfo
+  signature: string
+  isCA: boolean
+  selfSigned: boolean
+}
+
+/**
+ * A certificate read back from the database: the stored fields, the rest from the DER fast path,
+ * and OpenSSL's handle built only when a signature is checked (a report reads 100,000 of them
+ * and verifies few: the resolver's verified paths say the rest).
+ */
+export function storedCertificate(der: Buffer, stored: StoredFields): ParsedCert {
+  let f: FastFields
+  try {
+    f = fastFields(der)
+  } catch {
+    f = libraryFields(der)
+  }
+  const hash = f.signatureAlgorithm.hash ? f.signatureAlgorithm.hash.toLowerCase().replace('-', '') : null
+  const info: CertInfo = {
+    sha256: stored.sha256, subject: f.subject, issuer: f.issuer, serial: stored.serial, ski: stored.ski, aki: stored.aki, key: stored.key,
+    signature: stored.signature, signatureHash: hash, notBefore: f.notBefore.toISOString(), notAfter: f.notAfter.toISOString(), sans: f.sans,
+    derBytes: der.length, caIssuers: f.caIssuers, isCA: stored.isCA, selfSigned: stored.selfSigned,
+  }
+  let node: NodeX509 | null = null
+  let spki: string | null = null
+  return {
+    info, der, subjectKey: f.subject.toLowerCase(), issuerKey: f.issuer.toLowerCase(),
+    get node() { return (node ??= new NodeX509(der)) },
+    get spkiHash() { return (spki ??= sha256Hex(this.node.publicKey.export({ format: 'der', type: 'spki' }))) },
+  }
+}
+
 /** The same fields through @peculiar/x509, for what the DER fast path does not handle. */
 export function libraryFields(der: Buffer): FastFields {
   const x509 = x509Lib()

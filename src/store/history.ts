@@ -1,3 +1,4 @@
+import type { KeyInfo, StoredFields } from '../chain/index.js'
 import type { FirmwareProfile } from '../device/index.js'
 import type { TranscriptEntry } from '../device/index.js'
 import type { Statement } from 'better-sqlite3'
@@ -60,6 +61,8 @@ export interface HistoryObservation {
   errorMessage: string | null
   /** Candidate anchors the resolution found (sha256). */
   anchors: string[]
+  /** Verified paths (leaf first, sha256) the resolution found: signatures it already checked. */
+  paths: string[][]
 }
 
 export interface HistoryCert {
@@ -114,27 +117,37 @@ export class HistoryStore {
     return rows.map(({ target, module, firmware, runId }) => ({ target, module, firmware, runId }))
   }
 
-  /** Final attempts of the given runs, by run then target (one run's observations in memory at a time). */
-  *finalAttempts(runIds: readonly string[]): Generator<HistoryAttempt> {
-    if (runIds.length === 0) return
-    const sql = `SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE final = 1 AND run_id IN (${runIds.map(() => '?').join(',')}) ORDER BY run_id, target, id`
-    for (const r of this.db.prepare(sql).iterate(...runIds) as IterableIterator<Raw>) yield attemptOf(r)
+  /** Final attempts of one run, by target (in the order recorded within a target). */
+  runFinalAttempts(runId: string): Map<string, HistoryAttempt[]> {
+    const out = new Map<string, HistoryAttempt[]>()
+    for (const r of this.db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? AND final = 1`).raw(true).iterate(runId) as IterableIterator<unknown[]>) {
+      const a = this.attemptOf(r)
+      const list = out.get(a.target)
+      if (list) list.push(a)
+      else out.set(a.target, [a])
+    }
+    for (const list of out.values()) list.sort((x, y) => x.id - y.id)
+    return out
   }
 
   /** Every attempt of the given runs (retried tries too), in the order recorded: the CSV. */
   *allAttempts(runIds: readonly string[]): Generator<HistoryAttempt> {
     if (runIds.length === 0) return
     const sql = `SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id IN (${runIds.map(() => '?').join(',')}) ORDER BY run_id, id`
-    for (const r of this.db.prepare(sql).iterate(...runIds) as IterableIterator<Raw>) yield attemptOf(r)
+    for (const r of this.db.prepare(sql).raw(true).iterate(...runIds) as IterableIterator<unknown[]>) yield this.attemptOf(r)
   }
 
   /** Observations made by one run, by target. */
   runObservations(runId: string): Map<string, HistoryObservation[]> {
     const out = new Map<string, HistoryObservation[]>()
-    for (const r of this.stmt(`SELECT ${OBS_COLUMNS} FROM observations WHERE run_id = ? ORDER BY id`).iterate(runId) as IterableIterator<Raw>) {
-      const o = observationOf(r)
-      out.set(o.target, [...(out.get(o.target) ?? []), o])
+    const stmt = this.stmt(`SELECT ${OBS_COLUMNS} FROM observations WHERE run_id = ? ORDER BY id`)
+    for (const r of stmt.raw(true).iterate(runId) as IterableIterator<unknown[]>) {
+      const o = observationOf(Object.fromEntries(OBS_NAMES.map((n, i) => [n, r[i]])) as Raw)
+      const list = out.get(o.target)
+      if (list) list.push(o)
+      else out.set(o.target, [o])
     }
+    stmt.raw(false)
     return out
   }
 
@@ -169,9 +182,43 @@ export class HistoryStore {
     }
   }
 
-  certificateDer(sha256: string): Buffer | null {
-    const r = this.stmt('SELECT der FROM certificates WHERE sha256 = ?').get(sha256) as { der: Buffer } | undefined
-    return r?.der ?? null
+  /** JSON texts met again and again (the same module lines, the same upload): parsed once. */
+  private readonly parsedJson = new Map<string, unknown>()
+
+  private json<T>(text: string): T {
+    let v = this.parsedJson.get(text)
+    if (v === undefined) {
+      v = JSON.parse(text)
+      if (this.parsedJson.size < 50_000) this.parsedJson.set(text, v)
+    }
+    return v as T
+  }
+
+  /** A row of ATTEMPT_COLUMNS, in their order (raw rows: 200,000 of them are read at once). */
+  private attemptOf(r: unknown[]): HistoryAttempt {
+    const [id, runId, device, module, firmware, profile, target, host, port, path, anchor, anchorSubject, anchorSource, tryNo, final, outcome, cls, reason, reasonDetail, upload, lines, httpStatus, durationMs, expect, observationId, recordedAt] = r
+    return {
+      id: id as number, runId: runId as string, device: device as string, module: (module as string | null) ?? '?', firmware: (firmware as string | null) ?? '?',
+      profile: (profile as string | null) ?? null, target: target as string, host: host as string, port: port as number, path: path as string,
+      anchor: anchor as string, anchorSubject: anchorSubject as string, anchorSource: anchorSource as string, try: tryNo as number, final: final === 1,
+      outcome: outcome as HistoryAttempt['outcome'], class: (cls as string | null) ?? null, reason: (reason as string | null) ?? null, reasonDetail: (reasonDetail as string | null) ?? null,
+      upload: upload ? this.json<UploadEvidence>(upload as string) : null, lines: this.json<string[]>(lines as string), httpStatus: (httpStatus as number | null) ?? null,
+      durationMs: durationMs as number, expect: (expect as HistoryAttempt['expect']) ?? null, observationId: (observationId as number | null) ?? null, recordedAt: recordedAt as string,
+    }
+  }
+
+  /** DER and the stored fields a prediction needs, null when the certificate is not stored. */
+  certificateForJudging(sha256: string): { der: Buffer; fields: StoredFields } | null {
+    const r = this.stmt('SELECT der, serial, ski, aki, key_type, key_bits, key_curve, signature, is_ca, self_signed FROM certificates WHERE sha256 = ?').get(sha256) as Raw | undefined
+    if (!r) return null
+    return {
+      der: r.der as Buffer,
+      fields: {
+        sha256, serial: r.serial as string, ski: (r.ski as string | null) ?? null, aki: (r.aki as string | null) ?? null,
+        key: { type: r.key_type as KeyInfo['type'], bits: (r.key_bits as number | null) ?? null, curve: (r.key_curve as string | null) ?? null },
+        signature: r.signature as string, isCA: r.is_ca === 1, selfSigned: r.self_signed === 1,
+      },
+    }
   }
 
   transcript(attemptId: number): TranscriptEntry[] {
@@ -183,23 +230,25 @@ export class HistoryStore {
 const ATTEMPT_COLUMNS = `id, run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, class,
   reason, reason_detail, ca_upload, lines, http_status, duration_ms, expect, observation_id, recorded_at`
 const OBS_COLUMNS = 'id, run_id, target, observed_at, hello, protocol, cipher, served, chain_hash, error_code, error_message, anchors'
+const OBS_NAMES = OBS_COLUMNS.split(', ')
 
-function attemptOf(r: Raw): HistoryAttempt {
+function observationOf(r: Raw): HistoryObservation {
+  const anchorsJson = r.anchors as string
+  const servedJson = r.served as string
+  let anchors: { anchors: string[]; paths: string[][] } | null = null
+  let served: string[] | null = null
+  // Parsed on first use: a report reads 200,000 observations and most of their paths are known already.
   return {
-    id: r.id as number, runId: r.run_id as string, device: r.device as string, module: (r.module as string | null) ?? '?', firmware: (r.firmware as string | null) ?? '?',
-    profile: (r.profile as string | null) ?? null, target: r.target as string, host: r.host as string, port: r.port as number, path: r.path as string,
-    anchor: r.anchor_sha256 as string, anchorSubject: r.anchor_subject as string, anchorSource: r.anchor_source as string, try: r.try as number, final: r.final === 1,
-    outcome: r.outcome as HistoryAttempt['outcome'], class: (r.class as string | null) ?? null, reason: (r.reason as string | null) ?? null, reasonDetail: (r.reason_detail as string | null) ?? null,
-    upload: r.ca_upload ? (JSON.parse(r.ca_upload as string) as UploadEvidence) : null, lines: JSON.parse(r.lines as string) as string[], httpStatus: (r.http_status as number | null) ?? null,
-    durationMs: r.duration_ms as number, expect: (r.expect as HistoryAttempt['expect']) ?? null, observationId: (r.observation_id as number | null) ?? null, recordedAt: r.recorded_at as string,
+    id: r.id as number, runId: (r.run_id as string | null) ?? null, target: r.target as string, observedAt: r.observed_at as string, hello: r.hello as string,
+    protocol: (r.protocol as string | null) ?? null, cipher: (r.cipher as string | null) ?? null, chainHash: (r.chain_hash as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null, errorMessage: (r.error_message as string | null) ?? null,
+    get served() { return (served ??= JSON.parse(servedJson) as string[]) },
+    get anchors() { return (anchors ??= anchorsOf(anchorsJson)).anchors },
+    get paths() { return (anchors ??= anchorsOf(anchorsJson)).paths },
   }
 }
 
-function observationOf(r: Raw): HistoryObservation {
-  return {
-    id: r.id as number, runId: (r.run_id as string | null) ?? null, target: r.target as string, observedAt: r.observed_at as string, hello: r.hello as string,
-    protocol: (r.protocol as string | null) ?? null, cipher: (r.cipher as string | null) ?? null, served: JSON.parse(r.served as string) as string[], chainHash: (r.chain_hash as string | null) ?? null,
-    errorCode: (r.error_code as string | null) ?? null, errorMessage: (r.error_message as string | null) ?? null,
-    anchors: (JSON.parse(r.anchors as string) as Array<{ sha256: string }>).map((a) => a.sha256),
-  }
+function anchorsOf(json: string): { anchors: string[]; paths: string[][] } {
+  const list = JSON.parse(json) as Array<{ sha256: string; paths?: string[][] }>
+  return { anchors: list.map((a) => a.sha256), paths: list.flatMap((a) => a.paths ?? []) }
 }

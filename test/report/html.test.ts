@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { CHUNK_CHARS } from '../../src/report/render/write-pieces.js'
 import { FULL_EVIDENCE_MAX_CELLS, htmlPieces, writeHtmlReport } from '../../src/report/render/html.js'
+import { LARGE_LIST_MAX } from '../../src/report/render/html-context.js'
 import { fixtureEvidence, fixtureModel } from './html-fixture.js'
 
 /** A slow sink with a small buffer that records every write made while it had asked to drain. */
@@ -69,11 +70,28 @@ test('a large report keeps transcripts for the cells worth reading and says the 
   const notable = model.cells.filter((c) => c.verdict !== 'pass' || c.unsafe || c.disagree || c.mismatch).map((c) => c.evidence.attemptId)
   assert.deepEqual(calls, notable)
   assert.ok(notable.length < model.cells.length)
-  assert.match(html, /The rest are in <code>report\.json<\/code>/)
+  assert.match(html, /Every cell's evidence, transcript included, is in <code>report\.json<\/code>/)
+  // Ordinary passes have no evidence block, and their matrix cells link nowhere.
+  const ordinary = model.cells.findIndex((c) => !notable.includes(c.evidence.attemptId))
+  assert.ok(ordinary >= 0)
+  assert.ok(!html.includes(`id="c${ordinary}"`) && !html.includes(`href="#c${ordinary}"`))
 
   const all: number[] = []
   const small = [...htmlPieces(model, fixtureEvidence(all))].join('')
   assert.equal(all.length, model.cells.length, 'under the limit, every cell has its transcript')
-  assert.ok(!small.includes('The rest are in'))
+  assert.ok(!small.includes('is in <code>report.json'))
   assert.equal(FULL_EVIDENCE_MAX_CELLS, 20_000)
+})
+
+test('a large report lists the first LARGE_LIST_MAX findings of each kind and says how many more report.json holds', () => {
+  const base = fixtureModel()
+  const failed = base.cells.find((c) => c.verdict === 'fail')!
+  // 1,200 failing cells: over the list limit.
+  const cells = Array.from({ length: 1200 }, (_, i) => ({ ...failed, target: `t${i}.example:443`, evidence: { ...failed.evidence, attemptId: 10_000 + i } }))
+  const model = { ...base, cells, targets: cells.map((c) => ({ target: c.target, host: c.host, port: c.port, path: '/', tags: c.tags, expect: c.expect })) }
+  const calls: number[] = []
+  const html = [...htmlPieces(model, fixtureEvidence(calls), { fullEvidenceMaxCells: 10 })].join('')
+  assert.equal(calls.length, LARGE_LIST_MAX, 'evidence blocks for the first LARGE_LIST_MAX cells worth reading')
+  assert.match(html, new RegExp(`The first ${LARGE_LIST_MAX} of 1200 are listed`))
+  assert.equal((html.match(/<article class="failure">/g) ?? []).length, LARGE_LIST_MAX)
 })

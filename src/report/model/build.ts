@@ -1,4 +1,4 @@
-import { DEFAULT_HELLO, issuedBy, parseCertificate, type ParsedCert } from '../../chain/index.js'
+import { DEFAULT_HELLO, issuedBy, storedCertificate, type ParsedCert } from '../../chain/index.js'
 import { displayName } from '../../chain/display-name.js'
 import { AppError } from '../../core/errors.js'
 import { helloOf, loadProfile, type FirmwareProfile } from '../../device/index.js'
@@ -173,6 +173,8 @@ class Context {
   private readonly shipped = new Map<string, FirmwareProfile>()
   private readonly columnProfiles = new Map<string, FirmwareProfile>()
   private readonly strings = new Map<string, string>()
+  private readonly seeded = new Set<number>()
+  private readonly helloKeys = new WeakMap<FirmwareProfile, string>()
 
   constructor(private readonly history: HistoryStore, private readonly runs: ReadonlyMap<string, HistoryRun>) {}
 
@@ -219,30 +221,51 @@ class Context {
   private parse(sha: string): ParsedCert | null {
     let p = this.parsed.get(sha)
     if (p === undefined) {
-      const der = this.history.certificateDer(sha)
+      const row = this.history.certificateForJudging(sha)
       try {
-        p = der ? parseCertificate(der) : null
+        p = row ? storedCertificate(row.der, row.fields) : null
       } catch {
         p = null
       }
-      // Leaves are met once per target: keep the cache bounded, CAs come back often enough.
-      if (this.parsed.size > 4000) this.parsed.delete(this.parsed.keys().next().value as string)
+      // Bounded: a leaf is met once per target and firmware, CAs come back often enough.
+      if (this.parsed.size >= 30_000) this.parsed.delete(this.parsed.keys().next().value as string)
       this.parsed.set(sha, p)
     }
     return p
   }
 
+  /** The observations a prediction rests on: their verified paths answer before any signature check. */
+  private pathSources: Array<HistoryObservation | null> = []
+
   private issuedBy = (child: ParsedCert, issuer: ParsedCert): boolean => {
     const k = `${child.info.sha256}${issuer.info.sha256}`
     let v = this.issued.get(k)
+    if (v === undefined) {
+      for (const o of this.pathSources) this.learnPaths(o)
+      v = this.issued.get(k)
+    }
     if (v === undefined) this.issued.set(k, (v = issuedBy(child, issuer)))
     return v
+  }
+
+  /** Signatures the resolver verified (its paths, leaf first) need no second check. */
+  private learnPaths(o: HistoryObservation | null): void {
+    if (!o || this.seeded.has(o.id)) return
+    this.seeded.add(o.id)
+    for (const path of o.paths) for (let i = 0; i + 1 < path.length; i++) this.issued.set(`${path[i]}${path[i + 1]}`, true)
+  }
+
+  helloKey(profile: FirmwareProfile): string {
+    let k = this.helloKeys.get(profile)
+    if (!k) this.helloKeys.set(profile, (k = helloHash(helloOf(profile))))
+    return k
   }
 
   /** The predictor on one attempt, with the facts its run observed. */
   predictionOf(a: HistoryAttempt, own: HistoryObservation | null, broad: HistoryObservation | null): Prediction {
     const profile = this.profileOf(a.runId, a.device, a.profile)
     if (!profile) return { verdict: 'unknown', class: null, reasons: [{ code: 'no-profile', text: `no profile snapshot for ${a.device} in run ${a.runId} and no shipped profile ${a.profile ?? '?'}`, cert: null }] }
+    this.pathSources = [own, broad]
     const source = own && own.errorCode === null ? own : broad
     const served = (source?.served ?? []).map((s) => this.parse(s))
     if (served.some((c) => c === null)) return { verdict: 'unknown', class: null, reasons: [{ code: 'chain-missing', text: 'a served certificate is missing from the database', cert: null }] }
@@ -277,7 +300,7 @@ class Context {
         const a = attempts[0]!
         const profile = this.profileOf(a.runId, a.device, a.profile)
         const seen = obs.get(a.target) ?? []
-        const ownHello = profile ? helloHash(helloOf(profile)) : null
+        const ownHello = profile ? this.helloKey(profile) : null
         let own = seen.findLast((o) => o.hello === ownHello) ?? null
         let broad = seen.findLast((o) => o.hello === broadHello) ?? null
         // Runs stored before observations named their run: the attempt's own observation.
@@ -296,13 +319,12 @@ class Context {
         cells.push(cell)
       }
     }
-    let group: HistoryAttempt[] = []
-    for (const a of this.history.finalAttempts(runIds)) {
-      if (chosen.get(cellId(a.target, columnKey(a.module, a.firmware))) !== a.runId) continue
-      if (group.length > 0 && (group[0]!.runId !== a.runId || group[0]!.target !== a.target)) { flush(group); group = [] }
-      group.push(a)
+    // One run at a time: its attempts and observations in memory, then let go.
+    for (const runId of runIds) {
+      for (const attempts of this.history.runFinalAttempts(runId).values()) {
+        flush(attempts.filter((a) => chosen.get(cellId(a.target, columnKey(a.module, a.firmware))) === runId))
+      }
     }
-    flush(group)
     const byId = new Map(cells.map((c) => [cellId(c.target, c.key), c]))
     return { cells, byId, byTarget: new Set(cells.map((c) => c.target)) }
   }

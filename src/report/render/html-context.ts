@@ -11,6 +11,10 @@ export interface HtmlContext {
   certAt: Map<string, number>
   /** False for a large report: transcripts only for cells worth reading (see html.ts). */
   allTranscripts: boolean
+  /** Cells (by index) with an evidence block on the page; all of them in a report of ordinary size. */
+  withEvidence: Set<number> | null
+  /** How many rows a finding list shows before it points to report.json (null: all). */
+  listMax: number | null
 }
 
 export function makeContext(model: ReportModel, evidence: EvidenceSource, allTranscripts: boolean): HtmlContext {
@@ -18,7 +22,25 @@ export function makeContext(model: ReportModel, evidence: EvidenceSource, allTra
   model.cells.forEach((c, i) => cellAt.set(cellKey(c.target, c.key), i))
   const certAt = new Map<string, number>()
   Object.keys(model.certificates).forEach((sha, i) => certAt.set(sha, i))
-  return { model, evidence, cellAt, certAt, allTranscripts }
+  // A large report keeps the evidence of the cells worth reading, the first LARGE_LIST_MAX of them.
+  let withEvidence: Set<number> | null = null
+  if (!allTranscripts) {
+    withEvidence = new Set()
+    for (const [i, c] of model.cells.entries()) {
+      if (withEvidence.size >= LARGE_LIST_MAX) break
+      if (isNotable(c)) withEvidence.add(i)
+    }
+  }
+  return { model, evidence, cellAt, certAt, allTranscripts, withEvidence, listMax: allTranscripts ? null : LARGE_LIST_MAX }
+}
+
+/** Rows per finding list, and evidence blocks, in a large report (see html.ts). */
+export const LARGE_LIST_MAX = 1000
+
+/** The first rows of a finding list, and a line saying how many more are in report.json. */
+export function capped<T>(ctx: HtmlContext, items: readonly T[]): { shown: readonly T[]; more: string } {
+  if (ctx.listMax === null || items.length <= ctx.listMax) return { shown: items, more: '' }
+  return { shown: items.slice(0, ctx.listMax), more: `<p class="note">The first ${ctx.listMax} of ${items.length} are listed; every one is marked in the matrix and listed in <code>report.json</code>.</p>` }
 }
 
 export function cellKey(target: string, key: string): string {
@@ -40,5 +62,5 @@ export function certLink(ctx: HtmlContext, sha: string): string {
 
 export function cellLink(ctx: HtmlContext, c: Cell, text: string): string {
   const i = ctx.cellAt.get(cellKey(c.target, c.key))
-  return i === undefined ? text : `<a href="#c${i}">${text}</a>`
+  return i === undefined || (ctx.withEvidence && !ctx.withEvidence.has(i)) ? text : `<a href="#c${i}">${text}</a>`
 }

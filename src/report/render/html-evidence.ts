@@ -11,10 +11,11 @@ import { h, MARK, verdictWord, visible } from './html-text.js'
 export function* evidenceSection(ctx: HtmlContext): Generator<string> {
   yield '<section id="evidence" aria-labelledby="evidence-h"><h2 id="evidence-h">Evidence, cell by cell</h2>'
   if (!ctx.allTranscripts) {
-    yield `<p class="note">This report has ${ctx.model.cells.length} cells: to keep the page openable, AT transcripts and full chains are shown only for cells that failed, were not run, disagree with the prediction, differ from <code>expect=</code> or are unsafe. The rest are in <code>report.json</code>.</p>`
+    yield `<p class="note">This report has ${ctx.model.cells.length} cells: to keep the page openable, evidence is shown only for cells that failed, were not run, disagree with the prediction, differ from <code>expect=</code> or are unsafe (the first ${ctx.withEvidence?.size ?? 0}). Every cell's evidence, transcript included, is in <code>report.json</code>.</p>`
   }
   let target: string | null = null
   for (const [i, c] of ctx.model.cells.entries()) {
+    if (ctx.withEvidence && !ctx.withEvidence.has(i)) continue
     if (c.target !== target) {
       target = c.target
       yield `<h3>${h(c.target)}</h3>`

@@ -1,5 +1,5 @@
 import type { DiffEntry, Verdict } from '../model/types.js'
-import { certLink, type HtmlContext } from './html-context.js'
+import { capped, certLink, type HtmlContext } from './html-context.js'
 import { h, MARK, shortHash, verdictWord, visible } from './html-text.js'
 
 function verdictText(v: Verdict | 'missing', cls: string | null): string {
@@ -75,8 +75,9 @@ export function* anchorSetsSection(ctx: HtmlContext): Generator<string> {
     yield `${over ? ` <strong class="fail">${MARK.unsafe} over the store limit: they cannot all be stored at once</strong>` : ''}; cover ${s.covers.length} target(s); ${s.exact ? 'smallest set (exhaustive search)' : 'small set (greedy search, may not be the smallest)'}.</p>`
     yield `<ol>${s.anchors.map((a) => `<li>${certLink(ctx, a)}</li>`).join('')}</ol>`
     yield `<details><summary>Per target (preferred first)</summary><table><caption>CA to upload per target</caption><thead><tr><th scope="col">Target</th><th scope="col">CAs</th></tr></thead><tbody>`
-    for (const p of s.perTarget) yield `<tr><th scope="row">${h(p.target)}</th><td>${p.anchors.map((a) => certLink(ctx, a)).join(', ')}</td></tr>`
-    yield '</tbody></table></details></article>'
+    const { shown, more } = capped(ctx, s.perTarget)
+    for (const p of shown) yield `<tr><th scope="row">${h(p.target)}</th><td>${p.anchors.map((a) => certLink(ctx, a)).join(', ')}</td></tr>`
+    yield `</tbody></table>${more}</details></article>`
   }
   yield '</section>'
 }

@@ -1,5 +1,5 @@
 import type { Cell } from '../model/types.js'
-import { cellLink, type HtmlContext } from './html-context.js'
+import { capped, cellLink, type HtmlContext } from './html-context.js'
 import { h, MARK, visible } from './html-text.js'
 
 function whyList(c: Cell): string {
@@ -28,10 +28,11 @@ export function* unsafeSection(ctx: HtmlContext): Generator<string> {
   }
   yield `<p class="banner">${MARK.unsafe} ${cells.length} cell(s) where the module accepted a server it must refuse.</p>`
   yield '<table><caption>Must-reject targets that passed</caption><thead><tr><th scope="col">Target</th><th scope="col">Firmware</th><th scope="col">Observed</th><th scope="col">Predicted</th><th scope="col">Why</th></tr></thead><tbody>'
-  for (const c of cells) {
+  const { shown, more } = capped(ctx, cells)
+  for (const c of shown) {
     yield `<tr class="unsafe"><th scope="row">${h(c.target)}</th><td class="nowrap">${h(c.key)}</td><td>${cellLink(ctx, c, observed(c))}</td><td>${predicted(c)}</td><td>${whyList(c)}</td></tr>`
   }
-  yield '</tbody></table></section>'
+  yield `</tbody></table>${more}</section>`
 }
 
 /** Prediction and observation differ: the profile is wrong, or the module surprised us. */
@@ -44,19 +45,19 @@ export function* disagreementsSection(ctx: HtmlContext): Generator<string> {
   }
   yield `<p>${cells.length} cell(s) where the firmware profile predicted one thing and the module did another: the profile is wrong, or the module surprised us.</p>`
   yield '<table><caption>Cells whose observation disagrees with the prediction</caption><thead><tr><th scope="col">Target</th><th scope="col">Firmware</th><th scope="col">Predicted</th><th scope="col">Observed</th><th scope="col">Why</th></tr></thead><tbody>'
-  for (const c of cells) {
+  const { shown, more } = capped(ctx, cells)
+  for (const c of shown) {
     yield `<tr${c.unsafe ? ' class="unsafe"' : ''}><th scope="row">${h(c.target)}</th><td class="nowrap">${h(c.key)}</td><td>${predicted(c)}</td><td>${cellLink(ctx, c, observed(c))}</td><td>${whyList(c)}</td></tr>`
   }
-  yield '</tbody></table></section>'
+  yield `</tbody></table>${more}</section>`
 }
 
 /** Every failed cell with its why and the module's own lines, in the open (printed as is). */
 export function* failuresSection(ctx: HtmlContext): Generator<string> {
   yield '<section id="failures" aria-labelledby="failures-h"><h2 id="failures-h">Failures</h2>'
-  let any = false
-  for (const c of ctx.model.cells) {
-    if (c.verdict !== 'fail') continue
-    any = true
+  const { shown, more } = capped(ctx, ctx.model.cells.filter((c) => c.verdict === 'fail'))
+  const any = shown.length > 0
+  for (const c of shown) {
     yield `<article class="failure"><h3>${MARK.fail} ${h(c.target)} on ${h(c.key)}: ${h(c.class ?? 'unclassified')}</h3>`
     yield `<p class="small">${c.expect ? `expected ${h(c.expect)}; ` : ''}predicted ${predicted(c)}; observed ${h(c.observedAt ?? 'at an unknown time')}. ${cellLink(ctx, c, 'Evidence')}</p>`
     yield `<div class="why">${whyList(c)}</div>`
@@ -64,7 +65,7 @@ export function* failuresSection(ctx: HtmlContext): Generator<string> {
     yield '</article>'
   }
   if (!any) yield `<p>${MARK.pass} No cell failed.</p>`
-  yield '</section>'
+  yield `${more}</section>`
 }
 
 /** Cells without a verdict, with the reason: they are not failures and must not read as such. */
@@ -76,9 +77,10 @@ export function* notRunSection(ctx: HtmlContext): Generator<string> {
     return
   }
   yield '<table><caption>Cells without a verdict, and why</caption><thead><tr><th scope="col">Target</th><th scope="col">Firmware</th><th scope="col">Reason</th><th scope="col">Detail</th><th scope="col">Last lines</th></tr></thead><tbody>'
-  for (const c of cells) {
+  const { shown, more } = capped(ctx, cells)
+  for (const c of shown) {
     yield `<tr><th scope="row">${h(c.target)}</th><td class="nowrap">${h(c.key)}</td><td>${cellLink(ctx, c, `${MARK['not-run']} ${h(c.notRun?.reason ?? 'unknown')}`)}</td><td>${visible(c.notRun?.detail ?? '')}</td>`
     yield `<td>${c.lines.length ? `<pre class="lines">${c.lines.slice(-3).map(visible).join('\n')}</pre>` : ''}</td></tr>`
   }
-  yield '</tbody></table></section>'
+  yield `</tbody></table>${more}</section>`
 }
