@@ -43,7 +43,7 @@ test('the page is written in chunks, waiting for drain each time the stream asks
 
 test('an output closed half-way ends the render with an error instead of waiting forever', async () => {
   const sink = new SlowSink(2)
-  await assert.rejects(writeHtmlReport(fixtureModel(), fixtureEvidence(), sink), /closed before the page was written/)
+  await assert.rejects(writeHtmlReport(fixtureModel(), fixtureEvidence(), sink), /closed before the report was written/)
 })
 
 test('untrusted text is escaped everywhere and the page refers to nothing outside itself', () => {
@@ -94,4 +94,18 @@ test('a large report lists the first LARGE_LIST_MAX findings of each kind and sa
   assert.equal(calls.length, LARGE_LIST_MAX, 'evidence blocks for the first LARGE_LIST_MAX cells worth reading')
   assert.match(html, new RegExp(`The first ${LARGE_LIST_MAX} of 1200 are listed`))
   assert.equal((html.match(/<article class="failure">/g) ?? []).length, LARGE_LIST_MAX)
+})
+
+test('a large report splits the matrix into chunks laid out when shown, offers no sort, and keeps every row', () => {
+  const base = fixtureModel()
+  const pass = base.cells.find((c) => c.verdict === 'pass' && !c.unsafe && !c.disagree)!
+  const cells = Array.from({ length: 600 }, (_, i) => ({ ...pass, target: `t${i}.example:443` }))
+  const model = { ...base, cells, targets: cells.map((c) => ({ target: c.target, host: c.host, port: c.port, path: '/', tags: c.tags, expect: null })) }
+  const html = [...htmlPieces(model, fixtureEvidence([]), { fullEvidenceMaxCells: 10 })].join('')
+  assert.equal((html.match(/<div class="chunk">/g) ?? []).length, 3)
+  assert.equal((html.match(/<tr data-row /g) ?? []).length, 600)
+  assert.ok(!html.includes('matrix sortable'))
+  assert.match(html, /<body class="large">/)
+  const small = [...htmlPieces(base, fixtureEvidence([]))].join('')
+  assert.ok(small.includes('matrix sortable') && !small.includes('class="chunk"') && !small.includes('<body class="large">'))
 })

@@ -37,9 +37,29 @@ function* filterForm(ctx: HtmlContext): Generator<string> {
   yield '</select></label><button type="reset">Show all</button><output id="f-status" aria-live="polite"></output></form>'
 }
 
+/** Rows per table in a large report: each chunk is laid out only when scrolled to (content-visibility). */
+const LARGE_CHUNK_ROWS = 250
+
 function* matrixTable(ctx: HtmlContext, rows: TargetRow[], caption: string, orderBase: number): Generator<string> {
+  if (ctx.listMax === null || rows.length <= LARGE_CHUNK_ROWS) {
+    yield* matrixRows(ctx, rows, caption, orderBase, true)
+    return
+  }
+  // A large report: a 10,000-row table takes a browser half a minute to lay out; chunks of fixed
+  // layout line up as one table and cost only when shown. Sorting would sort within a chunk, so
+  // the page offers filters only (report.json has the rest).
+  yield `<p class="note">${rows.length} targets: the matrix is split into tables of ${LARGE_CHUNK_ROWS} rows, in the model's order; filters work across them, sorting is left to <code>report.json</code>.</p>`
+  for (let i = 0; i < rows.length; i += LARGE_CHUNK_ROWS) {
+    const part = rows.slice(i, i + LARGE_CHUNK_ROWS)
+    yield '<div class="chunk">'
+    yield* matrixRows(ctx, part, `${caption}: ${i + 1}–${i + part.length} of ${rows.length}`, orderBase + i, false)
+    yield '</div>'
+  }
+}
+
+function* matrixRows(ctx: HtmlContext, rows: TargetRow[], caption: string, orderBase: number, sortable: boolean): Generator<string> {
   const cols = ctx.model.firmware
-  yield `<table class="matrix"><caption>${h(caption)}</caption><thead><tr><th scope="col" data-col="0">Target</th>`
+  yield `<table class="matrix${sortable ? ' sortable' : ''}"><caption>${h(caption)}</caption><thead><tr><th scope="col" data-col="0">Target</th>`
   for (const [i, f] of cols.entries()) yield `<th scope="col" data-col="${i + 1}">${h(f.module)}<br>${h(f.firmware)}</th>`
   yield '</tr></thead>'
   let group: string | null = null
@@ -96,12 +116,14 @@ export function matrixCell(ctx: HtmlContext, c: Cell): string {
     head = `${MARK['not-run']} not run`
     sub = h(c.notRun?.reason ?? 'no reason recorded')
   }
-  const predicted = `predicted ${h(c.predicted)}${c.predicted === 'fail' && c.predictedClass ? ` (${h(c.predictedClass)})` : ''}`
+  // A large report says the prediction only where it matters (it disagrees, or is unknown).
+  const showPredicted = ctx.listMax === null || c.disagree || c.predicted === 'unknown'
+  const predicted = showPredicted ? `predicted ${h(c.predicted)}${c.predicted === 'fail' && c.predictedClass ? ` (${h(c.predictedClass)})` : ''}` : ''
   const flags: string[] = []
   if (c.disagree) flags.push('&#8800; disagrees with the prediction')
   if (c.mismatch && !c.unsafe) flags.push(`! expected ${h(c.expect)}`)
   return `<td class="cell ${cls}${c.disagree ? ' disagree' : ''}" data-rank="${rank(c)}">${cellLink(ctx, c, `<span class="v">${head}</span>`)}`
-    + `${sub ? `<span class="sub">${sub}</span>` : ''}<span class="sub">${predicted}</span>${flags.map((f) => `<span class="flag">${f}</span>`).join('')}</td>`
+    + `${sub ? `<span class="sub">${sub}</span>` : ''}${predicted ? `<span class="sub">${predicted}</span>` : ''}${flags.map((f) => `<span class="flag">${f}</span>`).join('')}</td>`
 }
 
 function preferredAnchor(ctx: HtmlContext, c: Cell): string {

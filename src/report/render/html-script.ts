@@ -36,9 +36,10 @@ export const SCRIPT = `(function () {
   tagSel.addEventListener('change', apply);
   verdictSel.addEventListener('change', apply);
   form.addEventListener('reset', function () { setTimeout(apply, 0); });
-  apply();
+  // Nothing is filtered at first: no pass over every row while the page opens.
+  status.textContent = rows.length + ' of ' + rows.length + ' targets shown';
 
-  Array.prototype.forEach.call(document.querySelectorAll('table.matrix'), function (table) {
+  Array.prototype.forEach.call(document.querySelectorAll('table.matrix.sortable'), function (table) {
     var heads = table.querySelectorAll('thead th[data-col]');
     Array.prototype.forEach.call(heads, function (th) {
       var button = document.createElement('button');

@@ -30,6 +30,13 @@ td.mono, td code { overflow-wrap: anywhere; }
 .unsafe a { color: var(--unsafe); }
 .none { color: #888; }
 td.cell { min-width: 9rem; }
+/* Fixed layout: a 10,000 × 10 matrix is laid out from its first row, not by measuring every cell. */
+table.matrix { table-layout: fixed; width: 100%; }
+table.matrix th[scope=col]:first-child { width: 18rem; }
+/* A large report's sections below the fold are laid out when scrolled to (long evidence and certificate lists). */
+body.large #failures, body.large #anchor-sets, body.large #statements, body.large #evidence, body.large #certificates { content-visibility: auto; contain-intrinsic-size: auto 3000px; }
+.chunk { content-visibility: auto; contain-intrinsic-size: auto 20000px; }
+.chunk table.matrix { margin: 0; }
 .cell .v { display: block; }
 .cell .sub, .small { display: block; font-size: 11.5px; color: #444; }
 .unsafe .sub { color: #fdd; }

@@ -47,7 +47,7 @@ export function* htmlPieces(model: ReportModel, evidence: EvidenceSource, option
   yield '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
   yield `<meta http-equiv="Content-Security-Policy" content="${CSP}">`
   yield '<meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width, initial-scale=1">'
-  yield `<title>${h(model.title)}</title><style>${STYLE}</style></head><body>`
+  yield `<title>${h(model.title)}</title><style>${STYLE}</style></head><body${ctx.listMax === null ? '' : ' class="large"'}>`
   yield* header(ctx)
   yield '<main>'
   yield* disagreementsSection(ctx)
