@@ -1,42 +1,15 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createWriteStream, existsSync } from 'node:fs'
+import { createWriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { pathToFileURL } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser } from 'playwright-core'
 import { writeHtmlReport } from '../../src/report/render/html.js'
 import { HOSTILE_SUBJECT, fixtureEvidence, fixtureModel } from './html-fixture.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-
-/** A missing browser fails the test (the page would go untested); TLSMATRIX_NO_BROWSER=1 skips it, saying so. */
-function browserMissing(): string | null {
-  if (existsSync(CHROMIUM)) return null
-  if (process.env.TLSMATRIX_NO_BROWSER === '1') return `TLSMATRIX_NO_BROWSER=1: the HTML report is not tested in a browser (${CHROMIUM} is missing)`
-  assert.fail(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), or set TLSMATRIX_NO_BROWSER=1 to skip the HTML browser test`)
-}
-
-/** Everything the page does that it must not: requests other than the file itself, dialogs, console errors. */
-function watch(page: Page, fileUrl: string) {
-  const seen = { requests: [] as string[], foreign: [] as string[], dialogs: [] as string[], errors: [] as string[] }
-  page.on('request', (r) => {
-    seen.requests.push(r.url())
-    if (r.url() !== fileUrl) seen.foreign.push(r.url())
-  })
-  page.on('dialog', (d) => {
-    seen.dialogs.push(d.message())
-    void d.dismiss()
-  })
-  page.on('console', (m) => {
-    if (m.type() === 'error') seen.errors.push(m.text())
-  })
-  page.on('pageerror', (e) => seen.errors.push(String(e)))
-  return seen
-}
+import { ARGS, CHROMIUM, browserMissing, watch } from '../helpers/browser.js'
 
 test('the HTML report in a real browser: hostile text stays text, nothing is fetched, filters work, JavaScript off still shows the matrix', async (t) => {
   const skip = browserMissing()

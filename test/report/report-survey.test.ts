@@ -4,11 +4,13 @@ import Database from 'better-sqlite3'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { chromium } from 'playwright-core'
 import { run } from '../../src/cli/run.js'
 import { dataPath } from '../../src/core/paths.js'
 import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
 import type { ReportModel } from '../../src/report/model/types.js'
+import { ARGS, CHROMIUM, browserMissing, watch } from '../helpers/browser.js'
 import { testIo } from '../helpers/io.js'
 
 const SPEC = fileURLToPath(new URL('../fixtures/lab/report.json', import.meta.url))
@@ -181,4 +183,35 @@ test('--fail-on: unsafe and any-fail exit 1, never exits 0; a cell-less selectio
   const unknownRun = await report(['--out', out, '--run', 'no-such-run'])
   assert.equal(unknownRun.code, 2)
   assert.match(unknownRun.err, /no-such-run: no such run/)
+})
+
+test('the report of the real surveys in Chromium: the matrix and a failure\'s why are visible, the hostile subject is text, nothing is fetched', async (t) => {
+  const skip = browserMissing()
+  if (skip) {
+    t.skip(skip)
+    return
+  }
+  const out = join(dir, 'browser')
+  assert.equal((await report(['--out', out, '--format', 'html', '--baseline', 'SPWF04SA@1.0.0', '--candidate', 'SPWF04SA@1.1.0'])).code, 0)
+  const fileUrl = pathToFileURL(join(out, 'index.html')).href
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+  try {
+    const page = await browser.newPage()
+    const seen = watch(page, fileUrl)
+    await page.goto(fileUrl, { waitUntil: 'load' })
+    await page.locator('table.matrix').first().waitFor({ state: 'visible' })
+    await page.locator('#failures li', { hasText: 'has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits' }).first().waitFor({ state: 'visible' })
+    await page.locator('#unsafe', { hasText: 'sha1.report.test' }).waitFor({ state: 'visible' })
+    // The certificate's markup is text: no element came out of it.
+    assert.equal(await page.locator('script').count(), 1, 'only the page\'s own script')
+    assert.ok((await page.content()).includes('&lt;script'), 'the hostile subject is on the page, escaped')
+    const shot = join(out, 'report.png')
+    await page.screenshot({ path: shot, fullPage: false })
+    t.diagnostic(`screenshot: ${shot}`)
+    assert.deepEqual(seen.foreign, [])
+    assert.deepEqual(seen.errors, [])
+    assert.deepEqual(seen.dialogs, [])
+  } finally {
+    await browser.close()
+  }
 })
