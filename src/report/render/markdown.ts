@@ -205,10 +205,17 @@ function expiring(model: ReportModel): string[] {
   ]
 }
 
+/** Targets named per anchor in the anchor-set table; report.json has every one. */
+const TARGETS_PER_ANCHOR = 50
+
 function anchorSet(model: ReportModel, s: AnchorSet): string[] {
   const limit = s.limitBytes === null ? 'store limit unknown' : s.bytes <= s.limitBytes ? `within the ${s.limitBytes}-byte store limit` : `⚠️ OVER the ${s.limitBytes}-byte store limit: cannot all be stored at once`
   const search = s.exact ? 'exact (exhaustive search: no smaller set exists)' : 'greedy (small, not proven smallest)'
-  const rows = s.anchors.map((sha) => [md(certName(model.certificates, sha)), md(sha.slice(0, 16)), s.perTarget.filter((p) => p.anchors.includes(sha)).map((p) => md(p.target)).join(', ') || '—'])
+  // The targets each anchor serves: every one in a docs-sized report, the first few in a fleet-sized one.
+  const served = new Map<string, string[]>(s.anchors.map((sha) => [sha, []]))
+  for (const p of s.perTarget) for (const sha of p.anchors) served.get(sha)?.push(p.target)
+  const names = (targets: string[]) => targets.length > TARGETS_PER_ANCHOR ? `${targets.slice(0, TARGETS_PER_ANCHOR).map(md).join(', ')} and ${targets.length - TARGETS_PER_ANCHOR} more` : targets.map(md).join(', ')
+  const rows = s.anchors.map((sha) => [md(certName(model.certificates, sha)), md(sha.slice(0, 16)), names(served.get(sha) ?? []) || '—'])
   return [
     `### ${md(`${s.module}@${s.firmware}`)}`, '',
     `${s.anchors.length} anchor(s), ${s.bytes} bytes, ${limit}; ${search}; covers ${s.covers.length} target(s).`, '',
