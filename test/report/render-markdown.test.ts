@@ -160,3 +160,13 @@ test('md(): text at the start of a list item or table cell starts no block of it
     assert.equal(inline[2]!.children!.map((c) => c.content).join(''), s, s)
   }
 })
+
+test('an anchor set names at most 50 targets per CA and says how many more', () => {
+  const model = hostileModel()
+  const set = model.anchorSets.find((s) => s.anchors.length > 0)!
+  const sha = set.anchors[0]!
+  const perTarget = Array.from({ length: 60 }, (_, i) => ({ target: `t${i}.example:443`, anchors: [sha] }))
+  const text = renderMarkdown({ ...model, anchorSets: [{ ...set, perTarget }] })
+  assert.match(text, /t49\.example:443 and 10 more/)
+  assert.ok(!text.includes('t50.example:443'))
+})
