@@ -11,6 +11,12 @@ export function intInRange(min: number, max: number) {
   }
 }
 
+/** A path that must not be empty: `--out ""` would otherwise mean the current directory. */
+export function nonEmptyPath(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a directory, got an empty string')
+  return value
+}
+
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value]
 }

@@ -12,7 +12,7 @@ import type { ResolveOptions } from './commands/resolve.js'
 import { FAIL_ON, REPORT_FORMATS } from '../report/formats.js'
 import { DEFAULT_DB } from './defaults.js'
 import type { Io } from './io.js'
-import { anchorsOption, collect, intInRange, oneOf, wordList } from './options.js'
+import { anchorsOption, collect, intInRange, nonEmptyPath, oneOf, wordList } from './options.js'
 import { VERSION } from './version.js'
 
 // The synopses the README shows (a test keeps them equal to `--help`): option order and
@@ -92,7 +92,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--device-timeout-ms <n>', 'time a module may take for one HTTPS request before its link is presumed dead', intInRange(500, 600_000), 60_000)
     .option('--force', 'with --resume: accept a hosts file that changed since the run began', false)
     .option('--json', 'print the run as JSON', false)
-    .option('--report <dir>', 'when the run ends (also early), write its report to this directory')
+    .option('--report <dir>', 'when the run ends (also early), write its report to this directory', nonEmptyPath)
     .option('--report-format <list>', 'formats for --report', wordList(REPORT_FORMATS), [...REPORT_FORMATS])
     .action(async (o: RunOptions, cmd: Command) => { const { runCommand } = await import('./commands/run.js'); await runCommand({ ...o, given: givenOptions(cmd) }, io, clock) })
 
@@ -104,7 +104,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--baseline <sel>', 'MODULE@FIRMWARE or run:RUN_ID to compare from')
     .option('--candidate <sel>', 'MODULE@FIRMWARE or run:RUN_ID to compare to')
     .option('--format <list>', 'html, md, csv, json, junit (comma-separated)', wordList(REPORT_FORMATS), [...REPORT_FORMATS])
-    .option('--out <dir>', 'directory for index.html, matrix.md, attempts.csv, report.json, junit.xml', 'reports')
+    .option('--out <dir>', 'directory for index.html, matrix.md, attempts.csv, report.json, junit.xml', nonEmptyPath, 'reports')
     .option('--fail-on <what>', 'exit 1 when: regression, unsafe, any-fail, or never', oneOf(FAIL_ON), 'never')
     .option('--expiry-days <n>', 'forecast certificates expiring within N days', intInRange(0, 36_500), 90)
     .option('--tags <list>', 'only targets with one of these tags (comma-separated)', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((t) => t.trim()).filter(Boolean)], [])
@@ -157,7 +157,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--spec <file>', 'lab spec')
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--json', 'JSON output', false)
-    .option('--report <dir>', 'where index.html and matrix.md are written', 'reports')
+    .option('--report <dir>', 'where index.html and matrix.md are written', nonEmptyPath, 'reports')
     .action(async (o: { spec?: string; db: string; json: boolean; report: string }) => { const { demoCommand } = await import('./commands/demo.js'); await demoCommand(o, io, clock) })
 
   try {

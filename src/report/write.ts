@@ -1,8 +1,9 @@
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs'
+import { createWriteStream, renameSync, rmSync } from 'node:fs'
 import { join, resolve as resolvePath } from 'node:path'
 import type { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import { AppError, messageOf } from '../core/errors.js'
+import { makeDir } from '../core/make-dir.js'
 import { HistoryStore, type HistoryAttempt } from '../store/index.js'
 import type { Db } from '../store/index.js'
 import { buildReport, type ReportQuery } from './model/build.js'
@@ -68,7 +69,7 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
   const sources: ReportSources = { transcript: (id) => history.transcript(id), attempts: () => history.allAttempts(usedRuns) }
   const dir = resolvePath(opts.outDir)
   try {
-    mkdirSync(dir, { recursive: true })
+    makeDir(dir)
   } catch (err) {
     throw new AppError('REPORT_WRITE_FAILED', `cannot create the report directory ${dir}: ${messageOf(err)}`, { cause: err })
   }

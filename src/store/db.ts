@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3'
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { AppError } from '../core/errors.js'
+import { makeDir } from '../core/make-dir.js'
 import { MIGRATIONS } from './migrations.js'
 
 export type Db = Database.Database
@@ -145,7 +146,7 @@ function accept(path: string, id: Identity): void {
 
 function prepareParent(path: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true })
+    makeDir(dirname(path))
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     throw new AppError('STORE_UNUSABLE', `--db ${path}: cannot create its directory ${dirname(path)} (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of it is a file' : (err as Error).message})`, { cause: err })

@@ -26,6 +26,8 @@ export interface ReportOptions {
  * selector with no data, or an unwritable directory.
  */
 export async function reportCommand(opts: ReportOptions, io: Io, clock: Clock): Promise<void> {
+  // Checked before anything is read or written: a usage error leaves no report behind.
+  if (opts.failOn === 'regression' && !(opts.baseline && opts.candidate)) throw new AppError('USAGE', '--fail-on regression needs --baseline and --candidate')
   const dbPath = resolvePath(io.cwd, opts.db)
   // A report never creates a database: a mistyped --db is an error, not an empty report.
   if (!existsSync(dbPath) || statSync(dbPath).size === 0) throw new AppError('REPORT_NO_DATA', `no database at ${dbPath}: run a survey first (tlsmatrix run --db ${opts.db} …) or give --db`)

@@ -39,7 +39,7 @@ body.large #failures, body.large #anchor-sets, body.large #statements, body.larg
 .chunk table.matrix { margin: 0; }
 .cell .v { display: block; }
 .cell .sub, .small { display: block; font-size: 11.5px; color: #444; }
-.unsafe .sub { color: #fdd; }
+.unsafe .sub, .unsafe .small { color: #fdd; }
 .disagree { outline: 3px dashed #b36b00; outline-offset: -3px; }
 .flag { font-size: 11.5px; font-weight: 600; color: #7a4a00; display: block; }
 .unsafe .flag { color: #ffd27a; }
