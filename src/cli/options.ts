@@ -31,7 +31,7 @@ export function anchorsOption(value: string): string {
 /** A comma list of words from a fixed set (`--format html,md`), in the order given, without repeats. */
 export function wordList<T extends string>(allowed: readonly T[]) {
   return (value: string): T[] => {
-    const words = value.split(',').map((w) => w.trim()).filter(Boolean)
+    const words = value.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean)
     const unknown = words.filter((w) => !(allowed as readonly string[]).includes(w))
     if (words.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`expected ${allowed.join(', ')} (comma-separated), got "${value}"`)
     return [...new Set(words)] as T[]

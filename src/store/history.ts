@@ -107,11 +107,12 @@ export class HistoryStore {
 
   /**
    * For each (target, module, firmware) with a final attempt in the given runs (all when null),
-   * the run that holds its latest word: the newest run by start time.
+   * the run that holds its latest word: the newest complete run, else the newest run (a run
+   * killed half-way must not hide the CAs a complete run tried after it).
    */
   latestRuns(runIds: readonly string[] | null): Array<{ target: string; module: string; firmware: string; runId: string }> {
     const where = runIds ? `AND a.run_id IN (${runIds.map(() => '?').join(',')})` : ''
-    const rows = this.db.prepare(`SELECT a.target AS target, a.module AS module, a.firmware AS firmware, a.run_id AS runId, max(r.started_at || ' ' || r.id) AS latest
+    const rows = this.db.prepare(`SELECT a.target AS target, a.module AS module, a.firmware AS firmware, a.run_id AS runId, max((CASE WHEN r.status = 'complete' THEN '1 ' ELSE '0 ' END) || r.started_at || ' ' || r.id) AS latest
       FROM attempts a JOIN runs r ON r.id = a.run_id WHERE a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL ${where}
       GROUP BY a.target, a.module, a.firmware`).all(...(runIds ?? [])) as Array<{ target: string; module: string; firmware: string; runId: string }>
     return rows.map(({ target, module, firmware, runId }) => ({ target, module, firmware, runId }))

@@ -76,6 +76,7 @@ test('report from two real surveys: every format written under its fixed name, t
     assert.ok(c.unsafe && c.mismatch)
   }
   assert.deepEqual(m.diff!.unsafe, ['sha1.report.test:443'])
+  assert.match(cell('sha1.report.test', '1.0.0').why.join(), /must be refused \(expect=fail\), yet the module accepted it with .*profile predicts that too/)
   // RSA-4096 intermediate: fails with the module's own lines.
   const big = cell('big.report.test', '1.0.0')
   assert.equal(big.class, 'key-unsupported')
@@ -147,6 +148,36 @@ test('rendered from the database alone: the profile snapshot kept with the run j
   assert.ok(first >= 0 && first < md.search(/\| *target/i), 'disagreements come before the matrix')
 })
 
+test('a run killed half-way hides nothing a complete run found; its own report lists the targets it never reached', async () => {
+  const copy = join(dir, 'killed.db')
+  copyFileSync(db, copy)
+  const d = new Database(copy)
+  const killed = 'zz-killed-run'
+  try {
+    // A later run that died (kill -9) after one attempt: status still "running".
+    d.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets)
+      SELECT ?, label, '2999-01-01T00:00:00.000Z', NULL, 'running', tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, NULL, profiles, targets FROM runs WHERE id = ?`).run(killed, runIds[1])
+    const one = d.prepare("SELECT id FROM attempts WHERE run_id = ? AND host = 'ok.report.test' AND firmware = '1.1.0' AND final = 1 ORDER BY id LIMIT 1").get(runIds[1]) as { id: number }
+    const cols = (d.prepare('PRAGMA table_info(attempts)').all() as Array<{ name: string }>).map((c) => c.name).filter((c) => c !== 'id' && c !== 'run_id')
+    d.prepare(`INSERT INTO attempts (run_id, ${cols.join(', ')}) SELECT ?, ${cols.join(', ')} FROM attempts WHERE id = ?`).run(killed, one.id)
+  } finally {
+    d.close()
+  }
+  const out = join(dir, 'killed')
+  const io = testIo()
+  assert.equal(await run(['report', '--db', copy, '--out', out, '--format', 'json'], io), 0, io.err())
+  const m = readModel(out)
+  const ok = m.cells.find((c) => c.host === 'ok.report.test' && c.firmware === '1.1.0')!
+  assert.equal(ok.runId, runIds[1], 'the complete run keeps the cell')
+  assert.equal(ok.anchors.passed.length, 2)
+  // The killed run's own report: one cell, and every other target it listed shown without data.
+  const own = await run(['report', '--db', copy, '--out', out, '--format', 'json', '--run', killed], testIo())
+  assert.equal(own, 0)
+  const k = readModel(out)
+  assert.equal(k.cells.length, 1)
+  assert.deepEqual(k.targets.map((t) => t.host).sort(), ['big.report.test', 'ecdhe.report.test', 'ok.report.test', 'rotate.report.test', 'sha1.report.test'])
+})
+
 test('two runs compared: each firmware against itself, the re-issued chain is a regression on both, --fail-on regression exits 1', async () => {
   const out = join(dir, 'nightly')
   const r = await report(['--out', out, '--format', 'json', '--baseline', `run:${runIds[0]}`, '--candidate', `run:${runIds[1]}`, '--fail-on', 'regression'])
@@ -172,6 +203,10 @@ test('--fail-on: unsafe and any-fail exit 1, never exits 0; a cell-less selectio
   const noData = await report(['--out', out, '--baseline', 'SPWF04SA@9.9.9', '--candidate', 'SPWF04SA@1.1.0'])
   assert.equal(noData.code, 2)
   assert.match(noData.err, /REPORT_NO_DATA: SPWF04SA@9\.9\.9: no verdict for it.*SPWF04SA@1\.0\.0, SPWF04SA@1\.1\.0/)
+  const nearly = await report(['--out', out, '--baseline', 'spwf04sa@1.0.0', '--candidate', 'SPWF04SA@1.1.0'])
+  assert.equal(nearly.code, 2)
+  assert.match(nearly.err, /did you mean SPWF04SA@1\.0\.0\?/)
+  assert.equal((await report(['--out', out, '--format', 'JSON'])).code, 0, 'format names in any case')
   const badFormat = await report(['--out', out, '--format', 'html,pdf'])
   assert.equal(badFormat.code, 2)
   assert.match(badFormat.err, /html, md, csv, json, junit/)

@@ -51,14 +51,16 @@ export function reportSummary(w: WrittenReport, cwd: string): string {
   const m = w.model
   const count = (v: string) => m.cells.filter((c) => c.verdict === v).length
   const unsafe = m.cells.filter((c) => c.unsafe)
+  const noData = m.targets.length * m.firmware.length - m.cells.length
   const out = [
-    `report: ${m.targets.length} target(s) x ${m.firmware.length} firmware (${m.firmware.map((f) => f.key).join(', ')}): ${count('pass')} pass, ${count('fail')} fail, ${count('not-run')} not run`,
+    `report: ${m.targets.length} target(s) x ${m.firmware.length} firmware (${m.firmware.map((f) => f.key).join(', ')}): ${count('pass') - unsafe.length} pass, ${unsafe.length} unsafe, ${count('fail')} fail, ${count('not-run')} not run${noData ? `, ${noData} without data` : ''}`,
   ]
   if (unsafe.length) out.push(`UNSAFE: ${unsafe.length} must-reject target(s) accepted: ${unsafe.map((c) => `${c.target} on ${c.key}`).join(', ')}`)
   if (m.disagreements) out.push(`${m.disagreements} cell(s) where the profile's prediction disagrees with the module (listed first in the report)`)
   if (m.diff) out.push(`${m.diff.baseline} -> ${m.diff.candidate}: ${m.diff.regressions.length} regression(s), ${m.diff.fixes.length} fix(es), ${m.diff.changed.length} changed, ${m.diff.same.length} same${m.diff.notComparable.length ? `, ${m.diff.notComparable.length} not comparable` : ''}`)
   if (m.chainChanges.length) out.push(`${m.chainChanges.length} target(s) changed chain since their previous observation`)
   if (m.expiring.length) out.push(`${m.expiring.length} certificate(s) in use expire within ${m.expiryDays} days`)
-  for (const f of w.files) out.push(`wrote ${relative(cwd, f) || f}`)
+  // Relative to where the user is, unless that means climbing out of it.
+  for (const f of w.files) out.push(`wrote ${relative(cwd, f).startsWith('..') ? f : relative(cwd, f)}`)
   return out.map(termSafe).join('\n')
 }

@@ -38,8 +38,9 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
   const rows = targetRows(q.runs.length ? q.runs.map((id) => runById.get(id)!) : allRuns)
   const main = ctx.cells(history.latestRuns(q.runs.length ? q.runs : null), rows)
   const keep = (t: TargetRow) => q.tags.length === 0 || t.tags.some((tag) => q.tags.includes(tag))
-  const targets = groupByTag([...rows.values()].filter((t) => keep(t) && main.byTarget.has(t.target)))
-  if (targets.length === 0) throw new AppError('REPORT_NO_DATA', q.tags.length ? `no target tagged ${q.tags.join(', ')} has a verdict in the database` : 'the database holds no final attempt to report on: run a survey first (tlsmatrix run)')
+  // Targets the runs listed but never reached (a run stopped early) stay in the rows: "no data" is an answer.
+  const targets = groupByTag([...rows.values()].filter((t) => keep(t)))
+  if (!targets.some((t) => main.byTarget.has(t.target))) throw new AppError('REPORT_NO_DATA', q.tags.length ? `no target tagged ${q.tags.join(', ')} has a verdict in the database` : 'the database holds no final attempt to report on: run a survey first (tlsmatrix run)')
   const columns = ctx.columns(main.cells)
   const ordered: Cell[] = []
   for (const t of targets) for (const c of columns) { const cell = main.byId.get(cellId(t.target, c.key)); if (cell) ordered.push(cell) }
@@ -363,7 +364,10 @@ class Context {
       return out
     }
     if (!/^[^@\s]+@[^@\s]+$/.test(sel)) throw new AppError('USAGE', `selector "${sel}": expected MODULE@FIRMWARE (e.g. SPWF04SA@1.1.0) or run:RUN_ID`)
-    if (!columns.some((c) => c.key === sel)) throw new AppError('REPORT_NO_DATA', `${sel}: no verdict for it in the database${runFilter.length ? ' (within --run)' : ''}; there is: ${columns.map((c) => c.key).join(', ')}`)
+    if (!columns.some((c) => c.key === sel)) {
+      const near = columns.find((c) => c.key.toLowerCase() === sel.toLowerCase())
+      throw new AppError('REPORT_NO_DATA', `${sel}: no verdict for it in the database${runFilter.length ? ' (within --run)' : ''}; ${near ? `did you mean ${near.key}? ` : ''}there is: ${columns.map((c) => c.key).join(', ')}`)
+    }
     for (const c of byId.values()) if (c.key === sel) out.set(c.target, c)
     return out
   }

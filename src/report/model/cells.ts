@@ -59,6 +59,9 @@ export function buildCell(input: CellInput): Cell {
     const anchorsTried = new Set(explained.map((a) => a.anchor)).size
     for (const [text, anchors] of byReason) why.push(anchors.length === anchorsTried ? text : `with ${anchors.map(name).join(', ')}: ${text}`)
   }
+  if (row.expect === 'fail' && verdict === 'pass' && predicted !== 'fail') {
+    why.push(`must be refused (expect=fail), yet the module accepted it with ${name(passed[0]!.anchor)}; ${predicted === 'pass' ? 'its profile predicts that too: the firmware does not check what makes this server unacceptable' : 'its profile cannot tell'}`)
+  }
   const notRunRow = verdict === 'not-run' ? shown : null
   if (notRunRow) why.push(notRunRow.reason === 'unresolved' ? `not run: the target could not be resolved (${notRunRow.reasonDetail ?? ''})` : `not run: ${notRunRow.reason ?? 'unknown'}${notRunRow.reasonDetail ? `: ${notRunRow.reasonDetail}` : ''}`)
   const mismatch = (row.expect === 'fail' && verdict === 'pass') || (row.expect === 'pass' && verdict === 'fail')
