@@ -8,7 +8,6 @@ import { HistoryStore, type HistoryAttempt } from '../store/index.js'
 import type { Db } from '../store/index.js'
 import { buildReport, type ReportQuery } from './model/build.js'
 import type { EvidenceSource, ReportModel } from './model/types.js'
-import type { CsvAttempt } from './render/index.js'
 
 import { REPORT_FILES, type FailOn, type ReportFormat } from './formats.js'
 export { FAIL_ON, REPORT_FILES, REPORT_FORMATS } from './formats.js'
@@ -27,23 +26,13 @@ async function renderer(format: ReportFormat): Promise<Renderer> {
   const table: Record<ReportFormat, Renderer> = {
     html: (m, s, o) => writeHtmlReport(m, s, o),
     md: async (m, _s, o) => { await new Promise<void>((resolve, reject) => o.write(r.renderMarkdown(m), (err) => (err ? reject(err) : resolve()))) },
-    csv: async (m, s, o) => { await r.writeAttemptsCsv(m, csvRows(s.attempts()), o) },
+    csv: async (m, s, o) => { await r.writeAttemptsCsv(m, s.attempts(), o) },
     json: (m, s, o) => r.writeReportJson(m, s, o),
     junit: (m, _s, o) => r.writeJunit(m, o),
   }
   return table[format]
 }
 
-function* csvRows(attempts: Iterable<HistoryAttempt>): Generator<CsvAttempt> {
-  for (const a of attempts) {
-    yield {
-      runId: a.runId, id: a.id, device: a.device, module: a.module, firmware: a.firmware, target: a.target, host: a.host, port: a.port, path: a.path,
-      anchorSha256: a.anchor, anchorSubject: a.anchorSubject, anchorSource: a.anchorSource, try: a.try, final: a.final, outcome: a.outcome, class: a.class,
-      reason: a.reason ? { reason: a.reason, detail: a.reasonDetail ?? '' } : null, lines: a.lines, httpStatus: a.httpStatus, durationMs: a.durationMs,
-      expect: a.expect, recordedAt: a.recordedAt,
-    }
-  }
-}
 
 export interface WriteReportOptions extends ReportQuery {
   formats: ReportFormat[]

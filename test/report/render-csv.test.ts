@@ -9,8 +9,8 @@ import { HOSTILE_LINES, HOSTILE_SUBJECT, SHA_EVIL, hostileModel, releaseAll } fr
 function attempt(over: Partial<CsvAttempt> = {}): CsvAttempt {
   return {
     runId: 'run-1', id: 7, device: 'old', module: 'SPWF04SA', firmware: '1.0.0', target: 'www.ebay.com:443', host: 'www.ebay.com', port: 443, path: '/',
-    anchorSha256: SHA_EVIL, anchorSubject: HOSTILE_SUBJECT, anchorSource: 'store', try: 1, final: true, outcome: 'fail', class: 'handshake',
-    reason: null, lines: HOSTILE_LINES, httpStatus: null, durationMs: 1234, expect: null, recordedAt: '2026-11-28T01:00:00.000Z', ...over,
+    anchor: SHA_EVIL, anchorSubject: HOSTILE_SUBJECT, anchorSource: 'store', try: 1, final: true, outcome: 'fail', class: 'handshake',
+    reason: null, reasonDetail: null, upload: null, observationId: null, profile: null, lines: HOSTILE_LINES, httpStatus: null, durationMs: 1234, expect: null, recordedAt: '2026-11-28T01:00:00.000Z', ...over,
   }
 }
 
@@ -29,7 +29,7 @@ async function csvOf(rows: CsvAttempt[]): Promise<string[][]> {
 }
 
 test('csv: the documented columns, one row per attempt, values as stored', async () => {
-  const [header, row, row2] = await csvOf([attempt(), attempt({ id: 8, outcome: 'not-run', class: null, final: false, reason: { reason: 'link', detail: 'no answer, twice' }, lines: [], anchorSha256: 'f'.repeat(64), anchorSubject: 'C=US, O=Org, CN=Fallback Name', httpStatus: 200 })])
+  const [header, row, row2] = await csvOf([attempt(), attempt({ id: 8, outcome: 'not-run', class: null, final: false, reason: 'link', reasonDetail: 'no answer, twice', lines: [], anchor: 'f'.repeat(64), anchorSubject: 'C=US, O=Org, CN=Fallback Name', httpStatus: 200 })])
   assert.deepEqual(header, [...CSV_COLUMNS])
   const get = (r: string[] | undefined, col: string) => r![CSV_COLUMNS.indexOf(col as (typeof CSV_COLUMNS)[number])]
   assert.equal(get(row, 'run_id'), 'run-1')
@@ -51,7 +51,7 @@ test('csv: a cell starting with =, +, -, @, tab or CR (or a full-width form) can
   const starts = ['=', '+', '-', '@', '\t', '\r', '\uff1d', '\uff0b', '\uff0d', '\uff20']
   for (const s of starts) {
     const payload = `${s}cmd|' /C calc'!A0`
-    const [header, row] = await csvOf([attempt({ device: payload, target: payload, anchorSha256: 'f'.repeat(64), anchorSubject: payload, lines: [payload, 'x'], reason: { reason: 'link', detail: payload }, class: payload })])
+    const [header, row] = await csvOf([attempt({ device: payload, target: payload, anchor: 'f'.repeat(64), anchorSubject: payload, lines: [payload, 'x'], reason: 'link', reasonDetail: payload, class: payload })])
     for (const col of ['device', 'target', 'anchor_subject', 'anchor_name', 'lines', 'reason_detail', 'class']) {
       const value = row![header!.indexOf(col)]!
       assert.equal(value[0], "'", `${JSON.stringify(s)} in ${col}: ${JSON.stringify(value)}`)

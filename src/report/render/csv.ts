@@ -1,37 +1,12 @@
 import type { Writable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import { displayName } from '../../chain/display-name.js'
+import type { HistoryAttempt } from '../../store/index.js'
 import type { ReportModel } from '../model/types.js'
 import { put } from './sink.js'
 
-/**
- * One attempt as `attempts.csv` shows it: a store attempt row (`AttemptRow`) plus the run it
- * belongs to. Only the fields named here are read, so the store's rows can be passed as they are.
- */
-export interface CsvAttempt {
-  runId: string
-  id: number
-  device: string
-  module: string | null
-  firmware: string | null
-  target: string
-  host: string
-  port: number
-  path: string
-  anchorSha256: string
-  anchorSubject: string
-  anchorSource: string
-  try: number
-  final: boolean
-  outcome: 'pass' | 'fail' | 'not-run'
-  class: string | null
-  reason: { reason: string; detail: string } | null
-  lines: string[]
-  httpStatus: number | null
-  durationMs: number
-  expect: string | null
-  recordedAt: string
-}
+/** One attempt as `attempts.csv` shows it: an attempt as the history store reads it. */
+export type CsvAttempt = HistoryAttempt
 
 /** The columns, in order (README "attempts.csv"). Add at the end, never rename. */
 export const CSV_COLUMNS = [
@@ -50,11 +25,11 @@ const OPTIONS = { escape_formulas: true, record_delimiter: 'unix', quoted_match:
 const CHUNK = 256
 
 function record(model: ReportModel | null, a: CsvAttempt): Array<string | number> {
-  const name = model?.certificates[a.anchorSha256]?.name ?? (a.anchorSubject ? displayName(a.anchorSubject) : '')
+  const name = model?.certificates[a.anchor]?.name ?? (a.anchorSubject ? displayName(a.anchorSubject) : '')
   return [
     a.runId, a.id, a.device, a.module ?? '', a.firmware ?? '', a.target, a.host, a.port, a.path,
-    a.anchorSha256, name, a.anchorSubject, a.anchorSource, a.try, a.final ? 'true' : 'false', a.outcome, a.class ?? '',
-    a.reason?.reason ?? '', a.reason?.detail ?? '', a.lines.join(' | '), a.httpStatus ?? '', a.durationMs, a.expect ?? '', a.recordedAt,
+    a.anchor, name, a.anchorSubject, a.anchorSource, a.try, a.final ? 'true' : 'false', a.outcome, a.class ?? '',
+    a.reason ?? '', a.reasonDetail ?? '', a.lines.join(' | '), a.httpStatus ?? '', a.durationMs, a.expect ?? '', a.recordedAt,
   ]
 }
 
