@@ -29,7 +29,8 @@ export const RUN_USAGE = synopsis('run',
   '[--connect-to HOST:PORT:ADDR:PORT2]... [--trust-store FILE]...',
   '[--trust-store-only] [--aia-allow-private]',
   '[--concurrency N (32)] [--timeout-ms N (10000)] [--device-timeout-ms N (60000)] [--json]',
-  '[--report DIR] [--report-format html,md,csv,json,junit]',
+  '[--report DIR] [--report-format html,md,csv,json,junit] [--fail-on WHAT]',
+  '[--spec FILE] [--dry-run]',
   '| --resume RUN_ID [--db PATH] [--force] [--json] [--report DIR] [--report-format LIST]')
 export const REPORT_USAGE = synopsis('report',
   '[--db PATH] [--run RUN_ID]... [--baseline SEL --candidate SEL]',
@@ -94,6 +95,9 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--json', 'print the run as JSON', false)
     .option('--report <dir>', 'when the run ends (also early), write its report to this directory', nonEmptyPath)
     .option('--report-format <list>', 'formats for --report', wordList(REPORT_FORMATS), [...REPORT_FORMATS])
+    .option('--fail-on <what>', 'with --report: exit 1 when regression, unsafe or any-fail holds', oneOf(FAIL_ON))
+    .option('--spec <file>', 'a run spec (JSON or YAML): hosts, devices, database, report; flags given here override it')
+    .option('--dry-run', 'check the spec and the inputs, print what would run, and exit (no device, no database)', false)
     .action(async (o: RunOptions, cmd: Command) => { const { runCommand } = await import('./commands/run.js'); await runCommand({ ...o, given: givenOptions(cmd) }, io, clock) })
 
   program.command('report')

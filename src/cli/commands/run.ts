@@ -16,7 +16,8 @@ import { VERSION } from '../version.js'
 import { hostsChange, runTargetOrder, storedTargets, type StoredTarget } from '../input/hosts-change.js'
 import { readHostsFile, type HostsFile } from '../input/hosts-file.js'
 import { runJson } from '../output/run-json.js'
-import type { ReportFormat } from '../../report/formats.js'
+import type { FailOn, ReportFormat } from '../../report/formats.js'
+import { PREVIOUS_RUN, THIS_RUN, readRunSpec, specPaths } from '../input/run-spec.js'
 import { reportSummary } from './report.js'
 
 export interface RunOptions {
@@ -47,8 +48,15 @@ export interface RunOptions {
   /** Write the run's report here when it ends, also early. */
   report?: string
   reportFormat?: ReportFormat[]
-  /** The report's diff (the demo compares SPWF04SA 1.0.0 with 1.1.0). */
+  /** The report's diff (the demo compares SPWF04SA 1.0.0 with 1.1.0); `previous-run` and `this-run` are resolved when the run ends. */
   reportDiff?: { baseline: string; candidate: string }
+  /** The report's gate: exit 1 when it holds (the run itself complete). */
+  failOn?: FailOn
+  reportExpiryDays?: number
+  /** A run spec (JSON or YAML): every flag given on the command line overrides it. */
+  spec?: string
+  /** Check the spec and inputs, print what would run, touch no device and no database. */
+  dryRun?: boolean
 }
 
 /** With --resume the run's own options are used; these may still be given. */
@@ -79,8 +87,16 @@ export function parseDeviceArgs(args: readonly string[]): DeviceArg[] {
 }
 
 /** `tlsmatrix run`: exit 0 complete, 1 complete with expect= mismatches, 3 device lost or interrupted. */
-export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promise<void> {
+export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promise<void> {
+  if (given.spec && given.resume) throw new AppError('USAGE', '--spec starts a new run; --resume finishes one as it was started: give one of them')
+  const opts = given.spec ? await withSpec(given, io) : given
   const dbPath = resolvePath(io.cwd, opts.db)
+  if (opts.dryRun) {
+    if (opts.resume) throw new AppError('USAGE', '--dry-run checks a new run; it cannot be combined with --resume')
+    const checked = await checkInputs(opts, io)
+    io.stdout.write(`${JSON.stringify(dryRunPlan(opts, checked, dbPath), null, 2)}\n`)
+    return
+  }
   if (opts.resume) {
     const ignored = (opts.given ?? []).filter((f) => !RESUME_FLAGS.has(f))
     if (ignored.length > 0) throw new AppError('USAGE', `--resume runs the survey as it was started; it would ignore ${ignored.join(', ')}. Drop ${ignored.length === 1 ? 'it' : 'them'}, or start a new run.`)
@@ -154,11 +170,12 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
       const verdicts = finals.filter((a) => a.outcome === 'pass' || a.outcome === 'fail').length
       io.stdout.write(`\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts} not run, recorded in ${dbPath}\n`)
     }
-    if (opts.report) await reportRun(db, result.runId, result.status === 'complete', opts, o, io, clock)
+    const gate = opts.report ? await reportRun(db, result.runId, result.status === 'complete', opts, o, io, clock) : null
     if (result.status !== 'complete') {
       io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)
       throw outcome(result.status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
     }
+    if (gate) throw outcome('FINDINGS', `--fail-on ${opts.failOn}: ${termSafe(gate)}`)
     if (matrix.mismatches.length > 0) throw outcome('FINDINGS')
   } finally {
     handle.close()
@@ -171,18 +188,81 @@ export async function runCommand(opts: RunOptions, io: Io, clock: Clock): Promis
  * a report that cannot be written fails a complete run (exit 2) but never hides why a run
  * stopped early.
  */
-async function reportRun(db: Db, runId: string, complete: boolean, opts: RunOptions, o: RunOptions, io: Io, clock: Clock): Promise<void> {
+async function reportRun(db: Db, runId: string, complete: boolean, opts: RunOptions, o: RunOptions, io: Io, clock: Clock): Promise<string | null> {
   const { writeReport, REPORT_FORMATS } = await import('../../report/write.js')
   const to = o.json ? io.stderr : io.stdout
   try {
+    // previous-run: the newest complete run before this one (tonight against last night).
+    const pick = (sel: string | undefined): string | null => {
+      if (!sel) return null
+      if (sel === THIS_RUN) return `run:${runId}`
+      if (sel !== PREVIOUS_RUN) return sel
+      const prev = db.prepare("SELECT id FROM runs WHERE status = 'complete' AND id != ? AND started_at <= (SELECT started_at FROM runs WHERE id = ?) ORDER BY started_at DESC, id DESC LIMIT 1").get(runId, runId) as { id: string } | undefined
+      return prev ? `run:${prev.id}` : null
+    }
+    let baseline = pick(opts.reportDiff?.baseline)
+    let candidate = pick(opts.reportDiff?.candidate ?? (opts.reportDiff ? THIS_RUN : undefined))
+    if (opts.reportDiff && (!baseline || !candidate)) {
+      io.stderr.write(`no ${opts.reportDiff.baseline} to compare with: the report has no diff this time\n`)
+      baseline = null
+      candidate = null
+    }
+    const runs = [runId, ...[baseline, candidate].filter((s): s is string => !!s?.startsWith('run:')).map((s) => s.slice(4))]
+    const failOn = opts.failOn === 'regression' && !baseline ? 'never' : opts.failOn ?? 'never'
     const written = await writeReport(db, {
-      runs: [runId], baseline: opts.reportDiff?.baseline ?? null, candidate: opts.reportDiff?.candidate ?? null, tags: [], expiryDays: 90, title: o.label ?? null,
-      now: clock.now(), formats: opts.reportFormat ?? [...REPORT_FORMATS], outDir: resolvePath(io.cwd, opts.report!), failOn: 'never',
+      runs: [...new Set(runs)], baseline, candidate, tags: [], expiryDays: opts.reportExpiryDays ?? 90, title: o.label ?? null,
+      now: clock.now(), formats: opts.reportFormat ?? [...REPORT_FORMATS], outDir: resolvePath(io.cwd, opts.report!), failOn,
     })
     to.write(`\n${reportSummary(written, io.cwd)}\n`)
+    return complete ? written.gate : null
   } catch (err) {
     if (complete && !isAppError(err, 'REPORT_NO_DATA')) throw err
     io.stderr.write(`no report written: ${termSafe(messageOf(err))}\n`)
+    return null
+  }
+}
+
+/** The options a spec gives, under every flag given on the command line. */
+async function withSpec(opts: RunOptions, io: Io): Promise<RunOptions> {
+  const { spec: raw, path } = await readRunSpec(opts.spec!, io.cwd)
+  const spec = specPaths(raw, path)
+  const cli = new Set(opts.given ?? [])
+  const take = <K extends keyof RunOptions>(flag: string, key: K, value: RunOptions[K] | undefined): Partial<RunOptions> => (cli.has(flag) || value === undefined ? {} : { [key]: value } as Partial<RunOptions>)
+  const r = spec.report
+  return {
+    ...opts,
+    ...take('--hosts', 'hosts', spec.hosts),
+    ...take('--device', 'device', spec.devices.map((d) => (typeof d === 'string' ? d : d.label ? `${d.label}=${d.url}` : d.url))),
+    ...take('--profiles', 'profiles', spec.profiles),
+    ...take('--anchors', 'anchors', spec.anchors),
+    ...take('--label', 'label', spec.label),
+    ...take('--db', 'db', spec.db),
+    ...take('--trust-store', 'trustStore', spec.trustStore),
+    ...take('--trust-store-only', 'trustStoreOnly', spec.trustStoreOnly),
+    ...take('--aia-allow-private', 'aiaAllowPrivate', spec.aiaAllowPrivate),
+    ...take('--resolve', 'resolve', spec.resolve),
+    ...take('--connect-to', 'connectTo', spec.connectTo),
+    ...take('--concurrency', 'concurrency', spec.concurrency),
+    ...take('--timeout-ms', 'timeoutMs', spec.timeoutMs),
+    ...take('--device-timeout-ms', 'deviceTimeoutMs', spec.deviceTimeoutMs),
+    ...take('--report', 'report', r?.dir),
+    ...take('--report-format', 'reportFormat', r?.formats),
+    ...take('--fail-on', 'failOn', r?.failOn),
+    ...(r?.baseline ? { reportDiff: { baseline: r.baseline, candidate: r.candidate ?? THIS_RUN } } : {}),
+    ...(r?.expiryDays !== undefined ? { reportExpiryDays: r.expiryDays } : {}),
+  }
+}
+
+/** What --dry-run prints: the run as it would start, every path resolved. */
+function dryRunPlan(o: RunOptions, checked: { devices: DeviceArg[]; profileDirs: string[]; hosts: HostsFile }, dbPath: string) {
+  return {
+    hosts: { file: checked.hosts.path, targets: checked.hosts.targets.length },
+    devices: checked.devices,
+    profiles: checked.profileDirs,
+    anchors: o.anchors,
+    label: o.label ?? null,
+    db: dbPath,
+    report: o.report ? { dir: o.report, formats: o.reportFormat ?? null, failOn: o.failOn ?? 'never', diff: o.reportDiff ?? null, expiryDays: o.reportExpiryDays ?? 90 } : null,
   }
 }
 

@@ -1,0 +1,109 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { stringify as toYaml } from 'yaml'
+import { run } from '../../src/cli/run.js'
+import { dataPath } from '../../src/core/paths.js'
+import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+import type { ReportModel } from '../../src/report/model/types.js'
+import { testIo } from '../helpers/io.js'
+
+const LAB = fileURLToPath(new URL('../fixtures/lab/report.json', import.meta.url))
+const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-spec-'))
+let lab: RunningLab
+
+before(async () => {
+  lab = await startLab(await readLabSpec(LAB), { cacheDir: dataPath('lab', '.cache'), outDir: dir, now: new Date(), ephemeralPorts: true })
+})
+after(async () => { await lab?.close() })
+
+/** A nightly spec for the lab, paths relative to the spec's folder. */
+function nightly(extra: Record<string, unknown> = {}) {
+  return {
+    hosts: 'hosts.txt',
+    devices: [{ label: 'old', url: 'emu:spwf04sa-1.0.0?no-dns' }, 'new=emu:spwf04sa-1.1.0?no-dns'],
+    db: 'nightly.db',
+    trustStore: ['trust.pem'],
+    trustStoreOnly: true,
+    connectTo: lab.connectToEntries,
+    resolve: lab.resolveEntries,
+    report: { dir: 'reports', formats: ['json', 'md'], baseline: 'previous-run', failOn: 'regression' },
+    ...extra,
+  }
+}
+
+async function cli(args: string[]) {
+  const io = testIo({ cwd: tmpdir() })
+  const code = await run(args, io)
+  return { code, out: io.out(), err: io.err() }
+}
+
+test('a YAML run spec runs the nightly job: tonight against last night, and a regression exits 1 with the report written', async () => {
+  const spec = join(dir, 'nightly.yaml')
+  writeFileSync(spec, toYaml(nightly()))
+  // The first night has no previous run: no diff, no gate; the SHA-1 must-reject target is a finding (exit 1).
+  const first = await cli(['run', '--spec', spec])
+  assert.equal(first.code, 1, first.err)
+  assert.match(first.err, /no previous-run to compare with/)
+  lab.rotate('rotate.report.test', 1)
+  try {
+    const second = await cli(['run', '--spec', spec])
+    assert.equal(second.code, 1, second.err)
+    assert.match(second.err, /--fail-on regression: 2 regression\(s\)/)
+    const m = JSON.parse(readFileSync(join(dir, 'reports', 'report.json'), 'utf8')) as ReportModel
+    assert.match(m.diff!.baseline, /^run:/)
+    assert.deepEqual(m.diff!.regressions.map((r) => `${r.target} ${r.key}`), ['rotate.report.test:443 SPWF04SA@1.0.0', 'rotate.report.test:443 SPWF04SA@1.1.0'])
+    assert.ok(existsSync(join(dir, 'reports', 'matrix.md')))
+    assert.ok(!existsSync(join(dir, 'reports', 'index.html')), 'only the formats asked for')
+  } finally {
+    lab.rotate('rotate.report.test', 0)
+  }
+})
+
+test('every flag on the command line overrides the spec; --dry-run prints the plan and touches no database', async () => {
+  const spec = join(dir, 'override.json')
+  writeFileSync(spec, JSON.stringify(nightly({ db: 'never.db' })))
+  const other = join(dir, 'other.db')
+  const r = await cli(['run', '--spec', spec, '--db', other, '--device', 'emu:spwf01sa-3.5.3?no-dns', '--dry-run'])
+  assert.equal(r.code, 0, r.err)
+  const plan = JSON.parse(r.out) as { db: string; devices: Array<{ label: string; url: string }>; hosts: { targets: number }; report: { failOn: string } }
+  assert.equal(plan.db, other)
+  assert.deepEqual(plan.devices.map((d) => d.url), ['emu:spwf01sa-3.5.3?no-dns'])
+  assert.equal(plan.hosts.targets, 5)
+  assert.equal(plan.report.failOn, 'regression')
+  assert.equal(existsSync(other), false)
+  assert.equal(existsSync(join(dir, 'never.db')), false)
+})
+
+test('an invalid spec is refused with the JSON path of each problem (exit 2), nothing run', async () => {
+  const spec = join(dir, 'bad.json')
+  writeFileSync(spec, JSON.stringify({ hosts: 'hosts.txt', devices: [{ url: '' }], report: { dir: 'r', failOn: 'sometimes', formats: ['pdf'] }, concurency: 3 }))
+  const r = await cli(['run', '--spec', spec])
+  assert.equal(r.code, 2)
+  for (const path of ['$.devices.0.url', '$.report.failOn', '$.report.formats.0', '$: Unrecognized key: "concurency"']) assert.ok(r.err.includes(path), `${path} in ${r.err}`)
+  const notJson = join(dir, 'broken.json')
+  writeFileSync(notJson, '{ "hosts": ')
+  const b = await cli(['run', '--spec', notJson])
+  assert.equal(b.code, 2)
+  assert.match(b.err, /not valid JSON/)
+  assert.equal((await cli(['run', '--spec', join(dir, 'missing.json')])).code, 2)
+  assert.equal((await cli(['run', '--spec', spec, '--resume', 'x'])).code, 2)
+})
+
+test('the shipped examples are valid specs: a dry run accepts them (with an emulated module in place of /dev/ttyUSB0)', async () => {
+  for (const name of ['nightly.json', 'release-gate.json']) {
+    const r = await cli(['run', '--spec', join(EXAMPLES, name), '--device', 'emu:spwf04sa-1.1.0', '--dry-run'])
+    assert.equal(r.code, 0, `${name}: ${r.err}`)
+    const plan = JSON.parse(r.out) as { report: { failOn: string; diff: { baseline: string } } }
+    assert.equal(plan.report.failOn, 'regression')
+    assert.ok(plan.report.diff.baseline)
+  }
+  // As shipped they name a real module; on a machine without one, the device is the problem named.
+  const bare = await cli(['run', '--spec', join(EXAMPLES, 'nightly.json'), '--dry-run'])
+  assert.equal(bare.code, 2)
+  assert.match(bare.err, /ttyUSB0/)
+})
