@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { AppError } from '../core/errors.js'
+import type { Statement } from 'better-sqlite3'
 import type { Db } from './db.js'
 
 /** What one source added to the history. */
@@ -46,6 +47,7 @@ class Merger {
   /** Observation id → content fingerprint, per side. */
   private readonly srcObsFp = new Map<number, string>()
   private readonly histObsFp = new Map<number, string>()
+  private readonly stmts = new Map<string, Statement>()
 
   constructor(private readonly history: Db, private readonly source: Db, private readonly name: string) {
     const tables = ['runs', 'attempts', 'observations', 'certificates'] as const
@@ -58,20 +60,28 @@ class Merger {
     })) as Merger['cols']
   }
 
+  /** Prepared once per merge: a fleet's history is 200,000 attempts. */
+  private stmt(db: Db, sql: string): Statement {
+    const key = `${db === this.history ? 'h' : 's'}${sql}`
+    let st = this.stmts.get(key)
+    if (!st) this.stmts.set(key, (st = db.prepare(sql)))
+    return st
+  }
+
   merge(): MergeCounts {
-    const insertCert = this.history.prepare(`INSERT OR IGNORE INTO certificates (${this.cols.certificates.join(', ')}) VALUES (${this.cols.certificates.map(() => '?').join(', ')})`)
-    for (const c of this.source.prepare('SELECT * FROM certificates').iterate() as IterableIterator<Row>) {
+    const insertCert = this.stmt(this.history, `INSERT OR IGNORE INTO certificates (${this.cols.certificates.join(', ')}) VALUES (${this.cols.certificates.map(() => '?').join(', ')})`)
+    for (const c of this.stmt(this.source, 'SELECT * FROM certificates').iterate() as IterableIterator<Row>) {
       this.counts.certificates += insertCert.run(...this.cols.certificates.map((k) => c[k])).changes
     }
     // Observations of no run (`resolve`, and databases older than schema 4).
-    for (const o of this.source.prepare('SELECT * FROM observations WHERE run_id IS NULL ORDER BY id').iterate() as IterableIterator<Row>) this.observation(o)
-    for (const r of this.source.prepare('SELECT * FROM runs ORDER BY started_at, id').all() as Row[]) this.run(r)
+    for (const o of this.stmt(this.source, 'SELECT * FROM observations WHERE run_id IS NULL ORDER BY id').iterate() as IterableIterator<Row>) this.observation(o)
+    for (const r of this.stmt(this.source, 'SELECT * FROM runs ORDER BY started_at, id').all() as Row[]) this.run(r)
     return this.counts
   }
 
   private run(src: Row): void {
     const id = src.id as string
-    const hist = this.history.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined
+    const hist = this.stmt(this.history, 'SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined
     if (!hist) {
       this.insertRow('runs', this.cols.runs, src)
       this.counts.runs++
@@ -88,13 +98,13 @@ class Merger {
     if (histDone && srcDone && rowSame && this.attemptCount(this.source, id) === this.attemptCount(this.history, id)) return
     const srcAttempts = this.sourceAttempts(id)
     const srcFps = srcAttempts.map((a) => this.attemptFp(a, this.srcObsFp, this.source))
-    const histFps = (this.history.prepare('SELECT * FROM attempts WHERE run_id = ? ORDER BY id').all(id) as Row[]).map((a) => this.attemptFp(a, this.histObsFp, this.history))
+    const histFps = (this.stmt(this.history, 'SELECT * FROM attempts WHERE run_id = ? ORDER BY id').all(id) as Row[]).map((a) => this.attemptFp(a, this.histObsFp, this.history))
     if (isPrefix(histFps, srcFps) && (!histDone || (srcDone && rowSame && histFps.length === srcFps.length))) {
       this.copyObservations(id)
       for (const a of srcAttempts.slice(histFps.length)) this.insertAttempt(a)
       if (!rowSame) {
         const set = this.cols.runs.filter((c) => PROGRESS.has(c))
-        this.history.prepare(`UPDATE runs SET ${set.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...set.map((c) => src[c]), id)
+        this.stmt(this.history, `UPDATE runs SET ${set.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...set.map((c) => src[c]), id)
         this.counts.updated++
       }
       return
@@ -109,16 +119,16 @@ class Merger {
   }
 
   private attemptCount(db: Db, runId: string): number {
-    return (db.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ?').get(runId) as { n: number }).n
+    return (this.stmt(db, 'SELECT count(*) AS n FROM attempts WHERE run_id = ?').get(runId) as { n: number }).n
   }
 
   private sourceAttempts(runId: string): Row[] {
-    return this.source.prepare('SELECT * FROM attempts WHERE run_id = ? ORDER BY id').all(runId) as Row[]
+    return this.stmt(this.source, 'SELECT * FROM attempts WHERE run_id = ? ORDER BY id').all(runId) as Row[]
   }
 
   /** Every observation the source made for the run (also those no attempt refers to). */
   private copyObservations(runId: string): void {
-    for (const o of this.source.prepare('SELECT * FROM observations WHERE run_id = ? ORDER BY id').iterate(runId) as IterableIterator<Row>) this.observation(o)
+    for (const o of this.stmt(this.source, 'SELECT * FROM observations WHERE run_id = ? ORDER BY id').iterate(runId) as IterableIterator<Row>) this.observation(o)
   }
 
   /** The history's id for a source observation, inserted when the history has none like it. */
@@ -144,7 +154,7 @@ class Merger {
     let scope = this.historyObs.get(runId ?? '')
     if (!scope) {
       scope = new Map()
-      const rows = runId === null ? this.history.prepare('SELECT * FROM observations WHERE run_id IS NULL').iterate() : this.history.prepare('SELECT * FROM observations WHERE run_id = ?').iterate(runId)
+      const rows = runId === null ? this.stmt(this.history, 'SELECT * FROM observations WHERE run_id IS NULL').iterate() : this.stmt(this.history, 'SELECT * FROM observations WHERE run_id = ?').iterate(runId)
       for (const o of rows as IterableIterator<Row>) {
         const fp = fingerprint(this.cols.observations.filter((c) => c !== 'id').map((c) => o[c]))
         scope.set(fp, o.id as number)
@@ -162,7 +172,7 @@ class Merger {
     if (oid !== null) {
       ofp = obsFps.get(oid) ?? null
       if (ofp === null) {
-        const o = db.prepare('SELECT * FROM observations WHERE id = ?').get(oid) as Row | undefined
+        const o = this.stmt(db, 'SELECT * FROM observations WHERE id = ?').get(oid) as Row | undefined
         ofp = o ? fingerprint(this.cols.observations.filter((c) => c !== 'id').map((c) => o[c])) : `missing ${oid}`
         obsFps.set(oid, ofp)
       }
@@ -174,7 +184,7 @@ class Merger {
     const oid = a.observation_id as number | null
     let mapped: number | null = null
     if (oid !== null) {
-      const o = this.source.prepare('SELECT * FROM observations WHERE id = ?').get(oid) as Row | undefined
+      const o = this.stmt(this.source, 'SELECT * FROM observations WHERE id = ?').get(oid) as Row | undefined
       // A dangling reference stays dangling rather than pointing at another observation.
       mapped = o ? this.observation(o) : null
     }
@@ -183,7 +193,7 @@ class Merger {
   }
 
   private insertRow(table: string, cols: string[], row: Row): number {
-    const r = this.history.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c]))
+    const r = this.stmt(this.history, `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c]))
     return Number(r.lastInsertRowid)
   }
 }
