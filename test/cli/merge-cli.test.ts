@@ -115,3 +115,12 @@ test('a newer-schema, corrupt, truncated, foreign or missing source is refused (
     assert.equal(existsSync(fresh), false, `${c.code}: no history created`)
   }
 })
+
+test('--rig is one printable line: anything else is a usage error before a run begins (exit 2)', async () => {
+  for (const bad of ['', 'a\nb', 'x'.repeat(65)]) {
+    const io = testIo()
+    assert.equal(await run(['run', '--hosts', join(dir, 'hosts.txt'), '--device', 'emu:spwf04sa-1.1.0', '--db', join(dir, 'rig-usage.db'), '--rig', bad], io), 2)
+    assert.match(io.err(), /USAGE: option '--rig <name>' argument .* is invalid. expected 1 to 64 printable ASCII characters/s)
+  }
+  assert.equal(existsSync(join(dir, 'rig-usage.db')), false)
+})

@@ -85,7 +85,7 @@ test('two rigs merged twice: the union, nothing doubled; the report has the thre
 
   const out = join(dir, 'report')
   const io = testIo()
-  assert.equal(await run(['report', '--db', history, '--format', 'json', '--out', out], io), 0, io.err())
+  assert.equal(await run(['report', '--db', history, '--format', 'json,html', '--out', out], io), 0, io.err())
   const m = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportModel
   assert.deepEqual(m.firmware.map((f) => f.key).sort(), ['SPWF01SA@3.5.3', 'SPWF04SA@1.0.0', 'SPWF04SA@1.1.0'])
   const rigs = (fw: string) => new Set(m.cells.filter((c) => c.key === fw).map((c) => c.evidence.rig))
@@ -94,6 +94,10 @@ test('two rigs merged twice: the union, nothing doubled; the report has the thre
   // Both rigs ran 1.1.0: the latest run's word, rig B's.
   assert.deepEqual(rigs('SPWF04SA@1.1.0'), new Set(['rig-b']))
   assert.equal(m.cells.length, 5 * 3)
+  // The HTML evidence names the rig too.
+  const html = readFileSync(join(out, 'index.html'), 'utf8')
+  assert.match(html, /rig rig-a/)
+  assert.match(html, /rig rig-b/)
 })
 
 test('a run unfinished in the history is brought up to date from its rig; an older copy adds nothing', async () => {
