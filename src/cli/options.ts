@@ -45,3 +45,10 @@ export function oneOf<T extends string>(allowed: readonly T[]) {
     return value as T
   }
 }
+
+/** `--rig NAME`: shown in reports and compared across merged databases, so one visible line of text. */
+export function rigName(value: string): string {
+  const v = value.trim()
+  if (!/^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/.test(v)) throw new InvalidArgumentError(`expected 1 to 64 printable ASCII characters, got ${JSON.stringify(value)}`)
+  return v
+}

@@ -9,10 +9,11 @@ import type { ProbeOptions } from './commands/probe.js'
 import type { RunOptions } from './commands/run.js'
 import type { ReportOptions } from './commands/report.js'
 import type { ResolveOptions } from './commands/resolve.js'
+import type { MergeOptions } from './commands/merge.js'
 import { FAIL_ON, REPORT_FORMATS } from '../report/formats.js'
 import { DEFAULT_DB } from './defaults.js'
 import type { Io } from './io.js'
-import { anchorsOption, collect, intInRange, nonEmptyPath, oneOf, wordList } from './options.js'
+import { anchorsOption, collect, intInRange, nonEmptyPath, oneOf, rigName, wordList } from './options.js'
 import { VERSION } from './version.js'
 
 // The synopses the README shows (a test keeps them equal to `--help`): option order and
@@ -25,7 +26,8 @@ export const RESOLVE_USAGE = synopsis('resolve',
   '[--hello FILE] [--no-sni] [--json]')
 export const RUN_USAGE = synopsis('run',
   '--hosts FILE --device [LABEL=]URL [--device ...] [--profiles DIR]...',
-  '[--anchors all|first[,include-untrusted]] [--label TEXT] [--db PATH] [--resolve HOST:PORT:ADDR]...',
+  '[--anchors all|first[,include-untrusted]] [--label TEXT] [--rig NAME (host name)] [--db PATH]',
+  '[--resolve HOST:PORT:ADDR]...',
   '[--connect-to HOST:PORT:ADDR:PORT2]... [--trust-store FILE]...',
   '[--trust-store-only] [--aia-allow-private]',
   '[--concurrency N (32)] [--timeout-ms N (10000)] [--device-timeout-ms N (60000)] [--json]',
@@ -37,6 +39,7 @@ export const REPORT_USAGE = synopsis('report',
   '[--format html,md,csv,json,junit] [--out DIR (reports/)]',
   '[--fail-on regression|unsafe|any-fail|never (never)] [--expiry-days N (90)]',
   '[--tags TAG,...] [--title TEXT]')
+export const MERGE_USAGE = synopsis('merge', 'SRC.db... --into HISTORY.db [--json]')
 
 /**
  * The whole CLI as a function: argv in, exit code out. Only main.ts touches process.*.
@@ -81,6 +84,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
     .addOption(new Option('--anchors <mode>', 'try every candidate root (all) or only the preferred one (first); add include-untrusted (e.g. all,include-untrusted) to also upload CAs in no trust store, for a private PKI').argParser(anchorsOption).default('all'))
     .option('--label <text>', 'a name for this run in reports')
+    .option('--rig <name>', 'the machine this run is made on, kept with the run (default: the host name)', rigName)
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--resume <run-id>', 'finish an interrupted run; redoes nothing recorded')
     .option('--resolve <host:port:addr>', 'address for host:port without DNS, also for emu: devices (repeatable)', collect, [])
@@ -114,6 +118,14 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--tags <list>', 'only targets with one of these tags (comma-separated)', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((t) => t.trim()).filter(Boolean)], [])
     .option('--title <text>', 'title of the report')
     .action(async (o: ReportOptions) => { const { reportCommand } = await import('./commands/report.js'); await reportCommand(o, io, clock) })
+
+  program.command('merge')
+    .description('copy the runs of other databases (other rigs) into one history; merging again adds nothing')
+    .usage(MERGE_USAGE)
+    .argument('<source...>', 'tlsmatrix databases to copy from (only read, also while a run writes to them)')
+    .requiredOption('--into <path>', 'the history database (created if missing)')
+    .option('--json', 'print what each source added as JSON', false)
+    .action(async (sources: string[], o: MergeOptions) => { const { mergeCommand } = await import('./commands/merge.js'); await mergeCommand(sources, o, io, clock) })
 
   program.command('lab')
     .description('serve a lab of TLS hosts on loopback, one chain feature varied at a time, until Ctrl-C')

@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'STORE_UNUSABLE'
   | 'RUN_NOT_RESUMABLE'
   | 'HOSTS_CHANGED'
+  | 'MERGE_CONFLICT'
   | 'REPORT_NO_DATA'
   | 'REPORT_WRITE_FAILED'
   | 'AIA_REFUSED'
@@ -69,6 +70,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, ExitCode>> = {
   STORE_UNUSABLE: 2,
   RUN_NOT_RESUMABLE: 2,
   HOSTS_CHANGED: 2,
+  MERGE_CONFLICT: 2,
   REPORT_NO_DATA: 2,
   REPORT_WRITE_FAILED: 2,
   AIA_REFUSED: 1,

@@ -15,6 +15,7 @@ export interface HistoryRun {
   devices: RunDevice[]
   profiles: Record<string, FirmwareProfile> | null
   targets: RunTarget[] | null
+  rig: string | null
 }
 
 /** A final attempt without its transcript (200,000 of them are read in one pass). */
@@ -97,11 +98,12 @@ export class HistoryStore {
   }
 
   runs(): HistoryRun[] {
-    return (this.stmt('SELECT id, label, started_at, ended_at, status, devices, profiles, targets FROM runs ORDER BY started_at, id').all() as Raw[]).map((r) => ({
+    return (this.stmt('SELECT id, label, started_at, ended_at, status, devices, profiles, targets, rig FROM runs ORDER BY started_at, id').all() as Raw[]).map((r) => ({
       id: r.id as string, label: (r.label as string | null) ?? null, startedAt: r.started_at as string, endedAt: (r.ended_at as string | null) ?? null, status: r.status as string,
       devices: JSON.parse(r.devices as string) as RunDevice[],
       profiles: r.profiles ? (JSON.parse(r.profiles as string) as Record<string, FirmwareProfile>) : null,
       targets: r.targets ? (JSON.parse(r.targets as string) as RunTarget[]) : null,
+      rig: (r.rig as string | null) ?? null,
     }))
   }
 

@@ -121,4 +121,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX observations_run ON observations(run_id, target);
   CREATE INDEX attempts_cell ON attempts(module, firmware, target) WHERE final = 1;
   `,
+  // Several rigs, one history (`tlsmatrix merge`): the machine each run was made on.
+  `
+  ALTER TABLE runs ADD COLUMN rig TEXT;
+  `,
 ]

@@ -37,6 +37,8 @@ export interface RunRow {
   profiles?: Record<string, FirmwareProfile>
   /** The targets as the hosts file listed them: report rows keep this order, tags and expect=. */
   targets?: RunTarget[]
+  /** The machine (test rig) the run was made on; runs from several rigs meet in one history (merge). */
+  rig?: string | null
 }
 
 export interface RunTarget {
@@ -123,10 +125,10 @@ export class RunStore {
   }
 
   createRun(run: RunRow): void {
-    this.tx(() => this.db.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(run.id, run.label, run.startedAt, run.endedAt, run.status, run.toolVersion, run.hostsFile, run.hostsHash, run.trustStoreHash,
+    this.tx(() => this.db.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets, rig)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(run.id, run.label, run.startedAt, run.endedAt, run.status, run.toolVersion, run.hostsFile, run.hostsHash, run.trustStoreHash,
       JSON.stringify(run.devices), JSON.stringify(run.options), run.plan ? JSON.stringify(run.plan) : null,
-      run.profiles ? JSON.stringify(run.profiles) : null, run.targets ? JSON.stringify(run.targets) : null))
+      run.profiles ? JSON.stringify(run.profiles) : null, run.targets ? JSON.stringify(run.targets) : null, run.rig ?? null))
   }
 
   updateRun(id: string, fields: Partial<Pick<RunRow, 'status' | 'endedAt' | 'devices' | 'plan' | 'profiles'>>): void {
@@ -148,6 +150,7 @@ export class RunStore {
       options: JSON.parse(r.options!) as Record<string, unknown>, plan: r.plan ? (JSON.parse(r.plan) as DevicePlan[]) : null,
       ...(r.profiles ? { profiles: JSON.parse(r.profiles) as Record<string, FirmwareProfile> } : {}),
       ...(r.targets ? { targets: JSON.parse(r.targets) as RunTarget[] } : {}),
+      rig: r.rig ?? null,
     }
   }
 

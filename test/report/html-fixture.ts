@@ -40,7 +40,7 @@ function cell(t: TargetRow, col: number, over: Partial<Cell>): Cell {
     lines: [], why: [], predicted: verdict === 'not-run' ? 'unknown' : verdict, predictedClass: null, disagree: false, notRun: null,
     runId: 'run-b', observedAt: '2026-11-28T08:00:00Z',
     evidence: {
-      attemptId: attempt, device: 'emu:spwf04', recordedAt: '2026-11-28T08:00:01Z', anchor: root.sha256,
+      attemptId: attempt, device: 'emu:spwf04', rig: 'bench<1>', recordedAt: '2026-11-28T08:00:01Z', anchor: root.sha256,
       upload: { command: 'AT+S.TLSCERT=content,1201\r', ski: 'ab:cd:ef', lines: ['OK'] },
       chain: [leaf.sha256, inter.sha256], chainHash: hex(9), protocol: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256',
     },

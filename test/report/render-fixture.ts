@@ -35,7 +35,7 @@ export function cell(t: TargetRow, col: FirmwareColumn, over: Partial<Cell>): Ce
     verdict, class: null, expect: t.expect, mismatch, unsafe: mismatch && t.expect === 'fail',
     anchors: { passed: verdict === 'pass' ? [SHA_EVIL] : [], failed: [] }, lines: [], why: [],
     predicted: 'unknown', predictedClass: null, disagree: false, notRun: null, runId: 'run-1', observedAt: '2026-11-28T01:00:00.000Z',
-    evidence: { attemptId: attempt, device: 'dev<1>', recordedAt: '2026-11-28T01:00:00.000Z', anchor: verdict === 'not-run' ? null : SHA_EVIL, upload: null, chain: [SHA_INTER], chainHash: 'c'.repeat(64), protocol: 'TLSv1.2', cipher: 'AES128-SHA' },
+    evidence: { attemptId: attempt, device: 'dev<1>', rig: null, recordedAt: '2026-11-28T01:00:00.000Z', anchor: verdict === 'not-run' ? null : SHA_EVIL, upload: null, chain: [SHA_INTER], chainHash: 'c'.repeat(64), protocol: 'TLSv1.2', cipher: 'AES128-SHA' },
     ...over,
   }
 }

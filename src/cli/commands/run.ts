@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { basename, resolve as resolvePath } from 'node:path'
 import { CertCache, loadTrustStore } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
@@ -27,6 +28,8 @@ export interface RunOptions {
   /** `all`, `first`, either with `,include-untrusted` (checked by the option's parser). */
   anchors: string
   label?: string
+  /** The machine the run is made on (default: its host name), kept with the run. */
+  rig?: string
   db: string
   resume?: string
   resolve: string[]
@@ -65,8 +68,10 @@ const RESUME_FLAGS = new Set(['--db', '--resume', '--json', '--force', '--report
 /** Remembers the run the survey creates, so a second Ctrl-C can mark it. */
 class TrackedRuns extends RunStore {
   current: string | null = null
+  /** Set for a new run: the rig is the command's fact, not the survey's, so it is stamped here. */
+  rig: string | null = null
   override createRun(run: RunRow): void {
-    super.createRun(run)
+    super.createRun({ ...run, rig: run.rig ?? this.rig })
     this.current = run.id
   }
 }
@@ -112,6 +117,7 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
   const db = handle.db
   try {
     const runs = new TrackedRuns(db, dbPath)
+    runs.rig = opts.rig ?? hostname()
     const resume = opts.resume ? runs.getRun(opts.resume) : null
     if (opts.resume && !resume) throw new AppError('RUN_NOT_RESUMABLE', `no run ${opts.resume} in ${dbPath}`)
     if (resume?.status === 'complete') throw new AppError('RUN_NOT_RESUMABLE', `run ${resume.id} is already complete`)

@@ -312,7 +312,7 @@ class Context {
         }
         const shownObs = own && own.errorCode === null ? own : broad ?? own
         const chain: CellChain | null = shownObs ? { observedAt: shownObs.observedAt, chain: shownObs.served, chainHash: shownObs.chainHash, protocol: shownObs.protocol, cipher: shownObs.cipher } : null
-        const cell = buildCell({ row, attempts, cert: (s) => this.summary(s), predictionOf: (x) => this.predictionOf(x, own, broad), chain })
+        const cell = buildCell({ row, attempts, cert: (s) => this.summary(s), predictionOf: (x) => this.predictionOf(x, own, broad), chain, rig: this.runs.get(a.runId)?.rig ?? null })
         cell.module = this.intern(cell.module)
         cell.firmware = this.intern(cell.firmware)
         cell.key = this.intern(cell.key)

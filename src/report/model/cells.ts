@@ -22,6 +22,8 @@ export interface CellInput {
   /** The predictor's word on one attempt with a verdict. */
   predictionOf: (a: HistoryAttempt) => Prediction
   chain: CellChain | null
+  /** The rig of the cell's run. */
+  rig: string | null
 }
 
 /**
@@ -73,7 +75,7 @@ export function buildCell(input: CellInput): Cell {
     notRun: notRunRow ? { reason: notRunRow.reason ?? 'unknown', detail: notRunRow.reasonDetail ?? '' } : null,
     runId: first.runId, observedAt: input.chain?.observedAt ?? null,
     evidence: {
-      attemptId: shown.id, device: shown.device, recordedAt: shown.recordedAt, anchor: shown.anchor === '-' ? null : shown.anchor,
+      attemptId: shown.id, device: shown.device, rig: input.rig, recordedAt: shown.recordedAt, anchor: shown.anchor === '-' ? null : shown.anchor,
       upload: shown.upload, chain: input.chain?.chain ?? [], chainHash: input.chain?.chainHash ?? null, protocol: input.chain?.protocol ?? null, cipher: input.chain?.cipher ?? null,
     },
   }

@@ -95,6 +95,8 @@ export interface Evidence {
   /** The attempt shown: the preferred passing anchor's, else the first failure's, else the not-run's. */
   attemptId: number
   device: string
+  /** The machine the run was made on (`run --rig`), null for runs stored before it was recorded. */
+  rig: string | null
   recordedAt: string
   /** The anchor uploaded for it (sha256, see certificates), null when none. */
   anchor: string | null

@@ -40,7 +40,7 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   yield `<details class="evidence"><summary>${summary(ctx, c)}</summary><div id="c${i}">`
   if (!ctx.allTranscripts && !isNotable(c)) {
     // A large report's ordinary pass: one paragraph, every fact still there but the transcript.
-    yield `<p class="small">Observed ${h(c.observedAt ?? 'at an unknown time')}, run ${h(c.runId)}; attempt #${h(e.attemptId)} on ${h(e.device)}, recorded ${h(e.recordedAt)}; `
+    yield `<p class="small">Observed ${h(c.observedAt ?? 'at an unknown time')}, run ${h(c.runId)}; attempt #${h(e.attemptId)} on ${h(e.device)}${e.rig ? ` (rig ${h(e.rig)})` : ''}, recorded ${h(e.recordedAt)}; `
     yield `CA uploaded: ${e.anchor ? certLink(ctx, e.anchor) : 'none'}${e.upload ? ` with <code>${visible(e.upload.command)}</code>, key id <code>${h(e.upload.ski ?? 'none')}</code>` : ''}; `
     yield `served chain: ${e.chain.length ? e.chain.map((sha) => certLink(ctx, sha)).join(' &larr; ') : 'unknown'}. Transcript: in <code>report.json</code>.</p></div></details>`
     return
@@ -50,7 +50,7 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   yield `<dt>Predicted</dt><dd>${h(c.predicted)}${c.predictedClass ? ` (${h(c.predictedClass)})` : ''}</dd>`
   if (c.expect) yield `<dt>Expected</dt><dd>${h(c.expect)}</dd>`
   if (c.notRun) yield `<dt>Not run</dt><dd>${h(c.notRun.reason)}${c.notRun.detail ? `: ${visible(c.notRun.detail)}` : ''}</dd>`
-  yield `<dt>Attempt</dt><dd>#${h(e.attemptId)} on ${h(e.device)}, recorded ${h(e.recordedAt)}</dd>`
+  yield `<dt>Attempt</dt><dd>#${h(e.attemptId)} on ${h(e.device)}${e.rig ? `, rig ${h(e.rig)}` : ''}, recorded ${h(e.recordedAt)}</dd>`
   if (e.protocol || e.cipher) yield `<dt>TLS</dt><dd>${h(e.protocol ?? '?')} ${h(e.cipher ?? '')}</dd>`
   yield `<dt>CA uploaded</dt><dd>${e.anchor ? certLink(ctx, e.anchor) : 'none'}</dd>`
   if (e.upload) {

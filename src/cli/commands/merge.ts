@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { relative, resolve as resolvePath } from 'node:path'
+import type { Clock } from '../../core/clock.js'
+import { AppError, isAppError } from '../../core/errors.js'
+import { termSafe } from '../../core/sanitize.js'
+import { inspectDb, openDb, storeError, type Db } from '../../store/index.js'
+import { mergeInto, type MergeCounts } from '../../store/merge.js'
+import { snapshotDb } from '../../store/snapshot.js'
+import type { Io } from '../io.js'
+
+export interface MergeOptions {
+  into: string
+  json: boolean
+}
+
+/**
+ * `tlsmatrix merge SRC.db... --into HISTORY.db`: several rigs' databases into one history.
+ * Every source is validated and copied (a consistent snapshot, migrated) before the history is
+ * opened; all sources go in one transaction, so a refusal or a conflict leaves the history as
+ * it was (exit 2).
+ */
+export async function mergeCommand(sources: readonly string[], opts: MergeOptions, io: Io, _clock: Clock): Promise<void> {
+  const into = resolvePath(io.cwd, opts.into)
+  const paths = sources.map((s) => resolvePath(io.cwd, s))
+  if (paths.includes(into)) throw new AppError('USAGE', `${opts.into} is both a source and --into; give the history once`)
+  const tmp = mkdtempSync(resolvePath(tmpdir(), 'tlsmatrix-merge-'))
+  const snapshots: Db[] = []
+  try {
+    for (const [i, p] of paths.entries()) snapshots.push(await snapshotDb(p, tmp, i))
+    inspectDb(into)
+    const history = openDb(into)
+    let results: MergeCounts[]
+    try {
+      results = history.transaction(() => snapshots.map((s, i) => mergeInto(history, s, paths[i]!))).immediate()
+    } catch (err) {
+      throw isAppError(err) ? err : storeError(err, into)
+    } finally {
+      history.close()
+    }
+    if (opts.json) {
+      io.stdout.write(`${JSON.stringify({ into, sources: results.map((r, i) => ({ source: paths[i], ...r })) }, null, 2)}\n`)
+      return
+    }
+    for (const [i, r] of results.entries()) {
+      const name = relative(io.cwd, paths[i]!) || paths[i]!
+      io.stdout.write(termSafe(`${name}: added ${r.runs} run(s)${r.updated ? `, brought ${r.updated} unfinished run(s) up to date` : ''}, ${r.attempts} attempt(s), ${r.observations} observation(s), ${r.certificates} certificate(s)`) + '\n')
+    }
+    io.stdout.write(termSafe(`merged into ${relative(io.cwd, into) || into}`) + '\n')
+  } finally {
+    for (const s of snapshots) s.close()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
