@@ -242,6 +242,7 @@ async function withSpec(opts: RunOptions, io: Io): Promise<RunOptions> {
     ...take('--profiles', 'profiles', spec.profiles),
     ...take('--anchors', 'anchors', spec.anchors),
     ...take('--label', 'label', spec.label),
+    ...take('--rig', 'rig', spec.rig),
     ...take('--db', 'db', spec.db),
     ...take('--trust-store', 'trustStore', spec.trustStore),
     ...take('--trust-store-only', 'trustStoreOnly', spec.trustStoreOnly),

@@ -21,6 +21,7 @@ const RunSpecSchema = z.strictObject({
   profiles: z.array(z.string().min(1)).optional(),
   anchors: z.string().optional(),
   label: z.string().max(200).optional(),
+  rig: z.string().regex(/^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/, 'expected 1 to 64 printable ASCII characters (as --rig)').optional(),
   db: z.string().min(1).optional(),
   trustStore: z.array(z.string().min(1)).optional(),
   trustStoreOnly: z.boolean().optional(),
