@@ -120,6 +120,24 @@ export class HistoryStore {
     return rows.map(({ target, module, firmware, runId }) => ({ target, module, firmware, runId }))
   }
 
+  /** How many rigs the history holds runs from. */
+  rigCount(): number {
+    return (this.stmt('SELECT count(DISTINCT rig) AS n FROM runs WHERE rig IS NOT NULL').get() as { n: number }).n
+  }
+
+  /**
+   * Per (target, module, firmware, rig): the run holding that rig's latest word (the newest
+   * complete run, else the newest), for the given runs (all when null).
+   */
+  latestRunsPerRig(runIds: readonly string[] | null): Array<{ target: string; module: string; firmware: string; rig: string; runId: string }> {
+    const where = runIds ? `AND a.run_id IN (${runIds.map(() => '?').join(',')})` : ''
+    const rows = this.db.prepare(`SELECT a.target AS target, a.module AS module, a.firmware AS firmware, r.rig AS rig,
+      max((CASE WHEN r.status = 'complete' THEN '1 ' ELSE '0 ' END) || r.started_at || ' ' || r.id) AS latest
+      FROM attempts a JOIN runs r ON r.id = a.run_id WHERE a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL AND r.rig IS NOT NULL ${where}
+      GROUP BY a.target, a.module, a.firmware, r.rig`).all(...(runIds ?? [])) as Array<{ target: string; module: string; firmware: string; rig: string; latest: string }>
+    return rows.map(({ latest, ...r }) => ({ ...r, runId: latest.slice(latest.lastIndexOf(' ') + 1) }))
+  }
+
   /** Final attempts of one run, by target (in the order recorded within a target). */
   runFinalAttempts(runId: string): Map<string, HistoryAttempt[]> {
     const out = new Map<string, HistoryAttempt[]>()

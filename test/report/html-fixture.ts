@@ -90,6 +90,7 @@ export function fixtureModel(): ReportModel {
     expiring: [{ sha256: inter.sha256, subject: inter.subject, notAfter: inter.notAfter, daysLeft: 3, role: 'intermediate', targets: [good.target], firmware: ['SPWF04SA@1.0.0'] }],
     statements: [{ module: 'SPWF04SA', target: good.target, from: '1.0.0', failsAgainOn: ['1.1.0'], text: 'good.example:443 passes from SPWF04SA 1.0.0 and fails again on 1.1.0.' }],
     disagreements: 2,
+    rigDifferences: [],
     certificates: Object.fromEntries([root, inter, hostile, leaf].map((c) => [c.sha256, c])),
   }
 }

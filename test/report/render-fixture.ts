@@ -95,6 +95,7 @@ export function hostileModel(): ReportModel {
     expiring: [{ sha256: SHA_INTER, subject: 'CN=Inter|mediate', notAfter: '2026-12-10T00:00:00.000Z', daysLeft: 12, role: 'intermediate', targets: [ebay.target], firmware: ['SPWF04SA@1.0.0'] }],
     statements: [{ module: 'SPWF04SA', target: ebay.target, from: '1.1.0', failsAgainOn: [], text: 'SPWF04SA reaches www.ebay.com:443 from 1.1.0' }],
     disagreements: 1,
+    rigDifferences: [],
     certificates: {
       [SHA_EVIL]: cert(SHA_EVIL, HOSTILE_SUBJECT, HOSTILE_SUBJECT),
       [SHA_GOOD]: cert(SHA_GOOD, 'CN=Good Root', 'Good Root'),

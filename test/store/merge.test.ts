@@ -94,6 +94,8 @@ test('two rigs merged twice: the union, nothing doubled; the report has the thre
   // Both rigs ran 1.1.0: the latest run's word, rig B's.
   assert.deepEqual(rigs('SPWF04SA@1.1.0'), new Set(['rig-b']))
   assert.equal(m.cells.length, 5 * 3)
+  // Same lab, same firmware on both rigs: nothing differs between them.
+  assert.deepEqual(m.rigDifferences, [])
   // The HTML evidence names the rig too.
   const html = readFileSync(join(out, 'index.html'), 'utf8')
   assert.match(html, /rig rig-a/)
@@ -164,4 +166,25 @@ test('a source of an older schema is migrated in its copy, never in place', asyn
   assert.equal(userVersion(old), 4)
   assert.deepEqual(query<{ rig: string | null }>(history, 'SELECT rig FROM runs'), [{ rig: null }])
   assert.equal(userVersion(history), MIGRATIONS.length)
+})
+
+test('a target whose verdict differs between rigs on the same firmware is flagged as an environment difference', async () => {
+  // Rig C sees another chain for one host (as behind another CDN edge) when it runs 1.1.0.
+  const rigC = join(dir, 'rig-c.db')
+  lab.rotate('rotate.report.test', 1)
+  try {
+    await survey(rigC, 'rig-c', ['spwf04sa-1.1.0'])
+  } finally {
+    lab.rotate('rotate.report.test', 0)
+  }
+  const history = join(dir, 'rigs-history.db')
+  assert.equal((await merge(history, rigA, rigC)).code, 0)
+  const out = join(dir, 'rigs-report')
+  const io = testIo()
+  assert.equal(await run(['report', '--db', history, '--format', 'json', '--out', out], io), 0, io.err())
+  const m = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportModel
+  assert.deepEqual(m.rigDifferences.map((d) => `${d.target} ${d.key} ${d.rigs.map((r) => `${r.rig}:${r.verdict}`).join(',')}`), ['rotate.report.test:443 SPWF04SA@1.1.0 rig-a:pass,rig-c:fail'])
+  const cell = m.cells.find((c) => c.target === 'rotate.report.test:443' && c.key === 'SPWF04SA@1.1.0')!
+  assert.ok(cell.why.some((w) => /differs between rigs on SPWF04SA@1\.1\.0: rig-a pass, rig-c fail/.test(w)), cell.why.join('|'))
+  assert.match(io.out(), /1 cell\(s\) differ between rigs/)
 })

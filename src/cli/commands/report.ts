@@ -58,6 +58,7 @@ export function reportSummary(w: WrittenReport, cwd: string): string {
   if (unsafe.length) out.push(`UNSAFE: ${unsafe.length} must-reject target(s) accepted: ${unsafe.map((c) => `${c.target} on ${c.key}`).join(', ')}`)
   if (m.disagreements) out.push(`${m.disagreements} cell(s) where the profile's prediction disagrees with the module (listed first in the report)`)
   if (m.diff) out.push(`${m.diff.baseline} -> ${m.diff.candidate}: ${m.diff.regressions.length} regression(s), ${m.diff.fixes.length} fix(es), ${m.diff.changed.length} changed, ${m.diff.same.length} same${m.diff.notComparable.length ? `, ${m.diff.notComparable.length} not comparable` : ''}`)
+  if (m.rigDifferences.length) out.push(`${m.rigDifferences.length} cell(s) differ between rigs on the same firmware (an environment difference): ${m.rigDifferences.slice(0, 5).map((d) => `${d.target} on ${d.key}`).join(', ')}${m.rigDifferences.length > 5 ? ', …' : ''}`)
   if (m.chainChanges.length) out.push(`${m.chainChanges.length} target(s) changed chain since their previous observation`)
   if (m.expiring.length) out.push(`${m.expiring.length} certificate(s) in use expire within ${m.expiryDays} days`)
   // Relative to where the user is, unless that means climbing out of it.

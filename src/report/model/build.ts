@@ -77,6 +77,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     expiring: expiringCertificates(ordered, cert, q.now, q.expiryDays),
     statements: buildStatements(columns, main.byId, targets),
     disagreements: ordered.filter((c) => c.disagree).length,
+    rigDifferences: rigDifferences(history, q.runs.length ? q.runs : null, main.byId),
     certificates: {},
   }
   const shas = new Set<string>()
@@ -85,6 +86,34 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
   for (const e of model.expiring) shas.add(e.sha256)
   for (const s of [...shas].sort()) { const c = cert(s); if (c) model.certificates[s] = c }
   return model
+}
+
+/**
+ * With runs from several rigs, each rig's latest verdict per target and firmware: where they
+ * differ the cell says so in its why, since the same firmware judged the same server.
+ */
+function rigDifferences(history: HistoryStore, runIds: string[] | null, cells: ReadonlyMap<string, Cell>): ReportModel['rigDifferences'] {
+  if (history.rigCount() < 2) return []
+  const byCell = new Map<string, Array<{ rig: string; runId: string }>>()
+  for (const r of history.latestRunsPerRig(runIds)) {
+    const id = cellId(r.target, columnKey(r.module, r.firmware))
+    byCell.set(id, [...(byCell.get(id) ?? []), { rig: r.rig, runId: r.runId }])
+  }
+  const out: ReportModel['rigDifferences'] = []
+  for (const [id, rigs] of byCell) {
+    const cell = cells.get(id)
+    if (!cell || rigs.length < 2) continue
+    const seen = rigs.map(({ rig, runId }) => {
+      const v = history.runVerdicts(runId, cell.target).filter((x) => x.module === cell.module && x.firmware === cell.firmware)
+      const verdict: 'pass' | 'fail' | 'not-run' = v.some((x) => x.outcome === 'pass') ? 'pass' : v.some((x) => x.outcome === 'fail') ? 'fail' : 'not-run'
+      return { rig, verdict, runId }
+    }).sort((a, b) => a.rig.localeCompare(b.rig))
+    const verdicts = new Set(seen.filter((x) => x.verdict !== 'not-run').map((x) => x.verdict))
+    if (verdicts.size < 2) continue
+    out.push({ target: cell.target, key: cell.key, rigs: seen })
+    cell.why.push(`differs between rigs on ${cell.key}: ${seen.map((x) => `${x.rig} ${x.verdict}`).join(', ')} — the same firmware, so an environment difference (DNS, a CDN edge, a proxy)`)
+  }
+  return out
 }
 
 function reportRun(r: HistoryRun): ReportRun {

@@ -23,6 +23,11 @@ export interface ReportModel {
   statements: Statement[]
   /** Cells whose predicted verdict or class differs from the observed one. */
   disagreements: number
+  /**
+   * Targets whose verdict on one firmware differs between rigs (merged histories): the module is
+   * the same, so the difference is the environment (DNS, a CDN edge, a proxy).
+   */
+  rigDifferences: Array<{ target: string; key: string; rigs: Array<{ rig: string; verdict: Verdict; runId: string }> }>
   /** Every certificate a cell, anchor set or change refers to, by sha256. */
   certificates: Record<string, CertSummary>
 }

@@ -84,3 +84,14 @@ export function* notRunSection(ctx: HtmlContext): Generator<string> {
   }
   yield `</tbody></table>${more}</section>`
 }
+
+/** The same firmware judged a target differently on two rigs: the environment differs, not the module. */
+export function* rigDifferencesSection(ctx: HtmlContext): Generator<string> {
+  const list = ctx.model.rigDifferences
+  if (!list.length) return
+  yield '<section id="rig-differences" aria-labelledby="rig-differences-h"><h2 id="rig-differences-h">Differences between rigs</h2>'
+  yield '<p>The same firmware judged these targets differently on two rigs: an environment difference (DNS, a CDN edge, a proxy).</p>'
+  yield '<table><caption>Verdicts per rig</caption><thead><tr><th scope="col">Target</th><th scope="col">Firmware</th><th scope="col">Rigs</th></tr></thead><tbody>'
+  for (const d of list) yield `<tr><th scope="row">${h(d.target)}</th><td class="nowrap">${h(d.key)}</td><td>${d.rigs.map((r) => `${h(r.rig)}: ${MARK[r.verdict]} ${h(r.verdict)}`).join('<br>')}</td></tr>`
+  yield '</tbody></table></section>'
+}

@@ -4,7 +4,7 @@ import type { EvidenceSource, ReportModel } from '../model/types.js'
 import { makeContext, type HtmlContext } from './html-context.js'
 import { evidenceSection } from './html-evidence.js'
 import { anchorSetsSection, certificatesSection, chainChangesSection, diffSection, expiringSection, statementsSection } from './html-extras.js'
-import { disagreementsSection, failuresSection, notRunSection, unsafeSection } from './html-findings.js'
+import { disagreementsSection, failuresSection, notRunSection, rigDifferencesSection, unsafeSection } from './html-findings.js'
 import { matrixSection } from './html-matrix.js'
 import { SCRIPT } from './html-script.js'
 import { STYLE } from './html-style.js'
@@ -52,6 +52,7 @@ export function* htmlPieces(model: ReportModel, evidence: EvidenceSource, option
   yield '<main>'
   yield* disagreementsSection(ctx)
   yield* unsafeSection(ctx)
+  yield* rigDifferencesSection(ctx)
   yield* matrixSection(ctx)
   yield* failuresSection(ctx)
   yield* notRunSection(ctx)

@@ -31,6 +31,7 @@ export async function writeReportJson(model: ReportModel, evidence: EvidenceSour
   await field('expiring', model.expiring)
   await field('statements', model.statements)
   await field('disagreements', model.disagreements)
+  await field('rigDifferences', model.rigDifferences)
   await field('certificates', model.certificates, true)
   await put(out, '}\n')
 }

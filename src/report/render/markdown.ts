@@ -16,6 +16,7 @@ export function renderMarkdown(model: ReportModel): string {
   out.push(...summary(model), '')
   out.push(...disagreements(model), '')
   out.push(...unsafe(model), '')
+  if (model.rigDifferences.length) out.push(...rigDifferences(model), '')
   out.push(...matrix(model, byKey), '')
   out.push(...failures(model), '')
   if (model.diff) out.push(...diff(model), '')
@@ -84,6 +85,12 @@ function disagreements(model: ReportModel): string[] {
   const out = [`## Disagreements (${model.disagreements})`, '']
   if (!cells.length) return [...out, 'None: every predicted verdict matches the observed one.']
   return [...out, ...table(['Target', 'Firmware', 'Observed', 'Predicted', 'Why'], cells.map((c) => [md(c.target), md(c.key), verdictText(model, c), predictedText(c), c.why.map(md).join(' ') || '—']))]
+}
+
+function rigDifferences(model: ReportModel): string[] {
+  return [`## Differences between rigs (${model.rigDifferences.length})`, '',
+    'The same firmware judged the same target differently on two rigs: an environment difference (DNS, a CDN edge, a proxy).', '',
+    ...table(['Target', 'Firmware', 'Rigs'], model.rigDifferences.map((d) => [md(d.target), md(d.key), d.rigs.map((r) => `${md(r.rig)}: ${VERDICT_MARK[r.verdict]}`).join(', ')]))]
 }
 
 function unsafe(model: ReportModel): string[] {
