@@ -2,10 +2,10 @@ import { resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
-import { checkDeviceUrl, checkProfileDirs, isDeviceError, lockDevice, openModule, parseDeviceUrl, type OpenedModule } from '../../device/index.js'
+import { checkDeviceUrl, checkProfileDirs, DeviceError, isDeviceError, lockDevice, openModule, parseDeviceUrl, type OpenedModule } from '../../device/index.js'
 import {
-  askAt, caStep, clockStep, COMMON_RATES, consoleStep, dnsStep, fail, ok, openAt, portPresent, skipped, STEP_TITLES, urlWithBaud, wifiStep,
-  type AtAnswer, type Step,
+  askAt, caStep, clockStep, COMMON_RATES, consoleStep, dnsStep, fail, isLinkFault, LINK_FIX, ok, openAt, portPresent, skipped, STEP_TITLES, urlWithBaud, wifiStep,
+  type AtAnswer, type Step, type StepId,
 } from '../../device/doctor/index.js'
 import { openTcp } from '../../device/transport/tcp.js'
 import type { Transport } from '../../device/transport/transport.js'
@@ -128,18 +128,34 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
     record(ok('module', `${id.module} firmware ${id.firmware ?? '?'} build ${id.build ?? '?'}: profile ${m.profile.id}${m.profileWarning ? ' (fallback)' : ''}`,
       m.profileWarning ? `${m.profileWarning}; add a profile for it (--profiles DIR) for exact verdicts` : null))
 
-    const checks: Array<() => Promise<Step>> = []
+    const checks: Array<[StepId, () => Promise<Step>]> = []
     let consoleOk = false
     let wifiUp = false
-    const now = () => clock.now()
-    const setAt = now()
-    checks.push(async () => { const s = await consoleStep(m, setAt); consoleOk = s.status === 'ok'; return s })
-    checks.push(async () => (consoleOk ? clockStep(m, setAt) : skipped('clock', 'not checked: the console settings failed')))
-    checks.push(async () => { const s = await wifiStep(m); wifiUp = s.status === 'ok'; return s })
-    checks.push(async () => dnsStep(m, opts.probeHost, wifiUp))
-    checks.push(async () => caStep(m, now()))
-    for (const check of checks) {
-      const s = await check()
+    // The clock the console step set, and the restarts seen by then: a restart since loses it (and
+    // the console settings), so the clock step sets it again rather than blame the module's clock.
+    let setAt = clock.now()
+    let rebootsAtSet = m.driver.reboots()
+    const setConsole = async () => {
+      setAt = clock.now()
+      rebootsAtSet = m.driver.reboots()
+      return consoleStep(m, setAt)
+    }
+    checks.push(['console', setConsole])
+    checks.push(['clock', async () => {
+      if (!consoleOk) return skipped('clock', 'not checked: the console settings failed')
+      if (m.driver.reboots() !== rebootsAtSet) {
+        const again = await setConsole()
+        if (again.status !== 'ok') return fail('clock', `the module restarted, and setting it up again failed: ${again.detail}`, again.fix)
+      }
+      return clockStep(m, setAt)
+    }])
+    checks.push(['wifi', async () => wifiStep(m)])
+    checks.push(['dns', async () => dnsStep(m, opts.probeHost, wifiUp)])
+    checks.push(['ca', async () => caStep(m, clock.now())])
+    for (const [id, check] of checks) {
+      const s = await withRetries(id, check, m, () => lost !== null)
+      if (id === 'console') consoleOk = s.status === 'ok'
+      if (id === 'wifi') wifiUp = s.status === 'ok'
       if (lost) {
         record(fail(s.step, lost, 'the port went away: check the cable and power, then run doctor again'))
         throw outcome('DEVICE_LOST', `device lost: ${lost}`)
@@ -172,6 +188,28 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
   } else if (ready) io.stdout.write(`ready for a survey: tlsmatrix run --hosts FILE --device ${termSafe(suggested)}\n`)
   else io.stdout.write(`${failed.length} step${failed.length === 1 ? '' : 's'} failed: not ready for a survey\n`)
   if (!ready) throw outcome('FINDINGS')
+}
+
+/**
+ * A link fault (no complete answer) is not the module's answer: resynchronise and ask again, as a
+ * run does; after three, the step fails on the line, not on the module.
+ */
+async function withRetries(id: StepId, check: () => Promise<Step>, m: OpenedModule, gone: () => boolean): Promise<Step> {
+  let last: unknown
+  for (let i = 0; i < 3 && !gone(); i++) {
+    try {
+      const before = m.driver.reboots()
+      const s = await check()
+      // A restart in the middle voids what the step read (settings, clock, store): ask again.
+      if (m.driver.reboots() !== before) throw new DeviceError('AT_REBOOTED', 'the module restarted during the step')
+      return i === 0 ? s : { ...s, detail: `${s.detail} (asked ${i + 1} times: ${(last as Error).message})` }
+    } catch (err) {
+      if (!isLinkFault(err)) throw err
+      last = err
+      await m.driver.resync(gone).catch(() => {})
+    }
+  }
+  return fail(id, (last as Error | undefined)?.message ?? 'the port closed', LINK_FIX)
 }
 
 /** The other common rates, slowest first; the first that gets a final line back. */

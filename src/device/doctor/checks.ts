@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { readVariable } from '../drivers/common.js'
-import { isDeviceError } from '../errors.js'
+import { DeviceError, isDeviceError } from '../errors.js'
 import type { OpenedModule } from '../open.js'
 import { fail, ok, skipped, type Step } from './step.js'
 import { throwAwayCa } from './test-ca.js'
@@ -9,13 +9,19 @@ const MS = 3000
 /** The module's clock ticks on its own from the moment it is set; a minute apart is a clock that was not set. */
 const CLOCK_SLACK_S = 60
 
-function linkFix(err: unknown): string {
-  return isDeviceError(err) && /TIMEOUT|GARBAGE|DAMAGED/.test(err.code)
-    ? 'the line loses or damages answers: check wiring, ground, the baud rate and flow control (?rtscts=1 only when RTS/CTS are wired)'
-    : 'see the module\'s answer above; a factory reset (AT&F / AT+S.FCFG) restores the console settings'
+export const LINK_FIX = 'the line loses or damages answers: check wiring, ground, the baud rate and flow control (?rtscts=1 only when RTS/CTS are wired)'
+const ANSWER_FIX = 'the module refused it (its answer above); a factory reset (AT+S.FCFG, AT+S.RESET) restores the console settings'
+
+/** No complete, well-formed answer: the caller resynchronises and asks again, never a verdict. */
+export function isLinkFault(err: unknown): boolean {
+  return isDeviceError(err) && ['AT_TIMEOUT', 'AT_GARBAGE', 'AT_REBOOTED', 'AT_BUSY'].includes(err.code)
 }
 
-const reason = (err: unknown) => (err as Error).message
+/** A module's refusal is the step's answer; a link fault goes up to be retried. */
+function refused(step: Step['step'], err: unknown): Step {
+  if (!isDeviceError(err) || isLinkFault(err)) throw err
+  return fail(step, err.message, ANSWER_FIX)
+}
 
 /** Echo off and full error lines, set as a run sets them and read back. */
 export async function consoleStep(m: OpenedModule, now: Date): Promise<Step> {
@@ -32,8 +38,7 @@ export async function consoleStep(m: OpenedModule, now: Date): Promise<Step> {
     if (echo !== '0') return fail('console', `set localecho1 0, read back ${echo ?? '(none)'}`, 'the firmware ignores SCFG: update it, or report this module')
     return ok('console', 'echo off (localecho1 0, read back); this dialect has one error format')
   } catch (err) {
-    if (!isDeviceError(err)) throw err
-    return fail('console', reason(err), linkFix(err))
+    return refused('console', err)
   }
 }
 
@@ -55,8 +60,7 @@ export async function clockStep(m: OpenedModule, setTo: Date): Promise<Step> {
     if (Math.abs(off) > CLOCK_SLACK_S) return fail('clock', `set to ${setTo.toISOString()}, reads ${read.toISOString()}`, 'the module does not keep the time it is given: update the firmware or report this module')
     return ok('clock', `set to ${setTo.toISOString()}, reads back ${read.toISOString()}`)
   } catch (err) {
-    if (!isDeviceError(err)) throw err
-    return fail('clock', reason(err), linkFix(err))
+    return refused('clock', err)
   }
 }
 
@@ -74,8 +78,7 @@ export async function wifiStep(m: OpenedModule): Promise<Step> {
     if (!ip || isIP(ip) === 0 || ip === '0.0.0.0') return fail('wifi', `not joined: ${stateText}no address`, JOIN_FIX)
     return ok('wifi', `joined, ${stateText}address ${ip}`)
   } catch (err) {
-    if (!isDeviceError(err)) throw err
-    return fail('wifi', reason(err), linkFix(err))
+    return refused('wifi', err)
   }
 }
 
@@ -88,7 +91,8 @@ export async function dnsStep(m: OpenedModule, probeHost: string | undefined, wi
   if (!wifiUp) return skipped('dns', 'not checked: no Wi-Fi')
   const a = await m.driver.httpsGet({ host: probeHost, port: 443, path: '/' })
   if (a.class === 'dns') return fail('dns', `${probeHost} did not resolve: ${a.lines.at(-1) ?? ''}`, 'check the network\'s DNS server (DHCP option 6, or AT+S.SCFG=ip_dns1,<addr> then AT+S.WCFG, AT+S.RESET)')
-  if (a.class === 'device') return fail('dns', `no answer to tell: ${a.deviceError ?? ''}`, linkFix(null))
+  if (a.class === 'device' && a.fault === 'link') throw new DeviceError('AT_GARBAGE', `no verdict from the request to ${probeHost}: ${a.deviceError ?? ''}`)
+  if (a.class === 'device') return fail('dns', `the module's answer to the request to ${probeHost} is not in its error table: ${a.lines.at(-1) ?? ''}`, 'add the line to the firmware profile\'s error table')
   return ok('dns', `${probeHost} resolved (the request went on: ${a.outcome === 'pass' ? `HTTP ${a.httpStatus ?? '-'}` : a.class})`)
 }
 
@@ -103,7 +107,6 @@ export async function caStep(m: OpenedModule, now: Date): Promise<Step> {
     if (up.ski !== ca.ski) return fail('ca', `took a CA with key id ${ca.ski}, reports ${up.ski ?? '(none)'}`, 'the store does not hold what was sent: report this module')
     return ok('ca', `took a ${ca.der.length}-byte CA, reports its key id ${up.ski}`)
   } catch (err) {
-    if (!isDeviceError(err)) throw err
-    return fail('ca', reason(err), linkFix(err))
+    return refused('ca', err)
   }
 }
