@@ -152,8 +152,15 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
     checks.push(['wifi', async () => wifiStep(m)])
     checks.push(['dns', async () => dnsStep(m, opts.probeHost, wifiUp)])
     checks.push(['ca', async () => caStep(m, clock.now())])
+    let lineFailed: StepId | null = null
     for (const [id, check] of checks) {
-      const s = await withRetries(id, check, m, () => lost !== null)
+      // Past a step the line itself failed, every later one would fail the same way, only slower.
+      if (lineFailed) {
+        record(skipped(id, `not checked: the line failed at the ${STEP_TITLES[lineFailed]} step`))
+        continue
+      }
+      const { linkFailed, ...s } = await withRetries(id, check, m, () => lost !== null)
+      if (linkFailed) lineFailed = id
       if (id === 'console') consoleOk = s.status === 'ok'
       if (id === 'wifi') wifiUp = s.status === 'ok'
       if (lost) {
@@ -194,7 +201,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
  * A link fault (no complete answer) is not the module's answer: resynchronise and ask again, as a
  * run does; after three, the step fails on the line, not on the module.
  */
-async function withRetries(id: StepId, check: () => Promise<Step>, m: OpenedModule, gone: () => boolean): Promise<Step> {
+async function withRetries(id: StepId, check: () => Promise<Step>, m: OpenedModule, gone: () => boolean): Promise<Step & { linkFailed?: true }> {
   let last: unknown
   for (let i = 0; i < 3 && !gone(); i++) {
     try {
@@ -206,10 +213,12 @@ async function withRetries(id: StepId, check: () => Promise<Step>, m: OpenedModu
     } catch (err) {
       if (!isLinkFault(err)) throw err
       last = err
-      await m.driver.resync(gone).catch(() => {})
+      // A module that cannot even be brought back to answering is not asked again.
+      const back = await m.driver.resync(gone).then(() => true, () => false)
+      if (!back) break
     }
   }
-  return fail(id, (last as Error | undefined)?.message ?? 'the port closed', LINK_FIX)
+  return { ...fail(id, (last as Error | undefined)?.message ?? 'the port closed', LINK_FIX), linkFailed: true }
 }
 
 /** The other common rates, slowest first; the first that gets a final line back. */
