@@ -1,4 +1,4 @@
-import { LinuxPortBinding } from '@serialport/bindings-cpp'
+import { createRequire } from 'node:module'
 
 /**
  * A pseudo-terminal has no wire, so bytes sent at one speed arrive intact at any other: an emulator
@@ -13,13 +13,33 @@ export interface LineSpeed {
   read(): Promise<number | null>
 }
 
-export function ptyLineSpeed(master: number, path: string): LineSpeed | null {
+type GetBaudRate = (fd: number) => Promise<{ baudRate: number }>
+
+/**
+ * serialport's own TCGETS2 call, taken without its port object: LinuxPortBinding would put an fd
+ * poller on the master, whose clean-up removes the fd from the event loop under the emulator's
+ * stream. Not public API: when it moves, the emulator says so and keeps a speed-blind line.
+ */
+function getBaudRate(): GetBaudRate | null {
+  try {
+    const lib = createRequire(import.meta.url)('@serialport/bindings-cpp/dist/load-bindings.js') as { asyncGetBaudRate?: unknown }
+    return typeof lib.asyncGetBaudRate === 'function' ? lib.asyncGetBaudRate as GetBaudRate : null
+  } catch {
+    return null
+  }
+}
+
+export function ptyLineSpeed(master: number, warn: (msg: string) => void): LineSpeed | null {
   if (process.platform !== 'linux') return null
-  const binding = new LinuxPortBinding(master, { path, baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false, xon: false, xoff: false, xany: false, hupcl: false, lock: false, vmin: 1, vtime: 0 })
+  const get = getBaudRate()
+  if (!get) {
+    warn('@serialport/bindings-cpp no longer exposes getBaudRate: the pty line speed is not checked (src/device/emulator/line-speed.ts must be ported)')
+    return null
+  }
   return {
     read: async () => {
       try {
-        return (await binding.getBaudRate()).baudRate
+        return (await get(master)).baudRate
       } catch {
         return null
       }

@@ -80,7 +80,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     const masterStream = new tty.ReadStream(master)
     // The client's speed is looked at whenever it sends (it sets the speed when it opens the port,
     // before its first byte); until it has sent anything its output is not garbled (the boot banner).
-    const speed = ptyLineSpeed(master, pty)
+    const speed = ptyLineSpeed(master, opts.error)
     let mismatched = false
     let looked: Promise<void> = Promise.resolve()
     masterStream.on('data', (d: Buffer) => {
