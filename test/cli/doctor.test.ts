@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { run } from '../../src/cli/run.js'
+import { SerialPort } from 'serialport'
+import { openFailure } from '../../src/device/doctor/index.js'
 import { lockDevice } from '../../src/device/index.js'
 import { testIo } from '../helpers/io.js'
 import { MAIN } from '../helpers/spawn-cli.js'
@@ -72,6 +74,19 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       }
     })
 
+    test('a port another program has open (a terminal left on it): the fix says how to find it (exit 1)', async () => {
+      const other = new SerialPort({ path: emu.path, baudRate: 9600, autoOpen: false })
+      await new Promise<void>((resolve, reject) => other.open((err) => (err ? reject(err) : resolve())))
+      try {
+        const io = testIo()
+        assert.equal(await run(['doctor', '--device', `${emu.path}?baud=9600`], io), 1, io.err())
+        assert.ok(io.out().includes(`✗ port: ${emu.path}: another program has the port open\n    fix: close it`), io.out())
+        assert.ok(io.out().includes(`\`fuser -v ${emu.path}\` names it\n`), io.out())
+      } finally {
+        await new Promise<void>((resolve) => other.close(() => resolve()))
+      }
+    })
+
     test('Ctrl-C during the rate search stops at once (exit 3), and the port is free again', async () => {
       const io = testIo()
       const exit = run(['doctor', '--device', emu.path], io)
@@ -82,6 +97,27 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       const again = testIo()
       assert.equal(await run(['doctor', '--device', `${emu.path}?baud=9600`], again), 0, again.out() + again.err())
     })
+  })
+
+  test('a module that goes away mid-way: the step says so and the exit is 3', async () => {
+    const emu = await emulator(['--firmware', 'spwf04sa-1.1.0', '--baud', '9600'])
+    try {
+      const io = testIo()
+      const exit = run(['doctor', '--device', `${emu.path}?baud=9600`], io)
+      await waitFor(() => /^✓ module:/m.test(io.out()), 'the module step')
+      emu.child.kill('SIGKILL')
+      assert.equal(await exit, 3, io.out())
+      assert.match(io.out(), /^✗ [^\n]+: \/dev\/\S+ closed[^\n]*\n {4}fix: the port went away: check the cable and power, then run doctor again$/m)
+      assert.match(io.err(), /^device lost: /m)
+    } finally {
+      await emu.stop()
+    }
+  })
+
+  test('permission denied names the dialout group on Linux (the system\'s words; a root test run cannot be refused)', () => {
+    const f = openFailure('/dev/ttyUSB0', new Error('Error: Permission denied, cannot open /dev/ttyUSB0'))
+    assert.equal(f.detail, '/dev/ttyUSB0: permission denied')
+    if (process.platform === 'linux') assert.match(f.fix, /^sudo usermod -aG dialout \$USER, then log out and in again/)
   })
 
   test('a module with no network: Wi-Fi fails with the join commands, DNS is not tried (exit 1)', async () => {
