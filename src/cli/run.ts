@@ -6,6 +6,7 @@ import { termSafe } from '../core/sanitize.js'
 // the emulator at start-up, nor `emulate` for SQLite.
 import type { EmulateOptions } from './commands/emulate.js'
 import type { ProbeOptions } from './commands/probe.js'
+import type { DoctorOptions } from './commands/doctor.js'
 import type { RunOptions } from './commands/run.js'
 import type { ReportOptions } from './commands/report.js'
 import type { ResolveOptions } from './commands/resolve.js'
@@ -40,6 +41,8 @@ export const REPORT_USAGE = synopsis('report',
   '[--fail-on regression|unsafe|any-fail|never (never)] [--expiry-days N (90)]',
   '[--tags TAG,...] [--title TEXT]')
 export const MERGE_USAGE = synopsis('merge', 'SRC.db... --into HISTORY.db [--json]')
+export const DOCTOR_USAGE = synopsis('doctor',
+  '--device URL [--probe-host NAME] [--profiles DIR]... [--json]')
 
 /**
  * The whole CLI as a function: argv in, exit code out. Only main.ts touches process.*.
@@ -167,6 +170,15 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
     .option('--json', 'JSON output, with the transcript', false)
     .action(async (o: ProbeOptions) => { const { probeCommand } = await import('./commands/probe.js'); await probeCommand(o, io, clock) })
+
+  program.command('doctor')
+    .description('check a bench step by step (port, line speed, module, console, clock, Wi-Fi, DNS, CA store), each with its fix')
+    .usage(DOCTOR_USAGE)
+    .requiredOption('--device <url>', '/dev/ttyUSB0[?baud=115200&rtscts=1], tcp://HOST:PORT or emu:<profile>')
+    .option('--probe-host <name>', 'a name the module looks up to check DNS (default: none, nothing leaves the bench)')
+    .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
+    .option('--json', 'JSON output: { device, url, ready, module, steps }', false)
+    .action(async (o: DoctorOptions) => { const { doctorCommand } = await import('./commands/doctor.js'); await doctorCommand(o, io, clock) })
 
   program.command('demo')
     .description('the built-in default: the field report reproduced offline (lab, three emulated modules, survey)')

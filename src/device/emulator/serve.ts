@@ -7,6 +7,7 @@ import type { ResolveMap } from '../../hosts/index.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import type { FaultPlan } from './faults.js'
 import { EmulatedModule } from './module.js'
+import { garble, ptyLineSpeed, speedsMismatch } from './line-speed.js'
 import { Pacer } from './pacing.js'
 import { openPtyPair } from './pty-pair.js'
 import { spwf01 } from './spwf01.js'
@@ -77,9 +78,24 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     const slaveStream = new tty.ReadStream(slave)
     slaveStream.setRawMode(true)
     const masterStream = new tty.ReadStream(master)
-    masterStream.on('data', (d: Buffer) => input.push(d))
+    // The client's speed is looked at whenever it sends (it sets the speed when it opens the port,
+    // before its first byte); until it has sent anything its output is not garbled (the boot banner).
+    const speed = ptyLineSpeed(master, opts.error)
+    let mismatched = false
+    let looked: Promise<void> = Promise.resolve()
+    masterStream.on('data', (d: Buffer) => {
+      if (!speed) return input.push(d)
+      // In order: each chunk waits for the previous one's look at the speed.
+      looked = looked.then(async () => {
+        const client = await speed.read()
+        const was = mismatched
+        mismatched = client !== null && speedsMismatch(opts.baud, client)
+        if (mismatched !== was) opts.log(mismatched ? `client at ${client} baud, line at ${opts.baud}: bytes garbled both ways` : `client back at ${opts.baud} baud`)
+        input.push(mismatched ? garble(d) : d)
+      })
+    })
     masterStream.on('error', () => {})
-    sink = (b) => writeAll(master, b)
+    sink = (b) => writeAll(master, mismatched ? garble(b) : b)
     module.boot()
     return {
       url: pty,

@@ -61,7 +61,7 @@ export const spwf01: DialectHandler = {
         ctx.reboot()
         return
       case 'AT+S.STS': {
-        const vars: Record<string, string> = { version: ctx.profile.build.replace(/-SPWF01S$/, ''), current_time: String(Math.floor(ctx.now().getTime() / 1000)) }
+        const vars: Record<string, string> = { version: ctx.profile.build.replace(/-SPWF01S$/, ''), current_time: String(Math.floor(ctx.now().getTime() / 1000)), ip_ipaddr: ctx.wifi ? '192.168.0.50' : '0.0.0.0' }
         const wanted = args ? [args[0] ?? ''] : Object.keys(vars)
         for (const k of wanted) {
           if (vars[k] === undefined) return err(out, 'Variable not found')

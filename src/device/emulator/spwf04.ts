@@ -90,6 +90,7 @@ export const spwf04: DialectHandler = {
           build: ctx.profile.build,
           reset_reason: '0',
           wifi_state: ctx.wifi ? '10' : '2',
+          ip_ipaddr: ctx.wifi ? '192.168.0.50' : '0.0.0.0',
           free_heap: '48000',
         }
         if (args) {
