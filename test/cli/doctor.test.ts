@@ -25,7 +25,8 @@ async function emulator(args: readonly string[]): Promise<{ path: string; child:
     child,
     stop: async () => {
       child.stdin!.end()
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+      // A child killed by a signal has no exit code, only a signal code: it has exited all the same.
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)))
     },
   }
 }
