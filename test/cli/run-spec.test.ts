@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import Database from 'better-sqlite3'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -106,4 +107,31 @@ test('the shipped examples are valid specs: a dry run accepts them (with an emul
   const bare = await cli(['run', '--spec', join(EXAMPLES, 'nightly.json'), '--dry-run'])
   assert.equal(bare.code, 2)
   assert.match(bare.err, /ttyUSB0/)
+})
+
+test('retention: runs older than the spec\'s days are deleted after a complete run, but the latest complete run of each firmware stays', async () => {
+  // Two old nights with 1.0.0 and 1.1.0, then tonight with 1.1.0 only.
+  const db = join(dir, 'retention.db')
+  const spec = join(dir, 'retention.json')
+  writeFileSync(spec, JSON.stringify(nightly({ db: 'retention.db', retention: { days: 30 }, report: undefined })))
+  for (let i = 0; i < 2; i++) assert.ok([0, 1].includes((await cli(['run', '--spec', spec])).code))
+  const d = new Database(db)
+  const old = (d.prepare('SELECT id FROM runs ORDER BY started_at').all() as Array<{ id: string }>).map((r) => r.id)
+  d.prepare("UPDATE runs SET started_at = '2020-01-01T00:00:00.000Z' WHERE id = ?").run(old[0])
+  d.prepare("UPDATE runs SET started_at = '2021-01-01T00:00:00.000Z' WHERE id = ?").run(old[1])
+  d.close()
+  const tonight = await cli(['run', '--spec', spec, '--device', 'new=emu:spwf04sa-1.1.0?no-dns'])
+  assert.ok([0, 1].includes(tonight.code), tonight.err)
+  assert.match(tonight.err, /retention \(30 days\): deleted 1 run\(s\)/)
+  const after = new Database(db, { readonly: true })
+  try {
+    const ids = (after.prepare('SELECT id FROM runs ORDER BY started_at').all() as Array<{ id: string }>).map((r) => r.id)
+    // The 2020 night goes; the 2021 night stays: it holds the latest complete 1.0.0 verdicts.
+    assert.equal(ids.length, 2)
+    assert.ok(!ids.includes(old[0]!) && ids.includes(old[1]!))
+    assert.equal((after.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ?').get(old[0]) as { n: number }).n, 0)
+    assert.equal((after.prepare('SELECT count(*) AS n FROM observations WHERE run_id = ?').get(old[0]) as { n: number }).n, 0)
+  } finally {
+    after.close()
+  }
 })

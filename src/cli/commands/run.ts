@@ -10,7 +10,7 @@ import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
 import { parseAnchorChoice, type AnchorChoice } from '../../plan/index.js'
 import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
 import { existsSync, statSync } from 'node:fs'
-import { inspectDb, lazyDb, ObservationStore, RunStore, type Db, type RunRow } from '../../store/index.js'
+import { inspectDb, lazyDb, ObservationStore, pruneRuns, RunStore, type Db, type RunRow } from '../../store/index.js'
 import type { Io } from '../io.js'
 import { surveyProgress } from '../survey-progress.js'
 import { VERSION } from '../version.js'
@@ -60,6 +60,8 @@ export interface RunOptions {
   spec?: string
   /** Check the spec and inputs, print what would run, touch no device and no database. */
   dryRun?: boolean
+  /** From a spec: after a complete run, delete runs older than this many days (see pruneRuns). */
+  retentionDays?: number
 }
 
 /** With --resume the run's own options are used; these may still be given. */
@@ -177,6 +179,11 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
       io.stdout.write(`\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts} not run, recorded in ${dbPath}\n`)
     }
     const gate = opts.report ? await reportRun(db, result.runId, result.status === 'complete', opts, o, io, clock) : null
+    // After the report, which may compare with a run the retention would remove; only after a complete run.
+    if (opts.retentionDays !== undefined && result.status === 'complete') {
+      const pruned = pruneRuns(db, dbPath, { days: opts.retentionDays, now: clock.now(), keep: result.runId })
+      if (pruned.runs.length) io.stderr.write(`retention (${opts.retentionDays} days): deleted ${pruned.runs.length} run(s), ${pruned.attempts} attempt(s), ${pruned.observations} observation(s); the latest complete run of each firmware is kept\n`)
+    }
     if (result.status !== 'complete') {
       io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)
       throw outcome(result.status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
@@ -257,6 +264,7 @@ async function withSpec(opts: RunOptions, io: Io): Promise<RunOptions> {
     ...take('--fail-on', 'failOn', r?.failOn),
     ...(r?.baseline ? { reportDiff: { baseline: r.baseline, candidate: r.candidate ?? THIS_RUN } } : {}),
     ...(r?.expiryDays !== undefined ? { reportExpiryDays: r.expiryDays } : {}),
+    ...(spec.retention ? { retentionDays: spec.retention.days } : {}),
   }
 }
 
@@ -269,6 +277,7 @@ function dryRunPlan(o: RunOptions, checked: { devices: DeviceArg[]; profileDirs:
     anchors: o.anchors,
     label: o.label ?? null,
     db: dbPath,
+    retentionDays: o.retentionDays ?? null,
     report: o.report ? { dir: o.report, formats: o.reportFormat ?? null, failOn: o.failOn ?? 'never', diff: o.reportDiff ?? null, expiryDays: o.reportExpiryDays ?? 90 } : null,
   }
 }

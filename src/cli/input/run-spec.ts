@@ -31,6 +31,8 @@ const RunSpecSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(1024).optional(),
   timeoutMs: z.number().int().min(100).max(600_000).optional(),
   deviceTimeoutMs: z.number().int().min(500).max(600_000).optional(),
+  /** Delete runs older than `days` after each run; the latest complete run of each firmware is kept forever. */
+  retention: z.strictObject({ days: z.number().int().min(1).max(36_500) }).optional(),
   report: z.strictObject({
     dir: z.string().min(1),
     formats: z.array(z.enum(REPORT_FORMATS)).min(1).optional(),
