@@ -33,7 +33,7 @@ export const RUN_USAGE = synopsis('run',
   '[--trust-store-only] [--aia-allow-private]',
   '[--concurrency N (32)] [--timeout-ms N (10000)] [--device-timeout-ms N (60000)] [--json]',
   '[--report DIR] [--report-format html,md,csv,json,junit] [--fail-on WHAT]',
-  '[--spec FILE] [--dry-run]',
+  '[--device-budget-minutes N] [--spec FILE] [--dry-run]',
   '| --resume RUN_ID [--db PATH] [--force] [--json] [--report DIR] [--report-format LIST]')
 export const REPORT_USAGE = synopsis('report',
   '[--db PATH] [--run RUN_ID]... [--baseline SEL --candidate SEL]',
@@ -103,6 +103,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--report <dir>', 'when the run ends (also early), write its report to this directory', nonEmptyPath)
     .option('--report-format <list>', 'formats for --report', wordList(REPORT_FORMATS), [...REPORT_FORMATS])
     .option('--fail-on <what>', 'with --report: exit 1 when regression, unsafe or any-fail holds', oneOf(FAIL_ON))
+    .option('--device-budget-minutes <n>', 'device time each device may spend; the rest is recorded as not run (budget)', intInRange(0, 7 * 24 * 60))
     .option('--spec <file>', 'a run spec (JSON or YAML): hosts, devices, database, report; flags given here override it')
     .option('--dry-run', 'check the spec and the inputs, print what would run, and exit (no device, no database)', false)
     .action(async (o: RunOptions, cmd: Command) => { const { runCommand } = await import('./commands/run.js'); await runCommand({ ...o, given: givenOptions(cmd) }, io, clock) })
@@ -182,6 +183,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
 
   program.command('demo')
     .description('the built-in default: the field report reproduced offline (lab, three emulated modules, survey)')
+    .option('--device-budget-minutes <n>', 'device time each device may spend; the rest is recorded as not run (budget)', intInRange(0, 7 * 24 * 60))
     .option('--spec <file>', 'lab spec')
     .option('--db <path>', 'SQLite database', DEFAULT_DB)
     .option('--json', 'JSON output', false)

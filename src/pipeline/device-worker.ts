@@ -25,6 +25,8 @@ export interface WorkerContext {
   /** True once the user asked to stop: the attempt in flight finishes, nothing new starts, recovery gives up. */
   stopping: () => boolean
   observer?: SurveyObserver
+  /** Device time this worker may spend (ms, from its start); what is left then is recorded as not run (`budget`). */
+  budgetMs?: number
 }
 
 export interface WorkerResult {
@@ -163,6 +165,13 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     return { ...a, outcome: 'fail', class: 'device', fault: 'link', deviceError: `AT_REBOOTED: the module restarted during the request (${a.outcome}${a.class ? ` ${a.class}` : ''} not kept)` }
   }
 
+  // A spent budget is a planned end, not a fault: the rest is recorded, the run completes.
+  const startedAt = ctx.clock.monotonic()
+  const spent = () => ctx.budgetMs !== undefined && ctx.clock.monotonic() - startedAt >= ctx.budgetMs
+  const overBudget = (items: readonly PlanItem[]) => {
+    for (const item of items) record(item, notRun({ reason: 'budget', detail: `the device-time budget (${Math.round(ctx.budgetMs! / 60_000)} min) was spent before this attempt` }, true))
+  }
+
   const runChunk = async (chunk: DevicePlan) => {
     for (const item of chunk.skipped) {
       if (!done.has(key(item)) && item.skip) record(item, notRun(skipReason(item.skip), true))
@@ -171,6 +180,10 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       const todo = group.items.filter((i) => !done.has(key(i)))
       if (todo.length === 0) continue
       if (ctx.stopping()) throw new Interrupted()
+      if (spent()) {
+        overBudget(todo)
+        continue
+      }
       try {
         // Chunks of a pipelined survey often continue the anchor already loaded.
         if (loaded?.anchor.sha256 !== group.anchor.sha256) await withRecovery(`upload ${displayName(group.anchor.subject, 40)}`, () => upload(group.anchor), group.anchor)
@@ -182,8 +195,12 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
         }
         throw err
       }
-      for (const item of todo) {
+      for (const [n, item] of todo.entries()) {
         if (ctx.stopping()) throw new Interrupted()
+        if (spent()) {
+          overBudget(todo.slice(n))
+          break
+        }
         const first = runs.lastTry(runId, label, item.target, group.anchor.sha256) + 1
         const a = await attempt(item, group.anchor)
         if (!a.fault) {

@@ -34,6 +34,8 @@ export interface SurveyInput {
   timeoutMs: number
   /** How long a device may take for one HTTPS request before the link is presumed dead. */
   deviceTimeoutMs: number
+  /** Device time each device may spend on attempts (ms); the rest is recorded as not run (`budget`). */
+  deviceBudgetMs?: number
   toolVersion: string
   /** Options to keep with the run, so --resume can repeat them. */
   options: Record<string, unknown>
@@ -148,7 +150,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
       }
       results.set(d.label, await timed(`device work ${d.label}`, () => runDevice({
         label: d.label, module: m, plan: devicePlan, ...(feed ? { more: feed } : {}), runId, runs: deps.runs, clock: deps.clock, stopping: deps.stopping,
-        ...(deps.observer ? { observer: deps.observer } : {}),
+        ...(deps.observer ? { observer: deps.observer } : {}), ...(input.deviceBudgetMs !== undefined ? { budgetMs: input.deviceBudgetMs } : {}),
       })))
     }))
     // Workers end on their own once planning ends (their feeds close); never tear down under them.

@@ -41,6 +41,8 @@ export const NOT_RUN_REASONS = [
   'device-lost',
   /** The target could not be resolved (the detail is the cause: timeout, not-tls, reset, refused…). */
   'unresolved',
+  /** The run's device-time budget was spent before this attempt (a planned end, not a fault). */
+  'budget',
 ] as const
 export type NotRunReason = (typeof NOT_RUN_REASONS)[number]
 

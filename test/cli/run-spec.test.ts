@@ -135,3 +135,22 @@ test('retention: runs older than the spec\'s days are deleted after a complete r
     after.close()
   }
 })
+
+test('a device-time budget: once spent, the rest is recorded as not run (budget) and the run completes', async () => {
+  const spec = join(dir, 'budget.json')
+  writeFileSync(spec, JSON.stringify(nightly({ db: 'budget.db', deviceBudgetMinutes: 0, report: { dir: 'budget-reports', formats: ['json'] } })))
+  const r = await cli(['run', '--spec', spec, '--json'])
+  assert.equal(r.code, 0, r.err)
+  const j = JSON.parse(r.out) as { status: string; attempts: Array<{ final: boolean; outcome: string; reason: { reason: string } | null }> }
+  assert.equal(j.status, 'complete')
+  const finals = j.attempts.filter((a) => a.final)
+  assert.ok(finals.length > 0)
+  // Nothing reached the module: every planned attempt says why.
+  assert.ok(finals.every((a) => a.outcome === 'not-run' && ['budget', 'no-anchor', 'untrusted-anchor'].includes(a.reason!.reason)), JSON.stringify(finals.map((a) => a.reason)))
+  assert.ok(finals.some((a) => a.reason!.reason === 'budget'))
+  // A generous budget changes nothing.
+  const plenty = await cli(['run', '--spec', spec, '--json', '--device-budget-minutes', '600'])
+  const p = JSON.parse(plenty.out) as typeof j
+  assert.ok(!p.attempts.some((a) => a.reason?.reason === 'budget'))
+  assert.ok(p.attempts.some((a) => a.final && a.outcome === 'pass'))
+})

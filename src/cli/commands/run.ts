@@ -62,6 +62,8 @@ export interface RunOptions {
   dryRun?: boolean
   /** From a spec: after a complete run, delete runs older than this many days (see pruneRuns). */
   retentionDays?: number
+  /** Device time each device may spend on attempts; the rest is recorded as not run (`budget`). */
+  deviceBudgetMinutes?: number
 }
 
 /** With --resume the run's own options are used; these may still be given. */
@@ -155,8 +157,9 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
     const result = await runSurvey({
       targets: hosts.targets, hostsFile: hosts.path, hostsText: hosts.text, devices, profileDirs, resolveEntries: o.resolve, connectToEntries: o.connectTo ?? [], resolveMap,
       store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: anchorChoice(o.anchors), label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
+      ...(o.deviceBudgetMinutes !== undefined ? { deviceBudgetMs: o.deviceBudgetMinutes * 60_000 } : {}),
       toolVersion: VERSION, resume,
-      options: { hosts: hosts.path, targets: resume ? resume.options.targets ?? null : storedTargets(hosts.targets), device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, connectTo: o.connectTo ?? [], trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs },
+      options: { hosts: hosts.path, targets: resume ? resume.options.targets ?? null : storedTargets(hosts.targets), device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, connectTo: o.connectTo ?? [], trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs, deviceBudgetMinutes: o.deviceBudgetMinutes },
     }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop.signal.aborted, observer: p, onPhase: p.phase })
     p.end()
     if (result.status === 'interrupted' && !runs.getRun(result.runId)) {
@@ -265,6 +268,7 @@ async function withSpec(opts: RunOptions, io: Io): Promise<RunOptions> {
     ...(r?.baseline ? { reportDiff: { baseline: r.baseline, candidate: r.candidate ?? THIS_RUN } } : {}),
     ...(r?.expiryDays !== undefined ? { reportExpiryDays: r.expiryDays } : {}),
     ...(spec.retention ? { retentionDays: spec.retention.days } : {}),
+    ...take('--device-budget-minutes', 'deviceBudgetMinutes', spec.deviceBudgetMinutes),
   }
 }
 
@@ -278,6 +282,7 @@ function dryRunPlan(o: RunOptions, checked: { devices: DeviceArg[]; profileDirs:
     label: o.label ?? null,
     db: dbPath,
     retentionDays: o.retentionDays ?? null,
+    deviceBudgetMinutes: o.deviceBudgetMinutes ?? null,
     report: o.report ? { dir: o.report, formats: o.reportFormat ?? null, failOn: o.failOn ?? 'never', diff: o.reportDiff ?? null, expiryDays: o.reportExpiryDays ?? 90 } : null,
   }
 }

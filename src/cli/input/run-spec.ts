@@ -31,6 +31,8 @@ const RunSpecSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(1024).optional(),
   timeoutMs: z.number().int().min(100).max(600_000).optional(),
   deviceTimeoutMs: z.number().int().min(500).max(600_000).optional(),
+  /** Device time each device may spend on attempts; the rest is recorded as not run (`budget`). */
+  deviceBudgetMinutes: z.number().min(0).max(7 * 24 * 60).optional(),
   /** Delete runs older than `days` after each run; the latest complete run of each firmware is kept forever. */
   retention: z.strictObject({ days: z.number().int().min(1).max(36_500) }).optional(),
   report: z.strictObject({
