@@ -95,6 +95,17 @@ test('an invalid spec is refused with the JSON path of each problem (exit 2), no
   assert.equal((await cli(['run', '--spec', spec, '--resume', 'x'])).code, 2)
 })
 
+test('a spec that is not a regular file or is far too large is refused before it is read (exit 2)', async () => {
+  const huge = join(dir, 'huge.json')
+  writeFileSync(huge, JSON.stringify({ hosts: 'hosts.txt', devices: ['emu:spwf04sa-1.0.0'], label: 'a'.repeat(2 * 1024 * 1024) }))
+  const h = await cli(['run', '--spec', huge, '--dry-run'])
+  assert.equal(h.code, 2)
+  assert.match(h.err, /too large/)
+  const d = await cli(['run', '--spec', dir, '--dry-run'])
+  assert.equal(d.code, 2)
+  assert.match(d.err, /not a regular file/)
+})
+
 test('the shipped examples are valid specs: a dry run accepts them (with an emulated module in place of /dev/ttyUSB0)', async () => {
   for (const name of ['nightly.json', 'release-gate.json']) {
     const r = await cli(['run', '--spec', join(EXAMPLES, name), '--device', 'emu:spwf04sa-1.1.0', '--dry-run'])
