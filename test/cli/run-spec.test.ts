@@ -165,3 +165,15 @@ test('a device-time budget: once spent, the rest is recorded as not run (budget)
   assert.ok(!p.attempts.some((a) => a.reason?.reason === 'budget'))
   assert.ok(p.attempts.some((a) => a.final && a.outcome === 'pass'))
 })
+
+test('previous-run skips a night that holds no verdict (its device time budget all spent): tonight is compared with the last night that did', async () => {
+  const spec = join(dir, 'skip-empty.json')
+  writeFileSync(spec, JSON.stringify(nightly({ db: 'skip-empty.db', devices: ['emu:spwf04sa-1.0.0?no-dns'], report: { dir: 'skip-empty-reports', formats: ['json'], baseline: 'previous-run' } })))
+  const real = await cli(['run', '--spec', spec, '--json'])
+  const realId = (JSON.parse(real.out) as { runId: string }).runId
+  const empty = await cli(['run', '--spec', spec, '--json', '--device-budget-minutes', '0'])
+  assert.equal((JSON.parse(empty.out) as { status: string }).status, 'complete')
+  await cli(['run', '--spec', spec, '--json'])
+  const m = JSON.parse(readFileSync(join(dir, 'skip-empty-reports', 'report.json'), 'utf8')) as ReportModel
+  assert.equal(m.diff!.baseline, `run:${realId}`)
+})
