@@ -177,3 +177,13 @@ test('previous-run skips a night that holds no verdict (its device time budget a
   const m = JSON.parse(readFileSync(join(dir, 'skip-empty-reports', 'report.json'), 'utf8')) as ReportModel
   assert.equal(m.diff!.baseline, `run:${realId}`)
 })
+
+test('--dry-run shows the rig the run would be stamped with: the spec\'s, the flag\'s over it, else the host name', async () => {
+  const spec = join(dir, 'rig.json')
+  writeFileSync(spec, JSON.stringify(nightly({ db: 'rig.db', rig: 'bench-a' })))
+  const fromSpec = JSON.parse((await cli(['run', '--spec', spec, '--dry-run'])).out) as { rig: string }
+  assert.equal(fromSpec.rig, 'bench-a')
+  const fromFlag = JSON.parse((await cli(['run', '--spec', spec, '--dry-run', '--rig', 'bench-b'])).out) as { rig: string }
+  assert.equal(fromFlag.rig, 'bench-b')
+  assert.equal(existsSync(join(dir, 'rig.db')), false)
+})

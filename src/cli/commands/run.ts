@@ -282,6 +282,7 @@ function dryRunPlan(o: RunOptions, checked: { devices: DeviceArg[]; profileDirs:
     profiles: checked.profileDirs,
     anchors: o.anchors,
     label: o.label ?? null,
+    rig: o.rig ?? hostname(),
     db: dbPath,
     retentionDays: o.retentionDays ?? null,
     deviceBudgetMinutes: o.deviceBudgetMinutes ?? null,
