@@ -168,5 +168,9 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
     const io2 = testIo()
     assert.equal(await run(['doctor', '--device', 'emu:spwf04sa-1.1.0', '--probe-host', 'a,b'], io2), 2)
     assert.match(io2.err(), /USAGE: --probe-host a,b: expected a DNS name/)
+    // A line break in the value is shown escaped: the error stays one line, nothing forged after it.
+    const io3 = testIo()
+    assert.equal(await run(['doctor', '--device', 'emu:spwf04sa-1.1.0', '--probe-host', 'a\r\nb'], io3), 2)
+    assert.equal(io3.err().trim().split('\n').length, 1, io3.err())
   })
 })

@@ -90,6 +90,12 @@ describe('inputs are checked before any work', () => {
     const io2 = testIo()
     assert.equal(await run(['resolve', '--hosts', big, '--db', join(dir, 'big.db')], io2), 2)
     assert.match(io2.err(), /HOSTS_INVALID: .*big\.txt is \d+ bytes; a hosts file may be at most/)
+    // A device has no size to check first: the bound holds while reading (no memory filled).
+    if (existsSync('/dev/zero')) {
+      const io3 = testIo()
+      assert.equal(await run(['resolve', '--hosts', '/dev/zero', '--db', join(dir, 'zero.db')], io3), 2)
+      assert.match(io3.err(), /HOSTS_INVALID: \/dev\/zero is more than \d+ bytes; a hosts file may be at most/)
+    }
   })
 
   test('probe --ca: a private key or another file is refused before a byte reaches the device; a bundle says which certificate it uses', async () => {

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import Database from 'better-sqlite3'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from '../../src/cli/run.js'
@@ -123,4 +123,20 @@ test('--rig is one printable line: anything else is a usage error before a run b
     assert.match(io.err(), /USAGE: option '--rig <name>' argument .* is invalid. expected 1 to 64 printable ASCII characters/s)
   }
   assert.equal(existsSync(join(dir, 'rig-usage.db')), false)
+})
+
+test('a source that is the history under another name (a symbolic or hard link) is refused (exit 2), the history unchanged', async () => {
+  const own = join(dir, 'own-history.db')
+  openDb(own).close()
+  const soft = join(dir, 'soft-link.db')
+  const hard = join(dir, 'hard-link.db')
+  symlinkSync(own, soft)
+  linkSync(own, hard)
+  const before = readFileSync(own)
+  for (const link of [soft, hard]) {
+    const r = await merge(link, '--into', own)
+    assert.equal(r.code, 2, r.err)
+    assert.match(r.err, /both a source and --into/)
+    assert.ok(readFileSync(own).equals(before))
+  }
 })

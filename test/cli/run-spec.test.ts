@@ -95,6 +95,17 @@ test('an invalid spec is refused with the JSON path of each problem (exit 2), no
   assert.equal((await cli(['run', '--spec', spec, '--resume', 'x'])).code, 2)
 })
 
+test('a spec that is not a regular file or is far too large is refused before it is read (exit 2)', async () => {
+  const huge = join(dir, 'huge.json')
+  writeFileSync(huge, JSON.stringify({ hosts: 'hosts.txt', devices: ['emu:spwf04sa-1.0.0'], label: 'a'.repeat(2 * 1024 * 1024) }))
+  const h = await cli(['run', '--spec', huge, '--dry-run'])
+  assert.equal(h.code, 2)
+  assert.match(h.err, /too large/)
+  const d = await cli(['run', '--spec', dir, '--dry-run'])
+  assert.equal(d.code, 2)
+  assert.match(d.err, /not a regular file/)
+})
+
 test('the shipped examples are valid specs: a dry run accepts them (with an emulated module in place of /dev/ttyUSB0)', async () => {
   for (const name of ['nightly.json', 'release-gate.json']) {
     const r = await cli(['run', '--spec', join(EXAMPLES, name), '--device', 'emu:spwf04sa-1.1.0', '--dry-run'])
@@ -153,4 +164,26 @@ test('a device-time budget: once spent, the rest is recorded as not run (budget)
   const p = JSON.parse(plenty.out) as typeof j
   assert.ok(!p.attempts.some((a) => a.reason?.reason === 'budget'))
   assert.ok(p.attempts.some((a) => a.final && a.outcome === 'pass'))
+})
+
+test('previous-run skips a night that holds no verdict (its device time budget all spent): tonight is compared with the last night that did', async () => {
+  const spec = join(dir, 'skip-empty.json')
+  writeFileSync(spec, JSON.stringify(nightly({ db: 'skip-empty.db', devices: ['emu:spwf04sa-1.0.0?no-dns'], report: { dir: 'skip-empty-reports', formats: ['json'], baseline: 'previous-run' } })))
+  const real = await cli(['run', '--spec', spec, '--json'])
+  const realId = (JSON.parse(real.out) as { runId: string }).runId
+  const empty = await cli(['run', '--spec', spec, '--json', '--device-budget-minutes', '0'])
+  assert.equal((JSON.parse(empty.out) as { status: string }).status, 'complete')
+  await cli(['run', '--spec', spec, '--json'])
+  const m = JSON.parse(readFileSync(join(dir, 'skip-empty-reports', 'report.json'), 'utf8')) as ReportModel
+  assert.equal(m.diff!.baseline, `run:${realId}`)
+})
+
+test('--dry-run shows the rig the run would be stamped with: the spec\'s, the flag\'s over it, else the host name', async () => {
+  const spec = join(dir, 'rig.json')
+  writeFileSync(spec, JSON.stringify(nightly({ db: 'rig.db', rig: 'bench-a' })))
+  const fromSpec = JSON.parse((await cli(['run', '--spec', spec, '--dry-run'])).out) as { rig: string }
+  assert.equal(fromSpec.rig, 'bench-a')
+  const fromFlag = JSON.parse((await cli(['run', '--spec', spec, '--dry-run', '--rig', 'bench-b'])).out) as { rig: string }
+  assert.equal(fromFlag.rig, 'bench-b')
+  assert.equal(existsSync(join(dir, 'rig.db')), false)
 })

@@ -90,3 +90,24 @@ test('the GitHub Actions workflow: nightly schedule and a workflow_dispatch rele
   assert.equal(upload.if, 'always()')
   assert.ok(steps.some((s) => s.uses && /junit/i.test(s.uses) && /junit\.xml/.test(s.with?.report_paths ?? '')))
 })
+
+test('the examples keep working from the first night: the cron log\'s folder is made before the shell appends to it; the workflow keeps the history between nights and declares no input it ignores', () => {
+  const line = readFileSync(join(EXAMPLES, 'crontab'), 'utf8').split('\n').find((l) => l.trim() && !l.startsWith('#'))!
+  const log = /\s>>\s*(\S+)/.exec(line)?.[1]
+  if (log?.includes('/')) {
+    const folder = log.slice(0, log.lastIndexOf('/'))
+    const mk = line.indexOf(`mkdir -p ${folder}`)
+    assert.ok(mk >= 0 && mk < line.indexOf('>>'), `${folder}/ is made before ${log} is appended to: ${line}`)
+  }
+  const text = readFileSync(join(EXAMPLES, 'github', 'tlsmatrix.yml'), 'utf8')
+  const wf = parseYaml(text) as {
+    on: { workflow_dispatch: { inputs?: Record<string, unknown> } | null }
+    jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, unknown> }> }>
+  }
+  // checkout cleans untracked files by default: the nightly database would go with them.
+  const checkout = Object.values(wf.jobs)[0]!.steps.find((s) => s.uses?.startsWith('actions/checkout'))!
+  assert.equal(checkout.with?.clean, false)
+  for (const name of Object.keys(wf.on.workflow_dispatch?.inputs ?? {})) {
+    assert.ok(text.includes(`inputs.${name}`), `input ${name} is used`)
+  }
+})

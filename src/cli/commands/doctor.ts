@@ -35,7 +35,7 @@ interface Held {
  */
 export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): Promise<void> {
   const u = parseDeviceUrl(opts.device)
-  if (opts.probeHost !== undefined && !HOST_NAME.test(opts.probeHost)) throw new AppError('USAGE', `--probe-host ${opts.probeHost}: expected a DNS name`)
+  if (opts.probeHost !== undefined && !HOST_NAME.test(opts.probeHost)) throw new AppError('USAGE', `--probe-host ${termSafe(opts.probeHost)}: expected a DNS name`)
   const profileDirs = opts.profiles.map((d) => resolvePath(io.cwd, d))
   await checkProfileDirs(profileDirs)
   if (u.kind === 'emu') await checkDeviceUrl(opts.device, { cwd: io.cwd, profileDirs })

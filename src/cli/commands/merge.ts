@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { relative, resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
@@ -20,10 +20,22 @@ export interface MergeOptions {
  * opened; all sources go in one transaction, so a refusal or a conflict leaves the history as
  * it was (exit 2).
  */
+/** The file a path names (device and inode, links followed), or null when there is none yet. */
+function fileId(path: string): string | null {
+  try {
+    const s = statSync(path)
+    return `${s.dev}:${s.ino}`
+  } catch {
+    return null
+  }
+}
+
 export async function mergeCommand(sources: readonly string[], opts: MergeOptions, io: Io, _clock: Clock): Promise<void> {
   const into = resolvePath(io.cwd, opts.into)
   const paths = sources.map((s) => resolvePath(io.cwd, s))
-  if (paths.includes(into)) throw new AppError('USAGE', `${opts.into} is both a source and --into; give the history once`)
+  // A link (symbolic or hard) or another spelling of the history is the history: compare files, not names.
+  const intoId = fileId(into)
+  if (paths.some((p) => p === into || (intoId !== null && fileId(p) === intoId))) throw new AppError('USAGE', `${opts.into} is both a source and --into; give the history once`)
   const tmp = mkdtempSync(resolvePath(tmpdir(), 'tlsmatrix-merge-'))
   const snapshots: Db[] = []
   try {

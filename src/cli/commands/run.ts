@@ -208,12 +208,14 @@ async function reportRun(db: Db, runId: string, complete: boolean, opts: RunOpti
   const { writeReport, REPORT_FORMATS } = await import('../../report/write.js')
   const to = o.json ? io.stderr : io.stdout
   try {
-    // previous-run: the newest complete run before this one (tonight against last night).
+    // previous-run: the newest complete run before this one (tonight against last night) that
+    // holds a verdict: a night whose device time budget was all spent has none, and a diff
+    // against it would show no regression at all.
     const pick = (sel: string | undefined): string | null => {
       if (!sel) return null
       if (sel === THIS_RUN) return `run:${runId}`
       if (sel !== PREVIOUS_RUN) return sel
-      const prev = db.prepare("SELECT id FROM runs WHERE status = 'complete' AND id != ? AND started_at <= (SELECT started_at FROM runs WHERE id = ?) ORDER BY started_at DESC, id DESC LIMIT 1").get(runId, runId) as { id: string } | undefined
+      const prev = db.prepare("SELECT id FROM runs WHERE status = 'complete' AND id != ? AND started_at <= (SELECT started_at FROM runs WHERE id = ?) AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = runs.id AND a.final = 1 AND a.outcome IN ('pass', 'fail')) ORDER BY started_at DESC, id DESC LIMIT 1").get(runId, runId) as { id: string } | undefined
       return prev ? `run:${prev.id}` : null
     }
     let baseline = pick(opts.reportDiff?.baseline)
@@ -280,6 +282,7 @@ function dryRunPlan(o: RunOptions, checked: { devices: DeviceArg[]; profileDirs:
     profiles: checked.profileDirs,
     anchors: o.anchors,
     label: o.label ?? null,
+    rig: o.rig ?? hostname(),
     db: dbPath,
     retentionDays: o.retentionDays ?? null,
     deviceBudgetMinutes: o.deviceBudgetMinutes ?? null,

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
 import { AppError } from '../../core/errors.js'
 import { formatProblems, MAX_HOSTS_BYTES, parseHosts, type Target } from '../../hosts/index.js'
@@ -10,6 +10,28 @@ export interface HostsFile {
   targets: Target[]
 }
 
+/**
+ * Reads at most MAX_HOSTS_BYTES: a device or a pipe has no size to check first (/dev/zero would
+ * fill memory), yet `--hosts <(grep …)` is a fair use, so the bound is applied while reading.
+ */
+async function readBounded(path: string, file: string): Promise<string> {
+  const fh = await open(path, 'r')
+  try {
+    const chunks: Buffer[] = []
+    let total = 0
+    for (;;) {
+      const { bytesRead, buffer } = await fh.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, null)
+      if (bytesRead === 0) break
+      total += bytesRead
+      if (total > MAX_HOSTS_BYTES) throw new AppError('HOSTS_INVALID', `${file} is more than ${MAX_HOSTS_BYTES} bytes; a hosts file may be at most ${MAX_HOSTS_BYTES} bytes`)
+      chunks.push(buffer.subarray(0, bytesRead))
+    }
+    return Buffer.concat(chunks).toString('utf8')
+  } finally {
+    await fh.close()
+  }
+}
+
 /** Reads and parses a hosts file once; any problem is HOSTS_INVALID (exit 2) before any network I/O. */
 export async function readHostsFile(file: string, cwd: string): Promise<HostsFile> {
   const path = resolvePath(cwd, file)
@@ -18,7 +40,7 @@ export async function readHostsFile(file: string, cwd: string): Promise<HostsFil
     const st = await stat(path)
     if (st.isDirectory()) throw new AppError('HOSTS_INVALID', `${file} is a directory, not a hosts file`)
     if (st.size > MAX_HOSTS_BYTES) throw new AppError('HOSTS_INVALID', `${file} is ${st.size} bytes; a hosts file may be at most ${MAX_HOSTS_BYTES} bytes`)
-    text = await readFile(path, 'utf8')
+    text = await readBounded(path, file)
   } catch (err) {
     if (err instanceof AppError) throw err
     throw new AppError('HOSTS_INVALID', `${file}: ${(err as Error).message}`)

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
@@ -57,13 +57,20 @@ export interface SpecReport {
   expiryDays: number
 }
 
+/** A spec is a few hundred bytes; anything far larger (or a device such as /dev/zero) is a mistake, refused before it is read into memory. */
+export const MAX_SPEC_BYTES = 1024 * 1024
+
 /** Reads a JSON or YAML run spec; every problem is reported with its JSON path (exit 2). */
 export async function readRunSpec(file: string, cwd: string): Promise<{ spec: RunSpec; path: string }> {
   const path = resolvePath(cwd, file)
   let text: string
   try {
+    const info = await stat(path)
+    if (!info.isFile()) throw new AppError('USAGE', `--spec ${path}: not a regular file`)
+    if (info.size > MAX_SPEC_BYTES) throw new AppError('USAGE', `--spec ${path}: too large (${info.size} bytes, at most ${MAX_SPEC_BYTES})`)
     text = await readFile(path, 'utf8')
   } catch (err) {
+    if (err instanceof AppError) throw err
     throw new AppError('USAGE', `--spec ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err })
   }
   let raw: unknown
