@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import Database from 'better-sqlite3'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -186,4 +186,22 @@ test('--dry-run shows the rig the run would be stamped with: the spec\'s, the fl
   const fromFlag = JSON.parse((await cli(['run', '--spec', spec, '--dry-run', '--rig', 'bench-b'])).out) as { rig: string }
   assert.equal(fromFlag.rig, 'bench-b')
   assert.equal(existsSync(join(dir, 'rig.db')), false)
+})
+
+test('a spec run resumed after a stop ends as it was started: its report is written, with its gate', async () => {
+  const spec = join(dir, 'resumed.json')
+  writeFileSync(spec, JSON.stringify(nightly({ db: 'resumed.db', report: { dir: 'resumed-reports', formats: ['json'] } })))
+  const first = await cli(['run', '--spec', spec, '--json'])
+  assert.ok([0, 1].includes(first.code), first.err)
+  const runId = (JSON.parse(first.out) as { runId: string }).runId
+  // As if stopped before ok.report.test was done: its verdicts gone, the run interrupted, no report yet.
+  const d = new Database(join(dir, 'resumed.db'))
+  d.prepare("DELETE FROM attempts WHERE run_id = ? AND host = 'ok.report.test'").run(runId)
+  d.prepare("UPDATE runs SET status = 'interrupted' WHERE id = ?").run(runId)
+  d.close()
+  rmSync(join(dir, 'resumed-reports'), { recursive: true, force: true })
+  const resumed = await cli(['run', '--resume', runId, '--db', join(dir, 'resumed.db')])
+  assert.ok([0, 1].includes(resumed.code), resumed.err)
+  const m = JSON.parse(readFileSync(join(dir, 'resumed-reports', 'report.json'), 'utf8')) as ReportModel
+  assert.ok(m.cells.some((c) => c.host === 'ok.report.test' && c.verdict === 'pass'))
 })

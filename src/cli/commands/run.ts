@@ -159,7 +159,9 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
       store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: anchorChoice(o.anchors), label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
       ...(o.deviceBudgetMinutes !== undefined ? { deviceBudgetMs: o.deviceBudgetMinutes * 60_000 } : {}),
       toolVersion: VERSION, resume,
-      options: { hosts: hosts.path, targets: resume ? resume.options.targets ?? null : storedTargets(hosts.targets), device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, connectTo: o.connectTo ?? [], trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs, deviceBudgetMinutes: o.deviceBudgetMinutes },
+      options: { hosts: hosts.path, targets: resume ? resume.options.targets ?? null : storedTargets(hosts.targets), device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, connectTo: o.connectTo ?? [], trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs, deviceBudgetMinutes: o.deviceBudgetMinutes,
+        // What the run does when it ends, so a resumed nightly run still writes its report and prunes.
+        report: o.report ? resolvePath(io.cwd, o.report) : undefined, reportFormat: o.reportFormat, failOn: o.failOn, reportDiff: o.reportDiff, reportExpiryDays: o.reportExpiryDays, retentionDays: o.retentionDays },
     }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop.signal.aborted, observer: p, onPhase: p.phase })
     p.end()
     if (result.status === 'interrupted' && !runs.getRun(result.runId)) {
@@ -181,17 +183,20 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
       const verdicts = finals.filter((a) => a.outcome === 'pass' || a.outcome === 'fail').length
       io.stdout.write(`\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts} not run, recorded in ${dbPath}\n`)
     }
-    const gate = opts.report ? await reportRun(db, result.runId, result.status === 'complete', opts, o, io, clock) : null
+    // A resumed run ends as it was started (its report, gate and retention), unless --report/--report-format say otherwise now.
+    const cli = new Set(opts.given ?? [])
+    const ending: RunOptions = resume ? { ...o, ...(cli.has('--report') ? { report: opts.report } : {}), ...(cli.has('--report-format') ? { reportFormat: opts.reportFormat } : {}) } : opts
+    const gate = ending.report ? await reportRun(db, result.runId, result.status === 'complete', ending, o, io, clock) : null
     // After the report, which may compare with a run the retention would remove; only after a complete run.
-    if (opts.retentionDays !== undefined && result.status === 'complete') {
-      const pruned = pruneRuns(db, dbPath, { days: opts.retentionDays, now: clock.now(), keep: result.runId })
-      if (pruned.runs.length) io.stderr.write(`retention (${opts.retentionDays} days): deleted ${pruned.runs.length} run(s), ${pruned.attempts} attempt(s), ${pruned.observations} observation(s); the latest complete run of each firmware is kept\n`)
+    if (ending.retentionDays !== undefined && result.status === 'complete') {
+      const pruned = pruneRuns(db, dbPath, { days: ending.retentionDays, now: clock.now(), keep: result.runId })
+      if (pruned.runs.length) io.stderr.write(`retention (${ending.retentionDays} days): deleted ${pruned.runs.length} run(s), ${pruned.attempts} attempt(s), ${pruned.observations} observation(s); the latest complete run of each firmware is kept\n`)
     }
     if (result.status !== 'complete') {
       io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)
       throw outcome(result.status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
     }
-    if (gate) throw outcome('FINDINGS', `--fail-on ${opts.failOn}: ${termSafe(gate)}`)
+    if (gate) throw outcome('FINDINGS', `--fail-on ${ending.failOn}: ${termSafe(gate)}`)
     if (matrix.mismatches.length > 0) throw outcome('FINDINGS')
   } finally {
     handle.close()
