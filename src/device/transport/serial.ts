@@ -14,6 +14,9 @@ export interface SerialOptions {
 export async function openSerial(opts: SerialOptions): Promise<Transport> {
   const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate, rtscts: opts.rtscts, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false })
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new DeviceError('TRANSPORT_OPEN_FAILED', `${opts.path}: ${err.message}`, { cause: err })) : resolve())))
+  // A port that goes away mid-write (a pty whose module died: EIO) also emits 'error': the write's
+  // own callback and 'close' report it to the channel; unheard, it would end the process.
+  port.on('error', () => {})
   return {
     describe: opts.path,
     write: (data) => new Promise<void>((resolve, reject) => {
