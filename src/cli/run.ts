@@ -7,6 +7,7 @@ import { termSafe } from '../core/sanitize.js'
 import type { EmulateOptions } from './commands/emulate.js'
 import type { ProbeOptions } from './commands/probe.js'
 import type { DoctorOptions } from './commands/doctor.js'
+import type { LearnOptions } from './commands/learn.js'
 import type { RunOptions } from './commands/run.js'
 import type { ReportOptions } from './commands/report.js'
 import type { ResolveOptions } from './commands/resolve.js'
@@ -43,6 +44,10 @@ export const REPORT_USAGE = synopsis('report',
 export const MERGE_USAGE = synopsis('merge', 'SRC.db... --into HISTORY.db [--json]')
 export const DOCTOR_USAGE = synopsis('doctor',
   '--device URL [--probe-host NAME] [--profiles DIR]... [--json]')
+export const LEARN_USAGE = synopsis('learn',
+  '--device URL [--out FILE (<module>-<firmware>-learned.json)] [--db PATH]',
+  '[--resume RUN_ID] [--budget-minutes N] [--from PROFILE] [--profiles DIR]...',
+  '[--lab-host NAME (probe.tlsmatrix.test)] [--lab-listen ADDR (127.0.0.1)] [--json]')
 
 /**
  * The whole CLI as a function: argv in, exit code out. Only main.ts touches process.*.
@@ -180,6 +185,21 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
     .option('--json', 'JSON output: { device, url, ready, module, steps }', false)
     .action(async (o: DoctorOptions) => { const { doctorCommand } = await import('./commands/doctor.js'); await doctorCommand(o, io, clock) })
+
+  program.command('learn')
+    .description('measure a firmware profile from the module itself, against a probe lab made on the fly')
+    .usage(LEARN_USAGE)
+    .requiredOption('--device <url>', '/dev/ttyUSB0[?baud=115200&rtscts=1], tcp://HOST:PORT or emu:<profile>')
+    .option('--out <file>', 'where the learned profile is written (default: <module>-<firmware>-learned.json here)')
+    .option('--db <path>', 'SQLite database (each probe is an attempt of a learn run)', DEFAULT_DB)
+    .option('--resume <run-id>', 'continue an interrupted learn run: its probes are not asked again')
+    .option('--budget-minutes <n>', 'device time to spend; what is not measured by then stays unknown (a partial profile)', intInRange(1, 7 * 24 * 60))
+    .option('--from <profile>', 'the profile to compare with and take unmeasured values from (default: the closest shipped one)')
+    .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
+    .option('--lab-host <name>', 'the name the module is asked for; on a real bench it must resolve to this machine on the module\'s network', 'probe.tlsmatrix.test')
+    .option('--lab-listen <addr>', 'the address the probe lab listens on (this machine\'s address on the module\'s network for a real module)', '127.0.0.1')
+    .option('--json', 'JSON output: the fields, how each was obtained, and the cost', false)
+    .action(async (o: LearnOptions) => { const { learnCommand } = await import('./commands/learn.js'); await learnCommand(o, io, clock) })
 
   program.command('demo')
     .description('the built-in default: the field report reproduced offline (lab, three emulated modules, survey)')

@@ -38,13 +38,22 @@ export interface OpenModuleOptions {
   connectTo?: readonly string[]
   timeouts?: Partial<DriverTimeouts>
   monotonic?: () => number
+  /**
+   * An emulator started for an `emu:` URL resolves no name outside `resolve`/`connectTo`, as a
+   * module on a network whose DNS knows only those (learn's probe names, and its `.invalid` one).
+   */
+  dnsOff?: boolean
+  /** The profile the driver works with, from the one picked (learn: a grammar that takes any line). */
+  driverProfile?: (picked: FirmwareProfile) => FirmwareProfile
 }
 
 export async function openTransport(url: string, opts: OpenModuleOptions = {}): Promise<Transport> {
   const u = parseDeviceUrl(url)
   if (u.kind === 'serial') return await openSerial(u)
   if (u.kind === 'tcp') return await openTcp(u.host, u.port)
-  return await openEmulator({ firmware: u.profile, resolve: opts.resolve ?? [], connectTo: opts.connectTo ?? [], params: u.params })
+  const params = new URLSearchParams(u.params)
+  if (opts.dnsOff && !params.has('no-dns')) params.append('no-dns', '')
+  return await openEmulator({ firmware: u.profile, resolve: opts.resolve ?? [], connectTo: opts.connectTo ?? [], params })
 }
 
 /**
@@ -65,9 +74,10 @@ export async function openModule(url: string, opts: OpenModuleOptions = {}): Pro
       ? await Spwf04Driver.identify(channel, timeouts.commandMs)
       : await Spwf01Driver.identify(channel, timeouts.commandMs, profiles)
     const { profile, warning } = pickProfile(identity, profiles)
+    const working = opts.driverProfile ? opts.driverProfile(profile) : profile
     const driver = identity.dialect === 'spwf04'
-      ? new Spwf04Driver(channel, identity, profile, monotonic, timeouts)
-      : new Spwf01Driver(channel, identity, profile, monotonic, timeouts)
+      ? new Spwf04Driver(channel, identity, working, monotonic, timeouts)
+      : new Spwf01Driver(channel, identity, working, monotonic, timeouts)
     return { driver, channel, transport, identity, profile, profileWarning: warning }
   } catch (err) {
     await transport.close()

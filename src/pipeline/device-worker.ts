@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js'
 import { messageOf } from '../core/errors.js'
-import { DeviceError, isDeviceError, type Attempt, type OpenedModule } from '../device/index.js'
+import { isDeviceError, ModuleLost as DeviceLost, ModuleStopped as Interrupted, recoverModule, type Attempt, type OpenedModule } from '../device/index.js'
 import { skipReason, type DevicePlan, type NotRun, type PlanItem, type PlannedAnchor } from '../plan/index.js'
 import { verdictKey, type AttemptRecord, type RunStore, type UploadEvidence } from '../store/index.js'
 import { displayName } from '../chain/display-name.js'
@@ -36,11 +36,6 @@ export interface WorkerResult {
   attempts: number
 }
 
-class DeviceLost extends Error {}
-class Interrupted extends Error {}
-
-/** Link faults a recovery absorbs (each failed step, redone after a resync) before the device is lost. */
-const RECOVERY_FAULTS = 12
 
 type Fields = Omit<AttemptRecord, 'runId' | 'device' | 'module' | 'firmware' | 'profile' | 'item' | 'recordedAt'>
 
@@ -63,7 +58,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   const result: WorkerResult = { status: 'complete', lostReason: null, uploads: 0, attempts: 0 }
   let loaded: { anchor: PlannedAnchor; evidence: UploadEvidence } | null = null
   /** Restarts seen when the module was last put in a known state. */
-  let knownReboots = m.driver.reboots()
+  const reboots = { known: m.driver.reboots() }
 
   const record = (item: PlanItem, a: Fields) => {
     const rec: AttemptRecord = { runId, device: label, module: m.identity.module, firmware: m.identity.firmware, profile: m.profile.id, item, recordedAt: ctx.clock.now().toISOString(), ...a }
@@ -92,59 +87,17 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     result.uploads++
     ctx.observer?.onDevice?.(label, 'upload', anchor.subject)
   }
-  /**
-   * Puts the module back in a known state: reset, clock, empty store, `anchor` loaded. A flaky
-   * link can eat the recovery's own commands too, so a step that fails is redone after a resync
-   * (no new reset: each reset is seven more commands for the link to lose), a restart seen at any
-   * step starts again from the reset, and the device is lost only after RECOVERY_FAULTS faults.
-   * None once the user asked to stop.
-   */
+  /** Reset, clock, empty store, `anchor` loaded (recoverModule); none once the user asked to stop. */
   const recover = async (why: string, anchor: PlannedAnchor | null) => {
-    const steps: Array<[string, () => Promise<void>]> = [
-      ['reset', async () => { await m.driver.reset(ctx.stopping); knownReboots = m.driver.reboots() }],
-      ['prepare', async () => { await m.driver.prepare(ctx.clock.now()) }],
-      ['clean', async () => { loaded = null; await m.driver.clean() }],
-      ['upload', async () => { if (anchor) await upload(anchor) }],
-    ]
     ctx.observer?.onDevice?.(label, 'reset', why)
-    let faults = 0
-    let refusals = 0
-    let last: unknown
-    for (let step = 0; step < steps.length;) {
-      if (ctx.stopping()) throw new Interrupted()
-      const [name, run] = steps[step]!
-      try {
-        await run()
-        // A restart during the later steps undid them: the clock is back at power-on.
-        if (m.driver.reboots() !== knownReboots) throw new DeviceError('AT_REBOOTED', `the module restarted during ${name}`)
-        step++
-        continue
-      } catch (err) {
-        if (ctx.stopping() || isDeviceError(err, 'DEVICE_STOPPED')) throw new Interrupted()
-        if (!isDeviceError(err)) throw err
-        last = err
-        // The module answered ERROR to the CA itself, again and again: it refuses this CA.
-        if (name === 'upload' && (isDeviceError(err, 'AT_ERROR') || isDeviceError(err, 'CA_TOO_LARGE')) && ++refusals >= 3) {
-          throw new DeviceLost(`the module refused the CA ${refusals} times: ${messageOf(err)}`, { cause: err })
-        }
-        if (++faults >= RECOVERY_FAULTS) throw new DeviceLost(`${faults} link faults while recovering from "${why}": ${messageOf(err)}`, { cause: err })
-        ctx.observer?.onDevice?.(label, 'reset', `${why} (again, ${name}: ${messageOf(err)})`)
-      }
-      if (step === 0) continue
-      const restarted = m.driver.reboots() !== knownReboots || isDeviceError(last, 'AT_REBOOTED')
-      try {
-        await m.driver.resync(ctx.stopping)
-        // A restart is a reset: the clock and the store are back at power-on, so from there.
-        if (restarted) {
-          knownReboots = m.driver.reboots()
-          step = 1
-        }
-      } catch (err) {
-        if (ctx.stopping() || isDeviceError(err, 'DEVICE_STOPPED')) throw new Interrupted()
-        if (!isDeviceError(err)) throw err
-        step = 0
-      }
-    }
+    await recoverModule(m.driver, why, {
+      stopping: ctx.stopping,
+      now: () => ctx.clock.now(),
+      upload: anchor ? () => upload(anchor) : null,
+      onClean: () => { loaded = null },
+      onRetry: (detail) => ctx.observer?.onDevice?.(label, 'reset', detail),
+      reboots,
+    })
   }
   /** A step that failed on the link is redone by the recovery itself (which ends with `anchor` loaded). */
   const withRecovery = async (what: string, fn: () => Promise<void>, anchor: PlannedAnchor | null) => {
@@ -157,7 +110,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   }
   /** One request; a restart seen while it ran means the module's state was not the one planned. */
   const attempt = async (item: PlanItem, anchor: PlannedAnchor): Promise<Attempt> => {
-    if (m.driver.reboots() !== knownReboots || loaded?.anchor.sha256 !== anchor.sha256) await recover('the module restarted', anchor)
+    if (m.driver.reboots() !== reboots.known || loaded?.anchor.sha256 !== anchor.sha256) await recover('the module restarted', anchor)
     const before = m.driver.reboots()
     const a = await m.driver.httpsGet(item)
     result.attempts++

@@ -116,7 +116,12 @@ export function untrustedDetail(a: Anchor): string {
 }
 
 export function uploadSize(anchor: Anchor, profile: FirmwareProfile): number {
-  return profile.dialect === 'spwf01' ? Buffer.byteLength(toPem(anchor.cert.der)) : anchor.cert.der.length
+  return caUploadBytes(anchor.cert.der, profile)
+}
+
+/** Bytes a CA takes in the module's store: the DER for SPWF04, its PEM for SPWF01. */
+export function caUploadBytes(der: Buffer, profile: Pick<FirmwareProfile, 'dialect'>): number {
+  return profile.dialect === 'spwf01' ? Buffer.byteLength(toPem(der)) : der.length
 }
 
 /**

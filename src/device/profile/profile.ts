@@ -41,6 +41,36 @@ export interface FirmwareProfile {
    * `{n}` stands for a number. The emulator prints them; drivers classify by them.
    */
   errors: Partial<Record<FailureClass, string[]>>
+  /** Set on a profile `tlsmatrix learn` wrote: how each field was obtained, and its evidence. */
+  learned?: LearnedInfo
+}
+
+/** How a learned field was obtained: read from the ClientHello, measured by probes, or assumed. */
+export type LearnMethod = 'hello' | 'probe' | 'assumed'
+
+export interface LearnedField {
+  method: LearnMethod
+  /** The attempts (ids in the learn run) that show it. */
+  attempts: number[]
+  /** What else the probes showed about it (e.g. offered but never completed). */
+  note?: string
+}
+
+export interface LearnedInfo {
+  /** tlsmatrix version, learn run id, device URL, when. */
+  tool: string
+  runId: string
+  device: string
+  at: string
+  /** The shipped profile compared with, whose grammar (`responses`) and unmeasured values were taken. */
+  base: string
+  cost: { uploads: number; requests: number; deviceMs: number }
+  /** Per field path (`tls.cipherSuites`, `errors.expired`…). */
+  fields: Record<string, LearnedField>
+  /** Field paths not measured (budget, a probe without a verdict): their values are the base's. */
+  unknown: Array<{ field: string; why: string }>
+  /** What the probes showed that no profile field holds (CN-only leaves, an extra certificate…). */
+  facts: Record<string, unknown>
 }
 
 /** The ClientHello the module sends, as the resolver and the emulator's TLS client take it. */

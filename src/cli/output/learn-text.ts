@@ -1,0 +1,47 @@
+import { termSafe } from '../../core/sanitize.js'
+import type { FirmwareProfile } from '../../device/index.js'
+import type { LearnEnd } from '../../learn/index.js'
+import { FIELD_PATHS, getField, sameValue } from '../../learn/index.js'
+
+const show = (v: unknown): string => {
+  if (v === null) return 'none'
+  if (Array.isArray(v)) return v.length ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ') : '(none)'
+  if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${String(x)}`).join(', ')
+  return String(v)
+}
+
+/** Field, value, how it was obtained, and whether the base profile says the same. */
+export function learnText(p: FirmwareProfile, base: FirmwareProfile, out: string, end: LearnEnd): string {
+  const l = p.learned!
+  const rows = FIELD_PATHS.map((path) => {
+    const f = l.fields[path]
+    const v = getField(p, path)
+    const b = getField(base, path)
+    const vs = f?.method === 'assumed' ? 'assumed' : sameValue(path, v, b) ? 'same' : `differs (${base.id}: ${termSafe(show(b)).slice(0, 60)})`
+    return [path, termSafe(show(v)).slice(0, 70), f?.method ?? '?', vs]
+  })
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 5))
+  const lines = [
+    `${p.module} ${p.firmware}${p.build ? ` (build ${termSafe(p.build)})` : ''}: learned from the module, compared with ${base.id}`,
+    '',
+    ...rows.map((r) => `${r[0]!.padEnd(w[0]!)}  ${r[1]!.padEnd(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]}`),
+    '',
+  ]
+  const differs = rows.filter((r) => r[3]!.startsWith('differs')).length
+  lines.push(`${differs === 0 ? `no measured field differs from ${base.id}` : `${differs} measured field(s) differ from ${base.id}`}`)
+  if (l.unknown.length) lines.push(`${end.stoppedBy === 'budget' ? 'partial profile, the budget was spent: ' : ''}${l.unknown.length} field(s) not measured (their values are ${base.id}'s): ${l.unknown.map((u) => `${u.field} (${termSafe(u.why)})`).join('; ')}`)
+  lines.push(`cost: ${l.cost.uploads} uploads, ${l.cost.requests} requests, ${(l.cost.deviceMs / 1000).toFixed(1)} s of device time (learn run ${l.runId})`)
+  lines.push(`wrote ${out}`)
+  return `${lines.join('\n')}\n`
+}
+
+/** `--json`: the same, for scripts. */
+export function learnJson(p: FirmwareProfile, base: FirmwareProfile, out: string, end: LearnEnd): unknown {
+  const l = p.learned!
+  return {
+    profile: out, id: p.id, module: p.module, firmware: p.firmware, build: p.build, runId: l.runId, base: base.id,
+    partial: end.stoppedBy, cost: l.cost,
+    fields: FIELD_PATHS.map((path) => ({ field: path, value: getField(p, path) ?? null, ...l.fields[path], base: getField(base, path) ?? null, same: sameValue(path, getField(p, path), getField(base, path)) })),
+    unknown: l.unknown, facts: l.facts,
+  }
+}

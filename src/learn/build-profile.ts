@@ -1,0 +1,91 @@
+import type { FirmwareProfile, Identity, LearnedInfo } from '../device/index.js'
+import { errorEntry } from './error-lines.js'
+import { ERROR_CLASSES, FIELD_PATHS, setField, type FieldPath } from './fields.js'
+import type { Findings } from './findings.js'
+
+/** Fields the tool does not measure by design: the dialect's grammar, and one CA at a time. */
+const ASSUMED: Partial<Record<FieldPath, string>> = {
+  'responses': 'the grammar of a response is the dialect\'s',
+  'store.caSlots': 'tlsmatrix uploads one CA at a time',
+}
+
+export interface BuildInput {
+  identity: Identity
+  base: FirmwareProfile
+  found: Findings
+  meta: Omit<LearnedInfo, 'base' | 'fields' | 'unknown' | 'facts'>
+  /** Why the unmeasured fields are unmeasured when no stage said (e.g. the budget). */
+  defaultWhy: string
+  id?: string
+}
+
+/**
+ * The learned profile: every measured field with how it was obtained, every other field taken
+ * from the base profile and listed as unknown (with why) — nothing copied silently. Pure.
+ */
+export function buildProfile(input: BuildInput): FirmwareProfile {
+  const { identity, base, found } = input
+  const firmware = identity.firmware ?? base.firmware
+  const p: FirmwareProfile = structuredClone({ ...base, learned: undefined })
+  delete p.learned
+  p.id = input.id ?? `${identity.module.toLowerCase()}-${firmware}-learned`
+  p.module = identity.module
+  p.firmware = firmware
+  p.build = identity.build ?? base.build
+  p.dialect = identity.dialect
+  const fields: LearnedInfo['fields'] = {}
+  const unknown: LearnedInfo['unknown'] = []
+  const notes: string[] = [
+    `Learned by tlsmatrix learn ${input.meta.tool} from ${input.meta.device} on ${input.meta.at} (run ${input.meta.runId}): ${input.meta.cost.uploads} uploads, ${input.meta.cost.requests} requests, ${Math.round(input.meta.cost.deviceMs / 1000)} s of device time. Each field's method and attempts are under learned.fields.`,
+  ]
+  if (identity.firmware === null) unknown.push({ field: 'firmware', why: `the module did not say its version; ${base.firmware} is ${base.id}'s` })
+  const errorFields = new Set(ERROR_CLASSES.map((c) => `errors.${c}`))
+  for (const path of FIELD_PATHS) {
+    if (ASSUMED[path]) {
+      fields[path] = { method: 'assumed', attempts: [], note: `${ASSUMED[path]} (from ${base.id})` }
+      continue
+    }
+    if (errorFields.has(path)) continue
+    const f = found.values.get(path)
+    if (f) {
+      setField(p, path, f.value)
+      fields[path] = { method: f.method, attempts: [...new Set(f.attempts)], ...(f.note ? { note: f.note } : {}) }
+    } else {
+      const why = found.why.get(path) ?? input.defaultWhy
+      fields[path] = { method: 'assumed', attempts: [], note: `not measured (${why}); ${base.id}'s value` }
+      unknown.push({ field: path, why })
+    }
+  }
+  const errors: FirmwareProfile['errors'] = {}
+  for (const cls of ERROR_CLASSES) {
+    const path = `errors.${cls}` as FieldPath
+    const e = errorEntry(cls, found.errorLines.get(cls) ?? [])
+    if (e) {
+      errors[cls] = e.lines
+      fields[path] = { method: 'probe', attempts: e.attempts, ...(e.others.length ? { note: `other lines seen: ${e.others.map((o) => o.join(' / ')).join('; ')}` } : {}) }
+    } else {
+      const why = found.why.get(path) ?? input.defaultWhy
+      if (base.errors[cls]) errors[cls] = base.errors[cls]
+      fields[path] = { method: 'assumed', attempts: [], note: `not measured (${why}); ${base.id}'s lines` }
+      unknown.push({ field: path, why })
+    }
+  }
+  p.errors = errors
+  const same = sameLines(errors)
+  if (same.length) notes.push(`The module prints the same lines for ${same.join('; ')}: a survey cannot tell these classes apart from its answer.`)
+  notes.push(...found.notes)
+  for (const u of unknown) notes.push(`GUESS: ${u.field} was not measured (${u.why}); the value is ${base.id}'s.`)
+  p.notes = notes
+  p.learned = { ...input.meta, base: base.id, fields, unknown, facts: found.facts }
+  return p
+}
+
+function sameLines(errors: FirmwareProfile['errors']): string[] {
+  const by = new Map<string, string[]>()
+  for (const [cls, lines] of Object.entries(errors)) {
+    const k = JSON.stringify(lines)
+    by.set(k, [...(by.get(k) ?? []), cls])
+  }
+  return [...by.values()].filter((c) => c.length > 1).map((c) => c.join(' and '))
+}
+
