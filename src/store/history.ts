@@ -82,9 +82,13 @@ export interface HistoryCert {
 
 type Raw = Record<string, unknown>
 
+/** Only surveys hold verdicts: a learn run's probes (`tlsmatrix learn`) are never read as a cell. */
+const SURVEY = "kind = 'survey'"
+
 /**
- * Read-only queries over the whole history for reports: runs, final attempts (streamed),
- * observations, certificates and transcripts. Nothing here writes.
+ * Read-only queries over the whole history for reports: survey runs, their final attempts
+ * (streamed), observations, certificates and transcripts. Learn runs are left out of all of it.
+ * Nothing here writes.
  */
 export class HistoryStore {
   private readonly stmts = new Map<string, Statement>()
@@ -98,7 +102,7 @@ export class HistoryStore {
   }
 
   runs(): HistoryRun[] {
-    return (this.stmt('SELECT id, label, started_at, ended_at, status, devices, profiles, targets, rig FROM runs ORDER BY started_at, id').all() as Raw[]).map((r) => ({
+    return (this.stmt(`SELECT id, label, started_at, ended_at, status, devices, profiles, targets, rig FROM runs WHERE ${SURVEY} ORDER BY started_at, id`).all() as Raw[]).map((r) => ({
       id: r.id as string, label: (r.label as string | null) ?? null, startedAt: r.started_at as string, endedAt: (r.ended_at as string | null) ?? null, status: r.status as string,
       devices: JSON.parse(r.devices as string) as RunDevice[],
       profiles: r.profiles ? (JSON.parse(r.profiles as string) as Record<string, FirmwareProfile>) : null,
@@ -115,14 +119,14 @@ export class HistoryStore {
   latestRuns(runIds: readonly string[] | null): Array<{ target: string; module: string; firmware: string; runId: string }> {
     const where = runIds ? `AND a.run_id IN (${runIds.map(() => '?').join(',')})` : ''
     const rows = this.db.prepare(`SELECT a.target AS target, a.module AS module, a.firmware AS firmware, a.run_id AS runId, max((CASE WHEN r.status = 'complete' THEN '1 ' ELSE '0 ' END) || r.started_at || ' ' || r.id) AS latest
-      FROM attempts a JOIN runs r ON r.id = a.run_id WHERE a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL ${where}
+      FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.${SURVEY} AND a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL ${where}
       GROUP BY a.target, a.module, a.firmware`).all(...(runIds ?? [])) as Array<{ target: string; module: string; firmware: string; runId: string }>
     return rows.map(({ target, module, firmware, runId }) => ({ target, module, firmware, runId }))
   }
 
   /** How many rigs the history holds runs from. */
   rigCount(): number {
-    return (this.stmt('SELECT count(DISTINCT rig) AS n FROM runs WHERE rig IS NOT NULL').get() as { n: number }).n
+    return (this.stmt(`SELECT count(DISTINCT rig) AS n FROM runs WHERE rig IS NOT NULL AND ${SURVEY}`).get() as { n: number }).n
   }
 
   /**
@@ -133,7 +137,7 @@ export class HistoryStore {
     const where = runIds ? `AND a.run_id IN (${runIds.map(() => '?').join(',')})` : ''
     const rows = this.db.prepare(`SELECT a.target AS target, a.module AS module, a.firmware AS firmware, r.rig AS rig,
       max((CASE WHEN r.status = 'complete' THEN '1 ' ELSE '0 ' END) || r.started_at || ' ' || r.id) AS latest
-      FROM attempts a JOIN runs r ON r.id = a.run_id WHERE a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL AND r.rig IS NOT NULL ${where}
+      FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.${SURVEY} AND a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL AND r.rig IS NOT NULL ${where}
       GROUP BY a.target, a.module, a.firmware, r.rig`).all(...(runIds ?? [])) as Array<{ target: string; module: string; firmware: string; rig: string; latest: string }>
     return rows.map(({ latest, ...r }) => ({ ...r, runId: latest.slice(latest.lastIndexOf(' ') + 1) }))
   }
@@ -172,6 +176,12 @@ export class HistoryStore {
     return out
   }
 
+  /** The kind of a run (null: no such run), so a report names a learn run it was asked for rather than calling it missing. */
+  runKind(id: string): 'survey' | 'learn' | null {
+    const r = this.stmt('SELECT kind FROM runs WHERE id = ?').get(id) as { kind: string } | undefined
+    return r ? (r.kind === 'learn' ? 'learn' : 'survey') : null
+  }
+
   observation(id: number): HistoryObservation | null {
     const r = this.stmt(`SELECT ${OBS_COLUMNS} FROM observations WHERE id = ?`).get(id) as Raw | undefined
     return r ? observationOf(r) : null
@@ -181,7 +191,8 @@ export class HistoryStore {
   lastTwoObservations(hello: string): Map<string, HistoryObservation[]> {
     const out = new Map<string, HistoryObservation[]>()
     const rows = this.db.prepare(`SELECT ${OBS_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY target ORDER BY observed_at DESC, id DESC) AS rn
-      FROM observations WHERE hello = ? AND chain_hash IS NOT NULL) WHERE rn <= 2 ORDER BY target, rn`).iterate(hello) as IterableIterator<Raw>
+      FROM observations WHERE hello = ? AND chain_hash IS NOT NULL AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE NOT ${SURVEY})))
+      WHERE rn <= 2 ORDER BY target, rn`).iterate(hello) as IterableIterator<Raw>
     for (const r of rows) {
       const o = observationOf(r)
       out.set(o.target, [...(out.get(o.target) ?? []), o])

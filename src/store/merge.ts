@@ -30,6 +30,7 @@ const PROGRESS = new Set(['status', 'ended_at', 'devices', 'plan', 'profiles'])
  * - the source's attempts a prefix of the history's and the source's copy unfinished (an older
  *   snapshot of the same run): nothing is added;
  * - anything else is a conflict (MERGE_CONFLICT naming the run): two databases disagree on it.
+ * Learn runs are copied like surveys: a run's kind is one of the columns that say which run it is.
  * Runs only SQL on the two handles; the caller holds the history's transaction.
  */
 export function mergeInto(history: Db, source: Db, sourceName: string): MergeCounts {

@@ -125,4 +125,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN rig TEXT;
   `,
+  // What a run is: a survey (verdicts a report reads) or a learn run (probes that made a firmware
+  // profile, kept as evidence and for --resume, never read as verdicts). Older runs are surveys.
+  `
+  ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'survey' CHECK (kind IN ('survey', 'learn'));
+  `,
 ]

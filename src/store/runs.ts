@@ -4,6 +4,9 @@ import { storeError, type Db } from './db.js'
 
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'device-lost'
 
+/** A survey's attempts are verdicts a report reads; a learn run's are probes (`tlsmatrix learn`), kept as evidence only. */
+export type RunKind = 'survey' | 'learn'
+
 export interface RunDevice {
   label: string
   url: string
@@ -39,6 +42,8 @@ export interface RunRow {
   targets?: RunTarget[]
   /** The machine (test rig) the run was made on; runs from several rigs meet in one history (merge). */
   rig?: string | null
+  /** Absent: a survey. */
+  kind?: RunKind
 }
 
 export interface RunTarget {
@@ -73,6 +78,8 @@ export interface AttemptRecord {
   durationMs: number
   transcript: unknown[]
   recordedAt: string
+  /** A short free-text description (a learn probe says what it tried); absent: none. */
+  note?: string | null
 }
 
 export interface AttemptRow {
@@ -125,10 +132,10 @@ export class RunStore {
   }
 
   createRun(run: RunRow): void {
-    this.tx(() => this.db.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets, rig)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(run.id, run.label, run.startedAt, run.endedAt, run.status, run.toolVersion, run.hostsFile, run.hostsHash, run.trustStoreHash,
+    this.tx(() => this.db.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets, rig, kind)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(run.id, run.label, run.startedAt, run.endedAt, run.status, run.toolVersion, run.hostsFile, run.hostsHash, run.trustStoreHash,
       JSON.stringify(run.devices), JSON.stringify(run.options), run.plan ? JSON.stringify(run.plan) : null,
-      run.profiles ? JSON.stringify(run.profiles) : null, run.targets ? JSON.stringify(run.targets) : null, run.rig ?? null))
+      run.profiles ? JSON.stringify(run.profiles) : null, run.targets ? JSON.stringify(run.targets) : null, run.rig ?? null, run.kind ?? 'survey'))
   }
 
   updateRun(id: string, fields: Partial<Pick<RunRow, 'status' | 'endedAt' | 'devices' | 'plan' | 'profiles'>>): void {
@@ -151,17 +158,19 @@ export class RunStore {
       ...(r.profiles ? { profiles: JSON.parse(r.profiles) as Record<string, FirmwareProfile> } : {}),
       ...(r.targets ? { targets: JSON.parse(r.targets) as RunTarget[] } : {}),
       rig: r.rig ?? null,
+      kind: r.kind === 'learn' ? 'learn' : 'survey',
     }
   }
 
-  recordAttempt(a: AttemptRecord): void {
-    this.tx(() => this.db.prepare(`INSERT INTO attempts (run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source,
-      try, final, outcome, class, reason, reason_detail, ca_upload, lines, http_status, body_bytes, duration_ms, expect, observation_id, transcript, recorded_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+  /** Writes one attempt; returns its id (a learn run cites the attempts that prove what it learned). */
+  recordAttempt(a: AttemptRecord): number {
+    return this.tx(() => Number(this.db.prepare(`INSERT INTO attempts (run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source,
+      try, final, outcome, class, reason, reason_detail, ca_upload, lines, http_status, body_bytes, duration_ms, expect, observation_id, transcript, recorded_at, note)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       a.runId, a.device, a.module, a.firmware, a.profile, a.item.target, a.item.host, a.item.port, a.item.path,
       a.item.anchor?.sha256 ?? NO_ANCHOR, a.item.anchor?.subject ?? '', a.item.anchor?.source ?? '',
       a.try, a.final ? 1 : 0, a.outcome, a.class, a.reason?.reason ?? null, a.reason?.detail ?? null, a.upload ? JSON.stringify(a.upload) : null, JSON.stringify(a.lines), a.httpStatus, a.bodyBytes, Math.round(a.durationMs), a.item.expect,
-      a.item.observationId, JSON.stringify(a.transcript), a.recordedAt))
+      a.item.observationId, JSON.stringify(a.transcript), a.recordedAt, a.note ?? null).lastInsertRowid))
   }
 
   /** Keys "device|target|anchor" that already have their verdict: resume skips them. */

@@ -154,6 +154,7 @@ test('a source of an older schema is migrated in its copy, never in place', asyn
   src.close()
   const d = new Database(old)
   d.exec('ALTER TABLE runs DROP COLUMN rig')
+  d.exec('ALTER TABLE runs DROP COLUMN kind')
   d.pragma('user_version = 4')
   d.pragma('journal_mode = DELETE')
   d.close()
@@ -164,7 +165,7 @@ test('a source of an older schema is migrated in its copy, never in place', asyn
   assert.equal(r.added[0]!.attempts, count(rigA, 'attempts'))
   assert.ok(readFileSync(old).equals(bytes), 'the source is left as it was')
   assert.equal(userVersion(old), 4)
-  assert.deepEqual(query<{ rig: string | null }>(history, 'SELECT rig FROM runs'), [{ rig: null }])
+  assert.deepEqual(query<{ rig: string | null; kind: string }>(history, 'SELECT rig, kind FROM runs'), [{ rig: null, kind: 'survey' }])
   assert.equal(userVersion(history), MIGRATIONS.length)
 })
 

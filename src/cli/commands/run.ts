@@ -124,6 +124,7 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
     runs.rig = opts.rig ?? hostname()
     const resume = opts.resume ? runs.getRun(opts.resume) : null
     if (opts.resume && !resume) throw new AppError('RUN_NOT_RESUMABLE', `no run ${opts.resume} in ${dbPath}`)
+    if (resume?.kind === 'learn') throw new AppError('USAGE', `run ${resume.id} is a learn run; use tlsmatrix learn --resume ${resume.id}`)
     if (resume?.status === 'complete') throw new AppError('RUN_NOT_RESUMABLE', `run ${resume.id} is already complete`)
     const o = resume ? { ...opts, ...(resume.options as Partial<RunOptions>), json: opts.json, db: opts.db } : opts
     checked ??= await checkInputs(o, io)
@@ -220,7 +221,7 @@ async function reportRun(db: Db, runId: string, complete: boolean, opts: RunOpti
       if (!sel) return null
       if (sel === THIS_RUN) return `run:${runId}`
       if (sel !== PREVIOUS_RUN) return sel
-      const prev = db.prepare("SELECT id FROM runs WHERE status = 'complete' AND id != ? AND started_at <= (SELECT started_at FROM runs WHERE id = ?) AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = runs.id AND a.final = 1 AND a.outcome IN ('pass', 'fail')) ORDER BY started_at DESC, id DESC LIMIT 1").get(runId, runId) as { id: string } | undefined
+      const prev = db.prepare("SELECT id FROM runs WHERE status = 'complete' AND kind = 'survey' AND id != ? AND started_at <= (SELECT started_at FROM runs WHERE id = ?) AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = runs.id AND a.final = 1 AND a.outcome IN ('pass', 'fail')) ORDER BY started_at DESC, id DESC LIMIT 1").get(runId, runId) as { id: string } | undefined
       return prev ? `run:${prev.id}` : null
     }
     let baseline = pick(opts.reportDiff?.baseline)

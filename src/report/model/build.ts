@@ -32,7 +32,11 @@ export interface ReportQuery {
 export async function buildReport(history: HistoryStore, q: ReportQuery): Promise<ReportModel> {
   const allRuns = history.runs()
   const runById = new Map(allRuns.map((r) => [r.id, r]))
-  for (const id of q.runs) if (!runById.has(id)) throw new AppError('REPORT_NO_DATA', `--run ${id}: no such run in the database (${allRuns.length} run(s); the newest: ${allRuns.slice(-3).map((r) => r.id).join(', ') || 'none'})`)
+  for (const id of q.runs) {
+    if (runById.has(id)) continue
+    notSurvey(history, `--run ${id}`, id)
+    throw new AppError('REPORT_NO_DATA', `--run ${id}: no such run in the database (${allRuns.length} run(s); the newest: ${allRuns.slice(-3).map((r) => r.id).join(', ') || 'none'})`)
+  }
   const ctx = new Context(history, runById)
   await ctx.loadFallbackProfiles(allRuns)
   const rows = targetRows(q.runs.length ? q.runs.map((id) => runById.get(id)!) : allRuns)
@@ -384,7 +388,10 @@ class Context {
     const out = new Map<string, Cell>()
     if (sel.startsWith('run:')) {
       const id = sel.slice(4)
-      if (!this.runs.has(id)) throw new AppError('REPORT_NO_DATA', `${sel}: no such run in the database`)
+      if (!this.runs.has(id)) {
+        notSurvey(this.history, sel, id)
+        throw new AppError('REPORT_NO_DATA', `${sel}: no such run in the database`)
+      }
       const latest = this.history.latestRuns([id])
       const keys = [...new Set(latest.map((l) => columnKey(l.module, l.firmware)))]
       if (keys.length === 0) throw new AppError('REPORT_NO_DATA', `${sel}: the run has no final attempt`)
@@ -400,6 +407,11 @@ class Context {
     for (const c of byId.values()) if (c.key === sel) out.set(c.target, c)
     return out
   }
+}
+
+/** A learn run's probes are no verdicts: asked for one, say what it is rather than "no such run". */
+function notSurvey(history: HistoryStore, what: string, id: string): void {
+  if (history.runKind(id) === 'learn') throw new AppError('USAGE', `${what}: run ${id} is a learn run (tlsmatrix learn: probes that made a firmware profile), not a survey; a report reads survey runs only`)
 }
 
 function fact(o: HistoryObservation): HandshakeFact {
