@@ -11,6 +11,16 @@ export function intInRange(min: number, max: number) {
   }
 }
 
+/** A positive decimal such as 0.5 (minutes), at most `max`. */
+export function positiveNumber(max: number) {
+  return (value: string): number => {
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new InvalidArgumentError(`expected a number such as 30 or 0.5, got "${value}"`)
+    const n = Number(value)
+    if (!(n > 0) || n > max) throw new InvalidArgumentError(`must be more than 0 and at most ${max}`)
+    return n
+  }
+}
+
 /** A path that must not be empty: `--out ""` would otherwise mean the current directory. */
 export function nonEmptyPath(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('expected a directory, got an empty string')

@@ -15,7 +15,7 @@ import type { MergeOptions } from './commands/merge.js'
 import { FAIL_ON, REPORT_FORMATS } from '../report/formats.js'
 import { DEFAULT_DB } from './defaults.js'
 import type { Io } from './io.js'
-import { anchorsOption, collect, intInRange, nonEmptyPath, oneOf, rigName, wordList } from './options.js'
+import { anchorsOption, collect, intInRange, nonEmptyPath, oneOf, positiveNumber, rigName, wordList } from './options.js'
 import { VERSION } from './version.js'
 
 // The synopses the README shows (a test keeps them equal to `--help`): option order and
@@ -193,7 +193,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--out <file>', 'where the learned profile is written (default: <module>-<firmware>-learned.json here)')
     .option('--db <path>', 'SQLite database (each probe is an attempt of a learn run)', DEFAULT_DB)
     .option('--resume <run-id>', 'continue an interrupted learn run: its probes are not asked again')
-    .option('--budget-minutes <n>', 'device time to spend; what is not measured by then stays unknown (a partial profile)', intInRange(1, 7 * 24 * 60))
+    .option('--budget-minutes <n>', 'device time to spend (minutes, e.g. 20 or 0.5); what is not measured by then stays unknown (a partial profile)', positiveNumber(7 * 24 * 60))
     .option('--from <profile>', 'the profile to compare with and take unmeasured values from (default: the closest shipped one)')
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
     .option('--lab-host <name>', 'the name the module is asked for; on a real bench it must resolve to this machine on the module\'s network', 'probe.tlsmatrix.test')

@@ -38,9 +38,10 @@ export const spwf01: DialectHandler = {
     return { echo: false, errs: 2, verbose: true, vars: new Map([['localecho1', '0'], ['console1_speed', '115200'], ['console1_hwfc', '0']]) }
   },
 
-  payloadLength(cmd) {
+  payloadLength(cmd, profile) {
     const { name, args } = splitArgs(cmd)
-    if (name === 'AT+S.TLSCERT' && args?.length === 2) return Math.min(Number(args[1]) || 0, 4096)
+    // Over the store's size the upload is refused before its payload (a GUESS in the profile's notes).
+    if (name === 'AT+S.TLSCERT' && args?.length === 2) return (Number(args[1]) || 0) <= profile.store.maxCaBytes ? Number(args[1]) || 0 : 0
     if (name === 'AT+S.SOCKW' && args?.length === 2) return Math.min(Number(args[1]) || 0, 4096)
     return 0
   },
