@@ -10,6 +10,8 @@ const subtle = webcrypto.subtle
 const DAY = 86_400_000
 /** A private arc of ours: an extension no verifier knows, non-critical, so it only adds bytes. */
 export const PAD_OID = '1.3.6.1.4.1.55555.1.1'
+/** What the padding extension costs besides its bytes (OID 12, three short DER headers 6). */
+const PAD_OVERHEAD = 18
 
 export type ProbeSignature = 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'rsa-pss'
 
@@ -82,14 +84,23 @@ function derLength(n: number): Buffer {
   return Buffer.from([0x80 | bytes.length, ...bytes])
 }
 
-/** True when both ECDSA integers are at their longest, so the certificate's size is the maximum. */
-function ecSignatureIsLongest(der: Buffer, issuer: KeySpec): boolean {
+/** Bytes of a DER TLV with `n` bytes of content. */
+function tlvSize(n: number): number {
+  return 1 + derLength(n).length + n
+}
+
+/**
+ * The certificate's size were its signature at its longest: the same as its size for RSA (fixed
+ * length); for ECDSA, r and s each with their leading zero byte. A function of the options alone.
+ */
+export function longestSize(der: Buffer, issuer: KeySpec): number {
+  if (isRsa(issuer)) return der.length
   const cert = readTlv(der, 0, der.length)
-  const bits = children(der, cert)[2]!
+  const [, alg] = children(der, cert)
+  const integer = tlvSize(EC_INTEGER_MAX[issuer as keyof typeof EC_INTEGER_MAX])
   // BIT STRING: one unused-bits byte, then SEQUENCE { INTEGER r, INTEGER s }.
-  const seq = readTlv(der, bits.start + 1, bits.end)
-  const max = EC_INTEGER_MAX[issuer as keyof typeof EC_INTEGER_MAX]
-  return children(der, seq).every((i) => i.end - i.start === max)
+  const bits = tlvSize(1 + tlvSize(2 * integer))
+  return tlvSize(alg!.end - cert.start + bits)
 }
 
 /**
@@ -98,27 +109,43 @@ function ecSignatureIsLongest(der: Buffer, issuer: KeySpec): boolean {
  */
 export class ProbePki {
   private readonly keys = new Map<string, Promise<ProbeKey>>()
+  /** Imported WebCrypto keys and key ids, by key and use: sizing issues hundreds of certificates. */
+  private readonly imported = new Map<string, Promise<webcrypto.CryptoKey>>()
+  private readonly keyIds = new Map<string, Promise<string>>()
+  /** Sizes already measured, by options then padding: a size probe sweeps one certificate's sizes. */
+  private readonly sizes = new Map<string, Map<number, number>>()
 
   constructor(private readonly now: Date) {}
 
   key(spec: KeySpec, slot = 'default'): Promise<ProbeKey> {
-    const id = `${spec}/${slot}`
-    let k = this.keys.get(id)
-    if (!k) {
-      k = generateKey(spec)
-      this.keys.set(id, k)
-      // A failed generation must not stay cached.
-      k.catch(() => this.keys.delete(id))
+    return this.cached(this.keys, `${spec}/${slot}`, () => generateKey(spec))
+  }
+
+  private cached<T>(map: Map<string, Promise<T>>, id: string, make: () => Promise<T>): Promise<T> {
+    let v = map.get(id)
+    if (!v) {
+      v = make()
+      map.set(id, v)
+      v.catch(() => map.delete(id))
     }
-    return k
+    return v
+  }
+
+  private publicKey(key: ProbeKey): Promise<webcrypto.CryptoKey> {
+    return this.cached(this.imported, `verify/${key.spki.toString('base64')}`, () => subtle.importKey('spki', key.spki, keyAlgorithm(key.spec), true, ['verify']))
+  }
+
+  /** The key id @peculiar/x509 computes (SHA-1 of the public key bits, RFC 5280 §4.2.1.2 (1)). */
+  private keyId(key: ProbeKey): Promise<string> {
+    return this.cached(this.keyIds, key.spki.toString('base64'), async () => (await x509.SubjectKeyIdentifierExtension.create(await this.publicKey(key))).keyId.toLowerCase())
   }
 
   async issue(opts: ProbeCertOptions): Promise<ProbeCert> {
     const key = await this.key(opts.key, opts.keySlot)
     const issuerKey = opts.issuer === 'self' ? key : opts.issuer.key
     const signAlg = signAlgorithm(issuerKey.spec, opts.signature ?? 'sha256')
-    const publicKey = await subtle.importKey('spki', key.spki, keyAlgorithm(key.spec), true, ['verify'])
-    const signingKey = await subtle.importKey('pkcs8', issuerKey.pkcs8, signAlg, false, ['sign'])
+    const publicKey = await this.publicKey(key)
+    const signingKey = await this.cached(this.imported, `sign/${JSON.stringify(signAlg)}/${issuerKey.spki.toString('base64')}`, () => subtle.importKey('pkcs8', issuerKey.pkcs8, signAlg, false, ['sign']))
     const ca = opts.ca ?? false
     const extensions: InstanceType<typeof x509.Extension>[] = [
       new x509.BasicConstraintsExtension(ca, undefined, true),
@@ -126,14 +153,10 @@ export class ProbePki {
     ]
     let ski: string | null = null
     if (opts.keyIds ?? true) {
-      const skiExt = await x509.SubjectKeyIdentifierExtension.create(publicKey)
-      ski = skiExt.keyId.toLowerCase()
-      extensions.push(skiExt)
-      if (opts.issuer !== 'self') {
-        // The AKI names the issuer's SKI when it has one, as a CA's software does.
-        const issuerPublic = await subtle.importKey('spki', issuerKey.spki, keyAlgorithm(issuerKey.spec), true, ['verify'])
-        extensions.push(opts.issuer.ski ? new x509.AuthorityKeyIdentifierExtension(opts.issuer.ski) : await x509.AuthorityKeyIdentifierExtension.create(issuerPublic))
-      }
+      ski = await this.keyId(key)
+      extensions.push(new x509.SubjectKeyIdentifierExtension(ski))
+      // The AKI names the issuer's SKI when it has one, as a CA's software does.
+      if (opts.issuer !== 'self') extensions.push(new x509.AuthorityKeyIdentifierExtension(opts.issuer.ski ?? await this.keyId(issuerKey)))
     }
     if (!ca) extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]))
     if (opts.sans && opts.sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(opts.sans.map((v) => ({ type: 'dns' as const, value: v }))))
@@ -163,25 +186,37 @@ export class ProbePki {
    * size below (DER length encodings jump, and the padding extension itself costs ~17 bytes).
    */
   async issueSized(opts: ProbeCertOptions, bytes: number): Promise<ProbeCert> {
-    const base = await this.issueLongest({ ...opts, padBytes: 0 })
-    if (base.der.length > bytes) throw new AppError('USAGE', `a certificate of ${bytes} bytes cannot be made: without padding it is already ${base.der.length}`)
-    if (base.der.length === bytes) return base
-    // Size grows with padding, never shrinks: find the largest padding that still fits.
-    let best = base
-    let lo = 1
-    let hi = bytes - base.der.length
-    while (lo <= hi) {
-      const mid = Math.floor((lo + hi) / 2)
-      const c = await this.issueLongest({ ...opts, padBytes: mid })
-      if (c.der.length === bytes) return c
-      if (c.der.length < bytes) {
-        if (c.der.length > best.der.length) best = c
-        lo = mid + 1
-      } else {
-        hi = mid - 1
-      }
+    const issuerSpec = opts.issuer === 'self' ? opts.key : opts.issuer.key.spec
+    // Sizes are judged with the signature at its longest (see longestSize), one certificate per
+    // step; only the chosen padding is re-signed until its signature is that long.
+    const id = JSON.stringify({ ...opts, padBytes: 0, issuer: opts.issuer === 'self' ? 'self' : opts.issuer.sha256 })
+    const known = this.sizes.get(id) ?? new Map<number, number>()
+    this.sizes.set(id, known)
+    const attempt = async (pad: number): Promise<{ pad: number; cert: ProbeCert | null; size: number }> => {
+      const size = known.get(pad)
+      if (size !== undefined) return { pad, cert: null, size }
+      const cert = await this.issue({ ...opts, padBytes: pad })
+      known.set(pad, longestSize(cert.der, issuerSpec))
+      return { pad, cert, size: known.get(pad)! }
     }
-    return best
+    let best = await attempt(0)
+    if (best.size > bytes) throw new AppError('USAGE', `a certificate of ${bytes} bytes cannot be made: without padding it is already ${best.size}`)
+    // Size grows strictly with padding (by more than one byte where a DER length grows): step by
+    // the difference still missing, within the bounds already learnt, to the largest that fits.
+    let lo = 1
+    let hi = bytes - best.size
+    let pad = Math.max(lo, Math.min(hi, bytes - best.size - PAD_OVERHEAD))
+    while (best.size !== bytes && lo <= hi) {
+      const got = await attempt(pad)
+      if (got.size <= bytes) {
+        if (got.size > best.size) best = got
+        lo = pad + 1
+      } else {
+        hi = pad - 1
+      }
+      pad = Math.max(lo, Math.min(hi, pad + bytes - got.size))
+    }
+    return best.cert && best.cert.der.length === best.size ? best.cert : await this.issueLongest({ ...opts, padBytes: best.pad })
   }
 
   /**
@@ -192,7 +227,7 @@ export class ProbePki {
     const issuerSpec = opts.issuer === 'self' ? opts.key : opts.issuer.key.spec
     for (let i = 0; ; i++) {
       const c = await this.issue(opts)
-      if (isRsa(issuerSpec) || ecSignatureIsLongest(c.der, issuerSpec)) return c
+      if (c.der.length === longestSize(c.der, issuerSpec)) return c
       // Each try succeeds with probability ~1/4: 200 failures in a row do not happen.
       if (i >= 200) throw new AppError('INTERNAL', 'could not make an ECDSA signature of the longest length')
     }
