@@ -158,7 +158,10 @@ export async function startProbeServer(opts: { address: string; port?: number })
         return
       }
       if (!hello) {
-        if (buffered.length > MAX_BUFFERED) socket.destroy()
+        if (buffered.length <= MAX_BUFFERED) return
+        // A stalled connection is never answered, not even by closing it.
+        if (prepared.serve.kind === 'stall') socket.off('data', onData).resume()
+        else socket.destroy()
         return
       }
       record.hello = hello
