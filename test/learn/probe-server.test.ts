@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { connect as netConnect } from 'node:net'
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import { toNodeHello } from '../../src/chain/hello.js'
+import { CIPHER_SUITES, GROUPS, SIGNATURE_SCHEMES } from '../../src/chain/iana.js'
 import { loadAllProfiles } from '../../src/device/profile/load.js'
 import { helloOf } from '../../src/device/profile/profile.js'
 import { closedPort, ProbePki, startProbeServer, type ProbeCert, type ProbeServer } from '../../src/learn/lab/index.js'
@@ -84,6 +85,26 @@ describe('probe server', () => {
         assert.equal(h.extensions.some((e) => e.name === 'supported_groups'), profile.tls.groups.length > 0, `${profile.id}: supported_groups present iff listed`)
       }
     }
+  })
+
+  test('code points agree with OpenSSL: every suite, group and signature scheme name the tool takes is read back as sent', async () => {
+    const capture = async (hello: Parameters<typeof toNodeHello>[0]) => {
+      server.serve({ kind: 'capture' })
+      await attempt(server, toNodeHello(hello))
+      return server.connections()[0]!.hello!
+    }
+    const legacy = Object.keys(CIPHER_SUITES).filter((s) => !s.startsWith('TLS_AES_') && !s.startsWith('TLS_CHACHA20_'))
+    const tls12 = await capture({ versions: ['TLSv1.2'], cipherSuites: legacy, groups: Object.keys(GROUPS), signatureAlgorithms: Object.keys(SIGNATURE_SCHEMES), sni: false })
+    // OpenSSL 3 may leave out a suite it was built without (3DES); every suite it sends keeps its name.
+    assert.deepEqual(tls12.cipherSuites, legacy.filter((s) => tls12.cipherSuites.includes(s)))
+    assert.ok(tls12.cipherSuites.length >= legacy.length - 1, tls12.cipherSuites.join(' '))
+    // OpenSSL offers finite-field groups only in a hello that offers TLS 1.3: checked below.
+    assert.deepEqual(tls12.groups, Object.keys(GROUPS).filter((g) => !g.startsWith('ffdhe')))
+    assert.deepEqual(tls12.signatureAlgorithms, Object.keys(SIGNATURE_SCHEMES))
+    const tls13 = await capture({ versions: ['TLSv1.3'], cipherSuites: [], groups: Object.keys(GROUPS), signatureAlgorithms: [], sni: true })
+    assert.deepEqual(tls13.groups, Object.keys(GROUPS))
+    assert.deepEqual(tls13.supportedVersions, ['TLSv1.3'])
+    assert.deepEqual([...tls13.cipherSuites].sort(), ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'])
   })
 
   test('tls, TLSv1 only: a TLSv1.2-only client fails, a TLSv1 client completes and is recorded', async () => {
