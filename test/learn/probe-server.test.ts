@@ -141,6 +141,15 @@ describe('probe server', () => {
     assert.match(server.connections()[0]!.cipher!, /^TLS_AES_|^TLS_CHACHA20/)
   })
 
+  test('tls: an RSA-1024 leaf signed with SHA-1 is served over TLSv1.1 (the server is at security level 0)', async () => {
+    const weak = await pki.issue({ subject: 'CN=weak.probe.test', key: 'rsa-1024', issuer: root, signature: 'sha1', sans: ['weak.probe.test'] })
+    server.serve({ kind: 'tls', chain: [weak.der, root.der], key: weak.key, versions: ['TLSv1.1'] })
+    const o = await attempt(server, { minVersion: 'TLSv1', maxVersion: 'TLSv1.2', ciphers: 'ALL:@SECLEVEL=0', servername: 'weak.probe.test' })
+    assert.equal(o.ok, true, String(o.error))
+    assert.equal(o.protocol, 'TLSv1.1')
+    assert.deepEqual(o.peer, weak.der)
+  })
+
   test('tls with noSni: a hello without SNI gets the other chain, one with SNI the main one', async () => {
     server.serve({ kind: 'tls', chain: [leaf.der, root.der], key: leaf.key, noSni: { chain: [other.der, root.der], key: other.key } })
     const without = await attempt(server, {})
