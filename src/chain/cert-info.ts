@@ -68,7 +68,7 @@ export function parseCertificate(der: Buffer): ParsedCert {
   } catch (err) {
     throw new MalformedCertificateError(`cannot parse certificate (${der.length} bytes): ${(err as Error).message}`, { cause: err })
   }
-  const hash = f.signatureAlgorithm.hash ? f.signatureAlgorithm.hash.toLowerCase().replace('-', '') : null
+  const hash = hashOf(f)
   const { subject, issuer } = f
   const info: CertInfo = {
     sha256: sha256Hex(der),
@@ -79,7 +79,7 @@ export function parseCertificate(der: Buffer): ParsedCert {
     aki: f.aki ? f.aki.toLowerCase() : null,
     key: keyInfo(node),
     signature: signatureName(f.signatureAlgorithm.name, hash),
-    signatureHash: hash,
+    signatureHash: signatureHashOf(f.signatureAlgorithm.name, hash),
     notBefore: f.notBefore.toISOString(),
     notAfter: f.notAfter.toISOString(),
     sans: f.sans,
@@ -117,10 +117,10 @@ export function storedCertificate(der: Buffer, stored: StoredFields): ParsedCert
   } catch {
     f = libraryFields(der)
   }
-  const hash = f.signatureAlgorithm.hash ? f.signatureAlgorithm.hash.toLowerCase().replace('-', '') : null
+  const hash = hashOf(f)
   const info: CertInfo = {
     sha256: stored.sha256, subject: f.subject, issuer: f.issuer, serial: stored.serial, ski: stored.ski, aki: stored.aki, key: stored.key,
-    signature: stored.signature, signatureHash: hash, notBefore: f.notBefore.toISOString(), notAfter: f.notAfter.toISOString(), sans: f.sans,
+    signature: stored.signature, signatureHash: signatureHashOf(f.signatureAlgorithm.name, hash), notBefore: f.notBefore.toISOString(), notAfter: f.notAfter.toISOString(), sans: f.sans,
     derBytes: der.length, caIssuers: f.caIssuers, isCA: stored.isCA, selfSigned: stored.selfSigned,
   }
   let node: NodeX509 | null = null
@@ -186,6 +186,18 @@ function keyInfo(node: NodeX509): KeyInfo {
   } catch {
     return { type: 'unknown', bits: null, curve: null }
   }
+}
+
+function hashOf(f: FastFields): string | null {
+  return f.signatureAlgorithm.hash ? f.signatureAlgorithm.hash.toLowerCase().replace('-', '') : null
+}
+
+/**
+ * What a verifier must support to check the signature: the hash for PKCS#1 v1.5 and ECDSA, but
+ * 'rsa-pss' for RSASSA-PSS whatever its hash, since a firmware may do the hashes and not PSS.
+ */
+function signatureHashOf(alg: string, hash: string | null): string | null {
+  return alg === 'RSA-PSS' ? 'rsa-pss' : hash
 }
 
 function signatureName(alg: string, hash: string | null): string {

@@ -50,6 +50,7 @@ export type ErrorCode =
   | 'INTERRUPTED'
   | 'DEVICE_LOST'
   | 'INTERNAL'
+  | 'NOT_A_CLIENT_HELLO'
   | DeviceErrorCode
 
 /** 0 ok, 1 findings, 2 usage or input (nothing contacted), 3 device lost or interrupted. */
@@ -82,6 +83,8 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, ExitCode>> = {
   DEVICE_LOST: 3,
   // A bug of ours still gets a documented code: the run could not finish what it promised.
   INTERNAL: 3,
+  // What a device under `learn` sent was not a ClientHello: the run cannot learn from it.
+  NOT_A_CLIENT_HELLO: 3,
   AT_INVALID_FIELD: 2,
   AT_TIMEOUT: 3,
   AT_ERROR: 3,

@@ -32,7 +32,7 @@ export function keyText(k: KeyInfo): string {
   }
 }
 
-/** `sha256` → `SHA-256`, `md5` → `MD5`. */
+/** `sha256` → `SHA-256`, `md5` → `MD5`, `rsa-pss` → `RSA-PSS`. */
 export function hashText(hash: string): string {
   const m = /^sha(\d+)$/i.exec(hash)
   return m ? `SHA-${m[1]}` : hash.toUpperCase()

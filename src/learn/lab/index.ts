@@ -1,0 +1,6 @@
+export { ProbePki, PAD_OID } from './pki.js'
+export type { ProbeSignature, ProbeKey, ProbeCert, ProbeCertOptions } from './pki.js'
+export { parseClientHello, MAX_CLIENT_HELLO } from './client-hello.js'
+export type { ClientHelloInfo } from './client-hello.js'
+export { startProbeServer, closedPort } from './server.js'
+export type { ProbeServe, ServedConnection, ProbeServer } from './server.js'
