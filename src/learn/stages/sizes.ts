@@ -54,7 +54,7 @@ export async function learnSizes(kit: LearnKit): Promise<void> {
   })
 
   if (cert.incomplete) kit.found.unknown('tls.maxCertificateBytes', 'a size probe got no verdict')
-  else if (cert.smallestFailing !== null && !chain.incomplete && chain.smallestFailing !== null && cert.smallestFailing + intBytes >= chain.smallestFailing) {
+  else if (cert.smallestFailing !== null && !chain.incomplete && chain.smallestFailing !== null && cert.smallestFailing + intBytes > chain.largest) {
     // The failing leaf made the chain too large: the certificate limit, if any, is above what the chain allows.
     kit.found.unknown('tls.maxCertificateBytes', `masked by the chain limit (${chain.largest} bytes)`)
   } else {
