@@ -4,6 +4,7 @@ import { connect as netConnect } from 'node:net'
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import { toNodeHello } from '../../src/chain/hello.js'
 import { CIPHER_SUITES, GROUPS, SIGNATURE_SCHEMES } from '../../src/chain/iana.js'
+import { toPem } from '../../src/chain/pem.js'
 import { loadAllProfiles } from '../../src/device/profile/load.js'
 import { helloOf } from '../../src/device/profile/profile.js'
 import { closedPort, ProbePki, startProbeServer, type ProbeCert, type ProbeServer } from '../../src/learn/lab/index.js'
@@ -148,6 +149,16 @@ describe('probe server', () => {
     assert.equal(o.ok, true, String(o.error))
     assert.equal(o.protocol, 'TLSv1.1')
     assert.deepEqual(o.peer, weak.der)
+  })
+
+  test('tls: an ECDSA leaf under an EC root, verified by the client, with an ECDHE-ECDSA suite', async () => {
+    const ecRoot = await pki.issue({ subject: 'CN=probe ec root', key: 'ec-p384', keySlot: 'root', issuer: 'self', ca: true })
+    const ecLeaf = await pki.issue({ subject: 'CN=ec.probe.test', key: 'ec-p256', issuer: ecRoot, signature: 'sha384', sans: ['ec.probe.test'] })
+    server.serve({ kind: 'tls', chain: [ecLeaf.der, ecRoot.der], key: ecLeaf.key, versions: ['TLSv1.2'] })
+    const o = await attempt(server, { ...toNodeHello({ versions: ['TLSv1.2'], cipherSuites: ['TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'], groups: ['secp256r1'], signatureAlgorithms: [], sni: true }), servername: 'ec.probe.test', rejectUnauthorized: true, ca: toPem(ecRoot.der) })
+    assert.equal(o.ok, true, String(o.error))
+    await waitFor(() => server.connections()[0]?.completed === true, 'the handshake recorded')
+    assert.equal(server.connections()[0]!.cipher, 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256')
   })
 
   test('tls with noSni: a hello without SNI gets the other chain, one with SNI the main one', async () => {

@@ -149,7 +149,9 @@ export class ProbePki {
     const ca = opts.ca ?? false
     const extensions: InstanceType<typeof x509.Extension>[] = [
       new x509.BasicConstraintsExtension(ca, undefined, true),
-      new x509.KeyUsagesExtension(ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.KeyUsagesExtension(ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature
+        // RSA key exchange encrypts to the leaf's key; an ECDSA key only signs.
+        : isRsa(key.spec) ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature, true),
     ]
     let ski: string | null = null
     if (opts.keyIds ?? true) {
@@ -183,7 +185,7 @@ export class ProbePki {
 
   /**
    * The certificate grown by padding to exactly `bytes` DER bytes when possible, else the largest
-   * size below (DER length encodings jump, and the padding extension itself costs ~17 bytes).
+   * size below (DER length encodings jump, and the padding extension itself costs 18 bytes or more).
    */
   async issueSized(opts: ProbeCertOptions, bytes: number): Promise<ProbeCert> {
     const issuerSpec = opts.issuer === 'self' ? opts.key : opts.issuer.key.spec
