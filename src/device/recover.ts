@@ -52,6 +52,8 @@ export async function recoverModule(driver: ModuleDriver, why: string, o: Recove
     } catch (err) {
       if (o.stopping() || isDeviceError(err, 'DEVICE_STOPPED')) throw new ModuleStopped()
       if (!isDeviceError(err)) throw err
+      // The port itself is gone (the adapter unplugged, the module's process dead): nothing to wait for.
+      if (isDeviceError(err, 'AT_CLOSED')) throw new ModuleLost(`the port closed while recovering from "${why}": ${messageOf(err)}`, { cause: err })
       last = err
       // The module answered ERROR to the CA itself, again and again: it refuses this CA.
       if (name === 'upload' && (isDeviceError(err, 'AT_ERROR') || isDeviceError(err, 'CA_TOO_LARGE')) && ++refusals >= 3) {

@@ -26,5 +26,5 @@ export function errorEntry(cls: ErrorClass, seen: ReadonlyArray<{ lines: string[
 
 /** `HTTP/1.1 404 Not Found` → `HTTP/{n}.{n} {n} {text}`; `AT-S.Http Server Error:404` → `…:{n}`. */
 export function httpTemplate(line: string): string {
-  return line.replace(/\d+/g, '{n}').replace(/\{n\} [\x20-\x7e]+$/, '{n} {text}')
+  return line.replace(/^(.*?\b[1-5]\d\d) [\x20-\x7e]+$/, '$1 {text}').replace(/\d+/g, '{n}')
 }

@@ -133,9 +133,9 @@ describe('inputs are checked before any work', () => {
   })
 })
 
-test('README shows the synopses `resolve --help`, `run --help` and `merge --help` print', async () => {
+test('README shows the synopses `resolve --help`, `run --help`, `merge --help` and `learn --help` print', async () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-  for (const command of ['resolve', 'run', 'merge']) {
+  for (const command of ['resolve', 'run', 'merge', 'learn']) {
     const io = testIo()
     assert.equal(await run([command, '--help'], io), 0)
     const usage = io.out().split('\n\n')[0]!

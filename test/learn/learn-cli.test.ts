@@ -12,7 +12,8 @@ import { compareLearned } from '../../src/learn/index.js'
 import { testIo } from '../helpers/io.js'
 import { exitOf, spawnCli, until } from '../helpers/spawn-cli.js'
 
-const DEVICE = 'emu:spwf04sa-1.1.0?request-timeout-ms=1500'
+// The module's own time-out: short enough for the stall probe, long enough for a busy machine's handshakes.
+const DEVICE = 'emu:spwf04sa-1.1.0?request-timeout-ms=5000'
 
 /** The emulator a learn process started for its emu: device (its child running `emulate`). */
 function emulatorOf(pid: number): number | null {
@@ -75,7 +76,7 @@ describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { 
   test('a module that goes away mid-learn: exit 3 with the resume command; --resume asks only what is left and ends with the same profile', async () => {
     const db = join(dir, 'lost.db')
     const out = join(dir, 'lost.json')
-    const c = spawnCli(['learn', '--device', DEVICE, '--db', db, '--out', out], { cwd: dir })
+    const c = spawnCli(['learn', '--device', DEVICE, '--db', db, '--out', out])
     // Kill the module (its emulator process) once the trust probes have begun.
     await until(() => /key\.intermediate\./.test(c.stderr()), 'the first key probes', 6000)
     const emu = emulatorOf(c.child.pid!)
@@ -109,7 +110,7 @@ describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { 
 
   test('Ctrl-C stops after the probe in flight: exit 3, the run kept as interrupted, the resume command printed', async () => {
     const db = join(dir, 'int.db')
-    const c = spawnCli(['learn', '--device', DEVICE, '--db', db, '--out', join(dir, 'int.json')], { cwd: dir })
+    const c = spawnCli(['learn', '--device', DEVICE, '--db', db, '--out', join(dir, 'int.json')])
     await until(() => /baseline: /.test(c.stderr()), 'the baseline probe', 6000)
     c.child.kill('SIGINT')
     assert.equal(await exitOf(c), 3, c.stderr())
@@ -124,7 +125,7 @@ describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { 
     const db = join(dir, 'budget.db')
     const out = join(dir, 'budget.json')
     const io = testIo({ cwd: dir })
-    assert.equal(await run(['learn', '--device', DEVICE, '--db', db, '--out', out, '--budget-minutes', '0.05', '--json'], io), 0, io.err())
+    assert.equal(await run(['learn', '--device', DEVICE, '--db', db, '--out', out, '--budget-minutes', '0.02', '--json'], io), 0, io.err())
     const p = validateProfile(JSON.parse(readFileSync(out, 'utf8')), out)
     const unknown = p.learned!.unknown.map((u) => u.field)
     assert.ok(unknown.includes('store.maxCaBytes') && unknown.includes('tls.maxChainBytes'), unknown.join(', '))

@@ -14,6 +14,7 @@ export async function learnUntrusted(kit: LearnKit): Promise<void> {
   const o = await kit.probe('check.untrusted', 'a chain from a root that was not uploaded', kit.tls([leaf, int]))
   if (o.outcome === 'fail') kit.found.lines('untrusted', o.errorLines, o.attemptId)
   kit.found.facts.untrustedChain = o.outcome
+  if (o.outcome === 'pass') kit.found.unknown('errors.untrusted', 'the module accepted a chain from a root it was not given')
   if (o.outcome === 'pass') kit.found.notes.push(`The module accepted a chain from a root it was not given (attempt ${o.attemptId}): it may not check trust at all.`)
 }
 

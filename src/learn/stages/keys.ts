@@ -117,6 +117,7 @@ export function keyLimits(kit: LearnKit, results: KeyResults): void {
   const ec = EC_KEYS.map((k) => ({ k, a: accepted(k) }))
   if (ec.some((r) => r.a.ok === null)) f.unknown('tls.certificateKeys.ecdsa', 'not every curve got a verdict')
   else f.set('tls.certificateKeys.ecdsa', ec.filter((r) => r.a.ok).map((r) => curveOf(r.k)), 'probe', ec.flatMap((r) => r.a.attempts), `tried ${EC_KEYS.map(curveOf).join(', ')}`)
+  if (![...results.values()].some((m) => [...m.values()].some((r) => !r.ok))) f.unknown('errors.key-unsupported', 'the module accepted every key type tried')
   if (split.length) f.notes.push(`Key types accepted at some positions only (the profile keeps those accepted everywhere): ${split.join('; ')}.`)
   f.facts.keys = Object.fromEntries([...results.entries()].map(([pos, m]) => [pos, Object.fromEntries([...m.entries()].map(([k, r]) => [k, r.ok]))]))
 }

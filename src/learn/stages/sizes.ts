@@ -61,6 +61,9 @@ export async function learnSizes(kit: LearnKit): Promise<void> {
     kit.found.set('tls.maxCertificateBytes', cert.smallestFailing === null ? null : cert.largest, 'probe', certAttempts.length ? certAttempts : [],
       cert.smallestFailing === null ? `a ${cert.largest}-byte leaf passed, the largest tried` : `${cert.largest} bytes passed, ${cert.smallestFailing} failed`)
   }
+  if (!cert.incomplete && !chain.incomplete && cert.smallestFailing === null && chain.smallestFailing === null) {
+    kit.found.unknown('errors.too-large', `nothing was too large for the module (a ${cert.largest}-byte leaf and a ${chain.largest}-byte chain passed)`)
+  }
   if (chain.incomplete) kit.found.unknown('tls.maxChainBytes', 'a size probe got no verdict')
   else kit.found.set('tls.maxChainBytes', chain.smallestFailing === null ? null : chain.largest, 'probe', chainAttempts,
     chain.smallestFailing === null ? `a ${chain.largest}-byte chain passed, the largest tried` : `${chain.largest} bytes passed, ${chain.smallestFailing} failed`)
