@@ -77,6 +77,7 @@ export async function resetAndResync(channel: AtChannel, cmd: string, ready: Reg
   if (stop()) throw stopped()
   channel.note(`reset: ${cmd}`)
   channel.resync()
+  let giveUp = () => {}
   const booted = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => done(false), t.resetMs)
     // The user's Ctrl-C must not wait for a module that will never boot.
@@ -88,9 +89,14 @@ export async function resetAndResync(channel: AtChannel, cmd: string, ready: Reg
       resolve(ok)
     }
     const off = channel.onWind((line) => { if (ready.test(line)) done(true) })
+    giveUp = () => done(false)
   })
-  // The module may reboot before it answers OK: either outcome is fine here.
-  await channel.exec(cmd, { timeoutMs: Math.min(2000, t.resetMs), expectReboot: true }).catch(() => undefined)
+  // The module may reboot before it answers OK: either outcome is fine here; a closed port is not.
+  await channel.exec(cmd, { timeoutMs: Math.min(2000, t.resetMs), expectReboot: true }).catch((err: unknown) => {
+    if (!isDeviceError(err, 'AT_CLOSED')) return
+    giveUp()
+    throw err
+  })
   const sawBanner = await booted
   await resync(channel, probe, t, stop, `after ${cmd}${sawBanner ? '' : ' and no boot banner'}`)
 }
@@ -145,8 +151,9 @@ export async function resync(channel: AtChannel, probe: SyncProbe, t: DriverTime
         await channel.exec(probe.command, { timeoutMs: t.commandMs, accept: (a) => a.ok && a.lines.some((l) => probe.line.test(l)) })
         return
       }
-    } catch {
-      // not yet
+    } catch (err) {
+      // Not yet; but a closed port never answers.
+      if (isDeviceError(err, 'AT_CLOSED')) throw err
     }
     if (performance.now() > deadline) {
       throw new DeviceError('DEVICE_RESET_FAILED', `no answer to AT${context ? ` ${context}` : ''} within ${t.resetMs} ms`)

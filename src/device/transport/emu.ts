@@ -86,7 +86,8 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
     close: async () => {
       await serial.close()
       child.stdin!.end()
-      if (child.exitCode === null) {
+      // A child killed by a signal has no exit code, only a signal code: it has exited all the same.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r))
         setTimeout(() => child.kill('SIGKILL'), 2000).unref()
         await exited
