@@ -4,12 +4,14 @@ import type { HelloProfile, TlsVersion } from '../../chain/index.js'
 export const FAILURE_CLASSES = ['dns', 'connect', 'handshake', 'untrusted', 'key-unsupported', 'expired', 'hostname', 'too-large', 'http', 'timeout', 'device'] as const
 export type FailureClass = (typeof FAILURE_CLASSES)[number]
 
-export type Dialect = 'spwf04' | 'spwf01'
+/** A registered module family's id (src/device/families), e.g. `spwf04`. */
+export type Dialect = string
 
 /** A firmware's capabilities and error table: data under data/firmware, never code. */
 export interface FirmwareProfile {
   id: string
-  module: 'SPWF04SA' | 'SPWF01SA'
+  /** One of the modules its family lists. */
+  module: string
   firmware: string
   build: string
   dialect: Dialect
