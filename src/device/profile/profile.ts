@@ -1,7 +1,7 @@
 import type { HelloProfile, TlsVersion } from '../../chain/index.js'
 
 /** The fixed vocabulary of why an attempt failed (README "Failure classes"). */
-export const FAILURE_CLASSES = ['dns', 'connect', 'handshake', 'untrusted', 'key-unsupported', 'expired', 'hostname', 'too-large', 'http', 'timeout', 'device'] as const
+export const FAILURE_CLASSES = ['dns', 'connect', 'handshake', 'untrusted', 'key-unsupported', 'expired', 'hostname', 'too-large', 'http', 'timeout', 'device', 'unspecified', 'clock'] as const
 export type FailureClass = (typeof FAILURE_CLASSES)[number]
 
 export type Dialect = 'spwf04' | 'spwf01'
