@@ -128,7 +128,6 @@ export class EspAtDriver implements ModuleDriver {
   async httpsGet(req: HttpsRequest): Promise<Attempt> {
     const host = quoted('host', req.host, { max: MAX_HOST })
     // The path goes in the request bytes, not in a command: only a CR LF or space would change it.
-    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     if (!/^\/[\x21-\x7e]*$/.test(req.path) || req.path.length > 2048) throw new DeviceError('AT_INVALID_FIELD', 'path must start with / and hold printable ASCII without spaces (at most 2048 characters)')
     const port = atPort(req.port)
     const mark = this.channel.transcript.length
