@@ -49,16 +49,18 @@ describe('the ESP-AT emulator dialect', () => {
       async close() {},
     }
     const channel = new AtChannel(t, ESP_FRAMING)
+    let readySeen = 0
+    channel.onWind((l) => { if (l === 'ready') readySeen++ })
     m.boot()
     const identity = { module: profile.module, firmware: profile.firmware, build: profile.build, dialect: 'esp-at' } as unknown as Identity
     const driver = new EspAtDriver(channel, identity, profile, () => performance.now(), { commandMs: 10_000, httpMs: 60_000, resetMs: 30_000 })
     const wire = () => Buffer.concat(rx).toString('latin1')
-    return { m, channel, driver, log, errors, wire, rx }
+    return { m, channel, driver, log, errors, wire, rx, booted: () => readySeen > 0 }
   }
   const port = (host: string) => lab.hosts.find((h) => h.name === host)!.port
   const ca = (name: string) => lab.pki.certs.get(name)!.der
   const ready = async (s: ReturnType<typeof start>, profile: FirmwareProfile, caName = 'root-rsa', clock = true) => {
-    await waitFor(() => s.wire().includes('ready'), 'ready')
+    await waitFor(s.booted, 'ready')
     assert.deepEqual(await EspAtDriver.identify(s.channel, 10_000), { module: profile.module, firmware: profile.firmware, build: profile.build, dialect: 'esp-at' })
     if (clock) await s.driver.prepare(new Date())
     else {
@@ -73,6 +75,7 @@ describe('the ESP-AT emulator dialect', () => {
     const s = start(V33)
     await ready(s, V33)
     assert.ok(s.wire().startsWith('\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\nAT+GMR\r\nAT version:3.3.0.0('), JSON.stringify(s.wire().slice(0, 80)))
+    assert.equal(s.wire().split('AT+GMR\r\n').length, 2, 'identified at the first try')
     const pass = await s.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })
     assert.deepEqual([pass.outcome, pass.httpStatus, pass.lines], ['pass', 200, ['CONNECT', 'OK', 'HTTP/1.1 200 OK']], JSON.stringify(pass))
     const e = await s.driver.httpsGet({ host: 'ecdsa.basic.test', path: '/', port: port('ecdsa.basic.test') })
@@ -122,9 +125,26 @@ describe('the ESP-AT emulator dialect', () => {
     assert.equal(await s.channel.exec('AT+SYSMFG?', { timeoutMs: 10_000 }).then((r) => r.final), 'ERROR', 'no SYSMFG on v2.x')
   })
 
+  test('reset: AT+RST, ready counted as a reboot, echo back on and resynchronised; a link left open is closed, never judged', async () => {
+    const s = start(V33)
+    await ready(s, V33)
+    const before = s.driver.reboots()
+    await s.driver.reset()
+    assert.equal(s.driver.reboots(), before + 1)
+    // ATE0 was in force, so AT+RST is not echoed; after ready the echo is back on (the AT poll is).
+    assert.match(s.wire(), /\r\nOK\r\n\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\nAT\r\n\r\nOK\r\n/)
+    await s.driver.prepare(new Date())
+    const open = await s.channel.exec(`AT+CIPSTART="SSL","rsa2048.basic.test",${port('rsa2048.basic.test')}`, { timeoutMs: 60_000 })
+    assert.equal(open.final, 'OK')
+    const a = await s.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })
+    assert.deepEqual([a.class, a.fault, a.lines], ['device', 'link', ['ALREADY CONNECTED', 'ERROR']])
+    const b = await s.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })
+    assert.equal(b.outcome, 'pass')
+  })
+
   test('exact bytes: prompts, SYSMFG limit, unknown command with SYSLOG, busy p... while a command runs', async () => {
     const s = start(V33)
-    await waitFor(() => s.wire().includes('ready'), 'ready')
+    await waitFor(s.booted, 'ready')
     const sent = async (bytes: string) => {
       s.rx.length = 0
       s.m.receive(Buffer.from(bytes, 'latin1'))

@@ -150,6 +150,11 @@ export class EspAtDriver implements ModuleDriver {
       const on = [...start.lines, start.final]
       lines.push(...on)
       if (start.final === 'busy p...') throw Object.assign(new DeviceError('AT_BUSY', 'AT+CIPSTART: busy p...'), { lines: on })
+      if (start.lines.includes('ALREADY CONNECTED')) {
+        // A link left open by an attempt cut short: close it so the retry starts clean; no verdict.
+        await this.channel.exec('AT+CIPCLOSE', { timeoutMs: this.timeouts.commandMs }).catch(() => undefined)
+        throw Object.assign(new DeviceError('AT_ERROR', 'AT+CIPSTART: a link was still open (ALREADY CONNECTED); closed it'), { lines: on })
+      }
       // The verdict is CIPSTART's answer: classified alone, and only when complete and well-formed.
       if (!start.ok) return failedAttempt(lines, this.profile, started, elapsed(), this.channel, mark, null, on)
       const why = damage(on, this.profile)
