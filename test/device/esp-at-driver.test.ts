@@ -12,7 +12,7 @@ import type { FirmwareProfile } from '../../src/device/profile/profile.js'
 import { scriptedTransport } from '../helpers/scripted-transport.js'
 
 const PROFILE = JSON.parse(readFileSync(new URL('../fixtures/esp-at/esp-at-3.3-esp32c3.json', import.meta.url), 'utf8')) as FirmwareProfile
-const sysflashProfile = (): FirmwareProfile => ({ ...PROFILE, id: 'test-esp-at-2.2', store: { caSlots: 1, maxCaBytes: 8192 }, esp: { ...(PROFILE as unknown as { esp: object }).esp, caStore: 'sysflash' } } as unknown as FirmwareProfile)
+const sysflashProfile = (): FirmwareProfile => ({ ...PROFILE, id: 'test-esp-at-2.2', store: { caSlots: 1, maxCaBytes: 8180 }, esp: { ...(PROFILE as unknown as { esp: object }).esp, caStore: 'sysflash' } } as unknown as FirmwareProfile)
 const timeouts = { commandMs: 2000, httpMs: 5000, resetMs: 5000 }
 
 /** A module that answers each command by the first matching rule; payload writes answer by what was prompted. */

@@ -23,7 +23,7 @@ const extras = (V33 as unknown as { esp: Record<string, unknown> }).esp
 /** v5.0-like: SNI = host by default, +ERRNO with SYSLOG=1 (reference §3.2 values). */
 const V50 = { ...V33, id: 'test-esp-at-5.0', module: 'ESP32-C5', build: '5.0.0.0', firmware: '5.0.0', esp: { ...extras, sniDefault: 'host', errno: true, cipherCommand: true }, responses: { info: ['CONNECT', '+ERRNO:0x{text}'], final: ['OK', 'ERROR'] }, errors: { untrusted: ['+ERRNO:0x8', 'ERROR'], expired: ['+ERRNO:0x1', 'ERROR'], hostname: ['+ERRNO:0x4', 'ERROR'], clock: ['+ERRNO:0x200', 'ERROR'], unspecified: ['ERROR'] } } as unknown as FirmwareProfile
 /** v2.x-like: the CA goes in the SYSFLASH partition as an AtPKI image. */
-const V22 = { ...V33, id: 'test-esp-at-2.2', store: { caSlots: 1, maxCaBytes: 8192 }, esp: { ...extras, caStore: 'sysflash' } } as unknown as FirmwareProfile
+const V22 = { ...V33, id: 'test-esp-at-2.2', store: { caSlots: 1, maxCaBytes: 8180 }, esp: { ...extras, caStore: 'sysflash' } } as unknown as FirmwareProfile
 
 describe('the ESP-AT emulator dialect', () => {
   let lab: RunningLab

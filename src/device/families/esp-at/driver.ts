@@ -98,16 +98,17 @@ export class EspAtDriver implements ModuleDriver {
 
   async uploadCa(der: Buffer): Promise<CaUpload> {
     const pem = Buffer.from(toPem(der))
-    const limit = Math.min(this.profile.store.maxCaBytes, this.esp.caStore === 'sysmfg' ? SYSMFG_MAX_BYTES : PKI_PARTITION_BYTES)
+    // The profile's limit counts PEM bytes (what the plan compares); the store's own limit holds too.
+    if (pem.length > this.profile.store.maxCaBytes) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes is over the ${this.profile.store.maxCaBytes} bytes ${this.profile.id} takes`)
     let command: string
     const lines: string[] = []
     if (this.esp.caStore === 'sysmfg') {
-      if (pem.length > limit) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes does not fit the module's ${limit}-byte SYSMFG value`)
+      if (pem.length > SYSMFG_MAX_BYTES) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes does not fit a ${SYSMFG_MAX_BYTES}-byte SYSMFG value`)
       command = `AT+SYSMFG=2,"client_ca","client_ca.${CA_INDEX}",8,${pem.length}`
       lines.push(...(await this.ok(command, { timeoutMs: this.timeouts.commandMs + Math.ceil(pem.length / 10), payload: pem })).lines)
     } else {
       const image = pkiPartition([{ type: PKI_TYPE.ca, id: CA_INDEX, content: pem }])
-      if (image.length > limit) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes makes a ${image.length}-byte AtPKI image; the client_ca partition holds ${limit}`)
+      if (image.length > PKI_PARTITION_BYTES) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes makes a ${image.length}-byte AtPKI image; the client_ca partition holds ${PKI_PARTITION_BYTES}`)
       await this.ok('AT+SYSFLASH=0,"client_ca"')
       command = `AT+SYSFLASH=1,"client_ca",0,${image.length}`
       for (let off = 0; off < image.length; off += FLASH_CHUNK) {

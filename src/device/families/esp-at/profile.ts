@@ -1,5 +1,6 @@
 import { DeviceError } from '../../errors.js'
 import type { FirmwareProfile } from '../../profile/profile.js'
+import { PKI_PARTITION_BYTES } from './pki-partition.js'
 
 /** The module names this family identifies (chip of the `AT version:` line). */
 export const ESP_MODULES = ['ESP32', 'ESP32-C3', 'ESP8266', 'ESP32-C5'] as const
@@ -26,20 +27,28 @@ export interface EspExtras {
 
 export type EspProfile = FirmwareProfile & { esp: EspExtras }
 
-/** The profile's `esp` block, checked; PROFILE_INVALID names what is wrong. */
-export function espExtras(p: FirmwareProfile): EspExtras {
+/** What is wrong with the profile's ESP-AT fields: one message per problem (none when valid). */
+export function espProblems(p: FirmwareProfile): string[] {
   const e = (p as Partial<EspProfile>).esp
   const problems: string[] = []
-  if (typeof e !== 'object' || e === null) problems.push('esp block is missing')
+  if (typeof e !== 'object' || e === null) problems.push('esp block is missing ({ caStore, sniDefault, errno, cipherCommand })')
   else {
     if (e.caStore !== 'sysmfg' && e.caStore !== 'sysflash') problems.push('esp.caStore must be sysmfg or sysflash')
     if (e.sniDefault !== 'none' && e.sniDefault !== 'host') problems.push('esp.sniDefault must be none or host')
     if (typeof e.errno !== 'boolean') problems.push('esp.errno must be true or false')
     if (typeof e.cipherCommand !== 'boolean') problems.push('esp.cipherCommand must be true or false')
+    const max = e.caStore === 'sysflash' ? PKI_PARTITION_BYTES - 12 : SYSMFG_MAX_BYTES
+    if (typeof p.store?.maxCaBytes === 'number' && p.store.maxCaBytes > max) problems.push(`store.maxCaBytes ${p.store.maxCaBytes} is over what ${e.caStore} holds (${max} PEM bytes)`)
   }
   if (!(ESP_MODULES as readonly string[]).includes(p.module)) problems.push(`module must be one of ${ESP_MODULES.join(', ')}`)
+  return problems
+}
+
+/** The profile's `esp` block, checked; PROFILE_INVALID names what is wrong. */
+export function espExtras(p: FirmwareProfile): EspExtras {
+  const problems = espProblems(p)
   if (problems.length) throw new DeviceError('PROFILE_INVALID', `${p.id}: ${problems.join('; ')}`)
-  return e!
+  return (p as EspProfile).esp
 }
 
 /** Largest CA (PEM bytes) per store: one SYSMFG value holds 8191 bytes (reference §2.1). */

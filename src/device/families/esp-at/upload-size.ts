@@ -1,16 +1,16 @@
 import { toPem } from '../../../chain/index.js'
-import type { FirmwareProfile } from '../../profile/profile.js'
-import { pkiPartition, PKI_TYPE } from './pki-partition.js'
-import { espExtras } from './profile.js'
+import { PKI_PARTITION_BYTES } from './pki-partition.js'
 
 /**
- * The bytes a CA takes in the module's store, compared with `store.maxCaBytes`: its PEM in a
- * SYSMFG value, or the whole AtPKI image (header and padding included) in the SYSFLASH partition.
+ * Bytes a CA takes in the module's store as `store.maxCaBytes` counts them: its PEM, whether it
+ * goes in a SYSMFG value or as an AtPKI item (a function of the DER's length only).
  */
-export function caUploadBytes(der: Buffer, profile: FirmwareProfile): Buffer {
-  const pem = Buffer.from(toPem(der))
-  return espExtras(profile).caStore === 'sysmfg' ? pem : pkiPartition([{ type: PKI_TYPE.ca, id: 0, content: pem }])
+export function caUploadBytes(der: Uint8Array): number {
+  return Buffer.byteLength(toPem(der))
 }
+
+/** The largest PEM an AtPKI image of one item fits in the 8 KB partition: 8-byte header, 4-byte item head, 4-byte padding. */
+export const SYSFLASH_MAX_PEM = PKI_PARTITION_BYTES - 12
 
 /** Lines only ESP-AT prints, for recognising the family on the wire (AT+GMR's first line, the boot banner). */
 export function isEspLine(line: string): boolean {
