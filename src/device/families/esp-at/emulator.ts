@@ -154,6 +154,13 @@ export const espAt: DialectHandler = {
         ctx.setClock(new Date(t * 1000))
         return ok(out)
       }
+      case 'AT+CIPSTA':
+        if (kind !== 'query') return error(out, ctx, CODE.paramInvalid)
+        return ok(out, `+CIPSTA:ip:"${ctx.wifi ? '192.168.0.50' : '0.0.0.0'}"`, `+CIPSTA:gateway:"${ctx.wifi ? '192.168.0.1' : '0.0.0.0'}"`, `+CIPSTA:netmask:"${ctx.wifi ? '255.255.255.0' : '0.0.0.0'}"`)
+      case 'AT+CWSTATE':
+        // 2: connected with an address; 0: not started (reference S1 Wi-Fi commands [I]).
+        if (kind !== 'query') return error(out, ctx, CODE.paramInvalid)
+        return ok(out, ctx.wifi ? '+CWSTATE:2,"tlsmatrix-lab"' : '+CWSTATE:0,""')
       case 'AT+SYSMFG':
         if (e.caStore !== 'sysmfg') break
         return sysmfg(kind, params, payload, out, ctx)
