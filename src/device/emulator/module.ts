@@ -46,6 +46,8 @@ export interface DialectHandler {
   prompt?(cmd: string, ctx: ModuleContext): { length: number; prompt: Buffer } | null
   /** The answer to a line that arrives while a command runs; absent, the line waits its turn. */
   busy?(ctx: ModuleContext): Buffer
+  /** Indications the `wind` fault slips into a response; absent, SPWF's +WIND lines. */
+  spurious?: readonly string[]
 }
 
 export interface ModuleOptions {
@@ -210,7 +212,8 @@ export class EmulatedModule {
       }
       case 'wind': {
         const at = Math.floor(rnd() * (out.chunks.length + 1))
-        out.chunks.splice(at, 0, Buffer.from(`${SPURIOUS_WINDS[Math.floor(rnd() * SPURIOUS_WINDS.length)]}\r\n`))
+        const spurious = this.opts.dialect.spurious ?? SPURIOUS_WINDS
+        out.chunks.splice(at, 0, Buffer.from(`${spurious[Math.floor(rnd() * spurious.length)]}\r\n`))
         break
       }
     }

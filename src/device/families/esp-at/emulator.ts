@@ -98,6 +98,7 @@ function promptFor(cmd: string, ctx: ModuleContext): { length: number; prompt: B
 /** Espressif ESP-AT v2.x-v5.x command set (reference §1-§3, §7), what the profile's esp block says. */
 export const espAt: DialectHandler = {
   lineEnd: 'crlf',
+  spurious: ['WIFI DISCONNECT', 'WIFI CONNECTED', 'WIFI GOT IP', '+TIME_UPDATED'],
 
   banner(ctx) {
     // `\r\nready\r\n` (at_init.c); stored Wi-Fi with auto-connect follows it [I].
