@@ -1,6 +1,6 @@
 import { DeviceError } from '../errors.js'
 import type { Transport } from '../transport/transport.js'
-import { LineReader, type ReaderEvent } from './line-reader.js'
+import { LineReader, type InlineData, type ReaderEvent } from './line-reader.js'
 import { Transcript } from './transcript.js'
 
 /** How a dialect ends a response and marks indications. */
@@ -8,6 +8,12 @@ export interface Framing {
   isOk(line: string): boolean
   isError(line: string): boolean
   isWind(line: string): boolean
+  /** What ends a command line; CR when absent (the SPWF dialects). */
+  commandEnd?: string
+  /** A restart indication; +WIND:1/2 when absent. */
+  isReboot?(line: string): boolean
+  /** Data announced inline, read by length (ESP-AT `+IPD,<n>:`); its bytes go to onInlineData. */
+  inlineData?: InlineData
 }
 
 /** +WIND:1 (Poweron) and +WIND:2 (Reset): the module restarted, so no command in flight will finish. */
@@ -33,6 +39,11 @@ export interface ExecOptions {
   bodyAfter?: (line: string) => boolean
   /** After a line for which this returns n > 0, exactly n raw bytes follow (socket reads). */
   rawAfter?: (line: string) => number
+  /**
+   * Send `payload` only after the module's `>` prompt (ESP-AT); an OK before the prompt is part of
+   * it, an error before it ends the command with nothing sent.
+   */
+  prompt?: boolean
   /** Right after the command line, exactly this many raw bytes follow. */
   rawFirst?: number
   /** The command restarts the module (AT+S.RESET): boot indications do not fail it. */
@@ -70,6 +81,7 @@ interface Pending {
   bodySize: number
   bodyBytes: number
   started: number
+  awaitingPrompt: boolean
   resolve(r: AtResponse): void
   reject(e: Error): void
   timer: NodeJS.Timeout
@@ -86,6 +98,7 @@ export class AtChannel {
   private pending: Pending | null = null
   private queue: Promise<unknown> = Promise.resolve()
   private windListeners: Array<(line: string) => void> = []
+  private dataListeners: Array<(bytes: Buffer) => void> = []
   private stray: string[] = []
   private closed: Error | null = null
   private readonly t0: number
@@ -93,7 +106,7 @@ export class AtChannel {
   constructor(private readonly transport: Transport, private framing: Framing, private readonly monotonic: () => number = () => performance.now()) {
     this.t0 = monotonic()
     this.transcript = new Transcript(() => this.monotonic() - this.t0)
-    this.reader = new LineReader((e) => this.onEvent(e))
+    this.reader = new LineReader((e) => this.onEvent(e), () => this.framing.inlineData)
     transport.onData((chunk) => {
       this.transcript.add('rx', chunk)
       this.reader.push(chunk)
@@ -113,6 +126,12 @@ export class AtChannel {
   onWind(cb: (line: string) => void): () => void {
     this.windListeners.push(cb)
     return () => { this.windListeners = this.windListeners.filter((l) => l !== cb) }
+  }
+
+  /** Bytes announced inline (ESP-AT +IPD), whenever they arrive; the announcement is an indication. */
+  onInlineData(cb: (bytes: Buffer) => void): () => void {
+    this.dataListeners.push(cb)
+    return () => { this.dataListeners = this.dataListeners.filter((l) => l !== cb) }
   }
 
   /** Lines that arrived with no command in flight and were not indications (garbage, late answers). */
@@ -143,7 +162,7 @@ export class AtChannel {
     if (/[\r\n\0]/.test(command)) return Promise.reject(new DeviceError('AT_INVALID_FIELD', 'command contains CR, LF or NUL; refused, nothing sent'))
     return new Promise<AtResponse>((resolve, reject) => {
       const p: Pending = {
-        command, opts, lines: [], winds: [], body: [], bodySize: 0, bodyBytes: 0, started: this.monotonic(), resolve, reject,
+        command, opts, lines: [], winds: [], body: [], bodySize: 0, bodyBytes: 0, started: this.monotonic(), awaitingPrompt: opts.prompt === true, resolve, reject,
         timer: setTimeout(() => {
           this.pending = null
           this.reader.reset()
@@ -152,10 +171,15 @@ export class AtChannel {
       }
       this.pending = p
       if (opts.rawFirst) this.reader.expectRaw(opts.rawFirst)
-      const bytes = Buffer.concat([Buffer.from(`${command}\r`, 'latin1'), opts.payload ?? Buffer.alloc(0)])
-      this.transcript.add('tx', bytes)
-      this.transport.write(bytes).catch((err: Error) => this.finish(p, new DeviceError('AT_CLOSED', `write to ${this.transport.describe} failed: ${err.message}`)))
+      if (opts.prompt) this.reader.expectPrompt()
+      const line = Buffer.from(`${command}${this.framing.commandEnd ?? '\r'}`, 'latin1')
+      this.send(p, opts.prompt ? line : Buffer.concat([line, opts.payload ?? Buffer.alloc(0)]))
     })
+  }
+
+  private send(p: Pending, bytes: Buffer): void {
+    this.transcript.add('tx', bytes)
+    this.transport.write(bytes).catch((err: Error) => this.finish(p, new DeviceError('AT_CLOSED', `write to ${this.transport.describe} failed: ${err.message}`)))
   }
 
   private finish(p: Pending, result: AtResponse | Error): void {
@@ -168,6 +192,17 @@ export class AtChannel {
 
   private onEvent(e: ReaderEvent): void {
     const p = this.pending
+    if (e.type === 'prompt') {
+      if (p?.awaitingPrompt) {
+        p.awaitingPrompt = false
+        this.send(p, p.opts.payload ?? Buffer.alloc(0))
+      }
+      return
+    }
+    if (e.type === 'raw' && e.inline) {
+      for (const l of this.dataListeners) l(e.bytes)
+      return
+    }
     if (e.type !== 'line') {
       if (!p) return
       p.bodyBytes += e.bytes.length
@@ -182,7 +217,7 @@ export class AtChannel {
     if (this.framing.isWind(line)) {
       p?.winds.push(line)
       for (const l of this.windListeners) l(line)
-      if (p && isRebootWind(line) && !p.opts.expectReboot) {
+      if (p && (this.framing.isReboot ?? isRebootWind)(line) && !p.opts.expectReboot) {
         this.reader.reset()
         this.finish(p, Object.assign(new DeviceError('AT_REBOOTED', `the module restarted (${line}) while running ${p.command}`), { lines: p.lines }))
       }
@@ -193,6 +228,7 @@ export class AtChannel {
       return
     }
     if (line === p.command) return // echo
+    if (p.awaitingPrompt && this.framing.isOk(line)) return // the OK that comes with the prompt
     if (this.framing.isOk(line) || this.framing.isError(line)) {
       if (p.opts.accept && !p.opts.accept({ ok: this.framing.isOk(line), lines: p.lines, final: line })) {
         this.transcript.add('note', `a late answer set aside while waiting for ${p.command}: ${[...p.lines, line].join(' | ').slice(0, 200)}`)

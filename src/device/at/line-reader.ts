@@ -1,12 +1,21 @@
 export type ReaderEvent =
   | { type: 'line'; text: string; overflow?: boolean }
   | { type: 'body'; bytes: Buffer }
-  | { type: 'raw'; bytes: Buffer }
+  | { type: 'raw'; bytes: Buffer; inline?: boolean }
+  /** The module's input prompt (`>`), awaited after expectPrompt. */
+  | { type: 'prompt' }
+
+/**
+ * A dialect whose data rides on the line that announces it (ESP-AT `+IPD,<n>:<data>`, no CR LF
+ * after the data): given the start of a line, the announcement, 'more' while it may still become
+ * one, or null.
+ */
+export type InlineData = (head: string) => { consumed: number; header: string; length: number } | 'more' | null
 
 /** A line longer than this is cut and flagged: a device printing garbage must not grow memory. */
 export const MAX_LINE = 8192
 
-type Mode = { kind: 'lines' } | { kind: 'raw'; remaining: number; started: boolean } | { kind: 'body'; end: (line: string) => boolean; wind: (line: string) => boolean }
+type Mode = { kind: 'lines' } | { kind: 'raw'; remaining: number; started: boolean; inline?: boolean } | { kind: 'body'; end: (line: string) => boolean; wind: (line: string) => boolean }
 
 /**
  * Incremental reader for the module's output: CR LF terminated lines, a raw block of known
@@ -18,8 +27,14 @@ export class LineReader {
   private buf: Buffer = Buffer.alloc(0)
   private mode: Mode = { kind: 'lines' }
   private discarding = false
+  private promptWanted = false
 
-  constructor(private readonly onEvent: (e: ReaderEvent) => void) {}
+  constructor(private readonly onEvent: (e: ReaderEvent) => void, private readonly inline: () => InlineData | undefined = () => undefined) {}
+
+  /** The next `>` at the start of a line is the module's input prompt, not the start of a line. */
+  expectPrompt(): void {
+    this.promptWanted = true
+  }
 
   expectRaw(n: number): void {
     this.mode = n > 0 ? { kind: 'raw', remaining: n, started: false } : { kind: 'lines' }
@@ -34,6 +49,7 @@ export class LineReader {
     this.mode = { kind: 'lines' }
     this.buf = Buffer.alloc(0)
     this.discarding = false
+    this.promptWanted = false
   }
 
   push(chunk: Buffer): void {
@@ -44,7 +60,7 @@ export class LineReader {
     }
   }
 
-  private stepRaw(mode: { remaining: number; started: boolean }): boolean {
+  private stepRaw(mode: { remaining: number; started: boolean; inline?: boolean }): boolean {
     if (this.buf.length === 0) return false
     if (!mode.started) {
       // An indication can slip in between a read command and its data (it was on the wire
@@ -67,11 +83,31 @@ export class LineReader {
     this.buf = this.buf.subarray(take)
     mode.remaining -= take
     if (mode.remaining === 0) this.mode = { kind: 'lines' }
-    this.onEvent({ type: 'raw', bytes })
+    this.onEvent(mode.inline ? { type: 'raw', bytes, inline: true } : { type: 'raw', bytes })
     return true
   }
 
   private stepLine(): boolean {
+    const first = this.buf[0]
+    if (first !== undefined && first !== 0x0d && first !== 0x0a && !this.discarding) {
+      if (this.promptWanted && first === 0x3e) {
+        this.promptWanted = false
+        this.buf = this.buf.subarray(1)
+        this.onEvent({ type: 'prompt' })
+        return true
+      }
+      const inline = this.inline()
+      if (inline) {
+        const found = inline(this.buf.subarray(0, 64).toString('latin1'))
+        if (found === 'more') return false
+        if (found) {
+          this.buf = this.buf.subarray(found.consumed)
+          if (found.length > 0) this.mode = { kind: 'raw', remaining: found.length, started: true, inline: true }
+          this.onEvent({ type: 'line', text: found.header })
+          return true
+        }
+      }
+    }
     const nl = this.buf.indexOf(0x0a)
     if (nl < 0) {
       if (this.buf.length > MAX_LINE) {

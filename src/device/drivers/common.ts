@@ -34,9 +34,9 @@ export function deviceAttempt(err: unknown, started: number, now: number, channe
 }
 
 /** Counts restarts seen on the wire, whenever they arrive (the worker re-prepares after one). */
-export function rebootCounter(channel: AtChannel): () => number {
+export function rebootCounter(channel: AtChannel, isReboot: (line: string) => boolean = isRebootWind): () => number {
   let n = 0
-  channel.onWind((line) => { if (isRebootWind(line)) n++ })
+  channel.onWind((line) => { if (isReboot(line)) n++ })
   return () => n
 }
 

@@ -19,6 +19,8 @@ export interface ModuleContext {
   setClock(date: Date): void
   /** Unsolicited output (indications) outside the current response. */
   indicate(line: string): void
+  /** Unsolicited bytes as they are (ESP-AT `+IPD,<n>:<data>`), kept in order with indicate's. */
+  indicateRaw?(bytes: Buffer): void
   /** Restart the module (RESET, CFUN): RAM state lost, boot banner printed. */
   reboot(): void
   log(msg: string): void
@@ -35,6 +37,17 @@ export interface DialectHandler {
   handle(cmd: string, payload: Buffer | null, out: Response, ctx: ModuleContext): Promise<void>
   /** The response to an over-long or unparseable line. */
   lineError(out: Response, ctx: ModuleContext): void
+  /** What ends a command line: CR (absent; LF alone skipped) or LF after CR (ESP-AT's CR LF). */
+  lineEnd?: 'cr' | 'crlf'
+  /**
+   * Instead of payloadLength, for a dialect that prompts: the payload length and the prompt the
+   * module prints before it reads the payload (ESP-AT `\r\nOK\r\n\r\n>`), or null (no payload).
+   */
+  prompt?(cmd: string, ctx: ModuleContext): { length: number; prompt: Buffer } | null
+  /** The answer to a line that arrives while a command runs; absent, the line waits its turn. */
+  busy?(ctx: ModuleContext): Buffer
+  /** Indications the `wind` fault slips into a response; absent, SPWF's +WIND lines. */
+  spurious?: readonly string[]
 }
 
 export interface ModuleOptions {
@@ -111,19 +124,25 @@ export class EmulatedModule {
         continue
       }
       const b = bytes[i]!
-      if (b === 0x0d) {
+      const crlf = this.opts.dialect.lineEnd === 'crlf'
+      if (crlf ? b === 0x0a : b === 0x0d) {
+        if (crlf && this.line[this.line.length - 1] === 0x0d) this.line.pop()
         const cmd = Buffer.from(this.line).toString('latin1')
         const overflow = this.overflow
         this.line = []
         this.overflow = false
         if (this.ram.echo) this.opts.output(Buffer.from(`${cmd}\r\n`, 'latin1'))
-        if (overflow) this.enqueue(null, null)
+        const { busy, prompt } = this.opts.dialect
+        if (busy && this.busy > 0 && (overflow || cmd.length > 0)) this.opts.output(busy(this.context()))
+        else if (overflow) this.enqueue(null, null)
         else if (cmd.length > 0) {
-          const need = this.opts.dialect.payloadLength(cmd, this.opts.profile)
+          const asked = prompt ? prompt(cmd, this.context()) : null
+          const need = prompt ? asked?.length ?? 0 : this.opts.dialect.payloadLength(cmd, this.opts.profile)
+          if (asked && need > 0) this.opts.output(asked.prompt)
           if (need > 0) this.payload = { cmd, need, got: [], size: 0 }
           else this.enqueue(cmd, null)
         }
-      } else if (b === 0x0a && this.line.length === 0) {
+      } else if (!crlf && b === 0x0a && this.line.length === 0) {
         continue
       } else if (this.line.length < MAX_COMMAND_LINE) {
         this.line.push(b)
@@ -143,7 +162,10 @@ export class EmulatedModule {
 
   /** The console prints indications between responses, never inside one. */
   private indicate(line: string): void {
-    const b = Buffer.from(`${line}\r\n`, 'latin1')
+    this.indicateRaw(Buffer.from(`${line}\r\n`, 'latin1'))
+  }
+
+  private indicateRaw(b: Buffer): void {
     if (this.busy > 0) this.deferred.push(b)
     else this.opts.output(b)
   }
@@ -190,7 +212,8 @@ export class EmulatedModule {
       }
       case 'wind': {
         const at = Math.floor(rnd() * (out.chunks.length + 1))
-        out.chunks.splice(at, 0, Buffer.from(`${SPURIOUS_WINDS[Math.floor(rnd() * SPURIOUS_WINDS.length)]}\r\n`))
+        const spurious = this.opts.dialect.spurious ?? SPURIOUS_WINDS
+        out.chunks.splice(at, 0, Buffer.from(`${spurious[Math.floor(rnd() * spurious.length)]}\r\n`))
         break
       }
     }
@@ -208,6 +231,7 @@ export class EmulatedModule {
       now: () => new Date(this.ram.rtcMs + (this.opts.clock.monotonic() - this.ram.rtcSetAt)),
       setClock: (d: Date) => { this.ram.rtcMs = d.getTime(); this.ram.rtcSetAt = this.opts.clock.monotonic() },
       indicate: (line: string) => this.indicate(line),
+      indicateRaw: (bytes: Buffer) => this.indicateRaw(bytes),
       reboot: () => setImmediate(() => this.boot()),
       log: this.opts.log,
       stats: this.stats,

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
+import type { EspFlash } from '../families/esp-at/emulator-state.js'
 
 /** What survives a reset: the TLS store lives in flash (reference §5). */
 export interface FlashState {
@@ -9,6 +10,8 @@ export interface FlashState {
   key: Buffer | null
   auth: Buffer | null
   domain: string | null
+  /** ESP-AT: the manufacturing NVS, the raw partitions and the SSL client configuration. */
+  esp?: EspFlash
 }
 
 export interface EmuSocket {
