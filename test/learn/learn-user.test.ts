@@ -1,0 +1,35 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { run } from '../../src/cli/run.js'
+import { testIo } from '../helpers/io.js'
+
+const DEVICE = 'emu:spwf04sa-1.1.0?request-timeout-ms=5000'
+
+describe('tlsmatrix learn as a new user tries it', () => {
+  let dir: string
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-learn-user-')) })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('--out where no file can be written is refused before the module is asked (exit 2, no database)', async () => {
+    const db = join(dir, 'never.db')
+    const io = testIo({ cwd: dir })
+    assert.equal(await run(['learn', '--device', DEVICE, '--db', db, '--out', '/proc/learned.json'], io), 2, io.err())
+    assert.match(io.err(), /--out \/proc\/learned\.json: cannot/)
+    assert.equal(existsSync(db), false)
+  })
+})
+
+describe('the text table', () => {
+  test('a value cut to fit its column ends with an ellipsis', async () => {
+    const { learnText } = await import('../../src/cli/output/learn-text.js')
+    const { loadProfile } = await import('../../src/device/index.js')
+    const base = await loadProfile('spwf04sa-1.1.0', [])
+    const p = { ...base, learned: { tool: 't', runId: 'r', device: 'd', at: 'x', base: base.id, cost: { uploads: 0, requests: 0, deviceMs: 0 }, fields: {}, unknown: [], facts: {} } }
+    const row = learnText(p as never, base, '/x.json', { stoppedBy: null } as never).split('\n').find((l) => l.startsWith('tls.cipherSuites'))!
+    assert.match(row, /…/)
+    assert.doesNotMatch(row, /TLS_ECDHE_ECDSA_WITH_AES_256_ /)
+  })
+})
