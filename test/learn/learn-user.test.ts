@@ -33,3 +33,19 @@ describe('the text table', () => {
     assert.doesNotMatch(row, /TLS_ECDHE_ECDSA_WITH_AES_256_ /)
   })
 })
+
+describe('--lab-host', () => {
+  test('CR/LF in the name never reach the terminal raw; an address is refused with what to give instead', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-learn-host-'))
+    try {
+      const db = join(dir, 'never.db')
+      let io = testIo({ cwd: dir })
+      assert.equal(await run(['learn', '--device', DEVICE, '--db', db, '--lab-host', 'a\r\nb.test'], io), 2)
+      assert.doesNotMatch(io.err().trimEnd(), /[\r\n]/)
+      io = testIo({ cwd: dir })
+      assert.equal(await run(['learn', '--device', DEVICE, '--db', db, '--lab-host', '192.168.1.20'], io), 2)
+      assert.match(io.err(), /not an address.*--lab-listen/)
+      assert.equal(existsSync(db), false)
+    } finally { rmSync(dir, { recursive: true, force: true }) }
+  })
+})

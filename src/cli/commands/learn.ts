@@ -49,8 +49,10 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
   parseDeviceUrl(opts.device)
   await checkProfileDirs(profileDirs)
   if (parseDeviceUrl(opts.device).kind === 'emu') await checkDeviceUrl(opts.device, { cwd: io.cwd, profileDirs })
+  // A name, not an address: the module checks the probe certificates against it and sends it as SNI.
+  if (isIP(opts.labHost) !== 0) throw new AppError('USAGE', `--lab-host ${termSafe(opts.labHost)}: expected a DNS name that resolves to --lab-listen on the module's network, not an address (give the address as --lab-listen)`)
   const why = dnsNameProblem(opts.labHost)
-  if (why) throw new AppError('USAGE', `--lab-host ${termSafe(opts.labHost)}: ${why}`)
+  if (why) throw new AppError('USAGE', `--lab-host ${termSafe(opts.labHost)}: ${termSafe(why)}`)
   if (isIP(opts.labListen) === 0) throw new AppError('USAGE', `--lab-listen ${termSafe(opts.labListen)}: expected an IP address to listen on (127.0.0.1, or this machine's address on the module's network)`)
   const from = opts.from ? await loadProfile(opts.from, profileDirs) : null
   const outGiven = opts.out === undefined ? null : resolvePath(io.cwd, opts.out)
