@@ -130,7 +130,11 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
       end = await learn(kit)
     } catch (err) {
       const status = err instanceof ModuleStopped || stopping ? 'interrupted' : err instanceof ModuleLost || isDeviceError(err) ? 'device-lost' : null
-      if (status === null) throw err
+      if (status === null) {
+        // A learn that cannot go on (the lab unreachable, a bug) is not left `running` for ever.
+        runs.updateRun(runId, { status: 'interrupted', endedAt: clock.now().toISOString(), devices: [{ ...runDevice, uploads: session.uploads, requests: session.requests }] })
+        throw err
+      }
       runs.updateRun(runId, { status, endedAt: clock.now().toISOString(), devices: [{ ...runDevice, lost: status === 'device-lost' ? messageOf(err) : null, uploads: session.uploads, requests: session.requests }] })
       io.stderr.write(`learn run ${runId} ${status}${status === 'device-lost' ? `: ${termSafe(messageOf(err))}` : ''}; ${hint}`)
       throw outcome(status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
