@@ -16,6 +16,8 @@ export interface BuildInput {
   meta: Omit<LearnedInfo, 'base' | 'fields' | 'unknown' | 'facts'>
   /** Why the unmeasured fields are unmeasured when no stage said (e.g. the budget). */
   defaultWhy: string
+  /** A response's lines to the lines that say why (the session's, which knows the informational ones by now). */
+  trim: (lines: readonly string[]) => string[]
   id?: string
 }
 
@@ -57,7 +59,7 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
     }
   }
   const errors: FirmwareProfile['errors'] = {}
-  const entries = new Map(ERROR_CLASSES.map((cls) => [cls, errorEntry(cls, found.errorLines.get(cls) ?? [])] as const))
+  const entries = new Map(ERROR_CLASSES.map((cls) => [cls, errorEntry(cls, (found.errorLines.get(cls) ?? []).map((s) => ({ ...s, lines: input.trim(s.lines) })).filter((s) => s.lines.length > 0))] as const))
   const vague = sharedLines(entries)
   if (vague) {
     // The same lines for most failures: the module says only that it failed.

@@ -143,6 +143,7 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
     const profile = buildProfile({
       identity: id, base, found: kit.found,
       meta: { tool: VERSION, runId, device, at: clock.now().toISOString(), cost },
+      trim: (lines) => session.errorLines(lines),
       defaultWhy: end.stoppedBy === 'budget' ? `the ${opts.budgetMinutes}-minute device budget was spent` : 'not reached',
     })
     validateProfile(JSON.parse(JSON.stringify(profile)), 'the learned profile')

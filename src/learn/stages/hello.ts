@@ -34,7 +34,7 @@ export async function learnHello(kit: LearnKit): Promise<TlsVersion[]> {
     legacyVersion: hello.legacyVersion, supportedVersions: hello.supportedVersions, scsv: hello.scsv,
     compression: hello.compression, extensions: hello.extensions.map((e) => e.name), attempt: o.attemptId,
   }
-  if (o.outcome === 'fail') f.lines('handshake', o.errorLines, o.attemptId)
+  if (o.outcome === 'fail') f.lines('handshake', o.lines, o.attemptId)
   return offeredVersions(hello.legacyVersion, hello.supportedVersions)
 }
 
