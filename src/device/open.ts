@@ -1,9 +1,8 @@
 import { AtChannel, type Framing } from './at/channel.js'
 import type { Identity, ModuleDriver } from './drivers/driver.js'
 import { DEFAULT_TIMEOUTS, type DriverTimeouts } from './drivers/common.js'
-import { Spwf04Driver } from './drivers/spwf04.js'
-import { Spwf01Driver } from './drivers/spwf01.js'
 import { DeviceError } from './errors.js'
+import { FAMILIES, familyOf } from './families/index.js'
 import { loadAllProfiles } from './profile/load.js'
 import type { FirmwareProfile } from './profile/profile.js'
 import { openEmulator } from './transport/emu.js'
@@ -12,11 +11,14 @@ import { openTcp } from './transport/tcp.js'
 import type { Transport } from './transport/transport.js'
 import { parseDeviceUrl } from './transport/url.js'
 
-/** Either dialect's final lines, to learn which one the module speaks. */
-const ANY_FRAMING: Framing = {
-  isOk: (l) => l === 'AT-S.OK' || l === 'OK',
-  isError: (l) => /^(AT-S\.)?ERROR(?::|$)/.test(l),
-  isWind: (l) => /^\+WIND:\d+:/.test(l),
+/** Every registered family's final lines, to learn which one the module speaks. */
+function anyFraming(): Framing {
+  const families = [...FAMILIES]
+  return {
+    isOk: (l) => families.some((f) => f.framing.isOk(l)),
+    isError: (l) => families.some((f) => f.framing.isError(l)),
+    isWind: (l) => families.some((f) => f.framing.isWind(l)),
+  }
 }
 
 export interface OpenedModule {
@@ -66,18 +68,16 @@ export async function openModule(url: string, opts: OpenModuleOptions = {}): Pro
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts }
   // A plain command never takes longer than an HTTPS request: a tighter request limit tightens both.
   if (opts.timeouts?.httpMs !== undefined && opts.timeouts.commandMs === undefined) timeouts.commandMs = Math.min(timeouts.commandMs, timeouts.httpMs)
-  const channel = new AtChannel(transport, ANY_FRAMING, monotonic)
+  const channel = new AtChannel(transport, anyFraming(), monotonic)
   try {
     const dialectLine = await sync(channel)
     const profiles = await loadAllProfiles(opts.profileDirs ?? [])
-    const identity = dialectLine === 'AT-S.OK'
-      ? await Spwf04Driver.identify(channel, timeouts.commandMs)
-      : await Spwf01Driver.identify(channel, timeouts.commandMs, profiles)
+    const family = FAMILIES.find((f) => f.answersAt(dialectLine))
+    if (!family) throw new DeviceError('DEVICE_UNKNOWN', `"${dialectLine}" in answer to AT is no registered module family's`)
+    const identity = await family.identify(channel, timeouts.commandMs, profiles)
     const { profile, warning } = pickProfile(identity, profiles)
     const working = opts.driverProfile ? opts.driverProfile(profile) : profile
-    const driver = identity.dialect === 'spwf04'
-      ? new Spwf04Driver(channel, identity, working, monotonic, timeouts)
-      : new Spwf01Driver(channel, identity, working, monotonic, timeouts)
+    const driver = familyOf(identity.dialect).createDriver(channel, identity, working, monotonic, timeouts)
     return { driver, channel, transport, identity, profile, profileWarning: warning }
   } catch (err) {
     await transport.close()

@@ -16,6 +16,8 @@ export interface BuildInput {
   meta: Omit<LearnedInfo, 'base' | 'fields' | 'unknown' | 'facts'>
   /** Why the unmeasured fields are unmeasured when no stage said (e.g. the budget). */
   defaultWhy: string
+  /** A response's lines to the lines that say why (the session's, which knows the informational ones by now). */
+  trim: (lines: readonly string[]) => string[]
   id?: string
 }
 
@@ -57,9 +59,22 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
     }
   }
   const errors: FirmwareProfile['errors'] = {}
+  const entries = new Map(ERROR_CLASSES.map((cls) => [cls, errorEntry(cls, (found.errorLines.get(cls) ?? []).map((s) => ({ ...s, lines: input.trim(s.lines) })).filter((s) => s.lines.length > 0))] as const))
+  const vague = sharedLines(entries)
+  if (vague) {
+    // The same lines for most failures: the module says only that it failed.
+    errors.unspecified = vague.lines
+    fields['errors.unspecified'] = { method: 'probe', attempts: vague.attempts, note: `printed for ${vague.classes.join(', ')}` }
+    for (const cls of vague.classes) {
+      entries.set(cls, null)
+      fields[`errors.${cls}`] = { method: 'probe', attempts: [], note: 'the module prints only its lines for any failure (errors.unspecified)' }
+    }
+    notes.push(`The module prints ${vague.lines.join(' / ')} for ${vague.classes.join(', ')}: those lines are errors.unspecified, and a survey's why for such a failure comes from the prediction.`)
+  }
   for (const cls of ERROR_CLASSES) {
     const path = `errors.${cls}` as FieldPath
-    const e = errorEntry(cls, found.errorLines.get(cls) ?? [])
+    if (fields[path]) continue
+    const e = entries.get(cls) ?? null
     if (e) {
       errors[cls] = e.lines
       fields[path] = { method: 'probe', attempts: e.attempts, ...(e.others.length ? { note: `other lines seen: ${e.others.map((o) => o.join(' / ')).join('; ')}` } : {}) }
@@ -78,6 +93,21 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
   p.notes = notes
   p.learned = { ...input.meta, base: base.id, fields, unknown, facts: found.facts }
   return p
+}
+
+/** Lines that at least three classes share: the module's way of saying "failed" without a why. */
+function sharedLines(entries: ReadonlyMap<string, { lines: string[]; attempts: number[] } | null>): { lines: string[]; attempts: number[]; classes: Array<(typeof ERROR_CLASSES)[number]> } | null {
+  const by = new Map<string, { lines: string[]; attempts: number[]; classes: Array<(typeof ERROR_CLASSES)[number]> }>()
+  for (const [cls, e] of entries) {
+    if (!e || cls === 'http') continue
+    const k = JSON.stringify(e.lines)
+    const v = by.get(k) ?? { lines: e.lines, attempts: [], classes: [] }
+    v.attempts.push(...e.attempts)
+    v.classes.push(cls as (typeof ERROR_CLASSES)[number])
+    by.set(k, v)
+  }
+  const top = [...by.values()].sort((a, b) => b.classes.length - a.classes.length)[0]
+  return top && top.classes.length >= 3 ? top : null
 }
 
 function sameLines(errors: FirmwareProfile['errors']): string[] {

@@ -75,6 +75,8 @@ export async function learn(kit: LearnKit): Promise<LearnEnd> {
       throw Object.assign(err as Error, { stage: name })
     }
   }
+  kit.found.unknown('errors.clock', 'not measured: learn sets the module\'s clock before every probe')
+  kit.found.unknown('errors.unspecified', 'no lines were shared by most failure classes')
   // Key limits from every position measured, even when the budget cut the later ones.
   if (keys.size > 0) keyLimits(kit, keys)
   return end

@@ -85,6 +85,8 @@ export class ProbeSession {
   requests = 0
   deviceMs = 0
   private loaded: Loaded | null = null
+  /** Informational templates (the base's) seen in a passing response: only those lines are not the why. */
+  private readonly passTemplates = new Set<string>()
   private readonly reboots: { known: number }
 
   constructor(private readonly d: SessionDeps) {
@@ -190,6 +192,7 @@ export class ProbeSession {
     const prior = this.d.prior.get(p.id)
     if (prior) {
       const kept = prior.note ? (JSON.parse(prior.note) as { connections?: KeptConnection[] }).connections ?? [] : []
+      if (prior.outcome === 'pass') this.notePass(prior.lines)
       const o: ProbeOutcome = { id: p.id, attemptId: prior.id, outcome: prior.outcome, lines: prior.lines, errorLines: this.errorLines(prior.lines), httpStatus: prior.httpStatus, connections: kept, replayed: true }
       this.d.onProbe?.(o, p.what)
       return o
@@ -212,6 +215,7 @@ export class ProbeSession {
       const attemptId = this.record(p, { try: tryNo, final: !fault || tryNo >= 2, outcome, reason, lines: a.lines, httpStatus: a.httpStatus, bodyBytes: a.bodyBytes, durationMs: a.durationMs, transcript: a.transcript }, connections)
       if (!fault || tryNo >= 2) {
         if (fault) await this.timed(() => this.recover(a.deviceError ?? 'no answer', this.loaded?.ca ?? null))
+        if (outcome === 'pass') this.notePass(a.lines)
         const o: ProbeOutcome = { id: p.id, attemptId, outcome, lines: a.lines, errorLines: this.errorLines(a.lines), httpStatus: a.httpStatus, connections, replayed: false }
         this.d.onProbe?.(o, p.what)
         return o
@@ -242,16 +246,21 @@ export class ProbeSession {
     })
   }
 
+  private notePass(lines: readonly string[]): void {
+    for (const l of lines) for (const t of this.d.base.responses.info) if (linePattern(t).test(l)) this.passTemplates.add(t)
+  }
+
   /**
-   * The lines that say why: informational lines (the base grammar's) dropped, then a success
-   * final line of an earlier step (a template without placeholders, e.g. `OK`), then the generic
-   * final line when other lines remain (`AT-S.ERROR:111:Request failed` after the error lines).
+   * The lines that say why: informational lines dropped (those the base grammar calls informational
+   * AND that a passing response printed too, so `+ERRNO:0x8` is kept even where the grammar admits
+   * it), then a success final line of an earlier step (a template without placeholders, e.g. `OK`),
+   * then the generic final line when other lines remain (`AT-S.ERROR:111:Request failed`).
    */
   errorLines(lines: readonly string[]): string[] {
     const g = this.d.base.responses
-    const matches = (l: string, ts: readonly string[]) => ts.some((t) => linePattern(t).test(l))
+    const matches = (l: string, ts: Iterable<string>) => [...ts].some((t) => linePattern(t).test(l))
     const success = g.final.filter((t) => !t.includes('{'))
-    const out = lines.filter((l) => !matches(l, g.info) && !matches(l, success))
+    const out = lines.filter((l) => !matches(l, this.passTemplates) && !matches(l, success))
     if (out.length > 1 && matches(out[out.length - 1]!, g.final)) out.pop()
     return out
   }

@@ -1,5 +1,5 @@
-import { toPem, type Anchor, type AnchorSource, type Observation } from '../chain/index.js'
-import type { FirmwareProfile } from '../device/index.js'
+import { type Anchor, type AnchorSource, type Observation } from '../chain/index.js'
+import { familyOf, type FirmwareProfile } from '../device/index.js'
 import type { Target } from '../hosts/index.js'
 import type { AnchorChoice } from './anchor-choice.js'
 
@@ -119,9 +119,9 @@ export function uploadSize(anchor: Anchor, profile: FirmwareProfile): number {
   return caUploadBytes(anchor.cert.der, profile)
 }
 
-/** Bytes a CA takes in the module's store: the DER for SPWF04, its PEM for SPWF01. */
+/** Bytes a CA takes in the module's store, as its family uploads it (DER for SPWF04, PEM for SPWF01). */
 export function caUploadBytes(der: Buffer, profile: Pick<FirmwareProfile, 'dialect'>): number {
-  return profile.dialect === 'spwf01' ? Buffer.byteLength(toPem(der)) : der.length
+  return familyOf(profile.dialect).caUploadBytes(der)
 }
 
 /**

@@ -81,7 +81,12 @@ export function judgeChain(served: readonly ParsedCert[], ca: ParsedCert | null,
     const clock = () => `${m}'s clock reads ${instantText(ctx.now)}`
     const span = (c: ParsedCert) => `valid ${instantText(c.info.notBefore)} to ${instantText(c.info.notAfter)}`
     const dates: Reason[] = []
-    for (const c of distinct(ca ? [...path.certs, ca] : path.certs)) {
+    const judged = distinct(ca ? [...path.certs, ca] : path.certs)
+    // Before every certificate's start: not a certificate's fault, the clock was never set.
+    if (judged.length > 0 && judged.every((c) => Date.parse(c.info.notBefore) > now)) {
+      return fail('clock', [{ code: 'clock-not-set', text: `${clock()}, before every certificate's start (the earliest valid from ${instantText(new Date(Math.min(...judged.map((c) => Date.parse(c.info.notBefore)))))}): the module's clock was not set`, cert: null }], lines)
+    }
+    for (const c of judged) {
       if (Date.parse(c.info.notBefore) > now) dates.push({ code: 'not-yet-valid', text: `${label(c)} is not valid yet (${span(c)}); ${clock()}`, cert: c.info.sha256 })
       else if (Date.parse(c.info.notAfter) < now) dates.push({ code: 'expired', text: `${label(c)} expired on ${instantText(c.info.notAfter)} (${span(c)}); ${clock()}`, cert: c.info.sha256 })
     }

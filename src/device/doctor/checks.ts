@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
-import { readVariable } from '../drivers/common.js'
 import { DeviceError, isDeviceError } from '../errors.js'
+import { familyOf } from '../families/index.js'
 import type { OpenedModule } from '../open.js'
 import { fail, ok, skipped, type Step } from './step.js'
 import { throwAwayCa } from './test-ca.js'
@@ -10,7 +10,6 @@ const MS = 3000
 const CLOCK_SLACK_S = 60
 
 export const LINK_FIX = 'the line loses or damages answers: check wiring, ground, the baud rate and flow control (?rtscts=1 only when RTS/CTS are wired)'
-const ANSWER_FIX = 'the module refused it (its answer above); a factory reset (AT+S.FCFG, AT+S.RESET) restores the console settings'
 
 /** No complete, well-formed answer: the caller resynchronises and asks again, never a verdict. */
 export function isLinkFault(err: unknown): boolean {
@@ -18,67 +17,44 @@ export function isLinkFault(err: unknown): boolean {
 }
 
 /** A module's refusal is the step's answer; a link fault goes up to be retried. */
-function refused(step: Step['step'], err: unknown): Step {
+function refused(m: OpenedModule, step: Step['step'], err: unknown): Step {
   if (!isDeviceError(err) || isLinkFault(err)) throw err
-  return fail(step, err.message, ANSWER_FIX)
+  return fail(step, err.message, familyOf(m.identity.dialect).doctor.answerFix)
 }
 
 /** Echo off and full error lines, set as a run sets them and read back. */
 export async function consoleStep(m: OpenedModule, now: Date): Promise<Step> {
   try {
     await m.driver.prepare(now)
-    const c = m.channel
-    if (m.identity.dialect === 'spwf04') {
-      const errs = await readVariable(c, 'AT+S.GCFG=console_errs', /^AT-S\.Var:console_errs=(\d+)/, MS)
-      const echo = await readVariable(c, 'AT+S.GCFG=console_echo', /^AT-S\.Var:console_echo=(\d+)/, MS)
-      if (errs !== '2' || echo !== '0') return fail('console', `set console_errs 2 and console_echo 0, read back ${errs ?? '(none)'} and ${echo ?? '(none)'}`, 'the firmware ignores SCFG: update it, or report this module')
-      return ok('console', 'echo off, errors with code and text (console_echo 0, console_errs 2, read back)')
-    }
-    const echo = await readVariable(c, 'AT+S.GCFG=localecho1', /^#\s*localecho1\s*=\s*(\d+)/, MS)
-    if (echo !== '0') return fail('console', `set localecho1 0, read back ${echo ?? '(none)'}`, 'the firmware ignores SCFG: update it, or report this module')
-    return ok('console', 'echo off (localecho1 0, read back); this dialect has one error format')
+    return await familyOf(m.identity.dialect).doctor.console(m.channel, MS)
   } catch (err) {
-    return refused('console', err)
+    return refused(m, 'console', err)
   }
 }
 
 /** The clock the run sets (certificate validity is judged by it), read back. */
 export async function clockStep(m: OpenedModule, setTo: Date): Promise<Step> {
   try {
-    let read: Date | null
-    if (m.identity.dialect === 'spwf04') {
-      const r = await m.channel.exec('AT+S.TIME', { timeoutMs: MS })
-      const date = r.lines.map((l) => /^AT-S\.Date:(\d\d)\.(\d\d)\.(\d{4})/.exec(l)).find(Boolean)
-      const time = r.lines.map((l) => /^AT-S\.Time:(\d\d)\.(\d\d)\.(\d\d)/.exec(l)).find(Boolean)
-      read = r.ok && date && time ? new Date(Date.UTC(+date[3]!, +date[2]! - 1, +date[1]!, +time[1]!, +time[2]!, +time[3]!)) : null
-    } else {
-      const s = await readVariable(m.channel, 'AT+S.STS=current_time', /^#\s*current_time\s*=\s*(\d+)/, MS)
-      read = s ? new Date(Number(s) * 1000) : null
-    }
+    const read = await familyOf(m.identity.dialect).doctor.readClock(m.channel, MS)
     if (!read) return fail('clock', 'set the clock; the module does not say what it reads', 'update the firmware: certificate dates are checked against this clock')
     const off = Math.round((read.getTime() - setTo.getTime()) / 1000)
     if (Math.abs(off) > CLOCK_SLACK_S) return fail('clock', `set to ${setTo.toISOString()}, reads ${read.toISOString()}`, 'the module does not keep the time it is given: update the firmware or report this module')
     return ok('clock', `set to ${setTo.toISOString()}, reads back ${read.toISOString()}`)
   } catch (err) {
-    return refused('clock', err)
+    return refused(m, 'clock', err)
   }
 }
-
-const JOIN_FIX = 'join a network once: AT+S.SSIDTXT=<ssid>, AT+S.SCFG=wifi_wpa_psk_text,<key>, AT+S.SCFG=wifi_mode,1, AT+S.WCFG, AT+S.RESET'
 
 /** Joined and addressed: the module's own status variables. */
 export async function wifiStep(m: OpenedModule): Promise<Step> {
   try {
-    const spwf04 = m.identity.dialect === 'spwf04'
-    const ip = spwf04
-      ? await readVariable(m.channel, 'AT+S.STS=ip_ipaddr', /^AT-S\.Var:ip_ipaddr=(\S+)/, MS)
-      : await readVariable(m.channel, 'AT+S.STS=ip_ipaddr', /^#\s*ip_ipaddr\s*=\s*(\S+)/, MS)
-    const state = spwf04 ? await readVariable(m.channel, 'AT+S.STS=wifi_state', /^AT-S\.Var:wifi_state=(\d+)/, MS) : null
+    const doctor = familyOf(m.identity.dialect).doctor
+    const { ip, state } = await doctor.readWifi(m.channel, MS)
     const stateText = state !== null ? `wifi_state ${state}, ` : ''
-    if (!ip || isIP(ip) === 0 || ip === '0.0.0.0') return fail('wifi', `not joined: ${stateText}no address`, JOIN_FIX)
+    if (!ip || isIP(ip) === 0 || ip === '0.0.0.0') return fail('wifi', `not joined: ${stateText}no address`, doctor.joinFix)
     return ok('wifi', `joined, ${stateText}address ${ip}`)
   } catch (err) {
-    return refused('wifi', err)
+    return refused(m, 'wifi', err)
   }
 }
 
@@ -103,10 +79,10 @@ export async function caStep(m: OpenedModule, now: Date): Promise<Step> {
     await m.driver.clean()
     const up = await m.driver.uploadCa(ca.der)
     await m.driver.clean()
-    if (m.identity.dialect === 'spwf01') return ok('ca', `took a ${ca.der.length}-byte CA (this firmware reports no key id)`)
+    if (!familyOf(m.identity.dialect).doctor.caReportsKeyId) return ok('ca', `took a ${ca.der.length}-byte CA (this firmware reports no key id)`)
     if (up.ski !== ca.ski) return fail('ca', `took a CA with key id ${ca.ski}, reports ${up.ski ?? '(none)'}`, 'the store does not hold what was sent: report this module')
     return ok('ca', `took a ${ca.der.length}-byte CA, reports its key id ${up.ski}`)
   } catch (err) {
-    return refused('ca', err)
+    return refused(m, 'ca', err)
   }
 }

@@ -1,9 +1,10 @@
+import { FAMILIES } from '../families/index.js'
 import type { Transport } from '../transport/transport.js'
 
 export type AtAnswer = 'answered' | 'garbage' | 'silent'
 
-/** A final line of either dialect: at the wrong speed none arrives, whatever else does. */
-const FINAL = /(^|\r\n)(AT-S\.OK|OK|AT-S\.ERROR[^\r\n]*|ERROR[^\r\n]*)\r\n/
+/** A final line of any registered family: at the wrong speed none arrives, whatever else does. */
+const finalLine = (): RegExp => new RegExp(`(^|\r\n)(${FAMILIES.map((f) => f.rawFinal).join('|')})\r\n`)
 
 /**
  * Sends `AT` on a freshly opened line and waits for a final line. A CR first ends whatever the
@@ -11,6 +12,7 @@ const FINAL = /(^|\r\n)(AT-S\.OK|OK|AT-S\.ERROR[^\r\n]*|ERROR[^\r\n]*)\r\n/
  * a live module answers at once; only a wrong speed or a dead port waits the whole time.
  */
 export async function askAt(transport: Transport, timeoutMs: number): Promise<AtAnswer> {
+  const FINAL = finalLine()
   let got = Buffer.alloc(0)
   let done: (a: AtAnswer) => void = () => {}
   const answer = new Promise<AtAnswer>((resolve) => { done = resolve })

@@ -2,7 +2,8 @@ import type { TranscriptEntry } from '../at/transcript.js'
 import type { Dialect, FailureClass } from '../profile/profile.js'
 
 export interface Identity {
-  module: 'SPWF04SA' | 'SPWF01SA'
+  /** One of the modules its family lists. */
+  module: string
   /** Version as x.y.z, or null when the module does not say and no profile knows its build. */
   firmware: string | null
   build: string | null

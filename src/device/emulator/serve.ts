@@ -4,14 +4,13 @@ import tty from 'node:tty'
 import { CertCache } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import type { ResolveMap } from '../../hosts/index.js'
+import { familyOf } from '../families/index.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import type { FaultPlan } from './faults.js'
 import { EmulatedModule } from './module.js'
 import { garble, ptyLineSpeed, speedsMismatch } from './line-speed.js'
 import { Pacer } from './pacing.js'
 import { openPtyPair } from './pty-pair.js'
-import { spwf01 } from './spwf01.js'
-import { spwf04 } from './spwf04.js'
 
 export interface EmulatorOptions {
   profile: FirmwareProfile
@@ -58,7 +57,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const out = new Pacer(opts.baud, (b) => sink(b), opts.clock.monotonic)
   const module = new EmulatedModule({
     profile: opts.profile,
-    dialect: opts.profile.dialect === 'spwf04' ? spwf04 : spwf01,
+    dialect: familyOf(opts.profile.dialect).emulator,
     clock: opts.clock,
     rtcAtBoot: opts.rtcAtBoot,
     wifi: opts.wifi,

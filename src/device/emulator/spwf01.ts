@@ -17,7 +17,8 @@ function ok(out: Response): void {
 }
 
 function failText(ctx: ModuleContext, cls: FailureClass): string {
-  return (ctx.profile.errors[cls]?.[0] ?? 'ERROR: Socket error').replace(/^ERROR:\s*/, '')
+  const entry = ctx.profile.errors[cls] ?? (cls === 'clock' ? ctx.profile.errors.expired : undefined)
+  return (entry?.[0] ?? 'ERROR: Socket error').replace(/^ERROR:\s*/, '')
 }
 
 /** SPWF01SA FW 3.x command set, the parts tlsmatrix uses (reference §12). */

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { TLS_VERSIONS, toNodeHello } from '../../chain/index.js'
 import { dataPath } from '../../core/paths.js'
 import { DeviceError } from '../errors.js'
+import { FAMILIES, familyForModule, findFamily } from '../families/index.js'
 import { FAILURE_CLASSES, helloOf, type FirmwareProfile } from './profile.js'
 
 export const BUILTIN_PROFILE_DIR = dataPath('firmware')
@@ -66,10 +67,13 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
   need(typeof p === 'object' && p !== null, 'not an object')
   if (problems.length === 0) {
     need(typeof p.id === 'string' && /^[A-Za-z0-9._-]+$/.test(p.id), 'id must be a file-name-safe string')
-    need(p.module === 'SPWF04SA' || p.module === 'SPWF01SA', 'module must be SPWF04SA or SPWF01SA')
+    const family = typeof p.dialect === 'string' ? findFamily(p.dialect) : undefined
+    const modules = FAMILIES.flatMap((f) => f.modules)
+    need(typeof p.module === 'string' && familyForModule(p.module) !== undefined, `module must be ${oneOf(modules)}`)
     need(typeof p.firmware === 'string' && /^\d+\.\d+\.\d+$/.test(p.firmware), 'firmware must be a version such as 1.1.0')
     need(typeof p.build === 'string', 'build must be a string')
-    need(p.dialect === 'spwf04' || p.dialect === 'spwf01', 'dialect must be spwf04 or spwf01')
+    need(family !== undefined, `dialect must be one of ${FAMILIES.map((f) => f.dialect).join(', ')}`)
+    if (family && familyForModule(p.module)) need(family.modules.includes(p.module), `module ${p.module} is not a ${family.dialect} module (${family.dialect}: ${family.modules.join(', ')})`)
     need(Array.isArray(p.notes) && p.notes.every((n) => typeof n === 'string'), 'notes must be a list of strings')
     const t = p.tls
     need(typeof t === 'object' && t !== null, 'tls is missing')
@@ -92,7 +96,14 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
       need((FAILURE_CLASSES as readonly string[]).includes(cls), `errors: unknown failure class "${cls}"`)
       need(Array.isArray(lines) && lines.length > 0 && lines.every((l) => typeof l === 'string' && !/[\r\n]/.test(l)), `errors.${cls}: a non-empty list of single lines`)
     }
+    // The family's own fields, once the common ones hold (it may rely on them).
+    if (family && problems.length === 0) problems.push(...family.validate(p))
   }
   if (problems.length > 0) throw new DeviceError('PROFILE_INVALID', `${source}: ${problems.join('; ')}`)
   return p
+}
+
+/** `A or B`, `A, B or C`: the registered names, as a message lists them. */
+function oneOf(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '(none registered)') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`
 }

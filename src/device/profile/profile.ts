@@ -1,15 +1,23 @@
 import type { HelloProfile, TlsVersion } from '../../chain/index.js'
 
 /** The fixed vocabulary of why an attempt failed (README "Failure classes"). */
-export const FAILURE_CLASSES = ['dns', 'connect', 'handshake', 'untrusted', 'key-unsupported', 'expired', 'hostname', 'too-large', 'http', 'timeout', 'device', 'unspecified', 'clock'] as const
+/**
+ * `clock`: every certificate is valid only from later than the module's clock (a clock never set);
+ * `unspecified`: the module said it failed and not why (ESP-AT before v5.0 prints a bare ERROR for
+ * every failure): the report's why then comes from the prediction alone. Classification tries the
+ * classes in this order, so `unspecified` comes after every class with its own lines.
+ */
+export const FAILURE_CLASSES = ['dns', 'connect', 'handshake', 'untrusted', 'key-unsupported', 'expired', 'clock', 'hostname', 'too-large', 'http', 'timeout', 'unspecified', 'device'] as const
 export type FailureClass = (typeof FAILURE_CLASSES)[number]
 
-export type Dialect = 'spwf04' | 'spwf01'
+/** A registered module family's id (src/device/families), e.g. `spwf04`. */
+export type Dialect = string
 
 /** A firmware's capabilities and error table: data under data/firmware, never code. */
 export interface FirmwareProfile {
   id: string
-  module: 'SPWF04SA' | 'SPWF01SA'
+  /** One of the modules its family lists. */
+  module: string
   firmware: string
   build: string
   dialect: Dialect

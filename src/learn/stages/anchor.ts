@@ -13,7 +13,7 @@ export async function learnAnchorMatch(kit: LearnKit): Promise<void> {
   const leaf = await kit.issueLeaf({ issuer: int, keyIds: false })
   const a = await kit.probe('anchor.no-key-ids', 'a root and intermediate without key identifiers, the root uploaded', kit.tls([leaf, int]), root)
   const b = await kit.probe('anchor.intermediate', 'the baseline chain with its intermediate uploaded', kit.tls([kit.leaf, kit.int]), kit.int)
-  if (a.outcome === 'fail') kit.found.lines('untrusted', a.errorLines, a.attemptId)
+  if (a.outcome === 'fail') kit.found.lines('untrusted', a.lines, a.attemptId)
   if (b.outcome !== 'not-run') kit.found.facts.intermediateAsAnchor = b.outcome === 'pass' ? 'accepted' : 'refused'
   if (a.outcome === 'not-run') return kit.found.unknown('tls.anchorMatch', 'the probe without key identifiers got no verdict')
   kit.found.set('tls.anchorMatch', a.outcome === 'pass' ? 'path' : 'ski-aki', 'probe', [a.attemptId, b.attemptId],

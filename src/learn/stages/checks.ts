@@ -12,7 +12,7 @@ export async function learnUntrusted(kit: LearnKit): Promise<void> {
   const int = await kit.pki.issue({ subject: `CN=tlsmatrix learn Unrelated Intermediate, ${O}`, key: 'rsa-2048', keySlot: 'other-int', issuer: root, ca: true })
   const leaf = await kit.issueLeaf({ issuer: int })
   const o = await kit.probe('check.untrusted', 'a chain from a root that was not uploaded', kit.tls([leaf, int]))
-  if (o.outcome === 'fail') kit.found.lines('untrusted', o.errorLines, o.attemptId)
+  if (o.outcome === 'fail') kit.found.lines('untrusted', o.lines, o.attemptId)
   kit.found.facts.untrustedChain = o.outcome
   if (o.outcome === 'pass') kit.found.unknown('errors.untrusted', 'the module accepted a chain from a root it was not given')
   if (o.outcome === 'pass') kit.found.notes.push(`The module accepted a chain from a root it was not given (attempt ${o.attemptId}): it may not check trust at all.`)
@@ -50,7 +50,7 @@ export async function learnValidity(kit: LearnKit): Promise<void> {
   const early = await kit.issueLeaf({ notBefore: new Date(now + DAY), notAfter: new Date(now + 365 * DAY) })
   const a = await kit.probe('check.expired', 'a leaf that expired yesterday', kit.tls([expired, kit.int]))
   const b = await kit.probe('check.not-yet-valid', 'a leaf valid from tomorrow', kit.tls([early, kit.int]))
-  if (a.outcome === 'fail') kit.found.lines('expired', a.errorLines, a.attemptId)
+  if (a.outcome === 'fail') kit.found.lines('expired', a.lines, a.attemptId)
   if (a.outcome === 'not-run' || b.outcome === 'not-run') return kit.found.unknown('tls.checkValidity', 'a validity probe got no verdict')
   const checks = a.outcome === 'fail' || b.outcome === 'fail'
   const note = a.outcome !== b.outcome ? `expired leaf: ${a.outcome}, not-yet-valid leaf: ${b.outcome}` : undefined
@@ -64,7 +64,7 @@ export async function learnHostname(kit: LearnKit): Promise<void> {
   const cnOnly = await kit.issueLeaf({ sans: [] })
   const a = await kit.probe('check.hostname', `a leaf for ${kit.names.otherHost} only`, kit.tls([wrong, kit.int]))
   const b = await kit.probe('check.cn-only', 'a leaf naming the host in its CN, without SAN', kit.tls([cnOnly, kit.int]))
-  if (a.outcome === 'fail') kit.found.lines('hostname', a.errorLines, a.attemptId)
+  if (a.outcome === 'fail') kit.found.lines('hostname', a.lines, a.attemptId)
   if (b.outcome !== 'not-run') kit.found.facts.cnOnlyLeaf = b.outcome === 'pass' ? 'accepted' : 'refused'
   if (a.outcome === 'not-run') return kit.found.unknown('tls.checkHostname', 'the host-name probe got no verdict')
   kit.found.set('tls.checkHostname', a.outcome === 'fail', 'probe', [a.attemptId])
@@ -98,16 +98,16 @@ export async function learnExtraCertificate(kit: LearnKit, refused: KeySpec | nu
 /** Failures before TLS and after it: a closed port, a name that does not resolve, an HTTP error. */
 export async function learnNetworkErrors(kit: LearnKit): Promise<void> {
   const closed = await kit.probe('error.connect', 'a port nothing listens on', null, kit.root, { port: kit.names.closedPort })
-  if (closed.outcome === 'fail') kit.found.lines('connect', closed.errorLines, closed.attemptId)
+  if (closed.outcome === 'fail') kit.found.lines('connect', closed.lines, closed.attemptId)
   const dns = await kit.probe('error.dns', `${kit.names.nxHost}, a name that does not resolve`, null, kit.root, { host: kit.names.nxHost })
-  if (dns.outcome === 'fail') kit.found.lines('dns', dns.errorLines, dns.attemptId)
+  if (dns.outcome === 'fail') kit.found.lines('dns', dns.lines, dns.attemptId)
   const http = await kit.probe('error.http', 'the baseline chain, a path answered 404', kit.tls([kit.leaf, kit.int]), kit.root, { path: '/status/404' })
-  if (http.outcome === 'fail') kit.found.lines('http', http.errorLines, http.attemptId)
+  if (http.outcome === 'fail') kit.found.lines('http', http.lines, http.attemptId)
   else if (http.outcome === 'pass') kit.found.unknown('errors.http', 'the module reported a 404 answer as a success')
 }
 
 /** A server that accepts and never answers: the module's own time-out, and its lines. */
 export async function learnTimeout(kit: LearnKit): Promise<void> {
   const o = await kit.probe('error.timeout', 'a server that accepts the connection and never answers', { kind: 'stall' })
-  if (o.outcome === 'fail') kit.found.lines('timeout', o.errorLines, o.attemptId)
+  if (o.outcome === 'fail') kit.found.lines('timeout', o.lines, o.attemptId)
 }

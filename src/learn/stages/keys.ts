@@ -8,7 +8,7 @@ export interface KeyResult { ok: boolean; attempt: number | null; lines: string[
 export type KeyResults = Map<Position, Map<KeySpec, KeyResult>>
 
 const O = 'O=tlsmatrix learn'
-const verdict = (o: ProbeOutcome): KeyResult | null => (o.outcome === 'not-run' ? null : { ok: o.outcome === 'pass', attempt: o.attemptId, lines: o.errorLines })
+const verdict = (o: ProbeOutcome): KeyResult | null => (o.outcome === 'not-run' ? null : { ok: o.outcome === 'pass', attempt: o.attemptId, lines: o.lines })
 
 /**
  * Each key type as the intermediate: the leaf and root stay the baseline's, so the only new thing

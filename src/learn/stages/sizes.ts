@@ -26,7 +26,7 @@ export async function learnSizes(kit: LearnKit): Promise<void> {
   const cert = await searchLargest(leafMin, MAX_CERT_TRIED, RESOLUTION, async (bytes): Promise<SizeProbe> => {
     const leaf = await kit.pki.issueSized(leafOptions, bytes)
     const o = await kit.probe(`size.certificate.${leaf.der.length}`, `a ${leaf.der.length}-byte leaf`, kit.tls([leaf, kit.int]))
-    if (o.outcome === 'fail') failing.push({ lines: o.errorLines, attempt: o.attemptId })
+    if (o.outcome === 'fail') failing.push({ lines: o.lines, attempt: o.attemptId })
     return { ok: step(o), size: leaf.der.length }
   })
   const certAttempts = failing.map((x) => x.attempt)
@@ -49,7 +49,7 @@ export async function learnSizes(kit: LearnKit): Promise<void> {
     const size = certs.reduce((n, c) => n + c.der.length, 0)
     const o = await kit.probe(`size.chain.${size}`, `a ${size}-byte chain of ${certs.length} certificates (the intermediate sent ${certs.length - 1} times)`, kit.tls(certs))
     chainAttempts.push(o.attemptId)
-    if (o.outcome === 'fail') kit.found.lines('too-large', o.errorLines, o.attemptId)
+    if (o.outcome === 'fail') kit.found.lines('too-large', o.lines, o.attemptId)
     return { ok: step(o), size }
   })
 

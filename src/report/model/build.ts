@@ -1,7 +1,7 @@
 import { DEFAULT_HELLO, issuedBy, storedCertificate, type ParsedCert } from '../../chain/index.js'
 import { displayName } from '../../chain/display-name.js'
 import { AppError } from '../../core/errors.js'
-import { helloOf, loadProfile, type FirmwareProfile } from '../../device/index.js'
+import { findFamily, helloOf, loadProfile, type FirmwareProfile } from '../../device/index.js'
 import { predict, type HandshakeFact, type Prediction } from '../../predict/index.js'
 import { helloHash, type HistoryAttempt, type HistoryObservation, type HistoryRun, type HistoryStore } from '../../store/index.js'
 import { preferAnchors, smallestCover } from './anchors.js'
@@ -151,20 +151,16 @@ function anchorSet(c: FirmwareColumn, cells: readonly Cell[], cert: (sha: string
   const passing = cells.filter((x) => x.verdict === 'pass')
   const preferred = preferAnchors(passing.flatMap((x) => x.anchors.passed), cert)
   const cover = smallestCover(passing.map((x) => x.anchors.passed), preferred)
-  // What the upload puts in the store: DER on the SPWF04SA, PEM text on the SPWF01SA.
-  const bytesOf = (sha: string) => { const s = cert(sha); return s ? (dialect === 'spwf01' ? pemBytes(s.bytes) : s.bytes) : 0 }
+  // What the upload puts in the store, as the family encodes it (DER on the SPWF04SA, PEM text on
+  // the SPWF01SA). The report keeps sizes, not certificates: a family's size depends on the length only.
+  const family = dialect === null ? undefined : findFamily(dialect)
+  const bytesOf = (sha: string) => { const s = cert(sha); return s ? (family ? family.caUploadBytes(new Uint8Array(s.bytes)) : s.bytes) : 0 }
   return {
     module: c.module, firmware: c.firmware, anchors: cover.anchors, covers: passing.map((x) => x.target),
     bytes: cover.anchors.reduce((n, s) => n + bytesOf(s), 0), exact: cover.exact,
     perTarget: passing.map((x) => ({ target: x.target, anchors: x.anchors.passed })),
     limitBytes: c.store ? c.store.caSlots * c.store.maxCaBytes : null,
   }
-}
-
-/** Length of the PEM text of a DER of n bytes (64-column base64 lines, header and footer). */
-function pemBytes(n: number): number {
-  const b64 = Math.ceil(n / 3) * 4
-  return '-----BEGIN CERTIFICATE-----\n'.length + b64 + Math.ceil(b64 / 64) + '-----END CERTIFICATE-----\n'.length
 }
 
 /** Targets whose chain (as a broad client is served it) changed between their last two observations. */

@@ -46,7 +46,8 @@ export function buildCell(input: CellInput): Cell {
   const predicted = combinePredictions([...predictions.values()])
   const predictedClass = predicted === 'fail' ? (predictions.get(shown.id)?.class ?? [...predictions.values()].find((p) => p.class)?.class ?? null) : null
   const observedClass = verdict === 'fail' ? shown.class : null
-  const disagree = verdict !== 'not-run' && predicted !== 'unknown' && (predicted !== verdict || (verdict === 'fail' && predictedClass !== null && predictedClass !== observedClass))
+  // A module that says only that it failed (`unspecified`) agrees with any failing prediction: the why is the prediction's.
+  const disagree = verdict !== 'not-run' && predicted !== 'unknown' && (predicted !== verdict || (verdict === 'fail' && predictedClass !== null && observedClass !== 'unspecified' && predictedClass !== observedClass))
   const name = (sha: string) => cert(sha)?.name ?? displayName(attempts.find((a) => a.anchor === sha)?.anchorSubject ?? sha, 60)
   const why: string[] = []
   if (verdict === 'fail' || (verdict === 'pass' && disagree)) {

@@ -1,0 +1,59 @@
+import type { AtChannel, Framing } from '../at/channel.js'
+import type { DriverTimeouts } from '../drivers/common.js'
+import type { Identity, ModuleDriver } from '../drivers/driver.js'
+import type { Step } from '../doctor/step.js'
+import type { DialectHandler } from '../emulator/module.js'
+import type { FirmwareProfile } from '../profile/profile.js'
+
+/**
+ * Everything the tool knows about one AT dialect in code (its profiles, the data, are under
+ * data/firmware): one registration per family, so that a new family is a new folder, not edits
+ * in open, serve, plan, doctor and the profile loader.
+ */
+export interface ModuleFamily {
+  /** The profile's `dialect` value, e.g. `spwf04`. */
+  readonly dialect: string
+  /** The `module` values a profile of this family may name (and identify may report). */
+  readonly modules: readonly string[]
+  /** How the family ends a response and marks indications. */
+  readonly framing: Framing
+  /**
+   * Recognition on the wire: true when this final line, the answer to a bare `AT` while the
+   * channel takes any family's final lines, is this family's. Families are asked in registry order.
+   */
+  answersAt(finalLine: string): boolean
+  /**
+   * A regular expression source matching this family's final lines on raw bytes (the doctor's
+   * line-speed probe, which reads bytes before any channel exists).
+   */
+  readonly rawFinal: string
+  /** Module, firmware and build, from the wire (profiles map a build to a version where the module does not say). */
+  identify(channel: AtChannel, timeoutMs: number, profiles: readonly FirmwareProfile[]): Promise<Identity>
+  createDriver(channel: AtChannel, identity: Identity, profile: FirmwareProfile, monotonic: () => number, timeouts: DriverTimeouts): ModuleDriver
+  /** The emulator's command set for this family. */
+  readonly emulator: DialectHandler
+  /**
+   * Bytes a CA of this DER takes in the module's store (the upload's encoding). A function of
+   * the DER's length only: the report, which keeps sizes and not certificates, relies on it.
+   */
+  caUploadBytes(der: Uint8Array): number
+  readonly doctor: FamilyDoctor
+  /** Family-specific profile checks, after the common ones: one message per problem. */
+  validate(profile: FirmwareProfile): string[]
+}
+
+/** What `tlsmatrix doctor` reads back in the family's own commands. */
+export interface FamilyDoctor {
+  /** Run after the driver's `prepare`: the console settings it made, read back. */
+  console(channel: AtChannel, timeoutMs: number): Promise<Step>
+  /** The module's clock, or null when it does not say. */
+  readClock(channel: AtChannel, timeoutMs: number): Promise<Date | null>
+  /** Address (null when none) and, where the family reports one, the Wi-Fi state. */
+  readWifi(channel: AtChannel, timeoutMs: number): Promise<{ ip: string | null; state: string | null }>
+  /** Whether an upload reports the CA's key id (checked against the one sent). */
+  readonly caReportsKeyId: boolean
+  /** One line: how to join a network in this family's commands. */
+  readonly joinFix: string
+  /** One line: how to restore console settings the module refused. */
+  readonly answerFix: string
+}

@@ -1,0 +1,139 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { toPem } from '../../src/chain/index.js'
+import { systemClock } from '../../src/core/clock.js'
+import type { Framing } from '../../src/device/at/channel.js'
+import { readVariable } from '../../src/device/drivers/common.js'
+import { NO_FAULTS } from '../../src/device/emulator/faults.js'
+import type { DialectHandler } from '../../src/device/emulator/module.js'
+import { startEmulator } from '../../src/device/emulator/serve.js'
+import { FAMILIES, familyForModule, familyOf, isDeviceError, loadAllProfiles, loadProfile, openModule, registerFamily, validateProfile, type FirmwareProfile, type Identity, type ModuleDriver, type ModuleFamily } from '../../src/device/index.js'
+import { caUploadBytes } from '../../src/plan/index.js'
+
+const DER = Buffer.alloc(1000, 0x5a)
+
+test('the registry lists the SPWF families, in the order open.ts asks them which one answered AT', () => {
+  assert.deepEqual(FAMILIES.map((f) => f.dialect), ['spwf04', 'spwf01'])
+  assert.deepEqual(familyOf('spwf04').modules, ['SPWF04SA'])
+  assert.deepEqual(familyOf('spwf01').modules, ['SPWF01SA'])
+  assert.equal(familyForModule('SPWF01SA')?.dialect, 'spwf01')
+  assert.equal(familyForModule('ESP32'), undefined)
+  assert.equal(FAMILIES.find((f) => f.answersAt('AT-S.OK'))?.dialect, 'spwf04')
+  assert.equal(FAMILIES.find((f) => f.answersAt('OK'))?.dialect, 'spwf01')
+  assert.throws(() => familyOf('esp-at'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /spwf04, spwf01/.test((e as Error).message))
+})
+
+test('a CA takes its DER in an SPWF04 store and its PEM text in an SPWF01 store, through plan as through the family', () => {
+  assert.equal(familyOf('spwf04').caUploadBytes(DER), 1000)
+  // 1000 bytes: 1336 base64 characters on 21 lines, plus the 28-byte header and 26-byte footer.
+  assert.equal(familyOf('spwf01').caUploadBytes(DER), 1411)
+  assert.equal(Buffer.byteLength(toPem(DER)), 1411)
+  assert.equal(caUploadBytes(DER, { dialect: 'spwf04' }), 1000)
+  assert.equal(caUploadBytes(DER, { dialect: 'spwf01' }), 1411)
+})
+
+test('a profile whose dialect is no registered family, or whose module its family does not list, is PROFILE_INVALID naming the allowed ones', async () => {
+  const good = await loadProfile('spwf04sa-1.1.0')
+  const refused = (p: unknown, re: RegExp) => assert.throws(() => validateProfile(p, 'mine.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && re.test((e as Error).message))
+  refused({ ...good, dialect: 'esp-at' }, /mine\.json: .*dialect must be one of spwf04, spwf01/)
+  refused({ ...good, module: 'ESP32' }, /module must be SPWF04SA or SPWF01SA/)
+  refused({ ...good, module: 'SPWF01SA' }, /module SPWF01SA is not a spwf04 module \(spwf04: SPWF04SA\)/)
+  assert.equal(validateProfile(structuredClone(good), 'mine.json').id, 'spwf04sa-1.1.0')
+})
+
+/*
+ * A throw-away third family, registered by the test alone: an `AT` dialect ending in DONE / FAIL
+ * whose version is `AT+VER`. Nothing in open, serve, plan or the profile loader is edited for it.
+ */
+const TOY_FRAMING: Framing = { isOk: (l) => l === 'DONE', isError: (l) => /^FAIL(?::|$)/.test(l), isWind: (l) => /^\+EVT:/.test(l) }
+
+const toyEmulator: DialectHandler = {
+  banner: () => ['+EVT:ready'],
+  freshRam: () => ({ echo: false, errs: 2, verbose: true, vars: new Map() }),
+  payloadLength: () => 0,
+  async handle(cmd, _payload, out) {
+    if (cmd === 'AT') out.line('DONE')
+    else if (cmd === 'AT+VER') out.line('+VER:2.0.1').line('DONE')
+    else out.line('FAIL:unknown command')
+  },
+  lineError: (out) => { out.line('FAIL:line') },
+}
+
+class ToyDriver implements ModuleDriver {
+  constructor(readonly identity: Identity, readonly profile: FirmwareProfile) {}
+  async prepare(): Promise<void> {}
+  async clean(): Promise<void> {}
+  async uploadCa(): Promise<never> { throw new Error('not a real driver') }
+  reboots(): number { return 0 }
+  async httpsGet(): Promise<never> { throw new Error('not a real driver') }
+  async reset(): Promise<void> {}
+  async resync(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+const toyFamily: ModuleFamily = {
+  dialect: 'toyat',
+  modules: ['TOY1'],
+  framing: TOY_FRAMING,
+  answersAt: (l) => l === 'DONE',
+  rawFinal: 'DONE|FAIL[^\\r\\n]*',
+  async identify(channel, timeoutMs) {
+    channel.setFraming(TOY_FRAMING)
+    const firmware = await readVariable(channel, 'AT+VER', /^\+VER:(\d+\.\d+\.\d+)$/, timeoutMs)
+    return { module: 'TOY1', firmware, build: null, dialect: 'toyat' }
+  },
+  createDriver: (_channel, identity, profile) => new ToyDriver(identity, profile),
+  emulator: toyEmulator,
+  // Its store keeps the DER padded to 4 bytes behind a 4-byte header.
+  caUploadBytes: (der) => 4 + Math.ceil(der.length / 4) * 4,
+  doctor: {
+    console: async () => ({ step: 'console', status: 'ok', detail: 'no settings', fix: null }),
+    readClock: async () => null,
+    readWifi: async () => ({ ip: null, state: null }),
+    caReportsKeyId: false,
+    joinFix: 'join it',
+    answerFix: 'reset it',
+  },
+  validate: (p) => (typeof (p as { toy?: { caPartition?: unknown } }).toy?.caPartition === 'string' ? [] : ['toy.caPartition must name the partition the CA goes to']),
+}
+
+test('a third family registered at run time is recognised on the wire, identified, driven, emulated, sized and validated with no edit elsewhere', async (t) => {
+  const unregister = registerFamily(toyFamily)
+  const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-family-'))
+  t.after(() => {
+    unregister()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  assert.throws(() => registerFamily({ ...toyFamily }), /toyat is already registered/)
+  assert.throws(() => registerFamily({ ...toyFamily, dialect: 'other', modules: ['SPWF04SA'] }), /SPWF04SA already belongs/)
+
+  const base = await loadProfile('spwf04sa-1.1.0')
+  const toy = { ...structuredClone(base), id: 'toy1-2.0.1', module: 'TOY1', firmware: '2.0.1', build: '', dialect: 'toyat', toy: { caPartition: 'client_ca' } }
+  // Profile validation: the registry's names, and the family's own extras.
+  assert.equal(validateProfile(structuredClone(toy), 'toy.json').module, 'TOY1')
+  assert.throws(() => validateProfile({ ...toy, toy: undefined }, 'toy.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /toy\.caPartition must name/.test((e as Error).message))
+  assert.throws(() => validateProfile({ ...toy, module: 'SPWF04SA' }, 'toy.json'), /module SPWF04SA is not a toyat module \(toyat: TOY1\)/)
+  assert.throws(() => validateProfile({ ...base, dialect: 'nope' }, 'x.json'), /dialect must be one of spwf04, spwf01, toyat/)
+  // Plan sizes a CA as the family stores it.
+  assert.equal(caUploadBytes(Buffer.alloc(1001), { dialect: 'toyat' }), 1008)
+
+  writeFileSync(join(dir, 'toy1-2.0.1.json'), JSON.stringify(toy))
+  assert.ok((await loadAllProfiles([dir])).some((p) => p.id === 'toy1-2.0.1'))
+  const emu = await startEmulator({
+    profile: toy, listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, resolveMap: new Map(), baud: 115200, rtcAtBoot: new Date(),
+    wifi: true, faults: NO_FAULTS, seed: 1, requestTimeoutMs: 5000, dnsOff: true, clock: systemClock, log: () => {}, error: (m) => assert.fail(m),
+  })
+  t.after(() => emu.close())
+  const opened = await openModule(emu.url, { profileDirs: [dir] })
+  try {
+    assert.deepEqual(opened.identity, { module: 'TOY1', firmware: '2.0.1', build: null, dialect: 'toyat' })
+    assert.equal(opened.profile.id, 'toy1-2.0.1')
+    assert.equal(opened.profileWarning, null)
+    assert.ok(opened.driver instanceof ToyDriver)
+  } finally {
+    await opened.transport.close()
+  }
+})
