@@ -2,7 +2,7 @@ import { AtChannel, type Framing } from './at/channel.js'
 import type { Identity, ModuleDriver } from './drivers/driver.js'
 import { DEFAULT_TIMEOUTS, type DriverTimeouts } from './drivers/common.js'
 import { DeviceError } from './errors.js'
-import { FAMILIES, familyOf } from './families/index.js'
+import { FAMILIES, familyOf, type ModuleFamily } from './families/index.js'
 import { loadAllProfiles } from './profile/load.js'
 import type { FirmwareProfile } from './profile/profile.js'
 import { openEmulator } from './transport/emu.js'
@@ -18,7 +18,26 @@ function anyFraming(): Framing {
     isOk: (l) => families.some((f) => f.framing.isOk(l)),
     isError: (l) => families.some((f) => f.framing.isError(l)),
     isWind: (l) => families.some((f) => f.framing.isWind(l)),
+    // A family that reads CR LF (ESP-AT) waits for the LF; one that ends at CR skips the LF.
+    ...(families.some((f) => f.framing.commandEnd === '\r\n') ? { commandEnd: '\r\n' } : {}),
   }
+}
+
+/**
+ * The family whose answer to `AT` this was. Where several answer alike (SPWF01 and ESP-AT both
+ * say OK), each one's probe is asked in turn; the first whose own line comes back is it, else the
+ * first family without a probe.
+ */
+async function familyAnswering(channel: AtChannel, finalLine: string, timeoutMs: number): Promise<ModuleFamily | undefined> {
+  const candidates = FAMILIES.filter((f) => f.answersAt(finalLine))
+  if (candidates.length <= 1) return candidates[0]
+  for (const f of candidates) {
+    if (!f.probe) continue
+    const probe = f.probe
+    const r = await channel.exec(probe.command, { timeoutMs }).catch(() => null)
+    if (r?.lines.some((l) => probe.line.test(l))) return f
+  }
+  return candidates.find((f) => !f.probe)
 }
 
 export interface OpenedModule {
@@ -72,7 +91,7 @@ export async function openModule(url: string, opts: OpenModuleOptions = {}): Pro
   try {
     const dialectLine = await sync(channel)
     const profiles = await loadAllProfiles(opts.profileDirs ?? [])
-    const family = FAMILIES.find((f) => f.answersAt(dialectLine))
+    const family = await familyAnswering(channel, dialectLine, timeouts.commandMs)
     if (!family) throw new DeviceError('DEVICE_UNKNOWN', `"${dialectLine}" in answer to AT is no registered module family's`)
     const identity = await family.identify(channel, timeouts.commandMs, profiles)
     const { profile, warning } = pickProfile(identity, profiles)

@@ -15,15 +15,17 @@ import { caUploadBytes } from '../../src/plan/index.js'
 
 const DER = Buffer.alloc(1000, 0x5a)
 
-test('the registry lists the SPWF families, in the order open.ts asks them which one answered AT', () => {
-  assert.deepEqual(FAMILIES.map((f) => f.dialect), ['spwf04', 'spwf01'])
+test('the registry lists the SPWF and ESP-AT families, in the order open.ts asks them which one answered AT', () => {
+  assert.deepEqual(FAMILIES.map((f) => f.dialect), ['spwf04', 'spwf01', 'esp-at'])
   assert.deepEqual(familyOf('spwf04').modules, ['SPWF04SA'])
   assert.deepEqual(familyOf('spwf01').modules, ['SPWF01SA'])
   assert.equal(familyForModule('SPWF01SA')?.dialect, 'spwf01')
-  assert.equal(familyForModule('ESP32'), undefined)
+  assert.equal(familyForModule('ESP32')?.dialect, 'esp-at')
+  assert.equal(familyForModule('BG95'), undefined)
   assert.equal(FAMILIES.find((f) => f.answersAt('AT-S.OK'))?.dialect, 'spwf04')
-  assert.equal(FAMILIES.find((f) => f.answersAt('OK'))?.dialect, 'spwf01')
-  assert.throws(() => familyOf('esp-at'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /spwf04, spwf01/.test((e as Error).message))
+  // SPWF01 and ESP-AT both answer OK: ESP-AT's probe (AT+GMR) tells them apart.
+  assert.deepEqual(FAMILIES.filter((f) => f.answersAt('OK')).map((f) => [f.dialect, f.probe?.command ?? null]), [['spwf01', null], ['esp-at', 'AT+GMR']])
+  assert.throws(() => familyOf('quectel'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /spwf04, spwf01, esp-at/.test((e as Error).message))
 })
 
 test('a CA takes its DER in an SPWF04 store and its PEM text in an SPWF01 store, through plan as through the family', () => {
@@ -38,8 +40,9 @@ test('a CA takes its DER in an SPWF04 store and its PEM text in an SPWF01 store,
 test('a profile whose dialect is no registered family, or whose module its family does not list, is PROFILE_INVALID naming the allowed ones', async () => {
   const good = await loadProfile('spwf04sa-1.1.0')
   const refused = (p: unknown, re: RegExp) => assert.throws(() => validateProfile(p, 'mine.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && re.test((e as Error).message))
-  refused({ ...good, dialect: 'esp-at' }, /mine\.json: .*dialect must be one of spwf04, spwf01/)
-  refused({ ...good, module: 'ESP32' }, /module must be SPWF04SA or SPWF01SA/)
+  refused({ ...good, dialect: 'quectel' }, /mine\.json: .*dialect must be one of spwf04, spwf01, esp-at/)
+  refused({ ...good, module: 'BG95' }, /module must be SPWF04SA, SPWF01SA, ESP32, .* or ESP32-C5/)
+  refused({ ...good, module: 'ESP32' }, /module ESP32 is not a spwf04 module/)
   refused({ ...good, module: 'SPWF01SA' }, /module SPWF01SA is not a spwf04 module \(spwf04: SPWF04SA\)/)
   assert.equal(validateProfile(structuredClone(good), 'mine.json').id, 'spwf04sa-1.1.0')
 })
@@ -116,7 +119,7 @@ test('a third family registered at run time is recognised on the wire, identifie
   assert.equal(validateProfile(structuredClone(toy), 'toy.json').module, 'TOY1')
   assert.throws(() => validateProfile({ ...toy, toy: undefined }, 'toy.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /toy\.caPartition must name/.test((e as Error).message))
   assert.throws(() => validateProfile({ ...toy, module: 'SPWF04SA' }, 'toy.json'), /module SPWF04SA is not a toyat module \(toyat: TOY1\)/)
-  assert.throws(() => validateProfile({ ...base, dialect: 'nope' }, 'x.json'), /dialect must be one of spwf04, spwf01, toyat/)
+  assert.throws(() => validateProfile({ ...base, dialect: 'nope' }, 'x.json'), /dialect must be one of spwf04, spwf01, esp-at, toyat/)
   // Plan sizes a CA as the family stores it.
   assert.equal(caUploadBytes(Buffer.alloc(1001), { dialect: 'toyat' }), 1008)
 

@@ -1,4 +1,4 @@
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { isIP } from 'node:net'
 import { dirname, resolve as resolvePath } from 'node:path'
@@ -49,8 +49,10 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
   parseDeviceUrl(opts.device)
   await checkProfileDirs(profileDirs)
   if (parseDeviceUrl(opts.device).kind === 'emu') await checkDeviceUrl(opts.device, { cwd: io.cwd, profileDirs })
+  // A name, not an address: the module checks the probe certificates against it and sends it as SNI.
+  if (isIP(opts.labHost) !== 0) throw new AppError('USAGE', `--lab-host ${termSafe(opts.labHost)}: expected a DNS name that resolves to --lab-listen on the module's network, not an address (give the address as --lab-listen)`)
   const why = dnsNameProblem(opts.labHost)
-  if (why) throw new AppError('USAGE', `--lab-host ${termSafe(opts.labHost)}: ${why}`)
+  if (why) throw new AppError('USAGE', `--lab-host ${termSafe(opts.labHost)}: ${termSafe(why)}`)
   if (isIP(opts.labListen) === 0) throw new AppError('USAGE', `--lab-listen ${termSafe(opts.labListen)}: expected an IP address to listen on (127.0.0.1, or this machine's address on the module's network)`)
   const from = opts.from ? await loadProfile(opts.from, profileDirs) : null
   const outGiven = opts.out === undefined ? null : resolvePath(io.cwd, opts.out)
@@ -128,7 +130,11 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
       end = await learn(kit)
     } catch (err) {
       const status = err instanceof ModuleStopped || stopping ? 'interrupted' : err instanceof ModuleLost || isDeviceError(err) ? 'device-lost' : null
-      if (status === null) throw err
+      if (status === null) {
+        // A learn that cannot go on (the lab unreachable, a bug) is not left `running` for ever.
+        runs.updateRun(runId, { status: 'interrupted', endedAt: clock.now().toISOString(), devices: [{ ...runDevice, uploads: session.uploads, requests: session.requests }] })
+        throw err
+      }
       runs.updateRun(runId, { status, endedAt: clock.now().toISOString(), devices: [{ ...runDevice, lost: status === 'device-lost' ? messageOf(err) : null, uploads: session.uploads, requests: session.requests }] })
       io.stderr.write(`learn run ${runId} ${status}${status === 'device-lost' ? `: ${termSafe(messageOf(err))}` : ''}; ${hint}`)
       throw outcome(status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
@@ -142,8 +148,15 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
     })
     validateProfile(JSON.parse(JSON.stringify(profile)), 'the learned profile')
     const out = outPath ?? resolvePath(io.cwd, `${profile.id}.json`)
-    prepareOut(out)
-    writeAtomically(out, `${JSON.stringify(profile, null, 2)}\n`)
+    try {
+      prepareOut(out)
+      writeAtomically(out, `${JSON.stringify(profile, null, 2)}\n`)
+    } catch (err) {
+      // Every probe has its verdict in the database: a resume with another --out writes it at once.
+      runs.updateRun(runId, { status: 'interrupted', endedAt: clock.now().toISOString(), devices: [{ ...runDevice, uploads: cost.uploads, requests: cost.requests }] })
+      io.stderr.write(`learn run ${runId}: the profile could not be written; write it elsewhere with:\n  tlsmatrix learn --resume ${runId} --device ${device} --db ${dbPath} --out OTHER_FILE\n`)
+      throw err
+    }
     runs.updateRun(runId, { status: 'complete', endedAt: clock.now().toISOString(), devices: [{ ...runDevice, uploads: cost.uploads, requests: cost.requests }] })
     io.stdout.write(opts.json ? `${JSON.stringify(learnJson(profile, base, out, end), null, 2)}\n` : learnText(profile, base, out, end))
   } finally {
@@ -160,7 +173,10 @@ function progressLine(p: ProbeOutcome | UploadOutcome, what: string): string {
   return `${p.id}: ${p.outcome}${p.outcome === 'fail' ? said : ''}${p.replayed ? ' [from the earlier session]' : ''} — ${termSafe(what).slice(0, 80)}`
 }
 
-/** The profile's directory exists (or is made) and the file is not a directory. */
+/**
+ * The profile's directory exists (or is made), the file is not a directory, and a file can be
+ * written beside it (a read-only directory or /proc is refused before the module is asked).
+ */
 function prepareOut(file: string): void {
   if (existsSync(file) && statSync(file).isDirectory()) throw new AppError('USAGE', `--out ${file} is a directory; name the profile file (e.g. ${file}/my-module.json)`)
   try {
@@ -168,11 +184,25 @@ function prepareOut(file: string): void {
   } catch (err) {
     throw new AppError('USAGE', `--out ${file}: cannot create its directory (${messageOf(err)})`)
   }
+  const part = partName(file)
+  try {
+    writeFileSync(part, '')
+    unlinkSync(part)
+  } catch (err) {
+    throw new AppError('USAGE', `--out ${file}: cannot write there (${messageOf(err)})`)
+  }
 }
+
+const partName = (file: string): string => `${file}.part-${process.pid}`
 
 /** Written beside its name and renamed into place: a reader never sees half a profile. */
 function writeAtomically(file: string, text: string): void {
-  const part = `${file}.part-${process.pid}`
-  writeFileSync(part, text)
-  renameSync(part, file)
+  const part = partName(file)
+  try {
+    writeFileSync(part, text)
+    renameSync(part, file)
+  } catch (err) {
+    try { unlinkSync(part) } catch { /* not made */ }
+    throw new AppError('USAGE', `--out ${file}: cannot write the profile (${messageOf(err)})`)
+  }
 }

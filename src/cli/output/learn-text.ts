@@ -10,6 +10,9 @@ const show = (v: unknown): string => {
   return String(v)
 }
 
+/** A cell cut to `n` characters says it was cut: a list that looks complete but is not would mislead. */
+const cell = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s)
+
 /** Field, value, how it was obtained, and whether the base profile says the same. */
 export function learnText(p: FirmwareProfile, base: FirmwareProfile, out: string, end: LearnEnd): string {
   const l = p.learned!
@@ -17,8 +20,8 @@ export function learnText(p: FirmwareProfile, base: FirmwareProfile, out: string
     const f = l.fields[path]
     const v = getField(p, path)
     const b = getField(base, path)
-    const vs = f?.method === 'assumed' ? 'assumed' : sameValue(path, v, b) ? 'same' : `differs (${base.id}: ${termSafe(show(b)).slice(0, 60)})`
-    return [path, termSafe(show(v)).slice(0, 70), f?.method ?? '?', vs]
+    const vs = f?.method === 'assumed' ? 'assumed' : sameValue(path, v, b) ? 'same' : `differs (${base.id}: ${cell(termSafe(show(b)), 60)})`
+    return [path, cell(termSafe(show(v)), 70), f?.method ?? '?', vs]
   })
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 5))
   const lines = [

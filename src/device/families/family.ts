@@ -23,6 +23,11 @@ export interface ModuleFamily {
    */
   answersAt(finalLine: string): boolean
   /**
+   * Where another family answers `AT` alike (ESP-AT and SPWF01 both say OK): a command whose
+   * answer has a line only this family prints. open.ts asks the probes before settling.
+   */
+  readonly probe?: { command: string; line: RegExp }
+  /**
    * A regular expression source matching this family's final lines on raw bytes (the doctor's
    * line-speed probe, which reads bytes before any channel exists).
    */

@@ -1,12 +1,13 @@
 import { DeviceError } from '../errors.js'
 import type { ModuleFamily } from './family.js'
+import { espAtFamily } from './esp-at/index.js'
 import { spwf01Family } from './spwf01/index.js'
 import { spwf04Family } from './spwf04/index.js'
 
 export type { FamilyDoctor, ModuleFamily } from './family.js'
 
 // Order matters: open.ts asks families in this order which one answered `AT`.
-const registry: ModuleFamily[] = [spwf04Family, spwf01Family]
+const registry: ModuleFamily[] = [spwf04Family, spwf01Family, espAtFamily]
 
 /** The registered families, in recognition order. */
 export const FAMILIES: readonly ModuleFamily[] = registry

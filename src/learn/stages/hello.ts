@@ -21,7 +21,8 @@ export async function learnHello(kit: LearnKit): Promise<TlsVersion[]> {
   if (!hello) {
     if (o.outcome === 'not-run') throw new AppError('DEVICE_LOST', `the module gave no complete answer to the first probe: ${o.lines.join(' / ') || 'no lines'}`)
     throw new AppError('LEARN_LAB_UNREACHABLE', `the module did not reach the probe lab at ${kit.names.host}:${kit.names.port} (it said: ${o.lines.join(' / ') || 'nothing'}). `
-      + `A module on the bench must resolve ${kit.names.host} to this machine and reach its port: see --lab-host and --lab-listen`)
+      + `A module on the bench must resolve ${kit.names.host} to this machine and reach its port: see --lab-host and --lab-listen `
+      + '(an emulator you started with `tlsmatrix emulate` looks names up in DNS: give it `--lab-host localhost`). Start a new learn once it can.')
   }
   const f = kit.found
   const a = [o.attemptId]

@@ -25,8 +25,6 @@ const MAX_RESPONSE = 256 * 1024
 /** The CA goes in `client_ca.0` / AtPKI item id 0, and CIPSSLCCONF selects it. */
 const CA_INDEX = 0
 
-export type EspIdentity = Omit<Identity, 'module' | 'dialect'> & { module: string; dialect: typeof ESP_DIALECT }
-
 /**
  * ESP-AT driver (reference §1-§3): identify with AT+GMR, CA into SYSMFG or the SYSFLASH AtPKI
  * partition as the profile says, the test through a TLS socket (never AT+HTTPCLIENT, which does
@@ -66,7 +64,7 @@ export class EspAtDriver implements ModuleDriver {
   }
 
   /** `AT+GMR` → module (chip), firmware (first three numbers), build (the whole AT version). */
-  static async identify(channel: AtChannel, timeoutMs: number): Promise<EspIdentity> {
+  static async identify(channel: AtChannel, timeoutMs: number): Promise<Identity> {
     channel.setFraming(ESP_FRAMING)
     const version = await readVariable(channel, 'AT+GMR', /^AT version:(.+)$/, timeoutMs)
     if (!version) throw new DeviceError('DEVICE_UNKNOWN', 'AT+GMR printed no AT version line')
