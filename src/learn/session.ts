@@ -155,6 +155,8 @@ export class ProbeSession {
         await this.load(ca)
         return { ok: true as const }
       } catch (err) {
+        // Larger than the upload command can carry: refused before anything was sent.
+        if (isDeviceError(err, 'CA_TOO_LARGE')) return { ok: false as const, lines: [] }
         if (isDeviceError(err, 'AT_ERROR')) {
           // A complete ERROR answer: the module refused this CA. The payload it did not take may
           // have been read as commands: resynchronise before anything else.
@@ -247,20 +249,20 @@ export class ProbeSession {
   }
 
   private notePass(lines: readonly string[]): void {
-    for (const l of lines) for (const t of this.d.base.responses.info) if (linePattern(t).test(l)) this.passTemplates.add(t)
+    const g = this.d.base.responses
+    for (const l of lines) for (const t of [...g.info, ...g.final]) if (linePattern(t).test(l)) this.passTemplates.add(t)
   }
 
   /**
-   * The lines that say why: informational lines dropped (those the base grammar calls informational
-   * AND that a passing response printed too, so `+ERRNO:0x8` is kept even where the grammar admits
-   * it), then a success final line of an earlier step (a template without placeholders, e.g. `OK`),
-   * then the generic final line when other lines remain (`AT-S.ERROR:111:Request failed`).
+   * The lines that say why: the informational and final lines a passing response printed too are
+   * dropped (so `+ERRNO:0x8` stays even where the grammar admits it as information, and an `OK` of an
+   * earlier step goes while a bare `ERROR` stays), then the generic final line when other lines
+   * remain (`AT-S.ERROR:111:Request failed` after the error lines).
    */
   errorLines(lines: readonly string[]): string[] {
     const g = this.d.base.responses
     const matches = (l: string, ts: Iterable<string>) => [...ts].some((t) => linePattern(t).test(l))
-    const success = g.final.filter((t) => !t.includes('{'))
-    const out = lines.filter((l) => !matches(l, this.passTemplates) && !matches(l, success))
+    const out = lines.filter((l) => !matches(l, this.passTemplates))
     if (out.length > 1 && matches(out[out.length - 1]!, g.final)) out.pop()
     return out
   }

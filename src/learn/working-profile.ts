@@ -1,4 +1,4 @@
-import type { FirmwareProfile } from '../device/index.js'
+import { familyOf, type FirmwareProfile } from '../device/index.js'
 
 /** Largest CA learn ever uploads (the store-size search's top), with room for PEM. */
 const MAX_UPLOAD = 24 * 1024
@@ -12,7 +12,7 @@ const MAX_UPLOAD = 24 * 1024
 export function workingProfile(picked: FirmwareProfile): FirmwareProfile {
   return {
     ...picked,
-    store: { ...picked.store, maxCaBytes: MAX_UPLOAD },
+    store: { ...picked.store, maxCaBytes: Math.min(MAX_UPLOAD, familyOf(picked.dialect).maxCaUploadBytes?.(picked) ?? MAX_UPLOAD) },
     responses: { info: [...picked.responses.info, '{text}'], final: picked.responses.final },
     errors: {},
   }

@@ -5,6 +5,7 @@ import { FIELD_PATHS, getField, sameValue } from '../../learn/index.js'
 
 const show = (v: unknown): string => {
   if (v === null) return 'none'
+  if (v === undefined) return '—'
   if (Array.isArray(v)) return v.length ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ') : '(none)'
   if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${String(x)}`).join(', ')
   return String(v)

@@ -45,6 +45,8 @@ export interface ModuleFamily {
   readonly doctor: FamilyDoctor
   /** Family-specific profile checks, after the common ones: one message per problem. */
   validate(profile: FirmwareProfile): string[]
+  /** The largest CA the upload command itself can carry, when the protocol has a limit (learn searches up to it). */
+  maxCaUploadBytes?(profile: FirmwareProfile): number
 }
 
 /** What `tlsmatrix doctor` reads back in the family's own commands. */

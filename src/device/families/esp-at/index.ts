@@ -3,7 +3,7 @@ import { espDoctor } from './doctor.js'
 import { EspAtDriver } from './driver.js'
 import { espAt } from './emulator.js'
 import { ESP_FRAMING } from './framing.js'
-import { ESP_DIALECT, ESP_MODULES, espProblems } from './profile.js'
+import { ESP_DIALECT, ESP_MODULES, espMaxCaBytes, espProblems } from './profile.js'
 import { caUploadBytes } from './upload-size.js'
 
 /**
@@ -25,4 +25,5 @@ export const espAtFamily: ModuleFamily = {
   caUploadBytes,
   doctor: espDoctor,
   validate: espProblems,
+  maxCaUploadBytes: espMaxCaBytes,
 }

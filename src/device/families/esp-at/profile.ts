@@ -37,7 +37,7 @@ export function espProblems(p: FirmwareProfile): string[] {
     if (e.sniDefault !== 'none' && e.sniDefault !== 'host') problems.push('esp.sniDefault must be none or host')
     if (typeof e.errno !== 'boolean') problems.push('esp.errno must be true or false')
     if (typeof e.cipherCommand !== 'boolean') problems.push('esp.cipherCommand must be true or false')
-    const max = e.caStore === 'sysflash' ? PKI_PARTITION_BYTES - 12 : SYSMFG_MAX_BYTES
+    const max = espMaxCaBytes(p)
     if (typeof p.store?.maxCaBytes === 'number' && p.store.maxCaBytes > max) problems.push(`store.maxCaBytes ${p.store.maxCaBytes} is over what ${e.caStore} holds (${max} PEM bytes)`)
   }
   if (!(ESP_MODULES as readonly string[]).includes(p.module)) problems.push(`module must be one of ${ESP_MODULES.join(', ')}`)
@@ -53,3 +53,8 @@ export function espExtras(p: FirmwareProfile): EspExtras {
 
 /** Largest CA (PEM bytes) per store: one SYSMFG value holds 8191 bytes (reference §2.1). */
 export const SYSMFG_MAX_BYTES = 8191
+
+/** What one CA upload can carry: a SYSMFG value, or the AtPKI partition less its headers. */
+export function espMaxCaBytes(p: FirmwareProfile): number {
+  return (p as Partial<EspProfile>).esp?.caStore === 'sysflash' ? PKI_PARTITION_BYTES - 12 : SYSMFG_MAX_BYTES
+}
