@@ -1,4 +1,4 @@
-import { FAILURE_CLASSES, type FailureClass, type FirmwareProfile } from '../device/index.js'
+import { FAILURE_CLASSES, linePattern, type FailureClass, type FirmwareProfile } from '../device/index.js'
 
 /** The profile fields learn measures, by path. `errors.<class>` are the module's lines per class. */
 export const ERROR_CLASSES = FAILURE_CLASSES.filter((c) => c !== 'device') as Array<Exclude<FailureClass, 'device'>>
@@ -56,7 +56,18 @@ export function compareLearned(learned: FirmwareProfile, other: FirmwareProfile)
     if (!f || f.method === 'assumed') continue
     const a = getField(learned, path)
     const b = getField(other, path)
-    if (!sameValue(path, a, b)) out.push({ field: path, learned: a, other: b })
+    if (!sameValue(path, a, b) && !sameEntry(path, a, b, other)) out.push({ field: path, learned: a, other: b })
   }
   return out
+}
+
+/**
+ * An error-table entry classifies the same with or without the final line after it (the
+ * classifier takes the entry optionally followed by a final line): `["+ERRNO:0x8"]` learned
+ * stands for `["+ERRNO:0x8", "ERROR"]` written by hand.
+ */
+function sameEntry(path: FieldPath, learned: unknown, other: unknown, profile: FirmwareProfile): boolean {
+  if (!path.startsWith('errors.') || !Array.isArray(learned) || !Array.isArray(other) || other.length !== learned.length + 1) return false
+  const last = String(other[other.length - 1])
+  return profile.responses.final.some((t) => linePattern(t).test(last)) && JSON.stringify(other.slice(0, -1)) === JSON.stringify(learned)
 }

@@ -39,6 +39,12 @@ export function judgeHandshake(profile: FirmwareProfile, server: ServerFacts, ho
   const m = moduleName(profile)
   const { own, broad } = server
   if (own) {
+    // The resolver retries a server that speaks only TLS 1.3 with TLS 1.3 to capture its chain: a
+    // handshake the module could not have made.
+    const t = profile.tls
+    if (own.ok && own.protocol && !(t.versions as string[]).includes(own.protocol)) {
+      return { state: 'fail', class: 'handshake', reasons: [reason('no-common-version', `the server speaks ${own.protocol} only; ${m} offers ${versionsText(t.versions)}`)] }
+    }
     if (own.ok) return { state: 'ok', reasons: [] }
     const cls = connectFailureClass(codeOf(own))
     if (cls === null) return { state: 'unknown', reasons: [reason('not-observed', `the handshake with ${m}'s ClientHello was not completed (${detail(own)})`)] }
