@@ -52,7 +52,7 @@ describe('inputs are checked before any work', () => {
     writeFileSync(join(profiles, 'stray.json'), '{"id": "x"}')
     const io2 = testIo()
     assert.equal(await run(['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0', '--profiles', profiles, '--db', db, ...counted()], io2), 2)
-    assert.match(io2.err(), /stray\.json: .*module must be SPWF04SA or SPWF01SA/)
+    assert.match(io2.err(), /stray\.json: .*module must be SPWF04SA, SPWF01SA, ESP32/)
   })
 
   test('--hello: unknown keys and wrong types are exit 2, each named', async () => {
