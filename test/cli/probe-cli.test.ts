@@ -32,6 +32,16 @@ describe('tlsmatrix probe (CLI)', () => {
     assert.ok(j.attempt.transcript.some((e) => e.dir === 'tx' && e.data.startsWith('AT+S.HTTPGET=rsa2048.basic.test,/index,')))
   })
 
+  test('an ESP-AT module: no key id claimed, a bare ERROR is a fail (exit 1) with the module\'s line', async () => {
+    const io = testIo()
+    const code = await run(['probe', '--device', 'emu:esp-at-4.1-esp32?no-dns', '--ca', lab.trustStoreFile, '--target', target('wrong-host.basic.test'), ...resolveArgs()], io)
+    assert.equal(code, 1, io.err())
+    assert.match(io.out(), /ESP32 firmware 4\.1\.1 build 4\.1\.1\.0/)
+    assert.match(io.out(), /CA uploaded \(this firmware reports no key id\)/)
+    assert.doesNotMatch(io.out(), /SubjectKeyId/)
+    assert.match(io.out(), /fail \(unspecified\)[^\n]*\n {2}ERROR\n/)
+  })
+
   test('a port that does not exist and a bad URL are usage errors (exit 2) with the reason', async () => {
     const io = testIo()
     assert.equal(await run(['probe', '--device', '/dev/ttyNOPE0'], io), 2)

@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
-import { checkDeviceUrl, checkProfileDirs, openModule, type Attempt } from '../../device/index.js'
+import { checkDeviceUrl, checkProfileDirs, familyOf, openModule, type Attempt } from '../../device/index.js'
 import { readCaFile } from '../input/ca-file.js'
 import { parseAddressMap, parseHosts } from '../../hosts/index.js'
 import type { Io } from '../io.js'
@@ -76,7 +76,9 @@ export async function probeCommand(opts: ProbeOptions, io: Io, clock: Clock): Pr
       io.stdout.write(`${termSafe(opts.device)}: ${m.identity.module} firmware ${m.identity.firmware ?? '?'} build ${m.identity.build ?? '?'} (profile ${m.profile.id})\n`)
       if (m.profileWarning) io.stdout.write(`warning: ${m.profileWarning}\n`)
       if (attempt) {
-        io.stdout.write(`CA uploaded, module says SubjectKeyId ${ski ?? '(none)'}\n`)
+        // ESP-AT answers an upload with OK only: "(none)" would read as a failed key id read-back.
+        if (familyOf(m.identity.dialect).doctor.caReportsKeyId) io.stdout.write(`CA uploaded, module says SubjectKeyId ${ski ?? '(none)'}\n`)
+        else io.stdout.write('CA uploaded (this firmware reports no key id)\n')
         io.stdout.write(`GET https://${termSafe(target!.host)}:${target!.port}${termSafe(target!.path)}: ${attempt.outcome}${attempt.class ? ` (${attempt.class})` : ''}, HTTP ${attempt.httpStatus ?? '-'}, ${attempt.durationMs} ms\n`)
         for (const l of attempt.lines) io.stdout.write(`  ${termSafe(l)}\n`)
         if (attempt.deviceError) io.stdout.write(`  link: ${termSafe(attempt.deviceError)}\n`)
