@@ -155,7 +155,15 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
           break
         }
         const first = runs.lastTry(runId, label, item.target, group.anchor.sha256) + 1
-        const a = await attempt(item, group.anchor)
+        let a: Attempt
+        try {
+          a = await attempt(item, group.anchor)
+        } catch (err) {
+          // A field this module cannot take (nothing was sent): this target's finding, not a lost device.
+          if (!isDeviceError(err, 'AT_INVALID_FIELD')) throw err
+          record(item, notRun({ reason: 'target-refused', detail: messageOf(err) }, true))
+          continue
+        }
         if (!a.fault) {
           record(item, fromAttempt(a, first, true))
           continue

@@ -43,6 +43,8 @@ export const NOT_RUN_REASONS = [
   'unresolved',
   /** The run's device-time budget was spent before this attempt (a planned end, not a fault). */
   'budget',
+  /** The driver refused the target's fields before sending anything (e.g. an ESP-AT host over 64 characters). */
+  'target-refused',
 ] as const
 export type NotRunReason = (typeof NOT_RUN_REASONS)[number]
 
