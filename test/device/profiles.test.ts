@@ -5,7 +5,7 @@ import { loaderArgs } from '../../src/device/transport/emu.js'
 
 test('every shipped profile validates and marks its guesses', async () => {
   const all = await loadAllProfiles()
-  assert.deepEqual(all.map((p) => p.id).sort(), ['spwf01sa-3.5.3', 'spwf04sa-1.0.0', 'spwf04sa-1.1.0'])
+  assert.deepEqual(all.map((p) => p.id).sort(), ['esp-at-2.2-esp8266', 'esp-at-3.3-esp32c3', 'esp-at-4.1-esp32', 'esp-at-5.0-esp32c5', 'spwf01sa-3.5.3', 'spwf04sa-1.0.0', 'spwf04sa-1.1.0'])
   for (const p of all) assert.ok(p.notes.some((n) => n.includes('GUESS')), p.id)
 })
 
