@@ -1,42 +1,23 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { run } from '../../src/cli/run.js'
 import { SerialPort } from 'serialport'
 import { openFailure } from '../../src/device/doctor/index.js'
 import { lockDevice } from '../../src/device/index.js'
 import { testIo } from '../helpers/io.js'
-import { MAIN } from '../helpers/spawn-cli.js'
+import { ptyEmulator } from '../helpers/pty-emulator.js'
 import { waitFor } from '../helpers/wait.js'
 
 interface Step { step: string; status: 'ok' | 'fail' | 'skipped'; detail: string; fix: string | null }
 interface Report { device: string; url: string; ready: boolean; module: { module: string; firmware: string; profile: string } | null; steps: Step[] }
 
-/** `tlsmatrix emulate --pty` as its own process, the way a module sits behind a port on a bench. */
-async function emulator(args: readonly string[]): Promise<{ path: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [...process.execArgv, MAIN, 'emulate', '--pty', '--exit-with-stdin', ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const path = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve)
-    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)))
-  })
-  return {
-    path,
-    child,
-    stop: async () => {
-      child.stdin!.end()
-      // A child killed by a signal has no exit code, only a signal code: it has exited all the same.
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)))
-    },
-  }
-}
 
 const stepOf = (r: Report, id: string) => r.steps.find((s) => s.step === id)
 
 describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   describe('a module at 9600 baud behind a pseudo-terminal', () => {
-    let emu: Awaited<ReturnType<typeof emulator>>
-    before(async () => { emu = await emulator(['--firmware', 'spwf04sa-1.1.0', '--baud', '9600']) })
+    let emu: Awaited<ReturnType<typeof ptyEmulator>>
+    before(async () => { emu = await ptyEmulator(['--firmware', 'spwf04sa-1.1.0', '--baud', '9600']) })
     after(async () => emu.stop())
 
     test('at the default 115200 it reads garbage, finds 9600, names the URL, and checks the rest at 9600 (exit 1)', async () => {
@@ -101,7 +82,7 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   })
 
   test('a module that goes away mid-way: the step says so and the exit is 3', async () => {
-    const emu = await emulator(['--firmware', 'spwf04sa-1.1.0', '--baud', '9600'])
+    const emu = await ptyEmulator(['--firmware', 'spwf04sa-1.1.0', '--baud', '9600'])
     try {
       const io = testIo()
       const exit = run(['doctor', '--device', `${emu.path}?baud=9600`], io)

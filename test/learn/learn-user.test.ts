@@ -1,14 +1,12 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { run } from '../../src/cli/run.js'
 import { testIo } from '../helpers/io.js'
-import { MAIN } from '../helpers/spawn-cli.js'
+import { ptyEmulator } from '../helpers/pty-emulator.js'
 
 const DEVICE = 'emu:spwf04sa-1.1.0?request-timeout-ms=5000'
 
@@ -54,21 +52,6 @@ describe('--lab-host', () => {
   })
 })
 
-/** `tlsmatrix emulate --pty` as its own process, as a user starts it. */
-async function ptyEmulator(args: readonly string[]): Promise<{ path: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [...process.execArgv, MAIN, 'emulate', '--pty', '--exit-with-stdin', ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const path = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve)
-    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)))
-  })
-  return {
-    path,
-    stop: async () => {
-      child.stdin!.end()
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)))
-    },
-  }
-}
 
 describe('an emulator on a pty the user started', { timeout: 300_000 }, () => {
   test('that cannot reach the lab: exit 2, the error says what to give, the learn run is not left running', async () => {
