@@ -1,5 +1,5 @@
 import { messageOf } from '../core/errors.js'
-import type { ModuleDriver } from './drivers/driver.js'
+import type { Attempt, HttpsRequest, ModuleDriver } from './drivers/driver.js'
 import { DeviceError, isDeviceError } from './errors.js'
 
 /** The module could not be put back in a known state: no verdict can come from it now. */
@@ -77,4 +77,15 @@ export async function recoverModule(driver: ModuleDriver, why: string, o: Recove
       step = 0
     }
   }
+}
+
+/**
+ * One HTTPS GET whose verdict stands only if the module did not restart while it ran: a restart
+ * means its state (clock, CA) was not the one planned, so the answer is a link fault, not kept.
+ */
+export async function watchedRequest(driver: ModuleDriver, req: HttpsRequest): Promise<Attempt> {
+  const before = driver.reboots()
+  const a = await driver.httpsGet(req)
+  if (driver.reboots() === before || a.fault) return a
+  return { ...a, outcome: 'fail', class: 'device', fault: 'link', deviceError: `AT_REBOOTED: the module restarted during the request (${a.outcome}${a.class ? ` ${a.class}` : ''} not kept)` }
 }

@@ -1,6 +1,6 @@
 import { ModuleLost, ModuleStopped } from '../device/index.js'
 import type { KeySpec } from '../lab/spec.js'
-import { EC_KEYS, type LearnKit } from './kit.js'
+import { EC_KEYS, groupOf, type LearnKit } from './kit.js'
 import { BudgetSpent } from './session.js'
 import { learnAnchorMatch } from './stages/anchor.js'
 import { learnBaseline } from './stages/baseline.js'
@@ -42,14 +42,11 @@ export async function learn(kit: LearnKit): Promise<LearnEnd> {
     ['validity', trust(() => learnValidity(kit))],
     ['host name', trust(() => learnHostname(kit))],
     ['sni', trust(() => learnSni(kit))],
-    ['intermediate keys', trust(async () => {
-      const base = kit.found.facts.baseline as { outcome: 'pass' | 'fail' | 'not-run'; attempt: number | null }
-      await learnIntermediateKeys(kit, keys, { id: 'baseline', attemptId: base.attempt, outcome: base.outcome, lines: [], errorLines: [], httpStatus: null, connections: [], replayed: true })
-    })],
+    ['intermediate keys', trust(() => learnIntermediateKeys(kit, keys))],
     ['signature hashes', trust(() => learnHashes(kit))],
     ['anchor matching', trust(() => learnAnchorMatch(kit))],
     ['versions', trust(() => learnVersions(kit, offered))],
-    ['suites', trust(async () => { ecdsaSuite = await learnSuites(kit, accepted().filter((k) => groups().includes(groupName(k)))) })],
+    ['suites', trust(async () => { ecdsaSuite = await learnSuites(kit, accepted().filter((k) => groups().includes(groupOf(k)))) })],
     ['leaf keys', trust(() => learnLeafKeys(kit, keys, ecdsaSuite, groups()))],
     ['extra certificate', trust(() => learnExtraCertificate(kit, refusedKey(keys)))],
     ['sizes', trust(() => learnSizes(kit))],
@@ -81,5 +78,3 @@ export async function learn(kit: LearnKit): Promise<LearnEnd> {
   if (keys.size > 0) keyLimits(kit, keys)
   return end
 }
-
-const groupName = (k: KeySpec) => ({ 'ec-p256': 'secp256r1', 'ec-p384': 'secp384r1', 'ec-p521': 'secp521r1' } as Record<string, string>)[k]!

@@ -9,6 +9,8 @@ export const EC_KEYS = KEY_SPECS.filter((k) => k.startsWith('ec-'))
 export const rsaBits = (k: KeySpec) => Number(k.slice(4))
 /** The profile's curve names (`certificateKeys.ecdsa`). */
 export const curveOf = (k: KeySpec) => ({ 'ec-p256': 'P-256', 'ec-p384': 'P-384', 'ec-p521': 'P-521' } as Record<string, string>)[k]!
+/** The hello's name for an EC key's curve (`tls.groups`). */
+export const groupOf = (k: KeySpec) => ({ 'ec-p256': 'secp256r1', 'ec-p384': 'secp384r1', 'ec-p521': 'secp521r1' } as Record<string, string>)[k]!
 
 const O = 'O=tlsmatrix learn'
 
@@ -33,6 +35,8 @@ export class LearnKit {
   root!: ProbeCert
   int!: ProbeCert
   leaf!: ProbeCert
+  /** The baseline probe's answer: the RSA-2048/SHA-256 point of every key and hash series. */
+  baseline: ProbeOutcome | null = null
   /** The leaf key type the module's suites can use. */
   leafKey: KeySpec = 'rsa-2048'
   /** Versions the server may use for chain probes (the module's, once known). */

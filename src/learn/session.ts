@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js'
-import { isDeviceError, linePattern, ModuleStopped, recoverModule, type Attempt, type FirmwareProfile, type OpenedModule } from '../device/index.js'
+import { isDeviceError, linePattern, ModuleStopped, recoverModule, watchedRequest, type FirmwareProfile, type OpenedModule } from '../device/index.js'
 import { caUploadBytes, type NotRun, type PlanItem } from '../plan/index.js'
 import type { RunStore, UploadEvidence } from '../store/index.js'
 import type { ClientHelloInfo, ProbeCert, ProbeServe, ProbeServer, ServedConnection } from './lab/index.js'
@@ -208,7 +208,7 @@ export class ProbeSession {
       if (this.driver.reboots() !== this.reboots.known) await this.timed(() => this.recover('the module restarted', p.ca ?? this.loaded?.ca ?? null))
       if (p.serve) this.d.server.serve(p.serve)
       else this.d.server.connections()
-      const a = await this.timed(() => this.attempt(p))
+      const a = await this.timed(() => watchedRequest(this.driver, { host: p.host, port: p.port, path: p.path }))
       this.requests++
       const connections = this.d.server.connections().map(keep)
       const fault = a.fault === 'link'
@@ -224,14 +224,6 @@ export class ProbeSession {
       }
       await this.timed(() => this.recover(a.deviceError ?? 'no answer', p.ca ?? this.loaded?.ca ?? null))
     }
-  }
-
-  /** A restart seen while the request ran means the module's state was not the one planned. */
-  private async attempt(p: ProbeSpec): Promise<Attempt> {
-    const before = this.driver.reboots()
-    const a = await this.driver.httpsGet({ host: p.host, port: p.port, path: p.path })
-    if (this.driver.reboots() === before || a.fault) return a
-    return { ...a, outcome: 'fail', class: 'device', fault: 'link', deviceError: `AT_REBOOTED: the module restarted during the request (${a.outcome} not kept)` }
   }
 
   private record(p: ProbeSpec, a: { try: number; final: boolean; outcome: 'pass' | 'fail' | 'not-run'; reason: NotRun | null; lines: string[]; httpStatus: number | null; bodyBytes: number; durationMs: number; transcript: unknown[] }, connections: KeptConnection[]): number {

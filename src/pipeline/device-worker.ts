@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js'
 import { messageOf } from '../core/errors.js'
-import { isDeviceError, ModuleLost as DeviceLost, ModuleStopped as Interrupted, recoverModule, type Attempt, type OpenedModule } from '../device/index.js'
+import { isDeviceError, ModuleLost as DeviceLost, ModuleStopped as Interrupted, recoverModule, watchedRequest, type Attempt, type OpenedModule } from '../device/index.js'
 import { skipReason, type DevicePlan, type NotRun, type PlanItem, type PlannedAnchor } from '../plan/index.js'
 import { verdictKey, type AttemptRecord, type RunStore, type UploadEvidence } from '../store/index.js'
 import { displayName } from '../chain/display-name.js'
@@ -111,11 +111,8 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   /** One request; a restart seen while it ran means the module's state was not the one planned. */
   const attempt = async (item: PlanItem, anchor: PlannedAnchor): Promise<Attempt> => {
     if (m.driver.reboots() !== reboots.known || loaded?.anchor.sha256 !== anchor.sha256) await recover('the module restarted', anchor)
-    const before = m.driver.reboots()
-    const a = await m.driver.httpsGet(item)
     result.attempts++
-    if (m.driver.reboots() === before || a.fault) return a
-    return { ...a, outcome: 'fail', class: 'device', fault: 'link', deviceError: `AT_REBOOTED: the module restarted during the request (${a.outcome}${a.class ? ` ${a.class}` : ''} not kept)` }
+    return await watchedRequest(m.driver, item)
   }
 
   // A spent budget is a planned end, not a fault: the rest is recorded, the run completes.

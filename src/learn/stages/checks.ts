@@ -27,7 +27,7 @@ export async function learnHashes(kit: LearnKit): Promise<void> {
     let accepted = true
     for (const pos of ['leaf', 'intermediate'] as const) {
       if (h === 'sha256') {
-        attempts.push((kit.found.facts.baseline as { attempt: number | null }).attempt)
+        attempts.push(kit.baseline?.attemptId ?? null)
         continue
       }
       const int = pos === 'intermediate' ? await kit.pki.issue({ subject: `CN=tlsmatrix learn Intermediate RSA-2048, ${O}`, key: 'rsa-2048', keySlot: 'int', issuer: kit.root, ca: true, signature: h }) : kit.int

@@ -1,5 +1,5 @@
 import { KEY_SPECS, type KeySpec } from '../../lab/spec.js'
-import { curveOf, EC_KEYS, rsaBits, RSA_KEYS, type LearnKit } from '../kit.js'
+import { curveOf, EC_KEYS, groupOf, rsaBits, RSA_KEYS, type LearnKit } from '../kit.js'
 import type { ProbeCert } from '../lab/index.js'
 import type { ProbeOutcome } from '../session.js'
 
@@ -14,12 +14,12 @@ const verdict = (o: ProbeOutcome): KeyResult | null => (o.outcome === 'not-run' 
  * Each key type as the intermediate: the leaf and root stay the baseline's, so the only new thing
  * the module sees is the intermediate's key (and its signature on the leaf). No upload.
  */
-export async function learnIntermediateKeys(kit: LearnKit, results: KeyResults, baseline: ProbeOutcome): Promise<void> {
+export async function learnIntermediateKeys(kit: LearnKit, results: KeyResults): Promise<void> {
   const at = new Map<KeySpec, KeyResult>()
   results.set('intermediate', at)
   for (const k of KEY_SPECS) {
     if (k === 'rsa-2048') {
-      at.set(k, { ok: baseline.outcome === 'pass', attempt: baseline.attemptId, lines: [] })
+      at.set(k, baselineResult(kit))
       continue
     }
     const int = await kit.pki.issue({ subject: `CN=tlsmatrix learn Intermediate ${k}, ${O}`, key: k, keySlot: 'int', issuer: kit.root, ca: true })
@@ -47,8 +47,7 @@ export async function learnLeafKeys(kit: LearnKit, results: KeyResults, ecdsaSui
       continue
     }
     if (k === kit.leafKey) {
-      const base = kit.found.facts.baseline as { outcome: string; attempt: number | null }
-      at.set(k, { ok: base.outcome === 'pass', attempt: base.attempt, lines: [] })
+      at.set(k, baselineResult(kit))
       continue
     }
     const leaf = await kit.pki.issue({ subject: `CN=${kit.names.host}, ${O}`, key: k, keySlot: 'leaf', issuer: kit.int, sans: [kit.names.host] })
@@ -65,8 +64,7 @@ export async function learnRootKeys(kit: LearnKit, results: KeyResults): Promise
   results.set('root', at)
   for (const k of KEY_SPECS) {
     if (k === 'rsa-2048') {
-      const base = kit.found.facts.baseline as { outcome: string; attempt: number | null }
-      at.set(k, { ok: base.outcome === 'pass', attempt: base.attempt, lines: [] })
+      at.set(k, baselineResult(kit))
       continue
     }
     const root = await kit.pki.issue({ subject: `CN=tlsmatrix learn Root ${k}, ${O}`, key: k, keySlot: 'root', issuer: 'self', ca: true })
@@ -87,7 +85,8 @@ async function issueIntermediateUnder(kit: LearnKit, root: ProbeCert): Promise<P
   return await kit.pki.issue({ subject: `CN=tlsmatrix learn Intermediate RSA-2048, ${O}`, key: 'rsa-2048', keySlot: 'int', issuer: root, ca: true })
 }
 
-const groupOf = (k: KeySpec) => ({ 'ec-p256': 'secp256r1', 'ec-p384': 'secp384r1', 'ec-p521': 'secp521r1' } as Record<string, string>)[k]!
+/** The baseline's key (RSA-2048 as intermediate and root, the leaf's own type): its result is the baseline probe's. */
+const baselineResult = (kit: LearnKit): KeyResult => ({ ok: kit.baseline?.outcome === 'pass', attempt: kit.baseline?.attemptId ?? null, lines: [] })
 
 /**
  * The profile's key limits: a key type is accepted when every position that tried it took it
