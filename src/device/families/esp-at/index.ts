@@ -9,7 +9,7 @@ import { caUploadBytes } from './upload-size.js'
 /**
  * Espressif ESP-AT v2.x–v5.x (ESP32, ESP32-C3, ESP32-C5, ESP8266): `\r\nOK\r\n` / `\r\nERROR\r\n`,
  * prompts, `+IPD` data; what differs between releases is the profile's `esp` block
- * (../shared/spec/esp-at-reference.md).
+ * (docs/esp-at.md names the sources).
  */
 export const espAtFamily: ModuleFamily = {
   dialect: ESP_DIALECT,
