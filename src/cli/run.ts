@@ -202,7 +202,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .action(async (o: LearnOptions) => { const { learnCommand } = await import('./commands/learn.js'); await learnCommand(o, io, clock) })
 
   program.command('demo')
-    .description('the built-in default: the field report reproduced offline (lab, three emulated modules, survey)')
+    .description('the built-in default: the field report reproduced offline (lab, four emulated modules, survey)')
     .option('--device-budget-minutes <n>', 'device time each device may spend; the rest is recorded as not run (budget)', intInRange(0, 7 * 24 * 60))
     .option('--spec <file>', 'lab spec')
     .option('--db <path>', 'SQLite database', DEFAULT_DB)

@@ -87,12 +87,21 @@ export async function openModule(url: string, opts: OpenModuleOptions = {}): Pro
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts }
   // A plain command never takes longer than an HTTPS request: a tighter request limit tightens both.
   if (opts.timeouts?.httpMs !== undefined && opts.timeouts.commandMs === undefined) timeouts.commandMs = Math.min(timeouts.commandMs, timeouts.httpMs)
-  const channel = new AtChannel(transport, anyFraming(), monotonic)
+  const opening = anyFraming()
+  const channel = new AtChannel(transport, opening, monotonic)
   try {
     const dialectLine = await sync(channel)
     const profiles = await loadAllProfiles(opts.profileDirs ?? [])
     const family = await familyAnswering(channel, dialectLine, timeouts.commandMs)
     if (!family) throw new DeviceError('DEVICE_UNKNOWN', `"${dialectLine}" in answer to AT is no registered module family's`)
+    // The first AT ended in CR LF, so that a family reading up to the LF (ESP-AT) answers it. A
+    // family that ends commands at CR may take that LF as the start of its next line and refuse
+    // it: in its own framing, AT until one is answered OK takes up that refusal. (Bare ATs: the
+    // emulator's fault schedule never counts them.) A late OK is set aside by identify's reads.
+    if ((family.framing.commandEnd ?? '\r') !== (opening.commandEnd ?? '\r')) {
+      channel.setFraming(family.framing)
+      await sync(channel)
+    }
     const identity = await family.identify(channel, timeouts.commandMs, profiles)
     const { profile, warning } = pickProfile(identity, profiles)
     const working = opts.driverProfile ? opts.driverProfile(profile) : profile

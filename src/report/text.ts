@@ -43,6 +43,7 @@ export function failuresText(attempts: readonly AttemptRow[]): string {
     for (const l of a.lines) lines.push(`    ${termSafe(truncate(l, 120))}`)
     if (a.reason) lines.push(`    (${termSafe(truncate(`${a.reason.reason}: ${a.reason.detail}`, 160))})`)
     if (a.upload) lines.push(`    (CA: ${termSafe(truncate(a.upload.command, 60))}${a.upload.ski ? `, key id ${a.upload.ski}` : ''})`)
+    if (a.class === 'unspecified') lines.push('    (the module said only that it failed; `tlsmatrix report` predicts why from the served chain and the profile)')
   }
   // A cell that says "not run: link" explains itself here: the reason, its detail and the
   // module's last lines, once per target, device and reason.

@@ -1,18 +1,21 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseCertificate } from '../../src/chain/index.js'
-import { openModule, isDeviceError, type OpenedModule } from '../../src/device/index.js'
+import { familyOf, openModule, isDeviceError, type OpenedModule } from '../../src/device/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
 import { waitFor } from '../helpers/wait.js'
 
 /**
- * One device suite, two backends: the emulator process over a pseudo-terminal (always), and a
- * real module when TLSMATRIX_DEVICE is set (/dev/ttyUSB0?baud=115200). Lab-dependent tests need
- * the module to reach this machine's loopback, so they run on the emulator only.
+ * One device suite, two backends: the emulator process over a pseudo-terminal (always, every
+ * family), and a real module of any family when TLSMATRIX_DEVICE is set
+ * (/dev/ttyUSB0?baud=115200): it is identified on the wire and given its family's checks.
+ * Lab-dependent tests need the module to reach this machine's loopback, so they run on the
+ * emulator only.
  */
 const hardware = process.env.TLSMATRIX_DEVICE
 
@@ -21,23 +24,23 @@ async function raw(m: OpenedModule, cmd: string, payload?: Buffer) {
   return [...r.lines, r.final]
 }
 
-function wireSuite(name: string, url: () => string, resolve: () => string[]) {
-  describe(`${name}: AT interface`, () => {
-    let m: OpenedModule
-    before(async () => {
-      m = await openModule(url(), { resolve: resolve() })
-      await m.driver.prepare(new Date())
-    })
-    after(async () => m.transport.close())
+/** The bytes the module sent since a transcript mark, as one string. */
+function rxSince(m: OpenedModule, mark: number): string {
+  return m.channel.transcript.since(mark).filter((e) => e.dir === 'rx').map((e) => e.data).join('')
+}
 
-    test('identifies module and firmware from the wire', () => {
-      assert.match(m.identity.module, /^SPWF0[14]SA$/)
-      assert.match(m.identity.firmware ?? '', /^\d+\.\d+\.\d+$/)
-      assert.equal(m.profile.firmware, m.identity.firmware)
-      assert.equal(m.profileWarning, null)
-    })
+/** A check of one family's own commands, run on whatever module of that family is attached. */
+interface WireCheck {
+  dialect: string
+  name: string
+  run(m: OpenedModule, ca: Buffer): Promise<void>
+}
 
-    test('every TLSCERT error path', { skip: isSpwf01(name) }, async () => {
+const WIRE_CHECKS: WireCheck[] = [
+  {
+    dialect: 'spwf04',
+    name: 'every TLSCERT error path',
+    async run(m) {
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca'), ['AT-S.ERROR:2:Missing argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca,10,1'), ['AT-S.ERROR:6:Too many argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca,0'), ['AT-S.ERROR:33:Argument evaluated to zero'])
@@ -47,31 +50,118 @@ function wireSuite(name: string, url: () => string, resolve: () => string[]) {
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=content,3'), ['AT-S.ERROR:7:Invalid argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=content,2'), ['AT-S.Clean', 'AT-S.OK'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=content,1'), ['AT-S.List', 'AT-S.CA:0', 'AT-S.Cert:0', 'AT-S.Key:0', 'AT-S.Id:0', 'AT-S.OK'])
-    })
-
-    test('HTTPGET field validation', { skip: isSpwf01(name) }, async () => {
+    },
+  },
+  {
+    dialect: 'spwf04',
+    name: 'HTTPGET field validation',
+    async run(m) {
       assert.deepEqual(await raw(m, 'AT+S.HTTPGET=a.test,/,443,2,,,'), ['AT-S.ERROR:2:Missing argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.HTTPGET=a.test,/,443,2,,,,,'), ['AT-S.ERROR:6:Too many argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.HTTPGET=a.test,/,443,3,,,,'), ['AT-S.ERROR:7:Invalid argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.HTTPGET=,/,443,2,,,,'), ['AT-S.ERROR:7:Invalid argument(s)'])
       assert.deepEqual(await raw(m, `AT+S.HTTPGET=a.test,/,443,2,,,${'f'.repeat(65)},`), ['AT-S.ERROR:7:Invalid argument(s)'])
+    },
+  },
+  {
+    dialect: 'esp-at',
+    name: 'echo: on after ATE1 (the channel reads past it), off again after ATE0',
+    async run(m) {
+      assert.deepEqual(await raw(m, 'ATE1'), ['OK'])
+      let mark = m.channel.transcript.length
+      assert.deepEqual(await raw(m, 'AT+SYSLOG?'), ['+SYSLOG:1', 'OK'], 'prepare turned SYSLOG on; the echo is not a line of the answer')
+      assert.match(rxSince(m, mark), /^AT\+SYSLOG\?\r\n/, 'the module echoed the command')
+      assert.deepEqual(await raw(m, 'ATE0'), ['OK'])
+      mark = m.channel.transcript.length
+      assert.deepEqual(await raw(m, 'AT'), ['OK'])
+      assert.equal(rxSince(m, mark), '\r\nOK\r\n')
+    },
+  },
+  {
+    dialect: 'esp-at',
+    name: 'error paths: ERR CODE (SYSLOG=1) before ERROR for an unknown command and a bad parameter; a release without CIPSSLCCIPHER refuses it',
+    async run(m) {
+      assert.deepEqual(await raw(m, 'AT+TLSMATRIXNOPE'), ['ERR CODE:0x01090000', 'ERROR'])
+      const bad = await raw(m, 'AT+SYSTIMESTAMP=x')
+      assert.equal(bad.at(-1), 'ERROR')
+      assert.match(bad[0]!, /^ERR CODE:0x010[4-8][0-9a-f]{4}$/, 'a parameter error (subcategories 04-08)')
+      const cipher = await raw(m, 'AT+CIPSSLCCIPHER?')
+      if (!(m.profile as unknown as { esp: { cipherCommand: boolean } }).esp.cipherCommand) assert.deepEqual(cipher, ['ERR CODE:0x01090000', 'ERROR'])
+    },
+  },
+  {
+    dialect: 'esp-at',
+    name: 'the clock prepare set reads back with AT+SYSTIMESTAMP?',
+    async run(m) {
+      const set = Date.now()
+      await m.driver.prepare(new Date(set))
+      const [line, final] = await raw(m, 'AT+SYSTIMESTAMP?')
+      assert.equal(final, 'OK')
+      const t = Number(/^\+SYSTIMESTAMP:(\d+)$/.exec(line ?? '')?.[1]) * 1000
+      assert.ok(t >= set - 1000 && t <= Date.now() + 1000, `${line}: between ${new Date(set).toISOString()} and now`)
+    },
+  },
+  {
+    dialect: 'esp-at',
+    name: "the CA store: its write command's own limit (no prompt), then an upload CIPSSLCCONF points at",
+    async run(m, ca) {
+      const esp = (m.profile as unknown as { esp: { caStore: string } }).esp
+      const mark = m.channel.transcript.length
+      const over = esp.caStore === 'sysmfg' ? 'AT+SYSMFG=2,"client_ca","client_ca.0",8,8192' : 'AT+SYSFLASH=1,"client_ca",0,4097'
+      const r = await raw(m, over)
+      assert.equal(r.at(-1), 'ERROR', over)
+      assert.ok(!rxSince(m, mark).includes('>'), 'no prompt: the module waits for no payload')
+      assert.deepEqual(await raw(m, 'AT'), ['OK'], 'and it listens to the next command')
+      await m.driver.clean()
+      const up = await m.driver.uploadCa(ca)
+      assert.match(up.command, esp.caStore === 'sysmfg' ? /^AT\+SYSMFG=2,"client_ca","client_ca\.0",8,\d+$/ : /^AT\+SYSFLASH=1,"client_ca",0,\d+$/)
+      assert.deepEqual(await raw(m, 'AT+CIPSSLCCONF?'), ['+CIPSSLCCONF:2,0,0', 'OK'])
+      if (esp.caStore === 'sysmfg') assert.deepEqual(await raw(m, 'AT+SYSMFG=1,"client_ca"'), ['+SYSMFG:"client_ca","client_ca.0",8', 'OK'])
+      else assert.ok((await raw(m, 'AT+SYSFLASH?')).some((l) => /^\+SYSFLASH:"client_ca",/.test(l)), 'the partition the image went to exists')
+    },
+  },
+]
+
+function wireSuite(name: string, url: () => string, resolve: () => string[], ca: () => Buffer, dialect: string | null) {
+  describe(`${name}: AT interface`, () => {
+    let m: OpenedModule
+    before(async () => {
+      m = await openModule(url(), { resolve: resolve() })
+      await m.driver.prepare(new Date())
     })
+    after(async () => m.transport.close())
+
+    test('identifies module and firmware from the wire', () => {
+      assert.ok(familyOf(m.identity.dialect).modules.includes(m.identity.module), `${m.identity.module} is a ${m.identity.dialect} module`)
+      if (dialect) assert.equal(m.identity.dialect, dialect)
+      assert.match(m.identity.firmware ?? '', /^\d+\.\d+\.\d+$/)
+      assert.equal(m.profile.firmware, m.identity.firmware)
+      assert.equal(m.profileWarning, null)
+    })
+
+    // An emulator's family is known from its profile; a module on a port is asked first.
+    for (const check of WIRE_CHECKS.filter((c) => dialect === null || c.dialect === dialect)) {
+      test(`${check.dialect}: ${check.name}`, async (t) => {
+        if (m.identity.dialect !== check.dialect) return t.skip(`${check.dialect} only; this module is ${m.identity.dialect}`)
+        await check.run(m, ca())
+      })
+    }
 
     test('injection attempts are refused before anything is sent', async () => {
       const before = m.channel.transcript.length
-      for (const host of ['a.test\rAT+S.RESET', 'a.test,/,1,0,,,,', 'a.test\0', 'a.test\nAT']) {
+      for (const host of ['a.test\rAT+S.RESET', 'a.test\r\nAT+RST', 'a.test,/,1,0,,,,', 'a.test","x', 'a.test\0', 'a.test\nAT']) {
         await assert.rejects(m.driver.httpsGet({ host, path: '/', port: 443 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'), JSON.stringify(host))
       }
-      await assert.rejects(m.driver.httpsGet({ host: 'a.test', path: '/a,b', port: 443 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'))
+      for (const path of ['/a,b', '/a\r\nAT', '/a b']) {
+        await assert.rejects(m.driver.httpsGet({ host: 'a.test', path, port: 443 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'), JSON.stringify(path))
+      }
       await assert.rejects(m.driver.httpsGet({ host: 'a.test', path: '/', port: 0 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'))
       assert.equal(m.channel.transcript.length, before, 'no byte went out')
     })
   })
 }
 
-function isSpwf01(name: string): boolean {
-  return name.includes('spwf01')
-}
+const dialectOf = (fw: string): string => (JSON.parse(readFileSync(new URL(`../../data/firmware/${fw}.json`, import.meta.url), 'utf8')) as { dialect: string }).dialect
 
 describe('device suite', () => {
   let lab: RunningLab
@@ -85,8 +175,10 @@ describe('device suite', () => {
   })
   after(async () => lab.close())
 
-  for (const fw of ['spwf04sa-1.0.0', 'spwf01sa-3.5.3']) wireSuite(`emulator ${fw}`, () => `emu:${fw}?no-dns`, resolve)
-  if (hardware) wireSuite(`hardware ${hardware}`, () => hardware, () => [])
+  for (const fw of ['spwf04sa-1.0.0', 'spwf01sa-3.5.3', 'esp-at-2.2-esp8266', 'esp-at-3.3-esp32c3', 'esp-at-4.1-esp32', 'esp-at-5.0-esp32c5']) {
+    wireSuite(`emulator ${fw}`, () => `emu:${fw}?no-dns`, resolve, () => der('root-rsa'), dialectOf(fw))
+  }
+  if (hardware) wireSuite(`hardware ${hardware}`, () => hardware, () => [], () => der('root-rsa'), null)
   else test('hardware: skipped, set TLSMATRIX_DEVICE=/dev/ttyUSB0 to run this suite on a real module', { skip: 'no TLSMATRIX_DEVICE' }, () => {})
 
   describe('emulator spwf04sa-1.0.0 against the lab', () => {
@@ -133,6 +225,134 @@ describe('device suite', () => {
         if (cls === 'http') assert.equal(a.httpStatus, 404)
       })
     }
+  })
+
+  describe('emulator esp-at-5.0-esp32c5 against the lab: +ERRNO names the class', () => {
+    let m: OpenedModule
+    before(async () => {
+      m = await openModule('emu:esp-at-5.0-esp32c5?no-dns&request-timeout-ms=5000', { resolve: resolve() })
+      await m.driver.prepare(new Date())
+    })
+    after(async () => m.transport.close())
+
+    test('uploads a CA (PEM by SYSMFG) and passes against a lab server, the status line kept', async () => {
+      await m.driver.clean()
+      await m.driver.uploadCa(der('root-rsa'))
+      const a = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/hello', port: port('rsa2048.basic.test') })
+      assert.equal(a.outcome, 'pass', JSON.stringify(a.lines))
+      assert.deepEqual(a.lines, ['CONNECT', 'OK', 'HTTP/1.1 200 OK'])
+      assert.equal(a.httpStatus, 200)
+      assert.ok(a.bodyBytes > 0)
+      assert.ok(a.transcript.some((e) => e.dir === 'note' && e.data === 'name checked (SNI and certificate): rsa2048.basic.test'))
+    })
+
+    const cases: Array<[string, string, string, string]> = [
+      ['dns', 'nowhere.basic.test', 'root-rsa', '/'],
+      ['connect', 'closed.basic.test', 'root-rsa', '/'],
+      ['handshake', 'tls13-only.basic.test', 'root-rsa', '/'],
+      ['untrusted', 'rsa2048.basic.test', 'root-g1', '/'],
+      ['expired', 'expired.basic.test', 'root-rsa', '/'],
+      ['hostname', 'wrong-host.basic.test', 'root-rsa', '/'],
+      ['too-large', 'many-sans.basic.test', 'root-rsa', '/'],
+      ['http', 'rsa2048.basic.test', 'root-rsa', '/status/404'],
+      ['timeout', 'stall.basic.test', 'root-rsa', '/'],
+    ]
+    for (const [cls, host, ca, path] of cases) {
+      test(`a ${cls} failure, classified from the module's lines`, async () => {
+        await m.driver.uploadCa(der(ca))
+        const p = host === 'closed.basic.test' ? closed : host === 'nowhere.basic.test' ? 443 : port(host)
+        const a = await m.driver.httpsGet({ host, path, port: p })
+        assert.equal(a.outcome, 'fail')
+        assert.equal(a.class, cls, JSON.stringify(a.lines))
+        if (cls === 'http') assert.equal(a.httpStatus, 404)
+        else if (cls === 'dns') assert.deepEqual(a.lines, ['ERROR'])
+        else assert.match(a.lines.join('|'), /^\+ERRNO:0x[0-9a-f]+\|ERROR$/)
+      })
+    }
+
+    test('a clock never set (1970) fails a good chain as clock, and setting it again mends it', async () => {
+      await m.driver.uploadCa(der('root-rsa'))
+      const req = { host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') }
+      assert.deepEqual(await raw(m, 'AT+SYSTIMESTAMP=0'), ['OK'])
+      const a = await m.driver.httpsGet(req)
+      assert.equal(a.class, 'clock', JSON.stringify(a.lines))
+      await m.driver.prepare(new Date())
+      assert.equal((await m.driver.httpsGet(req)).outcome, 'pass')
+    })
+  })
+
+  describe('emulator esp-at-3.3-esp32c3 and esp-at-2.2-esp8266 against the lab: a bare ERROR', () => {
+    test('v3.3 says only ERROR for every kind of failure (unspecified); an HTTP error still has its status', async () => {
+      const m = await openModule('emu:esp-at-3.3-esp32c3?no-dns&request-timeout-ms=5000', { resolve: resolve() })
+      try {
+        await m.driver.prepare(new Date())
+        await m.driver.clean()
+        await m.driver.uploadCa(der('root-rsa'))
+        for (const host of ['expired.basic.test', 'wrong-host.basic.test', 'tls13-only.basic.test', 'ecdsa.basic.test', 'stall.basic.test']) {
+          const a = await m.driver.httpsGet({ host, path: '/', port: port(host) })
+          assert.deepEqual([a.outcome, a.class, a.lines], ['fail', 'unspecified', ['ERROR']], host)
+        }
+        const nf = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/status/404', port: port('rsa2048.basic.test') })
+        assert.deepEqual([nf.class, nf.httpStatus], ['http', 404])
+      } finally {
+        await m.transport.close()
+      }
+    })
+
+    test('v2.2 takes the CA as an AtPKI image in SYSFLASH, and checks no dates: an expired leaf passes', async () => {
+      const m = await openModule('emu:esp-at-2.2-esp8266?no-dns', { resolve: resolve() })
+      try {
+        await m.driver.prepare(new Date())
+        await m.driver.clean()
+        const up = await m.driver.uploadCa(der('root-rsa'))
+        assert.match(up.command, /^AT\+SYSFLASH=1,"client_ca",0,\d+$/)
+        for (const host of ['rsa2048.basic.test', 'expired.basic.test']) {
+          const a = await m.driver.httpsGet({ host, path: '/', port: port(host) })
+          assert.equal(a.outcome, 'pass', `${host}: ${JSON.stringify(a.lines)}`)
+        }
+        assert.equal((await m.driver.httpsGet({ host: 'wrong-host.basic.test', path: '/', port: port('wrong-host.basic.test') })).outcome, 'fail')
+      } finally {
+        await m.transport.close()
+      }
+    })
+  })
+
+  describe('emulator esp-at faults', () => {
+    test('URCs (WIFI ..., +TIME_UPDATED) arriving mid-response change nothing', async () => {
+      const m = await openModule('emu:esp-at-4.1-esp32?no-dns&faults=wind=1', { resolve: resolve() })
+      try {
+        await m.driver.prepare(new Date())
+        await m.driver.clean()
+        await m.driver.uploadCa(der('root-ec384'))
+        const a = await m.driver.httpsGet({ host: 'ecdsa.basic.test', path: '/', port: port('ecdsa.basic.test') })
+        assert.equal(a.outcome, 'pass', JSON.stringify(a.lines))
+        assert.deepEqual(a.lines, ['CONNECT', 'OK', 'HTTP/1.1 200 OK'])
+        const urcs = a.transcript.filter((e) => e.dir === 'rx').map((e) => e.data).join('').match(/WIFI (?:CONNECTED|GOT IP|DISCONNECT)|\+TIME_UPDATED/g) ?? []
+        assert.ok(urcs.length >= 1, 'the emulator did inject URCs')
+      } finally {
+        await m.transport.close()
+      }
+    })
+
+    test('a restart (ready) during CIPSTART is a device failure, never a verdict, and the module comes back', async () => {
+      // Counting every command but the bare AT: 0-1 the two AT+GMR of open, 2-4 prepare, 5 clean,
+      // 6-7 the upload (SYSMFG, CIPSSLCCONF), 8 CIPSSLCSNI, 9 CIPSTART.
+      const m = await openModule('emu:esp-at-3.3-esp32c3?no-dns&faults=reboot@9', { resolve: resolve() })
+      try {
+        await m.driver.prepare(new Date())
+        await m.driver.clean()
+        await m.driver.uploadCa(der('root-rsa'))
+        const req = { host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') }
+        const a = await m.driver.httpsGet(req)
+        assert.equal(a.class, 'device', JSON.stringify(a.lines))
+        assert.match(a.deviceError ?? '', /AT_REBOOTED/)
+        await m.driver.reset()
+        await m.driver.prepare(new Date())
+        assert.equal((await m.driver.httpsGet(req)).outcome, 'pass', 'the CA survived the restart in flash')
+      } finally {
+        await m.transport.close()
+      }
+    })
   })
 
   describe('emulator faults', () => {

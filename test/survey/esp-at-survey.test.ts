@@ -12,7 +12,7 @@ interface ReportCell { host: string; module: string; firmware: string; verdict: 
 interface Report { firmware: Array<{ module: string; firmware: string }>; cells: ReportCell[] }
 
 /** A survey with an SPWF04SA and two ESP-AT modules side by side, as a bench with both would run it. */
-async function survey(lab: RunningLab, dir: string, name: string): Promise<Report> {
+async function survey(lab: RunningLab, dir: string, name: string): Promise<Report & { printed: string }> {
   const out = join(dir, name)
   const io = testIo()
   const code = await run(['run', '--hosts', lab.hostsFile, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', join(dir, `${name}.db`),
@@ -20,7 +20,7 @@ async function survey(lab: RunningLab, dir: string, name: string): Promise<Repor
     ...lab.connectToEntries.flatMap((e) => ['--connect-to', e]), ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
     '--report', out, '--report-format', 'json,md'], io)
   assert.ok(code === 0 || code === 1, io.err())
-  return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report
+  return { ...(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report), printed: io.out() }
 }
 
 describe('ESP-AT beside the SPWF04SA in one survey', { timeout: 900_000 }, () => {
@@ -60,10 +60,16 @@ describe('ESP-AT beside the SPWF04SA in one survey', { timeout: 900_000 }, () =>
         // … and the report says why, from the profile and the served chain, without calling it a disagreement.
         assert.ok(c.why.length > 0 && !c.why.some((w) => /gives no reason/.test(w)), `${c.host}: ${c.why.join(' | ')}`)
         assert.equal(c.disagree, false, c.host)
+        assert.equal(c.why[0], `the module said only that it failed; predicted from its profile and the served chain: ${c.predictedClass}`, c.host)
+        assert.ok(c.predictedClass && c.predictedClass !== 'unspecified', c.host)
       }
       const why = (host: string) => r.cells.find((x) => x.host === host && x.module === 'ESP32-C3')!.why.join(' ')
       assert.match(why('expired.basic.test'), /expired/)
       assert.match(why('wrong-host.basic.test'), /names other\.basic\.test, not wrong-host\.basic\.test/)
+      // The run's own summary says where the reason is, under each bare ERROR.
+      const printed = r.printed.split('\n')
+      const bare = printed.flatMap((l, i) => (/^c3 .*: unspecified$/.test(l) ? [printed.slice(i + 1, i + 5).join('\n')] : []))
+      assert.ok(bare.length >= 4 && bare.every((b) => b.includes('the module said only that it failed; `tlsmatrix report` predicts why')), r.printed)
       const c5 = failed('ESP32-C5')
       assert.ok(c5.some((c) => c.class === 'expired' && c.lines.includes('+ERRNO:0x1')), JSON.stringify(c5.map((c) => [c.host, c.class, c.lines])))
       assert.ok(c5.some((c) => c.class === 'hostname' && c.lines.includes('+ERRNO:0x4')))

@@ -57,6 +57,12 @@ test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing
   assert.ok(passes('spwf04sa-1.1.0', 'www.ebay.com'))
   assert.ok(passes('spwf04sa-1.1.0', 'www.ssllabs.com'))
   assert.ok(!passes('spwf04sa-1.1.0', 'ghi-test-iot.azure-devices.net'))
+  // The ESP32-C3 beside them (ESP-AT 3.3: TLS 1.2 with ECDHE, RSA up to 4096) reaches all five,
+  // through the same SYSMFG upload and TLS socket a real one would use.
+  for (const host of ['meta.stackexchange.com', 'ghi-test-iot.azure-devices.net', 'www.ebay.com', 'www.amazon.com', 'www.ssllabs.com']) {
+    assert.ok(passes('esp-at-3.3-esp32c3', host), host)
+    assert.ok(on('esp-at-3.3-esp32c3', host).every((a) => a.lines[0] === 'CONNECT'), host)
+  }
 
   // The report for docs: the HTML page and the Markdown matrix, with the 1.0.0 -> 1.1.0 diff,
   // their paths printed (on stderr with --json).

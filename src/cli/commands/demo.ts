@@ -13,12 +13,12 @@ export interface DemoOptions {
   report?: string
 }
 
-/** The modules the field report compares, as emulators. */
-export const DEMO_DEVICES = ['spwf04sa-1.0.0', 'spwf04sa-1.1.0', 'spwf01sa-3.5.3']
+/** The modules the field report compares, as emulators, and an ESP-AT module beside them. */
+export const DEMO_DEVICES = ['spwf04sa-1.0.0', 'spwf04sa-1.1.0', 'spwf01sa-3.5.3', 'esp-at-3.3-esp32c3']
 
 /**
  * The built-in default (`npm start`): the field report, reproduced offline. A lab answers for the
- * report's five sites on loopback, three emulated modules run the survey with every candidate
+ * report's five sites on loopback, four emulated modules run the survey with every candidate
  * root, and the matrix is printed. Everything started here is stopped here, also on Ctrl-C.
  */
 export async function demoCommand(opts: DemoOptions, io: Io, clock: Clock): Promise<void> {

@@ -22,3 +22,10 @@ export function atPort(port: number): string {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new DeviceError('AT_INVALID_FIELD', `port ${port} is outside 1-65535`)
   return String(port)
 }
+
+/** A request path: an AT field that also goes in the module's HTTP request line, where a space would split it. */
+export function atPath(path: string, max: number): string {
+  const value = atField('path', path, { max })
+  if (!value.startsWith('/') || value.includes(' ')) throw new DeviceError('AT_INVALID_FIELD', 'path must start with / and hold no space (it goes in the HTTP request line); refused, nothing sent')
+  return value
+}

@@ -1,6 +1,6 @@
 import { toPem } from '../../chain/index.js'
 import { SPWF01_FRAMING, type AtChannel } from '../at/channel.js'
-import { atField, atPort } from '../at/fields.js'
+import { atField, atPath, atPort } from '../at/fields.js'
 import { DeviceError, isDeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import { damage } from '../profile/classify.js'
@@ -81,7 +81,7 @@ export class Spwf01Driver implements ModuleDriver {
 
   async httpsGet(req: HttpsRequest): Promise<Attempt> {
     const host = atField('host', req.host, { max: 100 })
-    const path = atField('path', req.path, { max: 96 })
+    const path = atPath(req.path, 96)
     const port = atPort(req.port)
     const mark = this.channel.transcript.length
     const started = this.monotonic()

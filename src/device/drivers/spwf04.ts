@@ -1,5 +1,5 @@
 import { SPWF04_FRAMING, type AtChannel } from '../at/channel.js'
-import { atField, atPort } from '../at/fields.js'
+import { atField, atPath, atPort } from '../at/fields.js'
 import { DeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, resync, type DriverTimeouts } from './common.js'
@@ -59,7 +59,7 @@ export class Spwf04Driver implements ModuleDriver {
   }
 
   async httpsGet(req: HttpsRequest): Promise<Attempt> {
-    const cmd = `AT+S.HTTPGET=${atField('host', req.host, { max: MAX_HOST })},${atField('path', req.path, { max: MAX_PATH })},${atPort(req.port)},2,,,,`
+    const cmd = `AT+S.HTTPGET=${atField('host', req.host, { max: MAX_HOST })},${atPath(req.path, MAX_PATH)},${atPort(req.port)},2,,,,`
     const mark = this.channel.transcript.length
     const started = this.monotonic()
     try {

@@ -61,6 +61,10 @@ export function buildCell(input: CellInput): Cell {
     }
     const anchorsTried = new Set(explained.map((a) => a.anchor)).size
     for (const [text, anchors] of byReason) why.push(anchors.length === anchorsTried ? text : `with ${anchors.map(name).join(', ')}: ${text}`)
+    // The reader must know this why is the tool's, not the module's: it said only that it failed.
+    if (verdict === 'fail' && observedClass === 'unspecified' && predicted === 'fail') {
+      why.unshift(`the module said only that it failed; predicted from its profile and the served chain: ${predictedClass ?? 'fail'}`)
+    }
   }
   if (row.expect === 'fail' && verdict === 'pass' && predicted !== 'fail') {
     why.push(`must be refused (expect=fail), yet the module accepted it with ${name(passed[0]!.anchor)}; ${predicted === 'pass' ? 'its profile predicts that too: the firmware does not check what makes this server unacceptable' : 'its profile cannot tell'}`)

@@ -125,9 +125,12 @@ export class EspAtDriver implements ModuleDriver {
   }
 
   async httpsGet(req: HttpsRequest): Promise<Attempt> {
+    // No host name holds a comma, quote or backslash: refused rather than escaped, so that (as on
+    // every family) none of them reaches the module from a target.
+    if (/[,"\\]/.test(req.host)) throw new DeviceError('AT_INVALID_FIELD', 'host contains a comma, quote or backslash, which no host name has; refused, nothing sent')
     const host = quoted('host', req.host, { max: MAX_HOST })
-    // The path goes in the request bytes, not in a command: only a CR LF or space would change it.
-    if (!/^\/[\x21-\x7e]*$/.test(req.path) || req.path.length > 2048) throw new DeviceError('AT_INVALID_FIELD', 'path must start with / and hold printable ASCII without spaces (at most 2048 characters)')
+    // The path goes in the request bytes, not in a command; a comma is refused all the same, as the other families do.
+    if (!/^\/[\x21-\x2b\x2d-\x7e]*$/.test(req.path) || req.path.length > 2048) throw new DeviceError('AT_INVALID_FIELD', 'path must start with / and hold printable ASCII without spaces or commas (at most 2048 characters)')
     const port = atPort(req.port)
     const mark = this.channel.transcript.length
     const started = this.monotonic()
