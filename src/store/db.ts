@@ -202,5 +202,8 @@ export function storeError(err: unknown, path: string): AppError {
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
     return new AppError('STORE_CORRUPT', `${path} is not a tlsmatrix database or is corrupt (${msg}); move it aside, a new one will be created`, { cause: err })
   }
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
+    return new AppError('STORE_UNUSABLE', `cannot open or write ${path} (${msg}); give a --db path in a writable directory`, { cause: err })
+  }
   return new AppError('INTERNAL', `${path}: ${msg}`, { cause: err })
 }

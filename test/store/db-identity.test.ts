@@ -69,3 +69,13 @@ test('a --db that is a directory, or whose parent is a file, is a clear usage er
   assert.match(io2.err(), /STORE_UNUSABLE: .*a part of it is a file/)
   assert.doesNotMatch(io.err() + io2.err(), /\n\s+at /, 'no stack trace')
 })
+
+test('a --db SQLite cannot create (a directory that takes no files, /proc) is a usage error (exit 2), not INTERNAL', async () => {
+  const d = dir()
+  const hosts = join(d, 'hosts.txt')
+  writeFileSync(hosts, 'a.example\n')
+  const io = testIo()
+  assert.equal(await run(['resolve', '--hosts', hosts, '--db', '/proc/tlsmatrix-test.db'], io), 2, io.err())
+  assert.match(io.err(), /STORE_UNUSABLE: cannot open or write \/proc\/tlsmatrix-test\.db .*writable directory/)
+  assert.doesNotMatch(io.err(), /INTERNAL|\n\s+at /)
+})
