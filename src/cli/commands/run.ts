@@ -182,7 +182,10 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
       for (const d of lost) io.stdout.write(`\ndevice ${termSafe(d.label)} lost: ${termSafe(d.lost ?? '')}\n`)
       const finals = attempts.filter((a) => a.final)
       const verdicts = finals.filter((a) => a.outcome === 'pass' || a.outcome === 'fail').length
-      io.stdout.write(`\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts} not run, recorded in ${dbPath}\n`)
+      // A CA left out as untrusted is no test that failed to run: counted apart, as the report does.
+      const leftOut = finals.filter((a) => a.outcome === 'not-run' && a.reason?.reason === 'untrusted-anchor').length
+      const skipped = leftOut ? `, ${leftOut} CA(s) not uploaded (served root in no trust store)` : ''
+      io.stdout.write(`\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts - leftOut} not run${skipped}, recorded in ${dbPath}\n`)
     }
     // A resumed run ends as it was started (its report, gate and retention), unless --report/--report-format say otherwise now.
     const cli = new Set(opts.given ?? [])
