@@ -71,6 +71,14 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
     }
     notes.push(`The module prints ${vague.lines.join(' / ')} for ${vague.classes.join(', ')}: those lines are errors.unspecified, and a survey's why for such a failure comes from the prediction.`)
   }
+  // A module that says "expired" for a clock before every certificate has no clock lines of its own:
+  // the profile keeps none, and a survey classes such a failure expired.
+  const clock = entries.get('clock')
+  const expired = entries.get('expired')
+  if (clock && expired && !fields['errors.clock'] && JSON.stringify(clock.lines) === JSON.stringify(expired.lines)) {
+    entries.set('clock', null)
+    fields['errors.clock'] = { method: 'probe', attempts: clock.attempts, note: 'with its clock before every certificate the module prints errors.expired\'s lines: no entry of its own' }
+  }
   for (const cls of ERROR_CLASSES) {
     const path = `errors.${cls}` as FieldPath
     if (fields[path]) continue

@@ -4,7 +4,7 @@ import { EC_KEYS, groupOf, type LearnKit } from './kit.js'
 import { BudgetSpent } from './session.js'
 import { learnAnchorMatch } from './stages/anchor.js'
 import { learnBaseline } from './stages/baseline.js'
-import { learnExtraCertificate, learnHashes, learnHostname, learnNetworkErrors, learnSni, learnTimeout, learnUntrusted, learnValidity } from './stages/checks.js'
+import { learnClock, learnExtraCertificate, learnHashes, learnHostname, learnNetworkErrors, learnSni, learnTimeout, learnUntrusted, learnValidity } from './stages/checks.js'
 import { learnHello } from './stages/hello.js'
 import { keyLimits, learnIntermediateKeys, learnLeafKeys, learnRootKeys, refusedKey, type KeyResults } from './stages/keys.js'
 import { learnSuites, learnVersions } from './stages/protocol.js'
@@ -40,6 +40,7 @@ export async function learn(kit: LearnKit): Promise<LearnEnd> {
     ['untrusted', trust(() => learnUntrusted(kit))],
     ['network errors', trust(() => learnNetworkErrors(kit))],
     ['validity', trust(() => learnValidity(kit))],
+    ['clock', trust(() => learnClock(kit))],
     ['host name', trust(() => learnHostname(kit))],
     ['sni', trust(() => learnSni(kit))],
     ['intermediate keys', trust(() => learnIntermediateKeys(kit, keys))],
@@ -72,7 +73,6 @@ export async function learn(kit: LearnKit): Promise<LearnEnd> {
       throw Object.assign(err as Error, { stage: name })
     }
   }
-  kit.found.unknown('errors.clock', 'not measured: learn sets the module\'s clock before every probe')
   kit.found.unknown('errors.unspecified', 'no lines were shared by most failure classes')
   // Key limits from every position measured, even when the budget cut the later ones.
   if (keys.size > 0) keyLimits(kit, keys)

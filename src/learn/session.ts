@@ -16,6 +16,8 @@ export interface ProbeSpec {
   host: string
   port: number
   path: string
+  /** The module's clock for this probe alone (set before each try, this host's time again after). */
+  clockAt?: Date
 }
 
 /** A connection as kept with the attempt: the ClientHello without its raw bytes, which go as hex. */
@@ -208,7 +210,10 @@ export class ProbeSession {
       if (this.driver.reboots() !== this.reboots.known) await this.timed(() => this.recover('the module restarted', p.ca ?? this.loaded?.ca ?? null))
       if (p.serve) this.d.server.serve(p.serve)
       else this.d.server.connections()
+      // A recovery sets the clock to now: the probe's own time is set again before every try.
+      if (p.clockAt) await this.setClock(p.clockAt, p.ca)
       const a = await this.timed(() => watchedRequest(this.driver, { host: p.host, port: p.port, path: p.path }))
+      if (p.clockAt) await this.setClock(this.d.clock.now(), p.ca)
       this.requests++
       const connections = this.d.server.connections().map(keep)
       const fault = a.fault === 'link'
@@ -224,6 +229,19 @@ export class ProbeSession {
       }
       await this.timed(() => this.recover(a.deviceError ?? 'no answer', p.ca ?? this.loaded?.ca ?? null))
     }
+  }
+
+  /** The module's clock (the driver's prepare); a link fault on the way recovers, which sets it to now. */
+  private async setClock(at: Date, ca: ProbeCert | null): Promise<void> {
+    await this.timed(async () => {
+      try {
+        await this.driver.prepare(at)
+      } catch (err) {
+        if (!isDeviceError(err)) throw err
+        await this.recover(`setting the clock: ${err.code}`, ca ?? this.loaded?.ca ?? null)
+        await this.driver.prepare(at)
+      }
+    })
   }
 
   private record(p: ProbeSpec, a: { try: number; final: boolean; outcome: 'pass' | 'fail' | 'not-run'; reason: NotRun | null; lines: string[]; httpStatus: number | null; bodyBytes: number; durationMs: number; transcript: unknown[] }, connections: KeptConnection[]): number {

@@ -54,3 +54,30 @@ test('a learned profile is compared on the fields it measured: sizes within 64 b
     fields: { 'tls.checkHostname': { method: 'probe', attempts: [1] }, 'store.maxCaBytes': { method: 'assumed', attempts: [] } } }
   assert.deepEqual(compareLearned(learned, src), [{ field: 'tls.checkHostname', learned: false, other: true }])
 })
+
+test('the clock class: its own lines when the module has some; none when it prints the expired lines; unspecified when it prints ERROR for everything', async () => {
+  const { buildProfile } = await import('../../src/learn/build-profile.js')
+  const { Findings } = await import('../../src/learn/findings.js')
+  const base = await loadProfile('esp-at-5.0-esp32c5')
+  const build = (lines: Record<string, string[]>) => {
+    const found = new Findings()
+    let n = 1
+    for (const [cls, l] of Object.entries(lines)) found.lines(cls as never, l, n++)
+    return buildProfile({
+      identity: { module: base.module, firmware: base.firmware, build: base.build, dialect: base.dialect }, base, found, defaultWhy: 'not reached', trim: (l) => [...l],
+      meta: { tool: 'test', device: 'test', at: '2026-11-28T00:00:00Z', runId: 'r', cost: { uploads: 0, requests: 0, deviceMs: 0 } },
+    })
+  }
+  const own = build({ expired: ['+ERRNO:0x1'], clock: ['+ERRNO:0x200'] })
+  assert.deepEqual(own.errors.clock, ['+ERRNO:0x200'])
+  assert.equal(own.learned!.fields['errors.clock']!.method, 'probe')
+  const asExpired = build({ expired: ['AT-S.Certificate Error:24'], clock: ['AT-S.Certificate Error:24'] })
+  assert.equal(asExpired.errors.clock, undefined, 'no entry of its own: the classifier says expired')
+  assert.deepEqual(asExpired.errors.expired, ['AT-S.Certificate Error:24'])
+  assert.match(asExpired.learned!.fields['errors.clock']!.note ?? '', /errors\.expired's lines/)
+  assert.ok(!asExpired.learned!.unknown.some((u) => u.field === 'errors.clock'))
+  const bare = build({ expired: ['ERROR'], clock: ['ERROR'], untrusted: ['ERROR'], hostname: ['ERROR'] })
+  assert.deepEqual(bare.errors.unspecified, ['ERROR'])
+  assert.equal(bare.errors.clock, undefined)
+  assert.match(bare.learned!.fields['errors.clock']!.note ?? '', /errors\.unspecified/)
+})

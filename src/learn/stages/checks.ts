@@ -58,6 +58,22 @@ export async function learnValidity(kit: LearnKit): Promise<void> {
   if (!checks) kit.found.unknown('errors.expired', 'the module accepted an expired leaf: it prints no line for this class')
 }
 
+/** Before every certificate's start: the module's clock as it is after power-on, before anyone sets it. */
+export const UNSET_CLOCK = new Date(Date.UTC(2000, 0, 1))
+
+/**
+ * The baseline chain with the module's clock at 2000-01-01 (a clock nobody set): the lines for
+ * the `clock` class. Only on a module that checks dates; one that does not passes whatever its clock.
+ */
+export async function learnClock(kit: LearnKit): Promise<void> {
+  const checks = kit.found.values.get('tls.checkValidity')?.value
+  if (checks !== true) return kit.found.unknown('errors.clock', checks === false ? 'the module checks no dates: its clock does not matter' : 'the validity probes got no verdict')
+  const o = await kit.session.request({ id: 'check.clock', what: `the baseline chain, the module's clock at ${UNSET_CLOCK.toISOString()}`, ca: kit.root, serve: kit.tls([kit.leaf, kit.int]), host: kit.names.host, port: kit.names.port, path: '/', clockAt: UNSET_CLOCK })
+  if (o.outcome === 'fail') kit.found.lines('clock', o.lines, o.attemptId)
+  else if (o.outcome === 'pass') kit.found.unknown('errors.clock', `with its clock at ${UNSET_CLOCK.toISOString()} the module accepted the baseline chain`)
+  else kit.found.unknown('errors.clock', 'the clock probe got no verdict')
+}
+
 /** A leaf for another name, and a leaf naming the host in its CN only. */
 export async function learnHostname(kit: LearnKit): Promise<void> {
   const wrong = await kit.issueLeaf({ subject: `CN=${kit.names.otherHost}, ${O}`, sans: [kit.names.otherHost] })
