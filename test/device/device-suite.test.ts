@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseCertificate } from '../../src/chain/index.js'
-import { familyOf, openModule, isDeviceError, type OpenedModule } from '../../src/device/index.js'
+import { familyOf, openModule, isDeviceError, type Attempt, type OpenedModule } from '../../src/device/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
 import { waitFor } from '../helpers/wait.js'
@@ -175,6 +175,21 @@ describe('device suite', () => {
   })
   after(async () => lab.close())
 
+  /** One test per failure class: the CA uploaded, the host asked, the class read from the module's lines alone. */
+  function classTests(m: () => OpenedModule, cases: Array<[string, string, string, string]>, lines: (a: Attempt) => void) {
+    for (const [cls, host, ca, path] of cases) {
+      test(`a ${cls} failure, classified from the module's lines`, async () => {
+        await m().driver.uploadCa(der(ca))
+        const p = host === 'closed.basic.test' ? closed : host === 'nowhere.basic.test' ? 443 : port(host)
+        const a = await m().driver.httpsGet({ host, path, port: p })
+        assert.equal(a.outcome, 'fail')
+        assert.equal(a.class, cls, JSON.stringify(a.lines))
+        if (cls === 'http') assert.equal(a.httpStatus, 404)
+        lines(a)
+      })
+    }
+  }
+
   for (const fw of ['spwf04sa-1.0.0', 'spwf01sa-3.5.3', 'esp-at-2.2-esp8266', 'esp-at-3.3-esp32c3', 'esp-at-4.1-esp32', 'esp-at-5.0-esp32c5']) {
     wireSuite(`emulator ${fw}`, () => `emu:${fw}?no-dns`, resolve, () => der('root-rsa'), dialectOf(fw))
   }
@@ -214,17 +229,7 @@ describe('device suite', () => {
       ['http', 'rsa2048.basic.test', 'root-rsa', '/status/404'],
       ['timeout', 'stall.basic.test', 'root-rsa', '/'],
     ]
-    for (const [cls, host, ca, path] of cases) {
-      test(`a ${cls} failure, classified from the module's lines`, async () => {
-        await m.driver.uploadCa(der(ca))
-        const p = host === 'closed.basic.test' ? closed : host === 'nowhere.basic.test' ? 443 : port(host)
-        const a = await m.driver.httpsGet({ host, path, port: p })
-        assert.equal(a.outcome, 'fail')
-        assert.equal(a.class, cls, JSON.stringify(a.lines))
-        assert.match(a.lines[a.lines.length - 1]!, /^AT-S\.ERROR:/)
-        if (cls === 'http') assert.equal(a.httpStatus, 404)
-      })
-    }
+    classTests(() => m, cases, (a) => assert.match(a.lines[a.lines.length - 1]!, /^AT-S\.ERROR:/))
   })
 
   describe('emulator esp-at-5.0-esp32c5 against the lab: +ERRNO names the class', () => {
@@ -257,18 +262,10 @@ describe('device suite', () => {
       ['http', 'rsa2048.basic.test', 'root-rsa', '/status/404'],
       ['timeout', 'stall.basic.test', 'root-rsa', '/'],
     ]
-    for (const [cls, host, ca, path] of cases) {
-      test(`a ${cls} failure, classified from the module's lines`, async () => {
-        await m.driver.uploadCa(der(ca))
-        const p = host === 'closed.basic.test' ? closed : host === 'nowhere.basic.test' ? 443 : port(host)
-        const a = await m.driver.httpsGet({ host, path, port: p })
-        assert.equal(a.outcome, 'fail')
-        assert.equal(a.class, cls, JSON.stringify(a.lines))
-        if (cls === 'http') assert.equal(a.httpStatus, 404)
-        else if (cls === 'dns') assert.deepEqual(a.lines, ['ERROR'])
-        else assert.match(a.lines.join('|'), /^\+ERRNO:0x[0-9a-f]+\|ERROR$/)
-      })
-    }
+    classTests(() => m, cases, (a) => {
+      if (a.class === 'dns') assert.deepEqual(a.lines, ['ERROR'])
+      else if (a.class !== 'http') assert.match(a.lines.join('|'), /^\+ERRNO:0x[0-9a-f]+\|ERROR$/)
+    })
 
     test('a clock never set (1970) fails a good chain as clock, and setting it again mends it', async () => {
       await m.driver.uploadCa(der('root-rsa'))
@@ -317,60 +314,50 @@ describe('device suite', () => {
     })
   })
 
-  describe('emulator esp-at faults', () => {
-    test('URCs (WIFI ..., +TIME_UPDATED) arriving mid-response change nothing', async () => {
-      const m = await openModule('emu:esp-at-4.1-esp32?no-dns&faults=wind=1', { resolve: resolve() })
-      try {
-        await m.driver.prepare(new Date())
-        await m.driver.clean()
-        await m.driver.uploadCa(der('root-ec384'))
-        const a = await m.driver.httpsGet({ host: 'ecdsa.basic.test', path: '/', port: port('ecdsa.basic.test') })
-        assert.equal(a.outcome, 'pass', JSON.stringify(a.lines))
-        assert.deepEqual(a.lines, ['CONNECT', 'OK', 'HTTP/1.1 200 OK'])
-        const urcs = a.transcript.filter((e) => e.dir === 'rx').map((e) => e.data).join('').match(/WIFI (?:CONNECTED|GOT IP|DISCONNECT)|\+TIME_UPDATED/g) ?? []
-        assert.ok(urcs.length >= 1, 'the emulator did inject URCs')
-      } finally {
-        await m.transport.close()
-      }
-    })
-
-    test('a restart (ready) during CIPSTART is a device failure, never a verdict, and the module comes back', async () => {
-      // Counting every command but the bare AT: 0-1 the two AT+GMR of open, 2-4 prepare, 5 clean,
-      // 6-7 the upload (SYSMFG, CIPSSLCCONF), 8 CIPSSLCSNI, 9 CIPSTART.
-      const m = await openModule('emu:esp-at-3.3-esp32c3?no-dns&faults=reboot@9', { resolve: resolve() })
-      try {
-        await m.driver.prepare(new Date())
-        await m.driver.clean()
-        await m.driver.uploadCa(der('root-rsa'))
-        const req = { host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') }
-        const a = await m.driver.httpsGet(req)
-        assert.equal(a.class, 'device', JSON.stringify(a.lines))
-        assert.match(a.deviceError ?? '', /AT_REBOOTED/)
-        await m.driver.reset()
-        await m.driver.prepare(new Date())
-        assert.equal((await m.driver.httpsGet(req)).outcome, 'pass', 'the CA survived the restart in flash')
-      } finally {
-        await m.transport.close()
-      }
-    })
-  })
-
   describe('emulator faults', () => {
-    test('indications arriving mid-response change nothing', async () => {
-      const m = await openModule('emu:spwf04sa-1.1.0?no-dns&faults=wind=1', { resolve: resolve() })
-      try {
-        await m.driver.prepare(new Date())
-        await m.driver.clean()
-        await m.driver.uploadCa(der('root-ec384'))
-        const a = await m.driver.httpsGet({ host: 'ecdsa.basic.test', path: '/', port: port('ecdsa.basic.test') })
-        assert.equal(a.outcome, 'pass', JSON.stringify(a.lines))
-        const winds = a.transcript.filter((e) => e.dir === 'rx').map((e) => e.data).join('').match(/\+WIND:\d+/g) ?? []
-        assert.ok(winds.length >= 1, 'the emulator did inject indications')
-        assert.ok(!a.lines.some((l) => l.startsWith('+WIND')))
-      } finally {
-        await m.transport.close()
-      }
-    })
+    // Per family: a module whose indications (URCs) land inside responses, and one that restarts
+    // during the request. Counting every command but the bare AT (see faults.ts): SPWF04 0-1
+    // identify, 2-4 prepare, 5 clean, 6 upload, 7 HTTPGET; ESP-AT 0-1 the two AT+GMR of open, 2-4
+    // prepare, 5 clean, 6-7 upload (SYSMFG, CIPSSLCCONF), 8 CIPSSLCSNI, 9 CIPSTART.
+    const families = [
+      { name: 'SPWF04SA', urcs: 'emu:spwf04sa-1.1.0?no-dns&faults=wind=1', urc: /\+WIND:\d+/g, reboot: 'emu:spwf04sa-1.0.0?no-dns&faults=reboot@7' },
+      { name: 'ESP-AT', urcs: 'emu:esp-at-4.1-esp32?no-dns&faults=wind=1', urc: /WIFI (?:CONNECTED|GOT IP|DISCONNECT)|\+TIME_UPDATED/g, reboot: 'emu:esp-at-3.3-esp32c3?no-dns&faults=reboot@9' },
+    ]
+    for (const f of families) {
+      test(`${f.name}: indications arriving mid-response change nothing`, async () => {
+        const m = await openModule(f.urcs, { resolve: resolve() })
+        try {
+          await m.driver.prepare(new Date())
+          await m.driver.clean()
+          await m.driver.uploadCa(der('root-ec384'))
+          const a = await m.driver.httpsGet({ host: 'ecdsa.basic.test', path: '/', port: port('ecdsa.basic.test') })
+          assert.equal(a.outcome, 'pass', JSON.stringify(a.lines))
+          const urcs = a.transcript.filter((e) => e.dir === 'rx').map((e) => e.data).join('').match(f.urc) ?? []
+          assert.ok(urcs.length >= 1, 'the emulator did inject indications')
+          assert.ok(!a.lines.some((l) => new RegExp(f.urc.source).test(l)), JSON.stringify(a.lines))
+        } finally {
+          await m.transport.close()
+        }
+      })
+
+      test(`${f.name}: a restart during the request is a device failure, never a verdict, and the module comes back`, async () => {
+        const m = await openModule(f.reboot, { resolve: resolve() })
+        try {
+          await m.driver.prepare(new Date())
+          await m.driver.clean()
+          await m.driver.uploadCa(der('root-rsa'))
+          const req = { host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') }
+          const a = await m.driver.httpsGet(req)
+          assert.equal(a.class, 'device', JSON.stringify(a.lines))
+          assert.match(a.deviceError ?? '', /AT_REBOOTED/)
+          await m.driver.reset()
+          await m.driver.prepare(new Date())
+          assert.equal((await m.driver.httpsGet(req)).outcome, 'pass', 'the CA survived the restart in flash')
+        } finally {
+          await m.transport.close()
+        }
+      })
+    }
 
     test('a module that stops answering: timeout, reset, resync, and it works again', async () => {
       // Counting every command but the bare AT: 0-1 identify the module, 2-4 prepare it, 5 (clean)
@@ -385,24 +372,6 @@ describe('device suite', () => {
         await m.driver.clean()
         await m.driver.uploadCa(der('root-rsa'))
         assert.equal((await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })).outcome, 'pass')
-      } finally {
-        await m.transport.close()
-      }
-    })
-
-    test('a reboot in the middle of HTTPGET is a device failure, and the module comes back', async () => {
-      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=reboot@7', { resolve: resolve() })
-      try {
-        await m.driver.prepare(new Date())
-        await m.driver.clean()
-        await m.driver.uploadCa(der('root-rsa'))
-        const a = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })
-        assert.equal(a.class, 'device')
-        assert.match(a.deviceError ?? '', /AT_REBOOTED/)
-        await m.driver.reset()
-        await m.driver.prepare(new Date())
-        const again = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })
-        assert.equal(again.outcome, 'pass', 'the CA survived the reboot in flash')
       } finally {
         await m.transport.close()
       }
