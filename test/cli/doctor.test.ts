@@ -94,6 +94,17 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
     } finally {
       await emu.stop()
     }
+    // At another speed the search finds it, and the fix names the ESP-AT command that sets it back.
+    const slow = await ptyEmulator(['--firmware', 'esp-at-3.3-esp32c3', '--baud', '9600'])
+    try {
+      const io = testIo()
+      assert.equal(await run(['doctor', '--device', slow.path, '--json'], io), 1, io.err())
+      const baud = stepOf(JSON.parse(io.out()) as Report, 'baud')!
+      assert.match(baud.detail, /the module answers at 9600/)
+      assert.match(baud.fix!, /on ESP-AT AT\+UART_DEF=115200,8,1,0,0/)
+    } finally {
+      await slow.stop()
+    }
     const server = spawn(process.execPath, [...process.execArgv, MAIN, 'emulate', '--firmware', 'esp-at-5.0-esp32c5', '--listen', 'tcp://127.0.0.1:0', '--exit-with-stdin'], { stdio: ['pipe', 'pipe', 'inherit'] })
     try {
       const url = await new Promise<string>((r) => createInterface({ input: server.stdout! }).once('line', r))
