@@ -146,7 +146,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .action(async (o: { spec: string; cacheDir?: string; out?: string; ephemeral: boolean; rotate: string[] }) => { const { labCommand } = await import('./commands/lab.js'); await labCommand(o, io, clock) })
 
   program.command('emulate')
-    .description('run an emulated SPWF04SA/SPWF01SA on a pseudo-terminal or TCP port; prints the URL first')
+    .description('run an emulated module (SPWF04SA, SPWF01SA or ESP-AT, as its profile says) on a pseudo-terminal or TCP port; prints the URL first')
     .requiredOption('--firmware <id|file>', 'firmware profile id (data/firmware) or JSON file')
     .option('--pty', 'serve on a new pseudo-terminal', false)
     .option('--listen <url>', 'serve on tcp://HOST:PORT (port 0 picks one), like ser2net')
@@ -154,7 +154,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--connect-to <host:port:addr:port2>', 'connect to addr:port2 when asked for host:port; the name stays host:port (repeatable)', collect, [])
     .option('--baud <n>', 'line speed used for pacing', intInRange(300, 4_000_000), 115200)
     .option('--clock <iso>', 'module clock at power-on (default 2000-01-01T00:00:00Z)')
-    .option('--no-wifi', 'boot without a network: HTTPGET answers ERROR:44')
+    .option('--no-wifi', 'boot without a network: requests fail as the module\'s do without Wi-Fi (SPWF04SA: ERROR:44)')
     .option('--faults <spec>', 'seeded faults per command: drop=P,corrupt=P,stall=P,reboot=P,wind=P,stallMs=N')
     .option('--seed <n>', 'fault seed', intInRange(0, 2 ** 31), 1)
     .option('--log', 'log each decision to stderr', false)

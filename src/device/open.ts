@@ -74,7 +74,7 @@ export async function openTransport(url: string, opts: OpenModuleOptions = {}): 
   if (u.kind === 'tcp') return await openTcp(u.host, u.port)
   const params = new URLSearchParams(u.params)
   if (opts.dnsOff && !params.has('no-dns')) params.append('no-dns', '')
-  return await openEmulator({ firmware: u.profile, resolve: opts.resolve ?? [], connectTo: opts.connectTo ?? [], params })
+  return await openEmulator({ firmware: u.profile, resolve: opts.resolve ?? [], connectTo: opts.connectTo ?? [], profileDirs: opts.profileDirs ?? [], params })
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { issuedBy, type ParsedCert } from '../chain/index.js'
 import type { FailureClass, FirmwareProfile } from '../device/profile/profile.js'
 import { displayName } from '../chain/display-name.js'
@@ -97,7 +98,9 @@ export function judgeChain(served: readonly ParsedCert[], ca: ParsedCert | null,
   if (t.checkHostname && !nameMatches(leaf, ctx.host)) {
     const names = checkedNames(leaf, ctx.host)
     const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : listText(names)
-    const text = names.length ? `${label(leaf)} names ${shown}, not ${ctx.host}` : `${label(leaf)} names no host (no DNS name, no CN), not ${ctx.host}`
+    // An address is checked against IP SANs only: the CN and DNS names do not count for it.
+    const none = isIP(ctx.host) ? 'no IP address (an address is matched against IP SANs only, never the CN)' : 'no host (no DNS name, no CN)'
+    const text = names.length ? `${label(leaf)} names ${shown}, not ${ctx.host}` : `${label(leaf)} names ${none}, not ${ctx.host}`
     return fail('hostname', [{ code: 'hostname-mismatch', text, cert: leaf.info.sha256 }], lines)
   }
   return { class: null, lines, reasons: [] }

@@ -1,4 +1,6 @@
 import { after, before, describe, test } from 'node:test'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import assert from 'node:assert/strict'
 import { run } from '../../src/cli/run.js'
 import { SerialPort } from 'serialport'
@@ -6,6 +8,7 @@ import { openFailure } from '../../src/device/doctor/index.js'
 import { lockDevice } from '../../src/device/index.js'
 import { testIo } from '../helpers/io.js'
 import { ptyEmulator } from '../helpers/pty-emulator.js'
+import { MAIN } from '../helpers/spawn-cli.js'
 import { waitFor } from '../helpers/wait.js'
 
 interface Step { step: string; status: 'ok' | 'fail' | 'skipped'; detail: string; fix: string | null }
@@ -79,6 +82,39 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       const again = testIo()
       assert.equal(await run(['doctor', '--device', `${emu.path}?baud=9600`], again), 0, again.out() + again.err())
     })
+  })
+
+  test('an ESP-AT module (commands end at LF) behind a pseudo-terminal and a serial server: AT is answered, the bench is ready (exit 0)', async () => {
+    const emu = await ptyEmulator(['--firmware', 'esp-at-3.3-esp32c3'])
+    try {
+      const io = testIo()
+      assert.equal(await run(['doctor', '--device', emu.path], io), 0, io.out() + io.err())
+      assert.match(io.out(), /^✓ line speed: AT answered at 115200 baud$/m)
+      assert.match(io.out(), /^✓ module: ESP32-C3 firmware 3\.3\.0 build 3\.3\.0\.0: profile esp-at-3\.3-esp32c3$/m)
+    } finally {
+      await emu.stop()
+    }
+    // At another speed the search finds it, and the fix names the ESP-AT command that sets it back.
+    const slow = await ptyEmulator(['--firmware', 'esp-at-3.3-esp32c3', '--baud', '9600'])
+    try {
+      const io = testIo()
+      assert.equal(await run(['doctor', '--device', slow.path, '--json'], io), 1, io.err())
+      const baud = stepOf(JSON.parse(io.out()) as Report, 'baud')!
+      assert.match(baud.detail, /the module answers at 9600/)
+      assert.match(baud.fix!, /on ESP-AT AT\+UART_DEF=115200,8,1,0,0/)
+    } finally {
+      await slow.stop()
+    }
+    const server = spawn(process.execPath, [...process.execArgv, MAIN, 'emulate', '--firmware', 'esp-at-5.0-esp32c5', '--listen', 'tcp://127.0.0.1:0', '--exit-with-stdin'], { stdio: ['pipe', 'pipe', 'inherit'] })
+    try {
+      const url = await new Promise<string>((r) => createInterface({ input: server.stdout! }).once('line', r))
+      const io = testIo()
+      assert.equal(await run(['doctor', '--device', url], io), 0, io.out() + io.err())
+      assert.match(io.out(), /^✓ line speed: AT answered through the serial server/m)
+    } finally {
+      server.stdin!.end()
+      await new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r(null) : server.once('exit', r)))
+    }
   })
 
   test('a module that goes away mid-way: the step says so and the exit is 3', async () => {

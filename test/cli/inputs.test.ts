@@ -142,3 +142,9 @@ test('README shows the synopses `resolve --help`, `run --help`, `merge --help` a
     assert.ok(readme.includes(`\`\`\`\n${usage}\n\`\`\``), `README has:\n${usage}`)
   }
 })
+
+test('`emulate --help` names every family it emulates, not only the SPWF modules', async () => {
+  const io = testIo()
+  assert.equal(await run(['emulate', '--help'], io), 0)
+  assert.match(io.out().replace(/\s+/g, ' '), /run an emulated module \(SPWF04SA, SPWF01SA or ESP-AT, as its profile says\)/)
+})

@@ -1,5 +1,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { run } from '../../src/cli/run.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { startTestLab } from '../helpers/lab.js'
@@ -40,6 +43,19 @@ describe('tlsmatrix probe (CLI)', () => {
     assert.match(io.out(), /CA uploaded \(this firmware reports no key id\)/)
     assert.doesNotMatch(io.out(), /SubjectKeyId/)
     assert.match(io.out(), /fail \(unspecified\)[^\n]*\n {2}ERROR\n/)
+  })
+
+  test('emu:<id> of a user profile in --profiles: the emulator process finds it too (it was PROFILE_NOT_FOUND in data/firmware, exit 3)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-probe-profiles-'))
+    try {
+      const shipped = JSON.parse(readFileSync(join('data', 'firmware', 'esp-at-3.3-esp32c3.json'), 'utf8')) as Record<string, unknown>
+      writeFileSync(join(dir, 'bench-c3.json'), JSON.stringify({ ...shipped, id: 'bench-c3' }))
+      const io = testIo()
+      assert.equal(await run(['probe', '--device', 'emu:bench-c3', '--profiles', dir], io), 0, io.err())
+      assert.match(io.out(), /^emu:bench-c3: ESP32-C3 firmware 3\.3\.0 build 3\.3\.0\.0 \(profile bench-c3\)$/m)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('a port that does not exist and a bad URL are usage errors (exit 2) with the reason', async () => {

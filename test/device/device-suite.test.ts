@@ -314,6 +314,24 @@ describe('device suite', () => {
     })
   })
 
+  describe('emulator esp-at faults', () => {
+    test('a module without Wi-Fi: CIPSTART\'s bare ERROR is no verdict (the Wi-Fi state is asked), never a failed target', async () => {
+      const m = await openModule('emu:esp-at-3.3-esp32c3?no-dns&no-wifi', { resolve: resolve() })
+      try {
+        await m.driver.prepare(new Date())
+        await m.driver.clean()
+        await m.driver.uploadCa(der('root-rsa'))
+        const a = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })
+        assert.equal(a.class, 'device', JSON.stringify(a))
+        assert.equal(a.fault, 'unrecognized')
+        assert.match(a.deviceError ?? '', /no Wi-Fi \(\+CWSTATE:0\)/)
+        assert.deepEqual(a.lines, ['ERROR'])
+      } finally {
+        await m.transport.close()
+      }
+    })
+  })
+
   describe('emulator faults', () => {
     // Per family: a module whose indications (URCs) land inside responses, and one that restarts
     // during the request. Counting every command but the bare AT (see faults.ts): SPWF04 0-1

@@ -84,8 +84,13 @@ test('httpsGet pass: SNI set (name checked recorded), CIPSTART SSL, CIPSEND afte
 })
 
 test('httpsGet: a bare ERROR is the unspecified class; a damaged answer is a link fault, never a verdict; a busy module is a device fault', async () => {
-  const fail = await driverOn(module([[/^AT\+CIPSSLCSNI=/, '\r\nOK\r\n'], [/^AT\+CIPSTART=/, '\r\nERROR\r\n']])).httpsGet({ host: 'a.test', path: '/', port: 443 })
+  const fail = await driverOn(module([[/^AT\+CIPSSLCSNI=/, '\r\nOK\r\n'], [/^AT\+CIPSTART=/, '\r\nERROR\r\n'], [/^AT\+CWSTATE\?/, '+CWSTATE:2,"lab"\r\n\r\nOK\r\n']])).httpsGet({ host: 'a.test', path: '/', port: 443 })
   assert.deepEqual([fail.outcome, fail.class, fail.lines, fail.fault], ['fail', 'unspecified', ['ERROR'], null])
+  // The same ERROR with Wi-Fi down is no verdict; a firmware that refuses the query keeps the verdict.
+  const noWifi = await driverOn(module([[/^AT\+CIPSSLCSNI=/, '\r\nOK\r\n'], [/^AT\+CIPSTART=/, '\r\nERROR\r\n'], [/^AT\+CWSTATE\?/, '+CWSTATE:0,""\r\n\r\nOK\r\n']])).httpsGet({ host: 'a.test', path: '/', port: 443 })
+  assert.deepEqual([noWifi.class, noWifi.fault, noWifi.lines], ['device', 'unrecognized', ['ERROR']])
+  const noQuery = await driverOn(module([[/^AT\+CIPSSLCSNI=/, '\r\nOK\r\n'], [/^AT\+CIPSTART=/, '\r\nERROR\r\n'], [/^AT\+CWSTATE\?/, '\r\nERROR\r\n']])).httpsGet({ host: 'a.test', path: '/', port: 443 })
+  assert.deepEqual([noQuery.class, noQuery.fault], ['unspecified', null])
   const damaged = await driverOn(module([[/^AT\+CIPSSLCSNI=/, '\r\nOK\r\n'], [/^AT\+CIPSTART=/, 'CONNE\xa3T\r\n\r\nERROR\r\n']])).httpsGet({ host: 'a.test', path: '/', port: 443 })
   assert.deepEqual([damaged.class, damaged.fault], ['device', 'link'])
   const busy = await driverOn(module([[/^AT\+CIPSSLCSNI=/, '\r\nOK\r\n'], [/^AT\+CIPSTART=/, '\r\nbusy p...\r\n']])).httpsGet({ host: 'a.test', path: '/', port: 443 })

@@ -89,6 +89,9 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
     assert.deepEqual(p.reasons, [{ code: 'hostname-mismatch', text: 'leaf `CN=other.basic.test` names other.basic.test, not wrong-host.basic.test', cert: c('leaf-wrong-host').info.sha256 }])
     const many = predict(input('spwf01sa-3.5.3', ['leaf-big', 'int-rsa'], 'root-rsa', 'other.basic.test'))
     assert.equal(many.reasons[0]!.text, 'leaf `CN=big.basic.test` names big.basic.test, san-0.big.basic.test, san-1.big.basic.test, san-2.big.basic.test, san-3.big.basic.test and 76 more, not other.basic.test')
+    // Reached by address (hosts file `127.0.0.1:443 sni=…`): the CN is not a name for an address, and the why does not claim there is none.
+    const byIp = predict(input('spwf04sa-1.0.0', ['leaf-wrong-host', 'int-rsa'], 'root-rsa', '127.0.0.1'))
+    assert.equal(byIp.reasons[0]!.text, 'leaf `CN=other.basic.test` names no IP address (an address is matched against IP SANs only, never the CN), not 127.0.0.1')
   })
 
   test('an uploaded CA that issued none of the served certificates: untrusted, naming the key id looked for', () => {

@@ -88,7 +88,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
         const what = heard === 'garbage' ? 'garbage' : 'no answer'
         if (found === null) return record(fail('baud', `${what} to AT at ${u.baudRate} baud, nor at ${COMMON_RATES.filter((r) => r !== u.baudRate).join(', ')}`, 'check power, TX/RX (crossed: module TX to adapter RX), ground, and that the module\'s console is on this UART'))
         suggested = urlWithBaud(opts.device, found)
-        record(fail('baud', `${what} to AT at ${u.baudRate} baud; the module answers at ${found}`, `use --device ${suggested} (or set the module back: AT+S.SCFG=console_speed,${u.baudRate}, AT+S.WCFG, AT+S.RESET)`))
+        record(fail('baud', `${what} to AT at ${u.baudRate} baud; the module answers at ${found}`, `use --device ${suggested} (or set the module back: on an SPWF04SA AT+S.SCFG=console_speed,${u.baudRate}, AT+S.WCFG, AT+S.RESET; on ESP-AT AT+UART_DEF=${u.baudRate},8,1,0,0)`))
       }
     } else if (u.kind === 'tcp') {
       let t: Transport

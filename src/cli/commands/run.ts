@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { basename, resolve as resolvePath } from 'node:path'
+import { basename, dirname, resolve as resolvePath } from 'node:path'
 import { CertCache, loadTrustStore } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import { AppError, isAppError, messageOf, outcome } from '../../core/errors.js'
@@ -80,6 +80,9 @@ class TrackedRuns extends RunStore {
   }
 }
 
+/** A port's file name; for a pseudo-terminal (`/dev/pts/3`) with its folder, as a bare `3` names nothing. */
+const portLabel = (path: string): string => (/^\d+$/.test(basename(path)) ? `${basename(dirname(path))}${basename(path)}` : basename(path))
+
 /** `--device [LABEL=]URL`: the label names the column in reports; by default it comes from the URL. */
 export function parseDeviceArgs(args: readonly string[]): DeviceArg[] {
   const out: DeviceArg[] = []
@@ -87,7 +90,7 @@ export function parseDeviceArgs(args: readonly string[]): DeviceArg[] {
     const m = /^([A-Za-z0-9_.-]{1,40})=(.+)$/.exec(arg)
     const url = m ? m[2]! : arg
     const u = parseDeviceUrl(url)
-    let label = m ? m[1]! : u.kind === 'emu' ? basename(u.profile).replace(/\.json$/, '') : u.kind === 'tcp' ? `${u.host}:${u.port}` : basename(u.path)
+    let label = m ? m[1]! : u.kind === 'emu' ? basename(u.profile).replace(/\.json$/, '') : u.kind === 'tcp' ? `${u.host}:${u.port}` : portLabel(u.path)
     if (!m) for (let n = 2; out.some((d) => d.label === label); n++) label = `${label.replace(/#\d+$/, '')}#${n}`
     if (out.some((d) => d.label === label)) throw new AppError('USAGE', `--device label "${label}" is used twice`)
     out.push({ label, url })

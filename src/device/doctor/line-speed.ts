@@ -8,7 +8,8 @@ const finalLine = (): RegExp => new RegExp(`(^|\r\n)(${FAMILIES.map((f) => f.raw
 
 /**
  * Sends `AT` on a freshly opened line and waits for a final line. A CR first ends whatever the
- * module gathered at a wrong speed (it answers ERROR to that, which also proves the speed). Bounded:
+ * module gathered at a wrong speed (it answers ERROR to that, which also proves the speed). `AT` ends
+ * with CR LF as the open's first `AT` does: ESP-AT reads a command up to the LF. Bounded:
  * a live module answers at once; only a wrong speed or a dead port waits the whole time.
  */
 export async function askAt(transport: Transport, timeoutMs: number): Promise<AtAnswer> {
@@ -23,7 +24,7 @@ export async function askAt(transport: Transport, timeoutMs: number): Promise<At
   transport.onClose(() => done(got.length > 0 ? 'garbage' : 'silent'))
   const timer = setTimeout(() => done(got.length > 0 ? 'garbage' : 'silent'), timeoutMs)
   try {
-    await transport.write(Buffer.from('\rAT\r'))
+    await transport.write(Buffer.from('\rAT\r\n'))
     return await answer
   } finally {
     clearTimeout(timer)

@@ -13,6 +13,8 @@ export interface EmulatorSpawnOptions {
   resolve: readonly string[]
   /** --connect-to HOST:PORT:ADDR:PORT2 entries: the module is asked for HOST:PORT, the emulator connects to ADDR:PORT2. */
   connectTo?: readonly string[]
+  /** --profiles directories: `emu:<id>` may name a user profile, which the emulator must find too. */
+  profileDirs?: readonly string[]
   /** Extra `emulate` flags from the URL: faults, seed, clock, baud, no-wifi. */
   params: URLSearchParams
   /** Generous: starting node and tsx on a busy machine can take many seconds; a dead start fails sooner (exit). */
@@ -47,6 +49,7 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
   const args = [...loaderArgs(process.execArgv), cliEntry(), 'emulate', '--firmware', opts.firmware, '--pty', '--exit-with-stdin']
   for (const r of opts.resolve) args.push('--resolve', r)
   for (const c of opts.connectTo ?? []) args.push('--connect-to', c)
+  for (const d of opts.profileDirs ?? []) args.push('--profiles', d)
   for (const [key, value] of opts.params) {
     if (key === 'no-wifi') args.push('--no-wifi')
     else if (key === 'no-dns') args.push('--no-dns')

@@ -158,7 +158,15 @@ export class EspAtDriver implements ModuleDriver {
         throw Object.assign(new DeviceError('AT_ERROR', 'AT+CIPSTART: a link was still open (ALREADY CONNECTED); closed it'), { lines: on })
       }
       // The verdict is CIPSTART's answer: classified alone, and only when complete and well-formed.
-      if (!start.ok) return failedAttempt(lines, this.profile, started, elapsed(), this.channel, mark, null, on)
+      if (!start.ok) {
+        // Without Wi-Fi CIPSTART says only ERROR, as for a refused chain: ask, so that no target is
+        // failed for the module's network (a firmware that refuses the query keeps the verdict).
+        const state = await readVariable(this.channel, 'AT+CWSTATE?', /^\+CWSTATE:(\d)/, this.timeouts.commandMs, 1)
+        if (state !== null && state !== '2') {
+          return { ...deviceAttempt(new DeviceError('AT_ERROR', `AT+CIPSTART failed while the module has no Wi-Fi (+CWSTATE:${state}): no verdict; join a network (AT+CWJAP)`), started, elapsed(), this.channel, mark), lines, fault: 'unrecognized' }
+        }
+        return failedAttempt(lines, this.profile, started, elapsed(), this.channel, mark, null, on)
+      }
       const why = damage(on, this.profile)
       if (why) throw Object.assign(new DeviceError('AT_GARBAGE', `AT+CIPSTART: ${why}`), { lines: on })
       if (!start.lines.includes('CONNECT')) throw Object.assign(new DeviceError('AT_GARBAGE', `AT+CIPSTART answered OK without CONNECT: ${on.join(' | ')}`), { lines: on })
