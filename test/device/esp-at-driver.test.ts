@@ -102,7 +102,7 @@ test('httpsGet: a bare ERROR is the unspecified class; a damaged answer is a lin
 
 test('httpsGet refuses a host that would change the command, before sending anything', async () => {
   const t = module([[/./, '\r\nOK\r\n']])
-  for (const host of ['a.test\r\nAT+RST', 'a\0b', 'x'.repeat(65)]) {
+  for (const host of ['a.test\r\nAT+RST', 'a\0b', 'x'.repeat(65), '2001:db8::1', '[::1]']) {
     await assert.rejects(driverOn(t).httpsGet({ host, path: '/', port: 443 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'))
   }
   await assert.rejects(driverOn(t).httpsGet({ host: 'a.test', path: '/\r\nX: y', port: 443 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'))

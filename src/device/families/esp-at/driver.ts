@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { toPem } from '../../../chain/index.js'
 import type { AtChannel } from '../../at/channel.js'
 import { atPort } from '../../at/fields.js'
@@ -128,6 +129,9 @@ export class EspAtDriver implements ModuleDriver {
     // No host name holds a comma, quote or backslash: refused rather than escaped, so that (as on
     // every family) none of them reaches the module from a target.
     if (/[,"\\]/.test(req.host)) throw new DeviceError('AT_INVALID_FIELD', 'host contains a comma, quote or backslash, which no host name has; refused, nothing sent')
+    // An IPv6 address needs AT+CIPV6=1 and the "SSLv6" type, which this driver does not use: the
+    // module would answer a bare ERROR, indistinguishable from a failed handshake. No verdict, then.
+    if (isIP(req.host.replace(/^\[(.*)\]$/, '$1')) === 6) throw new DeviceError('AT_INVALID_FIELD', `${req.host} is an IPv6 address: ESP-AT reaches one only with AT+CIPV6=1 and "SSLv6", which tlsmatrix does not drive yet; refused, nothing sent`)
     const host = quoted('host', req.host, { max: MAX_HOST })
     // The path goes in the request bytes, not in a command; a comma is refused all the same, as the other families do.
     if (!/^\/[\x21-\x2b\x2d-\x7e]*$/.test(req.path) || req.path.length > 2048) throw new DeviceError('AT_INVALID_FIELD', 'path must start with / and hold printable ASCII without spaces or commas (at most 2048 characters)')
