@@ -100,6 +100,7 @@ const toyFamily: ModuleFamily = {
     joinFix: 'join it',
     answerFix: 'reset it',
   },
+  profileKeys: ['toy'],
   validate: (p) => (typeof (p as { toy?: { caPartition?: unknown } }).toy?.caPartition === 'string' ? [] : ['toy.caPartition must name the partition the CA goes to']),
 }
 

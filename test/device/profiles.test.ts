@@ -30,3 +30,16 @@ test('a broken user profile is refused with what is wrong', async () => {
 test('an emulator started by a runner inherits module loaders, not debugger flags', () => {
   assert.deepEqual(loaderArgs(['--inspect=9229', '--import', 'tsx', '--max-old-space-size=100', '--require=./x.cjs']), ['--import', 'tsx', '--require=./x.cjs'])
 })
+
+test('a misspelt or unknown field is refused, naming it, instead of its default being used silently', async () => {
+  const base = structuredClone(await loadProfile('spwf04sa-1.1.0'))
+  const typo = { ...base, tls: { ...base.tls, checkValidty: false } }
+  assert.throws(() => validateProfile(typo, 'mine.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /^mine\.json: .*unknown field tls\."checkValidty" \(tls has versions, .*checkValidity/.test((e as Error).message))
+  assert.throws(() => validateProfile({ ...base, comment: 'x' }, 'mine.json'), /unknown field "comment" \(a profile has id, .*a remark goes in notes\)/)
+  assert.throws(() => validateProfile({ ...base, store: { ...base.store, maxCaByte: 1 } }, 'mine.json'), /unknown field store\."maxCaByte"/)
+  const esp = structuredClone(await loadProfile('esp-at-3.3-esp32c3')) as unknown as { esp: Record<string, unknown> }
+  assert.throws(() => validateProfile({ ...esp, esp: { ...esp.esp, caStroe: 'sysmfg' } }, 'esp.json'), /unknown field esp\."caStroe" \(esp has caStore, sniDefault, errno, cipherCommand\)/)
+  // The family's own block is known to its profiles only.
+  assert.throws(() => validateProfile({ ...base, esp: esp.esp }, 'mine.json'), /unknown field "esp"/)
+  assert.equal(validateProfile(esp, 'esp.json').module, 'ESP32-C3')
+})

@@ -43,6 +43,8 @@ export interface ModuleFamily {
    */
   caUploadBytes(der: Uint8Array): number
   readonly doctor: FamilyDoctor
+  /** Top-level blocks this family's profiles add to the common fields (e.g. ESP-AT's `esp`). */
+  readonly profileKeys?: readonly string[]
   /** Family-specific profile checks, after the common ones: one message per problem. */
   validate(profile: FirmwareProfile): string[]
   /** The largest CA the upload command itself can carry, when the protocol has a limit (learn searches up to it). */

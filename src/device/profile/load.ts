@@ -96,11 +96,34 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
       need((FAILURE_CLASSES as readonly string[]).includes(cls), `errors: unknown failure class "${cls}"`)
       need(Array.isArray(lines) && lines.length > 0 && lines.every((l) => typeof l === 'string' && !/[\r\n]/.test(l)), `errors.${cls}: a non-empty list of single lines`)
     }
+    // A misspelt field would otherwise be ignored and its default used: every key must be known.
+    problems.push(...unknownKeys(p, [...COMMON_KEYS, ...(family?.profileKeys ?? [])]))
     // The family's own fields, once the common ones hold (it may rely on them).
     if (family && problems.length === 0) problems.push(...family.validate(p))
   }
   if (problems.length > 0) throw new DeviceError('PROFILE_INVALID', `${source}: ${problems.join('; ')}`)
   return p
+}
+
+const COMMON_KEYS = ['id', 'module', 'firmware', 'build', 'dialect', 'notes', 'tls', 'store', 'responses', 'errors', 'learned'] as const
+const BLOCK_KEYS: Record<string, readonly string[]> = {
+  tls: ['versions', 'cipherSuites', 'groups', 'signatureAlgorithms', 'sni', 'certificateKeys', 'certificateSignatureHashes', 'maxCertificateBytes', 'maxChainBytes', 'anchorMatch', 'checkValidity', 'checkHostname'],
+  store: ['caSlots', 'maxCaBytes'],
+  responses: ['info', 'final'],
+}
+
+/** Keys no field has, at the top level (the family adds its blocks) and in the common blocks. */
+export function unknownKeys(p: object, topLevel: readonly string[]): string[] {
+  const problems: string[] = []
+  const check = (obj: unknown, allowed: readonly string[], where: string) => {
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return
+    for (const k of Object.keys(obj)) {
+      if (!allowed.includes(k)) problems.push(`unknown field ${where}${JSON.stringify(k)} (${where ? `${where.slice(0, -1)} has` : 'a profile has'} ${allowed.join(', ')}; a remark goes in notes)`)
+    }
+  }
+  check(p, topLevel, '')
+  for (const [block, keys] of Object.entries(BLOCK_KEYS)) check((p as Record<string, unknown>)[block], keys, `${block}.`)
+  return problems
 }
 
 /** `A or B`, `A, B or C`: the registered names, as a message lists them. */

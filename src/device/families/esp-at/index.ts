@@ -24,6 +24,7 @@ export const espAtFamily: ModuleFamily = {
   emulator: espAt,
   caUploadBytes,
   doctor: espDoctor,
+  profileKeys: ['esp'],
   validate: espProblems,
   maxCaUploadBytes: espMaxCaBytes,
 }

@@ -27,6 +27,8 @@ export interface EspExtras {
 
 export type EspProfile = FirmwareProfile & { esp: EspExtras }
 
+const ESP_KEYS = ['caStore', 'sniDefault', 'errno', 'cipherCommand']
+
 /** What is wrong with the profile's ESP-AT fields: one message per problem (none when valid). */
 export function espProblems(p: FirmwareProfile): string[] {
   const e = (p as Partial<EspProfile>).esp
@@ -37,6 +39,7 @@ export function espProblems(p: FirmwareProfile): string[] {
     if (e.sniDefault !== 'none' && e.sniDefault !== 'host') problems.push('esp.sniDefault must be none or host')
     if (typeof e.errno !== 'boolean') problems.push('esp.errno must be true or false')
     if (typeof e.cipherCommand !== 'boolean') problems.push('esp.cipherCommand must be true or false')
+    for (const k of Object.keys(e)) if (!ESP_KEYS.includes(k)) problems.push(`unknown field esp.${JSON.stringify(k)} (esp has ${ESP_KEYS.join(', ')})`)
     const max = espMaxCaBytes(p)
     if (typeof p.store?.maxCaBytes === 'number' && p.store.maxCaBytes > max) problems.push(`store.maxCaBytes ${p.store.maxCaBytes} is over what ${e.caStore} holds (${max} PEM bytes)`)
   }
