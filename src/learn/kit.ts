@@ -72,7 +72,7 @@ export class LearnKit {
   }
 
   /** A probe of the lab host with `chain` served and `ca` loaded (the baseline root unless said). */
-  async probe(id: string, what: string, serve: ProbeServe | null, ca: ProbeCert | null = this.root, where: Partial<Pick<ProbeSpec, 'host' | 'port' | 'path'>> = {}): Promise<ProbeOutcome> {
+  async probe(id: string, what: string, serve: ProbeServe | null, ca: ProbeCert | null = this.root, where: Partial<Pick<ProbeSpec, 'host' | 'port' | 'path' | 'clockAt'>> = {}): Promise<ProbeOutcome> {
     return await this.session.request({ id, what, ca, serve, host: this.names.host, port: this.names.port, path: '/', ...where })
   }
 }

@@ -10,7 +10,7 @@ import { checkDeviceUrl, checkProfileDirs, isDeviceError, loadProfile, lockDevic
 import { dnsNameProblem } from '../../hosts/index.js'
 import { buildProfile, closedPort, learn, LearnKit, ProbePki, ProbeSession, startProbeServer, workingProfile, type PriorProbe, type ProbeOutcome, type UploadOutcome } from '../../learn/index.js'
 import { newRunId } from '../../pipeline/index.js'
-import { inspectDb, lazyDb, learnRunState, RunStore, type RunDevice } from '../../store/index.js'
+import { inspectDb, lazyDb, learnRunState, RunStore, type RunDevice, type RunStatus } from '../../store/index.js'
 import type { Io } from '../io.js'
 import { learnJson, learnText } from '../output/learn-text.js'
 import { VERSION } from '../version.js'
@@ -124,6 +124,8 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
       onRecover: (w) => io.stderr.write(`  (module reset: ${termSafe(w).slice(0, 160)})\n`),
     })
     const kit = new LearnKit(session, new ProbePki(started), server, names, started)
+    /** The run's end, with what the module was asked so far. */
+    const endRun = (status: RunStatus, lost: string | null = null) => runs.updateRun(runId, { status, endedAt: clock.now().toISOString(), devices: [{ ...runDevice, lost, uploads: session.uploads, requests: session.requests }] })
     let end: Awaited<ReturnType<typeof learn>>
     try {
       await session.start()
@@ -132,10 +134,10 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
       const status = err instanceof ModuleStopped || stopping ? 'interrupted' : err instanceof ModuleLost || isDeviceError(err) ? 'device-lost' : null
       if (status === null) {
         // A learn that cannot go on (the lab unreachable, a bug) is not left `running` for ever.
-        runs.updateRun(runId, { status: 'interrupted', endedAt: clock.now().toISOString(), devices: [{ ...runDevice, uploads: session.uploads, requests: session.requests }] })
+        endRun('interrupted')
         throw err
       }
-      runs.updateRun(runId, { status, endedAt: clock.now().toISOString(), devices: [{ ...runDevice, lost: status === 'device-lost' ? messageOf(err) : null, uploads: session.uploads, requests: session.requests }] })
+      endRun(status, status === 'device-lost' ? messageOf(err) : null)
       io.stderr.write(`learn run ${runId} ${status}${status === 'device-lost' ? `: ${termSafe(messageOf(err))}` : ''}; ${hint}`)
       throw outcome(status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
     }
@@ -153,11 +155,11 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
       writeAtomically(out, `${JSON.stringify(profile, null, 2)}\n`)
     } catch (err) {
       // Every probe has its verdict in the database: a resume with another --out writes it at once.
-      runs.updateRun(runId, { status: 'interrupted', endedAt: clock.now().toISOString(), devices: [{ ...runDevice, uploads: cost.uploads, requests: cost.requests }] })
+      endRun('interrupted')
       io.stderr.write(`learn run ${runId}: the profile could not be written; write it elsewhere with:\n  tlsmatrix learn --resume ${runId} --device ${device} --db ${dbPath} --out OTHER_FILE\n`)
       throw err
     }
-    runs.updateRun(runId, { status: 'complete', endedAt: clock.now().toISOString(), devices: [{ ...runDevice, uploads: cost.uploads, requests: cost.requests }] })
+    endRun('complete')
     io.stdout.write(opts.json ? `${JSON.stringify(learnJson(profile, base, out, end), null, 2)}\n` : learnText(profile, base, out, end))
   } finally {
     if (held.module) await held.module.transport.close().catch(() => undefined)

@@ -1,4 +1,5 @@
 import { pemBlocks } from '../../chain/index.js'
+import { classLines } from '../profile/classify.js'
 import type { FailureClass } from '../profile/profile.js'
 import { splitArgs } from './command-line.js'
 import { connectAndJudge } from './secure-connect.js'
@@ -17,8 +18,7 @@ function ok(out: Response): void {
 }
 
 function failText(ctx: ModuleContext, cls: FailureClass): string {
-  const entry = ctx.profile.errors[cls] ?? (cls === 'clock' ? ctx.profile.errors.expired : undefined)
-  return (entry?.[0] ?? 'ERROR: Socket error').replace(/^ERROR:\s*/, '')
+  return (classLines(ctx.profile, cls)?.[0] ?? 'ERROR: Socket error').replace(/^ERROR:\s*/, '')
 }
 
 /** SPWF01SA FW 3.x command set, the parts tlsmatrix uses (reference §12). */

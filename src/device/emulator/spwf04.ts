@@ -1,4 +1,4 @@
-import { fillLine } from '../profile/classify.js'
+import { classLines, fillLine } from '../profile/classify.js'
 import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
 import { splitArgs } from './command-line.js'
 import { httpGet } from './https-client.js'
@@ -37,8 +37,7 @@ function leadingNumber(s: string): number {
 
 /** The lines the profile prints for a failure class, ending in the final error line. */
 export function failureLines(ctx: ModuleContext, cls: FailureClass, status = 0): string[] {
-  // A module that cannot tell a clock never set from an expired certificate prints the expired lines.
-  const entry = ctx.profile.errors[cls] ?? (cls === 'clock' ? ctx.profile.errors.expired : undefined) ?? ['AT-S.Http Client Error:2']
+  const entry = classLines(ctx.profile, cls) ?? ['AT-S.Http Client Error:2']
   const lines = entry.map((t) => fillLine(t, status))
   if (!lines.some((l) => l.startsWith('AT-S.ERROR'))) lines.push(`AT-S.ERROR:111:${ERRORS[111]}`)
   return lines

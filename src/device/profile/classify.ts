@@ -15,6 +15,15 @@ export function fillLine(template: string, ...numbers: number[]): string {
   return template.replace(/\{n\}/g, () => String(numbers[i++] ?? numbers[numbers.length - 1] ?? 0))
 }
 
+/**
+ * The lines a module prints for a failure class (the emulators print them). A profile without
+ * `clock` lines is a module that cannot tell a clock never set from an expired certificate: it
+ * prints its `expired` lines (README "Failure classes").
+ */
+export function classLines(profile: FirmwareProfile, cls: FailureClass): readonly string[] | undefined {
+  return profile.errors[cls] ?? (cls === 'clock' ? profile.errors.expired : undefined)
+}
+
 /** What a request's response says, judged only when it is complete and well-formed. */
 export type Classification =
   | { kind: 'class'; class: FailureClass }

@@ -68,7 +68,7 @@ export const UNSET_CLOCK = new Date(Date.UTC(2000, 0, 1))
 export async function learnClock(kit: LearnKit): Promise<void> {
   const checks = kit.found.values.get('tls.checkValidity')?.value
   if (checks !== true) return kit.found.unknown('errors.clock', checks === false ? 'the module checks no dates: its clock does not matter' : 'the validity probes got no verdict')
-  const o = await kit.session.request({ id: 'check.clock', what: `the baseline chain, the module's clock at ${UNSET_CLOCK.toISOString()}`, ca: kit.root, serve: kit.tls([kit.leaf, kit.int]), host: kit.names.host, port: kit.names.port, path: '/', clockAt: UNSET_CLOCK })
+  const o = await kit.probe('check.clock', `the baseline chain, the module's clock at ${UNSET_CLOCK.toISOString()}`, kit.tls([kit.leaf, kit.int]), kit.root, { clockAt: UNSET_CLOCK })
   if (o.outcome === 'fail') kit.found.lines('clock', o.lines, o.attemptId)
   else if (o.outcome === 'pass') kit.found.unknown('errors.clock', `with its clock at ${UNSET_CLOCK.toISOString()} the module accepted the baseline chain`)
   else kit.found.unknown('errors.clock', 'the clock probe got no verdict')

@@ -1,6 +1,7 @@
 import type { AtChannel } from '../../at/channel.js'
 import { readVariable } from '../../drivers/common.js'
 import { fail, ok, type Step } from '../../doctor/step.js'
+import { readWifiState } from './driver.js'
 
 /** `tlsmatrix doctor` in ESP-AT commands (the registry's FamilyDoctor shape). */
 export const espDoctor = {
@@ -16,7 +17,7 @@ export const espDoctor = {
   },
   async readWifi(c: AtChannel, ms: number): Promise<{ ip: string | null; state: string | null }> {
     const ip = await readVariable(c, 'AT+CIPSTA?', /^\+CIPSTA:ip:"([^"]*)"$/, ms)
-    const state = await readVariable(c, 'AT+CWSTATE?', /^\+CWSTATE:(\d)/, ms)
+    const state = await readWifiState(c, ms)
     return { ip: ip === '0.0.0.0' ? null : ip, state }
   },
   caReportsKeyId: false,

@@ -26,6 +26,11 @@ const MAX_RESPONSE = 256 * 1024
 /** The CA goes in `client_ca.0` / AtPKI item id 0, and CIPSSLCCONF selects it. */
 const CA_INDEX = 0
 
+/** `AT+CWSTATE?`: `2` is joined with an address; null when the firmware does not answer it. */
+export async function readWifiState(channel: AtChannel, timeoutMs: number, tries?: number): Promise<string | null> {
+  return await readVariable(channel, 'AT+CWSTATE?', /^\+CWSTATE:(\d)/, timeoutMs, tries)
+}
+
 /**
  * ESP-AT driver (reference §1-§3): identify with AT+GMR, CA into SYSMFG or the SYSFLASH AtPKI
  * partition as the profile says, the test through a TLS socket (never AT+HTTPCLIENT, which does
@@ -165,7 +170,7 @@ export class EspAtDriver implements ModuleDriver {
       if (!start.ok) {
         // Without Wi-Fi CIPSTART says only ERROR, as for a refused chain: ask, so that no target is
         // failed for the module's network (a firmware that refuses the query keeps the verdict).
-        const state = await readVariable(this.channel, 'AT+CWSTATE?', /^\+CWSTATE:(\d)/, this.timeouts.commandMs, 1)
+        const state = await readWifiState(this.channel, this.timeouts.commandMs, 1)
         if (state !== null && state !== '2') {
           return { ...deviceAttempt(new DeviceError('AT_ERROR', `AT+CIPSTART failed while the module has no Wi-Fi (+CWSTATE:${state}): no verdict; join a network (AT+CWJAP)`), started, elapsed(), this.channel, mark), lines, fault: 'unrecognized' }
         }

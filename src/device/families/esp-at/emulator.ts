@@ -6,7 +6,7 @@ import type { DialectHandler, ModuleContext } from '../../emulator/module.js'
 import type { Response } from '../../emulator/response.js'
 import { connectAndJudge } from '../../emulator/secure-connect.js'
 import type { EmuSocket } from '../../emulator/state.js'
-import { fillLine } from '../../profile/classify.js'
+import { classLines, fillLine } from '../../profile/classify.js'
 import type { FailureClass, FirmwareProfile } from '../../profile/profile.js'
 import { freshEspFlash, PARTITIONS, type EspFlash } from './emulator-state.js'
 import { MAX_HOST, splitParams, unquote } from './fields.js'
@@ -280,7 +280,7 @@ function sslConf(kind: string, params: string[], out: Response, ctx: ModuleConte
 function fail(out: Response, ctx: ModuleContext, cls: FailureClass, pre: string[] = []): void {
   for (const l of pre) out.line(l)
   if (esp(ctx).errno && syslog(ctx)) {
-    for (const l of (ctx.profile.errors[cls] ?? []).filter((t) => t !== 'ERROR')) out.line(fillLine(l))
+    for (const l of (classLines(ctx.profile, cls) ?? []).filter((t) => t !== 'ERROR')) out.line(fillLine(l))
   }
   out.raw(Buffer.from(ERROR, 'latin1'))
 }
