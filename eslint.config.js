@@ -9,7 +9,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'return an exit code from run() instead' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'exit', message: 'return an exit code from run() instead' },
+      ],
     },
     linterOptions: { reportUnusedDisableDirectives: true },
   },

@@ -15,7 +15,23 @@ export interface LabProcess {
  * client being measured (and the client is measured the way users run it: over loopback).
  */
 export async function spawnLab(specFile: string, outDir: string): Promise<LabProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PACKAGE_ROOT, 'src/cli/main.ts'), 'lab', '--spec', specFile, '--ephemeral', '--out', outDir, '--cache-dir', join(outDir, 'cache')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(PACKAGE_ROOT, 'src/cli/main.ts'),
+      'lab',
+      '--spec',
+      specFile,
+      '--ephemeral',
+      '--out',
+      outDir,
+      '--cache-dir',
+      join(outDir, 'cache'),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
   let out = ''
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -48,17 +64,25 @@ export interface BenchLab {
 }
 
 /** One wildcard TLS host (root → intermediate → leaf) in its own process, and n names for it. */
-export async function startBenchLab(dir: string, name: string, leafKey: 'rsa-2048' | 'ec-p256', n: number): Promise<BenchLab> {
+export async function startBenchLab(
+  dir: string,
+  name: string,
+  leafKey: 'rsa-2048' | 'ec-p256',
+  n: number,
+): Promise<BenchLab> {
   const specFile = join(dir, `${name}.json`)
-  writeFileSync(specFile, JSON.stringify({
-    name,
-    certificates: {
-      root: { subject: 'CN=Bench Root', key: 'rsa-2048', issuer: 'self', ca: true, trust: true },
-      int: { subject: 'CN=Bench Intermediate', key: 'rsa-2048', issuer: 'root', ca: true },
-      leaf: { subject: 'CN=bench.test', key: leafKey, issuer: 'int', sans: ['bench.test', '*.bench.test'] },
-    },
-    hosts: { 'bench.test': { certificate: 'leaf', send: ['leaf', 'int'] } },
-  }))
+  writeFileSync(
+    specFile,
+    JSON.stringify({
+      name,
+      certificates: {
+        root: { subject: 'CN=Bench Root', key: 'rsa-2048', issuer: 'self', ca: true, trust: true },
+        int: { subject: 'CN=Bench Intermediate', key: 'rsa-2048', issuer: 'root', ca: true },
+        leaf: { subject: 'CN=bench.test', key: leafKey, issuer: 'int', sans: ['bench.test', '*.bench.test'] },
+      },
+      hosts: { 'bench.test': { certificate: 'leaf', send: ['leaf', 'int'] } },
+    }),
+  )
   const lab = await spawnLab(specFile, dir)
   const port = Number(lab.resolveEntries[0]!.split(':')[1])
   const names = Array.from({ length: n }, (_, i) => `t${String(i).padStart(4, '0')}.bench.test`)

@@ -70,7 +70,11 @@ const ATTRS: Record<string, string> = { C: '2.5.4.6', O: '2.5.4.10', OU: '2.5.4.
 
 /** RDNs in encoding order (country first, common name last), as most CAs write them. */
 function name(dn: Array<[string, string]>): Buffer {
-  return seq(...dn.map(([k, v]) => set(seq(oid(ATTRS[k]!), k === 'C' ? tlv(0x13, Buffer.from(v)) : tlv(0x0c, Buffer.from(v, 'utf8'))))))
+  return seq(
+    ...dn.map(([k, v]) =>
+      set(seq(oid(ATTRS[k]!), k === 'C' ? tlv(0x13, Buffer.from(v)) : tlv(0x0c, Buffer.from(v, 'utf8')))),
+    ),
+  )
 }
 
 function extension(id: string, critical: boolean, value: Buffer): Buffer {
@@ -124,7 +128,15 @@ export function issue(o: IssueOptions): Buffer {
   const exts: Buffer[] = [
     extension('2.5.29.19', true, o.ca ? seq(bool(true)) : seq()),
     // keyCertSign + cRLSign for a CA; digitalSignature (+ keyEncipherment for RSA) for a server.
-    extension('2.5.29.15', true, o.ca ? bits(Buffer.from([0x06]), 1) : o.key.spec.startsWith('rsa') ? bits(Buffer.from([0xa0]), 5) : bits(Buffer.from([0x80]), 7)),
+    extension(
+      '2.5.29.15',
+      true,
+      o.ca
+        ? bits(Buffer.from([0x06]), 1)
+        : o.key.spec.startsWith('rsa')
+          ? bits(Buffer.from([0xa0]), 5)
+          : bits(Buffer.from([0x80]), 7),
+    ),
     extension('2.5.29.14', false, octets(o.key.keyId)),
   ]
   if (o.issuer) exts.push(extension('2.5.29.35', false, seq(tlv(0x80, o.issuer.key.keyId))))

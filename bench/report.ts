@@ -19,7 +19,16 @@ const GOAL_RENDER_S = 5
 const GOAL_RSS_MB = 300
 const GOAL_PAGE_S = 5
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 const PROBE = fileURLToPath(new URL('./rss-probe.mjs', import.meta.url))
 
@@ -44,24 +53,48 @@ function verifyDb(r: ReportDb): void {
       notRun: count("SELECT count(*) n FROM attempts WHERE outcome = 'not-run'"),
     }
     const want = { runs: r.versions, attempts: r.targets * r.versions * 2, observations: r.targets * r.versions * 2 }
-    for (const [k, v] of Object.entries(want)) if (counts[k as keyof typeof counts] !== v) throw new BenchError(`generated database ${r.path}: ${k} = ${counts[k as keyof typeof counts]}, expected ${v}; delete it to regenerate`)
-    if (counts.final !== counts.attempts) throw new BenchError(`generated database: ${counts.attempts - counts.final} attempts are not final`)
+    for (const [k, v] of Object.entries(want))
+      if (counts[k as keyof typeof counts] !== v)
+        throw new BenchError(
+          `generated database ${r.path}: ${k} = ${counts[k as keyof typeof counts]}, expected ${v}; delete it to regenerate`,
+        )
+    if (counts.final !== counts.attempts)
+      throw new BenchError(`generated database: ${counts.attempts - counts.final} attempts are not final`)
     const runs = new RunStore(db, r.path)
     const run = runs.getRun(r.runIds[0]!)
     const attempts = runs.attempts(r.runIds[0]!)
     const sample = attempts.find((a) => a.outcome === 'fail')
-    if (!run?.profiles || run.targets?.length !== r.targets || attempts.length !== r.targets * 2 || !sample || sample.lines.length === 0 || !sample.upload?.command.startsWith('AT+S.TLSCERT=ca,')) {
-      throw new BenchError(`generated database: run ${r.runIds[0]} does not read back through RunStore (profiles, targets, attempts, lines, upload)`)
+    if (
+      !run?.profiles ||
+      run.targets?.length !== r.targets ||
+      attempts.length !== r.targets * 2 ||
+      !sample ||
+      sample.lines.length === 0 ||
+      !sample.upload?.command.startsWith('AT+S.TLSCERT=ca,')
+    ) {
+      throw new BenchError(
+        `generated database: run ${r.runIds[0]} does not read back through RunStore (profiles, targets, attempts, lines, upload)`,
+      )
     }
     // Every 97th certificate parses, and its fingerprint is its key; one leaf verifies under its issuer.
-    const certs = db.prepare('SELECT sha256, der, aki FROM certificates WHERE rowid % 97 = 0').all() as Array<{ sha256: string; der: Buffer; aki: string | null }>
-    for (const c of certs) if (parseCertificate(c.der).info.sha256 !== c.sha256) throw new BenchError(`generated database: certificate ${c.sha256} does not parse to its fingerprint`)
+    const certs = db.prepare('SELECT sha256, der, aki FROM certificates WHERE rowid % 97 = 0').all() as Array<{
+      sha256: string
+      der: Buffer
+      aki: string | null
+    }>
+    for (const c of certs)
+      if (parseCertificate(c.der).info.sha256 !== c.sha256)
+        throw new BenchError(`generated database: certificate ${c.sha256} does not parse to its fingerprint`)
     const leaf = certs.find((c) => c.aki && !parseCertificate(c.der).info.isCA)!
-    const issuer = db.prepare('SELECT der FROM certificates WHERE ski = ? AND is_ca = 1').get(leaf.aki) as { der: Buffer } | undefined
-    if (!issuer || !new X509Certificate(leaf.der).verify(new X509Certificate(issuer.der).publicKey)) throw new BenchError(`generated database: leaf ${leaf.sha256} does not verify under its issuer`)
-    console.log(`database ${r.path} (${mb(statSync(r.path).size)}${r.generated ? ', generated now' : ', cached'}): ${counts.runs} runs, ${counts.attempts} attempts `
-      + `(${(100 * counts.pass / counts.attempts).toFixed(1)}% pass, ${counts.notRun} not run), ${counts.observations} observations, ${counts.certificates} certificates; `
-      + `checked: RunStore reads run ${run.id} (${attempts.length} attempts), ${certs.length} certificates parse, a leaf verifies under its issuer`)
+    const issuer = db.prepare('SELECT der FROM certificates WHERE ski = ? AND is_ca = 1').get(leaf.aki) as
+      { der: Buffer } | undefined
+    if (!issuer || !new X509Certificate(leaf.der).verify(new X509Certificate(issuer.der).publicKey))
+      throw new BenchError(`generated database: leaf ${leaf.sha256} does not verify under its issuer`)
+    console.log(
+      `database ${r.path} (${mb(statSync(r.path).size)}${r.generated ? ', generated now' : ', cached'}): ${counts.runs} runs, ${counts.attempts} attempts ` +
+        `(${((100 * counts.pass) / counts.attempts).toFixed(1)}% pass, ${counts.notRun} not run), ${counts.observations} observations, ${counts.certificates} certificates; ` +
+        `checked: RunStore reads run ${run.id} (${attempts.length} attempts), ${certs.length} certificates parse, a leaf verifies under its issuer`,
+    )
   } finally {
     db.close()
   }
@@ -73,18 +106,33 @@ function checkCli(): void {
   const help = spawnSync(process.execPath, [CLI, 'report', '--help'], { encoding: 'utf8' })
   if (help.status !== 0 || !/--format/.test(help.stdout)) {
     const said = (help.stderr || help.stdout).trim().split('\n')[0]
-    throw new BenchError(`the built CLI (${CLI}) has no \`report\` command yet: \`tlsmatrix report --help\` exits ${help.status} and shows no --format option ("${said}"). The database is generated and checked; run again once \`tlsmatrix report\` exists (npm run bench:report rebuilds the CLI)`)
+    throw new BenchError(
+      `the built CLI (${CLI}) has no \`report\` command yet: \`tlsmatrix report --help\` exits ${help.status} and shows no --format option ("${said}"). The database is generated and checked; run again once \`tlsmatrix report\` exists (npm run bench:report rebuilds the CLI)`,
+    )
   }
 }
 
-async function render(dbPath: string, out: string): Promise<{ seconds: number; rssKb: number | null; code: number | null }> {
+async function render(
+  dbPath: string,
+  out: string,
+): Promise<{ seconds: number; rssKb: number | null; code: number | null }> {
   const rssFile = join(out, '..', 'rss.txt')
   rmSync(rssFile, { force: true })
-  const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(PROBE).href}`.trim(), TLSMATRIX_RSS_PROBE_FILE: rssFile }
+  const env = {
+    ...process.env,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(PROBE).href}`.trim(),
+    TLSMATRIX_RSS_PROBE_FILE: rssFile,
+  }
   const t0 = performance.now()
-  const child = spawn(process.execPath, [CLI, 'report', '--db', dbPath, '--format', 'html,md,csv,json,junit', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'], env })
+  const child = spawn(
+    process.execPath,
+    [CLI, 'report', '--db', dbPath, '--format', 'html,md,csv,json,junit', '--out', out],
+    { stdio: ['ignore', 'ignore', 'pipe'], env },
+  )
   let stderr = ''
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
   const seconds = (performance.now() - t0) / 1000
   // Exit 1 is a report with findings (failures, mismatches): a rendered report all the same.
@@ -103,18 +151,31 @@ function files(dir: string): Array<{ path: string; bytes: number }> {
 
 /** The report's matrix table: the most specific selector the page has, else its first table. */
 async function matrixSelector(page: Page): Promise<string> {
-  const candidates = [process.env.BENCH_MATRIX_SELECTOR, '#matrix table', 'table#matrix', 'table.matrix', '[data-section="matrix"] table', 'table'].filter((s): s is string => !!s)
-  for (const s of candidates) if (await page.locator(s).count() > 0) return s
+  const candidates = [
+    process.env.BENCH_MATRIX_SELECTOR,
+    '#matrix table',
+    'table#matrix',
+    'table.matrix',
+    '[data-section="matrix"] table',
+    'table',
+  ].filter((s): s is string => !!s)
+  for (const s of candidates) if ((await page.locator(s).count()) > 0) return s
   throw new BenchError(`index.html has no table (tried ${candidates.join(', ')})`)
 }
 
-async function openInChromium(index: string): Promise<{ launch: number; load: number; visible: number; selector: string }> {
+async function openInChromium(
+  index: string,
+): Promise<{ launch: number; load: number; visible: number; selector: string }> {
   if (!existsSync(CHROMIUM)) throw new BenchError(`no Chromium at ${CHROMIUM} (set CHROMIUM=/path/to/chromium)`)
   const profile = mkdtempSync(join(tmpdir(), 'tlsmatrix-bench-chromium-'))
   const t0 = performance.now()
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  })
   try {
-    const page = context.pages()[0] ?? await context.newPage()
+    const page = context.pages()[0] ?? (await context.newPage())
     const t1 = performance.now()
     await page.goto(pathToFileURL(index).href, { waitUntil: 'load', timeout: 120_000 })
     const t2 = performance.now()
@@ -140,13 +201,17 @@ async function main(): Promise<number> {
   try {
     const r = await render(db.path, out)
     const rssMb = r.rssKb === null ? null : r.rssKb / 1024
-    console.log(`render (tlsmatrix report --format html,md,csv,json,junit, exit ${r.code}): ${r.seconds.toFixed(2)} s ${goal(r.seconds < GOAL_RENDER_S, `< ${GOAL_RENDER_S} s`)}, `
-      + `peak RSS ${rssMb === null ? 'unknown (the process left no reading)' : `${rssMb.toFixed(0)} MB ${goal(rssMb < GOAL_RSS_MB, `< ${GOAL_RSS_MB} MB`)}`}`)
+    console.log(
+      `render (tlsmatrix report --format html,md,csv,json,junit, exit ${r.code}): ${r.seconds.toFixed(2)} s ${goal(r.seconds < GOAL_RENDER_S, `< ${GOAL_RENDER_S} s`)}, ` +
+        `peak RSS ${rssMb === null ? 'unknown (the process left no reading)' : `${rssMb.toFixed(0)} MB ${goal(rssMb < GOAL_RSS_MB, `< ${GOAL_RSS_MB} MB`)}`}`,
+    )
     for (const f of files(out)) console.log(`  ${f.path.padEnd(40)} ${size(f.bytes).padStart(10)}`)
     const index = join(out, 'index.html')
     if (!existsSync(index)) throw new BenchError(`the report wrote no index.html in ${out}`)
     const page = await openInChromium(index)
-    console.log(`Chromium opens index.html: load ${page.load.toFixed(2)} s, matrix visible (${page.selector}) ${page.visible.toFixed(2)} s ${goal(page.visible < GOAL_PAGE_S, `< ${GOAL_PAGE_S} s`)} (browser start ${page.launch.toFixed(2)} s, not counted)`)
+    console.log(
+      `Chromium opens index.html: load ${page.load.toFixed(2)} s, matrix visible (${page.selector}) ${page.visible.toFixed(2)} s ${goal(page.visible < GOAL_PAGE_S, `< ${GOAL_PAGE_S} s`)} (browser start ${page.launch.toFixed(2)} s, not counted)`,
+    )
     return 0
   } finally {
     rmSync(work, { recursive: true, force: true })

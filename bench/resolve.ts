@@ -43,11 +43,23 @@ const store = await loadTrustStore({ files: [lab.trustStoreFile], only: false },
 const startupMs = performance.now() - startup
 
 async function tlsmatrix(subset = targets): Promise<number> {
-  const resolver = new Resolver({ store, cache, hello: DEFAULT_HELLO, timeoutMs: 10_000, resolveMap, aia: { ...DEFAULT_AIA, allowPrivate: true }, clock: systemClock })
+  const resolver = new Resolver({
+    store,
+    cache,
+    hello: DEFAULT_HELLO,
+    timeoutMs: 10_000,
+    resolveMap,
+    aia: { ...DEFAULT_AIA, allowPrivate: true },
+    clock: systemClock,
+  })
   const dbPath = join(dir, `bench-${Date.now()}.db`)
   const db = openDb(dbPath)
   const obs = new ObservationStore(db, dbPath)
-  const r = await resolveBatch(subset, resolver, { concurrency: CONCURRENCY, record: (o) => obs.record(o, DEFAULT_HELLO), clock: systemClock })
+  const r = await resolveBatch(subset, resolver, {
+    concurrency: CONCURRENCY,
+    record: (o) => obs.record(o, DEFAULT_HELLO),
+    clock: systemClock,
+  })
   db.close()
   return r.observations.filter((o) => !o.error && o.anchors.length > 0).length
 }
@@ -56,30 +68,50 @@ async function bareLoop(): Promise<number> {
   const hello = toNodeHello(DEFAULT_HELLO)
   const limit = pLimit(CONCURRENCY)
   let ok = 0
-  await Promise.all(names.map((n) => limit(() => new Promise<void>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port, servername: n, rejectUnauthorized: false, ...hello }, () => {
-      if (s.getPeerCertificate(true)?.raw) ok++
-      s.destroy()
-      resolve()
-    })
-    s.once('error', () => resolve())
-  }))))
+  await Promise.all(
+    names.map((n) =>
+      limit(
+        () =>
+          new Promise<void>((resolve) => {
+            const s = connect({ host: '127.0.0.1', port, servername: n, rejectUnauthorized: false, ...hello }, () => {
+              if (s.getPeerCertificate(true)?.raw) ok++
+              s.destroy()
+              resolve()
+            })
+            s.once('error', () => resolve())
+          }),
+      ),
+    ),
+  )
   return ok
 }
 
 async function openssl(): Promise<number> {
   const limit = pLimit(CONCURRENCY)
   let ok = 0
-  await Promise.all(names.map((n) => limit(() => new Promise<void>((resolve) => {
-    const p = spawn('openssl', ['s_client', '-showcerts', '-connect', `127.0.0.1:${port}`, '-servername', n, '-tls1_2'], { stdio: ['pipe', 'pipe', 'ignore'] })
-    let out = ''
-    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    p.stdin.end()
-    p.once('close', () => {
-      if (out.includes('BEGIN CERTIFICATE')) ok++
-      resolve()
-    })
-  }))))
+  await Promise.all(
+    names.map((n) =>
+      limit(
+        () =>
+          new Promise<void>((resolve) => {
+            const p = spawn(
+              'openssl',
+              ['s_client', '-showcerts', '-connect', `127.0.0.1:${port}`, '-servername', n, '-tls1_2'],
+              { stdio: ['pipe', 'pipe', 'ignore'] },
+            )
+            let out = ''
+            p.stdout.on('data', (d: Buffer) => {
+              out += d.toString()
+            })
+            p.stdin.end()
+            p.once('close', () => {
+              if (out.includes('BEGIN CERTIFICATE')) ok++
+              resolve()
+            })
+          }),
+      ),
+    ),
+  )
   return ok
 }
 
@@ -99,7 +131,11 @@ async function median(times: number, fn: () => Promise<number>): Promise<number>
 }
 
 async function wholeProcess(): Promise<void> {
-  const built = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(PACKAGE_ROOT, 'tsconfig.build.json')], { stdio: 'inherit' })
+  const built = spawnSync(
+    process.execPath,
+    [join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(PACKAGE_ROOT, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  )
   if (built.status !== 0) throw new Error('build failed')
   const cli = join(PACKAGE_ROOT, 'dist/cli/main.js')
   const oneHosts = join(dir, 'one.txt')
@@ -108,7 +144,9 @@ async function wholeProcess(): Promise<void> {
   writeFileSync(allHosts, hostsText)
   const bare = join(dir, 'bare.mjs')
   // The bare tool: connect with the same hello, take the peer chain, exit; N names, 32 at once.
-  writeFileSync(bare, `import { connect } from 'node:tls'
+  writeFileSync(
+    bare,
+    `import { connect } from 'node:tls'
 const [port, concurrency, ...names] = process.argv.slice(2)
 const hello = ${JSON.stringify(toNodeHello(DEFAULT_HELLO))}
 let next = 0
@@ -117,17 +155,39 @@ const one = () => new Promise((resolve) => {
   s.once('error', resolve)
 })
 await Promise.all(Array.from({ length: Math.min(Number(concurrency), names.length) }, async () => { while (next < names.length) await one() }))
-`)
-  const resolveArgs = (hosts: string, list: string[]) => [cli, 'resolve', '--hosts', hosts, '--db', join(dir, `whole-${Date.now()}-${Math.random()}.db`), '--trust-store', lab.trustStoreFile,
-    '--concurrency', String(CONCURRENCY), ...list.flatMap((n) => ['--resolve', `${n}:${port}:127.0.0.1`])]
+`,
+  )
+  const resolveArgs = (hosts: string, list: string[]) => [
+    cli,
+    'resolve',
+    '--hosts',
+    hosts,
+    '--db',
+    join(dir, `whole-${Date.now()}-${Math.random()}.db`),
+    '--trust-store',
+    lab.trustStoreFile,
+    '--concurrency',
+    String(CONCURRENCY),
+    ...list.flatMap((n) => ['--resolve', `${n}:${port}:127.0.0.1`]),
+  ]
   const oneOurs = await median(5, () => processMs(process.execPath, resolveArgs(oneHosts, names.slice(0, 1))))
   const oneBare = await median(5, () => processMs(process.execPath, [bare, String(port), '1', names[0]!]))
-  console.log(`whole process, one target:   tlsmatrix resolve ${oneOurs.toFixed(0)} ms, bare one-shot ${oneBare.toFixed(0)} ms: ${(oneOurs / oneBare).toFixed(1)}x   (goal < 3x)`)
+  console.log(
+    `whole process, one target:   tlsmatrix resolve ${oneOurs.toFixed(0)} ms, bare one-shot ${oneBare.toFixed(0)} ms: ${(oneOurs / oneBare).toFixed(1)}x   (goal < 3x)`,
+  )
   const allOurs = await processMs(process.execPath, resolveArgs(allHosts, names))
   const allBare = await processMs(process.execPath, [bare, String(port), String(CONCURRENCY), ...names])
-  const allOssl = await (async () => { const t = performance.now(); await openssl(); return performance.now() - t })()
-  console.log(`whole process, ${N} targets: tlsmatrix ${(allOurs / 1000).toFixed(2)} s, bare loop ${(allBare / 1000).toFixed(2)} s, openssl x32 ${(allOssl / 1000).toFixed(2)} s`)
-  console.log(`whole process: tlsmatrix / bare loop ${(allBare / allOurs).toFixed(2)} (goal >= 0.8), tlsmatrix / openssl ${(allOssl / allOurs).toFixed(1)}x (goal >= 8x)`)
+  const allOssl = await (async () => {
+    const t = performance.now()
+    await openssl()
+    return performance.now() - t
+  })()
+  console.log(
+    `whole process, ${N} targets: tlsmatrix ${(allOurs / 1000).toFixed(2)} s, bare loop ${(allBare / 1000).toFixed(2)} s, openssl x32 ${(allOssl / 1000).toFixed(2)} s`,
+  )
+  console.log(
+    `whole process: tlsmatrix / bare loop ${(allBare / allOurs).toFixed(2)} (goal >= 0.8), tlsmatrix / openssl ${(allOssl / allOurs).toFixed(1)}x (goal >= 8x)`,
+  )
 }
 
 try {
@@ -143,7 +203,7 @@ try {
   const bare2 = await timed('bare Node TLS connect loop (again)', bareLoop)
   const bare = (bare1 + bare2) / 2
   const ossl = await timed('openssl s_client -showcerts x32', openssl)
-  console.log(`tlsmatrix / bare loop: ${(ours / bare * 100).toFixed(0)}%   (goal >= 80%)`)
+  console.log(`tlsmatrix / bare loop: ${((ours / bare) * 100).toFixed(0)}%   (goal >= 80%)`)
   console.log(`tlsmatrix / openssl:   ${(ours / ossl).toFixed(1)}x   (goal >= 8x)`)
   await wholeProcess()
 } finally {

@@ -13,7 +13,7 @@ import { startBenchLab } from './lab-process.js'
 
 const N = Number(process.env.BENCH_TARGETS ?? 200)
 const BAUD = 115200
-const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), "tlsmatrix-bench-run-"))
+const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), 'tlsmatrix-bench-run-'))
 const { lab, port, names } = await startBenchLab(dir, 'bench-run', 'rsa-2048', N)
 const hosts = join(dir, 'hosts.txt')
 writeFileSync(hosts, names.map((n) => `${n}:${port}`).join('\n'))
@@ -28,10 +28,28 @@ const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 if (!existsSync(CLI)) throw new Error('bench:run needs the built CLI: npm run build')
 try {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [CLI, 'run', '--hosts', hosts, ...devices.flatMap((d) => ['--device', d.arg]), '--db', join(dir, 'bench.db'), '--trust-store', lab.trustStoreFile, '--trust-store-only', '--json',
-    ...names.map((n) => ['--resolve', `${n}:${port}:127.0.0.1`]).flat()], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'run',
+      '--hosts',
+      hosts,
+      ...devices.flatMap((d) => ['--device', d.arg]),
+      '--db',
+      join(dir, 'bench.db'),
+      '--trust-store',
+      lab.trustStoreFile,
+      '--trust-store-only',
+      '--json',
+      ...names.map((n) => ['--resolve', `${n}:${port}:127.0.0.1`]).flat(),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
   let stderr = ''
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
   const code = await new Promise<number | null>((r) => child.once('exit', r))
   const wall = (performance.now() - t0) / 1000
   if (code !== 0) throw new Error(`run exited ${code}: ${stderr.slice(-2000)}`)
@@ -44,10 +62,14 @@ try {
     const wire = (s.bytesIn + s.bytesOut) / (BAUD / 10)
     const device = wire + s.networkMs / 1000
     bound = Math.max(bound, device)
-    console.log(`  device ${d.label}: ${s.commands} commands, ${s.requests} requests, ${s.bytesIn + s.bytesOut} bytes = ${wire.toFixed(2)} s on the wire, network ${(s.networkMs / 1000).toFixed(2)} s (handshakes ${(s.handshakeMs / 1000).toFixed(2)} s); bound ${device.toFixed(2)} s`)
+    console.log(
+      `  device ${d.label}: ${s.commands} commands, ${s.requests} requests, ${s.bytesIn + s.bytesOut} bytes = ${wire.toFixed(2)} s on the wire, network ${(s.networkMs / 1000).toFixed(2)} s (handshakes ${(s.handshakeMs / 1000).toFixed(2)} s); bound ${device.toFixed(2)} s`,
+    )
   }
   console.log(`where the time went (s from the run's start): ${timeline.split(', ').join('\n  ')}`)
-  console.log(`wall time ${wall.toFixed(2)} s, lower bound ${bound.toFixed(2)} s, ratio ${(wall / bound).toFixed(2)} (goal <= 1.2)`)
+  console.log(
+    `wall time ${wall.toFixed(2)} s, lower bound ${bound.toFixed(2)} s, ratio ${(wall / bound).toFixed(2)} (goal <= 1.2)`,
+  )
 } finally {
   await lab.stop()
 }

@@ -27,8 +27,16 @@ export async function renderSample(outDir: string): Promise<string[]> {
     const db = openDb(copy)
     try {
       const w = await writeReport(db, {
-        runs: [], baseline: 'SPWF04SA@1.0.0', candidate: 'SPWF04SA@1.1.0', tags: [], expiryDays: 90, title: 'Field report: SPWF04SA 1.0.0, 1.1.0 and SPWF01SA 3.5.3 (sample)',
-        now: SAMPLE_NOW, formats: ['html', 'md'], outDir, failOn: 'never',
+        runs: [],
+        baseline: 'SPWF04SA@1.0.0',
+        candidate: 'SPWF04SA@1.1.0',
+        tags: [],
+        expiryDays: 90,
+        title: 'Field report: SPWF04SA 1.0.0, 1.1.0 and SPWF01SA 3.5.3 (sample)',
+        now: SAMPLE_NOW,
+        formats: ['html', 'md'],
+        outDir,
+        failOn: 'never',
       })
       return w.files
     } finally {
@@ -42,7 +50,13 @@ export async function renderSample(outDir: string): Promise<string[]> {
 async function refresh(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'tlsmatrix-sample-survey-'))
   const db = join(tmp, 'survey.db')
-  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), interrupted: new Promise<void>(() => {}) }
+  const io = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    interrupted: new Promise<void>(() => {}),
+  }
   const code = await run(['demo', '--db', db, '--report', join(tmp, 'reports')], io)
   if (code !== 0) throw new Error(`the demo survey exited ${code}`)
   // One self-contained file: no -wal beside it.

@@ -14,7 +14,12 @@ export interface AiaOptions {
   lookup?: NameLookup
 }
 
-export const DEFAULT_AIA: Omit<AiaOptions, 'resolveMap'> = { timeoutMs: 5000, maxBytes: 64 * 1024, maxRedirects: 3, allowPrivate: false }
+export const DEFAULT_AIA: Omit<AiaOptions, 'resolveMap'> = {
+  timeoutMs: 5000,
+  maxBytes: 64 * 1024,
+  maxRedirects: 3,
+  allowPrivate: false,
+}
 
 /**
  * Downloads the certificates behind an AIA caIssuers URL. The URL comes from an untrusted
@@ -84,7 +89,8 @@ async function checkUrl(raw: string, opts: AiaOptions): Promise<Endpoint> {
   } catch {
     throw new AppError('AIA_REFUSED', `AIA URL "${raw.slice(0, 200)}" is not a URL`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('AIA_REFUSED', `AIA ${raw}: scheme ${url.protocol} refused (http and https only)`)
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new AppError('AIA_REFUSED', `AIA ${raw}: scheme ${url.protocol} refused (http and https only)`)
   if (url.username || url.password) throw new AppError('AIA_REFUSED', `AIA ${raw}: credentials in URL refused`)
   const host = url.hostname.replace(/^\[|\]$/g, '')
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
@@ -95,7 +101,10 @@ async function checkUrl(raw: string, opts: AiaOptions): Promise<Endpoint> {
     throw new AppError('AIA_FAILED', `AIA ${raw}: cannot resolve ${host}`, { cause: err })
   }
   if (!opts.allowPrivate && isPrivateAddress(to.address)) {
-    throw new AppError('AIA_REFUSED', `AIA ${raw}: ${host} is ${to.address}, a loopback or private address (use --aia-allow-private to allow)`)
+    throw new AppError(
+      'AIA_REFUSED',
+      `AIA ${raw}: ${host} is ${to.address}, a loopback or private address (use --aia-allow-private to allow)`,
+    )
   }
   return to
 }

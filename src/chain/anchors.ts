@@ -39,13 +39,22 @@ const MAX_TRUST_DEPTH = 8
  * that is the key the SPWF04SA looks its uploaded CA up by (AT reference §5) — but only those a
  * user could trust. The rest (the server's own root, in no store) are listed apart.
  */
-export function candidateAnchors(served: readonly ParsedCert[], search: PathSearchResult, store: TrustStore): CandidateAnchors {
+export function candidateAnchors(
+  served: readonly ParsedCert[],
+  search: PathSearchResult,
+  store: TrustStore,
+): CandidateAnchors {
   const servedFps = new Set(served.map((c) => c.info.sha256))
   // The server's own certificate is what is being judged: uploading it would "pass" any
   // self-signed host, so it is never a candidate, even when it says CA:TRUE.
   const own = served[0]?.info.sha256
   const fetchedFps = new Set(search.fetched.map((c) => c.info.sha256))
-  const sourceOf = (c: ParsedCert): AnchorSource => (servedFps.has(c.info.sha256) ? 'served' : fetchedFps.has(c.info.sha256) && !store.has(c.info.sha256) ? 'aia' : 'store')
+  const sourceOf = (c: ParsedCert): AnchorSource =>
+    servedFps.has(c.info.sha256)
+      ? 'served'
+      : fetchedFps.has(c.info.sha256) && !store.has(c.info.sha256)
+        ? 'aia'
+        : 'store'
   const everyCa = [...served, ...search.fetched]
   const trusts = trustOracle(everyCa, search, store)
   const trusted = new Map<string, Anchor>()
@@ -55,7 +64,13 @@ export function candidateAnchors(served: readonly ParsedCert[], search: PathSear
     const into = trusts(cert) ? trusted : untrusted
     let a = into.get(cert.info.sha256)
     if (!a) {
-      a = { cert, source: sourceOf(cert), kind: cert.info.selfSigned ? 'root' : 'intermediate', paths: search.prefixes.get(cert.info.sha256) ?? [], match: [] }
+      a = {
+        cert,
+        source: sourceOf(cert),
+        kind: cert.info.selfSigned ? 'root' : 'intermediate',
+        paths: search.prefixes.get(cert.info.sha256) ?? [],
+        match: [],
+      }
       into.set(cert.info.sha256, a)
     }
     if (!a.match.includes(match)) a.match.push(match)
@@ -81,7 +96,11 @@ export function candidateAnchors(served: readonly ParsedCert[], search: PathSear
  * the leaf to one, or chaining to one through the certificates at hand (served, AIA, store),
  * every edge signature-checked.
  */
-function trustOracle(pool: readonly ParsedCert[], search: PathSearchResult, store: TrustStore): (cert: ParsedCert) => boolean {
+function trustOracle(
+  pool: readonly ParsedCert[],
+  search: PathSearchResult,
+  store: TrustStore,
+): (cert: ParsedCert) => boolean {
   const known = new Map<string, boolean>()
   for (const path of search.paths) for (const c of path) known.set(c.info.sha256, true)
   const reaches = (cert: ParsedCert, seen: Set<string>, depth: number): boolean => {

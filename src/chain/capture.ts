@@ -63,7 +63,12 @@ export async function captureChain(req: CaptureRequest, clock: Clock): Promise<C
   if (req.tls13Fallback && !max && first.error?.code === 'tls-alert:protocol-version') {
     // The server speaks only TLS 1.3: its Certificate message is encrypted, so the best
     // available answer is the chain Node rebuilds, marked as such.
-    const retry = await captureOnce(req, clock, { ...toNodeHello(req.hello), minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT' })
+    const retry = await captureOnce(req, clock, {
+      ...toNodeHello(req.hello),
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      ciphers: 'DEFAULT',
+    })
     if (retry.error === null) return retry
   }
   return first
@@ -77,14 +82,32 @@ async function captureOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
  * Connects, captures the chain as sent, and on success hands over the open TLS socket (the
  * emulator then speaks HTTP over it, as the module does). The caller owns the socket.
  */
-export async function connectCapturing(req: CaptureRequest, clock: Clock): Promise<{ capture: Capture; socket: TLSSocket | null }> {
+export async function connectCapturing(
+  req: CaptureRequest,
+  clock: Clock,
+): Promise<{ capture: Capture; socket: TLSSocket | null }> {
   return await connectOnce(req, clock, toNodeHello(req.hello), true)
 }
 
-async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<typeof toNodeHello>, keep: boolean): Promise<{ capture: Capture; socket: TLSSocket | null }> {
+async function connectOnce(
+  req: CaptureRequest,
+  clock: Clock,
+  hello: ReturnType<typeof toNodeHello>,
+  keep: boolean,
+): Promise<{ capture: Capture; socket: TLSSocket | null }> {
   const t0 = clock.monotonic()
   const timings: CaptureTimings = { dnsMs: null, connectMs: null, handshakeMs: null, totalMs: 0 }
-  const result: Capture = { ip: null, connectPort: null, sni: req.sni, protocol: null, cipher: null, capture: null, certificates: [], timings, error: null }
+  const result: Capture = {
+    ip: null,
+    connectPort: null,
+    sni: req.sni,
+    protocol: null,
+    cipher: null,
+    capture: null,
+    certificates: [],
+    timings,
+    error: null,
+  }
   const finish = (error: CaptureError | null): { capture: Capture; socket: TLSSocket | null } => {
     result.error = error
     timings.totalMs = round(clock.monotonic() - t0)
@@ -93,12 +116,22 @@ async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
   const deadline = t0 + req.timeoutMs
   let to: Endpoint
   try {
-    to = req.connect ?? await withTimeout(resolveAddress(req.host, req.port, req.resolveMap ?? new Map(), req.lookup), req.timeoutMs, 'dns')
+    to =
+      req.connect ??
+      (await withTimeout(
+        resolveAddress(req.host, req.port, req.resolveMap ?? new Map(), req.lookup),
+        req.timeoutMs,
+        'dns',
+      ))
     result.ip = to.address
     result.connectPort = to.port
     timings.dnsMs = round(clock.monotonic() - t0)
   } catch (err) {
-    return finish(isTimeout(err) ? { code: 'dns', message: `DNS lookup of ${req.host} took longer than ${req.timeoutMs} ms` } : captureErrorFrom(err))
+    return finish(
+      isTimeout(err)
+        ? { code: 'dns', message: `DNS lookup of ${req.host} took longer than ${req.timeoutMs} ms` }
+        : captureErrorFrom(err),
+    )
   }
   return await new Promise<{ capture: Capture; socket: TLSSocket | null }>((resolve) => {
     let settled = false
@@ -179,15 +212,27 @@ async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
           result.capture = 'reconstructed'
           result.certificates = reconstructed(tls!.getPeerCertificate(true))
         }
-        done(result.certificates.length === 0 ? { code: 'no-certificate', message: 'the server sent no certificate' } : null)
+        done(
+          result.certificates.length === 0
+            ? { code: 'no-certificate', message: 'the server sent no certificate' }
+            : null,
+        )
       })
       tls.once('error', (err) => {
         if (overNode) return
-        if (reader.alert) done({ code: `tls-alert:${reader.alert.name}`, message: `server sent alert ${reader.alert.code} (${reader.alert.name})` })
+        if (reader.alert)
+          done({
+            code: `tls-alert:${reader.alert.name}`,
+            message: `server sent alert ${reader.alert.code} (${reader.alert.name})`,
+          })
         else done(captureErrorFrom(err))
       })
-      tls.once('close', () => { if (!overNode) done({ code: 'closed', message: 'the server closed the connection during the handshake' }) })
-      tcp!.once('close', () => { if (overNode) done(overNodeLimit(reader.certificateMessageLength!, false)) })
+      tls.once('close', () => {
+        if (!overNode) done({ code: 'closed', message: 'the server closed the connection during the handshake' })
+      })
+      tcp!.once('close', () => {
+        if (overNode) done(overNodeLimit(reader.certificateMessageLength!, false))
+      })
     })
   })
 }
@@ -195,7 +240,8 @@ async function connectOnce(req: CaptureRequest, clock: Clock, hello: ReturnType<
 function overNodeLimit(length: number, complete: boolean): CaptureError {
   return {
     code: 'chain-over-node-limit',
-    message: `Certificate message of ${length} bytes exceeds the ${NODE_MAX_CERT_LIST} bytes Node's TLS library accepts (OpenSSL max_cert_list); ` +
+    message:
+      `Certificate message of ${length} bytes exceeds the ${NODE_MAX_CERT_LIST} bytes Node's TLS library accepts (OpenSSL max_cert_list); ` +
       (complete ? 'the chain was read from the wire' : 'the server closed the connection before it was complete'),
   }
 }
@@ -223,7 +269,12 @@ function isTimeout(err: unknown): boolean {
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TimeoutError(what)), ms) })])
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TimeoutError(what)), ms)
+      }),
+    ])
   } finally {
     clearTimeout(timer)
   }

@@ -25,8 +25,18 @@ export interface FastFields {
 export class Unusual extends Error {}
 
 const NAMES: Record<string, string> = {
-  '550403': 'CN', '550407': 'L', '550408': 'ST', '55040a': 'O', '55040b': 'OU', '550406': 'C',
-  '0992268993f22c640119': 'DC', '2a864886f70d010901': 'E', '55042a': 'G', '55042b': 'I', '550404': 'SN', '55040c': 'T',
+  '550403': 'CN',
+  '550407': 'L',
+  '550408': 'ST',
+  '55040a': 'O',
+  '55040b': 'OU',
+  '550406': 'C',
+  '0992268993f22c640119': 'DC',
+  '2a864886f70d010901': 'E',
+  '55042a': 'G',
+  '55042b': 'I',
+  '550404': 'SN',
+  '55040c': 'T',
 }
 
 const SIGNATURES: Record<string, { name: string; hash: string }> = {
@@ -67,7 +77,8 @@ function read(der: Uint8Array): FastFields {
   const issuer = parts[i + 2]!
   const validity = parts[i + 3]!
   const subject = parts[i + 4]!
-  if (serial.tag !== 0x02 || issuer.tag !== 0x30 || subject.tag !== 0x30 || validity.tag !== 0x30) throw new Unusual('unexpected TBSCertificate layout')
+  if (serial.tag !== 0x02 || issuer.tag !== 0x30 || subject.tag !== 0x30 || validity.tag !== 0x30)
+    throw new Unusual('unexpected TBSCertificate layout')
   i += 6
   const algOid = children(der, sigAlg)[0]
   const signatureAlgorithm = algOid && algOid.tag === 0x06 ? SIGNATURES[hex(der, algOid)] : undefined
@@ -77,7 +88,14 @@ function read(der: Uint8Array): FastFields {
     subject: nameText(der, subject),
     issuer: nameText(der, issuer),
     serial: serialHex(der.subarray(serial.start, serial.end)),
-    ski: null, aki: null, signatureAlgorithm, notBefore: time(der, nb), notAfter: time(der, na), sans: [], caIssuers: [], isCA: false,
+    ski: null,
+    aki: null,
+    signatureAlgorithm,
+    notBefore: time(der, nb),
+    notAfter: time(der, na),
+    sans: [],
+    caIssuers: [],
+    isCA: false,
   }
   const exts = parts.slice(i).find((p) => p.tag === 0xa3)
   const seen = new Set<string>()
@@ -94,7 +112,8 @@ function read(der: Uint8Array): FastFields {
       if (oid === EXT_SKI) out.ski = hex(der, inner)
       else if (oid === EXT_AKI) out.aki = akiKeyId(der, inner)
       else if (oid === EXT_SAN) out.sans = children(der, inner).map((g) => generalName(der, g))
-      else if (oid === EXT_BC) out.isCA = children(der, inner)[0]?.tag === 0x01 && der[children(der, inner)[0]!.start] !== 0
+      else if (oid === EXT_BC)
+        out.isCA = children(der, inner)[0]?.tag === 0x01 && der[children(der, inner)[0]!.start] !== 0
       else if (oid === EXT_AIA) out.caIssuers = caIssuers(der, inner)
     }
   }
@@ -131,12 +150,18 @@ function ascii(bytes: Uint8Array): string {
 
 /** @peculiar/x509's Name.toString(): RDNs in encoded order, ", " between, "+" inside. */
 function nameText(der: Uint8Array, name: Tlv): string {
-  return children(der, name).map((rdn) => children(der, rdn).map((atv) => {
-    const [type, value] = children(der, atv)
-    if (!type || !value || type.tag !== 0x06) throw new Unusual('AttributeTypeAndValue')
-    const oid = hex(der, type)
-    return `${NAMES[oid] ?? dottedOid(der.subarray(type.start, type.end))}=${escape(directoryString(der, value))}`
-  }).join('+')).join(', ')
+  return children(der, name)
+    .map((rdn) =>
+      children(der, rdn)
+        .map((atv) => {
+          const [type, value] = children(der, atv)
+          if (!type || !value || type.tag !== 0x06) throw new Unusual('AttributeTypeAndValue')
+          const oid = hex(der, type)
+          return `${NAMES[oid] ?? dottedOid(der.subarray(type.start, type.end))}=${escape(directoryString(der, value))}`
+        })
+        .join('+'),
+    )
+    .join(', ')
 }
 
 function directoryString(der: Uint8Array, v: Tlv): string {
@@ -165,7 +190,10 @@ function dottedOid(b: Uint8Array): string {
   for (const byte of b) {
     n = n * 128 + (byte & 0x7f)
     if (n > Number.MAX_SAFE_INTEGER / 128) throw new Unusual('OID arc too large')
-    if (!(byte & 0x80)) { parts.push(n); n = 0 }
+    if (!(byte & 0x80)) {
+      parts.push(n)
+      n = 0
+    }
   }
   const first = parts.shift()!
   const head = first < 40 ? [0, first] : first < 80 ? [1, first - 40] : [2, first - 80]
@@ -180,7 +208,12 @@ function serialHex(raw: Uint8Array): string {
 function time(der: Uint8Array, t: Tlv | undefined): Date {
   if (!t) throw new Unusual('no validity time')
   const s = Buffer.from(der.subarray(t.start, t.end)).toString('latin1')
-  const m = t.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : t.tag === 0x18 ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : null
+  const m =
+    t.tag === 0x17
+      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s)
+      : t.tag === 0x18
+        ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s)
+        : null
   if (!m) throw new Unusual(`time "${s}"`)
   let year = Number(m[1])
   if (t.tag === 0x17) year += year >= 50 ? 1900 : 2000

@@ -66,7 +66,9 @@ export function parseCertificate(der: Buffer): ParsedCert {
       f = libraryFields(der)
     }
   } catch (err) {
-    throw new MalformedCertificateError(`cannot parse certificate (${der.length} bytes): ${(err as Error).message}`, { cause: err })
+    throw new MalformedCertificateError(`cannot parse certificate (${der.length} bytes): ${(err as Error).message}`, {
+      cause: err,
+    })
   }
   const hash = hashOf(f)
   const { subject, issuer } = f
@@ -119,16 +121,36 @@ export function storedCertificate(der: Buffer, stored: StoredFields): ParsedCert
   }
   const hash = hashOf(f)
   const info: CertInfo = {
-    sha256: stored.sha256, subject: f.subject, issuer: f.issuer, serial: stored.serial, ski: stored.ski, aki: stored.aki, key: stored.key,
-    signature: stored.signature, signatureHash: signatureHashOf(f.signatureAlgorithm.name, hash), notBefore: f.notBefore.toISOString(), notAfter: f.notAfter.toISOString(), sans: f.sans,
-    derBytes: der.length, caIssuers: f.caIssuers, isCA: stored.isCA, selfSigned: stored.selfSigned,
+    sha256: stored.sha256,
+    subject: f.subject,
+    issuer: f.issuer,
+    serial: stored.serial,
+    ski: stored.ski,
+    aki: stored.aki,
+    key: stored.key,
+    signature: stored.signature,
+    signatureHash: signatureHashOf(f.signatureAlgorithm.name, hash),
+    notBefore: f.notBefore.toISOString(),
+    notAfter: f.notAfter.toISOString(),
+    sans: f.sans,
+    derBytes: der.length,
+    caIssuers: f.caIssuers,
+    isCA: stored.isCA,
+    selfSigned: stored.selfSigned,
   }
   let node: NodeX509 | null = null
   let spki: string | null = null
   return {
-    info, der, subjectKey: f.subject.toLowerCase(), issuerKey: f.issuer.toLowerCase(),
-    get node() { return (node ??= new NodeX509(der)) },
-    get spkiHash() { return (spki ??= sha256Hex(this.node.publicKey.export({ format: 'der', type: 'spki' }))) },
+    info,
+    der,
+    subjectKey: f.subject.toLowerCase(),
+    issuerKey: f.issuer.toLowerCase(),
+    get node() {
+      return (node ??= new NodeX509(der))
+    },
+    get spkiHash() {
+      return (spki ??= sha256Hex(this.node.publicKey.export({ format: 'der', type: 'spki' })))
+    },
   }
 }
 
@@ -201,6 +223,13 @@ function signatureHashOf(alg: string, hash: string | null): string | null {
 }
 
 function signatureName(alg: string, hash: string | null): string {
-  const base = alg === 'RSASSA-PKCS1-v1_5' ? 'rsa-pkcs1' : alg === 'RSA-PSS' ? 'rsa-pss' : alg === 'ECDSA' ? 'ecdsa' : alg.toLowerCase()
+  const base =
+    alg === 'RSASSA-PKCS1-v1_5'
+      ? 'rsa-pkcs1'
+      : alg === 'RSA-PSS'
+        ? 'rsa-pss'
+        : alg === 'ECDSA'
+          ? 'ecdsa'
+          : alg.toLowerCase()
   return hash ? `${base}-${hash}` : base
 }

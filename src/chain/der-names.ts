@@ -75,21 +75,37 @@ export function indexFields(der: Uint8Array): CertIndexFields {
 
 /** Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }. */
 export function nameKey(der: Uint8Array, name: Tlv): string {
-  return children(der, name).map((rdn) => children(der, rdn).map((atv) => {
-    const [type, value] = children(der, atv)
-    if (!type || !value) throw new Error('bad AttributeTypeAndValue')
-    return `${hex(der, type)}=${decodeString(der, value)}`
-  }).sort().join('+')).join(',')
+  return children(der, name)
+    .map((rdn) =>
+      children(der, rdn)
+        .map((atv) => {
+          const [type, value] = children(der, atv)
+          if (!type || !value) throw new Error('bad AttributeTypeAndValue')
+          return `${hex(der, type)}=${decodeString(der, value)}`
+        })
+        .sort()
+        .join('+'),
+    )
+    .join(',')
 }
 
 function decodeString(der: Uint8Array, v: Tlv): string {
   const bytes = Buffer.from(der.subarray(v.start, v.end))
   let s: string
   switch (v.tag) {
-    case 0x0c: s = bytes.toString('utf8'); break
-    case 0x13: case 0x16: case 0x14: s = bytes.toString('latin1'); break
-    case 0x1e: s = Buffer.from(bytes).swap16().toString('utf16le'); break
-    default: return `#${bytes.toString('hex')}`
+    case 0x0c:
+      s = bytes.toString('utf8')
+      break
+    case 0x13:
+    case 0x16:
+    case 0x14:
+      s = bytes.toString('latin1')
+      break
+    case 0x1e:
+      s = Buffer.from(bytes).swap16().toString('utf16le')
+      break
+    default:
+      return `#${bytes.toString('hex')}`
   }
   return s.toLowerCase().replace(/\s+/g, ' ').trim()
 }

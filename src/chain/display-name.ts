@@ -10,9 +10,13 @@ export function displayName(subject: string, max = 60): string {
   const rdns = splitRdns(subject)
   if (rdns.length < 2) return truncate(subject, max)
   let primary = -1
-  for (let i = rdns.length - 1; i >= 0 && primary < 0; i--) if (/^CN=/i.test(rdns[i]!) || /\+CN=/i.test(rdns[i]!)) primary = i
+  for (let i = rdns.length - 1; i >= 0 && primary < 0; i--)
+    if (/^CN=/i.test(rdns[i]!) || /\+CN=/i.test(rdns[i]!)) primary = i
   if (primary < 0) primary = rdns.length - 1
-  const rest = rdns.map((_, i) => i).filter((i) => i !== primary).reverse()
+  const rest = rdns
+    .map((_, i) => i)
+    .filter((i) => i !== primary)
+    .reverse()
   return truncate([primary, ...rest].map((i) => rdns[i]!).join(', '), max)
 }
 

@@ -53,31 +53,40 @@ export function toNodeHello(profile: HelloProfile): NodeHelloOptions {
   if (profile.cipherSuites.length > 0) {
     const names = profile.cipherSuites.map((s) => {
       const openssl = CIPHER_SUITES[s]
-      if (!openssl) throw new AppError('USAGE', `unknown cipher suite "${s}" (use IANA names such as TLS_RSA_WITH_AES_128_CBC_SHA)`)
+      if (!openssl)
+        throw new AppError('USAGE', `unknown cipher suite "${s}" (use IANA names such as TLS_RSA_WITH_AES_128_CBC_SHA)`)
       return openssl
     })
     options.ciphers = `${names.join(':')}:@SECLEVEL=0`
   }
   if (profile.groups.length > 0) {
-    options.ecdhCurve = profile.groups.map((g) => {
-      const openssl = GROUPS[g]
-      if (!openssl) throw new AppError('USAGE', `unknown group "${g}" (use IANA names such as secp256r1)`)
-      return openssl
-    }).join(':')
+    options.ecdhCurve = profile.groups
+      .map((g) => {
+        const openssl = GROUPS[g]
+        if (!openssl) throw new AppError('USAGE', `unknown group "${g}" (use IANA names such as secp256r1)`)
+        return openssl
+      })
+      .join(':')
   }
   if (profile.signatureAlgorithms.length > 0) {
-    options.sigalgs = profile.signatureAlgorithms.map((s) => {
-      const openssl = SIGNATURE_SCHEMES[s]
-      if (!openssl) throw new AppError('USAGE', `unknown signature scheme "${s}" (use IANA names such as rsa_pkcs1_sha256)`)
-      return openssl
-    }).join(':')
+    options.sigalgs = profile.signatureAlgorithms
+      .map((s) => {
+        const openssl = SIGNATURE_SCHEMES[s]
+        if (!openssl)
+          throw new AppError('USAGE', `unknown signature scheme "${s}" (use IANA names such as rsa_pkcs1_sha256)`)
+        return openssl
+      })
+      .join(':')
   }
   try {
     // OpenSSL is the judge of what it accepts; asking now turns a bad list into a usage error
     // instead of a failure on every connection.
     createSecureContext(options)
   } catch (err) {
-    throw new AppError('USAGE', `the TLS library refuses this hello (${JSON.stringify(options)}): ${(err as Error).message}`)
+    throw new AppError(
+      'USAGE',
+      `the TLS library refuses this hello (${JSON.stringify(options)}): ${(err as Error).message}`,
+    )
   }
   return options
 }

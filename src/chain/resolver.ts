@@ -48,18 +48,21 @@ export class Resolver {
 
   async resolve(target: Target): Promise<Observation> {
     const { clock } = this.opts
-    const cap = await captureChain({
-      host: target.host,
-      port: target.port,
-      sni: this.opts.hello.sni ? target.sni : null,
-      resolveMap: this.opts.resolveMap,
-      hello: this.opts.hello,
-      timeoutMs: this.opts.timeoutMs,
-      tls13Fallback: true,
-      maxCertificateMessage: this.opts.maxCertificateMessage ?? 256 * 1024,
-      ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
-      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-    }, clock)
+    const cap = await captureChain(
+      {
+        host: target.host,
+        port: target.port,
+        sni: this.opts.hello.sni ? target.sni : null,
+        resolveMap: this.opts.resolveMap,
+        hello: this.opts.hello,
+        timeoutMs: this.opts.timeoutMs,
+        tls13Fallback: true,
+        maxCertificateMessage: this.opts.maxCertificateMessage ?? 256 * 1024,
+        ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      },
+      clock,
+    )
     const obs: Observation = {
       target: target.id,
       host: target.host,
@@ -87,7 +90,9 @@ export class Resolver {
       if (!(err instanceof MalformedCertificateError)) obs.error.message = `internal: ${messageOf(err)}`
       return obs
     }
-    obs.chainHash = createHash('sha256').update(obs.served.map((c) => c.info.sha256).join(',')).digest('hex')
+    obs.chainHash = createHash('sha256')
+      .update(obs.served.map((c) => c.info.sha256).join(','))
+      .digest('hex')
     let analysis = this.analyses.get(obs.chainHash)
     if (!analysis) {
       analysis = this.analyse(obs.served)
@@ -115,13 +120,20 @@ export class Resolver {
             for (const url of cert.info.caIssuers.slice(0, 4)) {
               let pending = this.aiaCache.get(url)
               if (!pending) {
-                pending = fetchAiaCertificates(url, { ...aia, resolveMap: this.opts.resolveMap, ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}) })
+                pending = fetchAiaCertificates(url, {
+                  ...aia,
+                  resolveMap: this.opts.resolveMap,
+                  ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
+                })
                 this.aiaCache.set(url, pending)
               }
               try {
                 for (const der of await pending) out.push(this.opts.cache.parse(der))
               } catch (err) {
-                errors.push({ code: isAppError(err, 'AIA_REFUSED') ? 'aia-refused' : 'aia-failed', message: messageOf(err) })
+                errors.push({
+                  code: isAppError(err, 'AIA_REFUSED') ? 'aia-refused' : 'aia-failed',
+                  message: messageOf(err),
+                })
               }
             }
             return out

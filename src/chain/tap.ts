@@ -20,9 +20,15 @@ export class TapStream extends Duplex {
       if (this.detached) return
       if (!this.push(chunk)) socket.pause()
     })
-    socket.on('end', () => { if (!this.detached) this.push(null) })
-    socket.on('error', (err) => { if (!this.detached) this.destroy(err) })
-    socket.on('close', () => { if (!this.detached) this.destroy() })
+    socket.on('end', () => {
+      if (!this.detached) this.push(null)
+    })
+    socket.on('error', (err) => {
+      if (!this.detached) this.destroy(err)
+    })
+    socket.on('close', () => {
+      if (!this.detached) this.destroy()
+    })
   }
 
   /**

@@ -55,7 +55,10 @@ export class ServerFlightReader {
       const major = this.pending[1]!
       const length = this.pending.readUInt16BE(3)
       if (type < CONTENT_CHANGE_CIPHER_SPEC || type > CONTENT_APPLICATION_DATA || major !== 3) {
-        this.state = { kind: 'not-tls', detail: `first bytes ${this.pending.subarray(0, 5).toString('hex')} are not a TLS record` }
+        this.state = {
+          kind: 'not-tls',
+          detail: `first bytes ${this.pending.subarray(0, 5).toString('hex')} are not a TLS record`,
+        }
         return
       }
       if (length > MAX_RECORD) {
@@ -88,7 +91,10 @@ export class ServerFlightReader {
       const length = this.handshake.readUIntBE(1, 3)
       if (msgType === HS_CERTIFICATE) this.certificateMessageLength = length
       if (msgType === HS_CERTIFICATE && length > this.limits.maxCertificateMessage) {
-        this.state = { kind: 'too-large', detail: `Certificate message of ${length} bytes exceeds ${this.limits.maxCertificateMessage} bytes (tlsmatrix's cap)` }
+        this.state = {
+          kind: 'too-large',
+          detail: `Certificate message of ${length} bytes exceeds ${this.limits.maxCertificateMessage} bytes (tlsmatrix's cap)`,
+        }
         return
       }
       if (length > Math.max(this.limits.maxCertificateMessage, 65536)) {
@@ -139,7 +145,8 @@ function readServerHelloVersion(body: Buffer): number | null {
 export function readCertificateList(body: Buffer): Buffer[] | string {
   if (body.length < 3) return 'Certificate message shorter than its length field'
   const total = body.readUIntBE(0, 3)
-  if (total + 3 !== body.length) return `certificate_list length ${total} does not match message length ${body.length - 3}`
+  if (total + 3 !== body.length)
+    return `certificate_list length ${total} does not match message length ${body.length - 3}`
   const certs: Buffer[] = []
   let off = 3
   while (off < body.length) {

@@ -25,7 +25,10 @@ export class TrustStore {
   private readonly unindexed: Entry[] = []
   private readonly issuerKeys = new WeakMap<ParsedCert, string | null>()
 
-  constructor(certs: Iterable<Buffer | ParsedCert>, private readonly cache: CertCache) {
+  constructor(
+    certs: Iterable<Buffer | ParsedCert>,
+    private readonly cache: CertCache,
+  ) {
     for (const c of certs) {
       const der = Buffer.isBuffer(c) ? c : c.der
       const fp = Buffer.isBuffer(c) ? sha256Hex(der) : c.info.sha256
@@ -68,7 +71,8 @@ export class TrustStore {
     // A child the DER index cannot read is compared by parsed names against every entry.
     const indexed = key === null ? [...this.entries.values()] : (this.bySubject.get(key) ?? [])
     const out = indexed.map((e) => this.parsed(e)).filter((c) => key !== null || c.subjectKey === child.issuerKey)
-    for (const e of this.unindexed) if (e.parsed!.subjectKey === child.issuerKey && !out.includes(e.parsed!)) out.push(e.parsed!)
+    for (const e of this.unindexed)
+      if (e.parsed!.subjectKey === child.issuerKey && !out.includes(e.parsed!)) out.push(e.parsed!)
     return out
   }
 
@@ -78,7 +82,9 @@ export class TrustStore {
 
   /** Order-independent identity of the store, recorded with each run. */
   hash(): string {
-    return createHash('sha256').update([...this.entries.keys()].sort().join('\n')).digest('hex')
+    return createHash('sha256')
+      .update([...this.entries.keys()].sort().join('\n'))
+      .digest('hex')
   }
 
   private parsed(e: Entry): ParsedCert {
@@ -100,7 +106,8 @@ export interface TrustStoreOptions {
 }
 
 export async function loadTrustStore(opts: TrustStoreOptions, cache: CertCache): Promise<TrustStore> {
-  if (opts.only && opts.files.length === 0) throw new AppError('TRUST_STORE_INVALID', '--trust-store-only needs at least one --trust-store FILE')
+  if (opts.only && opts.files.length === 0)
+    throw new AppError('TRUST_STORE_INVALID', '--trust-store-only needs at least one --trust-store FILE')
   const certs: Array<Buffer | ParsedCert> = []
   // Bundled roots are trusted input and only indexed here; user files are parsed to be checked.
   if (!opts.only) for (const pem of rootCertificates) certs.push(...pemBlocks(pem))
@@ -112,12 +119,17 @@ export async function loadTrustStore(opts: TrustStoreOptions, cache: CertCache):
       throw new AppError('TRUST_STORE_INVALID', `--trust-store ${file}: ${(err as Error).message}`, { cause: err })
     }
     const ders = pemBlocks(text)
-    if (ders.length === 0) throw new AppError('TRUST_STORE_INVALID', `--trust-store ${file}: no PEM CERTIFICATE blocks found`)
+    if (ders.length === 0)
+      throw new AppError('TRUST_STORE_INVALID', `--trust-store ${file}: no PEM CERTIFICATE blocks found`)
     ders.forEach((der, i) => {
       try {
         certs.push(cache.parse(der))
       } catch (err) {
-        throw new AppError('TRUST_STORE_INVALID', `--trust-store ${file}: certificate ${i + 1}: ${(err as Error).message}`, { cause: err })
+        throw new AppError(
+          'TRUST_STORE_INVALID',
+          `--trust-store ${file}: certificate ${i + 1}: ${(err as Error).message}`,
+          { cause: err },
+        )
       }
     })
   }

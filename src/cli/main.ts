@@ -15,7 +15,9 @@ const crashed = (err: unknown) => {
 // nobody to read it, so it is dropped quietly (as other Unix tools end on SIGPIPE), and the exit
 // code stays the command's own.
 for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') crashed(err) })
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') crashed(err)
+  })
 }
 process.on('uncaughtException', crashed)
 process.on('unhandledRejection', crashed)
@@ -25,7 +27,9 @@ process.on('unhandledRejection', crashed)
 let signals = 0
 let insist: (() => number) | null = null
 let interrupt = () => {}
-const interrupted = new Promise<void>((resolve) => { interrupt = resolve })
+const interrupted = new Promise<void>((resolve) => {
+  interrupt = resolve
+})
 const onSignal = (signal: NodeJS.Signals) => {
   signals++
   if (signals === 1) return interrupt()
@@ -43,13 +47,24 @@ process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
 
 // `emulate --exit-with-stdin` (used by emu: devices) ends when its parent's pipe closes.
-const stdinClosed = process.argv.includes('--exit-with-stdin') ? new Promise<void>((resolve) => {
-  process.stdin.on('end', resolve).on('close', resolve).on('error', () => resolve())
-  process.stdin.resume()
-}) : undefined
+const stdinClosed = process.argv.includes('--exit-with-stdin')
+  ? new Promise<void>((resolve) => {
+      process.stdin
+        .on('end', resolve)
+        .on('close', resolve)
+        .on('error', () => resolve())
+      process.stdin.resume()
+    })
+  : undefined
 const commandCode = await run(process.argv.slice(2), {
-  stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), interrupted,
-  onInsist: (handler) => { insist = handler },
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  interrupted,
+  onInsist: (handler) => {
+    insist = handler
+  },
   ...(stdinClosed ? { stdinClosed } : {}),
 })
 process.exitCode = commandCode

@@ -14,7 +14,8 @@ export function intInRange(min: number, max: number) {
 /** A positive decimal such as 0.5 (minutes), at most `max`. */
 export function positiveNumber(max: number) {
   return (value: string): number => {
-    if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new InvalidArgumentError(`expected a number such as 30 or 0.5, got "${value}"`)
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(value))
+      throw new InvalidArgumentError(`expected a number such as 30 or 0.5, got "${value}"`)
     const n = Number(value)
     if (!(n > 0) || n > max) throw new InvalidArgumentError(`must be more than 0 and at most ${max}`)
     return n
@@ -41,9 +42,13 @@ export function anchorsOption(value: string): string {
 /** A comma list of words from a fixed set (`--format html,md`), in the order given, without repeats. */
 export function wordList<T extends string>(allowed: readonly T[]) {
   return (value: string): T[] => {
-    const words = value.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean)
+    const words = value
+      .split(',')
+      .map((w) => w.trim().toLowerCase())
+      .filter(Boolean)
     const unknown = words.filter((w) => !(allowed as readonly string[]).includes(w))
-    if (words.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`expected ${allowed.join(', ')} (comma-separated), got "${value}"`)
+    if (words.length === 0 || unknown.length > 0)
+      throw new InvalidArgumentError(`expected ${allowed.join(', ')} (comma-separated), got "${value}"`)
     return [...new Set(words)] as T[]
   }
 }
@@ -51,7 +56,8 @@ export function wordList<T extends string>(allowed: readonly T[]) {
 /** One word of a fixed set. */
 export function oneOf<T extends string>(allowed: readonly T[]) {
   return (value: string): T => {
-    if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}, got "${value}"`)
+    if (!(allowed as readonly string[]).includes(value))
+      throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}, got "${value}"`)
     return value as T
   }
 }
@@ -59,6 +65,7 @@ export function oneOf<T extends string>(allowed: readonly T[]) {
 /** `--rig NAME`: shown in reports and compared across merged databases, so one visible line of text. */
 export function rigName(value: string): string {
   const v = value.trim()
-  if (!/^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/.test(v)) throw new InvalidArgumentError(`expected 1 to 64 printable ASCII characters, got ${JSON.stringify(value)}`)
+  if (!/^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/.test(v))
+    throw new InvalidArgumentError(`expected 1 to 64 printable ASCII characters, got ${JSON.stringify(value)}`)
   return v
 }

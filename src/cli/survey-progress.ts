@@ -16,7 +16,10 @@ interface DeviceLine {
  * Survey progress: on a terminal, one bar per device (target, anchor, done/total, ETA) redrawn in
  * place; elsewhere (CI logs, cron mail) one plain line per verdict.
  */
-export function surveyProgress(io: Io, now: () => number = () => performance.now()): SurveyObserver & { phase(text: string): void; end(): void } {
+export function surveyProgress(
+  io: Io,
+  now: () => number = () => performance.now(),
+): SurveyObserver & { phase(text: string): void; end(): void } {
   const tty = io.stderr.isTTY === true
   const devices = new Map<string, DeviceLine>()
   let drawn = 0
@@ -35,7 +38,9 @@ export function surveyProgress(io: Io, now: () => number = () => performance.now
       const bar = `${'#'.repeat(Math.round(frac * 20))}${'.'.repeat(20 - Math.round(frac * 20))}`
       const elapsed = now() - d.started
       const eta = d.done > 0 && d.done < d.total ? ` ETA ${fmt((elapsed / d.done) * (d.total - d.done))}` : ''
-      io.stderr.write(`${termSafe(`${label} [${bar}] ${d.done}/${d.total}${eta} ${d.status || `${d.target} ${d.anchor}`}`).slice(0, width())}\n`)
+      io.stderr.write(
+        `${termSafe(`${label} [${bar}] ${d.done}/${d.total}${eta} ${d.status || `${d.target} ${d.anchor}`}`).slice(0, width())}\n`,
+      )
       drawn++
     }
   }
@@ -67,7 +72,10 @@ export function surveyProgress(io: Io, now: () => number = () => performance.now
       d.target = item.target
       const verdict = attemptWords(a)
       if (tty) draw()
-      else io.stderr.write(`[${termSafe(label)}] ${done}/${total} ${termSafe(item.target)} ${termSafe(item.anchor ? displayName(item.anchor.subject, 40) : '-')}: ${verdict}\n`)
+      else
+        io.stderr.write(
+          `[${termSafe(label)}] ${done}/${total} ${termSafe(item.target)} ${termSafe(item.anchor ? displayName(item.anchor.subject, 40) : '-')}: ${verdict}\n`,
+        )
     },
     end() {
       if (tty) draw(true)
@@ -76,10 +84,17 @@ export function surveyProgress(io: Io, now: () => number = () => performance.now
 }
 
 /** A verdict, a not-run with its reason, or a link fault that is retried; never "null". */
-export function attemptWords(a: { final: boolean; outcome: string; class: string | null; reason: { reason: string } | null }): string {
-  if (a.final) return `${a.outcome}${a.class ? ` ${a.class}` : ''}${a.outcome === 'not-run' && a.reason ? ` (${a.reason.reason})` : ''}`
+export function attemptWords(a: {
+  final: boolean
+  outcome: string
+  class: string | null
+  reason: { reason: string } | null
+}): string {
+  if (a.final)
+    return `${a.outcome}${a.class ? ` ${a.class}` : ''}${a.outcome === 'not-run' && a.reason ? ` (${a.reason.reason})` : ''}`
   // Work left undone (the device was lost, the run stopped): it is done on --resume.
-  if (a.outcome === 'not-run') return `not run (${a.reason?.reason === 'device-lost' ? 'device lost' : a.reason?.reason ?? 'not done'})`
+  if (a.outcome === 'not-run')
+    return `not run (${a.reason?.reason === 'device-lost' ? 'device lost' : (a.reason?.reason ?? 'not done')})`
   return `${a.class ?? 'link'} (retrying)`
 }
 

@@ -8,12 +8,18 @@ import { AppError, messageOf } from './errors.js'
 export function asAppError(err: unknown): AppError {
   if (err instanceof AppError) return err
   const errno = (err as NodeJS.ErrnoException | null)?.code
-  const where = (err as { path?: string; address?: string; port?: number } | null)
+  const where = err as { path?: string; address?: string; port?: number } | null
   switch (errno) {
     case 'EADDRINUSE':
-      return new AppError('ADDRESS_IN_USE', `${where?.address ?? 'the address'}${where?.port !== undefined ? `:${where.port}` : ''} is already in use; pick another port or stop what holds it`, { cause: err })
+      return new AppError(
+        'ADDRESS_IN_USE',
+        `${where?.address ?? 'the address'}${where?.port !== undefined ? `:${where.port}` : ''} is already in use; pick another port or stop what holds it`,
+        { cause: err },
+      )
     case 'EADDRNOTAVAIL':
-      return new AppError('USAGE', `${where?.address ?? 'the address'} is not an address of this machine`, { cause: err })
+      return new AppError('USAGE', `${where?.address ?? 'the address'} is not an address of this machine`, {
+        cause: err,
+      })
     case 'ENOTDIR':
     case 'EISDIR':
     case 'ENOENT':
@@ -21,9 +27,17 @@ export function asAppError(err: unknown): AppError {
     case 'EPERM':
     case 'EEXIST':
     case 'EROFS':
-      return new AppError('USAGE', `${where?.path ?? ''}${where?.path ? ': ' : ''}${describeErrno(errno, messageOf(err))}`, { cause: err })
+      return new AppError(
+        'USAGE',
+        `${where?.path ?? ''}${where?.path ? ': ' : ''}${describeErrno(errno, messageOf(err))}`,
+        { cause: err },
+      )
     default:
-      return new AppError('INTERNAL', `internal error, please report (TLSMATRIX_DEBUG=1 shows where): ${messageOf(err)}`, { cause: err })
+      return new AppError(
+        'INTERNAL',
+        `internal error, please report (TLSMATRIX_DEBUG=1 shows where): ${messageOf(err)}`,
+        { cause: err },
+      )
   }
 }
 

@@ -7,7 +7,14 @@ export { loadProfile, loadAllProfiles, checkProfileDirs, validateProfile, BUILTI
 export { classifyLines, classifyResponse, damage, fillLine, linePattern } from './profile/classify.js'
 export type { Classification } from './profile/classify.js'
 export { FAILURE_CLASSES, helloOf } from './profile/profile.js'
-export type { FailureClass, FirmwareProfile, Dialect, LearnedField, LearnedInfo, LearnMethod } from './profile/profile.js'
+export type {
+  FailureClass,
+  FirmwareProfile,
+  Dialect,
+  LearnedField,
+  LearnedInfo,
+  LearnMethod,
+} from './profile/profile.js'
 export type { TranscriptEntry } from './at/transcript.js'
 export { parseDeviceUrl } from './transport/url.js'
 export { checkDeviceUrl } from './transport/check-url.js'

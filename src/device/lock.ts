@@ -32,7 +32,10 @@ const ATTEMPTS = 50
  * /dev/serial/by-id link and /dev/ttyUSB0 are one device), every address a TCP host name
  * resolves to (so localhost and 127.0.0.1 are one serial server).
  */
-export async function deviceIdentities(url: string, resolve: (host: string) => Promise<string[]> = lookupAll): Promise<string[]> {
+export async function deviceIdentities(
+  url: string,
+  resolve: (host: string) => Promise<string[]> = lookupAll,
+): Promise<string[]> {
   const u = parseDeviceUrl(url)
   if (u.kind === 'serial') {
     try {
@@ -109,13 +112,21 @@ function createOnce(file: string, content: string): boolean {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
     throw err
   } finally {
-    try { unlinkSync(tmp) } catch { /* gone */ }
+    try {
+      unlinkSync(tmp)
+    } catch {
+      /* gone */
+    }
   }
 }
 
 function removeIfSame(file: string, content: string): void {
   if (readOrNull(file) === content) {
-    try { unlinkSync(file) } catch { /* gone */ }
+    try {
+      unlinkSync(file)
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -164,14 +175,28 @@ async function acquire(file: string, me: LockHolder, depth: number): Promise<voi
  * is refused with the holder named; a lock left by a process that no longer exists (kill -9) is
  * taken over, atomically. Returns the release function.
  */
-export async function lockDevice(url: string, runId: string, dir = LOCK_DIR, resolve?: (host: string) => Promise<string[]>): Promise<() => void> {
+export async function lockDevice(
+  url: string,
+  runId: string,
+  dir = LOCK_DIR,
+  resolve?: (host: string) => Promise<string[]>,
+): Promise<() => void> {
   // An emulator the run starts is its own: nothing to share, so nothing machine-wide to take.
   if (parseDeviceUrl(url).kind === 'emu') return () => {}
   mkdirSync(dir, { recursive: true })
-  const me: LockHolder = { pid: process.pid, host: hostname(), runId, startedAt: new Date().toISOString(), url, token: randomBytes(8).toString('hex') }
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    runId,
+    startedAt: new Date().toISOString(),
+    url,
+    token: randomBytes(8).toString('hex'),
+  }
   const content = JSON.stringify(me)
   const files: string[] = []
-  const release = () => { for (const f of files) removeIfSame(f, content) }
+  const release = () => {
+    for (const f of files) removeIfSame(f, content)
+  }
   try {
     for (const id of await deviceIdentities(url, resolve)) {
       const file = join(dir, `${createHash('sha256').update(id).digest('hex').slice(0, 24)}.lock`)
@@ -182,7 +207,10 @@ export async function lockDevice(url: string, runId: string, dir = LOCK_DIR, res
     release()
     if (err instanceof Busy) {
       const h = err.holder
-      throw new DeviceError('DEVICE_BUSY', `${url} is in use by run ${h.runId} (pid ${h.pid}, started ${h.startedAt}${h.url !== url ? `, as ${h.url}` : ''}); wait for it or stop it`)
+      throw new DeviceError(
+        'DEVICE_BUSY',
+        `${url} is in use by run ${h.runId} (pid ${h.pid}, started ${h.startedAt}${h.url !== url ? `, as ${h.url}` : ''}); wait for it or stop it`,
+      )
     }
     throw err
   }

@@ -28,7 +28,11 @@ function anyFraming(): Framing {
  * say OK), each one's probe is asked in turn; the first whose own line comes back is it, else the
  * first family without a probe.
  */
-async function familyAnswering(channel: AtChannel, finalLine: string, timeoutMs: number): Promise<ModuleFamily | undefined> {
+async function familyAnswering(
+  channel: AtChannel,
+  finalLine: string,
+  timeoutMs: number,
+): Promise<ModuleFamily | undefined> {
   const candidates = FAMILIES.filter((f) => f.answersAt(finalLine))
   if (candidates.length <= 1) return candidates[0]
   for (const f of candidates) {
@@ -74,7 +78,13 @@ export async function openTransport(url: string, opts: OpenModuleOptions = {}): 
   if (u.kind === 'tcp') return await openTcp(u.host, u.port)
   const params = new URLSearchParams(u.params)
   if (opts.dnsOff && !params.has('no-dns')) params.append('no-dns', '')
-  return await openEmulator({ firmware: u.profile, resolve: opts.resolve ?? [], connectTo: opts.connectTo ?? [], profileDirs: opts.profileDirs ?? [], params })
+  return await openEmulator({
+    firmware: u.profile,
+    resolve: opts.resolve ?? [],
+    connectTo: opts.connectTo ?? [],
+    profileDirs: opts.profileDirs ?? [],
+    params,
+  })
 }
 
 /**
@@ -86,14 +96,16 @@ export async function openModule(url: string, opts: OpenModuleOptions = {}): Pro
   const monotonic = opts.monotonic ?? (() => performance.now())
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts }
   // A plain command never takes longer than an HTTPS request: a tighter request limit tightens both.
-  if (opts.timeouts?.httpMs !== undefined && opts.timeouts.commandMs === undefined) timeouts.commandMs = Math.min(timeouts.commandMs, timeouts.httpMs)
+  if (opts.timeouts?.httpMs !== undefined && opts.timeouts.commandMs === undefined)
+    timeouts.commandMs = Math.min(timeouts.commandMs, timeouts.httpMs)
   const opening = anyFraming()
   const channel = new AtChannel(transport, opening, monotonic)
   try {
     const dialectLine = await sync(channel)
     const profiles = await loadAllProfiles(opts.profileDirs ?? [])
     const family = await familyAnswering(channel, dialectLine, timeouts.commandMs)
-    if (!family) throw new DeviceError('DEVICE_UNKNOWN', `"${dialectLine}" in answer to AT is no registered module family's`)
+    if (!family)
+      throw new DeviceError('DEVICE_UNKNOWN', `"${dialectLine}" in answer to AT is no registered module family's`)
     // The first AT ended in CR LF, so that a family reading up to the LF (ESP-AT) answers it. A
     // family that ends commands at CR may take that LF as the start of its next line and refuse
     // it: in its own framing, AT until one is answered OK takes up that refusal. (Bare ATs: the
@@ -132,13 +144,19 @@ async function sync(channel: AtChannel): Promise<string> {
 }
 
 /** Exact module and version, else the module's newest profile with a warning saying so. */
-export function pickProfile(identity: Identity, profiles: readonly FirmwareProfile[]): { profile: FirmwareProfile; warning: string | null } {
+export function pickProfile(
+  identity: Identity,
+  profiles: readonly FirmwareProfile[],
+): { profile: FirmwareProfile; warning: string | null } {
   const same = profiles.filter((p) => p.module === identity.module)
   const exact = same.find((p) => p.firmware === identity.firmware)
   if (exact) return { profile: exact, warning: null }
   const fallback = [...same].sort((a, b) => compareVersions(b.firmware, a.firmware))[0]
   if (!fallback) throw new DeviceError('PROFILE_NOT_FOUND', `no firmware profile for module ${identity.module}`)
-  return { profile: fallback, warning: `no profile for ${identity.module} firmware ${identity.firmware ?? '(unknown)'} build ${identity.build ?? '(unknown)'}; using ${fallback.id}'s error table` }
+  return {
+    profile: fallback,
+    warning: `no profile for ${identity.module} firmware ${identity.firmware ?? '(unknown)'} build ${identity.build ?? '(unknown)'}; using ${fallback.id}'s error table`,
+  }
 }
 
 function compareVersions(a: string, b: string): number {

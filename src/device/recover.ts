@@ -32,10 +32,32 @@ export interface RecoverOptions {
  */
 export async function recoverModule(driver: ModuleDriver, why: string, o: RecoverOptions): Promise<void> {
   const steps: Array<[string, () => Promise<void>]> = [
-    ['reset', async () => { await driver.reset(o.stopping); o.reboots.known = driver.reboots() }],
-    ['prepare', async () => { await driver.prepare(o.now()) }],
-    ['clean', async () => { o.onClean?.(); await driver.clean() }],
-    ['upload', async () => { if (o.upload) await o.upload() }],
+    [
+      'reset',
+      async () => {
+        await driver.reset(o.stopping)
+        o.reboots.known = driver.reboots()
+      },
+    ],
+    [
+      'prepare',
+      async () => {
+        await driver.prepare(o.now())
+      },
+    ],
+    [
+      'clean',
+      async () => {
+        o.onClean?.()
+        await driver.clean()
+      },
+    ],
+    [
+      'upload',
+      async () => {
+        if (o.upload) await o.upload()
+      },
+    ],
   ]
   let faults = 0
   let refusals = 0
@@ -46,20 +68,27 @@ export async function recoverModule(driver: ModuleDriver, why: string, o: Recove
     try {
       await run()
       // A restart during the later steps undid them: the clock is back at power-on.
-      if (driver.reboots() !== o.reboots.known) throw new DeviceError('AT_REBOOTED', `the module restarted during ${name}`)
+      if (driver.reboots() !== o.reboots.known)
+        throw new DeviceError('AT_REBOOTED', `the module restarted during ${name}`)
       step++
       continue
     } catch (err) {
       if (o.stopping() || isDeviceError(err, 'DEVICE_STOPPED')) throw new ModuleStopped()
       if (!isDeviceError(err)) throw err
       // The port itself is gone (the adapter unplugged, the module's process dead): nothing to wait for.
-      if (isDeviceError(err, 'AT_CLOSED')) throw new ModuleLost(`the port closed while recovering from "${why}": ${messageOf(err)}`, { cause: err })
+      if (isDeviceError(err, 'AT_CLOSED'))
+        throw new ModuleLost(`the port closed while recovering from "${why}": ${messageOf(err)}`, { cause: err })
       last = err
       // The module answered ERROR to the CA itself, again and again: it refuses this CA.
-      if (name === 'upload' && (isDeviceError(err, 'AT_ERROR') || isDeviceError(err, 'CA_TOO_LARGE')) && ++refusals >= 3) {
+      if (
+        name === 'upload' &&
+        (isDeviceError(err, 'AT_ERROR') || isDeviceError(err, 'CA_TOO_LARGE')) &&
+        ++refusals >= 3
+      ) {
         throw new ModuleLost(`the module refused the CA ${refusals} times: ${messageOf(err)}`, { cause: err })
       }
-      if (++faults >= RECOVERY_FAULTS) throw new ModuleLost(`${faults} link faults while recovering from "${why}": ${messageOf(err)}`, { cause: err })
+      if (++faults >= RECOVERY_FAULTS)
+        throw new ModuleLost(`${faults} link faults while recovering from "${why}": ${messageOf(err)}`, { cause: err })
       o.onRetry?.(`${why} (again, ${name}: ${messageOf(err)})`)
     }
     if (step === 0) continue
@@ -87,5 +116,11 @@ export async function watchedRequest(driver: ModuleDriver, req: HttpsRequest): P
   const before = driver.reboots()
   const a = await driver.httpsGet(req)
   if (driver.reboots() === before || a.fault) return a
-  return { ...a, outcome: 'fail', class: 'device', fault: 'link', deviceError: `AT_REBOOTED: the module restarted during the request (${a.outcome}${a.class ? ` ${a.class}` : ''} not kept)` }
+  return {
+    ...a,
+    outcome: 'fail',
+    class: 'device',
+    fault: 'link',
+    deviceError: `AT_REBOOTED: the module restarted during the request (${a.outcome}${a.class ? ` ${a.class}` : ''} not kept)`,
+  }
 }

@@ -13,7 +13,12 @@ export const systemLookup: NameLookup = async (host) => (await lookup(host)).add
  * is, then DNS (the port unchanged). The AIA SSRF check judges the address this returns, so every
  * path must agree on it.
  */
-export async function resolveAddress(host: string, port: number, map: ResolveMap, lookupName: NameLookup = systemLookup): Promise<Endpoint> {
+export async function resolveAddress(
+  host: string,
+  port: number,
+  map: ResolveMap,
+  lookupName: NameLookup = systemLookup,
+): Promise<Endpoint> {
   const bare = host.replace(/^\[|\]$/g, '')
   const mapped = lookupResolveMap(map, bare, port)
   if (mapped) return mapped

@@ -16,7 +16,8 @@ export function dnsNameProblem(name: string): string | null {
     if (!LABEL.test(label)) return `label "${label}" is not letters, digits and inner hyphens (RFC 1123)`
   }
   // An all-numeric last label would be read as an IPv4 address by resolvers.
-  if (/^[0-9]+$/.test(name.split('.').pop() ?? '')) return 'the last label is numeric but the name is not an IPv4 address'
+  if (/^[0-9]+$/.test(name.split('.').pop() ?? ''))
+    return 'the last label is numeric but the name is not an IPv4 address'
   return null
 }
 

@@ -44,10 +44,12 @@ export function parseHosts(text: string, file: string): ParsedHosts {
     const lineNo = index + 1
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
     const problem = (reason: string) => problems.push({ file, line: lineNo, reason })
-    if (line.length > MAX_LINE_LENGTH) return problem(`line is ${line.length} characters, the limit is ${MAX_LINE_LENGTH}`)
+    if (line.length > MAX_LINE_LENGTH)
+      return problem(`line is ${line.length} characters, the limit is ${MAX_LINE_LENGTH}`)
     const control = firstControl(line)
     if (control !== null) return problem(`control character ${control} is not allowed`)
-    if (/[^\x20-\x7e\t]/.test(line)) return problem('non-ASCII character (write internationalized names in punycode, xn--)')
+    if (/[^\x20-\x7e\t]/.test(line))
+      return problem('non-ASCII character (write internationalized names in punycode, xn--)')
     const content = stripComment(line).trim()
     if (content === '') return
     const result = parseLine(content)
@@ -64,7 +66,9 @@ export function parseHosts(text: string, file: string): ParsedHosts {
 export function formatProblems(problems: HostsProblem[]): string {
   const shown = problems.slice(0, MAX_PRINTED_PROBLEMS).map((p) => `${p.file}:${p.line}: ${p.reason}`)
   const more = problems.length - shown.length
-  return more > 0 ? [...shown, `… and ${more} more problem${more === 1 ? '' : 's'} not shown`].join('\n') : shown.join('\n')
+  return more > 0
+    ? [...shown, `… and ${more} more problem${more === 1 ? '' : 's'} not shown`].join('\n')
+    : shown.join('\n')
 }
 
 function firstControl(line: string): string | null {
@@ -106,7 +110,10 @@ function parseLine(content: string): Omit<Target, 'source'> | string {
   if (fields.sni !== undefined) {
     if (fields.sni === '-') sni = null
     else {
-      const why = isIPv4(fields.sni) || isIPv6(fields.sni) ? 'an IP address cannot be sent as SNI (RFC 6066)' : dnsNameProblem(fields.sni)
+      const why =
+        isIPv4(fields.sni) || isIPv6(fields.sni)
+          ? 'an IP address cannot be sent as SNI (RFC 6066)'
+          : dnsNameProblem(fields.sni)
       if (why) return `sni "${fields.sni}": ${why}`
       sni = fields.sni.toLowerCase()
     }
@@ -115,12 +122,22 @@ function parseLine(content: string): Omit<Target, 'source'> | string {
   for (const tag of tags) if (!TAG.test(tag)) return `tag "${tag}" must be 1-32 letters, digits, _ . -`
   let expect: Expectation | null = null
   if (fields.expect !== undefined) {
-    if (fields.expect !== 'pass' && fields.expect !== 'fail') return `expect must be pass or fail, not "${fields.expect}"`
+    if (fields.expect !== 'pass' && fields.expect !== 'fail')
+      return `expect must be pass or fail, not "${fields.expect}"`
     expect = fields.expect
   }
   // The same host may be listed again with another server name: each is its own target.
   const sniPart = sni === (ep.kind === 'dns' ? ep.host : null) ? '' : ` sni=${sni ?? '-'}`
-  return { id: `${targetId(ep.host, ep.port)}${sniPart}`, host: ep.host, hostKind: ep.kind, port: ep.port, path, sni, tags, expect }
+  return {
+    id: `${targetId(ep.host, ep.port)}${sniPart}`,
+    host: ep.host,
+    hostKind: ep.kind,
+    port: ep.port,
+    path,
+    sni,
+    tags,
+    expect,
+  }
 }
 
 function parseEndpoint(text: string): { host: string; port: number; kind: Target['hostKind'] } | string {
@@ -137,7 +154,9 @@ function parseEndpoint(text: string): { host: string; port: number; kind: Target
   } else {
     const parts = text.split(':')
     if (parts.length > 2) {
-      return isIPv6(text) ? `"${text}": an IPv6 address must be written in brackets, [::1]:443` : `"${text}": more than one port (host[:port], e.g. ${parts[0]}:${parts[1]})`
+      return isIPv6(text)
+        ? `"${text}": an IPv6 address must be written in brackets, [::1]:443`
+        : `"${text}": more than one port (host[:port], e.g. ${parts[0]}:${parts[1]})`
     }
     host = parts[0] ?? ''
     portText = parts[1]

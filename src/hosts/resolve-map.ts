@@ -69,9 +69,10 @@ export function endpointText(e: Endpoint): string {
 function fields(flag: string, entry: string, count: 3 | 4, shape: string): [string, number, string, number?] {
   const bad = (why: string) => new AppError('RESOLVE_MAP_INVALID', `${flag} "${printable(entry)}": ${why}`)
   if (!ENTRY_CHARS.test(entry)) throw bad(`expected ${shape} (letters, digits, '.', '-', ':' and [ ] only)`)
-  const m = count === 3
-    ? /^([^:]*):([^:]*):(\[[^\]]*\]|[^[\]]*)$/.exec(entry)
-    : /^([^:]*):([^:]*):(\[[^\]]*\]|[^[\]:]*):([^:]*)$/.exec(entry)
+  const m =
+    count === 3
+      ? /^([^:]*):([^:]*):(\[[^\]]*\]|[^[\]]*)$/.exec(entry)
+      : /^([^:]*):([^:]*):(\[[^\]]*\]|[^[\]:]*):([^:]*)$/.exec(entry)
   if (!m) throw bad(`expected ${shape}`)
   const host = m[1]!
   if (host === '') throw bad('HOST is empty (wildcards are not supported)')

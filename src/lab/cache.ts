@@ -18,34 +18,62 @@ const MAX_AGE_MS = 30 * 86_400_000
  * Keys are the slow part (RSA-4096), so they are cached by name and type; certificates are cached
  * by a hash of the spec and the AIA base URL and rebuilt when either changes or they get old.
  */
-export async function loadOrCreatePki(spec: LabSpec, cacheDir: string, aiaBase: string | null, now: Date, opts: { cacheCertificates?: boolean } = {}): Promise<LabPki> {
+export async function loadOrCreatePki(
+  spec: LabSpec,
+  cacheDir: string,
+  aiaBase: string | null,
+  now: Date,
+  opts: { cacheCertificates?: boolean } = {},
+): Promise<LabPki> {
   const cacheCertificates = opts.cacheCertificates ?? true
   await mkdir(join(cacheDir, 'keys'), { recursive: true })
   const owners = keyOwners(spec)
   const keys = new Map<string, KeyMaterial>()
   const needed = new Map([...owners.values()].map((o) => [o.keyName, o.keySpec]))
-  await Promise.all([...needed].map(async ([keyName, keySpec]) => {
-    const file = join(cacheDir, 'keys', `${keyName}.${keySpec}.json`)
-    const read = async () => {
-      const j = JSON.parse(await readFile(file, 'utf8')) as { pkcs8: string; spki: string }
-      return { spec: keySpec, pkcs8: Buffer.from(j.pkcs8, 'base64'), spki: Buffer.from(j.spki, 'base64') }
-    }
-    try {
-      keys.set(keyName, await read())
-    } catch {
-      const k = await generateKey(keySpec)
-      // Another process may have generated the same key meanwhile: the first one written is the
-      // key, so every process's certificates match the key files they will read later.
-      keys.set(keyName, await createOnce(file, JSON.stringify({ pkcs8: k.pkcs8.toString('base64'), spki: k.spki.toString('base64') })) ? k : await read())
-    }
-  }))
-  const hash = createHash('sha256').update(JSON.stringify(spec)).update(aiaBase ?? '').digest('hex').slice(0, 16)
+  await Promise.all(
+    [...needed].map(async ([keyName, keySpec]) => {
+      const file = join(cacheDir, 'keys', `${keyName}.${keySpec}.json`)
+      const read = async () => {
+        const j = JSON.parse(await readFile(file, 'utf8')) as { pkcs8: string; spki: string }
+        return { spec: keySpec, pkcs8: Buffer.from(j.pkcs8, 'base64'), spki: Buffer.from(j.spki, 'base64') }
+      }
+      try {
+        keys.set(keyName, await read())
+      } catch {
+        const k = await generateKey(keySpec)
+        // Another process may have generated the same key meanwhile: the first one written is the
+        // key, so every process's certificates match the key files they will read later.
+        keys.set(
+          keyName,
+          (await createOnce(
+            file,
+            JSON.stringify({ pkcs8: k.pkcs8.toString('base64'), spki: k.spki.toString('base64') }),
+          ))
+            ? k
+            : await read(),
+        )
+      }
+    }),
+  )
+  const hash = createHash('sha256')
+    .update(JSON.stringify(spec))
+    .update(aiaBase ?? '')
+    .digest('hex')
+    .slice(0, 16)
   const certFile = join(cacheDir, `certs-${hash}.json`)
   try {
     if (!cacheCertificates) throw new Error('certificates for a one-off AIA port are not cached')
-    const j = JSON.parse(await readFile(certFile, 'utf8')) as { generatedAt: string; certs: Record<string, { der: string; keyName: string }> }
+    const j = JSON.parse(await readFile(certFile, 'utf8')) as {
+      generatedAt: string
+      certs: Record<string, { der: string; keyName: string }>
+    }
     if (now.getTime() - Date.parse(j.generatedAt) < MAX_AGE_MS) {
-      const certs = new Map(Object.entries(j.certs).map(([name, c]) => [name, { name, der: Buffer.from(c.der, 'base64'), keyName: c.keyName }]))
+      const certs = new Map(
+        Object.entries(j.certs).map(([name, c]) => [
+          name,
+          { name, der: Buffer.from(c.der, 'base64'), keyName: c.keyName },
+        ]),
+      )
       if (Object.keys(spec.certificates).every((n) => certs.has(n))) return { certs, keys, generated: false }
     }
   } catch {

@@ -70,10 +70,15 @@ export async function readLabSpec(file: string): Promise<LabSpec> {
 export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<RunningLab> {
   const servers: Array<Server | HttpServer> = []
   const closeAll = async () => {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => {
-      s.close(() => r())
-      ;(s as HttpServer).closeAllConnections?.()
-    })))
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((r) => {
+            s.close(() => r())
+            ;(s as HttpServer).closeAllConnections?.()
+          }),
+      ),
+    )
   }
   try {
     let aiaBase: string | null = null
@@ -87,7 +92,9 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
       aiaPort = await listenPreferring(aia, opts.ephemeralPorts ? 0 : (spec.aia.port ?? 0))
       aiaBase = `http://${spec.aia.host}:${aiaPort}`
     }
-    const pki = await loadOrCreatePki(spec, join(opts.cacheDir, spec.name), aiaBase, opts.now, { cacheCertificates: !(opts.ephemeralPorts && spec.aia) })
+    const pki = await loadOrCreatePki(spec, join(opts.cacheDir, spec.name), aiaBase, opts.now, {
+      cacheCertificates: !(opts.ephemeralPorts && spec.aia),
+    })
     pkiRef = pki
     const groups = new Map<string, string[]>()
     const owners = keyOwners(spec)
@@ -110,7 +117,15 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
         const port = await listenPreferring(server, opts.ephemeralPorts ? 0 : (first.server?.port ?? 0))
         for (const name of batch) {
           const h = spec.hosts[name]!
-          hosts.push({ name, port: h.port ?? port, listenPort: port, address: '127.0.0.1', description: h.description ?? null, tags: h.tags ?? [], expect: h.expect ?? null })
+          hosts.push({
+            name,
+            port: h.port ?? port,
+            listenPort: port,
+            address: '127.0.0.1',
+            description: h.description ?? null,
+            tags: h.tags ?? [],
+            expect: h.expect ?? null,
+          })
         }
       }
     }
@@ -120,11 +135,15 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
     const hostsFile = join(outDir, 'hosts.txt')
     const trustStoreFile = join(outDir, 'trust.pem')
     await writeFile(hostsFile, labHostsText(spec, hosts))
-    const trusted = Object.entries(spec.certificates).filter(([, c]) => c.trust).map(([n]) => toPem(pki.certs.get(n)!.der))
+    const trusted = Object.entries(spec.certificates)
+      .filter(([, c]) => c.trust)
+      .map(([n]) => toPem(pki.certs.get(n)!.der))
     await writeFile(trustStoreFile, trusted.join(''))
     const resolveEntries = hosts.filter((h) => h.port === h.listenPort).map((h) => `${h.name}:${h.port}:${h.address}`)
     if (spec.aia) resolveEntries.push(`${spec.aia.host}:${aiaPort}:127.0.0.1`)
-    const connectToEntries = hosts.filter((h) => h.port !== h.listenPort).map((h) => `${h.name}:${h.port}:${h.address}:${h.listenPort}`)
+    const connectToEntries = hosts
+      .filter((h) => h.port !== h.listenPort)
+      .map((h) => `${h.name}:${h.port}:${h.address}:${h.listenPort}`)
     const current = new Map<string, number>()
     const rotate = (host: string, to: number) => {
       const h = Object.hasOwn(spec.hosts, host) ? spec.hosts[host] : undefined
@@ -132,7 +151,10 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
       const count = h?.rotations?.length ?? 0
       if (!h || !tls) throw new AppError('USAGE', `lab "${spec.name}" has no TLS host "${host}" to rotate`)
       if (!Number.isInteger(to) || to < 0 || to > count) {
-        throw new AppError('USAGE', `lab host "${host}" has ${count === 0 ? 'no rotations' : `rotations 0-${count}`} (0 is its own chain), not ${to}`)
+        throw new AppError(
+          'USAGE',
+          `lab host "${host}" has ${count === 0 ? 'no rotations' : `rotations 0-${count}`} (0 is its own chain), not ${to}`,
+        )
       }
       const r = to === 0 ? h : h.rotations![to - 1]!
       const leaf = r.certificate ?? h.certificate!
@@ -140,7 +162,19 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
       current.set(host, to)
     }
     const rotation = (host: string) => current.get(host) ?? 0
-    return { spec, pki, hosts, aiaBase, resolveEntries, connectToEntries, hostsFile, trustStoreFile, rotate, rotation, close: closeAll }
+    return {
+      spec,
+      pki,
+      hosts,
+      aiaBase,
+      resolveEntries,
+      connectToEntries,
+      hostsFile,
+      trustStoreFile,
+      rotate,
+      rotation,
+      close: closeAll,
+    }
   } catch (err) {
     await closeAll()
     throw err
@@ -158,9 +192,13 @@ async function listenPreferring(server: Server | HttpServer, port: number): Prom
 }
 
 function labHostsText(spec: LabSpec, hosts: LabHost[]): string {
-  const lines = [`# tlsmatrix lab "${spec.name}": targets on loopback; pass the --resolve and --connect-to entries the lab printed`]
+  const lines = [
+    `# tlsmatrix lab "${spec.name}": targets on loopback; pass the --resolve and --connect-to entries the lab printed`,
+  ]
   for (const h of hosts) {
-    const opts = [h.tags.length ? `tags=${h.tags.join(',')}` : '', h.expect ? `expect=${h.expect}` : ''].filter(Boolean).join(' ')
+    const opts = [h.tags.length ? `tags=${h.tags.join(',')}` : '', h.expect ? `expect=${h.expect}` : '']
+      .filter(Boolean)
+      .join(' ')
     lines.push(`${h.name}:${h.port}${opts ? ' ' + opts : ''}`)
   }
   return lines.join('\n') + '\n'

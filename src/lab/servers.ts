@@ -17,7 +17,11 @@ export async function listen(server: Server | HttpServer, port: number, host = '
   return await new Promise<number>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening)
-      reject(err.code === 'EADDRINUSE' ? new AppError('LAB_PORT_IN_USE', `port ${port} on ${host} is in use`, { cause: err }) : err)
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new AppError('LAB_PORT_IN_USE', `port ${port} on ${host} is in use`, { cause: err })
+          : err,
+      )
     }
     const onListening = () => {
       server.off('error', onError)
@@ -70,7 +74,15 @@ function contextFor(host: ServedChain, pki: LabPki): { key: string; cert: string
 export function serverKey(host: HostSpec, name: string, leafKey: string): string {
   const s = host.server ?? {}
   const alone = (host.send ?? []).length <= 1 || host.rotations !== undefined ? name : ''
-  return JSON.stringify([s.behaviour ?? 'tls', s.versions ?? null, s.cipherSuites ?? null, s.groups ?? null, s.port ?? 0, alone, leafKey.split('-')[0]])
+  return JSON.stringify([
+    s.behaviour ?? 'tls',
+    s.versions ?? null,
+    s.cipherSuites ?? null,
+    s.groups ?? null,
+    s.port ?? 0,
+    alone,
+    leafKey.split('-')[0],
+  ])
 }
 
 export interface TlsGroupServer {
@@ -87,20 +99,35 @@ export function tlsGroupServer(names: string[], spec: LabSpec, pki: LabPki): Tls
   const first = spec.hosts[names[0]!]!
   const s = first.server ?? {}
   const versions = s.versions ?? ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
-  const hello = toNodeHello({ versions, cipherSuites: s.cipherSuites ?? [], groups: s.groups ?? [], signatureAlgorithms: [], sni: true })
-  const settings = { minVersion: hello.minVersion, maxVersion: hello.maxVersion, ciphers: hello.ciphers, ...(hello.ecdhCurve ? { ecdhCurve: hello.ecdhCurve } : {}) }
-  const contexts = new Map<string, SecureContext>()
-  for (const name of names) contexts.set(name, createSecureContext({ ...settings, ...contextFor(spec.hosts[name]!, pki) }))
-  const server = createHttpsServer({
-    ...settings,
-    ...contextFor(first, pki),
-    SNICallback: (servername, cb) => cb(null, contexts.get(servername.toLowerCase()) ?? contexts.get(names[0]!)!),
-  }, (req, res) => {
-    // /status/NNN answers with that status, so HTTP errors can be tested on any host.
-    const status = Number(/^\/status\/([1-5]\d\d)$/.exec(req.url ?? '')?.[1] ?? 200)
-    const body = `tlsmatrix lab ${spec.name}: ${req.headers.host ?? '(no host)'} ${req.url}\n`
-    res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)
+  const hello = toNodeHello({
+    versions,
+    cipherSuites: s.cipherSuites ?? [],
+    groups: s.groups ?? [],
+    signatureAlgorithms: [],
+    sni: true,
   })
+  const settings = {
+    minVersion: hello.minVersion,
+    maxVersion: hello.maxVersion,
+    ciphers: hello.ciphers,
+    ...(hello.ecdhCurve ? { ecdhCurve: hello.ecdhCurve } : {}),
+  }
+  const contexts = new Map<string, SecureContext>()
+  for (const name of names)
+    contexts.set(name, createSecureContext({ ...settings, ...contextFor(spec.hosts[name]!, pki) }))
+  const server = createHttpsServer(
+    {
+      ...settings,
+      ...contextFor(first, pki),
+      SNICallback: (servername, cb) => cb(null, contexts.get(servername.toLowerCase()) ?? contexts.get(names[0]!)!),
+    },
+    (req, res) => {
+      // /status/NNN answers with that status, so HTTP errors can be tested on any host.
+      const status = Number(/^\/status\/([1-5]\d\d)$/.exec(req.url ?? '')?.[1] ?? 200)
+      const body = `tlsmatrix lab ${spec.name}: ${req.headers.host ?? '(no host)'} ${req.url}\n`
+      res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)
+    },
+  )
   server.on('tlsClientError', () => {})
   const serve = (name: string, chain: ServedChain) => {
     contexts.set(name, createSecureContext({ ...settings, ...contextFor(chain, pki) }))
@@ -128,7 +155,9 @@ export function behaviourServer(behaviour: Exclude<Behaviour, 'tls'>): Server {
         socket.write(Buffer.from('\x00\xffGARBAGE\r\n+WIND:1:Poweron\r\nAT-S.OK\r\n', 'latin1'))
         break
       case 'plain-http':
-        socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'))
+        socket.once('data', () =>
+          socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'),
+        )
         break
     }
   })

@@ -88,7 +88,8 @@ export function validateLabSpec(raw: unknown, source: string): LabSpec {
   const fail = (path: string, why: string) => problems.push(`${source}: ${path}: ${why}`)
   if (typeof raw !== 'object' || raw === null) throw new AppError('LAB_SPEC_INVALID', `${source}: not a JSON object`)
   const spec = raw as LabSpec
-  if (typeof spec.name !== 'string' || !/^[a-z0-9-]{1,40}$/.test(spec.name)) fail('name', 'must be 1-40 lower-case letters, digits, -')
+  if (typeof spec.name !== 'string' || !/^[a-z0-9-]{1,40}$/.test(spec.name))
+    fail('name', 'must be 1-40 lower-case letters, digits, -')
   const certs = spec.certificates ?? {}
   const hosts = spec.hosts ?? {}
   if (typeof certs !== 'object') fail('certificates', 'must be an object')
@@ -98,15 +99,19 @@ export function validateLabSpec(raw: unknown, source: string): LabSpec {
     if (c.sameAs !== undefined) {
       if (!(c.sameAs in certs)) fail(at, `sameAs "${c.sameAs}" is not a certificate`)
     } else {
-      if (typeof c.subject !== 'string' || !c.subject.includes('=')) fail(at, 'subject must be a DN such as "CN=Lab Root, O=tlsmatrix"')
+      if (typeof c.subject !== 'string' || !c.subject.includes('='))
+        fail(at, 'subject must be a DN such as "CN=Lab Root, O=tlsmatrix"')
       if (c.keyOf !== undefined) {
         if (!(c.keyOf in certs)) fail(at, `keyOf "${c.keyOf}" is not a certificate`)
       } else if (!KEY_SPECS.includes(c.key as KeySpec)) fail(at, `key must be one of ${KEY_SPECS.join(', ')}`)
     }
     if (c.issuer !== 'self' && !(c.issuer in certs)) fail(at, `issuer "${c.issuer}" is not "self" or a certificate`)
-    if (c.signature !== undefined && !HASHES.includes(c.signature)) fail(at, `signature must be one of ${HASHES.join(', ')}`)
-    if (c.extraSans !== undefined && (!Number.isInteger(c.extraSans) || c.extraSans < 0 || c.extraSans > 5000)) fail(at, 'extraSans must be 0-5000')
-    for (const san of c.sans ?? []) if (dnsNameProblem(san.replace(/^\*\./, ''))) fail(at, `SAN "${san}" is not a DNS name`)
+    if (c.signature !== undefined && !HASHES.includes(c.signature))
+      fail(at, `signature must be one of ${HASHES.join(', ')}`)
+    if (c.extraSans !== undefined && (!Number.isInteger(c.extraSans) || c.extraSans < 0 || c.extraSans > 5000))
+      fail(at, 'extraSans must be 0-5000')
+    for (const san of c.sans ?? [])
+      if (dnsNameProblem(san.replace(/^\*\./, ''))) fail(at, `SAN "${san}" is not a DNS name`)
     if (c.aia && c.issuer === 'self') fail(at, 'aia needs an issuer other than self')
   }
   for (const [name, h] of Object.entries(hosts)) {
@@ -125,7 +130,8 @@ export function validateLabSpec(raw: unknown, source: string): LabSpec {
     for (const v of h.server?.versions ?? []) if (!TLS_VERSIONS.includes(v)) fail(at, `unknown TLS version "${v}"`)
     for (const s of h.server?.cipherSuites ?? []) if (!(s in CIPHER_SUITES)) fail(at, `unknown cipher suite "${s}"`)
     for (const g of h.server?.groups ?? []) if (!(g in GROUPS)) fail(at, `unknown group "${g}"`)
-    if (h.port !== undefined && (!Number.isInteger(h.port) || h.port < 1 || h.port > 65535)) fail(at, 'port must be 1-65535 (the port the target is known by)')
+    if (h.port !== undefined && (!Number.isInteger(h.port) || h.port < 1 || h.port > 65535))
+      fail(at, 'port must be 1-65535 (the port the target is known by)')
     const port = h.server?.port
     if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) fail(at, 'port must be 0-65535')
   }
@@ -133,7 +139,13 @@ export function validateLabSpec(raw: unknown, source: string): LabSpec {
   return spec
 }
 
-function validateRotations(h: HostSpec, at: string, certs: Record<string, CertSpec>, behaviour: Behaviour, fail: (path: string, why: string) => void): void {
+function validateRotations(
+  h: HostSpec,
+  at: string,
+  certs: Record<string, CertSpec>,
+  behaviour: Behaviour,
+  fail: (path: string, why: string) => void,
+): void {
   if (!Array.isArray(h.rotations)) {
     fail(`${at}.rotations`, 'must be an array of { certificate, send }')
     return
@@ -145,7 +157,8 @@ function validateRotations(h: HostSpec, at: string, certs: Record<string, CertSp
       fail(rat, 'must be an object { certificate, send }')
       return
     }
-    for (const k of Object.keys(r)) if (k !== 'certificate' && k !== 'send') fail(rat, `unknown key "${k}" (certificate, send)`)
+    for (const k of Object.keys(r))
+      if (k !== 'certificate' && k !== 'send') fail(rat, `unknown key "${k}" (certificate, send)`)
     const leaf = r.certificate ?? h.certificate
     if (typeof leaf !== 'string' || !(leaf in certs)) fail(rat, 'certificate must name a certificate')
     if (r.send !== undefined && (!Array.isArray(r.send) || r.send.length === 0)) {
@@ -153,7 +166,8 @@ function validateRotations(h: HostSpec, at: string, certs: Record<string, CertSp
       return
     }
     const send = r.send ?? [leaf]
-    if (send[0] !== leaf) fail(rat, 'send must start with the rotation\'s certificate')
-    for (const s of send) if (typeof s !== 'string' || !(s in certs)) fail(rat, `send: "${String(s)}" is not a certificate`)
+    if (send[0] !== leaf) fail(rat, "send must start with the rotation's certificate")
+    for (const s of send)
+      if (typeof s !== 'string' || !(s in certs)) fail(rat, `send: "${String(s)}" is not a certificate`)
   })
 }

@@ -5,7 +5,7 @@ import type { Findings } from './findings.js'
 
 /** Fields the tool does not measure by design: the dialect's grammar, and one CA at a time. */
 const ASSUMED: Partial<Record<FieldPath, string>> = {
-  'responses': 'the grammar of a response is the dialect\'s',
+  responses: "the grammar of a response is the dialect's",
   'store.caSlots': 'tlsmatrix uploads one CA at a time',
 }
 
@@ -40,7 +40,8 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
   const notes: string[] = [
     `Learned by tlsmatrix learn ${input.meta.tool} from ${input.meta.device} on ${input.meta.at} (run ${input.meta.runId}): ${input.meta.cost.uploads} uploads, ${input.meta.cost.requests} requests, ${Math.round(input.meta.cost.deviceMs / 1000)} s of device time. Each field's method and attempts are under learned.fields.`,
   ]
-  if (identity.firmware === null) unknown.push({ field: 'firmware', why: `the module did not say its version; ${base.firmware} is ${base.id}'s` })
+  if (identity.firmware === null)
+    unknown.push({ field: 'firmware', why: `the module did not say its version; ${base.firmware} is ${base.id}'s` })
   const errorFields = new Set(ERROR_CLASSES.map((c) => `errors.${c}`))
   for (const path of FIELD_PATHS) {
     if (ASSUMED[path]) {
@@ -59,17 +60,40 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
     }
   }
   const errors: FirmwareProfile['errors'] = {}
-  const entries = new Map(ERROR_CLASSES.map((cls) => [cls, errorEntry(cls, (found.errorLines.get(cls) ?? []).map((s) => ({ ...s, lines: input.trim(s.lines) })).filter((s) => s.lines.length > 0))] as const))
+  const entries = new Map(
+    ERROR_CLASSES.map(
+      (cls) =>
+        [
+          cls,
+          errorEntry(
+            cls,
+            (found.errorLines.get(cls) ?? [])
+              .map((s) => ({ ...s, lines: input.trim(s.lines) }))
+              .filter((s) => s.lines.length > 0),
+          ),
+        ] as const,
+    ),
+  )
   const vague = sharedLines(entries)
   if (vague) {
     // The same lines for most failures: the module says only that it failed.
     errors.unspecified = vague.lines
-    fields['errors.unspecified'] = { method: 'probe', attempts: vague.attempts, note: `printed for ${vague.classes.join(', ')}` }
+    fields['errors.unspecified'] = {
+      method: 'probe',
+      attempts: vague.attempts,
+      note: `printed for ${vague.classes.join(', ')}`,
+    }
     for (const cls of vague.classes) {
       entries.set(cls, null)
-      fields[`errors.${cls}`] = { method: 'probe', attempts: [], note: 'the module prints only its lines for any failure (errors.unspecified)' }
+      fields[`errors.${cls}`] = {
+        method: 'probe',
+        attempts: [],
+        note: 'the module prints only its lines for any failure (errors.unspecified)',
+      }
     }
-    notes.push(`The module prints ${vague.lines.join(' / ')} for ${vague.classes.join(', ')}: those lines are errors.unspecified, and a survey's why for such a failure comes from the prediction.`)
+    notes.push(
+      `The module prints ${vague.lines.join(' / ')} for ${vague.classes.join(', ')}: those lines are errors.unspecified, and a survey's why for such a failure comes from the prediction.`,
+    )
   }
   // A module that says "expired" for a clock before every certificate has no clock lines of its own:
   // the profile keeps none, and a survey classes such a failure expired.
@@ -77,7 +101,11 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
   const expired = entries.get('expired')
   if (clock && expired && !fields['errors.clock'] && JSON.stringify(clock.lines) === JSON.stringify(expired.lines)) {
     entries.set('clock', null)
-    fields['errors.clock'] = { method: 'probe', attempts: clock.attempts, note: 'with its clock before every certificate the module prints errors.expired\'s lines: no entry of its own' }
+    fields['errors.clock'] = {
+      method: 'probe',
+      attempts: clock.attempts,
+      note: "with its clock before every certificate the module prints errors.expired's lines: no entry of its own",
+    }
   }
   for (const cls of ERROR_CLASSES) {
     const path = `errors.${cls}` as FieldPath
@@ -85,7 +113,11 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
     const e = entries.get(cls) ?? null
     if (e) {
       errors[cls] = e.lines
-      fields[path] = { method: 'probe', attempts: e.attempts, ...(e.others.length ? { note: `other lines seen: ${e.others.map((o) => o.join(' / ')).join('; ')}` } : {}) }
+      fields[path] = {
+        method: 'probe',
+        attempts: e.attempts,
+        ...(e.others.length ? { note: `other lines seen: ${e.others.map((o) => o.join(' / ')).join('; ')}` } : {}),
+      }
     } else {
       const why = found.why.get(path) ?? input.defaultWhy
       if (base.errors[cls]) errors[cls] = base.errors[cls]
@@ -95,7 +127,10 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
   }
   p.errors = errors
   const same = sameLines(errors)
-  if (same.length) notes.push(`The module prints the same lines for ${same.join('; ')}: a survey cannot tell these classes apart from its answer.`)
+  if (same.length)
+    notes.push(
+      `The module prints the same lines for ${same.join('; ')}: a survey cannot tell these classes apart from its answer.`,
+    )
   notes.push(...found.notes)
   for (const u of unknown) notes.push(`GUESS: ${u.field} was not measured (${u.why}); the value is ${base.id}'s.`)
   p.notes = notes
@@ -104,7 +139,9 @@ export function buildProfile(input: BuildInput): FirmwareProfile {
 }
 
 /** Lines that at least three classes share: the module's way of saying "failed" without a why. */
-function sharedLines(entries: ReadonlyMap<string, { lines: string[]; attempts: number[] } | null>): { lines: string[]; attempts: number[]; classes: Array<(typeof ERROR_CLASSES)[number]> } | null {
+function sharedLines(
+  entries: ReadonlyMap<string, { lines: string[]; attempts: number[] } | null>,
+): { lines: string[]; attempts: number[]; classes: Array<(typeof ERROR_CLASSES)[number]> } | null {
   const by = new Map<string, { lines: string[]; attempts: number[]; classes: Array<(typeof ERROR_CLASSES)[number]> }>()
   for (const [cls, e] of entries) {
     if (!e || cls === 'http') continue
@@ -126,4 +163,3 @@ function sameLines(errors: FirmwareProfile['errors']): string[] {
   }
   return [...by.values()].filter((c) => c.length > 1).map((c) => c.join(' and '))
 }
-

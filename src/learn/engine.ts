@@ -4,9 +4,26 @@ import { EC_KEYS, groupOf, type LearnKit } from './kit.js'
 import { BudgetSpent } from './session.js'
 import { learnAnchorMatch } from './stages/anchor.js'
 import { learnBaseline } from './stages/baseline.js'
-import { learnClock, learnExtraCertificate, learnHashes, learnHostname, learnNetworkErrors, learnSni, learnTimeout, learnUntrusted, learnValidity } from './stages/checks.js'
+import {
+  learnClock,
+  learnExtraCertificate,
+  learnHashes,
+  learnHostname,
+  learnNetworkErrors,
+  learnSni,
+  learnTimeout,
+  learnUntrusted,
+  learnValidity,
+} from './stages/checks.js'
 import { learnHello } from './stages/hello.js'
-import { keyLimits, learnIntermediateKeys, learnLeafKeys, learnRootKeys, refusedKey, type KeyResults } from './stages/keys.js'
+import {
+  keyLimits,
+  learnIntermediateKeys,
+  learnLeafKeys,
+  learnRootKeys,
+  refusedKey,
+  type KeyResults,
+} from './stages/keys.js'
 import { learnSuites, learnVersions } from './stages/protocol.js'
 import { learnSizes, learnStoreSize } from './stages/sizes.js'
 
@@ -33,10 +50,22 @@ export async function learn(kit: LearnKit): Promise<LearnEnd> {
   let ecdsaSuite: string | null = null
   const accepted = (): KeySpec[] => EC_KEYS.filter((k) => keys.get('intermediate')?.get(k)?.ok)
   const groups = (): string[] => (kit.found.values.get('tls.groups')?.value as string[] | undefined) ?? []
-  const trust = (fn: () => Promise<void>) => async () => { if (baselineOk) await fn() }
+  const trust = (fn: () => Promise<void>) => async () => {
+    if (baselineOk) await fn()
+  }
   const stages: Array<[string, () => Promise<void>]> = [
-    ['hello', async () => { offered = await learnHello(kit) }],
-    ['baseline', async () => { baselineOk = await learnBaseline(kit) }],
+    [
+      'hello',
+      async () => {
+        offered = await learnHello(kit)
+      },
+    ],
+    [
+      'baseline',
+      async () => {
+        baselineOk = await learnBaseline(kit)
+      },
+    ],
     ['untrusted', trust(() => learnUntrusted(kit))],
     ['network errors', trust(() => learnNetworkErrors(kit))],
     ['validity', trust(() => learnValidity(kit))],
@@ -47,17 +76,32 @@ export async function learn(kit: LearnKit): Promise<LearnEnd> {
     ['signature hashes', trust(() => learnHashes(kit))],
     ['anchor matching', trust(() => learnAnchorMatch(kit))],
     ['versions', trust(() => learnVersions(kit, offered))],
-    ['suites', trust(async () => { ecdsaSuite = await learnSuites(kit, accepted().filter((k) => groups().includes(groupOf(k)))) })],
+    [
+      'suites',
+      trust(async () => {
+        ecdsaSuite = await learnSuites(
+          kit,
+          accepted().filter((k) => groups().includes(groupOf(k))),
+        )
+      }),
+    ],
     ['leaf keys', trust(() => learnLeafKeys(kit, keys, ecdsaSuite, groups()))],
     ['extra certificate', trust(() => learnExtraCertificate(kit, refusedKey(keys)))],
     ['sizes', trust(() => learnSizes(kit))],
     ['root keys', trust(() => learnRootKeys(kit, keys))],
     ['store size', trust(() => learnStoreSize(kit))],
-    ['time-out', trust(async () => {
-      const left = kit.session.budgetLeftMs()
-      if (left === null || left >= TIMEOUT_PROBE_MS) await learnTimeout(kit)
-      else kit.found.unknown('errors.timeout', `not measured: a server that never answers may cost the module's whole time-out, and ${Math.round(left / 1000)} s of the budget were left`)
-    })],
+    [
+      'time-out',
+      trust(async () => {
+        const left = kit.session.budgetLeftMs()
+        if (left === null || left >= TIMEOUT_PROBE_MS) await learnTimeout(kit)
+        else
+          kit.found.unknown(
+            'errors.timeout',
+            `not measured: a server that never answers may cost the module's whole time-out, and ${Math.round(left / 1000)} s of the budget were left`,
+          )
+      }),
+    ],
   ]
   const end: LearnEnd = { stoppedBy: null, skipped: [] }
   for (const [i, [name, run]] of stages.entries()) {

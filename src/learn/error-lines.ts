@@ -8,7 +8,10 @@ export type ErrorClass = Exclude<FailureClass, 'device'>
  * `http` class, whose numbers are the status and the HTTP version (`{n}`) and whose text after
  * the status is the server's reason phrase (`{text}`).
  */
-export function errorEntry(cls: ErrorClass, seen: ReadonlyArray<{ lines: string[]; attempt: number }>): { lines: string[]; attempts: number[]; others: string[][] } | null {
+export function errorEntry(
+  cls: ErrorClass,
+  seen: ReadonlyArray<{ lines: string[]; attempt: number }>,
+): { lines: string[]; attempts: number[]; others: string[][] } | null {
   if (seen.length === 0) return null
   const norm = (lines: string[]) => (cls === 'http' ? lines.map(httpTemplate) : lines)
   const votes = new Map<string, { lines: string[]; attempts: number[] }>()

@@ -4,22 +4,39 @@ import { FAILURE_CLASSES, linePattern, type FailureClass, type FirmwareProfile }
 export const ERROR_CLASSES = FAILURE_CLASSES.filter((c) => c !== 'device') as Array<Exclude<FailureClass, 'device'>>
 
 export const FIELD_PATHS = [
-  'tls.versions', 'tls.cipherSuites', 'tls.groups', 'tls.signatureAlgorithms', 'tls.sni',
-  'tls.certificateKeys.rsa', 'tls.certificateKeys.ecdsa', 'tls.certificateSignatureHashes',
-  'tls.maxCertificateBytes', 'tls.maxChainBytes', 'tls.anchorMatch', 'tls.checkValidity', 'tls.checkHostname',
-  'store.maxCaBytes', 'store.caSlots', 'responses',
+  'tls.versions',
+  'tls.cipherSuites',
+  'tls.groups',
+  'tls.signatureAlgorithms',
+  'tls.sni',
+  'tls.certificateKeys.rsa',
+  'tls.certificateKeys.ecdsa',
+  'tls.certificateSignatureHashes',
+  'tls.maxCertificateBytes',
+  'tls.maxChainBytes',
+  'tls.anchorMatch',
+  'tls.checkValidity',
+  'tls.checkHostname',
+  'store.maxCaBytes',
+  'store.caSlots',
+  'responses',
   ...ERROR_CLASSES.map((c) => `errors.${c}`),
 ] as const
 export type FieldPath = (typeof FIELD_PATHS)[number]
 
 /** Sizes found by a search: equal when the learned value is at most `resolution` bytes under the true one. */
-export const SIZE_RESOLUTION: Partial<Record<FieldPath, number>> = { 'tls.maxCertificateBytes': 64, 'tls.maxChainBytes': 64, 'store.maxCaBytes': 64 }
+export const SIZE_RESOLUTION: Partial<Record<FieldPath, number>> = {
+  'tls.maxCertificateBytes': 64,
+  'tls.maxChainBytes': 64,
+  'store.maxCaBytes': 64,
+}
 /** Lists whose order carries no meaning (the hello's lists do: they are sent in order). */
 const SETS = new Set<FieldPath>(['tls.versions', 'tls.certificateKeys.ecdsa', 'tls.certificateSignatureHashes'])
 
 export function getField(p: FirmwareProfile, path: FieldPath): unknown {
   let cur: unknown = p
-  for (const key of path.split('.')) cur = cur === undefined || cur === null ? undefined : (cur as Record<string, unknown>)[key]
+  for (const key of path.split('.'))
+    cur = cur === undefined || cur === null ? undefined : (cur as Record<string, unknown>)[key]
   return cur
 }
 
@@ -42,8 +59,10 @@ export interface FieldDifference {
 /** Whether a learned value stands for the other profile's (sizes within the search resolution, sets unordered). */
 export function sameValue(path: FieldPath, learned: unknown, other: unknown): boolean {
   const tol = SIZE_RESOLUTION[path]
-  if (tol !== undefined && typeof learned === 'number' && typeof other === 'number') return learned <= other && other - learned < tol
-  if (SETS.has(path) && Array.isArray(learned) && Array.isArray(other)) return JSON.stringify([...learned].sort()) === JSON.stringify([...other].sort())
+  if (tol !== undefined && typeof learned === 'number' && typeof other === 'number')
+    return learned <= other && other - learned < tol
+  if (SETS.has(path) && Array.isArray(learned) && Array.isArray(other))
+    return JSON.stringify([...learned].sort()) === JSON.stringify([...other].sort())
   return JSON.stringify(learned) === JSON.stringify(other)
 }
 
@@ -67,7 +86,16 @@ export function compareLearned(learned: FirmwareProfile, other: FirmwareProfile)
  * stands for `["+ERRNO:0x8", "ERROR"]` written by hand.
  */
 function sameEntry(path: FieldPath, learned: unknown, other: unknown, profile: FirmwareProfile): boolean {
-  if (!path.startsWith('errors.') || !Array.isArray(learned) || !Array.isArray(other) || other.length !== learned.length + 1) return false
+  if (
+    !path.startsWith('errors.') ||
+    !Array.isArray(learned) ||
+    !Array.isArray(other) ||
+    other.length !== learned.length + 1
+  )
+    return false
   const last = String(other[other.length - 1])
-  return profile.responses.final.some((t) => linePattern(t).test(last)) && JSON.stringify(other.slice(0, -1)) === JSON.stringify(learned)
+  return (
+    profile.responses.final.some((t) => linePattern(t).test(last)) &&
+    JSON.stringify(other.slice(0, -1)) === JSON.stringify(learned)
+  )
 }

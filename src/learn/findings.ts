@@ -20,7 +20,12 @@ export class Findings {
   readonly notes: string[] = []
 
   set(path: FieldPath, value: unknown, method: LearnMethod, attempts: Array<number | null>, note?: string): void {
-    this.values.set(path, { value, method, attempts: attempts.filter((a): a is number => a !== null), ...(note ? { note } : {}) })
+    this.values.set(path, {
+      value,
+      method,
+      attempts: attempts.filter((a): a is number => a !== null),
+      ...(note ? { note } : {}),
+    })
     this.why.delete(path)
   }
 

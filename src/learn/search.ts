@@ -19,7 +19,13 @@ export interface SizeSearch {
  * range first (most firmware has no limit there), then halves until the measured gap is at most
  * `resolution` bytes (`loSize`: what `lo` measures, when sizes are counted otherwise than targets). Each step is a device request, so the number of steps is the cost.
  */
-export async function searchLargest(lo: number, hi: number, resolution: number, probe: (target: number) => Promise<SizeProbe>, loSize = lo): Promise<SizeSearch> {
+export async function searchLargest(
+  lo: number,
+  hi: number,
+  resolution: number,
+  probe: (target: number) => Promise<SizeProbe>,
+  loSize = lo,
+): Promise<SizeSearch> {
   const top = await probe(hi)
   if (top.ok === null) return { largest: loSize, smallestFailing: null, incomplete: true }
   if (top.ok) return { largest: top.size, smallestFailing: null, incomplete: false }

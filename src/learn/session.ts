@@ -1,5 +1,13 @@
 import type { Clock } from '../core/clock.js'
-import { isDeviceError, linePattern, ModuleStopped, recoverModule, watchedRequest, type FirmwareProfile, type OpenedModule } from '../device/index.js'
+import {
+  isDeviceError,
+  linePattern,
+  ModuleStopped,
+  recoverModule,
+  watchedRequest,
+  type FirmwareProfile,
+  type OpenedModule,
+} from '../device/index.js'
 import { caUploadBytes, type NotRun, type PlanItem } from '../plan/index.js'
 import type { RunStore, UploadEvidence } from '../store/index.js'
 import type { ClientHelloInfo, ProbeCert, ProbeServe, ProbeServer, ServedConnection } from './lab/index.js'
@@ -21,7 +29,9 @@ export interface ProbeSpec {
 }
 
 /** A connection as kept with the attempt: the ClientHello without its raw bytes, which go as hex. */
-export type KeptConnection = Omit<ServedConnection, 'hello'> & { hello: (Omit<ClientHelloInfo, 'raw'> & { rawHex: string }) | null }
+export type KeptConnection = Omit<ServedConnection, 'hello'> & {
+  hello: (Omit<ClientHelloInfo, 'raw'> & { rawHex: string }) | null
+}
 
 export interface ProbeOutcome {
   id: string
@@ -74,7 +84,10 @@ export interface SessionDeps {
   onRecover?: (why: string) => void
 }
 
-interface Loaded { ca: ProbeCert; evidence: UploadEvidence }
+interface Loaded {
+  ca: ProbeCert
+  evidence: UploadEvidence
+}
 
 /**
  * The module side of learning: every request and upload goes through here, is recorded as an
@@ -95,7 +108,9 @@ export class ProbeSession {
     this.reboots = { known: d.module.driver.reboots() }
   }
 
-  private get driver() { return this.d.module.driver }
+  private get driver() {
+    return this.d.module.driver
+  }
 
   /** Clock and console set, the store emptied: the state every learn starts from. */
   async start(): Promise<void> {
@@ -135,7 +150,9 @@ export class ProbeSession {
       stopping: this.d.stopping,
       now: () => this.d.clock.now(),
       upload: ca ? () => this.load(ca) : null,
-      onClean: () => { this.loaded = null },
+      onClean: () => {
+        this.loaded = null
+      },
       onRetry: (detail) => this.d.onRecover?.(detail),
       reboots: this.reboots,
     })
@@ -182,10 +199,22 @@ export class ProbeSession {
       return u
     }
     const res = await this.ensureCa(ca)
-    const lines = res.ok ? this.loaded?.evidence.lines ?? [] : res.lines
-    const attemptId = this.record({ id, what, ca, serve: null, host: '-', port: 0, path: '-' }, {
-      try: 1, final: true, outcome: res.ok ? 'pass' : 'fail', reason: null, lines, httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [],
-    }, [])
+    const lines = res.ok ? (this.loaded?.evidence.lines ?? []) : res.lines
+    const attemptId = this.record(
+      { id, what, ca, serve: null, host: '-', port: 0, path: '-' },
+      {
+        try: 1,
+        final: true,
+        outcome: res.ok ? 'pass' : 'fail',
+        reason: null,
+        lines,
+        httpStatus: null,
+        bodyBytes: 0,
+        durationMs: 0,
+        transcript: [],
+      },
+      [],
+    )
     const u = { id, attemptId, accepted: res.ok, bytes, lines }
     this.d.onProbe?.(u, what)
     return u
@@ -195,9 +224,18 @@ export class ProbeSession {
   async request(p: ProbeSpec): Promise<ProbeOutcome> {
     const prior = this.d.prior.get(p.id)
     if (prior) {
-      const kept = prior.note ? (JSON.parse(prior.note) as { connections?: KeptConnection[] }).connections ?? [] : []
+      const kept = prior.note ? ((JSON.parse(prior.note) as { connections?: KeptConnection[] }).connections ?? []) : []
       if (prior.outcome === 'pass') this.notePass(prior.lines)
-      const o: ProbeOutcome = { id: p.id, attemptId: prior.id, outcome: prior.outcome, lines: prior.lines, errorLines: this.errorLines(prior.lines), httpStatus: prior.httpStatus, connections: kept, replayed: true }
+      const o: ProbeOutcome = {
+        id: p.id,
+        attemptId: prior.id,
+        outcome: prior.outcome,
+        lines: prior.lines,
+        errorLines: this.errorLines(prior.lines),
+        httpStatus: prior.httpStatus,
+        connections: kept,
+        replayed: true,
+      }
       this.d.onProbe?.(o, p.what)
       return o
     }
@@ -207,7 +245,8 @@ export class ProbeSession {
         const res = await this.ensureCa(p.ca)
         if (!res.ok) throw new Error(`the module refused the probe CA ${p.ca.subject}: ${res.lines.join(' / ')}`)
       }
-      if (this.driver.reboots() !== this.reboots.known) await this.timed(() => this.recover('the module restarted', p.ca ?? this.loaded?.ca ?? null))
+      if (this.driver.reboots() !== this.reboots.known)
+        await this.timed(() => this.recover('the module restarted', p.ca ?? this.loaded?.ca ?? null))
       if (p.serve) this.d.server.serve(p.serve)
       else this.d.server.connections()
       // A recovery sets the clock to now: the probe's own time is set again before every try.
@@ -219,11 +258,34 @@ export class ProbeSession {
       const fault = a.fault === 'link'
       const outcome: ProbeOutcome['outcome'] = !fault ? a.outcome : tryNo >= 2 ? 'not-run' : 'fail'
       const reason: NotRun | null = fault ? { reason: 'link', detail: a.deviceError ?? '' } : null
-      const attemptId = this.record(p, { try: tryNo, final: !fault || tryNo >= 2, outcome, reason, lines: a.lines, httpStatus: a.httpStatus, bodyBytes: a.bodyBytes, durationMs: a.durationMs, transcript: a.transcript }, connections)
+      const attemptId = this.record(
+        p,
+        {
+          try: tryNo,
+          final: !fault || tryNo >= 2,
+          outcome,
+          reason,
+          lines: a.lines,
+          httpStatus: a.httpStatus,
+          bodyBytes: a.bodyBytes,
+          durationMs: a.durationMs,
+          transcript: a.transcript,
+        },
+        connections,
+      )
       if (!fault || tryNo >= 2) {
         if (fault) await this.timed(() => this.recover(a.deviceError ?? 'no answer', this.loaded?.ca ?? null))
         if (outcome === 'pass') this.notePass(a.lines)
-        const o: ProbeOutcome = { id: p.id, attemptId, outcome, lines: a.lines, errorLines: this.errorLines(a.lines), httpStatus: a.httpStatus, connections, replayed: false }
+        const o: ProbeOutcome = {
+          id: p.id,
+          attemptId,
+          outcome,
+          lines: a.lines,
+          errorLines: this.errorLines(a.lines),
+          httpStatus: a.httpStatus,
+          connections,
+          replayed: false,
+        }
         this.d.onProbe?.(o, p.what)
         return o
       }
@@ -244,23 +306,67 @@ export class ProbeSession {
     })
   }
 
-  private record(p: ProbeSpec, a: { try: number; final: boolean; outcome: 'pass' | 'fail' | 'not-run'; reason: NotRun | null; lines: string[]; httpStatus: number | null; bodyBytes: number; durationMs: number; transcript: unknown[] }, connections: KeptConnection[]): number {
+  private record(
+    p: ProbeSpec,
+    a: {
+      try: number
+      final: boolean
+      outcome: 'pass' | 'fail' | 'not-run'
+      reason: NotRun | null
+      lines: string[]
+      httpStatus: number | null
+      bodyBytes: number
+      durationMs: number
+      transcript: unknown[]
+    },
+    connections: KeptConnection[],
+  ): number {
     const id = this.d.module.identity
     const item: PlanItem = {
-      target: p.id, host: p.host, port: p.port, path: p.path, expect: null, observationId: null, skip: null,
-      anchor: p.ca ? { sha256: p.ca.sha256, subject: p.ca.subject, source: 'store', kind: 'root', uploadBytes: caUploadBytes(p.ca.der, id) } : null,
+      target: p.id,
+      host: p.host,
+      port: p.port,
+      path: p.path,
+      expect: null,
+      observationId: null,
+      skip: null,
+      anchor: p.ca
+        ? {
+            sha256: p.ca.sha256,
+            subject: p.ca.subject,
+            source: 'store',
+            kind: 'root',
+            uploadBytes: caUploadBytes(p.ca.der, id),
+          }
+        : null,
     }
     return this.d.runs.recordAttempt({
-      runId: this.d.runId, device: this.d.label, module: id.module, firmware: id.firmware, profile: this.d.base.id, item,
-      try: a.try, final: a.final, outcome: a.outcome, class: null, reason: a.reason, upload: p.ca && this.loaded ? this.loaded.evidence : null,
-      lines: a.lines, httpStatus: a.httpStatus, bodyBytes: a.bodyBytes, durationMs: a.durationMs, transcript: a.transcript,
-      recordedAt: this.d.clock.now().toISOString(), note: JSON.stringify({ what: p.what, connections }),
+      runId: this.d.runId,
+      device: this.d.label,
+      module: id.module,
+      firmware: id.firmware,
+      profile: this.d.base.id,
+      item,
+      try: a.try,
+      final: a.final,
+      outcome: a.outcome,
+      class: null,
+      reason: a.reason,
+      upload: p.ca && this.loaded ? this.loaded.evidence : null,
+      lines: a.lines,
+      httpStatus: a.httpStatus,
+      bodyBytes: a.bodyBytes,
+      durationMs: a.durationMs,
+      transcript: a.transcript,
+      recordedAt: this.d.clock.now().toISOString(),
+      note: JSON.stringify({ what: p.what, connections }),
     })
   }
 
   private notePass(lines: readonly string[]): void {
     const g = this.d.base.responses
-    for (const l of lines) for (const t of [...g.info, ...g.final]) if (linePattern(t).test(l)) this.passTemplates.add(t)
+    for (const l of lines)
+      for (const t of [...g.info, ...g.final]) if (linePattern(t).test(l)) this.passTemplates.add(t)
   }
 
   /**

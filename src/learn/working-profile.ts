@@ -12,7 +12,10 @@ const MAX_UPLOAD = 24 * 1024
 export function workingProfile(picked: FirmwareProfile): FirmwareProfile {
   return {
     ...picked,
-    store: { ...picked.store, maxCaBytes: Math.min(MAX_UPLOAD, familyOf(picked.dialect).maxCaUploadBytes?.(picked) ?? MAX_UPLOAD) },
+    store: {
+      ...picked.store,
+      maxCaBytes: Math.min(MAX_UPLOAD, familyOf(picked.dialect).maxCaUploadBytes?.(picked) ?? MAX_UPLOAD),
+    },
     responses: { info: [...picked.responses.info, '{text}'], final: picked.responses.final },
     errors: {},
   }

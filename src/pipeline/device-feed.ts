@@ -1,6 +1,12 @@
 import type { FirmwareProfile } from '../device/profile/profile.js'
 import type { Target } from '../hosts/index.js'
-import { planDevice, type AnchorChoice, type DevicePlan, type PlanItem, type TargetObservations } from '../plan/index.js'
+import {
+  planDevice,
+  type AnchorChoice,
+  type DevicePlan,
+  type PlanItem,
+  type TargetObservations,
+} from '../plan/index.js'
 
 type Group = DevicePlan['groups'][number]
 
@@ -19,7 +25,11 @@ export class DeviceFeed implements AsyncIterable<DevicePlan> {
   private closed = false
   private wake: (() => void) | null = null
 
-  constructor(private readonly device: string, private readonly profile: FirmwareProfile, private readonly choice: AnchorChoice) {}
+  constructor(
+    private readonly device: string,
+    private readonly profile: FirmwareProfile,
+    private readonly choice: AnchorChoice,
+  ) {}
 
   /** A target whose observations (the device's hello and the broad one) are all in. */
   ready(target: Target, obs: TargetObservations): void {
@@ -69,7 +79,10 @@ export class DeviceFeed implements AsyncIterable<DevicePlan> {
   }
 
   private async next(): Promise<IteratorResult<DevicePlan>> {
-    while (this.queue.length === 0 && !this.closed) await new Promise<void>((r) => { this.wake = r })
+    while (this.queue.length === 0 && !this.closed)
+      await new Promise<void>((r) => {
+        this.wake = r
+      })
     this.wake = null
     if (this.queue.length === 0) return { done: true, value: undefined }
     // Everything queued at once, groups of one anchor merged, in arrival order.

@@ -1,6 +1,14 @@
 import type { Clock } from '../core/clock.js'
 import { messageOf } from '../core/errors.js'
-import { isDeviceError, ModuleLost as DeviceLost, ModuleStopped as Interrupted, recoverModule, watchedRequest, type Attempt, type OpenedModule } from '../device/index.js'
+import {
+  isDeviceError,
+  ModuleLost as DeviceLost,
+  ModuleStopped as Interrupted,
+  recoverModule,
+  watchedRequest,
+  type Attempt,
+  type OpenedModule,
+} from '../device/index.js'
 import { skipReason, type DevicePlan, type NotRun, type PlanItem, type PlannedAnchor } from '../plan/index.js'
 import { verdictKey, type AttemptRecord, type RunStore, type UploadEvidence } from '../store/index.js'
 import { displayName } from '../chain/display-name.js'
@@ -36,7 +44,6 @@ export interface WorkerResult {
   attempts: number
 }
 
-
 type Fields = Omit<AttemptRecord, 'runId' | 'device' | 'module' | 'firmware' | 'profile' | 'item' | 'recordedAt'>
 
 /**
@@ -61,7 +68,16 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   const reboots = { known: m.driver.reboots() }
 
   const record = (item: PlanItem, a: Fields) => {
-    const rec: AttemptRecord = { runId, device: label, module: m.identity.module, firmware: m.identity.firmware, profile: m.profile.id, item, recordedAt: ctx.clock.now().toISOString(), ...a }
+    const rec: AttemptRecord = {
+      runId,
+      device: label,
+      module: m.identity.module,
+      firmware: m.identity.firmware,
+      profile: m.profile.id,
+      item,
+      recordedAt: ctx.clock.now().toISOString(),
+      ...a,
+    }
     runs.recordAttempt(rec)
     if (a.final) {
       done.add(key(item))
@@ -70,13 +86,38 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     ctx.observer?.onAttempt?.(label, finished, total, item, rec)
   }
   const fromAttempt = (a: Attempt, tryNo: number, final: boolean): Fields => ({
-    try: tryNo, final, outcome: a.outcome, class: a.class, reason: a.fault ? { reason: a.fault, detail: a.deviceError ?? '' } : null, upload: loaded?.evidence ?? null,
-    lines: a.lines, httpStatus: a.httpStatus, bodyBytes: a.bodyBytes, durationMs: a.durationMs, transcript: a.transcript,
+    try: tryNo,
+    final,
+    outcome: a.outcome,
+    class: a.class,
+    reason: a.fault ? { reason: a.fault, detail: a.deviceError ?? '' } : null,
+    upload: loaded?.evidence ?? null,
+    lines: a.lines,
+    httpStatus: a.httpStatus,
+    bodyBytes: a.bodyBytes,
+    durationMs: a.durationMs,
+    transcript: a.transcript,
   })
   /** A second try without a verdict: not run, with what the module did say kept as evidence. */
-  const noVerdict = (a: Attempt, tryNo: number): Fields => ({ ...fromAttempt(a, tryNo, true), outcome: 'not-run', class: null })
+  const noVerdict = (a: Attempt, tryNo: number): Fields => ({
+    ...fromAttempt(a, tryNo, true),
+    outcome: 'not-run',
+    class: null,
+  })
   /** Nothing was sent: a finding (final, try 1) or work left undone (not final, try 0). */
-  const notRun = (reason: NotRun, final: boolean): Fields => ({ try: final ? 1 : 0, final, outcome: 'not-run', class: null, reason, upload: null, lines: [], httpStatus: null, bodyBytes: 0, durationMs: 0, transcript: [] })
+  const notRun = (reason: NotRun, final: boolean): Fields => ({
+    try: final ? 1 : 0,
+    final,
+    outcome: 'not-run',
+    class: null,
+    reason,
+    upload: null,
+    lines: [],
+    httpStatus: null,
+    bodyBytes: 0,
+    durationMs: 0,
+    transcript: [],
+  })
 
   const upload = async (anchor: PlannedAnchor) => {
     const der = runs.certificateDer(anchor.sha256)
@@ -94,7 +135,9 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       stopping: ctx.stopping,
       now: () => ctx.clock.now(),
       upload: anchor ? () => upload(anchor) : null,
-      onClean: () => { loaded = null },
+      onClean: () => {
+        loaded = null
+      },
       onRetry: (detail) => ctx.observer?.onDevice?.(label, 'reset', detail),
       reboots,
     })
@@ -110,7 +153,8 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   }
   /** One request; a restart seen while it ran means the module's state was not the one planned. */
   const attempt = async (item: PlanItem, anchor: PlannedAnchor): Promise<Attempt> => {
-    if (m.driver.reboots() !== reboots.known || loaded?.anchor.sha256 !== anchor.sha256) await recover('the module restarted', anchor)
+    if (m.driver.reboots() !== reboots.known || loaded?.anchor.sha256 !== anchor.sha256)
+      await recover('the module restarted', anchor)
     result.attempts++
     return await watchedRequest(m.driver, item)
   }
@@ -119,7 +163,17 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   const startedAt = ctx.clock.monotonic()
   const spent = () => ctx.budgetMs !== undefined && ctx.clock.monotonic() - startedAt >= ctx.budgetMs
   const overBudget = (items: readonly PlanItem[]) => {
-    for (const item of items) record(item, notRun({ reason: 'budget', detail: `the device-time budget (${Math.round(ctx.budgetMs! / 60_000)} min) was spent before this attempt` }, true))
+    for (const item of items)
+      record(
+        item,
+        notRun(
+          {
+            reason: 'budget',
+            detail: `the device-time budget (${Math.round(ctx.budgetMs! / 60_000)} min) was spent before this attempt`,
+          },
+          true,
+        ),
+      )
   }
 
   const runChunk = async (chunk: DevicePlan) => {
@@ -136,9 +190,17 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       }
       try {
         // Chunks of a pipelined survey often continue the anchor already loaded.
-        if (loaded?.anchor.sha256 !== group.anchor.sha256) await withRecovery(`upload ${displayName(group.anchor.subject, 40)}`, () => upload(group.anchor), group.anchor)
+        if (loaded?.anchor.sha256 !== group.anchor.sha256)
+          await withRecovery(
+            `upload ${displayName(group.anchor.subject, 40)}`,
+            () => upload(group.anchor),
+            group.anchor,
+          )
       } catch (err) {
-        if (err instanceof DeviceLost && (isDeviceError(err.cause, 'AT_ERROR') || isDeviceError(err.cause, 'CA_TOO_LARGE'))) {
+        if (
+          err instanceof DeviceLost &&
+          (isDeviceError(err.cause, 'AT_ERROR') || isDeviceError(err.cause, 'CA_TOO_LARGE'))
+        ) {
           // The module refused this CA every time (it cannot parse or store it): a finding for these targets.
           for (const item of todo) record(item, notRun({ reason: 'ca-refused', detail: err.message }, true))
           continue
@@ -182,10 +244,14 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   try {
     if (ctx.stopping()) throw new Interrupted()
     ctx.observer?.onDevice?.(label, 'start', `${m.identity.module} ${m.identity.firmware ?? '?'}`)
-    await withRecovery('prepare', async () => {
-      await m.driver.prepare(ctx.clock.now())
-      await m.driver.clean()
-    }, null)
+    await withRecovery(
+      'prepare',
+      async () => {
+        await m.driver.prepare(ctx.clock.now())
+        await m.driver.clean()
+      },
+      null,
+    )
     await runChunk(plan)
     if (ctx.more) {
       for await (const chunk of ctx.more) {
@@ -200,7 +266,12 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       result.status = 'lost'
       result.lostReason = err instanceof DeviceLost ? err.message : `unexpected: ${messageOf(err)}`
       ctx.observer?.onDevice?.(label, 'lost', result.lostReason)
-      const undone = (p: DevicePlan) => { for (const g of p.groups) for (const item of g.items) if (!done.has(key(item))) record(item, notRun({ reason: 'device-lost', detail: result.lostReason ?? '' }, false)) }
+      const undone = (p: DevicePlan) => {
+        for (const g of p.groups)
+          for (const item of g.items)
+            if (!done.has(key(item)))
+              record(item, notRun({ reason: 'device-lost', detail: result.lostReason ?? '' }, false))
+      }
       known.forEach(undone)
       // Work the survey finds after the loss is recorded as not done too.
       if (ctx.more) for await (const chunk of ctx.more) undone(chunk)

@@ -32,45 +32,76 @@ export interface BatchResult {
  * Resolves every target with bounded concurrency. Results keep the hosts-file order; one target
  * failing, even with a bug of ours, never stops the others.
  */
-export async function resolveBatch(targets: readonly Target[], resolver: Resolver, opts: BatchOptions): Promise<BatchResult> {
+export async function resolveBatch(
+  targets: readonly Target[],
+  resolver: Resolver,
+  opts: BatchOptions,
+): Promise<BatchResult> {
   const limit = pLimit(Math.max(1, opts.concurrency))
   const unrecorded: BatchResult['unrecorded'] = []
   const finished: Array<Observation | undefined> = []
   const stopped = () => (opts.signal?.aborted ?? false) || (opts.stopping?.() ?? false)
   let done = 0
-  const all = Promise.all(targets.map((t, i) => limit(async () => {
-    if (stopped()) return
-    let obs: Observation
-    try {
-      obs = await resolver.resolve(t)
-    } catch (err) {
-      obs = internalFailure(t, err, opts.clock)
-    }
-    // An abandoned connection's result is not an observation of the server.
-    if (stopped()) return
-    try {
-      opts.record?.(obs)
-    } catch (err) {
-      unrecorded.push({ target: obs.target, message: messageOf(err) })
-    }
-    finished[i] = obs
-    opts.observer?.onResult?.(obs, ++done, targets.length)
-  })))
+  const all = Promise.all(
+    targets.map((t, i) =>
+      limit(async () => {
+        if (stopped()) return
+        let obs: Observation
+        try {
+          obs = await resolver.resolve(t)
+        } catch (err) {
+          obs = internalFailure(t, err, opts.clock)
+        }
+        // An abandoned connection's result is not an observation of the server.
+        if (stopped()) return
+        try {
+          opts.record?.(obs)
+        } catch (err) {
+          unrecorded.push({ target: obs.target, message: messageOf(err) })
+        }
+        finished[i] = obs
+        opts.observer?.onResult?.(obs, ++done, targets.length)
+      }),
+    ),
+  )
   if (opts.signal) {
     const signal = opts.signal
     // Do not wait for connections in flight: no device depends on them, and the resolver closes them.
-    await Promise.race([all, new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }) })])
+    await Promise.race([
+      all,
+      new Promise<void>((resolve) => {
+        if (signal.aborted) resolve()
+        else signal.addEventListener('abort', () => resolve(), { once: true })
+      }),
+    ])
     limit.clearQueue()
   } else {
     await all
   }
-  return { observations: finished.filter((o): o is Observation => o !== undefined), unrecorded: [...unrecorded], stopped: stopped() }
+  return {
+    observations: finished.filter((o): o is Observation => o !== undefined),
+    unrecorded: [...unrecorded],
+    stopped: stopped(),
+  }
 }
 
 function internalFailure(t: Target, err: unknown, clock: Clock): Observation {
   return {
-    target: t.id, host: t.host, port: t.port, sni: t.sni, observedAt: clock.now().toISOString(), ip: null, protocol: null, cipher: null,
-    capture: null, error: { code: 'internal', message: `tlsmatrix bug, please report: ${messageOf(err)}` },
-    timings: { dnsMs: null, connectMs: null, handshakeMs: null, totalMs: 0 }, served: [], chainHash: null, anchors: [], untrustedAnchors: [], aia: { fetched: [], errors: [] },
+    target: t.id,
+    host: t.host,
+    port: t.port,
+    sni: t.sni,
+    observedAt: clock.now().toISOString(),
+    ip: null,
+    protocol: null,
+    cipher: null,
+    capture: null,
+    error: { code: 'internal', message: `tlsmatrix bug, please report: ${messageOf(err)}` },
+    timings: { dnsMs: null, connectMs: null, handshakeMs: null, totalMs: 0 },
+    served: [],
+    chainHash: null,
+    anchors: [],
+    untrustedAnchors: [],
+    aia: { fetched: [], errors: [] },
   }
 }

@@ -1,5 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { DEFAULT_AIA, DEFAULT_HELLO, Resolver, type CertCache, type HelloProfile, type Observation, type TrustStore } from '../chain/index.js'
+import {
+  DEFAULT_AIA,
+  DEFAULT_HELLO,
+  Resolver,
+  type CertCache,
+  type HelloProfile,
+  type Observation,
+  type TrustStore,
+} from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import { messageOf } from '../core/errors.js'
 import { helloOf, lockDevice, openModule, type OpenedModule } from '../device/index.js'
@@ -95,25 +103,74 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     // The broad hello needs no device: a new run resolves with it while the devices open.
     if (!input.resume) void resolutions.start(helloHash(DEFAULT_HELLO), DEFAULT_HELLO, 'broad')
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)
-    const devices: RunDevice[] = await Promise.all(input.devices.map(async (d): Promise<RunDevice> => {
-      try {
-        // A module is opened and identified in one step (an emulator starts first).
-        const m = await timed(`open+identify ${d.label}`, () => openModule(d.url, { resolve: input.resolveEntries, connectTo: input.connectToEntries ?? [], profileDirs: input.profileDirs, timeouts: { httpMs: input.deviceTimeoutMs } }))
-        opened.set(d.label, m)
-        return { label: d.label, url: d.url, module: m.identity.module, firmware: m.identity.firmware, build: m.identity.build, profile: m.profile.id, warning: m.profileWarning, lost: null }
-      } catch (err) {
-        return { label: d.label, url: d.url, module: null, firmware: null, build: null, profile: null, warning: null, lost: `cannot open: ${messageOf(err)}` }
-      }
-    }))
+    const devices: RunDevice[] = await Promise.all(
+      input.devices.map(async (d): Promise<RunDevice> => {
+        try {
+          // A module is opened and identified in one step (an emulator starts first).
+          const m = await timed(`open+identify ${d.label}`, () =>
+            openModule(d.url, {
+              resolve: input.resolveEntries,
+              connectTo: input.connectToEntries ?? [],
+              profileDirs: input.profileDirs,
+              timeouts: { httpMs: input.deviceTimeoutMs },
+            }),
+          )
+          opened.set(d.label, m)
+          return {
+            label: d.label,
+            url: d.url,
+            module: m.identity.module,
+            firmware: m.identity.firmware,
+            build: m.identity.build,
+            profile: m.profile.id,
+            warning: m.profileWarning,
+            lost: null,
+          }
+        } catch (err) {
+          return {
+            label: d.label,
+            url: d.url,
+            module: null,
+            firmware: null,
+            build: null,
+            profile: null,
+            warning: null,
+            lost: `cannot open: ${messageOf(err)}`,
+          }
+        }
+      }),
+    )
     for (const d of devices) if (d.warning) deps.onPhase?.(`${d.label}: ${d.warning}`)
     const stored = input.resume?.plan ?? null
     // The profile each device is judged with is kept with the run: a report renders from the database alone.
-    const profiles = { ...(input.resume?.profiles ?? {}), ...Object.fromEntries([...opened].map(([label, m]) => [label, m.profile])) }
+    const profiles = {
+      ...(input.resume?.profiles ?? {}),
+      ...Object.fromEntries([...opened].map(([label, m]) => [label, m.profile])),
+    }
     if (!input.resume) {
       deps.runs.createRun({
-        id: runId, label: input.label, startedAt: deps.clock.now().toISOString(), endedAt: null, status: 'running', toolVersion: input.toolVersion,
-        hostsFile: input.hostsFile, hostsHash: sha(input.hostsText), trustStoreHash: input.store.hash(), devices, options: input.options, plan: null,
-        profiles, targets: input.targets.map((t) => ({ id: t.id, host: t.host, port: t.port, path: t.path, tags: t.tags, expect: t.expect, line: t.source.line })),
+        id: runId,
+        label: input.label,
+        startedAt: deps.clock.now().toISOString(),
+        endedAt: null,
+        status: 'running',
+        toolVersion: input.toolVersion,
+        hostsFile: input.hostsFile,
+        hostsHash: sha(input.hostsText),
+        trustStoreHash: input.store.hash(),
+        devices,
+        options: input.options,
+        plan: null,
+        profiles,
+        targets: input.targets.map((t) => ({
+          id: t.id,
+          host: t.host,
+          port: t.port,
+          path: t.path,
+          tags: t.tags,
+          expect: t.expect,
+          line: t.source.line,
+        })),
       })
     } else {
       deps.runs.updateRun(runId, { status: 'running', devices, profiles })
@@ -128,31 +185,62 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     // Devices start on the first planned targets while the rest resolve; the plan is stored
     // once complete, so --resume always finds the whole, deterministic plan or none.
     let planComplete = feeds.size === 0
-    const planning = feeds.size === 0 ? Promise.resolve() : (async () => {
-      try {
-        const fresh = await resolveAndPlan({ ...input, devices: stored ? unplanned : input.devices }, deps, opened, feeds, resolutions, timed)
-        if (fresh) {
-          deps.runs.updateRun(runId, { plan: [...(stored ?? []), ...fresh] })
-          planComplete = true
-        }
-      } finally {
-        for (const f of feeds.values()) f.close()
-      }
-    })()
+    const planning =
+      feeds.size === 0
+        ? Promise.resolve()
+        : (async () => {
+            try {
+              const fresh = await resolveAndPlan(
+                { ...input, devices: stored ? unplanned : input.devices },
+                deps,
+                opened,
+                feeds,
+                resolutions,
+                timed,
+              )
+              if (fresh) {
+                deps.runs.updateRun(runId, { plan: [...(stored ?? []), ...fresh] })
+                planComplete = true
+              }
+            } finally {
+              for (const f of feeds.values()) f.close()
+            }
+          })()
     const results = new Map<string, WorkerResult>()
-    const working = Promise.all(input.devices.map(async (d) => {
-      const m = opened.get(d.label)
-      const feed = feeds.get(d.label)
-      const devicePlan = stored?.find((p) => p.device === d.label) ?? (feed ? { device: d.label, groups: [], skipped: [] } : undefined)
-      if (!m || !devicePlan) {
-        results.set(d.label, { status: 'lost', lostReason: devices.find((x) => x.label === d.label)?.lost ?? 'no plan for this device', uploads: 0, attempts: 0 })
-        return
-      }
-      results.set(d.label, await timed(`device work ${d.label}`, () => runDevice({
-        label: d.label, module: m, plan: devicePlan, ...(feed ? { more: feed } : {}), runId, runs: deps.runs, clock: deps.clock, stopping: deps.stopping,
-        ...(deps.observer ? { observer: deps.observer } : {}), ...(input.deviceBudgetMs !== undefined ? { budgetMs: input.deviceBudgetMs } : {}),
-      })))
-    }))
+    const working = Promise.all(
+      input.devices.map(async (d) => {
+        const m = opened.get(d.label)
+        const feed = feeds.get(d.label)
+        const devicePlan =
+          stored?.find((p) => p.device === d.label) ?? (feed ? { device: d.label, groups: [], skipped: [] } : undefined)
+        if (!m || !devicePlan) {
+          results.set(d.label, {
+            status: 'lost',
+            lostReason: devices.find((x) => x.label === d.label)?.lost ?? 'no plan for this device',
+            uploads: 0,
+            attempts: 0,
+          })
+          return
+        }
+        results.set(
+          d.label,
+          await timed(`device work ${d.label}`, () =>
+            runDevice({
+              label: d.label,
+              module: m,
+              plan: devicePlan,
+              ...(feed ? { more: feed } : {}),
+              runId,
+              runs: deps.runs,
+              clock: deps.clock,
+              stopping: deps.stopping,
+              ...(deps.observer ? { observer: deps.observer } : {}),
+              ...(input.deviceBudgetMs !== undefined ? { budgetMs: input.deviceBudgetMs } : {}),
+            }),
+          ),
+        )
+      }),
+    )
     // Workers end on their own once planning ends (their feeds close); never tear down under them.
     const [planned] = await Promise.allSettled([planning, working])
     if (planned.status === 'rejected') throw planned.reason
@@ -164,13 +252,20 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     }
     const all = [...results.values()]
     // Stopped while resolving: the plan is not stored and the run is not complete.
-    const status: RunRow['status'] = all.some((r) => r.status === 'interrupted') || !planComplete ? 'interrupted' : all.some((r) => r.status === 'lost') ? 'device-lost' : 'complete'
+    const status: RunRow['status'] =
+      all.some((r) => r.status === 'interrupted') || !planComplete
+        ? 'interrupted'
+        : all.some((r) => r.status === 'lost')
+          ? 'device-lost'
+          : 'complete'
     deps.runs.updateRun(runId, { status, endedAt: deps.clock.now().toISOString(), devices })
     return { runId, status, devices, results, timeline }
   } finally {
     // A run that failed before planning leaves no resolution behind.
     await resolutions.settled()
-    await timed('teardown', () => Promise.all([...opened.values()].map((m) => m.transport.close().catch(() => undefined))))
+    await timed('teardown', () =>
+      Promise.all([...opened.values()].map((m) => m.transport.close().catch(() => undefined))),
+    )
     for (const u of unlocks) u()
     // A run refused before any work (DEVICE_BUSY) has nothing but an empty teardown to show.
     if (timeline.some((t) => t.phase !== 'teardown')) deps.onPhase?.(`wall time: ${timelineText(timeline)}`)
@@ -179,7 +274,10 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
 
 export function timelineText(timeline: readonly Span[]): string {
   const s = (ms: number) => (ms / 1000).toFixed(2)
-  return [...timeline].sort((a, b) => a.startMs - b.startMs).map((t) => `${t.phase} ${s(t.startMs)}-${s(t.endMs)} s`).join(', ')
+  return [...timeline]
+    .sort((a, b) => a.startMs - b.startMs)
+    .map((t) => `${t.phase} ${s(t.startMs)}-${s(t.endMs)} s`)
+    .join(', ')
 }
 
 type Seen = { obs: Observation; id: number | null }
@@ -194,7 +292,12 @@ class Resolutions {
   private readonly running = new Map<string, Promise<boolean>>()
   private listener: ((key: string, targetId: string) => void) | null = null
 
-  constructor(private readonly input: SurveyInput, private readonly deps: SurveyDeps, private readonly timed: <T>(phase: string, fn: () => Promise<T>) => Promise<T>, private readonly runId: string) {}
+  constructor(
+    private readonly input: SurveyInput,
+    private readonly deps: SurveyDeps,
+    private readonly timed: <T>(phase: string, fn: () => Promise<T>) => Promise<T>,
+    private readonly runId: string,
+  ) {}
 
   /** Resolves every target with this hello (once per key); true when none was left out by a stop. */
   start(key: string, hello: HelloProfile, who: string): Promise<boolean> {
@@ -203,16 +306,30 @@ class Resolutions {
     const ids = new Map<string, Seen>()
     this.byHello.set(key, ids)
     const resolver = new Resolver({
-      store: this.input.store, cache: this.input.cache, hello, timeoutMs: this.input.timeoutMs, resolveMap: this.input.resolveMap, clock: this.deps.clock,
+      store: this.input.store,
+      cache: this.input.cache,
+      hello,
+      timeoutMs: this.input.timeoutMs,
+      resolveMap: this.input.resolveMap,
+      clock: this.deps.clock,
       aia: { ...DEFAULT_AIA, allowPrivate: this.input.aiaAllowPrivate },
     })
-    p = this.timed(`resolve (${who})`, () => resolveBatch(this.input.targets, resolver, {
-      concurrency: this.input.concurrency,
-      clock: this.deps.clock,
-      stopping: this.deps.stopping,
-      record: (o) => { ids.set(o.target, { obs: o, id: this.deps.observations.record(o, hello, this.runId) }) },
-      observer: { onResult: (o) => { if (!ids.has(o.target)) ids.set(o.target, { obs: o, id: null }); this.listener?.(key, o.target) } },
-    })).then((batch) => batch.observations.length === this.input.targets.length)
+    p = this.timed(`resolve (${who})`, () =>
+      resolveBatch(this.input.targets, resolver, {
+        concurrency: this.input.concurrency,
+        clock: this.deps.clock,
+        stopping: this.deps.stopping,
+        record: (o) => {
+          ids.set(o.target, { obs: o, id: this.deps.observations.record(o, hello, this.runId) })
+        },
+        observer: {
+          onResult: (o) => {
+            if (!ids.has(o.target)) ids.set(o.target, { obs: o, id: null })
+            this.listener?.(key, o.target)
+          },
+        },
+      }),
+    ).then((batch) => batch.observations.length === this.input.targets.length)
     this.running.set(key, p)
     return p
   }
@@ -234,7 +351,11 @@ class Resolutions {
  * Returns null when stopped before every target was resolved.
  */
 async function resolveAndPlan(
-  input: SurveyInput, deps: SurveyDeps, opened: Map<string, OpenedModule>, feeds: Map<string, DeviceFeed>, resolutions: Resolutions,
+  input: SurveyInput,
+  deps: SurveyDeps,
+  opened: Map<string, OpenedModule>,
+  feeds: Map<string, DeviceFeed>,
+  resolutions: Resolutions,
   timed: <T>(phase: string, fn: () => Promise<T>) => Promise<T>,
 ): Promise<DevicePlan[] | null> {
   const broadKey = helloHash(DEFAULT_HELLO)
@@ -265,7 +386,9 @@ async function resolveAndPlan(
   }
   const running = [...hellos].map(([key, hello]) => {
     const who = users.get(key)!.join(', ')
-    deps.onPhase?.(`resolving ${input.targets.length} target(s) with ${key === broadKey ? `the broad ClientHello${who ? ` (also ${who}'s)` : ''}` : `the ClientHello of ${who}`}`)
+    deps.onPhase?.(
+      `resolving ${input.targets.length} target(s) with ${key === broadKey ? `the broad ClientHello${who ? ` (also ${who}'s)` : ''}` : `the ClientHello of ${who}`}`,
+    )
     return resolutions.start(key, hello, key === broadKey ? 'broad' : who)
   })
   resolutions.listen(arrived)

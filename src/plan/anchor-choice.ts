@@ -20,7 +20,8 @@ export const ANCHOR_WORDS = ['all', 'first', 'include-untrusted'] as const
 export function parseAnchorChoice(text: string): AnchorChoice | { problem: string } {
   const words = text.split(',').map((w) => w.trim())
   const unknown = words.filter((w) => !(ANCHOR_WORDS as readonly string[]).includes(w))
-  if (unknown.length > 0 || words.length === 0) return { problem: `expected all, first or include-untrusted (comma-separated), got "${text}"` }
+  if (unknown.length > 0 || words.length === 0)
+    return { problem: `expected all, first or include-untrusted (comma-separated), got "${text}"` }
   if (words.includes('all') && words.includes('first')) return { problem: 'all and first exclude each other' }
   return { mode: words.includes('first') ? 'first' : 'all', includeUntrusted: words.includes('include-untrusted') }
 }

@@ -1,4 +1,20 @@
-export { planDevice, candidatesFor, uploadSize, caUploadBytes, skipReason, untrustedDetail, NOT_RUN_REASONS } from './plan.js'
-export type { DevicePlan, NotRun, NotRunReason, PlanItem, PlannedAnchor, PlannedSource, TargetObservations } from './plan.js'
+export {
+  planDevice,
+  candidatesFor,
+  uploadSize,
+  caUploadBytes,
+  skipReason,
+  untrustedDetail,
+  NOT_RUN_REASONS,
+} from './plan.js'
+export type {
+  DevicePlan,
+  NotRun,
+  NotRunReason,
+  PlanItem,
+  PlannedAnchor,
+  PlannedSource,
+  TargetObservations,
+} from './plan.js'
 export { parseAnchorChoice, anchorChoiceText, ANCHOR_WORDS } from './anchor-choice.js'
 export type { AnchorChoice, AnchorMode } from './anchor-choice.js'

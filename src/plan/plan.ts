@@ -52,7 +52,10 @@ export type NotRunReason = (typeof NOT_RUN_REASONS)[number]
 export function skipReason(skip: NotRun | { note: string }): NotRun {
   if ('reason' in skip) return skip
   const code = skip.note.split(':', 1)[0]!.trim()
-  return { reason: (NOT_RUN_REASONS as readonly string[]).includes(code) ? (code as NotRunReason) : 'no-anchor', detail: skip.note.slice(code.length + 1).trim() }
+  return {
+    reason: (NOT_RUN_REASONS as readonly string[]).includes(code) ? (code as NotRunReason) : 'no-anchor',
+    detail: skip.note.slice(code.length + 1).trim(),
+  }
 }
 
 export interface PlanItem {
@@ -103,7 +106,13 @@ function rank(a: Anchor): number {
 }
 
 function planned(a: Anchor, profile: FirmwareProfile, untrusted: boolean): PlannedAnchor {
-  return { sha256: a.cert.info.sha256, subject: a.cert.info.subject, source: untrusted ? `${a.source}-untrusted` : a.source, kind: a.kind, uploadBytes: uploadSize(a, profile) }
+  return {
+    sha256: a.cert.info.sha256,
+    subject: a.cert.info.subject,
+    source: untrusted ? `${a.source}-untrusted` : a.source,
+    kind: a.kind,
+    uploadBytes: uploadSize(a, profile),
+  }
 }
 
 function isUntrusted(a: PlannedAnchor): boolean {
@@ -113,7 +122,8 @@ function isUntrusted(a: PlannedAnchor): boolean {
 /** The finding, in words: "served root not in any trust store". */
 export function untrustedDetail(a: Anchor): string {
   const from = a.source === 'aia' ? 'AIA-fetched' : 'served'
-  const what = a.kind === 'root' ? `${from} root not in any trust store` : `${from} intermediate chaining to no trust-store root`
+  const what =
+    a.kind === 'root' ? `${from} root not in any trust store` : `${from} intermediate chaining to no trust-store root`
   return `${what} (uploaded only with --anchors include-untrusted)`
 }
 
@@ -132,14 +142,27 @@ export function caUploadBytes(der: Buffer, profile: Pick<FirmwareProfile, 'diale
  * most, so its rejection is observed rather than assumed. A CA no trust store vouches for is a
  * finding (`untrusted-anchor`), tried only when the choice includes untrusted anchors.
  */
-export function planDevice(device: string, profile: FirmwareProfile, targets: readonly Target[], observations: ReadonlyMap<string, TargetObservations>, choice: AnchorChoice): DevicePlan {
+export function planDevice(
+  device: string,
+  profile: FirmwareProfile,
+  targets: readonly Target[],
+  observations: ReadonlyMap<string, TargetObservations>,
+  choice: AnchorChoice,
+): DevicePlan {
   const groups = new Map<string, { anchor: PlannedAnchor; items: PlanItem[] }>()
   const skipped: PlanItem[] = []
   const mustReject: PlanItem[] = []
   for (const t of targets) {
     const o = observations.get(t.id)
     const source = o && o.device.obs.served.length > 0 ? o.device : o?.broad
-    const base = { target: t.id, host: t.host, port: t.port, path: t.path, expect: t.expect, observationId: source?.id ?? null }
+    const base = {
+      target: t.id,
+      host: t.host,
+      port: t.port,
+      path: t.path,
+      expect: t.expect,
+      observationId: source?.id ?? null,
+    }
     const trusted = source ? candidatesFor(source.obs.anchors, profile) : []
     const untrusted = source ? candidatesFor(source.obs.untrustedAnchors, profile) : []
     // Trusted ones first: with --anchors first,include-untrusted an untrusted CA is tried only
@@ -148,23 +171,43 @@ export function planDevice(device: string, profile: FirmwareProfile, targets: re
     if (choice.mode === 'first') candidates = candidates.slice(0, 1)
     if (!choice.includeUntrusted) {
       // A finding on the chain itself, whatever else happens to the target.
-      for (const a of untrusted) skipped.push({ ...base, anchor: planned(a, profile, false), skip: { reason: 'untrusted-anchor', detail: untrustedDetail(a) } })
+      for (const a of untrusted)
+        skipped.push({
+          ...base,
+          anchor: planned(a, profile, false),
+          skip: { reason: 'untrusted-anchor', detail: untrustedDetail(a) },
+        })
     }
     if (candidates.length === 0) {
       if (!source || source.obs.served.length === 0) {
         // No chain at all: the cause (timeout, not-tls, reset, refused…) is what the user needs.
-        skipped.push({ ...base, anchor: null, skip: { reason: 'unresolved', detail: source?.obs.error?.code ?? 'not resolved' } })
+        skipped.push({
+          ...base,
+          anchor: null,
+          skip: { reason: 'unresolved', detail: source?.obs.error?.code ?? 'not resolved' },
+        })
       } else if (t.expect === 'fail') {
         mustReject.push({ ...base, anchor: null, skip: null })
       } else {
-        skipped.push({ ...base, anchor: null, skip: { reason: 'no-anchor', detail: 'no candidate anchor in the trust store' } })
+        skipped.push({
+          ...base,
+          anchor: null,
+          skip: { reason: 'no-anchor', detail: 'no candidate anchor in the trust store' },
+        })
       }
       continue
     }
     for (const a of candidates) {
       const anchor = planned(a, profile, !trusted.includes(a))
       if (anchor.uploadBytes > profile.store.maxCaBytes) {
-        skipped.push({ ...base, anchor, skip: { reason: 'ca-too-large', detail: `${anchor.uploadBytes} bytes, the store takes ${profile.store.maxCaBytes}` } })
+        skipped.push({
+          ...base,
+          anchor,
+          skip: {
+            reason: 'ca-too-large',
+            detail: `${anchor.uploadBytes} bytes, the store takes ${profile.store.maxCaBytes}`,
+          },
+        })
         continue
       }
       const g = groups.get(anchor.sha256) ?? { anchor, items: [] }
@@ -173,10 +216,16 @@ export function planDevice(device: string, profile: FirmwareProfile, targets: re
     }
   }
   // Borrowed for a must-reject target: a trusted anchor when there is one, the user's trust is what is tested.
-  const most = [...groups.values()].sort((a, b) => Number(isUntrusted(a.anchor)) - Number(isUntrusted(b.anchor)) || b.items.length - a.items.length)[0]
+  const most = [...groups.values()].sort(
+    (a, b) => Number(isUntrusted(a.anchor)) - Number(isUntrusted(b.anchor)) || b.items.length - a.items.length,
+  )[0]
   for (const item of mustReject) {
     if (most) most.items.push({ ...item, anchor: most.anchor })
-    else skipped.push({ ...item, skip: { reason: 'no-anchor', detail: 'no candidate anchor, and no other target gave one to try' } })
+    else
+      skipped.push({
+        ...item,
+        skip: { reason: 'no-anchor', detail: 'no candidate anchor, and no other target gave one to try' },
+      })
   }
   return { device, groups: [...groups.values()], skipped }
 }

@@ -11,10 +11,23 @@ export function predict(input: PredictInput): Prediction {
   const hs = judgeHandshake(input.profile, input.server, input.host)
   if (hs.state === 'fail') return { verdict: 'fail', class: hs.class, reasons: hs.reasons }
   if (input.served.length === 0) {
-    return { verdict: 'unknown', class: null, reasons: [...hs.reasons, { code: 'no-chain', text: `no certificate chain from ${input.host} was observed`, cert: null }] }
+    return {
+      verdict: 'unknown',
+      class: null,
+      reasons: [
+        ...hs.reasons,
+        { code: 'no-chain', text: `no certificate chain from ${input.host} was observed`, cert: null },
+      ],
+    }
   }
-  const chain = judgeChain(input.served, input.ca, input.profile, { host: input.host, now: input.now, issued: input.issued })
+  const chain = judgeChain(input.served, input.ca, input.profile, {
+    host: input.host,
+    now: input.now,
+    issued: input.issued,
+  })
   // The handshake is not established: the chain's problems are told, the verdict is not.
   if (hs.state === 'unknown') return { verdict: 'unknown', class: null, reasons: [...hs.reasons, ...chain.reasons] }
-  return chain.class ? { verdict: 'fail', class: chain.class, reasons: chain.reasons } : { verdict: 'pass', class: null, reasons: [] }
+  return chain.class
+    ? { verdict: 'fail', class: chain.class, reasons: chain.reasons }
+    : { verdict: 'pass', class: null, reasons: [] }
 }

@@ -22,13 +22,20 @@ export function certLabel(c: ParsedCert, position: Position): string {
 
 export function keyText(k: KeyInfo): string {
   switch (k.type) {
-    case 'rsa': return k.bits === null ? 'an RSA key of unknown size' : `an RSA-${k.bits} key`
-    case 'ec': return `an ECDSA ${k.curve ?? 'unknown-curve'} key`
-    case 'rsa-pss': return 'an RSA-PSS key'
-    case 'ed25519': return 'an Ed25519 key'
-    case 'ed448': return 'an Ed448 key'
-    case 'dsa': return 'a DSA key'
-    default: return 'a key of unknown type'
+    case 'rsa':
+      return k.bits === null ? 'an RSA key of unknown size' : `an RSA-${k.bits} key`
+    case 'ec':
+      return `an ECDSA ${k.curve ?? 'unknown-curve'} key`
+    case 'rsa-pss':
+      return 'an RSA-PSS key'
+    case 'ed25519':
+      return 'an Ed25519 key'
+    case 'ed448':
+      return 'an Ed448 key'
+    case 'dsa':
+      return 'a DSA key'
+    default:
+      return 'a key of unknown type'
   }
 }
 
@@ -75,7 +82,10 @@ function bulkOf(suite: string): string | null {
 export function suitesText(suites: readonly string[], withBulk: boolean): string {
   const kx = [...new Set(suites.map(keyExchangeOf).filter((k): k is string => k !== null))]
   const tls13 = suites.some((s) => keyExchangeOf(s) === null)
-  let text = kx.length === 1 && !tls13 ? `${kx[0]} key exchange only` : `${listText([...kx, ...(tls13 ? ['TLS 1.3 suites'] : [])])}${kx.length ? ' key exchange' : ''}`
+  let text =
+    kx.length === 1 && !tls13
+      ? `${kx[0]} key exchange only`
+      : `${listText([...kx, ...(tls13 ? ['TLS 1.3 suites'] : [])])}${kx.length ? ' key exchange' : ''}`
   if (kx.length === 0 && !tls13) text = 'no cipher suite'
   if (withBulk) {
     const bulk = [...new Set(suites.map(bulkOf).filter((b): b is string => b !== null))]

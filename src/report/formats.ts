@@ -3,7 +3,13 @@ export const REPORT_FORMATS = ['html', 'md', 'csv', 'json', 'junit'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
 
 /** Fixed names, so a docs pipeline or CI step can pick them up without parsing output. */
-export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = { html: 'index.html', md: 'matrix.md', csv: 'attempts.csv', json: 'report.json', junit: 'junit.xml' }
+export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = {
+  html: 'index.html',
+  md: 'matrix.md',
+  csv: 'attempts.csv',
+  json: 'report.json',
+  junit: 'junit.xml',
+}
 
 export const FAIL_ON = ['regression', 'unsafe', 'any-fail', 'never'] as const
 export type FailOn = (typeof FAIL_ON)[number]

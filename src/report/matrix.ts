@@ -21,7 +21,11 @@ export interface Matrix {
 }
 
 /** Final verdicts of a run as a target × device matrix. Pure. */
-export function buildMatrix(devices: RunDevice[], attempts: readonly AttemptRow[], targetOrder: readonly string[]): Matrix {
+export function buildMatrix(
+  devices: RunDevice[],
+  attempts: readonly AttemptRow[],
+  targetOrder: readonly string[],
+): Matrix {
   // Only final rows: a not-run marked for retry (device lost, link) is not the cell's last word.
   const finals = attempts.filter((a) => a.final)
   const byTarget = new Map<string, AttemptRow[]>()
@@ -38,10 +42,20 @@ export function buildMatrix(devices: RunDevice[], attempts: readonly AttemptRow[
       const passed = ran.filter((r) => r.outcome === 'pass').length
       const counts = new Map<string, number>()
       for (const r of ran) if (r.class) counts.set(r.class, (counts.get(r.class) ?? 0) + 1)
-      const verdict: MatrixCell['verdict'] = passed > 0 ? 'pass' : ran.length > 0 ? 'fail' : mine.length > 0 ? 'not-run' : 'pending'
+      const verdict: MatrixCell['verdict'] =
+        passed > 0 ? 'pass' : ran.length > 0 ? 'fail' : mine.length > 0 ? 'not-run' : 'pending'
       const mismatch = (expect === 'fail' && verdict === 'pass') || (expect === 'pass' && verdict === 'fail')
-      const notes = [...new Set(mine.filter((r) => r.outcome === 'not-run' && r.reason).map((r) => reasonText(r.reason!)))]
-      cells.set(d.label, { verdict, passed, tried: ran.length, classes: [...counts].sort((a, b) => b[1] - a[1]).map(([c]) => c), notes, mismatch })
+      const notes = [
+        ...new Set(mine.filter((r) => r.outcome === 'not-run' && r.reason).map((r) => reasonText(r.reason!))),
+      ]
+      cells.set(d.label, {
+        verdict,
+        passed,
+        tried: ran.length,
+        classes: [...counts].sort((a, b) => b[1] - a[1]).map(([c]) => c),
+        notes,
+        mismatch,
+      })
       if (mismatch) matrix.mismatches.push({ target, device: d.label, expect: expect!, verdict })
     }
     matrix.rows.push({ target, expect, cells })

@@ -15,13 +15,30 @@ function cellText(c: MatrixCell | undefined, lost: boolean): string {
 
 /** The matrix for a terminal: targets down, devices across, every string made safe. */
 export function matrixText(m: Matrix): string {
-  const header = ['target', ...m.devices.map((d) => `${d.label} (${d.module === null && d.firmware === null ? 'not opened' : `${d.module ?? '?'} ${d.firmware ?? '?'}`})`)]
-  const rows = m.rows.map((r) => [`${r.target}${r.expect ? ` expect=${r.expect}` : ''}`, ...m.devices.map((d) => cellText(r.cells.get(d.label), d.lost !== null))])
+  const header = [
+    'target',
+    ...m.devices.map(
+      (d) =>
+        `${d.label} (${d.module === null && d.firmware === null ? 'not opened' : `${d.module ?? '?'} ${d.firmware ?? '?'}`})`,
+    ),
+  ]
+  const rows = m.rows.map((r) => [
+    `${r.target}${r.expect ? ` expect=${r.expect}` : ''}`,
+    ...m.devices.map((d) => cellText(r.cells.get(d.label), d.lost !== null)),
+  ])
   const all = [header, ...rows].map((cols) => cols.map((c) => termSafe(truncate(c, 48))))
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
-  const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (cols: string[]) =>
+    cols
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   const out = [line(all[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)]
-  if (m.mismatches.length) out.push('', `(!) ${m.mismatches.length} expect= mismatch(es): ${m.mismatches.map((x) => `${x.target} on ${x.device} expected ${x.expect}, got ${x.verdict}`).join('; ')}`)
+  if (m.mismatches.length)
+    out.push(
+      '',
+      `(!) ${m.mismatches.length} expect= mismatch(es): ${m.mismatches.map((x) => `${x.target} on ${x.device} expected ${x.expect}, got ${x.verdict}`).join('; ')}`,
+    )
   return out.join('\n')
 }
 
@@ -36,18 +53,32 @@ export function failuresText(attempts: readonly AttemptRow[]): string {
   failed.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target) || a.device.localeCompare(b.device))
   for (const a of failed) {
     if (a.outcome === 'not-run') {
-      lines.push(termSafe(`${a.device}  ${a.target}  ${displayName(a.anchorSubject, 60)} (${a.anchorSource}): not uploaded: ${truncate(a.reason?.detail ?? '', 120)}`))
+      lines.push(
+        termSafe(
+          `${a.device}  ${a.target}  ${displayName(a.anchorSubject, 60)} (${a.anchorSource}): not uploaded: ${truncate(a.reason?.detail ?? '', 120)}`,
+        ),
+      )
       continue
     }
-    lines.push(termSafe(`${a.device}  ${a.target}  with ${displayName(a.anchorSubject, 60)} (${a.anchorSource}): ${a.class}`))
+    lines.push(
+      termSafe(`${a.device}  ${a.target}  with ${displayName(a.anchorSubject, 60)} (${a.anchorSource}): ${a.class}`),
+    )
     for (const l of a.lines) lines.push(`    ${termSafe(truncate(l, 120))}`)
     if (a.reason) lines.push(`    (${termSafe(truncate(`${a.reason.reason}: ${a.reason.detail}`, 160))})`)
-    if (a.upload) lines.push(`    (CA: ${termSafe(truncate(a.upload.command, 60))}${a.upload.ski ? `, key id ${a.upload.ski}` : ''})`)
-    if (a.class === 'unspecified') lines.push('    (the module said only that it failed; `tlsmatrix report` predicts why from the served chain and the profile)')
+    if (a.upload)
+      lines.push(
+        `    (CA: ${termSafe(truncate(a.upload.command, 60))}${a.upload.ski ? `, key id ${a.upload.ski}` : ''})`,
+      )
+    if (a.class === 'unspecified')
+      lines.push(
+        '    (the module said only that it failed; `tlsmatrix report` predicts why from the served chain and the profile)',
+      )
   }
   // A cell that says "not run: link" explains itself here: the reason, its detail and the
   // module's last lines, once per target, device and reason.
-  const notRun = attempts.filter((x) => x.final && x.outcome === 'not-run' && x.reason && x.reason.reason !== 'untrusted-anchor')
+  const notRun = attempts.filter(
+    (x) => x.final && x.outcome === 'not-run' && x.reason && x.reason.reason !== 'untrusted-anchor',
+  )
   notRun.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target) || a.device.localeCompare(b.device))
   const seen = new Set<string>()
   const notRunLines: string[] = []
@@ -55,7 +86,11 @@ export function failuresText(attempts: readonly AttemptRow[]): string {
     const key = `${a.device}\u0000${a.target}\u0000${a.reason!.reason}\u0000${a.reason!.detail}`
     if (seen.has(key)) continue
     seen.add(key)
-    notRunLines.push(termSafe(`${a.device}  ${a.target}: ${a.reason!.reason}${a.reason!.detail ? `: ${truncate(a.reason!.detail, 160)}` : ''}`))
+    notRunLines.push(
+      termSafe(
+        `${a.device}  ${a.target}: ${a.reason!.reason}${a.reason!.detail ? `: ${truncate(a.reason!.detail, 160)}` : ''}`,
+      ),
+    )
     for (const l of a.lines.slice(-3)) notRunLines.push(`    ${termSafe(truncate(l, 120))}`)
   }
   if (notRunLines.length) lines.push(...(lines.length ? [''] : []), 'not run:', ...notRunLines.map((l) => `  ${l}`))

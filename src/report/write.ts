@@ -25,14 +25,19 @@ async function renderer(format: ReportFormat): Promise<Renderer> {
   const { writeHtmlReport } = await import('./render/html.js')
   const table: Record<ReportFormat, Renderer> = {
     html: (m, s, o) => writeHtmlReport(m, s, o),
-    md: async (m, _s, o) => { await new Promise<void>((resolve, reject) => o.write(r.renderMarkdown(m), (err) => (err ? reject(err) : resolve()))) },
-    csv: async (m, s, o) => { await r.writeAttemptsCsv(m, s.attempts(), o) },
+    md: async (m, _s, o) => {
+      await new Promise<void>((resolve, reject) =>
+        o.write(r.renderMarkdown(m), (err) => (err ? reject(err) : resolve())),
+      )
+    },
+    csv: async (m, s, o) => {
+      await r.writeAttemptsCsv(m, s.attempts(), o)
+    },
     json: (m, s, o) => r.writeReportJson(m, s, o),
     junit: (m, _s, o) => r.writeJunit(m, o),
   }
   return table[format]
 }
-
 
 export interface WriteReportOptions extends ReportQuery {
   formats: ReportFormat[]
@@ -55,12 +60,17 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
   const history = new HistoryStore(db)
   const model = await buildReport(history, opts)
   const usedRuns = model.runs.map((r) => r.id)
-  const sources: ReportSources = { transcript: (id) => history.transcript(id), attempts: () => history.allAttempts(usedRuns) }
+  const sources: ReportSources = {
+    transcript: (id) => history.transcript(id),
+    attempts: () => history.allAttempts(usedRuns),
+  }
   const dir = resolvePath(opts.outDir)
   try {
     makeDir(dir)
   } catch (err) {
-    throw new AppError('REPORT_WRITE_FAILED', `cannot create the report directory ${dir}: ${messageOf(err)}`, { cause: err })
+    throw new AppError('REPORT_WRITE_FAILED', `cannot create the report directory ${dir}: ${messageOf(err)}`, {
+      cause: err,
+    })
   }
   const files: string[] = []
   for (const format of opts.formats) {
@@ -72,7 +82,12 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
       // A write error (disk full, the directory removed) ends the render through finished().
       const done = finished(out)
       done.catch(() => undefined)
-      await Promise.race([render(model, sources, out), done.then(() => { throw new Error('the file closed before the report was written') })])
+      await Promise.race([
+        render(model, sources, out),
+        done.then(() => {
+          throw new Error('the file closed before the report was written')
+        }),
+      ])
       out.end()
       await done
       renameSync(part, file)
@@ -92,11 +107,15 @@ export function gate(model: ReportModel, failOn: FailOn): string | null {
   if (failOn === 'regression') {
     if (!model.diff) throw new AppError('USAGE', '--fail-on regression needs --baseline and --candidate')
     const r = model.diff.regressions
-    return r.length ? `${r.length} regression(s) from ${model.diff.baseline} to ${model.diff.candidate}: ${r.map((x) => x.target).join(', ')}` : null
+    return r.length
+      ? `${r.length} regression(s) from ${model.diff.baseline} to ${model.diff.candidate}: ${r.map((x) => x.target).join(', ')}`
+      : null
   }
   if (failOn === 'unsafe') {
     // With a diff, the candidate is what ships; without one, any firmware accepting one counts.
-    const unsafe = model.diff ? model.diff.unsafe : model.cells.filter((c) => c.unsafe).map((c) => `${c.target} on ${c.key}`)
+    const unsafe = model.diff
+      ? model.diff.unsafe
+      : model.cells.filter((c) => c.unsafe).map((c) => `${c.target} on ${c.key}`)
     return unsafe.length ? `${unsafe.length} must-reject target(s) accepted: ${unsafe.join(', ')}` : null
   }
   const failed = model.cells.filter((c) => c.verdict === 'fail')

@@ -67,7 +67,12 @@ export function inspectDb(path: string, opts: { busyTimeoutMs?: number } = {}): 
     if (err instanceof AppError) throw err
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return
-    if (code === 'ENOTDIR') throw new AppError('STORE_UNUSABLE', `--db ${path}: cannot create its directory ${dirname(path)} (a part of it is a file)`, { cause: err })
+    if (code === 'ENOTDIR')
+      throw new AppError(
+        'STORE_UNUSABLE',
+        `--db ${path}: cannot create its directory ${dirname(path)} (a part of it is a file)`,
+        { cause: err },
+      )
     throw new AppError('STORE_UNUSABLE', `--db ${path}: ${(err as Error).message}`, { cause: err })
   }
   if (size === 0) return
@@ -79,7 +84,10 @@ export function inspectDb(path: string, opts: { busyTimeoutMs?: number } = {}): 
     closeSync(fd)
   }
   if (head.subarray(0, 16).toString('latin1') !== SQLITE_MAGIC) {
-    throw new AppError('STORE_CORRUPT', `${path} is not a tlsmatrix database or is corrupt (not an SQLite file); move it aside, a new one will be created`)
+    throw new AppError(
+      'STORE_CORRUPT',
+      `${path} is not a tlsmatrix database or is corrupt (not an SQLite file); move it aside, a new one will be created`,
+    )
   }
   const wal = head[18] === 2 || head[19] === 2
   const appId = head.readInt32BE(68)
@@ -90,7 +98,10 @@ export function inspectDb(path: string, opts: { busyTimeoutMs?: number } = {}): 
   }
   let probe: Db
   try {
-    probe = wal || head[19] === 2 ? walCopy(path) : new Database(path, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_MS })
+    probe =
+      wal || head[19] === 2
+        ? walCopy(path)
+        : new Database(path, { readonly: true, fileMustExist: true, timeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_MS })
   } catch (err) {
     throw storeError(err, path)
   }
@@ -122,7 +133,9 @@ function identityOf(db: Db): Identity {
   return {
     appId: db.pragma('application_id', { simple: true }) as number,
     version: db.pragma('user_version', { simple: true }) as number,
-    tables: (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name),
+    tables: (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map(
+      (r) => r.name,
+    ),
   }
 }
 
@@ -133,15 +146,24 @@ function accept(path: string, id: Identity): void {
   const legacy = id.appId === 0 && id.version >= 1 && tables.includes('certificates') && tables.includes('observations')
   if (id.appId === APPLICATION_ID || legacy) {
     if (id.version > MIGRATIONS.length) {
-      throw new AppError('STORE_TOO_NEW', `${path} has schema version ${id.version}; this tlsmatrix knows up to ${MIGRATIONS.length}. Upgrade tlsmatrix or use another --db. It was left unchanged.`)
+      throw new AppError(
+        'STORE_TOO_NEW',
+        `${path} has schema version ${id.version}; this tlsmatrix knows up to ${MIGRATIONS.length}. Upgrade tlsmatrix or use another --db. It was left unchanged.`,
+      )
     }
     return
   }
   if (id.appId === 0 && tables.length === 0 && id.version === 0) return
   if (id.appId === 0 && tables.length === 0) {
-    throw new AppError('STORE_FOREIGN', `--db ${path} is not a tlsmatrix database: an SQLite file with no tables but user_version ${id.version} (another program's); it was left unchanged. Give a new path or a tlsmatrix database.`)
+    throw new AppError(
+      'STORE_FOREIGN',
+      `--db ${path} is not a tlsmatrix database: an SQLite file with no tables but user_version ${id.version} (another program's); it was left unchanged. Give a new path or a tlsmatrix database.`,
+    )
   }
-  throw new AppError('STORE_FOREIGN', `--db ${path} is another program's SQLite database (application_id ${id.appId}${id.tables ? `, tables ${tables.slice(0, 5).join(', ') || 'none'}${tables.length > 5 ? ', …' : ''}` : ''}); it was left unchanged. Give a new path or a tlsmatrix database.`)
+  throw new AppError(
+    'STORE_FOREIGN',
+    `--db ${path} is another program's SQLite database (application_id ${id.appId}${id.tables ? `, tables ${tables.slice(0, 5).join(', ') || 'none'}${tables.length > 5 ? ', …' : ''}` : ''}); it was left unchanged. Give a new path or a tlsmatrix database.`,
+  )
 }
 
 function prepareParent(path: string): void {
@@ -149,7 +171,11 @@ function prepareParent(path: string): void {
     makeDir(dirname(path))
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new AppError('STORE_UNUSABLE', `--db ${path}: cannot create its directory ${dirname(path)} (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of it is a file' : (err as Error).message})`, { cause: err })
+    throw new AppError(
+      'STORE_UNUSABLE',
+      `--db ${path}: cannot create its directory ${dirname(path)} (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of it is a file' : (err as Error).message})`,
+      { cause: err },
+    )
   }
 }
 
@@ -168,7 +194,8 @@ function migrate(db: Db, path: string): void {
     const version = db.pragma('user_version', { simple: true }) as number
     for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!)
     if (version !== MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`)
-    if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) db.pragma(`application_id = ${APPLICATION_ID}`)
+    if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID)
+      db.pragma(`application_id = ${APPLICATION_ID}`)
   }).immediate()
 }
 
@@ -197,13 +224,25 @@ export function storeError(err: unknown, path: string): AppError {
   const code = (err as { code?: string }).code ?? ''
   const msg = (err as Error).message
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new AppError('STORE_LOCKED', `${path} is locked by another process (${msg}); wait for it or use another --db`, { cause: err })
+    return new AppError(
+      'STORE_LOCKED',
+      `${path} is locked by another process (${msg}); wait for it or use another --db`,
+      { cause: err },
+    )
   }
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    return new AppError('STORE_CORRUPT', `${path} is not a tlsmatrix database or is corrupt (${msg}); move it aside, a new one will be created`, { cause: err })
+    return new AppError(
+      'STORE_CORRUPT',
+      `${path} is not a tlsmatrix database or is corrupt (${msg}); move it aside, a new one will be created`,
+      { cause: err },
+    )
   }
   if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
-    return new AppError('STORE_UNUSABLE', `cannot open or write ${path} (${msg}); give a --db path in a writable directory`, { cause: err })
+    return new AppError(
+      'STORE_UNUSABLE',
+      `cannot open or write ${path} (${msg}); give a --db path in a writable directory`,
+      { cause: err },
+    )
   }
   return new AppError('INTERNAL', `${path}: ${msg}`, { cause: err })
 }

@@ -102,8 +102,16 @@ export class HistoryStore {
   }
 
   runs(): HistoryRun[] {
-    return (this.stmt(`SELECT id, label, started_at, ended_at, status, devices, profiles, targets, rig FROM runs WHERE ${SURVEY} ORDER BY started_at, id`).all() as Raw[]).map((r) => ({
-      id: r.id as string, label: (r.label as string | null) ?? null, startedAt: r.started_at as string, endedAt: (r.ended_at as string | null) ?? null, status: r.status as string,
+    return (
+      this.stmt(
+        `SELECT id, label, started_at, ended_at, status, devices, profiles, targets, rig FROM runs WHERE ${SURVEY} ORDER BY started_at, id`,
+      ).all() as Raw[]
+    ).map((r) => ({
+      id: r.id as string,
+      label: (r.label as string | null) ?? null,
+      startedAt: r.started_at as string,
+      endedAt: (r.ended_at as string | null) ?? null,
+      status: r.status as string,
       devices: JSON.parse(r.devices as string) as RunDevice[],
       profiles: r.profiles ? (JSON.parse(r.profiles as string) as Record<string, FirmwareProfile>) : null,
       targets: r.targets ? (JSON.parse(r.targets as string) as RunTarget[]) : null,
@@ -116,36 +124,59 @@ export class HistoryStore {
    * the run that holds its latest word: the newest complete run, else the newest run (a run
    * killed half-way must not hide the CAs a complete run tried after it).
    */
-  latestRuns(runIds: readonly string[] | null): Array<{ target: string; module: string; firmware: string; runId: string }> {
+  latestRuns(
+    runIds: readonly string[] | null,
+  ): Array<{ target: string; module: string; firmware: string; runId: string }> {
     const where = runIds ? `AND a.run_id IN (${runIds.map(() => '?').join(',')})` : ''
-    const rows = this.db.prepare(`SELECT a.target AS target, a.module AS module, a.firmware AS firmware, a.run_id AS runId, max((CASE WHEN r.status = 'complete' THEN '1 ' ELSE '0 ' END) || r.started_at || ' ' || r.id) AS latest
+    const rows = this.db
+      .prepare(
+        `SELECT a.target AS target, a.module AS module, a.firmware AS firmware, a.run_id AS runId, max((CASE WHEN r.status = 'complete' THEN '1 ' ELSE '0 ' END) || r.started_at || ' ' || r.id) AS latest
       FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.${SURVEY} AND a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL ${where}
-      GROUP BY a.target, a.module, a.firmware`).all(...(runIds ?? [])) as Array<{ target: string; module: string; firmware: string; runId: string }>
+      GROUP BY a.target, a.module, a.firmware`,
+      )
+      .all(...(runIds ?? [])) as Array<{ target: string; module: string; firmware: string; runId: string }>
     return rows.map(({ target, module, firmware, runId }) => ({ target, module, firmware, runId }))
   }
 
   /** How many rigs the history holds runs from. */
   rigCount(): number {
-    return (this.stmt(`SELECT count(DISTINCT rig) AS n FROM runs WHERE rig IS NOT NULL AND ${SURVEY}`).get() as { n: number }).n
+    return (
+      this.stmt(`SELECT count(DISTINCT rig) AS n FROM runs WHERE rig IS NOT NULL AND ${SURVEY}`).get() as { n: number }
+    ).n
   }
 
   /**
    * Per (target, module, firmware, rig): the run holding that rig's latest word (the newest
    * complete run, else the newest), for the given runs (all when null).
    */
-  latestRunsPerRig(runIds: readonly string[] | null): Array<{ target: string; module: string; firmware: string; rig: string; runId: string }> {
+  latestRunsPerRig(
+    runIds: readonly string[] | null,
+  ): Array<{ target: string; module: string; firmware: string; rig: string; runId: string }> {
     const where = runIds ? `AND a.run_id IN (${runIds.map(() => '?').join(',')})` : ''
-    const rows = this.db.prepare(`SELECT a.target AS target, a.module AS module, a.firmware AS firmware, r.rig AS rig,
+    const rows = this.db
+      .prepare(
+        `SELECT a.target AS target, a.module AS module, a.firmware AS firmware, r.rig AS rig,
       max((CASE WHEN r.status = 'complete' THEN '1 ' ELSE '0 ' END) || r.started_at || ' ' || r.id) AS latest
       FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.${SURVEY} AND a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL AND r.rig IS NOT NULL ${where}
-      GROUP BY a.target, a.module, a.firmware, r.rig`).all(...(runIds ?? [])) as Array<{ target: string; module: string; firmware: string; rig: string; latest: string }>
+      GROUP BY a.target, a.module, a.firmware, r.rig`,
+      )
+      .all(...(runIds ?? [])) as Array<{
+      target: string
+      module: string
+      firmware: string
+      rig: string
+      latest: string
+    }>
     return rows.map(({ latest, ...r }) => ({ ...r, runId: latest.slice(latest.lastIndexOf(' ') + 1) }))
   }
 
   /** Final attempts of one run, by target (in the order recorded within a target). */
   runFinalAttempts(runId: string): Map<string, HistoryAttempt[]> {
     const out = new Map<string, HistoryAttempt[]>()
-    for (const r of this.db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? AND final = 1`).raw(true).iterate(runId) as IterableIterator<unknown[]>) {
+    for (const r of this.db
+      .prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? AND final = 1`)
+      .raw(true)
+      .iterate(runId) as IterableIterator<unknown[]>) {
       const a = this.attemptOf(r)
       const list = out.get(a.target)
       if (list) list.push(a)
@@ -159,7 +190,11 @@ export class HistoryStore {
   *allAttempts(runIds: readonly string[]): Generator<HistoryAttempt> {
     if (runIds.length === 0) return
     const sql = `SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id IN (${runIds.map(() => '?').join(',')}) ORDER BY run_id, id`
-    for (const r of this.db.prepare(sql).raw(true).iterate(...runIds) as IterableIterator<unknown[]>) yield this.attemptOf(r)
+    for (const r of this.db
+      .prepare(sql)
+      .raw(true)
+      .iterate(...runIds) as IterableIterator<unknown[]>)
+      yield this.attemptOf(r)
   }
 
   /** Observations made by one run, by target. */
@@ -190,9 +225,13 @@ export class HistoryStore {
   /** Per target, its last two successful observations made with this hello (newest first). */
   lastTwoObservations(hello: string): Map<string, HistoryObservation[]> {
     const out = new Map<string, HistoryObservation[]>()
-    const rows = this.db.prepare(`SELECT ${OBS_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY target ORDER BY observed_at DESC, id DESC) AS rn
+    const rows = this.db
+      .prepare(
+        `SELECT ${OBS_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY target ORDER BY observed_at DESC, id DESC) AS rn
       FROM observations WHERE hello = ? AND chain_hash IS NOT NULL AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE NOT ${SURVEY})))
-      WHERE rn <= 2 ORDER BY target, rn`).iterate(hello) as IterableIterator<Raw>
+      WHERE rn <= 2 ORDER BY target, rn`,
+      )
+      .iterate(hello) as IterableIterator<Raw>
     for (const r of rows) {
       const o = observationOf(r)
       out.set(o.target, [...(out.get(o.target) ?? []), o])
@@ -202,15 +241,28 @@ export class HistoryStore {
 
   /** Final outcomes of one run for one target, per module and firmware. */
   runVerdicts(runId: string, target: string): Array<{ module: string; firmware: string; outcome: string }> {
-    return this.stmt('SELECT module, firmware, outcome FROM attempts WHERE run_id = ? AND target = ? AND final = 1 AND module IS NOT NULL').all(runId, target) as Array<{ module: string; firmware: string; outcome: string }>
+    return this.stmt(
+      'SELECT module, firmware, outcome FROM attempts WHERE run_id = ? AND target = ? AND final = 1 AND module IS NOT NULL',
+    ).all(runId, target) as Array<{ module: string; firmware: string; outcome: string }>
   }
 
   certificate(sha256: string): HistoryCert | null {
-    const r = this.stmt('SELECT sha256, subject, issuer, key_type, key_bits, key_curve, not_before, not_after, self_signed, is_ca, length(der) AS bytes FROM certificates WHERE sha256 = ?').get(sha256) as Raw | undefined
+    const r = this.stmt(
+      'SELECT sha256, subject, issuer, key_type, key_bits, key_curve, not_before, not_after, self_signed, is_ca, length(der) AS bytes FROM certificates WHERE sha256 = ?',
+    ).get(sha256) as Raw | undefined
     if (!r) return null
     return {
-      sha256: r.sha256 as string, subject: r.subject as string, issuer: r.issuer as string, keyType: r.key_type as string, keyBits: (r.key_bits as number | null) ?? null,
-      keyCurve: (r.key_curve as string | null) ?? null, notBefore: r.not_before as string, notAfter: r.not_after as string, selfSigned: r.self_signed === 1, isCA: r.is_ca === 1, bytes: r.bytes as number,
+      sha256: r.sha256 as string,
+      subject: r.subject as string,
+      issuer: r.issuer as string,
+      keyType: r.key_type as string,
+      keyBits: (r.key_bits as number | null) ?? null,
+      keyCurve: (r.key_curve as string | null) ?? null,
+      notBefore: r.not_before as string,
+      notAfter: r.not_after as string,
+      selfSigned: r.self_signed === 1,
+      isCA: r.is_ca === 1,
+      bytes: r.bytes as number,
     }
   }
 
@@ -228,40 +280,100 @@ export class HistoryStore {
 
   /** A row of ATTEMPT_COLUMNS, in their order (raw rows: 200,000 of them are read at once). */
   private attemptOf(r: unknown[]): HistoryAttempt {
-    const [id, runId, device, module, firmware, profile, target, host, port, path, anchor, anchorSubject, anchorSource, tryNo, final, outcome, cls, reason, reasonDetail, upload, lines, httpStatus, durationMs, expect, observationId, recordedAt] = r
+    const [
+      id,
+      runId,
+      device,
+      module,
+      firmware,
+      profile,
+      target,
+      host,
+      port,
+      path,
+      anchor,
+      anchorSubject,
+      anchorSource,
+      tryNo,
+      final,
+      outcome,
+      cls,
+      reason,
+      reasonDetail,
+      upload,
+      lines,
+      httpStatus,
+      durationMs,
+      expect,
+      observationId,
+      recordedAt,
+    ] = r
     return {
-      id: id as number, runId: runId as string, device: device as string, module: (module as string | null) ?? '?', firmware: (firmware as string | null) ?? '?',
-      profile: (profile as string | null) ?? null, target: target as string, host: host as string, port: port as number, path: path as string,
-      anchor: anchor as string, anchorSubject: anchorSubject as string, anchorSource: anchorSource as string, try: tryNo as number, final: final === 1,
-      outcome: outcome as HistoryAttempt['outcome'], class: (cls as string | null) ?? null, reason: (reason as string | null) ?? null, reasonDetail: (reasonDetail as string | null) ?? null,
-      upload: upload ? this.json<UploadEvidence>(upload as string) : null, lines: this.json<string[]>(lines as string), httpStatus: (httpStatus as number | null) ?? null,
-      durationMs: durationMs as number, expect: (expect as HistoryAttempt['expect']) ?? null, observationId: (observationId as number | null) ?? null, recordedAt: recordedAt as string,
+      id: id as number,
+      runId: runId as string,
+      device: device as string,
+      module: (module as string | null) ?? '?',
+      firmware: (firmware as string | null) ?? '?',
+      profile: (profile as string | null) ?? null,
+      target: target as string,
+      host: host as string,
+      port: port as number,
+      path: path as string,
+      anchor: anchor as string,
+      anchorSubject: anchorSubject as string,
+      anchorSource: anchorSource as string,
+      try: tryNo as number,
+      final: final === 1,
+      outcome: outcome as HistoryAttempt['outcome'],
+      class: (cls as string | null) ?? null,
+      reason: (reason as string | null) ?? null,
+      reasonDetail: (reasonDetail as string | null) ?? null,
+      upload: upload ? this.json<UploadEvidence>(upload as string) : null,
+      lines: this.json<string[]>(lines as string),
+      httpStatus: (httpStatus as number | null) ?? null,
+      durationMs: durationMs as number,
+      expect: (expect as HistoryAttempt['expect']) ?? null,
+      observationId: (observationId as number | null) ?? null,
+      recordedAt: recordedAt as string,
     }
   }
 
   /** DER and the stored fields a prediction needs, null when the certificate is not stored. */
   certificateForJudging(sha256: string): { der: Buffer; fields: StoredFields } | null {
-    const r = this.stmt('SELECT der, serial, ski, aki, key_type, key_bits, key_curve, signature, is_ca, self_signed FROM certificates WHERE sha256 = ?').get(sha256) as Raw | undefined
+    const r = this.stmt(
+      'SELECT der, serial, ski, aki, key_type, key_bits, key_curve, signature, is_ca, self_signed FROM certificates WHERE sha256 = ?',
+    ).get(sha256) as Raw | undefined
     if (!r) return null
     return {
       der: r.der as Buffer,
       fields: {
-        sha256, serial: r.serial as string, ski: (r.ski as string | null) ?? null, aki: (r.aki as string | null) ?? null,
-        key: { type: r.key_type as KeyInfo['type'], bits: (r.key_bits as number | null) ?? null, curve: (r.key_curve as string | null) ?? null },
-        signature: r.signature as string, isCA: r.is_ca === 1, selfSigned: r.self_signed === 1,
+        sha256,
+        serial: r.serial as string,
+        ski: (r.ski as string | null) ?? null,
+        aki: (r.aki as string | null) ?? null,
+        key: {
+          type: r.key_type as KeyInfo['type'],
+          bits: (r.key_bits as number | null) ?? null,
+          curve: (r.key_curve as string | null) ?? null,
+        },
+        signature: r.signature as string,
+        isCA: r.is_ca === 1,
+        selfSigned: r.self_signed === 1,
       },
     }
   }
 
   transcript(attemptId: number): TranscriptEntry[] {
-    const r = this.stmt('SELECT transcript FROM attempts WHERE id = ?').get(attemptId) as { transcript: string } | undefined
+    const r = this.stmt('SELECT transcript FROM attempts WHERE id = ?').get(attemptId) as
+      { transcript: string } | undefined
     return r ? (JSON.parse(r.transcript) as TranscriptEntry[]) : []
   }
 }
 
 const ATTEMPT_COLUMNS = `id, run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, class,
   reason, reason_detail, ca_upload, lines, http_status, duration_ms, expect, observation_id, recorded_at`
-const OBS_COLUMNS = 'id, run_id, target, observed_at, hello, protocol, cipher, served, chain_hash, error_code, error_message, anchors'
+const OBS_COLUMNS =
+  'id, run_id, target, observed_at, hello, protocol, cipher, served, chain_hash, error_code, error_message, anchors'
 const OBS_NAMES = OBS_COLUMNS.split(', ')
 
 function observationOf(r: Raw): HistoryObservation {
@@ -271,12 +383,25 @@ function observationOf(r: Raw): HistoryObservation {
   let served: string[] | null = null
   // Parsed on first use: a report reads 200,000 observations and most of their paths are known already.
   return {
-    id: r.id as number, runId: (r.run_id as string | null) ?? null, target: r.target as string, observedAt: r.observed_at as string, hello: r.hello as string,
-    protocol: (r.protocol as string | null) ?? null, cipher: (r.cipher as string | null) ?? null, chainHash: (r.chain_hash as string | null) ?? null,
-    errorCode: (r.error_code as string | null) ?? null, errorMessage: (r.error_message as string | null) ?? null,
-    get served() { return (served ??= JSON.parse(servedJson) as string[]) },
-    get anchors() { return (anchors ??= anchorsOf(anchorsJson)).anchors },
-    get paths() { return (anchors ??= anchorsOf(anchorsJson)).paths },
+    id: r.id as number,
+    runId: (r.run_id as string | null) ?? null,
+    target: r.target as string,
+    observedAt: r.observed_at as string,
+    hello: r.hello as string,
+    protocol: (r.protocol as string | null) ?? null,
+    cipher: (r.cipher as string | null) ?? null,
+    chainHash: (r.chain_hash as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null,
+    errorMessage: (r.error_message as string | null) ?? null,
+    get served() {
+      return (served ??= JSON.parse(servedJson) as string[])
+    },
+    get anchors() {
+      return (anchors ??= anchorsOf(anchorsJson)).anchors
+    },
+    get paths() {
+      return (anchors ??= anchorsOf(anchorsJson)).paths
+    },
   }
 }
 

@@ -43,14 +43,28 @@ interface Raw {
 export function learnRunState(db: Db, runId: string): { run: RunRow; probes: Map<string, LearnProbeRow> } {
   const run = new RunStore(db, db.name).getRun(runId)
   if (!run) throw new AppError('USAGE', `no run ${runId} in ${db.name}: nothing to resume`)
-  if (run.kind !== 'learn') throw new AppError('USAGE', `run ${runId} is a survey, not a learn run; use tlsmatrix run --resume ${runId}`)
-  const rows = db.prepare(`SELECT id, target AS probe, try, final, outcome, class, lines, http_status AS httpStatus, duration_ms AS durationMs, ca_upload AS upload,
-    note, reason, reason_detail AS reasonDetail FROM attempts WHERE run_id = ? AND final = 1 ORDER BY id`).all(runId) as Raw[]
+  if (run.kind !== 'learn')
+    throw new AppError('USAGE', `run ${runId} is a survey, not a learn run; use tlsmatrix run --resume ${runId}`)
+  const rows = db
+    .prepare(
+      `SELECT id, target AS probe, try, final, outcome, class, lines, http_status AS httpStatus, duration_ms AS durationMs, ca_upload AS upload,
+    note, reason, reason_detail AS reasonDetail FROM attempts WHERE run_id = ? AND final = 1 ORDER BY id`,
+    )
+    .all(runId) as Raw[]
   const probes = new Map<string, LearnProbeRow>()
   for (const r of rows) {
     probes.set(r.probe, {
-      id: r.id, probe: r.probe, try: r.try, final: r.final === 1, outcome: r.outcome, class: r.class, lines: JSON.parse(r.lines) as string[],
-      httpStatus: r.httpStatus, durationMs: r.durationMs, upload: r.upload ? (JSON.parse(r.upload) as UploadEvidence) : null, note: r.note,
+      id: r.id,
+      probe: r.probe,
+      try: r.try,
+      final: r.final === 1,
+      outcome: r.outcome,
+      class: r.class,
+      lines: JSON.parse(r.lines) as string[],
+      httpStatus: r.httpStatus,
+      durationMs: r.durationMs,
+      upload: r.upload ? (JSON.parse(r.upload) as UploadEvidence) : null,
+      note: r.note,
       reason: r.reason ? { reason: r.reason as NotRun['reason'], detail: r.reasonDetail ?? '' } : null,
     })
   }

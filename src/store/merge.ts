@@ -50,15 +50,25 @@ class Merger {
   private readonly histObsFp = new Map<number, string>()
   private readonly stmts = new Map<string, Statement>()
 
-  constructor(private readonly history: Db, private readonly source: Db, private readonly name: string) {
+  constructor(
+    private readonly history: Db,
+    private readonly source: Db,
+    private readonly name: string,
+  ) {
     const tables = ['runs', 'attempts', 'observations', 'certificates'] as const
-    this.cols = Object.fromEntries(tables.map((t) => {
-      const h = columns(history, t)
-      const s = columns(source, t)
-      // Both are at the current schema (the source's snapshot was migrated): this is a bug guard.
-      if (h.join() !== s.join()) throw new AppError('INTERNAL', `${name}: table ${t} has columns ${s.join(', ')}; the history has ${h.join(', ')}`)
-      return [t, h]
-    })) as Merger['cols']
+    this.cols = Object.fromEntries(
+      tables.map((t) => {
+        const h = columns(history, t)
+        const s = columns(source, t)
+        // Both are at the current schema (the source's snapshot was migrated): this is a bug guard.
+        if (h.join() !== s.join())
+          throw new AppError(
+            'INTERNAL',
+            `${name}: table ${t} has columns ${s.join(', ')}; the history has ${h.join(', ')}`,
+          )
+        return [t, h]
+      }),
+    ) as Merger['cols']
   }
 
   /** Prepared once per merge: a fleet's history is 200,000 attempts. */
@@ -70,12 +80,19 @@ class Merger {
   }
 
   merge(): MergeCounts {
-    const insertCert = this.stmt(this.history, `INSERT OR IGNORE INTO certificates (${this.cols.certificates.join(', ')}) VALUES (${this.cols.certificates.map(() => '?').join(', ')})`)
+    const insertCert = this.stmt(
+      this.history,
+      `INSERT OR IGNORE INTO certificates (${this.cols.certificates.join(', ')}) VALUES (${this.cols.certificates.map(() => '?').join(', ')})`,
+    )
     for (const c of this.stmt(this.source, 'SELECT * FROM certificates').iterate() as IterableIterator<Row>) {
       this.counts.certificates += insertCert.run(...this.cols.certificates.map((k) => c[k])).changes
     }
     // Observations of no run (`resolve`, and databases older than schema 4).
-    for (const o of this.stmt(this.source, 'SELECT * FROM observations WHERE run_id IS NULL ORDER BY id').iterate() as IterableIterator<Row>) this.observation(o)
+    for (const o of this.stmt(
+      this.source,
+      'SELECT * FROM observations WHERE run_id IS NULL ORDER BY id',
+    ).iterate() as IterableIterator<Row>)
+      this.observation(o)
     for (const r of this.stmt(this.source, 'SELECT * FROM runs ORDER BY started_at, id').all() as Row[]) this.run(r)
     return this.counts
   }
@@ -96,27 +113,39 @@ class Merger {
     const srcDone = src.status === 'complete'
     const rowSame = this.cols.runs.every((c) => same(src[c], hist[c]))
     // The common case, a finished run merged again: rows equal and as many attempts, no hashing.
-    if (histDone && srcDone && rowSame && this.attemptCount(this.source, id) === this.attemptCount(this.history, id)) return
+    if (histDone && srcDone && rowSame && this.attemptCount(this.source, id) === this.attemptCount(this.history, id))
+      return
     const srcAttempts = this.sourceAttempts(id)
     const srcFps = srcAttempts.map((a) => this.attemptFp(a, this.srcObsFp, this.source))
-    const histFps = (this.stmt(this.history, 'SELECT * FROM attempts WHERE run_id = ? ORDER BY id').all(id) as Row[]).map((a) => this.attemptFp(a, this.histObsFp, this.history))
+    const histFps = (
+      this.stmt(this.history, 'SELECT * FROM attempts WHERE run_id = ? ORDER BY id').all(id) as Row[]
+    ).map((a) => this.attemptFp(a, this.histObsFp, this.history))
     if (isPrefix(histFps, srcFps) && (!histDone || (srcDone && rowSame && histFps.length === srcFps.length))) {
       this.copyObservations(id)
       for (const a of srcAttempts.slice(histFps.length)) this.insertAttempt(a)
       if (!rowSame) {
         const set = this.cols.runs.filter((c) => PROGRESS.has(c))
-        this.stmt(this.history, `UPDATE runs SET ${set.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...set.map((c) => src[c]), id)
+        this.stmt(this.history, `UPDATE runs SET ${set.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`).run(
+          ...set.map((c) => src[c]),
+          id,
+        )
         this.counts.updated++
       }
       return
     }
     // An older snapshot of a run the history holds further along.
     if (isPrefix(srcFps, histFps) && !srcDone) return
-    throw this.conflict(id, histDone ? 'it is complete in the history with other attempts or state' : 'their attempts differ')
+    throw this.conflict(
+      id,
+      histDone ? 'it is complete in the history with other attempts or state' : 'their attempts differ',
+    )
   }
 
   private conflict(id: string, why: string): AppError {
-    return new AppError('MERGE_CONFLICT', `run ${id} in ${this.name} is not the run of that id in the history (${why}); nothing was merged`)
+    return new AppError(
+      'MERGE_CONFLICT',
+      `run ${id} in ${this.name} is not the run of that id in the history (${why}); nothing was merged`,
+    )
   }
 
   private attemptCount(db: Db, runId: string): number {
@@ -129,7 +158,10 @@ class Merger {
 
   /** Every observation the source made for the run (also those no attempt refers to). */
   private copyObservations(runId: string): void {
-    for (const o of this.stmt(this.source, 'SELECT * FROM observations WHERE run_id = ? ORDER BY id').iterate(runId) as IterableIterator<Row>) this.observation(o)
+    for (const o of this.stmt(this.source, 'SELECT * FROM observations WHERE run_id = ? ORDER BY id').iterate(
+      runId,
+    ) as IterableIterator<Row>)
+      this.observation(o)
   }
 
   /** The history's id for a source observation, inserted when the history has none like it. */
@@ -142,7 +174,11 @@ class Merger {
     const scope = this.historyScope((o.run_id as string | null) ?? null)
     let id = scope.get(fp)
     if (id === undefined) {
-      id = this.insertRow('observations', this.cols.observations.filter((c) => c !== 'id'), o)
+      id = this.insertRow(
+        'observations',
+        this.cols.observations.filter((c) => c !== 'id'),
+        o,
+      )
       scope.set(fp, id)
       this.histObsFp.set(id, fp)
       this.counts.observations++
@@ -155,7 +191,10 @@ class Merger {
     let scope = this.historyObs.get(runId ?? '')
     if (!scope) {
       scope = new Map()
-      const rows = runId === null ? this.stmt(this.history, 'SELECT * FROM observations WHERE run_id IS NULL').iterate() : this.stmt(this.history, 'SELECT * FROM observations WHERE run_id = ?').iterate(runId)
+      const rows =
+        runId === null
+          ? this.stmt(this.history, 'SELECT * FROM observations WHERE run_id IS NULL').iterate()
+          : this.stmt(this.history, 'SELECT * FROM observations WHERE run_id = ?').iterate(runId)
       for (const o of rows as IterableIterator<Row>) {
         const fp = fingerprint(this.cols.observations.filter((c) => c !== 'id').map((c) => o[c]))
         scope.set(fp, o.id as number)
@@ -178,7 +217,10 @@ class Merger {
         obsFps.set(oid, ofp)
       }
     }
-    return fingerprint([...this.cols.attempts.filter((c) => c !== 'id' && c !== 'observation_id').map((c) => a[c]), ofp])
+    return fingerprint([
+      ...this.cols.attempts.filter((c) => c !== 'id' && c !== 'observation_id').map((c) => a[c]),
+      ofp,
+    ])
   }
 
   private insertAttempt(a: Row): void {
@@ -189,18 +231,27 @@ class Merger {
       // A dangling reference stays dangling rather than pointing at another observation.
       mapped = o ? this.observation(o) : null
     }
-    this.insertRow('attempts', this.cols.attempts.filter((c) => c !== 'id'), { ...a, observation_id: mapped })
+    this.insertRow(
+      'attempts',
+      this.cols.attempts.filter((c) => c !== 'id'),
+      { ...a, observation_id: mapped },
+    )
     this.counts.attempts++
   }
 
   private insertRow(table: string, cols: string[], row: Row): number {
-    const r = this.stmt(this.history, `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c]))
+    const r = this.stmt(
+      this.history,
+      `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+    ).run(...cols.map((c) => row[c]))
     return Number(r.lastInsertRowid)
   }
 }
 
 function columns(db: Db, table: string): string[] {
-  return (db.prepare(`SELECT name FROM pragma_table_info(?) ORDER BY cid`).all(table) as Array<{ name: string }>).map((r) => r.name)
+  return (db.prepare(`SELECT name FROM pragma_table_info(?) ORDER BY cid`).all(table) as Array<{ name: string }>).map(
+    (r) => r.name,
+  )
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -216,7 +267,12 @@ function fingerprint(values: readonly unknown[]): string {
   const h = createHash('sha256')
   for (const v of values) {
     // Typed, so null, 1 and '1' differ; a length prefix keeps values from running together.
-    const text = v === null || v === undefined ? 'n' : Buffer.isBuffer(v) ? `b${v.toString('base64')}` : `${typeof v === 'number' || typeof v === 'bigint' ? 'i' : 's'}${String(v)}`
+    const text =
+      v === null || v === undefined
+        ? 'n'
+        : Buffer.isBuffer(v)
+          ? `b${v.toString('base64')}`
+          : `${typeof v === 'number' || typeof v === 'bigint' ? 'i' : 's'}${String(v)}`
     h.update(`${text.length}:${text}`)
   }
   return h.digest('hex')

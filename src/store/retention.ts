@@ -24,23 +24,39 @@ export interface Pruned {
 export function pruneRuns(db: Db, path: string, r: Retention): Pruned {
   const cutoff = new Date(r.now.getTime() - r.days * 86_400_000).toISOString()
   try {
-    return db.transaction(() => {
-      const latest = db.prepare(`SELECT a.module AS module, a.firmware AS firmware,
+    return db
+      .transaction(() => {
+        const latest = db
+          .prepare(
+            `SELECT a.module AS module, a.firmware AS firmware,
           max(r.started_at || ' ' || r.id) AS latest
         FROM attempts a JOIN runs r ON r.id = a.run_id WHERE a.final = 1 AND a.module IS NOT NULL AND r.status = 'complete' AND r.kind = 'survey'
-        GROUP BY a.module, a.firmware`).all() as Array<{ latest: string }>
-      const keep = new Set(latest.map((l) => l.latest.slice(l.latest.lastIndexOf(' ') + 1)))
-      if (r.keep) keep.add(r.keep)
-      const old = (db.prepare("SELECT id FROM runs WHERE started_at < ? AND kind = 'survey' ORDER BY started_at").all(cutoff) as Array<{ id: string }>).map((x) => x.id).filter((id) => !keep.has(id))
-      let attempts = 0
-      let observations = 0
-      for (const id of old) {
-        attempts += db.prepare('DELETE FROM attempts WHERE run_id = ?').run(id).changes
-        observations += db.prepare('DELETE FROM observations WHERE run_id = ? AND id NOT IN (SELECT observation_id FROM attempts WHERE observation_id IS NOT NULL)').run(id).changes
-        db.prepare('DELETE FROM runs WHERE id = ?').run(id)
-      }
-      return { runs: old, attempts, observations }
-    }).immediate()
+        GROUP BY a.module, a.firmware`,
+          )
+          .all() as Array<{ latest: string }>
+        const keep = new Set(latest.map((l) => l.latest.slice(l.latest.lastIndexOf(' ') + 1)))
+        if (r.keep) keep.add(r.keep)
+        const old = (
+          db
+            .prepare("SELECT id FROM runs WHERE started_at < ? AND kind = 'survey' ORDER BY started_at")
+            .all(cutoff) as Array<{ id: string }>
+        )
+          .map((x) => x.id)
+          .filter((id) => !keep.has(id))
+        let attempts = 0
+        let observations = 0
+        for (const id of old) {
+          attempts += db.prepare('DELETE FROM attempts WHERE run_id = ?').run(id).changes
+          observations += db
+            .prepare(
+              'DELETE FROM observations WHERE run_id = ? AND id NOT IN (SELECT observation_id FROM attempts WHERE observation_id IS NOT NULL)',
+            )
+            .run(id).changes
+          db.prepare('DELETE FROM runs WHERE id = ?').run(id)
+        }
+        return { runs: old, attempts, observations }
+      })
+      .immediate()
   } catch (err) {
     throw storeError(err, path)
   }

@@ -121,7 +121,10 @@ export interface UploadEvidence {
 
 /** Runs and device attempts; each attempt is written in its own transaction as soon as it ends. */
 export class RunStore {
-  constructor(private readonly db: Db, private readonly path: string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly path: string,
+  ) {}
 
   private tx<T>(fn: () => T): T {
     try {
@@ -132,19 +135,44 @@ export class RunStore {
   }
 
   createRun(run: RunRow): void {
-    this.tx(() => this.db.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets, rig, kind)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(run.id, run.label, run.startedAt, run.endedAt, run.status, run.toolVersion, run.hostsFile, run.hostsHash, run.trustStoreHash,
-      JSON.stringify(run.devices), JSON.stringify(run.options), run.plan ? JSON.stringify(run.plan) : null,
-      run.profiles ? JSON.stringify(run.profiles) : null, run.targets ? JSON.stringify(run.targets) : null, run.rig ?? null, run.kind ?? 'survey'))
+    this.tx(() =>
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets, rig, kind)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          run.id,
+          run.label,
+          run.startedAt,
+          run.endedAt,
+          run.status,
+          run.toolVersion,
+          run.hostsFile,
+          run.hostsHash,
+          run.trustStoreHash,
+          JSON.stringify(run.devices),
+          JSON.stringify(run.options),
+          run.plan ? JSON.stringify(run.plan) : null,
+          run.profiles ? JSON.stringify(run.profiles) : null,
+          run.targets ? JSON.stringify(run.targets) : null,
+          run.rig ?? null,
+          run.kind ?? 'survey',
+        ),
+    )
   }
 
   updateRun(id: string, fields: Partial<Pick<RunRow, 'status' | 'endedAt' | 'devices' | 'plan' | 'profiles'>>): void {
     this.tx(() => {
       if (fields.status !== undefined) this.db.prepare('UPDATE runs SET status = ? WHERE id = ?').run(fields.status, id)
-      if (fields.endedAt !== undefined) this.db.prepare('UPDATE runs SET ended_at = ? WHERE id = ?').run(fields.endedAt, id)
-      if (fields.devices !== undefined) this.db.prepare('UPDATE runs SET devices = ? WHERE id = ?').run(JSON.stringify(fields.devices), id)
-      if (fields.plan !== undefined) this.db.prepare('UPDATE runs SET plan = ? WHERE id = ?').run(JSON.stringify(fields.plan), id)
-      if (fields.profiles !== undefined) this.db.prepare('UPDATE runs SET profiles = ? WHERE id = ?').run(JSON.stringify(fields.profiles), id)
+      if (fields.endedAt !== undefined)
+        this.db.prepare('UPDATE runs SET ended_at = ? WHERE id = ?').run(fields.endedAt, id)
+      if (fields.devices !== undefined)
+        this.db.prepare('UPDATE runs SET devices = ? WHERE id = ?').run(JSON.stringify(fields.devices), id)
+      if (fields.plan !== undefined)
+        this.db.prepare('UPDATE runs SET plan = ? WHERE id = ?').run(JSON.stringify(fields.plan), id)
+      if (fields.profiles !== undefined)
+        this.db.prepare('UPDATE runs SET profiles = ? WHERE id = ?').run(JSON.stringify(fields.profiles), id)
     })
   }
 
@@ -152,9 +180,18 @@ export class RunStore {
     const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, string | null> | undefined
     if (!r) return null
     return {
-      id: r.id!, label: r.label ?? null, startedAt: r.started_at!, endedAt: r.ended_at ?? null, status: r.status as RunStatus, toolVersion: r.tool_version!,
-      hostsFile: r.hosts_file!, hostsHash: r.hosts_hash!, trustStoreHash: r.trust_store_hash!, devices: JSON.parse(r.devices!) as RunDevice[],
-      options: JSON.parse(r.options!) as Record<string, unknown>, plan: r.plan ? (JSON.parse(r.plan) as DevicePlan[]) : null,
+      id: r.id!,
+      label: r.label ?? null,
+      startedAt: r.started_at!,
+      endedAt: r.ended_at ?? null,
+      status: r.status as RunStatus,
+      toolVersion: r.tool_version!,
+      hostsFile: r.hosts_file!,
+      hostsHash: r.hosts_hash!,
+      trustStoreHash: r.trust_store_hash!,
+      devices: JSON.parse(r.devices!) as RunDevice[],
+      options: JSON.parse(r.options!) as Record<string, unknown>,
+      plan: r.plan ? (JSON.parse(r.plan) as DevicePlan[]) : null,
       ...(r.profiles ? { profiles: JSON.parse(r.profiles) as Record<string, FirmwareProfile> } : {}),
       ...(r.targets ? { targets: JSON.parse(r.targets) as RunTarget[] } : {}),
       rig: r.rig ?? null,
@@ -164,32 +201,82 @@ export class RunStore {
 
   /** Writes one attempt; returns its id (a learn run cites the attempts that prove what it learned). */
   recordAttempt(a: AttemptRecord): number {
-    return this.tx(() => Number(this.db.prepare(`INSERT INTO attempts (run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source,
+    return this.tx(() =>
+      Number(
+        this.db
+          .prepare(
+            `INSERT INTO attempts (run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source,
       try, final, outcome, class, reason, reason_detail, ca_upload, lines, http_status, body_bytes, duration_ms, expect, observation_id, transcript, recorded_at, note)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      a.runId, a.device, a.module, a.firmware, a.profile, a.item.target, a.item.host, a.item.port, a.item.path,
-      a.item.anchor?.sha256 ?? NO_ANCHOR, a.item.anchor?.subject ?? '', a.item.anchor?.source ?? '',
-      a.try, a.final ? 1 : 0, a.outcome, a.class, a.reason?.reason ?? null, a.reason?.detail ?? null, a.upload ? JSON.stringify(a.upload) : null, JSON.stringify(a.lines), a.httpStatus, a.bodyBytes, Math.round(a.durationMs), a.item.expect,
-      a.item.observationId, JSON.stringify(a.transcript), a.recordedAt, a.note ?? null).lastInsertRowid))
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            a.runId,
+            a.device,
+            a.module,
+            a.firmware,
+            a.profile,
+            a.item.target,
+            a.item.host,
+            a.item.port,
+            a.item.path,
+            a.item.anchor?.sha256 ?? NO_ANCHOR,
+            a.item.anchor?.subject ?? '',
+            a.item.anchor?.source ?? '',
+            a.try,
+            a.final ? 1 : 0,
+            a.outcome,
+            a.class,
+            a.reason?.reason ?? null,
+            a.reason?.detail ?? null,
+            a.upload ? JSON.stringify(a.upload) : null,
+            JSON.stringify(a.lines),
+            a.httpStatus,
+            a.bodyBytes,
+            Math.round(a.durationMs),
+            a.item.expect,
+            a.item.observationId,
+            JSON.stringify(a.transcript),
+            a.recordedAt,
+            a.note ?? null,
+          ).lastInsertRowid,
+      ),
+    )
   }
 
   /** Keys "device|target|anchor" that already have their verdict: resume skips them. */
   verdictKeys(runId: string): Set<string> {
-    const rows = this.db.prepare('SELECT device, target, anchor_sha256 AS a FROM attempts WHERE run_id = ? AND final = 1').all(runId) as Array<{ device: string; target: string; a: string }>
+    const rows = this.db
+      .prepare('SELECT device, target, anchor_sha256 AS a FROM attempts WHERE run_id = ? AND final = 1')
+      .all(runId) as Array<{ device: string; target: string; a: string }>
     return new Set(rows.map((r) => verdictKey(r.device, r.target, r.a)))
   }
 
   /** The highest try recorded for an item (0 when none), so a resumed retry numbers on. */
   lastTry(runId: string, device: string, target: string, anchor: string): number {
-    const r = this.db.prepare('SELECT max(try) AS t FROM attempts WHERE run_id = ? AND device = ? AND target = ? AND anchor_sha256 = ?').get(runId, device, target, anchor) as { t: number | null }
+    const r = this.db
+      .prepare(
+        'SELECT max(try) AS t FROM attempts WHERE run_id = ? AND device = ? AND target = ? AND anchor_sha256 = ?',
+      )
+      .get(runId, device, target, anchor) as { t: number | null }
     return r.t ?? 0
   }
 
   attempts(runId: string): AttemptRow[] {
-    const rows = this.db.prepare(`SELECT id, device, module, firmware, profile, target, host, port, path, anchor_sha256 AS anchorSha256, anchor_subject AS anchorSubject,
+    const rows = this.db
+      .prepare(
+        `SELECT id, device, module, firmware, profile, target, host, port, path, anchor_sha256 AS anchorSha256, anchor_subject AS anchorSubject,
       anchor_source AS anchorSource, try, final, outcome, class, reason, reason_detail AS reasonDetail, ca_upload AS caUpload, lines, http_status AS httpStatus,
-      body_bytes AS bodyBytes, duration_ms AS durationMs, expect, observation_id AS observationId, recorded_at AS recordedAt FROM attempts WHERE run_id = ? ORDER BY id`)
-      .all(runId) as Array<Omit<AttemptRow, 'lines' | 'final' | 'reason' | 'upload'> & { lines: string; final: number; reason: string | null; reasonDetail: string | null; caUpload: string | null }>
+      body_bytes AS bodyBytes, duration_ms AS durationMs, expect, observation_id AS observationId, recorded_at AS recordedAt FROM attempts WHERE run_id = ? ORDER BY id`,
+      )
+      .all(runId) as Array<
+      Omit<AttemptRow, 'lines' | 'final' | 'reason' | 'upload'> & {
+        lines: string
+        final: number
+        reason: string | null
+        reasonDetail: string | null
+        caUpload: string | null
+      }
+    >
     return rows.map(({ reason, reasonDetail, caUpload, ...r }) => ({
       ...r,
       final: r.final === 1,
@@ -200,7 +287,8 @@ export class RunStore {
   }
 
   certificateDer(sha256: string): Buffer | null {
-    const r = this.db.prepare('SELECT der FROM certificates WHERE sha256 = ?').get(sha256) as { der: Buffer } | undefined
+    const r = this.db.prepare('SELECT der FROM certificates WHERE sha256 = ?').get(sha256) as
+      { der: Buffer } | undefined
     return r?.der ?? null
   }
 }

@@ -16,7 +16,15 @@ export async function snapshotDb(path: string, dir: string, n: number): Promise<
   } catch (err) {
     // The store's messages speak of --db and of creating a new one: neither applies to a file to merge.
     if (!isAppError(err) || err.code === 'INTERNAL') throw err
-    throw new AppError(err.code, err.message.replace(/^--db /, '').replace(/; move it aside, a new one will be created$/, '').replace(/ Give a new path or a tlsmatrix database\.$/, '').replace(/ or use another --db\./, '.'), { cause: err })
+    throw new AppError(
+      err.code,
+      err.message
+        .replace(/^--db /, '')
+        .replace(/; move it aside, a new one will be created$/, '')
+        .replace(/ Give a new path or a tlsmatrix database\.$/, '')
+        .replace(/ or use another --db\./, '.'),
+      { cause: err },
+    )
   }
 }
 
@@ -25,7 +33,11 @@ async function snapshot(path: string, dir: string, n: number): Promise<Db> {
   try {
     size = statSync(path).size
   } catch (err) {
-    throw new AppError('STORE_UNUSABLE', `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err })
+    throw new AppError(
+      'STORE_UNUSABLE',
+      `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      { cause: err },
+    )
   }
   if (size === 0) throw new AppError('STORE_FOREIGN', `${path} is empty: not a tlsmatrix database`)
   inspectDb(path)
@@ -58,7 +70,14 @@ function checkIntact(copy: string, path: string): void {
   try {
     db = new Database(copy, { fileMustExist: true })
     const rows = db.pragma('quick_check') as Array<{ quick_check: string }>
-    if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') throw new AppError('STORE_CORRUPT', `${path} is corrupt (${rows.map((r) => r.quick_check).slice(0, 3).join('; ')})`)
+    if (rows.length !== 1 || rows[0]!.quick_check !== 'ok')
+      throw new AppError(
+        'STORE_CORRUPT',
+        `${path} is corrupt (${rows
+          .map((r) => r.quick_check)
+          .slice(0, 3)
+          .join('; ')})`,
+      )
   } catch (err) {
     if (isAppError(err)) throw err
     throw storeError(err, path)

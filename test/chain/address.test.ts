@@ -30,7 +30,12 @@ test('resolveAddress: the --resolve map first (per port), then an IP literal, th
 test('AIA judges the address the shared look-up returns: a public-looking name that resolves privately is refused', async () => {
   const l = tableLookup({ 'ca.example.test': '10.0.0.5' })
   await assert.rejects(
-    fetchAiaCertificates('http://ca.example.test/int.cer', { ...DEFAULT_AIA, allowPrivate: false, resolveMap: new Map(), lookup: l.fn }),
+    fetchAiaCertificates('http://ca.example.test/int.cer', {
+      ...DEFAULT_AIA,
+      allowPrivate: false,
+      resolveMap: new Map(),
+      lookup: l.fn,
+    }),
     (err) => isAppError(err, 'AIA_REFUSED') && /10\.0\.0\.5/.test((err as Error).message),
   )
   assert.deepEqual(l.asked, ['ca.example.test'])

@@ -19,8 +19,10 @@ describe('AIA downloads are bounded', () => {
       if (req.url === '/ok.cer') res.end(der)
       else if (req.url === '/ok.pem') res.end(rootCertificates[0])
       else if (req.url === '/huge') res.end(Buffer.alloc(200_000, 0x30))
-      else if (req.url === '/chunked-huge') { res.write(Buffer.alloc(40_000)); res.end(Buffer.alloc(40_000)) }
-      else if (req.url === '/loop') res.writeHead(302, { location: '/loop' }).end()
+      else if (req.url === '/chunked-huge') {
+        res.write(Buffer.alloc(40_000))
+        res.end(Buffer.alloc(40_000))
+      } else if (req.url === '/loop') res.writeHead(302, { location: '/loop' }).end()
       else if (req.url === '/to-file') res.writeHead(302, { location: 'file:///etc/passwd' }).end()
       else if (req.url === '/stall') res.write('x')
       else if (req.url === '/junk') res.end('not a certificate')
@@ -29,8 +31,16 @@ describe('AIA downloads are bounded', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     base = `http://aia.test:${(server.address() as { port: number }).port}`
   })
-  after(() => { server.closeAllConnections(); server.close() })
-  const opts = () => ({ ...DEFAULT_AIA, timeoutMs: 500, allowPrivate: true, resolveMap: parseResolveEntries([`aia.test:${base.split(':')[2]}:127.0.0.1`]) })
+  after(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  const opts = () => ({
+    ...DEFAULT_AIA,
+    timeoutMs: 500,
+    allowPrivate: true,
+    resolveMap: parseResolveEntries([`aia.test:${base.split(':')[2]}:127.0.0.1`]),
+  })
   const rejects = async (url: string, code: 'AIA_REFUSED' | 'AIA_FAILED', msg: RegExp, o = opts()) =>
     assert.rejects(fetchAiaCertificates(url, o), (err) => isAppError(err, code) && msg.test((err as Error).message))
 

@@ -14,7 +14,7 @@ async function labCertificates(): Promise<Buffer[]> {
 }
 
 test('the DER fast path reads exactly what @peculiar/x509 reads, on every bundled root and lab certificate', async () => {
-  const all = [...rootCertificates.flatMap((p) => pemBlocks(p)), ...await labCertificates()]
+  const all = [...rootCertificates.flatMap((p) => pemBlocks(p)), ...(await labCertificates())]
   let fast = 0
   for (const der of all) {
     let f
@@ -26,8 +26,16 @@ test('the DER fast path reads exactly what @peculiar/x509 reads, on every bundle
     }
     fast++
     const lib = libraryFields(der)
-    assert.deepEqual({ ...f, serial: f.serial.toLowerCase(), ski: f.ski?.toLowerCase() ?? null, aki: f.aki?.toLowerCase() ?? null },
-      { ...lib, serial: lib.serial.toLowerCase(), ski: lib.ski?.toLowerCase() ?? null, aki: lib.aki?.toLowerCase() ?? null }, lib.subject)
+    assert.deepEqual(
+      { ...f, serial: f.serial.toLowerCase(), ski: f.ski?.toLowerCase() ?? null, aki: f.aki?.toLowerCase() ?? null },
+      {
+        ...lib,
+        serial: lib.serial.toLowerCase(),
+        ski: lib.ski?.toLowerCase() ?? null,
+        aki: lib.aki?.toLowerCase() ?? null,
+      },
+      lib.subject,
+    )
   }
   // The fast path is the common case, not a rarity; the lab's own certificates were compared too.
   assert.ok(all.length > rootCertificates.length + 20)

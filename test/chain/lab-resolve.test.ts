@@ -9,7 +9,8 @@ describe('resolve against the basic lab', () => {
   let lab: RunningLab
   let resolver: Resolver
   const fp = (name: string) => parseCertificate(lab.pki.certs.get(name)!.der).info.sha256
-  const resolveHost = async (host: string, r: Resolver = resolver): Promise<Observation> => r.resolve(labTargets(lab).get(host)!)
+  const resolveHost = async (host: string, r: Resolver = resolver): Promise<Observation> =>
+    r.resolve(labTargets(lab).get(host)!)
 
   before(async () => {
     lab = await startTestLab()
@@ -21,7 +22,10 @@ describe('resolve against the basic lab', () => {
     const o = await resolveHost('out-of-order.basic.test')
     assert.equal(o.error, null)
     assert.equal(o.capture, 'wire')
-    assert.deepEqual(o.served.map((c) => c.info.sha256), [fp('leaf-out-of-order'), fp('root-rsa'), fp('int-rsa')])
+    assert.deepEqual(
+      o.served.map((c) => c.info.sha256),
+      [fp('leaf-out-of-order'), fp('root-rsa'), fp('int-rsa')],
+    )
     const root = o.anchors.find((a) => a.cert.info.sha256 === fp('root-rsa'))!
     assert.equal(root.source, 'served', 'the root was sent by the server')
     assert.deepEqual(root.paths, [[fp('leaf-out-of-order'), fp('int-rsa'), fp('root-rsa')]])
@@ -29,7 +33,10 @@ describe('resolve against the basic lab', () => {
 
   test('keeps an unrelated extra certificate where the server put it', async () => {
     const o = await resolveHost('extra-cert.basic.test')
-    assert.deepEqual(o.served.map((c) => c.info.sha256), [fp('leaf-extra-cert'), fp('int-rsa'), fp('unrelated-ca')])
+    assert.deepEqual(
+      o.served.map((c) => c.info.sha256),
+      [fp('leaf-extra-cert'), fp('int-rsa'), fp('unrelated-ca')],
+    )
     assert.ok(!o.anchors.some((a) => a.cert.info.sha256 === fp('unrelated-ca')), 'the unrelated CA is not a candidate')
   })
 
@@ -54,7 +61,10 @@ describe('resolve against the basic lab', () => {
   test('fetches a missing intermediate through AIA and builds the path with it', async () => {
     const o = await resolveHost('aia.basic.test')
     assert.equal(o.served.length, 1, 'the server sends the leaf only')
-    assert.deepEqual(o.aia.fetched.map((c) => c.info.sha256), [fp('int-aia')])
+    assert.deepEqual(
+      o.aia.fetched.map((c) => c.info.sha256),
+      [fp('int-aia')],
+    )
     const root = o.anchors.find((a) => a.cert.info.sha256 === fp('root-rsa'))!
     assert.deepEqual(root.paths, [[fp('leaf-aia'), fp('int-aia'), fp('root-rsa')]])
     const int = o.anchors.find((a) => a.cert.info.sha256 === fp('int-aia'))!
@@ -96,7 +106,15 @@ describe('resolve against the basic lab', () => {
   })
 
   test('the hello decides: an RSA-key-exchange-only client is refused by the ECDHE-only server', async () => {
-    const rsaOnly = await labResolver(lab, { hello: { versions: ['TLSv1.2'], cipherSuites: ['TLS_RSA_WITH_AES_128_CBC_SHA'], groups: [], signatureAlgorithms: [], sni: true } })
+    const rsaOnly = await labResolver(lab, {
+      hello: {
+        versions: ['TLSv1.2'],
+        cipherSuites: ['TLS_RSA_WITH_AES_128_CBC_SHA'],
+        groups: [],
+        signatureAlgorithms: [],
+        sni: true,
+      },
+    })
     const refused = await resolveHost('ecdhe-only.basic.test', rsaOnly)
     assert.equal(refused.error?.code, 'tls-alert:handshake-failure')
     const ok = await resolveHost('rsa-kx.basic.test', rsaOnly)
@@ -105,7 +123,9 @@ describe('resolve against the basic lab', () => {
   })
 
   test('sends SNI only when the hello says so', async () => {
-    const noSni = await labResolver(lab, { hello: { versions: ['TLSv1.2'], cipherSuites: [], groups: [], signatureAlgorithms: [], sni: false } })
+    const noSni = await labResolver(lab, {
+      hello: { versions: ['TLSv1.2'], cipherSuites: [], groups: [], signatureAlgorithms: [], sni: false },
+    })
     const o = await resolveHost('cross.basic.test', noSni)
     assert.equal(o.sni, null)
     // Without SNI the shared listener answers with its default host, not cross.basic.test.

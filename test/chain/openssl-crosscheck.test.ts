@@ -7,9 +7,15 @@ import { labResolver, labTargets, startTestLab } from '../helpers/lab.js'
 
 /** What `openssl s_client -showcerts` saw the server send, as fingerprints in order. */
 async function opensslChain(port: number, servername: string): Promise<string[]> {
-  const child = spawn('openssl', ['s_client', '-showcerts', '-connect', `127.0.0.1:${port}`, '-servername', servername, '-tls1_2'], { stdio: ['pipe', 'pipe', 'ignore'], timeout: 10_000 })
+  const child = spawn(
+    'openssl',
+    ['s_client', '-showcerts', '-connect', `127.0.0.1:${port}`, '-servername', servername, '-tls1_2'],
+    { stdio: ['pipe', 'pipe', 'ignore'], timeout: 10_000 },
+  )
   let out = ''
-  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
   child.stdin.end() // EOF on stdin: s_client prints the handshake and exits
   await new Promise((r) => child.once('close', r))
   return pemBlocks(out).map(sha256Hex)

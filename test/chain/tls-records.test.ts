@@ -4,11 +4,24 @@ import { ServerFlightReader } from '../../src/chain/tls-records.js'
 
 const u24 = (n: number) => Buffer.from([(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff])
 const handshake = (type: number, body: Buffer) => Buffer.concat([Buffer.from([type]), u24(body.length), body])
-const record = (type: number, fragment: Buffer) => Buffer.concat([Buffer.from([type, 3, 3, fragment.length >> 8, fragment.length & 0xff]), fragment])
+const record = (type: number, fragment: Buffer) =>
+  Buffer.concat([Buffer.from([type, 3, 3, fragment.length >> 8, fragment.length & 0xff]), fragment])
 
 function serverHello(version = 0x0303, supportedVersion?: number): Buffer {
-  const ext = supportedVersion ? Buffer.from([0, 43, 0, 2, supportedVersion >> 8, supportedVersion & 0xff]) : Buffer.alloc(0)
-  return handshake(2, Buffer.concat([Buffer.from([version >> 8, version & 0xff]), Buffer.alloc(32, 7), Buffer.from([0]), Buffer.from([0xc0, 0x2f, 0]), Buffer.from([ext.length >> 8, ext.length & 0xff]), ext]))
+  const ext = supportedVersion
+    ? Buffer.from([0, 43, 0, 2, supportedVersion >> 8, supportedVersion & 0xff])
+    : Buffer.alloc(0)
+  return handshake(
+    2,
+    Buffer.concat([
+      Buffer.from([version >> 8, version & 0xff]),
+      Buffer.alloc(32, 7),
+      Buffer.from([0]),
+      Buffer.from([0xc0, 0x2f, 0]),
+      Buffer.from([ext.length >> 8, ext.length & 0xff]),
+      ext,
+    ]),
+  )
 }
 
 function certificateMessage(certs: Buffer[]): Buffer {

@@ -32,7 +32,11 @@ test('the DER index agrees with the full parse on every bundled root: names for 
     const f = indexFields(der)
     assert.equal(f.ski, parsed.info.ski, parsed.info.subject)
     // Every root names itself as issuer: the index must find it by the parsed child's issuer.
-    if (parsed.subjectKey === parsed.issuerKey) assert.ok(store.issuersOf(parsed).some((c) => c.info.sha256 === parsed.info.sha256), parsed.info.subject)
+    if (parsed.subjectKey === parsed.issuerKey)
+      assert.ok(
+        store.issuersOf(parsed).some((c) => c.info.sha256 === parsed.info.sha256),
+        parsed.info.subject,
+      )
     if (parsed.info.ski) assert.ok(store.withSki(parsed.info.ski).some((c) => c.info.sha256 === parsed.info.sha256))
   }
 })
@@ -47,7 +51,13 @@ test('names compare case- and space-insensitively and by attribute type, not by 
   }
   const cert = (issuer: Buffer) => {
     // TBSCertificate with just serial, algorithm, issuer, validity, subject, spki placeholders.
-    const tbsBody = Buffer.concat([Buffer.from([0x02, 0x01, 0x01, 0x30, 0x00]), issuer, Buffer.from([0x30, 0x00]), issuer, Buffer.from([0x30, 0x00])])
+    const tbsBody = Buffer.concat([
+      Buffer.from([0x02, 0x01, 0x01, 0x30, 0x00]),
+      issuer,
+      Buffer.from([0x30, 0x00]),
+      issuer,
+      Buffer.from([0x30, 0x00]),
+    ])
     const tbs = Buffer.concat([Buffer.from([0x30, tbsBody.length]), tbsBody])
     return Buffer.concat([Buffer.from([0x30, tbs.length]), tbs])
   }

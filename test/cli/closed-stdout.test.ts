@@ -4,12 +4,18 @@ import { spawn } from 'node:child_process'
 import { MAIN } from '../helpers/spawn-cli.js'
 
 /** `tlsmatrix … | head -1`: the reader leaves early; the writer ends quietly, like other Unix tools. */
-test('writing to a closed stdout ends quietly: no INTERNAL, the command\'s own exit code', async () => {
-  const child = spawn(process.execPath, [...process.execArgv, MAIN, 'run', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+test("writing to a closed stdout ends quietly: no INTERNAL, the command's own exit code", async () => {
+  const child = spawn(process.execPath, [...process.execArgv, MAIN, 'run', '--help'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   child.stdout.destroy() // the reading end is gone before the CLI writes a byte
   let err = ''
-  child.stderr.on('data', (d: Buffer) => { err += d.toString() })
-  const code = await new Promise<number | string>((resolve) => child.once('close', (c, s) => resolve(c ?? s ?? 'unknown')))
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString()
+  })
+  const code = await new Promise<number | string>((resolve) =>
+    child.once('close', (c, s) => resolve(c ?? s ?? 'unknown')),
+  )
   assert.doesNotMatch(err, /INTERNAL|EPIPE/)
   assert.equal(code, 0)
 })

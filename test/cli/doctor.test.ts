@@ -11,16 +11,28 @@ import { ptyEmulator } from '../helpers/pty-emulator.js'
 import { MAIN } from '../helpers/spawn-cli.js'
 import { waitFor } from '../helpers/wait.js'
 
-interface Step { step: string; status: 'ok' | 'fail' | 'skipped'; detail: string; fix: string | null }
-interface Report { device: string; url: string; ready: boolean; module: { module: string; firmware: string; profile: string } | null; steps: Step[] }
-
+interface Step {
+  step: string
+  status: 'ok' | 'fail' | 'skipped'
+  detail: string
+  fix: string | null
+}
+interface Report {
+  device: string
+  url: string
+  ready: boolean
+  module: { module: string; firmware: string; profile: string } | null
+  steps: Step[]
+}
 
 const stepOf = (r: Report, id: string) => r.steps.find((s) => s.step === id)
 
 describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   describe('a module at 9600 baud behind a pseudo-terminal', () => {
     let emu: Awaited<ReturnType<typeof ptyEmulator>>
-    before(async () => { emu = await ptyEmulator(['--firmware', 'spwf04sa-1.1.0', '--baud', '9600']) })
+    before(async () => {
+      emu = await ptyEmulator(['--firmware', 'spwf04sa-1.1.0', '--baud', '9600'])
+    })
     after(async () => emu.stop())
 
     test('at the default 115200 it reads garbage, finds 9600, names the URL, and checks the rest at 9600 (exit 1)', async () => {
@@ -34,7 +46,20 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       assert.match(baud.detail, /to AT at 115200 baud; the module answers at 9600/)
       assert.match(baud.fix!, new RegExp(`use --device ${emu.path.replace(/\//g, '\\/')}\\?baud=9600`))
       // Everything after the line speed was checked at the speed found.
-      assert.deepEqual(r.steps.map((s) => [s.step, s.status]), [['port', 'ok'], ['lock', 'ok'], ['baud', 'fail'], ['module', 'ok'], ['console', 'ok'], ['clock', 'ok'], ['wifi', 'ok'], ['dns', 'skipped'], ['ca', 'ok']])
+      assert.deepEqual(
+        r.steps.map((s) => [s.step, s.status]),
+        [
+          ['port', 'ok'],
+          ['lock', 'ok'],
+          ['baud', 'fail'],
+          ['module', 'ok'],
+          ['console', 'ok'],
+          ['clock', 'ok'],
+          ['wifi', 'ok'],
+          ['dns', 'skipped'],
+          ['ca', 'ok'],
+        ],
+      )
       assert.equal(r.module?.profile, 'spwf04sa-1.1.0')
     })
 
@@ -51,7 +76,10 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       try {
         const io = testIo()
         assert.equal(await run(['doctor', '--device', emu.path], io), 1, io.err())
-        assert.match(io.out(), new RegExp(`^✗ not in use: .* is in use by run run-on-the-bench \\(pid ${process.pid}, `, 'm'))
+        assert.match(
+          io.out(),
+          new RegExp(`^✗ not in use: .* is in use by run run-on-the-bench \\(pid ${process.pid}, `, 'm'),
+        )
         assert.match(io.out(), /^ {4}fix: wait for that run to finish, or stop it/m)
         assert.doesNotMatch(io.out(), /line speed/)
       } finally {
@@ -65,7 +93,10 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       try {
         const io = testIo()
         assert.equal(await run(['doctor', '--device', `${emu.path}?baud=9600`], io), 1, io.err())
-        assert.ok(io.out().includes(`✗ port: ${emu.path}: another program has the port open\n    fix: close it`), io.out())
+        assert.ok(
+          io.out().includes(`✗ port: ${emu.path}: another program has the port open\n    fix: close it`),
+          io.out(),
+        )
         assert.ok(io.out().includes(`\`fuser -v ${emu.path}\` names it\n`), io.out())
       } finally {
         await new Promise<void>((resolve) => other.close(() => resolve()))
@@ -105,7 +136,20 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
     } finally {
       await slow.stop()
     }
-    const server = spawn(process.execPath, [...process.execArgv, MAIN, 'emulate', '--firmware', 'esp-at-5.0-esp32c5', '--listen', 'tcp://127.0.0.1:0', '--exit-with-stdin'], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const server = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        MAIN,
+        'emulate',
+        '--firmware',
+        'esp-at-5.0-esp32c5',
+        '--listen',
+        'tcp://127.0.0.1:0',
+        '--exit-with-stdin',
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    )
     try {
       const url = await new Promise<string>((r) => createInterface({ input: server.stdout! }).once('line', r))
       const io = testIo()
@@ -113,7 +157,9 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       assert.match(io.out(), /^✓ line speed: AT answered through the serial server/m)
     } finally {
       server.stdin!.end()
-      await new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r(null) : server.once('exit', r)))
+      await new Promise((r) =>
+        server.exitCode !== null || server.signalCode !== null ? r(null) : server.once('exit', r),
+      )
     }
   })
 
@@ -125,14 +171,17 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       await waitFor(() => /^✓ module:/m.test(io.out()), 'the module step')
       emu.child.kill('SIGKILL')
       assert.equal(await exit, 3, io.out())
-      assert.match(io.out(), /^✗ [^\n]+: \/dev\/\S+ closed[^\n]*\n {4}fix: the port went away: check the cable and power, then run doctor again$/m)
+      assert.match(
+        io.out(),
+        /^✗ [^\n]+: \/dev\/\S+ closed[^\n]*\n {4}fix: the port went away: check the cable and power, then run doctor again$/m,
+      )
       assert.match(io.err(), /^device lost: /m)
     } finally {
       await emu.stop()
     }
   })
 
-  test('permission denied names the dialout group on Linux (the system\'s words; a root test run cannot be refused)', () => {
+  test("permission denied names the dialout group on Linux (the system's words; a root test run cannot be refused)", () => {
     const f = openFailure('/dev/ttyUSB0', new Error('Error: Permission denied, cannot open /dev/ttyUSB0'))
     assert.equal(f.detail, '/dev/ttyUSB0: permission denied')
     if (process.platform === 'linux') assert.match(f.fix, /^sudo usermod -aG dialout \$USER, then log out and in again/)
@@ -140,16 +189,24 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
 
   test('a module with no network: Wi-Fi fails with the join commands, DNS is not tried (exit 1)', async () => {
     const io = testIo()
-    assert.equal(await run(['doctor', '--device', 'emu:spwf01sa-3.5.3?no-wifi', '--probe-host', 'example.test'], io), 1, io.err())
+    assert.equal(
+      await run(['doctor', '--device', 'emu:spwf01sa-3.5.3?no-wifi', '--probe-host', 'example.test'], io),
+      1,
+      io.err(),
+    )
     assert.match(io.out(), /^✓ module: SPWF01SA firmware 3\.5\.3 build 170111-665d284: profile spwf01sa-3\.5\.3$/m)
     assert.match(io.out(), /^✗ Wi-Fi: not joined: no address\n {4}fix: join a network once: AT\+S\.SSIDTXT=<ssid>, /m)
     assert.match(io.out(), /^– DNS: not checked: no Wi-Fi$/m)
     assert.match(io.out(), /^1 step failed: not ready for a survey$/m)
   })
 
-  test('--probe-host the module cannot resolve fails DNS with the module\'s own line (exit 1)', async () => {
+  test("--probe-host the module cannot resolve fails DNS with the module's own line (exit 1)", async () => {
     const io = testIo()
-    assert.equal(await run(['doctor', '--device', 'emu:spwf04sa-1.0.0?no-dns', '--probe-host', 'example.test', '--json'], io), 1, io.err())
+    assert.equal(
+      await run(['doctor', '--device', 'emu:spwf04sa-1.0.0?no-dns', '--probe-host', 'example.test', '--json'], io),
+      1,
+      io.err(),
+    )
     const dns = stepOf(JSON.parse(io.out()) as Report, 'dns')!
     assert.equal(dns.status, 'fail')
     assert.match(dns.detail, /example\.test did not resolve: AT-S\.ERROR:65:DNS address failure/)
@@ -157,7 +214,11 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
 
   test('a module that restarts now and then: each step is asked again after a resync, never blamed (exit 0)', async () => {
     const io = testIo()
-    assert.equal(await run(['doctor', '--device', 'emu:spwf04sa-1.1.0?faults=reboot=0.2&seed=4'], io), 0, io.out() + io.err())
+    assert.equal(
+      await run(['doctor', '--device', 'emu:spwf04sa-1.1.0?faults=reboot=0.2&seed=4'], io),
+      0,
+      io.out() + io.err(),
+    )
     assert.match(io.out(), /\(asked [23] times: the module restarted/)
   })
 
@@ -175,7 +236,10 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   test('a port that does not exist: the first step fails with the fix (exit 1)', async () => {
     const io = testIo()
     assert.equal(await run(['doctor', '--device', '/dev/ttyNOPE0'], io), 1)
-    assert.equal(io.out(), '✗ port: /dev/ttyNOPE0 does not exist (is the module plugged in? ls /dev/tty*)\n    fix: plug the module in (and power it); `ls /dev/serial/by-id/` names USB serial adapters\n1 step failed: not ready for a survey\n')
+    assert.equal(
+      io.out(),
+      '✗ port: /dev/ttyNOPE0 does not exist (is the module plugged in? ls /dev/tty*)\n    fix: plug the module in (and power it); `ls /dev/serial/by-id/` names USB serial adapters\n1 step failed: not ready for a survey\n',
+    )
   })
 
   test('a bad URL or --probe-host is a usage error (exit 2)', async () => {

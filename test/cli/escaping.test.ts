@@ -18,19 +18,68 @@ test('terminal output never carries control characters from certificates or serv
   const real = parseCertificate(pemBlocks(rootCertificates[0]!)[0]!)
   const hostile = { ...real, info: { ...real.info, subject: evil, issuer: evil } }
   const obs: Observation = {
-    target: 'x.test:443', host: 'x.test', port: 443, sni: 'x.test', observedAt: '', ip: '127.0.0.1', protocol: 'TLSv1.2', cipher: 'c', capture: 'wire',
-    error: { code: 'tls-error', message: 'bad\x1b[0m' }, timings: { dnsMs: 0, connectMs: 0, handshakeMs: 0, totalMs: 0 }, served: [hostile], chainHash: 'h',
+    target: 'x.test:443',
+    host: 'x.test',
+    port: 443,
+    sni: 'x.test',
+    observedAt: '',
+    ip: '127.0.0.1',
+    protocol: 'TLSv1.2',
+    cipher: 'c',
+    capture: 'wire',
+    error: { code: 'tls-error', message: 'bad\x1b[0m' },
+    timings: { dnsMs: 0, connectMs: 0, handshakeMs: 0, totalMs: 0 },
+    served: [hostile],
+    chainHash: 'h',
     anchors: [{ cert: hostile, source: 'served', kind: 'root', paths: [], match: ['path'] }],
-    untrustedAnchors: [{ cert: hostile, source: 'served', kind: 'root', paths: [], match: ['ski-aki'] }], aia: { fetched: [], errors: [] },
+    untrustedAnchors: [{ cert: hostile, source: 'served', kind: 'root', paths: [], match: ['ski-aki'] }],
+    aia: { fetched: [], errors: [] },
   }
   const text = observationText(obs)
   assert.doesNotMatch(text, CONTROL)
   assert.match(text, /CN=evil\\x1b\[2J/)
   const row: AttemptRow = {
-    id: 1, device: 'd\x1b', module: 'SPWF04SA', firmware: '1.0.0', profile: 'p', target: 'x.test:443\x07', host: 'x.test', port: 443, path: '/', anchorSha256: 'a',
-    anchorSubject: evil, anchorSource: 'store', try: 1, final: true, outcome: 'fail', class: 'untrusted', reason: null, upload: null, lines: ['AT-S.Certificate Error:23\x1b[1m'],
-    httpStatus: null, bodyBytes: 0, durationMs: 1, expect: null, observationId: null, recordedAt: '',
+    id: 1,
+    device: 'd\x1b',
+    module: 'SPWF04SA',
+    firmware: '1.0.0',
+    profile: 'p',
+    target: 'x.test:443\x07',
+    host: 'x.test',
+    port: 443,
+    path: '/',
+    anchorSha256: 'a',
+    anchorSubject: evil,
+    anchorSource: 'store',
+    try: 1,
+    final: true,
+    outcome: 'fail',
+    class: 'untrusted',
+    reason: null,
+    upload: null,
+    lines: ['AT-S.Certificate Error:23\x1b[1m'],
+    httpStatus: null,
+    bodyBytes: 0,
+    durationMs: 1,
+    expect: null,
+    observationId: null,
+    recordedAt: '',
   }
-  const m = buildMatrix([{ label: 'd\x1b', url: 'emu:x', module: 'SPWF04SA', firmware: '1.0.0', build: null, profile: 'p', warning: null, lost: null }], [row], [row.target])
+  const m = buildMatrix(
+    [
+      {
+        label: 'd\x1b',
+        url: 'emu:x',
+        module: 'SPWF04SA',
+        firmware: '1.0.0',
+        build: null,
+        profile: 'p',
+        warning: null,
+        lost: null,
+      },
+    ],
+    [row],
+    [row.target],
+  )
   for (const out of [matrixText(m), failuresText([row])]) assert.doesNotMatch(out, CONTROL, out)
 })

@@ -17,16 +17,27 @@ describe('inputs are checked before any work', () => {
   let hosts: string
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-inputs-'))
-    counter = createServer((s) => { connections++; s.destroy() })
+    counter = createServer((s) => {
+      connections++
+      s.destroy()
+    })
     await new Promise<void>((r) => counter.listen(0, '127.0.0.1', r))
     hosts = join(dir, 'hosts.txt')
     // Resolving this target would connect to the counter: a connection means work started.
     writeFileSync(hosts, `counted.test:${(counter.address() as { port: number }).port}\n`)
   })
-  after(() => { counter.close() })
+  after(() => {
+    counter.close()
+  })
   const counted = () => ['--resolve', `counted.test:${(counter.address() as { port: number }).port}:127.0.0.1`]
 
-  for (const url of ['/dev/ttyUSB9', 'emu:nonexistent', 'emu:spwf04sa-1.1.0?bogus=1', '/dev/null', 'emu:spwf04sa-1.1.0?seed=x']) {
+  for (const url of [
+    '/dev/ttyUSB9',
+    'emu:nonexistent',
+    'emu:spwf04sa-1.1.0?bogus=1',
+    '/dev/null',
+    'emu:spwf04sa-1.1.0?seed=x',
+  ]) {
     test(`run --device ${url}: usage error (exit 2) before any target is resolved or run created`, async () => {
       const db = join(dir, `dev-${connections}-${url.replace(/\W/g, '_')}.db`)
       const io = testIo()
@@ -44,22 +55,37 @@ describe('inputs are checked before any work', () => {
     writeFileSync(join(profiles, 'stray.json'), '')
     const db = join(dir, 'profiles.db')
     const io = testIo()
-    const code = await run(['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0', '--profiles', profiles, '--db', db, ...counted()], io)
+    const code = await run(
+      ['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0', '--profiles', profiles, '--db', db, ...counted()],
+      io,
+    )
     assert.equal(code, 2, io.err())
     assert.match(io.err(), /PROFILE_INVALID: .*stray\.json: the file is empty/)
     assert.equal(connections, 0)
     assert.equal(existsSync(db), false)
     writeFileSync(join(profiles, 'stray.json'), '{"id": "x"}')
     const io2 = testIo()
-    assert.equal(await run(['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0', '--profiles', profiles, '--db', db, ...counted()], io2), 2)
+    assert.equal(
+      await run(
+        ['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0', '--profiles', profiles, '--db', db, ...counted()],
+        io2,
+      ),
+      2,
+    )
     assert.match(io2.err(), /stray\.json: .*module must be SPWF04SA, SPWF01SA, ESP32/)
   })
 
   test('--hello: unknown keys and wrong types are exit 2, each named', async () => {
     const hello = join(dir, 'hello.json')
-    writeFileSync(hello, JSON.stringify({ versions: 'TLSv1.2', cipherSuite: ['TLS_RSA_WITH_AES_128_CBC_SHA'], sni: 'yes' }))
+    writeFileSync(
+      hello,
+      JSON.stringify({ versions: 'TLSv1.2', cipherSuite: ['TLS_RSA_WITH_AES_128_CBC_SHA'], sni: 'yes' }),
+    )
     const io = testIo()
-    assert.equal(await run(['resolve', '--hosts', hosts, '--hello', hello, '--db', join(dir, 'hello.db'), ...counted()], io), 2)
+    assert.equal(
+      await run(['resolve', '--hosts', hosts, '--hello', hello, '--db', join(dir, 'hello.db'), ...counted()], io),
+      2,
+    )
     assert.match(io.err(), /HELLO_INVALID/)
     assert.match(io.err(), /unknown key "cipherSuite"/)
     assert.match(io.err(), /"versions" must be a list of strings/)
@@ -101,10 +127,16 @@ describe('inputs are checked before any work', () => {
   test('probe --ca: a private key or another file is refused before a byte reaches the device; a bundle says which certificate it uses', async () => {
     const device = `tcp://127.0.0.1:${(counter.address() as { port: number }).port}`
     const key = join(dir, 'key.pem')
-    writeFileSync(key, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
+    writeFileSync(
+      key,
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    )
     const other = join(dir, 'other.bin')
     writeFileSync(other, 'hello, not a certificate')
-    for (const [file, why] of [[key, /contains a private key \(PRIVATE KEY\)/], [other, /not an X\.509 certificate/]] as const) {
+    for (const [file, why] of [
+      [key, /contains a private key \(PRIVATE KEY\)/],
+      [other, /not an X\.509 certificate/],
+    ] as const) {
       const io = testIo()
       assert.equal(await run(['probe', '--device', device, '--ca', file, '--target', 'a.example'], io), 2)
       assert.match(io.err(), /CA_INVALID/)
@@ -129,7 +161,8 @@ describe('inputs are checked before any work', () => {
   test('every error code has one documented exit code (0-3)', () => {
     for (const [code, exit] of Object.entries(EXIT_CODES)) assert.ok([1, 2, 3].includes(exit), code)
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-    for (const code of Object.keys(EXIT_CODES)) assert.match(readme, new RegExp(`\`${code}\``), `README documents ${code}`)
+    for (const code of Object.keys(EXIT_CODES))
+      assert.match(readme, new RegExp(`\`${code}\``), `README documents ${code}`)
   })
 })
 
@@ -146,5 +179,8 @@ test('README shows the synopses `resolve --help`, `run --help`, `merge --help` a
 test('`emulate --help` names every family it emulates, not only the SPWF modules', async () => {
   const io = testIo()
   assert.equal(await run(['emulate', '--help'], io), 0)
-  assert.match(io.out().replace(/\s+/g, ' '), /run an emulated module \(SPWF04SA, SPWF01SA or ESP-AT, as its profile says\)/)
+  assert.match(
+    io.out().replace(/\s+/g, ' '),
+    /run an emulated module \(SPWF04SA, SPWF01SA or ESP-AT, as its profile says\)/,
+  )
 })

@@ -12,8 +12,15 @@ import { exitOf, spawnCli, until } from '../helpers/spawn-cli.js'
 async function stallServer(): Promise<{ server: Server; port: number; opened: () => number }> {
   let opened = 0
   const sockets: Socket[] = []
-  const server = createServer((s) => { opened++; sockets.push(s); s.on('error', () => {}); s.resume() })
-  server.on('close', () => { for (const s of sockets) s.destroy() })
+  const server = createServer((s) => {
+    opened++
+    sockets.push(s)
+    s.on('error', () => {})
+    s.resume()
+  })
+  server.on('close', () => {
+    for (const s of sockets) s.destroy()
+  })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return { server, port: (server.address() as { port: number }).port, opened: () => opened }
 }
@@ -24,8 +31,20 @@ test('resolve: two Ctrl-C in a row exit 3 (README), never 130', async () => {
   try {
     const hosts = join(dir, 'hosts.txt')
     writeFileSync(hosts, `stall.basic.test:${stall.port}\nother.test:${await closedPort()}\n`)
-    const c = spawnCli(['resolve', '--hosts', hosts, '--db', join(dir, 'r.db'), '--concurrency', '1', '--timeout-ms', '600000', '--no-aia',
-      '--resolve', `stall.basic.test:${stall.port}:127.0.0.1`])
+    const c = spawnCli([
+      'resolve',
+      '--hosts',
+      hosts,
+      '--db',
+      join(dir, 'r.db'),
+      '--concurrency',
+      '1',
+      '--timeout-ms',
+      '600000',
+      '--no-aia',
+      '--resolve',
+      `stall.basic.test:${stall.port}:127.0.0.1`,
+    ])
     await until(() => stall.opened() === 1, 'the stalled handshake')
     c.child.kill('SIGINT')
     c.child.kill('SIGINT')
@@ -56,9 +75,18 @@ test('probe: the first Ctrl-C abandons the probe and exits 3 with a message', as
   try {
     const ca = join(dir, 'ca.pem')
     writeFileSync(ca, rootCertificates[0]!)
-    const c = spawnCli(['probe', '--device', 'emu:spwf04sa-1.1.0?no-dns&request-timeout-ms=600000', '--ca', ca,
-      '--target', `stall.test:${stall.port}`, '--resolve', `stall.test:${stall.port}:127.0.0.1`])
-    await until(() => stall.opened() === 1, 'the module\'s HTTPS request in flight')
+    const c = spawnCli([
+      'probe',
+      '--device',
+      'emu:spwf04sa-1.1.0?no-dns&request-timeout-ms=600000',
+      '--ca',
+      ca,
+      '--target',
+      `stall.test:${stall.port}`,
+      '--resolve',
+      `stall.test:${stall.port}:127.0.0.1`,
+    ])
+    await until(() => stall.opened() === 1, "the module's HTTPS request in flight")
     c.child.kill('SIGINT')
     assert.equal(await exitOf(c), 3, c.stderr())
     assert.match(c.stderr(), /interrupted: probe abandoned/)

@@ -41,10 +41,14 @@ async function stallServer(): Promise<{ server: Server; port: number; opened: ()
     opened++
     sockets.push(s)
     s.on('error', () => {})
-    s.on('close', () => { closed++ })
+    s.on('close', () => {
+      closed++
+    })
     s.resume()
   })
-  server.on('close', () => { for (const s of sockets) s.destroy() })
+  server.on('close', () => {
+    for (const s of sockets) s.destroy()
+  })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return { server, port: (server.address() as { port: number }).port, opened: () => opened, closed: () => closed }
 }
@@ -60,7 +64,8 @@ async function swallowingProxy(target: number): Promise<{ server: Server; port: 
   const server = createServer((client) => {
     const upstream = connect(target, '127.0.0.1')
     sockets.push(client, upstream)
-    client.on('error', () => {}); upstream.on('error', () => {})
+    client.on('error', () => {})
+    upstream.on('error', () => {})
     upstream.pipe(client)
     upstream.on('close', () => client.destroy())
     client.on('close', () => upstream.destroy())
@@ -77,7 +82,9 @@ async function swallowingProxy(target: number): Promise<{ server: Server; port: 
       }
     })
   })
-  server.on('close', () => { for (const s of sockets) s.destroy() })
+  server.on('close', () => {
+    for (const s of sockets) s.destroy()
+  })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return { server, port: (server.address() as { port: number }).port, requests: () => requests }
 }
@@ -85,24 +92,41 @@ async function swallowingProxy(target: number): Promise<{ server: Server; port: 
 /** Emulator processes started by `parent`. */
 function emulators(parent: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(parent), '-f', 'emulate']).toString().trim().split('\n').filter(Boolean).map(Number)
+    return execFileSync('pgrep', ['-P', String(parent), '-f', 'emulate'])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
   } catch {
     return []
   }
 }
-const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
 
 async function refused(port: number): Promise<boolean> {
   return await new Promise((resolve) => {
     const s = connect(port, '127.0.0.1')
-    s.once('connect', () => { s.destroy(); resolve(false) })
+    s.once('connect', () => {
+      s.destroy()
+      resolve(false)
+    })
     s.once('error', () => resolve(true))
   })
 }
 
 describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
   let dir: string
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-sigint-')) })
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-sigint-'))
+  })
 
   test('resolve: the first Ctrl-C abandons the connections in flight and exits 3 with what was recorded', async () => {
     const stall = await stallServer()
@@ -111,15 +135,38 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
       const hosts = join(dir, 'resolve-hosts.txt')
       writeFileSync(hosts, `refused.test:${refused}\nstall-a.test:${stall.port}\nstall-b.test:${stall.port}\n`)
       const db = join(dir, 'resolve.db')
-      const c = spawnCli(['resolve', '--hosts', hosts, '--db', db, '--concurrency', '1', '--timeout-ms', '600000', '--no-aia',
-        '--resolve', `refused.test:${refused}:127.0.0.1`, '--resolve', `stall-a.test:${stall.port}:127.0.0.1`, '--resolve', `stall-b.test:${stall.port}:127.0.0.1`])
+      const c = spawnCli([
+        'resolve',
+        '--hosts',
+        hosts,
+        '--db',
+        db,
+        '--concurrency',
+        '1',
+        '--timeout-ms',
+        '600000',
+        '--no-aia',
+        '--resolve',
+        `refused.test:${refused}:127.0.0.1`,
+        '--resolve',
+        `stall-a.test:${stall.port}:127.0.0.1`,
+        '--resolve',
+        `stall-b.test:${stall.port}:127.0.0.1`,
+      ])
       // The first target is recorded and the second is waiting on a server that never answers.
-      await until(() => count(db, 'SELECT count(*) n FROM observations') === 1 && stall.opened() === 1, 'one recorded target and one in flight')
+      await until(
+        () => count(db, 'SELECT count(*) n FROM observations') === 1 && stall.opened() === 1,
+        'one recorded target and one in flight',
+      )
       c.child.kill('SIGINT')
       // Without abandonment the process would wait 600 s for the stalled handshake.
       assert.equal(await exitOf(c), 3, c.stderr())
       assert.match(c.stderr(), /interrupted: 1 of 3 targets recorded in /)
-      assert.equal(count(db, 'SELECT count(*) n FROM observations'), 1, 'what was recorded stays; nothing half-done is added')
+      assert.equal(
+        count(db, 'SELECT count(*) n FROM observations'),
+        1,
+        'what was recorded stays; nothing half-done is added',
+      )
       await until(() => stall.closed() === 1, 'the abandoned connection to be closed')
       assert.equal(stall.opened(), 1, 'no new target started after Ctrl-C')
       assert.doesNotMatch(c.stderr(), /\n\s+at /, 'no stack trace')
@@ -130,16 +177,38 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
 
   describe('run', () => {
     let lab: RunningLab
-    before(async () => { lab = await startTestLab() })
+    before(async () => {
+      lab = await startTestLab()
+    })
     after(async () => lab.close())
 
     test('the first Ctrl-C lets the attempt in flight finish, marks the run interrupted and prints the resume hint (exit 3); its emulators exit', async () => {
       const hosts = join(dir, 'run1-hosts.txt')
-      writeFileSync(hosts, lab.hosts.filter((h) => ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`).includes(h.name)).map((h) => `${h.name}:${h.port}`).join('\n'))
+      writeFileSync(
+        hosts,
+        lab.hosts
+          .filter((h) =>
+            ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`).includes(h.name),
+          )
+          .map((h) => `${h.name}:${h.port}`)
+          .join('\n'),
+      )
       const db = join(dir, 'run1.db')
       // 9600 baud: each upload takes about a second, so the run is mid-way when Ctrl-C comes.
-      const c = spawnCli(['run', '--hosts', hosts, '--db', db, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--aia-allow-private',
-        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]), '--device', 'emu:spwf04sa-1.1.0?no-dns&baud=9600'])
+      const c = spawnCli([
+        'run',
+        '--hosts',
+        hosts,
+        '--db',
+        db,
+        '--trust-store',
+        lab.trustStoreFile,
+        '--trust-store-only',
+        '--aia-allow-private',
+        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+        '--device',
+        'emu:spwf04sa-1.1.0?no-dns&baud=9600',
+      ])
       await until(() => count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
       const started = emulators(c.child.pid!)
       assert.ok(started.length > 0, 'the run started an emulator')
@@ -150,7 +219,9 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
       assert.equal(runStatus(db, runId), 'interrupted')
       const planned = (() => {
         const d = new Database(db, { readonly: true })
-        const plan = JSON.parse((d.prepare('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string }).plan) as Array<{ skipped: unknown[]; groups: Array<{ items: unknown[] }> }>
+        const plan = JSON.parse(
+          (d.prepare('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string }).plan,
+        ) as Array<{ skipped: unknown[]; groups: Array<{ items: unknown[] }> }>
         d.close()
         return plan.reduce((n, p) => n + p.skipped.length + p.groups.reduce((m, g) => m + g.items.length, 0), 0)
       })()
@@ -180,7 +251,10 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
       assert.equal(await exitOf(c), 3, c.stderr())
       assert.match(c.stderr(), /start the demo again/)
       // The report of what the run found is written even so (or says why there is none).
-      assert.ok(existsSync(join(dir, 'demo-reports', 'index.html')) || /no report written: /.test(c.stderr()), c.stderr())
+      assert.ok(
+        existsSync(join(dir, 'demo-reports', 'index.html')) || /no report written: /.test(c.stderr()),
+        c.stderr(),
+      )
       await until(() => !started.some(alive), 'the emulators to exit')
       for (const port of new Set(ports)) assert.equal(await refused(port), true, `port ${port} is free`)
     })
@@ -192,11 +266,26 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
         const hosts = join(dir, 'run-hosts.txt')
         writeFileSync(hosts, `${name}:${proxy.port}\n`)
         const db = join(dir, 'run.db')
-        const c = spawnCli(['run', '--hosts', hosts, '--db', db, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--aia-allow-private',
-          '--resolve', `${name}:${proxy.port}:127.0.0.1`, ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
-          '--device', 'emu:spwf04sa-1.1.0?no-dns&request-timeout-ms=600000', '--device-timeout-ms', '600000'])
+        const c = spawnCli([
+          'run',
+          '--hosts',
+          hosts,
+          '--db',
+          db,
+          '--trust-store',
+          lab.trustStoreFile,
+          '--trust-store-only',
+          '--aia-allow-private',
+          '--resolve',
+          `${name}:${proxy.port}:127.0.0.1`,
+          ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+          '--device',
+          'emu:spwf04sa-1.1.0?no-dns&request-timeout-ms=600000',
+          '--device-timeout-ms',
+          '600000',
+        ])
         // The module's HTTPS request is in flight and will not end by itself.
-        await until(() => proxy.requests() > 0, 'the module\'s HTTPS request')
+        await until(() => proxy.requests() > 0, "the module's HTTPS request")
         const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(c.stderr())?.[1]
         assert.ok(runId, c.stderr())
         c.child.kill('SIGINT')

@@ -13,26 +13,39 @@ import { testIo } from '../helpers/io.js'
 import { closedPort } from '../helpers/lab.js'
 import { waitFor } from '../helpers/wait.js'
 
-const reachable = (port: number) => new Promise<boolean>((resolve) => {
-  const s = connect(port, '127.0.0.1')
-  s.once('connect', () => { s.destroy(); resolve(true) })
-  s.once('error', () => resolve(false))
-})
+const reachable = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('error', () => resolve(false))
+  })
 
 test('tlsmatrix lab serves until Ctrl-C, prints --resolve mappings and files, then frees its ports', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tlsmatrix-lab-'))
   const io = testIo()
   const exit = run(['lab', '--spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out], io)
   let ended = false
-  void exit.finally(() => { ended = true })
+  void exit.finally(() => {
+    ended = true
+  })
   await waitFor(() => io.out().includes('Ctrl-C stops the lab') || ended, 'the lab to start')
   assert.match(io.out(), /Ctrl-C stops the lab/, io.err())
   const m = /--resolve rsa2048\.basic\.test:(\d+):127\.0\.0\.1/.exec(io.out())
   assert.ok(m, io.out())
   const port = Number(m[1])
   assert.equal(await reachable(port), true)
-  assert.match(readFileSync(join(out, 'hosts.txt'), 'utf8'), new RegExp(`^rsa2048\\.basic\\.test:${port} tags=rsa$`, 'm'))
-  assert.equal(readFileSync(join(out, 'trust.pem'), 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 4, 'the four lab roots')
+  assert.match(
+    readFileSync(join(out, 'hosts.txt'), 'utf8'),
+    new RegExp(`^rsa2048\\.basic\\.test:${port} tags=rsa$`, 'm'),
+  )
+  assert.equal(
+    readFileSync(join(out, 'trust.pem'), 'utf8').match(/BEGIN CERTIFICATE/g)?.length,
+    4,
+    'the four lab roots',
+  )
   io.interrupt()
   assert.equal(await exit, 0)
   assert.equal(await reachable(port), false)
@@ -41,7 +54,14 @@ test('tlsmatrix lab serves until Ctrl-C, prints --resolve mappings and files, th
 test('an invalid lab spec names every problem and exits 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-spec-'))
   const file = join(dir, 'bad.json')
-  writeFileSync(file, JSON.stringify({ name: 'bad', certificates: { a: { subject: 'CN=a', key: 'rsa-9', issuer: 'nobody' } }, hosts: { 'x_y.test': { certificate: 'zz' } } }))
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'bad',
+      certificates: { a: { subject: 'CN=a', key: 'rsa-9', issuer: 'nobody' } },
+      hosts: { 'x_y.test': { certificate: 'zz' } },
+    }),
+  )
   const io = testIo()
   assert.equal(await run(['lab', '--spec', file], io), 2)
   assert.match(io.err(), /certificates\.a: key must be one of/)
@@ -82,30 +102,41 @@ test('an ephemeral lab takes no fixed port, the AIA server included, and leaves 
   } finally {
     await lab.close()
   }
-  assert.deepEqual(readdirSync(join(cacheDir, spec.name)).filter((f) => f.startsWith('certs-')), [])
+  assert.deepEqual(
+    readdirSync(join(cacheDir, spec.name)).filter((f) => f.startsWith('certs-')),
+    [],
+  )
 })
 
 test('processes building one PKI cache at once agree on its keys: the first written wins', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-race-'))
   const file = join(dir, 'tiny.json')
-  writeFileSync(file, JSON.stringify({
-    name: 'tiny',
-    certificates: {
-      root: { subject: 'CN=Tiny Root', key: 'ec-p256', issuer: 'self', ca: true, trust: true },
-      leaf: { subject: 'CN=a.tiny.test', key: 'ec-p256', issuer: 'root', sans: ['a.tiny.test'] },
-    },
-    hosts: { 'a.tiny.test': { certificate: 'leaf' } },
-  }))
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'tiny',
+      certificates: {
+        root: { subject: 'CN=Tiny Root', key: 'ec-p256', issuer: 'self', ca: true, trust: true },
+        leaf: { subject: 'CN=a.tiny.test', key: 'ec-p256', issuer: 'root', sans: ['a.tiny.test'] },
+      },
+      hosts: { 'a.tiny.test': { certificate: 'leaf' } },
+    }),
+  )
   const spec = await readLabSpec(file)
   const cacheDir = join(dir, 'cache')
   const racers = await Promise.all(Array.from({ length: 4 }, () => loadOrCreatePki(spec, cacheDir, null, new Date())))
   const settled = await loadOrCreatePki(spec, cacheDir, null, new Date())
   assert.equal(settled.generated, false)
   for (const r of racers) {
-    for (const [name, key] of r.keys) assert.deepEqual(key.spki, settled.keys.get(name)!.spki, `every racer used the key on disk for ${name}`)
+    for (const [name, key] of r.keys)
+      assert.deepEqual(key.spki, settled.keys.get(name)!.spki, `every racer used the key on disk for ${name}`)
   }
   for (const [name, cert] of settled.certs) {
     const spki = new X509Certificate(cert.der).publicKey.export({ type: 'spki', format: 'der' })
-    assert.deepEqual(spki, settled.keys.get(cert.keyName)!.spki, `the cached ${name} certificate carries the cached key`)
+    assert.deepEqual(
+      spki,
+      settled.keys.get(cert.keyName)!.spki,
+      `the cached ${name} certificate carries the cached key`,
+    )
   }
 })

@@ -17,7 +17,13 @@ const source = join(dir, 'rig.db')
 const history = join(dir, 'history.db')
 let lab: RunningLab
 
-interface Added { runs: number; updated: number; attempts: number; observations: number; certificates: number }
+interface Added {
+  runs: number
+  updated: number
+  attempts: number
+  observations: number
+  certificates: number
+}
 
 async function merge(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = testIo()
@@ -41,15 +47,41 @@ function count(db: string, sql: string): number {
   }
 }
 
-before(async () => { lab = await startTestLab() })
-after(async () => { await lab?.close() })
+before(async () => {
+  lab = await startTestLab()
+})
+after(async () => {
+  await lab?.close()
+})
 
 test('merge while a run writes to the source: a consistent part first, the rest on the second merge, nothing doubled', async () => {
   const hosts = join(dir, 'hosts.txt')
-  writeFileSync(hosts, lab.hosts.filter((h) => ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`).includes(h.name)).map((h) => `${h.name}:${h.port}`).join('\n'))
+  writeFileSync(
+    hosts,
+    lab.hosts
+      .filter((h) =>
+        ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`).includes(h.name),
+      )
+      .map((h) => `${h.name}:${h.port}`)
+      .join('\n'),
+  )
   // 9600 baud: each upload takes about a second, so the run is mid-way when the first merge comes.
-  const c = spawnCli(['run', '--hosts', hosts, '--db', source, '--rig', 'bench-7', '--trust-store', lab.trustStoreFile, '--trust-store-only', '--aia-allow-private',
-    ...lab.resolveEntries.flatMap((e) => ['--resolve', e]), '--device', 'emu:spwf04sa-1.1.0?no-dns&baud=9600'])
+  const c = spawnCli([
+    'run',
+    '--hosts',
+    hosts,
+    '--db',
+    source,
+    '--rig',
+    'bench-7',
+    '--trust-store',
+    lab.trustStoreFile,
+    '--trust-store-only',
+    '--aia-allow-private',
+    ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+    '--device',
+    'emu:spwf04sa-1.1.0?no-dns&baud=9600',
+  ])
   await until(() => count(source, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
   const first = await merge(source, '--into', history, '--json')
   assert.equal(first.code, 0, first.err)
@@ -68,8 +100,14 @@ test('merge while a run writes to the source: a consistent part first, the rest 
   const a2 = (JSON.parse(second.out) as { sources: Added[] }).sources[0]!
   assert.deepEqual([a2.runs, a2.updated, a2.attempts], [0, 1, total - a1.attempts])
   assert.equal(count(history, 'SELECT count(*) n FROM attempts'), total)
-  assert.equal(count(history, 'SELECT count(*) n FROM observations'), count(source, 'SELECT count(*) n FROM observations'))
-  assert.equal(count(history, 'SELECT count(*) n FROM certificates'), count(source, 'SELECT count(*) n FROM certificates'))
+  assert.equal(
+    count(history, 'SELECT count(*) n FROM observations'),
+    count(source, 'SELECT count(*) n FROM observations'),
+  )
+  assert.equal(
+    count(history, 'SELECT count(*) n FROM certificates'),
+    count(source, 'SELECT count(*) n FROM certificates'),
+  )
   assert.equal(get<{ status: string }>(history, 'SELECT status FROM runs').status, 'complete')
 
   // Plain output: per source, what it added.
@@ -119,8 +157,27 @@ test('a newer-schema, corrupt, truncated, foreign or missing source is refused (
 test('--rig is one printable line: anything else is a usage error before a run begins (exit 2)', async () => {
   for (const bad of ['', 'a\nb', 'x'.repeat(65)]) {
     const io = testIo()
-    assert.equal(await run(['run', '--hosts', join(dir, 'hosts.txt'), '--device', 'emu:spwf04sa-1.1.0', '--db', join(dir, 'rig-usage.db'), '--rig', bad], io), 2)
-    assert.match(io.err(), /USAGE: option '--rig <name>' argument .* is invalid. expected 1 to 64 printable ASCII characters/s)
+    assert.equal(
+      await run(
+        [
+          'run',
+          '--hosts',
+          join(dir, 'hosts.txt'),
+          '--device',
+          'emu:spwf04sa-1.1.0',
+          '--db',
+          join(dir, 'rig-usage.db'),
+          '--rig',
+          bad,
+        ],
+        io,
+      ),
+      2,
+    )
+    assert.match(
+      io.err(),
+      /USAGE: option '--rig <name>' argument .* is invalid. expected 1 to 64 printable ASCII characters/s,
+    )
   }
   assert.equal(existsSync(join(dir, 'rig-usage.db')), false)
 })

@@ -10,34 +10,81 @@ import { testIo } from '../helpers/io.js'
 
 describe('tlsmatrix probe (CLI)', () => {
   let lab: RunningLab
-  before(async () => { lab = await startTestLab() })
+  before(async () => {
+    lab = await startTestLab()
+  })
   after(async () => lab.close())
   const target = (h: string) => `${h}:${lab.hosts.find((x) => x.name === h)!.port}`
   const resolveArgs = () => lab.resolveEntries.flatMap((e) => ['--resolve', e])
 
-  test('identifies an emulated module, uploads the CA, and prints the module\'s own lines', async () => {
+  test("identifies an emulated module, uploads the CA, and prints the module's own lines", async () => {
     const io = testIo()
-    const code = await run(['probe', '--device', 'emu:spwf04sa-1.0.0?no-dns', '--ca', lab.trustStoreFile, '--target', target('rsa4096-int.basic.test'), ...resolveArgs()], io)
+    const code = await run(
+      [
+        'probe',
+        '--device',
+        'emu:spwf04sa-1.0.0?no-dns',
+        '--ca',
+        lab.trustStoreFile,
+        '--target',
+        target('rsa4096-int.basic.test'),
+        ...resolveArgs(),
+      ],
+      io,
+    )
     assert.equal(code, 1, io.err())
     assert.match(io.out(), /SPWF04SA firmware 1\.0\.0 build 170216-fd39c59-SPWF04S/)
     assert.match(io.out(), /fail \(key-unsupported\)/)
-    assert.match(io.out(), /AT-S\.Certificate Error:22\n {2}AT-S\.Http Client Error:2\n {2}AT-S\.ERROR:111:Request failed/)
+    assert.match(
+      io.out(),
+      /AT-S\.Certificate Error:22\n {2}AT-S\.Http Client Error:2\n {2}AT-S\.ERROR:111:Request failed/,
+    )
   })
 
   test('--json carries the attempt and its transcript', async () => {
     const io = testIo()
-    const code = await run(['probe', '--device', 'emu:spwf04sa-1.1.0?no-dns', '--ca', lab.trustStoreFile, '--target', `${target('rsa2048.basic.test')}/index`, '--json', ...resolveArgs()], io)
+    const code = await run(
+      [
+        'probe',
+        '--device',
+        'emu:spwf04sa-1.1.0?no-dns',
+        '--ca',
+        lab.trustStoreFile,
+        '--target',
+        `${target('rsa2048.basic.test')}/index`,
+        '--json',
+        ...resolveArgs(),
+      ],
+      io,
+    )
     assert.equal(code, 0, io.err())
-    const j = JSON.parse(io.out()) as { firmware: string; attempt: { outcome: string; httpStatus: number; transcript: Array<{ dir: string; data: string }> } }
+    const j = JSON.parse(io.out()) as {
+      firmware: string
+      attempt: { outcome: string; httpStatus: number; transcript: Array<{ dir: string; data: string }> }
+    }
     assert.equal(j.firmware, '1.1.0')
     assert.equal(j.attempt.outcome, 'pass')
     assert.equal(j.attempt.httpStatus, 200)
-    assert.ok(j.attempt.transcript.some((e) => e.dir === 'tx' && e.data.startsWith('AT+S.HTTPGET=rsa2048.basic.test,/index,')))
+    assert.ok(
+      j.attempt.transcript.some((e) => e.dir === 'tx' && e.data.startsWith('AT+S.HTTPGET=rsa2048.basic.test,/index,')),
+    )
   })
 
-  test('an ESP-AT module: no key id claimed, a bare ERROR is a fail (exit 1) with the module\'s line', async () => {
+  test("an ESP-AT module: no key id claimed, a bare ERROR is a fail (exit 1) with the module's line", async () => {
     const io = testIo()
-    const code = await run(['probe', '--device', 'emu:esp-at-4.1-esp32?no-dns', '--ca', lab.trustStoreFile, '--target', target('wrong-host.basic.test'), ...resolveArgs()], io)
+    const code = await run(
+      [
+        'probe',
+        '--device',
+        'emu:esp-at-4.1-esp32?no-dns',
+        '--ca',
+        lab.trustStoreFile,
+        '--target',
+        target('wrong-host.basic.test'),
+        ...resolveArgs(),
+      ],
+      io,
+    )
     assert.equal(code, 1, io.err())
     assert.match(io.out(), /ESP32 firmware 4\.1\.1 build 4\.1\.1\.0/)
     assert.match(io.out(), /CA uploaded \(this firmware reports no key id\)/)
@@ -48,7 +95,10 @@ describe('tlsmatrix probe (CLI)', () => {
   test('emu:<id> of a user profile in --profiles: the emulator process finds it too (it was PROFILE_NOT_FOUND in data/firmware, exit 3)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-probe-profiles-'))
     try {
-      const shipped = JSON.parse(readFileSync(join('data', 'firmware', 'esp-at-3.3-esp32c3.json'), 'utf8')) as Record<string, unknown>
+      const shipped = JSON.parse(readFileSync(join('data', 'firmware', 'esp-at-3.3-esp32c3.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >
       writeFileSync(join(dir, 'bench-c3.json'), JSON.stringify({ ...shipped, id: 'bench-c3' }))
       const io = testIo()
       assert.equal(await run(['probe', '--device', 'emu:bench-c3', '--profiles', dir], io), 0, io.err())

@@ -11,7 +11,20 @@ import { testIo } from '../helpers/io.js'
 test('report --fail-on regression without --baseline/--candidate: USAGE before the database is read, nothing written', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'tlsmatrix-failon-'))
   const io = testIo({ cwd })
-  const code = await run(['report', '--db', join(cwd, 'missing.db'), '--out', join(cwd, 'out'), '--fail-on', 'regression', '--baseline', 'SPWF04SA@1.0.0'], io)
+  const code = await run(
+    [
+      'report',
+      '--db',
+      join(cwd, 'missing.db'),
+      '--out',
+      join(cwd, 'out'),
+      '--fail-on',
+      'regression',
+      '--baseline',
+      'SPWF04SA@1.0.0',
+    ],
+    io,
+  )
   assert.equal(code, 2)
   assert.match(io.err(), /tlsmatrix: USAGE: --fail-on regression needs --baseline and --candidate/)
   assert.deepEqual(readdirSync(cwd), [])

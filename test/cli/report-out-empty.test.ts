@@ -8,13 +8,21 @@ import { testIo } from '../helpers/io.js'
 
 // An empty directory option used to mean the current directory: the report landed wherever
 // the command was started. It is a usage error, found before the database is opened.
-for (const args of [['report', '--out', ''], ['report', '--out', '  '], ['run', '--hosts', 'hosts.txt', '--device', 'emu:spwf04sa-1.1.0', '--report', ''], ['demo', '--report', '']]) {
+for (const args of [
+  ['report', '--out', ''],
+  ['report', '--out', '  '],
+  ['run', '--hosts', 'hosts.txt', '--device', 'emu:spwf04sa-1.1.0', '--report', ''],
+  ['demo', '--report', ''],
+]) {
   test(`${args.join(' ')}: usage error naming the option, nothing written`, async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'tlsmatrix-out-empty-'))
     const io = testIo({ cwd })
     const code = await run([...args, '--db', join(cwd, 'missing.db')], io)
     assert.equal(code, 2)
-    assert.match(io.err(), /USAGE: option '--(out|report) <dir>' argument .* is invalid\. expected a directory, got an empty string/)
+    assert.match(
+      io.err(),
+      /USAGE: option '--(out|report) <dir>' argument .* is invalid\. expected a directory, got an empty string/,
+    )
     assert.deepEqual(readdirSync(cwd), [])
   })
 }

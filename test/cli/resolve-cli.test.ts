@@ -18,11 +18,22 @@ describe('tlsmatrix resolve (CLI)', () => {
   before(async () => {
     lab = await startTestLab()
     dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-cli-'))
-    counter = createServer((s) => { connections++; s.destroy() })
+    counter = createServer((s) => {
+      connections++
+      s.destroy()
+    })
     await new Promise<void>((r) => counter.listen(0, '127.0.0.1', r))
   })
-  after(async () => { counter.close(); await lab.close() })
-  const labArgs = () => ['--trust-store', lab.trustStoreFile, '--aia-allow-private', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])]
+  after(async () => {
+    counter.close()
+    await lab.close()
+  })
+  const labArgs = () => [
+    '--trust-store',
+    lab.trustStoreFile,
+    '--aia-allow-private',
+    ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+  ]
   const port = (name: string) => lab.hosts.find((h) => h.name === name)!.port
 
   test('a bad hosts file: every problem as file:line, exit 2, nothing contacted', async () => {
@@ -48,19 +59,53 @@ describe('tlsmatrix resolve (CLI)', () => {
     assert.equal(code, 1, io.err())
     const json = JSON.parse(io.out()) as Array<Record<string, unknown>>
     assert.equal(json.length, 2)
-    type Row = { target: string; capture: string; error: { code: string } | null; served: Array<Record<string, unknown> & { sha256: string }>; anchors: Array<Record<string, unknown> & { kind: string }> }
+    type Row = {
+      target: string
+      capture: string
+      error: { code: string } | null
+      served: Array<Record<string, unknown> & { sha256: string }>
+      anchors: Array<Record<string, unknown> & { kind: string }>
+    }
     const [cross, stall] = json as unknown as [Row, Row]
-    for (const k of ['target', 'host', 'port', 'sni', 'ip', 'protocol', 'cipher', 'capture', 'error', 'served', 'anchors']) assert.ok(k in cross, k)
+    for (const k of [
+      'target',
+      'host',
+      'port',
+      'sni',
+      'ip',
+      'protocol',
+      'cipher',
+      'capture',
+      'error',
+      'served',
+      'anchors',
+    ])
+      assert.ok(k in cross, k)
     assert.equal(cross.target, `cross.basic.test:${port('cross.basic.test')}`)
     assert.equal(cross.capture, 'wire')
     assert.equal(cross.error, null)
-    for (const k of ['sha256', 'subject', 'issuer', 'ski', 'aki', 'key', 'signature', 'notBefore', 'notAfter', 'derBytes']) assert.ok(k in cross.served[0]!, k)
+    for (const k of [
+      'sha256',
+      'subject',
+      'issuer',
+      'ski',
+      'aki',
+      'key',
+      'signature',
+      'notBefore',
+      'notAfter',
+      'derBytes',
+    ])
+      assert.ok(k in cross.served[0]!, k)
     assert.match(cross.served[0]!.sha256, /^[0-9a-f]{64}$/)
     for (const k of ['sha256', 'subject', 'ski', 'source', 'kind', 'paths']) assert.ok(k in cross.anchors[0]!, k)
     assert.equal(cross.anchors.filter((a) => a.kind === 'root').length, 2)
     assert.equal(stall.error?.code, 'timeout')
     const rows = new Database(db).prepare('SELECT target, error_code FROM observations ORDER BY target').all()
-    assert.deepEqual(rows, [{ target: cross.target, error_code: null }, { target: stall.target, error_code: 'timeout' }])
+    assert.deepEqual(rows, [
+      { target: cross.target, error_code: null },
+      { target: stall.target, error_code: 'timeout' },
+    ])
     assert.match(io.err(), /\[1\/2\]|\[2\/2\]/, 'plain progress lines when not a TTY')
   })
 

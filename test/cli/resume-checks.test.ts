@@ -20,9 +20,47 @@ async function interruptedRun(): Promise<{ db: string; hosts: string; id: string
   const store = openDb(db)
   const id = '20261128-000000-abcd'
   new RunStore(store, db).createRun({
-    id, label: null, startedAt: new Date().toISOString(), endedAt: null, status: 'interrupted', toolVersion: 'test', hostsFile: hosts, hostsHash: hostsHash(text), trustStoreHash: 'x',
-    devices: [], plan: [{ device: 'late', groups: [], skipped: [{ target: first, host: '127.0.0.1', port: Number(first.split(':')[1]), path: '/', expect: null, observationId: null, anchor: null, skip: { reason: 'no-anchor', detail: 'no candidate anchor in the trust store' } }] }],
-    options: { hosts, device: [`late=tcp://127.0.0.1:${await closedPort()}`], profiles: [], anchors: 'all', resolve: [], trustStore: [], trustStoreOnly: false, aiaAllowPrivate: false, concurrency: 4, timeoutMs: 2000, deviceTimeoutMs: 2000 },
+    id,
+    label: null,
+    startedAt: new Date().toISOString(),
+    endedAt: null,
+    status: 'interrupted',
+    toolVersion: 'test',
+    hostsFile: hosts,
+    hostsHash: hostsHash(text),
+    trustStoreHash: 'x',
+    devices: [],
+    plan: [
+      {
+        device: 'late',
+        groups: [],
+        skipped: [
+          {
+            target: first,
+            host: '127.0.0.1',
+            port: Number(first.split(':')[1]),
+            path: '/',
+            expect: null,
+            observationId: null,
+            anchor: null,
+            skip: { reason: 'no-anchor', detail: 'no candidate anchor in the trust store' },
+          },
+        ],
+      },
+    ],
+    options: {
+      hosts,
+      device: [`late=tcp://127.0.0.1:${await closedPort()}`],
+      profiles: [],
+      anchors: 'all',
+      resolve: [],
+      trustStore: [],
+      trustStoreOnly: false,
+      aiaAllowPrivate: false,
+      concurrency: 4,
+      timeoutMs: 2000,
+      deviceTimeoutMs: 2000,
+    },
   })
   store.close()
   return { db, hosts, id, first }
@@ -31,7 +69,25 @@ async function interruptedRun(): Promise<{ db: string; hosts: string; id: string
 test('--resume refuses the flags it would ignore, naming them', async () => {
   const r = await interruptedRun()
   const io = testIo()
-  assert.equal(await run(['run', '--resume', r.id, '--db', r.db, '--device', 'emu:spwf04sa-1.1.0', '--hosts', r.hosts, '--profiles', '/tmp'], io), 2)
+  assert.equal(
+    await run(
+      [
+        'run',
+        '--resume',
+        r.id,
+        '--db',
+        r.db,
+        '--device',
+        'emu:spwf04sa-1.1.0',
+        '--hosts',
+        r.hosts,
+        '--profiles',
+        '/tmp',
+      ],
+      io,
+    ),
+    2,
+  )
   assert.match(io.err(), /USAGE: --resume .* would ignore --hosts, --device, --profiles/)
 })
 
@@ -41,7 +97,12 @@ test('--resume refuses a hosts file that changed since the run began, naming the
   writeFileSync(r.hosts, `${r.first} path=/other\n${added}\n`)
   const io = testIo()
   assert.equal(await run(['run', '--resume', r.id, '--db', r.db], io), 2)
-  assert.match(io.err(), new RegExp(`HOSTS_CHANGED: .*changed since run ${r.id} began: added ${added}; changed ${r.first} \\(path=/ → path=/other\\)`))
+  assert.match(
+    io.err(),
+    new RegExp(
+      `HOSTS_CHANGED: .*changed since run ${r.id} began: added ${added}; changed ${r.first} \\(path=/ → path=/other\\)`,
+    ),
+  )
   assert.match(io.err(), /--force/)
   const io2 = testIo()
   // With --force the run goes on (its device is gone: lost, exit 3), warning what changed.

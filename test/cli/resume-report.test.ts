@@ -22,9 +22,31 @@ async function unplannedRun(): Promise<{ db: string; hosts: string; id: string; 
   const store = openDb(db)
   const id = '20261128-000000-beef'
   new RunStore(store, db).createRun({
-    id, label: null, startedAt: new Date().toISOString(), endedAt: null, status: 'interrupted', toolVersion: 'test', hostsFile: hosts, hostsHash: hostsHash(`${first}\n`), trustStoreHash: 'x',
-    devices: [], plan: null,
-    options: { hosts, targets: [{ id: first, path: '/', expect: null }], device: [`late=tcp://127.0.0.1:${await closedPort()}`], profiles: [], anchors: 'all', resolve: [], trustStore: [], trustStoreOnly: false, aiaAllowPrivate: false, concurrency: 4, timeoutMs: 2000, deviceTimeoutMs: 2000 },
+    id,
+    label: null,
+    startedAt: new Date().toISOString(),
+    endedAt: null,
+    status: 'interrupted',
+    toolVersion: 'test',
+    hostsFile: hosts,
+    hostsHash: hostsHash(`${first}\n`),
+    trustStoreHash: 'x',
+    devices: [],
+    plan: null,
+    options: {
+      hosts,
+      targets: [{ id: first, path: '/', expect: null }],
+      device: [`late=tcp://127.0.0.1:${await closedPort()}`],
+      profiles: [],
+      anchors: 'all',
+      resolve: [],
+      trustStore: [],
+      trustStoreOnly: false,
+      aiaAllowPrivate: false,
+      concurrency: 4,
+      timeoutMs: 2000,
+      deviceTimeoutMs: 2000,
+    },
   })
   store.close()
   return { db, hosts, id, first }
@@ -44,24 +66,72 @@ test('HOSTS_CHANGED names the targets even when the run had no plan yet; --force
   assert.match(io2.out(), /: 0 verdicts \(pass\/fail\), \d+ not run, recorded in /, io2.out())
 })
 
-const item = (target: string) => ({ target, host: '127.0.0.1', port: 1, path: '/', expect: null, observationId: null, anchor: null, skip: { reason: 'no-anchor' as const, detail: 'none' } })
+const item = (target: string) => ({
+  target,
+  host: '127.0.0.1',
+  port: 1,
+  path: '/',
+  expect: null,
+  observationId: null,
+  anchor: null,
+  skip: { reason: 'no-anchor' as const, detail: 'none' },
+})
 
-test('the report lists the run\'s own targets (its plan), not targets added to the file since', () => {
+test("the report lists the run's own targets (its plan), not targets added to the file since", () => {
   const plan: DevicePlan[] = [{ device: 'd', groups: [], skipped: [item('b:1'), item('a:1')] }]
   const now = [{ id: 'a:1' }, { id: 'new:1' }, { id: 'c:1' }] as unknown as Parameters<typeof runTargetOrder>[1]
   assert.deepEqual(runTargetOrder(plan, now), ['a:1', 'b:1'])
   assert.deepEqual(runTargetOrder(null, now), ['a:1', 'new:1', 'c:1'])
 })
 
-const device: RunDevice = { label: 'd', url: 'tcp://127.0.0.1:1', module: null, firmware: null, build: null, profile: null, warning: null, lost: null }
+const device: RunDevice = {
+  label: 'd',
+  url: 'tcp://127.0.0.1:1',
+  module: null,
+  firmware: null,
+  build: null,
+  profile: null,
+  warning: null,
+  lost: null,
+}
 const row = (over: Partial<AttemptRow>): AttemptRow => ({
-  id: 1, device: 'd', module: 'SPWF04SA', firmware: '1.0.0', profile: 'p', target: 't:443', host: 't', port: 443, path: '/', anchorSha256: 'a', anchorSubject: 'CN=Root',
-  anchorSource: 'store', try: 1, final: true, outcome: 'pass', class: null, reason: null, upload: null, lines: [], httpStatus: 200, bodyBytes: 0, durationMs: 1, expect: null,
-  observationId: null, recordedAt: '', ...over,
+  id: 1,
+  device: 'd',
+  module: 'SPWF04SA',
+  firmware: '1.0.0',
+  profile: 'p',
+  target: 't:443',
+  host: 't',
+  port: 443,
+  path: '/',
+  anchorSha256: 'a',
+  anchorSubject: 'CN=Root',
+  anchorSource: 'store',
+  try: 1,
+  final: true,
+  outcome: 'pass',
+  class: null,
+  reason: null,
+  upload: null,
+  lines: [],
+  httpStatus: 200,
+  bodyBytes: 0,
+  durationMs: 1,
+  expect: null,
+  observationId: null,
+  recordedAt: '',
+  ...over,
 })
 
 test('a matrix cell uses final rows only: a device-lost not-run redone on resume leaves no note', () => {
-  const lost = row({ id: 1, try: 0, final: false, outcome: 'not-run', reason: { reason: 'device-lost', detail: 'gone' }, httpStatus: null })
+  const lost = row({
+    id: 1,
+    try: 0,
+    final: false,
+    outcome: 'not-run',
+    reason: { reason: 'device-lost', detail: 'gone' },
+    httpStatus: null,
+  })
   const passed = row({ id: 2 })
   const cell = buildMatrix([device], [lost, passed], ['t:443']).rows[0]!.cells.get('d')!
   assert.equal(cell.verdict, 'pass')
@@ -76,13 +146,21 @@ test('a device never opened is shown as such in the header, not "(? ?)"', () => 
 })
 
 test('not-run items are explained under "not run:" with their reason, detail and the module\'s last lines', () => {
-  const link = row({ outcome: 'not-run', reason: { reason: 'link', detail: 'no answer after 3 tries' }, lines: ['AT-S.ERROR:73'], httpStatus: null })
+  const link = row({
+    outcome: 'not-run',
+    reason: { reason: 'link', detail: 'no answer after 3 tries' },
+    lines: ['AT-S.ERROR:73'],
+    httpStatus: null,
+  })
   const text = failuresText([link])
   assert.match(text, /^not run:\n {2}d {2}t:443: link: no answer after 3 tries\n {6}AT-S\.ERROR:73$/)
 })
 
 test('progress names work left undone by a lost device, never "null (retrying)"', () => {
-  assert.equal(attemptWords({ final: false, outcome: 'not-run', class: null, reason: { reason: 'device-lost' } }), 'not run (device lost)')
+  assert.equal(
+    attemptWords({ final: false, outcome: 'not-run', class: null, reason: { reason: 'device-lost' } }),
+    'not run (device lost)',
+  )
   assert.equal(attemptWords({ final: false, outcome: 'fail', class: 'link', reason: null }), 'link (retrying)')
   assert.equal(attemptWords({ final: true, outcome: 'fail', class: 'untrusted', reason: null }), 'fail untrusted')
 })

@@ -18,9 +18,16 @@ const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-spec-'))
 let lab: RunningLab
 
 before(async () => {
-  lab = await startLab(await readLabSpec(LAB), { cacheDir: dataPath('lab', '.cache'), outDir: dir, now: new Date(), ephemeralPorts: true })
+  lab = await startLab(await readLabSpec(LAB), {
+    cacheDir: dataPath('lab', '.cache'),
+    outDir: dir,
+    now: new Date(),
+    ephemeralPorts: true,
+  })
 })
-after(async () => { await lab?.close() })
+after(async () => {
+  await lab?.close()
+})
 
 /** A nightly spec for the lab, paths relative to the spec's folder. */
 function nightly(extra: Record<string, unknown> = {}) {
@@ -57,7 +64,10 @@ test('a YAML run spec runs the nightly job: tonight against last night, and a re
     assert.match(second.err, /--fail-on regression: 2 regression\(s\)/)
     const m = JSON.parse(readFileSync(join(dir, 'reports', 'report.json'), 'utf8')) as ReportModel
     assert.match(m.diff!.baseline, /^run:/)
-    assert.deepEqual(m.diff!.regressions.map((r) => `${r.target} ${r.key}`), ['rotate.report.test:443 SPWF04SA@1.0.0', 'rotate.report.test:443 SPWF04SA@1.1.0'])
+    assert.deepEqual(
+      m.diff!.regressions.map((r) => `${r.target} ${r.key}`),
+      ['rotate.report.test:443 SPWF04SA@1.0.0', 'rotate.report.test:443 SPWF04SA@1.1.0'],
+    )
     assert.ok(existsSync(join(dir, 'reports', 'matrix.md')))
     assert.ok(!existsSync(join(dir, 'reports', 'index.html')), 'only the formats asked for')
   } finally {
@@ -71,9 +81,17 @@ test('every flag on the command line overrides the spec; --dry-run prints the pl
   const other = join(dir, 'other.db')
   const r = await cli(['run', '--spec', spec, '--db', other, '--device', 'emu:spwf01sa-3.5.3?no-dns', '--dry-run'])
   assert.equal(r.code, 0, r.err)
-  const plan = JSON.parse(r.out) as { db: string; devices: Array<{ label: string; url: string }>; hosts: { targets: number }; report: { failOn: string } }
+  const plan = JSON.parse(r.out) as {
+    db: string
+    devices: Array<{ label: string; url: string }>
+    hosts: { targets: number }
+    report: { failOn: string }
+  }
   assert.equal(plan.db, other)
-  assert.deepEqual(plan.devices.map((d) => d.url), ['emu:spwf01sa-3.5.3?no-dns'])
+  assert.deepEqual(
+    plan.devices.map((d) => d.url),
+    ['emu:spwf01sa-3.5.3?no-dns'],
+  )
   assert.equal(plan.hosts.targets, 5)
   assert.equal(plan.report.failOn, 'regression')
   assert.equal(existsSync(other), false)
@@ -82,10 +100,19 @@ test('every flag on the command line overrides the spec; --dry-run prints the pl
 
 test('an invalid spec is refused with the JSON path of each problem (exit 2), nothing run', async () => {
   const spec = join(dir, 'bad.json')
-  writeFileSync(spec, JSON.stringify({ hosts: 'hosts.txt', devices: [{ url: '' }], report: { dir: 'r', failOn: 'sometimes', formats: ['pdf'] }, concurency: 3 }))
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      hosts: 'hosts.txt',
+      devices: [{ url: '' }],
+      report: { dir: 'r', failOn: 'sometimes', formats: ['pdf'] },
+      concurency: 3,
+    }),
+  )
   const r = await cli(['run', '--spec', spec])
   assert.equal(r.code, 2)
-  for (const path of ['$.devices.0.url', '$.report.failOn', '$.report.formats.0', '$: Unrecognized key: "concurency"']) assert.ok(r.err.includes(path), `${path} in ${r.err}`)
+  for (const path of ['$.devices.0.url', '$.report.failOn', '$.report.formats.0', '$: Unrecognized key: "concurency"'])
+    assert.ok(r.err.includes(path), `${path} in ${r.err}`)
   const notJson = join(dir, 'broken.json')
   writeFileSync(notJson, '{ "hosts": ')
   const b = await cli(['run', '--spec', notJson])
@@ -97,7 +124,10 @@ test('an invalid spec is refused with the JSON path of each problem (exit 2), no
 
 test('a spec that is not a regular file or is far too large is refused before it is read (exit 2)', async () => {
   const huge = join(dir, 'huge.json')
-  writeFileSync(huge, JSON.stringify({ hosts: 'hosts.txt', devices: ['emu:spwf04sa-1.0.0'], label: 'a'.repeat(2 * 1024 * 1024) }))
+  writeFileSync(
+    huge,
+    JSON.stringify({ hosts: 'hosts.txt', devices: ['emu:spwf04sa-1.0.0'], label: 'a'.repeat(2 * 1024 * 1024) }),
+  )
   const h = await cli(['run', '--spec', huge, '--dry-run'])
   assert.equal(h.code, 2)
   assert.match(h.err, /too large/)
@@ -120,7 +150,7 @@ test('the shipped examples are valid specs: a dry run accepts them (with an emul
   assert.match(bare.err, /ttyUSB0/)
 })
 
-test('retention: runs older than the spec\'s days are deleted after a complete run, but the latest complete run of each firmware stays', async () => {
+test("retention: runs older than the spec's days are deleted after a complete run, but the latest complete run of each firmware stays", async () => {
   // Two old nights with 1.0.0 and 1.1.0, then tonight with 1.1.0 only.
   const db = join(dir, 'retention.db')
   const spec = join(dir, 'retention.json')
@@ -136,12 +166,20 @@ test('retention: runs older than the spec\'s days are deleted after a complete r
   assert.match(tonight.err, /retention \(30 days\): deleted 1 run\(s\)/)
   const after = new Database(db, { readonly: true })
   try {
-    const ids = (after.prepare('SELECT id FROM runs ORDER BY started_at').all() as Array<{ id: string }>).map((r) => r.id)
+    const ids = (after.prepare('SELECT id FROM runs ORDER BY started_at').all() as Array<{ id: string }>).map(
+      (r) => r.id,
+    )
     // The 2020 night goes; the 2021 night stays: it holds the latest complete 1.0.0 verdicts.
     assert.equal(ids.length, 2)
     assert.ok(!ids.includes(old[0]!) && ids.includes(old[1]!))
-    assert.equal((after.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ?').get(old[0]) as { n: number }).n, 0)
-    assert.equal((after.prepare('SELECT count(*) AS n FROM observations WHERE run_id = ?').get(old[0]) as { n: number }).n, 0)
+    assert.equal(
+      (after.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ?').get(old[0]) as { n: number }).n,
+      0,
+    )
+    assert.equal(
+      (after.prepare('SELECT count(*) AS n FROM observations WHERE run_id = ?').get(old[0]) as { n: number }).n,
+      0,
+    )
   } finally {
     after.close()
   }
@@ -149,15 +187,28 @@ test('retention: runs older than the spec\'s days are deleted after a complete r
 
 test('a device-time budget: once spent, the rest is recorded as not run (budget) and the run completes', async () => {
   const spec = join(dir, 'budget.json')
-  writeFileSync(spec, JSON.stringify(nightly({ db: 'budget.db', deviceBudgetMinutes: 0, report: { dir: 'budget-reports', formats: ['json'] } })))
+  writeFileSync(
+    spec,
+    JSON.stringify(
+      nightly({ db: 'budget.db', deviceBudgetMinutes: 0, report: { dir: 'budget-reports', formats: ['json'] } }),
+    ),
+  )
   const r = await cli(['run', '--spec', spec, '--json'])
   assert.equal(r.code, 0, r.err)
-  const j = JSON.parse(r.out) as { status: string; attempts: Array<{ final: boolean; outcome: string; reason: { reason: string } | null }> }
+  const j = JSON.parse(r.out) as {
+    status: string
+    attempts: Array<{ final: boolean; outcome: string; reason: { reason: string } | null }>
+  }
   assert.equal(j.status, 'complete')
   const finals = j.attempts.filter((a) => a.final)
   assert.ok(finals.length > 0)
   // Nothing reached the module: every planned attempt says why.
-  assert.ok(finals.every((a) => a.outcome === 'not-run' && ['budget', 'no-anchor', 'untrusted-anchor'].includes(a.reason!.reason)), JSON.stringify(finals.map((a) => a.reason)))
+  assert.ok(
+    finals.every(
+      (a) => a.outcome === 'not-run' && ['budget', 'no-anchor', 'untrusted-anchor'].includes(a.reason!.reason),
+    ),
+    JSON.stringify(finals.map((a) => a.reason)),
+  )
   assert.ok(finals.some((a) => a.reason!.reason === 'budget'))
   // A generous budget changes nothing.
   const plenty = await cli(['run', '--spec', spec, '--json', '--device-budget-minutes', '600'])
@@ -168,7 +219,16 @@ test('a device-time budget: once spent, the rest is recorded as not run (budget)
 
 test('previous-run skips a night that holds no verdict (its device time budget all spent): tonight is compared with the last night that did', async () => {
   const spec = join(dir, 'skip-empty.json')
-  writeFileSync(spec, JSON.stringify(nightly({ db: 'skip-empty.db', devices: ['emu:spwf04sa-1.0.0?no-dns'], report: { dir: 'skip-empty-reports', formats: ['json'], baseline: 'previous-run' } })))
+  writeFileSync(
+    spec,
+    JSON.stringify(
+      nightly({
+        db: 'skip-empty.db',
+        devices: ['emu:spwf04sa-1.0.0?no-dns'],
+        report: { dir: 'skip-empty-reports', formats: ['json'], baseline: 'previous-run' },
+      }),
+    ),
+  )
   const real = await cli(['run', '--spec', spec, '--json'])
   const realId = (JSON.parse(real.out) as { runId: string }).runId
   const empty = await cli(['run', '--spec', spec, '--json', '--device-budget-minutes', '0'])
@@ -178,19 +238,24 @@ test('previous-run skips a night that holds no verdict (its device time budget a
   assert.equal(m.diff!.baseline, `run:${realId}`)
 })
 
-test('--dry-run shows the rig the run would be stamped with: the spec\'s, the flag\'s over it, else the host name', async () => {
+test("--dry-run shows the rig the run would be stamped with: the spec's, the flag's over it, else the host name", async () => {
   const spec = join(dir, 'rig.json')
   writeFileSync(spec, JSON.stringify(nightly({ db: 'rig.db', rig: 'bench-a' })))
   const fromSpec = JSON.parse((await cli(['run', '--spec', spec, '--dry-run'])).out) as { rig: string }
   assert.equal(fromSpec.rig, 'bench-a')
-  const fromFlag = JSON.parse((await cli(['run', '--spec', spec, '--dry-run', '--rig', 'bench-b'])).out) as { rig: string }
+  const fromFlag = JSON.parse((await cli(['run', '--spec', spec, '--dry-run', '--rig', 'bench-b'])).out) as {
+    rig: string
+  }
   assert.equal(fromFlag.rig, 'bench-b')
   assert.equal(existsSync(join(dir, 'rig.db')), false)
 })
 
 test('a spec run resumed after a stop ends as it was started: its report is written, with its gate', async () => {
   const spec = join(dir, 'resumed.json')
-  writeFileSync(spec, JSON.stringify(nightly({ db: 'resumed.db', report: { dir: 'resumed-reports', formats: ['json'] } })))
+  writeFileSync(
+    spec,
+    JSON.stringify(nightly({ db: 'resumed.db', report: { dir: 'resumed-reports', formats: ['json'] } })),
+  )
   const first = await cli(['run', '--spec', spec, '--json'])
   assert.ok([0, 1].includes(first.code), first.err)
   const runId = (JSON.parse(first.out) as { runId: string }).runId

@@ -36,10 +36,15 @@ function tlsmatrixArgs(command: string): string[] {
 }
 
 test('the crontab line takes a lock (flock -n: two nights never overlap) and calls run with flags it accepts', async () => {
-  const line = readFileSync(join(EXAMPLES, 'crontab'), 'utf8').split('\n').find((l) => l.trim() && !l.startsWith('#'))!
+  const line = readFileSync(join(EXAMPLES, 'crontab'), 'utf8')
+    .split('\n')
+    .find((l) => l.trim() && !l.startsWith('#'))!
   const w = words(line)
   assert.equal(w.slice(0, 5).length, 5)
-  assert.ok(w.slice(0, 5).every((f) => /^[\d*/,-]+$/.test(f)), 'five schedule fields')
+  assert.ok(
+    w.slice(0, 5).every((f) => /^[\d*/,-]+$/.test(f)),
+    'five schedule fields',
+  )
   assert.ok(w.includes('flock') && w[w.indexOf('flock') + 1] === '-n', 'flock -n')
   const r = await dryRun(tlsmatrixArgs(line))
   assert.equal(r.code, 0, r.err)
@@ -63,14 +68,21 @@ test('the systemd service and timer: verified by systemd-analyze when the machin
   const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-systemd-'))
   writeFileSync(join(dir, 'tlsmatrix-nightly.service'), service.replace('/usr/bin/npx', npx))
   writeFileSync(join(dir, 'tlsmatrix-nightly.timer'), timer)
-  const out = execFileSync('systemd-analyze', ['verify', join(dir, 'tlsmatrix-nightly.service'), join(dir, 'tlsmatrix-nightly.timer')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  const out = execFileSync(
+    'systemd-analyze',
+    ['verify', join(dir, 'tlsmatrix-nightly.service'), join(dir, 'tlsmatrix-nightly.timer')],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   assert.equal(out.trim(), '')
 })
 
 test('the GitHub Actions workflow: nightly schedule and a workflow_dispatch release gate, report artifact and JUnit, each tlsmatrix step a valid dry run', async () => {
   const wf = parseYaml(readFileSync(join(EXAMPLES, 'github', 'tlsmatrix.yml'), 'utf8')) as {
     on: { schedule: Array<{ cron: string }>; workflow_dispatch: unknown }
-    jobs: Record<string, { 'runs-on': string[]; steps: Array<{ run?: string; uses?: string; with?: Record<string, string>; if?: string }> }>
+    jobs: Record<
+      string,
+      { 'runs-on': string[]; steps: Array<{ run?: string; uses?: string; with?: Record<string, string>; if?: string }> }
+    >
   }
   assert.ok(wf.on.schedule[0]!.cron)
   assert.ok(wf.on.workflow_dispatch)
@@ -91,8 +103,10 @@ test('the GitHub Actions workflow: nightly schedule and a workflow_dispatch rele
   assert.ok(steps.some((s) => s.uses && /junit/i.test(s.uses) && /junit\.xml/.test(s.with?.report_paths ?? '')))
 })
 
-test('the examples keep working from the first night: the cron log\'s folder is made before the shell appends to it; the workflow keeps the history between nights and declares no input it ignores', () => {
-  const line = readFileSync(join(EXAMPLES, 'crontab'), 'utf8').split('\n').find((l) => l.trim() && !l.startsWith('#'))!
+test("the examples keep working from the first night: the cron log's folder is made before the shell appends to it; the workflow keeps the history between nights and declares no input it ignores", () => {
+  const line = readFileSync(join(EXAMPLES, 'crontab'), 'utf8')
+    .split('\n')
+    .find((l) => l.trim() && !l.startsWith('#'))!
   const log = /\s>>\s*(\S+)/.exec(line)?.[1]
   if (log?.includes('/')) {
     const folder = log.slice(0, log.lastIndexOf('/'))

@@ -10,8 +10,11 @@ import { lockDevice } from '../../src/device/index.js'
 import { closedPort } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
 
-test('a rejected option value is a tlsmatrix USAGE error, not commander\'s raw line', async () => {
-  for (const argv of [['resolve', '--hosts', 'x', '--timeout-ms', '5'], ['run', '--concurrency', '0']]) {
+test("a rejected option value is a tlsmatrix USAGE error, not commander's raw line", async () => {
+  for (const argv of [
+    ['resolve', '--hosts', 'x', '--timeout-ms', '5'],
+    ['run', '--concurrency', '0'],
+  ]) {
     const io = testIo()
     assert.equal(await run(argv, io), 2)
     assert.match(io.err(), /^tlsmatrix: USAGE: option '--[a-z-]+ <n>' argument '\d+' is invalid/)
@@ -66,7 +69,8 @@ test('device URLs: only documented forms, and only serial ports, are accepted (e
     ['/dev/null', /not a serial port/],
     [file, /not a serial port/],
   ]
-  if (process.platform === 'linux') cases.push(['/dev/tty', /\/dev\/tty is not a serial port \(expected /], ['/dev/zero', /not a serial port/])
+  if (process.platform === 'linux')
+    cases.push(['/dev/tty', /\/dev\/tty is not a serial port \(expected /], ['/dev/zero', /not a serial port/])
   for (const [device, why] of cases) {
     const io = testIo()
     assert.equal(await run(['probe', '--device', device], io), 2, `${device}: ${io.err()}`)
@@ -81,8 +85,22 @@ test('a chain rebuilt from a TLS 1.3 session says so, not that the server only s
   const { observationText } = await import('../../src/cli/output/resolve-text.js')
   const cert = parseCertificate(pemBlocks(rootCertificates[0]!)[0]!)
   const text = observationText({
-    target: 'x.test:443', host: 'x.test', port: 443, sni: 'x.test', observedAt: '', ip: '127.0.0.1', protocol: 'TLSv1.3', cipher: 'c', capture: 'reconstructed',
-    error: null, timings: { dnsMs: 0, connectMs: 0, handshakeMs: 0, totalMs: 0 }, served: [cert], chainHash: 'h', anchors: [], untrustedAnchors: [], aia: { fetched: [], errors: [] },
+    target: 'x.test:443',
+    host: 'x.test',
+    port: 443,
+    sni: 'x.test',
+    observedAt: '',
+    ip: '127.0.0.1',
+    protocol: 'TLSv1.3',
+    cipher: 'c',
+    capture: 'reconstructed',
+    error: null,
+    timings: { dnsMs: 0, connectMs: 0, handshakeMs: 0, totalMs: 0 },
+    served: [cert],
+    chainHash: 'h',
+    anchors: [],
+    untrustedAnchors: [],
+    aia: { fetched: [], errors: [] },
   })
   assert.doesNotMatch(text, /only speaks/)
   assert.match(text, /rebuilt by Node: the session was TLSv1\.3, whose certificates travel encrypted/)

@@ -23,7 +23,7 @@ function transcriptsByHost(text: string): Map<string, string[]> {
   return out
 }
 
-test('the field report\'s transcripts, fed to the parser, give the classes they should', async () => {
+test("the field report's transcripts, fed to the parser, give the classes they should", async () => {
   const profile = await loadProfile('spwf04sa-1.0.0')
   const byHost = transcriptsByHost(report)
   const expected: Record<string, string> = {
@@ -43,15 +43,31 @@ test('the field report\'s transcripts, fed to the parser, give the classes they 
 
 test('reference transcripts: CA not found, refused connection, HTTP error', async () => {
   const profile = await loadProfile('spwf04sa-1.1.0')
-  assert.equal(classifyLines(['AT-S.Skip CA', 'AT-S.Certificate Error:23', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'], profile), 'untrusted')
+  assert.equal(
+    classifyLines(
+      ['AT-S.Skip CA', 'AT-S.Certificate Error:23', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'],
+      profile,
+    ),
+    'untrusted',
+  )
   assert.equal(classifyLines(['AT-S.Http Client Error:1', 'AT-S.ERROR:111:Request failed'], profile), 'connect')
-  assert.equal(classifyLines(['AT-S.Http Server Status Code:400', 'AT-S.Http Server Error:400', 'AT-S.ERROR:111:Request failed'], profile), 'http')
+  assert.equal(
+    classifyLines(
+      ['AT-S.Http Server Status Code:400', 'AT-S.Http Server Error:400', 'AT-S.ERROR:111:Request failed'],
+      profile,
+    ),
+    'http',
+  )
   assert.equal(classifyLines(['AT-S.ERROR:7:Invalid argument(s)'], profile), null)
 })
 
 test('AT fields: CR, LF, NUL, commas, non-ASCII and over-long values are refused', () => {
   for (const bad of ['a\rb', 'a\nb', 'a\0b', 'a,b', 'ä', 'x'.repeat(300)]) {
-    assert.throws(() => atField('host', bad, { max: 253 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'), JSON.stringify(bad))
+    assert.throws(
+      () => atField('host', bad, { max: 253 }),
+      (e) => isDeviceError(e, 'AT_INVALID_FIELD'),
+      JSON.stringify(bad),
+    )
   }
   assert.equal(atField('host', 'www.example.com', { max: 253 }), 'www.example.com')
 })

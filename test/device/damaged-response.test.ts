@@ -39,7 +39,8 @@ async function judge(p: FirmwareProfile, bytes: Buffer): Promise<string> {
   }
 }
 
-const wire = (p: FirmwareProfile, lines: string[]) => Buffer.from((p.dialect === 'spwf01' ? '\r\n' : '') + lines.map((l) => `${l}\r\n`).join(''), 'latin1')
+const wire = (p: FirmwareProfile, lines: string[]) =>
+  Buffer.from((p.dialect === 'spwf01' ? '\r\n' : '') + lines.map((l) => `${l}\r\n`).join(''), 'latin1')
 
 for (const id of ['spwf04sa-1.0.0', 'spwf04sa-1.1.0', 'spwf01sa-3.5.3']) {
   test(`${id}: every corrupted byte of every class's response gives that class or no verdict, never another class`, async () => {
@@ -53,7 +54,10 @@ for (const id of ['spwf04sa-1.0.0', 'spwf04sa-1.1.0', 'spwf01sa-3.5.3']) {
           const bad = Buffer.from(bytes)
           bad[i] = v
           const got = await judge(p, bad)
-          assert.ok(got === cls || got === 'damaged' || got === 'unmatched', `${cls}: byte ${i} -> 0x${v.toString(16)} gave ${got}: ${JSON.stringify(bad.toString('latin1'))}`)
+          assert.ok(
+            got === cls || got === 'damaged' || got === 'unmatched',
+            `${cls}: byte ${i} -> 0x${v.toString(16)} gave ${got}: ${JSON.stringify(bad.toString('latin1'))}`,
+          )
         }
       }
     }
@@ -71,21 +75,41 @@ for (const id of ['spwf04sa-1.0.0', 'spwf04sa-1.1.0', 'spwf01sa-3.5.3']) {
         // On the wire, losing exactly one whole line of a longer entry leaves the shorter entry
         // verbatim (Certificate Error:22 + Http Client Error:2 without its first line): no grammar
         // can tell them apart. Only that case is allowed, and it is listed.
-        assert.deepEqual(rest.filter((l) => l !== 'AT-S.Skip CA'), all.get(got)!.filter((l) => l !== 'AT-S.Skip CA'), `${cls} without line ${i} gave ${got}`)
+        assert.deepEqual(
+          rest.filter((l) => l !== 'AT-S.Skip CA'),
+          all.get(got)!.filter((l) => l !== 'AT-S.Skip CA'),
+          `${cls} without line ${i} gave ${got}`,
+        )
         assert.match(lines[i]!, /^AT-S\.Certificate Error:\d+$/)
         ambiguous.push(`${cls}-${i}`)
       }
     }
     // The final line is never optional.
-    for (const [cls, lines] of all) assert.equal(await judge(p, wire(p, lines.slice(0, -1))), 'damaged', `${cls} without its final line`)
+    for (const [cls, lines] of all)
+      assert.equal(await judge(p, wire(p, lines.slice(0, -1))), 'damaged', `${cls} without its final line`)
     if (p.dialect === 'spwf01') assert.deepEqual(ambiguous, [])
   })
 }
 
 test('a corrupted Certificate Error:22 line no longer lets the shorter handshake entry win', async () => {
   const p = await loadProfile('spwf04sa-1.0.0')
-  const c = classifyResponse(['AT-S.Certificate Err\u00c3r:22', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'], p)
+  const c = classifyResponse(
+    ['AT-S.Certificate Err\u00c3r:22', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'],
+    p,
+  )
   assert.equal(c.kind, 'damaged')
   assert.equal(damage(['AT-S.Http Client Error:2'], p)?.startsWith('no final line'), true)
-  assert.deepEqual(classifyResponse(['AT-S.Skip CA', 'AT-S.Loading:1:2', 'AT-S.Certificate Error:24', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'], p), { kind: 'class', class: 'expired' })
+  assert.deepEqual(
+    classifyResponse(
+      [
+        'AT-S.Skip CA',
+        'AT-S.Loading:1:2',
+        'AT-S.Certificate Error:24',
+        'AT-S.Http Client Error:2',
+        'AT-S.ERROR:111:Request failed',
+      ],
+      p,
+    ),
+    { kind: 'class', class: 'expired' },
+  )
 })

@@ -26,7 +26,11 @@ async function raw(m: OpenedModule, cmd: string, payload?: Buffer) {
 
 /** The bytes the module sent since a transcript mark, as one string. */
 function rxSince(m: OpenedModule, mark: number): string {
-  return m.channel.transcript.since(mark).filter((e) => e.dir === 'rx').map((e) => e.data).join('')
+  return m.channel.transcript
+    .since(mark)
+    .filter((e) => e.dir === 'rx')
+    .map((e) => e.data)
+    .join('')
 }
 
 /** A check of one family's own commands, run on whatever module of that family is attached. */
@@ -45,11 +49,20 @@ const WIRE_CHECKS: WireCheck[] = [
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca,10,1'), ['AT-S.ERROR:6:Too many argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca,0'), ['AT-S.ERROR:33:Argument evaluated to zero'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=ca,x'), ['AT-S.ERROR:33:Argument evaluated to zero'])
-      assert.deepEqual(await raw(m, `AT+S.TLSCERT=ca,${m.profile.store.maxCaBytes + 1}`), ['AT-S.ERROR:32:Argument exceeds allowed size'])
+      assert.deepEqual(await raw(m, `AT+S.TLSCERT=ca,${m.profile.store.maxCaBytes + 1}`), [
+        'AT-S.ERROR:32:Argument exceeds allowed size',
+      ])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=bogus,10'), ['AT-S.ERROR:7:Invalid argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=content,3'), ['AT-S.ERROR:7:Invalid argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.TLSCERT=content,2'), ['AT-S.Clean', 'AT-S.OK'])
-      assert.deepEqual(await raw(m, 'AT+S.TLSCERT=content,1'), ['AT-S.List', 'AT-S.CA:0', 'AT-S.Cert:0', 'AT-S.Key:0', 'AT-S.Id:0', 'AT-S.OK'])
+      assert.deepEqual(await raw(m, 'AT+S.TLSCERT=content,1'), [
+        'AT-S.List',
+        'AT-S.CA:0',
+        'AT-S.Cert:0',
+        'AT-S.Key:0',
+        'AT-S.Id:0',
+        'AT-S.OK',
+      ])
     },
   },
   {
@@ -60,7 +73,9 @@ const WIRE_CHECKS: WireCheck[] = [
       assert.deepEqual(await raw(m, 'AT+S.HTTPGET=a.test,/,443,2,,,,,'), ['AT-S.ERROR:6:Too many argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.HTTPGET=a.test,/,443,3,,,,'), ['AT-S.ERROR:7:Invalid argument(s)'])
       assert.deepEqual(await raw(m, 'AT+S.HTTPGET=,/,443,2,,,,'), ['AT-S.ERROR:7:Invalid argument(s)'])
-      assert.deepEqual(await raw(m, `AT+S.HTTPGET=a.test,/,443,2,,,${'f'.repeat(65)},`), ['AT-S.ERROR:7:Invalid argument(s)'])
+      assert.deepEqual(await raw(m, `AT+S.HTTPGET=a.test,/,443,2,,,${'f'.repeat(65)},`), [
+        'AT-S.ERROR:7:Invalid argument(s)',
+      ])
     },
   },
   {
@@ -69,7 +84,11 @@ const WIRE_CHECKS: WireCheck[] = [
     async run(m) {
       assert.deepEqual(await raw(m, 'ATE1'), ['OK'])
       let mark = m.channel.transcript.length
-      assert.deepEqual(await raw(m, 'AT+SYSLOG?'), ['+SYSLOG:1', 'OK'], 'prepare turned SYSLOG on; the echo is not a line of the answer')
+      assert.deepEqual(
+        await raw(m, 'AT+SYSLOG?'),
+        ['+SYSLOG:1', 'OK'],
+        'prepare turned SYSLOG on; the echo is not a line of the answer',
+      )
       assert.match(rxSince(m, mark), /^AT\+SYSLOG\?\r\n/, 'the module echoed the command')
       assert.deepEqual(await raw(m, 'ATE0'), ['OK'])
       mark = m.channel.transcript.length
@@ -86,7 +105,8 @@ const WIRE_CHECKS: WireCheck[] = [
       assert.equal(bad.at(-1), 'ERROR')
       assert.match(bad[0]!, /^ERR CODE:0x010[4-8][0-9a-f]{4}$/, 'a parameter error (subcategories 04-08)')
       const cipher = await raw(m, 'AT+CIPSSLCCIPHER?')
-      if (!(m.profile as unknown as { esp: { cipherCommand: boolean } }).esp.cipherCommand) assert.deepEqual(cipher, ['ERR CODE:0x01090000', 'ERROR'])
+      if (!(m.profile as unknown as { esp: { cipherCommand: boolean } }).esp.cipherCommand)
+        assert.deepEqual(cipher, ['ERR CODE:0x01090000', 'ERROR'])
     },
   },
   {
@@ -107,17 +127,28 @@ const WIRE_CHECKS: WireCheck[] = [
     async run(m, ca) {
       const esp = (m.profile as unknown as { esp: { caStore: string } }).esp
       const mark = m.channel.transcript.length
-      const over = esp.caStore === 'sysmfg' ? 'AT+SYSMFG=2,"client_ca","client_ca.0",8,8192' : 'AT+SYSFLASH=1,"client_ca",0,4097'
+      const over =
+        esp.caStore === 'sysmfg' ? 'AT+SYSMFG=2,"client_ca","client_ca.0",8,8192' : 'AT+SYSFLASH=1,"client_ca",0,4097'
       const r = await raw(m, over)
       assert.equal(r.at(-1), 'ERROR', over)
       assert.ok(!rxSince(m, mark).includes('>'), 'no prompt: the module waits for no payload')
       assert.deepEqual(await raw(m, 'AT'), ['OK'], 'and it listens to the next command')
       await m.driver.clean()
       const up = await m.driver.uploadCa(ca)
-      assert.match(up.command, esp.caStore === 'sysmfg' ? /^AT\+SYSMFG=2,"client_ca","client_ca\.0",8,\d+$/ : /^AT\+SYSFLASH=1,"client_ca",0,\d+$/)
+      assert.match(
+        up.command,
+        esp.caStore === 'sysmfg'
+          ? /^AT\+SYSMFG=2,"client_ca","client_ca\.0",8,\d+$/
+          : /^AT\+SYSFLASH=1,"client_ca",0,\d+$/,
+      )
       assert.deepEqual(await raw(m, 'AT+CIPSSLCCONF?'), ['+CIPSSLCCONF:2,0,0', 'OK'])
-      if (esp.caStore === 'sysmfg') assert.deepEqual(await raw(m, 'AT+SYSMFG=1,"client_ca"'), ['+SYSMFG:"client_ca","client_ca.0",8', 'OK'])
-      else assert.ok((await raw(m, 'AT+SYSFLASH?')).some((l) => /^\+SYSFLASH:"client_ca",/.test(l)), 'the partition the image went to exists')
+      if (esp.caStore === 'sysmfg')
+        assert.deepEqual(await raw(m, 'AT+SYSMFG=1,"client_ca"'), ['+SYSMFG:"client_ca","client_ca.0",8', 'OK'])
+      else
+        assert.ok(
+          (await raw(m, 'AT+SYSFLASH?')).some((l) => /^\+SYSFLASH:"client_ca",/.test(l)),
+          'the partition the image went to exists',
+        )
     },
   },
 ]
@@ -132,7 +163,10 @@ function wireSuite(name: string, url: () => string, resolve: () => string[], ca:
     after(async () => m.transport.close())
 
     test('identifies module and firmware from the wire', () => {
-      assert.ok(familyOf(m.identity.dialect).modules.includes(m.identity.module), `${m.identity.module} is a ${m.identity.dialect} module`)
+      assert.ok(
+        familyOf(m.identity.dialect).modules.includes(m.identity.module),
+        `${m.identity.module} is a ${m.identity.dialect} module`,
+      )
       if (dialect) assert.equal(m.identity.dialect, dialect)
       assert.match(m.identity.firmware ?? '', /^\d+\.\d+\.\d+$/)
       assert.equal(m.profile.firmware, m.identity.firmware)
@@ -142,26 +176,46 @@ function wireSuite(name: string, url: () => string, resolve: () => string[], ca:
     // An emulator's family is known from its profile; a module on a port is asked first.
     for (const check of WIRE_CHECKS.filter((c) => dialect === null || c.dialect === dialect)) {
       test(`${check.dialect}: ${check.name}`, async (t) => {
-        if (m.identity.dialect !== check.dialect) return t.skip(`${check.dialect} only; this module is ${m.identity.dialect}`)
+        if (m.identity.dialect !== check.dialect)
+          return t.skip(`${check.dialect} only; this module is ${m.identity.dialect}`)
         await check.run(m, ca())
       })
     }
 
     test('injection attempts are refused before anything is sent', async () => {
       const before = m.channel.transcript.length
-      for (const host of ['a.test\rAT+S.RESET', 'a.test\r\nAT+RST', 'a.test,/,1,0,,,,', 'a.test","x', 'a.test\0', 'a.test\nAT']) {
-        await assert.rejects(m.driver.httpsGet({ host, path: '/', port: 443 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'), JSON.stringify(host))
+      for (const host of [
+        'a.test\rAT+S.RESET',
+        'a.test\r\nAT+RST',
+        'a.test,/,1,0,,,,',
+        'a.test","x',
+        'a.test\0',
+        'a.test\nAT',
+      ]) {
+        await assert.rejects(
+          m.driver.httpsGet({ host, path: '/', port: 443 }),
+          (e) => isDeviceError(e, 'AT_INVALID_FIELD'),
+          JSON.stringify(host),
+        )
       }
       for (const path of ['/a,b', '/a\r\nAT', '/a b']) {
-        await assert.rejects(m.driver.httpsGet({ host: 'a.test', path, port: 443 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'), JSON.stringify(path))
+        await assert.rejects(
+          m.driver.httpsGet({ host: 'a.test', path, port: 443 }),
+          (e) => isDeviceError(e, 'AT_INVALID_FIELD'),
+          JSON.stringify(path),
+        )
       }
-      await assert.rejects(m.driver.httpsGet({ host: 'a.test', path: '/', port: 0 }), (e) => isDeviceError(e, 'AT_INVALID_FIELD'))
+      await assert.rejects(m.driver.httpsGet({ host: 'a.test', path: '/', port: 0 }), (e) =>
+        isDeviceError(e, 'AT_INVALID_FIELD'),
+      )
       assert.equal(m.channel.transcript.length, before, 'no byte went out')
     })
   })
 }
 
-const dialectOf = (fw: string): string => (JSON.parse(readFileSync(new URL(`../../data/firmware/${fw}.json`, import.meta.url), 'utf8')) as { dialect: string }).dialect
+const dialectOf = (fw: string): string =>
+  (JSON.parse(readFileSync(new URL(`../../data/firmware/${fw}.json`, import.meta.url), 'utf8')) as { dialect: string })
+    .dialect
 
 describe('device suite', () => {
   let lab: RunningLab
@@ -176,7 +230,11 @@ describe('device suite', () => {
   after(async () => lab.close())
 
   /** One test per failure class: the CA uploaded, the host asked, the class read from the module's lines alone. */
-  function classTests(m: () => OpenedModule, cases: Array<[string, string, string, string]>, lines: (a: Attempt) => void) {
+  function classTests(
+    m: () => OpenedModule,
+    cases: Array<[string, string, string, string]>,
+    lines: (a: Attempt) => void,
+  ) {
     for (const [cls, host, ca, path] of cases) {
       test(`a ${cls} failure, classified from the module's lines`, async () => {
         await m().driver.uploadCa(der(ca))
@@ -190,11 +248,36 @@ describe('device suite', () => {
     }
   }
 
-  for (const fw of ['spwf04sa-1.0.0', 'spwf01sa-3.5.3', 'esp-at-2.2-esp8266', 'esp-at-3.3-esp32c3', 'esp-at-4.1-esp32', 'esp-at-5.0-esp32c5']) {
-    wireSuite(`emulator ${fw}`, () => `emu:${fw}?no-dns`, resolve, () => der('root-rsa'), dialectOf(fw))
+  for (const fw of [
+    'spwf04sa-1.0.0',
+    'spwf01sa-3.5.3',
+    'esp-at-2.2-esp8266',
+    'esp-at-3.3-esp32c3',
+    'esp-at-4.1-esp32',
+    'esp-at-5.0-esp32c5',
+  ]) {
+    wireSuite(
+      `emulator ${fw}`,
+      () => `emu:${fw}?no-dns`,
+      resolve,
+      () => der('root-rsa'),
+      dialectOf(fw),
+    )
   }
-  if (hardware) wireSuite(`hardware ${hardware}`, () => hardware, () => [], () => der('root-rsa'), null)
-  else test('hardware: skipped, set TLSMATRIX_DEVICE=/dev/ttyUSB0 to run this suite on a real module', { skip: 'no TLSMATRIX_DEVICE' }, () => {})
+  if (hardware)
+    wireSuite(
+      `hardware ${hardware}`,
+      () => hardware,
+      () => [],
+      () => der('root-rsa'),
+      null,
+    )
+  else
+    test(
+      'hardware: skipped, set TLSMATRIX_DEVICE=/dev/ttyUSB0 to run this suite on a real module',
+      { skip: 'no TLSMATRIX_DEVICE' },
+      () => {},
+    )
 
   describe('emulator spwf04sa-1.0.0 against the lab', () => {
     let m: OpenedModule
@@ -209,12 +292,19 @@ describe('device suite', () => {
       await m.driver.clean()
       const up = await m.driver.uploadCa(der('root-rsa'))
       assert.equal(up.ski, parseCertificate(der('root-rsa')).info.ski)
-      const a = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/hello', port: port('rsa2048.basic.test') })
+      const a = await m.driver.httpsGet({
+        host: 'rsa2048.basic.test',
+        path: '/hello',
+        port: port('rsa2048.basic.test'),
+      })
       assert.equal(a.outcome, 'pass', JSON.stringify(a.lines))
       assert.equal(a.httpStatus, 200)
       assert.ok(a.bodyBytes > 0)
       assert.deepEqual(a.lines.slice(0, 2), ['AT-S.Skip CA', 'AT-S.Loading:1:2'])
-      assert.ok(a.transcript.some((e) => e.dir === 'rx' && e.data.includes('/hello')), 'the body the server sent is in the transcript')
+      assert.ok(
+        a.transcript.some((e) => e.dir === 'rx' && e.data.includes('/hello')),
+        'the body the server sent is in the transcript',
+      )
     })
 
     const cases: Array<[string, string, string, string]> = [
@@ -229,7 +319,11 @@ describe('device suite', () => {
       ['http', 'rsa2048.basic.test', 'root-rsa', '/status/404'],
       ['timeout', 'stall.basic.test', 'root-rsa', '/'],
     ]
-    classTests(() => m, cases, (a) => assert.match(a.lines[a.lines.length - 1]!, /^AT-S\.ERROR:/))
+    classTests(
+      () => m,
+      cases,
+      (a) => assert.match(a.lines[a.lines.length - 1]!, /^AT-S\.ERROR:/),
+    )
   })
 
   describe('emulator esp-at-5.0-esp32c5 against the lab: +ERRNO names the class', () => {
@@ -243,12 +337,20 @@ describe('device suite', () => {
     test('uploads a CA (PEM by SYSMFG) and passes against a lab server, the status line kept', async () => {
       await m.driver.clean()
       await m.driver.uploadCa(der('root-rsa'))
-      const a = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/hello', port: port('rsa2048.basic.test') })
+      const a = await m.driver.httpsGet({
+        host: 'rsa2048.basic.test',
+        path: '/hello',
+        port: port('rsa2048.basic.test'),
+      })
       assert.equal(a.outcome, 'pass', JSON.stringify(a.lines))
       assert.deepEqual(a.lines, ['CONNECT', 'OK', 'HTTP/1.1 200 OK'])
       assert.equal(a.httpStatus, 200)
       assert.ok(a.bodyBytes > 0)
-      assert.ok(a.transcript.some((e) => e.dir === 'note' && e.data === 'name checked (SNI and certificate): rsa2048.basic.test'))
+      assert.ok(
+        a.transcript.some(
+          (e) => e.dir === 'note' && e.data === 'name checked (SNI and certificate): rsa2048.basic.test',
+        ),
+      )
     })
 
     const cases: Array<[string, string, string, string]> = [
@@ -262,10 +364,14 @@ describe('device suite', () => {
       ['http', 'rsa2048.basic.test', 'root-rsa', '/status/404'],
       ['timeout', 'stall.basic.test', 'root-rsa', '/'],
     ]
-    classTests(() => m, cases, (a) => {
-      if (a.class === 'dns') assert.deepEqual(a.lines, ['ERROR'])
-      else if (a.class !== 'http') assert.match(a.lines.join('|'), /^\+ERRNO:0x[0-9a-f]+\|ERROR$/)
-    })
+    classTests(
+      () => m,
+      cases,
+      (a) => {
+        if (a.class === 'dns') assert.deepEqual(a.lines, ['ERROR'])
+        else if (a.class !== 'http') assert.match(a.lines.join('|'), /^\+ERRNO:0x[0-9a-f]+\|ERROR$/)
+      },
+    )
 
     test('a clock never set (1970) fails a good chain as clock, and setting it again mends it', async () => {
       await m.driver.uploadCa(der('root-rsa'))
@@ -285,11 +391,21 @@ describe('device suite', () => {
         await m.driver.prepare(new Date())
         await m.driver.clean()
         await m.driver.uploadCa(der('root-rsa'))
-        for (const host of ['expired.basic.test', 'wrong-host.basic.test', 'tls13-only.basic.test', 'ecdsa.basic.test', 'stall.basic.test']) {
+        for (const host of [
+          'expired.basic.test',
+          'wrong-host.basic.test',
+          'tls13-only.basic.test',
+          'ecdsa.basic.test',
+          'stall.basic.test',
+        ]) {
           const a = await m.driver.httpsGet({ host, path: '/', port: port(host) })
           assert.deepEqual([a.outcome, a.class, a.lines], ['fail', 'unspecified', ['ERROR']], host)
         }
-        const nf = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/status/404', port: port('rsa2048.basic.test') })
+        const nf = await m.driver.httpsGet({
+          host: 'rsa2048.basic.test',
+          path: '/status/404',
+          port: port('rsa2048.basic.test'),
+        })
         assert.deepEqual([nf.class, nf.httpStatus], ['http', 404])
       } finally {
         await m.transport.close()
@@ -307,7 +423,11 @@ describe('device suite', () => {
           const a = await m.driver.httpsGet({ host, path: '/', port: port(host) })
           assert.equal(a.outcome, 'pass', `${host}: ${JSON.stringify(a.lines)}`)
         }
-        assert.equal((await m.driver.httpsGet({ host: 'wrong-host.basic.test', path: '/', port: port('wrong-host.basic.test') })).outcome, 'fail')
+        assert.equal(
+          (await m.driver.httpsGet({ host: 'wrong-host.basic.test', path: '/', port: port('wrong-host.basic.test') }))
+            .outcome,
+          'fail',
+        )
       } finally {
         await m.transport.close()
       }
@@ -315,7 +435,7 @@ describe('device suite', () => {
   })
 
   describe('emulator esp-at faults', () => {
-    test('a module without Wi-Fi: CIPSTART\'s bare ERROR is no verdict (the Wi-Fi state is asked), never a failed target', async () => {
+    test("a module without Wi-Fi: CIPSTART's bare ERROR is no verdict (the Wi-Fi state is asked), never a failed target", async () => {
       const m = await openModule('emu:esp-at-3.3-esp32c3?no-dns&no-wifi', { resolve: resolve() })
       try {
         await m.driver.prepare(new Date())
@@ -338,8 +458,18 @@ describe('device suite', () => {
     // identify, 2-4 prepare, 5 clean, 6 upload, 7 HTTPGET; ESP-AT 0-1 the two AT+GMR of open, 2-4
     // prepare, 5 clean, 6-7 upload (SYSMFG, CIPSSLCCONF), 8 CIPSSLCSNI, 9 CIPSTART.
     const families = [
-      { name: 'SPWF04SA', urcs: 'emu:spwf04sa-1.1.0?no-dns&faults=wind=1', urc: /\+WIND:\d+/g, reboot: 'emu:spwf04sa-1.0.0?no-dns&faults=reboot@7' },
-      { name: 'ESP-AT', urcs: 'emu:esp-at-4.1-esp32?no-dns&faults=wind=1', urc: /WIFI (?:CONNECTED|GOT IP|DISCONNECT)|\+TIME_UPDATED/g, reboot: 'emu:esp-at-3.3-esp32c3?no-dns&faults=reboot@9' },
+      {
+        name: 'SPWF04SA',
+        urcs: 'emu:spwf04sa-1.1.0?no-dns&faults=wind=1',
+        urc: /\+WIND:\d+/g,
+        reboot: 'emu:spwf04sa-1.0.0?no-dns&faults=reboot@7',
+      },
+      {
+        name: 'ESP-AT',
+        urcs: 'emu:esp-at-4.1-esp32?no-dns&faults=wind=1',
+        urc: /WIFI (?:CONNECTED|GOT IP|DISCONNECT)|\+TIME_UPDATED/g,
+        reboot: 'emu:esp-at-3.3-esp32c3?no-dns&faults=reboot@9',
+      },
     ]
     for (const f of families) {
       test(`${f.name}: indications arriving mid-response change nothing`, async () => {
@@ -350,7 +480,12 @@ describe('device suite', () => {
           await m.driver.uploadCa(der('root-ec384'))
           const a = await m.driver.httpsGet({ host: 'ecdsa.basic.test', path: '/', port: port('ecdsa.basic.test') })
           assert.equal(a.outcome, 'pass', JSON.stringify(a.lines))
-          const urcs = a.transcript.filter((e) => e.dir === 'rx').map((e) => e.data).join('').match(f.urc) ?? []
+          const urcs =
+            a.transcript
+              .filter((e) => e.dir === 'rx')
+              .map((e) => e.data)
+              .join('')
+              .match(f.urc) ?? []
           assert.ok(urcs.length >= 1, 'the emulator did inject indications')
           assert.ok(!a.lines.some((l) => new RegExp(f.urc.source).test(l)), JSON.stringify(a.lines))
         } finally {
@@ -389,7 +524,11 @@ describe('device suite', () => {
         await m.driver.prepare(new Date())
         await m.driver.clean()
         await m.driver.uploadCa(der('root-rsa'))
-        assert.equal((await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })).outcome, 'pass')
+        assert.equal(
+          (await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') }))
+            .outcome,
+          'pass',
+        )
       } finally {
         await m.transport.close()
       }
@@ -397,7 +536,10 @@ describe('device suite', () => {
 
     test('corrupted bytes never hang the driver; a reset recovers', async () => {
       // Command 7 is the HTTPGET. If the garbage hits its final line the driver waits for httpMs.
-      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=corrupt@7&seed=7', { resolve: resolve(), timeouts: { httpMs: 20_000 } })
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=corrupt@7&seed=7', {
+        resolve: resolve(),
+        timeouts: { httpMs: 20_000 },
+      })
       try {
         await m.driver.prepare(new Date())
         await m.driver.clean()
@@ -405,10 +547,17 @@ describe('device suite', () => {
         const a = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })
         // Whatever the garbage hit, the verdict is a pass or a link failure, never a made-up server class.
         assert.ok(a.outcome === 'pass' || a.class === 'device', JSON.stringify(a.lines))
-        assert.ok(a.transcript.some((e) => e.dir === 'rx' && /[\x80-\xff]/.test(e.data)), 'the emulator did corrupt the answer')
+        assert.ok(
+          a.transcript.some((e) => e.dir === 'rx' && /[\x80-\xff]/.test(e.data)),
+          'the emulator did corrupt the answer',
+        )
         await m.driver.reset()
         await m.driver.prepare(new Date())
-        assert.equal((await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })).outcome, 'pass')
+        assert.equal(
+          (await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') }))
+            .outcome,
+          'pass',
+        )
       } finally {
         await m.transport.close()
       }
@@ -419,7 +568,10 @@ describe('device suite', () => {
       const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=internal@2', { resolve: resolve() })
       try {
         await assert.rejects(m.driver.prepare(new Date()), (e) => isDeviceError(e, 'AT_TIMEOUT'))
-        const notes = () => m.channel.transcript.entries.filter((e) => e.dir === 'note' && /^emulator: .*internal error injected/.test(e.data))
+        const notes = () =>
+          m.channel.transcript.entries.filter(
+            (e) => e.dir === 'note' && /^emulator: .*internal error injected/.test(e.data),
+          )
         await waitFor(() => notes().length > 0, 'the note')
         assert.match(notes()[0]!.data, /AT\+S\.SCFG=console_errs,2/, 'it names the command')
         assert.ok(!m.channel.transcript.entries.some((e) => e.dir === 'rx' && e.data.includes('internal error')))
@@ -442,7 +594,22 @@ describe('device suite', () => {
 
   test('the same driver over raw TCP, the way a serial server exposes a module', async () => {
     const entry = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
-    const child = spawn(process.execPath, [...process.execArgv, entry, 'emulate', '--firmware', 'spwf04sa-1.1.0', '--listen', 'tcp://127.0.0.1:0', '--exit-with-stdin', '--no-dns', ...resolve().flatMap((r) => ['--resolve', r])], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        entry,
+        'emulate',
+        '--firmware',
+        'spwf04sa-1.1.0',
+        '--listen',
+        'tcp://127.0.0.1:0',
+        '--exit-with-stdin',
+        '--no-dns',
+        ...resolve().flatMap((r) => ['--resolve', r]),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    )
     try {
       const url = await new Promise<string>((r) => createInterface({ input: child.stdout! }).once('line', r))
       assert.match(url, /^tcp:\/\/127\.0\.0\.1:\d+$/)
@@ -451,7 +618,11 @@ describe('device suite', () => {
         assert.equal(m.identity.firmware, '1.1.0')
         await m.driver.prepare(new Date())
         await m.driver.uploadCa(der('root-rsa'))
-        assert.equal((await m.driver.httpsGet({ host: 'cross.basic.test', path: '/', port: port('cross.basic.test') })).class, 'untrusted', 'cross.basic.test chains to G1/G2, not root-rsa')
+        assert.equal(
+          (await m.driver.httpsGet({ host: 'cross.basic.test', path: '/', port: port('cross.basic.test') })).class,
+          'untrusted',
+          'cross.basic.test chains to G1/G2, not root-rsa',
+        )
       } finally {
         await m.transport.close()
       }
@@ -468,12 +639,20 @@ describe('device suite', () => {
         await m.driver.prepare(new Date())
         await m.driver.clean()
         await m.driver.uploadCa(der('root-rsa'))
-        const ok = await m.driver.httpsGet({ host: 'rsa4096-int.basic.test', path: '/', port: port('rsa4096-int.basic.test') })
+        const ok = await m.driver.httpsGet({
+          host: 'rsa4096-int.basic.test',
+          path: '/',
+          port: port('rsa4096-int.basic.test'),
+        })
         assert.equal(ok.outcome, 'pass', JSON.stringify(ok.lines))
         assert.equal(ok.httpStatus, 200)
         const exp = await m.driver.httpsGet({ host: 'expired.basic.test', path: '/', port: port('expired.basic.test') })
         assert.equal(exp.class, 'expired')
-        const v13 = await m.driver.httpsGet({ host: 'tls13-only.basic.test', path: '/', port: port('tls13-only.basic.test') })
+        const v13 = await m.driver.httpsGet({
+          host: 'tls13-only.basic.test',
+          path: '/',
+          port: port('tls13-only.basic.test'),
+        })
         assert.equal(v13.class, 'handshake')
       } finally {
         await m.transport.close()

@@ -8,14 +8,22 @@ import { loadProfile, type FirmwareProfile } from '../../src/device/index.js'
 
 /** An emulated module driven in-process: what it writes for each line sent. */
 async function moduleUnderTest(faults: string, seed: number, profile?: FirmwareProfile) {
-  const p = profile ?? await loadProfile('spwf04sa-1.0.0')
+  const p = profile ?? (await loadProfile('spwf04sa-1.0.0'))
   let out: Buffer[] = []
   const errors: string[] = []
   const clock = { now: () => new Date(0), monotonic: () => 0 }
   const m = new EmulatedModule({
-    profile: p, dialect: spwf04, clock, rtcAtBoot: new Date(0), wifi: true,
+    profile: p,
+    dialect: spwf04,
+    clock,
+    rtcAtBoot: new Date(0),
+    wifi: true,
     net: { resolveMap: new Map(), dnsOff: true, clock, timeoutMs: 1000, cache: new CertCache() },
-    faults: parseFaults(faults), seed, output: (b) => out.push(b), log: () => {}, error: (e) => errors.push(e),
+    faults: parseFaults(faults),
+    seed,
+    output: (b) => out.push(b),
+    log: () => {},
+    error: (e) => errors.push(e),
   })
   m.boot()
   out = []
@@ -47,8 +55,14 @@ test('faults follow the commands, not the polls: extra AT polls do not shift the
     withPolls.push(await polled(cmd))
   }
   assert.deepEqual(withPolls, withoutPolls)
-  assert.ok(withoutPolls.some((o, i) => o !== expected[i]), 'the seed did inject faults')
-  assert.ok(withoutPolls.some((o, i) => o === expected[i]), 'and left some commands alone')
+  assert.ok(
+    withoutPolls.some((o, i) => o !== expected[i]),
+    'the seed did inject faults',
+  )
+  assert.ok(
+    withoutPolls.some((o, i) => o === expected[i]),
+    'and left some commands alone',
+  )
 })
 
 test('the same seed gives the same faults; another seed other faults', async () => {
@@ -67,7 +81,11 @@ test('bare AT is never faulted, even at rate 1; identification is spared, the re
   for (let i = 0; i < 5; i++) assert.equal(await send('AT'), 'AT\r\nAT-S.OK\r\n')
   assert.match(await send('AT+S.STS=fw_version'), /AT-S\.OK/)
   assert.match(await send('AT+S.STS=build'), /AT-S\.OK/)
-  assert.equal(await send('AT+S.GCFG=console_errs'), 'AT+S.GCFG=console_errs\r\n', 'only the echo: the answer was dropped')
+  assert.equal(
+    await send('AT+S.GCFG=console_errs'),
+    'AT+S.GCFG=console_errs\r\n',
+    'only the echo: the answer was dropped',
+  )
 })
 
 test('fixed faults count the commands without the polls', async () => {
@@ -77,7 +95,11 @@ test('fixed faults count the commands without the polls', async () => {
   await send('AT')
   await send('AT+S.STS=build')
   await send('AT')
-  assert.equal(await send('AT+S.GCFG=console_errs'), 'AT+S.GCFG=console_errs\r\n', 'command 2 is the third non-poll command')
+  assert.equal(
+    await send('AT+S.GCFG=console_errs'),
+    'AT+S.GCFG=console_errs\r\n',
+    'command 2 is the third non-poll command',
+  )
   assert.match(await send('AT+S.GCFG=console_errs'), /AT-S\.OK/)
 })
 

@@ -18,16 +18,40 @@ import type { RunningLab } from '../../src/lab/index.js'
 import { startTestLab } from '../helpers/lab.js'
 import { waitFor } from '../helpers/wait.js'
 
-const V33 = JSON.parse(readFileSync(new URL('../fixtures/esp-at/esp-at-3.3-esp32c3.json', import.meta.url), 'utf8')) as FirmwareProfile
+const V33 = JSON.parse(
+  readFileSync(new URL('../fixtures/esp-at/esp-at-3.3-esp32c3.json', import.meta.url), 'utf8'),
+) as FirmwareProfile
 const extras = (V33 as unknown as { esp: Record<string, unknown> }).esp
 /** v5.0-like: SNI = host by default, +ERRNO with SYSLOG=1 (reference §3.2 values). */
-const V50 = { ...V33, id: 'test-esp-at-5.0', module: 'ESP32-C5', build: '5.0.0.0', firmware: '5.0.0', esp: { ...extras, sniDefault: 'host', errno: true, cipherCommand: true }, responses: { info: ['CONNECT', '+ERRNO:0x{text}'], final: ['OK', 'ERROR'] }, errors: { untrusted: ['+ERRNO:0x8', 'ERROR'], expired: ['+ERRNO:0x1', 'ERROR'], hostname: ['+ERRNO:0x4', 'ERROR'], clock: ['+ERRNO:0x200', 'ERROR'], unspecified: ['ERROR'] } } as unknown as FirmwareProfile
+const V50 = {
+  ...V33,
+  id: 'test-esp-at-5.0',
+  module: 'ESP32-C5',
+  build: '5.0.0.0',
+  firmware: '5.0.0',
+  esp: { ...extras, sniDefault: 'host', errno: true, cipherCommand: true },
+  responses: { info: ['CONNECT', '+ERRNO:0x{text}'], final: ['OK', 'ERROR'] },
+  errors: {
+    untrusted: ['+ERRNO:0x8', 'ERROR'],
+    expired: ['+ERRNO:0x1', 'ERROR'],
+    hostname: ['+ERRNO:0x4', 'ERROR'],
+    clock: ['+ERRNO:0x200', 'ERROR'],
+    unspecified: ['ERROR'],
+  },
+} as unknown as FirmwareProfile
 /** v2.x-like: the CA goes in the SYSFLASH partition as an AtPKI image. */
-const V22 = { ...V33, id: 'test-esp-at-2.2', store: { caSlots: 1, maxCaBytes: 8180 }, esp: { ...extras, caStore: 'sysflash' } } as unknown as FirmwareProfile
+const V22 = {
+  ...V33,
+  id: 'test-esp-at-2.2',
+  store: { caSlots: 1, maxCaBytes: 8180 },
+  esp: { ...extras, caStore: 'sysflash' },
+} as unknown as FirmwareProfile
 
 describe('the ESP-AT emulator dialect', () => {
   let lab: RunningLab
-  before(async () => { lab = await startTestLab() })
+  before(async () => {
+    lab = await startTestLab()
+  })
   after(async () => lab.close())
 
   /** The module in-process, its bytes to the host asynchronously, as on a line. */
@@ -36,24 +60,58 @@ describe('the ESP-AT emulator dialect', () => {
     const errors: string[] = []
     let onData: (b: Buffer) => void = () => {}
     const rx: Buffer[] = []
-    const net = { resolveMap: parseResolveEntries(lab.resolveEntries), dnsOff: true, clock: systemClock, timeoutMs: 30_000, cache: new CertCache() }
+    const net = {
+      resolveMap: parseResolveEntries(lab.resolveEntries),
+      dnsOff: true,
+      clock: systemClock,
+      timeoutMs: 30_000,
+      cache: new CertCache(),
+    }
     const m = new EmulatedModule({
-      profile, dialect: espAt, clock: systemClock, rtcAtBoot: new Date(0), wifi: true, net, faults: NO_FAULTS, seed: 1,
-      output: (b) => { rx.push(b); setImmediate(() => onData(b)) }, log: (l) => log.push(l), error: (e) => errors.push(e),
+      profile,
+      dialect: espAt,
+      clock: systemClock,
+      rtcAtBoot: new Date(0),
+      wifi: true,
+      net,
+      faults: NO_FAULTS,
+      seed: 1,
+      output: (b) => {
+        rx.push(b)
+        setImmediate(() => onData(b))
+      },
+      log: (l) => log.push(l),
+      error: (e) => errors.push(e),
     })
     const t: Transport = {
       describe: 'in-process esp-at',
-      async write(data) { const copy = Buffer.from(data); setImmediate(() => m.receive(copy)) },
-      onData: (cb) => { onData = cb },
+      async write(data) {
+        const copy = Buffer.from(data)
+        setImmediate(() => m.receive(copy))
+      },
+      onData: (cb) => {
+        onData = cb
+      },
       onClose: () => {},
       async close() {},
     }
     const channel = new AtChannel(t, ESP_FRAMING)
     let readySeen = 0
-    channel.onWind((l) => { if (l === 'ready') readySeen++ })
+    channel.onWind((l) => {
+      if (l === 'ready') readySeen++
+    })
     m.boot()
-    const identity = { module: profile.module, firmware: profile.firmware, build: profile.build, dialect: 'esp-at' } as unknown as Identity
-    const driver = new EspAtDriver(channel, identity, profile, () => performance.now(), { commandMs: 10_000, httpMs: 60_000, resetMs: 30_000 })
+    const identity = {
+      module: profile.module,
+      firmware: profile.firmware,
+      build: profile.build,
+      dialect: 'esp-at',
+    } as unknown as Identity
+    const driver = new EspAtDriver(channel, identity, profile, () => performance.now(), {
+      commandMs: 10_000,
+      httpMs: 60_000,
+      resetMs: 30_000,
+    })
     const wire = () => Buffer.concat(rx).toString('latin1')
     return { m, channel, driver, log, errors, wire, rx, booted: () => readySeen > 0 }
   }
@@ -61,7 +119,12 @@ describe('the ESP-AT emulator dialect', () => {
   const ca = (name: string) => lab.pki.certs.get(name)!.der
   const ready = async (s: ReturnType<typeof start>, profile: FirmwareProfile, caName = 'root-rsa', clock = true) => {
     await waitFor(s.booted, 'ready')
-    assert.deepEqual(await EspAtDriver.identify(s.channel, 10_000), { module: profile.module, firmware: profile.firmware, build: profile.build, dialect: 'esp-at' })
+    assert.deepEqual(await EspAtDriver.identify(s.channel, 10_000), {
+      module: profile.module,
+      firmware: profile.firmware,
+      build: profile.build,
+      dialect: 'esp-at',
+    })
     if (clock) await s.driver.prepare(new Date())
     else {
       await s.channel.exec('ATE0', { timeoutMs: 10_000 })
@@ -74,23 +137,42 @@ describe('the ESP-AT emulator dialect', () => {
   test('boot banner, echo on, GMR; v3.3: a trusted chain passes with the status line, a wrong CA is a bare ERROR (unspecified)', async () => {
     const s = start(V33)
     await ready(s, V33)
-    assert.ok(s.wire().startsWith('\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\nAT+GMR\r\nAT version:3.3.0.0('), JSON.stringify(s.wire().slice(0, 80)))
+    assert.ok(
+      s.wire().startsWith('\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\nAT+GMR\r\nAT version:3.3.0.0('),
+      JSON.stringify(s.wire().slice(0, 80)),
+    )
     assert.equal(s.wire().split('AT+GMR\r\n').length, 2, 'identified at the first try')
     const pass = await s.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })
-    assert.deepEqual([pass.outcome, pass.httpStatus, pass.lines], ['pass', 200, ['CONNECT', 'OK', 'HTTP/1.1 200 OK']], JSON.stringify(pass))
+    assert.deepEqual(
+      [pass.outcome, pass.httpStatus, pass.lines],
+      ['pass', 200, ['CONNECT', 'OK', 'HTTP/1.1 200 OK']],
+      JSON.stringify(pass),
+    )
     const e = await s.driver.httpsGet({ host: 'ecdsa.basic.test', path: '/', port: port('ecdsa.basic.test') })
     assert.deepEqual([e.outcome, e.class, e.lines], ['fail', 'unspecified', ['ERROR']])
-    assert.ok(s.log.some((l) => /CIPSTART ecdsa\.basic\.test:\d+ .*: untrusted/.test(l)), s.log.join('\n'))
-    const wrongHost = await s.driver.httpsGet({ host: 'wrong-host.basic.test', path: '/', port: port('wrong-host.basic.test') })
+    assert.ok(
+      s.log.some((l) => /CIPSTART ecdsa\.basic\.test:\d+ .*: untrusted/.test(l)),
+      s.log.join('\n'),
+    )
+    const wrongHost = await s.driver.httpsGet({
+      host: 'wrong-host.basic.test',
+      path: '/',
+      port: port('wrong-host.basic.test'),
+    })
     assert.deepEqual([wrongHost.class], ['unspecified'])
-    assert.ok(s.log.some((l) => /wrong-host\.basic\.test:\d+ .*: hostname/.test(l)), s.log.join('\n'))
+    assert.ok(
+      s.log.some((l) => /wrong-host\.basic\.test:\d+ .*: hostname/.test(l)),
+      s.log.join('\n'),
+    )
     assert.deepEqual(s.errors, [])
   })
 
   test('v3.3 checks no name unless SNI is set: without CIPSSLCSNI a wrong-host leaf connects (the trap the driver avoids)', async () => {
     const s = start(V33)
     await ready(s, V33)
-    const r = await s.channel.exec(`AT+CIPSTART="SSL","wrong-host.basic.test",${port('wrong-host.basic.test')}`, { timeoutMs: 60_000 })
+    const r = await s.channel.exec(`AT+CIPSTART="SSL","wrong-host.basic.test",${port('wrong-host.basic.test')}`, {
+      timeoutMs: 60_000,
+    })
     assert.deepEqual([r.lines, r.final], [['CONNECT'], 'OK'])
     const c = await s.channel.exec('AT+CIPCLOSE', { timeoutMs: 10_000 })
     assert.deepEqual([c.lines, c.final], [[], 'OK'], 'CLOSED is an indication')
@@ -122,7 +204,11 @@ describe('the ESP-AT emulator dialect', () => {
     await s.channel.exec('AT+SYSFLASH=0,"client_ca"', { timeoutMs: 10_000 })
     const conf = await s.channel.exec('AT+CIPSSLCCONF=2,0,0', { timeoutMs: 10_000 })
     assert.deepEqual([conf.winds, conf.final], [['NO CA FOUND'], 'OK'])
-    assert.equal(await s.channel.exec('AT+SYSMFG?', { timeoutMs: 10_000 }).then((r) => r.final), 'ERROR', 'no SYSMFG on v2.x')
+    assert.equal(
+      await s.channel.exec('AT+SYSMFG?', { timeoutMs: 10_000 }).then((r) => r.final),
+      'ERROR',
+      'no SYSMFG on v2.x',
+    )
   })
 
   test('reset: AT+RST, ready counted as a reboot, echo back on and resynchronised; a link left open is closed, never judged', async () => {
@@ -134,7 +220,9 @@ describe('the ESP-AT emulator dialect', () => {
     // ATE0 was in force, so AT+RST is not echoed; after ready the echo is back on (the AT poll is).
     assert.match(s.wire(), /\r\nOK\r\n\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\nAT\r\n\r\nOK\r\n/)
     await s.driver.prepare(new Date())
-    const open = await s.channel.exec(`AT+CIPSTART="SSL","rsa2048.basic.test",${port('rsa2048.basic.test')}`, { timeoutMs: 60_000 })
+    const open = await s.channel.exec(`AT+CIPSTART="SSL","rsa2048.basic.test",${port('rsa2048.basic.test')}`, {
+      timeoutMs: 60_000,
+    })
     assert.equal(open.final, 'OK')
     const a = await s.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: port('rsa2048.basic.test') })
     assert.deepEqual([a.class, a.fault, a.lines], ['device', 'link', ['ALREADY CONNECTED', 'ERROR']])

@@ -10,13 +10,30 @@ import { readVariable } from '../../src/device/drivers/common.js'
 import { NO_FAULTS } from '../../src/device/emulator/faults.js'
 import type { DialectHandler } from '../../src/device/emulator/module.js'
 import { startEmulator } from '../../src/device/emulator/serve.js'
-import { FAMILIES, familyForModule, familyOf, isDeviceError, loadAllProfiles, loadProfile, openModule, registerFamily, validateProfile, type FirmwareProfile, type Identity, type ModuleDriver, type ModuleFamily } from '../../src/device/index.js'
+import {
+  FAMILIES,
+  familyForModule,
+  familyOf,
+  isDeviceError,
+  loadAllProfiles,
+  loadProfile,
+  openModule,
+  registerFamily,
+  validateProfile,
+  type FirmwareProfile,
+  type Identity,
+  type ModuleDriver,
+  type ModuleFamily,
+} from '../../src/device/index.js'
 import { caUploadBytes } from '../../src/plan/index.js'
 
 const DER = Buffer.alloc(1000, 0x5a)
 
 test('the registry lists the SPWF and ESP-AT families, in the order open.ts asks them which one answered AT', () => {
-  assert.deepEqual(FAMILIES.map((f) => f.dialect), ['spwf04', 'spwf01', 'esp-at'])
+  assert.deepEqual(
+    FAMILIES.map((f) => f.dialect),
+    ['spwf04', 'spwf01', 'esp-at'],
+  )
   assert.deepEqual(familyOf('spwf04').modules, ['SPWF04SA'])
   assert.deepEqual(familyOf('spwf01').modules, ['SPWF01SA'])
   assert.equal(familyForModule('SPWF01SA')?.dialect, 'spwf01')
@@ -24,8 +41,17 @@ test('the registry lists the SPWF and ESP-AT families, in the order open.ts asks
   assert.equal(familyForModule('BG95'), undefined)
   assert.equal(FAMILIES.find((f) => f.answersAt('AT-S.OK'))?.dialect, 'spwf04')
   // SPWF01 and ESP-AT both answer OK: ESP-AT's probe (AT+GMR) tells them apart.
-  assert.deepEqual(FAMILIES.filter((f) => f.answersAt('OK')).map((f) => [f.dialect, f.probe?.command ?? null]), [['spwf01', null], ['esp-at', 'AT+GMR']])
-  assert.throws(() => familyOf('quectel'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /spwf04, spwf01, esp-at/.test((e as Error).message))
+  assert.deepEqual(
+    FAMILIES.filter((f) => f.answersAt('OK')).map((f) => [f.dialect, f.probe?.command ?? null]),
+    [
+      ['spwf01', null],
+      ['esp-at', 'AT+GMR'],
+    ],
+  )
+  assert.throws(
+    () => familyOf('quectel'),
+    (e) => isDeviceError(e, 'PROFILE_INVALID') && /spwf04, spwf01, esp-at/.test((e as Error).message),
+  )
 })
 
 test('a CA takes its DER in an SPWF04 store and its PEM text in an SPWF01 store, through plan as through the family', () => {
@@ -39,7 +65,11 @@ test('a CA takes its DER in an SPWF04 store and its PEM text in an SPWF01 store,
 
 test('a profile whose dialect is no registered family, or whose module its family does not list, is PROFILE_INVALID naming the allowed ones', async () => {
   const good = await loadProfile('spwf04sa-1.1.0')
-  const refused = (p: unknown, re: RegExp) => assert.throws(() => validateProfile(p, 'mine.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && re.test((e as Error).message))
+  const refused = (p: unknown, re: RegExp) =>
+    assert.throws(
+      () => validateProfile(p, 'mine.json'),
+      (e) => isDeviceError(e, 'PROFILE_INVALID') && re.test((e as Error).message),
+    )
   refused({ ...good, dialect: 'quectel' }, /mine\.json: .*dialect must be one of spwf04, spwf01, esp-at/)
   refused({ ...good, module: 'BG95' }, /module must be SPWF04SA, SPWF01SA, ESP32, .* or ESP32-C5/)
   refused({ ...good, module: 'ESP32' }, /module ESP32 is not a spwf04 module/)
@@ -51,7 +81,11 @@ test('a profile whose dialect is no registered family, or whose module its famil
  * A throw-away third family, registered by the test alone: an `AT` dialect ending in DONE / FAIL
  * whose version is `AT+VER`. Nothing in open, serve, plan or the profile loader is edited for it.
  */
-const TOY_FRAMING: Framing = { isOk: (l) => l === 'DONE', isError: (l) => /^FAIL(?::|$)/.test(l), isWind: (l) => /^\+EVT:/.test(l) }
+const TOY_FRAMING: Framing = {
+  isOk: (l) => l === 'DONE',
+  isError: (l) => /^FAIL(?::|$)/.test(l),
+  isWind: (l) => /^\+EVT:/.test(l),
+}
 
 const toyEmulator: DialectHandler = {
   banner: () => ['+EVT:ready'],
@@ -62,16 +96,27 @@ const toyEmulator: DialectHandler = {
     else if (cmd === 'AT+VER') out.line('+VER:2.0.1').line('DONE')
     else out.line('FAIL:unknown command')
   },
-  lineError: (out) => { out.line('FAIL:line') },
+  lineError: (out) => {
+    out.line('FAIL:line')
+  },
 }
 
 class ToyDriver implements ModuleDriver {
-  constructor(readonly identity: Identity, readonly profile: FirmwareProfile) {}
+  constructor(
+    readonly identity: Identity,
+    readonly profile: FirmwareProfile,
+  ) {}
   async prepare(): Promise<void> {}
   async clean(): Promise<void> {}
-  async uploadCa(): Promise<never> { throw new Error('not a real driver') }
-  reboots(): number { return 0 }
-  async httpsGet(): Promise<never> { throw new Error('not a real driver') }
+  async uploadCa(): Promise<never> {
+    throw new Error('not a real driver')
+  }
+  reboots(): number {
+    return 0
+  }
+  async httpsGet(): Promise<never> {
+    throw new Error('not a real driver')
+  }
   async reset(): Promise<void> {}
   async resync(): Promise<void> {}
   async close(): Promise<void> {}
@@ -101,7 +146,10 @@ const toyFamily: ModuleFamily = {
     answerFix: 'reset it',
   },
   profileKeys: ['toy'],
-  validate: (p) => (typeof (p as { toy?: { caPartition?: unknown } }).toy?.caPartition === 'string' ? [] : ['toy.caPartition must name the partition the CA goes to']),
+  validate: (p) =>
+    typeof (p as { toy?: { caPartition?: unknown } }).toy?.caPartition === 'string'
+      ? []
+      : ['toy.caPartition must name the partition the CA goes to'],
 }
 
 test('a third family registered at run time is recognised on the wire, identified, driven, emulated, sized and validated with no edit elsewhere', async (t) => {
@@ -112,23 +160,54 @@ test('a third family registered at run time is recognised on the wire, identifie
     rmSync(dir, { recursive: true, force: true })
   })
   assert.throws(() => registerFamily({ ...toyFamily }), /toyat is already registered/)
-  assert.throws(() => registerFamily({ ...toyFamily, dialect: 'other', modules: ['SPWF04SA'] }), /SPWF04SA already belongs/)
+  assert.throws(
+    () => registerFamily({ ...toyFamily, dialect: 'other', modules: ['SPWF04SA'] }),
+    /SPWF04SA already belongs/,
+  )
 
   const base = await loadProfile('spwf04sa-1.1.0')
-  const toy = { ...structuredClone(base), id: 'toy1-2.0.1', module: 'TOY1', firmware: '2.0.1', build: '', dialect: 'toyat', toy: { caPartition: 'client_ca' } }
+  const toy = {
+    ...structuredClone(base),
+    id: 'toy1-2.0.1',
+    module: 'TOY1',
+    firmware: '2.0.1',
+    build: '',
+    dialect: 'toyat',
+    toy: { caPartition: 'client_ca' },
+  }
   // Profile validation: the registry's names, and the family's own extras.
   assert.equal(validateProfile(structuredClone(toy), 'toy.json').module, 'TOY1')
-  assert.throws(() => validateProfile({ ...toy, toy: undefined }, 'toy.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /toy\.caPartition must name/.test((e as Error).message))
-  assert.throws(() => validateProfile({ ...toy, module: 'SPWF04SA' }, 'toy.json'), /module SPWF04SA is not a toyat module \(toyat: TOY1\)/)
-  assert.throws(() => validateProfile({ ...base, dialect: 'nope' }, 'x.json'), /dialect must be one of spwf04, spwf01, esp-at, toyat/)
+  assert.throws(
+    () => validateProfile({ ...toy, toy: undefined }, 'toy.json'),
+    (e) => isDeviceError(e, 'PROFILE_INVALID') && /toy\.caPartition must name/.test((e as Error).message),
+  )
+  assert.throws(
+    () => validateProfile({ ...toy, module: 'SPWF04SA' }, 'toy.json'),
+    /module SPWF04SA is not a toyat module \(toyat: TOY1\)/,
+  )
+  assert.throws(
+    () => validateProfile({ ...base, dialect: 'nope' }, 'x.json'),
+    /dialect must be one of spwf04, spwf01, esp-at, toyat/,
+  )
   // Plan sizes a CA as the family stores it.
   assert.equal(caUploadBytes(Buffer.alloc(1001), { dialect: 'toyat' }), 1008)
 
   writeFileSync(join(dir, 'toy1-2.0.1.json'), JSON.stringify(toy))
   assert.ok((await loadAllProfiles([dir])).some((p) => p.id === 'toy1-2.0.1'))
   const emu = await startEmulator({
-    profile: toy, listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, resolveMap: new Map(), baud: 115200, rtcAtBoot: new Date(),
-    wifi: true, faults: NO_FAULTS, seed: 1, requestTimeoutMs: 5000, dnsOff: true, clock: systemClock, log: () => {}, error: (m) => assert.fail(m),
+    profile: toy,
+    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    resolveMap: new Map(),
+    baud: 115200,
+    rtcAtBoot: new Date(),
+    wifi: true,
+    faults: NO_FAULTS,
+    seed: 1,
+    requestTimeoutMs: 5000,
+    dnsOff: true,
+    clock: systemClock,
+    log: () => {},
+    error: (m) => assert.fail(m),
   })
   t.after(() => emu.close())
   const opened = await openModule(emu.url, { profileDirs: [dir] })

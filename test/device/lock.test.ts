@@ -21,13 +21,17 @@ async function deadPid(): Promise<number> {
 /** Leaves a lock on `url` in `dir` as a run killed with -9 would. */
 async function plantStaleLock(url: string, dir: string, pid: number): Promise<void> {
   const release = await lockDevice(url, 'killed-run', dir)
-  const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.lock'))!)
+  const file = join(
+    dir,
+    readdirSync(dir).find((f) => f.endsWith('.lock'))!,
+  )
   const holder = JSON.parse(readFileSync(file, 'utf8')) as { pid: number }
   writeFileSync(file, JSON.stringify({ ...holder, pid }))
   void release // the content changed, so it no longer releases this file: the lock stays, stale
 }
 
-const busy = (runId: string) => (err: unknown) => isDeviceError(err, 'DEVICE_BUSY') && (err as Error).message.includes(`in use by run ${runId}`)
+const busy = (runId: string) => (err: unknown) =>
+  isDeviceError(err, 'DEVICE_BUSY') && (err as Error).message.includes(`in use by run ${runId}`)
 
 test('tcp://localhost:P and tcp://127.0.0.1:P are one device', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-lock-'))
@@ -58,7 +62,11 @@ test('a lock left by a dead process is taken over; a live holder is not', async 
   const release = await lockDevice('tcp://127.0.0.1:4003', 'run-b', dir)
   await assert.rejects(lockDevice('tcp://127.0.0.1:4003', 'run-c', dir), busy('run-b'))
   release()
-  assert.deepEqual(readdirSync(dir).filter((f) => !f.endsWith('.lock')), [], 'no guard or temporary file left behind')
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => !f.endsWith('.lock')),
+    [],
+    'no guard or temporary file left behind',
+  )
 })
 
 test('processes racing to take over one stale lock: exactly one wins, each round', { timeout: 300_000 }, async () => {
@@ -67,13 +75,22 @@ test('processes racing to take over one stale lock: exactly one wins, each round
   const rounds = 6
   const pid = await deadPid()
   for (let r = 0; r < rounds; r++) await plantStaleLock(url, join(dir, `r${r}`), pid)
-  const racers = Array.from({ length: 6 }, () => spawn(process.execPath, [...process.execArgv, RACER, dir, url, String(rounds)], { stdio: ['pipe', 'pipe', 'inherit'] }))
+  const racers = Array.from({ length: 6 }, () =>
+    spawn(process.execPath, [...process.execArgv, RACER, dir, url, String(rounds)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  )
   try {
     const inbox = racers.map((c) => {
       const lines: string[] = []
       const waiters: Array<() => void> = []
-      createInterface({ input: c.stdout! }).on('line', (l) => { lines.push(l); for (const w of waiters.splice(0)) w() })
-      c.once('exit', () => { for (const w of waiters.splice(0)) w() })
+      createInterface({ input: c.stdout! }).on('line', (l) => {
+        lines.push(l)
+        for (const w of waiters.splice(0)) w()
+      })
+      c.once('exit', () => {
+        for (const w of waiters.splice(0)) w()
+      })
       const expect = async (prefix: string): Promise<string> => {
         for (;;) {
           const hit = lines.find((l) => l.startsWith(prefix))
@@ -87,11 +104,13 @@ test('processes racing to take over one stale lock: exactly one wins, each round
     for (let r = 0; r < rounds; r++) {
       await Promise.all(inbox.map((i) => i.expect(`ready ${r}`)))
       for (const c of racers) c.stdin!.write(`go ${r}\n`)
-      const results = await Promise.all(inbox.map(async (i) => {
-        const won = i.expect(`won ${r}`).then((l) => l)
-        const lost = i.expect(`busy ${r} `).then((l) => l)
-        return await Promise.race([won, lost])
-      }))
+      const results = await Promise.all(
+        inbox.map(async (i) => {
+          const won = i.expect(`won ${r}`).then((l) => l)
+          const lost = i.expect(`busy ${r} `).then((l) => l)
+          return await Promise.race([won, lost])
+        }),
+      )
       const winners = results.filter((l) => l.startsWith('won'))
       assert.equal(winners.length, 1, `round ${r}: ${results.join(' | ')}`)
       for (const l of results.filter((x) => !x.startsWith('won'))) assert.match(l, /^busy \d+ DEVICE_BUSY /, l)
@@ -110,4 +129,3 @@ test('an emu: device is private to the run that starts it: two runs take it, no 
   a()
   b()
 })
-

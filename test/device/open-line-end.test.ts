@@ -8,7 +8,7 @@ import { openModule } from '../../src/device/index.js'
  * that ends lines at CR may keep that LF as the first byte of its next line and refuse it; the
  * open must set that answer aside, not read the next command's answer from it.
  */
-test('a CR-only module that takes the first AT\'s LF as the start of its next line is still identified', async (t) => {
+test("a CR-only module that takes the first AT's LF as the start of its next line is still identified", async (t) => {
   const seen: string[] = []
   const server = createServer((sock) => {
     let buf = ''
@@ -32,7 +32,10 @@ test('a CR-only module that takes the first AT\'s LF as the start of its next li
   const m = await openModule(`tcp://127.0.0.1:${(server.address() as AddressInfo).port}`)
   try {
     assert.equal(seen[0], 'AT', 'the first AT')
-    assert.ok(seen.some((l) => l.startsWith('\n')), 'the LF did reach the module and was refused')
+    assert.ok(
+      seen.some((l) => l.startsWith('\n')),
+      'the LF did reach the module and was refused',
+    )
     assert.deepEqual([m.identity.module, m.identity.firmware, m.profileWarning], ['SPWF04SA', '1.1.0', null])
   } finally {
     await m.transport.close()

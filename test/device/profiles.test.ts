@@ -5,16 +5,37 @@ import { loaderArgs } from '../../src/device/transport/emu.js'
 
 test('every shipped profile validates and marks its guesses', async () => {
   const all = await loadAllProfiles()
-  assert.deepEqual(all.map((p) => p.id).sort(), ['esp-at-2.2-esp8266', 'esp-at-3.3-esp32c3', 'esp-at-4.1-esp32', 'esp-at-5.0-esp32c5', 'spwf01sa-3.5.3', 'spwf04sa-1.0.0', 'spwf04sa-1.1.0'])
-  for (const p of all) assert.ok(p.notes.some((n) => n.includes('GUESS')), p.id)
+  assert.deepEqual(all.map((p) => p.id).sort(), [
+    'esp-at-2.2-esp8266',
+    'esp-at-3.3-esp32c3',
+    'esp-at-4.1-esp32',
+    'esp-at-5.0-esp32c5',
+    'spwf01sa-3.5.3',
+    'spwf04sa-1.0.0',
+    'spwf04sa-1.1.0',
+  ])
+  for (const p of all)
+    assert.ok(
+      p.notes.some((n) => n.includes('GUESS')),
+      p.id,
+    )
 })
 
 test('a module is matched by version; an unknown version falls back to the newest profile and says so', async () => {
   const all = await loadAllProfiles()
-  assert.equal(pickProfile({ module: 'SPWF04SA', firmware: '1.0.0', build: null, dialect: 'spwf04' }, all).profile.id, 'spwf04sa-1.0.0')
-  const unknown = pickProfile({ module: 'SPWF04SA', firmware: '1.2.0', build: '180301-abcdef0-SPWF04S', dialect: 'spwf04' }, all)
+  assert.equal(
+    pickProfile({ module: 'SPWF04SA', firmware: '1.0.0', build: null, dialect: 'spwf04' }, all).profile.id,
+    'spwf04sa-1.0.0',
+  )
+  const unknown = pickProfile(
+    { module: 'SPWF04SA', firmware: '1.2.0', build: '180301-abcdef0-SPWF04S', dialect: 'spwf04' },
+    all,
+  )
   assert.equal(unknown.profile.id, 'spwf04sa-1.1.0')
-  assert.match(unknown.warning ?? '', /no profile for SPWF04SA firmware 1\.2\.0 .* using spwf04sa-1\.1\.0's error table/)
+  assert.match(
+    unknown.warning ?? '',
+    /no profile for SPWF04SA firmware 1\.2\.0 .* using spwf04sa-1\.1\.0's error table/,
+  )
 })
 
 test('a broken user profile is refused with what is wrong', async () => {
@@ -22,23 +43,47 @@ test('a broken user profile is refused with what is wrong', async () => {
   const bad = structuredClone(good) as unknown as Record<string, unknown>
   ;(bad.tls as Record<string, unknown>).cipherSuites = ['TLS_MADE_UP']
   ;(bad.errors as Record<string, unknown>).flaky = ['x']
-  assert.throws(() => validateProfile(bad, 'mine.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /unknown cipher suite "TLS_MADE_UP"/.test((e as Error).message) && /unknown failure class "flaky"/.test((e as Error).message))
+  assert.throws(
+    () => validateProfile(bad, 'mine.json'),
+    (e) =>
+      isDeviceError(e, 'PROFILE_INVALID') &&
+      /unknown cipher suite "TLS_MADE_UP"/.test((e as Error).message) &&
+      /unknown failure class "flaky"/.test((e as Error).message),
+  )
   await assert.rejects(loadProfile('no-such-profile'), (e) => isDeviceError(e, 'PROFILE_NOT_FOUND'))
   await assert.rejects(loadProfile('../etc/passwd'), (e) => isDeviceError(e, 'PROFILE_INVALID'))
 })
 
 test('an emulator started by a runner inherits module loaders, not debugger flags', () => {
-  assert.deepEqual(loaderArgs(['--inspect=9229', '--import', 'tsx', '--max-old-space-size=100', '--require=./x.cjs']), ['--import', 'tsx', '--require=./x.cjs'])
+  assert.deepEqual(loaderArgs(['--inspect=9229', '--import', 'tsx', '--max-old-space-size=100', '--require=./x.cjs']), [
+    '--import',
+    'tsx',
+    '--require=./x.cjs',
+  ])
 })
 
 test('a misspelt or unknown field is refused, naming it, instead of its default being used silently', async () => {
   const base = structuredClone(await loadProfile('spwf04sa-1.1.0'))
   const typo = { ...base, tls: { ...base.tls, checkValidty: false } }
-  assert.throws(() => validateProfile(typo, 'mine.json'), (e) => isDeviceError(e, 'PROFILE_INVALID') && /^mine\.json: .*unknown field tls\."checkValidty" \(tls has versions, .*checkValidity/.test((e as Error).message))
-  assert.throws(() => validateProfile({ ...base, comment: 'x' }, 'mine.json'), /unknown field "comment" \(a profile has id, .*a remark goes in notes\)/)
-  assert.throws(() => validateProfile({ ...base, store: { ...base.store, maxCaByte: 1 } }, 'mine.json'), /unknown field store\."maxCaByte"/)
+  assert.throws(
+    () => validateProfile(typo, 'mine.json'),
+    (e) =>
+      isDeviceError(e, 'PROFILE_INVALID') &&
+      /^mine\.json: .*unknown field tls\."checkValidty" \(tls has versions, .*checkValidity/.test((e as Error).message),
+  )
+  assert.throws(
+    () => validateProfile({ ...base, comment: 'x' }, 'mine.json'),
+    /unknown field "comment" \(a profile has id, .*a remark goes in notes\)/,
+  )
+  assert.throws(
+    () => validateProfile({ ...base, store: { ...base.store, maxCaByte: 1 } }, 'mine.json'),
+    /unknown field store\."maxCaByte"/,
+  )
   const esp = structuredClone(await loadProfile('esp-at-3.3-esp32c3')) as unknown as { esp: Record<string, unknown> }
-  assert.throws(() => validateProfile({ ...esp, esp: { ...esp.esp, caStroe: 'sysmfg' } }, 'esp.json'), /unknown field esp\."caStroe" \(esp has caStore, sniDefault, errno, cipherCommand\)/)
+  assert.throws(
+    () => validateProfile({ ...esp, esp: { ...esp.esp, caStroe: 'sysmfg' } }, 'esp.json'),
+    /unknown field esp\."caStroe" \(esp has caStore, sniDefault, errno, cipherCommand\)/,
+  )
   // The family's own block is known to its profiles only.
   assert.throws(() => validateProfile({ ...base, esp: esp.esp }, 'mine.json'), /unknown field "esp"/)
   assert.equal(validateProfile(esp, 'esp.json').module, 'ESP32-C3')

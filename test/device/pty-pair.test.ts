@@ -10,9 +10,15 @@ import { nodePtyVersion, openPtyPair } from '../../src/device/emulator/pty-pair.
  * src/device/emulator/pty-pair.ts). If an upgrade changes it, this fails here, not in a survey.
  */
 test('node-pty is the pinned version whose private pty binding pty-pair.ts was written for', () => {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    dependencies: Record<string, string>
+  }
   assert.match(pkg.dependencies['node-pty'] ?? '', /^\d+\.\d+\.\d+$/, 'node-pty must stay pinned to an exact version')
-  assert.equal(nodePtyVersion(), pkg.dependencies['node-pty'], 'installed node-pty differs from the pin: re-check src/device/emulator/pty-pair.ts')
+  assert.equal(
+    nodePtyVersion(),
+    pkg.dependencies['node-pty'],
+    'installed node-pty differs from the pin: re-check src/device/emulator/pty-pair.ts',
+  )
 })
 
 test('openPtyPair gives a raw pseudo-terminal: bytes cross both ways unchanged', async () => {
@@ -23,14 +29,18 @@ test('openPtyPair gives a raw pseudo-terminal: bytes cross both ways unchanged',
   const master = new tty.ReadStream(pair.master)
   try {
     const bytes = Buffer.from('AT+S.STS\r\n\x00\xff\x80 end\r', 'latin1')
-    const got = (s: tty.ReadStream) => new Promise<Buffer>((resolve) => {
-      const chunks: Buffer[] = []
-      const on = (d: Buffer) => {
-        chunks.push(d)
-        if (Buffer.concat(chunks).length >= bytes.length) { s.off('data', on); resolve(Buffer.concat(chunks)) }
-      }
-      s.on('data', on)
-    })
+    const got = (s: tty.ReadStream) =>
+      new Promise<Buffer>((resolve) => {
+        const chunks: Buffer[] = []
+        const on = (d: Buffer) => {
+          chunks.push(d)
+          if (Buffer.concat(chunks).length >= bytes.length) {
+            s.off('data', on)
+            resolve(Buffer.concat(chunks))
+          }
+        }
+        s.on('data', on)
+      })
     const atSlave = got(slave)
     writeSync(pair.master, bytes)
     assert.deepEqual(await atSlave, bytes, 'master to slave, no CR/LF translation')
@@ -47,6 +57,10 @@ test('openPtyPair gives a raw pseudo-terminal: bytes cross both ways unchanged',
   } finally {
     master.destroy()
     slave.destroy()
-    try { closeSync(pair.master) } catch { /* closed by the stream */ }
+    try {
+      closeSync(pair.master)
+    } catch {
+      /* closed by the stream */
+    }
   }
 })

@@ -23,7 +23,10 @@ test('SPWF01 read: DATALEN 0 followed in the same chunk by Pending Data and Sock
       // The race the module has: the server's bytes and its close arrive right after it said 0.
       if (queries === 1) {
         pending = response
-        return Buffer.from('\r\n DATALEN: 0\r\n\r\nOK\r\n+WIND:55:Pending Data:00:161:161\r\n+WIND:58:Socket Closed:00:0\r\n', 'latin1')
+        return Buffer.from(
+          '\r\n DATALEN: 0\r\n\r\nOK\r\n+WIND:55:Pending Data:00:161:161\r\n+WIND:58:Socket Closed:00:0\r\n',
+          'latin1',
+        )
       }
       return Buffer.from(`\r\n DATALEN: ${pending.length}\r\n\r\nOK\r\n`)
     }
@@ -37,7 +40,13 @@ test('SPWF01 read: DATALEN 0 followed in the same chunk by Pending Data and Sock
     return Buffer.from('\r\nERROR: Command not found\r\n')
   })
   const channel = new AtChannel(t, SPWF01_FRAMING)
-  const driver = new Spwf01Driver(channel, { module: 'SPWF01SA', firmware: '3.5.3', build: null, dialect: 'spwf01' }, profile, () => performance.now(), { commandMs: 2000, httpMs: 5000, resetMs: 2000 })
+  const driver = new Spwf01Driver(
+    channel,
+    { module: 'SPWF01SA', firmware: '3.5.3', build: null, dialect: 'spwf01' },
+    profile,
+    () => performance.now(),
+    { commandMs: 2000, httpMs: 5000, resetMs: 2000 },
+  )
   const a = await driver.httpsGet({ host: 'a.test', path: '/', port: 443 })
   assert.equal(a.outcome, 'pass', `${a.deviceError}`)
   assert.equal(a.httpStatus, 200)

@@ -10,10 +10,22 @@ export function testIo(opts: { cwd?: string; tty?: boolean } = {}): TestIo & { i
   let out = ''
   let err = ''
   let interrupt = () => {}
-  const interrupted = new Promise<void>((r) => { interrupt = r })
+  const interrupted = new Promise<void>((r) => {
+    interrupt = r
+  })
   return {
-    stdout: { write: (s: string) => { out += s } },
-    stderr: { write: (s: string) => { err += s }, isTTY: opts.tty ?? false, columns: 100 },
+    stdout: {
+      write: (s: string) => {
+        out += s
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        err += s
+      },
+      isTTY: opts.tty ?? false,
+      columns: 100,
+    },
     env: {},
     cwd: opts.cwd ?? process.cwd(),
     interrupted,

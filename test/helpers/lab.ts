@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
-import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver, type HelloProfile } from '../../src/chain/index.js'
+import {
+  CertCache,
+  DEFAULT_AIA,
+  DEFAULT_HELLO,
+  loadTrustStore,
+  Resolver,
+  type HelloProfile,
+} from '../../src/chain/index.js'
 import { systemClock } from '../../src/core/clock.js'
 import { dataPath } from '../../src/core/paths.js'
 import { parseHosts, parseResolveEntries, type Target } from '../../src/hosts/index.js'
@@ -24,7 +31,10 @@ export function labTargets(lab: RunningLab): Map<string, Target> {
   return new Map(targets.map((t) => [t.host, t]))
 }
 
-export async function labResolver(lab: RunningLab, opts: { hello?: HelloProfile; allowPrivate?: boolean; aia?: boolean; timeoutMs?: number } = {}): Promise<Resolver> {
+export async function labResolver(
+  lab: RunningLab,
+  opts: { hello?: HelloProfile; allowPrivate?: boolean; aia?: boolean; timeoutMs?: number } = {},
+): Promise<Resolver> {
   const cache = new CertCache()
   const store = await loadTrustStore({ files: [lab.trustStoreFile], only: true }, cache)
   return new Resolver({
@@ -37,7 +47,9 @@ export async function labResolver(lab: RunningLab, opts: { hello?: HelloProfile;
     aia: opts.aia === false ? null : { ...DEFAULT_AIA, allowPrivate: opts.allowPrivate ?? true },
     clock: systemClock,
     // Tests never ask a real resolver: names not mapped by the lab do not exist.
-    lookup: async (host) => { throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }) },
+    lookup: async (host) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
+    },
   })
 }
 
@@ -51,5 +63,15 @@ export async function closedPort(): Promise<number> {
 }
 
 export function fakeTarget(host: string, port: number, sni: string | null = host): Target {
-  return { id: `${host}:${port}`, host, hostKind: 'dns', port, path: '/', sni, tags: [], expect: null, source: { file: 'test', line: 1 } }
+  return {
+    id: `${host}:${port}`,
+    host,
+    hostKind: 'dns',
+    port,
+    path: '/',
+    sni,
+    tags: [],
+    expect: null,
+    source: { file: 'test', line: 1 },
+  }
 }

@@ -13,15 +13,24 @@ const lines = createInterface({ input: process.stdin })
 const queue: string[] = []
 let ended = false
 const closed = () => ended
-lines.on('close', () => { ended = true })
+lines.on('close', () => {
+  ended = true
+})
 let wake: (() => void) | null = null
-lines.on('line', (l) => { queue.push(l); wake?.() })
+lines.on('line', (l) => {
+  queue.push(l)
+  wake?.()
+})
 // Stdin closed: the test is done. Nothing else keeps the process alive, so it exits and its locks go stale.
-lines.on('close', () => { wake?.() })
+lines.on('close', () => {
+  wake?.()
+})
 const next = async (): Promise<string> => {
   while (queue.length === 0) {
     if (closed()) return ''
-    await new Promise<void>((r) => { wake = r })
+    await new Promise<void>((r) => {
+      wake = r
+    })
   }
   return queue.shift()!
 }

@@ -3,8 +3,12 @@ import { createInterface } from 'node:readline'
 import { MAIN } from './spawn-cli.js'
 
 /** `tlsmatrix emulate --pty` as its own process, the way a module sits behind a port on a bench. */
-export async function ptyEmulator(args: readonly string[]): Promise<{ path: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [...process.execArgv, MAIN, 'emulate', '--pty', '--exit-with-stdin', ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+export async function ptyEmulator(
+  args: readonly string[],
+): Promise<{ path: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [...process.execArgv, MAIN, 'emulate', '--pty', '--exit-with-stdin', ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
   const path = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve)
     child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)))

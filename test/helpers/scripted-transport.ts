@@ -5,7 +5,10 @@ import type { Transport } from '../../src/device/transport/transport.js'
  * in the chunks `split` chooses. For tests of the parser itself; device behaviour is tested
  * against the emulator process.
  */
-export function scriptedTransport(answer: (written: string) => Buffer | null, split: (b: Buffer) => Buffer[] = (b) => [b]) {
+export function scriptedTransport(
+  answer: (written: string) => Buffer | null,
+  split: (b: Buffer) => Buffer[] = (b) => [b],
+) {
   let onData: (b: Buffer) => void = () => {}
   let onClose: (e?: Error) => void = () => {}
   const written: string[] = []
@@ -15,10 +18,17 @@ export function scriptedTransport(answer: (written: string) => Buffer | null, sp
     async write(data) {
       written.push(data.toString('latin1'))
       const reply = answer(data.toString('latin1'))
-      if (reply) setImmediate(() => { for (const c of split(reply)) onData(c) })
+      if (reply)
+        setImmediate(() => {
+          for (const c of split(reply)) onData(c)
+        })
     },
-    onData: (cb) => { onData = cb },
-    onClose: (cb) => { onClose = cb },
+    onData: (cb) => {
+      onData = cb
+    },
+    onClose: (cb) => {
+      onClose = cb
+    },
     async close() {},
     emit: (b) => onData(b),
     hangUp: () => onClose(),

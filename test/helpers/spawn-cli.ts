@@ -14,12 +14,21 @@ export interface CliChild {
 
 /** Runs the real CLI as a child process (`node --import tsx src/cli/main.ts …`). */
 export function spawnCli(args: readonly string[], opts: { cwd?: string } = {}): CliChild {
-  const child = spawn(process.execPath, [...process.execArgv, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) })
+  const child = spawn(process.execPath, [...process.execArgv, MAIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  })
   let out = ''
   let err = ''
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
-  const exited = new Promise<number | string>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown')))
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString()
+  })
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  )
   return { child, stderr: () => err, stdout: () => out, exited }
 }
 
@@ -35,7 +44,9 @@ export async function until(ready: () => boolean, what: string, tries = 1200): P
 /** The child's exit, or a failure after a bounded wait (a process that does not leave is the bug). */
 export async function exitOf(c: CliChild, tries = 1200): Promise<number | string> {
   let code: number | string | null = null
-  void c.exited.then((x) => { code = x })
+  void c.exited.then((x) => {
+    code = x
+  })
   try {
     await until(() => code !== null, 'the process to exit by itself', tries)
   } catch (err) {

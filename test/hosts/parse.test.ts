@@ -5,18 +5,30 @@ import { parseHosts } from '../../src/hosts/index.js'
 const reasons = (text: string) => parseHosts(text, 'h.txt').problems.map((p) => `${p.file}:${p.line}: ${p.reason}`)
 
 test('accepts names, IPv4, bracketed IPv6, ports and every key', () => {
-  const { targets, problems } = parseHosts([
-    '# comment',
-    '',
-    'Example.COM',
-    'api.example.com:8443 path=/v1/x?y=1 sni=other.example.com tags=iot,azure expect=fail  # trailing comment',
-    '192.0.2.7:443',
-    '[2001:db8::1]:444 path=/a#frag',
-    'plain.example.com sni=-',
-  ].join('\n'), 'h.txt')
+  const { targets, problems } = parseHosts(
+    [
+      '# comment',
+      '',
+      'Example.COM',
+      'api.example.com:8443 path=/v1/x?y=1 sni=other.example.com tags=iot,azure expect=fail  # trailing comment',
+      '192.0.2.7:443',
+      '[2001:db8::1]:444 path=/a#frag',
+      'plain.example.com sni=-',
+    ].join('\n'),
+    'h.txt',
+  )
   assert.deepEqual(problems, [])
   // A server name other than the host's own is part of the target's identity.
-  assert.deepEqual(targets.map((t) => t.id), ['example.com:443', 'api.example.com:8443 sni=other.example.com', '192.0.2.7:443', '[2001:db8::1]:444', 'plain.example.com:443 sni=-'])
+  assert.deepEqual(
+    targets.map((t) => t.id),
+    [
+      'example.com:443',
+      'api.example.com:8443 sni=other.example.com',
+      '192.0.2.7:443',
+      '[2001:db8::1]:444',
+      'plain.example.com:443 sni=-',
+    ],
+  )
   const api = targets[1]!
   assert.equal(api.path, '/v1/x?y=1')
   assert.equal(api.sni, 'other.example.com')
@@ -61,7 +73,11 @@ test('every bad line is reported with file:line and why', () => {
     'x.example.com path=/a path=/b',
   ]
   const got = reasons(lines.join('\n'))
-  const expectLine = (n: number, fragment: RegExp) => assert.ok(got.some((r) => r.startsWith(`h.txt:${n}: `) && fragment.test(r)), `line ${n} ${fragment}: ${got.join('\n')}`)
+  const expectLine = (n: number, fragment: RegExp) =>
+    assert.ok(
+      got.some((r) => r.startsWith(`h.txt:${n}: `) && fragment.test(r)),
+      `line ${n} ${fragment}: ${got.join('\n')}`,
+    )
   expectLine(2, /RFC 1123/)
   expectLine(3, /outside 1-65535/)
   expectLine(4, /outside 1-65535/)
@@ -91,7 +107,8 @@ test('no value that reaches an AT command can carry CR, LF, NUL or a comma', () 
   for (const line of hostile) {
     const { targets } = parseHosts(line, 'h.txt')
     for (const t of targets) {
-      for (const v of [t.host, t.path, t.sni ?? '', ...t.tags]) assert.doesNotMatch(v, /[\r\n\0,]/, `${JSON.stringify(line)} leaked ${JSON.stringify(v)}`)
+      for (const v of [t.host, t.path, t.sni ?? '', ...t.tags])
+        assert.doesNotMatch(v, /[\r\n\0,]/, `${JSON.stringify(line)} leaked ${JSON.stringify(v)}`)
     }
   }
 })

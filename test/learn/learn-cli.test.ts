@@ -24,7 +24,9 @@ function emulatorOf(pid: number): number | null {
 
 describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { timeout: 1_800_000 }, () => {
   let dir: string
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-learn-cli-')) })
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-learn-cli-'))
+  })
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   test('inputs are checked before anything is opened (exit 2, no database, no profile)', async () => {
@@ -50,11 +52,16 @@ describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { 
     let port = 0
     before(async () => {
       // Answers every line with OK and nothing else: an AT modem, not an SPWF module.
-      server = createServer((s) => { s.on('data', () => s.write('\r\nOK\r\n')); s.on('error', () => {}) })
+      server = createServer((s) => {
+        s.on('data', () => s.write('\r\nOK\r\n'))
+        s.on('error', () => {})
+      })
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
       port = (server.address() as { port: number }).port
     })
-    after(async () => { await new Promise((r) => server.close(r)) })
+    after(async () => {
+      await new Promise((r) => server.close(r))
+    })
 
     test('is refused with the module unknown, no profile written, no learn run left running', async () => {
       const db = join(dir, 'unknown.db')
@@ -89,7 +96,9 @@ describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { 
     assert.equal(existsSync(out), false, 'no profile from a learn that did not finish')
     const before = new Database(db, { readonly: true })
     const status = (before.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string }).status
-    const done = (before.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND final = 1').get(runId) as { n: number }).n
+    const done = (
+      before.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND final = 1').get(runId) as { n: number }
+    ).n
     before.close()
     assert.equal(status, 'device-lost')
     assert.ok(done >= 5, `${done} probes kept`)
@@ -101,7 +110,9 @@ describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { 
     const learned = validateProfile(JSON.parse(readFileSync(out, 'utf8')), out)
     assert.deepEqual(compareLearned(learned, await loadProfile('spwf04sa-1.1.0')), [])
     const sql = new Database(db, { readonly: true })
-    const twice = sql.prepare('SELECT target, count(*) AS n FROM attempts WHERE run_id = ? AND final = 1 GROUP BY target HAVING n > 1').all(runId)
+    const twice = sql
+      .prepare('SELECT target, count(*) AS n FROM attempts WHERE run_id = ? AND final = 1 GROUP BY target HAVING n > 1')
+      .all(runId)
     const end = (sql.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string }).status
     sql.close()
     assert.deepEqual(twice, [], 'no probe asked twice')
@@ -116,7 +127,10 @@ describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { 
     assert.equal(await exitOf(c), 3, c.stderr())
     assert.match(c.stderr(), /tlsmatrix learn --resume \S+/)
     const sql = new Database(db, { readonly: true })
-    const r = sql.prepare("SELECT status, kind FROM runs WHERE kind = 'learn'").get() as { status: string; kind: string }
+    const r = sql.prepare("SELECT status, kind FROM runs WHERE kind = 'learn'").get() as {
+      status: string
+      kind: string
+    }
     sql.close()
     assert.deepEqual(r, { status: 'interrupted', kind: 'learn' })
   })
@@ -125,7 +139,11 @@ describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { 
     const db = join(dir, 'budget.db')
     const out = join(dir, 'budget.json')
     const io = testIo({ cwd: dir })
-    assert.equal(await run(['learn', '--device', DEVICE, '--db', db, '--out', out, '--budget-minutes', '0.02', '--json'], io), 0, io.err())
+    assert.equal(
+      await run(['learn', '--device', DEVICE, '--db', db, '--out', out, '--budget-minutes', '0.02', '--json'], io),
+      0,
+      io.err(),
+    )
     const p = validateProfile(JSON.parse(readFileSync(out, 'utf8')), out)
     const unknown = p.learned!.unknown.map((u) => u.field)
     assert.ok(unknown.includes('store.maxCaBytes') && unknown.includes('tls.maxChainBytes'), unknown.join(', '))
@@ -134,7 +152,10 @@ describe('tlsmatrix learn: bad input, a lost module, Ctrl-C, a small budget', { 
     for (const u of p.learned!.unknown) {
       if (!never.has(u.field)) assert.match(u.why, /budget/, u.field)
       assert.equal(p.learned!.fields[u.field]?.method, 'assumed')
-      assert.ok(p.notes.some((n) => n.startsWith(`GUESS: ${u.field} was not measured`)), u.field)
+      assert.ok(
+        p.notes.some((n) => n.startsWith(`GUESS: ${u.field} was not measured`)),
+        u.field,
+      )
     }
     // What it did measure is still right.
     assert.deepEqual(compareLearned(p, await loadProfile('spwf04sa-1.1.0')), [])

@@ -8,7 +8,10 @@ import { searchLargest } from '../../src/learn/search.js'
 test('the size search finds the largest accepted size within the resolution, from the top down, in few steps', async () => {
   for (const limit of [1500, 2560, 3000, 4092, 9000]) {
     let steps = 0
-    const r = await searchLargest(1000, 16_384, 64, async (t) => { steps++; return { ok: t <= limit, size: t } })
+    const r = await searchLargest(1000, 16_384, 64, async (t) => {
+      steps++
+      return { ok: t <= limit, size: t }
+    })
     assert.ok(r.largest <= limit && limit - r.largest < 64, `${limit}: ${r.largest}`)
     assert.ok(r.smallestFailing! > limit && r.smallestFailing! - r.largest <= 64)
     assert.ok(steps <= 10, `${steps} steps`)
@@ -17,10 +20,18 @@ test('the size search finds the largest accepted size within the resolution, fro
   assert.deepEqual(none, { largest: 16_384, smallestFailing: null, incomplete: false })
   // A probe without a verdict stops the search: what is known so far, marked incomplete.
   let n = 0
-  const cut = await searchLargest(1000, 16_384, 64, async (t) => (++n === 3 ? { ok: null, size: t } : { ok: t <= 5000, size: t }))
+  const cut = await searchLargest(1000, 16_384, 64, async (t) =>
+    ++n === 3 ? { ok: null, size: t } : { ok: t <= 5000, size: t },
+  )
   assert.equal(cut.incomplete, true)
   // Sizes measured otherwise than targets (PEM uploads for DER targets) are what the gap counts.
-  const pem = await searchLargest(1000, 16_384, 64, async (t) => ({ ok: Math.ceil(t * 4 / 3) <= 4092, size: Math.ceil(t * 4 / 3) }), 1334)
+  const pem = await searchLargest(
+    1000,
+    16_384,
+    64,
+    async (t) => ({ ok: Math.ceil((t * 4) / 3) <= 4092, size: Math.ceil((t * 4) / 3) }),
+    1334,
+  )
   assert.ok(pem.largest <= 4092 && 4092 - pem.largest < 64, String(pem.largest))
 })
 
@@ -30,13 +41,19 @@ test('error lines: the lines most probes agree on; http lines keep the status an
     { lines: ['AT-S.Certificate Errpr:23', 'AT-S.Http Client Error:2'], attempt: 9 },
     { lines: ['AT-S.Certificate Error:23', 'AT-S.Http Client Error:2'], attempt: 12 },
   ])
-  assert.deepEqual(e, { lines: ['AT-S.Certificate Error:23', 'AT-S.Http Client Error:2'], attempts: [4, 12], others: [['AT-S.Certificate Errpr:23', 'AT-S.Http Client Error:2']] })
+  assert.deepEqual(e, {
+    lines: ['AT-S.Certificate Error:23', 'AT-S.Http Client Error:2'],
+    attempts: [4, 12],
+    others: [['AT-S.Certificate Errpr:23', 'AT-S.Http Client Error:2']],
+  })
   assert.equal(errorEntry('dns', []), null)
   assert.equal(httpTemplate('HTTP/1.1 404 Not Found'), 'HTTP/{n}.{n} {n} {text}')
   assert.equal(httpTemplate('AT-S.Http Server Error:404'), 'AT-S.Http Server Error:{n}')
   assert.equal(httpTemplate('HTTP/1.0 503 Try Again In 5'), 'HTTP/{n}.{n} {n} {text}')
   // Only http lines are generalised: a number in another class's line is part of the line.
-  assert.deepEqual(errorEntry('dns', [{ lines: ['AT-S.ERROR:65:DNS address failure'], attempt: 2 }])!.lines, ['AT-S.ERROR:65:DNS address failure'])
+  assert.deepEqual(errorEntry('dns', [{ lines: ['AT-S.ERROR:65:DNS address failure'], attempt: 2 }])!.lines, [
+    'AT-S.ERROR:65:DNS address failure',
+  ])
 })
 
 test('a learned profile is compared on the fields it measured: sizes within 64 bytes below, sets unordered, assumed fields skipped', async () => {
@@ -45,13 +62,25 @@ test('a learned profile is compared on the fields it measured: sizes within 64 b
   assert.equal(sameValue('tls.maxCertificateBytes', 2600, 2560), false, 'never above the real limit')
   assert.equal(sameValue('tls.maxChainBytes', null, null), true)
   assert.equal(sameValue('tls.certificateSignatureHashes', ['sha256', 'sha1'], ['sha1', 'sha256']), true)
-  assert.equal(sameValue('tls.cipherSuites', ['A', 'B'], ['B', 'A']), false, 'the hello\'s order is what is sent')
+  assert.equal(sameValue('tls.cipherSuites', ['A', 'B'], ['B', 'A']), false, "the hello's order is what is sent")
   const src = await loadProfile('spwf04sa-1.1.0')
   const learned = structuredClone(src)
   learned.tls.checkHostname = false
   learned.store.maxCaBytes = 100
-  learned.learned = { tool: 't', runId: 'r', device: 'd', at: 'a', base: src.id, cost: { uploads: 0, requests: 0, deviceMs: 0 }, unknown: [], facts: {},
-    fields: { 'tls.checkHostname': { method: 'probe', attempts: [1] }, 'store.maxCaBytes': { method: 'assumed', attempts: [] } } }
+  learned.learned = {
+    tool: 't',
+    runId: 'r',
+    device: 'd',
+    at: 'a',
+    base: src.id,
+    cost: { uploads: 0, requests: 0, deviceMs: 0 },
+    unknown: [],
+    facts: {},
+    fields: {
+      'tls.checkHostname': { method: 'probe', attempts: [1] },
+      'store.maxCaBytes': { method: 'assumed', attempts: [] },
+    },
+  }
   assert.deepEqual(compareLearned(learned, src), [{ field: 'tls.checkHostname', learned: false, other: true }])
 })
 
@@ -64,8 +93,18 @@ test('the clock class: its own lines when the module has some; none when it prin
     let n = 1
     for (const [cls, l] of Object.entries(lines)) found.lines(cls as never, l, n++)
     return buildProfile({
-      identity: { module: base.module, firmware: base.firmware, build: base.build, dialect: base.dialect }, base, found, defaultWhy: 'not reached', trim: (l) => [...l],
-      meta: { tool: 'test', device: 'test', at: '2026-11-28T00:00:00Z', runId: 'r', cost: { uploads: 0, requests: 0, deviceMs: 0 } },
+      identity: { module: base.module, firmware: base.firmware, build: base.build, dialect: base.dialect },
+      base,
+      found,
+      defaultWhy: 'not reached',
+      trim: (l) => [...l],
+      meta: {
+        tool: 'test',
+        device: 'test',
+        at: '2026-11-28T00:00:00Z',
+        runId: 'r',
+        cost: { uploads: 0, requests: 0, deviceMs: 0 },
+      },
     })
   }
   const own = build({ expired: ['+ERRNO:0x1'], clock: ['+ERRNO:0x200'] })

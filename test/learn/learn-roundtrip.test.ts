@@ -17,7 +17,12 @@ import { testIo } from '../helpers/io.js'
  */
 
 /** Two profiles nobody ships, so a learn that copied a shipped profile would be caught. */
-function unusual(base: FirmwareProfile, id: string, firmware: string, change: (p: FirmwareProfile) => void): FirmwareProfile {
+function unusual(
+  base: FirmwareProfile,
+  id: string,
+  firmware: string,
+  change: (p: FirmwareProfile) => void,
+): FirmwareProfile {
   const p = structuredClone(base)
   p.id = id
   p.firmware = firmware
@@ -29,9 +34,27 @@ function unusual(base: FirmwareProfile, id: string, firmware: string, change: (p
 const SHIPPED = (await loadAllProfiles()).map((p) => p.id)
 
 const MEASURED_ALWAYS = [
-  'tls.versions', 'tls.cipherSuites', 'tls.groups', 'tls.signatureAlgorithms', 'tls.sni', 'tls.certificateKeys.rsa', 'tls.certificateKeys.ecdsa',
-  'tls.certificateSignatureHashes', 'tls.maxCertificateBytes', 'tls.maxChainBytes', 'tls.anchorMatch', 'tls.checkValidity', 'tls.checkHostname', 'store.maxCaBytes',
-  'errors.handshake', 'errors.untrusted', 'errors.key-unsupported', 'errors.connect', 'errors.dns', 'errors.http', 'errors.timeout',
+  'tls.versions',
+  'tls.cipherSuites',
+  'tls.groups',
+  'tls.signatureAlgorithms',
+  'tls.sni',
+  'tls.certificateKeys.rsa',
+  'tls.certificateKeys.ecdsa',
+  'tls.certificateSignatureHashes',
+  'tls.maxCertificateBytes',
+  'tls.maxChainBytes',
+  'tls.anchorMatch',
+  'tls.checkValidity',
+  'tls.checkHostname',
+  'store.maxCaBytes',
+  'errors.handshake',
+  'errors.untrusted',
+  'errors.key-unsupported',
+  'errors.connect',
+  'errors.dns',
+  'errors.http',
+  'errors.timeout',
 ]
 
 describe('tlsmatrix learn: round trip through the emulator', { timeout: 3_600_000 }, () => {
@@ -46,7 +69,11 @@ describe('tlsmatrix learn: round trip through the emulator', { timeout: 3_600_00
       p.tls.certificateKeys = { rsa: { minBits: 2048, maxBits: 3072 }, ecdsa: ['P-384'] }
       p.tls.groups = ['secp384r1']
       p.tls.signatureAlgorithms = ['ecdsa_secp384r1_sha384', 'rsa_pkcs1_sha256', 'rsa_pkcs1_sha384']
-      p.tls.cipherSuites = ['TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_RSA_WITH_AES_128_CBC_SHA']
+      p.tls.cipherSuites = [
+        'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
+        'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+        'TLS_RSA_WITH_AES_128_CBC_SHA',
+      ]
       p.tls.versions = ['TLSv1.2']
       p.tls.certificateSignatureHashes = ['sha256', 'sha384', 'sha512']
       p.tls.anchorMatch = 'path'
@@ -79,7 +106,10 @@ describe('tlsmatrix learn: round trip through the emulator', { timeout: 3_600_00
       const out = join(dir, `${id}.learned.json`)
       const db = join(dir, `${id}.db`)
       const io = testIo({ cwd: dir })
-      const code = await run(['learn', '--device', `emu:${src.file}?request-timeout-ms=5000`, '--out', out, '--db', db, '--json'], io)
+      const code = await run(
+        ['learn', '--device', `emu:${src.file}?request-timeout-ms=5000`, '--out', out, '--db', db, '--json'],
+        io,
+      )
       assert.equal(code, 0, io.err())
       const learned = validateProfile(JSON.parse(readFileSync(out, 'utf8')), out)
       const l = learned.learned!
@@ -97,25 +127,44 @@ describe('tlsmatrix learn: round trip through the emulator', { timeout: 3_600_00
         ...(src.profile.tls.checkValidity ? [] : ['errors.clock']),
         ...(src.profile.errors.unspecified ? [] : ['errors.unspecified']),
         // Nothing was too large for a module without limits: it never printed those lines.
-        ...(src.profile.tls.maxCertificateBytes === null && src.profile.tls.maxChainBytes === null ? ['errors.too-large'] : []),
+        ...(src.profile.tls.maxCertificateBytes === null && src.profile.tls.maxChainBytes === null
+          ? ['errors.too-large']
+          : []),
       ]
-      assert.deepEqual(assumed.filter((f) => !expectedAssumed.includes(f)), [], `assumed: ${JSON.stringify(l.unknown)}`)
+      assert.deepEqual(
+        assumed.filter((f) => !expectedAssumed.includes(f)),
+        [],
+        `assumed: ${JSON.stringify(l.unknown)}`,
+      )
       assert.deepEqual(l.unknown.map((u) => u.field).sort(), expectedAssumed.sort())
       for (const f of FIELD_PATHS) assert.ok(l.fields[f], `learned.fields has ${f}`)
       // Each measured field names attempts that exist in the learn run, with their transcripts.
       const sql = new Database(db, { readonly: true })
       try {
-        const runRow = sql.prepare('SELECT kind, status FROM runs WHERE id = ?').get(l.runId) as { kind: string; status: string }
+        const runRow = sql.prepare('SELECT kind, status FROM runs WHERE id = ?').get(l.runId) as {
+          kind: string
+          status: string
+        }
         assert.deepEqual(runRow, { kind: 'learn', status: 'complete' })
-        const ids = new Set((sql.prepare('SELECT id FROM attempts WHERE run_id = ?').all(l.runId) as Array<{ id: number }>).map((r) => r.id))
-        for (const [field, f] of Object.entries(l.fields)) for (const a of f.attempts) assert.ok(ids.has(a), `${field}: attempt ${a} is in the run`)
-        const transcripts = sql.prepare("SELECT count(*) AS n FROM attempts WHERE run_id = ? AND transcript != '[]'").get(l.runId) as { n: number }
+        const ids = new Set(
+          (sql.prepare('SELECT id FROM attempts WHERE run_id = ?').all(l.runId) as Array<{ id: number }>).map(
+            (r) => r.id,
+          ),
+        )
+        for (const [field, f] of Object.entries(l.fields))
+          for (const a of f.attempts) assert.ok(ids.has(a), `${field}: attempt ${a} is in the run`)
+        const transcripts = sql
+          .prepare("SELECT count(*) AS n FROM attempts WHERE run_id = ? AND transcript != '[]'")
+          .get(l.runId) as { n: number }
         assert.ok(transcripts.n >= l.cost.requests - 1, 'requests keep their transcripts')
       } finally {
         sql.close()
       }
       assert.ok(l.cost.uploads <= 40, `${l.cost.uploads} uploads`)
-      const j = JSON.parse(io.out()) as { cost: { uploads: number; requests: number; deviceMs: number }; profile: string }
+      const j = JSON.parse(io.out()) as {
+        cost: { uploads: number; requests: number; deviceMs: number }
+        profile: string
+      }
       assert.deepEqual(j.cost, l.cost)
       assert.equal(j.profile, out)
       // Usable at once: the loader takes it by path, and another learn compares with it.

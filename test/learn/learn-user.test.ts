@@ -12,7 +12,9 @@ const DEVICE = 'emu:spwf04sa-1.1.0?request-timeout-ms=5000'
 
 describe('tlsmatrix learn as a new user tries it', () => {
   let dir: string
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-learn-user-')) })
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-learn-user-'))
+  })
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   test('--out where no file can be written is refused before the module is asked (exit 2, no database)', async () => {
@@ -29,8 +31,23 @@ describe('the text table', () => {
     const { learnText } = await import('../../src/cli/output/learn-text.js')
     const { loadProfile } = await import('../../src/device/index.js')
     const base = await loadProfile('spwf04sa-1.1.0', [])
-    const p = { ...base, learned: { tool: 't', runId: 'r', device: 'd', at: 'x', base: base.id, cost: { uploads: 0, requests: 0, deviceMs: 0 }, fields: {}, unknown: [], facts: {} } }
-    const row = learnText(p as never, base, '/x.json', { stoppedBy: null } as never).split('\n').find((l) => l.startsWith('tls.cipherSuites'))!
+    const p = {
+      ...base,
+      learned: {
+        tool: 't',
+        runId: 'r',
+        device: 'd',
+        at: 'x',
+        base: base.id,
+        cost: { uploads: 0, requests: 0, deviceMs: 0 },
+        fields: {},
+        unknown: [],
+        facts: {},
+      },
+    }
+    const row = learnText(p as never, base, '/x.json', { stoppedBy: null } as never)
+      .split('\n')
+      .find((l) => l.startsWith('tls.cipherSuites'))!
     assert.match(row, /…/)
     assert.doesNotMatch(row, /TLS_ECDHE_ECDSA_WITH_AES_256_ /)
   })
@@ -48,10 +65,11 @@ describe('--lab-host', () => {
       assert.equal(await run(['learn', '--device', DEVICE, '--db', db, '--lab-host', '192.168.1.20'], io), 2)
       assert.match(io.err(), /not an address.*--lab-listen/)
       assert.equal(existsSync(db), false)
-    } finally { rmSync(dir, { recursive: true, force: true }) }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
-
 
 describe('an emulator on a pty the user started', { timeout: 300_000 }, () => {
   test('that cannot reach the lab: exit 2, the error says what to give, the learn run is not left running', async () => {
@@ -60,7 +78,11 @@ describe('an emulator on a pty the user started', { timeout: 300_000 }, () => {
     try {
       const db = join(dir, 'l.db')
       const io = testIo({ cwd: dir })
-      assert.equal(await run(['learn', '--device', emu.path, '--db', db, '--out', join(dir, 'p.json')], io), 2, io.err())
+      assert.equal(
+        await run(['learn', '--device', emu.path, '--db', db, '--out', join(dir, 'p.json')], io),
+        2,
+        io.err(),
+      )
       assert.match(io.err(), /LEARN_LAB_UNREACHABLE/)
       assert.match(io.err(), /--lab-host localhost/)
       const h = new Database(db, { readonly: true })

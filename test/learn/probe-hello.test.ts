@@ -29,8 +29,13 @@ function handHello(): Buffer {
     ext(0xff01, Buffer.from([0])),
   ])
   const body = Buffer.concat([
-    u16(0x0303), Buffer.alloc(32, 7), Buffer.from([32]), Buffer.alloc(32, 9),
-    vec16(...suites), Buffer.from([1, 0]), vec16(extensions),
+    u16(0x0303),
+    Buffer.alloc(32, 7),
+    Buffer.from([32]),
+    Buffer.alloc(32, 9),
+    vec16(...suites),
+    Buffer.from([1, 0]),
+    vec16(extensions),
   ])
   const hs = Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 0xff]), body])
   return hs
@@ -47,13 +52,38 @@ describe('parseClientHello', () => {
     const h = parseClientHello(record(handHello()))!
     assert.equal(h.legacyVersion, 'TLSv1.2')
     assert.deepEqual(h.supportedVersions, ['TLSv1.3', 'TLSv1.2'])
-    assert.deepEqual(h.cipherSuites, ['TLS_AES_128_GCM_SHA256', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_RSA_WITH_AES_128_CBC_SHA', '0xC0FF'])
+    assert.deepEqual(h.cipherSuites, [
+      'TLS_AES_128_GCM_SHA256',
+      'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+      'TLS_RSA_WITH_AES_128_CBC_SHA',
+      '0xC0FF',
+    ])
     assert.deepEqual(h.scsv, ['TLS_EMPTY_RENEGOTIATION_INFO_SCSV', 'TLS_FALLBACK_SCSV'])
     assert.deepEqual(h.compression, [0])
     assert.equal(h.sni, 'probe.example')
     assert.deepEqual(h.groups, ['x25519', 'secp256r1', 'secp384r1', 'ffdhe3072'])
-    assert.deepEqual(h.signatureAlgorithms, ['rsa_pss_rsae_sha256', 'rsa_pkcs1_sha256', 'rsa_pkcs1_sha1', 'ecdsa_sha1', 'ecdsa_secp256r1_sha256', 'rsa_pss_pss_sha256', 'ed25519', '0xEEEE'])
-    assert.deepEqual(h.extensions.map((e) => e.name), ['ext-10794', 'server_name', 'supported_groups', 'ec_point_formats', 'signature_algorithms', 'supported_versions', 'renegotiation_info'])
+    assert.deepEqual(h.signatureAlgorithms, [
+      'rsa_pss_rsae_sha256',
+      'rsa_pkcs1_sha256',
+      'rsa_pkcs1_sha1',
+      'ecdsa_sha1',
+      'ecdsa_secp256r1_sha256',
+      'rsa_pss_pss_sha256',
+      'ed25519',
+      '0xEEEE',
+    ])
+    assert.deepEqual(
+      h.extensions.map((e) => e.name),
+      [
+        'ext-10794',
+        'server_name',
+        'supported_groups',
+        'ec_point_formats',
+        'signature_algorithms',
+        'supported_versions',
+        'renegotiation_info',
+      ],
+    )
     assert.deepEqual(h.raw, handHello())
   })
 

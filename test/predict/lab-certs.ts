@@ -19,11 +19,25 @@ export interface LabCerts {
  */
 export async function labCerts(): Promise<LabCerts> {
   const spec = await readLabSpec(dataPath('lab', 'basic.json'))
-  spec.certificates['leaf-big'] = { subject: 'CN=big.basic.test', keyOf: 'leaf-rsa2048', issuer: 'int-rsa', sans: ['big.basic.test'], extraSans: 80 }
-  spec.certificates['leaf-sha1'] = { subject: 'CN=sha1.basic.test', keyOf: 'leaf-rsa2048', issuer: 'int-rsa', sans: ['sha1.basic.test'], signature: 'sha1' }
+  spec.certificates['leaf-big'] = {
+    subject: 'CN=big.basic.test',
+    keyOf: 'leaf-rsa2048',
+    issuer: 'int-rsa',
+    sans: ['big.basic.test'],
+    extraSans: 80,
+  }
+  spec.certificates['leaf-sha1'] = {
+    subject: 'CN=sha1.basic.test',
+    keyOf: 'leaf-rsa2048',
+    issuer: 'int-rsa',
+    sans: ['sha1.basic.test'],
+    signature: 'sha1',
+  }
   const now = new Date()
   // Certificates of this amended spec are not cached (the lab's own cache stays the lab's).
-  const pki = await loadOrCreatePki(spec, join(dataPath('lab', '.cache'), spec.name), null, now, { cacheCertificates: false })
+  const pki = await loadOrCreatePki(spec, join(dataPath('lab', '.cache'), spec.name), null, now, {
+    cacheCertificates: false,
+  })
   const parsed = new Map<string, ParsedCert>()
   const cert = (name: string) => {
     let c = parsed.get(name)

@@ -38,17 +38,25 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
 
     const matrix = page.locator('table.matrix').first()
     await matrix.waitFor({ state: 'visible' })
-    await page.getByRole('heading', { name: /hostile\.example:443 on SPWF04SA@1\.0\.0: certificate/ }).waitFor({ state: 'visible' })
+    await page
+      .getByRole('heading', { name: /hostile\.example:443 on SPWF04SA@1\.0\.0: certificate/ })
+      .waitFor({ state: 'visible' })
     const why = page.locator('#failures .why li', { hasText: 'did not" sign' })
     await why.waitFor({ state: 'visible' })
-    assert.match(await why.innerText(), /The CA <b>'x'<\/b> "did not" sign the server's certificate <\/li><script>alert\(4\)<\/script>/)
+    assert.match(
+      await why.innerText(),
+      /The CA <b>'x'<\/b> "did not" sign the server's certificate <\/li><script>alert\(4\)<\/script>/,
+    )
 
     // The hostile subject is literal text on the page, and no element came out of it.
     const subject = page.getByText(HOSTILE_SUBJECT, { exact: false }).first()
     await subject.waitFor({ state: 'attached' })
     assert.equal(await page.locator('script').count(), 1, 'the page has exactly its own script element')
     assert.equal(await page.locator('img, svg, iframe, object, embed, link').count(), 0)
-    const modLines = await page.locator('#failures article', { hasText: 'hostile.example:443' }).locator('pre.lines').innerText()
+    const modLines = await page
+      .locator('#failures article', { hasText: 'hostile.example:443' })
+      .locator('pre.lines')
+      .innerText()
     assert.match(modLines, /<\/pre><script>alert\(2\)<\/script>/)
     assert.match(modLines, /Certificate Error:22\\r\\n\n\\x1b\[31m/, 'CR LF and ESC shown, not swallowed')
 
@@ -70,11 +78,23 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
     // Sort by a column: failing cells first.
     await page.locator('table.matrix').first().locator('thead th[data-col="2"] button').click()
     await page.locator('table.matrix thead th[aria-sort="ascending"]').waitFor()
-    const firstRow = await page.locator('table.matrix').first().locator('tr[data-row]').first().locator('th').innerText()
+    const firstRow = await page
+      .locator('table.matrix')
+      .first()
+      .locator('tr[data-row]')
+      .first()
+      .locator('th')
+      .innerText()
     assert.match(firstRow, /good\.example:443/, 'good.example fails on the second firmware, so it sorts first')
 
     // A matrix link opens the cell's evidence, transcript control characters visible.
-    await page.locator('table.matrix').first().locator('tr[data-row]', { hasText: 'hostile.example:443' }).locator('td a').first().click()
+    await page
+      .locator('table.matrix')
+      .first()
+      .locator('tr[data-row]', { hasText: 'hostile.example:443' })
+      .locator('td a')
+      .first()
+      .click()
     const evidence = page.locator('details.evidence[open]')
     await evidence.waitFor({ state: 'visible' })
     await evidence.locator('summary', { hasText: 'AT transcript' }).click()
@@ -108,7 +128,11 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
     await page2.locator('tr[data-row]', { hasText: 'iot.example:8443' }).waitFor({ state: 'visible' })
     await page2.locator('#unsafe tr.unsafe', { hasText: 'expired.example:443' }).waitFor({ state: 'visible' })
     await page2.locator('#failures .why li', { hasText: 'did not" sign' }).waitFor({ state: 'visible' })
-    assert.equal(await page2.locator('#filters').isVisible(), false, 'controls that need JavaScript stay hidden without it')
+    assert.equal(
+      await page2.locator('#filters').isVisible(),
+      false,
+      'controls that need JavaScript stay hidden without it',
+    )
     assert.deepEqual(seen2.foreign, [])
     assert.deepEqual(seen2.dialogs, [])
     await noJs.close()

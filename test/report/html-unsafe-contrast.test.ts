@@ -12,7 +12,10 @@ import { fixtureEvidence, fixtureModel } from './html-fixture.js'
 import { ARGS, CHROMIUM, browserMissing } from '../helpers/browser.js'
 
 const luminance = (rgb: string): number => {
-  const [r, g, b] = (rgb.match(/\d+/g) ?? []).slice(0, 3).map((v) => Number(v) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+  const [r, g, b] = (rgb.match(/\d+/g) ?? [])
+    .slice(0, 3)
+    .map((v) => Number(v) / 255)
+    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
   return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!
 }
 
@@ -20,7 +23,10 @@ const luminance = (rgb: string): number => {
 // "no reason recorded" in dark grey on the dark red row: unreadable. It must stay legible.
 test('index.html: "no reason recorded" in an unsafe row is readable (contrast >= 4.5)', async (t) => {
   const skip = browserMissing()
-  if (skip) { t.skip(skip); return }
+  if (skip) {
+    t.skip(skip)
+    return
+  }
   const model = fixtureModel()
   for (const c of model.cells) if (c.unsafe) c.why = []
   const file = join(await mkdtemp(join(tmpdir(), 'tlsmatrix-html-contrast-')), 'index.html')
@@ -36,7 +42,9 @@ test('index.html: "no reason recorded" in an unsafe row is readable (contrast >=
     await note.waitFor({ state: 'visible' })
     // Runs in the page: the browser's getComputedStyle, reached through globalThis (no DOM lib here).
     const { fg, bg } = await note.evaluate((el) => {
-      const style = (globalThis as unknown as { getComputedStyle(e: unknown): { color: string; backgroundColor: string } }).getComputedStyle
+      const style = (
+        globalThis as unknown as { getComputedStyle(e: unknown): { color: string; backgroundColor: string } }
+      ).getComputedStyle
       return { fg: style(el).color, bg: style(el.closest('tr')).backgroundColor }
     })
     const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a)

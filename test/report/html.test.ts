@@ -30,14 +30,21 @@ class SlowSink extends Writable {
 test('the page is written in chunks, waiting for drain each time the stream asks', async () => {
   // Enough cells for many chunks: the fixture's rows repeated under new names.
   const model = fixtureModel()
-  const extra = Array.from({ length: 300 }, (_, i) => model.cells.map((c) => ({ ...c, target: `t${i}-${c.target}` }))).flat()
+  const extra = Array.from({ length: 300 }, (_, i) =>
+    model.cells.map((c) => ({ ...c, target: `t${i}-${c.target}` })),
+  ).flat()
   model.cells.push(...extra)
-  model.targets.push(...Array.from({ length: 300 }, (_, i) => model.targets.map((t) => ({ ...t, target: `t${i}-${t.target}` }))).flat())
+  model.targets.push(
+    ...Array.from({ length: 300 }, (_, i) => model.targets.map((t) => ({ ...t, target: `t${i}-${t.target}` }))).flat(),
+  )
   const sink = new SlowSink()
   await writeHtmlReport(model, fixtureEvidence(), sink)
   assert.equal(sink.overruns, 0, 'no write while the stream asked to drain')
   assert.ok(sink.chunks.length > 10, `written in pieces (${sink.chunks.length} chunks)`)
-  assert.ok(sink.chunks.every((c) => c.length < 2 * CHUNK_CHARS), 'no chunk far above the chunk size')
+  assert.ok(
+    sink.chunks.every((c) => c.length < 2 * CHUNK_CHARS),
+    'no chunk far above the chunk size',
+  )
   assert.equal(sink.chunks.join(''), [...htmlPieces(model, fixtureEvidence())].join(''))
 })
 
@@ -48,12 +55,15 @@ test('an output closed half-way ends the render with an error instead of waiting
 
 test('untrusted text is escaped everywhere and the page refers to nothing outside itself', () => {
   const html = [...htmlPieces(fixtureModel(), fixtureEvidence())].join('')
-  assert.equal(html.match(/<script/gi)?.length, 1, 'one script element: the page\'s own')
+  assert.equal(html.match(/<script/gi)?.length, 1, "one script element: the page's own")
   assert.ok(!/alert\(/.test(html.slice(html.lastIndexOf('<script>'))), 'the script block carries no data')
   assert.ok(!/<(img|svg|iframe|object|embed|link)\b/i.test(html))
   assert.ok(html.includes('CN=&lt;script&gt;alert(1)&lt;/script&gt; | =HYPERLINK(&quot;x&quot;)'))
   assert.ok(html.includes('&quot;&gt;&lt;img src=x onerror=alert(3)&gt;'))
-  assert.ok(html.includes('data-tags="[&quot;web&quot;,&quot;a\\&quot;b&lt;i&gt;&quot;]"'), 'tags in an attribute, escaped')
+  assert.ok(
+    html.includes('data-tags="[&quot;web&quot;,&quot;a\\&quot;b&lt;i&gt;&quot;]"'),
+    'tags in an attribute, escaped',
+  )
   assert.deepEqual(html.match(/\b(?:src|href|action)="(?!#)[^"]*"/g) ?? [], [], 'every link is within the page')
   assert.ok(!/url\(/i.test(html) && !/@import/i.test(html), 'the style sheet fetches nothing')
   assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-/)
@@ -67,7 +77,9 @@ test('a large report keeps transcripts for the cells worth reading and says the 
   const model = fixtureModel()
   const calls: number[] = []
   const html = [...htmlPieces(model, fixtureEvidence(calls), { fullEvidenceMaxCells: 4 })].join('')
-  const notable = model.cells.filter((c) => c.verdict !== 'pass' || c.unsafe || c.disagree || c.mismatch).map((c) => c.evidence.attemptId)
+  const notable = model.cells
+    .filter((c) => c.verdict !== 'pass' || c.unsafe || c.disagree || c.mismatch)
+    .map((c) => c.evidence.attemptId)
   assert.deepEqual(calls, notable)
   assert.ok(notable.length < model.cells.length)
   assert.match(html, /Every cell's evidence, transcript included, is in <code>report\.json<\/code>/)
@@ -87,8 +99,23 @@ test('a large report lists the first LARGE_LIST_MAX findings of each kind and sa
   const base = fixtureModel()
   const failed = base.cells.find((c) => c.verdict === 'fail')!
   // 1,200 failing cells: over the list limit.
-  const cells = Array.from({ length: 1200 }, (_, i) => ({ ...failed, target: `t${i}.example:443`, evidence: { ...failed.evidence, attemptId: 10_000 + i } }))
-  const model = { ...base, cells, targets: cells.map((c) => ({ target: c.target, host: c.host, port: c.port, path: '/', tags: c.tags, expect: c.expect })) }
+  const cells = Array.from({ length: 1200 }, (_, i) => ({
+    ...failed,
+    target: `t${i}.example:443`,
+    evidence: { ...failed.evidence, attemptId: 10_000 + i },
+  }))
+  const model = {
+    ...base,
+    cells,
+    targets: cells.map((c) => ({
+      target: c.target,
+      host: c.host,
+      port: c.port,
+      path: '/',
+      tags: c.tags,
+      expect: c.expect,
+    })),
+  }
   const calls: number[] = []
   const html = [...htmlPieces(model, fixtureEvidence(calls), { fullEvidenceMaxCells: 10 })].join('')
   assert.equal(calls.length, LARGE_LIST_MAX, 'evidence blocks for the first LARGE_LIST_MAX cells worth reading')
@@ -100,12 +127,25 @@ test('a large report splits the matrix into chunks laid out when shown, offers n
   const base = fixtureModel()
   const pass = base.cells.find((c) => c.verdict === 'pass' && !c.unsafe && !c.disagree)!
   const cells = Array.from({ length: 600 }, (_, i) => ({ ...pass, target: `t${i}.example:443` }))
-  const model = { ...base, cells, targets: cells.map((c) => ({ target: c.target, host: c.host, port: c.port, path: '/', tags: c.tags, expect: null })) }
+  const model = {
+    ...base,
+    cells,
+    targets: cells.map((c) => ({
+      target: c.target,
+      host: c.host,
+      port: c.port,
+      path: '/',
+      tags: c.tags,
+      expect: null,
+    })),
+  }
   const html = [...htmlPieces(model, fixtureEvidence([]), { fullEvidenceMaxCells: 10 })].join('')
   assert.equal((html.match(/<div class="chunk">/g) ?? []).length, 3)
   assert.equal((html.match(/<tr data-row /g) ?? []).length, 600)
   assert.ok(!html.includes('matrix sortable'))
   assert.match(html, /<body class="large">/)
   const small = [...htmlPieces(base, fixtureEvidence([]))].join('')
-  assert.ok(small.includes('matrix sortable') && !small.includes('class="chunk"') && !small.includes('<body class="large">'))
+  assert.ok(
+    small.includes('matrix sortable') && !small.includes('class="chunk"') && !small.includes('<body class="large">'),
+  )
 })

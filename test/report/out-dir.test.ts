@@ -9,14 +9,23 @@ import { makeDir } from '../../src/core/make-dir.js'
 // A directory that exists but refuses new names with ENOENT: Node's own recursive mkdir spins
 // forever there, so the calls run in a child with a generous bound (a hang is the failure).
 const refusing = '/proc'
-const child = (code: string) => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' })
+const child = (code: string) =>
+  spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    killSignal: 'SIGKILL',
+  })
 
-test('report --out under /proc: REPORT_WRITE_FAILED, not a spin (makeDir stops)', { skip: !existsSync(refusing) && 'no /proc' }, () => {
-  const r = child(`import { makeDir } from ${JSON.stringify(join(process.cwd(), 'src/core/make-dir.ts'))}
+test(
+  'report --out under /proc: REPORT_WRITE_FAILED, not a spin (makeDir stops)',
+  { skip: !existsSync(refusing) && 'no /proc' },
+  () => {
+    const r = child(`import { makeDir } from ${JSON.stringify(join(process.cwd(), 'src/core/make-dir.ts'))}
 try { makeDir('/proc/tlsmatrix-out/deep'); console.log('made') } catch (e) { console.log('code', e.code) }`)
-  assert.equal(r.signal, null, 'makeDir did not return (killed after the bound)')
-  assert.match(r.stdout, /code (ENOENT|EACCES|EPERM|EROFS)/)
-})
+    assert.equal(r.signal, null, 'makeDir did not return (killed after the bound)')
+    assert.match(r.stdout, /code (ENOENT|EACCES|EPERM|EROFS)/)
+  },
+)
 
 test('run --db under /proc: STORE_UNUSABLE, not a spin', { skip: !existsSync(refusing) && 'no /proc' }, () => {
   const r = child(`import { openDb } from ${JSON.stringify(join(process.cwd(), 'src/store/db.ts'))}

@@ -8,16 +8,45 @@ import { HOSTILE_LINES, HOSTILE_SUBJECT, SHA_EVIL, hostileModel, releaseAll } fr
 
 function attempt(over: Partial<CsvAttempt> = {}): CsvAttempt {
   return {
-    runId: 'run-1', id: 7, device: 'old', module: 'SPWF04SA', firmware: '1.0.0', target: 'www.ebay.com:443', host: 'www.ebay.com', port: 443, path: '/',
-    anchor: SHA_EVIL, anchorSubject: HOSTILE_SUBJECT, anchorSource: 'store', try: 1, final: true, outcome: 'fail', class: 'handshake',
-    reason: null, reasonDetail: null, upload: null, observationId: null, profile: null, lines: HOSTILE_LINES, httpStatus: null, durationMs: 1234, expect: null, recordedAt: '2026-11-28T01:00:00.000Z', ...over,
+    runId: 'run-1',
+    id: 7,
+    device: 'old',
+    module: 'SPWF04SA',
+    firmware: '1.0.0',
+    target: 'www.ebay.com:443',
+    host: 'www.ebay.com',
+    port: 443,
+    path: '/',
+    anchor: SHA_EVIL,
+    anchorSubject: HOSTILE_SUBJECT,
+    anchorSource: 'store',
+    try: 1,
+    final: true,
+    outcome: 'fail',
+    class: 'handshake',
+    reason: null,
+    reasonDetail: null,
+    upload: null,
+    observationId: null,
+    profile: null,
+    lines: HOSTILE_LINES,
+    httpStatus: null,
+    durationMs: 1234,
+    expect: null,
+    recordedAt: '2026-11-28T01:00:00.000Z',
+    ...over,
   }
 }
 
 /** A sink that keeps everything written, as text. */
 function collector(): Writable & { text: () => string } {
   const chunks: Buffer[] = []
-  const w = new Writable({ write(chunk: Buffer, _enc, cb) { chunks.push(chunk); cb() } }) as Writable & { text: () => string }
+  const w = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk)
+      cb()
+    },
+  }) as Writable & { text: () => string }
   w.text = () => Buffer.concat(chunks).toString('utf8')
   return w
 }
@@ -29,7 +58,21 @@ async function csvOf(rows: CsvAttempt[]): Promise<string[][]> {
 }
 
 test('csv: the documented columns, one row per attempt, values as stored', async () => {
-  const [header, row, row2] = await csvOf([attempt(), attempt({ id: 8, outcome: 'not-run', class: null, final: false, reason: 'link', reasonDetail: 'no answer, twice', lines: [], anchor: 'f'.repeat(64), anchorSubject: 'C=US, O=Org, CN=Fallback Name', httpStatus: 200 })])
+  const [header, row, row2] = await csvOf([
+    attempt(),
+    attempt({
+      id: 8,
+      outcome: 'not-run',
+      class: null,
+      final: false,
+      reason: 'link',
+      reasonDetail: 'no answer, twice',
+      lines: [],
+      anchor: 'f'.repeat(64),
+      anchorSubject: 'C=US, O=Org, CN=Fallback Name',
+      httpStatus: 200,
+    }),
+  ])
   assert.deepEqual(header, [...CSV_COLUMNS])
   const get = (r: string[] | undefined, col: string) => r![CSV_COLUMNS.indexOf(col as (typeof CSV_COLUMNS)[number])]
   assert.equal(get(row, 'run_id'), 'run-1')
@@ -51,7 +94,18 @@ test('csv: a cell starting with =, +, -, @, tab or CR (or a full-width form) can
   const starts = ['=', '+', '-', '@', '\t', '\r', '\uff1d', '\uff0b', '\uff0d', '\uff20']
   for (const s of starts) {
     const payload = `${s}cmd|' /C calc'!A0`
-    const [header, row] = await csvOf([attempt({ device: payload, target: payload, anchor: 'f'.repeat(64), anchorSubject: payload, lines: [payload, 'x'], reason: 'link', reasonDetail: payload, class: payload })])
+    const [header, row] = await csvOf([
+      attempt({
+        device: payload,
+        target: payload,
+        anchor: 'f'.repeat(64),
+        anchorSubject: payload,
+        lines: [payload, 'x'],
+        reason: 'link',
+        reasonDetail: payload,
+        class: payload,
+      }),
+    ])
     for (const col of ['device', 'target', 'anchor_subject', 'anchor_name', 'lines', 'reason_detail', 'class']) {
       const value = row![header!.indexOf(col)]!
       assert.equal(value[0], "'", `${JSON.stringify(s)} in ${col}: ${JSON.stringify(value)}`)
@@ -75,9 +129,18 @@ test('csv: the renderer stops pulling attempts while the output is full, and res
   // A reader that takes nothing until told to: every write is held.
   const held: Array<() => void> = []
   const chunks: Buffer[] = []
-  const out = new Writable({ highWaterMark: 16 * 1024, write(chunk: Buffer, _enc, cb) { chunks.push(chunk); held.push(() => cb()) } })
+  const out = new Writable({
+    highWaterMark: 16 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk)
+      held.push(() => cb())
+    },
+  })
   let finished = false
-  const done = writeAttemptsCsv(null, rows(), out).then((n) => { finished = true; return n })
+  const done = writeAttemptsCsv(null, rows(), out).then((n) => {
+    finished = true
+    return n
+  })
   // Let it run until it stops by itself (bounded: it must stop long before the end).
   let last = -1
   for (let i = 0; i < 10_000 && pulled !== last; i++) {
@@ -104,14 +167,22 @@ test('csv: an async iterable of attempts (as a database cursor gives them)', asy
   const out = collector()
   assert.equal(await writeAttemptsCsv(null, rows(), out), 600)
   const parsed = parse(out.text()) as string[][]
-  assert.deepEqual(parsed.slice(1).map((r) => Number(r[1])), Array.from({ length: 600 }, (_, i) => i))
+  assert.deepEqual(
+    parsed.slice(1).map((r) => Number(r[1])),
+    Array.from({ length: 600 }, (_, i) => i),
+  )
 })
 
 test('csv: an output that closes early rejects instead of waiting forever', async () => {
   function* rows(): Generator<CsvAttempt> {
     for (let i = 0; i < 100_000; i++) yield attempt({ id: i })
   }
-  const out = new Writable({ highWaterMark: 1024, write(_chunk, _enc, _cb) { /* never drains */ } })
+  const out = new Writable({
+    highWaterMark: 1024,
+    write(_chunk, _enc, _cb) {
+      /* never drains */
+    },
+  })
   const done = writeAttemptsCsv(null, rows(), out)
   await tick()
   out.destroy()

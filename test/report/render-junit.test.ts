@@ -9,30 +9,59 @@ import { HOSTILE_LINES, cell, hostileModel, releaseAll, target } from './render-
 
 async function render(model: ReportModel): Promise<string> {
   const chunks: Buffer[] = []
-  const out = new Writable({ write(chunk: Buffer, _enc, cb) { chunks.push(chunk); cb() } })
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk)
+      cb()
+    },
+  })
   await writeJunit(model, out)
   return Buffer.concat(chunks).toString('utf8')
 }
 
-interface Case { classname: string; name: string; failure: { message: string; type: string; body: string } | null; skipped: string | null }
-interface Suite { name: string; tests: number; failures: number; skipped: number; cases: Case[] }
+interface Case {
+  classname: string
+  name: string
+  failure: { message: string; type: string; body: string } | null
+  skipped: string | null
+}
+interface Suite {
+  name: string
+  tests: number
+  failures: number
+  skipped: number
+  cases: Case[]
+}
 
 /** The DOM calls used here (xmlbuilder2's nodes are DOM nodes; this project has no DOM lib types). */
-interface Element { nodeType: number; tagName: string; childNodes: ArrayLike<Element>; textContent: string | null; getAttribute(name: string): string | null }
+interface Element {
+  nodeType: number
+  tagName: string
+  childNodes: ArrayLike<Element>
+  textContent: string | null
+  getAttribute(name: string): string | null
+}
 
 /** The document read back by xmlbuilder2's parser, through its DOM. */
 function readBack(xml: string): { root: Element; suites: Suite[] } {
   const root = create(xml).root().node as unknown as Element
   assert.equal(root.tagName, 'testsuites')
-  const kids = (e: Element, tag: string) => Array.from(e.childNodes).filter((n) => n.nodeType === 1 && n.tagName === tag)
+  const kids = (e: Element, tag: string) =>
+    Array.from(e.childNodes).filter((n) => n.nodeType === 1 && n.tagName === tag)
   const suites = kids(root, 'testsuite').map((s) => ({
-    name: s.getAttribute('name')!, tests: Number(s.getAttribute('tests')), failures: Number(s.getAttribute('failures')), skipped: Number(s.getAttribute('skipped')),
+    name: s.getAttribute('name')!,
+    tests: Number(s.getAttribute('tests')),
+    failures: Number(s.getAttribute('failures')),
+    skipped: Number(s.getAttribute('skipped')),
     cases: kids(s, 'testcase').map((c) => {
       const f = kids(c, 'failure')[0]
       const sk = kids(c, 'skipped')[0]
       return {
-        classname: c.getAttribute('classname')!, name: c.getAttribute('name')!,
-        failure: f ? { message: f.getAttribute('message')!, type: f.getAttribute('type')!, body: f.textContent ?? '' } : null,
+        classname: c.getAttribute('classname')!,
+        name: c.getAttribute('name')!,
+        failure: f
+          ? { message: f.getAttribute('message')!, type: f.getAttribute('type')!, body: f.textContent ?? '' }
+          : null,
         skipped: sk ? sk.getAttribute('message') : null,
       }
     }),
@@ -41,16 +70,23 @@ function readBack(xml: string): { root: Element; suites: Suite[] } {
 }
 
 // Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
-// eslint-disable-next-line no-control-regex -- control characters are what is looked for
-const NOT_XML_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+const NOT_XML_CHAR =
+  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+  /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 test('junit: one suite per firmware column, one testcase per target, failures, mismatches, regressions and skips', async () => {
   const model = hostileModel()
   const xml = await render(model)
   const { suites } = readBack(xml)
-  assert.deepEqual(suites.map((s) => s.name), ['SPWF04SA@1.0.0', 'SPWF04SA@1.1.0', 'SPWF|01<b>@3.5`x`'])
+  assert.deepEqual(
+    suites.map((s) => s.name),
+    ['SPWF04SA@1.0.0', 'SPWF04SA@1.1.0', 'SPWF|01<b>@3.5`x`'],
+  )
   for (const s of suites) {
-    assert.deepEqual(s.cases.map((c) => c.name), model.targets.map((t) => t.target))
+    assert.deepEqual(
+      s.cases.map((c) => c.name),
+      model.targets.map((t) => t.target),
+    )
     for (const c of s.cases) assert.equal(c.classname, s.name)
     assert.equal(s.tests, s.cases.length)
     assert.equal(s.failures, s.cases.filter((c) => c.failure).length)
@@ -77,21 +113,30 @@ test('junit: one suite per firmware column, one testcase per target, failures, m
   assert.match(neu!.get('expired.test:443')!.failure!.body, /UNSAFE/)
   // The diff compares firmware columns: its regression marks the candidate column only.
   assert.equal(neu!.get('revoked.test:443')!.failure?.type, 'regression')
-  assert.match(neu!.get('revoked.test:443')!.failure!.body, /Regression from SPWF04SA@1\.0\.0 to SPWF04SA@1\.1\.0: pass → fail \(handshake\)\.\na \| regression <i>/)
+  assert.match(
+    neu!.get('revoked.test:443')!.failure!.body,
+    /Regression from SPWF04SA@1\.0\.0 to SPWF04SA@1\.1\.0: pass → fail \(handshake\)\.\na \| regression <i>/,
+  )
   assert.equal(old!.get('revoked.test:443')!.skipped, 'no data')
 })
 
 test('junit: markup, entity-looking text and control characters survive as text, never as XML', async () => {
   const model = hostileModel()
-  const nasty = 'a&amp;b &nbsp; &lt;script&gt; </testcase><testcase name="x"> ]]> <!-- \x00\x01\x0b\x1b\ufffe\ud800 "q" \'s\' \ttab\nnl\rcr'
+  const nasty =
+    'a&amp;b &nbsp; &lt;script&gt; </testcase><testcase name="x"> ]]> <!-- \x00\x01\x0b\x1b\ufffe\ud800 "q" \'s\' \ttab\nnl\rcr'
   model.targets[0] = { ...model.targets[0]!, target: nasty }
-  model.cells = model.cells.map((c) => (c.target === 'www.ebay.com:443' ? { ...c, target: nasty, lines: [nasty], why: [nasty] } : c))
+  model.cells = model.cells.map((c) =>
+    c.target === 'www.ebay.com:443' ? { ...c, target: nasty, lines: [nasty], why: [nasty] } : c,
+  )
   const xml = await render(model)
   assert.doesNotMatch(xml, NOT_XML_CHAR)
   assert.doesNotMatch(xml, /<script|<img|<testcase name="x"/)
   const { suites } = readBack(xml)
   // Still three suites of six testcases: nothing was injected.
-  assert.deepEqual(suites.map((s) => s.cases.length), [6, 6, 6])
+  assert.deepEqual(
+    suites.map((s) => s.cases.length),
+    [6, 6, 6],
+  )
   // What XML cannot carry is dropped; the rest comes back exactly, in attributes (tab, CR, LF included) and in text.
   // eslint-disable-next-line no-control-regex -- control characters are what is looked for
   const kept = nasty.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\ud800]/g, '')
@@ -111,13 +156,32 @@ test('xml escaping helpers', () => {
 test('junit: written testcase by testcase, waiting while the output is full', async () => {
   const base = hostileModel()
   const targets = Array.from({ length: 3_000 }, (_, i) => target(`t${i}.test:443`, []))
-  const model: ReportModel = { ...base, diff: null, targets, cells: targets.map((t, i) => cell(t, base.firmware[i % 2]!, { verdict: i % 3 ? 'pass' : 'fail', class: 'handshake', lines: ['x'.repeat(200)] })) }
+  const model: ReportModel = {
+    ...base,
+    diff: null,
+    targets,
+    cells: targets.map((t, i) =>
+      cell(t, base.firmware[i % 2]!, {
+        verdict: i % 3 ? 'pass' : 'fail',
+        class: 'handshake',
+        lines: ['x'.repeat(200)],
+      }),
+    ),
+  }
   const held: Array<() => void> = []
   const chunks: Buffer[] = []
   const hwm = 16 * 1024
-  const out = new Writable({ highWaterMark: hwm, write(chunk: Buffer, _enc, cb) { chunks.push(chunk); held.push(() => cb()) } })
+  const out = new Writable({
+    highWaterMark: hwm,
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk)
+      held.push(() => cb())
+    },
+  })
   let finished = false
-  const done = writeJunit(model, out).then(() => { finished = true })
+  const done = writeJunit(model, out).then(() => {
+    finished = true
+  })
   let last = -1
   for (let i = 0; i < 10_000 && out.writableLength !== last; i++) {
     last = out.writableLength
@@ -128,6 +192,9 @@ test('junit: written testcase by testcase, waiting while the output is full', as
   await releaseAll(out, held, () => finished)
   await done
   const { suites } = readBack(Buffer.concat(chunks).toString('utf8'))
-  assert.deepEqual(suites.map((s) => s.cases.length), [3_000, 3_000, 3_000])
+  assert.deepEqual(
+    suites.map((s) => s.cases.length),
+    [3_000, 3_000, 3_000],
+  )
   assert.equal(suites[0]!.failures, 500) // even targets are in the first column, one in three of all fail
 })

@@ -13,10 +13,21 @@ const spaced = (s: string) => s.replace(new RegExp(CONTROL, 'g'), ' ')
 const parser = new MarkdownIt({ html: true, linkify: true })
 
 function inlineText(t: Token): string {
-  return (t.children ?? []).map((c) => (c.type === 'text' || c.type === 'code_inline' || c.type === 'html_inline' ? c.content : c.type === 'softbreak' ? '\n' : '')).join('')
+  return (t.children ?? [])
+    .map((c) =>
+      c.type === 'text' || c.type === 'code_inline' || c.type === 'html_inline'
+        ? c.content
+        : c.type === 'softbreak'
+          ? '\n'
+          : '',
+    )
+    .join('')
 }
 
-interface Table { header: string[]; rows: string[][] }
+interface Table {
+  header: string[]
+  rows: string[][]
+}
 
 /** Every table as the parser sees it: cell texts, decoded. */
 function tables(tokens: Token[]): Table[] {
@@ -27,12 +38,17 @@ function tables(tokens: Token[]): Table[] {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!
     if (t.type === 'table_open') cur = { header: [], rows: [] }
-    else if (t.type === 'table_close') { out.push(cur!); cur = null }
-    else if (t.type === 'thead_open') inHead = true
+    else if (t.type === 'table_close') {
+      out.push(cur!)
+      cur = null
+    } else if (t.type === 'thead_open') inHead = true
     else if (t.type === 'thead_close') inHead = false
     else if (t.type === 'tr_open') row = []
-    else if (t.type === 'tr_close') { if (inHead) cur!.header = row!; else cur!.rows.push(row!); row = null }
-    else if ((t.type === 'th_open' || t.type === 'td_open') && row) row.push(inlineText(tokens[i + 1]!))
+    else if (t.type === 'tr_close') {
+      if (inHead) cur!.header = row!
+      else cur!.rows.push(row!)
+      row = null
+    } else if ((t.type === 'th_open' || t.type === 'td_open') && row) row.push(inlineText(tokens[i + 1]!))
   }
   return out
 }
@@ -46,12 +62,43 @@ test('markdown: hostile certificate names, targets, firmware and module lines re
   const text = renderMarkdown(model)
   const tokens = parser.parse(text, {})
   // No raw HTML and no link at all (GitHub links bare URLs, www. names and a@b.c by itself).
-  assert.deepEqual(tokens.filter((t) => t.type === 'html_block'), [])
-  assert.deepEqual(allInline(tokens).filter((t) => t.type === 'html_inline').map((t) => t.content), [])
-  assert.deepEqual(allInline(tokens).filter((t) => t.type === 'link_open').map((t) => t.attrGet('href')), [])
+  assert.deepEqual(
+    tokens.filter((t) => t.type === 'html_block'),
+    [],
+  )
+  assert.deepEqual(
+    allInline(tokens)
+      .filter((t) => t.type === 'html_inline')
+      .map((t) => t.content),
+    [],
+  )
+  assert.deepEqual(
+    allInline(tokens)
+      .filter((t) => t.type === 'link_open')
+      .map((t) => t.attrGet('href')),
+    [],
+  )
   // Code spans and emphasis only where the renderer put them, never from a hostile string.
-  assert.deepEqual([...new Set(allInline(tokens).filter((t) => t.type === 'code_inline').map((t) => t.content))].sort(), ['expect=', 'expect=fail'])
-  assert.deepEqual([...new Set(allInline(tokens).filter((t) => t.type === 'em_open').map((t) => t.markup))], [])
+  assert.deepEqual(
+    [
+      ...new Set(
+        allInline(tokens)
+          .filter((t) => t.type === 'code_inline')
+          .map((t) => t.content),
+      ),
+    ].sort(),
+    ['expect=', 'expect=fail'],
+  )
+  assert.deepEqual(
+    [
+      ...new Set(
+        allInline(tokens)
+          .filter((t) => t.type === 'em_open')
+          .map((t) => t.markup),
+      ),
+    ],
+    [],
+  )
   const html = parser.render(text)
   assert.doesNotMatch(html, /<script|<img|<b>|<i>/)
   assert.doesNotMatch(text, /<script|<img/)
@@ -64,7 +111,9 @@ test('markdown: every table row keeps its columns, and the hostile text reads ba
   const text = renderMarkdown(model)
   const parsed = tables(parser.parse(text, {}))
   assert.ok(parsed.length >= 8, `tables found: ${parsed.length}`)
-  for (const t of parsed) for (const r of t.rows) assert.equal(r.length, t.header.length, `row ${JSON.stringify(r)} under ${JSON.stringify(t.header)}`)
+  for (const t of parsed)
+    for (const r of t.rows)
+      assert.equal(r.length, t.header.length, `row ${JSON.stringify(r)} under ${JSON.stringify(t.header)}`)
   // The source too: a row line has exactly as many pipes as its header line (none escaped away).
   const blocks = text.split(/\n(?!\|)/).filter((b) => b.startsWith('|'))
   for (const b of blocks) {
@@ -73,7 +122,9 @@ test('markdown: every table row keeps its columns, and the hostile text reads ba
     for (const l of lines) assert.equal(pipes(l), pipes(lines[0]!), l)
   }
   // The matrix: the column headers are the firmware keys (one of them hostile), read back as written.
-  const matrix = parsed.find((t) => t.header[1] === 'SPWF04SA@1.0.0' && t.rows.some((r) => r[0]?.startsWith('www.ebay.com:443')))!
+  const matrix = parsed.find(
+    (t) => t.header[1] === 'SPWF04SA@1.0.0' && t.rows.some((r) => r[0]?.startsWith('www.ebay.com:443')),
+  )!
   assert.deepEqual(matrix.header, ['Target', 'SPWF04SA@1.0.0', 'SPWF04SA@1.1.0', 'SPWF|01<b>@3.5`x`'])
   const row = (name: string) => matrix.rows.find((r) => r[0]!.startsWith(name))!
   // Symbol and word for each verdict; the pass names the preferred CA, read back exactly.
@@ -92,20 +143,32 @@ test('markdown: every table row keeps its columns, and the hostile text reads ba
 test('markdown: unsafe accepts and disagreements come first; must-reject targets stand apart', () => {
   const model = hostileModel()
   const text = renderMarkdown(model)
-  const at = (s: string) => { const i = text.indexOf(s); assert.ok(i >= 0, `missing ${s}`); return i }
+  const at = (s: string) => {
+    const i = text.indexOf(s)
+    assert.ok(i >= 0, `missing ${s}`)
+    return i
+  }
   assert.ok(at('## Disagreements (1)') < at('## 🚨 Unsafe accepts (1)'))
   assert.ok(at('## 🚨 Unsafe accepts (1)') < at('## Matrix'))
   assert.ok(at('## Matrix') < at('## Must-reject targets'))
   const parsed = tables(parser.parse(text, {}))
   const unsafe = parsed.find((t) => t.header.includes('Accepted with'))!
   assert.deepEqual(unsafe.rows, [['expired.test:443', 'SPWF04SA@1.1.0', HOSTILE_SUBJECT, 'HTTP/1.1 200 OK']])
-  const mustReject = parsed.find((t) => t.rows.some((r) => r[0] === 'expired.test:443') && t.header[1] === 'SPWF04SA@1.0.0')!
-  assert.deepEqual(mustReject.rows.map((r) => r[0]), ['expired.test:443', 'revoked.test:443'])
+  const mustReject = parsed.find(
+    (t) => t.rows.some((r) => r[0] === 'expired.test:443') && t.header[1] === 'SPWF04SA@1.0.0',
+  )!
+  assert.deepEqual(
+    mustReject.rows.map((r) => r[0]),
+    ['expired.test:443', 'revoked.test:443'],
+  )
   assert.match(mustReject.rows[0]![2]!, /^🚨 UNSAFE ✅ pass/)
   // Must-reject rows appear in no other matrix table.
   const others = parsed.filter((t) => t !== mustReject && t.header[1] === 'SPWF04SA@1.0.0')
   assert.ok(others.length >= 3, 'one table per first tag')
-  assert.deepEqual(others.flatMap((t) => t.rows.map((r) => r[0])), ['www.ebay.com:443', 'evil|<script>.test:443 (*b*)', 'azure.test:443', 'plain.test:443'])
+  assert.deepEqual(
+    others.flatMap((t) => t.rows.map((r) => r[0])),
+    ['www.ebay.com:443', 'evil|<script>.test:443 (*b*)', 'azure.test:443', 'plain.test:443'],
+  )
   // Grouped by first tag, in order of first appearance.
   assert.ok(at('### shop') < at('### cloud&#124;x') && at('### cloud&#124;x') < at('### Untagged'))
 })
@@ -114,25 +177,41 @@ test('markdown: diff, chain changes, expiring, anchor sets and statements', () =
   const model = hostileModel()
   const text = renderMarkdown(model)
   const parsed = tables(parser.parse(text, {}))
-  const regress = parsed.find((t) => t.header.join() === 'Target,Before,After,Why' && t.rows[0]?.[0] === 'revoked.test:443')!
+  const regress = parsed.find(
+    (t) => t.header.join() === 'Target,Before,After,Why' && t.rows[0]?.[0] === 'revoked.test:443',
+  )!
   assert.deepEqual(regress.rows[0], ['revoked.test:443', '✅ pass', '❌ fail · handshake', 'a | regression <i>'])
   assert.match(text, /### Fixes \(1\)/)
   assert.match(text, /### Changed \(0\)\n\nNone\./)
   const chain = parsed.find((t) => t.header[0] === 'Target' && t.header[1] === 'Chain before')!
-  assert.deepEqual(chain.rows[0], ['www.ebay.com:443', 'dddddddddddd', 'cccccccccccc', HOSTILE_SUBJECT, 'Old CA', 'SPWF04SA@1.0.0: ✅ pass → ❌ fail'])
+  assert.deepEqual(chain.rows[0], [
+    'www.ebay.com:443',
+    'dddddddddddd',
+    'cccccccccccc',
+    HOSTILE_SUBJECT,
+    'Old CA',
+    'SPWF04SA@1.0.0: ✅ pass → ❌ fail',
+  ])
   const exp = parsed.find((t) => t.header[0] === 'Certificate')!
   assert.deepEqual(exp.rows[0], ['Inter|mediate', 'intermediate', '2026-12-10', 'www.ebay.com:443', 'SPWF04SA@1.0.0'])
   assert.match(text, /5000 bytes, ⚠️ OVER the 4096-byte store limit: cannot all be stored at once; exact/)
   assert.match(text, /1200 bytes, within the 4096-byte store limit; greedy/)
   const sets = parsed.filter((t) => t.header.join() === 'Anchor,SHA-256,Targets')
-  assert.deepEqual(sets[0]!.rows, [[HOSTILE_SUBJECT, 'eeeeeeeeeeeeeeee', 'www.ebay.com:443'], ['Good Root', 'aaaaaaaaaaaaaaaa', 'azure.test:443']])
+  assert.deepEqual(sets[0]!.rows, [
+    [HOSTILE_SUBJECT, 'eeeeeeeeeeeeeeee', 'www.ebay.com:443'],
+    ['Good Root', 'aaaaaaaaaaaaaaaa', 'azure.test:443'],
+  ])
   assert.match(text, /## Statements\n\n- SPWF04SA reaches www&#46;ebay\.com:443 from 1\.1\.0\n/)
 })
 
 test('markdown: stable output; generatedAt once, above the tables, and nothing else that moves by itself', () => {
   const model = hostileModel()
   const a = renderMarkdown(model)
-  const b = renderMarkdown({ ...model, generatedAt: '2026-11-29T02:00:00.000Z', expiring: model.expiring.map((e) => ({ ...e, daysLeft: e.daysLeft - 1 })) })
+  const b = renderMarkdown({
+    ...model,
+    generatedAt: '2026-11-29T02:00:00.000Z',
+    expiring: model.expiring.map((e) => ({ ...e, daysLeft: e.daysLeft - 1 })),
+  })
   const differing = a.split('\n').filter((l, i) => l !== b.split('\n')[i])
   assert.equal(differing.length, 1)
   assert.match(differing[0]!, /^Generated 2026-11-28T02:00:00\.000Z /)
@@ -147,14 +226,23 @@ test('md(): every character Markdown gives a meaning to is inert', () => {
   assert.doesNotMatch(escaped.replace(/&(#\d+|lt|gt|amp);/g, ''), /[|`<>[\]*_\\~#!$@]|:\/\/|www\./)
   assert.doesNotMatch(escaped, CONTROL)
   const children = parser.parseInline(escaped, {})[0]!.children!
-  assert.deepEqual(children.map((c) => c.type), ['text'])
+  assert.deepEqual(
+    children.map((c) => c.type),
+    ['text'],
+  )
   assert.equal(children[0]!.content, spaced(hostile))
 })
 
 test('md(): text at the start of a list item or table cell starts no block of its own', () => {
   for (const s of ['- x', '+ y', '= z', '1. one', '2) two', '    code', '---', '> q', '# h', '***', '```js']) {
     const tokens = parser.parse(`- ${md(s)}\n\n| a |\n| --- |\n| ${md(s)} |\n`, {})
-    assert.deepEqual(tokens.map((t) => t.type).filter((t) => !/^(bullet_list|list_item|paragraph|inline|table|thead|tbody|tr|th|td)_?(open|close)?$/.test(t)), [], s)
+    assert.deepEqual(
+      tokens
+        .map((t) => t.type)
+        .filter((t) => !/^(bullet_list|list_item|paragraph|inline|table|thead|tbody|tr|th|td)_?(open|close)?$/.test(t)),
+      [],
+      s,
+    )
     const inline = tokens.filter((t) => t.type === 'inline')
     assert.equal(inline[0]!.children!.map((c) => c.content).join(''), s, s)
     assert.equal(inline[2]!.children!.map((c) => c.content).join(''), s, s)

@@ -21,9 +21,26 @@ const runIds: string[] = []
 
 async function survey(): Promise<string> {
   const io = testIo()
-  const code = await run(['run', '--hosts', lab.hostsFile, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', db, '--json',
-    '--device', 'a=emu:spwf04sa-1.0.0?no-dns', '--device', 'b=emu:spwf04sa-1.1.0?no-dns',
-    ...lab.connectToEntries.flatMap((e) => ['--connect-to', e]), ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
+  const code = await run(
+    [
+      'run',
+      '--hosts',
+      lab.hostsFile,
+      '--trust-store',
+      lab.trustStoreFile,
+      '--trust-store-only',
+      '--db',
+      db,
+      '--json',
+      '--device',
+      'a=emu:spwf04sa-1.0.0?no-dns',
+      '--device',
+      'b=emu:spwf04sa-1.1.0?no-dns',
+      ...lab.connectToEntries.flatMap((e) => ['--connect-to', e]),
+      ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+    ],
+    io,
+  )
   // The SHA-1 host is expect=fail and the module accepts it: a finding, exit 1.
   assert.equal(code, 1, io.err())
   return (JSON.parse(io.out()) as { runId: string }).runId
@@ -36,14 +53,21 @@ async function report(args: string[]): Promise<{ code: number; out: string; err:
 }
 
 before(async () => {
-  lab = await startLab(await readLabSpec(SPEC), { cacheDir: dataPath('lab', '.cache'), outDir: dir, now: new Date(), ephemeralPorts: true })
+  lab = await startLab(await readLabSpec(SPEC), {
+    cacheDir: dataPath('lab', '.cache'),
+    outDir: dir,
+    now: new Date(),
+    ephemeralPorts: true,
+  })
   runIds.push(await survey())
   // The nightly case: one host's chain is re-issued under an RSA-4096 intermediate between two runs.
   lab.rotate('rotate.report.test', 1)
   runIds.push(await survey())
 })
 
-after(async () => { await lab?.close() })
+after(async () => {
+  await lab?.close()
+})
 
 function readModel(out: string): ReportModel {
   return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportModel
@@ -60,13 +84,19 @@ test('report from two real surveys: every format written under its fixed name, t
   const m = readModel(out)
   // Latest word per cell: the second run's.
   assert.ok(m.cells.every((c) => c.runId === runIds[1]))
-  assert.deepEqual(m.firmware.map((f) => f.key), ['SPWF04SA@1.0.0', 'SPWF04SA@1.1.0'])
+  assert.deepEqual(
+    m.firmware.map((f) => f.key),
+    ['SPWF04SA@1.0.0', 'SPWF04SA@1.1.0'],
+  )
   const cell = (host: string, fw: string) => m.cells.find((c) => c.host === host && c.firmware === fw)!
   // Two firmware: 1.0.0 cannot talk to the ECDHE-only server, 1.1.0 can — a fix, with its why.
   assert.equal(cell('ecdhe.report.test', '1.0.0').verdict, 'fail')
   assert.equal(cell('ecdhe.report.test', '1.0.0').class, 'handshake')
   assert.equal(cell('ecdhe.report.test', '1.1.0').verdict, 'pass')
-  assert.deepEqual(m.diff!.fixes.map((f) => f.target), ['ecdhe.report.test:443'])
+  assert.deepEqual(
+    m.diff!.fixes.map((f) => f.target),
+    ['ecdhe.report.test:443'],
+  )
   assert.deepEqual(m.diff!.regressions, [])
   // The must-reject SHA-1 target passes on both: an unsafe accept, and a mismatch.
   for (const fw of ['1.0.0', '1.1.0']) {
@@ -76,18 +106,29 @@ test('report from two real surveys: every format written under its fixed name, t
     assert.ok(c.unsafe && c.mismatch)
   }
   assert.deepEqual(m.diff!.unsafe, ['sha1.report.test:443'])
-  assert.match(cell('sha1.report.test', '1.0.0').why.join(), /must be refused \(expect=fail\), yet the module accepted it with .*profile predicts that too/)
+  assert.match(
+    cell('sha1.report.test', '1.0.0').why.join(),
+    /must be refused \(expect=fail\), yet the module accepted it with .*profile predicts that too/,
+  )
   // RSA-4096 intermediate: fails with the module's own lines.
   const big = cell('big.report.test', '1.0.0')
   assert.equal(big.class, 'key-unsupported')
   assert.ok(big.lines.includes('AT-S.Certificate Error:22'), big.lines.join('|'))
   // Why, from the predictor with the run's profile snapshot: the certificate and the limit named.
-  assert.deepEqual(big.why, ['intermediate `CN=Report Issuing CA 4096, O=tlsmatrix lab` has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits'])
+  assert.deepEqual(big.why, [
+    'intermediate `CN=Report Issuing CA 4096, O=tlsmatrix lab` has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits',
+  ])
   assert.equal(big.predicted, 'fail')
-  assert.match(cell('ecdhe.report.test', '1.0.0').why.join(), /accepts none of the module's cipher suites: SPWF04SA 1\.0\.0 offers RSA key exchange only \(it chose TLS_ECDHE_RSA_WITH_AES_\d+_GCM_SHA\d+ for a broad client\)/)
+  assert.match(
+    cell('ecdhe.report.test', '1.0.0').why.join(),
+    /accepts none of the module's cipher suites: SPWF04SA 1\.0\.0 offers RSA key exchange only \(it chose TLS_ECDHE_RSA_WITH_AES_\d+_GCM_SHA\d+ for a broad client\)/,
+  )
   // The shipped profiles describe the emulators: no cell disagrees.
   assert.equal(m.disagreements, 0)
-  assert.ok(m.cells.every((c) => c.predicted === c.verdict), JSON.stringify(m.cells.filter((c) => c.predicted !== c.verdict).map((c) => [c.target, c.key, c.predicted])))
+  assert.ok(
+    m.cells.every((c) => c.predicted === c.verdict),
+    JSON.stringify(m.cells.filter((c) => c.predicted !== c.verdict).map((c) => [c.target, c.key, c.predicted])),
+  )
   // The issuer expiring in 30 days is forecast, with the target and firmware that depend on it.
   const hostile = m.expiring.find((e) => e.subject.includes('script') && e.role === 'intermediate')
   assert.ok(hostile, JSON.stringify(m.expiring))
@@ -96,13 +137,25 @@ test('report from two real surveys: every format written under its fixed name, t
   // The re-issued chain: the RSA-4096 intermediate added, and what it did to each firmware.
   const change = m.chainChanges.find((c) => c.target === 'rotate.report.test:443')
   assert.ok(change, JSON.stringify(m.chainChanges))
-  assert.ok(change.added.some((a) => a.includes('Report Issuing CA 4096') && a.includes('RSA-4096')), change.added.join())
-  assert.ok(change.removed.some((a) => a.includes('Report Issuing CA 2048')), change.removed.join())
-  assert.deepEqual(change.verdicts.map((v) => `${v.firmware}:${v.before}->${v.after}`), ['1.0.0:pass->fail', '1.1.0:pass->fail'])
+  assert.ok(
+    change.added.some((a) => a.includes('Report Issuing CA 4096') && a.includes('RSA-4096')),
+    change.added.join(),
+  )
+  assert.ok(
+    change.removed.some((a) => a.includes('Report Issuing CA 2048')),
+    change.removed.join(),
+  )
+  assert.deepEqual(
+    change.verdicts.map((v) => `${v.firmware}:${v.before}->${v.after}`),
+    ['1.0.0:pass->fail', '1.1.0:pass->fail'],
+  )
   assert.equal(change.before.runId, runIds[0])
   assert.equal(change.after.runId, runIds[1])
   // Only rotate.report.test changed chain.
-  assert.deepEqual(m.chainChanges.map((c) => c.target), ['rotate.report.test:443'])
+  assert.deepEqual(
+    m.chainChanges.map((c) => c.target),
+    ['rotate.report.test:443'],
+  )
   // The hostile subject is text in every format: escaped, never markup, never a formula.
   const html = readFileSync(join(out, 'index.html'), 'utf8')
   assert.ok(html.includes('&lt;script'), 'the subject is shown, escaped')
@@ -115,7 +168,10 @@ test('report from two real surveys: every format written under its fixed name, t
   assert.ok(csv.includes('HYPERLINK'), 'the subject is in the CSV')
   assert.ok(!/(^|,)=HYPERLINK/m.test(csv), 'never at the start of a cell')
   // Statements for docs.
-  assert.ok(m.statements.some((s) => s.text === 'SPWF04SA reaches ecdhe.report.test from 1.1.0'), JSON.stringify(m.statements))
+  assert.ok(
+    m.statements.some((s) => s.text === 'SPWF04SA reaches ecdhe.report.test from 1.1.0'),
+    JSON.stringify(m.statements),
+  )
 })
 
 test('rendered from the database alone: the profile snapshot kept with the run judges, and a profile that is wrong shows as disagreements, listed first', async () => {
@@ -155,11 +211,21 @@ test('a run killed half-way hides nothing a complete run found; its own report l
   const killed = 'zz-killed-run'
   try {
     // A later run that died (kill -9) after one attempt: status still "running".
-    d.prepare(`INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets)
-      SELECT ?, label, '2999-01-01T00:00:00.000Z', NULL, 'running', tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, NULL, profiles, targets FROM runs WHERE id = ?`).run(killed, runIds[1])
-    const one = d.prepare("SELECT id FROM attempts WHERE run_id = ? AND host = 'ok.report.test' AND firmware = '1.1.0' AND final = 1 ORDER BY id LIMIT 1").get(runIds[1]) as { id: number }
-    const cols = (d.prepare('PRAGMA table_info(attempts)').all() as Array<{ name: string }>).map((c) => c.name).filter((c) => c !== 'id' && c !== 'run_id')
-    d.prepare(`INSERT INTO attempts (run_id, ${cols.join(', ')}) SELECT ?, ${cols.join(', ')} FROM attempts WHERE id = ?`).run(killed, one.id)
+    d.prepare(
+      `INSERT INTO runs (id, label, started_at, ended_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, plan, profiles, targets)
+      SELECT ?, label, '2999-01-01T00:00:00.000Z', NULL, 'running', tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, NULL, profiles, targets FROM runs WHERE id = ?`,
+    ).run(killed, runIds[1])
+    const one = d
+      .prepare(
+        "SELECT id FROM attempts WHERE run_id = ? AND host = 'ok.report.test' AND firmware = '1.1.0' AND final = 1 ORDER BY id LIMIT 1",
+      )
+      .get(runIds[1]) as { id: number }
+    const cols = (d.prepare('PRAGMA table_info(attempts)').all() as Array<{ name: string }>)
+      .map((c) => c.name)
+      .filter((c) => c !== 'id' && c !== 'run_id')
+    d.prepare(
+      `INSERT INTO attempts (run_id, ${cols.join(', ')}) SELECT ?, ${cols.join(', ')} FROM attempts WHERE id = ?`,
+    ).run(killed, one.id)
   } finally {
     d.close()
   }
@@ -175,19 +241,50 @@ test('a run killed half-way hides nothing a complete run found; its own report l
   assert.equal(own, 0)
   const k = readModel(out)
   assert.equal(k.cells.length, 1)
-  assert.deepEqual(k.targets.map((t) => t.host).sort(), ['big.report.test', 'ecdhe.report.test', 'ok.report.test', 'rotate.report.test', 'sha1.report.test'])
+  assert.deepEqual(k.targets.map((t) => t.host).sort(), [
+    'big.report.test',
+    'ecdhe.report.test',
+    'ok.report.test',
+    'rotate.report.test',
+    'sha1.report.test',
+  ])
 })
 
 test('two runs compared: each firmware against itself, the re-issued chain is a regression on both, --fail-on regression exits 1', async () => {
   const out = join(dir, 'nightly')
-  const r = await report(['--out', out, '--format', 'json', '--baseline', `run:${runIds[0]}`, '--candidate', `run:${runIds[1]}`, '--fail-on', 'regression'])
+  const r = await report([
+    '--out',
+    out,
+    '--format',
+    'json',
+    '--baseline',
+    `run:${runIds[0]}`,
+    '--candidate',
+    `run:${runIds[1]}`,
+    '--fail-on',
+    'regression',
+  ])
   assert.equal(r.code, 1, r.err)
   assert.match(r.err, /--fail-on regression: 2 regression\(s\)/)
   const m = readModel(out)
-  assert.deepEqual(m.diff!.regressions.map((x) => `${x.target} ${x.key}`), ['rotate.report.test:443 SPWF04SA@1.0.0', 'rotate.report.test:443 SPWF04SA@1.1.0'])
+  assert.deepEqual(
+    m.diff!.regressions.map((x) => `${x.target} ${x.key}`),
+    ['rotate.report.test:443 SPWF04SA@1.0.0', 'rotate.report.test:443 SPWF04SA@1.1.0'],
+  )
   // The report is still written when the gate fails: CI uploads it.
   assert.ok(existsSync(join(out, 'report.json')))
-  const same = await report(['--out', out, '--format', 'json', '--baseline', `run:${runIds[1]}`, '--candidate', `run:${runIds[1]}`, '--fail-on', 'regression'])
+  const same = await report([
+    '--out',
+    out,
+    '--format',
+    'json',
+    '--baseline',
+    `run:${runIds[1]}`,
+    '--candidate',
+    `run:${runIds[1]}`,
+    '--fail-on',
+    'regression',
+  ])
   assert.equal(same.code, 0, same.err)
 })
 
@@ -220,14 +317,18 @@ test('--fail-on: unsafe and any-fail exit 1, never exits 0; a cell-less selectio
   assert.match(unknownRun.err, /no-such-run: no such run/)
 })
 
-test('the report of the real surveys in Chromium: the matrix and a failure\'s why are visible, the hostile subject is text, nothing is fetched', async (t) => {
+test("the report of the real surveys in Chromium: the matrix and a failure's why are visible, the hostile subject is text, nothing is fetched", async (t) => {
   const skip = browserMissing()
   if (skip) {
     t.skip(skip)
     return
   }
   const out = join(dir, 'browser')
-  assert.equal((await report(['--out', out, '--format', 'html', '--baseline', 'SPWF04SA@1.0.0', '--candidate', 'SPWF04SA@1.1.0'])).code, 0)
+  assert.equal(
+    (await report(['--out', out, '--format', 'html', '--baseline', 'SPWF04SA@1.0.0', '--candidate', 'SPWF04SA@1.1.0']))
+      .code,
+    0,
+  )
   const fileUrl = pathToFileURL(join(out, 'index.html')).href
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
   try {
@@ -235,10 +336,13 @@ test('the report of the real surveys in Chromium: the matrix and a failure\'s wh
     const seen = watch(page, fileUrl)
     await page.goto(fileUrl, { waitUntil: 'load' })
     await page.locator('table.matrix').first().waitFor({ state: 'visible' })
-    await page.locator('#failures li', { hasText: 'has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits' }).first().waitFor({ state: 'visible' })
+    await page
+      .locator('#failures li', { hasText: 'has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits' })
+      .first()
+      .waitFor({ state: 'visible' })
     await page.locator('#unsafe', { hasText: 'sha1.report.test' }).waitFor({ state: 'visible' })
     // The certificate's markup is text: no element came out of it.
-    assert.equal(await page.locator('script').count(), 1, 'only the page\'s own script')
+    assert.equal(await page.locator('script').count(), 1, "only the page's own script")
     assert.ok((await page.content()).includes('&lt;script'), 'the hostile subject is on the page, escaped')
     const shot = join(out, 'report.png')
     await page.screenshot({ path: shot, fullPage: false })

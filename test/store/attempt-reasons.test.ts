@@ -12,8 +12,13 @@ test('attempts written before reasons were typed read back with a typed reason, 
   const old = new Database(path)
   for (const m of MIGRATIONS.slice(0, 2)) old.exec(m)
   old.pragma('user_version = 2')
-  old.prepare(`INSERT INTO runs (id, started_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options) VALUES ('r', '', 'complete', '0', 'h', 'x', 'y', '[]', '{}')`).run()
-  const ins = old.prepare(`INSERT INTO attempts (run_id, device, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, class, note, lines, body_bytes, duration_ms, transcript, recorded_at)
+  old
+    .prepare(
+      `INSERT INTO runs (id, started_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options) VALUES ('r', '', 'complete', '0', 'h', 'x', 'y', '[]', '{}')`,
+    )
+    .run()
+  const ins =
+    old.prepare(`INSERT INTO attempts (run_id, device, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, class, note, lines, body_bytes, duration_ms, transcript, recorded_at)
     VALUES ('r', 'd', ?, 'h', 443, '/', ?, '', '', ?, ?, ?, ?, ?, '[]', 0, 0, '[]', '')`)
   ins.run('a:443', '-', 1, 1, 'not-run', null, 'no-anchor: no chain (timeout)')
   ins.run('b:443', 'x', 1, 1, 'not-run', null, 'ca-too-large: 5000 bytes, the store takes 4092')
@@ -25,11 +30,14 @@ test('attempts written before reasons were typed read back with a typed reason, 
   const db = openDb(path)
   const rows = new RunStore(db, path).attempts('r')
   db.close()
-  assert.deepEqual(rows.map((r) => [r.target, r.final, r.reason]), [
-    ['a:443', true, { reason: 'no-anchor', detail: 'no chain (timeout)' }],
-    ['b:443', true, { reason: 'ca-too-large', detail: '5000 bytes, the store takes 4092' }],
-    ['c:443', false, { reason: 'device-lost', detail: '5 resets failed' }],
-    ['d:443', false, { reason: 'link', detail: 'AT_TIMEOUT: no final answer to AT+S.HTTPGET=…' }],
-    ['e:443', true, null],
-  ])
+  assert.deepEqual(
+    rows.map((r) => [r.target, r.final, r.reason]),
+    [
+      ['a:443', true, { reason: 'no-anchor', detail: 'no chain (timeout)' }],
+      ['b:443', true, { reason: 'ca-too-large', detail: '5000 bytes, the store takes 4092' }],
+      ['c:443', false, { reason: 'device-lost', detail: '5 resets failed' }],
+      ['d:443', false, { reason: 'link', detail: 'AT_TIMEOUT: no final answer to AT+S.HTTPGET=…' }],
+      ['e:443', true, null],
+    ],
+  )
 })

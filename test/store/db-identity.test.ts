@@ -12,7 +12,7 @@ import { testIo } from '../helpers/io.js'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'tlsmatrix-dbid-'))
 
-test('--db pointing at another program\'s SQLite file is refused (exit 2) and left byte-for-byte unchanged', async () => {
+test("--db pointing at another program's SQLite file is refused (exit 2) and left byte-for-byte unchanged", async () => {
   const d = dir()
   const path = join(d, 'other.sqlite')
   const other = new Database(path)
@@ -31,7 +31,10 @@ test('--db pointing at another program\'s SQLite file is refused (exit 2) and le
   t.pragma('application_id = 1234')
   t.exec('CREATE TABLE certificates (x); CREATE TABLE observations (y)')
   t.close()
-  assert.throws(() => openDb(tagged), (err) => isAppError(err, 'STORE_FOREIGN'))
+  assert.throws(
+    () => openDb(tagged),
+    (err) => isAppError(err, 'STORE_FOREIGN'),
+  )
 })
 
 test('an empty file, a new path and a tlsmatrix database are used; new ones carry the tlsmatrix application_id', () => {

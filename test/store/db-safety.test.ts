@@ -18,30 +18,44 @@ import { testIo } from '../helpers/io.js'
 const OPENER = fileURLToPath(new URL('../helpers/db-opener.ts', import.meta.url))
 const dir = () => mkdtempSync(join(tmpdir(), 'tlsmatrix-dbsafe-'))
 
-test('many processes creating one new --db at once all succeed, and the schema is made once', { timeout: 300_000 }, async () => {
-  const d = dir()
-  const path = join(d, 'same.db')
-  const go = join(d, 'go')
-  const kids = Array.from({ length: 6 }, () => spawn(process.execPath, [...process.execArgv, OPENER, path, go], { stdio: ['ignore', 'pipe', 'inherit'] }))
-  const lines = kids.map((k) => {
-    const rl = createInterface({ input: k.stdout! })
-    const ready = new Promise<void>((r) => rl.once('line', () => r()))
-    const result = new Promise<string>((r) => { let last = ''; rl.on('line', (l) => { last = l }); k.once('exit', (code) => r(`${code} ${last}`)) })
-    return { ready, result }
-  })
-  // Everyone is loaded and waiting: they open together.
-  await Promise.all(lines.map((l) => l.ready))
-  writeFileSync(go, '')
-  const results = await Promise.all(lines.map((l) => l.result))
-  for (const r of results) assert.equal(r, '0 ok')
-  const db = new Database(path, { readonly: true })
-  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length)
-  assert.equal(db.pragma('application_id', { simple: true }), APPLICATION_ID)
-  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name)
-  assert.deepEqual(tables, ['attempts', 'certificates', 'observations', 'runs'])
-  db.close()
-})
+test(
+  'many processes creating one new --db at once all succeed, and the schema is made once',
+  { timeout: 300_000 },
+  async () => {
+    const d = dir()
+    const path = join(d, 'same.db')
+    const go = join(d, 'go')
+    const kids = Array.from({ length: 6 }, () =>
+      spawn(process.execPath, [...process.execArgv, OPENER, path, go], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    )
+    const lines = kids.map((k) => {
+      const rl = createInterface({ input: k.stdout! })
+      const ready = new Promise<void>((r) => rl.once('line', () => r()))
+      const result = new Promise<string>((r) => {
+        let last = ''
+        rl.on('line', (l) => {
+          last = l
+        })
+        k.once('exit', (code) => r(`${code} ${last}`))
+      })
+      return { ready, result }
+    })
+    // Everyone is loaded and waiting: they open together.
+    await Promise.all(lines.map((l) => l.ready))
+    writeFileSync(go, '')
+    const results = await Promise.all(lines.map((l) => l.result))
+    for (const r of results) assert.equal(r, '0 ok')
+    const db = new Database(path, { readonly: true })
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length)
+    assert.equal(db.pragma('application_id', { simple: true }), APPLICATION_ID)
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>
+    ).map((r) => r.name)
+    assert.deepEqual(tables, ['attempts', 'certificates', 'observations', 'runs'])
+    db.close()
+  },
+)
 
 /** Makes a file in its own directory; returns its path. */
 function made(name: string, build: (db: Database.Database) => void, wal: boolean): string {
@@ -64,10 +78,31 @@ function tlsmatrixDb(version: number, wal: boolean): string {
 }
 
 const cases: Array<{ what: string; path: () => string; code: 'STORE_TOO_NEW' | 'STORE_FOREIGN'; message: RegExp }> = [
-  { what: 'a newer tlsmatrix database (rollback journal)', path: () => tlsmatrixDb(99, false), code: 'STORE_TOO_NEW', message: /schema version 99/ },
-  { what: 'a newer tlsmatrix database (WAL)', path: () => tlsmatrixDb(99, true), code: 'STORE_TOO_NEW', message: /schema version 99/ },
-  { what: 'an SQLite file with no tables and user_version 7', path: () => made('plain.db', (db) => db.pragma('user_version = 7'), false), code: 'STORE_FOREIGN', message: /not a tlsmatrix database.*user_version 7/ },
-  { what: "another program's database in WAL mode", path: () => made('other.db', (db) => db.exec("CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('ada')"), true), code: 'STORE_FOREIGN', message: /another program's SQLite database .*contacts/ },
+  {
+    what: 'a newer tlsmatrix database (rollback journal)',
+    path: () => tlsmatrixDb(99, false),
+    code: 'STORE_TOO_NEW',
+    message: /schema version 99/,
+  },
+  {
+    what: 'a newer tlsmatrix database (WAL)',
+    path: () => tlsmatrixDb(99, true),
+    code: 'STORE_TOO_NEW',
+    message: /schema version 99/,
+  },
+  {
+    what: 'an SQLite file with no tables and user_version 7',
+    path: () => made('plain.db', (db) => db.pragma('user_version = 7'), false),
+    code: 'STORE_FOREIGN',
+    message: /not a tlsmatrix database.*user_version 7/,
+  },
+  {
+    what: "another program's database in WAL mode",
+    path: () =>
+      made('other.db', (db) => db.exec("CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('ada')"), true),
+    code: 'STORE_FOREIGN',
+    message: /another program's SQLite database .*contacts/,
+  },
 ]
 
 for (const c of cases) {
@@ -77,7 +112,10 @@ for (const c of cases) {
     const bytes = readFileSync(path)
     const listing = readdirSync(folder).sort()
     assert.deepEqual(listing, [path.slice(folder.length + 1)])
-    assert.throws(() => openDb(path), (err) => isAppError(err, c.code) && c.message.test((err as Error).message))
+    assert.throws(
+      () => openDb(path),
+      (err) => isAppError(err, c.code) && c.message.test((err as Error).message),
+    )
     assert.deepEqual(readFileSync(path), bytes)
     assert.deepEqual(readdirSync(folder).sort(), listing)
     // And through a command: the documented exit code, the same untouched file.

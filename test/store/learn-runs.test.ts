@@ -17,25 +17,46 @@ test('a schema-5 database migrates: its runs and attempts kept, every run a surv
   for (const m of MIGRATIONS.slice(0, 5)) old.exec(m)
   old.pragma('user_version = 5')
   old.pragma(`application_id = ${APPLICATION_ID}`)
-  old.prepare(`INSERT INTO runs (id, started_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, rig) VALUES (?, '2026-10-01', 'complete', '0', 'h', 'x', 'y', '[]', '{}', 'rig-a')`).run('old-1')
-  old.prepare(`INSERT INTO runs (id, started_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options) VALUES (?, '2026-10-02', 'interrupted', '0', 'h', 'x', 'y', '[]', '{}')`).run('old-2')
-  old.prepare(`INSERT INTO attempts (run_id, device, module, firmware, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, lines, body_bytes, duration_ms, transcript, recorded_at)
-    VALUES ('old-1', 'd', 'SPWF04SA', '1.1.0', 'a:443', 'a', 443, '/', 'x', '', '', 1, 1, 'pass', '[]', 0, 5, '[]', '')`).run()
+  old
+    .prepare(
+      `INSERT INTO runs (id, started_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, rig) VALUES (?, '2026-10-01', 'complete', '0', 'h', 'x', 'y', '[]', '{}', 'rig-a')`,
+    )
+    .run('old-1')
+  old
+    .prepare(
+      `INSERT INTO runs (id, started_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options) VALUES (?, '2026-10-02', 'interrupted', '0', 'h', 'x', 'y', '[]', '{}')`,
+    )
+    .run('old-2')
+  old
+    .prepare(
+      `INSERT INTO attempts (run_id, device, module, firmware, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, lines, body_bytes, duration_ms, transcript, recorded_at)
+    VALUES ('old-1', 'd', 'SPWF04SA', '1.1.0', 'a:443', 'a', 443, '/', 'x', '', '', 1, 1, 'pass', '[]', 0, 5, '[]', '')`,
+    )
+    .run()
   old.close()
 
   const db = openDb(path)
   try {
     assert.equal(db.pragma('user_version', { simple: true }), 6)
     const runs = new RunStore(db, path)
-    assert.deepEqual([runs.getRun('old-1')?.kind, runs.getRun('old-1')?.rig, runs.getRun('old-2')?.kind], ['survey', 'rig-a', 'survey'])
-    assert.deepEqual(runs.attempts('old-1').map((a) => [a.target, a.outcome]), [['a:443', 'pass']])
+    assert.deepEqual(
+      [runs.getRun('old-1')?.kind, runs.getRun('old-1')?.rig, runs.getRun('old-2')?.kind],
+      ['survey', 'rig-a', 'survey'],
+    )
+    assert.deepEqual(
+      runs.attempts('old-1').map((a) => [a.target, a.outcome]),
+      [['a:443', 'pass']],
+    )
     learnRun(db, path, 'learn-1')
     assert.equal(runs.getRun('learn-1')?.kind, 'learn')
     // Created without a kind, a run is a survey.
     runs.createRun(runRow('new-survey'))
     assert.equal(runs.getRun('new-survey')?.kind, 'survey')
     assert.deepEqual(db.prepare('SELECT id, kind FROM runs ORDER BY id').all(), [
-      { id: 'learn-1', kind: 'learn' }, { id: 'new-survey', kind: 'survey' }, { id: 'old-1', kind: 'survey' }, { id: 'old-2', kind: 'survey' },
+      { id: 'learn-1', kind: 'learn' },
+      { id: 'new-survey', kind: 'survey' },
+      { id: 'old-1', kind: 'survey' },
+      { id: 'old-2', kind: 'survey' },
     ])
     // A kind the code does not know is refused by the schema, not stored.
     assert.throws(() => db.prepare("UPDATE runs SET kind = 'other' WHERE id = 'old-1'").run(), /CHECK constraint/)
@@ -44,15 +65,23 @@ test('a schema-5 database migrates: its runs and attempts kept, every run a surv
   }
 })
 
-test('recordAttempt returns each new attempt\'s id, increasing, and keeps its note', () => {
+test("recordAttempt returns each new attempt's id, increasing, and keeps its note", () => {
   const path = tmp('ids.db')
   const db = openDb(path)
   try {
-    const ids = learnRun(db, path, 'L', {}, [{ probe: 'p1' }, { probe: 'p2' }, { probe: 'p3', note: 'SHA-1 leaf under the lab root' }])
+    const ids = learnRun(db, path, 'L', {}, [
+      { probe: 'p1' },
+      { probe: 'p2' },
+      { probe: 'p3', note: 'SHA-1 leaf under the lab root' },
+    ])
     assert.equal(ids.length, 3)
     for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, `${ids.join(',')} increase`)
     const rows = db.prepare("SELECT id, target, note FROM attempts WHERE run_id = 'L' ORDER BY id").all()
-    assert.deepEqual(rows, [{ id: ids[0], target: 'p1', note: 'probe p1' }, { id: ids[1], target: 'p2', note: 'probe p2' }, { id: ids[2], target: 'p3', note: 'SHA-1 leaf under the lab root' }])
+    assert.deepEqual(rows, [
+      { id: ids[0], target: 'p1', note: 'probe p1' },
+      { id: ids[1], target: 'p2', note: 'probe p2' },
+      { id: ids[2], target: 'p3', note: 'SHA-1 leaf under the lab root' },
+    ])
     // A survey's attempt still writes no note.
     const runs = new RunStore(db, path)
     runs.createRun(runRow('S'))
@@ -71,28 +100,83 @@ test('learnRunState: the final attempt of each probe with its evidence; a survey
     const upload = { command: 'AT+S.TLSCERT=...', ski: 'ab12', lines: ['OK'] }
     const ids = learnRun(db, path, 'L', { status: 'interrupted' }, [
       { probe: 'rsa-2048', outcome: 'pass', upload },
-      { probe: 'sha1-leaf', try: 1, final: false, outcome: 'not-run', reason: { reason: 'link', detail: 'AT_TIMEOUT' }, lines: [] },
-      { probe: 'sha1-leaf', try: 2, outcome: 'fail', class: 'cert', lines: ['ERROR: Certificate Error:22'], httpStatus: null },
-      { probe: 'rsa-8192', outcome: 'not-run', reason: { reason: 'ca-too-large', detail: '9000 bytes' }, lines: [], httpStatus: null },
-      { probe: 'ecdsa-p384', try: 1, final: false, outcome: 'not-run', reason: { reason: 'link', detail: 'reboot' }, lines: [] },
+      {
+        probe: 'sha1-leaf',
+        try: 1,
+        final: false,
+        outcome: 'not-run',
+        reason: { reason: 'link', detail: 'AT_TIMEOUT' },
+        lines: [],
+      },
+      {
+        probe: 'sha1-leaf',
+        try: 2,
+        outcome: 'fail',
+        class: 'cert',
+        lines: ['ERROR: Certificate Error:22'],
+        httpStatus: null,
+      },
+      {
+        probe: 'rsa-8192',
+        outcome: 'not-run',
+        reason: { reason: 'ca-too-large', detail: '9000 bytes' },
+        lines: [],
+        httpStatus: null,
+      },
+      {
+        probe: 'ecdsa-p384',
+        try: 1,
+        final: false,
+        outcome: 'not-run',
+        reason: { reason: 'link', detail: 'reboot' },
+        lines: [],
+      },
     ])
     const { run, probes } = learnRunState(db, 'L')
     assert.deepEqual([run.id, run.kind, run.status], ['L', 'learn', 'interrupted'])
     // The probe whose only try was retried has no final word yet: --resume asks the device again.
     assert.deepEqual([...probes.keys()], ['rsa-2048', 'sha1-leaf', 'rsa-8192'])
     assert.deepEqual(probes.get('rsa-2048'), {
-      id: ids[0], probe: 'rsa-2048', try: 1, final: true, outcome: 'pass', class: null, lines: ['HTTP/1.1 200 OK'], httpStatus: 200, durationMs: 12, upload, note: 'probe rsa-2048', reason: null,
+      id: ids[0],
+      probe: 'rsa-2048',
+      try: 1,
+      final: true,
+      outcome: 'pass',
+      class: null,
+      lines: ['HTTP/1.1 200 OK'],
+      httpStatus: 200,
+      durationMs: 12,
+      upload,
+      note: 'probe rsa-2048',
+      reason: null,
     })
     assert.deepEqual(probes.get('sha1-leaf'), {
-      id: ids[2], probe: 'sha1-leaf', try: 2, final: true, outcome: 'fail', class: 'cert', lines: ['ERROR: Certificate Error:22'], httpStatus: null, durationMs: 12, upload: null, note: 'probe sha1-leaf', reason: null,
+      id: ids[2],
+      probe: 'sha1-leaf',
+      try: 2,
+      final: true,
+      outcome: 'fail',
+      class: 'cert',
+      lines: ['ERROR: Certificate Error:22'],
+      httpStatus: null,
+      durationMs: 12,
+      upload: null,
+      note: 'probe sha1-leaf',
+      reason: null,
     })
     assert.deepEqual(probes.get('rsa-8192')?.reason, { reason: 'ca-too-large', detail: '9000 bytes' })
 
     const runs = new RunStore(db, path)
     runs.createRun(runRow('S'))
     runs.recordAttempt(attempt('S', 'a:443'))
-    assert.throws(() => learnRunState(db, 'S'), (e: Error & { code?: string }) => e.code === 'USAGE' && /run S is a survey, not a learn run/.test(e.message))
-    assert.throws(() => learnRunState(db, 'nope'), (e: Error & { code?: string }) => e.code === 'USAGE' && /no run nope in /.test(e.message))
+    assert.throws(
+      () => learnRunState(db, 'S'),
+      (e: Error & { code?: string }) => e.code === 'USAGE' && /run S is a survey, not a learn run/.test(e.message),
+    )
+    assert.throws(
+      () => learnRunState(db, 'nope'),
+      (e: Error & { code?: string }) => e.code === 'USAGE' && /no run nope in /.test(e.message),
+    )
   } finally {
     db.close()
   }
@@ -103,17 +187,37 @@ test('HistoryStore reads surveys only: a newer learn run of the same firmware is
   const db = openDb(path)
   try {
     const runs = new RunStore(db, path)
-    runs.createRun(runRow('S', { rig: 'rig-a', targets: [{ id: 'a:443', host: 'a', port: 443, path: '/', tags: [], expect: null, line: 1 }] }))
+    runs.createRun(
+      runRow('S', {
+        rig: 'rig-a',
+        targets: [{ id: 'a:443', host: 'a', port: 443, path: '/', tags: [], expect: null, line: 1 }],
+      }),
+    )
     runs.recordAttempt(attempt('S', 'a:443', { outcome: 'fail', class: 'cert' }))
     // Newer, complete, same module@firmware, on another rig, and one probe named like the survey's target.
-    learnRun(db, path, 'L', { startedAt: '2026-11-02T00:00:00.000Z', rig: 'rig-b', targets: [{ id: 'p1', host: '127.0.0.1', port: 4433, path: '/', tags: [], expect: null, line: 1 }] },
-      [{ probe: 'p1' }, { probe: 'a:443', outcome: 'pass' }])
+    learnRun(
+      db,
+      path,
+      'L',
+      {
+        startedAt: '2026-11-02T00:00:00.000Z',
+        rig: 'rig-b',
+        targets: [{ id: 'p1', host: '127.0.0.1', port: 4433, path: '/', tags: [], expect: null, line: 1 }],
+      },
+      [{ probe: 'p1' }, { probe: 'a:443', outcome: 'pass' }],
+    )
     const h = new HistoryStore(db)
-    assert.deepEqual(h.runs().map((r) => r.id), ['S'])
+    assert.deepEqual(
+      h.runs().map((r) => r.id),
+      ['S'],
+    )
     assert.deepEqual(h.latestRuns(null), [{ target: 'a:443', module: 'SPWF04SA', firmware: '1.1.0', runId: 'S' }])
     assert.deepEqual(h.latestRuns(['L']), [])
     assert.equal(h.rigCount(), 1)
-    assert.deepEqual(h.latestRunsPerRig(null).map((r) => r.runId), ['S'])
+    assert.deepEqual(
+      h.latestRunsPerRig(null).map((r) => r.runId),
+      ['S'],
+    )
     assert.deepEqual([h.runKind('S'), h.runKind('L'), h.runKind('nope')], ['survey', 'learn', null])
   } finally {
     db.close()

@@ -18,13 +18,35 @@ const rigA = join(dir, 'rig-a.db')
 const rigB = join(dir, 'rig-b.db')
 let lab: RunningLab
 
-interface Added { runs: number; updated: number; attempts: number; observations: number; certificates: number }
+interface Added {
+  runs: number
+  updated: number
+  attempts: number
+  observations: number
+  certificates: number
+}
 
 async function survey(db: string, rig: string, firmware: string[]): Promise<string> {
   const io = testIo()
-  const code = await run(['run', '--hosts', lab.hostsFile, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', db, '--json', '--rig', rig,
-    ...firmware.flatMap((f) => ['--device', `emu:${f}?no-dns`]),
-    ...lab.connectToEntries.flatMap((e) => ['--connect-to', e]), ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
+  const code = await run(
+    [
+      'run',
+      '--hosts',
+      lab.hostsFile,
+      '--trust-store',
+      lab.trustStoreFile,
+      '--trust-store-only',
+      '--db',
+      db,
+      '--json',
+      '--rig',
+      rig,
+      ...firmware.flatMap((f) => ['--device', `emu:${f}?no-dns`]),
+      ...lab.connectToEntries.flatMap((e) => ['--connect-to', e]),
+      ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+    ],
+    io,
+  )
   // The must-reject SHA-1 target passes: a finding, exit 1; the run is complete.
   assert.ok(code === 0 || code === 1, io.err())
   return (JSON.parse(io.out()) as { runId: string }).runId
@@ -45,43 +67,83 @@ function query<T>(db: string, sql: string, ...args: unknown[]): T[] {
   }
 }
 const count = (db: string, table: string) => query<{ n: number }>(db, `SELECT count(*) AS n FROM ${table}`)[0]!.n
-const userVersion = (db: string) => { const d = new Database(db, { readonly: true }); try { return d.pragma('user_version', { simple: true }) as number } finally { d.close() } }
+const userVersion = (db: string) => {
+  const d = new Database(db, { readonly: true })
+  try {
+    return d.pragma('user_version', { simple: true }) as number
+  } finally {
+    d.close()
+  }
+}
 const shas = (db: string) => query<{ sha256: string }>(db, 'SELECT sha256 FROM certificates').map((r) => r.sha256)
 
 before(async () => {
-  lab = await startLab(await readLabSpec(SPEC), { cacheDir: dataPath('lab', '.cache'), outDir: dir, now: new Date(), ephemeralPorts: true })
+  lab = await startLab(await readLabSpec(SPEC), {
+    cacheDir: dataPath('lab', '.cache'),
+    outDir: dir,
+    now: new Date(),
+    ephemeralPorts: true,
+  })
   await survey(rigA, 'rig-a', ['spwf04sa-1.0.0', 'spwf04sa-1.1.0'])
   await survey(rigB, 'rig-b', ['spwf04sa-1.1.0', 'spwf01sa-3.5.3'])
 })
 
-after(async () => { await lab?.close() })
+after(async () => {
+  await lab?.close()
+})
 
-test('two rigs merged twice: the union, nothing doubled; the report has the three firmware with each cell\'s rig', async () => {
+test("two rigs merged twice: the union, nothing doubled; the report has the three firmware with each cell's rig", async () => {
   const history = join(dir, 'history.db')
   const first = await merge(history, rigA, rigB)
   assert.equal(first.code, 0, first.err)
   const union = new Set([...shas(rigA), ...shas(rigB)])
   // The two rigs saw the same lab: certificates overlap, and each is kept once.
   assert.ok(union.size < shas(rigA).length + shas(rigB).length)
-  assert.deepEqual(first.added.map((a) => a.runs), [1, 1])
-  assert.deepEqual(first.added.map((a) => a.attempts), [count(rigA, 'attempts'), count(rigB, 'attempts')])
-  assert.deepEqual(first.added.map((a) => a.observations), [count(rigA, 'observations'), count(rigB, 'observations')])
+  assert.deepEqual(
+    first.added.map((a) => a.runs),
+    [1, 1],
+  )
+  assert.deepEqual(
+    first.added.map((a) => a.attempts),
+    [count(rigA, 'attempts'), count(rigB, 'attempts')],
+  )
+  assert.deepEqual(
+    first.added.map((a) => a.observations),
+    [count(rigA, 'observations'), count(rigB, 'observations')],
+  )
   assert.equal(first.added[0]!.certificates + first.added[1]!.certificates, union.size)
   const totals = () => ['runs', 'attempts', 'observations', 'certificates'].map((t) => count(history, t))
-  const expected = [2, count(rigA, 'attempts') + count(rigB, 'attempts'), count(rigA, 'observations') + count(rigB, 'observations'), union.size]
+  const expected = [
+    2,
+    count(rigA, 'attempts') + count(rigB, 'attempts'),
+    count(rigA, 'observations') + count(rigB, 'observations'),
+    union.size,
+  ]
   assert.deepEqual(totals(), expected)
 
   const again = await merge(history, rigA, rigB)
   assert.equal(again.code, 0, again.err)
-  for (const a of again.added) assert.deepEqual({ ...a, source: undefined }, { source: undefined, runs: 0, updated: 0, attempts: 0, observations: 0, certificates: 0 })
+  for (const a of again.added)
+    assert.deepEqual(
+      { ...a, source: undefined },
+      { source: undefined, runs: 0, updated: 0, attempts: 0, observations: 0, certificates: 0 },
+    )
   assert.deepEqual(totals(), expected)
 
   // Attempts got new ids; each still points at its own run's observation of its target.
-  const links = query<{ run: string; target: string; orun: string | null; otarget: string }>(history,
-    'SELECT a.run_id AS run, a.target AS target, o.run_id AS orun, o.target AS otarget FROM attempts a JOIN observations o ON o.id = a.observation_id')
+  const links = query<{ run: string; target: string; orun: string | null; otarget: string }>(
+    history,
+    'SELECT a.run_id AS run, a.target AS target, o.run_id AS orun, o.target AS otarget FROM attempts a JOIN observations o ON o.id = a.observation_id',
+  )
   assert.ok(links.length > 0)
   for (const l of links) assert.deepEqual([l.orun, l.otarget], [l.run, l.target])
-  assert.equal(query<{ n: number }>(history, 'SELECT count(*) AS n FROM attempts WHERE observation_id IS NOT NULL AND observation_id NOT IN (SELECT id FROM observations)')[0]!.n, 0)
+  assert.equal(
+    query<{ n: number }>(
+      history,
+      'SELECT count(*) AS n FROM attempts WHERE observation_id IS NOT NULL AND observation_id NOT IN (SELECT id FROM observations)',
+    )[0]!.n,
+    0,
+  )
 
   const out = join(dir, 'report')
   const io = testIo()
@@ -119,12 +181,21 @@ test('a run unfinished in the history is brought up to date from its rig; an old
   assert.equal(r1.added[0]!.attempts, Math.floor(total / 2))
   const r2 = await merge(history, rigA)
   assert.equal(r2.code, 0, r2.err)
-  assert.deepEqual([r2.added[0]!.runs, r2.added[0]!.updated, r2.added[0]!.attempts], [0, 1, total - Math.floor(total / 2)])
+  assert.deepEqual(
+    [r2.added[0]!.runs, r2.added[0]!.updated, r2.added[0]!.attempts],
+    [0, 1, total - Math.floor(total / 2)],
+  )
   assert.equal(count(history, 'attempts'), total)
-  assert.deepEqual(query<{ status: string }>(history, 'SELECT status FROM runs').map((r) => r.status), ['complete'])
+  assert.deepEqual(
+    query<{ status: string }>(history, 'SELECT status FROM runs').map((r) => r.status),
+    ['complete'],
+  )
   const r3 = await merge(history, early, rigA)
   assert.equal(r3.code, 0, r3.err)
-  assert.deepEqual(r3.added.map((a) => a.attempts + a.runs + a.updated + a.observations), [0, 0])
+  assert.deepEqual(
+    r3.added.map((a) => a.attempts + a.runs + a.updated + a.observations),
+    [0, 0],
+  )
   assert.equal(count(history, 'attempts'), total)
 })
 
@@ -165,7 +236,9 @@ test('a source of an older schema is migrated in its copy, never in place', asyn
   assert.equal(r.added[0]!.attempts, count(rigA, 'attempts'))
   assert.ok(readFileSync(old).equals(bytes), 'the source is left as it was')
   assert.equal(userVersion(old), 4)
-  assert.deepEqual(query<{ rig: string | null; kind: string }>(history, 'SELECT rig, kind FROM runs'), [{ rig: null, kind: 'survey' }])
+  assert.deepEqual(query<{ rig: string | null; kind: string }>(history, 'SELECT rig, kind FROM runs'), [
+    { rig: null, kind: 'survey' },
+  ])
   assert.equal(userVersion(history), MIGRATIONS.length)
 })
 
@@ -184,8 +257,14 @@ test('a target whose verdict differs between rigs on the same firmware is flagge
   const io = testIo()
   assert.equal(await run(['report', '--db', history, '--format', 'json', '--out', out], io), 0, io.err())
   const m = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportModel
-  assert.deepEqual(m.rigDifferences.map((d) => `${d.target} ${d.key} ${d.rigs.map((r) => `${r.rig}:${r.verdict}`).join(',')}`), ['rotate.report.test:443 SPWF04SA@1.1.0 rig-a:pass,rig-c:fail'])
+  assert.deepEqual(
+    m.rigDifferences.map((d) => `${d.target} ${d.key} ${d.rigs.map((r) => `${r.rig}:${r.verdict}`).join(',')}`),
+    ['rotate.report.test:443 SPWF04SA@1.1.0 rig-a:pass,rig-c:fail'],
+  )
   const cell = m.cells.find((c) => c.target === 'rotate.report.test:443' && c.key === 'SPWF04SA@1.1.0')!
-  assert.ok(cell.why.some((w) => /differs between rigs on SPWF04SA@1\.1\.0: rig-a pass, rig-c fail/.test(w)), cell.why.join('|'))
+  assert.ok(
+    cell.why.some((w) => /differs between rigs on SPWF04SA@1\.1\.0: rig-a pass, rig-c fail/.test(w)),
+    cell.why.join('|'),
+  )
   assert.match(io.out(), /1 cell\(s\) differ between rigs/)
 })

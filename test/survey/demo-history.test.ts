@@ -7,7 +7,13 @@ import { run } from '../../src/cli/run.js'
 import { openDb } from '../../src/store/index.js'
 import { testIo } from '../helpers/io.js'
 
-const SITES = ['ghi-test-iot.azure-devices.net:443', 'meta.stackexchange.com:443', 'www.amazon.com:443', 'www.ebay.com:443', 'www.ssllabs.com:443']
+const SITES = [
+  'ghi-test-iot.azure-devices.net:443',
+  'meta.stackexchange.com:443',
+  'www.amazon.com:443',
+  'www.ebay.com:443',
+  'www.ssllabs.com:443',
+]
 
 test('two demo runs in one database name the same targets (real names, port 443): history accumulates', async () => {
   const db = join(mkdtempSync(join(tmpdir(), 'tlsmatrix-demo-history-')), 'demo.db')
@@ -24,10 +30,20 @@ test('two demo runs in one database name the same targets (real names, port 443)
   const d = openDb(db)
   try {
     // Each site has verdicts from both runs under one target id, and nothing on a one-off port.
-    const rows = d.prepare('SELECT target, count(DISTINCT run_id) AS runs FROM attempts GROUP BY target ORDER BY target').all() as Array<{ target: string; runs: number }>
-    assert.deepEqual(rows, SITES.map((target) => ({ target, runs: 2 })))
-    const observed = d.prepare('SELECT DISTINCT target FROM observations ORDER BY target').all() as Array<{ target: string }>
-    assert.deepEqual(observed.map((r) => r.target), SITES)
+    const rows = d
+      .prepare('SELECT target, count(DISTINCT run_id) AS runs FROM attempts GROUP BY target ORDER BY target')
+      .all() as Array<{ target: string; runs: number }>
+    assert.deepEqual(
+      rows,
+      SITES.map((target) => ({ target, runs: 2 })),
+    )
+    const observed = d.prepare('SELECT DISTINCT target FROM observations ORDER BY target').all() as Array<{
+      target: string
+    }>
+    assert.deepEqual(
+      observed.map((r) => r.target),
+      SITES,
+    )
   } finally {
     d.close()
   }

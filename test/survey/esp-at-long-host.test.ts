@@ -8,7 +8,11 @@ import type { RunningLab } from '../../src/lab/index.js'
 import { startTestLab } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
 
-interface ReportCell { host: string; verdict: string; notRun: { reason: string; detail: string } | null }
+interface ReportCell {
+  host: string
+  verdict: string
+  notRun: { reason: string; detail: string } | null
+}
 
 describe('ESP-AT: a host name the module cannot take', { timeout: 300_000 }, () => {
   let lab: RunningLab
@@ -22,7 +26,7 @@ describe('ESP-AT: a host name the module cannot take', { timeout: 300_000 }, () 
     rmSync(dir, { recursive: true, force: true })
   })
 
-  test('a valid 71-character name is that target\'s not-run (target-refused), the device goes on', async () => {
+  test("a valid 71-character name is that target's not-run (target-refused), the device goes on", async () => {
     const port = lab.hosts.find((h) => h.name === 'rsa2048.basic.test')!.port
     // A valid DNS name (labels ≤ 63) longer than CIPSTART's 64-character host field.
     const long = `${'a'.repeat(60)}.basic.test`
@@ -30,9 +34,28 @@ describe('ESP-AT: a host name the module cannot take', { timeout: 300_000 }, () 
     writeFileSync(hosts, `${long}:${port}\nrsa2048.basic.test:${port}\n`)
     const out = join(dir, 'report')
     const io = testIo()
-    const code = await run(['run', '--hosts', hosts, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', join(dir, 'r.db'),
-      '--device', 'c3=emu:esp-at-3.3-esp32c3?no-dns', '--resolve', `${long}:${port}:127.0.0.1`,
-      ...lab.resolveEntries.flatMap((e) => ['--resolve', e]), '--report', out, '--report-format', 'json'], io)
+    const code = await run(
+      [
+        'run',
+        '--hosts',
+        hosts,
+        '--trust-store',
+        lab.trustStoreFile,
+        '--trust-store-only',
+        '--db',
+        join(dir, 'r.db'),
+        '--device',
+        'c3=emu:esp-at-3.3-esp32c3?no-dns',
+        '--resolve',
+        `${long}:${port}:127.0.0.1`,
+        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+        '--report',
+        out,
+        '--report-format',
+        'json',
+      ],
+      io,
+    )
     assert.equal(code, 0, io.err() + io.out())
     const cells = (JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { cells: ReportCell[] }).cells
     const refused = cells.find((c) => c.host === long)!

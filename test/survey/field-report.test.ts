@@ -10,12 +10,24 @@ import { testIo } from '../helpers/io.js'
 
 interface RunJson {
   status: string
-  attempts: Array<{ host: string; device: string; anchor: { subject: string; source: string }; outcome: string; class: string | null; lines: string[]; final: boolean }>
+  attempts: Array<{
+    host: string
+    device: string
+    anchor: { subject: string; source: string }
+    outcome: string
+    class: string | null
+    lines: string[]
+    final: boolean
+  }>
 }
 
 function children(): string[] {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'emulate']).toString().trim().split('\n').filter(Boolean)
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'emulate'])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
   } catch {
     return []
   }
@@ -38,7 +50,11 @@ test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing
   const azure = on('spwf04sa-1.0.0', 'ghi-test-iot.azure-devices.net')
   assert.ok(azure.length > 0 && azure.every((a) => a.outcome === 'fail'))
   const baltimore = azure.find((a) => /Baltimore/.test(a.anchor.subject))!
-  assert.deepEqual(baltimore.lines, ['AT-S.Certificate Error:22', 'AT-S.Http Client Error:2', 'AT-S.ERROR:111:Request failed'])
+  assert.deepEqual(baltimore.lines, [
+    'AT-S.Certificate Error:22',
+    'AT-S.Http Client Error:2',
+    'AT-S.ERROR:111:Request failed',
+  ])
   // … eBay fails with Http Client Error:2 and no certificate error, with the G5 root that works for Amazon …
   const ebay = on('spwf04sa-1.0.0', 'www.ebay.com')
   const g5 = ebay.find((a) => /VeriSign Class 3 Public Primary Certification Authority - G5/.test(a.anchor.subject))!
@@ -47,7 +63,9 @@ test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing
   assert.ok(on('spwf04sa-1.0.0', 'www.amazon.com').some((a) => /G5/.test(a.anchor.subject) && a.outcome === 'pass'))
   // … SSL Labs fails with both roots.
   const labs = on('spwf04sa-1.0.0', 'www.ssllabs.com')
-  const roots = labs.filter((a) => /Entrust Root Certification Authority/.test(a.anchor.subject) && a.anchor.source === 'store')
+  const roots = labs.filter(
+    (a) => /Entrust Root Certification Authority/.test(a.anchor.subject) && a.anchor.source === 'store',
+  )
   assert.equal(roots.length, 2, labs.map((a) => a.anchor.subject).join('; '))
   assert.ok(labs.every((a) => a.outcome === 'fail'))
   // On the SPWF01SA, eBay and SSL Labs pass (with both roots).
@@ -59,14 +77,24 @@ test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing
   assert.ok(!passes('spwf04sa-1.1.0', 'ghi-test-iot.azure-devices.net'))
   // The ESP32-C3 beside them (ESP-AT 3.3: TLS 1.2 with ECDHE, RSA up to 4096) reaches all five,
   // through the same SYSMFG upload and TLS socket a real one would use.
-  for (const host of ['meta.stackexchange.com', 'ghi-test-iot.azure-devices.net', 'www.ebay.com', 'www.amazon.com', 'www.ssllabs.com']) {
+  for (const host of [
+    'meta.stackexchange.com',
+    'ghi-test-iot.azure-devices.net',
+    'www.ebay.com',
+    'www.amazon.com',
+    'www.ssllabs.com',
+  ]) {
     assert.ok(passes('esp-at-3.3-esp32c3', host), host)
-    assert.ok(on('esp-at-3.3-esp32c3', host).every((a) => a.lines[0] === 'CONNECT'), host)
+    assert.ok(
+      on('esp-at-3.3-esp32c3', host).every((a) => a.lines[0] === 'CONNECT'),
+      host,
+    )
   }
 
   // The report for docs: the HTML page and the Markdown matrix, with the 1.0.0 -> 1.1.0 diff,
   // their paths printed (on stderr with --json).
-  for (const f of ['index.html', 'matrix.md']) assert.match(io.err(), new RegExp(`wrote .*reports/${f.replace('.', '\\.')}`))
+  for (const f of ['index.html', 'matrix.md'])
+    assert.match(io.err(), new RegExp(`wrote .*reports/${f.replace('.', '\\.')}`))
   const md = readFileSync(join(dir, 'reports', 'matrix.md'), 'utf8')
   // (Markdown escapes `@` and `www.` so GitHub makes no links of them.)
   assert.match(md, /## Diff: SPWF04SA&#64;1\.0\.0 → SPWF04SA&#64;1\.1\.0/)

@@ -16,7 +16,12 @@ let dir: string
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-names-'))
-  lab = await startLab(await readLabSpec(SPEC), { cacheDir: join(dir, 'cache'), outDir: dir, now: new Date(), ephemeralPorts: true })
+  lab = await startLab(await readLabSpec(SPEC), {
+    cacheDir: join(dir, 'cache'),
+    outDir: dir,
+    now: new Date(),
+    ephemeralPorts: true,
+  })
 })
 after(async () => lab.close())
 
@@ -24,14 +29,30 @@ test('progress lines and resolve output tell a root and an intermediate with a l
   const h = lab.hosts[0]!
   const hosts = join(dir, 'hosts.txt')
   writeFileSync(hosts, `${h.name}:${h.port}\n`)
-  const common = ['--hosts', hosts, '--trust-store', lab.trustStoreFile, '--trust-store-only', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])]
+  const common = [
+    '--hosts',
+    hosts,
+    '--trust-store',
+    lab.trustStoreFile,
+    '--trust-store-only',
+    ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+  ]
   // An SKI/AKI module is given both the root and the intermediate: two uploads, two names.
   const io = testIo()
   const code = await run(['run', ...common, '--device', 'emu:spwf04sa-1.1.0?no-dns', '--db', join(dir, 'run.db')], io)
   assert.equal(code, 0, io.err())
-  const named = io.err().split('\n').filter((l) => l.includes(h.name) && /: pass/.test(l))
-  assert.ok(named.some((l) => l.includes('CN=BadSSL Long Name Root')), io.err())
-  assert.ok(named.some((l) => l.includes('CN=BadSSL Long Name Intermediate')), io.err())
+  const named = io
+    .err()
+    .split('\n')
+    .filter((l) => l.includes(h.name) && /: pass/.test(l))
+  assert.ok(
+    named.some((l) => l.includes('CN=BadSSL Long Name Root')),
+    io.err(),
+  )
+  assert.ok(
+    named.some((l) => l.includes('CN=BadSSL Long Name Intermediate')),
+    io.err(),
+  )
 
   const r = testIo()
   assert.equal(await run(['resolve', ...common, '--db', join(dir, 'resolve.db')], r), 0, r.err())

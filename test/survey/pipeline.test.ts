@@ -13,28 +13,46 @@ import { ObservationStore, openDb, RunStore, type RunRow } from '../../src/store
 import { startTestLab } from '../helpers/lab.js'
 
 /** A TLS port that accepts and says nothing until released: resolution cannot end before. */
-async function heldServer(): Promise<{ port: number; accepted: Promise<void>; release(): void; close(): Promise<void> }> {
+async function heldServer(): Promise<{
+  port: number
+  accepted: Promise<void>
+  release(): void
+  close(): Promise<void>
+}> {
   const sockets = new Set<Socket>()
   let onAccept = () => {}
-  const accepted = new Promise<void>((r) => { onAccept = r })
+  const accepted = new Promise<void>((r) => {
+    onAccept = r
+  })
   let released = false
   const server: Server = createServer((s) => {
     s.on('error', () => {})
     if (released) s.destroy()
-    else { sockets.add(s); onAccept() }
+    else {
+      sockets.add(s)
+      onAccept()
+    }
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return {
     port: (server.address() as { port: number }).port,
     accepted,
-    release: () => { released = true; for (const s of sockets) s.destroy() },
-    close: async () => { for (const s of sockets) s.destroy(); await new Promise((r) => server.close(r)) },
+    release: () => {
+      released = true
+      for (const s of sockets) s.destroy()
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => server.close(r))
+    },
   }
 }
 
 describe('the survey pipelines resolution and device work', () => {
   let lab: RunningLab
-  before(async () => { lab = await startTestLab() })
+  before(async () => {
+    lab = await startTestLab()
+  })
   after(async () => lab.close())
 
   const setup = async (hostLines: string[], dbPath: string) => {
@@ -45,9 +63,24 @@ describe('the survey pipelines resolution and device work', () => {
     const db = openDb(dbPath)
     const runs = new RunStore(db, dbPath)
     const input: SurveyInput = {
-      targets, hostsFile: 'hosts.txt', hostsText, devices: [{ label: 'dev', url: 'emu:spwf04sa-1.1.0?no-dns' }], profileDirs: [],
-      resolveEntries: lab.resolveEntries, resolveMap: parseResolveEntries(lab.resolveEntries), store, cache, aiaAllowPrivate: true, anchors: { mode: 'all', includeUntrusted: false },
-      label: null, concurrency: 1, timeoutMs: 60_000, deviceTimeoutMs: 30_000, toolVersion: 'test', options: {}, resume: null,
+      targets,
+      hostsFile: 'hosts.txt',
+      hostsText,
+      devices: [{ label: 'dev', url: 'emu:spwf04sa-1.1.0?no-dns' }],
+      profileDirs: [],
+      resolveEntries: lab.resolveEntries,
+      resolveMap: parseResolveEntries(lab.resolveEntries),
+      store,
+      cache,
+      aiaAllowPrivate: true,
+      anchors: { mode: 'all', includeUntrusted: false },
+      label: null,
+      concurrency: 1,
+      timeoutMs: 60_000,
+      deviceTimeoutMs: 30_000,
+      toolVersion: 'test',
+      options: {},
+      resume: null,
     }
     return { input, runs, db, observations: new ObservationStore(db, dbPath) }
   }
@@ -57,11 +90,17 @@ describe('the survey pipelines resolution and device work', () => {
     const held = await heldServer()
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-pipe-'))
     // Hosts order puts the held target last; with concurrency 1 per hello the others resolve first.
-    const { input, runs, db, observations } = await setup([labLine('rsa2048.basic.test'), labLine('cross.basic.test'), `127.0.0.1:${held.port}`], join(dir, 'run.db'))
+    const { input, runs, db, observations } = await setup(
+      [labLine('rsa2048.basic.test'), labLine('cross.basic.test'), `127.0.0.1:${held.port}`],
+      join(dir, 'run.db'),
+    )
     let attemptsWhileHeld = 0
     let stillHeld = true
     const deps: SurveyDeps = {
-      observations, runs, clock: systemClock, stopping: () => false,
+      observations,
+      runs,
+      clock: systemClock,
+      stopping: () => false,
       observer: {
         onAttempt: (_l, _d, _t, _i, a) => {
           if (a.outcome === 'not-run') return
@@ -75,20 +114,31 @@ describe('the survey pipelines resolution and device work', () => {
     try {
       // Safety net, not a timing assertion: without pipelining no attempt can come first, so
       // the held target is let go after a while and the assertion below fails instead of hanging.
-      const safety = setTimeout(() => { stillHeld = false; held.release() }, 40_000)
+      const safety = setTimeout(() => {
+        stillHeld = false
+        held.release()
+      }, 40_000)
       const r = await runSurvey(input, deps)
       clearTimeout(safety)
       assert.equal(r.status, 'complete')
       assert.ok(attemptsWhileHeld >= 1, 'a verdict was recorded before resolution ended')
       const plan = runs.getRun(r.runId)!.plan!
-      const items = plan[0]!.groups.flatMap((g) => g.items.map((i) => i.target)).concat(plan[0]!.skipped.map((i) => i.target))
+      const items = plan[0]!.groups
+        .flatMap((g) => g.items.map((i) => i.target))
+        .concat(plan[0]!.skipped.map((i) => i.target))
       assert.deepEqual([...new Set(items)].sort(), input.targets.map((t) => t.id).sort())
       assert.match(plan[0]!.skipped.find((i) => i.target === `127.0.0.1:${held.port}`)!.skip!.reason, /unresolved/)
       // Each anchor still uploaded once, and every planned item has its verdict.
       const finals = runs.attempts(r.runId).filter((a) => a.final)
-      assert.equal(r.devices[0]!.uploads, new Set(finals.filter((a) => a.outcome !== 'not-run').map((a) => a.anchorSha256)).size)
+      assert.equal(
+        r.devices[0]!.uploads,
+        new Set(finals.filter((a) => a.outcome !== 'not-run').map((a) => a.anchorSha256)).size,
+      )
       assert.equal(finals.length, items.length)
-      assert.ok(r.timeline.some((s) => s.phase.startsWith('device work')) && r.timeline.some((s) => s.phase.startsWith('resolve')))
+      assert.ok(
+        r.timeline.some((s) => s.phase.startsWith('device work')) &&
+          r.timeline.some((s) => s.phase.startsWith('resolve')),
+      )
     } finally {
       db.close()
       await held.close()
@@ -100,9 +150,15 @@ describe('the survey pipelines resolution and device work', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-pipe-'))
     const dbPath = join(dir, 'run.db')
     // The held target first: resolution is in flight on it when the user presses Ctrl-C.
-    const { input, runs, db, observations } = await setup([`127.0.0.1:${held.port}`, labLine('rsa2048.basic.test')], dbPath)
+    const { input, runs, db, observations } = await setup(
+      [`127.0.0.1:${held.port}`, labLine('rsa2048.basic.test')],
+      dbPath,
+    )
     let stop = false
-    void held.accepted.then(() => { stop = true; held.release() })
+    void held.accepted.then(() => {
+      stop = true
+      held.release()
+    })
     let first: RunRow
     try {
       const r = await runSurvey(input, { observations, runs, clock: systemClock, stopping: () => stop })
@@ -113,7 +169,10 @@ describe('the survey pipelines resolution and device work', () => {
       first = runs.getRun(r.runId)!
       assert.equal(first.plan, null)
       assert.equal(first.status, 'interrupted')
-      const done = await runSurvey({ ...input, resume: first }, { observations, runs, clock: systemClock, stopping: () => false })
+      const done = await runSurvey(
+        { ...input, resume: first },
+        { observations, runs, clock: systemClock, stopping: () => false },
+      )
       assert.equal(done.status, 'complete')
       assert.equal(runs.getRun(first.id)!.plan![0]!.groups.length > 0, true)
       assert.ok(runs.attempts(first.id).some((a) => a.final && a.outcome === 'pass'))
@@ -123,22 +182,33 @@ describe('the survey pipelines resolution and device work', () => {
     }
   })
 
-  test('a chain over Node\'s 100 KiB limit reaches the plan with its served chain and anchors: the module is asked, not skipped as no-anchor', async () => {
-    const big = await startLab(validateLabSpec({
-      name: 'over-node-survey',
-      certificates: {
-        root: { subject: 'CN=Over Root', key: 'ec-p256', issuer: 'self', ca: true, trust: true },
-        leaf: { subject: 'CN=over.test', key: 'ec-p256', issuer: 'root', sans: ['over.test'], extraSans: 3000 },
-      },
-      hosts: { 'over.test': { certificate: 'leaf', send: ['leaf', 'leaf', 'root'] } },
-    }, 'inline'), { cacheDir: mkdtempSync(join(tmpdir(), 'tlsmatrix-over-')), now: new Date(), ephemeralPorts: true })
+  test("a chain over Node's 100 KiB limit reaches the plan with its served chain and anchors: the module is asked, not skipped as no-anchor", async () => {
+    const big = await startLab(
+      validateLabSpec(
+        {
+          name: 'over-node-survey',
+          certificates: {
+            root: { subject: 'CN=Over Root', key: 'ec-p256', issuer: 'self', ca: true, trust: true },
+            leaf: { subject: 'CN=over.test', key: 'ec-p256', issuer: 'root', sans: ['over.test'], extraSans: 3000 },
+          },
+          hosts: { 'over.test': { certificate: 'leaf', send: ['leaf', 'leaf', 'root'] } },
+        },
+        'inline',
+      ),
+      { cacheDir: mkdtempSync(join(tmpdir(), 'tlsmatrix-over-')), now: new Date(), ephemeralPorts: true },
+    )
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-pipe-'))
     const { input, runs, db, observations } = await setup([`over.test:${big.hosts[0]!.port}`], join(dir, 'run.db'))
     try {
-      const r = await runSurvey({
-        ...input, store: await loadTrustStore({ files: [big.trustStoreFile], only: true }, input.cache),
-        resolveEntries: big.resolveEntries, resolveMap: parseResolveEntries(big.resolveEntries),
-      }, { observations, runs, clock: systemClock, stopping: () => false })
+      const r = await runSurvey(
+        {
+          ...input,
+          store: await loadTrustStore({ files: [big.trustStoreFile], only: true }, input.cache),
+          resolveEntries: big.resolveEntries,
+          resolveMap: parseResolveEntries(big.resolveEntries),
+        },
+        { observations, runs, clock: systemClock, stopping: () => false },
+      )
       assert.equal(r.status, 'complete')
       const plan = runs.getRun(r.runId)!.plan![0]!
       assert.deepEqual(plan.skipped, [])

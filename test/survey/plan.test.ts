@@ -40,14 +40,22 @@ describe('planning', () => {
     assert.equal(new Set(anchors).size, anchors.length, 'an anchor appears in one group only')
     const rootRsa = plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!
     // self-signed is expect=fail with no candidate: it is sent with the anchor used most, so its rejection is observed.
-    assert.deepEqual(rootRsa.items.map((i) => i.host), ['rsa2048.basic.test', 'extra-cert.basic.test', 'self-signed.basic.test'])
+    assert.deepEqual(
+      rootRsa.items.map((i) => i.host),
+      ['rsa2048.basic.test', 'extra-cert.basic.test', 'self-signed.basic.test'],
+    )
     assert.deepEqual(plan.skipped, [])
   })
 
   test('ski-aki modules try intermediates and cross-signs; path modules try the roots of the paths', () => {
-    const ski = planDevice('d', spwf04, targets(), obs, ALL).groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`).sort()
+    const ski = planDevice('d', spwf04, targets(), obs, ALL)
+      .groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
+      .map((g) => `${g.anchor.kind}:${g.anchor.source}`)
+      .sort()
     assert.deepEqual(ski, ['intermediate:served', 'intermediate:served', 'root:store', 'root:store'])
-    const path = planDevice('d', spwf01, targets(), obs, ALL).groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test')).map((g) => `${g.anchor.kind}:${g.anchor.source}`)
+    const path = planDevice('d', spwf01, targets(), obs, ALL)
+      .groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
+      .map((g) => `${g.anchor.kind}:${g.anchor.source}`)
     assert.deepEqual(path, ['root:store', 'root:store'])
   })
 
@@ -66,16 +74,39 @@ describe('planning', () => {
     const all = [...targets(), t]
     for (const profile of [spwf04, spwf01]) {
       const plan = planDevice('d', profile, all, withIt, ALL)
-      assert.deepEqual(plan.skipped.map((i) => [i.host, i.anchor?.subject, i.anchor?.source, i.skip?.reason]), [['untrusted-root.basic.test', 'CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab', 'served', 'untrusted-anchor']], profile.id)
+      assert.deepEqual(
+        plan.skipped.map((i) => [i.host, i.anchor?.subject, i.anchor?.source, i.skip?.reason]),
+        [
+          [
+            'untrusted-root.basic.test',
+            'CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab',
+            'served',
+            'untrusted-anchor',
+          ],
+        ],
+        profile.id,
+      )
       // Must-reject, no trusted candidate: sent with the anchor the plan uses most.
-      assert.ok(plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!.items.some((i) => i.host === t.host), profile.id)
+      assert.ok(
+        plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!.items.some((i) => i.host === t.host),
+        profile.id,
+      )
       const opted = planDevice('d', profile, all, withIt, { mode: 'all', includeUntrusted: true })
       assert.deepEqual(opted.skipped, [])
       const own = opted.groups.filter((g) => g.items.some((i) => i.host === t.host))
-      assert.deepEqual(own.map((g) => [g.anchor.subject, g.anchor.source]), [['CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab', 'served-untrusted']], profile.id)
+      assert.deepEqual(
+        own.map((g) => [g.anchor.subject, g.anchor.source]),
+        [['CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab', 'served-untrusted']],
+        profile.id,
+      )
       // Trusted first: first,include-untrusted keeps each other target on its trusted anchor.
       const first = planDevice('d', profile, all, withIt, { mode: 'first', includeUntrusted: true })
-      for (const g of first.groups) if (g.anchor.source.endsWith('-untrusted')) assert.deepEqual(g.items.map((i) => i.host), [t.host])
+      for (const g of first.groups)
+        if (g.anchor.source.endsWith('-untrusted'))
+          assert.deepEqual(
+            g.items.map((i) => i.host),
+            [t.host],
+          )
     }
   })
 
@@ -95,11 +126,32 @@ describe('planning', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-expect-'))
     const file = join(dir, 'hosts.txt')
     const port = (h: string) => lab.hosts.find((x) => x.name === h)!.port
-    writeFileSync(file, `ecdhe-only.basic.test:${port('ecdhe-only.basic.test')} expect=pass\nrsa2048.basic.test:${port('rsa2048.basic.test')} expect=pass\n`)
+    writeFileSync(
+      file,
+      `ecdhe-only.basic.test:${port('ecdhe-only.basic.test')} expect=pass\nrsa2048.basic.test:${port('rsa2048.basic.test')} expect=pass\n`,
+    )
     const io = testIo()
-    const code = await run(['run', '--hosts', file, '--device', 'emu:spwf04sa-1.0.0?no-dns', '--db', join(dir, 'e.db'), '--trust-store', lab.trustStoreFile, '--trust-store-only', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
+    const code = await run(
+      [
+        'run',
+        '--hosts',
+        file,
+        '--device',
+        'emu:spwf04sa-1.0.0?no-dns',
+        '--db',
+        join(dir, 'e.db'),
+        '--trust-store',
+        lab.trustStoreFile,
+        '--trust-store-only',
+        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+      ],
+      io,
+    )
     assert.equal(code, 1, io.err())
-    assert.match(io.out(), /1 expect= mismatch\(es\): ecdhe-only\.basic\.test:\d+ on spwf04sa-1\.0\.0 expected pass, got fail/)
+    assert.match(
+      io.out(),
+      /1 expect= mismatch\(es\): ecdhe-only\.basic\.test:\d+ on spwf04sa-1\.0\.0 expected pass, got fail/,
+    )
     assert.match(io.out(), /ecdhe-only\.basic\.test:\d+ expect=pass +FAIL handshake x2 \(!\)/)
   })
 })

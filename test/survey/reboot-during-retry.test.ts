@@ -18,19 +18,59 @@ after(async () => lab.close())
 
 test('a module that reboots during the retry is recovered before the next target, and the item is not run (link)', async () => {
   const hosts = join(dir, 'hosts.txt')
-  writeFileSync(hosts, ['rsa2048.basic.test', 'extra-cert.basic.test'].map((n) => `${n}:${lab.hosts.find((h) => h.name === n)!.port}`).join('\n'))
+  writeFileSync(
+    hosts,
+    ['rsa2048.basic.test', 'extra-cert.basic.test']
+      .map((n) => `${n}:${lab.hosts.find((h) => h.name === n)!.port}`)
+      .join('\n'),
+  )
   // Commands as the emulator counts them (bare AT polls are not counted): 0-1 STS, 2-4 SCFG SCFG
   // TIME, 5 clean, 6 CA, 7 HTTPGET (dropped), 8 RESET, 9 STS (the resync probe), 10-12 prepare,
   // 13 clean, 14 CA, 15 HTTPGET again (the module reboots: clock back at 2000).
   const io = testIo()
-  const code = await run(['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0?no-dns&faults=drop@7,reboot@15', '--device-timeout-ms', '1500', '--anchors', 'first',
-    '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', join(dir, 'r.db'), '--json', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
+  const code = await run(
+    [
+      'run',
+      '--hosts',
+      hosts,
+      '--device',
+      'emu:spwf04sa-1.1.0?no-dns&faults=drop@7,reboot@15',
+      '--device-timeout-ms',
+      '1500',
+      '--anchors',
+      'first',
+      '--trust-store',
+      lab.trustStoreFile,
+      '--trust-store-only',
+      '--db',
+      join(dir, 'r.db'),
+      '--json',
+      ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+    ],
+    io,
+  )
   assert.equal(code, 0, io.err())
-  const j = JSON.parse(io.out()) as { attempts: Array<{ host: string; try: number; final: boolean; outcome: string; class: string | null; reason: { reason: string; detail: string } | null }> }
-  const first = j.attempts.filter((a) => a.host === 'rsa2048.basic.test').map((a) => [a.try, a.final, a.outcome, a.reason?.reason ?? null])
-  assert.deepEqual(first, [[1, false, 'retried', 'link'], [2, true, 'not-run', 'link']])
+  const j = JSON.parse(io.out()) as {
+    attempts: Array<{
+      host: string
+      try: number
+      final: boolean
+      outcome: string
+      class: string | null
+      reason: { reason: string; detail: string } | null
+    }>
+  }
+  const first = j.attempts
+    .filter((a) => a.host === 'rsa2048.basic.test')
+    .map((a) => [a.try, a.final, a.outcome, a.reason?.reason ?? null])
+  assert.deepEqual(first, [
+    [1, false, 'retried', 'link'],
+    [2, true, 'not-run', 'link'],
+  ])
   assert.match(j.attempts.find((a) => a.host === 'rsa2048.basic.test' && a.final)!.reason!.detail, /AT_REBOOTED/)
   // Without a recovery after the retry this would be `expired`: the module's clock is back at 2000.
-  const next = j.attempts.filter((a) => a.host === 'extra-cert.basic.test').map((a) => [a.try, a.final, a.outcome, a.class])
+  const next = j.attempts
+    .filter((a) => a.host === 'extra-cert.basic.test')
+    .map((a) => [a.try, a.final, a.outcome, a.class])
   assert.deepEqual(next, [[1, true, 'pass', null]])
 })

@@ -37,32 +37,72 @@ function planSize(dbPath: string, runId: string): number {
 
 function verdictRows(dbPath: string): Array<{ id: number; k: string }> {
   const db = new Database(dbPath, { readonly: true })
-  const rows = db.prepare("SELECT id, device || '|' || target || '|' || anchor_sha256 AS k FROM attempts WHERE final = 1 ORDER BY id").all() as Array<{ id: number; k: string }>
+  const rows = db
+    .prepare(
+      "SELECT id, device || '|' || target || '|' || anchor_sha256 AS k FROM attempts WHERE final = 1 ORDER BY id",
+    )
+    .all() as Array<{ id: number; k: string }>
   db.close()
   return rows
 }
 
 function pids(parent: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(parent), '-f', 'emulate']).toString().trim().split('\n').filter(Boolean).map(Number)
+    return execFileSync('pgrep', ['-P', String(parent), '-f', 'emulate'])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
   } catch {
     return []
   }
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
 
 describe('interruptions: kill -9, Ctrl-C, device faults', () => {
   let lab: RunningLab
   let dir: string
   let hosts: string
-  const common = () => ['--hosts', hosts, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--aia-allow-private', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])]
+  const common = () => [
+    '--hosts',
+    hosts,
+    '--trust-store',
+    lab.trustStoreFile,
+    '--trust-store-only',
+    '--aia-allow-private',
+    ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+  ]
   before(async () => {
     lab = await startTestLab()
     dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-resume-'))
     hosts = join(dir, 'hosts.txt')
-    const pick = ['rsa2048', 'rsa4096-int', 'ecdsa', 'cross', 'aia', 'expired', 'out-of-order', 'extra-cert', 'many-sans'].map((n) => `${n}.basic.test`)
-    writeFileSync(hosts, lab.hosts.filter((h) => pick.includes(h.name)).map((h) => `${h.name}:${h.port}`).join('\n'))
+    const pick = [
+      'rsa2048',
+      'rsa4096-int',
+      'ecdsa',
+      'cross',
+      'aia',
+      'expired',
+      'out-of-order',
+      'extra-cert',
+      'many-sans',
+    ].map((n) => `${n}.basic.test`)
+    writeFileSync(
+      hosts,
+      lab.hosts
+        .filter((h) => pick.includes(h.name))
+        .map((h) => `${h.name}:${h.port}`)
+        .join('\n'),
+    )
   })
   after(async () => lab.close())
 
@@ -70,9 +110,15 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
     const db = join(dir, 'kill.db')
     // 9600 baud makes each upload take about a second: time to act in the middle.
     const device = 'emu:spwf04sa-1.1.0?no-dns&baud=9600'
-    const child = spawn(process.execPath, [...process.execArgv, MAIN, 'run', ...common(), '--device', device, '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, MAIN, 'run', ...common(), '--device', device, '--db', db],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    )
     let stderr = ''
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
     await waitFor(() => finals(db) >= 3 || child.exitCode !== null, 'three verdicts')
     const before = finals(db)
     assert.ok(before >= 3, `the run got going: ${stderr}`)
@@ -120,18 +166,51 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
     const db = join(dir, 'lost.db')
     const port = await closedPort()
     const io = testIo()
-    assert.equal(await run(['run', ...common(), '--device', `late=tcp://127.0.0.1:${port}`, '--device', 'emu:spwf04sa-1.1.0?no-dns', '--db', db], io), 3)
+    assert.equal(
+      await run(
+        [
+          'run',
+          ...common(),
+          '--device',
+          `late=tcp://127.0.0.1:${port}`,
+          '--device',
+          'emu:spwf04sa-1.1.0?no-dns',
+          '--db',
+          db,
+        ],
+        io,
+      ),
+      3,
+    )
     assert.match(io.out(), /device late lost: cannot open: tcp:\/\/127\.0\.0\.1:\d+/)
     assert.match(io.out(), /device lost/)
     const runId = /--resume (\S+)/.exec(io.err())![1]!
-    const emulator = spawn(process.execPath, [...process.execArgv, MAIN, 'emulate', '--firmware', 'spwf01sa-3.5.3', '--listen', `tcp://127.0.0.1:${port}`, '--no-dns', '--exit-with-stdin', ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const emulator = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        MAIN,
+        'emulate',
+        '--firmware',
+        'spwf01sa-3.5.3',
+        '--listen',
+        `tcp://127.0.0.1:${port}`,
+        '--no-dns',
+        '--exit-with-stdin',
+        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    )
     try {
       await new Promise((r) => emulator.stdout!.once('data', r))
       const io2 = testIo()
       assert.equal(await run(['run', '--resume', runId, '--db', db], io2), 0, io2.out() + io2.err())
       assert.equal(finals(db), planSize(db, runId))
       const store = openDb(db)
-      const devices = new RunStore(store, db).getRun(runId)!.plan!.map((p) => p.device).sort()
+      const devices = new RunStore(store, db)
+        .getRun(runId)!
+        .plan!.map((p) => p.device)
+        .sort()
       store.close()
       assert.deepEqual(devices, ['late', 'spwf04sa-1.1.0'])
     } finally {
@@ -146,9 +225,26 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
     // Faults are decided by (seed, command index) and polls are not counted, so this seed faults the
     // same commands however busy the machine is: a retried attempt, and recoveries that work.
     // The timeout only has to outlast a healthy request; a dropped answer costs that long.
-    const code = await run(['run', ...common(), '--device', 'emu:spwf04sa-1.1.0?no-dns&faults=drop=0.04,corrupt=0.03,reboot=0.02,wind=0.3&seed=6', '--device-timeout-ms', '10000', '--db', db, '--json'], io)
+    const code = await run(
+      [
+        'run',
+        ...common(),
+        '--device',
+        'emu:spwf04sa-1.1.0?no-dns&faults=drop=0.04,corrupt=0.03,reboot=0.02,wind=0.3&seed=6',
+        '--device-timeout-ms',
+        '10000',
+        '--db',
+        db,
+        '--json',
+      ],
+      io,
+    )
     assert.equal(code, 0, io.err())
-    const j = JSON.parse(io.out()) as { runId: string; status: string; attempts: Array<{ final: boolean; class: string | null; try: number }> }
+    const j = JSON.parse(io.out()) as {
+      runId: string
+      status: string
+      attempts: Array<{ final: boolean; class: string | null; try: number }>
+    }
     assert.equal(j.status, 'complete')
     assert.equal(j.attempts.filter((a) => a.final).length, planSize(db, j.runId))
     const retried = j.attempts.filter((a) => !a.final && a.class === 'device')

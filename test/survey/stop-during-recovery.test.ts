@@ -20,12 +20,34 @@ after(async () => lab.close())
 
 test('Ctrl-C while a stalled module is being reset: recovery gives up at once and the run ends interrupted', async () => {
   const hosts = join(dir, 'hosts.txt')
-  writeFileSync(hosts, lab.hosts.filter((h) => ['rsa2048.basic.test', 'expired.basic.test'].includes(h.name)).map((h) => `${h.name}:${h.port}`).join('\n'))
+  writeFileSync(
+    hosts,
+    lab.hosts
+      .filter((h) => ['rsa2048.basic.test', 'expired.basic.test'].includes(h.name))
+      .map((h) => `${h.name}:${h.port}`)
+      .join('\n'),
+  )
   const db = join(dir, 'stop.db')
   const io = testIo()
   // The module stops answering for good at its 9th command: every reset would wait for a banner that never comes.
-  const exit = run(['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0?no-dns&faults=stall@9,stallMs=600000', '--device-timeout-ms', '1000',
-    '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', db, ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
+  const exit = run(
+    [
+      'run',
+      '--hosts',
+      hosts,
+      '--device',
+      'emu:spwf04sa-1.1.0?no-dns&faults=stall@9,stallMs=600000',
+      '--device-timeout-ms',
+      '1000',
+      '--trust-store',
+      lab.trustStoreFile,
+      '--trust-store-only',
+      '--db',
+      db,
+      ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+    ],
+    io,
+  )
   for (let i = 0; i < 600 && !/\] reset: /.test(io.err()); i++) await sleep(50)
   assert.match(io.err(), /\] reset: /, 'the worker began a recovery')
   io.interrupt()

@@ -14,8 +14,14 @@ interface RunJson {
   runId: string
   devices: Array<{ label: string; uploads: number }>
   attempts: Array<{
-    host: string; device: string; anchor: { sha256: string; subject: string; source: string }; final: boolean; outcome: string; class: string | null
-    reason: { reason: string; detail: string } | null; upload: { command: string; ski: string | null } | null
+    host: string
+    device: string
+    anchor: { sha256: string; subject: string; source: string }
+    final: boolean
+    outcome: string
+    class: string | null
+    reason: { reason: string; detail: string } | null
+    upload: { command: string; ski: string | null } | null
   }>
   mismatches: Array<{ target: string; device: string; expect: string; verdict: string }>
 }
@@ -29,8 +35,22 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
   const DEVICES = ['--device', 's04=emu:spwf04sa-1.1.0?no-dns', '--device', 's01=emu:spwf01sa-3.5.3?no-dns']
   const survey = async (db: string, extra: string[]) => {
     const io = testIo()
-    const code = await run(['run', '--hosts', hosts, ...DEVICES, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', join(dir, db), ...extra,
-      ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
+    const code = await run(
+      [
+        'run',
+        '--hosts',
+        hosts,
+        ...DEVICES,
+        '--trust-store',
+        lab.trustStoreFile,
+        '--trust-store-only',
+        '--db',
+        join(dir, db),
+        ...extra,
+        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+      ],
+      io,
+    )
     return { code, io }
   }
   before(async () => {
@@ -39,7 +59,13 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
     hosts = join(dir, 'hosts.txt')
     // rsa2048 gives the plan a trusted anchor to send the must-reject target with.
     const pick = ['untrusted-root.basic.test', 'rsa2048.basic.test']
-    writeFileSync(hosts, lab.hosts.filter((h) => pick.includes(h.name)).map((h) => `${h.name}:${h.port}${h.expect ? ` expect=${h.expect}` : ''}`).join('\n'))
+    writeFileSync(
+      hosts,
+      lab.hosts
+        .filter((h) => pick.includes(h.name))
+        .map((h) => `${h.name}:${h.port}${h.expect ? ` expect=${h.expect}` : ''}`)
+        .join('\n'),
+    )
   })
   after(async () => lab.close())
 
@@ -48,15 +74,25 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
     assert.equal(code, 0, `no expect= mismatch: ${io.out()}\n${io.err()}`)
     const runId = /run (\S+) complete/.exec(io.out())![1]!
     const db = openDb(join(dir, 'default.db'))
-    const attempts = new RunStore(db, 'x').attempts(runId).filter((a) => a.final && a.host === 'untrusted-root.basic.test')
+    const attempts = new RunStore(db, 'x')
+      .attempts(runId)
+      .filter((a) => a.final && a.host === 'untrusted-root.basic.test')
     db.close()
     const untrustedRoot = cert('root-untrusted')
     for (const device of ['s04', 's01']) {
       const mine = attempts.filter((a) => a.device === device)
       const sent = mine.filter((a) => a.outcome !== 'not-run')
-      assert.deepEqual(sent.map((a) => [a.outcome, a.class, a.anchorSubject, a.anchorSource]), [['fail', 'untrusted', cert('root-rsa').info.subject, 'store']], device)
+      assert.deepEqual(
+        sent.map((a) => [a.outcome, a.class, a.anchorSubject, a.anchorSource]),
+        [['fail', 'untrusted', cert('root-rsa').info.subject, 'store']],
+        device,
+      )
       const finding = mine.filter((a) => a.outcome === 'not-run')
-      assert.deepEqual(finding.map((a) => [a.anchorSha256, a.anchorSource, a.reason?.reason]), [[untrustedRoot.info.sha256, 'served', 'untrusted-anchor']], device)
+      assert.deepEqual(
+        finding.map((a) => [a.anchorSha256, a.anchorSource, a.reason?.reason]),
+        [[untrustedRoot.info.sha256, 'served', 'untrusted-anchor']],
+        device,
+      )
       assert.match(finding[0]!.reason!.detail, /^served root not in any trust store/)
     }
     // The SPWF04SA answers the key id of what it was given: only the trusted root was ever loaded.
@@ -64,8 +100,14 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
     assert.equal(s04.upload?.ski, cert('root-rsa').info.ski)
     assert.match(io.out(), /untrusted-root\.basic\.test:\d+ expect=fail +FAIL untrusted +FAIL untrusted/)
     const why = io.out().split('\nwhy:\n')[1] ?? ''
-    assert.match(why, /s04 +untrusted-root\.basic\.test:\d+ +CN=tlsmatrix Lab Untrusted Root.*\(served\): not uploaded: served root not in any trust store/)
-    assert.match(why, /s01 +untrusted-root\.basic\.test:\d+ +CN=tlsmatrix Lab Untrusted Root.*\(served\): not uploaded: served root not in any trust store/)
+    assert.match(
+      why,
+      /s04 +untrusted-root\.basic\.test:\d+ +CN=tlsmatrix Lab Untrusted Root.*\(served\): not uploaded: served root not in any trust store/,
+    )
+    assert.match(
+      why,
+      /s01 +untrusted-root\.basic\.test:\d+ +CN=tlsmatrix Lab Untrusted Root.*\(served\): not uploaded: served root not in any trust store/,
+    )
   })
 
   test('--anchors all,include-untrusted uploads it, and the evidence says it was untrusted', async () => {
@@ -74,14 +116,30 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
     const untrustedRoot = cert('root-untrusted')
     for (const device of ['s04', 's01']) {
       const mine = j.attempts.filter((a) => a.final && a.device === device && a.host === 'untrusted-root.basic.test')
-      assert.deepEqual(mine.map((a) => [a.anchor.sha256, a.anchor.source, a.outcome]), [[untrustedRoot.info.sha256, 'served-untrusted', 'pass']], device)
-      const tried = new Set(j.attempts.filter((a) => a.device === device && a.outcome !== 'not-run').map((a) => a.anchor.sha256))
+      assert.deepEqual(
+        mine.map((a) => [a.anchor.sha256, a.anchor.source, a.outcome]),
+        [[untrustedRoot.info.sha256, 'served-untrusted', 'pass']],
+        device,
+      )
+      const tried = new Set(
+        j.attempts.filter((a) => a.device === device && a.outcome !== 'not-run').map((a) => a.anchor.sha256),
+      )
       assert.ok(tried.has(untrustedRoot.info.sha256))
-      assert.equal(j.devices.find((d) => d.label === device)?.uploads, tried.size, 'each anchor tried, the untrusted root included, uploaded once')
+      assert.equal(
+        j.devices.find((d) => d.label === device)?.uploads,
+        tried.size,
+        'each anchor tried, the untrusted root included, uploaded once',
+      )
     }
-    assert.equal(j.attempts.find((a) => a.device === 's04' && a.anchor.source === 'served-untrusted')?.upload?.ski, untrustedRoot.info.ski)
+    assert.equal(
+      j.attempts.find((a) => a.device === 's04' && a.anchor.source === 'served-untrusted')?.upload?.ski,
+      untrustedRoot.info.ski,
+    )
     // The user's opt-in makes the module accept a must-reject host: reported, never hidden.
-    assert.deepEqual(j.mismatches.map((m) => [m.device, m.verdict]).sort(), [['s01', 'pass'], ['s04', 'pass']])
+    assert.deepEqual(j.mismatches.map((m) => [m.device, m.verdict]).sort(), [
+      ['s01', 'pass'],
+      ['s04', 'pass'],
+    ])
     assert.equal(code, 1)
   })
 
@@ -89,7 +147,10 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
     const { io } = await survey('first.db', ['--anchors', 'first,include-untrusted', '--json'])
     const j = JSON.parse(io.out()) as RunJson
     const rsa = j.attempts.filter((a) => a.final && a.host === 'rsa2048.basic.test')
-    assert.deepEqual(rsa.map((a) => a.anchor.source), ['store', 'store'])
+    assert.deepEqual(
+      rsa.map((a) => a.anchor.source),
+      ['store', 'store'],
+    )
     const bad = testIo()
     assert.equal(await run(['run', '--hosts', hosts, ...DEVICES, '--anchors', 'all,first'], bad), 2)
     assert.match(bad.err(), /all and first exclude each other/)
@@ -102,21 +163,24 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
 describe('candidates are the CAs a trust store vouches for', () => {
   let lab: RunningLab
   before(async () => {
-    const spec = validateLabSpec({
-      name: 'trust',
-      certificates: {
-        'root-t': { subject: 'CN=Trusted Root', key: 'rsa-2048', issuer: 'self', ca: true, trust: true },
-        'int-t': { subject: 'CN=Trusted Intermediate', key: 'rsa-2048', issuer: 'root-t', ca: true },
-        'leaf-t': { subject: 'CN=t.trust.test', key: 'rsa-2048', issuer: 'int-t', sans: ['t.trust.test'] },
-        'root-u': { subject: 'CN=Private Root', key: 'rsa-2048', issuer: 'self', ca: true },
-        'int-u': { subject: 'CN=Private Intermediate', key: 'rsa-2048', issuer: 'root-u', ca: true },
-        'leaf-u': { subject: 'CN=u.trust.test', key: 'rsa-2048', issuer: 'int-u', sans: ['u.trust.test'] },
+    const spec = validateLabSpec(
+      {
+        name: 'trust',
+        certificates: {
+          'root-t': { subject: 'CN=Trusted Root', key: 'rsa-2048', issuer: 'self', ca: true, trust: true },
+          'int-t': { subject: 'CN=Trusted Intermediate', key: 'rsa-2048', issuer: 'root-t', ca: true },
+          'leaf-t': { subject: 'CN=t.trust.test', key: 'rsa-2048', issuer: 'int-t', sans: ['t.trust.test'] },
+          'root-u': { subject: 'CN=Private Root', key: 'rsa-2048', issuer: 'self', ca: true },
+          'int-u': { subject: 'CN=Private Intermediate', key: 'rsa-2048', issuer: 'root-u', ca: true },
+          'leaf-u': { subject: 'CN=u.trust.test', key: 'rsa-2048', issuer: 'int-u', sans: ['u.trust.test'] },
+        },
+        hosts: {
+          't.trust.test': { certificate: 'leaf-t', send: ['leaf-t', 'int-t'] },
+          'u.trust.test': { certificate: 'leaf-u', send: ['leaf-u', 'int-u', 'root-u'] },
+        },
       },
-      hosts: {
-        't.trust.test': { certificate: 'leaf-t', send: ['leaf-t', 'int-t'] },
-        'u.trust.test': { certificate: 'leaf-u', send: ['leaf-u', 'int-u', 'root-u'] },
-      },
-    }, 'test')
+      'test',
+    )
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-trust-'))
     lab = await startLab(spec, { cacheDir: join(dir, 'cache'), now: new Date(), ephemeralPorts: true })
   })
@@ -126,23 +190,58 @@ describe('candidates are the CAs a trust store vouches for', () => {
   test('a served intermediate on a verified path to a store root is a candidate; one chaining only to a served root in no store is not, nor is that root', async () => {
     const resolver = await labResolver(lab)
     const t = await resolver.resolve(labTargets(lab).get('t.trust.test')!)
-    assert.deepEqual(t.anchors.map((a) => [a.cert.info.sha256, a.source, a.match.join('+')]).sort(), [[fp('int-t'), 'served', 'ski-aki'], [fp('root-t'), 'store', 'path+ski-aki']].sort())
+    assert.deepEqual(
+      t.anchors.map((a) => [a.cert.info.sha256, a.source, a.match.join('+')]).sort(),
+      [
+        [fp('int-t'), 'served', 'ski-aki'],
+        [fp('root-t'), 'store', 'path+ski-aki'],
+      ].sort(),
+    )
     assert.deepEqual(t.untrustedAnchors, [])
     const u = await resolver.resolve(labTargets(lab).get('u.trust.test')!)
     assert.deepEqual(u.anchors, [])
-    assert.deepEqual(u.untrustedAnchors.map((a) => [a.cert.info.sha256, a.kind, a.match.join('+')]).sort(), [[fp('int-u'), 'intermediate', 'ski-aki'], [fp('root-u'), 'root', 'path+ski-aki']].sort())
+    assert.deepEqual(
+      u.untrustedAnchors.map((a) => [a.cert.info.sha256, a.kind, a.match.join('+')]).sort(),
+      [
+        [fp('int-u'), 'intermediate', 'ski-aki'],
+        [fp('root-u'), 'root', 'path+ski-aki'],
+      ].sort(),
+    )
   })
 
   test('resolve --json lists them apart, in untrustedAnchors', async () => {
     const io = testIo()
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-trust-json-'))
-    const code = await run(['resolve', '--hosts', lab.hostsFile, '--trust-store', lab.trustStoreFile, '--trust-store-only', '--db', join(dir, 'r.db'), '--json',
-      ...lab.resolveEntries.flatMap((e) => ['--resolve', e])], io)
+    const code = await run(
+      [
+        'resolve',
+        '--hosts',
+        lab.hostsFile,
+        '--trust-store',
+        lab.trustStoreFile,
+        '--trust-store-only',
+        '--db',
+        join(dir, 'r.db'),
+        '--json',
+        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+      ],
+      io,
+    )
     assert.equal(code, 0, io.err())
-    const rows = JSON.parse(io.out()) as Array<{ host: string; anchors: Array<{ sha256: string }>; untrustedAnchors: Array<{ sha256: string; source: string; kind: string }> }>
+    const rows = JSON.parse(io.out()) as Array<{
+      host: string
+      anchors: Array<{ sha256: string }>
+      untrustedAnchors: Array<{ sha256: string; source: string; kind: string }>
+    }>
     const u = rows.find((r) => r.host === 'u.trust.test')!
     assert.deepEqual(u.anchors, [])
-    assert.deepEqual(u.untrustedAnchors.map((a) => [a.sha256, a.source, a.kind]).sort(), [[fp('int-u'), 'served', 'intermediate'], [fp('root-u'), 'served', 'root']].sort())
+    assert.deepEqual(
+      u.untrustedAnchors.map((a) => [a.sha256, a.source, a.kind]).sort(),
+      [
+        [fp('int-u'), 'served', 'intermediate'],
+        [fp('root-u'), 'served', 'root'],
+      ].sort(),
+    )
     assert.deepEqual(rows.find((r) => r.host === 't.trust.test')!.untrustedAnchors, [])
   })
 })

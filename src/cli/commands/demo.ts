@@ -25,29 +25,33 @@ export async function demoCommand(opts: DemoOptions, io: Io, clock: Clock): Prom
   const lab = await openLab({ spec: opts.spec ?? dataPath('lab', 'field-report.json'), ephemeral: true }, io, clock)
   try {
     io.stderr.write(`${labBanner(lab)}\n\n`)
-    await runCommand({
-      hosts: lab.hostsFile,
-      device: DEMO_DEVICES.map((p) => `emu:${p}?no-dns`),
-      profiles: [],
-      anchors: 'all',
-      label: 'field-report demo',
-      db: opts.db ?? DEFAULT_DB,
-      resolve: lab.resolveEntries,
-      // The lab's hosts keep their real names and ports (www.ebay.com:443): target ids are the
-      // same from demo to demo, so history accumulates in the database.
-      connectTo: lab.connectToEntries,
-      trustStore: [lab.trustStoreFile],
-      trustStoreOnly: true,
-      aiaAllowPrivate: true,
-      concurrency: 32,
-      timeoutMs: 5000,
-      deviceTimeoutMs: 30_000,
-      json: opts.json ?? false,
-      stoppedHint: 'its lab stops with it, so start the demo again (npm start) rather than resuming',
-      report: opts.report ?? 'reports',
-      reportFormat: ['html', 'md'],
-      reportDiff: { baseline: 'SPWF04SA@1.0.0', candidate: 'SPWF04SA@1.1.0' },
-    }, io, clock)
+    await runCommand(
+      {
+        hosts: lab.hostsFile,
+        device: DEMO_DEVICES.map((p) => `emu:${p}?no-dns`),
+        profiles: [],
+        anchors: 'all',
+        label: 'field-report demo',
+        db: opts.db ?? DEFAULT_DB,
+        resolve: lab.resolveEntries,
+        // The lab's hosts keep their real names and ports (www.ebay.com:443): target ids are the
+        // same from demo to demo, so history accumulates in the database.
+        connectTo: lab.connectToEntries,
+        trustStore: [lab.trustStoreFile],
+        trustStoreOnly: true,
+        aiaAllowPrivate: true,
+        concurrency: 32,
+        timeoutMs: 5000,
+        deviceTimeoutMs: 30_000,
+        json: opts.json ?? false,
+        stoppedHint: 'its lab stops with it, so start the demo again (npm start) rather than resuming',
+        report: opts.report ?? 'reports',
+        reportFormat: ['html', 'md'],
+        reportDiff: { baseline: 'SPWF04SA@1.0.0', candidate: 'SPWF04SA@1.1.0' },
+      },
+      io,
+      clock,
+    )
   } finally {
     await lab.close()
   }

@@ -2,10 +2,36 @@ import { resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
-import { checkDeviceUrl, checkProfileDirs, DeviceError, isDeviceError, lockDevice, openModule, parseDeviceUrl, type OpenedModule } from '../../device/index.js'
 import {
-  askAt, caStep, clockStep, COMMON_RATES, consoleStep, dnsStep, fail, isLinkFault, LINK_FIX, ok, openAt, portPresent, skipped, STEP_TITLES, urlWithBaud, wifiStep,
-  type AtAnswer, type Step, type StepId,
+  checkDeviceUrl,
+  checkProfileDirs,
+  DeviceError,
+  isDeviceError,
+  lockDevice,
+  openModule,
+  parseDeviceUrl,
+  type OpenedModule,
+} from '../../device/index.js'
+import {
+  askAt,
+  caStep,
+  clockStep,
+  COMMON_RATES,
+  consoleStep,
+  dnsStep,
+  fail,
+  isLinkFault,
+  LINK_FIX,
+  ok,
+  openAt,
+  portPresent,
+  skipped,
+  STEP_TITLES,
+  urlWithBaud,
+  wifiStep,
+  type AtAnswer,
+  type Step,
+  type StepId,
 } from '../../device/doctor/index.js'
 import { openTcp } from '../../device/transport/tcp.js'
 import type { Transport } from '../../device/transport/transport.js'
@@ -20,7 +46,8 @@ export interface DoctorOptions {
 
 /** A live module answers AT at once; this long is a wrong speed or a dead port. */
 const ASK_MS = 3000
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 
 /** What is open, so Ctrl-C and the end close it whatever step was running. */
 interface Held {
@@ -35,7 +62,8 @@ interface Held {
  */
 export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): Promise<void> {
   const u = parseDeviceUrl(opts.device)
-  if (opts.probeHost !== undefined && !HOST_NAME.test(opts.probeHost)) throw new AppError('USAGE', `--probe-host ${termSafe(opts.probeHost)}: expected a DNS name`)
+  if (opts.probeHost !== undefined && !HOST_NAME.test(opts.probeHost))
+    throw new AppError('USAGE', `--probe-host ${termSafe(opts.probeHost)}: expected a DNS name`)
   const profileDirs = opts.profiles.map((d) => resolvePath(io.cwd, d))
   await checkProfileDirs(profileDirs)
   if (u.kind === 'emu') await checkDeviceUrl(opts.device, { cwd: io.cwd, profileDirs })
@@ -67,7 +95,13 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
         if (!isDeviceError(err, 'DEVICE_BUSY')) throw err
         record(present)
         // Not opened: opening a port can reset the board under the run that holds it.
-        return record(fail('lock', err.message, 'wait for that run to finish, or stop it (Ctrl-C in its terminal, or kill the pid named)'))
+        return record(
+          fail(
+            'lock',
+            err.message,
+            'wait for that run to finish, or stop it (Ctrl-C in its terminal, or kill the pid named)',
+          ),
+        )
       }
     }
 
@@ -86,9 +120,22 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
       else {
         const found = await searchRates(u.path, u.rtscts, u.baudRate, held)
         const what = heard === 'garbage' ? 'garbage' : 'no answer'
-        if (found === null) return record(fail('baud', `${what} to AT at ${u.baudRate} baud, nor at ${COMMON_RATES.filter((r) => r !== u.baudRate).join(', ')}`, 'check power, TX/RX (crossed: module TX to adapter RX), ground, and that the module\'s console is on this UART'))
+        if (found === null)
+          return record(
+            fail(
+              'baud',
+              `${what} to AT at ${u.baudRate} baud, nor at ${COMMON_RATES.filter((r) => r !== u.baudRate).join(', ')}`,
+              "check power, TX/RX (crossed: module TX to adapter RX), ground, and that the module's console is on this UART",
+            ),
+          )
         suggested = urlWithBaud(opts.device, found)
-        record(fail('baud', `${what} to AT at ${u.baudRate} baud; the module answers at ${found}`, `use --device ${suggested} (or set the module back: on an SPWF04SA AT+S.SCFG=console_speed,${u.baudRate}, AT+S.WCFG, AT+S.RESET; on ESP-AT AT+UART_DEF=${u.baudRate},8,1,0,0)`))
+        record(
+          fail(
+            'baud',
+            `${what} to AT at ${u.baudRate} baud; the module answers at ${found}`,
+            `use --device ${suggested} (or set the module back: on an SPWF04SA AT+S.SCFG=console_speed,${u.baudRate}, AT+S.WCFG, AT+S.RESET; on ESP-AT AT+UART_DEF=${u.baudRate},8,1,0,0)`,
+          ),
+        )
       }
     } else if (u.kind === 'tcp') {
       let t: Transport
@@ -96,7 +143,9 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
         t = await openTcp(u.host, u.port)
       } catch (err) {
         if (!isDeviceError(err)) throw err
-        return record(fail('port', err.message, 'is the serial server running and listening there (ser2net in raw mode)?'))
+        return record(
+          fail('port', err.message, 'is the serial server running and listening there (ser2net in raw mode)?'),
+        )
       }
       held.transport = t
       record(ok('port', `${u.host}:${u.port} accepts a connection`))
@@ -104,7 +153,14 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
       const heard: AtAnswer = await askAt(t, ASK_MS)
       await t.close()
       held.transport = null
-      if (heard !== 'answered') return record(fail('baud', `${heard === 'garbage' ? 'garbage' : 'no answer'} to AT through the serial server`, 'set the serial server\'s port to the module\'s speed (115200 8N1 unless changed) and check the wiring'))
+      if (heard !== 'answered')
+        return record(
+          fail(
+            'baud',
+            `${heard === 'garbage' ? 'garbage' : 'no answer'} to AT through the serial server`,
+            "set the serial server's port to the module's speed (115200 8N1 unless changed) and check the wiring",
+          ),
+        )
       record(ok('baud', 'AT answered through the serial server (it sets the line speed)'))
     }
 
@@ -113,20 +169,33 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
       m = await openModule(suggested, { profileDirs })
     } catch (err) {
       if (!isDeviceError(err)) throw err
-      if (u.kind === 'emu') return record(fail('port', err.message, 'see the emulator\'s words above'))
-      return record(fail('module', err.message, err.code === 'PROFILE_NOT_FOUND'
-        ? 'add a firmware profile for it (--profiles DIR; see "Firmware profiles" in the README)'
-        : 'the module answers AT but not the next commands: reset it (power) and check the line for noise'))
+      if (u.kind === 'emu') return record(fail('port', err.message, "see the emulator's words above"))
+      return record(
+        fail(
+          'module',
+          err.message,
+          err.code === 'PROFILE_NOT_FOUND'
+            ? 'add a firmware profile for it (--profiles DIR; see "Firmware profiles" in the README)'
+            : 'the module answers AT but not the next commands: reset it (power) and check the line for noise',
+        ),
+      )
     }
     held.module = m
-    m.transport.onClose((err) => { lost = `${m.transport.describe} closed${err ? `: ${err.message}` : ''}` })
+    m.transport.onClose((err) => {
+      lost = `${m.transport.describe} closed${err ? `: ${err.message}` : ''}`
+    })
     if (u.kind === 'emu') {
       record(ok('port', `${m.transport.describe} started and opened`))
       record(ok('baud', `AT answered at ${u.params.get('baud') ?? 115200} baud`))
     }
     const id = m.identity
-    record(ok('module', `${id.module} firmware ${id.firmware ?? '?'} build ${id.build ?? '?'}: profile ${m.profile.id}${m.profileWarning ? ' (fallback)' : ''}`,
-      m.profileWarning ? `${m.profileWarning}; add a profile for it (--profiles DIR) for exact verdicts` : null))
+    record(
+      ok(
+        'module',
+        `${id.module} firmware ${id.firmware ?? '?'} build ${id.build ?? '?'}: profile ${m.profile.id}${m.profileWarning ? ' (fallback)' : ''}`,
+        m.profileWarning ? `${m.profileWarning}; add a profile for it (--profiles DIR) for exact verdicts` : null,
+      ),
+    )
 
     const checks: Array<[StepId, () => Promise<Step>]> = []
     let consoleOk = false
@@ -141,14 +210,18 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
       return consoleStep(m, setAt)
     }
     checks.push(['console', setConsole])
-    checks.push(['clock', async () => {
-      if (!consoleOk) return skipped('clock', 'not checked: the console settings failed')
-      if (m.driver.reboots() !== rebootsAtSet) {
-        const again = await setConsole()
-        if (again.status !== 'ok') return fail('clock', `the module restarted, and setting it up again failed: ${again.detail}`, again.fix)
-      }
-      return clockStep(m, setAt)
-    }])
+    checks.push([
+      'clock',
+      async () => {
+        if (!consoleOk) return skipped('clock', 'not checked: the console settings failed')
+        if (m.driver.reboots() !== rebootsAtSet) {
+          const again = await setConsole()
+          if (again.status !== 'ok')
+            return fail('clock', `the module restarted, and setting it up again failed: ${again.detail}`, again.fix)
+        }
+        return clockStep(m, setAt)
+      },
+    ])
     checks.push(['wifi', async () => wifiStep(m)])
     checks.push(['dns', async () => dnsStep(m, opts.probeHost, wifiUp)])
     checks.push(['ca', async () => caStep(m, clock.now())])
@@ -185,13 +258,27 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
   const ready = failed.length === 0
   const mod = held.module
   if (opts.json) {
-    io.stdout.write(`${JSON.stringify({
-      device: opts.device,
-      url: suggested,
-      ready,
-      module: mod ? { module: mod.identity.module, firmware: mod.identity.firmware, build: mod.identity.build, profile: mod.profile.id, profileWarning: mod.profileWarning } : null,
-      steps,
-    }, null, 2)}\n`)
+    io.stdout.write(
+      `${JSON.stringify(
+        {
+          device: opts.device,
+          url: suggested,
+          ready,
+          module: mod
+            ? {
+                module: mod.identity.module,
+                firmware: mod.identity.firmware,
+                build: mod.identity.build,
+                profile: mod.profile.id,
+                profileWarning: mod.profileWarning,
+              }
+            : null,
+          steps,
+        },
+        null,
+        2,
+      )}\n`,
+    )
   } else if (ready) io.stdout.write(`ready for a survey: tlsmatrix run --hosts FILE --device ${termSafe(suggested)}\n`)
   else io.stdout.write(`${failed.length} step${failed.length === 1 ? '' : 's'} failed: not ready for a survey\n`)
   if (!ready) throw outcome('FINDINGS')
@@ -201,7 +288,12 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
  * A link fault (no complete answer) is not the module's answer: resynchronise and ask again, as a
  * run does; after three, the step fails on the line, not on the module.
  */
-async function withRetries(id: StepId, check: () => Promise<Step>, m: OpenedModule, gone: () => boolean): Promise<Step & { linkFailed?: true }> {
+async function withRetries(
+  id: StepId,
+  check: () => Promise<Step>,
+  m: OpenedModule,
+  gone: () => boolean,
+): Promise<Step & { linkFailed?: true }> {
   let last: unknown
   for (let i = 0; i < 3 && !gone(); i++) {
     try {
@@ -214,7 +306,10 @@ async function withRetries(id: StepId, check: () => Promise<Step>, m: OpenedModu
       if (!isLinkFault(err)) throw err
       last = err
       // A module that cannot even be brought back to answering is not asked again.
-      const back = await m.driver.resync(gone).then(() => true, () => false)
+      const back = await m.driver.resync(gone).then(
+        () => true,
+        () => false,
+      )
       if (!back) break
     }
   }
@@ -229,7 +324,7 @@ async function searchRates(path: string, rtscts: boolean, tried: number, held: H
     if ('step' in opened) return null
     held.transport = opened.transport
     try {
-      if (await askAt(opened.transport, ASK_MS) === 'answered') return rate
+      if ((await askAt(opened.transport, ASK_MS)) === 'answered') return rate
     } finally {
       await opened.transport.close()
       held.transport = null

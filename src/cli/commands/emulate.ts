@@ -37,8 +37,14 @@ export const DEFAULT_MODULE_CLOCK = '2000-01-01T00:00:00Z'
  * stdout line is the URL to connect to; it runs until Ctrl-C or until its stdin closes (the
  * runner that started it is gone).
  */
-export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock, stdinClosed: Promise<void> | null): Promise<void> {
-  if (opts.pty === Boolean(opts.listen)) throw new AppError('USAGE', 'give exactly one of --pty or --listen tcp://HOST:PORT')
+export async function emulateCommand(
+  opts: EmulateOptions,
+  io: Io,
+  clock: Clock,
+  stdinClosed: Promise<void> | null,
+): Promise<void> {
+  if (opts.pty === Boolean(opts.listen))
+    throw new AppError('USAGE', 'give exactly one of --pty or --listen tcp://HOST:PORT')
   let listen: { kind: 'pty' } | { kind: 'tcp'; host: string; port: number } = { kind: 'pty' }
   if (opts.listen) {
     const m = /^tcp:\/\/([^:/]+):(\d{1,5})$/.exec(opts.listen)
@@ -47,7 +53,11 @@ export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock,
     if (port > 65535) throw new AppError('USAGE', `--listen ${opts.listen}: port must be 0-65535 (0 picks a free one)`)
     listen = { kind: 'tcp', host: m[1]!, port }
     // Whoever connects makes this machine send real HTTPS requests: loopback unless the user says so.
-    if (!isLoopback(listen.host) && !opts.allowRemote) throw new AppError('USAGE', `--listen ${opts.listen}: ${listen.host} is not a loopback address; anyone who reaches it makes real HTTPS requests from this machine. Add --allow-remote if that is intended.`)
+    if (!isLoopback(listen.host) && !opts.allowRemote)
+      throw new AppError(
+        'USAGE',
+        `--listen ${opts.listen}: ${listen.host} is not a loopback address; anyone who reaches it makes real HTTPS requests from this machine. Add --allow-remote if that is intended.`,
+      )
   }
   const rtc = new Date(opts.clock ?? DEFAULT_MODULE_CLOCK)
   if (Number.isNaN(rtc.getTime())) throw new AppError('USAGE', `--clock ${opts.clock}: not an ISO-8601 date`)
@@ -57,7 +67,10 @@ export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock,
   } catch (err) {
     throw new AppError('USAGE', (err as Error).message)
   }
-  const profile = await loadProfile(opts.firmware.endsWith('.json') ? resolvePath(io.cwd, opts.firmware) : opts.firmware, opts.profiles.map((d) => resolvePath(io.cwd, d)))
+  const profile = await loadProfile(
+    opts.firmware.endsWith('.json') ? resolvePath(io.cwd, opts.firmware) : opts.firmware,
+    opts.profiles.map((d) => resolvePath(io.cwd, d)),
+  )
   const emu = await startEmulator({
     profile,
     listen,

@@ -41,7 +41,9 @@ export function parseRotateEntry(entry: string): { host: string; to: number } {
 }
 
 export function labBanner(lab: RunningLab): string {
-  const lines = [`lab "${lab.spec.name}": ${lab.hosts.length} hosts on 127.0.0.1${lab.aiaBase ? `, AIA at ${lab.aiaBase}` : ''}`]
+  const lines = [
+    `lab "${lab.spec.name}": ${lab.hosts.length} hosts on 127.0.0.1${lab.aiaBase ? `, AIA at ${lab.aiaBase}` : ''}`,
+  ]
   for (const h of lab.hosts) {
     const via = h.port === h.listenPort ? '' : ` (on ${h.address}:${h.listenPort})`
     const rotation = lab.rotation(h.name) === 0 ? '' : ` [rotation ${lab.rotation(h.name)}]`
@@ -53,13 +55,18 @@ export function labBanner(lab: RunningLab): string {
 
 /** The lab's mappings as command-line options: --resolve, then --connect-to. */
 export function resolveArgs(lab: RunningLab): string {
-  return [...lab.resolveEntries.map((e) => `--resolve ${e}`), ...lab.connectToEntries.map((e) => `--connect-to ${e}`)].join(' ')
+  return [
+    ...lab.resolveEntries.map((e) => `--resolve ${e}`),
+    ...lab.connectToEntries.map((e) => `--connect-to ${e}`),
+  ].join(' ')
 }
 
 /** `tlsmatrix lab`: serve until Ctrl-C, then close every listener. */
 export async function labCommand(opts: LabOptions, io: Io, clock: Clock): Promise<void> {
   const lab = await openLab(opts, io, clock)
-  io.stdout.write(`${labBanner(lab)}\n\nresolve it with:\n  tlsmatrix resolve --hosts ${lab.hostsFile} --trust-store ${lab.trustStoreFile} --aia-allow-private ${resolveArgs(lab)}\n\nCtrl-C stops the lab.\n`)
+  io.stdout.write(
+    `${labBanner(lab)}\n\nresolve it with:\n  tlsmatrix resolve --hosts ${lab.hostsFile} --trust-store ${lab.trustStoreFile} --aia-allow-private ${resolveArgs(lab)}\n\nCtrl-C stops the lab.\n`,
+  )
   await io.interrupted
   await lab.close()
   io.stderr.write('lab stopped\n')

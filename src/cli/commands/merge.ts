@@ -30,12 +30,18 @@ function fileId(path: string): string | null {
   }
 }
 
-export async function mergeCommand(sources: readonly string[], opts: MergeOptions, io: Io, _clock: Clock): Promise<void> {
+export async function mergeCommand(
+  sources: readonly string[],
+  opts: MergeOptions,
+  io: Io,
+  _clock: Clock,
+): Promise<void> {
   const into = resolvePath(io.cwd, opts.into)
   const paths = sources.map((s) => resolvePath(io.cwd, s))
   // A link (symbolic or hard) or another spelling of the history is the history: compare files, not names.
   const intoId = fileId(into)
-  if (paths.some((p) => p === into || (intoId !== null && fileId(p) === intoId))) throw new AppError('USAGE', `${opts.into} is both a source and --into; give the history once`)
+  if (paths.some((p) => p === into || (intoId !== null && fileId(p) === intoId)))
+    throw new AppError('USAGE', `${opts.into} is both a source and --into; give the history once`)
   const tmp = mkdtempSync(resolvePath(tmpdir(), 'tlsmatrix-merge-'))
   const snapshots: Db[] = []
   try {
@@ -51,12 +57,18 @@ export async function mergeCommand(sources: readonly string[], opts: MergeOption
       history.close()
     }
     if (opts.json) {
-      io.stdout.write(`${JSON.stringify({ into, sources: results.map((r, i) => ({ source: paths[i], ...r })) }, null, 2)}\n`)
+      io.stdout.write(
+        `${JSON.stringify({ into, sources: results.map((r, i) => ({ source: paths[i], ...r })) }, null, 2)}\n`,
+      )
       return
     }
     for (const [i, r] of results.entries()) {
       const name = relative(io.cwd, paths[i]!) || paths[i]!
-      io.stdout.write(termSafe(`${name}: added ${r.runs} run(s)${r.updated ? `, brought ${r.updated} unfinished run(s) up to date` : ''}, ${r.attempts} attempt(s), ${r.observations} observation(s), ${r.certificates} certificate(s)`) + '\n')
+      io.stdout.write(
+        termSafe(
+          `${name}: added ${r.runs} run(s)${r.updated ? `, brought ${r.updated} unfinished run(s) up to date` : ''}, ${r.attempts} attempt(s), ${r.observations} observation(s), ${r.certificates} certificate(s)`,
+        ) + '\n',
+      )
     }
     io.stdout.write(termSafe(`merged into ${relative(io.cwd, into) || into}`) + '\n')
   } finally {

@@ -25,9 +25,19 @@ export interface ProbeOptions {
 export async function probeCommand(opts: ProbeOptions, io: Io, clock: Clock): Promise<void> {
   let target: { host: string; port: number; path: string } | null = null
   if (opts.target) {
-    const parsed = parseHosts(opts.target.replace(/^([^/\s]+)(\/\S*)?$/, (_m, hp: string, path?: string) => `${hp}${path ? ` path=${path}` : ''}`), '--target')
+    const parsed = parseHosts(
+      opts.target.replace(
+        /^([^/\s]+)(\/\S*)?$/,
+        (_m, hp: string, path?: string) => `${hp}${path ? ` path=${path}` : ''}`,
+      ),
+      '--target',
+    )
     const t = parsed.targets[0]
-    if (!t || parsed.problems.length) throw new AppError('USAGE', `--target ${opts.target}: ${parsed.problems[0]?.reason ?? 'expected host[:port][/path]'}`)
+    if (!t || parsed.problems.length)
+      throw new AppError(
+        'USAGE',
+        `--target ${opts.target}: ${parsed.problems[0]?.reason ?? 'expected host[:port][/path]'}`,
+      )
     target = t
   }
   if (Boolean(opts.ca) !== Boolean(target)) throw new AppError('USAGE', '--ca and --target go together')
@@ -73,13 +83,18 @@ export async function probeCommand(opts: ProbeOptions, io: Io, clock: Clock): Pr
     }
     if (opts.json) io.stdout.write(`${JSON.stringify({ ...info, caSki: ski, attempt }, null, 2)}\n`)
     else {
-      io.stdout.write(`${termSafe(opts.device)}: ${m.identity.module} firmware ${m.identity.firmware ?? '?'} build ${m.identity.build ?? '?'} (profile ${m.profile.id})\n`)
+      io.stdout.write(
+        `${termSafe(opts.device)}: ${m.identity.module} firmware ${m.identity.firmware ?? '?'} build ${m.identity.build ?? '?'} (profile ${m.profile.id})\n`,
+      )
       if (m.profileWarning) io.stdout.write(`warning: ${m.profileWarning}\n`)
       if (attempt) {
         // ESP-AT answers an upload with OK only: "(none)" would read as a failed key id read-back.
-        if (familyOf(m.identity.dialect).doctor.caReportsKeyId) io.stdout.write(`CA uploaded, module says SubjectKeyId ${ski ?? '(none)'}\n`)
+        if (familyOf(m.identity.dialect).doctor.caReportsKeyId)
+          io.stdout.write(`CA uploaded, module says SubjectKeyId ${ski ?? '(none)'}\n`)
         else io.stdout.write('CA uploaded (this firmware reports no key id)\n')
-        io.stdout.write(`GET https://${termSafe(target!.host)}:${target!.port}${termSafe(target!.path)}: ${attempt.outcome}${attempt.class ? ` (${attempt.class})` : ''}, HTTP ${attempt.httpStatus ?? '-'}, ${attempt.durationMs} ms\n`)
+        io.stdout.write(
+          `GET https://${termSafe(target!.host)}:${target!.port}${termSafe(target!.path)}: ${attempt.outcome}${attempt.class ? ` (${attempt.class})` : ''}, HTTP ${attempt.httpStatus ?? '-'}, ${attempt.durationMs} ms\n`,
+        )
         for (const l of attempt.lines) io.stdout.write(`  ${termSafe(l)}\n`)
         if (attempt.deviceError) io.stdout.write(`  link: ${termSafe(attempt.deviceError)}\n`)
       }

@@ -27,17 +27,30 @@ export interface ReportOptions {
  */
 export async function reportCommand(opts: ReportOptions, io: Io, clock: Clock): Promise<void> {
   // Checked before anything is read or written: a usage error leaves no report behind.
-  if (opts.failOn === 'regression' && !(opts.baseline && opts.candidate)) throw new AppError('USAGE', '--fail-on regression needs --baseline and --candidate')
+  if (opts.failOn === 'regression' && !(opts.baseline && opts.candidate))
+    throw new AppError('USAGE', '--fail-on regression needs --baseline and --candidate')
   const dbPath = resolvePath(io.cwd, opts.db)
   // A report never creates a database: a mistyped --db is an error, not an empty report.
-  if (!existsSync(dbPath) || statSync(dbPath).size === 0) throw new AppError('REPORT_NO_DATA', `no database at ${dbPath}: run a survey first (tlsmatrix run --db ${opts.db} …) or give --db`)
+  if (!existsSync(dbPath) || statSync(dbPath).size === 0)
+    throw new AppError(
+      'REPORT_NO_DATA',
+      `no database at ${dbPath}: run a survey first (tlsmatrix run --db ${opts.db} …) or give --db`,
+    )
   inspectDb(dbPath)
   const db = openDb(dbPath)
   let written: WrittenReport
   try {
     written = await writeReport(db, {
-      runs: opts.run, baseline: opts.baseline ?? null, candidate: opts.candidate ?? null, tags: opts.tags, expiryDays: opts.expiryDays, title: opts.title ?? null,
-      now: clock.now(), formats: opts.format, outDir: resolvePath(io.cwd, opts.out), failOn: opts.failOn,
+      runs: opts.run,
+      baseline: opts.baseline ?? null,
+      candidate: opts.candidate ?? null,
+      tags: opts.tags,
+      expiryDays: opts.expiryDays,
+      title: opts.title ?? null,
+      now: clock.now(),
+      formats: opts.format,
+      outDir: resolvePath(io.cwd, opts.out),
+      failOn: opts.failOn,
     })
   } finally {
     db.close()
@@ -55,11 +68,27 @@ export function reportSummary(w: WrittenReport, cwd: string): string {
   const out = [
     `report: ${m.targets.length} target(s) x ${m.firmware.length} firmware (${m.firmware.map((f) => f.key).join(', ')}): ${count('pass') - unsafe.length} pass, ${unsafe.length} unsafe, ${count('fail')} fail, ${count('not-run')} not run${noData ? `, ${noData} without data` : ''}`,
   ]
-  if (unsafe.length) out.push(`UNSAFE: ${unsafe.length} must-reject target(s) accepted: ${unsafe.map((c) => `${c.target} on ${c.key}`).join(', ')}`)
-  if (m.disagreements) out.push(`${m.disagreements} cell(s) where the profile's prediction disagrees with the module (listed first in the report)`)
-  if (m.diff) out.push(`${m.diff.baseline} -> ${m.diff.candidate}: ${m.diff.regressions.length} regression(s), ${m.diff.fixes.length} fix(es), ${m.diff.changed.length} changed, ${m.diff.same.length} same${m.diff.notComparable.length ? `, ${m.diff.notComparable.length} not comparable` : ''}`)
-  if (m.rigDifferences.length) out.push(`${m.rigDifferences.length} cell(s) differ between rigs on the same firmware (an environment difference): ${m.rigDifferences.slice(0, 5).map((d) => `${d.target} on ${d.key}`).join(', ')}${m.rigDifferences.length > 5 ? ', …' : ''}`)
-  if (m.chainChanges.length) out.push(`${m.chainChanges.length} target(s) changed chain since their previous observation`)
+  if (unsafe.length)
+    out.push(
+      `UNSAFE: ${unsafe.length} must-reject target(s) accepted: ${unsafe.map((c) => `${c.target} on ${c.key}`).join(', ')}`,
+    )
+  if (m.disagreements)
+    out.push(
+      `${m.disagreements} cell(s) where the profile's prediction disagrees with the module (listed first in the report)`,
+    )
+  if (m.diff)
+    out.push(
+      `${m.diff.baseline} -> ${m.diff.candidate}: ${m.diff.regressions.length} regression(s), ${m.diff.fixes.length} fix(es), ${m.diff.changed.length} changed, ${m.diff.same.length} same${m.diff.notComparable.length ? `, ${m.diff.notComparable.length} not comparable` : ''}`,
+    )
+  if (m.rigDifferences.length)
+    out.push(
+      `${m.rigDifferences.length} cell(s) differ between rigs on the same firmware (an environment difference): ${m.rigDifferences
+        .slice(0, 5)
+        .map((d) => `${d.target} on ${d.key}`)
+        .join(', ')}${m.rigDifferences.length > 5 ? ', …' : ''}`,
+    )
+  if (m.chainChanges.length)
+    out.push(`${m.chainChanges.length} target(s) changed chain since their previous observation`)
   if (m.expiring.length) out.push(`${m.expiring.length} certificate(s) in use expire within ${m.expiryDays} days`)
   // Relative to where the user is, unless that means climbing out of it.
   for (const f of w.files) out.push(`wrote ${relative(cwd, f).startsWith('..') ? f : relative(cwd, f)}`)

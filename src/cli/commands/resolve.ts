@@ -38,7 +38,10 @@ export async function resolveCommand(opts: ResolveOptions, io: Io, clock: Clock)
   const resolveMap = parseAddressMap({ resolve: opts.resolve, connectTo: opts.connectTo ?? [] })
   const hello = await readHelloFile(opts.hello, opts.sni, io.cwd)
   const cache = new CertCache()
-  const store = await loadTrustStore({ files: opts.trustStore.map((f) => resolvePath(io.cwd, f)), only: opts.trustStoreOnly }, cache)
+  const store = await loadTrustStore(
+    { files: opts.trustStore.map((f) => resolvePath(io.cwd, f)), only: opts.trustStoreOnly },
+    cache,
+  )
   const dbPath = resolvePath(io.cwd, opts.db)
   const db = openDb(dbPath)
   try {
@@ -53,8 +56,20 @@ export async function resolveCommand(opts: ResolveOptions, io: Io, clock: Clock)
     })
     io.onInsist?.(() => 3)
     const resolver = new Resolver({
-      store, cache, hello, timeoutMs: opts.timeoutMs, resolveMap, clock, signal: stop.signal,
-      aia: opts.aia ? { ...DEFAULT_AIA, timeoutMs: Math.min(DEFAULT_AIA.timeoutMs, opts.timeoutMs), allowPrivate: opts.aiaAllowPrivate } : null,
+      store,
+      cache,
+      hello,
+      timeoutMs: opts.timeoutMs,
+      resolveMap,
+      clock,
+      signal: stop.signal,
+      aia: opts.aia
+        ? {
+            ...DEFAULT_AIA,
+            timeoutMs: Math.min(DEFAULT_AIA.timeoutMs, opts.timeoutMs),
+            allowPrivate: opts.aiaAllowPrivate,
+          }
+        : null,
     })
     const progress = resolveProgress(io, opts.quiet ?? false)
     const result = await resolveBatch(targets, resolver, {
@@ -73,7 +88,11 @@ export async function resolveCommand(opts: ResolveOptions, io: Io, clock: Clock)
     }
     for (const u of result.unrecorded) io.stderr.write(`not recorded: ${u.target}: ${u.message}\n`)
     const failed = result.observations.filter((o) => o.error).map((o) => o.target)
-    if (result.stopped) throw outcome('INTERRUPTED', `interrupted: ${result.observations.length - result.unrecorded.length} of ${targets.length} targets recorded in ${dbPath}`)
+    if (result.stopped)
+      throw outcome(
+        'INTERRUPTED',
+        `interrupted: ${result.observations.length - result.unrecorded.length} of ${targets.length} targets recorded in ${dbPath}`,
+      )
     if (result.unrecorded.length > 0 || failed.length > 0) throw outcome('FINDINGS')
     return result.observations
   } finally {

@@ -81,7 +81,8 @@ class TrackedRuns extends RunStore {
 }
 
 /** A port's file name; for a pseudo-terminal (`/dev/pts/3`) with its folder, as a bare `3` names nothing. */
-const portLabel = (path: string): string => (/^\d+$/.test(basename(path)) ? `${basename(dirname(path))}${basename(path)}` : basename(path))
+const portLabel = (path: string): string =>
+  /^\d+$/.test(basename(path)) ? `${basename(dirname(path))}${basename(path)}` : basename(path)
 
 /** `--device [LABEL=]URL`: the label names the column in reports; by default it comes from the URL. */
 export function parseDeviceArgs(args: readonly string[]): DeviceArg[] {
@@ -90,7 +91,13 @@ export function parseDeviceArgs(args: readonly string[]): DeviceArg[] {
     const m = /^([A-Za-z0-9_.-]{1,40})=(.+)$/.exec(arg)
     const url = m ? m[2]! : arg
     const u = parseDeviceUrl(url)
-    let label = m ? m[1]! : u.kind === 'emu' ? basename(u.profile).replace(/\.json$/, '') : u.kind === 'tcp' ? `${u.host}:${u.port}` : portLabel(u.path)
+    let label = m
+      ? m[1]!
+      : u.kind === 'emu'
+        ? basename(u.profile).replace(/\.json$/, '')
+        : u.kind === 'tcp'
+          ? `${u.host}:${u.port}`
+          : portLabel(u.path)
     if (!m) for (let n = 2; out.some((d) => d.label === label); n++) label = `${label.replace(/#\d+$/, '')}#${n}`
     if (out.some((d) => d.label === label)) throw new AppError('USAGE', `--device label "${label}" is used twice`)
     out.push({ label, url })
@@ -100,7 +107,8 @@ export function parseDeviceArgs(args: readonly string[]): DeviceArg[] {
 
 /** `tlsmatrix run`: exit 0 complete, 1 complete with expect= mismatches, 3 device lost or interrupted. */
 export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promise<void> {
-  if (given.spec && given.resume) throw new AppError('USAGE', '--spec starts a new run; --resume finishes one as it was started: give one of them')
+  if (given.spec && given.resume)
+    throw new AppError('USAGE', '--spec starts a new run; --resume finishes one as it was started: give one of them')
   const opts = given.spec ? await withSpec(given, io) : given
   const dbPath = resolvePath(io.cwd, opts.db)
   if (opts.dryRun) {
@@ -111,13 +119,18 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
   }
   if (opts.resume) {
     const ignored = (opts.given ?? []).filter((f) => !RESUME_FLAGS.has(f))
-    if (ignored.length > 0) throw new AppError('USAGE', `--resume runs the survey as it was started; it would ignore ${ignored.join(', ')}. Drop ${ignored.length === 1 ? 'it' : 'them'}, or start a new run.`)
+    if (ignored.length > 0)
+      throw new AppError(
+        'USAGE',
+        `--resume runs the survey as it was started; it would ignore ${ignored.join(', ')}. Drop ${ignored.length === 1 ? 'it' : 'them'}, or start a new run.`,
+      )
   }
   // Everything the command line names is checked before a database is touched (with --resume,
   // once the run's own options are read, still before anything is resolved).
   let checked = opts.resume ? null : await checkInputs(opts, io)
   // A run to resume lives in an existing database: nothing is created to find that out.
-  if (opts.resume && (!existsSync(dbPath) || statSync(dbPath).size === 0)) throw new AppError('RUN_NOT_RESUMABLE', `no database at ${dbPath}: run ${opts.resume} cannot be resumed from it`)
+  if (opts.resume && (!existsSync(dbPath) || statSync(dbPath).size === 0))
+    throw new AppError('RUN_NOT_RESUMABLE', `no database at ${dbPath}: run ${opts.resume} cannot be resumed from it`)
   inspectDb(dbPath)
   // Opened at first use, after the devices are taken: a run refused there leaves no database behind.
   const handle = lazyDb(dbPath)
@@ -127,54 +140,119 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
     runs.rig = opts.rig ?? hostname()
     const resume = opts.resume ? runs.getRun(opts.resume) : null
     if (opts.resume && !resume) throw new AppError('RUN_NOT_RESUMABLE', `no run ${opts.resume} in ${dbPath}`)
-    if (resume?.kind === 'learn') throw new AppError('USAGE', `run ${resume.id} is a learn run; use tlsmatrix learn --resume ${resume.id}`)
+    if (resume?.kind === 'learn')
+      throw new AppError('USAGE', `run ${resume.id} is a learn run; use tlsmatrix learn --resume ${resume.id}`)
     if (resume?.status === 'complete') throw new AppError('RUN_NOT_RESUMABLE', `run ${resume.id} is already complete`)
     const o = resume ? { ...opts, ...(resume.options as Partial<RunOptions>), json: opts.json, db: opts.db } : opts
     checked ??= await checkInputs(o, io)
     const { devices, profileDirs, hosts } = checked
     if (resume) {
-      const stored = Array.isArray(resume.options.targets) ? resume.options.targets as StoredTarget[] : null
+      const stored = Array.isArray(resume.options.targets) ? (resume.options.targets as StoredTarget[]) : null
       const change = hostsChange({ hash: resume.hostsHash, plan: resume.plan, targets: stored }, hosts)
-      if (change && !opts.force) throw new AppError('HOSTS_CHANGED', `${hosts.path} changed since run ${resume.id} began: ${change}. Restore it, start a new run, or add --force to resume ${resume.plan ? 'with the plan made then' : 'planned from the current file'}.`)
+      if (change && !opts.force)
+        throw new AppError(
+          'HOSTS_CHANGED',
+          `${hosts.path} changed since run ${resume.id} began: ${change}. Restore it, start a new run, or add --force to resume ${resume.plan ? 'with the plan made then' : 'planned from the current file'}.`,
+        )
       // Stopped before its plan was stored, the run has no plan to keep: it is planned now.
-      if (change) io.stderr.write(`warning: ${hosts.path} changed since the run began (${change}); --force: ${resume.plan ? 'resuming with the plan made then (targets added since are not surveyed)' : 'the run had no plan yet, so it is planned from the current hosts file'}\n`)
+      if (change)
+        io.stderr.write(
+          `warning: ${hosts.path} changed since the run began (${change}); --force: ${resume.plan ? 'resuming with the plan made then (targets added since are not surveyed)' : 'the run had no plan yet, so it is planned from the current hosts file'}\n`,
+        )
     }
     const resolveMap = parseAddressMap({ resolve: o.resolve, connectTo: o.connectTo ?? [] })
     const cache = new CertCache()
     const trustFiles = o.trustStore.map((f) => resolvePath(io.cwd, f))
     const store = await loadTrustStore({ files: trustFiles, only: o.trustStoreOnly }, cache)
-    const hint = (id: string | null) => `${id ? `run ${id} interrupted; ` : ''}${opts.stoppedHint ?? (id ? `finish it with:\n  tlsmatrix run --resume ${id} --db ${dbPath}` : 'no run was created yet')}\n`
+    const hint = (id: string | null) =>
+      `${id ? `run ${id} interrupted; ` : ''}${opts.stoppedHint ?? (id ? `finish it with:\n  tlsmatrix run --resume ${id} --db ${dbPath}` : 'no run was created yet')}\n`
     // One stop for the whole survey: resolution and device work both watch it.
     const stop = new AbortController()
     void io.interrupted.then(() => {
       stop.abort()
-      io.stderr.write('\nstopping: the attempts in flight finish, nothing new starts (Ctrl-C again leaves now; the run is kept as interrupted)\n')
+      io.stderr.write(
+        '\nstopping: the attempts in flight finish, nothing new starts (Ctrl-C again leaves now; the run is kept as interrupted)\n',
+      )
     })
     io.onInsist?.(() => {
       const id = opts.resume ?? runs.current
       // Synchronous (better-sqlite3): the mark is on disk before the process leaves.
-      if (id && runs.getRun(id)?.status === 'running') runs.updateRun(id, { status: 'interrupted', endedAt: clock.now().toISOString() })
+      if (id && runs.getRun(id)?.status === 'running')
+        runs.updateRun(id, { status: 'interrupted', endedAt: clock.now().toISOString() })
       io.stderr.write(`\n${hint(id)}`)
       return 3
     })
     const p = surveyProgress(io)
-    const result = await runSurvey({
-      targets: hosts.targets, hostsFile: hosts.path, hostsText: hosts.text, devices, profileDirs, resolveEntries: o.resolve, connectToEntries: o.connectTo ?? [], resolveMap,
-      store, cache, aiaAllowPrivate: o.aiaAllowPrivate, anchors: anchorChoice(o.anchors), label: o.label ?? null, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs,
-      ...(o.deviceBudgetMinutes !== undefined ? { deviceBudgetMs: o.deviceBudgetMinutes * 60_000 } : {}),
-      toolVersion: VERSION, resume,
-      options: { hosts: hosts.path, targets: resume ? resume.options.targets ?? null : storedTargets(hosts.targets), device: o.device, profiles: profileDirs, anchors: o.anchors, label: o.label, resolve: o.resolve, connectTo: o.connectTo ?? [], trustStore: trustFiles, trustStoreOnly: o.trustStoreOnly, aiaAllowPrivate: o.aiaAllowPrivate, concurrency: o.concurrency, timeoutMs: o.timeoutMs, deviceTimeoutMs: o.deviceTimeoutMs, deviceBudgetMinutes: o.deviceBudgetMinutes,
-        // What the run does when it ends, so a resumed nightly run still writes its report and prunes.
-        report: o.report ? resolvePath(io.cwd, o.report) : undefined, reportFormat: o.reportFormat, failOn: o.failOn, reportDiff: o.reportDiff, reportExpiryDays: o.reportExpiryDays, retentionDays: o.retentionDays },
-    }, { observations: new ObservationStore(db, dbPath), runs, clock, stopping: () => stop.signal.aborted, observer: p, onPhase: p.phase })
+    const result = await runSurvey(
+      {
+        targets: hosts.targets,
+        hostsFile: hosts.path,
+        hostsText: hosts.text,
+        devices,
+        profileDirs,
+        resolveEntries: o.resolve,
+        connectToEntries: o.connectTo ?? [],
+        resolveMap,
+        store,
+        cache,
+        aiaAllowPrivate: o.aiaAllowPrivate,
+        anchors: anchorChoice(o.anchors),
+        label: o.label ?? null,
+        concurrency: o.concurrency,
+        timeoutMs: o.timeoutMs,
+        deviceTimeoutMs: o.deviceTimeoutMs,
+        ...(o.deviceBudgetMinutes !== undefined ? { deviceBudgetMs: o.deviceBudgetMinutes * 60_000 } : {}),
+        toolVersion: VERSION,
+        resume,
+        options: {
+          hosts: hosts.path,
+          targets: resume ? (resume.options.targets ?? null) : storedTargets(hosts.targets),
+          device: o.device,
+          profiles: profileDirs,
+          anchors: o.anchors,
+          label: o.label,
+          resolve: o.resolve,
+          connectTo: o.connectTo ?? [],
+          trustStore: trustFiles,
+          trustStoreOnly: o.trustStoreOnly,
+          aiaAllowPrivate: o.aiaAllowPrivate,
+          concurrency: o.concurrency,
+          timeoutMs: o.timeoutMs,
+          deviceTimeoutMs: o.deviceTimeoutMs,
+          deviceBudgetMinutes: o.deviceBudgetMinutes,
+          // What the run does when it ends, so a resumed nightly run still writes its report and prunes.
+          report: o.report ? resolvePath(io.cwd, o.report) : undefined,
+          reportFormat: o.reportFormat,
+          failOn: o.failOn,
+          reportDiff: o.reportDiff,
+          reportExpiryDays: o.reportExpiryDays,
+          retentionDays: o.retentionDays,
+        },
+      },
+      {
+        observations: new ObservationStore(db, dbPath),
+        runs,
+        clock,
+        stopping: () => stop.signal.aborted,
+        observer: p,
+        onPhase: p.phase,
+      },
+    )
     p.end()
     if (result.status === 'interrupted' && !runs.getRun(result.runId)) {
       // Stopped during resolution, before the run was created: there is nothing to resume.
-      throw outcome('INTERRUPTED', 'interrupted before the run began (no device was used); nothing to resume, start it again')
+      throw outcome(
+        'INTERRUPTED',
+        'interrupted before the run began (no device was used); nothing to resume, start it again',
+      )
     }
     const attempts = runs.attempts(result.runId)
     // The run's own targets (its plan), not the file as it is now: --force may have added some.
-    const matrix = buildMatrix(result.devices, attempts, runTargetOrder(runs.getRun(result.runId)?.plan ?? null, hosts.targets))
+    const matrix = buildMatrix(
+      result.devices,
+      attempts,
+      runTargetOrder(runs.getRun(result.runId)?.plan ?? null, hosts.targets),
+    )
     if (o.json) {
       io.stdout.write(`${JSON.stringify(runJson(result, attempts, matrix), null, 2)}\n`)
     } else {
@@ -188,19 +266,34 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
       // A CA left out as untrusted is no test that failed to run: counted apart, as the report does.
       const leftOut = finals.filter((a) => a.outcome === 'not-run' && a.reason?.reason === 'untrusted-anchor').length
       const skipped = leftOut ? `, ${leftOut} CA(s) not uploaded (served root in no trust store)` : ''
-      io.stdout.write(`\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts - leftOut} not run${skipped}, recorded in ${dbPath}\n`)
+      io.stdout.write(
+        `\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts - leftOut} not run${skipped}, recorded in ${dbPath}\n`,
+      )
     }
     // A resumed run ends as it was started (its report, gate and retention), unless --report/--report-format say otherwise now.
     const cli = new Set(opts.given ?? [])
-    const ending: RunOptions = resume ? { ...o, ...(cli.has('--report') ? { report: opts.report } : {}), ...(cli.has('--report-format') ? { reportFormat: opts.reportFormat } : {}) } : opts
-    const gate = ending.report ? await reportRun(db, result.runId, result.status === 'complete', ending, o, io, clock) : null
+    const ending: RunOptions = resume
+      ? {
+          ...o,
+          ...(cli.has('--report') ? { report: opts.report } : {}),
+          ...(cli.has('--report-format') ? { reportFormat: opts.reportFormat } : {}),
+        }
+      : opts
+    const gate = ending.report
+      ? await reportRun(db, result.runId, result.status === 'complete', ending, o, io, clock)
+      : null
     // After the report, which may compare with a run the retention would remove; only after a complete run.
     if (ending.retentionDays !== undefined && result.status === 'complete') {
       const pruned = pruneRuns(db, dbPath, { days: ending.retentionDays, now: clock.now(), keep: result.runId })
-      if (pruned.runs.length) io.stderr.write(`retention (${ending.retentionDays} days): deleted ${pruned.runs.length} run(s), ${pruned.attempts} attempt(s), ${pruned.observations} observation(s); the latest complete run of each firmware is kept\n`)
+      if (pruned.runs.length)
+        io.stderr.write(
+          `retention (${ending.retentionDays} days): deleted ${pruned.runs.length} run(s), ${pruned.attempts} attempt(s), ${pruned.observations} observation(s); the latest complete run of each firmware is kept\n`,
+        )
     }
     if (result.status !== 'complete') {
-      io.stderr.write(`run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`)
+      io.stderr.write(
+        `run ${result.runId} ${result.status}; ${opts.stoppedHint ?? `finish it with:\n  tlsmatrix run --resume ${result.runId} --db ${dbPath}`}\n`,
+      )
       throw outcome(result.status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
     }
     if (gate) throw outcome('FINDINGS', `--fail-on ${ending.failOn}: ${termSafe(gate)}`)
@@ -216,7 +309,15 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
  * a report that cannot be written fails a complete run (exit 2) but never hides why a run
  * stopped early.
  */
-async function reportRun(db: Db, runId: string, complete: boolean, opts: RunOptions, o: RunOptions, io: Io, clock: Clock): Promise<string | null> {
+async function reportRun(
+  db: Db,
+  runId: string,
+  complete: boolean,
+  opts: RunOptions,
+  o: RunOptions,
+  io: Io,
+  clock: Clock,
+): Promise<string | null> {
   const { writeReport, REPORT_FORMATS } = await import('../../report/write.js')
   const to = o.json ? io.stderr : io.stdout
   try {
@@ -227,7 +328,11 @@ async function reportRun(db: Db, runId: string, complete: boolean, opts: RunOpti
       if (!sel) return null
       if (sel === THIS_RUN) return `run:${runId}`
       if (sel !== PREVIOUS_RUN) return sel
-      const prev = db.prepare("SELECT id FROM runs WHERE status = 'complete' AND kind = 'survey' AND id != ? AND started_at <= (SELECT started_at FROM runs WHERE id = ?) AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = runs.id AND a.final = 1 AND a.outcome IN ('pass', 'fail')) ORDER BY started_at DESC, id DESC LIMIT 1").get(runId, runId) as { id: string } | undefined
+      const prev = db
+        .prepare(
+          "SELECT id FROM runs WHERE status = 'complete' AND kind = 'survey' AND id != ? AND started_at <= (SELECT started_at FROM runs WHERE id = ?) AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = runs.id AND a.final = 1 AND a.outcome IN ('pass', 'fail')) ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .get(runId, runId) as { id: string } | undefined
       return prev ? `run:${prev.id}` : null
     }
     let baseline = pick(opts.reportDiff?.baseline)
@@ -237,11 +342,22 @@ async function reportRun(db: Db, runId: string, complete: boolean, opts: RunOpti
       baseline = null
       candidate = null
     }
-    const runs = [runId, ...[baseline, candidate].filter((s): s is string => !!s?.startsWith('run:')).map((s) => s.slice(4))]
-    const failOn = opts.failOn === 'regression' && !baseline ? 'never' : opts.failOn ?? 'never'
+    const runs = [
+      runId,
+      ...[baseline, candidate].filter((s): s is string => !!s?.startsWith('run:')).map((s) => s.slice(4)),
+    ]
+    const failOn = opts.failOn === 'regression' && !baseline ? 'never' : (opts.failOn ?? 'never')
     const written = await writeReport(db, {
-      runs: [...new Set(runs)], baseline, candidate, tags: [], expiryDays: opts.reportExpiryDays ?? 90, title: o.label ?? null,
-      now: clock.now(), formats: opts.reportFormat ?? [...REPORT_FORMATS], outDir: resolvePath(io.cwd, opts.report!), failOn,
+      runs: [...new Set(runs)],
+      baseline,
+      candidate,
+      tags: [],
+      expiryDays: opts.reportExpiryDays ?? 90,
+      title: o.label ?? null,
+      now: clock.now(),
+      formats: opts.reportFormat ?? [...REPORT_FORMATS],
+      outDir: resolvePath(io.cwd, opts.report!),
+      failOn,
     })
     to.write(`\n${reportSummary(written, io.cwd)}\n`)
     return complete ? written.gate : null
@@ -257,12 +373,20 @@ async function withSpec(opts: RunOptions, io: Io): Promise<RunOptions> {
   const { spec: raw, path } = await readRunSpec(opts.spec!, io.cwd)
   const spec = specPaths(raw, path)
   const cli = new Set(opts.given ?? [])
-  const take = <K extends keyof RunOptions>(flag: string, key: K, value: RunOptions[K] | undefined): Partial<RunOptions> => (cli.has(flag) || value === undefined ? {} : { [key]: value } as Partial<RunOptions>)
+  const take = <K extends keyof RunOptions>(
+    flag: string,
+    key: K,
+    value: RunOptions[K] | undefined,
+  ): Partial<RunOptions> => (cli.has(flag) || value === undefined ? {} : ({ [key]: value } as Partial<RunOptions>))
   const r = spec.report
   return {
     ...opts,
     ...take('--hosts', 'hosts', spec.hosts),
-    ...take('--device', 'device', spec.devices.map((d) => (typeof d === 'string' ? d : d.label ? `${d.label}=${d.url}` : d.url))),
+    ...take(
+      '--device',
+      'device',
+      spec.devices.map((d) => (typeof d === 'string' ? d : d.label ? `${d.label}=${d.url}` : d.url)),
+    ),
     ...take('--profiles', 'profiles', spec.profiles),
     ...take('--anchors', 'anchors', spec.anchors),
     ...take('--label', 'label', spec.label),
@@ -287,7 +411,11 @@ async function withSpec(opts: RunOptions, io: Io): Promise<RunOptions> {
 }
 
 /** What --dry-run prints: the run as it would start, every path resolved. */
-function dryRunPlan(o: RunOptions, checked: { devices: DeviceArg[]; profileDirs: string[]; hosts: HostsFile }, dbPath: string) {
+function dryRunPlan(
+  o: RunOptions,
+  checked: { devices: DeviceArg[]; profileDirs: string[]; hosts: HostsFile },
+  dbPath: string,
+) {
   return {
     hosts: { file: checked.hosts.path, targets: checked.hosts.targets.length },
     devices: checked.devices,
@@ -298,7 +426,15 @@ function dryRunPlan(o: RunOptions, checked: { devices: DeviceArg[]; profileDirs:
     db: dbPath,
     retentionDays: o.retentionDays ?? null,
     deviceBudgetMinutes: o.deviceBudgetMinutes ?? null,
-    report: o.report ? { dir: o.report, formats: o.reportFormat ?? null, failOn: o.failOn ?? 'never', diff: o.reportDiff ?? null, expiryDays: o.reportExpiryDays ?? 90 } : null,
+    report: o.report
+      ? {
+          dir: o.report,
+          formats: o.reportFormat ?? null,
+          failOn: o.failOn ?? 'never',
+          diff: o.reportDiff ?? null,
+          expiryDays: o.reportExpiryDays ?? 90,
+        }
+      : null,
   }
 }
 
@@ -313,7 +449,10 @@ function anchorChoice(text: string): AnchorChoice {
  * Usage errors in what the command line names (device URLs, profile directories, the hosts
  * file), found before any target is resolved or any run created.
  */
-async function checkInputs(o: RunOptions, io: Io): Promise<{ devices: DeviceArg[]; profileDirs: string[]; hosts: HostsFile }> {
+async function checkInputs(
+  o: RunOptions,
+  io: Io,
+): Promise<{ devices: DeviceArg[]; profileDirs: string[]; hosts: HostsFile }> {
   if (!o.hosts) throw new AppError('USAGE', 'run needs --hosts FILE (or --resume RUN_ID)')
   if (o.device.length === 0) throw new AppError('USAGE', 'run needs at least one --device [LABEL=]URL')
   const devices = parseDeviceArgs(o.device)

@@ -26,14 +26,20 @@ export async function readCaFile(file: string, cwd: string): Promise<CaFile> {
   } catch (err) {
     throw new AppError('CA_INVALID', `${source}: ${(err as Error).message}`)
   }
-  if (bytes.length > MAX_CA_FILE_BYTES) throw new AppError('CA_INVALID', `${source}: ${bytes.length} bytes is not a CA certificate; nothing was sent`)
+  if (bytes.length > MAX_CA_FILE_BYTES)
+    throw new AppError('CA_INVALID', `${source}: ${bytes.length} bytes is not a CA certificate; nothing was sent`)
   const text = bytes.toString('latin1')
   const labels = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]!)
-  if (labels.some((l) => /PRIVATE KEY/.test(l))) throw new AppError('CA_INVALID', `${source} contains a private key (${labels.find((l) => /PRIVATE KEY/.test(l))}); refused, nothing was sent. Give the CA certificate only.`)
+  if (labels.some((l) => /PRIVATE KEY/.test(l)))
+    throw new AppError(
+      'CA_INVALID',
+      `${source} contains a private key (${labels.find((l) => /PRIVATE KEY/.test(l))}); refused, nothing was sent. Give the CA certificate only.`,
+    )
   let ders: Buffer[]
   if (labels.length > 0) {
     ders = pemBlocks(text)
-    if (ders.length === 0) throw new AppError('CA_INVALID', `${source} holds ${labels.join(', ')}, not a CERTIFICATE; nothing was sent`)
+    if (ders.length === 0)
+      throw new AppError('CA_INVALID', `${source} holds ${labels.join(', ')}, not a CERTIFICATE; nothing was sent`)
   } else {
     ders = [bytes]
   }
@@ -41,10 +47,16 @@ export async function readCaFile(file: string, cwd: string): Promise<CaFile> {
     try {
       return parseCertificate(der)
     } catch {
-      throw new AppError('CA_INVALID', `${source}: ${labels.length > 0 ? `certificate ${i + 1} does not parse` : 'not an X.509 certificate (PEM or DER)'}; nothing was sent`)
+      throw new AppError(
+        'CA_INVALID',
+        `${source}: ${labels.length > 0 ? `certificate ${i + 1} does not parse` : 'not an X.509 certificate (PEM or DER)'}; nothing was sent`,
+      )
     }
   })
   const first = certs[0]!
-  const note = certs.length > 1 ? `${source} holds ${certs.length} certificates; uploading the first: ${termSafe(first.info.subject)} (sha256 ${first.info.sha256.slice(0, 16)}…)` : null
+  const note =
+    certs.length > 1
+      ? `${source} holds ${certs.length} certificates; uploading the first: ${termSafe(first.info.subject)} (sha256 ${first.info.sha256.slice(0, 16)}…)`
+      : null
   return { der: first.der, subject: first.info.subject, note }
 }

@@ -12,10 +12,12 @@ const MAX_HELLO_BYTES = 64 * 1024
  * so a typo such as "cipherSuite" is not silently the library default.
  */
 export function parseHelloProfile(raw: unknown, source: string): HelloProfile {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new AppError('HELLO_INVALID', `${source}: expected a JSON object with ${KEYS.join(', ')}`)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new AppError('HELLO_INVALID', `${source}: expected a JSON object with ${KEYS.join(', ')}`)
   const problems: string[] = []
   const obj = raw as Record<string, unknown>
-  for (const key of Object.keys(obj)) if (!KEYS.includes(key)) problems.push(`unknown key "${key}" (known: ${KEYS.join(', ')})`)
+  for (const key of Object.keys(obj))
+    if (!KEYS.includes(key)) problems.push(`unknown key "${key}" (known: ${KEYS.join(', ')})`)
   const hello: HelloProfile = { ...DEFAULT_HELLO }
   for (const key of LIST_KEYS) {
     const v = obj[key]
@@ -44,7 +46,11 @@ export async function readHelloFile(file: string | undefined, sni: boolean, cwd:
     let text: string
     try {
       const buf = await readFile(resolvePath(cwd, file))
-      if (buf.length > MAX_HELLO_BYTES) throw new AppError('HELLO_INVALID', `${source}: ${buf.length} bytes; a hello profile is at most ${MAX_HELLO_BYTES}`)
+      if (buf.length > MAX_HELLO_BYTES)
+        throw new AppError(
+          'HELLO_INVALID',
+          `${source}: ${buf.length} bytes; a hello profile is at most ${MAX_HELLO_BYTES}`,
+        )
       text = buf.toString('utf8').replace(/^\uFEFF/, '')
     } catch (err) {
       if (err instanceof AppError) throw err

@@ -23,7 +23,11 @@ async function readBounded(path: string, file: string): Promise<string> {
       const { bytesRead, buffer } = await fh.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, null)
       if (bytesRead === 0) break
       total += bytesRead
-      if (total > MAX_HOSTS_BYTES) throw new AppError('HOSTS_INVALID', `${file} is more than ${MAX_HOSTS_BYTES} bytes; a hosts file may be at most ${MAX_HOSTS_BYTES} bytes`)
+      if (total > MAX_HOSTS_BYTES)
+        throw new AppError(
+          'HOSTS_INVALID',
+          `${file} is more than ${MAX_HOSTS_BYTES} bytes; a hosts file may be at most ${MAX_HOSTS_BYTES} bytes`,
+        )
       chunks.push(buffer.subarray(0, bytesRead))
     }
     return Buffer.concat(chunks).toString('utf8')
@@ -39,7 +43,11 @@ export async function readHostsFile(file: string, cwd: string): Promise<HostsFil
   try {
     const st = await stat(path)
     if (st.isDirectory()) throw new AppError('HOSTS_INVALID', `${file} is a directory, not a hosts file`)
-    if (st.size > MAX_HOSTS_BYTES) throw new AppError('HOSTS_INVALID', `${file} is ${st.size} bytes; a hosts file may be at most ${MAX_HOSTS_BYTES} bytes`)
+    if (st.size > MAX_HOSTS_BYTES)
+      throw new AppError(
+        'HOSTS_INVALID',
+        `${file} is ${st.size} bytes; a hosts file may be at most ${MAX_HOSTS_BYTES} bytes`,
+      )
     text = await readBounded(path, file)
   } catch (err) {
     if (err instanceof AppError) throw err
@@ -48,8 +56,12 @@ export async function readHostsFile(file: string, cwd: string): Promise<HostsFil
   const parsed = parseHosts(text, file)
   if (parsed.problems.length > 0) {
     const n = parsed.problems.length
-    throw new AppError('HOSTS_INVALID', `${formatProblems(parsed.problems)}\n${n} problem${n === 1 ? '' : 's'} in ${file}; nothing was contacted`)
+    throw new AppError(
+      'HOSTS_INVALID',
+      `${formatProblems(parsed.problems)}\n${n} problem${n === 1 ? '' : 's'} in ${file}; nothing was contacted`,
+    )
   }
-  if (parsed.targets.length === 0) throw new AppError('HOSTS_INVALID', `${file}: no targets (every line is blank or a comment)`)
+  if (parsed.targets.length === 0)
+    throw new AppError('HOSTS_INVALID', `${file}: no targets (every line is blank or a comment)`)
   return { path, text, targets: parsed.targets }
 }

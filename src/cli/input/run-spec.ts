@@ -9,7 +9,12 @@ import { FAIL_ON, REPORT_FORMATS, type FailOn, type ReportFormat } from '../../r
 export const PREVIOUS_RUN = 'previous-run'
 export const THIS_RUN = 'this-run'
 
-const selector = z.string().regex(/^(previous-run|this-run|run:\S+|[^@\s]+@[^@\s]+)$/, 'expected previous-run, this-run, run:RUN_ID or MODULE@FIRMWARE')
+const selector = z
+  .string()
+  .regex(
+    /^(previous-run|this-run|run:\S+|[^@\s]+@[^@\s]+)$/,
+    'expected previous-run, this-run, run:RUN_ID or MODULE@FIRMWARE',
+  )
 
 /**
  * A run spec: everything a scheduled job needs, so a cron line or CI step stays one short command.
@@ -17,11 +22,27 @@ const selector = z.string().regex(/^(previous-run|this-run|run:\S+|[^@\s]+@[^@\s
  */
 const RunSpecSchema = z.strictObject({
   hosts: z.string().min(1),
-  devices: z.array(z.union([z.string().min(1), z.strictObject({ url: z.string().min(1), label: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).optional() })])).min(1),
+  devices: z
+    .array(
+      z.union([
+        z.string().min(1),
+        z.strictObject({
+          url: z.string().min(1),
+          label: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]{1,40}$/)
+            .optional(),
+        }),
+      ]),
+    )
+    .min(1),
   profiles: z.array(z.string().min(1)).optional(),
   anchors: z.string().optional(),
   label: z.string().max(200).optional(),
-  rig: z.string().regex(/^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/, 'expected 1 to 64 printable ASCII characters (as --rig)').optional(),
+  rig: z
+    .string()
+    .regex(/^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/, 'expected 1 to 64 printable ASCII characters (as --rig)')
+    .optional(),
   db: z.string().min(1).optional(),
   trustStore: z.array(z.string().min(1)).optional(),
   trustStoreOnly: z.boolean().optional(),
@@ -32,17 +53,23 @@ const RunSpecSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).max(600_000).optional(),
   deviceTimeoutMs: z.number().int().min(500).max(600_000).optional(),
   /** Device time each device may spend on attempts; the rest is recorded as not run (`budget`). */
-  deviceBudgetMinutes: z.number().min(0).max(7 * 24 * 60).optional(),
+  deviceBudgetMinutes: z
+    .number()
+    .min(0)
+    .max(7 * 24 * 60)
+    .optional(),
   /** Delete runs older than `days` after each run; the latest complete run of each firmware is kept forever. */
   retention: z.strictObject({ days: z.number().int().min(1).max(36_500) }).optional(),
-  report: z.strictObject({
-    dir: z.string().min(1),
-    formats: z.array(z.enum(REPORT_FORMATS)).min(1).optional(),
-    failOn: z.enum(FAIL_ON).optional(),
-    baseline: selector.optional(),
-    candidate: selector.optional(),
-    expiryDays: z.number().int().min(0).max(36_500).optional(),
-  }).optional(),
+  report: z
+    .strictObject({
+      dir: z.string().min(1),
+      formats: z.array(z.enum(REPORT_FORMATS)).min(1).optional(),
+      failOn: z.enum(FAIL_ON).optional(),
+      baseline: selector.optional(),
+      candidate: selector.optional(),
+      expiryDays: z.number().int().min(0).max(36_500).optional(),
+    })
+    .optional(),
 })
 
 export type RunSpec = z.infer<typeof RunSpecSchema>
@@ -67,21 +94,32 @@ export async function readRunSpec(file: string, cwd: string): Promise<{ spec: Ru
   try {
     const info = await stat(path)
     if (!info.isFile()) throw new AppError('USAGE', `--spec ${path}: not a regular file`)
-    if (info.size > MAX_SPEC_BYTES) throw new AppError('USAGE', `--spec ${path}: too large (${info.size} bytes, at most ${MAX_SPEC_BYTES})`)
+    if (info.size > MAX_SPEC_BYTES)
+      throw new AppError('USAGE', `--spec ${path}: too large (${info.size} bytes, at most ${MAX_SPEC_BYTES})`)
     text = await readFile(path, 'utf8')
   } catch (err) {
     if (err instanceof AppError) throw err
-    throw new AppError('USAGE', `--spec ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err })
+    throw new AppError(
+      'USAGE',
+      `--spec ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      { cause: err },
+    )
   }
   let raw: unknown
   try {
     raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text)
   } catch (err) {
-    throw new AppError('USAGE', `--spec ${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`, { cause: err })
+    throw new AppError(
+      'USAGE',
+      `--spec ${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
+      { cause: err },
+    )
   }
   const parsed = RunSpecSchema.safeParse(raw)
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${path}: ${i.path.length ? `$.${i.path.join('.')}` : '$'}: ${i.message}`)
+    const problems = parsed.error.issues.map(
+      (i) => `${path}: ${i.path.length ? `$.${i.path.join('.')}` : '$'}: ${i.message}`,
+    )
     throw new AppError('USAGE', `invalid run spec:\n${problems.join('\n')}`)
   }
   return { spec: parsed.data, path }

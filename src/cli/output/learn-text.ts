@@ -6,8 +6,12 @@ import { FIELD_PATHS, getField, sameValue } from '../../learn/index.js'
 const show = (v: unknown): string => {
   if (v === null) return 'none'
   if (v === undefined) return '—'
-  if (Array.isArray(v)) return v.length ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ') : '(none)'
-  if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${String(x)}`).join(', ')
+  if (Array.isArray(v))
+    return v.length ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ') : '(none)'
+  if (typeof v === 'object')
+    return Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${k} ${String(x)}`)
+      .join(', ')
   return String(v)
 }
 
@@ -21,7 +25,12 @@ export function learnText(p: FirmwareProfile, base: FirmwareProfile, out: string
     const f = l.fields[path]
     const v = getField(p, path)
     const b = getField(base, path)
-    const vs = f?.method === 'assumed' ? 'assumed' : sameValue(path, v, b) ? 'same' : `differs (${base.id}: ${cell(termSafe(show(b)), 60)})`
+    const vs =
+      f?.method === 'assumed'
+        ? 'assumed'
+        : sameValue(path, v, b)
+          ? 'same'
+          : `differs (${base.id}: ${cell(termSafe(show(b)), 60)})`
     return [path, cell(termSafe(show(v)), 70), f?.method ?? '?', vs]
   })
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 5))
@@ -32,9 +41,16 @@ export function learnText(p: FirmwareProfile, base: FirmwareProfile, out: string
     '',
   ]
   const differs = rows.filter((r) => r[3]!.startsWith('differs')).length
-  lines.push(`${differs === 0 ? `no measured field differs from ${base.id}` : `${differs} measured field(s) differ from ${base.id}`}`)
-  if (l.unknown.length) lines.push(`${end.stoppedBy === 'budget' ? 'partial profile, the budget was spent: ' : ''}${l.unknown.length} field(s) not measured (their values are ${base.id}'s): ${l.unknown.map((u) => `${u.field} (${termSafe(u.why)})`).join('; ')}`)
-  lines.push(`cost: ${l.cost.uploads} uploads, ${l.cost.requests} requests, ${(l.cost.deviceMs / 1000).toFixed(1)} s of device time (learn run ${l.runId})`)
+  lines.push(
+    `${differs === 0 ? `no measured field differs from ${base.id}` : `${differs} measured field(s) differ from ${base.id}`}`,
+  )
+  if (l.unknown.length)
+    lines.push(
+      `${end.stoppedBy === 'budget' ? 'partial profile, the budget was spent: ' : ''}${l.unknown.length} field(s) not measured (their values are ${base.id}'s): ${l.unknown.map((u) => `${u.field} (${termSafe(u.why)})`).join('; ')}`,
+    )
+  lines.push(
+    `cost: ${l.cost.uploads} uploads, ${l.cost.requests} requests, ${(l.cost.deviceMs / 1000).toFixed(1)} s of device time (learn run ${l.runId})`,
+  )
   lines.push(`wrote ${out}`)
   return `${lines.join('\n')}\n`
 }
@@ -43,9 +59,23 @@ export function learnText(p: FirmwareProfile, base: FirmwareProfile, out: string
 export function learnJson(p: FirmwareProfile, base: FirmwareProfile, out: string, end: LearnEnd): unknown {
   const l = p.learned!
   return {
-    profile: out, id: p.id, module: p.module, firmware: p.firmware, build: p.build, runId: l.runId, base: base.id,
-    partial: end.stoppedBy, cost: l.cost,
-    fields: FIELD_PATHS.map((path) => ({ field: path, value: getField(p, path) ?? null, ...l.fields[path], base: getField(base, path) ?? null, same: sameValue(path, getField(p, path), getField(base, path)) })),
-    unknown: l.unknown, facts: l.facts,
+    profile: out,
+    id: p.id,
+    module: p.module,
+    firmware: p.firmware,
+    build: p.build,
+    runId: l.runId,
+    base: base.id,
+    partial: end.stoppedBy,
+    cost: l.cost,
+    fields: FIELD_PATHS.map((path) => ({
+      field: path,
+      value: getField(p, path) ?? null,
+      ...l.fields[path],
+      base: getField(base, path) ?? null,
+      same: sameValue(path, getField(p, path), getField(base, path)),
+    })),
+    unknown: l.unknown,
+    facts: l.facts,
   }
 }

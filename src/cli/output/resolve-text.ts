@@ -6,17 +6,31 @@ import { displayName } from '../../chain/display-name.js'
 export function observationText(o: Observation): string {
   const lines: string[] = []
   const status = o.error ? `FAILED ${o.error.code}` : 'ok'
-  const head = [o.target, status, o.protocol, o.cipher, o.ip ? `ip=${o.ip}${o.connectPort && o.connectPort !== o.port ? ` port=${o.connectPort}` : ''}` : null, `sni=${o.sni ?? '(none)'}`, o.capture ? `(${o.capture})` : null]
+  const head = [
+    o.target,
+    status,
+    o.protocol,
+    o.cipher,
+    o.ip ? `ip=${o.ip}${o.connectPort && o.connectPort !== o.port ? ` port=${o.connectPort}` : ''}` : null,
+    `sni=${o.sni ?? '(none)'}`,
+    o.capture ? `(${o.capture})` : null,
+  ]
   lines.push(termSafe(head.filter(Boolean).join('  ')))
   if (o.error) lines.push(`  error: ${termSafe(o.error.message)}`)
   if (o.served.length > 0) {
-    lines.push(o.capture === 'reconstructed' ? `  chain (rebuilt by Node: the session was ${o.protocol ?? 'TLS 1.3'}, whose certificates travel encrypted, so the order as sent is unknown):` : '  chain as sent:')
+    lines.push(
+      o.capture === 'reconstructed'
+        ? `  chain (rebuilt by Node: the session was ${o.protocol ?? 'TLS 1.3'}, whose certificates travel encrypted, so the order as sent is unknown):`
+        : '  chain as sent:',
+    )
     const index = new Map(o.served.map((c, i) => [c.info.sha256, i]))
     o.served.forEach((c, i) => lines.push(`    #${i} ${certLine(c)}`))
-    if (o.anchors.length === 0) lines.push('  anchors: none found (no path to a trusted root, no trusted CA matching an AKI)')
+    if (o.anchors.length === 0)
+      lines.push('  anchors: none found (no path to a trusted root, no trusted CA matching an AKI)')
     else lines.push('  candidate anchors:')
     for (const a of o.anchors) lines.push(...anchorLines(a, index))
-    if (o.untrustedAnchors.length > 0) lines.push('  not in any trust store (not candidates; run --anchors include-untrusted uploads them):')
+    if (o.untrustedAnchors.length > 0)
+      lines.push('  not in any trust store (not candidates; run --anchors include-untrusted uploads them):')
     for (const a of o.untrustedAnchors) lines.push(...anchorLines(a, index))
   }
   for (const e of o.aia.errors) lines.push(`  aia: ${e.code}: ${termSafe(e.message)}`)
@@ -39,7 +53,9 @@ function keyText(c: ParsedCert): string {
 function certLine(c: ParsedCert): string {
   const i = c.info
   const flags = [i.selfSigned ? 'self-signed' : null, i.isCA ? 'CA' : null].filter(Boolean).join(',')
-  return termSafe(`${displayName(i.subject, 56)}  [${keyText(c)}, ${i.signature}, ${i.derBytes} B, until ${i.notAfter.slice(0, 10)}${flags ? ', ' + flags : ''}]`)
+  return termSafe(
+    `${displayName(i.subject, 56)}  [${keyText(c)}, ${i.signature}, ${i.derBytes} B, until ${i.notAfter.slice(0, 10)}${flags ? ', ' + flags : ''}]`,
+  )
 }
 
 export function summaryText(observations: readonly Observation[]): string {

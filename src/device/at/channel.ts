@@ -103,10 +103,17 @@ export class AtChannel {
   private closed: Error | null = null
   private readonly t0: number
 
-  constructor(private readonly transport: Transport, private framing: Framing, private readonly monotonic: () => number = () => performance.now()) {
+  constructor(
+    private readonly transport: Transport,
+    private framing: Framing,
+    private readonly monotonic: () => number = () => performance.now(),
+  ) {
     this.t0 = monotonic()
     this.transcript = new Transcript(() => this.monotonic() - this.t0)
-    this.reader = new LineReader((e) => this.onEvent(e), () => this.framing.inlineData)
+    this.reader = new LineReader(
+      (e) => this.onEvent(e),
+      () => this.framing.inlineData,
+    )
     transport.onData((chunk) => {
       this.transcript.add('rx', chunk)
       this.reader.push(chunk)
@@ -125,13 +132,17 @@ export class AtChannel {
   /** Indications (+WIND) whenever they arrive, also in the middle of a response. */
   onWind(cb: (line: string) => void): () => void {
     this.windListeners.push(cb)
-    return () => { this.windListeners = this.windListeners.filter((l) => l !== cb) }
+    return () => {
+      this.windListeners = this.windListeners.filter((l) => l !== cb)
+    }
   }
 
   /** Bytes announced inline (ESP-AT +IPD), whenever they arrive; the announcement is an indication. */
   onInlineData(cb: (bytes: Buffer) => void): () => void {
     this.dataListeners.push(cb)
-    return () => { this.dataListeners = this.dataListeners.filter((l) => l !== cb) }
+    return () => {
+      this.dataListeners = this.dataListeners.filter((l) => l !== cb)
+    }
   }
 
   /** Lines that arrived with no command in flight and were not indications (garbage, late answers). */
@@ -159,14 +170,35 @@ export class AtChannel {
 
   private execNow(command: string, opts: ExecOptions): Promise<AtResponse> {
     if (this.closed) return Promise.reject(new DeviceError('AT_CLOSED', `${this.transport.describe} is closed`))
-    if (/[\r\n\0]/.test(command)) return Promise.reject(new DeviceError('AT_INVALID_FIELD', 'command contains CR, LF or NUL; refused, nothing sent'))
+    if (/[\r\n\0]/.test(command))
+      return Promise.reject(
+        new DeviceError('AT_INVALID_FIELD', 'command contains CR, LF or NUL; refused, nothing sent'),
+      )
     return new Promise<AtResponse>((resolve, reject) => {
       const p: Pending = {
-        command, opts, lines: [], winds: [], body: [], bodySize: 0, bodyBytes: 0, started: this.monotonic(), awaitingPrompt: opts.prompt === true, resolve, reject,
+        command,
+        opts,
+        lines: [],
+        winds: [],
+        body: [],
+        bodySize: 0,
+        bodyBytes: 0,
+        started: this.monotonic(),
+        awaitingPrompt: opts.prompt === true,
+        resolve,
+        reject,
         timer: setTimeout(() => {
           this.pending = null
           this.reader.reset()
-          reject(Object.assign(new DeviceError('AT_TIMEOUT', `no final answer to ${command} within ${opts.timeoutMs} ms${p.lines.length ? ` (got ${p.lines.length} lines: ${p.lines.slice(-3).join(' | ')})` : ''}`), { lines: p.lines }))
+          reject(
+            Object.assign(
+              new DeviceError(
+                'AT_TIMEOUT',
+                `no final answer to ${command} within ${opts.timeoutMs} ms${p.lines.length ? ` (got ${p.lines.length} lines: ${p.lines.slice(-3).join(' | ')})` : ''}`,
+              ),
+              { lines: p.lines },
+            ),
+          )
         }, opts.timeoutMs),
       }
       this.pending = p
@@ -179,7 +211,11 @@ export class AtChannel {
 
   private send(p: Pending, bytes: Buffer): void {
     this.transcript.add('tx', bytes)
-    this.transport.write(bytes).catch((err: Error) => this.finish(p, new DeviceError('AT_CLOSED', `write to ${this.transport.describe} failed: ${err.message}`)))
+    this.transport
+      .write(bytes)
+      .catch((err: Error) =>
+        this.finish(p, new DeviceError('AT_CLOSED', `write to ${this.transport.describe} failed: ${err.message}`)),
+      )
   }
 
   private finish(p: Pending, result: AtResponse | Error): void {
@@ -219,7 +255,12 @@ export class AtChannel {
       for (const l of this.windListeners) l(line)
       if (p && (this.framing.isReboot ?? isRebootWind)(line) && !p.opts.expectReboot) {
         this.reader.reset()
-        this.finish(p, Object.assign(new DeviceError('AT_REBOOTED', `the module restarted (${line}) while running ${p.command}`), { lines: p.lines }))
+        this.finish(
+          p,
+          Object.assign(new DeviceError('AT_REBOOTED', `the module restarted (${line}) while running ${p.command}`), {
+            lines: p.lines,
+          }),
+        )
       }
       return
     }
@@ -231,7 +272,10 @@ export class AtChannel {
     if (p.awaitingPrompt && this.framing.isOk(line)) return // the OK that comes with the prompt
     if (this.framing.isOk(line) || this.framing.isError(line)) {
       if (p.opts.accept && !p.opts.accept({ ok: this.framing.isOk(line), lines: p.lines, final: line })) {
-        this.transcript.add('note', `a late answer set aside while waiting for ${p.command}: ${[...p.lines, line].join(' | ').slice(0, 200)}`)
+        this.transcript.add(
+          'note',
+          `a late answer set aside while waiting for ${p.command}: ${[...p.lines, line].join(' | ').slice(0, 200)}`,
+        )
         p.lines = []
         p.winds = []
         p.body = []
@@ -240,12 +284,25 @@ export class AtChannel {
         return
       }
       const body = p.body.length || p.bodyBytes ? Buffer.concat(p.body) : null
-      this.finish(p, { command: p.command, ok: this.framing.isOk(line), lines: p.lines, final: line, body, bodyBytes: p.bodyBytes, winds: p.winds, durationMs: Math.round(this.monotonic() - p.started) })
+      this.finish(p, {
+        command: p.command,
+        ok: this.framing.isOk(line),
+        lines: p.lines,
+        final: line,
+        body,
+        bodyBytes: p.bodyBytes,
+        winds: p.winds,
+        durationMs: Math.round(this.monotonic() - p.started),
+      })
       return
     }
     p.lines.push(e.overflow ? `${line}…(cut)` : line)
     const raw = p.opts.rawAfter?.(line) ?? 0
     if (raw > 0) this.reader.expectRaw(raw)
-    else if (p.opts.bodyAfter?.(line)) this.reader.expectBody((l) => this.framing.isOk(l) || this.framing.isError(l), (l) => this.framing.isWind(l))
+    else if (p.opts.bodyAfter?.(line))
+      this.reader.expectBody(
+        (l) => this.framing.isOk(l) || this.framing.isError(l),
+        (l) => this.framing.isWind(l),
+      )
   }
 }

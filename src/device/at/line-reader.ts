@@ -15,7 +15,10 @@ export type InlineData = (head: string) => { consumed: number; header: string; l
 /** A line longer than this is cut and flagged: a device printing garbage must not grow memory. */
 export const MAX_LINE = 8192
 
-type Mode = { kind: 'lines' } | { kind: 'raw'; remaining: number; started: boolean; inline?: boolean } | { kind: 'body'; end: (line: string) => boolean; wind: (line: string) => boolean }
+type Mode =
+  | { kind: 'lines' }
+  | { kind: 'raw'; remaining: number; started: boolean; inline?: boolean }
+  | { kind: 'body'; end: (line: string) => boolean; wind: (line: string) => boolean }
 
 /**
  * Incremental reader for the module's output: CR LF terminated lines, a raw block of known
@@ -29,7 +32,10 @@ export class LineReader {
   private discarding = false
   private promptWanted = false
 
-  constructor(private readonly onEvent: (e: ReaderEvent) => void, private readonly inline: () => InlineData | undefined = () => undefined) {}
+  constructor(
+    private readonly onEvent: (e: ReaderEvent) => void,
+    private readonly inline: () => InlineData | undefined = () => undefined,
+  ) {}
 
   /** The next `>` at the start of a line is the module's input prompt, not the start of a line. */
   expectPrompt(): void {
@@ -55,7 +61,12 @@ export class LineReader {
   push(chunk: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk
     for (;;) {
-      const progressed = this.mode.kind === 'raw' ? this.stepRaw(this.mode) : this.mode.kind === 'body' ? this.stepBody(this.mode) : this.stepLine()
+      const progressed =
+        this.mode.kind === 'raw'
+          ? this.stepRaw(this.mode)
+          : this.mode.kind === 'body'
+            ? this.stepBody(this.mode)
+            : this.stepLine()
       if (!progressed) return
     }
   }
@@ -111,7 +122,8 @@ export class LineReader {
     const nl = this.buf.indexOf(0x0a)
     if (nl < 0) {
       if (this.buf.length > MAX_LINE) {
-        if (!this.discarding) this.onEvent({ type: 'line', text: this.buf.subarray(0, MAX_LINE).toString('latin1'), overflow: true })
+        if (!this.discarding)
+          this.onEvent({ type: 'line', text: this.buf.subarray(0, MAX_LINE).toString('latin1'), overflow: true })
         this.discarding = true
         this.buf = Buffer.alloc(0)
       }
@@ -135,7 +147,12 @@ export class LineReader {
     if (nl < 0) {
       // A partial line that cannot become a terminator or an indication is body already.
       const head = this.buf.subarray(0, 6).toString('latin1')
-      if (!'AT-S.'.startsWith(head.slice(0, 5)) && !'+WIND:'.startsWith(head) && !'OK'.startsWith(head.slice(0, 2)) && !'ERROR'.startsWith(head.slice(0, 5))) {
+      if (
+        !'AT-S.'.startsWith(head.slice(0, 5)) &&
+        !'+WIND:'.startsWith(head) &&
+        !'OK'.startsWith(head.slice(0, 2)) &&
+        !'ERROR'.startsWith(head.slice(0, 5))
+      ) {
         const bytes = this.buf
         this.buf = Buffer.alloc(0)
         this.onEvent({ type: 'body', bytes })

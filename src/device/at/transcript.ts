@@ -12,7 +12,10 @@ export class Transcript {
   private bytes = 0
   private omitted = 0
 
-  constructor(private readonly now: () => number, private readonly maxBytes = 512 * 1024) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly maxBytes = 512 * 1024,
+  ) {}
 
   add(dir: TranscriptEntry['dir'], data: Buffer | string): void {
     const text = typeof data === 'string' ? data : data.toString('latin1')
@@ -27,7 +30,12 @@ export class Transcript {
   /** Entries from `index` on, with a note if anything was left out. */
   since(index: number): TranscriptEntry[] {
     const out = this.entries.slice(index)
-    if (this.omitted > 0) out.push({ dir: 'note', t: Math.round(this.now()), data: `${this.omitted} bytes left out of the transcript (cap ${this.maxBytes})` })
+    if (this.omitted > 0)
+      out.push({
+        dir: 'note',
+        t: Math.round(this.now()),
+        data: `${this.omitted} bytes left out of the transcript (cap ${this.maxBytes})`,
+      })
     return out
   }
 

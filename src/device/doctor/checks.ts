@@ -9,7 +9,8 @@ const MS = 3000
 /** The module's clock ticks on its own from the moment it is set; a minute apart is a clock that was not set. */
 const CLOCK_SLACK_S = 60
 
-export const LINK_FIX = 'the line loses or damages answers: check wiring, ground, the baud rate and flow control (?rtscts=1 only when RTS/CTS are wired)'
+export const LINK_FIX =
+  'the line loses or damages answers: check wiring, ground, the baud rate and flow control (?rtscts=1 only when RTS/CTS are wired)'
 
 /** No complete, well-formed answer: the caller resynchronises and asks again, never a verdict. */
 export function isLinkFault(err: unknown): boolean {
@@ -36,9 +37,19 @@ export async function consoleStep(m: OpenedModule, now: Date): Promise<Step> {
 export async function clockStep(m: OpenedModule, setTo: Date): Promise<Step> {
   try {
     const read = await familyOf(m.identity.dialect).doctor.readClock(m.channel, MS)
-    if (!read) return fail('clock', 'set the clock; the module does not say what it reads', 'update the firmware: certificate dates are checked against this clock')
+    if (!read)
+      return fail(
+        'clock',
+        'set the clock; the module does not say what it reads',
+        'update the firmware: certificate dates are checked against this clock',
+      )
     const off = Math.round((read.getTime() - setTo.getTime()) / 1000)
-    if (Math.abs(off) > CLOCK_SLACK_S) return fail('clock', `set to ${setTo.toISOString()}, reads ${read.toISOString()}`, 'the module does not keep the time it is given: update the firmware or report this module')
+    if (Math.abs(off) > CLOCK_SLACK_S)
+      return fail(
+        'clock',
+        `set to ${setTo.toISOString()}, reads ${read.toISOString()}`,
+        'the module does not keep the time it is given: update the firmware or report this module',
+      )
     return ok('clock', `set to ${setTo.toISOString()}, reads back ${read.toISOString()}`)
   } catch (err) {
     return refused(m, 'clock', err)
@@ -51,7 +62,8 @@ export async function wifiStep(m: OpenedModule): Promise<Step> {
     const doctor = familyOf(m.identity.dialect).doctor
     const { ip, state } = await doctor.readWifi(m.channel, MS)
     const stateText = state !== null ? `wifi_state ${state}, ` : ''
-    if (!ip || isIP(ip) === 0 || ip === '0.0.0.0') return fail('wifi', `not joined: ${stateText}no address`, doctor.joinFix)
+    if (!ip || isIP(ip) === 0 || ip === '0.0.0.0')
+      return fail('wifi', `not joined: ${stateText}no address`, doctor.joinFix)
     return ok('wifi', `joined, ${stateText}address ${ip}`)
   } catch (err) {
     return refused(m, 'wifi', err)
@@ -66,10 +78,24 @@ export async function dnsStep(m: OpenedModule, probeHost: string | undefined, wi
   if (!probeHost) return skipped('dns', 'not checked: give --probe-host NAME (nothing leaves the bench unless asked)')
   if (!wifiUp) return skipped('dns', 'not checked: no Wi-Fi')
   const a = await m.driver.httpsGet({ host: probeHost, port: 443, path: '/' })
-  if (a.class === 'dns') return fail('dns', `${probeHost} did not resolve: ${a.lines.at(-1) ?? ''}`, 'check the network\'s DNS server (DHCP option 6, or AT+S.SCFG=ip_dns1,<addr> then AT+S.WCFG, AT+S.RESET)')
-  if (a.class === 'device' && a.fault === 'link') throw new DeviceError('AT_GARBAGE', `no verdict from the request to ${probeHost}: ${a.deviceError ?? ''}`)
-  if (a.class === 'device') return fail('dns', `the module's answer to the request to ${probeHost} is not in its error table: ${a.lines.at(-1) ?? ''}`, 'add the line to the firmware profile\'s error table')
-  return ok('dns', `${probeHost} resolved (the request went on: ${a.outcome === 'pass' ? `HTTP ${a.httpStatus ?? '-'}` : a.class})`)
+  if (a.class === 'dns')
+    return fail(
+      'dns',
+      `${probeHost} did not resolve: ${a.lines.at(-1) ?? ''}`,
+      "check the network's DNS server (DHCP option 6, or AT+S.SCFG=ip_dns1,<addr> then AT+S.WCFG, AT+S.RESET)",
+    )
+  if (a.class === 'device' && a.fault === 'link')
+    throw new DeviceError('AT_GARBAGE', `no verdict from the request to ${probeHost}: ${a.deviceError ?? ''}`)
+  if (a.class === 'device')
+    return fail(
+      'dns',
+      `the module's answer to the request to ${probeHost} is not in its error table: ${a.lines.at(-1) ?? ''}`,
+      "add the line to the firmware profile's error table",
+    )
+  return ok(
+    'dns',
+    `${probeHost} resolved (the request went on: ${a.outcome === 'pass' ? `HTTP ${a.httpStatus ?? '-'}` : a.class})`,
+  )
 }
 
 /** The store takes a CA and says which key it holds; emptied again afterwards. */
@@ -79,8 +105,14 @@ export async function caStep(m: OpenedModule, now: Date): Promise<Step> {
     await m.driver.clean()
     const up = await m.driver.uploadCa(ca.der)
     await m.driver.clean()
-    if (!familyOf(m.identity.dialect).doctor.caReportsKeyId) return ok('ca', `took a ${ca.der.length}-byte CA (this firmware reports no key id)`)
-    if (up.ski !== ca.ski) return fail('ca', `took a CA with key id ${ca.ski}, reports ${up.ski ?? '(none)'}`, 'the store does not hold what was sent: report this module')
+    if (!familyOf(m.identity.dialect).doctor.caReportsKeyId)
+      return ok('ca', `took a ${ca.der.length}-byte CA (this firmware reports no key id)`)
+    if (up.ski !== ca.ski)
+      return fail(
+        'ca',
+        `took a CA with key id ${ca.ski}, reports ${up.ski ?? '(none)'}`,
+        'the store does not hold what was sent: report this module',
+      )
     return ok('ca', `took a ${ca.der.length}-byte CA, reports its key id ${up.ski}`)
   } catch (err) {
     return refused(m, 'ca', err)

@@ -16,7 +16,9 @@ export async function askAt(transport: Transport, timeoutMs: number): Promise<At
   const FINAL = finalLine()
   let got = Buffer.alloc(0)
   let done: (a: AtAnswer) => void = () => {}
-  const answer = new Promise<AtAnswer>((resolve) => { done = resolve })
+  const answer = new Promise<AtAnswer>((resolve) => {
+    done = resolve
+  })
   transport.onData((chunk) => {
     got = Buffer.concat([got, chunk]).subarray(-4096)
     if (FINAL.test(got.toString('latin1'))) done('answered')

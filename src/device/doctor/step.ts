@@ -10,7 +10,12 @@ export interface Step {
   fix: string | null
 }
 
-export const ok = (step: StepId, detail: string, fix: string | null = null): Step => ({ step, status: 'ok', detail, fix })
+export const ok = (step: StepId, detail: string, fix: string | null = null): Step => ({
+  step,
+  status: 'ok',
+  detail,
+  fix,
+})
 export const fail = (step: StepId, detail: string, fix: string | null): Step => ({ step, status: 'fail', detail, fix })
 export const skipped = (step: StepId, detail: string): Step => ({ step, status: 'skipped', detail, fix: null })
 

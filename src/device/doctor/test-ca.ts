@@ -17,7 +17,11 @@ export async function throwAwayCa(now: Date): Promise<{ der: Buffer; ski: string
     notAfter: new Date(now.getTime() + 86_400_000),
     keys,
     signingAlgorithm: alg,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true), skiExt],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+      skiExt,
+    ],
   })
   return { der: Buffer.from(cert.rawData), ski: skiExt.keyId.toLowerCase() }
 }

@@ -8,16 +8,41 @@ import type { Attempt } from './driver.js'
  * The verdict of a failed request, classified through the profile's error table only when the
  * response is complete and well-formed; a damaged one is a link fault, never a class.
  */
-export function failedAttempt(lines: string[], profile: FirmwareProfile, started: number, now: number, channel: AtChannel, mark: number, httpStatus: number | null = null, judged: readonly string[] = lines): Attempt {
+export function failedAttempt(
+  lines: string[],
+  profile: FirmwareProfile,
+  started: number,
+  now: number,
+  channel: AtChannel,
+  mark: number,
+  httpStatus: number | null = null,
+  judged: readonly string[] = lines,
+): Attempt {
   const c = classifyResponse(judged, profile)
-  const base = { outcome: 'fail' as const, lines, httpStatus, bodyBytes: 0, durationMs: Math.round(now - started), transcript: channel.transcript.since(mark) }
+  const base = {
+    outcome: 'fail' as const,
+    lines,
+    httpStatus,
+    bodyBytes: 0,
+    durationMs: Math.round(now - started),
+    transcript: channel.transcript.since(mark),
+  }
   if (c.kind === 'class') return { ...base, class: c.class, deviceError: null, fault: null }
   if (c.kind === 'damaged') return { ...base, class: 'device', deviceError: `AT_DAMAGED: ${c.why}`, fault: 'link' }
-  return { ...base, class: 'device', deviceError: `the module's lines match no entry of the ${profile.id} error table`, fault: 'unrecognized' }
+  return {
+    ...base,
+    class: 'device',
+    deviceError: `the module's lines match no entry of the ${profile.id} error table`,
+    fault: 'unrecognized',
+  }
 }
 
 /** A pass stands only on a well-formed response; a damaged one is a link fault. */
-export function passedAttempt(a: Omit<Attempt, 'outcome' | 'class' | 'deviceError' | 'fault'>, profile: FirmwareProfile, moduleLines: readonly string[] = a.lines): Attempt {
+export function passedAttempt(
+  a: Omit<Attempt, 'outcome' | 'class' | 'deviceError' | 'fault'>,
+  profile: FirmwareProfile,
+  moduleLines: readonly string[] = a.lines,
+): Attempt {
   const why = damage(moduleLines, profile)
   if (why) return { ...a, outcome: 'fail', class: 'device', deviceError: `AT_DAMAGED: ${why}`, fault: 'link' }
   return { ...a, outcome: 'pass', class: null, deviceError: null, fault: null }
@@ -28,15 +53,24 @@ export function deviceAttempt(err: unknown, started: number, now: number, channe
   if (!isDeviceError(err)) throw err
   const lines = ((err as { lines?: string[] }).lines ?? []).slice()
   return {
-    outcome: 'fail', class: 'device', lines, httpStatus: null, bodyBytes: 0, durationMs: Math.round(now - started),
-    transcript: channel.transcript.since(mark), deviceError: `${err.code}: ${err.message}`, fault: 'link',
+    outcome: 'fail',
+    class: 'device',
+    lines,
+    httpStatus: null,
+    bodyBytes: 0,
+    durationMs: Math.round(now - started),
+    transcript: channel.transcript.since(mark),
+    deviceError: `${err.code}: ${err.message}`,
+    fault: 'link',
   }
 }
 
 /** Counts restarts seen on the wire, whenever they arrive (the worker re-prepares after one). */
 export function rebootCounter(channel: AtChannel, isReboot: (line: string) => boolean = isRebootWind): () => number {
   let n = 0
-  channel.onWind((line) => { if (isReboot(line)) n++ })
+  channel.onWind((line) => {
+    if (isReboot(line)) n++
+  })
   return () => n
 }
 
@@ -53,9 +87,17 @@ export interface DriverTimeouts {
 export const DEFAULT_TIMEOUTS: DriverTimeouts = { commandMs: 3000, httpMs: 60_000, resetMs: 15_000 }
 
 /** Sends a command and returns its informational lines, or throws AT_ERROR with the final line. */
-export async function expectOk(channel: AtChannel, cmd: string, timeoutMs: number, payload?: Buffer): Promise<string[]> {
+export async function expectOk(
+  channel: AtChannel,
+  cmd: string,
+  timeoutMs: number,
+  payload?: Buffer,
+): Promise<string[]> {
   const r = await channel.exec(cmd, { timeoutMs, ...(payload ? { payload } : {}) })
-  if (!r.ok) throw Object.assign(new DeviceError('AT_ERROR', `${cmd.slice(0, 60)}: ${r.final}`), { lines: [...r.lines, r.final] })
+  if (!r.ok)
+    throw Object.assign(new DeviceError('AT_ERROR', `${cmd.slice(0, 60)}: ${r.final}`), {
+      lines: [...r.lines, r.final],
+    })
   return r.lines
 }
 
@@ -72,7 +114,14 @@ export interface SyncProbe {
  * Reset: ask for it, wait for the boot banner's console indication, then resynchronise (`resync`).
  * A module that printed garbage or hung gets the same treatment.
  */
-export async function resetAndResync(channel: AtChannel, cmd: string, ready: RegExp, t: DriverTimeouts, probe: SyncProbe, stop: () => boolean = () => false): Promise<void> {
+export async function resetAndResync(
+  channel: AtChannel,
+  cmd: string,
+  ready: RegExp,
+  t: DriverTimeouts,
+  probe: SyncProbe,
+  stop: () => boolean = () => false,
+): Promise<void> {
   const stopped = () => new DeviceError('DEVICE_STOPPED', `reset abandoned: the run is stopping`)
   if (stop()) throw stopped()
   channel.note(`reset: ${cmd}`)
@@ -81,14 +130,18 @@ export async function resetAndResync(channel: AtChannel, cmd: string, ready: Reg
   const booted = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => done(false), t.resetMs)
     // The user's Ctrl-C must not wait for a module that will never boot.
-    const poll = setInterval(() => { if (stop()) done(false) }, 50)
+    const poll = setInterval(() => {
+      if (stop()) done(false)
+    }, 50)
     const done = (ok: boolean) => {
       clearTimeout(timer)
       clearInterval(poll)
       off()
       resolve(ok)
     }
-    const off = channel.onWind((line) => { if (ready.test(line)) done(true) })
+    const off = channel.onWind((line) => {
+      if (ready.test(line)) done(true)
+    })
     giveUp = () => done(false)
   })
   // The module may reboot before it answers OK: either outcome is fine here; a closed port is not.
@@ -106,7 +159,13 @@ export async function resetAndResync(channel: AtChannel, cmd: string, ready: Reg
  * formed) without it or with an error. A damaged or missing answer is asked again, because a
  * version misread on a noisy line would pick the wrong profile and so the wrong verdicts.
  */
-export async function readVariable(channel: AtChannel, cmd: string, pattern: RegExp, timeoutMs: number, tries = 3): Promise<string | null> {
+export async function readVariable(
+  channel: AtChannel,
+  cmd: string,
+  pattern: RegExp,
+  timeoutMs: number,
+  tries = 3,
+): Promise<string | null> {
   let last: unknown
   for (let i = 0; i < tries; i++) {
     try {
@@ -137,7 +196,13 @@ export async function readVariable(channel: AtChannel, cmd: string, pattern: Reg
  * mid-answer, waiting for payload bytes, or answering late; when this returns, the next answer
  * read is the next command's. Throws DEVICE_RESET_FAILED when the module stays silent.
  */
-export async function resync(channel: AtChannel, probe: SyncProbe, t: DriverTimeouts, stop: () => boolean = () => false, context = ''): Promise<void> {
+export async function resync(
+  channel: AtChannel,
+  probe: SyncProbe,
+  t: DriverTimeouts,
+  stop: () => boolean = () => false,
+  context = '',
+): Promise<void> {
   const deadline = performance.now() + t.resetMs
   for (;;) {
     if (stop()) throw new DeviceError('DEVICE_STOPPED', 'resynchronisation abandoned: the run is stopping')
@@ -148,7 +213,10 @@ export async function resync(channel: AtChannel, probe: SyncProbe, t: DriverTime
         channel.takeStray()
         // A poll that timed out on a slow machine may still be answered: set such answers aside
         // until the probe's own, or every later answer would be read one command late.
-        await channel.exec(probe.command, { timeoutMs: t.commandMs, accept: (a) => a.ok && a.lines.some((l) => probe.line.test(l)) })
+        await channel.exec(probe.command, {
+          timeoutMs: t.commandMs,
+          accept: (a) => a.ok && a.lines.some((l) => probe.line.test(l)),
+        })
         return
       }
     } catch (err) {
@@ -156,7 +224,10 @@ export async function resync(channel: AtChannel, probe: SyncProbe, t: DriverTime
       if (isDeviceError(err, 'AT_CLOSED')) throw err
     }
     if (performance.now() > deadline) {
-      throw new DeviceError('DEVICE_RESET_FAILED', `no answer to AT${context ? ` ${context}` : ''} within ${t.resetMs} ms`)
+      throw new DeviceError(
+        'DEVICE_RESET_FAILED',
+        `no answer to AT${context ? ` ${context}` : ''} within ${t.resetMs} ms`,
+      )
     }
   }
 }

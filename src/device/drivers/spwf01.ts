@@ -4,7 +4,19 @@ import { atField, atPath, atPort } from '../at/fields.js'
 import { DeviceError, isDeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import { damage } from '../profile/classify.js'
-import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, resync, type DriverTimeouts } from './common.js'
+import {
+  DEFAULT_TIMEOUTS,
+  deviceAttempt,
+  epochSeconds,
+  expectOk,
+  failedAttempt,
+  passedAttempt,
+  readVariable,
+  rebootCounter,
+  resetAndResync,
+  resync,
+  type DriverTimeouts,
+} from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
 
 /** Its answer carries a line no other command's does (see resync in common.ts). */
@@ -48,7 +60,11 @@ export class Spwf01Driver implements ModuleDriver {
   }
 
   /** `AT+S.STS=version` prints `#  version = <yymmdd>-<hash>`; the profile's build maps it to a version. */
-  static async identify(channel: AtChannel, timeoutMs: number, profiles: readonly FirmwareProfile[]): Promise<Identity> {
+  static async identify(
+    channel: AtChannel,
+    timeoutMs: number,
+    profiles: readonly FirmwareProfile[],
+  ): Promise<Identity> {
     channel.setFraming(SPWF01_FRAMING)
     const build = await readVariable(channel, 'AT+S.STS=version', /^#\s*version\s*=\s*(\S+)/, timeoutMs)
     const known = build ? profiles.find((p) => p.module === 'SPWF01SA' && p.build.startsWith(build)) : undefined
@@ -56,7 +72,11 @@ export class Spwf01Driver implements ModuleDriver {
   }
 
   private cmd(text: string): string {
-    if (text.length > MAX_COMMAND) throw new DeviceError('AT_INVALID_FIELD', `command is ${text.length} characters; the SPWF01 takes at most ${MAX_COMMAND}`)
+    if (text.length > MAX_COMMAND)
+      throw new DeviceError(
+        'AT_INVALID_FIELD',
+        `command is ${text.length} characters; the SPWF01 takes at most ${MAX_COMMAND}`,
+      )
     return text
   }
 
@@ -71,7 +91,11 @@ export class Spwf01Driver implements ModuleDriver {
 
   async uploadCa(der: Buffer): Promise<CaUpload> {
     const pem = Buffer.from(toPem(der))
-    if (pem.length > this.profile.store.maxCaBytes) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes does not fit the module's ${this.profile.store.maxCaBytes}-byte store`)
+    if (pem.length > this.profile.store.maxCaBytes)
+      throw new DeviceError(
+        'CA_TOO_LARGE',
+        `CA of ${pem.length} PEM bytes does not fit the module's ${this.profile.store.maxCaBytes}-byte store`,
+      )
     const command = `AT+S.TLSCERT=ca,${pem.length}`
     const lines = await expectOk(this.channel, command, this.timeouts.commandMs + Math.ceil(pem.length / 10), pem)
     const why = damage([...lines, 'OK'], this.profile)
@@ -89,31 +113,52 @@ export class Spwf01Driver implements ModuleDriver {
     try {
       const dom = await this.judged(this.cmd(`AT+S.TLSDOMAIN=domain,${host}`), this.timeouts.commandMs)
       lines.push(...dom)
-      if (dom[dom.length - 1] !== 'OK') return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, null, dom)
+      if (dom[dom.length - 1] !== 'OK')
+        return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, null, dom)
       // The verdict is SOCKON's answer: classified alone, and only when complete and well-formed.
       const on = await this.judged(this.cmd(`AT+S.SOCKON=${host},${port},s,ind`), this.timeouts.httpMs)
       lines.push(...on)
-      if (on[on.length - 1] !== 'OK') return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, null, on)
+      if (on[on.length - 1] !== 'OK')
+        return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, null, on)
       const id = /^ ID: (\d+)$/.exec(on.find((l) => l.startsWith(' ID:')) ?? '')?.[1]
       if (!id) throw new DeviceError('AT_GARBAGE', `SOCKON answered OK without a socket ID: ${on.join(' | ')}`)
       this.closedSockets.delete(id)
-      const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tlsmatrix\r\nConnection: close\r\n\r\n`, 'latin1')
+      const request = Buffer.from(
+        `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tlsmatrix\r\nConnection: close\r\n\r\n`,
+        'latin1',
+      )
       await expectOk(this.channel, this.cmd(`AT+S.SOCKW=${id},${request.length}`), this.timeouts.commandMs, request)
       const response = await this.readAll(id, started)
       await this.channel.exec(`AT+S.SOCKC=${id}`, { timeoutMs: this.timeouts.commandMs }).catch(() => undefined)
       const statusLine = response.toString('latin1').split('\r\n', 1)[0] ?? ''
       const status = Number(/^HTTP\/1\.\d (\d{3})(?: [\x20-\x7e]*)?$/.exec(statusLine)?.[1] ?? NaN)
       lines.push(statusLine)
-      if (!Number.isFinite(status)) throw new DeviceError('AT_GARBAGE', `the socket returned no HTTP status line (${response.length} bytes)`)
-      const done = { lines, httpStatus: status, durationMs: Math.round(this.monotonic() - started), transcript: this.channel.transcript.since(mark) }
+      if (!Number.isFinite(status))
+        throw new DeviceError('AT_GARBAGE', `the socket returned no HTTP status line (${response.length} bytes)`)
+      const done = {
+        lines,
+        httpStatus: status,
+        durationMs: Math.round(this.monotonic() - started),
+        transcript: this.channel.transcript.since(mark),
+      }
       // The status comes from the server's bytes read through the module: HTTP errors are the server's answer.
-      if (status >= 400) return { ...done, outcome: 'fail', class: 'http', bodyBytes: 0, deviceError: null, fault: null }
+      if (status >= 400)
+        return { ...done, outcome: 'fail', class: 'http', bodyBytes: 0, deviceError: null, fault: null }
       const head = response.indexOf('\r\n\r\n')
       return passedAttempt({ ...done, bodyBytes: head < 0 ? 0 : response.length - head - 4 }, this.profile, on)
     } catch (err) {
       if (isDeviceError(err, 'AT_ERROR')) {
         const answer = (err as { lines?: string[] }).lines ?? []
-        return failedAttempt([...lines, ...answer], this.profile, started, this.monotonic(), this.channel, mark, null, answer)
+        return failedAttempt(
+          [...lines, ...answer],
+          this.profile,
+          started,
+          this.monotonic(),
+          this.channel,
+          mark,
+          null,
+          answer,
+        )
       }
       if (isDeviceError(err, 'AT_INVALID_FIELD')) throw err
       return deviceAttempt(err, started, this.monotonic(), this.channel, mark)
@@ -149,9 +194,13 @@ export class Spwf01Driver implements ModuleDriver {
       const pending = Number(len)
       if (pending > 0) {
         const n = Math.min(pending, READ_CHUNK)
-        const r = await this.channel.exec(`AT+S.SOCKR=${id},${n}`, { timeoutMs: this.timeouts.commandMs + n, rawFirst: n })
+        const r = await this.channel.exec(`AT+S.SOCKR=${id},${n}`, {
+          timeoutMs: this.timeouts.commandMs + n,
+          rawFirst: n,
+        })
         if (!r.ok) throw new DeviceError('AT_ERROR', `SOCKR: ${r.final}`)
-        if (r.lines.length > 0) throw new DeviceError('AT_GARBAGE', `SOCKR: unexpected lines ${JSON.stringify(r.lines).slice(0, 120)}`)
+        if (r.lines.length > 0)
+          throw new DeviceError('AT_GARBAGE', `SOCKR: unexpected lines ${JSON.stringify(r.lines).slice(0, 120)}`)
         const data = r.body ?? Buffer.alloc(0)
         if (size < MAX_RESPONSE) chunks.push(data)
         size += data.length
@@ -163,7 +212,10 @@ export class Spwf01Driver implements ModuleDriver {
       const left = this.timeouts.httpMs - (this.monotonic() - started)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(0, Math.min(left, 1000)))
-        function done() { clearTimeout(timer); resolve() }
+        function done() {
+          clearTimeout(timer)
+          resolve()
+        }
         this.socketWaiters.push(done)
       })
     }

@@ -2,7 +2,19 @@ import { SPWF04_FRAMING, type AtChannel } from '../at/channel.js'
 import { atField, atPath, atPort } from '../at/fields.js'
 import { DeviceError } from '../errors.js'
 import type { FirmwareProfile } from '../profile/profile.js'
-import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, expectOk, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, resync, type DriverTimeouts } from './common.js'
+import {
+  DEFAULT_TIMEOUTS,
+  deviceAttempt,
+  epochSeconds,
+  expectOk,
+  failedAttempt,
+  passedAttempt,
+  readVariable,
+  rebootCounter,
+  resetAndResync,
+  resync,
+  type DriverTimeouts,
+} from './common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './driver.js'
 
 /** Its answer carries a line no other command's does (see resync in common.ts). */
@@ -48,13 +60,19 @@ export class Spwf04Driver implements ModuleDriver {
 
   async uploadCa(der: Buffer): Promise<CaUpload> {
     if (der.length === 0 || der.length > this.profile.store.maxCaBytes) {
-      throw new DeviceError('CA_TOO_LARGE', `CA of ${der.length} bytes does not fit the module's ${this.profile.store.maxCaBytes}-byte slot`)
+      throw new DeviceError(
+        'CA_TOO_LARGE',
+        `CA of ${der.length} bytes does not fit the module's ${this.profile.store.maxCaBytes}-byte slot`,
+      )
     }
     const command = `AT+S.TLSCERT=ca,${der.length}`
     const lines = await expectOk(this.channel, command, this.timeouts.commandMs + Math.ceil(der.length / 10), der)
-    const ski = /^AT-S\.SubjectKeyId:([0-9A-Fa-f:]+)$/.exec(lines.find((l) => l.startsWith('AT-S.SubjectKeyId:')) ?? '')?.[1]
+    const ski = /^AT-S\.SubjectKeyId:([0-9A-Fa-f:]+)$/.exec(
+      lines.find((l) => l.startsWith('AT-S.SubjectKeyId:')) ?? '',
+    )?.[1]
     // A damaged answer is not evidence of what the module stored.
-    if (!ski && !lines.includes('AT-S.No SubjectKeyId')) throw new DeviceError('AT_GARBAGE', `${command}: no SubjectKeyId line in ${JSON.stringify(lines).slice(0, 120)}`)
+    if (!ski && !lines.includes('AT-S.No SubjectKeyId'))
+      throw new DeviceError('AT_GARBAGE', `${command}: no SubjectKeyId line in ${JSON.stringify(lines).slice(0, 120)}`)
     return { command, ski: ski ? ski.replace(/:/g, '').toLowerCase() : null, lines }
   }
 
@@ -71,7 +89,16 @@ export class Spwf04Driver implements ModuleDriver {
       const status = Number(r.lines.map((l) => STATUS.exec(l)?.[1]).find((s) => s !== undefined) ?? NaN)
       const httpStatus = Number.isFinite(status) ? status : null
       if (!r.ok) return failedAttempt(lines, this.profile, started, this.monotonic(), this.channel, mark, httpStatus)
-      return passedAttempt({ lines, httpStatus, bodyBytes: r.bodyBytes, durationMs: Math.round(this.monotonic() - started), transcript: this.channel.transcript.since(mark) }, this.profile)
+      return passedAttempt(
+        {
+          lines,
+          httpStatus,
+          bodyBytes: r.bodyBytes,
+          durationMs: Math.round(this.monotonic() - started),
+          transcript: this.channel.transcript.since(mark),
+        },
+        this.profile,
+      )
     } catch (err) {
       return deviceAttempt(err, started, this.monotonic(), this.channel, mark)
     }

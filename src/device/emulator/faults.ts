@@ -37,7 +37,8 @@ export function parseFaults(spec: string): FaultPlan {
   for (const part of spec.split(',')) {
     const fixed = /^([a-z]+)@(\d+)$/.exec(part)
     if (fixed) {
-      if (![...FAULT_KINDS, ...FIXED_ONLY_FAULTS].includes(fixed[1]! as FaultKind)) throw new Error(`--faults: unknown fault "${fixed[1]}" (${[...FAULT_KINDS, ...FIXED_ONLY_FAULTS].join(', ')})`)
+      if (![...FAULT_KINDS, ...FIXED_ONLY_FAULTS].includes(fixed[1]! as FaultKind))
+        throw new Error(`--faults: unknown fault "${fixed[1]}" (${[...FAULT_KINDS, ...FIXED_ONLY_FAULTS].join(', ')})`)
       plan.at.set(Number(fixed[2]), fixed[1] as FaultKind)
       continue
     }

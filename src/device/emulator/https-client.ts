@@ -8,7 +8,14 @@ import { helloOf, type FailureClass, type FirmwareProfile } from '../profile/pro
 
 /** What the module's network stack saw: a connection with the served chain, or why not. */
 export type ModuleConnection =
-  | { ok: true; socket: Socket | TLSSocket; served: ParsedCert[]; protocol: string | null; cipher: string | null; handshakeMs: number }
+  | {
+      ok: true
+      socket: Socket | TLSSocket
+      served: ParsedCert[]
+      protocol: string | null
+      cipher: string | null
+      handshakeMs: number
+    }
   | { ok: false; class: FailureClass; reason: string }
 
 export interface NetOptions {
@@ -24,7 +31,13 @@ export interface NetOptions {
  * Opens a connection the way the profile's module would: its TLS versions, suites, groups,
  * signature algorithms and SNI, no more. The served chain is captured as sent for judging.
  */
-export async function moduleConnect(host: string, port: number, tls: boolean, profile: FirmwareProfile, opts: NetOptions): Promise<ModuleConnection> {
+export async function moduleConnect(
+  host: string,
+  port: number,
+  tls: boolean,
+  profile: FirmwareProfile,
+  opts: NetOptions,
+): Promise<ModuleConnection> {
   // The module is asked for host:port; --connect-to may send the connection elsewhere, while the
   // name (SNI, Host header, certificate check) stays host.
   let to: Endpoint
@@ -35,23 +48,33 @@ export async function moduleConnect(host: string, port: number, tls: boolean, pr
   }
   if (!tls) return await plainConnect(to, opts.timeoutMs)
   const t = profile.tls
-  const { capture, socket } = await connectCapturing({
-    host,
-    port,
-    sni: t.sni && !isIP(host) ? host : null,
-    connect: to,
-    hello: helloOf(profile),
-    timeoutMs: opts.timeoutMs,
-    tls13Fallback: false,
-    maxCertificateMessage: 256 * 1024,
-  }, opts.clock)
+  const { capture, socket } = await connectCapturing(
+    {
+      host,
+      port,
+      sni: t.sni && !isIP(host) ? host : null,
+      connect: to,
+      hello: helloOf(profile),
+      timeoutMs: opts.timeoutMs,
+      tls13Fallback: false,
+      maxCertificateMessage: 256 * 1024,
+    },
+    opts.clock,
+  )
   if (capture.error || !socket) {
     const code = capture.error?.code ?? 'tls-error'
     const cls: FailureClass = connectFailureClass(code) ?? 'handshake'
     return { ok: false, class: cls, reason: `${code}: ${capture.error?.message ?? ''}` }
   }
   try {
-    return { ok: true, socket, served: capture.certificates.map((d) => opts.cache.parse(d)), protocol: capture.protocol, cipher: capture.cipher, handshakeMs: (capture.timings.connectMs ?? 0) + (capture.timings.handshakeMs ?? 0) }
+    return {
+      ok: true,
+      socket,
+      served: capture.certificates.map((d) => opts.cache.parse(d)),
+      protocol: capture.protocol,
+      cipher: capture.cipher,
+      handshakeMs: (capture.timings.connectMs ?? 0) + (capture.timings.handshakeMs ?? 0),
+    }
   } catch (err) {
     socket.destroy()
     return { ok: false, class: 'handshake', reason: `malformed certificate: ${(err as Error).message}` }
@@ -65,9 +88,18 @@ const dnsIsOff = async (host: string): Promise<string> => {
 async function plainConnect(to: Endpoint, timeoutMs: number): Promise<ModuleConnection> {
   return await new Promise((resolve) => {
     const s = netConnect({ host: to.address, port: to.port })
-    const timer = setTimeout(() => { s.destroy(); resolve({ ok: false, class: 'timeout', reason: 'connect timeout' }) }, timeoutMs)
-    s.once('connect', () => { clearTimeout(timer); resolve({ ok: true, socket: s, served: [], protocol: null, cipher: null, handshakeMs: 0 }) })
-    s.once('error', (err) => { clearTimeout(timer); resolve({ ok: false, class: 'connect', reason: err.message }) })
+    const timer = setTimeout(() => {
+      s.destroy()
+      resolve({ ok: false, class: 'timeout', reason: 'connect timeout' })
+    }, timeoutMs)
+    s.once('connect', () => {
+      clearTimeout(timer)
+      resolve({ ok: true, socket: s, served: [], protocol: null, cipher: null, handshakeMs: 0 })
+    })
+    s.once('error', (err) => {
+      clearTimeout(timer)
+      resolve({ ok: false, class: 'connect', reason: err.message })
+    })
   })
 }
 
@@ -78,7 +110,13 @@ export interface HttpResult {
 }
 
 /** One HTTP/1.1 GET over an open connection; bounded in size and time. */
-export async function httpGet(socket: Socket | TLSSocket, host: string, path: string, timeoutMs: number, maxBody: number): Promise<HttpResult | { error: FailureClass; reason: string }> {
+export async function httpGet(
+  socket: Socket | TLSSocket,
+  host: string,
+  path: string,
+  timeoutMs: number,
+  maxBody: number,
+): Promise<HttpResult | { error: FailureClass; reason: string }> {
   return await new Promise((resolve) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -88,8 +126,11 @@ export async function httpGet(socket: Socket | TLSSocket, host: string, path: st
       socket.destroy()
       const all = Buffer.concat(chunks)
       const head = all.indexOf('\r\n\r\n')
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(all.subarray(0, Math.max(0, head)).toString('latin1'))?.[1] ?? NaN)
-      if (head < 0 || !Number.isFinite(status)) resolve({ error: size === 0 ? 'timeout' : 'http', reason: `no HTTP response (${size} bytes)` })
+      const status = Number(
+        /^HTTP\/1\.[01] (\d{3})/.exec(all.subarray(0, Math.max(0, head)).toString('latin1'))?.[1] ?? NaN,
+      )
+      if (head < 0 || !Number.isFinite(status))
+        resolve({ error: size === 0 ? 'timeout' : 'http', reason: `no HTTP response (${size} bytes)` })
       else resolve({ status, body: all.subarray(head + 4, head + 4 + maxBody) })
     }
     socket.on('data', (d: Buffer) => {

@@ -22,8 +22,10 @@ type GetBaudRate = (fd: number) => Promise<{ baudRate: number }>
  */
 function getBaudRate(): GetBaudRate | null {
   try {
-    const lib = createRequire(import.meta.url)('@serialport/bindings-cpp/dist/load-bindings.js') as { asyncGetBaudRate?: unknown }
-    return typeof lib.asyncGetBaudRate === 'function' ? lib.asyncGetBaudRate as GetBaudRate : null
+    const lib = createRequire(import.meta.url)('@serialport/bindings-cpp/dist/load-bindings.js') as {
+      asyncGetBaudRate?: unknown
+    }
+    return typeof lib.asyncGetBaudRate === 'function' ? (lib.asyncGetBaudRate as GetBaudRate) : null
   } catch {
     return null
   }
@@ -33,7 +35,9 @@ export function ptyLineSpeed(master: number, warn: (msg: string) => void): LineS
   if (process.platform !== 'linux') return null
   const get = getBaudRate()
   if (!get) {
-    warn('@serialport/bindings-cpp no longer exposes getBaudRate: the pty line speed is not checked (src/device/emulator/line-speed.ts must be ported)')
+    warn(
+      '@serialport/bindings-cpp no longer exposes getBaudRate: the pty line speed is not checked (src/device/emulator/line-speed.ts must be ported)',
+    )
     return null
   }
   return {

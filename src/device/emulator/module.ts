@@ -69,7 +69,12 @@ export interface ModuleOptions {
   error: (msg: string) => void
 }
 
-const SPURIOUS_WINDS = ['+WIND:16:Signal OK', '+WIND:15:Signal Low', '+WIND:84:NTP Server Delivery', '+WIND:14:BSS Regained']
+const SPURIOUS_WINDS = [
+  '+WIND:16:Signal OK',
+  '+WIND:15:Signal Low',
+  '+WIND:84:NTP Server Delivery',
+  '+WIND:14:BSS Regained',
+]
 
 /**
  * The module behind the serial line: assembles command lines and raw payloads from the bytes it
@@ -99,7 +104,12 @@ export class EmulatedModule {
     this.payload = null
     this.line = []
     for (const s of this.ram?.sockets.values() ?? []) s.socket?.destroy()
-    this.ram = { ...this.opts.dialect.freshRam(), rtcMs: this.opts.rtcAtBoot.getTime(), rtcSetAt: this.opts.clock.monotonic(), sockets: new Map() }
+    this.ram = {
+      ...this.opts.dialect.freshRam(),
+      rtcMs: this.opts.rtcAtBoot.getTime(),
+      rtcSetAt: this.opts.clock.monotonic(),
+      sockets: new Map(),
+    }
     for (const l of this.opts.dialect.banner(this.context())) this.opts.output(Buffer.from(`${l}\r\n`, 'latin1'))
   }
 
@@ -137,7 +147,7 @@ export class EmulatedModule {
         else if (overflow) this.enqueue(null, null)
         else if (cmd.length > 0) {
           const asked = prompt ? prompt(cmd, this.context()) : null
-          const need = prompt ? asked?.length ?? 0 : this.opts.dialect.payloadLength(cmd, this.opts.profile)
+          const need = prompt ? (asked?.length ?? 0) : this.opts.dialect.payloadLength(cmd, this.opts.profile)
           if (asked && need > 0) this.opts.output(asked.prompt)
           if (need > 0) this.payload = { cmd, need, got: [], size: 0 }
           else this.enqueue(cmd, null)
@@ -154,10 +164,15 @@ export class EmulatedModule {
 
   private enqueue(cmd: string | null, payload: Buffer | null): void {
     this.busy++
-    this.queue = this.queue.then(() => this.run(cmd, payload)).catch((err: Error) => this.opts.error(`${cmd === null ? 'an over-long line' : cmd.slice(0, 40)}: ${err.message}`)).finally(() => {
-      this.busy--
-      if (this.busy === 0) this.flushIndications()
-    })
+    this.queue = this.queue
+      .then(() => this.run(cmd, payload))
+      .catch((err: Error) =>
+        this.opts.error(`${cmd === null ? 'an over-long line' : cmd.slice(0, 40)}: ${err.message}`),
+      )
+      .finally(() => {
+        this.busy--
+        if (this.busy === 0) this.flushIndications()
+      })
   }
 
   /** The console prints indications between responses, never inside one. */
@@ -206,7 +221,8 @@ export class EmulatedModule {
       }
       case 'corrupt': {
         const all = Buffer.concat(out.chunks)
-        for (let n = 0; n < 3 && all.length > 0; n++) all[Math.floor(rnd() * all.length)] = 0x80 + Math.floor(rnd() * 0x7f)
+        for (let n = 0; n < 3 && all.length > 0; n++)
+          all[Math.floor(rnd() * all.length)] = 0x80 + Math.floor(rnd() * 0x7f)
         this.opts.output(all)
         return
       }
@@ -225,11 +241,16 @@ export class EmulatedModule {
     return {
       profile: this.opts.profile,
       flash: this.flash,
-      get ram() { return ram() },
+      get ram() {
+        return ram()
+      },
       net: this.opts.net,
       wifi: this.opts.wifi,
       now: () => new Date(this.ram.rtcMs + (this.opts.clock.monotonic() - this.ram.rtcSetAt)),
-      setClock: (d: Date) => { this.ram.rtcMs = d.getTime(); this.ram.rtcSetAt = this.opts.clock.monotonic() },
+      setClock: (d: Date) => {
+        this.ram.rtcMs = d.getTime()
+        this.ram.rtcSetAt = this.opts.clock.monotonic()
+      },
       indicate: (line: string) => this.indicate(line),
       indicateRaw: (bytes: Buffer) => this.indicateRaw(bytes),
       reboot: () => setImmediate(() => this.boot()),

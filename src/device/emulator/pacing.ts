@@ -10,7 +10,11 @@ export class Pacer {
   /** Bytes moved so far. */
   bytes = 0
 
-  constructor(baud: number, private readonly deliver: (b: Buffer) => void | Promise<void>, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    baud: number,
+    private readonly deliver: (b: Buffer) => void | Promise<void>,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.bytesPerMs = baud / 10 / 1000
   }
 

@@ -18,17 +18,25 @@ export function parseCa(bytes: Buffer): ParsedCert | null {
 }
 
 export type ModuleSession =
-  | { ok: true; socket: Socket | TLSSocket; lines: string[] }
-  | { ok: false; class: FailureClass; lines: string[] }
+  { ok: true; socket: Socket | TLSSocket; lines: string[] } | { ok: false; class: FailureClass; lines: string[] }
 
 /**
  * Both dialects' way out: connect as the profile's module, then (for TLS) judge the served chain
  * against the stored CA. `lines` are the CA look-up lines the module prints either way. Network
  * time is counted here for --stats; the caller adds what it spends after.
  */
-export async function connectAndJudge(ctx: ModuleContext, what: string, host: string, port: number, tls: boolean, nameToCheck: string): Promise<ModuleSession> {
+export async function connectAndJudge(
+  ctx: ModuleContext,
+  what: string,
+  host: string,
+  port: number,
+  tls: boolean,
+  nameToCheck: string,
+): Promise<ModuleSession> {
   const start = ctx.net.clock.monotonic()
-  const elapsed = () => { ctx.stats.networkMs += ctx.net.clock.monotonic() - start }
+  const elapsed = () => {
+    ctx.stats.networkMs += ctx.net.clock.monotonic() - start
+  }
   ctx.stats.requests++
   const conn = await moduleConnect(host, port, tls, ctx.profile, ctx.net)
   if (!conn.ok) {

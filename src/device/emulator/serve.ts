@@ -61,7 +61,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     clock: opts.clock,
     rtcAtBoot: opts.rtcAtBoot,
     wifi: opts.wifi,
-    net: { resolveMap: opts.resolveMap, dnsOff: opts.dnsOff, clock: opts.clock, timeoutMs: opts.requestTimeoutMs, cache: new CertCache() },
+    net: {
+      resolveMap: opts.resolveMap,
+      dnsOff: opts.dnsOff,
+      clock: opts.clock,
+      timeoutMs: opts.requestTimeoutMs,
+      cache: new CertCache(),
+    },
     faults: opts.faults,
     seed: opts.seed,
     output: (b) => out.push(b),
@@ -89,7 +95,12 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
         const client = await speed.read()
         const was = mismatched
         mismatched = client !== null && speedsMismatch(opts.baud, client)
-        if (mismatched !== was) opts.log(mismatched ? `client at ${client} baud, line at ${opts.baud}: bytes garbled both ways` : `client back at ${opts.baud} baud`)
+        if (mismatched !== was)
+          opts.log(
+            mismatched
+              ? `client at ${client} baud, line at ${opts.baud}: bytes garbled both ways`
+              : `client back at ${opts.baud} baud`,
+          )
         input.push(mismatched ? garble(d) : d)
       })
     })
@@ -115,12 +126,20 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     socket.setNoDelay(true)
     socket.on('data', (d) => input.push(d))
     socket.on('error', () => {})
-    socket.on('close', () => { if (client === socket) client = null })
+    socket.on('close', () => {
+      if (client === socket) client = null
+    })
   })
-  sink = async (b) => { client?.write(b) }
+  sink = async (b) => {
+    client?.write(b)
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(opts.listen.kind === 'tcp' ? opts.listen.port : 0, opts.listen.kind === 'tcp' ? opts.listen.host : '127.0.0.1', resolve)
+    server.listen(
+      opts.listen.kind === 'tcp' ? opts.listen.port : 0,
+      opts.listen.kind === 'tcp' ? opts.listen.host : '127.0.0.1',
+      resolve,
+    )
   })
   module.boot()
   const addr = server.address() as { address: string; port: number }
@@ -138,10 +157,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
 async function writeAll(fd: number, data: Buffer): Promise<void> {
   let off = 0
   while (off < data.length) {
-    const n = await new Promise<number>((resolve) => fsWrite(fd, data, off, data.length - off, null, (err, written) => {
-      if (err && (err as NodeJS.ErrnoException).code !== 'EAGAIN') resolve(data.length - off) // port gone: drop, like a line with no listener
-      else resolve(err ? 0 : written)
-    }))
+    const n = await new Promise<number>((resolve) =>
+      fsWrite(fd, data, off, data.length - off, null, (err, written) => {
+        if (err && (err as NodeJS.ErrnoException).code !== 'EAGAIN')
+          resolve(data.length - off) // port gone: drop, like a line with no listener
+        else resolve(err ? 0 : written)
+      }),
+    )
     off += n
     if (n === 0) await new Promise((r) => setTimeout(r, 10))
   }

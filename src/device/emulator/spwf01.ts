@@ -36,13 +36,23 @@ export const spwf01: DialectHandler = {
   },
 
   freshRam() {
-    return { echo: false, errs: 2, verbose: true, vars: new Map([['localecho1', '0'], ['console1_speed', '115200'], ['console1_hwfc', '0']]) }
+    return {
+      echo: false,
+      errs: 2,
+      verbose: true,
+      vars: new Map([
+        ['localecho1', '0'],
+        ['console1_speed', '115200'],
+        ['console1_hwfc', '0'],
+      ]),
+    }
   },
 
   payloadLength(cmd, profile) {
     const { name, args } = splitArgs(cmd)
     // Over the store's size the upload is refused before its payload (a GUESS in the profile's notes).
-    if (name === 'AT+S.TLSCERT' && args?.length === 2) return (Number(args[1]) || 0) <= profile.store.maxCaBytes ? Number(args[1]) || 0 : 0
+    if (name === 'AT+S.TLSCERT' && args?.length === 2)
+      return (Number(args[1]) || 0) <= profile.store.maxCaBytes ? Number(args[1]) || 0 : 0
     if (name === 'AT+S.SOCKW' && args?.length === 2) return Math.min(Number(args[1]) || 0, 4096)
     return 0
   },
@@ -63,7 +73,11 @@ export const spwf01: DialectHandler = {
         ctx.reboot()
         return
       case 'AT+S.STS': {
-        const vars: Record<string, string> = { version: ctx.profile.build.replace(/-SPWF01S$/, ''), current_time: String(Math.floor(ctx.now().getTime() / 1000)), ip_ipaddr: ctx.wifi ? '192.168.0.50' : '0.0.0.0' }
+        const vars: Record<string, string> = {
+          version: ctx.profile.build.replace(/-SPWF01S$/, ''),
+          current_time: String(Math.floor(ctx.now().getTime() / 1000)),
+          ip_ipaddr: ctx.wifi ? '192.168.0.50' : '0.0.0.0',
+        }
         const wanted = args ? [args[0] ?? ''] : Object.keys(vars)
         for (const k of wanted) {
           if (vars[k] === undefined) return err(out, 'Variable not found')
@@ -93,7 +107,8 @@ export const spwf01: DialectHandler = {
         return ok(out)
       case 'AT+S.TLSCERT': {
         const kind = args?.[0]?.toLowerCase() ?? ''
-        if (!payload || !['ca', 'cert', 'key', 'f_ca', 'f_cert', 'f_key'].includes(kind)) return err(out, 'Invalid argument')
+        if (!payload || !['ca', 'cert', 'key', 'f_ca', 'f_cert', 'f_key'].includes(kind))
+          return err(out, 'Invalid argument')
         if (kind.endsWith('ca')) {
           if (pemBlocks(payload.toString('latin1')).length === 0) return err(out, 'Invalid certificate')
           ctx.flash.ca = payload

@@ -8,15 +8,31 @@ import { connectAndJudge, parseCa } from './secure-connect.js'
 
 /** FW 1.1.0 error texts (reference §3), by code. */
 const ERRORS: Record<number, string> = {
-  1: 'Command not found', 2: 'Missing argument(s)', 4: 'Variable not found', 6: 'Too many argument(s)', 7: 'Invalid argument(s)',
-  8: 'Invalid value', 32: 'Argument exceeds allowed size', 33: 'Argument evaluated to zero', 44: 'Wait for Connection Up',
-  65: 'DNS address failure', 91: 'Low Memory', 101: 'Failed to write flash', 111: 'Request failed',
+  1: 'Command not found',
+  2: 'Missing argument(s)',
+  4: 'Variable not found',
+  6: 'Too many argument(s)',
+  7: 'Invalid argument(s)',
+  8: 'Invalid value',
+  32: 'Argument exceeds allowed size',
+  33: 'Argument evaluated to zero',
+  44: 'Wait for Connection Up',
+  65: 'DNS address failure',
+  91: 'Low Memory',
+  101: 'Failed to write flash',
+  111: 'Request failed',
 }
 /** The emulator keeps at most this much of a response body (documented in the profiles' notes). */
 const MAX_BODY = 64 * 1024
 const CONFIG_DEFAULTS: Record<string, string> = {
-  console_echo: '1', console_errs: '2', console_verbose: '1', console_speed: '115200', console_hwfc: '0',
-  console_winds: '1', wifi_mode: '1', ip_use_dhcp: '1',
+  console_echo: '1',
+  console_errs: '2',
+  console_verbose: '1',
+  console_speed: '115200',
+  console_hwfc: '0',
+  console_winds: '1',
+  wifi_mode: '1',
+  ip_use_dhcp: '1',
 }
 
 function error(out: Response, ctx: ModuleContext, code: number): void {
@@ -81,7 +97,20 @@ export const spwf04: DialectHandler = {
         out.line('AT-S.OK')
         return
       case 'AT+S.HELP':
-        for (const c of ['AT', 'AT+S.HELP', 'AT+S.RESET', 'AT+S.STS', 'AT+S.GCFG', 'AT+S.SCFG', 'AT+S.WCFG', 'AT+S.FCFG', 'AT+S.TIME', 'AT+S.TLSCERT', 'AT+S.HTTPGET']) out.line(`AT-S.${c}`)
+        for (const c of [
+          'AT',
+          'AT+S.HELP',
+          'AT+S.RESET',
+          'AT+S.STS',
+          'AT+S.GCFG',
+          'AT+S.SCFG',
+          'AT+S.WCFG',
+          'AT+S.FCFG',
+          'AT+S.TIME',
+          'AT+S.TLSCERT',
+          'AT+S.HTTPGET',
+        ])
+          out.line(`AT-S.${c}`)
         out.line('AT-S.OK')
         return
       case 'AT+S.STS': {
@@ -167,7 +196,13 @@ function tlsCert(args: string[] | null, payload: Buffer | null, out: Response, c
   const f = ctx.flash
   if (kind === 'content') {
     if (n === 1) {
-      out.line('AT-S.List').line(`AT-S.CA:${f.ca ? 1 : 0}`).line(`AT-S.Cert:${f.cert ? 1 : 0}`).line(`AT-S.Key:${f.key ? 1 : 0}`).line(`AT-S.Id:${f.auth || f.caSki ? 1 : 0}`).line('AT-S.OK')
+      out
+        .line('AT-S.List')
+        .line(`AT-S.CA:${f.ca ? 1 : 0}`)
+        .line(`AT-S.Cert:${f.cert ? 1 : 0}`)
+        .line(`AT-S.Key:${f.key ? 1 : 0}`)
+        .line(`AT-S.Id:${f.auth || f.caSki ? 1 : 0}`)
+        .line('AT-S.OK')
       return
     }
     if (n === 2) {
@@ -185,7 +220,11 @@ function tlsCert(args: string[] | null, payload: Buffer | null, out: Response, c
     out.line(f.caSki ? `AT-S.SubjectKeyId:${f.caSki.toUpperCase().match(/../g)!.join(':')}` : 'AT-S.No SubjectKeyId')
   } else if (kind === 'auth') {
     f.auth = payload
-    f.caSki = payload.toString('latin1').replace(/[^0-9a-fA-F]/g, '').toLowerCase() || null
+    f.caSki =
+      payload
+        .toString('latin1')
+        .replace(/[^0-9a-fA-F]/g, '')
+        .toLowerCase() || null
   } else f[kind as 'cert' | 'key'] = payload
   out.line('AT-S.OK')
 }

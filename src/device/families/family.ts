@@ -34,7 +34,13 @@ export interface ModuleFamily {
   readonly rawFinal: string
   /** Module, firmware and build, from the wire (profiles map a build to a version where the module does not say). */
   identify(channel: AtChannel, timeoutMs: number, profiles: readonly FirmwareProfile[]): Promise<Identity>
-  createDriver(channel: AtChannel, identity: Identity, profile: FirmwareProfile, monotonic: () => number, timeouts: DriverTimeouts): ModuleDriver
+  createDriver(
+    channel: AtChannel,
+    identity: Identity,
+    profile: FirmwareProfile,
+    monotonic: () => number,
+    timeouts: DriverTimeouts,
+  ): ModuleDriver
   /** The emulator's command set for this family. */
   readonly emulator: DialectHandler
   /**

@@ -18,7 +18,11 @@ export function findFamily(dialect: string): ModuleFamily | undefined {
 
 export function familyOf(dialect: string): ModuleFamily {
   const f = findFamily(dialect)
-  if (!f) throw new DeviceError('PROFILE_INVALID', `dialect "${dialect}" is not a registered module family (${registry.map((x) => x.dialect).join(', ')})`)
+  if (!f)
+    throw new DeviceError(
+      'PROFILE_INVALID',
+      `dialect "${dialect}" is not a registered module family (${registry.map((x) => x.dialect).join(', ')})`,
+    )
   return f
 }
 

@@ -5,7 +5,11 @@ import { FAILURE_CLASSES, type FailureClass, type FirmwareProfile } from './prof
  * else is literal. A corrupted byte (outside printable ASCII) never matches a placeholder.
  */
 export function linePattern(template: string): RegExp {
-  const parts = template.split(/(\{n\}|\{text\})/).map((s) => (s === '{n}' ? '(\\d+)' : s === '{text}' ? '([\\x20-\\x7e]*)' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+  const parts = template
+    .split(/(\{n\}|\{text\})/)
+    .map((s) =>
+      s === '{n}' ? '(\\d+)' : s === '{text}' ? '([\\x20-\\x7e]*)' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
   return new RegExp(`^${parts.join('')}$`)
 }
 
@@ -42,7 +46,8 @@ const matchesAny = (line: string, templates: readonly string[]) => templates.som
 export function damage(lines: readonly string[], profile: FirmwareProfile): string | null {
   const g = profile.responses
   const last = lines[lines.length - 1]
-  if (last === undefined || !matchesAny(last, g.final)) return `no final line${last === undefined ? '' : ` (last: ${JSON.stringify(last.slice(0, 80))})`}`
+  if (last === undefined || !matchesAny(last, g.final))
+    return `no final line${last === undefined ? '' : ` (last: ${JSON.stringify(last.slice(0, 80))})`}`
   const known = [...g.info, ...g.final, ...Object.values(profile.errors).flat()]
   const bad = lines.find((l) => !matchesAny(l, known))
   return bad === undefined ? null : `a line outside the ${profile.id} grammar: ${JSON.stringify(bad.slice(0, 80))}`
@@ -61,7 +66,8 @@ export function classifyResponse(lines: readonly string[], profile: FirmwareProf
   for (const cls of FAILURE_CLASSES) {
     const entry = profile.errors[cls]
     if (!entry) continue
-    const same = (got: readonly string[]) => got.length === entry.length && got.every((l, i) => linePattern(entry[i]!).test(l))
+    const same = (got: readonly string[]) =>
+      got.length === entry.length && got.every((l, i) => linePattern(entry[i]!).test(l))
     if (same(errorLines) || same(errorLines.slice(0, -1))) return { kind: 'class', class: cls }
   }
   return { kind: 'unmatched' }

@@ -11,7 +11,8 @@ export const BUILTIN_PROFILE_DIR = dataPath('firmware')
 /** Loads a profile by id (from the given directories, then the built-in ones) or by file path. */
 export async function loadProfile(idOrPath: string, dirs: readonly string[] = []): Promise<FirmwareProfile> {
   if (idOrPath.endsWith('.json')) return await readProfile(idOrPath)
-  if (!/^[A-Za-z0-9._-]+$/.test(idOrPath)) throw new DeviceError('PROFILE_INVALID', `profile id "${idOrPath}" is not a file name`)
+  if (!/^[A-Za-z0-9._-]+$/.test(idOrPath))
+    throw new DeviceError('PROFILE_INVALID', `profile id "${idOrPath}" is not a file name`)
   for (const dir of [...dirs, BUILTIN_PROFILE_DIR]) {
     try {
       return await readProfile(join(dir, `${idOrPath}.json`))
@@ -19,7 +20,10 @@ export async function loadProfile(idOrPath: string, dirs: readonly string[] = []
       if ((err as DeviceError).code !== 'PROFILE_NOT_FOUND') throw err
     }
   }
-  throw new DeviceError('PROFILE_NOT_FOUND', `no firmware profile "${idOrPath}" in ${[...dirs, BUILTIN_PROFILE_DIR].join(', ')}`)
+  throw new DeviceError(
+    'PROFILE_NOT_FOUND',
+    `no firmware profile "${idOrPath}" in ${[...dirs, BUILTIN_PROFILE_DIR].join(', ')}`,
+  )
 }
 
 export async function loadAllProfiles(dirs: readonly string[] = []): Promise<FirmwareProfile[]> {
@@ -29,7 +33,10 @@ export async function loadAllProfiles(dirs: readonly string[] = []): Promise<Fir
     try {
       names = await readdir(dir)
     } catch (err) {
-      throw new DeviceError('PROFILE_INVALID', `--profiles ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : (err as Error).message}`)
+      throw new DeviceError(
+        'PROFILE_INVALID',
+        `--profiles ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : (err as Error).message}`,
+      )
     }
     for (const f of names.filter((n) => n.endsWith('.json')).sort()) out.push(await readProfile(join(dir, f)))
   }
@@ -49,13 +56,19 @@ async function readProfile(file: string): Promise<FirmwareProfile> {
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    throw new DeviceError((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'PROFILE_NOT_FOUND' : 'PROFILE_INVALID', `${file}: ${(err as Error).message}`)
+    throw new DeviceError(
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'PROFILE_NOT_FOUND' : 'PROFILE_INVALID',
+      `${file}: ${(err as Error).message}`,
+    )
   }
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch (err) {
-    throw new DeviceError('PROFILE_INVALID', `${file}: ${text.trim() === '' ? 'the file is empty' : `not JSON (${(err as Error).message})`}`)
+    throw new DeviceError(
+      'PROFILE_INVALID',
+      `${file}: ${text.trim() === '' ? 'the file is empty' : `not JSON (${(err as Error).message})`}`,
+    )
   }
   return validateProfile(raw, file)
 }
@@ -63,38 +76,63 @@ async function readProfile(file: string): Promise<FirmwareProfile> {
 export function validateProfile(raw: unknown, source: string): FirmwareProfile {
   const p = raw as FirmwareProfile
   const problems: string[] = []
-  const need = (ok: boolean, what: string) => { if (!ok) problems.push(what) }
+  const need = (ok: boolean, what: string) => {
+    if (!ok) problems.push(what)
+  }
   need(typeof p === 'object' && p !== null, 'not an object')
   if (problems.length === 0) {
     need(typeof p.id === 'string' && /^[A-Za-z0-9._-]+$/.test(p.id), 'id must be a file-name-safe string')
     const family = typeof p.dialect === 'string' ? findFamily(p.dialect) : undefined
     const modules = FAMILIES.flatMap((f) => f.modules)
     need(typeof p.module === 'string' && familyForModule(p.module) !== undefined, `module must be ${oneOf(modules)}`)
-    need(typeof p.firmware === 'string' && /^\d+\.\d+\.\d+$/.test(p.firmware), 'firmware must be a version such as 1.1.0')
+    need(
+      typeof p.firmware === 'string' && /^\d+\.\d+\.\d+$/.test(p.firmware),
+      'firmware must be a version such as 1.1.0',
+    )
     need(typeof p.build === 'string', 'build must be a string')
     need(family !== undefined, `dialect must be one of ${FAMILIES.map((f) => f.dialect).join(', ')}`)
-    if (family && familyForModule(p.module)) need(family.modules.includes(p.module), `module ${p.module} is not a ${family.dialect} module (${family.dialect}: ${family.modules.join(', ')})`)
+    if (family && familyForModule(p.module))
+      need(
+        family.modules.includes(p.module),
+        `module ${p.module} is not a ${family.dialect} module (${family.dialect}: ${family.modules.join(', ')})`,
+      )
     need(Array.isArray(p.notes) && p.notes.every((n) => typeof n === 'string'), 'notes must be a list of strings')
     const t = p.tls
     need(typeof t === 'object' && t !== null, 'tls is missing')
     if (t) {
-      need(Array.isArray(t.versions) && t.versions.every((v) => TLS_VERSIONS.includes(v)), 'tls.versions: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3')
+      need(
+        Array.isArray(t.versions) && t.versions.every((v) => TLS_VERSIONS.includes(v)),
+        'tls.versions: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3',
+      )
       try {
         toNodeHello(helloOf(p))
       } catch (err) {
         problems.push(`tls: ${(err as Error).message}`)
       }
-      need(typeof t.certificateKeys?.rsa?.maxBits === 'number' && Array.isArray(t.certificateKeys?.ecdsa), 'tls.certificateKeys needs rsa {minBits, maxBits} and ecdsa [curves]')
+      need(
+        typeof t.certificateKeys?.rsa?.maxBits === 'number' && Array.isArray(t.certificateKeys?.ecdsa),
+        'tls.certificateKeys needs rsa {minBits, maxBits} and ecdsa [curves]',
+      )
       need(t.anchorMatch === 'ski-aki' || t.anchorMatch === 'path', 'tls.anchorMatch must be ski-aki or path')
     }
     need(typeof p.store?.maxCaBytes === 'number', 'store.maxCaBytes must be a number')
-    const lineList = (v: unknown) => Array.isArray(v) && v.every((l) => typeof l === 'string' && l !== '' && !/[\r\n]/.test(l))
-    need(typeof p.responses === 'object' && p.responses !== null && lineList(p.responses.info) && lineList(p.responses.final) && p.responses.final.length > 0,
-      'responses needs info [lines] and final [lines] (the grammar of a response)')
+    const lineList = (v: unknown) =>
+      Array.isArray(v) && v.every((l) => typeof l === 'string' && l !== '' && !/[\r\n]/.test(l))
+    need(
+      typeof p.responses === 'object' &&
+        p.responses !== null &&
+        lineList(p.responses.info) &&
+        lineList(p.responses.final) &&
+        p.responses.final.length > 0,
+      'responses needs info [lines] and final [lines] (the grammar of a response)',
+    )
     need(typeof p.errors === 'object' && p.errors !== null, 'errors must map failure classes to lines')
     for (const [cls, lines] of Object.entries(p.errors ?? {})) {
       need((FAILURE_CLASSES as readonly string[]).includes(cls), `errors: unknown failure class "${cls}"`)
-      need(Array.isArray(lines) && lines.length > 0 && lines.every((l) => typeof l === 'string' && !/[\r\n]/.test(l)), `errors.${cls}: a non-empty list of single lines`)
+      need(
+        Array.isArray(lines) && lines.length > 0 && lines.every((l) => typeof l === 'string' && !/[\r\n]/.test(l)),
+        `errors.${cls}: a non-empty list of single lines`,
+      )
     }
     // A misspelt field would otherwise be ignored and its default used: every key must be known.
     problems.push(...unknownKeys(p, [...COMMON_KEYS, ...(family?.profileKeys ?? [])]))
@@ -105,9 +143,34 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
   return p
 }
 
-const COMMON_KEYS = ['id', 'module', 'firmware', 'build', 'dialect', 'notes', 'tls', 'store', 'responses', 'errors', 'learned'] as const
+const COMMON_KEYS = [
+  'id',
+  'module',
+  'firmware',
+  'build',
+  'dialect',
+  'notes',
+  'tls',
+  'store',
+  'responses',
+  'errors',
+  'learned',
+] as const
 const BLOCK_KEYS: Record<string, readonly string[]> = {
-  tls: ['versions', 'cipherSuites', 'groups', 'signatureAlgorithms', 'sni', 'certificateKeys', 'certificateSignatureHashes', 'maxCertificateBytes', 'maxChainBytes', 'anchorMatch', 'checkValidity', 'checkHostname'],
+  tls: [
+    'versions',
+    'cipherSuites',
+    'groups',
+    'signatureAlgorithms',
+    'sni',
+    'certificateKeys',
+    'certificateSignatureHashes',
+    'maxCertificateBytes',
+    'maxChainBytes',
+    'anchorMatch',
+    'checkValidity',
+    'checkHostname',
+  ],
   store: ['caSlots', 'maxCaBytes'],
   responses: ['info', 'final'],
 }
@@ -118,11 +181,15 @@ export function unknownKeys(p: object, topLevel: readonly string[]): string[] {
   const check = (obj: unknown, allowed: readonly string[], where: string) => {
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return
     for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k)) problems.push(`unknown field ${where}${JSON.stringify(k)} (${where ? `${where.slice(0, -1)} has` : 'a profile has'} ${allowed.join(', ')}; a remark goes in notes)`)
+      if (!allowed.includes(k))
+        problems.push(
+          `unknown field ${where}${JSON.stringify(k)} (${where ? `${where.slice(0, -1)} has` : 'a profile has'} ${allowed.join(', ')}; a remark goes in notes)`,
+        )
     }
   }
   check(p, topLevel, '')
-  for (const [block, keys] of Object.entries(BLOCK_KEYS)) check((p as Record<string, unknown>)[block], keys, `${block}.`)
+  for (const [block, keys] of Object.entries(BLOCK_KEYS))
+    check((p as Record<string, unknown>)[block], keys, `${block}.`)
   return problems
 }
 

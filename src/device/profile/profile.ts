@@ -7,7 +7,21 @@ import type { HelloProfile, TlsVersion } from '../../chain/index.js'
  * every failure): the report's why then comes from the prediction alone. Classification tries the
  * classes in this order, so `unspecified` comes after every class with its own lines.
  */
-export const FAILURE_CLASSES = ['dns', 'connect', 'handshake', 'untrusted', 'key-unsupported', 'expired', 'clock', 'hostname', 'too-large', 'http', 'timeout', 'unspecified', 'device'] as const
+export const FAILURE_CLASSES = [
+  'dns',
+  'connect',
+  'handshake',
+  'untrusted',
+  'key-unsupported',
+  'expired',
+  'clock',
+  'hostname',
+  'too-large',
+  'http',
+  'timeout',
+  'unspecified',
+  'device',
+] as const
 export type FailureClass = (typeof FAILURE_CLASSES)[number]
 
 /** A registered module family's id (src/device/families), e.g. `spwf04`. */
@@ -84,5 +98,11 @@ export interface LearnedInfo {
 /** The ClientHello the module sends, as the resolver and the emulator's TLS client take it. */
 export function helloOf(profile: FirmwareProfile): HelloProfile {
   const t = profile.tls
-  return { versions: t.versions, cipherSuites: t.cipherSuites, groups: t.groups, signatureAlgorithms: t.signatureAlgorithms, sni: t.sni }
+  return {
+    versions: t.versions,
+    cipherSuites: t.cipherSuites,
+    groups: t.groups,
+    signatureAlgorithms: t.signatureAlgorithms,
+    sni: t.sni,
+  }
 }

@@ -9,7 +9,10 @@ import { parseDeviceUrl, type DeviceUrl } from './url.js'
  * (exit 2) rather than a device "lost" after targets were resolved and a run created. Nothing
  * is opened: a serial port is only looked at (opening one can reset the board behind it).
  */
-export async function checkDeviceUrl(url: string, opts: { cwd: string; profileDirs: readonly string[] }): Promise<DeviceUrl> {
+export async function checkDeviceUrl(
+  url: string,
+  opts: { cwd: string; profileDirs: readonly string[] },
+): Promise<DeviceUrl> {
   const u = parseDeviceUrl(url)
   if (u.kind === 'emu') {
     try {
@@ -41,7 +44,9 @@ function serialPathProblem(path: string): string | null {
     st = statSync(path)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    return code === 'ENOENT' ? `${path} does not exist (is the module plugged in? ls /dev/tty*)` : `${path}: ${(err as Error).message}`
+    return code === 'ENOENT'
+      ? `${path} does not exist (is the module plugged in? ls /dev/tty*)`
+      : `${path}: ${(err as Error).message}`
   }
   if (!st.isCharacterDevice()) return `${path} is not a serial port (not a character device)`
   // The controlling terminal (/dev/tty), consoles and /dev/null are character devices too: the
@@ -50,9 +55,12 @@ function serialPathProblem(path: string): string | null {
   let real = path
   try {
     real = realpathSync(path)
-  } catch { /* stat succeeded; keep the name given */ }
+  } catch {
+    /* stat succeeded; keep the name given */
+  }
   const named = SERIAL_NAMES[process.platform]
-  if (named && !named.test(real)) return `${path}${real !== path ? ` (${real})` : ''} is not a serial port (expected ${SERIAL_EXAMPLES[process.platform]})`
+  if (named && !named.test(real))
+    return `${path}${real !== path ? ` (${real})` : ''} is not a serial port (expected ${SERIAL_EXAMPLES[process.platform]})`
   // Linux names every device class in sysfs; a character device outside the tty class
   // (/dev/null, /dev/zero, /dev/random) is not a serial port. Pseudo-terminals have no entry.
   const major = Math.floor(st.rdev / 256) & 0xfff
@@ -63,5 +71,7 @@ function serialPathProblem(path: string): string | null {
   } catch {
     return null
   }
-  return /\/tty\//.test(node) ? null : `${path} is not a serial port (it is the ${node.split('/').slice(-2).join('/')} device)`
+  return /\/tty\//.test(node)
+    ? null
+    : `${path} is not a serial port (it is the ${node.split('/').slice(-2).join('/')} device)`
 }

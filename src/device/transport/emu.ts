@@ -21,12 +21,21 @@ export interface EmulatorSpawnOptions {
   startTimeoutMs?: number
 }
 
-const PARAM_FLAGS: Record<string, string> = { faults: '--faults', seed: '--seed', clock: '--clock', baud: '--baud', 'request-timeout-ms': '--request-timeout-ms', stats: '--stats' }
+const PARAM_FLAGS: Record<string, string> = {
+  faults: '--faults',
+  seed: '--seed',
+  clock: '--clock',
+  baud: '--baud',
+  'request-timeout-ms': '--request-timeout-ms',
+  stats: '--stats',
+}
 
 /** The CLI entry of this build: src/cli/main.ts under tsx, dist/cli/main.js when built. */
 function cliEntry(): string {
   const self = fileURLToPath(import.meta.url)
-  return self.endsWith('.ts') ? fileURLToPath(new URL('../../cli/main.ts', import.meta.url)) : fileURLToPath(new URL('../../cli/main.js', import.meta.url))
+  return self.endsWith('.ts')
+    ? fileURLToPath(new URL('../../cli/main.ts', import.meta.url))
+    : fileURLToPath(new URL('../../cli/main.js', import.meta.url))
 }
 
 /** Keep module loaders (tsx when running from source); drop --inspect and the like, which would clash. */
@@ -34,7 +43,8 @@ export function loaderArgs(execArgv: readonly string[]): string[] {
   const out: string[] = []
   for (let i = 0; i < execArgv.length; i++) {
     const a = execArgv[i]!
-    if (/^--(import|require|loader|experimental-loader)$/.test(a) && execArgv[i + 1] !== undefined) out.push(a, execArgv[++i]!)
+    if (/^--(import|require|loader|experimental-loader)$/.test(a) && execArgv[i + 1] !== undefined)
+      out.push(a, execArgv[++i]!)
     else if (/^--(import|require|loader|experimental-loader)=/.test(a)) out.push(a)
   }
   return out
@@ -46,7 +56,15 @@ export function loaderArgs(execArgv: readonly string[]): string[] {
  * emulator exits when its stdin closes, so it never outlives the runner, even after kill -9.
  */
 export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transport & { child: ChildProcess }> {
-  const args = [...loaderArgs(process.execArgv), cliEntry(), 'emulate', '--firmware', opts.firmware, '--pty', '--exit-with-stdin']
+  const args = [
+    ...loaderArgs(process.execArgv),
+    cliEntry(),
+    'emulate',
+    '--firmware',
+    opts.firmware,
+    '--pty',
+    '--exit-with-stdin',
+  ]
   for (const r of opts.resolve) args.push('--resolve', r)
   for (const c of opts.connectTo ?? []) args.push('--connect-to', c)
   for (const d of opts.profileDirs ?? []) args.push('--profiles', d)
@@ -54,21 +72,45 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
     if (key === 'no-wifi') args.push('--no-wifi')
     else if (key === 'no-dns') args.push('--no-dns')
     else if (PARAM_FLAGS[key]) args.push(PARAM_FLAGS[key], value)
-    else throw new DeviceError('TRANSPORT_INVALID', `emu: unknown option "${key}" (faults, seed, clock, baud, request-timeout-ms, stats, no-wifi, no-dns)`)
+    else
+      throw new DeviceError(
+        'TRANSPORT_INVALID',
+        `emu: unknown option "${key}" (faults, seed, clock, baud, request-timeout-ms, stats, no-wifi, no-dns)`,
+      )
   }
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => { if (stderr.length < 4000) stderr += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => {
+    if (stderr.length < 4000) stderr += d.toString()
+  })
   // The emulator's own errors become transcript notes: evidence of why a command went unanswered.
   const notes = noteRelay()
   createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (line.startsWith(EMULATOR_ERROR_PREFIX)) notes.push(`emulator: ${line.slice(EMULATOR_ERROR_PREFIX.length).slice(0, 500)}`)
+    if (line.startsWith(EMULATOR_ERROR_PREFIX))
+      notes.push(`emulator: ${line.slice(EMULATOR_ERROR_PREFIX.length).slice(0, 500)}`)
   })
   const path = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill(); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} did not start within ${opts.startTimeoutMs ?? 60_000} ms: ${stderr}`)) }, opts.startTimeoutMs ?? 60_000)
+    const timer = setTimeout(() => {
+      child.kill()
+      reject(
+        new DeviceError(
+          'TRANSPORT_OPEN_FAILED',
+          `emulator for ${opts.firmware} did not start within ${opts.startTimeoutMs ?? 60_000} ms: ${stderr}`,
+        ),
+      )
+    }, opts.startTimeoutMs ?? 60_000)
     const rl = createInterface({ input: child.stdout! })
-    rl.once('line', (line) => { clearTimeout(timer); rl.close(); resolve(line.trim()) })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} exited with ${code}: ${stderr.trim()}`)) })
+    rl.once('line', (line) => {
+      clearTimeout(timer)
+      rl.close()
+      resolve(line.trim())
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(
+        new DeviceError('TRANSPORT_OPEN_FAILED', `emulator for ${opts.firmware} exited with ${code}: ${stderr.trim()}`),
+      )
+    })
   })
   let serial: Transport
   try {
@@ -78,7 +120,9 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
     throw err
   }
   let exited: string | null = null
-  child.once('exit', (code, signal) => { exited = `emulator exited (${signal ?? code})${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}` })
+  child.once('exit', (code, signal) => {
+    exited = `emulator exited (${signal ?? code})${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`
+  })
   return {
     ...serial,
     describe: `emu:${opts.firmware} (${path})`,

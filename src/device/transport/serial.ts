@@ -12,21 +12,41 @@ export interface SerialOptions {
 
 /** A real serial port (or a pseudo-terminal) through node-serialport, 8N1. */
 export async function openSerial(opts: SerialOptions): Promise<Transport> {
-  const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate, rtscts: opts.rtscts, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false })
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new DeviceError('TRANSPORT_OPEN_FAILED', `${opts.path}: ${err.message}`, { cause: err })) : resolve())))
+  const port = new SerialPort({
+    path: opts.path,
+    baudRate: opts.baudRate,
+    rtscts: opts.rtscts,
+    dataBits: 8,
+    parity: 'none',
+    stopBits: 1,
+    autoOpen: false,
+  })
+  await new Promise<void>((resolve, reject) =>
+    port.open((err) =>
+      err
+        ? reject(new DeviceError('TRANSPORT_OPEN_FAILED', `${opts.path}: ${err.message}`, { cause: err }))
+        : resolve(),
+    ),
+  )
   // A port that goes away mid-write (a pty whose module died: EIO) also emits 'error': the write's
   // own callback and 'close' report it to the channel; unheard, it would end the process.
   port.on('error', () => {})
   return {
     describe: opts.path,
-    write: (data) => new Promise<void>((resolve, reject) => {
-      port.write(data, (err) => (err ? reject(err) : port.drain((e) => (e ? reject(e) : resolve()))))
-    }),
-    onData: (cb) => { port.on('data', cb) },
-    onClose: (cb) => { port.on('close', (err?: Error) => cb(err ?? undefined)) },
-    close: () => new Promise<void>((resolve) => {
-      if (!port.isOpen) return resolve()
-      port.close(() => resolve())
-    }),
+    write: (data) =>
+      new Promise<void>((resolve, reject) => {
+        port.write(data, (err) => (err ? reject(err) : port.drain((e) => (e ? reject(e) : resolve()))))
+      }),
+    onData: (cb) => {
+      port.on('data', cb)
+    },
+    onClose: (cb) => {
+      port.on('close', (err?: Error) => cb(err ?? undefined))
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!port.isOpen) return resolve()
+        port.close(() => resolve())
+      }),
   }
 }

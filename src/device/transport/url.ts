@@ -32,13 +32,24 @@ export function parseDeviceUrl(url: string): DeviceUrl {
     return { kind: 'tcp', host: u.hostname.replace(/^\[|\]$/g, ''), port }
   }
   // Only the forms README documents: a `serial://` or `file:` spelling is refused, not guessed at.
-  if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^COM\d+/i.test(url)) throw new DeviceError('TRANSPORT_INVALID', `"${url}": expected a serial device path (/dev/ttyUSB0), tcp://host:port or emu:<profile>`)
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^COM\d+/i.test(url))
+    throw new DeviceError(
+      'TRANSPORT_INVALID',
+      `"${url}": expected a serial device path (/dev/ttyUSB0), tcp://host:port or emu:<profile>`,
+    )
   const [path = '', query = ''] = url.split('?', 2)
-  if (!path.startsWith('/') && !/^COM\d+$/i.test(path)) throw new DeviceError('TRANSPORT_INVALID', `"${url}": expected a serial device path (/dev/ttyUSB0), tcp://host:port or emu:<profile>`)
+  if (!path.startsWith('/') && !/^COM\d+$/i.test(path))
+    throw new DeviceError(
+      'TRANSPORT_INVALID',
+      `"${url}": expected a serial device path (/dev/ttyUSB0), tcp://host:port or emu:<profile>`,
+    )
   const params = new URLSearchParams(query)
-  for (const key of params.keys()) if (key !== 'baud' && key !== 'rtscts') throw new DeviceError('TRANSPORT_INVALID', `"${url}": unknown option "${key}" (baud, rtscts)`)
+  for (const key of params.keys())
+    if (key !== 'baud' && key !== 'rtscts')
+      throw new DeviceError('TRANSPORT_INVALID', `"${url}": unknown option "${key}" (baud, rtscts)`)
   const baudRate = Number(params.get('baud') ?? 115200)
-  if (!Number.isInteger(baudRate) || baudRate < 300 || baudRate > 4_000_000) throw new DeviceError('TRANSPORT_INVALID', `"${url}": baud must be 300-4000000`)
+  if (!Number.isInteger(baudRate) || baudRate < 300 || baudRate > 4_000_000)
+    throw new DeviceError('TRANSPORT_INVALID', `"${url}": baud must be 300-4000000`)
   const rtscts = params.get('rtscts') === '1' || params.get('rtscts') === 'true'
   return { kind: 'serial', path, baudRate, rtscts }
 }
@@ -50,12 +61,19 @@ const EMU_OPTIONS = ['faults', 'seed', 'clock', 'baud', 'request-timeout-ms', 's
 function emuParamProblem(key: string, value: string): string | null {
   if (EMU_FLAGS.includes(key)) return value === '' ? null : `emu: option "${key}" takes no value`
   if (!EMU_OPTIONS.includes(key)) return `emu: unknown option "${key}" (${[...EMU_OPTIONS, ...EMU_FLAGS].join(', ')})`
-  const whole = (min: number, max: number) => (/^\d+$/.test(value) && Number(value) >= min && Number(value) <= max ? null : `emu: ${key} must be a whole number ${min}-${max}`)
+  const whole = (min: number, max: number) =>
+    /^\d+$/.test(value) && Number(value) >= min && Number(value) <= max
+      ? null
+      : `emu: ${key} must be a whole number ${min}-${max}`
   switch (key) {
-    case 'seed': return whole(0, 2 ** 31)
-    case 'baud': return whole(300, 4_000_000)
-    case 'request-timeout-ms': return whole(100, 600_000)
-    case 'clock': return Number.isNaN(new Date(value).getTime()) ? `emu: clock "${value}" is not an ISO-8601 date` : null
+    case 'seed':
+      return whole(0, 2 ** 31)
+    case 'baud':
+      return whole(300, 4_000_000)
+    case 'request-timeout-ms':
+      return whole(100, 600_000)
+    case 'clock':
+      return Number.isNaN(new Date(value).getTime()) ? `emu: clock "${value}" is not an ISO-8601 date` : null
     case 'faults':
       try {
         parseFaults(value)
@@ -63,6 +81,7 @@ function emuParamProblem(key: string, value: string): string | null {
       } catch (err) {
         return `emu: ${(err as Error).message}`
       }
-    default: return value === '' ? `emu: ${key} needs a value` : null
+    default:
+      return value === '' ? `emu: ${key} needs a value` : null
   }
 }

@@ -1,5 +1,12 @@
 import { AppError } from '../../core/errors.js'
-import { CIPHER_SUITE_CODES, EXTENSION_NAMES, GROUP_CODES, SCSV_CODES, SIGNATURE_SCHEME_CODES, VERSION_CODES } from '../../chain/iana.js'
+import {
+  CIPHER_SUITE_CODES,
+  EXTENSION_NAMES,
+  GROUP_CODES,
+  SCSV_CODES,
+  SIGNATURE_SCHEME_CODES,
+  VERSION_CODES,
+} from '../../chain/iana.js'
 
 /** What a client offered, read from its ClientHello; names are the IANA spellings of src/chain/iana.ts. */
 export interface ClientHelloInfo {
@@ -38,7 +45,7 @@ function fail(detail: string): never {
 
 /** RFC 8701: 0x0A0A, 0x1A1A … 0xFAFA are placeholders that mean nothing. */
 function isGrease(v: number): boolean {
-  return (v & 0x0f0f) === 0x0a0a && (v >> 8) === (v & 0xff)
+  return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff)
 }
 
 function code(v: number): string {
@@ -88,18 +95,32 @@ function check(hs: Buffer): number {
 
 /** A bounds-checked reader over the hello body: any read past its end is a malformed hello. */
 class Reader {
-  constructor(private readonly buf: Buffer, public at = 0, private readonly end = buf.length) {}
-  get left(): number { return this.end - this.at }
+  constructor(
+    private readonly buf: Buffer,
+    public at = 0,
+    private readonly end = buf.length,
+  ) {}
+  get left(): number {
+    return this.end - this.at
+  }
   take(n: number, what: string): Buffer {
     if (n > this.left) fail(`${what} runs past the end of the hello`)
     const out = this.buf.subarray(this.at, this.at + n)
     this.at += n
     return out
   }
-  u8(what: string): number { return this.take(1, what)[0]! }
-  u16(what: string): number { return this.take(2, what).readUInt16BE(0) }
-  vec8(what: string): Reader { return this.sub(this.u8(what), what) }
-  vec16(what: string): Reader { return this.sub(this.u16(what), what) }
+  u8(what: string): number {
+    return this.take(1, what)[0]!
+  }
+  u16(what: string): number {
+    return this.take(2, what).readUInt16BE(0)
+  }
+  vec8(what: string): Reader {
+    return this.sub(this.u8(what), what)
+  }
+  vec16(what: string): Reader {
+    return this.sub(this.u16(what), what)
+  }
   private sub(n: number, what: string): Reader {
     const start = this.at
     this.take(n, what)
@@ -122,7 +143,7 @@ export function parseClientHello(bytes: Buffer): ClientHelloInfo | null {
   if (!hs) return null
   const r = new Reader(hs, 4)
   const legacy = r.u16('legacy_version')
-  if ((legacy >> 8) !== 3) fail(`legacy_version ${code(legacy)}`)
+  if (legacy >> 8 !== 3) fail(`legacy_version ${code(legacy)}`)
   r.take(32, 'random')
   const session = r.vec8('session_id')
   if (session.left > 32) fail('session_id longer than 32 bytes')
@@ -154,9 +175,24 @@ export function parseClientHello(bytes: Buffer): ClientHelloInfo | null {
     const body = exts.vec16(`extension ${type}`)
     info.extensions.push({ type, name: EXTENSION_NAMES[type] ?? `ext-${type}` })
     if (type === EXT_SERVER_NAME) info.sni = serverName(body)
-    else if (type === EXT_SUPPORTED_GROUPS) info.groups = body.vec16('supported_groups').u16list('supported_groups').filter((g) => !isGrease(g)).map((g) => GROUP_CODES[g] ?? code(g))
-    else if (type === EXT_SIGNATURE_ALGORITHMS) info.signatureAlgorithms = body.vec16('signature_algorithms').u16list('signature_algorithms').filter((g) => !isGrease(g)).map((g) => SIGNATURE_SCHEME_CODES[g] ?? code(g))
-    else if (type === EXT_SUPPORTED_VERSIONS) info.supportedVersions = body.vec8('supported_versions').u16list('supported_versions').map((v) => VERSION_CODES[v]).filter((v): v is string => v !== undefined)
+    else if (type === EXT_SUPPORTED_GROUPS)
+      info.groups = body
+        .vec16('supported_groups')
+        .u16list('supported_groups')
+        .filter((g) => !isGrease(g))
+        .map((g) => GROUP_CODES[g] ?? code(g))
+    else if (type === EXT_SIGNATURE_ALGORITHMS)
+      info.signatureAlgorithms = body
+        .vec16('signature_algorithms')
+        .u16list('signature_algorithms')
+        .filter((g) => !isGrease(g))
+        .map((g) => SIGNATURE_SCHEME_CODES[g] ?? code(g))
+    else if (type === EXT_SUPPORTED_VERSIONS)
+      info.supportedVersions = body
+        .vec8('supported_versions')
+        .u16list('supported_versions')
+        .map((v) => VERSION_CODES[v])
+        .filter((v): v is string => v !== undefined)
   }
   return info
 }

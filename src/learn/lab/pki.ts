@@ -50,7 +50,8 @@ export interface ProbeCertOptions {
   padBytes?: number
 }
 
-type SignAlgorithm = webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | { name: 'RSA-PSS'; hash: string; saltLength: number }
+type SignAlgorithm =
+  webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | { name: 'RSA-PSS'; hash: string; saltLength: number }
 
 const HASHES = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' } as const
 const CURVES = { 'ec-p256': 'P-256', 'ec-p384': 'P-384', 'ec-p521': 'P-521' } as const
@@ -132,12 +133,16 @@ export class ProbePki {
   }
 
   private publicKey(key: ProbeKey): Promise<webcrypto.CryptoKey> {
-    return this.cached(this.imported, `verify/${key.spki.toString('base64')}`, () => subtle.importKey('spki', key.spki, keyAlgorithm(key.spec), true, ['verify']))
+    return this.cached(this.imported, `verify/${key.spki.toString('base64')}`, () =>
+      subtle.importKey('spki', key.spki, keyAlgorithm(key.spec), true, ['verify']),
+    )
   }
 
   /** The key id @peculiar/x509 computes (SHA-1 of the public key bits, RFC 5280 §4.2.1.2 (1)). */
   private keyId(key: ProbeKey): Promise<string> {
-    return this.cached(this.keyIds, key.spki.toString('base64'), async () => (await x509.SubjectKeyIdentifierExtension.create(await this.publicKey(key))).keyId.toLowerCase())
+    return this.cached(this.keyIds, key.spki.toString('base64'), async () =>
+      (await x509.SubjectKeyIdentifierExtension.create(await this.publicKey(key))).keyId.toLowerCase(),
+    )
   }
 
   async issue(opts: ProbeCertOptions): Promise<ProbeCert> {
@@ -145,26 +150,48 @@ export class ProbePki {
     const issuerKey = opts.issuer === 'self' ? key : opts.issuer.key
     const signAlg = signAlgorithm(issuerKey.spec, opts.signature ?? 'sha256')
     const publicKey = await this.publicKey(key)
-    const signingKey = await this.cached(this.imported, `sign/${JSON.stringify(signAlg)}/${issuerKey.spki.toString('base64')}`, () => subtle.importKey('pkcs8', issuerKey.pkcs8, signAlg, false, ['sign']))
+    const signingKey = await this.cached(
+      this.imported,
+      `sign/${JSON.stringify(signAlg)}/${issuerKey.spki.toString('base64')}`,
+      () => subtle.importKey('pkcs8', issuerKey.pkcs8, signAlg, false, ['sign']),
+    )
     const ca = opts.ca ?? false
     const extensions: InstanceType<typeof x509.Extension>[] = [
       new x509.BasicConstraintsExtension(ca, undefined, true),
-      new x509.KeyUsagesExtension(ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature
-        // RSA key exchange encrypts to the leaf's key; an ECDSA key only signs.
-        : isRsa(key.spec) ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        ca
+          ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature
+          : // RSA key exchange encrypts to the leaf's key; an ECDSA key only signs.
+            isRsa(key.spec)
+            ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
+            : x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
     ]
     let ski: string | null = null
     if (opts.keyIds ?? true) {
       ski = await this.keyId(key)
       extensions.push(new x509.SubjectKeyIdentifierExtension(ski))
       // The AKI names the issuer's SKI when it has one, as a CA's software does.
-      if (opts.issuer !== 'self') extensions.push(new x509.AuthorityKeyIdentifierExtension(opts.issuer.ski ?? await this.keyId(issuerKey)))
+      if (opts.issuer !== 'self')
+        extensions.push(new x509.AuthorityKeyIdentifierExtension(opts.issuer.ski ?? (await this.keyId(issuerKey))))
     }
     if (!ca) extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]))
-    if (opts.sans && opts.sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(opts.sans.map((v) => ({ type: 'dns' as const, value: v }))))
+    if (opts.sans && opts.sans.length > 0)
+      extensions.push(
+        new x509.SubjectAlternativeNameExtension(opts.sans.map((v) => ({ type: 'dns' as const, value: v }))),
+      )
     const pad = opts.padBytes ?? 0
-    if (!Number.isInteger(pad) || pad < 0) throw new AppError('USAGE', `padBytes must be a whole number ≥ 0, not ${pad}`)
-    if (pad > 0) extensions.push(new x509.Extension(PAD_OID, false, Buffer.concat([Buffer.from([0x04]), derLength(pad), Buffer.alloc(pad, 0x50)])))
+    if (!Number.isInteger(pad) || pad < 0)
+      throw new AppError('USAGE', `padBytes must be a whole number ≥ 0, not ${pad}`)
+    if (pad > 0)
+      extensions.push(
+        new x509.Extension(
+          PAD_OID,
+          false,
+          Buffer.concat([Buffer.from([0x04]), derLength(pad), Buffer.alloc(pad, 0x50)]),
+        ),
+      )
     const now = this.now.getTime()
     // A fixed-length random serial: sizes must not depend on it.
     const serial = `01${randomBytes(8).toString('hex')}`
@@ -202,7 +229,11 @@ export class ProbePki {
       return { pad, cert, size: known.get(pad)! }
     }
     let best = await attempt(0)
-    if (best.size > bytes) throw new AppError('USAGE', `a certificate of ${bytes} bytes cannot be made: without padding it is already ${best.size}`)
+    if (best.size > bytes)
+      throw new AppError(
+        'USAGE',
+        `a certificate of ${bytes} bytes cannot be made: without padding it is already ${best.size}`,
+      )
     // Size grows strictly with padding (by more than one byte where a DER length grows): step by
     // the difference still missing, within the bounds already learnt, to the largest that fits.
     let lo = 1
@@ -218,7 +249,9 @@ export class ProbePki {
       }
       pad = Math.max(lo, Math.min(hi, pad + bytes - got.size))
     }
-    return best.cert && best.cert.der.length === best.size ? best.cert : await this.issueLongest({ ...opts, padBytes: best.pad })
+    return best.cert && best.cert.der.length === best.size
+      ? best.cert
+      : await this.issueLongest({ ...opts, padBytes: best.pad })
   }
 
   /**

@@ -10,10 +10,14 @@ import type { ProbeKey } from './pki.js'
 
 export type ProbeServe =
   | {
-    kind: 'tls'; chain: Buffer[]; key: ProbeKey; versions?: TlsVersion[]; cipherSuites?: string[]
-    /** when set, a ClientHello WITHOUT SNI gets this chain instead (an SNI probe) */
-    noSni?: { chain: Buffer[]; key: ProbeKey }
-  }
+      kind: 'tls'
+      chain: Buffer[]
+      key: ProbeKey
+      versions?: TlsVersion[]
+      cipherSuites?: string[]
+      /** when set, a ClientHello WITHOUT SNI gets this chain instead (an SNI probe) */
+      noSni?: { chain: Buffer[]; key: ProbeKey }
+    }
   /** read the ClientHello, answer a fatal handshake_failure alert, close */
   | { kind: 'capture' }
   /** accept, read and discard, never answer (closed by close()) */
@@ -45,8 +49,15 @@ export interface ProbeServer {
 // SECLEVEL=0: the probes must offer what a module takes (TLS 1.0, SHA-1, RSA-1024), not what
 // OpenSSL's defaults allow.
 // Node takes TLS 1.3 suites (TLS_*) in the same string, and a string naming none disables them.
-const BROAD_CIPHERS = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:ALL:!aNULL:!eNULL:@SECLEVEL=0'
-const TLS13 = new Set(['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_CCM_SHA256', 'TLS_AES_128_CCM_8_SHA256'])
+const BROAD_CIPHERS =
+  'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:ALL:!aNULL:!eNULL:@SECLEVEL=0'
+const TLS13 = new Set([
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_CCM_SHA256',
+  'TLS_AES_128_CCM_8_SHA256',
+])
 /** Alert(fatal, handshake_failure) in a TLS 1.0 record: every client version reads it. */
 const HANDSHAKE_FAILURE = Buffer.from([21, 3, 1, 0, 2, 2, 40])
 /** Records and their headers around a hello of the largest accepted size. */
@@ -79,7 +90,8 @@ function contextFor(p: Extract<ProbeServe, { kind: 'tls' }>, chain: Buffer[], ke
     for (const s of p.cipherSuites) {
       if (TLS13.has(s)) modern.push(s)
       else if (CIPHER_SUITES[s]) legacy.push(CIPHER_SUITES[s])
-      else throw new AppError('USAGE', `unknown cipher suite "${s}" (use IANA names such as TLS_RSA_WITH_AES_128_CBC_SHA)`)
+      else
+        throw new AppError('USAGE', `unknown cipher suite "${s}" (use IANA names such as TLS_RSA_WITH_AES_128_CBC_SHA)`)
     }
     // An empty TLS 1.2 list is refused by OpenSSL; a suite that needs a PSK never matches a
     // certificate handshake, so it stands for "none". TLS 1.3 suites: exactly those listed.
@@ -88,13 +100,20 @@ function contextFor(p: Extract<ProbeServe, { kind: 'tls' }>, chain: Buffer[], ke
   try {
     return createSecureContext(options)
   } catch (err) {
-    throw new AppError('USAGE', `the TLS library refuses this probe (${JSON.stringify({ ...options, cert: '…', key: '…' })}): ${(err as Error).message}`)
+    throw new AppError(
+      'USAGE',
+      `the TLS library refuses this probe (${JSON.stringify({ ...options, cert: '…', key: '…' })}): ${(err as Error).message}`,
+    )
   }
 }
 
 function prepare(p: ProbeServe): Prepared {
   if (p.kind !== 'tls') return { serve: p, context: null, noSni: null }
-  return { serve: p, context: contextFor(p, p.chain, p.key), noSni: p.noSni ? contextFor(p, p.noSni.chain, p.noSni.key) : null }
+  return {
+    serve: p,
+    context: contextFor(p, p.chain, p.key),
+    noSni: p.noSni ? contextFor(p, p.noSni.chain, p.noSni.key) : null,
+  }
 }
 
 function respond(req: IncomingMessage, res: ServerResponse): void {
@@ -116,7 +135,8 @@ export async function startProbeServer(opts: { address: string; port?: number })
   const records = new WeakMap<Socket, ServedConnection>()
   const http = createHttpServer({ keepAliveTimeout: 1000 }, (req, res) => {
     const record = records.get(req.socket)
-    if (record && record.request === null) record.request = `${req.method} ${req.url} HTTP/${req.httpVersion}${req.headers.host !== undefined ? ` Host: ${req.headers.host}` : ''}`
+    if (record && record.request === null)
+      record.request = `${req.method} ${req.url} HTTP/${req.httpVersion}${req.headers.host !== undefined ? ` Host: ${req.headers.host}` : ''}`
     respond(req, res)
   })
   const track = (s: Socket) => {
@@ -142,7 +162,14 @@ export async function startProbeServer(opts: { address: string; port?: number })
   const net = createNetServer((socket) => {
     track(socket)
     const prepared = current
-    const record: ServedConnection = { hello: null, completed: false, protocol: null, cipher: null, servername: null, request: null }
+    const record: ServedConnection = {
+      hello: null,
+      completed: false,
+      protocol: null,
+      cipher: null,
+      servername: null,
+      request: null,
+    }
     seen.push(record)
     let buffered = Buffer.alloc(0)
     const onData = (chunk: Buffer) => {

@@ -12,7 +12,11 @@ export async function learnVersions(kit: LearnKit, offered: readonly TlsVersion[
   const ok: TlsVersion[] = []
   const attempts: Array<number | null> = []
   for (const v of offered) {
-    const o = await kit.probe(`version.${v}`, `a server that speaks ${v} only`, kit.tls([kit.leaf, kit.int], { versions: [v] }))
+    const o = await kit.probe(
+      `version.${v}`,
+      `a server that speaks ${v} only`,
+      kit.tls([kit.leaf, kit.int], { versions: [v] }),
+    )
     attempts.push(o.attemptId)
     if (o.outcome === 'not-run') return kit.found.unknown('tls.versions', `the ${v} probe got no verdict`)
     if (o.outcome === 'pass') ok.push(v)
@@ -44,12 +48,25 @@ export async function learnSuites(kit: LearnKit, ecKeys: readonly KeySpec[]): Pr
     let chain: ProbeCert[] = [kit.leaf, kit.int]
     if (suiteAuth(s) === 'ecdsa') {
       const curve = ecKeys[0]
-      if (!curve) { failed.push(`${s} (no curve the module accepts for an ECDSA leaf)`); continue }
-      ecLeaf ??= await kit.pki.issue({ subject: `CN=${kit.names.host}, ${O}`, key: curve, keySlot: 'leaf', issuer: kit.int, sans: [kit.names.host] })
+      if (!curve) {
+        failed.push(`${s} (no curve the module accepts for an ECDSA leaf)`)
+        continue
+      }
+      ecLeaf ??= await kit.pki.issue({
+        subject: `CN=${kit.names.host}, ${O}`,
+        key: curve,
+        keySlot: 'leaf',
+        issuer: kit.int,
+        sans: [kit.names.host],
+      })
       chain = [ecLeaf, kit.int]
     }
     const v: TlsVersion[] = is13 ? ['TLSv1.3'] : versions.filter((x) => x !== 'TLSv1.3')
-    const o = await kit.probe(`suite.${s}`, `a server that accepts ${s} only`, kit.tls(chain, { cipherSuites: [s], ...(v.length ? { versions: v } : {}) }))
+    const o = await kit.probe(
+      `suite.${s}`,
+      `a server that accepts ${s} only`,
+      kit.tls(chain, { cipherSuites: [s], ...(v.length ? { versions: v } : {}) }),
+    )
     if (o.attemptId !== null) found.attempts.push(o.attemptId)
     const chosen = o.connections.find((c) => c.completed)?.cipher ?? null
     if (o.outcome === 'pass' && (chosen === null || chosen === s)) {

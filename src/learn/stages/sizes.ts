@@ -19,13 +19,23 @@ const step = (o: ProbeOutcome): boolean | null => (o.outcome === 'not-run' ? nul
  * again) with the leaf padded to the byte, so no single certificate nears the first limit.
  */
 export async function learnSizes(kit: LearnKit): Promise<void> {
-  const leafOptions: ProbeCertOptions = { subject: `CN=${kit.names.host}, ${O}`, key: kit.leafKey, keySlot: 'leaf', issuer: kit.int, sans: [kit.names.host] }
+  const leafOptions: ProbeCertOptions = {
+    subject: `CN=${kit.names.host}, ${O}`,
+    key: kit.leafKey,
+    keySlot: 'leaf',
+    issuer: kit.int,
+    sans: [kit.names.host],
+  }
   const intBytes = kit.int.der.length
   const leafMin = kit.leaf.der.length
   const failing: Array<{ lines: string[]; attempt: number | null }> = []
   const cert = await searchLargest(leafMin, MAX_CERT_TRIED, RESOLUTION, async (bytes): Promise<SizeProbe> => {
     const leaf = await kit.pki.issueSized(leafOptions, bytes)
-    const o = await kit.probe(`size.certificate.${leaf.der.length}`, `a ${leaf.der.length}-byte leaf`, kit.tls([leaf, kit.int]))
+    const o = await kit.probe(
+      `size.certificate.${leaf.der.length}`,
+      `a ${leaf.der.length}-byte leaf`,
+      kit.tls([leaf, kit.int]),
+    )
     if (o.outcome === 'fail') failing.push({ lines: o.lines, attempt: o.attemptId })
     return { ok: step(o), size: leaf.der.length }
   })
@@ -47,26 +57,53 @@ export async function learnSizes(kit: LearnKit): Promise<void> {
     const certs = await chainFor(total)
     if (!certs) return { ok: true, size: chainMin }
     const size = certs.reduce((n, c) => n + c.der.length, 0)
-    const o = await kit.probe(`size.chain.${size}`, `a ${size}-byte chain of ${certs.length} certificates (the intermediate sent ${certs.length - 1} times)`, kit.tls(certs))
+    const o = await kit.probe(
+      `size.chain.${size}`,
+      `a ${size}-byte chain of ${certs.length} certificates (the intermediate sent ${certs.length - 1} times)`,
+      kit.tls(certs),
+    )
     chainAttempts.push(o.attemptId)
     if (o.outcome === 'fail') kit.found.lines('too-large', o.lines, o.attemptId)
     return { ok: step(o), size }
   })
 
   if (cert.incomplete) kit.found.unknown('tls.maxCertificateBytes', 'a size probe got no verdict')
-  else if (cert.smallestFailing !== null && !chain.incomplete && chain.smallestFailing !== null && cert.smallestFailing + intBytes > chain.largest) {
+  else if (
+    cert.smallestFailing !== null &&
+    !chain.incomplete &&
+    chain.smallestFailing !== null &&
+    cert.smallestFailing + intBytes > chain.largest
+  ) {
     // The failing leaf made the chain too large: the certificate limit, if any, is above what the chain allows.
     kit.found.unknown('tls.maxCertificateBytes', `masked by the chain limit (${chain.largest} bytes)`)
   } else {
-    kit.found.set('tls.maxCertificateBytes', cert.smallestFailing === null ? null : cert.largest, 'probe', certAttempts.length ? certAttempts : [],
-      cert.smallestFailing === null ? `a ${cert.largest}-byte leaf passed, the largest tried` : `${cert.largest} bytes passed, ${cert.smallestFailing} failed`)
+    kit.found.set(
+      'tls.maxCertificateBytes',
+      cert.smallestFailing === null ? null : cert.largest,
+      'probe',
+      certAttempts.length ? certAttempts : [],
+      cert.smallestFailing === null
+        ? `a ${cert.largest}-byte leaf passed, the largest tried`
+        : `${cert.largest} bytes passed, ${cert.smallestFailing} failed`,
+    )
   }
   if (!cert.incomplete && !chain.incomplete && cert.smallestFailing === null && chain.smallestFailing === null) {
-    kit.found.unknown('errors.too-large', `nothing was too large for the module (a ${cert.largest}-byte leaf and a ${chain.largest}-byte chain passed)`)
+    kit.found.unknown(
+      'errors.too-large',
+      `nothing was too large for the module (a ${cert.largest}-byte leaf and a ${chain.largest}-byte chain passed)`,
+    )
   }
   if (chain.incomplete) kit.found.unknown('tls.maxChainBytes', 'a size probe got no verdict')
-  else kit.found.set('tls.maxChainBytes', chain.smallestFailing === null ? null : chain.largest, 'probe', chainAttempts,
-    chain.smallestFailing === null ? `a ${chain.largest}-byte chain passed, the largest tried` : `${chain.largest} bytes passed, ${chain.smallestFailing} failed`)
+  else
+    kit.found.set(
+      'tls.maxChainBytes',
+      chain.smallestFailing === null ? null : chain.largest,
+      'probe',
+      chainAttempts,
+      chain.smallestFailing === null
+        ? `a ${chain.largest}-byte chain passed, the largest tried`
+        : `${chain.largest} bytes passed, ${chain.smallestFailing} failed`,
+    )
 }
 
 /** The largest CA the store takes: a binary search on the upload itself (one upload a step). */
@@ -75,15 +112,34 @@ export async function learnStoreSize(kit: LearnKit): Promise<void> {
   const base = await kit.session.tryUpload('store.ca.baseline', 'the baseline root (accepted before)', kit.root)
   attempts.push(base.attemptId)
   if (!base.accepted) return kit.found.unknown('store.maxCaBytes', 'the baseline root was refused on upload')
-  const options: ProbeCertOptions = { subject: `CN=tlsmatrix learn store probe, ${O}`, key: 'rsa-2048', keySlot: 'store', issuer: 'self', ca: true }
-  const r = await searchLargest(kit.root.der.length, MAX_CA_TRIED, RESOLUTION, async (bytes): Promise<SizeProbe> => {
-    const ca = await kit.pki.issueSized(options, bytes)
-    const u = await kit.session.tryUpload(`store.ca.${ca.der.length}`, `a ${ca.der.length}-byte CA`, ca)
-    attempts.push(u.attemptId)
-    return { ok: u.accepted, size: u.bytes }
-  }, base.bytes)
+  const options: ProbeCertOptions = {
+    subject: `CN=tlsmatrix learn store probe, ${O}`,
+    key: 'rsa-2048',
+    keySlot: 'store',
+    issuer: 'self',
+    ca: true,
+  }
+  const r = await searchLargest(
+    kit.root.der.length,
+    MAX_CA_TRIED,
+    RESOLUTION,
+    async (bytes): Promise<SizeProbe> => {
+      const ca = await kit.pki.issueSized(options, bytes)
+      const u = await kit.session.tryUpload(`store.ca.${ca.der.length}`, `a ${ca.der.length}-byte CA`, ca)
+      attempts.push(u.attemptId)
+      return { ok: u.accepted, size: u.bytes }
+    },
+    base.bytes,
+  )
   if (r.incomplete) return kit.found.unknown('store.maxCaBytes', 'an upload got no answer')
   // The search ran on DER sizes; the store counts what was uploaded (PEM on some dialects).
-  kit.found.set('store.maxCaBytes', r.largest, 'probe', attempts,
-    r.smallestFailing === null ? `a ${r.largest}-byte upload was taken, the largest tried` : `${r.largest} bytes taken, ${r.smallestFailing} refused`)
+  kit.found.set(
+    'store.maxCaBytes',
+    r.largest,
+    'probe',
+    attempts,
+    r.smallestFailing === null
+      ? `a ${r.largest}-byte upload was taken, the largest tried`
+      : `${r.largest} bytes taken, ${r.smallestFailing} refused`,
+  )
 }

@@ -33,14 +33,24 @@ export function smallestCover(needs: ReadonlyArray<readonly string[]>, preferred
   if (wants.length === 0) return { anchors: [], exact: true }
   const candidates = preferred.filter((a) => wants.some((n) => n.includes(a)))
   // Distinct needs only: thousands of targets share a handful of anchor combinations.
-  const distinct = [...new Map(wants.map((n) => { const s = [...new Set(n)].sort(); return [s.join(','), s] as const })).values()]
+  const distinct = [
+    ...new Map(
+      wants.map((n) => {
+        const s = [...new Set(n)].sort()
+        return [s.join(','), s] as const
+      }),
+    ).values(),
+  ]
   const index = new Map(candidates.map((a, i) => [a, i]))
   const sets = distinct.map((n) => new Set(n.map((a) => index.get(a)!)))
   const covers = (pick: number[]) => sets.every((s) => pick.some((i) => s.has(i)))
   let tried = 0
   for (let k = 1; k <= candidates.length; k++) {
     if (combinations(candidates.length, k) + tried > EXACT_BUDGET) break
-    const found = firstCombination(candidates.length, k, (pick) => { tried++; return covers(pick) })
+    const found = firstCombination(candidates.length, k, (pick) => {
+      tried++
+      return covers(pick)
+    })
     if (found) return { anchors: found.map((i) => candidates[i]!), exact: true }
   }
   // Greedy: the anchor that serves most of the still-uncovered needs, preferred order on ties.
@@ -51,7 +61,10 @@ export function smallestCover(needs: ReadonlyArray<readonly string[]>, preferred
     let bestCount = -1
     for (let i = 0; i < candidates.length; i++) {
       const c = left.filter((s) => s.has(i)).length
-      if (c > bestCount) { best = i; bestCount = c }
+      if (c > bestCount) {
+        best = i
+        bestCount = c
+      }
     }
     chosen.push(best)
     for (let j = left.length - 1; j >= 0; j--) if (left[j]!.has(best)) left.splice(j, 1)

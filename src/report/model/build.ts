@@ -3,13 +3,28 @@ import { displayName } from '../../chain/display-name.js'
 import { AppError } from '../../core/errors.js'
 import { findFamily, helloOf, loadProfile, type FirmwareProfile } from '../../device/index.js'
 import { predict, type HandshakeFact, type Prediction } from '../../predict/index.js'
-import { helloHash, type HistoryAttempt, type HistoryObservation, type HistoryRun, type HistoryStore } from '../../store/index.js'
+import {
+  helloHash,
+  type HistoryAttempt,
+  type HistoryObservation,
+  type HistoryRun,
+  type HistoryStore,
+} from '../../store/index.js'
 import { preferAnchors, smallestCover } from './anchors.js'
 import { buildCell, type CellChain } from './cells.js'
 import { diffCells } from './diff.js'
 import { expiringCertificates } from './expiry.js'
 import { buildStatements, cellId } from './statements.js'
-import type { AnchorSet, Cell, CertSummary, ChainChange, FirmwareColumn, ReportModel, ReportRun, TargetRow } from './types.js'
+import type {
+  AnchorSet,
+  Cell,
+  CertSummary,
+  ChainChange,
+  FirmwareColumn,
+  ReportModel,
+  ReportRun,
+  TargetRow,
+} from './types.js'
 import { columnKey, compareVersions } from './versions.js'
 
 export interface ReportQuery {
@@ -35,7 +50,15 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
   for (const id of q.runs) {
     if (runById.has(id)) continue
     notSurvey(history, `--run ${id}`, id)
-    throw new AppError('REPORT_NO_DATA', `--run ${id}: no such run in the database (${allRuns.length} run(s); the newest: ${allRuns.slice(-3).map((r) => r.id).join(', ') || 'none'})`)
+    throw new AppError(
+      'REPORT_NO_DATA',
+      `--run ${id}: no such run in the database (${allRuns.length} run(s); the newest: ${
+        allRuns
+          .slice(-3)
+          .map((r) => r.id)
+          .join(', ') || 'none'
+      })`,
+    )
   }
   const ctx = new Context(history, runById)
   await ctx.loadFallbackProfiles(allRuns)
@@ -44,10 +67,20 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
   const keep = (t: TargetRow) => q.tags.length === 0 || t.tags.some((tag) => q.tags.includes(tag))
   // Targets the runs listed but never reached (a run stopped early) stay in the rows: "no data" is an answer.
   const targets = groupByTag([...rows.values()].filter((t) => keep(t)))
-  if (!targets.some((t) => main.byTarget.has(t.target))) throw new AppError('REPORT_NO_DATA', q.tags.length ? `no target tagged ${q.tags.join(', ')} has a verdict in the database` : 'the database holds no final attempt to report on: run a survey first (tlsmatrix run)')
+  if (!targets.some((t) => main.byTarget.has(t.target)))
+    throw new AppError(
+      'REPORT_NO_DATA',
+      q.tags.length
+        ? `no target tagged ${q.tags.join(', ')} has a verdict in the database`
+        : 'the database holds no final attempt to report on: run a survey first (tlsmatrix run)',
+    )
   const columns = ctx.columns(main.cells)
   const ordered: Cell[] = []
-  for (const t of targets) for (const c of columns) { const cell = main.byId.get(cellId(t.target, c.key)); if (cell) ordered.push(cell) }
+  for (const t of targets)
+    for (const c of columns) {
+      const cell = main.byId.get(cellId(t.target, c.key))
+      if (cell) ordered.push(cell)
+    }
   const usedRuns = new Set(ordered.map((c) => c.runId))
 
   let diff = null
@@ -71,11 +104,21 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     title: q.title ?? 'tlsmatrix report',
     generatedAt: q.now.toISOString(),
     expiryDays: q.expiryDays,
-    runs: [...usedRuns].map((id) => runById.get(id)!).sort((a, b) => a.startedAt.localeCompare(b.startedAt)).map(reportRun),
+    runs: [...usedRuns]
+      .map((id) => runById.get(id)!)
+      .sort((a, b) => a.startedAt.localeCompare(b.startedAt))
+      .map(reportRun),
     firmware: columns,
     targets,
     cells: ordered,
-    anchorSets: columns.map((c) => anchorSet(c, ordered.filter((x) => x.key === c.key), cert, ctx.dialectOf(c.key))),
+    anchorSets: columns.map((c) =>
+      anchorSet(
+        c,
+        ordered.filter((x) => x.key === c.key),
+        cert,
+        ctx.dialectOf(c.key),
+      ),
+    ),
     diff,
     chainChanges: chainChanges(history, targets, columns),
     expiring: expiringCertificates(ordered, cert, q.now, q.expiryDays),
@@ -85,10 +128,20 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     certificates: {},
   }
   const shas = new Set<string>()
-  for (const c of ordered) for (const s of [...c.anchors.passed, ...c.anchors.failed, ...c.evidence.chain, ...(c.evidence.anchor ? [c.evidence.anchor] : [])]) shas.add(s)
+  for (const c of ordered)
+    for (const s of [
+      ...c.anchors.passed,
+      ...c.anchors.failed,
+      ...c.evidence.chain,
+      ...(c.evidence.anchor ? [c.evidence.anchor] : []),
+    ])
+      shas.add(s)
   for (const ch of model.chainChanges) for (const s of [...ch.addedCerts, ...ch.removedCerts]) shas.add(s)
   for (const e of model.expiring) shas.add(e.sha256)
-  for (const s of [...shas].sort()) { const c = cert(s); if (c) model.certificates[s] = c }
+  for (const s of [...shas].sort()) {
+    const c = cert(s)
+    if (c) model.certificates[s] = c
+  }
   return model
 }
 
@@ -96,7 +149,11 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
  * With runs from several rigs, each rig's latest verdict per target and firmware: where they
  * differ the cell says so in its why, since the same firmware judged the same server.
  */
-function rigDifferences(history: HistoryStore, runIds: string[] | null, cells: ReadonlyMap<string, Cell>): ReportModel['rigDifferences'] {
+function rigDifferences(
+  history: HistoryStore,
+  runIds: string[] | null,
+  cells: ReadonlyMap<string, Cell>,
+): ReportModel['rigDifferences'] {
   if (history.rigCount() < 2) return []
   const byCell = new Map<string, Array<{ rig: string; runId: string }>>()
   for (const r of history.latestRunsPerRig(runIds)) {
@@ -107,15 +164,25 @@ function rigDifferences(history: HistoryStore, runIds: string[] | null, cells: R
   for (const [id, rigs] of byCell) {
     const cell = cells.get(id)
     if (!cell || rigs.length < 2) continue
-    const seen = rigs.map(({ rig, runId }) => {
-      const v = history.runVerdicts(runId, cell.target).filter((x) => x.module === cell.module && x.firmware === cell.firmware)
-      const verdict: 'pass' | 'fail' | 'not-run' = v.some((x) => x.outcome === 'pass') ? 'pass' : v.some((x) => x.outcome === 'fail') ? 'fail' : 'not-run'
-      return { rig, verdict, runId }
-    }).sort((a, b) => a.rig.localeCompare(b.rig))
+    const seen = rigs
+      .map(({ rig, runId }) => {
+        const v = history
+          .runVerdicts(runId, cell.target)
+          .filter((x) => x.module === cell.module && x.firmware === cell.firmware)
+        const verdict: 'pass' | 'fail' | 'not-run' = v.some((x) => x.outcome === 'pass')
+          ? 'pass'
+          : v.some((x) => x.outcome === 'fail')
+            ? 'fail'
+            : 'not-run'
+        return { rig, verdict, runId }
+      })
+      .sort((a, b) => a.rig.localeCompare(b.rig))
     const verdicts = new Set(seen.filter((x) => x.verdict !== 'not-run').map((x) => x.verdict))
     if (verdicts.size < 2) continue
     out.push({ target: cell.target, key: cell.key, rigs: seen })
-    cell.why.push(`differs between rigs on ${cell.key}: ${seen.map((x) => `${x.rig} ${x.verdict}`).join(', ')} — the same firmware, so an environment difference (DNS, a CDN edge, a proxy)`)
+    cell.why.push(
+      `differs between rigs on ${cell.key}: ${seen.map((x) => `${x.rig} ${x.verdict}`).join(', ')} — the same firmware, so an environment difference (DNS, a CDN edge, a proxy)`,
+    )
   }
   return out
 }
@@ -129,7 +196,8 @@ function targetRows(runs: readonly HistoryRun[]): Map<string, TargetRow> {
   const rows = new Map<string, TargetRow>()
   for (const r of [...runs].reverse()) {
     for (const t of [...(r.targets ?? [])].sort((a, b) => a.line - b.line)) {
-      if (!rows.has(t.id)) rows.set(t.id, { target: t.id, host: t.host, port: t.port, path: t.path, tags: t.tags, expect: t.expect })
+      if (!rows.has(t.id))
+        rows.set(t.id, { target: t.id, host: t.host, port: t.port, path: t.path, tags: t.tags, expect: t.expect })
     }
   }
   return rows
@@ -147,24 +215,46 @@ function groupByTag(rows: readonly TargetRow[]): TargetRow[] {
   return [...[...groups.values()].flat(), ...untagged]
 }
 
-function anchorSet(c: FirmwareColumn, cells: readonly Cell[], cert: (sha: string) => CertSummary | undefined, dialect: string | null): AnchorSet {
+function anchorSet(
+  c: FirmwareColumn,
+  cells: readonly Cell[],
+  cert: (sha: string) => CertSummary | undefined,
+  dialect: string | null,
+): AnchorSet {
   const passing = cells.filter((x) => x.verdict === 'pass')
-  const preferred = preferAnchors(passing.flatMap((x) => x.anchors.passed), cert)
-  const cover = smallestCover(passing.map((x) => x.anchors.passed), preferred)
+  const preferred = preferAnchors(
+    passing.flatMap((x) => x.anchors.passed),
+    cert,
+  )
+  const cover = smallestCover(
+    passing.map((x) => x.anchors.passed),
+    preferred,
+  )
   // What the upload puts in the store, as the family encodes it (DER on the SPWF04SA, PEM text on
   // the SPWF01SA). The report keeps sizes, not certificates: a family's size depends on the length only.
   const family = dialect === null ? undefined : findFamily(dialect)
-  const bytesOf = (sha: string) => { const s = cert(sha); return s ? (family ? family.caUploadBytes(new Uint8Array(s.bytes)) : s.bytes) : 0 }
+  const bytesOf = (sha: string) => {
+    const s = cert(sha)
+    return s ? (family ? family.caUploadBytes(new Uint8Array(s.bytes)) : s.bytes) : 0
+  }
   return {
-    module: c.module, firmware: c.firmware, anchors: cover.anchors, covers: passing.map((x) => x.target),
-    bytes: cover.anchors.reduce((n, s) => n + bytesOf(s), 0), exact: cover.exact,
+    module: c.module,
+    firmware: c.firmware,
+    anchors: cover.anchors,
+    covers: passing.map((x) => x.target),
+    bytes: cover.anchors.reduce((n, s) => n + bytesOf(s), 0),
+    exact: cover.exact,
     perTarget: passing.map((x) => ({ target: x.target, anchors: x.anchors.passed })),
     limitBytes: c.store ? c.store.caSlots * c.store.maxCaBytes : null,
   }
 }
 
 /** Targets whose chain (as a broad client is served it) changed between their last two observations. */
-function chainChanges(history: HistoryStore, targets: readonly TargetRow[], columns: readonly FirmwareColumn[]): ChainChange[] {
+function chainChanges(
+  history: HistoryStore,
+  targets: readonly TargetRow[],
+  columns: readonly FirmwareColumn[],
+): ChainChange[] {
   const lastTwo = history.lastTwoObservations(helloHash(DEFAULT_HELLO))
   const out: ChainChange[] = []
   for (const t of targets) {
@@ -174,18 +264,37 @@ function chainChanges(history: HistoryStore, targets: readonly TargetRow[], colu
     if (after.chainHash === before.chainHash && sameAnchors) continue
     const added = after.served.filter((s) => !before.served.includes(s))
     const removed = before.served.filter((s) => !after.served.includes(s))
-    const name = (sha: string) => { const c = history.certificate(sha); return c ? `${displayName(c.subject, 80)} (${keyText(c)})` : sha }
+    const name = (sha: string) => {
+      const c = history.certificate(sha)
+      return c ? `${displayName(c.subject, 80)} (${keyText(c)})` : sha
+    }
     const verdictIn = (runId: string | null, module: string, firmware: string) => {
       if (!runId) return 'missing' as const
       const v = history.runVerdicts(runId, t.target).filter((x) => x.module === module && x.firmware === firmware)
-      return v.length === 0 ? 'missing' as const : v.some((x) => x.outcome === 'pass') ? 'pass' as const : v.some((x) => x.outcome === 'fail') ? 'fail' as const : 'not-run' as const
+      return v.length === 0
+        ? ('missing' as const)
+        : v.some((x) => x.outcome === 'pass')
+          ? ('pass' as const)
+          : v.some((x) => x.outcome === 'fail')
+            ? ('fail' as const)
+            : ('not-run' as const)
     }
     out.push({
       target: t.target,
       before: { chainHash: before.chainHash, observedAt: before.observedAt, runId: before.runId },
       after: { chainHash: after.chainHash, observedAt: after.observedAt, runId: after.runId },
-      added: added.map(name), removed: removed.map(name), addedCerts: added, removedCerts: removed,
-      verdicts: columns.map((c) => ({ module: c.module, firmware: c.firmware, before: verdictIn(before.runId, c.module, c.firmware), after: verdictIn(after.runId, c.module, c.firmware) })).filter((v) => v.after !== 'missing'),
+      added: added.map(name),
+      removed: removed.map(name),
+      addedCerts: added,
+      removedCerts: removed,
+      verdicts: columns
+        .map((c) => ({
+          module: c.module,
+          firmware: c.firmware,
+          before: verdictIn(before.runId, c.module, c.firmware),
+          after: verdictIn(after.runId, c.module, c.firmware),
+        }))
+        .filter((v) => v.after !== 'missing'),
     })
   }
   return out
@@ -206,7 +315,10 @@ class Context {
   private readonly seeded = new Set<number>()
   private readonly helloKeys = new WeakMap<FirmwareProfile, string>()
 
-  constructor(private readonly history: HistoryStore, private readonly runs: ReadonlyMap<string, HistoryRun>) {}
+  constructor(
+    private readonly history: HistoryStore,
+    private readonly runs: ReadonlyMap<string, HistoryRun>,
+  ) {}
 
   /** Runs stored before profile snapshots: their profile ids are looked up among the shipped ones. */
   async loadFallbackProfiles(runs: readonly HistoryRun[]): Promise<void> {
@@ -225,7 +337,7 @@ class Context {
 
   profileOf(runId: string, device: string, profileId: string | null): FirmwareProfile | null {
     const run = this.runs.get(runId)
-    return run?.profiles?.[device] ?? (profileId ? this.shipped.get(profileId) ?? null : null)
+    return run?.profiles?.[device] ?? (profileId ? (this.shipped.get(profileId) ?? null) : null)
   }
 
   intern(s: string): string {
@@ -239,10 +351,19 @@ class Context {
     let s = this.summaries.get(sha)
     if (s === undefined) {
       const c = this.history.certificate(sha)
-      s = c ? {
-        sha256: c.sha256, subject: c.subject, name: displayName(c.subject, 60), issuer: c.issuer, key: keyText(c), bytes: c.bytes,
-        notBefore: c.notBefore, notAfter: c.notAfter, selfSigned: c.selfSigned,
-      } : null
+      s = c
+        ? {
+            sha256: c.sha256,
+            subject: c.subject,
+            name: displayName(c.subject, 60),
+            issuer: c.issuer,
+            key: keyText(c),
+            bytes: c.bytes,
+            notBefore: c.notBefore,
+            notAfter: c.notAfter,
+            selfSigned: c.selfSigned,
+          }
+        : null
       this.summaries.set(sha, s)
     }
     return s ?? undefined
@@ -282,7 +403,8 @@ class Context {
   private learnPaths(o: HistoryObservation | null): void {
     if (!o || this.seeded.has(o.id)) return
     this.seeded.add(o.id)
-    for (const path of o.paths) for (let i = 0; i + 1 < path.length; i++) this.issued.set(`${path[i]}${path[i + 1]}`, true)
+    for (const path of o.paths)
+      for (let i = 0; i + 1 < path.length; i++) this.issued.set(`${path[i]}${path[i + 1]}`, true)
   }
 
   helloKey(profile: FirmwareProfile): string {
@@ -294,15 +416,36 @@ class Context {
   /** The predictor on one attempt, with the facts its run observed. */
   predictionOf(a: HistoryAttempt, own: HistoryObservation | null, broad: HistoryObservation | null): Prediction {
     const profile = this.profileOf(a.runId, a.device, a.profile)
-    if (!profile) return { verdict: 'unknown', class: null, reasons: [{ code: 'no-profile', text: `no profile snapshot for ${a.device} in run ${a.runId} and no shipped profile ${a.profile ?? '?'}`, cert: null }] }
+    if (!profile)
+      return {
+        verdict: 'unknown',
+        class: null,
+        reasons: [
+          {
+            code: 'no-profile',
+            text: `no profile snapshot for ${a.device} in run ${a.runId} and no shipped profile ${a.profile ?? '?'}`,
+            cert: null,
+          },
+        ],
+      }
     this.pathSources = [own, broad]
     const source = own && own.errorCode === null ? own : broad
     const served = (source?.served ?? []).map((s) => this.parse(s))
-    if (served.some((c) => c === null)) return { verdict: 'unknown', class: null, reasons: [{ code: 'chain-missing', text: 'a served certificate is missing from the database', cert: null }] }
+    if (served.some((c) => c === null))
+      return {
+        verdict: 'unknown',
+        class: null,
+        reasons: [{ code: 'chain-missing', text: 'a served certificate is missing from the database', cert: null }],
+      }
     const ca = a.anchor === '-' ? null : this.parse(a.anchor)
     return predict({
-      profile, served: served as ParsedCert[], ca, host: a.host, now: new Date(a.recordedAt),
-      server: { own: own ? fact(own) : null, broad: broad ? fact(broad) : null }, issued: this.issuedBy,
+      profile,
+      served: served as ParsedCert[],
+      ca,
+      host: a.host,
+      now: new Date(a.recordedAt),
+      server: { own: own ? fact(own) : null, broad: broad ? fact(broad) : null },
+      issued: this.issuedBy,
     } as Parameters<typeof predict>[0])
   }
 
@@ -310,7 +453,10 @@ class Context {
    * Cells for the chosen (target, module, firmware) → run; rows gain any target only attempts name.
    * One run's observations are in memory at a time (attempts come by run, then target).
    */
-  cells(latest: ReadonlyArray<{ target: string; module: string; firmware: string; runId: string }>, rows: Map<string, TargetRow>): { cells: Cell[]; byId: Map<string, Cell>; byTarget: Set<string> } {
+  cells(
+    latest: ReadonlyArray<{ target: string; module: string; firmware: string; runId: string }>,
+    rows: Map<string, TargetRow>,
+  ): { cells: Cell[]; byId: Map<string, Cell>; byTarget: Set<string> } {
     const chosen = new Map(latest.map((l) => [cellId(l.target, columnKey(l.module, l.firmware)), l.runId]))
     const runIds = [...new Set(latest.map((l) => l.runId))]
     const cells: Cell[] = []
@@ -321,11 +467,26 @@ class Context {
     const flush = (group: readonly HistoryAttempt[]) => {
       if (group.length === 0) return
       const first = group[0]!
-      if (obsRun !== first.runId) { obs = this.history.runObservations(first.runId); obsRun = first.runId }
+      if (obsRun !== first.runId) {
+        obs = this.history.runObservations(first.runId)
+        obsRun = first.runId
+      }
       let row = rows.get(first.target)
-      if (!row) rows.set(first.target, (row = { target: first.target, host: first.host, port: first.port, path: first.path, tags: [], expect: first.expect }))
+      if (!row)
+        rows.set(
+          first.target,
+          (row = {
+            target: first.target,
+            host: first.host,
+            port: first.port,
+            path: first.path,
+            tags: [],
+            expect: first.expect,
+          }),
+        )
       const byColumn = new Map<string, HistoryAttempt[]>()
-      for (const a of group) byColumn.set(columnKey(a.module, a.firmware), [...(byColumn.get(columnKey(a.module, a.firmware)) ?? []), a])
+      for (const a of group)
+        byColumn.set(columnKey(a.module, a.firmware), [...(byColumn.get(columnKey(a.module, a.firmware)) ?? []), a])
       for (const attempts of byColumn.values()) {
         const a = attempts[0]!
         const profile = this.profileOf(a.runId, a.device, a.profile)
@@ -339,9 +500,24 @@ class Context {
           if (o?.hello === ownHello) own = o
           else broad = o
         }
-        const shownObs = own && own.errorCode === null ? own : broad ?? own
-        const chain: CellChain | null = shownObs ? { observedAt: shownObs.observedAt, chain: shownObs.served, chainHash: shownObs.chainHash, protocol: shownObs.protocol, cipher: shownObs.cipher } : null
-        const cell = buildCell({ row, attempts, cert: (s) => this.summary(s), predictionOf: (x) => this.predictionOf(x, own, broad), chain, rig: this.runs.get(a.runId)?.rig ?? null })
+        const shownObs = own && own.errorCode === null ? own : (broad ?? own)
+        const chain: CellChain | null = shownObs
+          ? {
+              observedAt: shownObs.observedAt,
+              chain: shownObs.served,
+              chainHash: shownObs.chainHash,
+              protocol: shownObs.protocol,
+              cipher: shownObs.cipher,
+            }
+          : null
+        const cell = buildCell({
+          row,
+          attempts,
+          cert: (s) => this.summary(s),
+          predictionOf: (x) => this.predictionOf(x, own, broad),
+          chain,
+          rig: this.runs.get(a.runId)?.rig ?? null,
+        })
         cell.module = this.intern(cell.module)
         cell.firmware = this.intern(cell.firmware)
         cell.key = this.intern(cell.key)
@@ -367,9 +543,17 @@ class Context {
       const device = run?.devices.find((d) => d.module === c.module && d.firmware === c.firmware)
       const profile = device ? this.profileOf(c.runId, device.label, device.profile) : null
       if (profile) this.columnProfiles.set(c.key, profile)
-      seen.set(c.key, { module: c.module, firmware: c.firmware, key: c.key, profileId: profile?.id ?? device?.profile ?? null, store: profile ? { ...profile.store } : null })
+      seen.set(c.key, {
+        module: c.module,
+        firmware: c.firmware,
+        key: c.key,
+        profileId: profile?.id ?? device?.profile ?? null,
+        store: profile ? { ...profile.store } : null,
+      })
     }
-    return [...seen.values()].sort((a, b) => a.module.localeCompare(b.module) || compareVersions(a.firmware, b.firmware))
+    return [...seen.values()].sort(
+      (a, b) => a.module.localeCompare(b.module) || compareVersions(a.firmware, b.firmware),
+    )
   }
 
   dialectOf(key: string): string | null {
@@ -380,7 +564,14 @@ class Context {
    * A diff side: `MODULE@FIRMWARE` (its column, as selected) or `run:RUN_ID` (that run's cells,
    * which must hold one module@firmware). A selector with no data is an input error naming it.
    */
-  selection(sel: string, byId: ReadonlyMap<string, Cell>, columns: readonly FirmwareColumn[], rows: Map<string, TargetRow>, runFilter: readonly string[], perColumn: boolean): Map<string, Cell> {
+  selection(
+    sel: string,
+    byId: ReadonlyMap<string, Cell>,
+    columns: readonly FirmwareColumn[],
+    rows: Map<string, TargetRow>,
+    runFilter: readonly string[],
+    perColumn: boolean,
+  ): Map<string, Cell> {
     const out = new Map<string, Cell>()
     if (sel.startsWith('run:')) {
       const id = sel.slice(4)
@@ -391,14 +582,22 @@ class Context {
       const latest = this.history.latestRuns([id])
       const keys = [...new Set(latest.map((l) => columnKey(l.module, l.firmware)))]
       if (keys.length === 0) throw new AppError('REPORT_NO_DATA', `${sel}: the run has no final attempt`)
-      if (keys.length > 1 && !perColumn) throw new AppError('USAGE', `${sel} holds ${keys.join(', ')}: compare it with another run:RUN_ID, or name one firmware, e.g. --run ${id} --baseline ${keys[0]}`)
+      if (keys.length > 1 && !perColumn)
+        throw new AppError(
+          'USAGE',
+          `${sel} holds ${keys.join(', ')}: compare it with another run:RUN_ID, or name one firmware, e.g. --run ${id} --baseline ${keys[0]}`,
+        )
       for (const c of this.cells(latest, rows).cells) out.set(perColumn ? cellId(c.target, c.key) : c.target, c)
       return out
     }
-    if (!/^[^@\s]+@[^@\s]+$/.test(sel)) throw new AppError('USAGE', `selector "${sel}": expected MODULE@FIRMWARE (e.g. SPWF04SA@1.1.0) or run:RUN_ID`)
+    if (!/^[^@\s]+@[^@\s]+$/.test(sel))
+      throw new AppError('USAGE', `selector "${sel}": expected MODULE@FIRMWARE (e.g. SPWF04SA@1.1.0) or run:RUN_ID`)
     if (!columns.some((c) => c.key === sel)) {
       const near = columns.find((c) => c.key.toLowerCase() === sel.toLowerCase())
-      throw new AppError('REPORT_NO_DATA', `${sel}: no verdict for it in the database${runFilter.length ? ' (within --run)' : ''}; ${near ? `did you mean ${near.key}? ` : ''}there is: ${columns.map((c) => c.key).join(', ')}`)
+      throw new AppError(
+        'REPORT_NO_DATA',
+        `${sel}: no verdict for it in the database${runFilter.length ? ' (within --run)' : ''}; ${near ? `did you mean ${near.key}? ` : ''}there is: ${columns.map((c) => c.key).join(', ')}`,
+      )
     }
     for (const c of byId.values()) if (c.key === sel) out.set(c.target, c)
     return out
@@ -407,9 +606,19 @@ class Context {
 
 /** A learn run's probes are no verdicts: asked for one, say what it is rather than "no such run". */
 function notSurvey(history: HistoryStore, what: string, id: string): void {
-  if (history.runKind(id) === 'learn') throw new AppError('USAGE', `${what}: run ${id} is a learn run (tlsmatrix learn: probes that made a firmware profile), not a survey; a report reads survey runs only`)
+  if (history.runKind(id) === 'learn')
+    throw new AppError(
+      'USAGE',
+      `${what}: run ${id} is a learn run (tlsmatrix learn: probes that made a firmware profile), not a survey; a report reads survey runs only`,
+    )
 }
 
 function fact(o: HistoryObservation): HandshakeFact {
-  return { ok: o.errorCode === null, protocol: o.protocol, cipher: o.cipher, errorCode: o.errorCode, errorMessage: o.errorMessage }
+  return {
+    ok: o.errorCode === null,
+    protocol: o.protocol,
+    cipher: o.cipher,
+    errorCode: o.errorCode,
+    errorMessage: o.errorMessage,
+  }
 }

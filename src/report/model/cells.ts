@@ -35,7 +35,10 @@ export function buildCell(input: CellInput): Cell {
   const { row, attempts, cert } = input
   const first = attempts[0]!
   const ran = attempts.filter((a) => a.outcome !== 'not-run')
-  const order = preferAnchors(attempts.map((a) => a.anchor), cert)
+  const order = preferAnchors(
+    attempts.map((a) => a.anchor),
+    cert,
+  )
   const rank = (a: HistoryAttempt) => order.indexOf(a.anchor)
   const byPreference = [...attempts].sort((a, b) => rank(a) - rank(b) || a.id - b.id)
   const passed = byPreference.filter((a) => a.outcome === 'pass')
@@ -44,44 +47,92 @@ export function buildCell(input: CellInput): Cell {
   const shown = passed[0] ?? failed[0] ?? byPreference.find((a) => a.reason !== 'untrusted-anchor') ?? byPreference[0]!
   const predictions = new Map(ran.map((a) => [a.id, input.predictionOf(a)]))
   const predicted = combinePredictions([...predictions.values()])
-  const predictedClass = predicted === 'fail' ? (predictions.get(shown.id)?.class ?? [...predictions.values()].find((p) => p.class)?.class ?? null) : null
+  const predictedClass =
+    predicted === 'fail'
+      ? (predictions.get(shown.id)?.class ?? [...predictions.values()].find((p) => p.class)?.class ?? null)
+      : null
   const observedClass = verdict === 'fail' ? shown.class : null
   // A module that says only that it failed (`unspecified`) agrees with any failing prediction: the why is the prediction's.
-  const disagree = verdict !== 'not-run' && predicted !== 'unknown' && (predicted !== verdict || (verdict === 'fail' && predictedClass !== null && observedClass !== 'unspecified' && predictedClass !== observedClass))
-  const name = (sha: string) => cert(sha)?.name ?? displayName(attempts.find((a) => a.anchor === sha)?.anchorSubject ?? sha, 60)
+  const disagree =
+    verdict !== 'not-run' &&
+    predicted !== 'unknown' &&
+    (predicted !== verdict ||
+      (verdict === 'fail' &&
+        predictedClass !== null &&
+        observedClass !== 'unspecified' &&
+        predictedClass !== observedClass))
+  const name = (sha: string) =>
+    cert(sha)?.name ?? displayName(attempts.find((a) => a.anchor === sha)?.anchorSubject ?? sha, 60)
   const why: string[] = []
   if (verdict === 'fail' || (verdict === 'pass' && disagree)) {
-    const explained = verdict === 'fail' ? failed : byPreference.filter((a) => predictions.get(a.id)?.verdict === 'fail')
+    const explained =
+      verdict === 'fail' ? failed : byPreference.filter((a) => predictions.get(a.id)?.verdict === 'fail')
     // Anchors that fail for the same reasons are named together; one reason for all names none.
     const byReason = new Map<string, string[]>()
     for (const a of explained) {
       const p = predictions.get(a.id)
-      const texts = p && p.reasons.length > 0 ? p.reasons.map((r) => r.text) : [`the module said ${a.class ?? 'fail'}; the profile gives no reason for it`]
+      const texts =
+        p && p.reasons.length > 0
+          ? p.reasons.map((r) => r.text)
+          : [`the module said ${a.class ?? 'fail'}; the profile gives no reason for it`]
       for (const t of texts) byReason.set(t, [...new Set([...(byReason.get(t) ?? []), a.anchor])])
     }
     const anchorsTried = new Set(explained.map((a) => a.anchor)).size
-    for (const [text, anchors] of byReason) why.push(anchors.length === anchorsTried ? text : `with ${anchors.map(name).join(', ')}: ${text}`)
+    for (const [text, anchors] of byReason)
+      why.push(anchors.length === anchorsTried ? text : `with ${anchors.map(name).join(', ')}: ${text}`)
     // The reader must know this why is the tool's, not the module's: it said only that it failed.
     if (verdict === 'fail' && observedClass === 'unspecified' && predicted === 'fail') {
-      why.unshift(`the module said only that it failed; predicted from its profile and the served chain: ${predictedClass ?? 'fail'}`)
+      why.unshift(
+        `the module said only that it failed; predicted from its profile and the served chain: ${predictedClass ?? 'fail'}`,
+      )
     }
   }
   if (row.expect === 'fail' && verdict === 'pass' && predicted !== 'fail') {
-    why.push(`must be refused (expect=fail), yet the module accepted it with ${name(passed[0]!.anchor)}; ${predicted === 'pass' ? 'its profile predicts that too: the firmware does not check what makes this server unacceptable' : 'its profile cannot tell'}`)
+    why.push(
+      `must be refused (expect=fail), yet the module accepted it with ${name(passed[0]!.anchor)}; ${predicted === 'pass' ? 'its profile predicts that too: the firmware does not check what makes this server unacceptable' : 'its profile cannot tell'}`,
+    )
   }
   const notRunRow = verdict === 'not-run' ? shown : null
-  if (notRunRow) why.push(notRunRow.reason === 'unresolved' ? `not run: the target could not be resolved (${notRunRow.reasonDetail ?? ''})` : `not run: ${notRunRow.reason ?? 'unknown'}${notRunRow.reasonDetail ? `: ${notRunRow.reasonDetail}` : ''}`)
+  if (notRunRow)
+    why.push(
+      notRunRow.reason === 'unresolved'
+        ? `not run: the target could not be resolved (${notRunRow.reasonDetail ?? ''})`
+        : `not run: ${notRunRow.reason ?? 'unknown'}${notRunRow.reasonDetail ? `: ${notRunRow.reasonDetail}` : ''}`,
+    )
   const mismatch = (row.expect === 'fail' && verdict === 'pass') || (row.expect === 'pass' && verdict === 'fail')
   return {
-    target: row.target, host: row.host, port: row.port, tags: row.tags, module: first.module, firmware: first.firmware, key: columnKey(first.module, first.firmware),
-    verdict, class: observedClass, expect: row.expect, mismatch, unsafe: row.expect === 'fail' && verdict === 'pass',
+    target: row.target,
+    host: row.host,
+    port: row.port,
+    tags: row.tags,
+    module: first.module,
+    firmware: first.firmware,
+    key: columnKey(first.module, first.firmware),
+    verdict,
+    class: observedClass,
+    expect: row.expect,
+    mismatch,
+    unsafe: row.expect === 'fail' && verdict === 'pass',
     anchors: { passed: [...new Set(passed.map((a) => a.anchor))], failed: [...new Set(failed.map((a) => a.anchor))] },
-    lines: shown.lines, why, predicted, predictedClass, disagree,
+    lines: shown.lines,
+    why,
+    predicted,
+    predictedClass,
+    disagree,
     notRun: notRunRow ? { reason: notRunRow.reason ?? 'unknown', detail: notRunRow.reasonDetail ?? '' } : null,
-    runId: first.runId, observedAt: input.chain?.observedAt ?? null,
+    runId: first.runId,
+    observedAt: input.chain?.observedAt ?? null,
     evidence: {
-      attemptId: shown.id, device: shown.device, rig: input.rig, recordedAt: shown.recordedAt, anchor: shown.anchor === '-' ? null : shown.anchor,
-      upload: shown.upload, chain: input.chain?.chain ?? [], chainHash: input.chain?.chainHash ?? null, protocol: input.chain?.protocol ?? null, cipher: input.chain?.cipher ?? null,
+      attemptId: shown.id,
+      device: shown.device,
+      rig: input.rig,
+      recordedAt: shown.recordedAt,
+      anchor: shown.anchor === '-' ? null : shown.anchor,
+      upload: shown.upload,
+      chain: input.chain?.chain ?? [],
+      chainHash: input.chain?.chainHash ?? null,
+      protocol: input.chain?.protocol ?? null,
+      cipher: input.chain?.cipher ?? null,
     },
   }
 }

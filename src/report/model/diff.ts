@@ -6,8 +6,23 @@ import type { Cell, Diff, DiffEntry } from './types.js'
  * class or other lines. A side without a verdict cannot be compared and says so. Cells are
  * paired by `order` ids: per target, or per target and module@firmware when two runs are compared. Pure.
  */
-export function diffCells(baseline: string, candidate: string, before: ReadonlyMap<string, Cell>, after: ReadonlyMap<string, Cell>, order: ReadonlyArray<{ id: string; target: string; key: string | null }>): Diff {
-  const diff: Diff = { baseline, candidate, regressions: [], fixes: [], changed: [], same: [], notComparable: [], unsafe: [] }
+export function diffCells(
+  baseline: string,
+  candidate: string,
+  before: ReadonlyMap<string, Cell>,
+  after: ReadonlyMap<string, Cell>,
+  order: ReadonlyArray<{ id: string; target: string; key: string | null }>,
+): Diff {
+  const diff: Diff = {
+    baseline,
+    candidate,
+    regressions: [],
+    fixes: [],
+    changed: [],
+    same: [],
+    notComparable: [],
+    unsafe: [],
+  }
   for (const { id, target, key } of order) {
     const b = before.get(id)
     const a = after.get(id)
@@ -15,17 +30,31 @@ export function diffCells(baseline: string, candidate: string, before: ReadonlyM
     const named = key ? `${target} on ${key}` : target
     if (a?.unsafe) diff.unsafe.push(named)
     const entry: DiffEntry = {
-      target, key, before: b?.verdict ?? 'missing', after: a?.verdict ?? 'missing', beforeClass: b?.class ?? null, afterClass: a?.class ?? null, why: [],
+      target,
+      key,
+      before: b?.verdict ?? 'missing',
+      after: a?.verdict ?? 'missing',
+      beforeClass: b?.class ?? null,
+      afterClass: a?.class ?? null,
+      why: [],
     }
     if (!b || !a || b.verdict === 'not-run' || a.verdict === 'not-run') {
-      entry.why = [...(b?.verdict === 'not-run' ? [`${baseline}: ${b.why.join('; ')}`] : []), ...(a?.verdict === 'not-run' ? [`${candidate}: ${a.why.join('; ')}`] : []),
-        ...(!b ? [`${baseline} has no verdict for it`] : []), ...(!a ? [`${candidate} has no verdict for it`] : [])]
+      entry.why = [
+        ...(b?.verdict === 'not-run' ? [`${baseline}: ${b.why.join('; ')}`] : []),
+        ...(a?.verdict === 'not-run' ? [`${candidate}: ${a.why.join('; ')}`] : []),
+        ...(!b ? [`${baseline} has no verdict for it`] : []),
+        ...(!a ? [`${candidate} has no verdict for it`] : []),
+      ]
       diff.notComparable.push(entry)
       continue
     }
     const mustReject = (a.expect ?? b.expect) === 'fail'
-    const worse = mustReject ? b.verdict === 'fail' && a.verdict === 'pass' : b.verdict === 'pass' && a.verdict === 'fail'
-    const better = mustReject ? b.verdict === 'pass' && a.verdict === 'fail' : b.verdict === 'fail' && a.verdict === 'pass'
+    const worse = mustReject
+      ? b.verdict === 'fail' && a.verdict === 'pass'
+      : b.verdict === 'pass' && a.verdict === 'fail'
+    const better = mustReject
+      ? b.verdict === 'pass' && a.verdict === 'fail'
+      : b.verdict === 'fail' && a.verdict === 'pass'
     if (worse) {
       entry.why = mustReject ? [`must-reject target now accepted by ${candidate}`, ...a.why] : a.why
       diff.regressions.push(entry)

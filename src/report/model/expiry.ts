@@ -7,7 +7,12 @@ const DAY_MS = 86_400_000
  * (from each cell's chain) and the anchors that worked, with the targets and firmware that
  * depend on them. Soonest first. Pure.
  */
-export function expiringCertificates(cells: readonly Cell[], cert: (sha: string) => CertSummary | undefined, now: Date, days: number): Expiring[] {
+export function expiringCertificates(
+  cells: readonly Cell[],
+  cert: (sha: string) => CertSummary | undefined,
+  now: Date,
+  days: number,
+): Expiring[] {
   const found = new Map<string, Expiring>()
   const note = (sha: string, role: Expiring['role'], cell: Cell) => {
     const c = cert(sha)
@@ -15,7 +20,11 @@ export function expiringCertificates(cells: readonly Cell[], cert: (sha: string)
     const daysLeft = Math.floor((Date.parse(c.notAfter) - now.getTime()) / DAY_MS)
     if (daysLeft > days) return
     let e = found.get(`${sha}\u0000${role}`)
-    if (!e) found.set(`${sha}\u0000${role}`, (e = { sha256: sha, subject: c.subject, notAfter: c.notAfter, daysLeft, role, targets: [], firmware: [] }))
+    if (!e)
+      found.set(
+        `${sha}\u0000${role}`,
+        (e = { sha256: sha, subject: c.subject, notAfter: c.notAfter, daysLeft, role, targets: [], firmware: [] }),
+      )
     if (!e.targets.includes(cell.target)) e.targets.push(cell.target)
     if (!e.firmware.includes(cell.key)) e.firmware.push(cell.key)
   }

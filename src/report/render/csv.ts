@@ -10,9 +10,30 @@ export type CsvAttempt = HistoryAttempt
 
 /** The columns, in order (README "attempts.csv"). Add at the end, never rename. */
 export const CSV_COLUMNS = [
-  'run_id', 'attempt_id', 'device', 'module', 'firmware', 'target', 'host', 'port', 'path',
-  'anchor_sha256', 'anchor_name', 'anchor_subject', 'anchor_source', 'try', 'final', 'outcome', 'class',
-  'reason', 'reason_detail', 'lines', 'http_status', 'duration_ms', 'expect', 'recorded_at',
+  'run_id',
+  'attempt_id',
+  'device',
+  'module',
+  'firmware',
+  'target',
+  'host',
+  'port',
+  'path',
+  'anchor_sha256',
+  'anchor_name',
+  'anchor_subject',
+  'anchor_source',
+  'try',
+  'final',
+  'outcome',
+  'class',
+  'reason',
+  'reason_detail',
+  'lines',
+  'http_status',
+  'duration_ms',
+  'expect',
+  'recorded_at',
 ] as const
 
 /**
@@ -27,9 +48,30 @@ const CHUNK = 256
 function record(model: ReportModel | null, a: CsvAttempt): Array<string | number> {
   const name = model?.certificates[a.anchor]?.name ?? (a.anchorSubject ? displayName(a.anchorSubject) : '')
   return [
-    a.runId, a.id, a.device, a.module ?? '', a.firmware ?? '', a.target, a.host, a.port, a.path,
-    a.anchor, name, a.anchorSubject, a.anchorSource, a.try, a.final ? 'true' : 'false', a.outcome, a.class ?? '',
-    a.reason ?? '', a.reasonDetail ?? '', a.lines.join(' | '), a.httpStatus ?? '', a.durationMs, a.expect ?? '', a.recordedAt,
+    a.runId,
+    a.id,
+    a.device,
+    a.module ?? '',
+    a.firmware ?? '',
+    a.target,
+    a.host,
+    a.port,
+    a.path,
+    a.anchor,
+    name,
+    a.anchorSubject,
+    a.anchorSource,
+    a.try,
+    a.final ? 'true' : 'false',
+    a.outcome,
+    a.class ?? '',
+    a.reason ?? '',
+    a.reasonDetail ?? '',
+    a.lines.join(' | '),
+    a.httpStatus ?? '',
+    a.durationMs,
+    a.expect ?? '',
+    a.recordedAt,
   ]
 }
 
@@ -38,7 +80,11 @@ function record(model: ReportModel | null, a: CsvAttempt): Array<string | number
  * store's 200,000 rows never sit in memory at once), waiting whenever `out` is full. `out` is
  * left open for the caller to end. Resolves to the number of rows written.
  */
-export async function writeAttemptsCsv(model: ReportModel | null, attempts: Iterable<CsvAttempt> | AsyncIterable<CsvAttempt>, out: Writable): Promise<number> {
+export async function writeAttemptsCsv(
+  model: ReportModel | null,
+  attempts: Iterable<CsvAttempt> | AsyncIterable<CsvAttempt>,
+  out: Writable,
+): Promise<number> {
   await put(out, stringify([[...CSV_COLUMNS]], OPTIONS))
   let batch: Array<Array<string | number>> = []
   let n = 0

@@ -31,7 +31,15 @@ export function makeContext(model: ReportModel, evidence: EvidenceSource, allTra
       if (isNotable(c)) withEvidence.add(i)
     }
   }
-  return { model, evidence, cellAt, certAt, allTranscripts, withEvidence, listMax: allTranscripts ? null : LARGE_LIST_MAX }
+  return {
+    model,
+    evidence,
+    cellAt,
+    certAt,
+    allTranscripts,
+    withEvidence,
+    listMax: allTranscripts ? null : LARGE_LIST_MAX,
+  }
 }
 
 /** Rows per finding list, and evidence blocks, in a large report (see html.ts). */
@@ -40,7 +48,10 @@ export const LARGE_LIST_MAX = 1000
 /** The first rows of a finding list, and a line saying how many more are in report.json. */
 export function capped<T>(ctx: HtmlContext, items: readonly T[]): { shown: readonly T[]; more: string } {
   if (ctx.listMax === null || items.length <= ctx.listMax) return { shown: items, more: '' }
-  return { shown: items.slice(0, ctx.listMax), more: `<p class="note">The first ${ctx.listMax} of ${items.length} are listed; every one is marked in the matrix and listed in <code>report.json</code>.</p>` }
+  return {
+    shown: items.slice(0, ctx.listMax),
+    more: `<p class="note">The first ${ctx.listMax} of ${items.length} are listed; every one is marked in the matrix and listed in <code>report.json</code>.</p>`,
+  }
 }
 
 export function cellKey(target: string, key: string): string {

@@ -31,7 +31,9 @@ function summary(ctx: HtmlContext, c: Cell): string {
   else if (c.verdict === 'pass') what = `${MARK.pass} pass`
   else if (c.verdict === 'fail') what = `${MARK.fail} fail: ${h(c.class ?? 'unclassified')}`
   else what = `${MARK['not-run']} not run: ${h(c.notRun?.reason ?? 'no reason recorded')}`
-  const anchor = c.anchors.passed[0] ? ` with ${h(ctx.model.certificates[c.anchors.passed[0]]?.name ?? c.anchors.passed[0])}` : ''
+  const anchor = c.anchors.passed[0]
+    ? ` with ${h(ctx.model.certificates[c.anchors.passed[0]]?.name ?? c.anchors.passed[0])}`
+    : ''
   return `${h(c.key)}: ${what}${c.verdict === 'pass' ? anchor : ''}; predicted ${h(c.predicted)}${c.disagree ? ' &#8800;' : ''}`
 }
 
@@ -49,7 +51,8 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   yield `<dt>Observed</dt><dd>${h(verdictWord(c.verdict))}${c.class ? ` (${h(c.class)})` : ''} at ${h(c.observedAt ?? 'unknown time')}, run ${h(c.runId)}</dd>`
   yield `<dt>Predicted</dt><dd>${h(c.predicted)}${c.predictedClass ? ` (${h(c.predictedClass)})` : ''}</dd>`
   if (c.expect) yield `<dt>Expected</dt><dd>${h(c.expect)}</dd>`
-  if (c.notRun) yield `<dt>Not run</dt><dd>${h(c.notRun.reason)}${c.notRun.detail ? `: ${visible(c.notRun.detail)}` : ''}</dd>`
+  if (c.notRun)
+    yield `<dt>Not run</dt><dd>${h(c.notRun.reason)}${c.notRun.detail ? `: ${visible(c.notRun.detail)}` : ''}</dd>`
   yield `<dt>Attempt</dt><dd>#${h(e.attemptId)} on ${h(e.device)}${e.rig ? `, rig ${h(e.rig)}` : ''}, recorded ${h(e.recordedAt)}</dd>`
   if (e.protocol || e.cipher) yield `<dt>TLS</dt><dd>${h(e.protocol ?? '?')} ${h(e.cipher ?? '')}</dd>`
   yield `<dt>CA uploaded</dt><dd>${e.anchor ? certLink(ctx, e.anchor) : 'none'}</dd>`
@@ -65,7 +68,8 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
     yield `<p>Why:</p><ul>${c.why.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>`
   }
   if (c.lines.length) yield `<p>The module said:</p><pre class="lines">${c.lines.map(visible).join('\n')}</pre>`
-  if (e.upload?.lines.length) yield `<p>The module's answer to the upload:</p><pre class="lines">${e.upload.lines.map(visible).join('\n')}</pre>`
+  if (e.upload?.lines.length)
+    yield `<p>The module's answer to the upload:</p><pre class="lines">${e.upload.lines.map(visible).join('\n')}</pre>`
   yield* chain(ctx, c)
   yield* transcript(ctx, e.attemptId)
   yield '</div></details>'

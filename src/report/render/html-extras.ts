@@ -42,7 +42,8 @@ export function* chainChangesSection(ctx: HtmlContext): Generator<string> {
     yield `<dt>Removed</dt><dd>${c.removedCerts.length ? c.removedCerts.map((s) => `&minus; ${certLink(ctx, s)}`).join('<br>') : c.removed.map((n) => `&minus; ${h(n)}`).join('<br>') || 'none'}</dd></dl>`
     if (c.verdicts.length) {
       yield '<table><caption>Verdicts before and after</caption><thead><tr><th scope="col">Firmware</th><th scope="col">Before</th><th scope="col">After</th></tr></thead><tbody>'
-      for (const v of c.verdicts) yield `<tr><th scope="row">${h(v.module)} ${h(v.firmware)}</th><td>${verdictText(v.before, null)}</td><td>${verdictText(v.after, null)}</td></tr>`
+      for (const v of c.verdicts)
+        yield `<tr><th scope="row">${h(v.module)} ${h(v.firmware)}</th><td>${verdictText(v.before, null)}</td><td>${verdictText(v.after, null)}</td></tr>`
       yield '</tbody></table>'
     }
     yield '</article>'
@@ -59,7 +60,10 @@ export function* expiringSection(ctx: HtmlContext): Generator<string> {
   }
   yield '<table><caption>Expiring certificates the targets rely on</caption><thead><tr><th scope="col">Certificate</th><th scope="col">Role</th><th scope="col">Not after</th><th scope="col">Days left</th><th scope="col">Targets</th><th scope="col">Firmware</th></tr></thead><tbody>'
   for (const x of list) {
-    const left = x.daysLeft < 0 ? `<span class="fail">${MARK.unsafe} expired ${h(-x.daysLeft)} day(s) ago</span>` : `${MARK.unsafe} ${h(x.daysLeft)}`
+    const left =
+      x.daysLeft < 0
+        ? `<span class="fail">${MARK.unsafe} expired ${h(-x.daysLeft)} day(s) ago</span>`
+        : `${MARK.unsafe} ${h(x.daysLeft)}`
     yield `<tr><th scope="row">${certLink(ctx, x.sha256)}<span class="small">${h(x.subject)}</span></th><td>${h(x.role)}</td><td>${h(x.notAfter)}</td><td>${left}</td><td>${x.targets.map(h).join('<br>')}</td><td>${x.firmware.map(h).join('<br>')}</td></tr>`
   }
   yield '</tbody></table></section>'
@@ -76,7 +80,8 @@ export function* anchorSetsSection(ctx: HtmlContext): Generator<string> {
     yield `<ol>${s.anchors.map((a) => `<li>${certLink(ctx, a)}</li>`).join('')}</ol>`
     yield `<details><summary>Per target (preferred first)</summary><table><caption>CA to upload per target</caption><thead><tr><th scope="col">Target</th><th scope="col">CAs</th></tr></thead><tbody>`
     const { shown, more } = capped(ctx, s.perTarget)
-    for (const p of shown) yield `<tr><th scope="row">${h(p.target)}</th><td>${p.anchors.map((a) => certLink(ctx, a)).join(', ')}</td></tr>`
+    for (const p of shown)
+      yield `<tr><th scope="row">${h(p.target)}</th><td>${p.anchors.map((a) => certLink(ctx, a)).join(', ')}</td></tr>`
     yield `</tbody></table>${more}</details></article>`
   }
   yield '</section>'

@@ -3,7 +3,9 @@ import { capped, cellLink, type HtmlContext } from './html-context.js'
 import { h, MARK, visible } from './html-text.js'
 
 function whyList(c: Cell): string {
-  return c.why.length ? `<ul>${c.why.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>` : '<span class="small">no reason recorded</span>'
+  return c.why.length
+    ? `<ul>${c.why.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>`
+    : '<span class="small">no reason recorded</span>'
 }
 
 function observed(c: Cell): string {
@@ -55,13 +57,17 @@ export function* disagreementsSection(ctx: HtmlContext): Generator<string> {
 /** Every failed cell with its why and the module's own lines, in the open (printed as is). */
 export function* failuresSection(ctx: HtmlContext): Generator<string> {
   yield '<section id="failures" aria-labelledby="failures-h"><h2 id="failures-h">Failures</h2>'
-  const { shown, more } = capped(ctx, ctx.model.cells.filter((c) => c.verdict === 'fail'))
+  const { shown, more } = capped(
+    ctx,
+    ctx.model.cells.filter((c) => c.verdict === 'fail'),
+  )
   const any = shown.length > 0
   for (const c of shown) {
     yield `<article class="failure"><h3>${MARK.fail} ${h(c.target)} on ${h(c.key)}: ${h(c.class ?? 'unclassified')}</h3>`
     yield `<p class="small">${c.expect ? `expected ${h(c.expect)}; ` : ''}predicted ${predicted(c)}; observed ${h(c.observedAt ?? 'at an unknown time')}. ${cellLink(ctx, c, 'Evidence')}</p>`
     yield `<div class="why">${whyList(c)}</div>`
-    if (c.lines.length) yield `<pre class="lines" aria-label="the module's lines">${c.lines.map(visible).join('\n')}</pre>`
+    if (c.lines.length)
+      yield `<pre class="lines" aria-label="the module's lines">${c.lines.map(visible).join('\n')}</pre>`
     yield '</article>'
   }
   if (!any) yield `<p>${MARK.pass} No cell failed.</p>`
@@ -92,6 +98,7 @@ export function* rigDifferencesSection(ctx: HtmlContext): Generator<string> {
   yield '<section id="rig-differences" aria-labelledby="rig-differences-h"><h2 id="rig-differences-h">Differences between rigs</h2>'
   yield '<p>The same firmware judged these targets differently on two rigs: an environment difference (DNS, a CDN edge, a proxy).</p>'
   yield '<table><caption>Verdicts per rig</caption><thead><tr><th scope="col">Target</th><th scope="col">Firmware</th><th scope="col">Rigs</th></tr></thead><tbody>'
-  for (const d of list) yield `<tr><th scope="row">${h(d.target)}</th><td class="nowrap">${h(d.key)}</td><td>${d.rigs.map((r) => `${h(r.rig)}: ${MARK[r.verdict]} ${h(r.verdict)}`).join('<br>')}</td></tr>`
+  for (const d of list)
+    yield `<tr><th scope="row">${h(d.target)}</th><td class="nowrap">${h(d.key)}</td><td>${d.rigs.map((r) => `${h(r.rig)}: ${MARK[r.verdict]} ${h(r.verdict)}`).join('<br>')}</td></tr>`
   yield '</tbody></table></section>'
 }

@@ -57,10 +57,17 @@ function* matrixTable(ctx: HtmlContext, rows: TargetRow[], caption: string, orde
   }
 }
 
-function* matrixRows(ctx: HtmlContext, rows: TargetRow[], caption: string, orderBase: number, sortable: boolean): Generator<string> {
+function* matrixRows(
+  ctx: HtmlContext,
+  rows: TargetRow[],
+  caption: string,
+  orderBase: number,
+  sortable: boolean,
+): Generator<string> {
   const cols = ctx.model.firmware
   yield `<table class="matrix${sortable ? ' sortable' : ''}"><caption>${h(caption)}</caption><thead><tr><th scope="col" data-col="0">Target</th>`
-  for (const [i, f] of cols.entries()) yield `<th scope="col" data-col="${i + 1}">${h(f.module)}<br>${h(f.firmware)}</th>`
+  for (const [i, f] of cols.entries())
+    yield `<th scope="col" data-col="${i + 1}">${h(f.module)}<br>${h(f.firmware)}</th>`
   yield '</tr></thead>'
   let group: string | null = null
   for (const [i, row] of rows.entries()) {
@@ -84,7 +91,8 @@ function* matrixRows(ctx: HtmlContext, rows: TargetRow[], caption: string, order
     }
     yield `<tr data-row data-order="${orderBase + i}" data-verdicts="${[...verdicts].join(' ')}" data-tags="${h(JSON.stringify(row.tags))}">`
     yield `<th scope="row">${h(row.target)}${row.expect ? `<span class="small">expect=${h(row.expect)}</span>` : ''}</th>`
-    for (const c of cells) yield c ? matrixCell(ctx, c) : `<td class="cell none" data-rank="5">${MARK.none} no data</td>`
+    for (const c of cells)
+      yield c ? matrixCell(ctx, c) : `<td class="cell none" data-rank="5">${MARK.none} no data</td>`
     yield '</tr>'
   }
   if (group !== null) yield '</tbody>'
@@ -118,12 +126,16 @@ export function matrixCell(ctx: HtmlContext, c: Cell): string {
   }
   // A large report says the prediction only where it matters (it disagrees, or is unknown).
   const showPredicted = ctx.listMax === null || c.disagree || c.predicted === 'unknown'
-  const predicted = showPredicted ? `predicted ${h(c.predicted)}${c.predicted === 'fail' && c.predictedClass ? ` (${h(c.predictedClass)})` : ''}` : ''
+  const predicted = showPredicted
+    ? `predicted ${h(c.predicted)}${c.predicted === 'fail' && c.predictedClass ? ` (${h(c.predictedClass)})` : ''}`
+    : ''
   const flags: string[] = []
   if (c.disagree) flags.push('&#8800; disagrees with the prediction')
   if (c.mismatch && !c.unsafe) flags.push(`! expected ${h(c.expect)}`)
-  return `<td class="cell ${cls}${c.disagree ? ' disagree' : ''}" data-rank="${rank(c)}">${cellLink(ctx, c, `<span class="v">${head}</span>`)}`
-    + `${sub ? `<span class="sub">${sub}</span>` : ''}${predicted ? `<span class="sub">${predicted}</span>` : ''}${flags.map((f) => `<span class="flag">${f}</span>`).join('')}</td>`
+  return (
+    `<td class="cell ${cls}${c.disagree ? ' disagree' : ''}" data-rank="${rank(c)}">${cellLink(ctx, c, `<span class="v">${head}</span>`)}` +
+    `${sub ? `<span class="sub">${sub}</span>` : ''}${predicted ? `<span class="sub">${predicted}</span>` : ''}${flags.map((f) => `<span class="flag">${f}</span>`).join('')}</td>`
+  )
 }
 
 function preferredAnchor(ctx: HtmlContext, c: Cell): string {

@@ -3,8 +3,21 @@ import type { Writable } from 'node:stream'
 import type { EvidenceSource, ReportModel } from '../model/types.js'
 import { makeContext, type HtmlContext } from './html-context.js'
 import { evidenceSection } from './html-evidence.js'
-import { anchorSetsSection, certificatesSection, chainChangesSection, diffSection, expiringSection, statementsSection } from './html-extras.js'
-import { disagreementsSection, failuresSection, notRunSection, rigDifferencesSection, unsafeSection } from './html-findings.js'
+import {
+  anchorSetsSection,
+  certificatesSection,
+  chainChangesSection,
+  diffSection,
+  expiringSection,
+  statementsSection,
+} from './html-extras.js'
+import {
+  disagreementsSection,
+  failuresSection,
+  notRunSection,
+  rigDifferencesSection,
+  unsafeSection,
+} from './html-findings.js'
 import { matrixSection } from './html-matrix.js'
 import { SCRIPT } from './html-script.js'
 import { STYLE } from './html-style.js'
@@ -30,7 +43,12 @@ export interface HtmlOptions {
  * file: inline style and script, nothing fetched (the Content-Security-Policy forbids it too),
  * readable with JavaScript off, printable. Does not end `out`.
  */
-export async function writeHtmlReport(model: ReportModel, evidence: EvidenceSource, out: Writable, options: HtmlOptions = {}): Promise<void> {
+export async function writeHtmlReport(
+  model: ReportModel,
+  evidence: EvidenceSource,
+  out: Writable,
+  options: HtmlOptions = {},
+): Promise<void> {
   await writePieces(htmlPieces(model, evidence, options), out)
 }
 
@@ -42,8 +60,16 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
  */
 const CSP = `default-src 'none'; script-src 'sha256-${sha256(SCRIPT)}'; style-src 'sha256-${sha256(STYLE)}'; img-src 'none'; base-uri 'none'; form-action 'none'`
 
-export function* htmlPieces(model: ReportModel, evidence: EvidenceSource, options: HtmlOptions = {}): Generator<string> {
-  const ctx = makeContext(model, evidence, model.cells.length <= (options.fullEvidenceMaxCells ?? FULL_EVIDENCE_MAX_CELLS))
+export function* htmlPieces(
+  model: ReportModel,
+  evidence: EvidenceSource,
+  options: HtmlOptions = {},
+): Generator<string> {
+  const ctx = makeContext(
+    model,
+    evidence,
+    model.cells.length <= (options.fullEvidenceMaxCells ?? FULL_EVIDENCE_MAX_CELLS),
+  )
   yield '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
   yield `<meta http-equiv="Content-Security-Policy" content="${CSP}">`
   yield '<meta name="referrer" content="no-referrer"><meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -74,16 +100,31 @@ function* header(ctx: HtmlContext): Generator<string> {
   yield `${model.targets.length} target(s) &times; ${model.firmware.length} firmware: ${model.cells.length} cell(s), `
   yield `<span class="pass">${MARK.pass} ${count((c) => c.verdict === 'pass' && !c.unsafe)} pass</span>, <span class="fail">${MARK.fail} ${count((c) => c.verdict === 'fail')} fail</span>, `
   yield `<span class="not-run">${MARK['not-run']} ${count((c) => c.verdict === 'not-run')} not run</span>, ${MARK.unsafe} ${unsafe} unsafe, &#8800; ${model.disagreements} disagreement(s).</p>`
-  if (unsafe) yield `<p class="banner">${MARK.unsafe} ${unsafe} unsafe accept(s): a must-reject target passed. <a href="#unsafe">See below</a>.</p>`
+  if (unsafe)
+    yield `<p class="banner">${MARK.unsafe} ${unsafe} unsafe accept(s): a must-reject target passed. <a href="#unsafe">See below</a>.</p>`
   yield '<table><caption>Runs in this report</caption><thead><tr><th scope="col">Run</th><th scope="col">Label</th><th scope="col">Started</th><th scope="col">Ended</th><th scope="col">Status</th></tr></thead><tbody>'
   for (const r of model.runs) {
     yield `<tr><th scope="row"><code>${h(r.id)}</code></th><td>${h(r.label ?? '')}</td><td>${h(r.startedAt)}</td><td>${h(r.endedAt ?? 'not ended')}</td><td>${h(r.status)}</td></tr>`
   }
   yield '</tbody></table>'
   yield '<nav aria-label="Sections"><ul>'
-  const sections: Array<[string, string]> = [['disagreements', 'Disagreements'], ['unsafe', 'Unsafe accepts'], ['matrix', 'Matrix'], ['must-reject', 'Must-reject targets'], ['failures', 'Failures'], ['not-run', 'Not run']]
+  const sections: Array<[string, string]> = [
+    ['disagreements', 'Disagreements'],
+    ['unsafe', 'Unsafe accepts'],
+    ['matrix', 'Matrix'],
+    ['must-reject', 'Must-reject targets'],
+    ['failures', 'Failures'],
+    ['not-run', 'Not run'],
+  ]
   if (model.diff) sections.push(['diff', 'Diff'])
-  sections.push(['chain-changes', 'Chain changes'], ['expiring', 'Expiring certificates'], ['anchor-sets', 'Anchor sets'], ['statements', 'Statements'], ['evidence', 'Evidence'], ['certificates', 'Certificates'])
+  sections.push(
+    ['chain-changes', 'Chain changes'],
+    ['expiring', 'Expiring certificates'],
+    ['anchor-sets', 'Anchor sets'],
+    ['statements', 'Statements'],
+    ['evidence', 'Evidence'],
+    ['certificates', 'Certificates'],
+  )
   for (const [id, name] of sections) yield `<li><a href="#${id}">${name}</a></li>`
   yield '</ul></nav></header>'
 }

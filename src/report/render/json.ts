@@ -10,7 +10,8 @@ import { put } from './sink.js'
  * cell is written. `out` is left open for the caller to end.
  */
 export async function writeReportJson(model: ReportModel, evidence: EvidenceSource, out: Writable): Promise<void> {
-  const field = (name: string, value: unknown, last = false) => put(out, `${JSON.stringify(name)}: ${JSON.stringify(value ?? null)}${last ? '\n' : ',\n'}`)
+  const field = (name: string, value: unknown, last = false) =>
+    put(out, `${JSON.stringify(name)}: ${JSON.stringify(value ?? null)}${last ? '\n' : ',\n'}`)
   await put(out, '{\n')
   await field('generatedAt', model.generatedAt)
   await field('title', model.title)
@@ -37,6 +38,9 @@ export async function writeReportJson(model: ReportModel, evidence: EvidenceSour
 }
 
 /** A cell as report.json carries it: the model's fields, the evidence with its transcript. */
-function cellJson(cell: Cell, evidence: EvidenceSource): Cell & { evidence: Cell['evidence'] & { transcript: unknown } } {
+function cellJson(
+  cell: Cell,
+  evidence: EvidenceSource,
+): Cell & { evidence: Cell['evidence'] & { transcript: unknown } } {
   return { ...cell, evidence: { ...cell.evidence, transcript: evidence.transcript(cell.evidence.attemptId) } }
 }

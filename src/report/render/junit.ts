@@ -33,7 +33,11 @@ function regressionsByTestcase(model: ReportModel, cells: Map<string, Cell>): Ma
  * expected result), for an `expect=` mismatch (an unsafe accept included) and for a diff
  * regression; a not-run cell, or a target with no data in the column, is skipped.
  */
-export function testcaseResult(model: ReportModel, cell: Cell | undefined, regression: DiffEntry | undefined): TestcaseResult {
+export function testcaseResult(
+  model: ReportModel,
+  cell: Cell | undefined,
+  regression: DiffEntry | undefined,
+): TestcaseResult {
   const types: string[] = []
   const body: string[] = []
   if (cell?.verdict === 'fail' && cell.expect !== 'fail') {
@@ -42,26 +46,40 @@ export function testcaseResult(model: ReportModel, cell: Cell | undefined, regre
   }
   if (cell?.mismatch) {
     types.push(cell.unsafe ? 'unsafe' : 'mismatch')
-    body.push(cell.unsafe ? 'UNSAFE: the module accepted a target that must be rejected (expect=fail).' : `expect=${cell.expect ?? '?'} but the verdict is ${cell.verdict}.`)
+    body.push(
+      cell.unsafe
+        ? 'UNSAFE: the module accepted a target that must be rejected (expect=fail).'
+        : `expect=${cell.expect ?? '?'} but the verdict is ${cell.verdict}.`,
+    )
   }
   if (regression) {
     types.push('regression')
     const side = (v: string, cls: string | null) => `${v}${cls ? ` (${cls})` : ''}`
-    body.push(`Regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${side(regression.before, regression.beforeClass)} → ${side(regression.after, regression.afterClass)}.`, ...regression.why)
+    body.push(
+      `Regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${side(regression.before, regression.beforeClass)} → ${side(regression.after, regression.afterClass)}.`,
+      ...regression.why,
+    )
   }
   if (types.length) {
     const lines = cell?.lines ?? []
     const message = `${cell?.class ?? cell?.verdict ?? 'no data'}${lines.length ? `: ${lines.join(' | ')}` : ''}`
     if (cell) {
       body.push(...cell.why)
-      if (cell.evidence.anchor) body.push(`Anchor: ${certName(model.certificates, cell.evidence.anchor)} (sha256 ${cell.evidence.anchor}).`)
+      if (cell.evidence.anchor)
+        body.push(`Anchor: ${certName(model.certificates, cell.evidence.anchor)} (sha256 ${cell.evidence.anchor}).`)
       if (lines.length) body.push('Module lines:', ...lines.map((l) => `  ${l}`))
       body.push(`Evidence: attempt ${cell.evidence.attemptId} of run ${cell.runId} on ${cell.evidence.device}.`)
     }
     return { kind: 'failure', type: types.join(' '), message: oneLine(message), body: body.join('\n') }
   }
   if (!cell) return { kind: 'skipped', message: 'no data' }
-  if (cell.verdict === 'not-run') return { kind: 'skipped', message: oneLine(cell.notRun ? `${cell.notRun.reason}${cell.notRun.detail ? `: ${cell.notRun.detail}` : ''}` : 'not-run') }
+  if (cell.verdict === 'not-run')
+    return {
+      kind: 'skipped',
+      message: oneLine(
+        cell.notRun ? `${cell.notRun.reason}${cell.notRun.detail ? `: ${cell.notRun.detail}` : ''}` : 'not-run',
+      ),
+    }
   return { kind: 'passed' }
 }
 
@@ -87,14 +105,21 @@ export async function writeJunit(model: ReportModel, out: Writable): Promise<voi
   const cells = new Map(model.cells.map((c) => [`${c.target}\u0000${c.key}`, c]))
   const regressions = regressionsByTestcase(model, cells)
   // Results are made again when written: only their kinds are kept for the counts, not 100,000 bodies.
-  const result = (f: FirmwareColumn, t: TargetRow) => testcaseResult(model, cells.get(`${t.target}\u0000${f.key}`), regressions.get(`${t.target}\u0000${f.key}`))
+  const result = (f: FirmwareColumn, t: TargetRow) =>
+    testcaseResult(model, cells.get(`${t.target}\u0000${f.key}`), regressions.get(`${t.target}\u0000${f.key}`))
   const kinds = model.firmware.map((f) => model.targets.map((t) => result(f, t).kind))
-  await put(out, `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xmlAttr(model.title)}" ${counts(kinds.flat())}>\n`)
+  await put(
+    out,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xmlAttr(model.title)}" ${counts(kinds.flat())}>\n`,
+  )
   for (const [i, f] of model.firmware.entries()) {
-    await put(out, `  <testsuite name="${xmlAttr(f.key)}" ${counts(kinds[i]!)}>\n    <properties>\n`
-      + `      <property name="module" value="${xmlAttr(f.module)}"/>\n      <property name="firmware" value="${xmlAttr(f.firmware)}"/>\n`
-      + (f.profileId ? `      <property name="profile" value="${xmlAttr(f.profileId)}"/>\n` : '')
-      + '    </properties>\n')
+    await put(
+      out,
+      `  <testsuite name="${xmlAttr(f.key)}" ${counts(kinds[i]!)}>\n    <properties>\n` +
+        `      <property name="module" value="${xmlAttr(f.module)}"/>\n      <property name="firmware" value="${xmlAttr(f.firmware)}"/>\n` +
+        (f.profileId ? `      <property name="profile" value="${xmlAttr(f.profileId)}"/>\n` : '') +
+        '    </properties>\n',
+    )
     for (const t of model.targets) await put(out, testcaseXml(f.key, t.target, result(f, t)))
     await put(out, '  </testsuite>\n')
   }

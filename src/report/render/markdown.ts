@@ -12,7 +12,10 @@ export function renderMarkdown(model: ReportModel): string {
   const byKey = cellIndex(model.cells)
   const out: string[] = []
   out.push(`# ${md(model.title)}`, '')
-  out.push(`Generated ${md(model.generatedAt)} from ${model.runs.length} run(s): ${model.runs.map((r) => `${md(r.id)}${r.label ? ` (${md(r.label)})` : ''}${r.status === 'complete' ? '' : ` [${md(r.status)}]`}`).join(', ') || 'none'}.`, '')
+  out.push(
+    `Generated ${md(model.generatedAt)} from ${model.runs.length} run(s): ${model.runs.map((r) => `${md(r.id)}${r.label ? ` (${md(r.label)})` : ''}${r.status === 'complete' ? '' : ` [${md(r.status)}]`}`).join(', ') || 'none'}.`,
+    '',
+  )
   out.push(...summary(model), '')
   out.push(...disagreements(model), '')
   out.push(...unsafe(model), '')
@@ -24,7 +27,10 @@ export function renderMarkdown(model: ReportModel): string {
   if (model.expiring.length) out.push(...expiring(model), '')
   if (model.anchorSets.length) out.push(...anchorSets(model), '')
   if (model.statements.length) out.push('## Statements', '', ...model.statements.map((s) => `- ${md(s.text)}`), '')
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`
 }
 
 const VERDICT_MARK: Record<Verdict, string> = { pass: '✅ pass', fail: '❌ fail', 'not-run': '⏸ not-run' }
@@ -50,7 +56,10 @@ function summary(model: ReportModel): string[] {
     `- ${count((c) => c.mismatch)} expect= mismatch(es)`,
     `- ${count((c) => c.verdict === 'pass')} ✅ pass, ${count((c) => c.verdict === 'fail')} ❌ fail, ${count((c) => c.verdict === 'not-run')} ⏸ not-run, over ${model.targets.length} target(s) and ${model.firmware.length} firmware column(s)`,
   ]
-  if (model.diff) lines.push(`- diff ${md(model.diff.baseline)} → ${md(model.diff.candidate)}: ${model.diff.regressions.length} regression(s), ${model.diff.fixes.length} fix(es), ${model.diff.changed.length} changed`)
+  if (model.diff)
+    lines.push(
+      `- diff ${md(model.diff.baseline)} → ${md(model.diff.candidate)}: ${model.diff.regressions.length} regression(s), ${model.diff.fixes.length} fix(es), ${model.diff.changed.length} changed`,
+    )
   return lines
 }
 
@@ -84,13 +93,36 @@ function disagreements(model: ReportModel): string[] {
   const cells = model.cells.filter((c) => c.disagree)
   const out = [`## Disagreements (${model.disagreements})`, '']
   if (!cells.length) return [...out, 'None: every predicted verdict matches the observed one.']
-  return [...out, ...table(['Target', 'Firmware', 'Observed', 'Predicted', 'Why'], cells.map((c) => [md(c.target), md(c.key), verdictText(model, c), predictedText(c), c.why.map(md).join(' ') || '—']))]
+  return [
+    ...out,
+    ...table(
+      ['Target', 'Firmware', 'Observed', 'Predicted', 'Why'],
+      cells.map((c) => [
+        md(c.target),
+        md(c.key),
+        verdictText(model, c),
+        predictedText(c),
+        c.why.map(md).join(' ') || '—',
+      ]),
+    ),
+  ]
 }
 
 function rigDifferences(model: ReportModel): string[] {
-  return [`## Differences between rigs (${model.rigDifferences.length})`, '',
-    'The same firmware judged the same target differently on two rigs: an environment difference (DNS, a CDN edge, a proxy).', '',
-    ...table(['Target', 'Firmware', 'Rigs'], model.rigDifferences.map((d) => [md(d.target), md(d.key), d.rigs.map((r) => `${md(r.rig)}: ${VERDICT_MARK[r.verdict]}`).join(', ')]))]
+  return [
+    `## Differences between rigs (${model.rigDifferences.length})`,
+    '',
+    'The same firmware judged the same target differently on two rigs: an environment difference (DNS, a CDN edge, a proxy).',
+    '',
+    ...table(
+      ['Target', 'Firmware', 'Rigs'],
+      model.rigDifferences.map((d) => [
+        md(d.target),
+        md(d.key),
+        d.rigs.map((r) => `${md(r.rig)}: ${VERDICT_MARK[r.verdict]}`).join(', '),
+      ]),
+    ),
+  ]
 }
 
 function unsafe(model: ReportModel): string[] {
@@ -101,7 +133,15 @@ function unsafe(model: ReportModel): string[] {
     ...out,
     'A module accepted a target that must be rejected (`expect=fail`, e.g. an expired certificate): the worst finding of this report.',
     '',
-    ...table(['Target', 'Firmware', 'Accepted with', 'Module lines'], cells.map((c) => [md(c.target), md(c.key), c.anchors.passed[0] ? md(certName(model.certificates, c.anchors.passed[0])) : '—', lineList(c.lines)])),
+    ...table(
+      ['Target', 'Firmware', 'Accepted with', 'Module lines'],
+      cells.map((c) => [
+        md(c.target),
+        md(c.key),
+        c.anchors.passed[0] ? md(certName(model.certificates, c.anchors.passed[0])) : '—',
+        lineList(c.lines),
+      ]),
+    ),
   ]
 }
 
@@ -112,7 +152,13 @@ function targetText(t: TargetRow): string {
 
 function matrixTable(model: ReportModel, byKey: Map<string, Cell>, targets: readonly TargetRow[]): string[] {
   const header = ['Target', ...model.firmware.map((f: FirmwareColumn) => md(f.key))]
-  return table(header, targets.map((t) => [targetText(t), ...model.firmware.map((f) => cellText(model, byKey.get(`${t.target}\u0000${f.key}`)))]))
+  return table(
+    header,
+    targets.map((t) => [
+      targetText(t),
+      ...model.firmware.map((f) => cellText(model, byKey.get(`${t.target}\u0000${f.key}`))),
+    ]),
+  )
 }
 
 /** Rows grouped by first tag, groups in order of first appearance, rows in model order. */
@@ -128,7 +174,12 @@ function groups(targets: readonly TargetRow[]): Array<[string | null, TargetRow[
 }
 
 function matrix(model: ReportModel, byKey: Map<string, Cell>): string[] {
-  const out = ['## Matrix', '', 'Rows are targets (grouped by first tag), columns are MODULE@FIRMWARE. ✅ pass · the preferred CA to upload; ❌ fail · failure class; ⏸ not-run · reason; ⚠️ a verdict that disagrees with `expect=`; ≠ a prediction that disagrees.', '']
+  const out = [
+    '## Matrix',
+    '',
+    'Rows are targets (grouped by first tag), columns are MODULE@FIRMWARE. ✅ pass · the preferred CA to upload; ❌ fail · failure class; ⏸ not-run · reason; ⚠️ a verdict that disagrees with `expect=`; ≠ a prediction that disagrees.',
+    '',
+  ]
   const regular = model.targets.filter((t) => t.expect !== 'fail')
   const mustReject = model.targets.filter((t) => t.expect === 'fail')
   const grouped = groups(regular)
@@ -138,7 +189,12 @@ function matrix(model: ReportModel, byKey: Map<string, Cell>): string[] {
   }
   if (!regular.length) out.push('No targets.', '')
   if (mustReject.length) {
-    out.push('## Must-reject targets', '', 'These targets must fail (`expect=fail`): ❌ fail is the expected result, 🚨 UNSAFE marks a module that accepted one.', '')
+    out.push(
+      '## Must-reject targets',
+      '',
+      'These targets must fail (`expect=fail`): ❌ fail is the expected result, 🚨 UNSAFE marks a module that accepted one.',
+      '',
+    )
     out.push(...matrixTable(model, byKey, mustReject), '')
   }
   return out
@@ -160,7 +216,10 @@ function failures(model: ReportModel): string[] {
   }
   if (notRun.length) {
     out.push('## Not run', '')
-    for (const c of notRun) out.push(`- **${md(c.target)}** on ${md(c.key)}: ⏸ ${c.notRun ? `${md(c.notRun.reason)}${c.notRun.detail ? `: ${md(c.notRun.detail)}` : ''}` : 'not-run'}`)
+    for (const c of notRun)
+      out.push(
+        `- **${md(c.target)}** on ${md(c.key)}: ⏸ ${c.notRun ? `${md(c.notRun.reason)}${c.notRun.detail ? `: ${md(c.notRun.detail)}` : ''}` : 'not-run'}`,
+      )
   }
   return out
 }
@@ -172,14 +231,29 @@ function sideText(v: Verdict | 'missing', cls: string | null): string {
 
 function diffTable(title: string, entries: readonly DiffEntry[]): string[] {
   if (!entries.length) return [`### ${title} (0)`, '', 'None.', '']
-  return [`### ${title} (${entries.length})`, '', ...table(['Target', 'Before', 'After', 'Why'], entries.map((e) => [md(e.target), sideText(e.before, e.beforeClass), sideText(e.after, e.afterClass), e.why.map(md).join(' ') || '—'])), '']
+  return [
+    `### ${title} (${entries.length})`,
+    '',
+    ...table(
+      ['Target', 'Before', 'After', 'Why'],
+      entries.map((e) => [
+        md(e.target),
+        sideText(e.before, e.beforeClass),
+        sideText(e.after, e.afterClass),
+        e.why.map(md).join(' ') || '—',
+      ]),
+    ),
+    '',
+  ]
 }
 
 function diff(model: ReportModel): string[] {
   const d = model.diff!
   return [
-    `## Diff: ${md(d.baseline)} → ${md(d.candidate)}`, '',
-    `${d.same.length} target(s) unchanged, ${d.notComparable.length} not comparable (a side has no verdict).`, '',
+    `## Diff: ${md(d.baseline)} → ${md(d.candidate)}`,
+    '',
+    `${d.same.length} target(s) unchanged, ${d.notComparable.length} not comparable (a side has no verdict).`,
+    '',
     ...diffTable('Regressions', d.regressions),
     ...diffTable('Fixes', d.fixes),
     ...diffTable('Changed', d.changed),
@@ -193,22 +267,39 @@ function hashText(h: string | null): string {
 
 function chainChanges(model: ReportModel): string[] {
   return [
-    '## Chain changes', '',
-    ...table(['Target', 'Chain before', 'Chain after', 'Added', 'Removed', 'Verdicts'], model.chainChanges.map((c) => [
-      md(c.target), hashText(c.before.chainHash), hashText(c.after.chainHash),
-      c.added.map(md).join(', ') || '—', c.removed.map(md).join(', ') || '—',
-      c.verdicts.map((v) => `${md(`${v.module}@${v.firmware}`)}: ${sideText(v.before, null)} → ${sideText(v.after, null)}`).join('; ') || '—',
-    ])),
+    '## Chain changes',
+    '',
+    ...table(
+      ['Target', 'Chain before', 'Chain after', 'Added', 'Removed', 'Verdicts'],
+      model.chainChanges.map((c) => [
+        md(c.target),
+        hashText(c.before.chainHash),
+        hashText(c.after.chainHash),
+        c.added.map(md).join(', ') || '—',
+        c.removed.map(md).join(', ') || '—',
+        c.verdicts
+          .map((v) => `${md(`${v.module}@${v.firmware}`)}: ${sideText(v.before, null)} → ${sideText(v.after, null)}`)
+          .join('; ') || '—',
+      ]),
+    ),
   ]
 }
 
 function expiring(model: ReportModel): string[] {
   // The date only, not days left: a table that changes every day by itself makes nightly diffs noise.
   return [
-    `## Expiring certificates (within ${model.expiryDays} days)`, '',
-    ...table(['Certificate', 'Role', 'Not after', 'Targets', 'Firmware'], model.expiring.map((e) => [
-      md(model.certificates[e.sha256]?.name ?? e.subject), md(e.role), md(e.notAfter.slice(0, 10)), e.targets.map(md).join(', ') || '—', e.firmware.map(md).join(', ') || '—',
-    ])),
+    `## Expiring certificates (within ${model.expiryDays} days)`,
+    '',
+    ...table(
+      ['Certificate', 'Role', 'Not after', 'Targets', 'Firmware'],
+      model.expiring.map((e) => [
+        md(model.certificates[e.sha256]?.name ?? e.subject),
+        md(e.role),
+        md(e.notAfter.slice(0, 10)),
+        e.targets.map(md).join(', ') || '—',
+        e.firmware.map(md).join(', ') || '—',
+      ]),
+    ),
   ]
 }
 
@@ -216,20 +307,41 @@ function expiring(model: ReportModel): string[] {
 const TARGETS_PER_ANCHOR = 50
 
 function anchorSet(model: ReportModel, s: AnchorSet): string[] {
-  const limit = s.limitBytes === null ? 'store limit unknown' : s.bytes <= s.limitBytes ? `within the ${s.limitBytes}-byte store limit` : `⚠️ OVER the ${s.limitBytes}-byte store limit: cannot all be stored at once`
+  const limit =
+    s.limitBytes === null
+      ? 'store limit unknown'
+      : s.bytes <= s.limitBytes
+        ? `within the ${s.limitBytes}-byte store limit`
+        : `⚠️ OVER the ${s.limitBytes}-byte store limit: cannot all be stored at once`
   const search = s.exact ? 'exact (exhaustive search: no smaller set exists)' : 'greedy (small, not proven smallest)'
   // The targets each anchor serves: every one in a docs-sized report, the first few in a fleet-sized one.
   const served = new Map<string, string[]>(s.anchors.map((sha) => [sha, []]))
   for (const p of s.perTarget) for (const sha of p.anchors) served.get(sha)?.push(p.target)
-  const names = (targets: string[]) => targets.length > TARGETS_PER_ANCHOR ? `${targets.slice(0, TARGETS_PER_ANCHOR).map(md).join(', ')} and ${targets.length - TARGETS_PER_ANCHOR} more` : targets.map(md).join(', ')
-  const rows = s.anchors.map((sha) => [md(certName(model.certificates, sha)), md(sha.slice(0, 16)), names(served.get(sha) ?? []) || '—'])
+  const names = (targets: string[]) =>
+    targets.length > TARGETS_PER_ANCHOR
+      ? `${targets.slice(0, TARGETS_PER_ANCHOR).map(md).join(', ')} and ${targets.length - TARGETS_PER_ANCHOR} more`
+      : targets.map(md).join(', ')
+  const rows = s.anchors.map((sha) => [
+    md(certName(model.certificates, sha)),
+    md(sha.slice(0, 16)),
+    names(served.get(sha) ?? []) || '—',
+  ])
   return [
-    `### ${md(`${s.module}@${s.firmware}`)}`, '',
-    `${s.anchors.length} anchor(s), ${s.bytes} bytes, ${limit}; ${search}; covers ${s.covers.length} target(s).`, '',
-    ...(rows.length ? table(['Anchor', 'SHA-256', 'Targets'], rows) : ['No passing target: nothing to upload.']), '',
+    `### ${md(`${s.module}@${s.firmware}`)}`,
+    '',
+    `${s.anchors.length} anchor(s), ${s.bytes} bytes, ${limit}; ${search}; covers ${s.covers.length} target(s).`,
+    '',
+    ...(rows.length ? table(['Anchor', 'SHA-256', 'Targets'], rows) : ['No passing target: nothing to upload.']),
+    '',
   ]
 }
 
 function anchorSets(model: ReportModel): string[] {
-  return ['## Anchor sets', '', 'The smallest set of CAs per firmware that makes every passing target pass.', '', ...model.anchorSets.flatMap((s) => anchorSet(model, s))]
+  return [
+    '## Anchor sets',
+    '',
+    'The smallest set of CAs per firmware that makes every passing target pass.',
+    '',
+    ...model.anchorSets.flatMap((s) => anchorSet(model, s)),
+  ]
 }

@@ -14,8 +14,20 @@ export function oneLine(text: string): string {
 }
 
 const MD_ENTITIES: Record<string, string> = {
-  '&': '&amp;', '<': '&lt;', '>': '&gt;', '|': '&#124;', '`': '&#96;', '[': '&#91;', ']': '&#93;',
-  '*': '&#42;', '_': '&#95;', '\\': '&#92;', '~': '&#126;', '#': '&#35;', '!': '&#33;', '$': '&#36;',
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '|': '&#124;',
+  '`': '&#96;',
+  '[': '&#91;',
+  ']': '&#93;',
+  '*': '&#42;',
+  _: '&#95;',
+  '\\': '&#92;',
+  '~': '&#126;',
+  '#': '&#35;',
+  '!': '&#33;',
+  $: '&#36;',
 }
 
 /**
@@ -27,16 +39,18 @@ const MD_ENTITIES: Record<string, string> = {
  * backslashes because a backslash before `|` is read differently inside tables.
  */
 export function md(text: string): string {
-  return oneLine(text)
-    .replace(/[&<>|`[\]*_\\~#!$]/g, (c) => MD_ENTITIES[c]!)
-    .replace(/:\/\//g, '&#58;//')
-    .replace(/@/g, '&#64;')
-    .replace(/\b(www)\./gi, '$1&#46;')
-    // At the start of a list item, leading spaces (a code block), `-`, `+`, `=` or `1.` (a list,
-    // a rule) would start a block of their own.
-    .replace(/^ +/, (sp) => '&#32;'.repeat(sp.length))
-    .replace(/^[-+=]/, (c) => `&#${c.charCodeAt(0)};`)
-    .replace(/^(\d+)([.)])/, (_, n: string, c: string) => `${n}&#${c.charCodeAt(0)};`)
+  return (
+    oneLine(text)
+      .replace(/[&<>|`[\]*_\\~#!$]/g, (c) => MD_ENTITIES[c]!)
+      .replace(/:\/\//g, '&#58;//')
+      .replace(/@/g, '&#64;')
+      .replace(/\b(www)\./gi, '$1&#46;')
+      // At the start of a list item, leading spaces (a code block), `-`, `+`, `=` or `1.` (a list,
+      // a rule) would start a block of their own.
+      .replace(/^ +/, (sp) => '&#32;'.repeat(sp.length))
+      .replace(/^[-+=]/, (c) => `&#${c.charCodeAt(0)};`)
+      .replace(/^(\d+)([.)])/, (_, n: string, c: string) => `${n}&#${c.charCodeAt(0)};`)
+  )
 }
 
 /** A certificate's readable name, or its hash's start when the model does not know it. */
@@ -48,8 +62,9 @@ export function certName(certificates: Record<string, CertSummary>, sha256: stri
  * Characters XML 1.0 cannot carry at all (most C0 controls, lone surrogates, U+FFFE/U+FFFF) are
  * dropped; DEL and C1 controls, legal but invisible, become spaces.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const XML_INVALID = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+const XML_INVALID =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
 const XML_INVISIBLE = /[\x7f-\x9f]/g
 
 export function xmlChars(text: string): string {

@@ -8,7 +8,12 @@ export const espDoctor = {
   async console(c: AtChannel, ms: number): Promise<Step> {
     // ATE0 has no query form; SYSLOG does, and it is what makes the module give error codes.
     const syslog = await readVariable(c, 'AT+SYSLOG?', /^\+SYSLOG:(\d)$/, ms)
-    if (syslog !== '1') return fail('console', `set AT+SYSLOG=1, read back ${syslog ?? '(none)'}`, 'the firmware has no error codes (AT+SYSLOG): update ESP-AT to v2.1 or later')
+    if (syslog !== '1')
+      return fail(
+        'console',
+        `set AT+SYSLOG=1, read back ${syslog ?? '(none)'}`,
+        'the firmware has no error codes (AT+SYSLOG): update ESP-AT to v2.1 or later',
+      )
     return ok('console', 'echo off (ATE0), error codes on (AT+SYSLOG=1, read back)')
   },
   async readClock(c: AtChannel, ms: number): Promise<Date | null> {

@@ -2,7 +2,18 @@ import { isIP } from 'node:net'
 import { toPem } from '../../../chain/index.js'
 import type { AtChannel } from '../../at/channel.js'
 import { atPort } from '../../at/fields.js'
-import { DEFAULT_TIMEOUTS, deviceAttempt, epochSeconds, failedAttempt, passedAttempt, readVariable, rebootCounter, resetAndResync, resync, type DriverTimeouts } from '../../drivers/common.js'
+import {
+  DEFAULT_TIMEOUTS,
+  deviceAttempt,
+  epochSeconds,
+  failedAttempt,
+  passedAttempt,
+  readVariable,
+  rebootCounter,
+  resetAndResync,
+  resync,
+  type DriverTimeouts,
+} from '../../drivers/common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from '../../drivers/driver.js'
 import { responseComplete } from '../../drivers/spwf01.js'
 import { DeviceError, isDeviceError } from '../../errors.js'
@@ -84,9 +95,22 @@ export class EspAtDriver implements ModuleDriver {
     for (const f of w) f()
   }
 
-  private async ok(cmd: string, opts: { timeoutMs?: number; payload?: Buffer } = {}): Promise<{ lines: string[]; winds: string[] }> {
-    const r = await this.channel.exec(commandLine(cmd), { timeoutMs: opts.timeoutMs ?? this.timeouts.commandMs, ...(opts.payload ? { payload: opts.payload, prompt: true } : {}) })
-    if (!r.ok) throw Object.assign(new DeviceError(r.final === 'busy p...' ? 'AT_BUSY' : 'AT_ERROR', `${cmd.slice(0, 60)}: ${[...r.lines, r.final].join(' | ').slice(0, 160)}`), { lines: [...r.lines, r.final] })
+  private async ok(
+    cmd: string,
+    opts: { timeoutMs?: number; payload?: Buffer } = {},
+  ): Promise<{ lines: string[]; winds: string[] }> {
+    const r = await this.channel.exec(commandLine(cmd), {
+      timeoutMs: opts.timeoutMs ?? this.timeouts.commandMs,
+      ...(opts.payload ? { payload: opts.payload, prompt: true } : {}),
+    })
+    if (!r.ok)
+      throw Object.assign(
+        new DeviceError(
+          r.final === 'busy p...' ? 'AT_BUSY' : 'AT_ERROR',
+          `${cmd.slice(0, 60)}: ${[...r.lines, r.final].join(' | ').slice(0, 160)}`,
+        ),
+        { lines: [...r.lines, r.final] },
+      )
     return { lines: r.lines, winds: r.winds }
   }
 
@@ -103,21 +127,43 @@ export class EspAtDriver implements ModuleDriver {
   async uploadCa(der: Buffer): Promise<CaUpload> {
     const pem = Buffer.from(toPem(der))
     // The profile's limit counts PEM bytes (what the plan compares); the store's own limit holds too.
-    if (pem.length > this.profile.store.maxCaBytes) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes is over the ${this.profile.store.maxCaBytes} bytes ${this.profile.id} takes`)
+    if (pem.length > this.profile.store.maxCaBytes)
+      throw new DeviceError(
+        'CA_TOO_LARGE',
+        `CA of ${pem.length} PEM bytes is over the ${this.profile.store.maxCaBytes} bytes ${this.profile.id} takes`,
+      )
     let command: string
     const lines: string[] = []
     if (this.esp.caStore === 'sysmfg') {
-      if (pem.length > SYSMFG_MAX_BYTES) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes does not fit a ${SYSMFG_MAX_BYTES}-byte SYSMFG value`)
+      if (pem.length > SYSMFG_MAX_BYTES)
+        throw new DeviceError(
+          'CA_TOO_LARGE',
+          `CA of ${pem.length} PEM bytes does not fit a ${SYSMFG_MAX_BYTES}-byte SYSMFG value`,
+        )
       command = `AT+SYSMFG=2,"client_ca","client_ca.${CA_INDEX}",8,${pem.length}`
-      lines.push(...(await this.ok(command, { timeoutMs: this.timeouts.commandMs + Math.ceil(pem.length / 10), payload: pem })).lines)
+      lines.push(
+        ...(await this.ok(command, { timeoutMs: this.timeouts.commandMs + Math.ceil(pem.length / 10), payload: pem }))
+          .lines,
+      )
     } else {
       const image = pkiPartition([{ type: PKI_TYPE.ca, id: CA_INDEX, content: pem }])
-      if (image.length > PKI_PARTITION_BYTES) throw new DeviceError('CA_TOO_LARGE', `CA of ${pem.length} PEM bytes makes a ${image.length}-byte AtPKI image; the client_ca partition holds ${PKI_PARTITION_BYTES}`)
+      if (image.length > PKI_PARTITION_BYTES)
+        throw new DeviceError(
+          'CA_TOO_LARGE',
+          `CA of ${pem.length} PEM bytes makes a ${image.length}-byte AtPKI image; the client_ca partition holds ${PKI_PARTITION_BYTES}`,
+        )
       await this.ok('AT+SYSFLASH=0,"client_ca"')
       command = `AT+SYSFLASH=1,"client_ca",0,${image.length}`
       for (let off = 0; off < image.length; off += FLASH_CHUNK) {
         const chunk = image.subarray(off, off + FLASH_CHUNK)
-        lines.push(...(await this.ok(`AT+SYSFLASH=1,"client_ca",${off},${chunk.length}`, { timeoutMs: this.timeouts.commandMs + Math.ceil(chunk.length / 10), payload: chunk })).lines)
+        lines.push(
+          ...(
+            await this.ok(`AT+SYSFLASH=1,"client_ca",${off},${chunk.length}`, {
+              timeoutMs: this.timeouts.commandMs + Math.ceil(chunk.length / 10),
+              payload: chunk,
+            })
+          ).lines,
+        )
       }
     }
     const conf = await this.ok(`AT+CIPSSLCCONF=2,0,${CA_INDEX}`)
@@ -133,13 +179,25 @@ export class EspAtDriver implements ModuleDriver {
   async httpsGet(req: HttpsRequest): Promise<Attempt> {
     // No host name holds a comma, quote or backslash: refused rather than escaped, so that (as on
     // every family) none of them reaches the module from a target.
-    if (/[,"\\]/.test(req.host)) throw new DeviceError('AT_INVALID_FIELD', 'host contains a comma, quote or backslash, which no host name has; refused, nothing sent')
+    if (/[,"\\]/.test(req.host))
+      throw new DeviceError(
+        'AT_INVALID_FIELD',
+        'host contains a comma, quote or backslash, which no host name has; refused, nothing sent',
+      )
     // An IPv6 address needs AT+CIPV6=1 and the "SSLv6" type, which this driver does not use: the
     // module would answer a bare ERROR, indistinguishable from a failed handshake. No verdict, then.
-    if (isIP(req.host.replace(/^\[(.*)\]$/, '$1')) === 6) throw new DeviceError('AT_INVALID_FIELD', `${req.host} is an IPv6 address: ESP-AT reaches one only with AT+CIPV6=1 and "SSLv6", which tlsmatrix does not drive yet; refused, nothing sent`)
+    if (isIP(req.host.replace(/^\[(.*)\]$/, '$1')) === 6)
+      throw new DeviceError(
+        'AT_INVALID_FIELD',
+        `${req.host} is an IPv6 address: ESP-AT reaches one only with AT+CIPV6=1 and "SSLv6", which tlsmatrix does not drive yet; refused, nothing sent`,
+      )
     const host = quoted('host', req.host, { max: MAX_HOST })
     // The path goes in the request bytes, not in a command; a comma is refused all the same, as the other families do.
-    if (!/^\/[\x21-\x2b\x2d-\x7e]*$/.test(req.path) || req.path.length > 2048) throw new DeviceError('AT_INVALID_FIELD', 'path must start with / and hold printable ASCII without spaces or commas (at most 2048 characters)')
+    if (!/^\/[\x21-\x2b\x2d-\x7e]*$/.test(req.path) || req.path.length > 2048)
+      throw new DeviceError(
+        'AT_INVALID_FIELD',
+        'path must start with / and hold printable ASCII without spaces or commas (at most 2048 characters)',
+      )
     const port = atPort(req.port)
     const mark = this.channel.transcript.length
     const started = this.monotonic()
@@ -150,21 +208,40 @@ export class EspAtDriver implements ModuleDriver {
       this.channel.note(`name checked (SNI and certificate): ${req.host}`)
       const sni = await this.channel.exec(commandLine(`AT+CIPSSLCSNI=${host}`), { timeoutMs: this.timeouts.commandMs })
       if (!sni.ok) {
-        return { ...deviceAttempt(new DeviceError(sni.final === 'busy p...' ? 'AT_BUSY' : 'AT_ERROR', `AT+CIPSSLCSNI refused: ${[...sni.lines, sni.final].join(' | ')}`), started, elapsed(), this.channel, mark), lines: [...sni.lines, sni.final], fault: 'unrecognized' }
+        return {
+          ...deviceAttempt(
+            new DeviceError(
+              sni.final === 'busy p...' ? 'AT_BUSY' : 'AT_ERROR',
+              `AT+CIPSSLCSNI refused: ${[...sni.lines, sni.final].join(' | ')}`,
+            ),
+            started,
+            elapsed(),
+            this.channel,
+            mark,
+          ),
+          lines: [...sni.lines, sni.final],
+          fault: 'unrecognized',
+        }
       }
       this.data = []
       this.dataBytes = 0
       this.closed = false
       this.rebooted = false
       const timeout = Math.min(MAX_CONNECT_TIMEOUT, this.timeouts.httpMs)
-      const start = await this.channel.exec(commandLine(`AT+CIPSTART="SSL",${host},${port},,,${timeout}`), { timeoutMs: timeout + this.timeouts.commandMs })
+      const start = await this.channel.exec(commandLine(`AT+CIPSTART="SSL",${host},${port},,,${timeout}`), {
+        timeoutMs: timeout + this.timeouts.commandMs,
+      })
       const on = [...start.lines, start.final]
       lines.push(...on)
-      if (start.final === 'busy p...') throw Object.assign(new DeviceError('AT_BUSY', 'AT+CIPSTART: busy p...'), { lines: on })
+      if (start.final === 'busy p...')
+        throw Object.assign(new DeviceError('AT_BUSY', 'AT+CIPSTART: busy p...'), { lines: on })
       if (start.lines.includes('ALREADY CONNECTED')) {
         // A link left open by an attempt cut short: close it so the retry starts clean; no verdict.
         await this.channel.exec('AT+CIPCLOSE', { timeoutMs: this.timeouts.commandMs }).catch(() => undefined)
-        throw Object.assign(new DeviceError('AT_ERROR', 'AT+CIPSTART: a link was still open (ALREADY CONNECTED); closed it'), { lines: on })
+        throw Object.assign(
+          new DeviceError('AT_ERROR', 'AT+CIPSTART: a link was still open (ALREADY CONNECTED); closed it'),
+          { lines: on },
+        )
       }
       // The verdict is CIPSTART's answer: classified alone, and only when complete and well-formed.
       if (!start.ok) {
@@ -172,24 +249,59 @@ export class EspAtDriver implements ModuleDriver {
         // failed for the module's network (a firmware that refuses the query keeps the verdict).
         const state = await readWifiState(this.channel, this.timeouts.commandMs, 1)
         if (state !== null && state !== '2') {
-          return { ...deviceAttempt(new DeviceError('AT_ERROR', `AT+CIPSTART failed while the module has no Wi-Fi (+CWSTATE:${state}): no verdict; join a network (AT+CWJAP)`), started, elapsed(), this.channel, mark), lines, fault: 'unrecognized' }
+          return {
+            ...deviceAttempt(
+              new DeviceError(
+                'AT_ERROR',
+                `AT+CIPSTART failed while the module has no Wi-Fi (+CWSTATE:${state}): no verdict; join a network (AT+CWJAP)`,
+              ),
+              started,
+              elapsed(),
+              this.channel,
+              mark,
+            ),
+            lines,
+            fault: 'unrecognized',
+          }
         }
         return failedAttempt(lines, this.profile, started, elapsed(), this.channel, mark, null, on)
       }
       const why = damage(on, this.profile)
       if (why) throw Object.assign(new DeviceError('AT_GARBAGE', `AT+CIPSTART: ${why}`), { lines: on })
-      if (!start.lines.includes('CONNECT')) throw Object.assign(new DeviceError('AT_GARBAGE', `AT+CIPSTART answered OK without CONNECT: ${on.join(' | ')}`), { lines: on })
-      const request = Buffer.from(`GET ${req.path} HTTP/1.1\r\nHost: ${req.host}\r\nUser-Agent: tlsmatrix\r\nConnection: close\r\n\r\n`, 'latin1')
-      if (request.length > MAX_SEND) throw new DeviceError('AT_INVALID_FIELD', `the request is ${request.length} bytes; CIPSEND takes at most ${MAX_SEND}`)
-      await this.ok(`AT+CIPSEND=${request.length}`, { timeoutMs: this.timeouts.commandMs + request.length, payload: request })
+      if (!start.lines.includes('CONNECT'))
+        throw Object.assign(
+          new DeviceError('AT_GARBAGE', `AT+CIPSTART answered OK without CONNECT: ${on.join(' | ')}`),
+          { lines: on },
+        )
+      const request = Buffer.from(
+        `GET ${req.path} HTTP/1.1\r\nHost: ${req.host}\r\nUser-Agent: tlsmatrix\r\nConnection: close\r\n\r\n`,
+        'latin1',
+      )
+      if (request.length > MAX_SEND)
+        throw new DeviceError(
+          'AT_INVALID_FIELD',
+          `the request is ${request.length} bytes; CIPSEND takes at most ${MAX_SEND}`,
+        )
+      await this.ok(`AT+CIPSEND=${request.length}`, {
+        timeoutMs: this.timeouts.commandMs + request.length,
+        payload: request,
+      })
       const response = await this.readAll(started)
-      if (!this.closed) await this.channel.exec('AT+CIPCLOSE', { timeoutMs: this.timeouts.commandMs }).catch(() => undefined)
+      if (!this.closed)
+        await this.channel.exec('AT+CIPCLOSE', { timeoutMs: this.timeouts.commandMs }).catch(() => undefined)
       const statusLine = response.toString('latin1').split('\r\n', 1)[0] ?? ''
       const status = Number(/^HTTP\/1\.\d (\d{3})(?: [\x20-\x7e]*)?$/.exec(statusLine)?.[1] ?? NaN)
       lines.push(statusLine)
-      if (!Number.isFinite(status)) throw new DeviceError('AT_GARBAGE', `the socket returned no HTTP status line (${response.length} bytes)`)
-      const done = { lines, httpStatus: status, durationMs: Math.round(elapsed() - started), transcript: this.channel.transcript.since(mark) }
-      if (status >= 400) return { ...done, outcome: 'fail', class: 'http', bodyBytes: 0, deviceError: null, fault: null }
+      if (!Number.isFinite(status))
+        throw new DeviceError('AT_GARBAGE', `the socket returned no HTTP status line (${response.length} bytes)`)
+      const done = {
+        lines,
+        httpStatus: status,
+        durationMs: Math.round(elapsed() - started),
+        transcript: this.channel.transcript.since(mark),
+      }
+      if (status >= 400)
+        return { ...done, outcome: 'fail', class: 'http', bodyBytes: 0, deviceError: null, fault: null }
       const head = response.indexOf('\r\n\r\n')
       return passedAttempt({ ...done, bodyBytes: head < 0 ? 0 : response.length - head - 4 }, this.profile, on)
     } catch (err) {
@@ -202,10 +314,17 @@ export class EspAtDriver implements ModuleDriver {
   private async readAll(started: number): Promise<Buffer> {
     while (!this.closed && !responseComplete(Buffer.concat(this.data))) {
       const left = this.timeouts.httpMs - (this.monotonic() - started)
-      if (left <= 0) throw new DeviceError('AT_TIMEOUT', `the response did not end within ${this.timeouts.httpMs} ms (${this.dataBytes} bytes)`)
+      if (left <= 0)
+        throw new DeviceError(
+          'AT_TIMEOUT',
+          `the response did not end within ${this.timeouts.httpMs} ms (${this.dataBytes} bytes)`,
+        )
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(left, 1000))
-        function done() { clearTimeout(timer); resolve() }
+        function done() {
+          clearTimeout(timer)
+          resolve()
+        }
         this.waiters.push(done)
       })
     }

@@ -18,5 +18,9 @@ export const PARTITIONS: ReadonlyArray<{ name: string; type: number; subtype: nu
 ]
 
 export function freshEspFlash(): EspFlash {
-  return { mfg: new Map(), partitions: new Map(PARTITIONS.map((p) => [p.name, Buffer.alloc(p.size, 0xff)])), sslConf: null }
+  return {
+    mfg: new Map(),
+    partitions: new Map(PARTITIONS.map((p) => [p.name, Buffer.alloc(p.size, 0xff)])),
+    sslConf: null,
+  }
 }

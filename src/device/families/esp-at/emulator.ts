@@ -21,7 +21,13 @@ const PROMPT = Buffer.from('\r\nOK\r\n\r\n>', 'latin1')
 /** SYSFLASH's write prompt is `>` alone (reference §2.2). */
 const BARE_PROMPT = Buffer.from('>', 'latin1')
 /** Error codes `0x01SSEEEE` (reference §1): subcategory in byte 2, extension in the low 16 bits. */
-const CODE = { noAt: 0x01030000, paramLength: 0x01040000, paramInvalid: 0x01070000, unsupported: 0x01090000, busy: 0x010b0000 }
+const CODE = {
+  noAt: 0x01030000,
+  paramLength: 0x01040000,
+  paramInvalid: 0x01070000,
+  unsupported: 0x01090000,
+  busy: 0x010b0000,
+}
 const MAX_SEND = 8192
 const MAX_FLASH_WRITE = 4096
 /** At most 2920 bytes per +IPD (reference §3.3). */
@@ -33,7 +39,8 @@ const flash = (ctx: ModuleContext): EspFlash => (ctx.flash.esp ??= freshEspFlash
 const syslog = (ctx: ModuleContext): boolean => ctx.ram.vars.get('syslog') === '1'
 
 function error(out: Response, ctx: ModuleContext, code?: number): void {
-  if (code !== undefined && syslog(ctx)) out.raw(Buffer.from(`ERR CODE:0x${code.toString(16).padStart(8, '0')}\r\n`, 'latin1'))
+  if (code !== undefined && syslog(ctx))
+    out.raw(Buffer.from(`ERR CODE:0x${code.toString(16).padStart(8, '0')}\r\n`, 'latin1'))
   out.raw(Buffer.from(ERROR, 'latin1'))
 }
 
@@ -73,7 +80,9 @@ function promptFor(cmd: string, ctx: ModuleContext): { length: number; prompt: B
   if (name === 'AT+SYSMFG' && e.caStore === 'sysmfg' && params[0] === '2' && params.length === 5) {
     const type = int(params[3], 7, 8)
     const len = int(params[4], 1, SYSMFG_MAX_BYTES)
-    return type !== null && len !== null && unquote(params[1]!) && unquote(params[2]!) ? { length: len, prompt: PROMPT } : null
+    return type !== null && len !== null && unquote(params[1]!) && unquote(params[2]!)
+      ? { length: len, prompt: PROMPT }
+      : null
   }
   if (name === 'AT+SYSFLASH' && e.caStore === 'sysflash' && params[0] === '1' && params.length === 4) {
     const part = PARTITIONS.find((p) => p.name === unquote(params[1]!))
@@ -109,7 +118,10 @@ export const espAt: DialectHandler = {
   prompt: promptFor,
 
   busy(ctx) {
-    return Buffer.from(`${syslog(ctx) ? `ERR CODE:0x${CODE.busy.toString(16).padStart(8, '0')}\r\n` : ''}\r\nbusy p...\r\n`, 'latin1')
+    return Buffer.from(
+      `${syslog(ctx) ? `ERR CODE:0x${CODE.busy.toString(16).padStart(8, '0')}\r\n` : ''}\r\nbusy p...\r\n`,
+      'latin1',
+    )
   },
 
   lineError(out, ctx) {
@@ -134,11 +146,18 @@ export const espAt: DialectHandler = {
       case 'AT+GMR': {
         const p = ctx.profile
         const built = 'Jan  1 2025 00:00:00'
-        return ok(out, `AT version:${p.build}(emulator - ${chipToken(p.module)} - ${built})`, 'SDK version:emulator', `compile time(emulator):${built}`, `Bin version:${p.firmware}(${chipToken(p.module)})`)
+        return ok(
+          out,
+          `AT version:${p.build}(emulator - ${chipToken(p.module)} - ${built})`,
+          'SDK version:emulator',
+          `compile time(emulator):${built}`,
+          `Bin version:${p.firmware}(${chipToken(p.module)})`,
+        )
       }
       case 'AT+SYSLOG':
         if (kind === 'query') return ok(out, `+SYSLOG:${ctx.ram.vars.get('syslog')}`)
-        if (kind !== 'set' || params.length !== 1 || (params[0] !== '0' && params[0] !== '1')) return error(out, ctx, CODE.paramInvalid)
+        if (kind !== 'set' || params.length !== 1 || (params[0] !== '0' && params[0] !== '1'))
+          return error(out, ctx, CODE.paramInvalid)
         ctx.ram.vars.set('syslog', params[0])
         return ok(out)
       case 'AT+SYSTIMESTAMP': {
@@ -150,7 +169,12 @@ export const espAt: DialectHandler = {
       }
       case 'AT+CIPSTA':
         if (kind !== 'query') return error(out, ctx, CODE.paramInvalid)
-        return ok(out, `+CIPSTA:ip:"${ctx.wifi ? '192.168.0.50' : '0.0.0.0'}"`, `+CIPSTA:gateway:"${ctx.wifi ? '192.168.0.1' : '0.0.0.0'}"`, `+CIPSTA:netmask:"${ctx.wifi ? '255.255.255.0' : '0.0.0.0'}"`)
+        return ok(
+          out,
+          `+CIPSTA:ip:"${ctx.wifi ? '192.168.0.50' : '0.0.0.0'}"`,
+          `+CIPSTA:gateway:"${ctx.wifi ? '192.168.0.1' : '0.0.0.0'}"`,
+          `+CIPSTA:netmask:"${ctx.wifi ? '255.255.255.0' : '0.0.0.0'}"`,
+        )
       case 'AT+CWSTATE':
         // 2: connected with an address; 0: not started (reference S1 Wi-Fi commands [I]).
         if (kind !== 'query') return error(out, ctx, CODE.paramInvalid)
@@ -169,13 +193,15 @@ export const espAt: DialectHandler = {
         if (kind === 'query') return ok(out, `${name.slice(2)}:"${ctx.ram.vars.get(key) ?? ''}"`)
         const v = kind === 'set' && params.length === 1 ? unquote(params[0]!) : null
         // v5.0 removed the 64-character limit (reference §6); it sends the host by default too.
-        if (v === null || v === '' || (e.sniDefault === 'none' && v.length > MAX_HOST)) return error(out, ctx, CODE.paramInvalid)
+        if (v === null || v === '' || (e.sniDefault === 'none' && v.length > MAX_HOST))
+          return error(out, ctx, CODE.paramInvalid)
         ctx.ram.vars.set(key, v)
         return ok(out)
       }
       case 'AT+CIPSSLCCIPHER':
         if (!e.cipherCommand) break
-        if (kind !== 'set' || params.length < 1 || int(params[0], 0, 32) === null) return error(out, ctx, CODE.paramInvalid)
+        if (kind !== 'set' || params.length < 1 || int(params[0], 0, 32) === null)
+          return error(out, ctx, CODE.paramInvalid)
         ctx.ram.vars.set('ciphers', params.slice(1).join(','))
         return ok(out)
       case 'AT+CIPSTART':
@@ -222,7 +248,13 @@ function sysmfg(kind: string, params: string[], payload: Buffer | null, out: Res
     const off = params[3] === undefined ? 0 : int(params[3], 0, v.data.length)
     const len = params[4] === undefined ? v.data.length - (off ?? 0) : int(params[4], 1, v.data.length)
     if (off === null || len === null || off + len > v.data.length) return error(out, ctx, CODE.paramInvalid | 3)
-    out.raw(Buffer.concat([Buffer.from(`+SYSMFG:"${ns}","${key}",${v.type},${len},`, 'latin1'), v.data.subarray(off, off + len), Buffer.from('\r\n')]))
+    out.raw(
+      Buffer.concat([
+        Buffer.from(`+SYSMFG:"${ns}","${key}",${v.type},${len},`, 'latin1'),
+        v.data.subarray(off, off + len),
+        Buffer.from('\r\n'),
+      ]),
+    )
     return ok(out)
   }
   if (op === '2' && key !== undefined && payload) {
@@ -236,7 +268,13 @@ function sysmfg(kind: string, params: string[], payload: Buffer | null, out: Res
 
 function sysflash(kind: string, params: string[], payload: Buffer | null, out: Response, ctx: ModuleContext): void {
   const parts = flash(ctx).partitions
-  if (kind === 'query') return ok(out, ...PARTITIONS.map((p) => `+SYSFLASH:"${p.name}",${p.type},${p.subtype},0x${p.addr.toString(16)},0x${p.size.toString(16)}`))
+  if (kind === 'query')
+    return ok(
+      out,
+      ...PARTITIONS.map(
+        (p) => `+SYSFLASH:"${p.name}",${p.type},${p.subtype},0x${p.addr.toString(16)},0x${p.size.toString(16)}`,
+      ),
+    )
   if (kind !== 'set') return error(out, ctx, CODE.paramInvalid)
   const part = PARTITIONS.find((p) => p.name === unquote(params[1] ?? ''))
   const data = part ? parts.get(part.name) : undefined
@@ -254,7 +292,9 @@ function sysflash(kind: string, params: string[], payload: Buffer | null, out: R
       for (let i = 0; i < payload.length; i++) data[off + i]! &= payload[i]!
       return ok(out)
     case '2':
-      out.raw(Buffer.concat([Buffer.from(`+SYSFLASH:${len},`, 'latin1'), data.subarray(off, off + len), Buffer.from('\r\n')]))
+      out.raw(
+        Buffer.concat([Buffer.from(`+SYSFLASH:${len},`, 'latin1'), data.subarray(off, off + len), Buffer.from('\r\n')]),
+      )
       return ok(out)
   }
   error(out, ctx, CODE.paramInvalid)
@@ -290,7 +330,8 @@ async function cipStart(kind: string, params: string[], out: Response, ctx: Modu
   const type = unquote(params[0]!)
   const host = unquote(params[1]!)
   const port = int(params[2], 1, 65535)
-  if (!type || !['TCP', 'SSL'].includes(type) || !host || host.length > MAX_HOST || port === null) return error(out, ctx, CODE.paramInvalid)
+  if (!type || !['TCP', 'SSL'].includes(type) || !host || host.length > MAX_HOST || port === null)
+    return error(out, ctx, CODE.paramInvalid)
   if (ctx.ram.sockets.has(LINK)) {
     out.line('ALREADY CONNECTED')
     return error(out, ctx)
@@ -300,8 +341,16 @@ async function cipStart(kind: string, params: string[], out: Response, ctx: Modu
   const tls = type === 'SSL'
   // The name for SNI and the certificate check (reference §7): CIPSSLCSNI, else CIPSSLCCN, else
   // (v5.0+) the host unless it is an IP literal; otherwise none, and no name is checked.
-  const name = ctx.ram.vars.get('sni') ?? ctx.ram.vars.get('cn') ?? (e.sniDefault === 'host' && !isIP(host) ? host : null)
-  const profile: FirmwareProfile = { ...ctx.profile, tls: { ...ctx.profile.tls, sni: ctx.profile.tls.sni && name !== null, checkHostname: ctx.profile.tls.checkHostname && name !== null } }
+  const name =
+    ctx.ram.vars.get('sni') ?? ctx.ram.vars.get('cn') ?? (e.sniDefault === 'host' && !isIP(host) ? host : null)
+  const profile: FirmwareProfile = {
+    ...ctx.profile,
+    tls: {
+      ...ctx.profile.tls,
+      sni: ctx.profile.tls.sni && name !== null,
+      checkHostname: ctx.profile.tls.checkHostname && name !== null,
+    },
+  }
   const conf = flash(ctx).sslConf
   const verify = tls && conf !== null && conf.auth >= 2
   let socket: Socket | TLSSocket

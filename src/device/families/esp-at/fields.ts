@@ -13,13 +13,20 @@ export const MAX_HOST = 64
  */
 export function quoted(name: string, value: string, opts: { max: number; allowEmpty?: boolean }): string {
   if (value.length === 0 && !opts.allowEmpty) throw new DeviceError('AT_INVALID_FIELD', `${name} is empty`)
-  if (value.length > opts.max) throw new DeviceError('AT_INVALID_FIELD', `${name} is ${value.length} characters, the module takes at most ${opts.max}`)
+  if (value.length > opts.max)
+    throw new DeviceError(
+      'AT_INVALID_FIELD',
+      `${name} is ${value.length} characters, the module takes at most ${opts.max}`,
+    )
   // eslint-disable-next-line no-control-regex -- finding control characters is the point
   const bad = /[\x00-\x1f\x7f]|[^\x00-\x7e]/.exec(value)
   if (bad) {
     const c = bad[0].charCodeAt(0)
     const what = c === 13 ? 'CR' : c === 10 ? 'LF' : c === 0 ? 'NUL' : `character 0x${c.toString(16)}`
-    throw new DeviceError('AT_INVALID_FIELD', `${name} contains ${what}, which would change the AT command; refused, nothing sent`)
+    throw new DeviceError(
+      'AT_INVALID_FIELD',
+      `${name} contains ${what}, which would change the AT command; refused, nothing sent`,
+    )
   }
   return `"${value.replace(/[\\",]/g, (ch) => `\\${ch}`)}"`
 }
@@ -32,7 +39,11 @@ export function unquote(field: string): string | null {
 
 /** Refuses a command the module would not read whole. */
 export function commandLine(text: string): string {
-  if (text.length + 2 > MAX_COMMAND_LINE) throw new DeviceError('AT_INVALID_FIELD', `command is ${text.length + 2} bytes with its CR LF; ESP-AT takes at most ${MAX_COMMAND_LINE}`)
+  if (text.length + 2 > MAX_COMMAND_LINE)
+    throw new DeviceError(
+      'AT_INVALID_FIELD',
+      `command is ${text.length + 2} bytes with its CR LF; ESP-AT takes at most ${MAX_COMMAND_LINE}`,
+    )
   return text
 }
 

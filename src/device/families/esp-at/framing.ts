@@ -8,7 +8,8 @@ export const isEspReboot = (line: string): boolean => line === 'ready'
  * Active messages the module prints at any point, also in the middle of a response (reference §1
  * URCs). `CONNECT` is not one here: it is part of CIPSTART's answer, which the verdict is read from.
  */
-const URC = /^(?:ready|WIFI (?:CONNECTED|GOT IP|GOT IPv6 [LG]L|DISCONNECT)|(?:\d,)?CLOSED|\+TIME_UPDATED|\+IPD,.*|\+LINK_CONN:.*|\+QUITT|NO (?:CA|CERT|PRVT_KEY) FOUND|Will force to restart!!!)$/
+const URC =
+  /^(?:ready|WIFI (?:CONNECTED|GOT IP|GOT IPv6 [LG]L|DISCONNECT)|(?:\d,)?CLOSED|\+TIME_UPDATED|\+IPD,.*|\+LINK_CONN:.*|\+QUITT|NO (?:CA|CERT|PRVT_KEY) FOUND|Will force to restart!!!)$/
 
 /** Longest `+IPD,<id>,<len>,"<ip>",<port>:` announcement (CIPDINFO=1 with an IPv6 address). */
 const MAX_IPD_HEAD = 63

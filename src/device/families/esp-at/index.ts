@@ -20,7 +20,8 @@ export const espAtFamily: ModuleFamily = {
   probe: { command: 'AT+GMR', line: /^AT version:\d/ },
   rawFinal: 'OK|ERROR|SEND OK|SEND FAIL|busy p\\.\\.\\.',
   identify: (channel, timeoutMs) => EspAtDriver.identify(channel, timeoutMs),
-  createDriver: (channel, identity, profile, monotonic, timeouts) => new EspAtDriver(channel, identity, profile, monotonic, timeouts),
+  createDriver: (channel, identity, profile, monotonic, timeouts) =>
+    new EspAtDriver(channel, identity, profile, monotonic, timeouts),
   emulator: espAt,
   caUploadBytes,
   doctor: espDoctor,

@@ -21,10 +21,18 @@ const MAGIC = 0xf1f1
  */
 export function pkiPartition(items: readonly PkiItem[]): Buffer {
   const parts = items.map((it) => {
-    if (!Number.isInteger(it.type) || it.type < 0 || it.type > 0xff || !Number.isInteger(it.id) || it.id < 0 || it.id > 0xff) {
+    if (
+      !Number.isInteger(it.type) ||
+      it.type < 0 ||
+      it.type > 0xff ||
+      !Number.isInteger(it.id) ||
+      it.id < 0 ||
+      it.id > 0xff
+    ) {
       throw new DeviceError('CA_INVALID', `PKI item type ${it.type} / id ${it.id} does not fit a byte`)
     }
-    if (it.content.length > 0xffff) throw new DeviceError('CA_TOO_LARGE', `PKI item of ${it.content.length} bytes does not fit a u16 length`)
+    if (it.content.length > 0xffff)
+      throw new DeviceError('CA_TOO_LARGE', `PKI item of ${it.content.length} bytes does not fit a u16 length`)
     const padded = Math.ceil(it.content.length / 4) * 4
     const b = Buffer.alloc(4 + padded, 0xff)
     b.writeUInt8(it.type, 0)

@@ -33,17 +33,22 @@ const ESP_KEYS = ['caStore', 'sniDefault', 'errno', 'cipherCommand']
 export function espProblems(p: FirmwareProfile): string[] {
   const e = (p as Partial<EspProfile>).esp
   const problems: string[] = []
-  if (typeof e !== 'object' || e === null) problems.push('esp block is missing ({ caStore, sniDefault, errno, cipherCommand })')
+  if (typeof e !== 'object' || e === null)
+    problems.push('esp block is missing ({ caStore, sniDefault, errno, cipherCommand })')
   else {
     if (e.caStore !== 'sysmfg' && e.caStore !== 'sysflash') problems.push('esp.caStore must be sysmfg or sysflash')
     if (e.sniDefault !== 'none' && e.sniDefault !== 'host') problems.push('esp.sniDefault must be none or host')
     if (typeof e.errno !== 'boolean') problems.push('esp.errno must be true or false')
     if (typeof e.cipherCommand !== 'boolean') problems.push('esp.cipherCommand must be true or false')
-    for (const k of Object.keys(e)) if (!ESP_KEYS.includes(k)) problems.push(`unknown field esp.${JSON.stringify(k)} (esp has ${ESP_KEYS.join(', ')})`)
+    for (const k of Object.keys(e))
+      if (!ESP_KEYS.includes(k))
+        problems.push(`unknown field esp.${JSON.stringify(k)} (esp has ${ESP_KEYS.join(', ')})`)
     const max = espMaxCaBytes(p)
-    if (typeof p.store?.maxCaBytes === 'number' && p.store.maxCaBytes > max) problems.push(`store.maxCaBytes ${p.store.maxCaBytes} is over what ${e.caStore} holds (${max} PEM bytes)`)
+    if (typeof p.store?.maxCaBytes === 'number' && p.store.maxCaBytes > max)
+      problems.push(`store.maxCaBytes ${p.store.maxCaBytes} is over what ${e.caStore} holds (${max} PEM bytes)`)
   }
-  if (!(ESP_MODULES as readonly string[]).includes(p.module)) problems.push(`module must be one of ${ESP_MODULES.join(', ')}`)
+  if (!(ESP_MODULES as readonly string[]).includes(p.module))
+    problems.push(`module must be one of ${ESP_MODULES.join(', ')}`)
   return problems
 }
 

@@ -14,5 +14,10 @@ export const SYSFLASH_MAX_PEM = PKI_PARTITION_BYTES - 12
 
 /** Lines only ESP-AT prints, for recognising the family on the wire (AT+GMR's first line, the boot banner). */
 export function isEspLine(line: string): boolean {
-  return /^AT version:\d+\.\d+\.\d+\.\d+/.test(line) || line === 'ready' || line === 'busy p...' || /^ERR CODE:0x[0-9a-f]{8}$/.test(line)
+  return (
+    /^AT version:\d+\.\d+\.\d+\.\d+/.test(line) ||
+    line === 'ready' ||
+    line === 'busy p...' ||
+    /^ERR CODE:0x[0-9a-f]{8}$/.test(line)
+  )
 }

@@ -6,7 +6,12 @@ import type { FamilyDoctor } from '../family.js'
 export const spwf01Doctor: FamilyDoctor = {
   async console(c: AtChannel, ms: number): Promise<Step> {
     const echo = await readVariable(c, 'AT+S.GCFG=localecho1', /^#\s*localecho1\s*=\s*(\d+)/, ms)
-    if (echo !== '0') return fail('console', `set localecho1 0, read back ${echo ?? '(none)'}`, 'the firmware ignores SCFG: update it, or report this module')
+    if (echo !== '0')
+      return fail(
+        'console',
+        `set localecho1 0, read back ${echo ?? '(none)'}`,
+        'the firmware ignores SCFG: update it, or report this module',
+      )
     return ok('console', 'echo off (localecho1 0, read back); this dialect has one error format')
   },
   async readClock(c: AtChannel, ms: number): Promise<Date | null> {
@@ -19,6 +24,8 @@ export const spwf01Doctor: FamilyDoctor = {
     return { ip, state: null }
   },
   caReportsKeyId: false,
-  joinFix: 'join a network once: AT+S.SSIDTXT=<ssid>, AT+S.SCFG=wifi_wpa_psk_text,<key>, AT+S.SCFG=wifi_mode,1, AT+S.WCFG, AT+S.RESET',
-  answerFix: 'the module refused it (its answer above); a factory reset (AT+S.FCFG, AT+S.RESET) restores the console settings',
+  joinFix:
+    'join a network once: AT+S.SSIDTXT=<ssid>, AT+S.SCFG=wifi_wpa_psk_text,<key>, AT+S.SCFG=wifi_mode,1, AT+S.WCFG, AT+S.RESET',
+  answerFix:
+    'the module refused it (its answer above); a factory reset (AT+S.FCFG, AT+S.RESET) restores the console settings',
 }

@@ -14,7 +14,8 @@ export const spwf01Family: ModuleFamily = {
   rawFinal: 'OK|ERROR[^\\r\\n]*',
   // The module prints a build, not a version: the profiles map one to the other.
   identify: (channel, timeoutMs, profiles) => Spwf01Driver.identify(channel, timeoutMs, profiles),
-  createDriver: (channel, identity, profile, monotonic, timeouts) => new Spwf01Driver(channel, identity, profile, monotonic, timeouts),
+  createDriver: (channel, identity, profile, monotonic, timeouts) =>
+    new Spwf01Driver(channel, identity, profile, monotonic, timeouts),
   emulator: spwf01,
   // The CA goes up as PEM text, and the store counts what it was sent.
   caUploadBytes: (der) => Buffer.byteLength(toPem(der)),

@@ -12,7 +12,8 @@ export const spwf04Family: ModuleFamily = {
   answersAt: (line) => line === 'AT-S.OK',
   rawFinal: 'AT-S\\.OK|AT-S\\.ERROR[^\\r\\n]*',
   identify: (channel, timeoutMs) => Spwf04Driver.identify(channel, timeoutMs),
-  createDriver: (channel, identity, profile, monotonic, timeouts) => new Spwf04Driver(channel, identity, profile, monotonic, timeouts),
+  createDriver: (channel, identity, profile, monotonic, timeouts) =>
+    new Spwf04Driver(channel, identity, profile, monotonic, timeouts),
   emulator: spwf04,
   // The store holds the DER it was sent.
   caUploadBytes: (der) => der.length,
