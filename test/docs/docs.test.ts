@@ -11,10 +11,19 @@ import { EXIT_CODES } from '../../src/core/errors.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DOCS = join(ROOT, 'docs')
-const DOC_FILES = ['README.md', ...readdirSync(DOCS).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)]
+const DOC_FILES = [
+  'README.md',
+  ...readdirSync(DOCS)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+]
 const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8')
 
-interface Fence { info: string; body: string }
+interface Fence {
+  info: string
+  body: string
+}
 
 /** Fenced code blocks (``` or ~~~, possibly indented in a list) and the Markdown outside them. */
 function split(md: string): { fences: Fence[]; prose: string } {
@@ -55,7 +64,11 @@ function anchors(md: string): Set<string> {
   const seen = new Map<string, number>()
   const out = new Set<string>()
   for (const m of split(md).prose.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-    const base = m[1]!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').trim().replace(/\s/g, '-')
+    const base = m[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .trim()
+      .replace(/\s/g, '-')
     const n = seen.get(base) ?? 0
     seen.set(base, n + 1)
     out.add(n === 0 ? base : `${base}-${n}`)
@@ -75,7 +88,12 @@ function linkProblems(rel: string, md: string): string[] {
     const target = path === '' ? join(ROOT, rel) : join(ROOT, dirname(rel), decodeURIComponent(path))
     if (relative(ROOT, target).startsWith('..')) problems.push(`${rel}: ${link} points outside the repository`)
     else if (!existsSync(target)) problems.push(`${rel}: ${link} points to a missing file`)
-    else if (anchor !== undefined && statSync(target).isFile() && target.endsWith('.md') && !anchors(readFileSync(target, 'utf8')).has(anchor)) {
+    else if (
+      anchor !== undefined &&
+      statSync(target).isFile() &&
+      target.endsWith('.md') &&
+      !anchors(readFileSync(target, 'utf8')).has(anchor)
+    ) {
       problems.push(`${rel}: ${link} names no heading of ${relative(ROOT, target)}`)
     }
   }
@@ -92,7 +110,11 @@ function commandsMentioned(md: string): string[] {
   }
   for (const f of fences) {
     for (const line of f.body.split('\n')) {
-      for (const m of line.trim().replace(/^\$\s+/, '').matchAll(/(?:^|\bnpx\s+|^Usage:\s+)tlsmatrix\s+([a-z][a-z-]*)/g)) found.push(m[1]!)
+      for (const m of line
+        .trim()
+        .replace(/^\$\s+/, '')
+        .matchAll(/(?:^|\bnpx\s+|^Usage:\s+)tlsmatrix\s+([a-z][a-z-]*)/g))
+        found.push(m[1]!)
     }
   }
   return found
@@ -100,19 +122,31 @@ function commandsMentioned(md: string): string[] {
 
 /** The commands `tlsmatrix --help` lists. */
 function realCommands(): Set<string> {
-  const help = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--help'], { cwd: ROOT, encoding: 'utf8' })
+  const help = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--help'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
   const section = help.split(/^Commands:$/m)[1] ?? ''
   return new Set([...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]!))
 }
 
 test('docs/scheduling.md holds every example file verbatim, each in a fenced block', () => {
   const { fences } = split(read('docs/scheduling.md'))
-  const examples = ['examples/crontab', 'examples/systemd/tlsmatrix-nightly.service', 'examples/systemd/tlsmatrix-nightly.timer',
-    'examples/github/tlsmatrix.yml', 'examples/nightly.json', 'examples/release-gate.json']
+  const examples = [
+    'examples/crontab',
+    'examples/systemd/tlsmatrix-nightly.service',
+    'examples/systemd/tlsmatrix-nightly.timer',
+    'examples/github/tlsmatrix.yml',
+    'examples/nightly.json',
+    'examples/release-gate.json',
+  ]
   for (const file of examples) {
     const content = read(file)
     const body = content.endsWith('\n') ? content : `${content}\n`
-    assert.ok(fences.some((f) => f.body === body), `${file} is not copied verbatim into a fenced block of docs/scheduling.md`)
+    assert.ok(
+      fences.some((f) => f.body === body),
+      `${file} is not copied verbatim into a fenced block of docs/scheduling.md`,
+    )
   }
   // The comparison is exact: one changed character is caught.
   const changed = read('examples/crontab').replace('02:15', '02:16')
@@ -125,34 +159,53 @@ test('every relative link in README.md and docs/*.md reaches a file, and its #an
   assert.deepEqual(all, [])
   // README lists every page of docs/.
   const readmeLinks = new Set(links(read('README.md')))
-  for (const rel of DOC_FILES.filter((f) => f.startsWith('docs/'))) assert.ok(readmeLinks.has(rel), `README.md does not link ${rel}`)
+  for (const rel of DOC_FILES.filter((f) => f.startsWith('docs/')))
+    assert.ok(readmeLinks.has(rel), `README.md does not link ${rel}`)
   // The checker sees what it must refuse.
-  assert.deepEqual(linkProblems('docs/x.md', '[a](nope.md) [b](hosts.md#no-such-heading) [c](https://example.com) `[d](nope.md)`'), [
-    'docs/x.md: nope.md points to a missing file',
-    'docs/x.md: hosts.md#no-such-heading names no heading of docs/hosts.md',
-    'docs/x.md: https://example.com leaves the repository',
-  ])
+  assert.deepEqual(
+    linkProblems('docs/x.md', '[a](nope.md) [b](hosts.md#no-such-heading) [c](https://example.com) `[d](nope.md)`'),
+    [
+      'docs/x.md: nope.md points to a missing file',
+      'docs/x.md: hosts.md#no-such-heading names no heading of docs/hosts.md',
+      'docs/x.md: https://example.com leaves the repository',
+    ],
+  )
   assert.ok(anchors('## `tlsmatrix run` — the survey').has('tlsmatrix-run--the-survey'))
 })
 
 test('docs/exit-codes.md lists every code of EXIT_CODES with its exit code, and no other code', () => {
   const md = read('docs/exit-codes.md')
   for (const [code, exit] of Object.entries(EXIT_CODES)) {
-    assert.match(md, new RegExp(`^\\| \`${code}\` \\| ${exit} \\|`, 'm'), `${code} (exit ${exit}) is missing or has another exit code`)
+    assert.match(
+      md,
+      new RegExp(`^\\| \`${code}\` \\| ${exit} \\|`, 'm'),
+      `${code} (exit ${exit}) is missing or has another exit code`,
+    )
   }
   const listed = [...md.matchAll(/^\| `([A-Z][A-Z_]+)` \|/gm)].map((m) => m[1]!)
-  assert.deepEqual(listed.filter((c) => !(c in EXIT_CODES)), [])
+  assert.deepEqual(
+    listed.filter((c) => !(c in EXIT_CODES)),
+    [],
+  )
   assert.equal(new Set(listed).size, listed.length, 'a code is listed twice')
 })
 
 test('every `tlsmatrix <command>` in README.md and docs/*.md is a command tlsmatrix has', () => {
   const commands = realCommands()
-  for (const c of ['resolve', 'run', 'report', 'merge', 'lab', 'emulate', 'probe', 'doctor', 'demo']) assert.ok(commands.has(c), `--help lists ${c}`)
+  for (const c of ['resolve', 'run', 'report', 'merge', 'lab', 'emulate', 'probe', 'doctor', 'demo'])
+    assert.ok(commands.has(c), `--help lists ${c}`)
   const mentioned = new Map<string, string[]>()
-  for (const rel of DOC_FILES) for (const c of commandsMentioned(read(rel))) mentioned.set(c, [...(mentioned.get(c) ?? []), rel])
-  const unknown = [...mentioned].filter(([c]) => !commands.has(c)).map(([c, files]) => `tlsmatrix ${c} in ${[...new Set(files)].join(', ')}`)
+  for (const rel of DOC_FILES)
+    for (const c of commandsMentioned(read(rel))) mentioned.set(c, [...(mentioned.get(c) ?? []), rel])
+  const unknown = [...mentioned]
+    .filter(([c]) => !commands.has(c))
+    .map(([c, files]) => `tlsmatrix ${c} in ${[...new Set(files)].join(', ')}`)
   assert.deepEqual(unknown, [])
   // The docs do mention commands, so the check is not vacuous, and a made-up one is caught.
-  for (const c of ['doctor', 'run', 'report', 'merge', 'emulate', 'probe']) assert.ok(mentioned.has(c), `no doc mentions tlsmatrix ${c}`)
-  assert.deepEqual(commandsMentioned('Use `tlsmatrix learn --device X`.\n\n```sh\nnpx tlsmatrix measure\n# tlsmatrix nightly\n```\n'), ['learn', 'measure'])
+  for (const c of ['doctor', 'run', 'report', 'merge', 'emulate', 'probe'])
+    assert.ok(mentioned.has(c), `no doc mentions tlsmatrix ${c}`)
+  assert.deepEqual(
+    commandsMentioned('Use `tlsmatrix learn --device X`.\n\n```sh\nnpx tlsmatrix measure\n# tlsmatrix nightly\n```\n'),
+    ['learn', 'measure'],
+  )
 })
