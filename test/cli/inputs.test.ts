@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -158,23 +158,13 @@ describe('inputs are checked before any work', () => {
     assert.match(io.err(), /not a loopback address.*--allow-remote/)
   })
 
-  test('every error code has one documented exit code (0-3)', () => {
+  // Each code is documented with its exit code in docs/exit-codes.md (test/docs/docs.test.ts).
+  test('every error code has one exit code (1-3)', () => {
     for (const [code, exit] of Object.entries(EXIT_CODES)) assert.ok([1, 2, 3].includes(exit), code)
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-    for (const code of Object.keys(EXIT_CODES))
-      assert.match(readme, new RegExp(`\`${code}\``), `README documents ${code}`)
   })
 })
 
-test('README shows the synopses `resolve --help`, `run --help`, `merge --help` and `learn --help` print', async () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-  for (const command of ['resolve', 'run', 'merge', 'learn']) {
-    const io = testIo()
-    assert.equal(await run([command, '--help'], io), 0)
-    const usage = io.out().split('\n\n')[0]!
-    assert.ok(readme.includes(`\`\`\`\n${usage}\n\`\`\``), `README has:\n${usage}`)
-  }
-})
+// Each command's synopsis is checked against its page of docs/ in test/docs/docs.test.ts.
 
 test('`emulate --help` names every family it emulates, not only the SPWF modules', async () => {
   const io = testIo()

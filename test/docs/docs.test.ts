@@ -5,9 +5,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EXIT_CODES } from '../../src/core/errors.js'
+import { run } from '../../src/cli/run.js'
+import { testIo } from '../helpers/io.js'
 
 // The docs are checked against the files and the code they describe, so they cannot drift silently:
-// an example edited without its copy in docs, a renamed heading, a new error code, a removed command.
+// an example edited without its copy in docs, a renamed heading, a new error code, a removed command,
+// a synopsis or an option `--help` has and the command's page does not.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DOCS = join(ROOT, 'docs')
@@ -208,4 +211,111 @@ test('every `tlsmatrix <command>` in README.md and docs/*.md is a command tlsmat
     commandsMentioned('Use `tlsmatrix learn --device X`.\n\n```sh\nnpx tlsmatrix measure\n# tlsmatrix nightly\n```\n'),
     ['learn', 'measure'],
   )
+})
+
+/** The README is the front door; each command's reference is its own page of docs/. */
+const README_MAX_LINES = 300
+/** Commands whose reference page is not docs/<command>.md. */
+const PAGE_OF: Record<string, string> = { report: 'docs/reports.md' }
+const pageOf = (command: string) => PAGE_OF[command] ?? `docs/${command}.md`
+
+/** What `tlsmatrix <command> --help` prints, in process. */
+async function helpOf(command: string): Promise<string> {
+  const io = testIo()
+  assert.equal(await run([command, '--help'], io), 0, `${command} --help`)
+  return io.out()
+}
+
+/** The Usage line(s) of a help text: everything before the first blank line. */
+const usageOf = (help: string) => help.split('\n\n')[0]!
+
+/** The long options a help text lists (`--no-wifi` as commander prints it), `--help` aside. */
+function optionsOf(help: string): string[] {
+  const section = help.split(/^Options:$/m)[1] ?? ''
+  return [...section.matchAll(/^ {2}(?:-[a-zA-Z], )?(--[a-z][a-z-]*)/gm)]
+    .map((m) => m[1]!)
+    .filter((o) => o !== '--help')
+}
+
+/**
+ * Why a command page does not show its synopsis as `--help` does, or null. A page named after its
+ * command starts with it (the title, then the Usage block); any page's first code block is it.
+ */
+function synopsisProblem(rel: string, md: string, usage: string): string | null {
+  const first = split(md).fences[0]
+  if (!first || first.body !== `${usage}\n`)
+    return `${rel}: its first code block is not the synopsis \`--help\` prints:\n${usage}`
+  if (!Object.values(PAGE_OF).includes(rel) && !/^# [^\n]+\n\n```\n/.test(md))
+    return `${rel}: does not start with the synopsis (a title, then the Usage block)`
+  return null
+}
+
+/** The options of a help text that a page never names (as `--option…` in code, inline or in a block). */
+function undocumentedOptions(md: string, options: readonly string[]): string[] {
+  const { fences, prose } = split(md)
+  const code = [...inlineCode(prose), ...fences.map((f) => f.body)].join('\n')
+  return options.filter((o) => !new RegExp(`${o}(?![a-z-])`).test(code))
+}
+
+test("each command's page starts with the synopsis `--help` prints, and names every option it lists", async () => {
+  const commands = [...realCommands()].filter((c) => c !== 'help')
+  assert.ok(commands.length >= 10, `commands: ${commands.join(', ')}`)
+  const problems: string[] = []
+  for (const command of commands) {
+    const rel = pageOf(command)
+    if (!existsSync(join(ROOT, rel))) {
+      problems.push(`${command}: no page ${rel}`)
+      continue
+    }
+    const md = read(rel)
+    const help = await helpOf(command)
+    const problem = synopsisProblem(rel, md, usageOf(help))
+    if (problem) problems.push(problem)
+    const missing = undocumentedOptions(md, optionsOf(help))
+    if (missing.length) problems.push(`${rel}: does not name ${missing.join(', ')} (from ${command} --help)`)
+  }
+  assert.deepEqual(problems, [])
+  // The checks see what they must refuse: one changed character, a page that opens with prose, an option left out.
+  const usage = 'Usage: tlsmatrix merge SRC.db... --into HISTORY.db [--json]'
+  assert.equal(synopsisProblem('docs/merge.md', `# merge\n\n\`\`\`\n${usage}\n\`\`\`\n`, usage), null)
+  assert.match(
+    synopsisProblem('docs/merge.md', `# merge\n\n\`\`\`\n${usage.replace('--json', '--jsn')}\n\`\`\`\n`, usage) ?? '',
+    /not the synopsis/,
+  )
+  assert.match(
+    synopsisProblem('docs/merge.md', `# merge\n\nCopies runs.\n\n\`\`\`\n${usage}\n\`\`\`\n`, usage) ?? '',
+    /does not start with/,
+  )
+  assert.deepEqual(
+    undocumentedOptions('`--no-wifi` and\n```\n--seed 3\n```\n--log', ['--no-wifi', '--seed', '--log']),
+    ['--log'],
+  )
+  assert.deepEqual(undocumentedOptions('`--profiles-x`', ['--profiles']), ['--profiles'])
+  assert.deepEqual(optionsOf(await helpOf('merge')), ['--into', '--json'])
+})
+
+test("README lists every command on a line of its own, linking the command's page", () => {
+  const readme = read('README.md')
+  const lines = split(readme).prose.split('\n')
+  for (const command of [...realCommands()].filter((c) => c !== 'help')) {
+    const page = pageOf(command)
+    assert.ok(
+      lines.some((l) => l.includes(`](${page})`) && l.includes(`\`${command}\``)),
+      `README has no line naming \`${command}\` and linking ${page}`,
+    )
+  }
+})
+
+test(`README is a front door: at most ${README_MAX_LINES} lines, the exit codes in four rows linking docs/exit-codes.md`, () => {
+  const readme = read('README.md')
+  const lines = readme.split('\n').length - (readme.endsWith('\n') ? 1 : 0)
+  assert.ok(lines <= README_MAX_LINES, `README.md has ${lines} lines, at most ${README_MAX_LINES}`)
+  const rows = [...split(readme).prose.matchAll(/^\| (\d) \|/gm)].map((m) => Number(m[1]))
+  assert.deepEqual(rows, [0, 1, 2, 3], 'one table row per exit code, 0 to 3')
+  assert.deepEqual(
+    [...new Set(Object.values(EXIT_CODES))].sort(),
+    [1, 2, 3],
+    'every error code exits 1, 2 or 3, as the four rows say',
+  )
+  assert.ok(links(readme).includes('docs/exit-codes.md'), 'README links docs/exit-codes.md')
 })
