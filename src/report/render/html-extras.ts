@@ -12,8 +12,10 @@ function* diffTable(title: string, mark: string, entries: DiffEntry[]): Generato
   yield `<h3>${mark} ${h(title)} (${entries.length})</h3>`
   if (!entries.length) return
   yield `<table><caption>${h(title)}</caption><thead><tr><th scope="col">Target</th><th scope="col">Before</th><th scope="col">After</th><th scope="col">Why</th></tr></thead><tbody>`
+  // Each side names its firmware: a diff row is never a verdict without the firmware it is about.
+  const fw = (key: string | null) => (key ? `<span class="small">${h(key)}</span>` : '')
   for (const d of entries) {
-    yield `<tr><th scope="row">${h(d.target)}</th><td>${verdictText(d.before, d.beforeClass)}</td><td>${verdictText(d.after, d.afterClass)}</td><td>${d.why.length ? `<ul>${d.why.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>` : ''}</td></tr>`
+    yield `<tr><th scope="row">${h(d.target)}</th><td>${fw(d.baselineKey)}${verdictText(d.before, d.beforeClass)}</td><td>${fw(d.candidateKey)}${verdictText(d.after, d.afterClass)}</td><td>${d.why.length ? `<ul>${d.why.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>` : ''}</td></tr>`
   }
   yield '</tbody></table>'
 }
@@ -25,6 +27,8 @@ export function* diffSection(ctx: HtmlContext): Generator<string> {
   yield* diffTable('Regressions', MARK.fail, d.regressions)
   yield* diffTable('Fixes', MARK.pass, d.fixes)
   yield* diffTable('Changed', '~', d.changed)
+  if (d.chainChanged.length)
+    yield* diffTable("Changed with the server's chain, not the firmware", '&#8644;', d.chainChanged)
   yield* diffTable('Not comparable', MARK['not-run'], d.notComparable)
   yield `<details><summary>Same verdict, class and lines: ${d.same.length} target(s)</summary><ul>${d.same.map((t) => `<li>${h(t)}</li>`).join('')}</ul></details>`
   yield '</section>'
