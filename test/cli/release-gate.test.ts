@@ -146,6 +146,28 @@ test('the one-bench release gate: the released firmware surveyed in an earlier r
   )
   // The baseline's run is listed among the report's runs.
   assert.ok(m.runs.some((r) => r.id === releasedRun))
+  // `report` over the same database, firmware against firmware, agrees with the run's gate.
+  const rep = await cli([
+    'report',
+    '--db',
+    oneBench,
+    '--baseline',
+    'SPWF04SA@1.1.0',
+    '--candidate',
+    'SPWF04SA@1.0.0',
+    '--fail-on',
+    'regression',
+    '--format',
+    'json',
+    '--out',
+    join(dir, 'one-bench-report'),
+  ])
+  assert.equal(rep.code, 1, rep.err)
+  const agreed = JSON.parse(readFileSync(join(dir, 'one-bench-report', 'report.json'), 'utf8')) as ReportModel
+  assert.deepEqual(
+    agreed.diff!.regressions.map((r) => [r.target, r.baselineKey, r.candidateKey]),
+    m.diff!.regressions.map((r) => [r.target, r.baselineKey, r.candidateKey]),
+  )
   // JUnit: the regression is on the candidate's testcase, naming both firmware.
   const junit = readFileSync(join(dir, 'one-bench-reports', 'junit.xml'), 'utf8')
   assert.match(

@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
 import { writeReport, type FailOn, type GateResult, type ReportFormat, type WrittenReport } from '../../report/write.js'
+import { sideLabels } from '../../report/model/diff.js'
 import { inspectDb, openDb } from '../../store/index.js'
 import type { Io } from '../io.js'
 
@@ -84,9 +85,8 @@ export function reportSummary(w: WrittenReport, cwd: string): string {
     )
   if (m.diff) {
     const d = m.diff
-    const runs = (ids: string[]) => (ids.length === 1 ? ` (run ${ids[0]})` : '')
     out.push(
-      `${d.baseline}${d.baseline.startsWith('run:') ? '' : runs(d.baselineRuns)} -> ${d.candidate}${d.candidate.startsWith('run:') ? '' : runs(d.candidateRuns)}: ${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}`,
+      `${sideLabels(d).join(' -> ')}: ${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}`,
     )
     if (d.regressions.length)
       out.push(

@@ -137,3 +137,13 @@ export function diffMarks(diff: Diff | null): Map<string, 'regressed' | 'fixed'>
 export function comparedCount(diff: Diff): number {
   return diff.regressions.length + diff.fixes.length + diff.changed.length + diff.same.length + diff.chainChanged.length
 }
+
+/**
+ * The two sides as a reader needs them: a firmware compared with a run names the run it was
+ * taken from (the latest complete one of that firmware, found in the whole history).
+ */
+export function sideLabels(d: Diff): [string, string] {
+  const label = (sel: string, runs: readonly string[], other: string) =>
+    !sel.startsWith('run:') && other.startsWith('run:') && runs.length === 1 ? `${sel} (run ${runs[0]})` : sel
+  return [label(d.baseline, d.baselineRuns, d.candidate), label(d.candidate, d.candidateRuns, d.baseline)]
+}

@@ -1,3 +1,4 @@
+import { sideLabels } from '../model/diff.js'
 import type { DiffEntry, Verdict } from '../model/types.js'
 import { capped, certLink, type HtmlContext } from './html-context.js'
 import { h, MARK, shortHash, verdictWord, visible } from './html-text.js'
@@ -23,7 +24,7 @@ function* diffTable(title: string, mark: string, entries: DiffEntry[]): Generato
 export function* diffSection(ctx: HtmlContext): Generator<string> {
   const d = ctx.model.diff
   if (!d) return
-  yield `<section id="diff" aria-labelledby="diff-h"><h2 id="diff-h">Diff: ${h(d.baseline)} &rarr; ${h(d.candidate)}</h2>`
+  yield `<section id="diff" aria-labelledby="diff-h"><h2 id="diff-h">Diff: ${sideLabels(d).map(h).join(' &rarr; ')}</h2>`
   yield* diffTable('Regressions', MARK.fail, d.regressions)
   yield* diffTable('Fixes', MARK.pass, d.fixes)
   yield* diffTable('Changed', '~', d.changed)

@@ -1,5 +1,5 @@
 import type { AnchorSet, Cell, DiffEntry, FirmwareColumn, ReportModel, TargetRow, Verdict } from '../model/types.js'
-import { diffMarks } from '../model/diff.js'
+import { diffMarks, sideLabels } from '../model/diff.js'
 import { certName, md } from './text.js'
 
 /**
@@ -268,7 +268,7 @@ function diffTable(title: string, entries: readonly DiffEntry[]): string[] {
 function diff(model: ReportModel): string[] {
   const d = model.diff!
   return [
-    `## Diff: ${md(d.baseline)} → ${md(d.candidate)}`,
+    `## Diff: ${sideLabels(d).map(md).join(' → ')}`,
     '',
     `${d.same.length} target(s) unchanged, ${d.notComparable.length} not comparable (a side has no verdict).`,
     '',
