@@ -1,5 +1,14 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs'
-import { join, resolve as resolvePath } from 'node:path'
+import {
+  accessSync,
+  constants,
+  createWriteStream,
+  existsSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { dirname, join, resolve as resolvePath } from 'node:path'
 import type { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import { AppError, messageOf } from '../core/errors.js'
@@ -7,6 +16,7 @@ import { makeDir } from '../core/make-dir.js'
 import { HistoryStore, type HistoryAttempt } from '../store/index.js'
 import type { Db } from '../store/index.js'
 import { buildReport, type ReportQuery } from './model/build.js'
+import { comparedCount } from './model/diff.js'
 import type { EvidenceSource, ReportModel } from './model/types.js'
 
 import { REPORT_FILES, type FailOn, type ReportFormat } from './formats.js'
@@ -48,8 +58,17 @@ export interface WriteReportOptions extends ReportQuery {
 export interface WrittenReport {
   model: ReportModel
   files: string[]
-  /** Why the --fail-on condition holds, null when it does not. */
-  gate: string | null
+  /** Why the --fail-on condition holds, or why it cannot be judged; null when it does not hold. */
+  gate: GateResult | null
+}
+
+/**
+ * A gate's word: `FINDINGS` (exit 1) when its condition holds, `REPORT_NO_DATA` (exit 2) when
+ * it compared nothing, so cannot say the candidate passes.
+ */
+export interface GateResult {
+  code: 'FINDINGS' | 'REPORT_NO_DATA'
+  text: string
 }
 
 /**
@@ -102,13 +121,23 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
 }
 
 /** The --fail-on condition, in words, or null when it does not hold. */
-export function gate(model: ReportModel, failOn: FailOn): string | null {
+export function gate(model: ReportModel, failOn: FailOn): GateResult | null {
+  const findings = (text: string): GateResult => ({ code: 'FINDINGS', text })
   if (failOn === 'never') return null
   if (failOn === 'regression') {
-    if (!model.diff) throw new AppError('USAGE', '--fail-on regression needs --baseline and --candidate')
-    const r = model.diff.regressions
+    const d = model.diff
+    if (!d) throw new AppError('USAGE', '--fail-on regression needs --baseline and --candidate')
+    // A gate that compared nothing has not seen the candidate pass: it cannot say "no regression".
+    if (comparedCount(d) === 0)
+      return {
+        code: 'REPORT_NO_DATA',
+        text: `nothing to compare between ${d.baseline} and ${d.candidate}: ${d.notComparable.length} not comparable (a side has no verdict${d.notComparable[0] ? `; e.g. ${d.notComparable[0].target}: ${d.notComparable[0].why.join('; ')}` : ''}), so the gate cannot say the candidate passes`,
+      }
+    const r = d.regressions
     return r.length
-      ? `${r.length} regression(s) from ${model.diff.baseline} to ${model.diff.candidate}: ${r.map((x) => x.target).join(', ')}`
+      ? findings(
+          `${r.length} regression(s) from ${d.baseline} to ${d.candidate}: ${r.map((x) => `${x.target} (${sideKey(x.baselineKey)}${x.before} → ${x.baselineKey === x.candidateKey ? '' : sideKey(x.candidateKey)}${x.after})`).join(', ')}`,
+        )
       : null
   }
   if (failOn === 'unsafe') {
@@ -116,8 +145,47 @@ export function gate(model: ReportModel, failOn: FailOn): string | null {
     const unsafe = model.diff
       ? model.diff.unsafe
       : model.cells.filter((c) => c.unsafe).map((c) => `${c.target} on ${c.key}`)
-    return unsafe.length ? `${unsafe.length} must-reject target(s) accepted: ${unsafe.join(', ')}` : null
+    return unsafe.length ? findings(`${unsafe.length} must-reject target(s) accepted: ${unsafe.join(', ')}`) : null
   }
   const failed = model.cells.filter((c) => c.verdict === 'fail')
-  return failed.length ? `${failed.length} failed cell(s)` : null
+  return failed.length ? findings(`${failed.length} failed cell(s)`) : null
+}
+
+const sideKey = (key: string | null) => (key ? `${key} ` : '')
+
+/**
+ * Whether a report can be written to `dir`, checked before a run does any work: the nearest
+ * existing level must be a directory this process may write to. With `create`, the directory is
+ * made and a file written and removed in it, which also catches a read-only or special file
+ * system (and root, for whom the permission bits say yes). REPORT_WRITE_FAILED otherwise.
+ */
+export function checkReportDir(dir: string, opts: { create: boolean }): void {
+  const full = resolvePath(dir)
+  const fail = (why: string, cause?: unknown): never => {
+    throw new AppError('REPORT_WRITE_FAILED', `cannot write the report to ${full}: ${why}`, { cause })
+  }
+  let at = full
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at)
+  let st
+  try {
+    st = statSync(at)
+  } catch (err) {
+    return fail(messageOf(err), err)
+  }
+  if (!st.isDirectory()) fail(`${at} is ${at === full ? 'not a directory' : 'a file, not a directory'}`)
+  try {
+    accessSync(at, constants.W_OK | constants.X_OK)
+  } catch (err) {
+    fail(`${at} is not writable (${messageOf(err)})`, err)
+  }
+  if (!opts.create) return
+  const probe = join(full, `.tlsmatrix-write-check.${process.pid}`)
+  try {
+    makeDir(full)
+    writeFileSync(probe, '')
+  } catch (err) {
+    fail(messageOf(err), err)
+  } finally {
+    rmSync(probe, { force: true })
+  }
 }

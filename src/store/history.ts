@@ -138,6 +138,75 @@ export class HistoryStore {
     return rows.map(({ target, module, firmware, runId }) => ({ target, module, firmware, runId }))
   }
 
+  /**
+   * The newest complete survey run holding a verdict (pass or fail) for this module@firmware: a
+   * release gate's baseline, looked up over the whole history (or only `within`, when given)
+   * whatever run the candidate is. A run whose device time was all spent holds no verdict and is
+   * passed over, as it would compare with nothing. Null when there is none.
+   */
+  latestCompleteRunOf(
+    module: string,
+    firmware: string,
+    opts: { exclude?: readonly string[]; within?: readonly string[] } = {},
+  ): string | null {
+    const exclude = opts.exclude ?? []
+    const within = opts.within
+    const r = this.db
+      .prepare(
+        `SELECT r.id AS id FROM runs r WHERE r.${SURVEY} AND r.status = 'complete'
+        ${exclude.length ? `AND r.id NOT IN (${exclude.map(() => '?').join(',')})` : ''}
+        ${within ? `AND r.id IN (${within.map(() => '?').join(',') || "''"})` : ''}
+        AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = r.id AND a.final = 1 AND a.module = ? AND a.firmware = ? AND a.outcome IN ('pass', 'fail'))
+        ORDER BY r.started_at DESC, r.id DESC LIMIT 1`,
+      )
+      .get(...exclude, ...(within ?? []), module, firmware) as { id: string } | undefined
+    return r?.id ?? null
+  }
+
+  /**
+   * The newest complete survey run begun before this one (tonight against last night) that holds
+   * a verdict: a night whose device time budget was all spent has none, and a diff against it
+   * would show no regression at all. Null when there is none (the first night).
+   */
+  previousCompleteRun(runId: string): string | null {
+    const r = this.stmt(
+      `SELECT id FROM runs WHERE status = 'complete' AND ${SURVEY} AND id != ? AND started_at <= (SELECT started_at FROM runs WHERE id = ?)
+      AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = runs.id AND a.final = 1 AND a.outcome IN ('pass', 'fail'))
+      ORDER BY started_at DESC, id DESC LIMIT 1`,
+    ).get(runId, runId) as { id: string } | undefined
+    return r?.id ?? null
+  }
+
+  /** Every `MODULE@FIRMWARE` a complete survey run holds a verdict for, sorted: what a selector may name. */
+  firmwareWithVerdicts(): string[] {
+    return (
+      this.stmt(
+        `SELECT DISTINCT a.module AS module, a.firmware AS firmware FROM attempts a JOIN runs r ON r.id = a.run_id
+        WHERE r.${SURVEY} AND r.status = 'complete' AND a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL AND a.outcome IN ('pass', 'fail')
+        ORDER BY a.module, a.firmware`,
+      ).all() as Array<{ module: string; firmware: string }>
+    ).map((r) => `${r.module}@${r.firmware}`)
+  }
+
+  /** Final attempts of one target in one run (all its devices), in the order recorded. */
+  targetFinalAttempts(runId: string, target: string): HistoryAttempt[] {
+    return (
+      this.stmt(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? AND target = ? AND final = 1 ORDER BY id`)
+        .raw(true)
+        .all(runId, target) as unknown[][]
+    ).map((r) => this.attemptOf(r))
+  }
+
+  /** Observations of one target made by one run, in the order made. */
+  targetObservations(runId: string, target: string): HistoryObservation[] {
+    return (
+      this.stmt(`SELECT ${OBS_COLUMNS} FROM observations WHERE run_id = ? AND target = ? ORDER BY id`).all(
+        runId,
+        target,
+      ) as Raw[]
+    ).map(observationOf)
+  }
+
   /** How many rigs the history holds runs from. */
   rigCount(): number {
     return (

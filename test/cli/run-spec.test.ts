@@ -68,6 +68,25 @@ test('a YAML run spec runs the nightly job: tonight against last night, and a re
       m.diff!.regressions.map((r) => `${r.target} ${r.key}`),
       ['rotate.report.test:443 SPWF04SA@1.0.0', 'rotate.report.test:443 SPWF04SA@1.1.0'],
     )
+    // The same firmware both nights: the server's chain change is the nightly's regression, and it says how.
+    for (const r of m.diff!.regressions) {
+      assert.equal(r.baselineKey, r.key)
+      assert.equal(r.candidateKey, r.key)
+      assert.match(
+        r.why[0]!,
+        /^the server's chain changed between the runs \(new intermediate CN=Report Issuing CA 4096, O=tlsmatrix lab \(RSA-4096\) in place of CN=Report Issuing CA 2048, O=tlsmatrix lab \(RSA-2048\); new leaf\)$/,
+      )
+      assert.match(r.why[1]!, /RSA-4096/)
+    }
+    assert.deepEqual(m.diff!.chainChanged, [])
+    // Named with its firmware in the Markdown diff and marked in the matrix.
+    const md = readFileSync(join(dir, 'reports', 'matrix.md'), 'utf8')
+    assert.match(
+      md,
+      /\| rotate\.report\.test:443 \| SPWF04SA&#64;1\.0\.0: ✅ pass \| SPWF04SA&#64;1\.0\.0: ❌ fail · key-unsupported \| the server/,
+    )
+    assert.match(md, /❌ fail · key-unsupported · \*\*▼ regressed\*\*/)
+    assert.match(md, /^- ▼ \*\*2 regression\(s\)\*\*, 0 fix\(es\)/m)
     assert.ok(existsSync(join(dir, 'reports', 'matrix.md')))
     assert.ok(!existsSync(join(dir, 'reports', 'index.html')), 'only the formats asked for')
   } finally {

@@ -188,6 +188,9 @@ export function fixtureModel(): ReportModel {
         {
           target: bad.target,
           key: null,
+          baselineKey: 'SPWF04SA@1.0.0',
+          candidateKey: 'SPWF04SA@1.0.0',
+          chain: null,
           before: 'pass',
           after: 'fail',
           beforeClass: null,
@@ -199,7 +202,10 @@ export function fixtureModel(): ReportModel {
       changed: [],
       same: [good.target, iot.target],
       notComparable: [],
+      chainChanged: [],
       unsafe: [],
+      baselineRuns: ['run-a'],
+      candidateRuns: ['run-b'],
     },
     chainChanges: [
       {

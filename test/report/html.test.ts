@@ -149,3 +149,43 @@ test('a large report splits the matrix into chunks laid out when shown, offers n
     small.includes('matrix sortable') && !small.includes('class="chunk"') && !small.includes('<body class="large">'),
   )
 })
+
+test('regressions come first: the header counts them and the fixes, a banner names them, and the matrix marks and filters their cells', () => {
+  const model = fixtureModel()
+  const regression = model.diff!.regressions[0]!
+  const html = [...htmlPieces(model, fixtureEvidence())].join('')
+  const header = html.slice(html.indexOf('<header>'), html.indexOf('</header>'))
+  assert.match(
+    header,
+    /Diff run-a &rarr; run-b: <span class="fail">&#9660; 1 regression\(s\)<\/span>, <span class="pass">&#9650; 0 fix\(es\)<\/span>/,
+  )
+  assert.match(
+    header,
+    /<p class="banner" id="regressions-banner">&#9660; 1 regression\(s\) from run-a to run-b: hostile\.example:443 on SPWF04SA@1\.0\.0\. <a href="#diff">/,
+  )
+  // The regressed cell (its target, the candidate's firmware) is marked; the other column of that target is not.
+  const row = html.slice(
+    html.indexOf(`<tr data-row data-order="1"`),
+    html.indexOf('</tr>', html.indexOf(`<tr data-row data-order="1"`)),
+  )
+  assert.match(row, new RegExp(`data-verdicts="[^"]*\\bregressed\\b`))
+  const cells = row.split('<td').slice(1)
+  assert.match(cells[0]!, /<span class="flag">&#9660; regressed<\/span>/)
+  assert.doesNotMatch(cells[1]!, /regressed/)
+  assert.equal(regression.candidateKey, 'SPWF04SA@1.0.0')
+  assert.match(
+    html,
+    /<option value="regressed">&#9660; regressed<\/option><option value="fixed">&#9650; fixed<\/option>/,
+  )
+  // The diff names each side's firmware.
+  const diff = html.slice(
+    html.indexOf('<section id="diff"'),
+    html.indexOf('</section>', html.indexOf('<section id="diff"')),
+  )
+  assert.match(diff, /<td><span class="small">SPWF04SA@1\.0\.0<\/span><span class="pass">/)
+  // No regression, no banner and no mark.
+  const calm = fixtureModel()
+  calm.diff = { ...calm.diff!, regressions: [] }
+  const quiet = [...htmlPieces(calm, fixtureEvidence())].join('')
+  assert.doesNotMatch(quiet, /regressions-banner|<span class="flag">&#9660; regressed/)
+})

@@ -184,6 +184,9 @@ export function hostileModel(): ReportModel {
         {
           target: revoked.target,
           key: null,
+          baselineKey: 'SPWF04SA@1.0.0',
+          candidateKey: 'SPWF04SA@1.1.0',
+          chain: null,
           before: 'pass',
           after: 'fail',
           beforeClass: null,
@@ -193,6 +196,9 @@ export function hostileModel(): ReportModel {
         {
           target: expired.target,
           key: null,
+          baselineKey: 'SPWF04SA@1.0.0',
+          candidateKey: 'SPWF04SA@1.1.0',
+          chain: null,
           before: 'fail',
           after: 'pass',
           beforeClass: 'expired',
@@ -204,6 +210,9 @@ export function hostileModel(): ReportModel {
         {
           target: ebay.target,
           key: null,
+          baselineKey: 'SPWF04SA@1.0.0',
+          candidateKey: 'SPWF04SA@1.1.0',
+          chain: null,
           before: 'fail',
           after: 'pass',
           beforeClass: 'handshake',
@@ -217,6 +226,9 @@ export function hostileModel(): ReportModel {
         {
           target: evil.target,
           key: null,
+          baselineKey: 'SPWF04SA@1.0.0',
+          candidateKey: 'SPWF04SA@1.1.0',
+          chain: null,
           before: 'fail',
           after: 'not-run',
           beforeClass: 'cert<x>',
@@ -224,7 +236,10 @@ export function hostileModel(): ReportModel {
           why: [],
         },
       ],
+      chainChanged: [],
       unsafe: [],
+      baselineRuns: ['run-0'],
+      candidateRuns: ['run-1'],
     },
     chainChanges: [
       {

@@ -4,8 +4,8 @@ import { Writable } from 'node:stream'
 import { setImmediate as tick } from 'node:timers/promises'
 import { create } from 'xmlbuilder2'
 import { writeJunit, xmlAttr, xmlText } from '../../src/report/render/index.js'
-import type { ReportModel } from '../../src/report/model/types.js'
-import { HOSTILE_LINES, cell, hostileModel, releaseAll, target } from './render-fixture.js'
+import type { DiffEntry, ReportModel } from '../../src/report/model/types.js'
+import { HOSTILE_LINES, cell, column, hostileModel, releaseAll, target } from './render-fixture.js'
 
 async function render(model: ReportModel): Promise<string> {
   const chunks: Buffer[] = []
@@ -115,9 +115,88 @@ test('junit: one suite per firmware column, one testcase per target, failures, m
   assert.equal(neu!.get('revoked.test:443')!.failure?.type, 'regression')
   assert.match(
     neu!.get('revoked.test:443')!.failure!.body,
-    /Regression from SPWF04SA@1\.0\.0 to SPWF04SA@1\.1\.0: pass → fail \(handshake\)\.\na \| regression <i>/,
+    /Regression from SPWF04SA@1\.0\.0 to SPWF04SA@1\.1\.0: SPWF04SA@1\.0\.0 pass → SPWF04SA@1\.1\.0 fail \(handshake\)\.\na \| regression <i>/,
   )
   assert.equal(old!.get('revoked.test:443')!.skipped, 'no data')
+})
+
+test('junit: a regression is looked up by target and firmware: another column of the same target keeps its own result', async () => {
+  const base = hostileModel()
+  const old = column('SPWF04SA', '1.0.0')
+  const neu = column('SPWF04SA', '1.1.0')
+  const t = target('both.test:443', [])
+  const u = target('other.test:443', [])
+  const entry = (over: Partial<DiffEntry>): DiffEntry => ({
+    target: t.target,
+    key: null,
+    baselineKey: null,
+    candidateKey: null,
+    before: 'pass',
+    after: 'fail',
+    beforeClass: null,
+    afterClass: 'key-unsupported',
+    chain: null,
+    why: ['why of 1.1.0'],
+    ...over,
+  })
+  const model: ReportModel = {
+    ...base,
+    firmware: [old, neu],
+    targets: [t, u],
+    cells: [
+      // Failed in both runs on 1.0.0; regressed on 1.1.0.
+      cell(t, old, { verdict: 'fail', class: 'handshake', why: ['why of 1.0.0'] }),
+      cell(t, neu, { verdict: 'fail', class: 'key-unsupported', why: ['why of 1.1.0'] }),
+      cell(u, old, { verdict: 'fail', class: 'handshake' }),
+      cell(u, neu, { verdict: 'fail', class: 'handshake' }),
+    ],
+    // Tonight against last night, each firmware against itself.
+    diff: {
+      ...base.diff!,
+      baseline: 'run:a',
+      candidate: 'run:b',
+      regressions: [entry({ key: neu.key, baselineKey: neu.key, candidateKey: neu.key })],
+      fixes: [],
+      changed: [],
+      notComparable: [],
+      same: [`${t.target} on ${old.key}`],
+      unsafe: [],
+    },
+  }
+  const byCase = async (m: ReportModel) =>
+    new Map(readBack(await render(m)).suites.flatMap((s) => s.cases.map((c) => [`${c.name} ${c.classname}`, c])))
+  const nightly = await byCase(model)
+  const same = nightly.get('both.test:443 SPWF04SA@1.0.0')!
+  assert.equal(same.failure?.type, 'fail')
+  assert.doesNotMatch(same.failure!.body, /Regression|pass → fail|why of 1\.1\.0/)
+  const regressed = nightly.get('both.test:443 SPWF04SA@1.1.0')!
+  assert.equal(regressed.failure?.type, 'fail regression')
+  assert.match(
+    regressed.failure!.body,
+    /Regression from run:a to run:b: SPWF04SA@1\.1\.0 pass → SPWF04SA@1\.1\.0 fail \(key-unsupported\)\.\nwhy of 1\.1\.0/,
+  )
+  // A firmware baseline against a run holding 1.0.0: only the 1.0.0 testcase carries the regression.
+  const gate = await byCase({
+    ...model,
+    diff: {
+      ...model.diff!,
+      baseline: 'SPWF04SA@1.1.0',
+      candidate: 'run:b',
+      regressions: [
+        entry({
+          target: u.target,
+          baselineKey: neu.key,
+          candidateKey: old.key,
+          afterClass: 'handshake',
+          why: ['why of 1.0.0'],
+        }),
+      ],
+    },
+  })
+  assert.equal(gate.get('other.test:443 SPWF04SA@1.0.0')!.failure?.type, 'fail regression')
+  assert.equal(gate.get('other.test:443 SPWF04SA@1.1.0')!.failure?.type, 'fail')
+  assert.doesNotMatch(gate.get('other.test:443 SPWF04SA@1.1.0')!.failure!.body, /Regression/)
+  assert.equal(gate.get('both.test:443 SPWF04SA@1.1.0')!.failure?.type, 'fail')
 })
 
 test('junit: markup, entity-looking text and control characters survive as text, never as XML', async () => {

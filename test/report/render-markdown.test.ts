@@ -129,7 +129,8 @@ test('markdown: every table row keeps its columns, and the hostile text reads ba
   const row = (name: string) => matrix.rows.find((r) => r[0]!.startsWith(name))!
   // Symbol and word for each verdict; the pass names the preferred CA, read back exactly.
   assert.equal(row('www.ebay.com:443')[1], '❌ fail · handshake')
-  assert.equal(row('www.ebay.com:443')[2], `✅ pass · ${HOSTILE_SUBJECT} · ≠ predicted fail · handshake`)
+  // ebay is the diff's fix on 1.1.0: its cell is marked so.
+  assert.equal(row('www.ebay.com:443')[2], `✅ pass · ${HOSTILE_SUBJECT} · ≠ predicted fail · handshake · ▲ fixed`)
   assert.equal(row('www.ebay.com:443')[3], '— no data')
   assert.equal(row('evil|<script>.test:443')[0], 'evil|<script>.test:443 (*b*)')
   assert.equal(row('evil|<script>.test:443')[1], '❌ fail · cert<x> · ⚠️ expected pass')
@@ -180,7 +181,13 @@ test('markdown: diff, chain changes, expiring, anchor sets and statements', () =
   const regress = parsed.find(
     (t) => t.header.join() === 'Target,Before,After,Why' && t.rows[0]?.[0] === 'revoked.test:443',
   )!
-  assert.deepEqual(regress.rows[0], ['revoked.test:443', '✅ pass', '❌ fail · handshake', 'a | regression <i>'])
+  // Each side names its firmware.
+  assert.deepEqual(regress.rows[0], [
+    'revoked.test:443',
+    'SPWF04SA@1.0.0: ✅ pass',
+    'SPWF04SA@1.1.0: ❌ fail · handshake',
+    'a | regression <i>',
+  ])
   assert.match(text, /### Fixes \(1\)/)
   assert.match(text, /### Changed \(0\)\n\nNone\./)
   const chain = parsed.find((t) => t.header[0] === 'Target' && t.header[1] === 'Chain before')!

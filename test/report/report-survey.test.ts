@@ -105,7 +105,7 @@ test('report from two real surveys: every format written under its fixed name, t
     assert.equal(c.expect, 'fail')
     assert.ok(c.unsafe && c.mismatch)
   }
-  assert.deepEqual(m.diff!.unsafe, ['sha1.report.test:443'])
+  assert.deepEqual(m.diff!.unsafe, ['sha1.report.test:443 on SPWF04SA@1.1.0'])
   assert.match(
     cell('sha1.report.test', '1.0.0').why.join(),
     /must be refused \(expect=fail\), yet the module accepted it with .*profile predicts that too/,

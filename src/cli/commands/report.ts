@@ -3,7 +3,8 @@ import { relative, resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
-import { writeReport, type FailOn, type ReportFormat, type WrittenReport } from '../../report/write.js'
+import { writeReport, type FailOn, type GateResult, type ReportFormat, type WrittenReport } from '../../report/write.js'
+import { sideLabels } from '../../report/model/diff.js'
 import { inspectDb, openDb } from '../../store/index.js'
 import type { Io } from '../io.js'
 
@@ -56,7 +57,13 @@ export async function reportCommand(opts: ReportOptions, io: Io, clock: Clock): 
     db.close()
   }
   io.stdout.write(`${reportSummary(written, io.cwd)}\n`)
-  if (written.gate) throw outcome('FINDINGS', `--fail-on ${opts.failOn}: ${termSafe(written.gate)}`)
+  if (written.gate) throw gateError(opts.failOn, written.gate)
+}
+
+/** A gate's word as the command's outcome: findings (exit 1), or nothing compared (exit 2). */
+export function gateError(failOn: FailOn, g: GateResult): AppError {
+  const text = `--fail-on ${failOn}: ${termSafe(g.text)}`
+  return g.code === 'FINDINGS' ? outcome('FINDINGS', text) : new AppError('REPORT_NO_DATA', text)
 }
 
 /** What a person or a CI log needs: the files, the counts, and the findings that matter most. */
@@ -76,10 +83,21 @@ export function reportSummary(w: WrittenReport, cwd: string): string {
     out.push(
       `${m.disagreements} cell(s) where the profile's prediction disagrees with the module (listed first in the report)`,
     )
-  if (m.diff)
+  if (m.diff) {
+    const d = m.diff
     out.push(
-      `${m.diff.baseline} -> ${m.diff.candidate}: ${m.diff.regressions.length} regression(s), ${m.diff.fixes.length} fix(es), ${m.diff.changed.length} changed, ${m.diff.same.length} same${m.diff.notComparable.length ? `, ${m.diff.notComparable.length} not comparable` : ''}`,
+      `${sideLabels(d).join(' -> ')}: ${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}`,
     )
+    if (d.regressions.length)
+      out.push(
+        `REGRESSIONS: ${d.regressions
+          .slice(0, 10)
+          .map(
+            (r) => `${r.target} on ${r.candidateKey ?? '?'} (${r.before} on ${r.baselineKey ?? '?'}, now ${r.after})`,
+          )
+          .join(', ')}${d.regressions.length > 10 ? ', …' : ''}`,
+      )
+  }
   if (m.rigDifferences.length)
     out.push(
       `${m.rigDifferences.length} cell(s) differ between rigs on the same firmware (an environment difference): ${m.rigDifferences

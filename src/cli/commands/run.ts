@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { basename, dirname, resolve as resolvePath } from 'node:path'
+import { basename, dirname, join, resolve as resolvePath } from 'node:path'
 import { CertCache, loadTrustStore } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import { AppError, isAppError, messageOf, outcome } from '../../core/errors.js'
@@ -10,7 +10,16 @@ import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
 import { parseAnchorChoice, type AnchorChoice } from '../../plan/index.js'
 import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
 import { existsSync, statSync } from 'node:fs'
-import { inspectDb, lazyDb, ObservationStore, pruneRuns, RunStore, type Db, type RunRow } from '../../store/index.js'
+import {
+  HistoryStore,
+  inspectDb,
+  lazyDb,
+  ObservationStore,
+  pruneRuns,
+  RunStore,
+  type Db,
+  type RunRow,
+} from '../../store/index.js'
 import type { Io } from '../io.js'
 import { surveyProgress } from '../survey-progress.js'
 import { VERSION } from '../version.js'
@@ -19,7 +28,8 @@ import { readHostsFile, type HostsFile } from '../input/hosts-file.js'
 import { runJson } from '../output/run-json.js'
 import type { FailOn, ReportFormat } from '../../report/formats.js'
 import { PREVIOUS_RUN, THIS_RUN, readRunSpec, specPaths } from '../input/run-spec.js'
-import { reportSummary } from './report.js'
+import type { GateResult } from '../../report/write.js'
+import { gateError, reportSummary } from './report.js'
 
 export interface RunOptions {
   hosts?: string
@@ -114,6 +124,7 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
   if (opts.dryRun) {
     if (opts.resume) throw new AppError('USAGE', '--dry-run checks a new run; it cannot be combined with --resume')
     const checked = await checkInputs(opts, io)
+    await checkReport(opts.report, io, false)
     io.stdout.write(`${JSON.stringify(dryRunPlan(opts, checked, dbPath), null, 2)}\n`)
     return
   }
@@ -128,6 +139,7 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
   // Everything the command line names is checked before a database is touched (with --resume,
   // once the run's own options are read, still before anything is resolved).
   let checked = opts.resume ? null : await checkInputs(opts, io)
+  if (!opts.resume) await checkReport(opts.report, io, true)
   // A run to resume lives in an existing database: nothing is created to find that out.
   if (opts.resume && (!existsSync(dbPath) || statSync(dbPath).size === 0))
     throw new AppError('RUN_NOT_RESUMABLE', `no database at ${dbPath}: run ${opts.resume} cannot be resumed from it`)
@@ -145,6 +157,8 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
     if (resume?.status === 'complete') throw new AppError('RUN_NOT_RESUMABLE', `run ${resume.id} is already complete`)
     const o = resume ? { ...opts, ...(resume.options as Partial<RunOptions>), json: opts.json, db: opts.db } : opts
     checked ??= await checkInputs(o, io)
+    // Where the resumed run's report goes (--report now, else the run's own): writable before any work.
+    if (resume) await checkReport(new Set(opts.given ?? []).has('--report') ? opts.report : o.report, io, true)
     const { devices, profileDirs, hosts } = checked
     if (resume) {
       const stored = Array.isArray(resume.options.targets) ? (resume.options.targets as StoredTarget[]) : null
@@ -296,7 +310,7 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
       )
       throw outcome(result.status === 'interrupted' ? 'INTERRUPTED' : 'DEVICE_LOST')
     }
-    if (gate) throw outcome('FINDINGS', `--fail-on ${ending.failOn}: ${termSafe(gate)}`)
+    if (gate) throw gateError(ending.failOn ?? 'never', gate)
     if (matrix.mismatches.length > 0) throw outcome('FINDINGS')
   } finally {
     handle.close()
@@ -307,7 +321,8 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
  * `--report DIR`: the run's report, also when it ended early (what it found is worth reading, and
  * the report says the run is incomplete). A run stopped before any verdict has nothing to show;
  * a report that cannot be written fails a complete run (exit 2) but never hides why a run
- * stopped early.
+ * stopped early. A gate (`--fail-on`) never passes without a report: with no data for it, or
+ * nothing compared, a complete run exits 2.
  */
 async function reportRun(
   db: Db,
@@ -317,40 +332,39 @@ async function reportRun(
   o: RunOptions,
   io: Io,
   clock: Clock,
-): Promise<string | null> {
-  const { writeReport, REPORT_FORMATS } = await import('../../report/write.js')
+): Promise<GateResult | null> {
+  const { writeReport, REPORT_FORMATS, REPORT_FILES } = await import('../../report/write.js')
   const to = o.json ? io.stderr : io.stdout
-  try {
-    // previous-run: the newest complete run before this one (tonight against last night) that
-    // holds a verdict: a night whose device time budget was all spent has none, and a diff
-    // against it would show no regression at all.
-    const pick = (sel: string | undefined): string | null => {
-      if (!sel) return null
-      if (sel === THIS_RUN) return `run:${runId}`
-      if (sel !== PREVIOUS_RUN) return sel
-      const prev = db
-        .prepare(
-          "SELECT id FROM runs WHERE status = 'complete' AND kind = 'survey' AND id != ? AND started_at <= (SELECT started_at FROM runs WHERE id = ?) AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = runs.id AND a.final = 1 AND a.outcome IN ('pass', 'fail')) ORDER BY started_at DESC, id DESC LIMIT 1",
-        )
-        .get(runId, runId) as { id: string } | undefined
-      return prev ? `run:${prev.id}` : null
-    }
-    let baseline = pick(opts.reportDiff?.baseline)
-    let candidate = pick(opts.reportDiff?.candidate ?? (opts.reportDiff ? THIS_RUN : undefined))
-    if (opts.reportDiff && (!baseline || !candidate)) {
-      io.stderr.write(`no ${opts.reportDiff.baseline} to compare with: the report has no diff this time\n`)
-      baseline = null
-      candidate = null
-    }
-    const runs = [
-      runId,
-      ...[baseline, candidate].filter((s): s is string => !!s?.startsWith('run:')).map((s) => s.slice(4)),
-    ]
-    const failOn = opts.failOn === 'regression' && !baseline ? 'never' : (opts.failOn ?? 'never')
-    const written = await writeReport(db, {
-      runs: [...new Set(runs)],
-      baseline,
-      candidate,
+  const history = new HistoryStore(db)
+  // previous-run: the newest complete run before this one that holds a verdict (see the store).
+  const pick = (sel: string | undefined): string | null => {
+    if (!sel) return null
+    if (sel === THIS_RUN) return `run:${runId}`
+    if (sel !== PREVIOUS_RUN) return sel
+    const prev = history.previousCompleteRun(runId)
+    return prev ? `run:${prev}` : null
+  }
+  let baseline = pick(opts.reportDiff?.baseline)
+  let candidate = pick(opts.reportDiff?.candidate ?? (opts.reportDiff ? THIS_RUN : undefined))
+  if (opts.reportDiff && (!baseline || !candidate)) {
+    // The first night has no last night: a report without a diff, and nothing for a gate to judge.
+    io.stderr.write(`no ${opts.reportDiff.baseline} to compare with: the report has no diff this time\n`)
+    baseline = null
+    candidate = null
+  }
+  const failOn = opts.failOn === 'regression' && !baseline ? 'never' : (opts.failOn ?? 'never')
+  const write = (withDiff: boolean) =>
+    writeReport(db, {
+      runs: [
+        ...new Set([
+          runId,
+          ...(withDiff ? [baseline, candidate] : [])
+            .filter((s): s is string => !!s?.startsWith('run:'))
+            .map((s) => s.slice(4)),
+        ]),
+      ],
+      baseline: withDiff ? baseline : null,
+      candidate: withDiff ? candidate : null,
       tags: [],
       expiryDays: opts.reportExpiryDays ?? 90,
       title: o.label ?? null,
@@ -359,13 +373,45 @@ async function reportRun(
       outDir: resolvePath(io.cwd, opts.report!),
       failOn,
     })
+  try {
+    let written
+    try {
+      written = await write(!!baseline)
+    } catch (err) {
+      // A baseline with no data: a regression gate cannot judge (exit 2, below); any other report
+      // is written without the diff, saying why.
+      if (!baseline || failOn === 'regression' || !isAppError(err, 'REPORT_NO_DATA')) throw err
+      io.stderr.write(`no diff this time: ${termSafe(messageOf(err))}\n`)
+      written = await write(false)
+    }
     to.write(`\n${reportSummary(written, io.cwd)}\n`)
     return complete ? written.gate : null
   } catch (err) {
-    if (complete && !isAppError(err, 'REPORT_NO_DATA')) throw err
+    const gate = failOn !== 'never'
+    if (complete && (gate || !isAppError(err, 'REPORT_NO_DATA'))) {
+      if (gate && isAppError(err, 'REPORT_NO_DATA')) {
+        // Files an earlier report left there are named: a CI step must not publish them as tonight's.
+        const outDir = resolvePath(io.cwd, opts.report!)
+        const stale = (opts.reportFormat ?? [...REPORT_FORMATS])
+          .map((f) => REPORT_FILES[f])
+          .filter((f) => existsSync(join(outDir, f)))
+        throw new AppError(
+          'REPORT_NO_DATA',
+          `--fail-on ${failOn}: no report written, so the gate cannot pass: ${messageOf(err)}${stale.length ? ` (${stale.join(', ')} in ${outDir} ${stale.length === 1 ? 'is' : 'are'} from an earlier report)` : ''}`,
+        )
+      }
+      throw err
+    }
     io.stderr.write(`no report written: ${termSafe(messageOf(err))}\n`)
     return null
   }
+}
+
+/** `--report DIR` can be written, checked before any work (`create`: made, and a file written in it). */
+async function checkReport(dir: string | undefined, io: Io, create: boolean): Promise<void> {
+  if (!dir) return
+  const { checkReportDir } = await import('../../report/write.js')
+  checkReportDir(resolvePath(io.cwd, dir), { create })
 }
 
 /** The options a spec gives, under every flag given on the command line. */

@@ -12,7 +12,8 @@ import {
 } from '../../store/index.js'
 import { preferAnchors, smallestCover } from './anchors.js'
 import { buildCell, type CellChain } from './cells.js'
-import { diffCells } from './diff.js'
+import { chainChangeText } from './chain-diff.js'
+import { diffCells, type ChangeExplanation } from './diff.js'
 import { expiringCertificates } from './expiry.js'
 import { buildStatements, cellId } from './statements.js'
 import type {
@@ -90,14 +91,16 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     // Two runs compare each firmware with itself (last night against tonight); otherwise one
     // column against another, per target.
     const perColumn = runSide(q.baseline) && runSide(q.candidate)
-    const side = (sel: string) => ctx.selection(sel, main.byId, columns, rows, q.runs, perColumn)
-    const before = side(q.baseline)
-    const after = side(q.candidate)
+    // A firmware compared with a run is looked up outside that run: a run is never its own baseline.
+    const side = (sel: string, other: string) =>
+      ctx.selection(sel, main.byId, columns, rows, q.runs, perColumn, runSide(other) ? other.slice(4) : null)
+    const before = side(q.baseline, q.candidate)
+    const after = side(q.candidate, q.baseline)
     for (const c of [...before.values(), ...after.values()]) usedRuns.add(c.runId)
     const order = perColumn
       ? targets.flatMap((t) => columns.map((c) => ({ id: cellId(t.target, c.key), target: t.target, key: c.key })))
       : targets.map((t) => ({ id: t.target, target: t.target, key: null }))
-    diff = diffCells(q.baseline, q.candidate, before, after, order)
+    diff = diffCells(q.baseline, q.candidate, before, after, order, (b, a) => ctx.explainChange(b, a))
   }
   const cert = (sha: string) => ctx.summary(sha)
   const model: ReportModel = {
@@ -415,7 +418,16 @@ class Context {
 
   /** The predictor on one attempt, with the facts its run observed. */
   predictionOf(a: HistoryAttempt, own: HistoryObservation | null, broad: HistoryObservation | null): Prediction {
-    const profile = this.profileOf(a.runId, a.device, a.profile)
+    return this.predictWith(this.profileOf(a.runId, a.device, a.profile), a, own, broad)
+  }
+
+  /** The predictor on one attempt (its chain, its CA, its time) with the given profile. */
+  private predictWith(
+    profile: FirmwareProfile | null,
+    a: HistoryAttempt,
+    own: HistoryObservation | null,
+    broad: HistoryObservation | null,
+  ): Prediction {
     if (!profile)
       return {
         verdict: 'unknown',
@@ -535,6 +547,53 @@ class Context {
     return { cells, byId, byTarget: new Set(cells.map((c) => c.target)) }
   }
 
+  /** The profile a cell was judged with: its run's snapshot for its device. */
+  private cellProfile(c: Cell): FirmwareProfile | null {
+    const device = this.runs.get(c.runId)?.devices.find((d) => d.label === c.evidence.device)
+    return this.profileOf(c.runId, c.evidence.device, device?.profile ?? null)
+  }
+
+  /** A target's observation with the broad hello in one run: what the server sent whatever the client. */
+  private broadIn(runId: string, target: string): HistoryObservation | null {
+    const broad = helloHash(DEFAULT_HELLO)
+    return (
+      this.history.targetObservations(runId, target).findLast((o) => o.hello === broad && o.chainHash !== null) ?? null
+    )
+  }
+
+  /**
+   * Whether a verdict that differs between two cells is the server's doing: their runs saw
+   * different chains (with the broad hello, so a firmware's own offer cannot make the difference),
+   * how, and, between two firmware, what the baseline's profile predicts for the candidate's run
+   * (its chain, the CAs it tried, its handshake facts). Null when both saw the same chain.
+   */
+  explainChange(b: Cell, a: Cell): ChangeExplanation | null {
+    if (b.runId === a.runId) return null
+    const before = this.broadIn(b.runId, b.target)
+    const after = this.broadIn(a.runId, a.target)
+    if (!before || !after || before.chainHash === after.chainHash) return null
+    const chain = chainChangeText(before, after, (sha) => {
+      const c = this.history.certificate(sha)
+      return c ? { subject: c.subject, issuer: c.issuer, key: keyText(c), selfSigned: c.selfSigned } : null
+    })
+    if (b.key === a.key) return { chain, baselineOnNew: null }
+    const profile = this.cellProfile(b)
+    const tried = this.history
+      .targetFinalAttempts(a.runId, a.target)
+      .filter((x) => x.module === a.module && x.firmware === a.firmware && x.outcome !== 'not-run')
+    const seen = this.history.targetObservations(a.runId, a.target)
+    const own = profile ? (seen.findLast((o) => o.hello === this.helloKey(profile)) ?? null) : null
+    const broad = seen.findLast((o) => o.hello === helloHash(DEFAULT_HELLO)) ?? null
+    const ps = tried.map((x) => this.predictWith(profile, x, own, broad))
+    const verdict = ps.some((p) => p.verdict === 'pass')
+      ? 'pass'
+      : ps.length > 0 && ps.every((p) => p.verdict === 'fail')
+        ? 'fail'
+        : 'unknown'
+    const reasons = verdict === 'unknown' ? [...new Set(ps.flatMap((p) => p.reasons.map((r) => r.text)))] : []
+    return { chain, baselineOnNew: { verdict, reasons: ps.length ? reasons : ['the candidate tried no CA'] } }
+  }
+
   columns(cells: readonly Cell[]): FirmwareColumn[] {
     const seen = new Map<string, FirmwareColumn>()
     for (const c of cells) {
@@ -561,8 +620,11 @@ class Context {
   }
 
   /**
-   * A diff side: `MODULE@FIRMWARE` (its column, as selected) or `run:RUN_ID` (that run's cells,
-   * which must hold one module@firmware). A selector with no data is an input error naming it.
+   * A diff side: `MODULE@FIRMWARE` or `run:RUN_ID` (that run's cells, which must hold one
+   * module@firmware). Against another firmware, `MODULE@FIRMWARE` is its column as selected; when
+   * --run leaves it out, or the other side is a run (`otherRun`, never its own baseline), it is
+   * the latest complete run of that firmware (within --run, else in the whole history). A
+   * selector with no data is an input error naming it.
    */
   selection(
     sel: string,
@@ -571,6 +633,7 @@ class Context {
     rows: Map<string, TargetRow>,
     runFilter: readonly string[],
     perColumn: boolean,
+    otherRun: string | null,
   ): Map<string, Cell> {
     const out = new Map<string, Cell>()
     if (sel.startsWith('run:')) {
@@ -592,14 +655,26 @@ class Context {
     }
     if (!/^[^@\s]+@[^@\s]+$/.test(sel))
       throw new AppError('USAGE', `selector "${sel}": expected MODULE@FIRMWARE (e.g. SPWF04SA@1.1.0) or run:RUN_ID`)
-    if (!columns.some((c) => c.key === sel)) {
-      const near = columns.find((c) => c.key.toLowerCase() === sel.toLowerCase())
+    if (otherRun === null && columns.some((c) => c.key === sel)) {
+      for (const c of byId.values()) if (c.key === sel) out.set(c.target, c)
+      return out
+    }
+    const at = sel.indexOf('@')
+    const [module, firmware] = [sel.slice(0, at), sel.slice(at + 1)]
+    const exclude = otherRun ? [otherRun] : []
+    const runId =
+      (runFilter.length ? this.history.latestCompleteRunOf(module, firmware, { exclude, within: runFilter }) : null) ??
+      this.history.latestCompleteRunOf(module, firmware, { exclude })
+    if (!runId) {
+      const known = this.history.firmwareWithVerdicts()
+      const near = known.find((k) => k.toLowerCase() === sel.toLowerCase() && k !== sel)
       throw new AppError(
         'REPORT_NO_DATA',
-        `${sel}: no verdict for it in the database${runFilter.length ? ' (within --run)' : ''}; ${near ? `did you mean ${near.key}? ` : ''}there is: ${columns.map((c) => c.key).join(', ')}`,
+        `${sel}: no verdict for it in any complete run in the database${otherRun ? ` (other than run ${otherRun}, the one it is compared with)` : ''}; ${near ? `did you mean ${near}? ` : ''}there is: ${known.join(', ') || 'none'}`,
       )
     }
-    for (const c of byId.values()) if (c.key === sel) out.set(c.target, c)
+    const latest = this.history.latestRuns([runId]).filter((l) => l.module === module && l.firmware === firmware)
+    for (const c of this.cells(latest, rows).cells) out.set(perColumn ? cellId(c.target, c.key) : c.target, c)
     return out
   }
 }

@@ -1,10 +1,27 @@
 import type { Cell, Diff, DiffEntry } from './types.js'
 
 /**
+ * Why a verdict changed between two cells seen in different runs: the server's chain changed
+ * (`chain` says how), and, when the two sides are different firmware, what the baseline firmware
+ * is predicted to say of the chain the candidate was served.
+ */
+export interface ChangeExplanation {
+  chain: string
+  /** Null for the same firmware on both sides (a nightly): the chain change is the news. */
+  baselineOnNew: { verdict: 'pass' | 'fail' | 'unknown'; reasons: string[] } | null
+}
+
+/**
  * Baseline against candidate, per target (in row order). A regression is pass → fail, or a
  * must-reject target newly accepted; a fix the reverse; changed: the same verdict with another
  * class or other lines. A side without a verdict cannot be compared and says so. Cells are
- * paired by `order` ids: per target, or per target and module@firmware when two runs are compared. Pure.
+ * paired by `order` ids: per target, or per target and module@firmware when two runs are compared.
+ *
+ * A change is blamed on what changed: between two firmware whose runs saw different chains, a
+ * verdict that the baseline firmware is predicted to give on the new chain too is the server's
+ * doing (`chainChanged`), one it is predicted not to give is the firmware's (a regression or a
+ * fix), and one that cannot be predicted is not comparable. The same firmware in two runs (a
+ * nightly) keeps its regression, saying how the chain changed. Pure.
  */
 export function diffCells(
   baseline: string,
@@ -12,6 +29,7 @@ export function diffCells(
   before: ReadonlyMap<string, Cell>,
   after: ReadonlyMap<string, Cell>,
   order: ReadonlyArray<{ id: string; target: string; key: string | null }>,
+  explain: (b: Cell, a: Cell) => ChangeExplanation | null = () => null,
 ): Diff {
   const diff: Diff = {
     baseline,
@@ -21,21 +39,27 @@ export function diffCells(
     changed: [],
     same: [],
     notComparable: [],
+    chainChanged: [],
     unsafe: [],
+    baselineRuns: [...new Set([...before.values()].map((c) => c.runId))].sort(),
+    candidateRuns: [...new Set([...after.values()].map((c) => c.runId))].sort(),
   }
   for (const { id, target, key } of order) {
     const b = before.get(id)
     const a = after.get(id)
     if (!b && !a) continue
-    const named = key ? `${target} on ${key}` : target
+    const named = key ? `${target} on ${key}` : a ? `${target} on ${a.key}` : target
     if (a?.unsafe) diff.unsafe.push(named)
     const entry: DiffEntry = {
       target,
       key,
+      baselineKey: b?.key ?? null,
+      candidateKey: a?.key ?? null,
       before: b?.verdict ?? 'missing',
       after: a?.verdict ?? 'missing',
       beforeClass: b?.class ?? null,
       afterClass: a?.class ?? null,
+      chain: null,
       why: [],
     }
     if (!b || !a || b.verdict === 'not-run' || a.verdict === 'not-run') {
@@ -55,12 +79,38 @@ export function diffCells(
     const better = mustReject
       ? b.verdict === 'pass' && a.verdict === 'fail'
       : b.verdict === 'fail' && a.verdict === 'pass'
-    if (worse) {
-      entry.why = mustReject ? [`must-reject target now accepted by ${candidate}`, ...a.why] : a.why
-      diff.regressions.push(entry)
-    } else if (better) {
-      entry.why = b.why.map((w) => `was: ${w}`)
-      diff.fixes.push(entry)
+    const own = worse
+      ? mustReject
+        ? [`must-reject target now accepted by ${a.key}`, ...a.why]
+        : a.why
+      : b.why.map((w) => `was: ${w}`)
+    if (worse || better) {
+      const x = explain(b, a)
+      entry.chain = x?.chain ?? null
+      const changedChain = x ? `the server's chain changed between the runs (${x.chain})` : null
+      const was = `${b.module} ${b.firmware}`
+      if (x?.baselineOnNew?.verdict === a.verdict) {
+        entry.why = [`${changedChain}; ${was} is predicted to ${a.verdict} the new chain too`, ...own]
+        diff.chainChanged.push(entry)
+        continue
+      }
+      if (x?.baselineOnNew?.verdict === 'unknown') {
+        entry.why = [
+          `${changedChain}; whether ${was} would ${a.verdict} the new chain too cannot be predicted${x.baselineOnNew.reasons.length ? `: ${x.baselineOnNew.reasons.join('; ')}` : ''}`,
+          ...own,
+        ]
+        diff.notComparable.push(entry)
+        continue
+      }
+      entry.why = x
+        ? [
+            x.baselineOnNew
+              ? `${changedChain}, but ${was} is predicted to ${b.verdict} the new chain: the firmware makes the difference`
+              : `${changedChain}`,
+            ...own,
+          ]
+        : own
+      ;(worse ? diff.regressions : diff.fixes).push(entry)
     } else if (a.class !== b.class || a.lines.join('\n') !== b.lines.join('\n')) {
       entry.why = [...b.why.map((w) => `before: ${w}`), ...a.why.map((w) => `after: ${w}`)]
       diff.changed.push(entry)
@@ -69,4 +119,31 @@ export function diffCells(
     }
   }
   return diff
+}
+
+/** The cells a diff marks in the matrix, by cell id (target and candidate column): regressed or fixed. */
+export function diffMarks(diff: Diff | null): Map<string, 'regressed' | 'fixed'> {
+  const out = new Map<string, 'regressed' | 'fixed'>()
+  if (!diff) return out
+  for (const [list, mark] of [
+    [diff.regressions, 'regressed'],
+    [diff.fixes, 'fixed'],
+  ] as const)
+    for (const e of list) if (e.candidateKey) out.set(`${e.target}\u0000${e.candidateKey}`, mark)
+  return out
+}
+
+/** How many entries of the diff compare two verdicts (a gate over none compared nothing). */
+export function comparedCount(diff: Diff): number {
+  return diff.regressions.length + diff.fixes.length + diff.changed.length + diff.same.length + diff.chainChanged.length
+}
+
+/**
+ * The two sides as a reader needs them: a firmware compared with a run names the run it was
+ * taken from (the latest complete one of that firmware, found in the whole history).
+ */
+export function sideLabels(d: Diff): [string, string] {
+  const label = (sel: string, runs: readonly string[], other: string) =>
+    !sel.startsWith('run:') && other.startsWith('run:') && runs.length === 1 ? `${sel} (run ${runs[0]})` : sel
+  return [label(d.baseline, d.baselineRuns, d.candidate), label(d.candidate, d.candidateRuns, d.baseline)]
 }

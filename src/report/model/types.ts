@@ -145,6 +145,14 @@ export interface DiffEntry {
   target: string
   /** The module@firmware compared, when both sides are runs (each firmware against itself); else null. */
   key: string | null
+  /** The module@firmware of each side's cell (null for a side without one): every row names its firmware. */
+  baselineKey: string | null
+  candidateKey: string | null
+  /**
+   * How the chain the server sent changed between the two sides' runs (new intermediate, new
+   * root, a key change…), null when both saw the same chain or it cannot be told.
+   */
+  chain: string | null
   before: Verdict | 'missing'
   after: Verdict | 'missing'
   beforeClass: string | null
@@ -162,6 +170,15 @@ export interface Diff {
   same: string[]
   /** A side has no verdict (not-run or no data): nothing can be said. */
   notComparable: DiffEntry[]
+  /**
+   * Firmware against firmware: the verdict differs, but the server's chain changed between the
+   * two runs and the baseline firmware is predicted to give the candidate's verdict on the new
+   * chain too. Not blamed on the firmware (kept out of `--fail-on regression`).
+   */
+  chainChanged: DiffEntry[]
+  /** The runs each side's cells come from (a `MODULE@FIRMWARE` baseline may come from an earlier run). */
+  baselineRuns: string[]
+  candidateRuns: string[]
   /** Must-reject targets (expect=fail) the candidate accepts, newly or not: `--fail-on unsafe`. */
   unsafe: string[]
 }

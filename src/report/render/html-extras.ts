@@ -1,3 +1,4 @@
+import { sideLabels } from '../model/diff.js'
 import type { DiffEntry, Verdict } from '../model/types.js'
 import { capped, certLink, type HtmlContext } from './html-context.js'
 import { h, MARK, shortHash, verdictWord, visible } from './html-text.js'
@@ -12,8 +13,10 @@ function* diffTable(title: string, mark: string, entries: DiffEntry[]): Generato
   yield `<h3>${mark} ${h(title)} (${entries.length})</h3>`
   if (!entries.length) return
   yield `<table><caption>${h(title)}</caption><thead><tr><th scope="col">Target</th><th scope="col">Before</th><th scope="col">After</th><th scope="col">Why</th></tr></thead><tbody>`
+  // Each side names its firmware: a diff row is never a verdict without the firmware it is about.
+  const fw = (key: string | null) => (key ? `<span class="small">${h(key)}</span>` : '')
   for (const d of entries) {
-    yield `<tr><th scope="row">${h(d.target)}</th><td>${verdictText(d.before, d.beforeClass)}</td><td>${verdictText(d.after, d.afterClass)}</td><td>${d.why.length ? `<ul>${d.why.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>` : ''}</td></tr>`
+    yield `<tr><th scope="row">${h(d.target)}</th><td>${fw(d.baselineKey)}${verdictText(d.before, d.beforeClass)}</td><td>${fw(d.candidateKey)}${verdictText(d.after, d.afterClass)}</td><td>${d.why.length ? `<ul>${d.why.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>` : ''}</td></tr>`
   }
   yield '</tbody></table>'
 }
@@ -21,10 +24,12 @@ function* diffTable(title: string, mark: string, entries: DiffEntry[]): Generato
 export function* diffSection(ctx: HtmlContext): Generator<string> {
   const d = ctx.model.diff
   if (!d) return
-  yield `<section id="diff" aria-labelledby="diff-h"><h2 id="diff-h">Diff: ${h(d.baseline)} &rarr; ${h(d.candidate)}</h2>`
+  yield `<section id="diff" aria-labelledby="diff-h"><h2 id="diff-h">Diff: ${sideLabels(d).map(h).join(' &rarr; ')}</h2>`
   yield* diffTable('Regressions', MARK.fail, d.regressions)
   yield* diffTable('Fixes', MARK.pass, d.fixes)
   yield* diffTable('Changed', '~', d.changed)
+  if (d.chainChanged.length)
+    yield* diffTable("Changed with the server's chain, not the firmware", '&#8644;', d.chainChanged)
   yield* diffTable('Not comparable', MARK['not-run'], d.notComparable)
   yield `<details><summary>Same verdict, class and lines: ${d.same.length} target(s)</summary><ul>${d.same.map((t) => `<li>${h(t)}</li>`).join('')}</ul></details>`
   yield '</section>'

@@ -1,3 +1,4 @@
+import { diffMarks } from '../model/diff.js'
 import type { Cell, TargetRow } from '../model/types.js'
 import { cellKey, cellLink, type HtmlContext } from './html-context.js'
 import { h, MARK } from './html-text.js'
@@ -26,6 +27,18 @@ export function* matrixSection(ctx: HtmlContext): Generator<string> {
   yield '</section>'
 }
 
+/** A cell the diff marks: a symbol and a word, as every state. */
+const REGRESSED = '&#9660; regressed'
+const FIXED = '&#9650; fixed'
+
+/** The diff's marks per cell (regressed / fixed), worked out once per page. */
+const marksCache = new WeakMap<HtmlContext, Map<string, 'regressed' | 'fixed'>>()
+function marksOf(ctx: HtmlContext): Map<string, 'regressed' | 'fixed'> {
+  let m = marksCache.get(ctx)
+  if (!m) marksCache.set(ctx, (m = diffMarks(ctx.model.diff)))
+  return m
+}
+
 /** Hidden until the script shows it: with JavaScript off there is nothing to click that does nothing. */
 function* filterForm(ctx: HtmlContext): Generator<string> {
   const tags = [...new Set(ctx.model.targets.flatMap((t) => t.tags))]
@@ -34,6 +47,7 @@ function* filterForm(ctx: HtmlContext): Generator<string> {
   yield '</select></label><label for="f-verdict">Rows with a cell that is<select id="f-verdict"><option value="">anything</option>'
   yield `<option value="fail">${MARK.fail} fail</option><option value="not-run">${MARK['not-run']} not run</option><option value="pass">${MARK.pass} pass</option>`
   yield `<option value="unsafe">${MARK.unsafe} unsafe accept</option><option value="disagree">&#8800; disagrees with the prediction</option><option value="mismatch">! differs from expect=</option>`
+  if (ctx.model.diff) yield `<option value="regressed">${REGRESSED}</option><option value="fixed">${FIXED}</option>`
   yield '</select></label><button type="reset">Show all</button><output id="f-status" aria-live="polite"></output></form>'
 }
 
@@ -88,6 +102,8 @@ function* matrixRows(
       if (c.unsafe) verdicts.add('unsafe')
       if (c.disagree) verdicts.add('disagree')
       if (c.mismatch) verdicts.add('mismatch')
+      const mark = marksOf(ctx).get(cellKey(c.target, c.key))
+      if (mark) verdicts.add(mark)
     }
     yield `<tr data-row data-order="${orderBase + i}" data-verdicts="${[...verdicts].join(' ')}" data-tags="${h(JSON.stringify(row.tags))}">`
     yield `<th scope="row">${h(row.target)}${row.expect ? `<span class="small">expect=${h(row.expect)}</span>` : ''}</th>`
@@ -132,6 +148,8 @@ export function matrixCell(ctx: HtmlContext, c: Cell): string {
   const flags: string[] = []
   if (c.disagree) flags.push('&#8800; disagrees with the prediction')
   if (c.mismatch && !c.unsafe) flags.push(`! expected ${h(c.expect)}`)
+  const mark = marksOf(ctx).get(cellKey(c.target, c.key))
+  if (mark) flags.push(mark === 'regressed' ? REGRESSED : FIXED)
   return (
     `<td class="cell ${cls}${c.disagree ? ' disagree' : ''}" data-rank="${rank(c)}">${cellLink(ctx, c, `<span class="v">${head}</span>`)}` +
     `${sub ? `<span class="sub">${sub}</span>` : ''}${predicted ? `<span class="sub">${predicted}</span>` : ''}${flags.map((f) => `<span class="flag">${f}</span>`).join('')}</td>`

@@ -100,8 +100,16 @@ function* header(ctx: HtmlContext): Generator<string> {
   yield `${model.targets.length} target(s) &times; ${model.firmware.length} firmware: ${model.cells.length} cell(s), `
   yield `<span class="pass">${MARK.pass} ${count((c) => c.verdict === 'pass' && !c.unsafe)} pass</span>, <span class="fail">${MARK.fail} ${count((c) => c.verdict === 'fail')} fail</span>, `
   yield `<span class="not-run">${MARK['not-run']} ${count((c) => c.verdict === 'not-run')} not run</span>, ${MARK.unsafe} ${unsafe} unsafe, &#8800; ${model.disagreements} disagreement(s).</p>`
+  const d = model.diff
+  if (d)
+    yield `<p class="meta">Diff ${h(d.baseline)} &rarr; ${h(d.candidate)}: <span class="fail">&#9660; ${d.regressions.length} regression(s)</span>, <span class="pass">&#9650; ${d.fixes.length} fix(es)</span>${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}.</p>`
   if (unsafe)
     yield `<p class="banner">${MARK.unsafe} ${unsafe} unsafe accept(s): a must-reject target passed. <a href="#unsafe">See below</a>.</p>`
+  if (d?.regressions.length)
+    yield `<p class="banner" id="regressions-banner">&#9660; ${d.regressions.length} regression(s) from ${h(d.baseline)} to ${h(d.candidate)}: ${d.regressions
+      .slice(0, 10)
+      .map((r) => `${h(r.target)} on ${h(r.candidateKey ?? '?')}`)
+      .join(', ')}${d.regressions.length > 10 ? ', &hellip;' : ''}. <a href="#diff">See the diff</a>.</p>`
   yield '<table><caption>Runs in this report</caption><thead><tr><th scope="col">Run</th><th scope="col">Label</th><th scope="col">Started</th><th scope="col">Ended</th><th scope="col">Status</th></tr></thead><tbody>'
   for (const r of model.runs) {
     yield `<tr><th scope="row"><code>${h(r.id)}</code></th><td>${h(r.label ?? '')}</td><td>${h(r.startedAt)}</td><td>${h(r.endedAt ?? 'not ended')}</td><td>${h(r.status)}</td></tr>`

@@ -10,21 +10,13 @@ export type TestcaseResult =
   | { kind: 'passed' }
 
 /**
- * The regression (if any) a testcase carries: when the diff compares firmware columns, the
- * candidate column's testcase; when it compares runs, each column of the target whose verdict is
- * the regression's "after".
+ * The regression (if any) a testcase carries, looked up by target and firmware: the testcase of
+ * the candidate's cell (its column when firmware columns are compared, the same column when runs
+ * are), never another column of the same target.
  */
-function regressionsByTestcase(model: ReportModel, cells: Map<string, Cell>): Map<string, DiffEntry> {
+function regressionsByTestcase(model: ReportModel): Map<string, DiffEntry> {
   const out = new Map<string, DiffEntry>()
-  const d = model.diff
-  if (!d) return out
-  const candidateIsColumn = model.firmware.some((f) => f.key === d.candidate)
-  for (const r of d.regressions) {
-    for (const f of model.firmware) {
-      const key = `${r.target}\u0000${f.key}`
-      if (candidateIsColumn ? f.key === d.candidate : cells.get(key)?.verdict === r.after) out.set(key, r)
-    }
-  }
+  for (const r of model.diff?.regressions ?? []) if (r.candidateKey) out.set(`${r.target}\u0000${r.candidateKey}`, r)
   return out
 }
 
@@ -55,8 +47,9 @@ export function testcaseResult(
   if (regression) {
     types.push('regression')
     const side = (v: string, cls: string | null) => `${v}${cls ? ` (${cls})` : ''}`
+    const fw = (key: string | null) => (key ? `${key} ` : '')
     body.push(
-      `Regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${side(regression.before, regression.beforeClass)} → ${side(regression.after, regression.afterClass)}.`,
+      `Regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${fw(regression.baselineKey)}${side(regression.before, regression.beforeClass)} → ${fw(regression.candidateKey)}${side(regression.after, regression.afterClass)}.`,
       ...regression.why,
     )
   }
@@ -103,7 +96,7 @@ function counts(kinds: ReadonlyArray<TestcaseResult['kind']>): string {
  */
 export async function writeJunit(model: ReportModel, out: Writable): Promise<void> {
   const cells = new Map(model.cells.map((c) => [`${c.target}\u0000${c.key}`, c]))
-  const regressions = regressionsByTestcase(model, cells)
+  const regressions = regressionsByTestcase(model)
   // Results are made again when written: only their kinds are kept for the counts, not 100,000 bodies.
   const result = (f: FirmwareColumn, t: TargetRow) =>
     testcaseResult(model, cells.get(`${t.target}\u0000${f.key}`), regressions.get(`${t.target}\u0000${f.key}`))

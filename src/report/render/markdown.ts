@@ -1,4 +1,5 @@
 import type { AnchorSet, Cell, DiffEntry, FirmwareColumn, ReportModel, TargetRow, Verdict } from '../model/types.js'
+import { diffMarks, sideLabels } from '../model/diff.js'
 import { certName, md } from './text.js'
 
 /**
@@ -56,10 +57,16 @@ function summary(model: ReportModel): string[] {
     `- ${count((c) => c.mismatch)} expect= mismatch(es)`,
     `- ${count((c) => c.verdict === 'pass')} ✅ pass, ${count((c) => c.verdict === 'fail')} ❌ fail, ${count((c) => c.verdict === 'not-run')} ⏸ not-run, over ${model.targets.length} target(s) and ${model.firmware.length} firmware column(s)`,
   ]
-  if (model.diff)
-    lines.push(
-      `- diff ${md(model.diff.baseline)} → ${md(model.diff.candidate)}: ${model.diff.regressions.length} regression(s), ${model.diff.fixes.length} fix(es), ${model.diff.changed.length} changed`,
+  const d = model.diff
+  if (d) {
+    // Regressions come first: they are what a gate and a nightly reader look for.
+    lines.unshift(
+      `- ${d.regressions.length ? '▼ ' : ''}**${d.regressions.length} regression(s)**, ${d.fixes.length} fix(es) from ${md(d.baseline)} to ${md(d.candidate)}${d.regressions.length ? `: ${d.regressions.map((r) => `${md(r.target)} on ${md(r.candidateKey ?? '?')}`).join(', ')}` : ''}`,
     )
+    lines.push(
+      `- diff ${md(d.baseline)} → ${md(d.candidate)}: ${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain` : ''}`,
+    )
+  }
   return lines
 }
 
@@ -76,12 +83,22 @@ function predictedText(c: Cell): string {
   return `${md(c.predicted)}${c.predictedClass ? ` · ${md(c.predictedClass)}` : ''}`
 }
 
+/** The diff's marks per cell, worked out once per model. */
+const marksCache = new WeakMap<ReportModel, Map<string, 'regressed' | 'fixed'>>()
+function marks(model: ReportModel): Map<string, 'regressed' | 'fixed'> {
+  let m = marksCache.get(model)
+  if (!m) marksCache.set(model, (m = diffMarks(model.diff)))
+  return m
+}
+
 function cellText(model: ReportModel, c: Cell | undefined): string {
   if (!c) return '— no data'
   let text = verdictText(model, c)
   if (c.unsafe) text = `🚨 **UNSAFE** ${text}`
   else if (c.mismatch && c.expect) text += ` · ⚠️ expected ${c.expect}`
   if (c.disagree) text += ` · ≠ predicted ${predictedText(c)}`
+  const mark = marks(model).get(`${c.target}\u0000${c.key}`)
+  if (mark) text += mark === 'regressed' ? ' · **▼ regressed**' : ' · ▲ fixed'
   return text
 }
 
@@ -177,7 +194,7 @@ function matrix(model: ReportModel, byKey: Map<string, Cell>): string[] {
   const out = [
     '## Matrix',
     '',
-    'Rows are targets (grouped by first tag), columns are MODULE@FIRMWARE. ✅ pass · the preferred CA to upload; ❌ fail · failure class; ⏸ not-run · reason; ⚠️ a verdict that disagrees with `expect=`; ≠ a prediction that disagrees.',
+    `Rows are targets (grouped by first tag), columns are MODULE@FIRMWARE. ✅ pass · the preferred CA to upload; ❌ fail · failure class; ⏸ not-run · reason; ⚠️ a verdict that disagrees with \`expect=\`; ≠ a prediction that disagrees${model.diff ? `; ▼ regressed / ▲ fixed since ${md(model.diff.baseline)}` : ''}.`,
     '',
   ]
   const regular = model.targets.filter((t) => t.expect !== 'fail')
@@ -231,6 +248,7 @@ function sideText(v: Verdict | 'missing', cls: string | null): string {
 
 function diffTable(title: string, entries: readonly DiffEntry[]): string[] {
   if (!entries.length) return [`### ${title} (0)`, '', 'None.', '']
+  const fw = (key: string | null) => (key ? `${md(key)}: ` : '')
   return [
     `### ${title} (${entries.length})`,
     '',
@@ -238,8 +256,8 @@ function diffTable(title: string, entries: readonly DiffEntry[]): string[] {
       ['Target', 'Before', 'After', 'Why'],
       entries.map((e) => [
         md(e.target),
-        sideText(e.before, e.beforeClass),
-        sideText(e.after, e.afterClass),
+        `${fw(e.baselineKey)}${sideText(e.before, e.beforeClass)}`,
+        `${fw(e.candidateKey)}${sideText(e.after, e.afterClass)}`,
         e.why.map(md).join(' ') || '—',
       ]),
     ),
@@ -250,13 +268,14 @@ function diffTable(title: string, entries: readonly DiffEntry[]): string[] {
 function diff(model: ReportModel): string[] {
   const d = model.diff!
   return [
-    `## Diff: ${md(d.baseline)} → ${md(d.candidate)}`,
+    `## Diff: ${sideLabels(d).map(md).join(' → ')}`,
     '',
     `${d.same.length} target(s) unchanged, ${d.notComparable.length} not comparable (a side has no verdict).`,
     '',
     ...diffTable('Regressions', d.regressions),
     ...diffTable('Fixes', d.fixes),
     ...diffTable('Changed', d.changed),
+    ...(d.chainChanged.length ? diffTable("Changed with the server's chain, not the firmware", d.chainChanged) : []),
     ...(d.notComparable.length ? diffTable('Not comparable', d.notComparable) : []),
   ]
 }

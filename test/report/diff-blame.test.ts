@@ -1,0 +1,127 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { chainChangeText, type ChainCert } from '../../src/report/model/chain-diff.js'
+import { comparedCount, diffCells, diffMarks, type ChangeExplanation } from '../../src/report/model/diff.js'
+import type { Cell } from '../../src/report/model/types.js'
+import { cell, column, target } from './render-fixture.js'
+
+const certs: Record<string, ChainCert> = {
+  leaf1: { subject: 'CN=a.test', issuer: 'CN=Int A', key: 'RSA-2048', selfSigned: false },
+  leaf2: { subject: 'CN=a.test', issuer: 'CN=Int B', key: 'RSA-2048', selfSigned: false },
+  leafEc: { subject: 'CN=a.test', issuer: 'CN=Int A', key: 'ECDSA P-256', selfSigned: false },
+  intA: { subject: 'CN=Int A', issuer: 'CN=Root A', key: 'RSA-2048', selfSigned: false },
+  intA2: { subject: 'CN=Int A', issuer: 'CN=Root A', key: 'RSA-2048', selfSigned: false },
+  intA4096: { subject: 'CN=Int A', issuer: 'CN=Root A', key: 'RSA-4096', selfSigned: false },
+  intB: { subject: 'CN=Int B', issuer: 'CN=Root B', key: 'RSA-4096', selfSigned: false },
+  rootA: { subject: 'CN=Root A', issuer: 'CN=Root A', key: 'RSA-2048', selfSigned: true },
+  rootB: { subject: 'CN=Root B', issuer: 'CN=Root B', key: 'RSA-4096', selfSigned: true },
+}
+const look = (sha: string) => certs[sha] ?? null
+const side = (served: string[], anchors: string[] = []) => ({ served, anchors })
+
+test('chainChangeText says how a chain changed: a new intermediate, a new root, a re-key, a re-issue', () => {
+  assert.equal(
+    chainChangeText(side(['leaf1', 'intA'], ['rootA']), side(['leaf2', 'intB'], ['rootB']), look),
+    'new intermediate CN=Int B (RSA-4096) in place of CN=Int A (RSA-2048); new root CN=Root B (RSA-4096) in place of CN=Root A (RSA-2048); new leaf',
+  )
+  // The same intermediate name with another key, then with the same key (a re-issue).
+  assert.equal(
+    chainChangeText(side(['leaf1', 'intA'], ['rootA']), side(['leaf1', 'intA4096'], ['rootA']), look),
+    'intermediate CN=Int A re-keyed (RSA-2048 → RSA-4096)',
+  )
+  assert.equal(
+    chainChangeText(side(['leaf1', 'intA']), side(['leaf1', 'intA2']), look),
+    'intermediate CN=Int A re-issued',
+  )
+  // Only the leaf: its key type changed, or it was re-issued as it was.
+  assert.equal(
+    chainChangeText(side(['leaf1', 'intA']), side(['leafEc', 'intA']), look),
+    'leaf re-keyed (RSA-2048 → ECDSA P-256)',
+  )
+  assert.equal(
+    chainChangeText(side(['leaf1', 'intA']), side(['leaf2', 'intA']), look),
+    'leaf re-issued (same name and key type)',
+  )
+  // An intermediate the server stopped sending; an unknown certificate is named by its hash.
+  assert.equal(
+    chainChangeText(side(['leaf1', 'intA']), side(['leaf1']), look),
+    'intermediate CN=Int A (RSA-2048) no longer sent',
+  )
+  assert.match(
+    chainChangeText(side(['leaf1']), side(['leaf1', 'f'.repeat(64)]), look),
+    /^intermediate ffffffffffff… added$/,
+  )
+})
+
+const old = column('SPWF04SA', '1.0.0')
+const neu = column('SPWF04SA', '1.1.0')
+const t = target('a.test:443', [])
+
+function sides(b: Partial<Cell>, a: Partial<Cell>, bCol = neu, aCol = old) {
+  const before = new Map([[t.target, cell(t, bCol, { runId: 'r1', ...b })]])
+  const after = new Map([[t.target, cell(t, aCol, { runId: 'r2', ...a })]])
+  return { before, after, order: [{ id: t.target, target: t.target, key: null }] }
+}
+
+test('diffCells blames a changed verdict on the chain when the baseline firmware is predicted to give it too, else on the firmware', () => {
+  const s = sides({ verdict: 'pass' }, { verdict: 'fail', class: 'key-unsupported', why: ['RSA-4096'] })
+  const explain =
+    (verdict: 'pass' | 'fail' | 'unknown'): ((b: Cell, a: Cell) => ChangeExplanation) =>
+    () => ({
+      chain: 'new intermediate X',
+      baselineOnNew: { verdict, reasons: verdict === 'unknown' ? ['not observed'] : [] },
+    })
+  // Predicted to fail the new chain too: the server's doing, kept out of the regressions.
+  const server = diffCells('SPWF04SA@1.1.0', 'run:r2', s.before, s.after, s.order, explain('fail'))
+  assert.deepEqual(server.regressions, [])
+  assert.equal(server.chainChanged.length, 1)
+  assert.deepEqual(server.chainChanged[0]!.why, [
+    "the server's chain changed between the runs (new intermediate X); SPWF04SA 1.1.0 is predicted to fail the new chain too",
+    'RSA-4096',
+  ])
+  assert.equal(comparedCount(server), 1)
+  assert.equal(diffMarks(server).size, 0)
+  // Predicted to pass it: the firmware makes the difference.
+  const firmware = diffCells('SPWF04SA@1.1.0', 'run:r2', s.before, s.after, s.order, explain('pass'))
+  assert.equal(firmware.regressions.length, 1)
+  assert.match(
+    firmware.regressions[0]!.why[0]!,
+    /but SPWF04SA 1\.1\.0 is predicted to pass the new chain: the firmware makes the difference/,
+  )
+  assert.deepEqual(
+    [firmware.regressions[0]!.baselineKey, firmware.regressions[0]!.candidateKey, firmware.regressions[0]!.chain],
+    ['SPWF04SA@1.1.0', 'SPWF04SA@1.0.0', 'new intermediate X'],
+  )
+  assert.equal(diffMarks(firmware).get(`${t.target}\u0000SPWF04SA@1.0.0`), 'regressed')
+  // Cannot tell: not comparable, saying why.
+  const unsure = diffCells('SPWF04SA@1.1.0', 'run:r2', s.before, s.after, s.order, explain('unknown'))
+  assert.deepEqual(unsure.regressions, [])
+  assert.match(
+    unsure.notComparable[0]!.why[0]!,
+    /whether SPWF04SA 1\.1\.0 would fail the new chain too cannot be predicted: not observed/,
+  )
+  assert.equal(comparedCount(unsure), 0)
+  // A fix the chain explains is no fix of the firmware either.
+  const f = sides({ verdict: 'fail', class: 'untrusted' }, { verdict: 'pass' })
+  const fixed = diffCells('SPWF04SA@1.1.0', 'run:r2', f.before, f.after, f.order, explain('pass'))
+  assert.deepEqual(fixed.fixes, [])
+  assert.equal(fixed.chainChanged.length, 1)
+  // No chain change: a plain regression, no chain sentence.
+  const plain = diffCells('SPWF04SA@1.1.0', 'run:r2', s.before, s.after, s.order)
+  assert.deepEqual(plain.regressions[0]!.why, ['RSA-4096'])
+  assert.equal(plain.regressions[0]!.chain, null)
+})
+
+test('diffCells: the same firmware in two runs keeps the regression the chain change made, and says how', () => {
+  const s = sides({ verdict: 'pass' }, { verdict: 'fail', class: 'key-unsupported', why: ['RSA-4096'] }, neu, neu)
+  const d = diffCells('run:r1', 'run:r2', s.before, s.after, s.order, () => ({
+    chain: 'new intermediate X',
+    baselineOnNew: null,
+  }))
+  assert.equal(d.regressions.length, 1)
+  assert.deepEqual(d.regressions[0]!.why, [
+    "the server's chain changed between the runs (new intermediate X)",
+    'RSA-4096',
+  ])
+  assert.deepEqual(d.chainChanged, [])
+})
