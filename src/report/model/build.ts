@@ -12,6 +12,7 @@ import {
 } from '../../store/index.js'
 import { preferAnchors, smallestCover } from './anchors.js'
 import { buildCell, type CellChain } from './cells.js'
+import { describeChainChange, historyCertFacts } from './chain-change.js'
 import { diffCells } from './diff.js'
 import { expiringCertificates } from './expiry.js'
 import { buildStatements, cellId } from './statements.js'
@@ -136,7 +137,9 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
       ...(c.evidence.anchor ? [c.evidence.anchor] : []),
     ])
       shas.add(s)
-  for (const ch of model.chainChanges) for (const s of [...ch.addedCerts, ...ch.removedCerts]) shas.add(s)
+  for (const ch of model.chainChanges)
+    for (const s of [...ch.addedCerts, ...ch.removedCerts, ...ch.changes.flatMap((i) => [i.before, i.after])])
+      if (s) shas.add(s)
   for (const e of model.expiring) shas.add(e.sha256)
   for (const s of [...shas].sort()) {
     const c = cert(s)
@@ -256,6 +259,7 @@ function chainChanges(
   columns: readonly FirmwareColumn[],
 ): ChainChange[] {
   const lastTwo = history.lastTwoObservations(helloHash(DEFAULT_HELLO))
+  const facts = historyCertFacts(history)
   const out: ChainChange[] = []
   for (const t of targets) {
     const [after, before] = lastTwo.get(t.target) ?? []
@@ -287,6 +291,7 @@ function chainChanges(
       removed: removed.map(name),
       addedCerts: added,
       removedCerts: removed,
+      ...describeChainChange(before, after, facts),
       verdicts: columns
         .map((c) => ({
           module: c.module,
