@@ -7,7 +7,6 @@ import { join } from 'node:path'
 import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver } from '../../src/chain/index.js'
 import { run } from '../../src/cli/run.js'
 import { systemClock } from '../../src/core/clock.js'
-import { dataPath } from '../../src/core/paths.js'
 import { parseAddressMap } from '../../src/hosts/index.js'
 import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
 import type { ReportModel } from '../../src/report/model/types.js'
@@ -17,10 +16,29 @@ import { waitFor } from '../helpers/wait.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-keep-ports-'))
 
+/** Two listeners (the second host has server settings of its own) and an AIA server; small keys, a private cache. */
+const KEEP_SPEC = {
+  name: 'keep',
+  aia: { host: 'aia.keep.test', port: 18496 },
+  certificates: {
+    root: { subject: 'CN=Keep Root, O=tlsmatrix lab', key: 'ec-p256', issuer: 'self', ca: true, trust: true },
+    int: { subject: 'CN=Keep CA, O=tlsmatrix lab', key: 'ec-p256', issuer: 'root', ca: true },
+    a: { subject: 'CN=a.keep.test', key: 'ec-p256', issuer: 'int', sans: ['a.keep.test'], aia: true },
+    b: { subject: 'CN=b.keep.test', key: 'ec-p256', issuer: 'int', sans: ['b.keep.test'] },
+  },
+  hosts: {
+    'a.keep.test': { certificate: 'a', send: ['a'] },
+    'b.keep.test': { certificate: 'b', send: ['b', 'int'], server: { versions: ['TLSv1.2'] } },
+  },
+}
+const keepSpec = join(mkdtempSync(join(dir, 'spec-')), 'keep.json')
+writeFileSync(keepSpec, JSON.stringify(KEEP_SPEC))
+const keepCache = mkdtempSync(join(dir, 'cache-'))
+
 /** `tlsmatrix lab … --ports FILE` until it serves; returns its output and a stop function. */
 async function cliLab(args: string[]) {
   const io = testIo()
-  const exit = run(['lab', '--spec', dataPath('lab', 'basic.json'), '--ephemeral', ...args], io)
+  const exit = run(['lab', '--spec', keepSpec, '--cache-dir', keepCache, '--ephemeral', ...args], io)
   let ended = false
   void exit.finally(() => {
     ended = true
@@ -49,11 +67,14 @@ test('lab --ports FILE: started again, the lab takes the ports it recorded, so h
     aia: number
     hosts: Record<string, number>
   }
-  assert.equal(recorded.lab, 'basic')
+  assert.equal(recorded.lab, 'keep')
+  assert.deepEqual(Object.keys(recorded.hosts).sort(), ['a.keep.test', 'b.keep.test'])
+  assert.notEqual(recorded.hosts['a.keep.test'], recorded.hosts['b.keep.test'])
   assert.match(first.io.out(), new RegExp(`ports kept: +${ports.replace(/[.\\/]/g, '\\$&')}`))
   // Every host listed in hosts.txt under the port the file recorded for it.
-  const rsa = recorded.hosts['rsa2048.basic.test']!
-  assert.match(hostsBefore, new RegExp(`^rsa2048\\.basic\\.test:${rsa} `, 'm'))
+  const rsa = recorded.hosts['a.keep.test']!
+  assert.match(hostsBefore, new RegExp(`^a\\.keep\\.test:${rsa}$`, 'm'))
+  assert.match(hostsBefore, new RegExp(`^b\\.keep\\.test:${recorded.hosts['b.keep.test']}$`, 'm'))
   await first.stop()
 
   const second = await cliLab(['--out', out, '--ports', ports])
@@ -61,7 +82,7 @@ test('lab --ports FILE: started again, the lab takes the ports it recorded, so h
   assert.equal(readFileSync(join(out, 'hosts.txt'), 'utf8'), hostsBefore, 'the same targets, the same ids')
   assert.deepEqual(JSON.parse(readFileSync(ports, 'utf8')), recorded)
   // The AIA server too: the certificates name it, so they are the cached ones.
-  assert.ok(second.io.out().includes(`--resolve aia.basic.test:${recorded.aia}:127.0.0.1`), second.io.out())
+  assert.ok(second.io.out().includes(`--resolve aia.keep.test:${recorded.aia}:127.0.0.1`), second.io.out())
   await second.stop()
 
   // A recorded port taken by someone else: a clear error naming the port, the host and the file, exit 2.
@@ -70,13 +91,16 @@ test('lab --ports FILE: started again, the lab takes the ports it recorded, so h
   try {
     const io = testIo()
     assert.equal(
-      await run(['lab', '--spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out, '--ports', ports], io),
+      await run(
+        ['lab', '--spec', keepSpec, '--cache-dir', keepCache, '--ephemeral', '--out', out, '--ports', ports],
+        io,
+      ),
       2,
     )
     assert.match(
       io.err(),
       new RegExp(
-        `LAB_PORT_IN_USE: port ${rsa} on 127\\.0\\.0\\.1, recorded in .*ports\\.json for host [^,]*rsa2048\\.basic\\.test[^,]*, is in use: stop what holds it`,
+        `LAB_PORT_IN_USE: port ${rsa} on 127\\.0\\.0\\.1, recorded in .*ports\\.json for host a\\.keep\\.test, is in use: stop what holds it`,
       ),
     )
     assert.match(io.err(), /or delete .*ports\.json to take new ports/)
@@ -97,12 +121,12 @@ test('lab --ports FILE that is not a ports file of this lab: a usage error namin
   const ports = join(out, 'ports.json')
   writeFileSync(ports, JSON.stringify({ lab: 'other', aia: null, hosts: {} }))
   const io = testIo()
-  assert.equal(await run(['lab', '--spec', dataPath('lab', 'basic.json'), '--ports', ports], io), 2)
-  assert.match(io.err(), /USAGE: --ports .*ports\.json: it records the ports of lab "other", not "basic"/)
-  writeFileSync(ports, '{"lab": "basic", "hosts": {"a.basic.test": 70000}}')
+  assert.equal(await run(['lab', '--spec', keepSpec, '--cache-dir', keepCache, '--ports', ports], io), 2)
+  assert.match(io.err(), /USAGE: --ports .*ports\.json: it records the ports of lab "other", not "keep"/)
+  writeFileSync(ports, '{"lab": "keep", "hosts": {"a.keep.test": 70000}}')
   const io2 = testIo()
-  assert.equal(await run(['lab', '--spec', dataPath('lab', 'basic.json'), '--ports', ports], io2), 2)
-  assert.match(io2.err(), /hosts\.a\.basic\.test must be a port \(1-65535\)/)
+  assert.equal(await run(['lab', '--spec', keepSpec, '--cache-dir', keepCache, '--ports', ports], io2), 2)
+  assert.match(io2.err(), /hosts\.a\.keep\.test must be a port \(1-65535\)/)
   assert.equal(existsSync(join(out, 'hosts.txt')), false)
 })
 
