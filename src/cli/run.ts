@@ -243,15 +243,28 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--out <dir>', 'where hosts.txt and trust.pem are written')
     .addOption(new Option('--ephemeral', 'ignore fixed ports in the spec').default(false))
     .option(
+      '--ports <file>',
+      'keep the ports from start to start: take those recorded in FILE again, record new ones (target ids stay the same)',
+    )
+    .option(
       '--rotate <host=n>',
       "serve rotation n of a host's chain (its spec's rotations; 0 is its own chain) (repeatable)",
       collect,
       [],
     )
-    .action(async (o: { spec: string; cacheDir?: string; out?: string; ephemeral: boolean; rotate: string[] }) => {
-      const { labCommand } = await import('./commands/lab.js')
-      await labCommand(o, io, clock)
-    })
+    .action(
+      async (o: {
+        spec: string
+        cacheDir?: string
+        out?: string
+        ephemeral: boolean
+        ports?: string
+        rotate: string[]
+      }) => {
+        const { labCommand } = await import('./commands/lab.js')
+        await labCommand(o, io, clock)
+      },
+    )
 
   program
     .command('emulate')

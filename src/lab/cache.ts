@@ -61,23 +61,29 @@ export async function loadOrCreatePki(
     .digest('hex')
     .slice(0, 16)
   const certFile = join(cacheDir, `certs-${hash}.json`)
-  try {
-    if (!cacheCertificates) throw new Error('certificates for a one-off AIA port are not cached')
+  const cached = async (): Promise<Map<string, IssuedCert> | null> => {
     const j = JSON.parse(await readFile(certFile, 'utf8')) as {
       generatedAt: string
       certs: Record<string, { der: string; keyName: string }>
     }
-    if (now.getTime() - Date.parse(j.generatedAt) < MAX_AGE_MS) {
-      const certs = new Map(
-        Object.entries(j.certs).map(([name, c]) => [
-          name,
-          { name, der: Buffer.from(c.der, 'base64'), keyName: c.keyName },
-        ]),
-      )
-      if (Object.keys(spec.certificates).every((n) => certs.has(n))) return { certs, keys, generated: false }
+    if (now.getTime() - Date.parse(j.generatedAt) >= MAX_AGE_MS) return null
+    const certs = new Map(
+      Object.entries(j.certs).map(([name, c]) => [
+        name,
+        { name, der: Buffer.from(c.der, 'base64'), keyName: c.keyName },
+      ]),
+    )
+    return Object.keys(spec.certificates).every((n) => certs.has(n)) ? certs : null
+  }
+  let missing = false
+  if (cacheCertificates) {
+    try {
+      const certs = await cached()
+      if (certs) return { certs, keys, generated: false }
+    } catch (err) {
+      missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
+      // Otherwise no usable cache: generate below.
     }
-  } catch {
-    // No usable cache: generate below.
   }
   const certs = new Map<string, IssuedCert>()
   for (const name of Object.keys(spec.certificates)) {
@@ -85,7 +91,15 @@ export async function loadOrCreatePki(
   }
   const out: Record<string, { der: string; keyName: string }> = {}
   for (const [name, c] of certs) out[name] = { der: c.der.toString('base64'), keyName: c.keyName }
-  if (cacheCertificates) await atomicWrite(certFile, JSON.stringify({ generatedAt: now.toISOString(), certs: out }))
+  const text = JSON.stringify({ generatedAt: now.toISOString(), certs: out })
+  if (cacheCertificates) {
+    // A first generation raced by another process: the first one written is the lab's, so two labs
+    // started at once serve the same certificates (a history sees no chain change between them).
+    if (missing && !(await createOnce(certFile, text))) {
+      const theirs = await cached().catch(() => null)
+      if (theirs) return { certs: theirs, keys, generated: false }
+    } else if (!missing) await atomicWrite(certFile, text)
+  }
   return { certs, keys, generated: true }
 }
 

@@ -6,6 +6,7 @@ import { AppError, isAppError } from '../core/errors.js'
 import { toPem } from '../chain/pem.js'
 import { loadOrCreatePki, type LabPki } from './cache.js'
 import { keyOwners } from './pki.js'
+import { readKeptPorts, writeKeptPorts } from './ports.js'
 import { aiaServer, behaviourServer, listen, serverKey, tlsGroupServer, type TlsGroupServer } from './servers.js'
 import { validateLabSpec, type LabSpec } from './spec.js'
 
@@ -33,6 +34,8 @@ export interface RunningLab {
   /** Written files: a hosts file of the lab targets and a PEM bundle of its trusted roots. */
   hostsFile: string
   trustStoreFile: string
+  /** The file its ports are kept in (`--ports`), null when they are not kept. */
+  portsFile: string | null
   /**
    * Switches `host` to another chain without changing its port: 0 is the spec's own chain, i is
    * `rotations[i-1]`. New handshakes get it; connections already open keep theirs. An unknown
@@ -54,6 +57,19 @@ export interface StartLabOptions {
    * nothing machine-wide. Certificates name the AIA port, so they are issued afresh (keys stay cached).
    */
   ephemeralPorts?: boolean
+  /**
+   * Certificates name the spec's AIA port (`aia.port`, else 80) wherever the AIA server listens;
+   * when it listens elsewhere (ephemeral ports, a busy port) it is reached through a `connect-to`
+   * entry. The certificates are then the cached ones from one start to the next, so a survey of
+   * the lab restarted sees the same chains (the demo). Callers must pass `connectToEntries` too.
+   */
+  stableCertificates?: boolean
+  /**
+   * A file of the ports this lab listened on last time (`lab --ports`): each listener takes its
+   * recorded port again (LAB_PORT_IN_USE, naming the host and the file, when it is taken), new
+   * listeners take one as usual, and the file is rewritten with them all.
+   */
+  portsFile?: string
 }
 
 export async function readLabSpec(file: string): Promise<LabSpec> {
@@ -83,17 +99,48 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
   try {
     let aiaBase: string | null = null
     let aiaPort = 0
+    // The AIA port the certificates name: the listener's, unless they are kept stable.
+    let aiaNamed = 0
     let pkiRef: LabPki | null = null
+    const kept = opts.portsFile ? await readKeptPorts(opts.portsFile, spec.name) : null
+    const taken = new Set<number>()
+    // A port recorded in the ports file is taken again, exactly; the others as the options say.
+    const bind = async (server: Server | HttpServer, what: string, recorded: number | null, preferred: number) => {
+      let port: number
+      if (recorded === null || taken.has(recorded)) port = await listenPreferring(server, preferred)
+      else {
+        try {
+          port = await listen(server, recorded)
+        } catch (err) {
+          if (!isAppError(err, 'LAB_PORT_IN_USE')) throw err
+          throw new AppError(
+            'LAB_PORT_IN_USE',
+            `port ${recorded} on 127.0.0.1, recorded in ${opts.portsFile} for ${what}, is in use: stop what holds it (ss -ltnp 'sport = :${recorded}' names it), or delete ${opts.portsFile} to take new ports (the targets known by their listener's port then get new ids)`,
+            { cause: err },
+          )
+        }
+      }
+      taken.add(port)
+      return port
+    }
     if (spec.aia) {
       const aia = aiaServer(() => pkiRef)
       servers.push(aia)
       // The AIA port is baked into certificates. A fixed port keeps the cached certificates valid
-      // (a busy one falls back to a free port and a re-issued PKI); an ephemeral one is this lab's only.
-      aiaPort = await listenPreferring(aia, opts.ephemeralPorts ? 0 : (spec.aia.port ?? 0))
-      aiaBase = `http://${spec.aia.host}:${aiaPort}`
+      // (a busy one falls back to a free port and a re-issued PKI); an ephemeral one is this lab's
+      // only, unless the certificates name the spec's port and a connect-to entry leads there, or
+      // the ports file keeps it from start to start.
+      aiaPort = await bind(
+        aia,
+        `the AIA server ${spec.aia.host}`,
+        kept?.aia ?? null,
+        opts.ephemeralPorts ? 0 : (spec.aia.port ?? 0),
+      )
+      aiaNamed = opts.stableCertificates ? (spec.aia.port ?? 80) : aiaPort
+      aiaBase = `http://${spec.aia.host}:${aiaNamed}`
     }
     const pki = await loadOrCreatePki(spec, join(opts.cacheDir, spec.name), aiaBase, opts.now, {
-      cacheCertificates: !(opts.ephemeralPorts && spec.aia),
+      cacheCertificates: Boolean(opts.stableCertificates || kept) || !(opts.ephemeralPorts && spec.aia),
     })
     pkiRef = pki
     const groups = new Map<string, string[]>()
@@ -114,7 +161,13 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
         if (tls) for (const name of batch) servedBy.set(name, tls)
         const server = tls ? tls.server : behaviourServer(behaviour as 'stall')
         servers.push(server)
-        const port = await listenPreferring(server, opts.ephemeralPorts ? 0 : (first.server?.port ?? 0))
+        const recorded = batch.map((n) => kept?.hosts.get(n)).find((p) => p !== undefined) ?? null
+        const port = await bind(
+          server,
+          `host ${batch.join(', ')}`,
+          recorded,
+          opts.ephemeralPorts ? 0 : (first.server?.port ?? 0),
+        )
         for (const name of batch) {
           const h = spec.hosts[name]!
           hosts.push({
@@ -130,6 +183,11 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
       }
     }
     hosts.sort((a, b) => Object.keys(spec.hosts).indexOf(a.name) - Object.keys(spec.hosts).indexOf(b.name))
+    if (opts.portsFile)
+      await writeKeptPorts(opts.portsFile, spec.name, {
+        hosts: new Map(hosts.map((h) => [h.name, h.listenPort])),
+        aia: spec.aia ? aiaPort : null,
+      })
     const outDir = opts.outDir ?? join(opts.cacheDir, spec.name)
     await mkdir(outDir, { recursive: true })
     const hostsFile = join(outDir, 'hosts.txt')
@@ -140,10 +198,11 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
       .map(([n]) => toPem(pki.certs.get(n)!.der))
     await writeFile(trustStoreFile, trusted.join(''))
     const resolveEntries = hosts.filter((h) => h.port === h.listenPort).map((h) => `${h.name}:${h.port}:${h.address}`)
-    if (spec.aia) resolveEntries.push(`${spec.aia.host}:${aiaPort}:127.0.0.1`)
+    if (spec.aia && aiaNamed === aiaPort) resolveEntries.push(`${spec.aia.host}:${aiaPort}:127.0.0.1`)
     const connectToEntries = hosts
       .filter((h) => h.port !== h.listenPort)
       .map((h) => `${h.name}:${h.port}:${h.address}:${h.listenPort}`)
+    if (spec.aia && aiaNamed !== aiaPort) connectToEntries.push(`${spec.aia.host}:${aiaNamed}:127.0.0.1:${aiaPort}`)
     const current = new Map<string, number>()
     const rotate = (host: string, to: number) => {
       const h = Object.hasOwn(spec.hosts, host) ? spec.hosts[host] : undefined
@@ -171,6 +230,7 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
       connectToEntries,
       hostsFile,
       trustStoreFile,
+      portsFile: opts.portsFile ?? null,
       rotate,
       rotation,
       close: closeAll,

@@ -132,7 +132,7 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       assert.equal(await run(['doctor', '--device', slow.path, '--json'], io), 1, io.err())
       const baud = stepOf(JSON.parse(io.out()) as Report, 'baud')!
       assert.match(baud.detail, /the module answers at 9600/)
-      assert.match(baud.fix!, /on ESP-AT AT\+UART_DEF=115200,8,1,0,0/)
+      assert.match(baud.fix!, /set the module back: AT\+UART_DEF=115200,8,1,0,0\)$/)
     } finally {
       await slow.stop()
     }

@@ -144,6 +144,8 @@ const toyFamily: ModuleFamily = {
     caReportsKeyId: false,
     joinFix: 'join it',
     answerFix: 'reset it',
+    dnsFix: 'give it a DNS server',
+    baudFix: (baud) => `set it back to ${baud}`,
   },
   profileKeys: ['toy'],
   validate: (p) =>

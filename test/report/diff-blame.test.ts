@@ -1,56 +1,57 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chainChangeText, type ChainCert } from '../../src/report/model/chain-diff.js'
+import { describeChainChange, type ChainCertFacts } from '../../src/report/model/chain-change.js'
 import { comparedCount, diffCells, diffMarks, type ChangeExplanation } from '../../src/report/model/diff.js'
 import type { Cell } from '../../src/report/model/types.js'
 import { cell, column, target } from './render-fixture.js'
 
-const certs: Record<string, ChainCert> = {
-  leaf1: { subject: 'CN=a.test', issuer: 'CN=Int A', key: 'RSA-2048', selfSigned: false },
-  leaf2: { subject: 'CN=a.test', issuer: 'CN=Int B', key: 'RSA-2048', selfSigned: false },
-  leafEc: { subject: 'CN=a.test', issuer: 'CN=Int A', key: 'ECDSA P-256', selfSigned: false },
-  intA: { subject: 'CN=Int A', issuer: 'CN=Root A', key: 'RSA-2048', selfSigned: false },
-  intA2: { subject: 'CN=Int A', issuer: 'CN=Root A', key: 'RSA-2048', selfSigned: false },
-  intA4096: { subject: 'CN=Int A', issuer: 'CN=Root A', key: 'RSA-4096', selfSigned: false },
-  intB: { subject: 'CN=Int B', issuer: 'CN=Root B', key: 'RSA-4096', selfSigned: false },
-  rootA: { subject: 'CN=Root A', issuer: 'CN=Root A', key: 'RSA-2048', selfSigned: true },
-  rootB: { subject: 'CN=Root B', issuer: 'CN=Root B', key: 'RSA-4096', selfSigned: true },
+/** Certificates by a short id; `spki` names the key, so a re-key and a re-issue are told apart. */
+const cert = (subject: string, key: string, spki: string, selfSigned = false): ChainCertFacts => ({
+  subject,
+  name: subject,
+  key,
+  spki,
+  selfSigned,
+})
+const certs: Record<string, ChainCertFacts> = {
+  leaf1: cert('CN=a.test', 'RSA-2048', 'k-leaf1'),
+  leaf2: cert('CN=a.test', 'RSA-2048', 'k-leaf2'),
+  leafEc: cert('CN=a.test', 'ECDSA P-256', 'k-leafEc'),
+  intA: cert('CN=Int A', 'RSA-2048', 'k-intA'),
+  intA2: cert('CN=Int A', 'RSA-2048', 'k-intA'),
+  intA4096: cert('CN=Int A', 'RSA-4096', 'k-intA4096'),
+  intB: cert('CN=Int B', 'RSA-4096', 'k-intB'),
+  rootA: cert('CN=Root A', 'RSA-2048', 'k-rootA', true),
+  rootB: cert('CN=Root B', 'RSA-4096', 'k-rootB', true),
 }
 const look = (sha: string) => certs[sha] ?? null
 const side = (served: string[], anchors: string[] = []) => ({ served, anchors })
+const words = (b: ReturnType<typeof side>, a: ReturnType<typeof side>) => describeChainChange(b, a, look).summary
 
-test('chainChangeText says how a chain changed: a new intermediate, a new root, a re-key, a re-issue', () => {
+test('a chain change in words: a new intermediate or root in place of another, a re-key, a re-issue', () => {
   assert.equal(
-    chainChangeText(side(['leaf1', 'intA'], ['rootA']), side(['leaf2', 'intB'], ['rootB']), look),
-    'new intermediate CN=Int B (RSA-4096) in place of CN=Int A (RSA-2048); new root CN=Root B (RSA-4096) in place of CN=Root A (RSA-2048); new leaf',
+    words(side(['leaf1', 'intA'], ['rootA']), side(['leaf2', 'intB'], ['rootB'])),
+    'leaf CN=a.test re-issued with a new key (RSA-2048); new intermediate CN=Int B (RSA-4096) in place of CN=Int A (RSA-2048); new root CN=Root B (RSA-4096) in place of CN=Root A (RSA-2048)',
   )
-  // The same intermediate name with another key, then with the same key (a re-issue).
+  // The same intermediate name with another key, then with the same key (re-certified).
   assert.equal(
-    chainChangeText(side(['leaf1', 'intA'], ['rootA']), side(['leaf1', 'intA4096'], ['rootA']), look),
-    'intermediate CN=Int A re-keyed (RSA-2048 → RSA-4096)',
-  )
-  assert.equal(
-    chainChangeText(side(['leaf1', 'intA']), side(['leaf1', 'intA2']), look),
-    'intermediate CN=Int A re-issued',
-  )
-  // Only the leaf: its key type changed, or it was re-issued as it was.
-  assert.equal(
-    chainChangeText(side(['leaf1', 'intA']), side(['leafEc', 'intA']), look),
-    'leaf re-keyed (RSA-2048 → ECDSA P-256)',
+    words(side(['leaf1', 'intA'], ['rootA']), side(['leaf1', 'intA4096'], ['rootA'])),
+    're-issued (new keys, same names)',
   )
   assert.equal(
-    chainChangeText(side(['leaf1', 'intA']), side(['leaf2', 'intA']), look),
-    'leaf re-issued (same name and key type)',
+    describeChainChange(side(['leaf1', 'intA'], ['rootA']), side(['leaf1', 'intA4096'], ['rootA']), look).changes[0]!
+      .text,
+    'intermediate CN=Int A re-issued with a new key (RSA-2048 → RSA-4096)',
+  )
+  assert.equal(words(side(['leaf1', 'intA']), side(['leaf1', 'intA2'])), 're-certified (same keys, same names)')
+  // Only the leaf: its key type changed.
+  assert.equal(
+    describeChainChange(side(['leaf1', 'intA']), side(['leafEc', 'intA']), look).changes[0]!.text,
+    'leaf CN=a.test re-issued with a new key (RSA-2048 → ECDSA P-256)',
   )
   // An intermediate the server stopped sending; an unknown certificate is named by its hash.
-  assert.equal(
-    chainChangeText(side(['leaf1', 'intA']), side(['leaf1']), look),
-    'intermediate CN=Int A (RSA-2048) no longer sent',
-  )
-  assert.match(
-    chainChangeText(side(['leaf1']), side(['leaf1', 'f'.repeat(64)]), look),
-    /^intermediate ffffffffffff… added$/,
-  )
+  assert.equal(words(side(['leaf1', 'intA']), side(['leaf1'])), 'intermediate CN=Int A (RSA-2048) no longer served')
+  assert.match(words(side(['leaf1']), side(['leaf1', 'f'.repeat(64)])), /^new intermediate f{16} \(\?\)$/)
 })
 
 const old = column('SPWF04SA', '1.0.0')

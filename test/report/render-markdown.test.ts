@@ -195,8 +195,7 @@ test('markdown: diff, chain changes, expiring, anchor sets and statements', () =
     'www.ebay.com:443',
     'dddddddddddd',
     'cccccccccccc',
-    HOSTILE_SUBJECT,
-    'Old CA',
+    `intermediate Old CA (RSA-2048) no longer served; new intermediate ${HOSTILE_SUBJECT} (RSA-2048)`,
     'SPWF04SA@1.0.0: ✅ pass → ❌ fail',
   ])
   const exp = parsed.find((t) => t.header[0] === 'Certificate')!

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from '../../src/cli/run.js'
@@ -15,12 +15,14 @@ const SITES = [
   'www.ssllabs.com:443',
 ]
 
-test('two demo runs in one database name the same targets (real names, port 443): history accumulates', async () => {
+test('two demo runs in one database name the same targets (real names, port 443), served the same chains: history accumulates, no chain changed', async () => {
   const db = join(mkdtempSync(join(tmpdir(), 'tlsmatrix-demo-history-')), 'demo.db')
   const runs: string[] = []
+  const errs: string[] = []
   for (let i = 0; i < 2; i++) {
     const io = testIo()
     assert.equal(await run(['demo', '--db', db, '--json', '--report', join(db, '..', `reports-${i}`)], io), 0, io.err())
+    errs.push(io.err())
     const j = JSON.parse(io.out()) as { runId: string; attempts: Array<{ target: string; port: number }> }
     assert.deepEqual([...new Set(j.attempts.map((a) => a.target))].sort(), SITES)
     assert.ok(j.attempts.every((a) => a.port === 443))
@@ -44,7 +46,18 @@ test('two demo runs in one database name the same targets (real names, port 443)
       observed.map((r) => r.target),
       SITES,
     )
+    // The second demo's lab served the first one's certificates: one chain per site, so the
+    // report of the second demo has no chain change to tell (the lab did not re-issue anything).
+    const chains = d
+      .prepare('SELECT target, count(DISTINCT chain_hash) AS chains FROM observations GROUP BY target ORDER BY target')
+      .all() as Array<{ target: string; chains: number }>
+    assert.deepEqual(
+      chains,
+      SITES.map((target) => ({ target, chains: 1 })),
+    )
   } finally {
     d.close()
   }
+  assert.doesNotMatch(errs[1]!, /changed chain/)
+  assert.doesNotMatch(readFileSync(join(db, '..', 'reports-1', 'matrix.md'), 'utf8'), /## Chain changes/)
 })

@@ -22,7 +22,13 @@ export const DEMO_DEVICES = ['spwf04sa-1.0.0', 'spwf04sa-1.1.0', 'spwf01sa-3.5.3
  * root, and the matrix is printed. Everything started here is stopped here, also on Ctrl-C.
  */
 export async function demoCommand(opts: DemoOptions, io: Io, clock: Clock): Promise<void> {
-  const lab = await openLab({ spec: opts.spec ?? dataPath('lab', 'field-report.json'), ephemeral: true }, io, clock)
+  // Free ports (nothing machine-wide), and certificates that do not depend on them: every demo
+  // serves the cached certificates, so a second demo on the same database reports no chain change.
+  const lab = await openLab(
+    { spec: opts.spec ?? dataPath('lab', 'field-report.json'), ephemeral: true, stableCertificates: true },
+    io,
+    clock,
+  )
   try {
     io.stderr.write(`${labBanner(lab)}\n\n`)
     await runCommand(

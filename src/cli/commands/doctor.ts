@@ -6,10 +6,12 @@ import {
   checkDeviceUrl,
   checkProfileDirs,
   DeviceError,
+  familyOf,
   isDeviceError,
   lockDevice,
   openModule,
   parseDeviceUrl,
+  type FamilyDoctor,
   type OpenedModule,
 } from '../../device/index.js'
 import {
@@ -78,6 +80,13 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
   let lost: string | null = null
   const held: Held = { transport: null, module: null, release: null }
   let suggested = opts.device
+  let wrongBaud: { detail: string; baud: number } | null = null
+  const baudStep = (family: FamilyDoctor | null) =>
+    fail(
+      'baud',
+      wrongBaud!.detail,
+      `use --device ${suggested}${family ? ` (or ${family.baudFix(wrongBaud!.baud)})` : ''}`,
+    )
   const stopped = io.interrupted.then((): never => {
     throw outcome('INTERRUPTED', 'interrupted: doctor abandoned (the module is reset by the next probe or run)')
   })
@@ -129,13 +138,8 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
             ),
           )
         suggested = urlWithBaud(opts.device, found)
-        record(
-          fail(
-            'baud',
-            `${what} to AT at ${u.baudRate} baud; the module answers at ${found}`,
-            `use --device ${suggested} (or set the module back: on an SPWF04SA AT+S.SCFG=console_speed,${u.baudRate}, AT+S.WCFG, AT+S.RESET; on ESP-AT AT+UART_DEF=${u.baudRate},8,1,0,0)`,
-          ),
-        )
+        // Recorded once the module says which family it is: the command that sets its speed back is its own.
+        wrongBaud = { detail: `${what} to AT at ${u.baudRate} baud; the module answers at ${found}`, baud: u.baudRate }
       }
     } else if (u.kind === 'tcp') {
       let t: Transport
@@ -169,6 +173,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
       m = await openModule(suggested, { profileDirs })
     } catch (err) {
       if (!isDeviceError(err)) throw err
+      if (wrongBaud) record(baudStep(null))
       if (u.kind === 'emu') return record(fail('port', err.message, "see the emulator's words above"))
       return record(
         fail(
@@ -181,6 +186,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
       )
     }
     held.module = m
+    if (wrongBaud) record(baudStep(familyOf(m.identity.dialect).doctor))
     m.transport.onClose((err) => {
       lost = `${m.transport.describe} closed${err ? `: ${err.message}` : ''}`
     })
@@ -199,7 +205,8 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
 
     const checks: Array<[StepId, () => Promise<Step>]> = []
     let consoleOk = false
-    let wifiUp = false
+    // null: the module would not say (the DNS step then asks anyway).
+    let wifiUp: boolean | null = false
     // The clock the console step set, and the restarts seen by then: a restart since loses it (and
     // the console settings), so the clock step sets it again rather than blame the module's clock.
     let setAt = clock.now()
@@ -216,7 +223,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
         if (!consoleOk) return skipped('clock', 'not checked: the console settings failed')
         if (m.driver.reboots() !== rebootsAtSet) {
           const again = await setConsole()
-          if (again.status !== 'ok')
+          if (again.status === 'fail')
             return fail('clock', `the module restarted, and setting it up again failed: ${again.detail}`, again.fix)
         }
         return clockStep(m, setAt)
@@ -234,8 +241,9 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
       }
       const { linkFailed, ...s } = await withRetries(id, check, m, () => lost !== null)
       if (linkFailed) lineFailed = id
-      if (id === 'console') consoleOk = s.status === 'ok'
-      if (id === 'wifi') wifiUp = s.status === 'ok'
+      // Unknown: the settings were taken, only their read-back refused; the clock can still be checked.
+      if (id === 'console') consoleOk = s.status === 'ok' || s.status === 'unknown'
+      if (id === 'wifi') wifiUp = s.status === 'ok' ? true : s.status === 'unknown' ? null : false
       if (lost) {
         record(fail(s.step, lost, 'the port went away: check the cable and power, then run doctor again'))
         throw outcome('DEVICE_LOST', `device lost: ${lost}`)
@@ -255,6 +263,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
   }
 
   const failed = steps.filter((s) => s.status === 'fail')
+  const unknownSteps = steps.filter((s) => s.status === 'unknown')
   const ready = failed.length === 0
   const mod = held.module
   if (opts.json) {
@@ -279,7 +288,11 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
         2,
       )}\n`,
     )
-  } else if (ready) io.stdout.write(`ready for a survey: tlsmatrix run --hosts FILE --device ${termSafe(suggested)}\n`)
+  } else if (ready && unknownSteps.length)
+    io.stdout.write(
+      `no step failed, ${unknownSteps.length} could not be checked (${unknownSteps.map((s) => STEP_TITLES[s.step]).join(', ')}); a survey will tell: tlsmatrix run --hosts FILE --device ${termSafe(suggested)}\n`,
+    )
+  else if (ready) io.stdout.write(`ready for a survey: tlsmatrix run --hosts FILE --device ${termSafe(suggested)}\n`)
   else io.stdout.write(`${failed.length} step${failed.length === 1 ? '' : 's'} failed: not ready for a survey\n`)
   if (!ready) throw outcome('FINDINGS')
 }
@@ -333,7 +346,7 @@ async function searchRates(path: string, rtscts: boolean, tried: number, held: H
   return null
 }
 
-const MARK = { ok: '✓', fail: '✗', skipped: '–' } as const
+const MARK = { ok: '✓', fail: '✗', unknown: '?', skipped: '–' } as const
 
 export function formatStep(s: Step): string {
   const head = `${MARK[s.status]} ${STEP_TITLES[s.step]}: ${termSafe(s.detail)}\n`

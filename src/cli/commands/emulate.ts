@@ -84,6 +84,7 @@ export async function emulateCommand(
     dnsOff: !opts.dns,
     clock,
     log: opts.log ? (m) => io.stderr.write(`[emu ${profile.id}] ${m}\n`) : () => {},
+    notice: (m) => io.stderr.write(`[emu ${profile.id}] ${m}\n`),
     error: (m) => io.stderr.write(emulatorErrorLine(m)),
   })
   io.stdout.write(`${emu.url}\n`)

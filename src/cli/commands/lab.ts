@@ -11,6 +11,10 @@ export interface LabOptions {
   cacheDir?: string
   out?: string
   ephemeral?: boolean
+  /** Certificates that name the spec's AIA port wherever its server listens (see StartLabOptions). */
+  stableCertificates?: boolean
+  /** A file of the ports the lab listens on, kept from start to start (`--ports FILE`). */
+  ports?: string
   /** `HOST=N` entries: serve rotation N of HOST's chain from the start. */
   rotate?: string[]
 }
@@ -23,6 +27,8 @@ export async function openLab(opts: LabOptions, io: Io, clock: Clock): Promise<R
     ...(opts.out ? { outDir: resolvePath(io.cwd, opts.out) } : {}),
     now: clock.now(),
     ephemeralPorts: opts.ephemeral ?? false,
+    stableCertificates: opts.stableCertificates ?? false,
+    ...(opts.ports ? { portsFile: resolvePath(io.cwd, opts.ports) } : {}),
   })
   try {
     for (const r of rotations) lab.rotate(r.host, r.to)
@@ -50,6 +56,7 @@ export function labBanner(lab: RunningLab): string {
     lines.push(`  ${termSafe(`${h.name}:${h.port}`).padEnd(36)} ${termSafe(h.description ?? '')}${via}${rotation}`)
   }
   lines.push(`hosts file:  ${lab.hostsFile}`, `trust store: ${lab.trustStoreFile}`)
+  if (lab.portsFile) lines.push(`ports kept:  ${lab.portsFile}`)
   return lines.join('\n')
 }
 

@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import { DeviceError, isDeviceError } from '../errors.js'
 import { familyOf } from '../families/index.js'
 import type { OpenedModule } from '../open.js'
-import { fail, ok, skipped, type Step } from './step.js'
+import { fail, isUnread, ok, skipped, unknown, unreadText, type Step } from './step.js'
 import { throwAwayCa } from './test-ca.js'
 
 const MS = 3000
@@ -38,10 +38,16 @@ export async function clockStep(m: OpenedModule, setTo: Date): Promise<Step> {
   try {
     const read = await familyOf(m.identity.dialect).doctor.readClock(m.channel, MS)
     if (!read)
-      return fail(
+      return unknown(
         'clock',
-        'set the clock; the module does not say what it reads',
-        'update the firmware: certificate dates are checked against this clock',
+        `set to ${setTo.toISOString()}; this firmware has no way to say what its clock reads`,
+        'certificate dates are checked against this clock: a run sets it before every survey',
+      )
+    if (isUnread(read))
+      return unknown(
+        'clock',
+        `set to ${setTo.toISOString()}; could not read it back: ${unreadText(read)}`,
+        'certificate dates are checked against this clock: update the firmware if it cannot report it',
       )
     const off = Math.round((read.getTime() - setTo.getTime()) / 1000)
     if (Math.abs(off) > CLOCK_SLACK_S)
@@ -60,7 +66,15 @@ export async function clockStep(m: OpenedModule, setTo: Date): Promise<Step> {
 export async function wifiStep(m: OpenedModule): Promise<Step> {
   try {
     const doctor = familyOf(m.identity.dialect).doctor
-    const { ip, state } = await doctor.readWifi(m.channel, MS)
+    const read = await doctor.readWifi(m.channel, MS)
+    // A refusal says nothing about the network: neither joined nor not joined.
+    if (isUnread(read))
+      return unknown(
+        'wifi',
+        `could not read the address: ${unreadText(read)}`,
+        `if it has not joined: ${doctor.joinFix}`,
+      )
+    const { ip, state } = read
     const stateText = state !== null ? `wifi_state ${state}, ` : ''
     if (!ip || isIP(ip) === 0 || ip === '0.0.0.0')
       return fail('wifi', `not joined: ${stateText}no address`, doctor.joinFix)
@@ -74,15 +88,19 @@ export async function wifiStep(m: OpenedModule): Promise<Step> {
  * DNS as the module does it: an HTTPS request to the probe host, judged only by whether it got past
  * the name (any later outcome, even a TLS failure, means the name resolved). Only when asked.
  */
-export async function dnsStep(m: OpenedModule, probeHost: string | undefined, wifiUp: boolean): Promise<Step> {
+export async function dnsStep(m: OpenedModule, probeHost: string | undefined, wifiUp: boolean | null): Promise<Step> {
   if (!probeHost) return skipped('dns', 'not checked: give --probe-host NAME (nothing leaves the bench unless asked)')
-  if (!wifiUp) return skipped('dns', 'not checked: no Wi-Fi')
+  if (wifiUp === false) return skipped('dns', 'not checked: no Wi-Fi')
+  const doctor = familyOf(m.identity.dialect).doctor
   const a = await m.driver.httpsGet({ host: probeHost, port: 443, path: '/' })
-  if (a.class === 'dns')
-    return fail(
+  if (a.class === 'dns') return fail('dns', `${probeHost} did not resolve: ${a.lines.at(-1) ?? ''}`, doctor.dnsFix)
+  // The module's answer is the same for every failure (ESP-AT before 5.0 says ERROR alone, no
+  // +ERRNO): it cannot tell a name that did not resolve from a refused chain.
+  if (a.class === 'unspecified')
+    return unknown(
       'dns',
-      `${probeHost} did not resolve: ${a.lines.at(-1) ?? ''}`,
-      "check the network's DNS server (DHCP option 6, or AT+S.SCFG=ip_dns1,<addr> then AT+S.WCFG, AT+S.RESET)",
+      `could not tell whether ${probeHost} resolved: the request failed with ${JSON.stringify(a.lines.join(' | ').slice(0, 200))}, which this firmware says for any failure, a DNS failure included`,
+      doctor.dnsByHand ?? 'ask with a --probe-host the module reaches (a passing request proves the name resolved)',
     )
   if (a.class === 'device' && a.fault === 'link')
     throw new DeviceError('AT_GARBAGE', `no verdict from the request to ${probeHost}: ${a.deviceError ?? ''}`)
@@ -107,6 +125,12 @@ export async function caStep(m: OpenedModule, now: Date): Promise<Step> {
     await m.driver.clean()
     if (!familyOf(m.identity.dialect).doctor.caReportsKeyId)
       return ok('ca', `took a ${ca.der.length}-byte CA (this firmware reports no key id)`)
+    if (up.ski === null)
+      return unknown(
+        'ca',
+        `took a ${ca.der.length}-byte CA; its answer names no key id, so what the store holds could not be compared`,
+        null,
+      )
     if (up.ski !== ca.ski)
       return fail(
         'ca',

@@ -1,6 +1,7 @@
 /** One line of the doctor's report: what was looked at, what it found, and the fix in one line. */
 export type StepId = 'port' | 'lock' | 'baud' | 'module' | 'console' | 'clock' | 'wifi' | 'dns' | 'ca'
-export type StepStatus = 'ok' | 'fail' | 'skipped'
+/** unknown: the step was asked, and the module's answer could not tell (never reported as ok or fail). */
+export type StepStatus = 'ok' | 'fail' | 'unknown' | 'skipped'
 
 export interface Step {
   step: StepId
@@ -18,6 +19,27 @@ export const ok = (step: StepId, detail: string, fix: string | null = null): Ste
 })
 export const fail = (step: StepId, detail: string, fix: string | null): Step => ({ step, status: 'fail', detail, fix })
 export const skipped = (step: StepId, detail: string): Step => ({ step, status: 'skipped', detail, fix: null })
+export const unknown = (step: StepId, detail: string, note: string | null): Step => ({
+  step,
+  status: 'unknown',
+  detail,
+  fix: note,
+})
+
+/** A value the module would not give: the command asked and the module's own answer, quoted by the step. */
+export interface Unread {
+  command: string
+  said: string
+}
+
+export function isUnread(x: unknown): x is Unread {
+  return typeof x === 'object' && x !== null && 'said' in x && 'command' in x
+}
+
+/** `AT+S.STS=ip_ipaddr answered "ERROR: Command not found"`. */
+export function unreadText(u: Unread): string {
+  return `${u.command} answered ${JSON.stringify(u.said)}`
+}
 
 export const STEP_TITLES: Readonly<Record<StepId, string>> = {
   port: 'port',

@@ -166,6 +166,20 @@ export async function readVariable(
   timeoutMs: number,
   tries = 3,
 ): Promise<string | null> {
+  return (await readVariableAnswer(channel, cmd, pattern, timeoutMs, tries)).value
+}
+
+/**
+ * readVariable, and when there is no value, what the module said instead (its whole answer on one
+ * line, bounded): the doctor quotes it rather than read a refusal as a value.
+ */
+export async function readVariableAnswer(
+  channel: AtChannel,
+  cmd: string,
+  pattern: RegExp,
+  timeoutMs: number,
+  tries = 3,
+): Promise<{ value: string } | { value: null; said: string }> {
   let last: unknown
   for (let i = 0; i < tries; i++) {
     try {
@@ -174,12 +188,13 @@ export async function readVariable(
       const r = await channel.exec(cmd, { timeoutMs, accept: (a) => !a.ok || a.lines.some((l) => pattern.test(l)) })
       const all = [...r.lines, r.final]
       if (all.every((l) => /^[\x20-\x7e]*$/.test(l))) {
-        if (!r.ok) return null
+        const said = { value: null, said: all.filter(Boolean).join(' | ').slice(0, 200) }
+        if (!r.ok) return said
         for (const l of r.lines) {
           const m = pattern.exec(l)
-          if (m?.[1]) return m[1]
+          if (m?.[1]) return { value: m[1] }
         }
-        return null
+        return said
       }
       last = new DeviceError('AT_GARBAGE', `${cmd}: damaged answer ${JSON.stringify(all).slice(0, 120)}`)
     } catch (err) {

@@ -26,6 +26,8 @@ export interface EmulatorOptions {
   dnsOff: boolean
   clock: Clock
   log: (msg: string) => void
+  /** What a user must hear even without --log (a client refused), one line each; `log` when absent. */
+  notice?: (msg: string) => void
   /** The emulator's own failures, one line each (the emu: transport keeps them as transcript notes). */
   error: (msg: string) => void
 }
@@ -119,8 +121,18 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   }
 
   let client: Socket | null = null
+  const notice = opts.notice ?? opts.log
+  const peer = (s: Socket) => `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`
   const server = createServer((socket) => {
-    // One module, one serial line: a second client replaces the first, as ser2net does.
+    // One module, one serial line: while a client holds it, another is closed at once, before a
+    // byte of it reaches the module, so that nobody takes the line over from a run mid-way. A
+    // client that has hung up (its end read) no longer holds it, even before its socket is gone.
+    if (client && !client.destroyed && !client.readableEnded) {
+      notice(`refused a second client (${peer(socket)}): the line is held by ${peer(client)}`)
+      socket.on('error', () => {})
+      socket.destroy()
+      return
+    }
     client?.destroy()
     client = socket
     socket.setNoDelay(true)

@@ -1,7 +1,7 @@
 import type { AtChannel, Framing } from '../at/channel.js'
 import type { DriverTimeouts } from '../drivers/common.js'
 import type { Identity, ModuleDriver } from '../drivers/driver.js'
-import type { Step } from '../doctor/step.js'
+import type { Step, Unread } from '../doctor/step.js'
 import type { DialectHandler } from '../emulator/module.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 
@@ -57,18 +57,33 @@ export interface ModuleFamily {
   maxCaUploadBytes?(profile: FirmwareProfile): number
 }
 
-/** What `tlsmatrix doctor` reads back in the family's own commands. */
+/**
+ * What `tlsmatrix doctor` reads back in the family's own commands, and the fixes it prints in
+ * them: a fix names this family's commands only (the generic doctor has none of its own).
+ */
 export interface FamilyDoctor {
-  /** Run after the driver's `prepare`: the console settings it made, read back. */
+  /**
+   * Run after the driver's `prepare`: the console settings it made, read back (a read-back the
+   * module refuses is `unknown`, quoting its answer, never a wrong setting).
+   */
   console(channel: AtChannel, timeoutMs: number): Promise<Step>
-  /** The module's clock, or null when it does not say. */
-  readClock(channel: AtChannel, timeoutMs: number): Promise<Date | null>
-  /** Address (null when none) and, where the family reports one, the Wi-Fi state. */
-  readWifi(channel: AtChannel, timeoutMs: number): Promise<{ ip: string | null; state: string | null }>
+  /** The module's clock; what it said instead when it refused; null when the family has no way to read it. */
+  readClock(channel: AtChannel, timeoutMs: number): Promise<Date | Unread | null>
+  /**
+   * Address (null when the module says it has none: not joined) and, where the family reports
+   * one, the Wi-Fi state; what the module said instead when it would not give the address.
+   */
+  readWifi(channel: AtChannel, timeoutMs: number): Promise<{ ip: string | null; state: string | null } | Unread>
   /** Whether an upload reports the CA's key id (checked against the one sent). */
   readonly caReportsKeyId: boolean
   /** One line: how to join a network in this family's commands. */
   readonly joinFix: string
   /** One line: how to restore console settings the module refused. */
   readonly answerFix: string
+  /** One line: how to give the module a DNS server in this family's commands. */
+  readonly dnsFix: string
+  /** One line: how to set the module's console back to `baud`, in this family's commands. */
+  baudFix(baud: number): string
+  /** One line: how to check a name by hand, where a failed request does not say whether the name resolved. */
+  readonly dnsByHand?: string
 }

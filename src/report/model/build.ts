@@ -12,7 +12,7 @@ import {
 } from '../../store/index.js'
 import { preferAnchors, smallestCover } from './anchors.js'
 import { buildCell, type CellChain } from './cells.js'
-import { chainChangeText } from './chain-diff.js'
+import { describeChainChange, historyCertFacts, keyText, type ChainCertFacts } from './chain-change.js'
 import { diffCells, type ChangeExplanation } from './diff.js'
 import { expiringCertificates } from './expiry.js'
 import { buildStatements, cellId } from './statements.js'
@@ -123,7 +123,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
       ),
     ),
     diff,
-    chainChanges: chainChanges(history, targets, columns),
+    chainChanges: chainChanges(history, targets, columns, ctx.certFacts),
     expiring: expiringCertificates(ordered, cert, q.now, q.expiryDays),
     statements: buildStatements(columns, main.byId, targets),
     disagreements: ordered.filter((c) => c.disagree).length,
@@ -139,7 +139,9 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
       ...(c.evidence.anchor ? [c.evidence.anchor] : []),
     ])
       shas.add(s)
-  for (const ch of model.chainChanges) for (const s of [...ch.addedCerts, ...ch.removedCerts]) shas.add(s)
+  for (const ch of model.chainChanges)
+    for (const s of [...ch.addedCerts, ...ch.removedCerts, ...ch.changes.flatMap((i) => [i.before, i.after])])
+      if (s) shas.add(s)
   for (const e of model.expiring) shas.add(e.sha256)
   for (const s of [...shas].sort()) {
     const c = cert(s)
@@ -257,6 +259,7 @@ function chainChanges(
   history: HistoryStore,
   targets: readonly TargetRow[],
   columns: readonly FirmwareColumn[],
+  facts: (sha: string) => ChainCertFacts | null,
 ): ChainChange[] {
   const lastTwo = history.lastTwoObservations(helloHash(DEFAULT_HELLO))
   const out: ChainChange[] = []
@@ -290,6 +293,7 @@ function chainChanges(
       removed: removed.map(name),
       addedCerts: added,
       removedCerts: removed,
+      ...describeChainChange(before, after, facts),
       verdicts: columns
         .map((c) => ({
           module: c.module,
@@ -303,10 +307,6 @@ function chainChanges(
   return out
 }
 
-function keyText(c: { keyType: string; keyBits: number | null; keyCurve: string | null }): string {
-  return c.keyType === 'ec' ? `ECDSA ${c.keyCurve ?? '?'}` : `${c.keyType.toUpperCase()}-${c.keyBits ?? '?'}`
-}
-
 /** Caches over one report: parsed certificates, signature checks, summaries and profiles. */
 class Context {
   private readonly parsed = new Map<string, ParsedCert | null>()
@@ -318,10 +318,15 @@ class Context {
   private readonly seeded = new Set<number>()
   private readonly helloKeys = new WeakMap<FirmwareProfile, string>()
 
+  /** Certificate facts for the words of a chain change (shared by the diff and the chain changes). */
+  readonly certFacts: (sha: string) => ChainCertFacts | null
+
   constructor(
     private readonly history: HistoryStore,
     private readonly runs: ReadonlyMap<string, HistoryRun>,
-  ) {}
+  ) {
+    this.certFacts = historyCertFacts(history)
+  }
 
   /** Runs stored before profile snapshots: their profile ids are looked up among the shipped ones. */
   async loadFallbackProfiles(runs: readonly HistoryRun[]): Promise<void> {
@@ -572,10 +577,7 @@ class Context {
     const before = this.broadIn(b.runId, b.target)
     const after = this.broadIn(a.runId, a.target)
     if (!before || !after || before.chainHash === after.chainHash) return null
-    const chain = chainChangeText(before, after, (sha) => {
-      const c = this.history.certificate(sha)
-      return c ? { subject: c.subject, issuer: c.issuer, key: keyText(c), selfSigned: c.selfSigned } : null
-    })
+    const chain = describeChainChange(before, after, this.certFacts).summary
     if (b.key === a.key) return { chain, baselineOnNew: null }
     const profile = this.cellProfile(b)
     const tried = this.history

@@ -192,7 +192,34 @@ export interface ChainChange {
   removed: string[]
   addedCerts: string[]
   removedCerts: string[]
+  /**
+   * The change in words: "re-issued (new keys, same names)", "re-certified (same keys, same
+   * names)", else each change of `changes` in turn.
+   */
+  summary: string
+  /** Each certificate that changed, paired by name across the two sides where it can be. */
+  changes: ChainChangeItem[]
   verdicts: Array<{ module: string; firmware: string; before: Verdict | 'missing'; after: Verdict | 'missing' }>
+}
+
+export type ChainCertRole = 'leaf' | 'intermediate' | 'root'
+
+export interface ChainChangeItem {
+  /**
+   * new-key: same name, new key; same-key: same name and key, new certificate; same-name: same
+   * name, a key that could not be read; replaced: the one certificate of its role gone and another
+   * name in its place; added / removed: no counterpart of that name; now-served / no-longer-served:
+   * the same certificate, sent by the server or not.
+   */
+  kind: 'new-key' | 'same-key' | 'same-name' | 'replaced' | 'added' | 'removed' | 'now-served' | 'no-longer-served'
+  role: ChainCertRole
+  /** Readable name of the certificate (the later one for a pair). */
+  name: string
+  /** SHA-256 of the certificate before and after (null on the side it is missing from). */
+  before: string | null
+  after: string | null
+  /** The change in words, e.g. "intermediate CN=… re-issued with a new key (RSA-2048)". */
+  text: string
 }
 
 export interface Expiring {

@@ -1,5 +1,5 @@
 import { sideLabels } from '../model/diff.js'
-import type { DiffEntry, Verdict } from '../model/types.js'
+import type { ChainChangeItem, DiffEntry, Verdict } from '../model/types.js'
 import { capped, certLink, type HtmlContext } from './html-context.js'
 import { h, MARK, shortHash, verdictWord, visible } from './html-text.js'
 
@@ -43,8 +43,11 @@ export function* chainChangesSection(ctx: HtmlContext): Generator<string> {
     yield `<article><h3>${h(c.target)}</h3><dl class="kv">`
     yield `<dt>Before</dt><dd>chain <code>${h(shortHash(c.before.chainHash))}</code> at ${h(c.before.observedAt)}${c.before.runId ? `, run ${h(c.before.runId)}` : ''}</dd>`
     yield `<dt>After</dt><dd>chain <code>${h(shortHash(c.after.chainHash))}</code> at ${h(c.after.observedAt)}${c.after.runId ? `, run ${h(c.after.runId)}` : ''}</dd>`
-    yield `<dt>Added</dt><dd>${c.addedCerts.length ? c.addedCerts.map((s) => `+ ${certLink(ctx, s)}`).join('<br>') : c.added.map((n) => `+ ${h(n)}`).join('<br>') || 'none'}</dd>`
-    yield `<dt>Removed</dt><dd>${c.removedCerts.length ? c.removedCerts.map((s) => `&minus; ${certLink(ctx, s)}`).join('<br>') : c.removed.map((n) => `&minus; ${h(n)}`).join('<br>') || 'none'}</dd></dl>`
+    // In words, each certificate paired by name: a re-issue is not the same names added and removed.
+    yield `<dt>Change</dt><dd>${visible(c.summary)}</dd>`
+    if (c.changes.length)
+      yield `<dt>Certificates</dt><dd><ul>${c.changes.map((i) => `<li>${chainChangeItem(ctx, i)}</li>`).join('')}</ul></dd>`
+    yield '</dl>'
     if (c.verdicts.length) {
       yield '<table><caption>Verdicts before and after</caption><thead><tr><th scope="col">Firmware</th><th scope="col">Before</th><th scope="col">After</th></tr></thead><tbody>'
       for (const v of c.verdicts)
@@ -54,6 +57,17 @@ export function* chainChangesSection(ctx: HtmlContext): Generator<string> {
     yield '</article>'
   }
   yield '</section>'
+}
+
+function chainChangeItem(ctx: HtmlContext, i: ChainChangeItem): string {
+  const link = (sha: string | null) => (sha ? certLink(ctx, sha) : '')
+  const certs =
+    i.before && i.after && i.before !== i.after
+      ? `${link(i.before)} &rarr; ${link(i.after)}`
+      : i.after
+        ? `${i.kind === 'added' ? '+ ' : ''}${link(i.after)}`
+        : `&minus; ${link(i.before)}`
+  return `${visible(i.text)}<br><span class="small">${certs}</span>`
 }
 
 export function* expiringSection(ctx: HtmlContext): Generator<string> {

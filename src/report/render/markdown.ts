@@ -1,4 +1,13 @@
-import type { AnchorSet, Cell, DiffEntry, FirmwareColumn, ReportModel, TargetRow, Verdict } from '../model/types.js'
+import type {
+  AnchorSet,
+  Cell,
+  ChainChange,
+  DiffEntry,
+  FirmwareColumn,
+  ReportModel,
+  TargetRow,
+  Verdict,
+} from '../model/types.js'
 import { diffMarks, sideLabels } from '../model/diff.js'
 import { certName, md } from './text.js'
 
@@ -289,19 +298,24 @@ function chainChanges(model: ReportModel): string[] {
     '## Chain changes',
     '',
     ...table(
-      ['Target', 'Chain before', 'Chain after', 'Added', 'Removed', 'Verdicts'],
+      ['Target', 'Chain before', 'Chain after', 'Change', 'Verdicts'],
       model.chainChanges.map((c) => [
         md(c.target),
         hashText(c.before.chainHash),
         hashText(c.after.chainHash),
-        c.added.map(md).join(', ') || '—',
-        c.removed.map(md).join(', ') || '—',
+        md(changeText(c)),
         c.verdicts
           .map((v) => `${md(`${v.module}@${v.firmware}`)}: ${sideText(v.before, null)} → ${sideText(v.after, null)}`)
           .join('; ') || '—',
       ]),
     ),
   ]
+}
+
+/** The change in words; a renewal under the same names says which certificates it covers. */
+function changeText(c: ChainChange): string {
+  const renewal = c.changes.length > 0 && c.changes.every((i) => ['new-key', 'same-key', 'same-name'].includes(i.kind))
+  return renewal ? `${c.summary}: ${c.changes.map((i) => `${i.role} ${i.name}`).join(', ')}` : c.summary
 }
 
 function expiring(model: ReportModel): string[] {
