@@ -45,6 +45,11 @@ interface Analysis {
   fetched: ParsedCert[]
   errors: CaptureError[]
   search: PathSearchSummary
+  /**
+   * The result depends on the first target's own time budget (a download cut short or not
+   * started, a search stopped by time or by the user): not reused for another target.
+   */
+  budgetBound: boolean
 }
 
 /**
@@ -112,6 +117,7 @@ export class Resolver {
       this.analyses.set(obs.chainHash, analysis)
     }
     const a = await analysis
+    if (a.budgetBound && this.analyses.get(obs.chainHash) === analysis) this.analyses.delete(obs.chainHash)
     obs.anchors = a.anchors
     obs.untrustedAnchors = a.untrustedAnchors
     obs.aia = { fetched: a.fetched, errors: a.errors }
@@ -130,6 +136,7 @@ export class Resolver {
     const aia = this.opts.aia
     const maxDownloads = this.opts.maxAiaDownloads ?? MAX_AIA_DOWNLOADS
     let downloads = 0
+    let budgetBound = false
     const skipped = { time: 0, count: 0 }
     const fetchIssuers = async (cert: ParsedCert): Promise<ParsedCert[]> => {
       const out: ParsedCert[] = []
@@ -150,6 +157,7 @@ export class Resolver {
         try {
           for (const der of await this.download(url, aia!, left)) out.push(this.opts.cache.parse(der))
         } catch (err) {
+          if (left < aia!.timeoutMs) budgetBound = true
           errors.push({
             code: isAppError(err, 'AIA_REFUSED') ? 'aia-refused' : 'aia-failed',
             message: messageOf(err),
@@ -179,7 +187,14 @@ export class Resolver {
         message: `${skipped.count} AIA URL${skipped.count === 1 ? '' : 's'} not fetched: at most ${maxDownloads} AIA downloads per target`,
       })
     const { trusted, untrusted } = candidateAnchors(served, search, this.opts.store)
-    return { anchors: trusted, untrustedAnchors: untrusted, fetched: search.fetched, errors, search: summary(search) }
+    return {
+      anchors: trusted,
+      untrustedAnchors: untrusted,
+      fetched: search.fetched,
+      errors,
+      search: summary(search),
+      budgetBound: budgetBound || skipped.time > 0 || search.cut === 'time' || search.cut === 'aborted',
+    }
   }
 
   /**

@@ -227,6 +227,10 @@ describe('AIA downloads share one time budget per target', () => {
     assert.equal(o.served.length, 1)
     // A sanity bound only (one download alone may take 5 s; four, 20 s): the counts above are the test.
     assert.ok(performance.now() - started < 12_000)
+    // The same chain again: its own budget, its own downloads, not the first target's leftovers.
+    const again = await resolver.resolve(fakeTarget('stall.test', port))
+    assert.ok(requests.filter((r) => r.startsWith('/stall')).length > stalled, 'the second target downloads too')
+    assert.ok(again.aia.errors.some((e) => /not fetched: the target's --timeout-ms budget/.test(e.message)))
   })
 
   test('a target starts at most maxAiaDownloads downloads', async () => {
