@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { Clock } from '../core/clock.js'
 import type { ParsedCert } from './cert-info.js'
+import { indexFields } from './der-names.js'
 import type { TrustStore } from './trust-store.js'
 
 /**
@@ -145,6 +146,22 @@ class Budget {
 export async function findPaths(input: PathSearchInput): Promise<PathSearchResult> {
   const limits: SearchLimits = { ...SEARCH_LIMITS, ...input.limits }
   const budget = new Budget(limits, input)
+  // Certificates at hand by subject name, compared as the trust store compares them (by
+  // attribute type and value, case and spaces folded, whatever the string encoding).
+  const names = new Map<string, { subject: string; issuer: string }>()
+  const namesOf = (c: ParsedCert) => {
+    let n = names.get(c.info.sha256)
+    if (!n) {
+      try {
+        const f = indexFields(c.der)
+        n = { subject: f.subjectKey, issuer: f.issuerKey }
+      } catch {
+        n = { subject: c.subjectKey, issuer: c.issuerKey }
+      }
+      names.set(c.info.sha256, n)
+    }
+    return n
+  }
   const pool = new Map<string, ParsedCert[]>()
   const poolFps = new Set<string>()
   let poolVersion = 0
@@ -152,9 +169,10 @@ export async function findPaths(input: PathSearchInput): Promise<PathSearchResul
     if (poolFps.has(c.info.sha256)) return
     poolFps.add(c.info.sha256)
     poolVersion++
-    const list = pool.get(c.subjectKey)
+    const key = namesOf(c).subject
+    const list = pool.get(key)
     if (list) list.push(c)
-    else pool.set(c.subjectKey, [c])
+    else pool.set(key, [c])
   }
   input.served.forEach(addToPool)
   const result: PathSearchResult = {
@@ -187,7 +205,7 @@ export async function findPaths(input: PathSearchInput): Promise<PathSearchResul
     const seen = new Set<string>()
     const out: ParsedCert[] = []
     let complete = true
-    for (const cand of [...(pool.get(cert.issuerKey) ?? []), ...input.store.issuersOf(cert)]) {
+    for (const cand of [...(pool.get(namesOf(cert).issuer) ?? []), ...input.store.issuersOf(cert)]) {
       const fp = cand.info.sha256
       if (seen.has(fp) || fp === cert.info.sha256) continue
       seen.add(fp)
