@@ -16,6 +16,7 @@ import {
   toPem,
   type Observation,
 } from '../../src/chain/index.js'
+import { findPaths } from '../../src/chain/paths.js'
 import { systemClock } from '../../src/core/clock.js'
 import { x509 } from '../../src/core/x509.js'
 import { loadProfile } from '../../src/device/index.js'
@@ -109,6 +110,25 @@ describe('a certificate mesh is searched within bounds', () => {
       assert.ok(a.paths.length <= SEARCH_LIMITS.maxPrefixesPerCert, `${a.paths.length} paths kept for one anchor`)
       for (const p of a.paths) assert.ok(p.length <= SEARCH_LIMITS.maxDepth)
     }
+  })
+
+  test("the target's time budget ends the search too (the clock is passed in: no waiting)", async () => {
+    const cache = new CertCache()
+    const store = await loadTrustStore({ files: [lab.trustStoreFile], only: true }, cache)
+    const spec = lab.spec.hosts['mesh-1.test']!
+    const served = spec.send!.map((n) => cache.parse(lab.pki.certs.get(n)!.der))
+    // Each reading of the clock is a second later: the deadline, 5 s away, passes at once.
+    let t = 0
+    const r = await findPaths({
+      leaf: served[0]!,
+      served,
+      store,
+      deadline: 5000,
+      clock: { monotonic: () => (t += 1000) },
+    })
+    assert.equal(r.cut, 'time')
+    assert.ok(r.work.nodes < SEARCH_LIMITS.maxNodes, `${r.work.nodes} partial paths`)
+    assert.equal(r.paths.length, 0)
   })
 
   test('Ctrl-C (the abort signal) during the search ends it at its next step', async () => {
