@@ -3,12 +3,15 @@
  * loop with the same hello and concurrency (the ceiling here), and by openssl s_client
  * -showcerts run 32 at a time (what people script today). Prints targets/second and ratios,
  * in process (throughput) and as whole processes, tool start to exit, with the built CLI
- * (`node dist/cli/main.js`, what users run; built here first).
+ * (`node dist/cli/main.js`, what users run; built here first). Then a hostile chain: `resolve` on
+ * certificate meshes (14 and 16 CA keys with one name certifying each other, issue 20), its wall
+ * time and peak RSS. BENCH_PART=mesh runs only that part.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { connect } from 'node:tls'
 import pLimit from 'p-limit'
 import { CertCache, DEFAULT_AIA, DEFAULT_HELLO, loadTrustStore, Resolver, toNodeHello } from '../src/chain/index.js'
@@ -17,11 +20,95 @@ import { PACKAGE_ROOT } from '../src/core/paths.js'
 import { parseHosts, parseResolveEntries } from '../src/hosts/index.js'
 import { resolveBatch } from '../src/pipeline/index.js'
 import { ObservationStore, openDb } from '../src/store/index.js'
-import { startBenchLab } from './lab-process.js'
+import { meshSpec } from '../test/helpers/mesh.js'
+import { spawnLab, startBenchLab } from './lab-process.js'
 
 const N = Number(process.env.BENCH_TARGETS ?? 1000)
 const CONCURRENCY = 32
 const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-bench-'))
+const PROBE = fileURLToPath(new URL('./rss-probe.mjs', import.meta.url))
+
+function buildCli(): string {
+  const built = spawnSync(
+    process.execPath,
+    [join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(PACKAGE_ROOT, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  )
+  if (built.status !== 0) throw new Error('build failed')
+  return join(PACKAGE_ROOT, 'dist/cli/main.js')
+}
+
+/**
+ * `tlsmatrix resolve` (the built CLI, a process of its own) on a certificate mesh and an ordinary
+ * target after it: wall time, peak RSS (getrusage, through rss-probe.mjs), and what was recorded.
+ * Issue 20 saw the 14-key mesh take 6 minutes and 2.3 GB, and the 16-key one (240 CAs) run out of heap.
+ */
+async function meshFigures(): Promise<void> {
+  const cli = buildCli()
+  for (const keys of [14, 16]) {
+    const out = join(dir, `mesh-${keys}`)
+    mkdirSync(out, { recursive: true })
+    const specFile = join(out, 'spec.json')
+    writeFileSync(specFile, JSON.stringify(meshSpec(keys, { name: `bench-mesh-${keys}` })))
+    const meshLab = await spawnLab(specFile, out)
+    try {
+      const hostsFile = join(out, 'hosts.txt')
+      const rssFile = join(out, 'rss.txt')
+      rmSync(rssFile, { force: true })
+      const t0 = performance.now()
+      const child = spawn(
+        process.execPath,
+        [
+          cli,
+          'resolve',
+          '--hosts',
+          hostsFile,
+          '--db',
+          join(out, 'mesh.db'),
+          '--trust-store',
+          meshLab.trustStoreFile,
+          '--trust-store-only',
+          '--no-aia',
+          '--concurrency',
+          '1',
+          '--json',
+          ...meshLab.resolveEntries.flatMap((e) => ['--resolve', e]),
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: {
+            ...process.env,
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(PROBE).href}`.trim(),
+            TLSMATRIX_RSS_PROBE_FILE: rssFile,
+          },
+        },
+      )
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+      const code = await new Promise<number | null>((r) => child.once('exit', r))
+      const seconds = (performance.now() - t0) / 1000
+      if (code !== 0 && code !== 1)
+        throw new Error(`resolve on the ${keys}-key mesh exited ${code}: ${stderr.slice(-2000)}`)
+      const rssMb = existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8')) / 1024 : NaN
+      const obs = JSON.parse(stdout) as Array<{
+        target: string
+        served: Array<{ derBytes: number }>
+        error: { code: string } | null
+      }>
+      const mesh = obs[0]!
+      const kb = mesh.served.reduce((n, c) => n + c.derBytes, 0) / 1024
+      console.log(
+        `mesh of ${keys} keys (${mesh.served.length} certificates, ${kb.toFixed(0)} KB): resolve ${seconds.toFixed(2)} s, ` +
+          `peak RSS ${rssMb.toFixed(0)} MB, recorded ${mesh.error?.code ?? 'ok'}; next target ${obs[1]?.error?.code ?? 'ok'}`,
+      )
+    } finally {
+      await meshLab.stop()
+    }
+  }
+}
+
 const { lab, port, names } = await startBenchLab(dir, 'bench', 'ec-p256', N)
 const hostsText = names.map((n) => `${n}:${port}`).join('\n')
 const resolveMap = parseResolveEntries(names.map((n) => `${n}:${port}:127.0.0.1`))
@@ -131,13 +218,7 @@ async function median(times: number, fn: () => Promise<number>): Promise<number>
 }
 
 async function wholeProcess(): Promise<void> {
-  const built = spawnSync(
-    process.execPath,
-    [join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(PACKAGE_ROOT, 'tsconfig.build.json')],
-    { stdio: 'inherit' },
-  )
-  if (built.status !== 0) throw new Error('build failed')
-  const cli = join(PACKAGE_ROOT, 'dist/cli/main.js')
+  const cli = buildCli()
   const oneHosts = join(dir, 'one.txt')
   writeFileSync(oneHosts, `${names[0]}:${port}\n`)
   const allHosts = join(dir, 'all.txt')
@@ -191,6 +272,13 @@ await Promise.all(Array.from({ length: Math.min(Number(concurrency), names.lengt
 }
 
 try {
+  if (process.env.BENCH_PART !== 'mesh') await throughput()
+} finally {
+  await lab.stop()
+}
+await meshFigures()
+
+async function throughput(): Promise<void> {
   console.log(`resolve benchmark: ${N} lab targets, concurrency ${CONCURRENCY}, lab in its own process`)
   // Warm-up, for both sides alike: JIT, the lab's keys, the first database pages.
   await bareLoop()
@@ -206,6 +294,4 @@ try {
   console.log(`tlsmatrix / bare loop: ${((ours / bare) * 100).toFixed(0)}%   (goal >= 80%)`)
   console.log(`tlsmatrix / openssl:   ${(ours / ossl).toFixed(1)}x   (goal >= 8x)`)
   await wholeProcess()
-} finally {
-  await lab.stop()
 }

@@ -4,6 +4,7 @@ import { isPrivateAddress } from './address-policy.js'
 import { x509Lib } from './x509-lib.js'
 
 export interface AiaOptions {
+  /** For the whole download, redirects included. */
   timeoutMs: number
   /** Body cap in bytes; a caIssuers response is one certificate or a small PKCS#7 bundle. */
   maxBytes: number
@@ -12,6 +13,8 @@ export interface AiaOptions {
   resolveMap: ResolveMap
   /** Name-to-address lookup; the system resolver by default. */
   lookup?: NameLookup
+  /** Aborting ends the download at once (the user stopped the batch). */
+  signal?: AbortSignal
 }
 
 export const DEFAULT_AIA: Omit<AiaOptions, 'resolveMap'> = {
@@ -23,16 +26,29 @@ export const DEFAULT_AIA: Omit<AiaOptions, 'resolveMap'> = {
 
 /**
  * Downloads the certificates behind an AIA caIssuers URL. The URL comes from an untrusted
- * certificate, so scheme, address, size, time and redirects are all bounded.
+ * certificate, so scheme, address, size, time and redirects are all bounded; the time bound is
+ * one for the whole download (every hop, the name look-ups, the body), not one per hop.
  */
 export async function fetchAiaCertificates(url: string, opts: AiaOptions): Promise<Buffer[]> {
   // undici is loaded on first use: most resolutions never download anything, and it is a
   // tenth of a second of start-up.
   const { Agent, buildConnector, request } = await import('undici')
+  const timeout = AbortSignal.timeout(opts.timeoutMs)
+  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout
   const connector = buildConnector({ timeout: opts.timeoutMs })
+  const started = performance.now()
+  const left = () => Math.max(1, Math.round(opts.timeoutMs - (performance.now() - started)))
+  const ended = () =>
+    new AppError(
+      'AIA_FAILED',
+      opts.signal?.aborted
+        ? `AIA ${url}: stopped by the user`
+        : `AIA ${url}: timed out, no answer within ${opts.timeoutMs} ms`,
+    )
   let current = url
   for (let hop = 0; hop <= opts.maxRedirects; hop++) {
-    const target = await checkUrl(current, opts)
+    if (signal.aborted) throw ended()
+    const target = await untilAborted(checkUrl(current, opts), signal, ended)
     const agent = new Agent({
       // Connect to the address and port we checked, never to a fresh DNS answer (no rebinding);
       // the URL's host still names the server (SNI, certificate check, Host header).
@@ -42,9 +58,9 @@ export async function fetchAiaCertificates(url: string, opts: AiaOptions): Promi
       const res = await request(current, {
         dispatcher: agent,
         method: 'GET',
-        headersTimeout: opts.timeoutMs,
-        bodyTimeout: opts.timeoutMs,
-        signal: AbortSignal.timeout(opts.timeoutMs),
+        headersTimeout: left(),
+        bodyTimeout: left(),
+        signal,
         headers: { accept: 'application/pkix-cert, application/pkcs7-mime, */*' },
       })
       if (res.statusCode >= 300 && res.statusCode < 400 && typeof res.headers.location === 'string') {
@@ -74,12 +90,30 @@ export async function fetchAiaCertificates(url: string, opts: AiaOptions): Promi
       return decodeCertificates(Buffer.concat(chunks), url)
     } catch (err) {
       if (err instanceof AppError) throw err
+      if (signal.aborted) throw ended()
       throw new AppError('AIA_FAILED', `AIA ${url}: ${(err as Error).message}`, { cause: err })
     } finally {
       void agent.destroy()
     }
   }
   throw new AppError('AIA_FAILED', `AIA ${url}: more than ${opts.maxRedirects} redirects`)
+}
+
+/** `p`, or the error `ended` gives as soon as the signal aborts (a name look-up takes no signal). */
+async function untilAborted<T>(p: Promise<T>, signal: AbortSignal, ended: () => Error): Promise<T> {
+  let onAbort = () => {}
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(ended())
+        if (signal.aborted) onAbort()
+        else signal.addEventListener('abort', onAbort, { once: true })
+      }),
+    ])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
 }
 
 async function checkUrl(raw: string, opts: AiaOptions): Promise<Endpoint> {

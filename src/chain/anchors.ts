@@ -1,4 +1,4 @@
-import { issuedBy, type ParsedCert } from './cert-info.js'
+import type { ParsedCert } from './cert-info.js'
 import type { PathSearchResult } from './paths.js'
 import type { TrustStore } from './trust-store.js'
 
@@ -30,9 +30,6 @@ export interface CandidateAnchors {
   untrusted: Anchor[]
 }
 
-/** How deep a CA's own issuers are followed to find a trust-store certificate. */
-const MAX_TRUST_DEPTH = 8
-
 /**
  * Candidates a device survey must try: the trust anchors of every path (several for cross-signed
  * roots) and every CA whose SKI equals an AKI the server sent, intermediates included, because
@@ -56,12 +53,20 @@ export function candidateAnchors(
         ? 'aia'
         : 'store'
   const everyCa = [...served, ...search.fetched]
-  const trusts = trustOracle(everyCa, search, store)
+  const trusts = (cert: ParsedCert): boolean | null => {
+    const fp = cert.info.sha256
+    if (store.has(fp) || search.chainsToStore.has(fp)) return true
+    // After a cut search, a CA not shown to chain to the store may still do so: it is neither a
+    // candidate nor an "untrusted" finding. A self-signed CA in no store chains to nothing.
+    return search.cut !== null && !cert.info.selfSigned ? null : false
+  }
   const trusted = new Map<string, Anchor>()
   const untrusted = new Map<string, Anchor>()
   const add = (cert: ParsedCert, match: 'path' | 'ski-aki') => {
     if (cert.info.sha256 === own) return
-    const into = trusts(cert) ? trusted : untrusted
+    const verdict = trusts(cert)
+    if (verdict === null) return
+    const into = verdict ? trusted : untrusted
     let a = into.get(cert.info.sha256)
     if (!a) {
       a = {
@@ -89,37 +94,4 @@ export function candidateAnchors(
     }
   }
   return { trusted: [...trusted.values()], untrusted: [...untrusted.values()] }
-}
-
-/**
- * Whether a certificate is one a user could trust: in a trust store, on a verified path from
- * the leaf to one, or chaining to one through the certificates at hand (served, AIA, store),
- * every edge signature-checked.
- */
-function trustOracle(
-  pool: readonly ParsedCert[],
-  search: PathSearchResult,
-  store: TrustStore,
-): (cert: ParsedCert) => boolean {
-  const known = new Map<string, boolean>()
-  for (const path of search.paths) for (const c of path) known.set(c.info.sha256, true)
-  const reaches = (cert: ParsedCert, seen: Set<string>, depth: number): boolean => {
-    const fp = cert.info.sha256
-    const cached = known.get(fp)
-    if (cached !== undefined) return cached
-    if (store.has(fp)) return true
-    if (cert.info.selfSigned || depth >= MAX_TRUST_DEPTH) return false
-    seen.add(fp)
-    for (const issuer of [...pool, ...store.issuersOf(cert)]) {
-      if (seen.has(issuer.info.sha256) || !issuedBy(cert, issuer)) continue
-      if (reaches(issuer, seen, depth + 1)) return true
-    }
-    return false
-  }
-  return (cert) => {
-    const fp = cert.info.sha256
-    let ok = known.get(fp)
-    if (ok === undefined) known.set(fp, (ok = reaches(cert, new Set(), 0)))
-    return ok
-  }
 }

@@ -1,6 +1,7 @@
 import type { Anchor } from './anchors.js'
 import type { CaptureError, CaptureTimings } from './capture.js'
 import type { ParsedCert } from './cert-info.js'
+import type { SearchCutReason, SearchLimits, SearchWork } from './paths.js'
 
 /** What one resolution of one target saw. Failures are data here, never exceptions. */
 export interface Observation {
@@ -26,4 +27,17 @@ export interface Observation {
   /** CAs that would satisfy a module but no trust store vouches for: findings, uploaded only on request. */
   untrustedAnchors: Anchor[]
   aia: { fetched: ParsedCert[]; errors: CaptureError[] }
+  /** The path search's work and where it stopped (absent when no chain was analysed). */
+  search?: PathSearchSummary
+}
+
+/**
+ * What the path search did for this chain. `cut` is null when every path was followed; else the
+ * observation's error is `path-search-limit` (or `aborted`) and its anchors are what was found.
+ */
+export interface PathSearchSummary extends SearchWork {
+  /** Complete paths kept. */
+  paths: number
+  cut: SearchCutReason | null
+  limits: SearchLimits
 }

@@ -4,7 +4,16 @@ export type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from './
 export { DeviceError, isDeviceError } from './errors.js'
 export type { DeviceErrorCode } from './errors.js'
 export { loadProfile, loadAllProfiles, checkProfileDirs, validateProfile, BUILTIN_PROFILE_DIR } from './profile/load.js'
-export { classifyLines, classifyResponse, damage, fillLine, linePattern } from './profile/classify.js'
+export {
+  classifyLines,
+  classifyResponse,
+  damage,
+  fillLine,
+  linePattern,
+  MAX_TEMPLATE_CHARS,
+  templateProblem,
+} from './profile/classify.js'
+export type { LineMatcher } from './profile/classify.js'
 export type { Classification } from './profile/classify.js'
 export { FAILURE_CLASSES, helloOf } from './profile/profile.js'
 export type {

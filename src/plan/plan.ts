@@ -188,6 +188,9 @@ export function planDevice(
         })
       } else if (t.expect === 'fail') {
         mustReject.push({ ...base, anchor: null, skip: null })
+      } else if (source.obs.error?.code === 'path-search-limit') {
+        // A search cut short found no anchor; that is not "there is none".
+        skipped.push({ ...base, anchor: null, skip: { reason: 'unresolved', detail: 'path-search-limit' } })
       } else {
         skipped.push({
           ...base,

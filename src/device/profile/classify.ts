@@ -1,16 +1,136 @@
 import { FAILURE_CLASSES, type FailureClass, type FirmwareProfile } from './profile.js'
 
+/** Longest template a profile may hold: it bounds the matcher's work per character of a line. */
+export const MAX_TEMPLATE_CHARS = 512
+
+/** A compiled profile template: `{n}` stands for a number, `{text}` for printable ASCII text. */
+export interface LineMatcher {
+  /**
+   * True when the whole line is one the template describes. Linear: at most (line length + 1) ×
+   * template length steps, whatever the template (`work.steps` counts them, for tests).
+   */
+  test(line: string, work?: { steps: number }): boolean
+}
+
+// Tokens of a template: a character code (>= 0) is that literal character.
+const TEXT = -1 // {text}: any number of printable ASCII characters
+const DIGIT = -2 // the first digit of {n}
+const DIGITS = -3 // the other digits of {n}, any number
+
 /**
  * `{n}` in a profile line stands for a number, `{text}` for printable ASCII text; everything
  * else is literal. A corrupted byte (outside printable ASCII) never matches a placeholder.
+ *
+ * Templates come from profiles, which travel between people: they are compiled to a matcher
+ * that never backtracks (the regular expression they once became took exponential time on
+ * `{text}{text}…` or `{text}:{text}:…` against a line it does not match). The literal text before
+ * the first placeholder and after the last is compared directly; between them the line is read
+ * once, left to right, keeping the set of template positions it can be at (an NFA simulation).
+ * Adjacent `{text}` placeholders are one.
  */
-export function linePattern(template: string): RegExp {
-  const parts = template
-    .split(/(\{n\}|\{text\})/)
-    .map((s) =>
-      s === '{n}' ? '(\\d+)' : s === '{text}' ? '([\\x20-\\x7e]*)' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-    )
-  return new RegExp(`^${parts.join('')}$`)
+export function linePattern(template: string): LineMatcher {
+  let m = compiled.get(template)
+  if (!m) {
+    if (compiled.size >= 4096) compiled.clear()
+    m = compile(template)
+    compiled.set(template, m)
+  }
+  return m
+}
+
+const compiled = new Map<string, LineMatcher>()
+
+function tokensOf(template: string): number[] {
+  const out: number[] = []
+  for (const part of template.split(/(\{n\}|\{text\})/)) {
+    if (part === '{text}') {
+      if (out[out.length - 1] !== TEXT) out.push(TEXT)
+    } else if (part === '{n}') out.push(DIGIT, DIGITS)
+    else for (let i = 0; i < part.length; i++) out.push(part.charCodeAt(i))
+  }
+  return out
+}
+
+function compile(template: string): LineMatcher {
+  const tokens = tokensOf(template)
+  const first = tokens.findIndex((t) => t < 0)
+  if (first < 0)
+    return {
+      test: (line, work) => {
+        if (work) work.steps++
+        return line === template
+      },
+    }
+  let last = tokens.length - 1
+  while (tokens[last]! >= 0) last--
+  const prefix = String.fromCharCode(...tokens.slice(0, first))
+  const suffix = String.fromCharCode(...tokens.slice(last + 1))
+  const middle = tokens.slice(first, last + 1)
+  // The fewest characters the middle can take: one per literal and per {n}.
+  const least = middle.filter((t) => t !== TEXT && t !== DIGITS).length
+  return {
+    test(line, work) {
+      if (work) work.steps++
+      if (line.length < prefix.length + least + suffix.length) return false
+      if (!line.startsWith(prefix) || !line.endsWith(suffix)) return false
+      return simulate(middle, line, prefix.length, line.length - suffix.length, work)
+    },
+  }
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39
+const isPrintable = (c: number) => c >= 0x20 && c <= 0x7e
+
+/** Whether line[from, to) is what `tokens` describe: one pass, the set of positions as flags. */
+function simulate(
+  tokens: readonly number[],
+  line: string,
+  from: number,
+  to: number,
+  work?: { steps: number },
+): boolean {
+  const m = tokens.length
+  let at = new Uint8Array(m + 1)
+  let next = new Uint8Array(m + 1)
+  // A placeholder that may take no more characters lets the position after it be reached too.
+  const close = (s: Uint8Array) => {
+    for (let i = 0; i < m; i++) if (s[i] && (tokens[i] === TEXT || tokens[i] === DIGITS)) s[i + 1] = 1
+  }
+  at[0] = 1
+  close(at)
+  for (let p = from; p < to; p++) {
+    const c = line.charCodeAt(p)
+    next.fill(0)
+    let alive = false
+    for (let i = 0; i < m; i++) {
+      if (!at[i]) continue
+      const t = tokens[i]!
+      // A placeholder that takes this character stays where it is; anything else moves on.
+      const stay = t === TEXT || t === DIGITS
+      const takes = t === TEXT ? isPrintable(c) : t === DIGITS || t === DIGIT ? isDigit(c) : t === c
+      if (!takes) continue
+      next[stay ? i : i + 1] = 1
+      alive = true
+    }
+    if (work) work.steps += m
+    if (!alive) return false
+    close(next)
+    ;[at, next] = [next, at]
+  }
+  return at[m] === 1
+}
+
+/**
+ * Why a profile template is refused, or null: too long for the matcher's bound, or a
+ * placeholder-like word that is neither `{n}` nor `{text}` (a typo would otherwise match only
+ * itself, literally, and every line would be "unrecognized").
+ */
+export function templateProblem(template: string): string | null {
+  if (template.length > MAX_TEMPLATE_CHARS)
+    return `a template of ${template.length} characters; at most ${MAX_TEMPLATE_CHARS}`
+  const unknown = /\{(?!n\}|text\})[A-Za-z_][A-Za-z0-9_]*\}/.exec(template)
+  if (unknown) return `unknown placeholder ${unknown[0]} ({n} is a number, {text} printable text)`
+  return null
 }
 
 /** Fills `{n}` placeholders in order (the emulator printing a class's lines). */

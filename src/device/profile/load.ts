@@ -4,6 +4,7 @@ import { TLS_VERSIONS, toNodeHello } from '../../chain/index.js'
 import { dataPath } from '../../core/paths.js'
 import { DeviceError } from '../errors.js'
 import { FAMILIES, familyForModule, findFamily } from '../families/index.js'
+import { templateProblem } from './classify.js'
 import { FAILURE_CLASSES, helloOf, type FirmwareProfile } from './profile.js'
 
 export const BUILTIN_PROFILE_DIR = dataPath('firmware')
@@ -134,6 +135,12 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
         `errors.${cls}: a non-empty list of single lines`,
       )
     }
+    // Templates are matched in linear time, within a bound set by their length: refuse what the
+    // matcher will not take, naming where it is.
+    for (const [path, template] of templatesOf(p)) {
+      const why = templateProblem(template)
+      if (why) problems.push(`${path}: ${why}`)
+    }
     // A misspelt field would otherwise be ignored and its default used: every key must be known.
     problems.push(...unknownKeys(p, [...COMMON_KEYS, ...(family?.profileKeys ?? [])]))
     // The family's own fields, once the common ones hold (it may rely on them).
@@ -141,6 +148,24 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
   }
   if (problems.length > 0) throw new DeviceError('PROFILE_INVALID', `${source}: ${problems.join('; ')}`)
   return p
+}
+
+/** Every template string of a profile with its JSON path (`responses.info[2]`, `errors.http[0]`). */
+function templatesOf(p: FirmwareProfile): Array<[string, string]> {
+  const out: Array<[string, string]> = []
+  const add = (where: string, list: unknown) => {
+    if (Array.isArray(list))
+      list.forEach((t, i) => {
+        if (typeof t === 'string') out.push([`${where}[${i}]`, t])
+      })
+  }
+  if (typeof p.responses === 'object' && p.responses !== null) {
+    add('responses.info', p.responses.info)
+    add('responses.final', p.responses.final)
+  }
+  if (typeof p.errors === 'object' && p.errors !== null)
+    for (const cls of FAILURE_CLASSES) if (Object.hasOwn(p.errors, cls)) add(`errors.${cls}`, p.errors[cls])
+  return out
 }
 
 const COMMON_KEYS = [
