@@ -87,16 +87,34 @@ export interface TargetObservations {
 }
 
 /**
- * Which anchors a device must try for a target: for SPWF04-style modules (ski-aki) the CAs whose
- * SKI matches an AKI in the chain the module receives (roots, cross-signs and intermediates),
- * for path-building modules the trust anchors of the verified paths. Shortest path first.
+ * Which anchors a device must try for a target, preferred first (`--anchors first` takes the
+ * first). For SPWF04-style modules (ski-aki) the CAs whose SKI matches an AKI in the chain the
+ * module receives (roots, cross-signs and intermediates). For path-building modules every CA a
+ * path can end at: the trust anchors of the verified paths and every store-chained CA on them,
+ * intermediates included, because such a module anchors its path at whatever CA it holds — a
+ * server that omits its intermediate (fetched through AIA) is reached only with the
+ * intermediate uploaded. `served` (fingerprints of the chain the module receives) says which CAs
+ * the module can reach over the served certificates alone: those come first.
  */
-export function candidatesFor(anchors: readonly Anchor[], profile: FirmwareProfile): Anchor[] {
+export function candidatesFor(
+  anchors: readonly Anchor[],
+  profile: FirmwareProfile,
+  served: readonly string[] | null = null,
+): Anchor[] {
   const byMatch = (m: 'path' | 'ski-aki') => anchors.filter((a) => a.match.includes(m))
-  const primary = profile.tls.anchorMatch === 'ski-aki' ? byMatch('ski-aki') : byMatch('path')
-  const list = primary.length > 0 ? primary : byMatch('path')
-  // Roots ending a verified path first: the anchor a vendor would ship.
-  return [...list].sort((a, b) => rank(a) - rank(b))
+  if (profile.tls.anchorMatch === 'ski-aki') {
+    const primary = byMatch('ski-aki')
+    const list = primary.length > 0 ? primary : byMatch('path')
+    // Roots ending a verified path first: the anchor a vendor would ship.
+    return [...list].sort((a, b) => rank(a) - rank(b))
+  }
+  if (served === null) return byMatch('path').sort((a, b) => rank(a) - rank(b))
+  const sent = new Set(served)
+  // A CA whose verified path from the leaf runs over served certificates only: the module can build it.
+  const reachable = (a: Anchor) => a.paths.some((p) => p.length >= 2 && p.slice(1, -1).every((fp) => sent.has(fp)))
+  const list = anchors.filter((a) => a.match.includes('path') || reachable(a))
+  // Reachable first (the one most likely to pass), then roots before intermediates, then the shortest path.
+  return list.sort((a, b) => Number(reachable(b)) - Number(reachable(a)) || rank(a) - rank(b))
 }
 
 function rank(a: Anchor): number {
@@ -163,8 +181,9 @@ export function planDevice(
       expect: t.expect,
       observationId: source?.id ?? null,
     }
-    const trusted = source ? candidatesFor(source.obs.anchors, profile) : []
-    const untrusted = source ? candidatesFor(source.obs.untrustedAnchors, profile) : []
+    const served = source ? source.obs.served.map((c) => c.info.sha256) : null
+    const trusted = source ? candidatesFor(source.obs.anchors, profile, served) : []
+    const untrusted = source ? candidatesFor(source.obs.untrustedAnchors, profile, served) : []
     // Trusted ones first: with --anchors first,include-untrusted an untrusted CA is tried only
     // when nothing a store vouches for would do.
     let candidates = choice.includeUntrusted ? [...trusted, ...untrusted] : trusted

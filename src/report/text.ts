@@ -9,6 +9,8 @@ function cellText(c: MatrixCell | undefined, lost: boolean): string {
   const mark = c.mismatch ? ' (!)' : ''
   if (c.verdict === 'pass') return `pass ${c.passed}/${c.tried}${mark}`
   if (c.verdict === 'fail') return `FAIL ${c.classes.join(',')}${c.tried > 1 ? ` x${c.tried}` : ''}${mark}`
+  if (c.verdict === 'incomplete')
+    return `incomplete: FAIL ${c.classes.join(',')}${c.tried > 1 ? ` x${c.tried}` : ''}, ${c.left ?? 'other'} CA(s) not judged`
   if (c.verdict === 'not-run') return `not run: ${c.notes.join(',')}`
   return 'pending'
 }

@@ -211,6 +211,39 @@ export class HistoryStore {
     return out
   }
 
+  /**
+   * The CAs a run's stored plan gave each (device, target) for device work, keyed
+   * `device NUL target`; null when the run stored no plan (stopped while resolving). Read only for
+   * runs that did not end complete: a report then tells a fail from work left undone.
+   */
+  runPlanned(runId: string): Map<string, string[]> | null {
+    const r = this.stmt('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string | null } | undefined
+    if (!r?.plan) return null
+    let plan: unknown
+    try {
+      plan = JSON.parse(r.plan)
+    } catch {
+      return null
+    }
+    const out = new Map<string, string[]>()
+    if (!Array.isArray(plan)) return null
+    for (const d of plan as Array<{ device?: unknown; groups?: unknown }>) {
+      if (typeof d?.device !== 'string' || !Array.isArray(d.groups)) continue
+      for (const g of d.groups as Array<{ anchor?: { sha256?: unknown }; items?: unknown }>) {
+        const sha = g?.anchor?.sha256
+        if (typeof sha !== 'string' || !Array.isArray(g.items)) continue
+        for (const i of g.items as Array<{ target?: unknown }>) {
+          if (typeof i?.target !== 'string') continue
+          const key = `${d.device}\u0000${i.target}`
+          const list = out.get(key)
+          if (!list) out.set(key, [sha])
+          else if (!list.includes(sha)) list.push(sha)
+        }
+      }
+    }
+    return out
+  }
+
   /** The kind of a run (null: no such run), so a report names a learn run it was asked for rather than calling it missing. */
   runKind(id: string): 'survey' | 'learn' | null {
     const r = this.stmt('SELECT kind FROM runs WHERE id = ?').get(id) as { kind: string } | undefined

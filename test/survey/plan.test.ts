@@ -53,10 +53,44 @@ describe('planning', () => {
       .map((g) => `${g.anchor.kind}:${g.anchor.source}`)
       .sort()
     assert.deepEqual(ski, ['intermediate:served', 'intermediate:served', 'root:store', 'root:store'])
+    // A path-building module anchors its path at any CA it holds: the served intermediate and the
+    // served cross-sign are candidates too, after the roots.
     const path = planDevice('d', spwf01, targets(), obs, ALL)
       .groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
       .map((g) => `${g.anchor.kind}:${g.anchor.source}`)
-    assert.deepEqual(path, ['root:store', 'root:store'])
+      .sort()
+    assert.deepEqual(path, ['intermediate:served', 'intermediate:served', 'root:store', 'root:store'])
+  })
+
+  test('a path-building module is offered the intermediate a server omits (AIA); --anchors first prefers the CA it can reach', async () => {
+    const t = labTargets(lab).get('aia.basic.test')!
+    const o = await (await labResolver(lab)).resolve(t)
+    const only = new Map([[t.id, { device: { obs: o, id: null }, broad: { obs: o, id: null } }]])
+    for (const profile of [spwf01, await loadProfile('esp-at-4.1-esp32')]) {
+      const all = planDevice('d', profile, [t], only, ALL)
+      assert.deepEqual(
+        all.groups.map((g) => [g.anchor.subject, g.anchor.kind, g.anchor.source]),
+        [
+          // The module can build leaf → intermediate over what the server sends: it comes first.
+          ['CN=tlsmatrix Lab Intermediate AIA, O=tlsmatrix lab', 'intermediate', 'aia'],
+          // The root is tried too: the report can then say the target passes only with the intermediate.
+          ['CN=tlsmatrix Lab Root RSA 2048, O=tlsmatrix lab', 'root', 'store'],
+        ],
+        profile.id,
+      )
+      const first = planDevice('d', profile, [t], only, FIRST)
+      assert.deepEqual(
+        first.groups.map((g) => g.anchor.subject),
+        ['CN=tlsmatrix Lab Intermediate AIA, O=tlsmatrix lab'],
+        profile.id,
+      )
+    }
+    // A server that sends its intermediate: the root stays the preferred (first) anchor.
+    const rsa = planDevice('d', spwf01, [labTargets(lab).get('rsa2048.basic.test')!], obs, FIRST)
+    assert.deepEqual(
+      rsa.groups.map((g) => g.anchor.subject),
+      ['CN=tlsmatrix Lab Root RSA 2048, O=tlsmatrix lab'],
+    )
   })
 
   test('--anchors first tries only the preferred root', () => {

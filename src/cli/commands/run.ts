@@ -248,10 +248,12 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
     }
     const attempts = runs.attempts(result.runId)
     // The run's own targets (its plan), not the file as it is now: --force may have added some.
+    const stored = runs.getRun(result.runId)?.plan ?? null
     const matrix = buildMatrix(
       result.devices,
       attempts,
-      runTargetOrder(runs.getRun(result.runId)?.plan ?? null, hosts.targets),
+      runTargetOrder(stored, hosts.targets),
+      result.status === 'complete' ? null : { plan: stored },
     )
     if (o.json) {
       io.stdout.write(`${JSON.stringify(runJson(result, attempts, matrix), null, 2)}\n`)

@@ -11,7 +11,7 @@ import {
   type HistoryStore,
 } from '../../store/index.js'
 import { preferAnchors, smallestCover } from './anchors.js'
-import { buildCell, type CellChain } from './cells.js'
+import { buildCell, type CellChain, type CellGaps } from './cells.js'
 import { diffCells } from './diff.js'
 import { expiringCertificates } from './expiry.js'
 import { buildStatements, cellId } from './statements.js'
@@ -122,7 +122,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     diff,
     chainChanges: chainChanges(history, targets, columns),
     expiring: expiringCertificates(ordered, cert, q.now, q.expiryDays),
-    statements: buildStatements(columns, main.byId, targets),
+    statements: buildStatements(columns, main.byId, targets, (sha) => cert(sha)?.name ?? sha.slice(0, 16)),
     disagreements: ordered.filter((c) => c.disagree).length,
     rigDifferences: rigDifferences(history, q.runs.length ? q.runs : null, main.byId),
     certificates: {},
@@ -517,6 +517,7 @@ class Context {
           predictionOf: (x) => this.predictionOf(x, own, broad),
           chain,
           rig: this.runs.get(a.runId)?.rig ?? null,
+          gaps: this.gapsOf(a.runId, attempts),
         })
         cell.module = this.intern(cell.module)
         cell.firmware = this.intern(cell.firmware)
@@ -533,6 +534,28 @@ class Context {
     }
     const byId = new Map(cells.map((c) => [cellId(c.target, c.key), c]))
     return { cells, byId, byTarget: new Set(cells.map((c) => c.target)) }
+  }
+
+  private readonly plans = new Map<string, Map<string, string[]> | null>()
+
+  /** For a cell of a run that did not end complete: the CAs its plan gave it, and why the run ended. */
+  private gapsOf(runId: string, attempts: readonly HistoryAttempt[]): CellGaps | null {
+    const run = this.runs.get(runId)
+    if (!run || run.status === 'complete') return null
+    let plan = this.plans.get(runId)
+    if (plan === undefined) this.plans.set(runId, (plan = this.history.runPlanned(runId)))
+    const lost = run.devices.filter((d) => d.lost).map((d) => `${d.label}: ${d.lost}`)
+    const why =
+      run.status === 'interrupted'
+        ? 'the run was interrupted'
+        : run.status === 'device-lost'
+          ? `the device was lost${lost.length ? ` (${lost.join('; ')})` : ''}`
+          : `the run did not end (status ${run.status})`
+    if (!plan) return { planned: null, why }
+    const planned = new Set<string>()
+    for (const d of new Set(attempts.map((a) => a.device)))
+      for (const sha of plan.get(`${d}\u0000${attempts[0]!.target}`) ?? []) planned.add(sha)
+    return { planned: [...planned], why }
   }
 
   columns(cells: readonly Cell[]): FirmwareColumn[] {

@@ -89,8 +89,19 @@ export interface Cell {
   predictedClass: string | null
   /** predicted is known and differs from the verdict (or both fail with different classes). */
   disagree: boolean
-  /** Why there is no verdict, for not-run cells. */
+  /**
+   * Why there is no verdict, for not-run cells. `incomplete`: some CAs failed but others the plan
+   * gave this target were never judged (the run was interrupted, the device lost, the budget spent,
+   * no complete answer): without the module's word on every planned CA there is no fail.
+   */
   notRun: { reason: string; detail: string } | null
+  /**
+   * Every CA planned for this cell has the module's word (absent in reports made before it was
+   * recorded). Statements and "only with" findings are made from complete cells only.
+   */
+  complete?: boolean
+  /** It passes, every planned CA was judged, and only intermediates passed: the intermediate is what to upload. */
+  onlyIntermediate?: boolean
   runId: string
   observedAt: string | null
   evidence: Evidence
