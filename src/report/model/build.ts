@@ -10,7 +10,7 @@ import {
   type HistoryRun,
   type HistoryStore,
 } from '../../store/index.js'
-import { preferAnchors, smallestCover } from './anchors.js'
+import { preferAnchors, provisionCover } from './anchors.js'
 import { buildCell, type CellChain, type CellGaps } from './cells.js'
 import { diffCells } from './diff.js'
 import { expiringCertificates } from './expiry.js'
@@ -226,10 +226,6 @@ function anchorSet(
     passing.flatMap((x) => x.anchors.passed),
     cert,
   )
-  const cover = smallestCover(
-    passing.map((x) => x.anchors.passed),
-    preferred,
-  )
   // What the upload puts in the store, as the family encodes it (DER on the SPWF04SA, PEM text on
   // the SPWF01SA). The report keeps sizes, not certificates: a family's size depends on the length only.
   const family = dialect === null ? undefined : findFamily(dialect)
@@ -237,15 +233,28 @@ function anchorSet(
     const s = cert(sha)
     return s ? (family ? family.caUploadBytes(new Uint8Array(s.bytes)) : s.bytes) : 0
   }
+  // The recommendation respects the store: one CA per slot unless the profile says a slot takes a bundle.
+  const capacity = c.store
+    ? { slots: c.store.caSlots, bundle: c.store.caBundle ?? false, maxBytes: c.store.maxCaBytes }
+    : null
+  const cover = provisionCover(
+    passing.map((x) => x.anchors.passed),
+    preferred,
+    capacity,
+    bytesOf,
+  )
+  const unmet = new Set(cover.unmet)
   return {
     module: c.module,
     firmware: c.firmware,
     anchors: cover.anchors,
-    covers: passing.map((x) => x.target),
+    covers: passing.filter((_, i) => !unmet.has(i)).map((x) => x.target),
     bytes: cover.anchors.reduce((n, s) => n + bytesOf(s), 0),
     exact: cover.exact,
     perTarget: passing.map((x) => ({ target: x.target, anchors: x.anchors.passed })),
     limitBytes: c.store ? c.store.caSlots * c.store.maxCaBytes : null,
+    store: capacity ? { caSlots: capacity.slots, caBundle: capacity.bundle, maxCaBytes: capacity.maxBytes } : null,
+    uncovered: passing.filter((_, i) => unmet.has(i)).map((x) => ({ target: x.target, anchors: x.anchors.passed })),
   }
 }
 
