@@ -67,6 +67,8 @@ export function failuresText(attempts: readonly AttemptRow[]): string {
     )
     for (const l of a.lines) lines.push(`    ${termSafe(truncate(l, 120))}`)
     if (a.reason) lines.push(`    (${termSafe(truncate(`${a.reason.reason}: ${a.reason.detail}`, 160))})`)
+    // A must-reject target tried with a borrowed CA: which and why.
+    if (a.note) lines.push(`    (${termSafe(truncate(a.note, 400))})`)
     if (a.upload)
       lines.push(
         `    (CA: ${termSafe(truncate(a.upload.command, 60))}${a.upload.ski ? `, key id ${a.upload.ski}` : ''})`,

@@ -46,6 +46,8 @@ export interface HistoryAttempt {
   expect: 'pass' | 'fail' | null
   observationId: number | null
   recordedAt: string
+  /** Free text kept with the attempt: for a must-reject target tried with a borrowed CA, which and why. */
+  note?: string | null
 }
 
 export interface HistoryObservation {
@@ -340,6 +342,7 @@ export class HistoryStore {
       expect,
       observationId,
       recordedAt,
+      note,
     ] = r
     return {
       id: id as number,
@@ -368,6 +371,7 @@ export class HistoryStore {
       expect: (expect as HistoryAttempt['expect']) ?? null,
       observationId: (observationId as number | null) ?? null,
       recordedAt: recordedAt as string,
+      note: (note as string | null) ?? null,
     }
   }
 
@@ -404,7 +408,7 @@ export class HistoryStore {
 }
 
 const ATTEMPT_COLUMNS = `id, run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, class,
-  reason, reason_detail, ca_upload, lines, http_status, duration_ms, expect, observation_id, recorded_at`
+  reason, reason_detail, ca_upload, lines, http_status, duration_ms, expect, observation_id, recorded_at, note`
 const OBS_COLUMNS =
   'id, run_id, target, observed_at, hello, protocol, cipher, served, chain_hash, error_code, error_message, anchors'
 const OBS_NAMES = OBS_COLUMNS.split(', ')

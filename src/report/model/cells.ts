@@ -162,6 +162,8 @@ export function buildCell(input: CellInput): Cell {
       }`,
     )
   }
+  // A must-reject target with no CA of its own was tried with a borrowed one: say which and why.
+  if (row.expect === 'fail') for (const note of new Set(attempts.map((a) => a.note).filter((n) => n))) why.push(note!)
   const notRunRow = verdict === 'not-run' && !incomplete ? shown : null
   if (notRunRow)
     why.push(
