@@ -157,7 +157,7 @@ export function buildCell(input: CellInput): Cell {
         notSent.length
           ? ` (the server does not send ${notSent.length === inters.length ? 'it' : `"${name(notSent[0]!)}"`}: found through AIA)`
           : ''
-      }${rootWhy.length ? `; ${rootWhy.join('; ')}` : complete ? '; no root CA was a candidate for this module' : ''}${
+      }${rootWhy.length ? `; ${rootWhy.join('; ')}` : complete ? '; no root CA was tried for this module' : ''}${
         complete ? '' : '; not every planned CA was tried'
       }`,
     )
