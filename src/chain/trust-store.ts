@@ -76,6 +76,17 @@ export class TrustStore {
     return out
   }
 
+  /** A store certificate by fingerprint, parsed; null when the store has none. */
+  get(sha256: string): ParsedCert | null {
+    const e = this.entries.get(sha256)
+    return e ? this.parsed(e) : null
+  }
+
+  /** Every store certificate, parsed on the way (a plan borrows one for a must-reject target). */
+  *certificates(): Generator<ParsedCert> {
+    for (const e of this.entries.values()) yield this.parsed(e)
+  }
+
   withSki(ski: string): readonly ParsedCert[] {
     return (this.bySki.get(ski) ?? []).map((e) => this.parsed(e))
   }

@@ -76,6 +76,8 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       profile: m.profile.id,
       item,
       recordedAt: ctx.clock.now().toISOString(),
+      // A must-reject target tried with a borrowed CA: which and why, with its evidence.
+      ...(item.borrowed ? { note: item.borrowed } : {}),
       ...a,
     }
     runs.recordAttempt(rec)

@@ -403,7 +403,13 @@ async function resolveAndPlan(
       const own = resolutions.byHello.get(helloHash(helloOf(m.profile)))!
       const obs = new Map<string, TargetObservations>()
       for (const t of input.targets) obs.set(t.id, { device: own.get(t.id)!, broad: broad.get(t.id)! })
-      const plan = planDevice(d.label, m.profile, input.targets, obs, input.anchors)
+      const plan = planDevice(d.label, m.profile, input.targets, obs, input.anchors, input.store)
+      // A trust-store CA lent to a lone must-reject target is in no observation: stored for the upload.
+      for (const g of plan.groups) {
+        if (!g.items.some((i) => i.borrowed)) continue
+        const c = input.store.get(g.anchor.sha256)
+        if (c) deps.observations.recordCertificate(c, deps.clock.now().toISOString())
+      }
       feeds.get(d.label)?.finish(plan)
       plans.push(plan)
     }

@@ -1,4 +1,5 @@
-import { type Anchor, type AnchorSource, type Observation } from '../chain/index.js'
+import { issuedBy, type Anchor, type AnchorSource, type Observation, type ParsedCert } from '../chain/index.js'
+import { displayName } from '../chain/display-name.js'
 import { familyOf, type FirmwareProfile } from '../device/index.js'
 import type { Target } from '../hosts/index.js'
 import type { AnchorChoice } from './anchor-choice.js'
@@ -69,6 +70,11 @@ export interface PlanItem {
   anchor: PlannedAnchor | null
   /** Set when the item is a finding that is not sent to the device. */
   skip: null | NotRun
+  /**
+   * A must-reject target with no CA of its own, sent with a CA borrowed so its rejection is
+   * observed: which CA and why it was chosen, in words (kept with its attempts as their note).
+   */
+  borrowed?: string
 }
 
 export interface DevicePlan {
@@ -87,16 +93,34 @@ export interface TargetObservations {
 }
 
 /**
- * Which anchors a device must try for a target: for SPWF04-style modules (ski-aki) the CAs whose
- * SKI matches an AKI in the chain the module receives (roots, cross-signs and intermediates),
- * for path-building modules the trust anchors of the verified paths. Shortest path first.
+ * Which anchors a device must try for a target, preferred first (`--anchors first` takes the
+ * first). For SPWF04-style modules (ski-aki) the CAs whose SKI matches an AKI in the chain the
+ * module receives (roots, cross-signs and intermediates). For path-building modules every CA a
+ * path can end at: the trust anchors of the verified paths and every store-chained CA on them,
+ * intermediates included, because such a module anchors its path at whatever CA it holds — a
+ * server that omits its intermediate (fetched through AIA) is reached only with the
+ * intermediate uploaded. `served` (fingerprints of the chain the module receives) says which CAs
+ * the module can reach over the served certificates alone: those come first.
  */
-export function candidatesFor(anchors: readonly Anchor[], profile: FirmwareProfile): Anchor[] {
+export function candidatesFor(
+  anchors: readonly Anchor[],
+  profile: FirmwareProfile,
+  served: readonly string[] | null = null,
+): Anchor[] {
   const byMatch = (m: 'path' | 'ski-aki') => anchors.filter((a) => a.match.includes(m))
-  const primary = profile.tls.anchorMatch === 'ski-aki' ? byMatch('ski-aki') : byMatch('path')
-  const list = primary.length > 0 ? primary : byMatch('path')
-  // Roots ending a verified path first: the anchor a vendor would ship.
-  return [...list].sort((a, b) => rank(a) - rank(b))
+  if (profile.tls.anchorMatch === 'ski-aki') {
+    const primary = byMatch('ski-aki')
+    const list = primary.length > 0 ? primary : byMatch('path')
+    // Roots ending a verified path first: the anchor a vendor would ship.
+    return [...list].sort((a, b) => rank(a) - rank(b))
+  }
+  if (served === null) return byMatch('path').sort((a, b) => rank(a) - rank(b))
+  const sent = new Set(served)
+  // A CA whose verified path from the leaf runs over served certificates only: the module can build it.
+  const reachable = (a: Anchor) => a.paths.some((p) => p.length >= 2 && p.slice(1, -1).every((fp) => sent.has(fp)))
+  const list = anchors.filter((a) => a.match.includes('path') || reachable(a))
+  // Reachable first (the one most likely to pass), then roots before intermediates, then the shortest path.
+  return list.sort((a, b) => Number(reachable(b)) - Number(reachable(a)) || rank(a) - rank(b))
 }
 
 function rank(a: Anchor): number {
@@ -136,11 +160,20 @@ export function caUploadBytes(der: Buffer, profile: Pick<FirmwareProfile, 'diale
   return familyOf(profile.dialect).caUploadBytes(der)
 }
 
+/** The trust store as the planner borrows from it (a TrustStore): for a must-reject target no other target lends a CA to. */
+export interface SpareCas {
+  /** Store certificates whose subject is the name a certificate gives as its issuer (signatures unchecked). */
+  issuersOf(cert: ParsedCert): readonly ParsedCert[]
+  certificates(): Iterable<ParsedCert>
+}
+
 /**
  * The work of one device. Pure: observations and profile in, ordered work out. A must-reject
- * target (expect=fail) with a chain but no candidate is still sent, with the anchor the plan uses
- * most, so its rejection is observed rather than assumed. A CA no trust store vouches for is a
- * finding (`untrusted-anchor`), tried only when the choice includes untrusted anchors.
+ * target (expect=fail) with a chain but no candidate is still sent, so its rejection is observed
+ * rather than assumed: with the (trusted) anchor the plan uses most, already loaded for other
+ * targets; alone, with a CA of the trust store (`spare`, see borrowFromStore). Each such item
+ * says which CA and why. A CA no trust store vouches for is a finding (`untrusted-anchor`), tried
+ * only when the choice includes untrusted anchors.
  */
 export function planDevice(
   device: string,
@@ -148,10 +181,11 @@ export function planDevice(
   targets: readonly Target[],
   observations: ReadonlyMap<string, TargetObservations>,
   choice: AnchorChoice,
+  spare: SpareCas | null = null,
 ): DevicePlan {
   const groups = new Map<string, { anchor: PlannedAnchor; items: PlanItem[] }>()
   const skipped: PlanItem[] = []
-  const mustReject: PlanItem[] = []
+  const mustReject: Array<{ item: PlanItem; served: readonly ParsedCert[] }> = []
   for (const t of targets) {
     const o = observations.get(t.id)
     const source = o && o.device.obs.served.length > 0 ? o.device : o?.broad
@@ -163,8 +197,9 @@ export function planDevice(
       expect: t.expect,
       observationId: source?.id ?? null,
     }
-    const trusted = source ? candidatesFor(source.obs.anchors, profile) : []
-    const untrusted = source ? candidatesFor(source.obs.untrustedAnchors, profile) : []
+    const served = source ? source.obs.served.map((c) => c.info.sha256) : null
+    const trusted = source ? candidatesFor(source.obs.anchors, profile, served) : []
+    const untrusted = source ? candidatesFor(source.obs.untrustedAnchors, profile, served) : []
     // Trusted ones first: with --anchors first,include-untrusted an untrusted CA is tried only
     // when nothing a store vouches for would do.
     let candidates = choice.includeUntrusted ? [...trusted, ...untrusted] : trusted
@@ -187,7 +222,7 @@ export function planDevice(
           skip: { reason: 'unresolved', detail: source?.obs.error?.code ?? 'not resolved' },
         })
       } else if (t.expect === 'fail') {
-        mustReject.push({ ...base, anchor: null, skip: null })
+        mustReject.push({ item: { ...base, anchor: null, skip: null }, served: source.obs.served })
       } else if (source.obs.error?.code === 'path-search-limit') {
         // A search cut short found no anchor; that is not "there is none".
         skipped.push({ ...base, anchor: null, skip: { reason: 'unresolved', detail: 'path-search-limit' } })
@@ -222,13 +257,101 @@ export function planDevice(
   const most = [...groups.values()].sort(
     (a, b) => Number(isUntrusted(a.anchor)) - Number(isUntrusted(b.anchor)) || b.items.length - a.items.length,
   )[0]
-  for (const item of mustReject) {
-    if (most) most.items.push({ ...item, anchor: most.anchor })
-    else
+  for (const { item, served } of mustReject) {
+    if (most) {
+      most.items.push({
+        ...item,
+        anchor: most.anchor,
+        borrowed: `no CA of its own (its chain reaches no CA a trust store holds): tried with "${displayName(most.anchor.subject, 80)}", the CA this plan uses for the most other targets (loaded already), so the module's own rejection is observed`,
+      })
+      continue
+    }
+    const lent = [...groups.values()].filter((g) => g.items.some((i) => i.borrowed))
+    const b = spare ? borrowFromStore(served, profile, spare, lent[0]?.anchor ?? null) : null
+    if (!b) {
       skipped.push({
         ...item,
-        skip: { reason: 'no-anchor', detail: 'no candidate anchor, and no other target gave one to try' },
+        skip: {
+          reason: 'no-anchor',
+          detail: spare
+            ? 'no candidate anchor, no other target gave one to try, and no trust-store CA fits the module'
+            : 'no candidate anchor, and no other target gave one to try',
+        },
       })
+      continue
+    }
+    const g = groups.get(b.anchor.sha256) ?? { anchor: b.anchor, items: [] }
+    g.items.push({ ...item, anchor: b.anchor, borrowed: b.why })
+    groups.set(b.anchor.sha256, g)
   }
   return { device, groups: [...groups.values()], skipped }
+}
+
+/** Whether the module takes this certificate's key (its profile's certificateKeys). */
+function keyAccepted(c: ParsedCert, profile: FirmwareProfile): boolean {
+  const k = c.info.key
+  const limits = profile.tls.certificateKeys
+  if (k.type === 'rsa') return k.bits !== null && k.bits >= limits.rsa.minBits && k.bits <= limits.rsa.maxBits
+  if (k.type === 'ec') return k.curve !== null && limits.ecdsa.includes(k.curve)
+  return false
+}
+
+/**
+ * A trust-store CA for a must-reject target tried alone (the rejection is what is tested), and
+ * why it was chosen. First a look-alike: a store CA named as the issuer of a served certificate
+ * that did not sign it (the module must check the signature to refuse it); else the CA already
+ * lent to another lone must-reject target (no second upload); else the smallest store CA the
+ * module can store whose key it takes. Never the target's own certificates. Deterministic: ties
+ * go to the fingerprint.
+ */
+export function borrowFromStore(
+  served: readonly ParsedCert[],
+  profile: FirmwareProfile,
+  store: SpareCas,
+  lent: PlannedAnchor | null,
+): { anchor: PlannedAnchor; why: string } | null {
+  const own = new Set(served.map((c) => c.info.sha256))
+  const usable = (c: ParsedCert) =>
+    !own.has(c.info.sha256) &&
+    (c.info.isCA || c.info.selfSigned) &&
+    keyAccepted(c, profile) &&
+    caUploadBytes(c.der, profile) <= profile.store.maxCaBytes
+  const toPlanned = (c: ParsedCert): PlannedAnchor =>
+    planned(
+      { cert: c, source: 'store', kind: c.info.selfSigned ? 'root' : 'intermediate', paths: [], match: [] },
+      profile,
+      false,
+    )
+  const name = (c: ParsedCert | PlannedAnchor) => displayName('info' in c ? c.info.subject : c.subject, 80)
+  for (const child of served) {
+    const alike = store
+      .issuersOf(child)
+      .filter((c) => usable(c) && !issuedBy(child, c))
+      .sort((a, b) => a.info.sha256.localeCompare(b.info.sha256))[0]
+    if (alike)
+      return {
+        anchor: toPlanned(alike),
+        why: `no CA of its own: tried with the trust-store CA "${name(alike)}", whose name is the issuer "${displayName(child.info.issuer, 80)}" that the server's certificate gives but whose key did not sign it, so the module must check the signature to refuse it`,
+      }
+  }
+  if (lent)
+    return {
+      anchor: lent,
+      why: `no CA of its own, and no trust-store CA is related to its chain: tried with "${name(lent)}", the trust-store CA already lent to another must-reject target, so the module's own rejection is observed`,
+    }
+  let best: ParsedCert | null = null
+  let bestBytes = Infinity
+  for (const c of store.certificates()) {
+    if (!usable(c)) continue
+    const n = caUploadBytes(c.der, profile)
+    if (n < bestBytes || (n === bestBytes && best !== null && c.info.sha256 < best.info.sha256)) {
+      best = c
+      bestBytes = n
+    }
+  }
+  if (!best) return null
+  return {
+    anchor: toPlanned(best),
+    why: `no CA of its own, and no trust-store CA is related to its chain: tried with "${name(best)}", the smallest trust-store CA the module can store (${bestBytes} bytes), so the module's own rejection is observed`,
+  }
 }

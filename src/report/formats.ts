@@ -1,14 +1,20 @@
 /** The report's formats and gates: words the CLI accepts, kept apart so --help loads no renderer. */
-export const REPORT_FORMATS = ['html', 'md', 'csv', 'json', 'junit'] as const
+export const REPORT_FORMATS = ['html', 'md', 'csv', 'json', 'junit', 'pem'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
+/** Written when no format is named: every format but `pem` (CA bundles to provision, asked for by name). */
+export const DEFAULT_REPORT_FORMATS: readonly ReportFormat[] = ['html', 'md', 'csv', 'json', 'junit']
 
-/** Fixed names, so a docs pipeline or CI step can pick them up without parsing output. */
+/**
+ * Fixed names, so a docs pipeline or CI step can pick them up without parsing output. `pem` writes
+ * one file per firmware with a recommended CA set, `ca-<MODULE>-<FIRMWARE>.pem`.
+ */
 export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = {
   html: 'index.html',
   md: 'matrix.md',
   csv: 'attempts.csv',
   json: 'report.json',
   junit: 'junit.xml',
+  pem: 'ca-MODULE-FIRMWARE.pem',
 }
 
 export const FAIL_ON = ['regression', 'unsafe', 'any-fail', 'never'] as const

@@ -1,8 +1,15 @@
-import type { NotRun } from '../plan/index.js'
+import type { DevicePlan, NotRun } from '../plan/index.js'
 import type { AttemptRow, RunDevice } from '../store/index.js'
+import { NO_WORD_REASONS } from './model/cells.js'
 
 export interface MatrixCell {
-  verdict: 'pass' | 'fail' | 'not-run' | 'pending'
+  /**
+   * `incomplete`: CAs failed but others planned for the target were not judged (the run was
+   * interrupted, the device lost, the budget spent, no complete answer): no fail is claimed.
+   */
+  verdict: 'pass' | 'fail' | 'not-run' | 'pending' | 'incomplete'
+  /** Planned CAs without the module's word (incomplete cells); null when the plan was never stored. */
+  left?: number | null
   /** Anchors that passed, of those tried. */
   passed: number
   tried: number
@@ -20,11 +27,16 @@ export interface Matrix {
   mismatches: Array<{ target: string; device: string; expect: string; verdict: string }>
 }
 
-/** Final verdicts of a run as a target × device matrix. Pure. */
+/**
+ * Final verdicts of a run as a target × device matrix. Pure. `unfinished` is set for a run that
+ * did not end complete, with its stored plan (null: stopped before the plan was stored): a cell
+ * whose planned CAs were not all judged is then incomplete, not a fail.
+ */
 export function buildMatrix(
   devices: RunDevice[],
   attempts: readonly AttemptRow[],
   targetOrder: readonly string[],
+  unfinished: { plan: DevicePlan[] | null } | null = null,
 ): Matrix {
   // Only final rows: a not-run marked for retry (device lost, link) is not the cell's last word.
   const finals = attempts.filter((a) => a.final)
@@ -42,8 +54,32 @@ export function buildMatrix(
       const passed = ran.filter((r) => r.outcome === 'pass').length
       const counts = new Map<string, number>()
       for (const r of ran) if (r.class) counts.set(r.class, (counts.get(r.class) ?? 0) + 1)
+      const judged = new Set(
+        mine
+          .filter((r) => r.outcome !== 'not-run' || !NO_WORD_REASONS.includes(r.reason?.reason ?? ''))
+          .map((r) => r.anchorSha256),
+      )
+      const noWord = new Set(mine.filter((r) => !judged.has(r.anchorSha256)).map((r) => r.anchorSha256))
+      const planned = !unfinished
+        ? []
+        : unfinished.plan === null
+          ? null
+          : unfinished.plan
+              .filter((p) => p.device === d.label)
+              .flatMap((p) =>
+                p.groups.filter((g) => g.items.some((i) => i.target === target)).map((g) => g.anchor.sha256),
+              )
+      const left = planned === null ? null : new Set([...planned.filter((sha) => !judged.has(sha)), ...noWord]).size
       const verdict: MatrixCell['verdict'] =
-        passed > 0 ? 'pass' : ran.length > 0 ? 'fail' : mine.length > 0 ? 'not-run' : 'pending'
+        passed > 0
+          ? 'pass'
+          : ran.length > 0
+            ? left === 0
+              ? 'fail'
+              : 'incomplete'
+            : mine.length > 0
+              ? 'not-run'
+              : 'pending'
       const mismatch = (expect === 'fail' && verdict === 'pass') || (expect === 'pass' && verdict === 'fail')
       const notes = [
         ...new Set(mine.filter((r) => r.outcome === 'not-run' && r.reason).map((r) => reasonText(r.reason!))),
@@ -55,6 +91,7 @@ export function buildMatrix(
         classes: [...counts].sort((a, b) => b[1] - a[1]).map(([c]) => c),
         notes,
         mismatch,
+        ...(verdict === 'incomplete' ? { left } : {}),
       })
       if (mismatch) matrix.mismatches.push({ target, device: d.label, expect: expect!, verdict })
     }

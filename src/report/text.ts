@@ -9,6 +9,8 @@ function cellText(c: MatrixCell | undefined, lost: boolean): string {
   const mark = c.mismatch ? ' (!)' : ''
   if (c.verdict === 'pass') return `pass ${c.passed}/${c.tried}${mark}`
   if (c.verdict === 'fail') return `FAIL ${c.classes.join(',')}${c.tried > 1 ? ` x${c.tried}` : ''}${mark}`
+  if (c.verdict === 'incomplete')
+    return `incomplete: FAIL ${c.classes.join(',')}${c.tried > 1 ? ` x${c.tried}` : ''}, ${c.left ?? 'other'} CA(s) not judged`
   if (c.verdict === 'not-run') return `not run: ${c.notes.join(',')}`
   return 'pending'
 }
@@ -65,6 +67,8 @@ export function failuresText(attempts: readonly AttemptRow[]): string {
     )
     for (const l of a.lines) lines.push(`    ${termSafe(truncate(l, 120))}`)
     if (a.reason) lines.push(`    (${termSafe(truncate(`${a.reason.reason}: ${a.reason.detail}`, 160))})`)
+    // A must-reject target tried with a borrowed CA: which and why.
+    if (a.note) lines.push(`    (${termSafe(truncate(a.note, 400))})`)
     if (a.upload)
       lines.push(
         `    (CA: ${termSafe(truncate(a.upload.command, 60))}${a.upload.ski ? `, key id ${a.upload.ski}` : ''})`,

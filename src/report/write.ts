@@ -20,20 +20,22 @@ import { comparedCount } from './model/diff.js'
 import type { EvidenceSource, ReportModel } from './model/types.js'
 
 import { REPORT_FILES, type FailOn, type ReportFormat } from './formats.js'
-export { FAIL_ON, REPORT_FILES, REPORT_FORMATS } from './formats.js'
+export { DEFAULT_REPORT_FORMATS, FAIL_ON, REPORT_FILES, REPORT_FORMATS } from './formats.js'
 export type { FailOn, ReportFormat } from './formats.js'
 
-/** What renderers read besides the model: transcripts and, for the CSV, every attempt. */
+/** What renderers read besides the model: transcripts, for the CSV every attempt, for the PEM export certificates. */
 export interface ReportSources extends EvidenceSource {
   attempts(): Iterable<HistoryAttempt>
+  certificateDer(sha256: string): Buffer | null
+  untrustedAnchors(): ReadonlySet<string>
 }
 
 type Renderer = (model: ReportModel, sources: ReportSources, out: Writable) => Promise<void>
 
-async function renderer(format: ReportFormat): Promise<Renderer> {
+async function renderer(format: Exclude<ReportFormat, 'pem'>): Promise<Renderer> {
   const r = await import('./render/index.js')
   const { writeHtmlReport } = await import('./render/html.js')
-  const table: Record<ReportFormat, Renderer> = {
+  const table: Record<Exclude<ReportFormat, 'pem'>, Renderer> = {
     html: (m, s, o) => writeHtmlReport(m, s, o),
     md: async (m, _s, o) => {
       await new Promise<void>((resolve, reject) =>
@@ -82,6 +84,12 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
   const sources: ReportSources = {
     transcript: (id) => history.transcript(id),
     attempts: () => history.allAttempts(usedRuns),
+    certificateDer: (sha) => history.certificateForJudging(sha)?.der ?? null,
+    untrustedAnchors: () => {
+      const out = new Set<string>()
+      for (const a of history.allAttempts(usedRuns)) if (a.anchorSource.endsWith('-untrusted')) out.add(a.anchor)
+      return out
+    },
   }
   const dir = resolvePath(opts.outDir)
   try {
@@ -92,11 +100,16 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
     })
   }
   const files: string[] = []
-  for (const format of opts.formats) {
-    const file = join(dir, REPORT_FILES[format])
+  // `pem` is one file per firmware; every other format one file under its fixed name.
+  const outputs = async (format: ReportFormat): Promise<Array<{ name: string; render: Renderer }>> => {
+    if (format !== 'pem') return [{ name: REPORT_FILES[format], render: await renderer(format) }]
+    const { pemFiles } = await import('./render/pem.js')
+    return pemFiles(model, sources).map((f) => ({ name: f.name, render: (_m, _s, o) => writeText(o, f.text) }))
+  }
+  for (const { name, render } of (await Promise.all(opts.formats.map(outputs))).flat()) {
+    const file = join(dir, name)
     const part = `${file}.${process.pid}.part`
     try {
-      const render = await renderer(format)
       const out = createWriteStream(part)
       // A write error (disk full, the directory removed) ends the render through finished().
       const done = finished(out)
@@ -118,6 +131,10 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
     files.push(file)
   }
   return { model, files, gate: gate(model, opts.failOn) }
+}
+
+function writeText(out: Writable, text: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve())))
 }
 
 /** The --fail-on condition, in words, or null when it does not hold. */

@@ -46,6 +46,8 @@ export interface HistoryAttempt {
   expect: 'pass' | 'fail' | null
   observationId: number | null
   recordedAt: string
+  /** Free text kept with the attempt: for a must-reject target tried with a borrowed CA, which and why. */
+  note?: string | null
 }
 
 export interface HistoryObservation {
@@ -280,6 +282,39 @@ export class HistoryStore {
     return out
   }
 
+  /**
+   * The CAs a run's stored plan gave each (device, target) for device work, keyed
+   * `device NUL target`; null when the run stored no plan (stopped while resolving). Read only for
+   * runs that did not end complete: a report then tells a fail from work left undone.
+   */
+  runPlanned(runId: string): Map<string, string[]> | null {
+    const r = this.stmt('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string | null } | undefined
+    if (!r?.plan) return null
+    let plan: unknown
+    try {
+      plan = JSON.parse(r.plan)
+    } catch {
+      return null
+    }
+    const out = new Map<string, string[]>()
+    if (!Array.isArray(plan)) return null
+    for (const d of plan as Array<{ device?: unknown; groups?: unknown }>) {
+      if (typeof d?.device !== 'string' || !Array.isArray(d.groups)) continue
+      for (const g of d.groups as Array<{ anchor?: { sha256?: unknown }; items?: unknown }>) {
+        const sha = g?.anchor?.sha256
+        if (typeof sha !== 'string' || !Array.isArray(g.items)) continue
+        for (const i of g.items as Array<{ target?: unknown }>) {
+          if (typeof i?.target !== 'string') continue
+          const key = `${d.device}\u0000${i.target}`
+          const list = out.get(key)
+          if (!list) out.set(key, [sha])
+          else if (!list.includes(sha)) list.push(sha)
+        }
+      }
+    }
+    return out
+  }
+
   /** The kind of a run (null: no such run), so a report names a learn run it was asked for rather than calling it missing. */
   runKind(id: string): 'survey' | 'learn' | null {
     const r = this.stmt('SELECT kind FROM runs WHERE id = ?').get(id) as { kind: string } | undefined
@@ -376,6 +411,7 @@ export class HistoryStore {
       expect,
       observationId,
       recordedAt,
+      note,
     ] = r
     return {
       id: id as number,
@@ -404,6 +440,7 @@ export class HistoryStore {
       expect: (expect as HistoryAttempt['expect']) ?? null,
       observationId: (observationId as number | null) ?? null,
       recordedAt: recordedAt as string,
+      note: (note as string | null) ?? null,
     }
   }
 
@@ -440,7 +477,7 @@ export class HistoryStore {
 }
 
 const ATTEMPT_COLUMNS = `id, run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, class,
-  reason, reason_detail, ca_upload, lines, http_status, duration_ms, expect, observation_id, recorded_at`
+  reason, reason_detail, ca_upload, lines, http_status, duration_ms, expect, observation_id, recorded_at, note`
 const OBS_COLUMNS =
   'id, run_id, target, observed_at, hello, protocol, cipher, served, chain_hash, error_code, error_message, anchors'
 const OBS_NAMES = OBS_COLUMNS.split(', ')

@@ -80,6 +80,17 @@ export class ObservationStore {
     for (const fp of result.fps) this.stored.add(fp)
     return result.id
   }
+
+  /** A certificate no observation holds (a trust-store CA a plan lends a must-reject target), so a worker can upload it. */
+  recordCertificate(c: ParsedCert, at: string): void {
+    if (this.stored.has(c.info.sha256)) return
+    try {
+      this.prepared().insertCert.run(certRow(c, at))
+    } catch (err) {
+      throw storeError(err, this.path)
+    }
+    this.stored.add(c.info.sha256)
+  }
 }
 
 /** Stable identity of a ClientHello, so observations made with different hellos are told apart. */

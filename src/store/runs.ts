@@ -108,6 +108,8 @@ export interface AttemptRow {
   expect: string | null
   observationId: number | null
   recordedAt: string
+  /** Free text kept with the attempt (a must-reject target's borrowed CA: which and why). */
+  note?: string | null
 }
 
 export const NO_ANCHOR = '-'
@@ -266,7 +268,7 @@ export class RunStore {
       .prepare(
         `SELECT id, device, module, firmware, profile, target, host, port, path, anchor_sha256 AS anchorSha256, anchor_subject AS anchorSubject,
       anchor_source AS anchorSource, try, final, outcome, class, reason, reason_detail AS reasonDetail, ca_upload AS caUpload, lines, http_status AS httpStatus,
-      body_bytes AS bodyBytes, duration_ms AS durationMs, expect, observation_id AS observationId, recorded_at AS recordedAt FROM attempts WHERE run_id = ? ORDER BY id`,
+      body_bytes AS bodyBytes, duration_ms AS durationMs, expect, observation_id AS observationId, recorded_at AS recordedAt, note FROM attempts WHERE run_id = ? ORDER BY id`,
       )
       .all(runId) as Array<
       Omit<AttemptRow, 'lines' | 'final' | 'reason' | 'upload'> & {

@@ -84,6 +84,16 @@ test('a misspelt or unknown field is refused, naming it, instead of its default 
     () => validateProfile({ ...esp, esp: { ...esp.esp, caStroe: 'sysmfg' } }, 'esp.json'),
     /unknown field esp\."caStroe" \(esp has caStore, sniDefault, errno, cipherCommand\)/,
   )
+  // store.caBundle says whether one slot takes a PEM bundle: a boolean, and caSlots a whole number.
+  assert.equal(validateProfile({ ...base, store: { ...base.store, caBundle: true } }, 'mine.json').store.caBundle, true)
+  assert.throws(
+    () => validateProfile({ ...base, store: { ...base.store, caBundle: 'yes' } }, 'mine.json'),
+    /store\.caBundle must be true or false/,
+  )
+  assert.throws(
+    () => validateProfile({ ...base, store: { ...base.store, caSlots: 0 } }, 'mine.json'),
+    /store\.caSlots must be a whole number of 1 or more/,
+  )
   // The family's own block is known to its profiles only.
   assert.throws(() => validateProfile({ ...base, esp: esp.esp }, 'mine.json'), /unknown field "esp"/)
   assert.equal(validateProfile(esp, 'esp.json').module, 'ESP32-C3')

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Observation } from '../../src/chain/index.js'
+import { webcrypto } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { CertCache, parseCertificate, pemBlocks, TrustStore, type Observation } from '../../src/chain/index.js'
+import { x509Lib } from '../../src/chain/x509-lib.js'
 import { run } from '../../src/cli/run.js'
 import { loadProfile, type FirmwareProfile } from '../../src/device/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
@@ -53,10 +56,44 @@ describe('planning', () => {
       .map((g) => `${g.anchor.kind}:${g.anchor.source}`)
       .sort()
     assert.deepEqual(ski, ['intermediate:served', 'intermediate:served', 'root:store', 'root:store'])
+    // A path-building module anchors its path at any CA it holds: the served intermediate and the
+    // served cross-sign are candidates too, after the roots.
     const path = planDevice('d', spwf01, targets(), obs, ALL)
       .groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
       .map((g) => `${g.anchor.kind}:${g.anchor.source}`)
-    assert.deepEqual(path, ['root:store', 'root:store'])
+      .sort()
+    assert.deepEqual(path, ['intermediate:served', 'intermediate:served', 'root:store', 'root:store'])
+  })
+
+  test('a path-building module is offered the intermediate a server omits (AIA); --anchors first prefers the CA it can reach', async () => {
+    const t = labTargets(lab).get('aia.basic.test')!
+    const o = await (await labResolver(lab)).resolve(t)
+    const only = new Map([[t.id, { device: { obs: o, id: null }, broad: { obs: o, id: null } }]])
+    for (const profile of [spwf01, await loadProfile('esp-at-4.1-esp32')]) {
+      const all = planDevice('d', profile, [t], only, ALL)
+      assert.deepEqual(
+        all.groups.map((g) => [g.anchor.subject, g.anchor.kind, g.anchor.source]),
+        [
+          // The module can build leaf → intermediate over what the server sends: it comes first.
+          ['CN=tlsmatrix Lab Intermediate AIA, O=tlsmatrix lab', 'intermediate', 'aia'],
+          // The root is tried too: the report can then say the target passes only with the intermediate.
+          ['CN=tlsmatrix Lab Root RSA 2048, O=tlsmatrix lab', 'root', 'store'],
+        ],
+        profile.id,
+      )
+      const first = planDevice('d', profile, [t], only, FIRST)
+      assert.deepEqual(
+        first.groups.map((g) => g.anchor.subject),
+        ['CN=tlsmatrix Lab Intermediate AIA, O=tlsmatrix lab'],
+        profile.id,
+      )
+    }
+    // A server that sends its intermediate: the root stays the preferred (first) anchor.
+    const rsa = planDevice('d', spwf01, [labTargets(lab).get('rsa2048.basic.test')!], obs, FIRST)
+    assert.deepEqual(
+      rsa.groups.map((g) => g.anchor.subject),
+      ['CN=tlsmatrix Lab Root RSA 2048, O=tlsmatrix lab'],
+    )
   })
 
   test('--anchors first tries only the preferred root', () => {
@@ -108,6 +145,76 @@ describe('planning', () => {
             [t.host],
           )
     }
+  })
+
+  test('a must-reject target alone is attempted with a trust-store CA, saying which and why; a look-alike of its issuer first', async () => {
+    const t = labTargets(lab).get('untrusted-root.basic.test')!
+    const o = await (await labResolver(lab)).resolve(t)
+    const alone = new Map([[t.id, { device: { obs: o, id: null }, broad: { obs: o, id: null } }]])
+    const cache = new CertCache()
+    const labStore = new TrustStore(pemBlocks(readFileSync(lab.trustStoreFile, 'utf8')), cache)
+    // Without the store to borrow from (the old behaviour): a finding, nothing sent.
+    assert.deepEqual(
+      planDevice('d', spwf04, [t], alone, ALL).skipped.map((i) => i.skip?.reason),
+      ['untrusted-anchor', 'no-anchor'],
+    )
+    // No store CA is related to this chain: the smallest one the module can store is lent.
+    for (const profile of [spwf04, spwf01]) {
+      const plan = planDevice('d', profile, [t], alone, ALL, labStore)
+      assert.deepEqual(
+        plan.skipped.map((i) => i.skip?.reason),
+        ['untrusted-anchor'],
+        profile.id,
+      )
+      assert.equal(plan.groups.length, 1, profile.id)
+      const g = plan.groups[0]!
+      assert.equal(g.anchor.source, 'store')
+      assert.deepEqual(
+        g.items.map((i) => i.host),
+        [t.host],
+      )
+      const sizes = [...labStore.certificates()]
+        .filter((c) => (profile.tls.certificateKeys.ecdsa.length > 0 ? true : c.info.key.type === 'rsa'))
+        .map((c) => (profile.dialect === 'spwf01' ? 0 : c.der.length))
+      if (profile.dialect !== 'spwf01') assert.equal(g.anchor.uploadBytes, Math.min(...sizes), 'the smallest')
+      assert.match(
+        g.items[0]!.borrowed!,
+        /^no CA of its own, and no trust-store CA is related to its chain: tried with ".*", the smallest trust-store CA the module can store \(\d+ bytes\)/,
+      )
+    }
+    // A store CA with the name the leaf gives as its issuer but another key: the module must check the signature.
+    const x509 = x509Lib()
+    const alg = {
+      name: 'RSASSA-PKCS1-v1_5',
+      hash: 'SHA-256',
+      publicExponent: new Uint8Array([1, 0, 1]),
+      modulusLength: 2048,
+    }
+    const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])
+    const alike = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '02',
+      name: 'CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab',
+      notBefore: new Date(Date.now() - 86_400_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      keys,
+      signingAlgorithm: alg,
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    })
+    const withAlike = new TrustStore(
+      [...pemBlocks(readFileSync(lab.trustStoreFile, 'utf8')), Buffer.from(alike.rawData)],
+      cache,
+    )
+    const plan = planDevice('d', spwf04, [t], alone, ALL, withAlike)
+    const g = plan.groups[0]!
+    assert.equal(g.anchor.sha256, parseCertificate(Buffer.from(alike.rawData)).info.sha256)
+    assert.match(
+      g.items[0]!.borrowed!,
+      /^no CA of its own: tried with the trust-store CA "CN=tlsmatrix Lab Untrusted Root.*", whose name is the issuer .* but whose key did not sign it, so the module must check the signature/,
+    )
+    // With another target beside it, the anchor already loaded for it is lent, and said so.
+    const both = planDevice('d', spwf04, [...targets(), t], new Map([...obs, ...alone]), ALL, withAlike)
+    const lent = both.groups.flatMap((x) => x.items).find((i) => i.host === t.host)!
+    assert.match(lent.borrowed!, /the CA this plan uses for the most other targets \(loaded already\)/)
   })
 
   test('an anchor larger than the store is a finding, not an upload', () => {

@@ -262,10 +262,12 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
     }
     const attempts = runs.attempts(result.runId)
     // The run's own targets (its plan), not the file as it is now: --force may have added some.
+    const stored = runs.getRun(result.runId)?.plan ?? null
     const matrix = buildMatrix(
       result.devices,
       attempts,
-      runTargetOrder(runs.getRun(result.runId)?.plan ?? null, hosts.targets),
+      runTargetOrder(stored, hosts.targets),
+      result.status === 'complete' ? null : { plan: stored },
     )
     if (o.json) {
       io.stdout.write(`${JSON.stringify(runJson(result, attempts, matrix), null, 2)}\n`)
@@ -333,7 +335,7 @@ async function reportRun(
   io: Io,
   clock: Clock,
 ): Promise<GateResult | null> {
-  const { writeReport, REPORT_FORMATS, REPORT_FILES } = await import('../../report/write.js')
+  const { writeReport, DEFAULT_REPORT_FORMATS, REPORT_FILES } = await import('../../report/write.js')
   const to = o.json ? io.stderr : io.stdout
   const history = new HistoryStore(db)
   // previous-run: the newest complete run before this one that holds a verdict (see the store).
@@ -369,7 +371,7 @@ async function reportRun(
       expiryDays: opts.reportExpiryDays ?? 90,
       title: o.label ?? null,
       now: clock.now(),
-      formats: opts.reportFormat ?? [...REPORT_FORMATS],
+      formats: opts.reportFormat ?? [...DEFAULT_REPORT_FORMATS],
       outDir: resolvePath(io.cwd, opts.report!),
       failOn,
     })
@@ -392,7 +394,7 @@ async function reportRun(
       if (gate && isAppError(err, 'REPORT_NO_DATA')) {
         // Files an earlier report left there are named: a CI step must not publish them as tonight's.
         const outDir = resolvePath(io.cwd, opts.report!)
-        const stale = (opts.reportFormat ?? [...REPORT_FORMATS])
+        const stale = (opts.reportFormat ?? [...DEFAULT_REPORT_FORMATS])
           .map((f) => REPORT_FILES[f])
           .filter((f) => existsSync(join(outDir, f)))
         throw new AppError(

@@ -117,6 +117,14 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
       need(t.anchorMatch === 'ski-aki' || t.anchorMatch === 'path', 'tls.anchorMatch must be ski-aki or path')
     }
     need(typeof p.store?.maxCaBytes === 'number', 'store.maxCaBytes must be a number')
+    need(
+      Number.isInteger(p.store?.caSlots) && (p.store?.caSlots ?? 0) >= 1,
+      'store.caSlots must be a whole number of 1 or more',
+    )
+    need(
+      p.store?.caBundle === undefined || typeof p.store.caBundle === 'boolean',
+      'store.caBundle must be true or false (one slot takes a PEM bundle of several CAs)',
+    )
     const lineList = (v: unknown) =>
       Array.isArray(v) && v.every((l) => typeof l === 'string' && l !== '' && !/[\r\n]/.test(l))
     need(
@@ -196,7 +204,7 @@ const BLOCK_KEYS: Record<string, readonly string[]> = {
     'checkValidity',
     'checkHostname',
   ],
-  store: ['caSlots', 'maxCaBytes'],
+  store: ['caSlots', 'maxCaBytes', 'caBundle'],
   responses: ['info', 'final'],
 }
 

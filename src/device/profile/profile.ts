@@ -51,7 +51,12 @@ export interface FirmwareProfile {
     checkValidity: boolean
     checkHostname: boolean
   }
-  store: { caSlots: number; maxCaBytes: number }
+  /**
+   * The CA store: `caSlots` CAs at once, each up to `maxCaBytes` (as uploaded). `caBundle`: one slot
+   * takes a PEM bundle of several CAs, `maxCaBytes` in all (absent: one CA per slot). tlsmatrix
+   * uploads one CA at a time either way; this says what a product can be provisioned with.
+   */
+  store: { caSlots: number; maxCaBytes: number; caBundle?: boolean }
   /**
    * The grammar of a request's response besides the error table: informational lines and final
    * lines (`{n}` a number, `{text}` printable text). A response with any other line, or no final

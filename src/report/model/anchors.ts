@@ -90,3 +90,115 @@ function firstCombination(n: number, k: number, accept: (pick: number[]) => bool
     for (let j = i + 1; j < k; j++) pick[j] = pick[j - 1]! + 1
   }
 }
+
+/** What a firmware's CA store can hold at once (its profile's `store`). */
+export interface StoreCapacity {
+  slots: number
+  /** One slot takes a PEM bundle of several CAs (`store.caBundle`). */
+  bundle: boolean
+  /** Bytes one slot takes, as uploaded. */
+  maxBytes: number
+}
+
+/**
+ * Whether these CAs can be in the store at once: at most `slots` CAs; with bundles, packed into
+ * `slots` slots of `maxBytes` (first fit, largest first: exact for one slot, and never claims a
+ * set fits that does not).
+ */
+export function fitsStore(set: readonly string[], cap: StoreCapacity, bytesOf: (sha: string) => number): boolean {
+  if (!cap.bundle) return set.length <= cap.slots && set.every((s) => bytesOf(s) <= cap.maxBytes)
+  const bins: number[] = []
+  for (const n of set.map(bytesOf).sort((a, b) => b - a)) {
+    const i = bins.findIndex((b) => b + n <= cap.maxBytes)
+    if (i >= 0) bins[i]! += n
+    else if (bins.length < cap.slots && n <= cap.maxBytes) bins.push(n)
+    else return false
+  }
+  return true
+}
+
+export interface ProvisionResult extends CoverResult {
+  /** Indexes (into `needs`) of the needs the set does not meet: those targets need another provisioning. */
+  unmet: number[]
+}
+
+/**
+ * The CAs to provision: the smallest set that serves every need (smallestCover) when the store
+ * holds it; otherwise the set the store can hold that serves the most needs (fewest CAs, then the
+ * preferred order, on ties) and the needs left out. A store of one slot without bundles gets the
+ * one CA that serves most. Exhaustive while the number of subsets stays small, greedy beyond.
+ */
+export function provisionCover(
+  needs: ReadonlyArray<readonly string[]>,
+  preferred: readonly string[],
+  cap: StoreCapacity | null,
+  bytesOf: (sha: string) => number,
+): ProvisionResult {
+  const unmetBy = (set: readonly string[]) =>
+    needs.flatMap((n, i) => (n.length > 0 && !n.some((a) => set.includes(a)) ? [i] : []))
+  const full = smallestCover(needs, preferred)
+  if (!cap || fitsStore(full.anchors, cap, bytesOf)) return { ...full, unmet: unmetBy(full.anchors) }
+  const candidates = preferred.filter((a) => needs.some((n) => n.includes(a)) && fitsStore([a], cap, bytesOf))
+  const served = candidates.map((a) => new Set(needs.flatMap((n, i) => (n.includes(a) ? [i] : []))))
+  const count = (pick: readonly number[]) => {
+    const met = new Set<number>()
+    for (const i of pick) for (const n of served[i]!) met.add(n)
+    return met.size
+  }
+  const maxK = cap.bundle ? candidates.length : Math.min(cap.slots, candidates.length)
+  let best: number[] = []
+  let bestCount = 0
+  let tried = 0
+  let exact = true
+  for (let k = 1; k <= maxK; k++) {
+    if (combinations(candidates.length, k) + tried > EXACT_BUDGET) {
+      exact = false
+      break
+    }
+    // Lexicographic order visits the preferred CAs first: the first best found wins ties.
+    firstCombination(candidates.length, k, (pick) => {
+      tried++
+      const c = count(pick)
+      if (
+        c > bestCount &&
+        fitsStore(
+          pick.map((i) => candidates[i]!),
+          cap,
+          bytesOf,
+        )
+      ) {
+        best = [...pick]
+        bestCount = c
+      }
+      return false
+    })
+  }
+  if (!exact) {
+    // Greedy: the CA serving most of the needs still unmet that keeps the set storable.
+    const chosen: number[] = [...best]
+    for (;;) {
+      let add = -1
+      let gain = 0
+      for (let i = 0; i < candidates.length; i++) {
+        if (chosen.includes(i)) continue
+        const g = count([...chosen, i]) - count(chosen)
+        if (
+          g > gain &&
+          fitsStore(
+            [...chosen, i].map((j) => candidates[j]!),
+            cap,
+            bytesOf,
+          )
+        ) {
+          add = i
+          gain = g
+        }
+      }
+      if (add < 0) break
+      chosen.push(add)
+    }
+    if (count(chosen) > bestCount) best = chosen
+  }
+  const anchors = best.map((i) => candidates[i]!)
+  return { anchors, exact, unmet: unmetBy(anchors) }
+}

@@ -10,8 +10,8 @@ import {
   type HistoryRun,
   type HistoryStore,
 } from '../../store/index.js'
-import { preferAnchors, smallestCover } from './anchors.js'
-import { buildCell, type CellChain } from './cells.js'
+import { preferAnchors, provisionCover } from './anchors.js'
+import { buildCell, type CellChain, type CellGaps } from './cells.js'
 import { describeChainChange, historyCertFacts, keyText, type ChainCertFacts } from './chain-change.js'
 import { diffCells, type ChangeExplanation } from './diff.js'
 import { expiringCertificates } from './expiry.js'
@@ -125,7 +125,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     diff,
     chainChanges: chainChanges(history, targets, columns, ctx.certFacts),
     expiring: expiringCertificates(ordered, cert, q.now, q.expiryDays),
-    statements: buildStatements(columns, main.byId, targets),
+    statements: buildStatements(columns, main.byId, targets, (sha) => cert(sha)?.name ?? sha.slice(0, 16)),
     disagreements: ordered.filter((c) => c.disagree).length,
     rigDifferences: rigDifferences(history, q.runs.length ? q.runs : null, main.byId),
     certificates: {},
@@ -231,10 +231,6 @@ function anchorSet(
     passing.flatMap((x) => x.anchors.passed),
     cert,
   )
-  const cover = smallestCover(
-    passing.map((x) => x.anchors.passed),
-    preferred,
-  )
   // What the upload puts in the store, as the family encodes it (DER on the SPWF04SA, PEM text on
   // the SPWF01SA). The report keeps sizes, not certificates: a family's size depends on the length only.
   const family = dialect === null ? undefined : findFamily(dialect)
@@ -242,15 +238,28 @@ function anchorSet(
     const s = cert(sha)
     return s ? (family ? family.caUploadBytes(new Uint8Array(s.bytes)) : s.bytes) : 0
   }
+  // The recommendation respects the store: one CA per slot unless the profile says a slot takes a bundle.
+  const capacity = c.store
+    ? { slots: c.store.caSlots, bundle: c.store.caBundle ?? false, maxBytes: c.store.maxCaBytes }
+    : null
+  const cover = provisionCover(
+    passing.map((x) => x.anchors.passed),
+    preferred,
+    capacity,
+    bytesOf,
+  )
+  const unmet = new Set(cover.unmet)
   return {
     module: c.module,
     firmware: c.firmware,
     anchors: cover.anchors,
-    covers: passing.map((x) => x.target),
+    covers: passing.filter((_, i) => !unmet.has(i)).map((x) => x.target),
     bytes: cover.anchors.reduce((n, s) => n + bytesOf(s), 0),
     exact: cover.exact,
     perTarget: passing.map((x) => ({ target: x.target, anchors: x.anchors.passed })),
     limitBytes: c.store ? c.store.caSlots * c.store.maxCaBytes : null,
+    store: capacity ? { caSlots: capacity.slots, caBundle: capacity.bundle, maxCaBytes: capacity.maxBytes } : null,
+    uncovered: passing.filter((_, i) => unmet.has(i)).map((x) => ({ target: x.target, anchors: x.anchors.passed })),
   }
 }
 
@@ -534,6 +543,7 @@ class Context {
           predictionOf: (x) => this.predictionOf(x, own, broad),
           chain,
           rig: this.runs.get(a.runId)?.rig ?? null,
+          gaps: this.gapsOf(a.runId, attempts),
         })
         cell.module = this.intern(cell.module)
         cell.firmware = this.intern(cell.firmware)
@@ -594,6 +604,28 @@ class Context {
         : 'unknown'
     const reasons = verdict === 'unknown' ? [...new Set(ps.flatMap((p) => p.reasons.map((r) => r.text)))] : []
     return { chain, baselineOnNew: { verdict, reasons: ps.length ? reasons : ['the candidate tried no CA'] } }
+  }
+
+  private readonly plans = new Map<string, Map<string, string[]> | null>()
+
+  /** For a cell of a run that did not end complete: the CAs its plan gave it, and why the run ended. */
+  private gapsOf(runId: string, attempts: readonly HistoryAttempt[]): CellGaps | null {
+    const run = this.runs.get(runId)
+    if (!run || run.status === 'complete') return null
+    let plan = this.plans.get(runId)
+    if (plan === undefined) this.plans.set(runId, (plan = this.history.runPlanned(runId)))
+    const lost = run.devices.filter((d) => d.lost).map((d) => `${d.label}: ${d.lost}`)
+    const why =
+      run.status === 'interrupted'
+        ? 'the run was interrupted'
+        : run.status === 'device-lost'
+          ? `the device was lost${lost.length ? ` (${lost.join('; ')})` : ''}`
+          : `the run did not end (status ${run.status})`
+    if (!plan) return { planned: null, why }
+    const planned = new Set<string>()
+    for (const d of new Set(attempts.map((a) => a.device)))
+      for (const sha of plan.get(`${d}\u0000${attempts[0]!.target}`) ?? []) planned.add(sha)
+    return { planned: [...planned], why }
   }
 
   columns(cells: readonly Cell[]): FirmwareColumn[] {

@@ -24,7 +24,27 @@ export interface CellInput {
   chain: CellChain | null
   /** The rig of the cell's run. */
   rig: string | null
+  /**
+   * Set when the cell's run did not end complete (interrupted, device lost, still running): the
+   * CAs its plan gave this target on this firmware (null when the run stopped before its plan was
+   * stored: which remain is unknown) and why the run ended early, in words.
+   */
+  gaps?: CellGaps | null
 }
+
+export interface CellGaps {
+  planned: string[] | null
+  why: string
+}
+
+/**
+ * Not-run reasons that leave a planned CA without the module's word on it: the budget ran out,
+ * the device was lost, or the module gave no complete answer twice (link, unrecognized). A cell
+ * whose every other CA failed is then incomplete, not a fail. The other reasons are findings
+ * about the CA itself (too large, refused, untrusted, the target refused): the module cannot use
+ * it, which is complete evidence.
+ */
+export const NO_WORD_REASONS: readonly string[] = ['budget', 'device-lost', 'link', 'unrecognized']
 
 /**
  * One cell of the matrix from its final attempts. Pure. A cell passes when any anchor passed;
@@ -43,7 +63,19 @@ export function buildCell(input: CellInput): Cell {
   const byPreference = [...attempts].sort((a, b) => rank(a) - rank(b) || a.id - b.id)
   const passed = byPreference.filter((a) => a.outcome === 'pass')
   const failed = byPreference.filter((a) => a.outcome === 'fail')
-  const verdict: Cell['verdict'] = passed.length > 0 ? 'pass' : ran.length > 0 ? 'fail' : 'not-run'
+  // CAs the plan gave this cell that the module has not judged (not tried, or no word on them).
+  const judged = new Set(
+    attempts.filter((a) => a.outcome !== 'not-run' || !NO_WORD_REASONS.includes(a.reason ?? '')).map((a) => a.anchor),
+  )
+  const noWord = [
+    ...new Set(attempts.filter((a) => a.outcome === 'not-run' && !judged.has(a.anchor)).map((a) => a.anchor)),
+  ]
+  const gaps = input.gaps ?? null
+  const untried = gaps?.planned ? gaps.planned.filter((sha) => !judged.has(sha) && !noWord.includes(sha)) : []
+  const complete = noWord.length === 0 && untried.length === 0 && !(gaps && gaps.planned === null)
+  // A fail is only what the module said of every planned CA: with any left, the cell is incomplete.
+  const incomplete = passed.length === 0 && ran.length > 0 && !complete
+  const verdict: Cell['verdict'] = passed.length > 0 ? 'pass' : ran.length > 0 && !incomplete ? 'fail' : 'not-run'
   const shown = passed[0] ?? failed[0] ?? byPreference.find((a) => a.reason !== 'untrusted-anchor') ?? byPreference[0]!
   const predictions = new Map(ran.map((a) => [a.id, input.predictionOf(a)]))
   const predicted = combinePredictions([...predictions.values()])
@@ -92,7 +124,47 @@ export function buildCell(input: CellInput): Cell {
       `must be refused (expect=fail), yet the module accepted it with ${name(passed[0]!.anchor)}; ${predicted === 'pass' ? 'its profile predicts that too: the firmware does not check what makes this server unacceptable' : 'its profile cannot tell'}`,
     )
   }
-  const notRunRow = verdict === 'not-run' ? shown : null
+  let incompleteWhy: string | null = null
+  if (incomplete) {
+    const failedText = [...new Set(failed.map((a) => `${name(a.anchor)} (${a.class ?? 'fail'})`))].join(', ')
+    const left = [
+      ...noWord.map((sha) => {
+        const a = attempts.find((x) => x.anchor === sha)!
+        return `${name(sha)} (${a.reason ?? 'no verdict'}${a.reasonDetail ? `: ${a.reasonDetail}` : ''})`
+      }),
+      ...untried.map((sha) => `${name(sha)} (not tried: ${gaps?.why ?? 'the run ended early'})`),
+    ]
+    incompleteWhy =
+      left.length > 0
+        ? `${left.length} of ${left.length + new Set(failed.map((a) => a.anchor)).size} planned CA(s) without the module's word: ${left.join('; ')}`
+        : `the run ended before its plan was complete (${gaps?.why ?? 'unknown'}): other CAs may have been planned`
+    why.unshift(
+      `incomplete: the module failed with ${failedText}, but not every planned CA was tried, so this is no fail; ${incompleteWhy}`,
+    )
+  }
+  if (verdict === 'pass' && !passed.some((a) => cert(a.anchor)?.selfSigned !== false)) {
+    // Every passing CA is an intermediate: what a team must upload is that intermediate.
+    const inters = [...new Set(passed.map((a) => a.anchor))]
+    const notSent = passed.filter((a) => a.anchorSource.startsWith('aia')).map((a) => a.anchor)
+    const roots = [...new Set(failed.filter((a) => cert(a.anchor)?.selfSigned).map((a) => a.anchor))]
+    const rootWhy = roots.map((sha) => {
+      const a = failed.find((x) => x.anchor === sha)!
+      const r = predictions.get(a.id)?.reasons[0]?.text
+      return `with the root "${name(sha)}" it fails (${a.class ?? 'fail'})${r ? `: ${r}` : ''}`
+    })
+    why.push(
+      `passes ${complete ? 'only ' : ''}with the intermediate ${inters.map((x) => `"${name(x)}"`).join(' or ')} uploaded${
+        notSent.length
+          ? ` (the server does not send ${notSent.length === inters.length ? 'it' : `"${name(notSent[0]!)}"`}: found through AIA)`
+          : ''
+      }${rootWhy.length ? `; ${rootWhy.join('; ')}` : complete ? '; no root CA was tried for this module' : ''}${
+        complete ? '' : '; not every planned CA was tried'
+      }`,
+    )
+  }
+  // A must-reject target with no CA of its own was tried with a borrowed one: say which and why.
+  if (row.expect === 'fail') for (const note of new Set(attempts.map((a) => a.note).filter((n) => n))) why.push(note!)
+  const notRunRow = verdict === 'not-run' && !incomplete ? shown : null
   if (notRunRow)
     why.push(
       notRunRow.reason === 'unresolved'
@@ -119,7 +191,13 @@ export function buildCell(input: CellInput): Cell {
     predicted,
     predictedClass,
     disagree,
-    notRun: notRunRow ? { reason: notRunRow.reason ?? 'unknown', detail: notRunRow.reasonDetail ?? '' } : null,
+    notRun: incomplete
+      ? { reason: 'incomplete', detail: incompleteWhy ?? '' }
+      : notRunRow
+        ? { reason: notRunRow.reason ?? 'unknown', detail: notRunRow.reasonDetail ?? '' }
+        : null,
+    complete,
+    onlyIntermediate: verdict === 'pass' && complete && !passed.some((a) => cert(a.anchor)?.selfSigned !== false),
     runId: first.runId,
     observedAt: input.chain?.observedAt ?? null,
     evidence: {

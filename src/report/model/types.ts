@@ -47,8 +47,8 @@ export interface FirmwareColumn {
   key: string
   /** The profile snapshot the cells were judged with (null for runs stored before snapshots). */
   profileId: string | null
-  /** CA store limits of the profile, for the anchor-set bytes. */
-  store: { caSlots: number; maxCaBytes: number } | null
+  /** CA store limits of the profile, for the anchor-set bytes (`caBundle`: a slot takes a PEM bundle). */
+  store: { caSlots: number; maxCaBytes: number; caBundle?: boolean } | null
 }
 
 export interface TargetRow {
@@ -89,8 +89,19 @@ export interface Cell {
   predictedClass: string | null
   /** predicted is known and differs from the verdict (or both fail with different classes). */
   disagree: boolean
-  /** Why there is no verdict, for not-run cells. */
+  /**
+   * Why there is no verdict, for not-run cells. `incomplete`: some CAs failed but others the plan
+   * gave this target were never judged (the run was interrupted, the device lost, the budget spent,
+   * no complete answer): without the module's word on every planned CA there is no fail.
+   */
   notRun: { reason: string; detail: string } | null
+  /**
+   * Every CA planned for this cell has the module's word (absent in reports made before it was
+   * recorded). Statements and "only with" findings are made from complete cells only.
+   */
+  complete?: boolean
+  /** It passes, every planned CA was judged, and only intermediates passed: the intermediate is what to upload. */
+  onlyIntermediate?: boolean
   runId: string
   observedAt: string | null
   evidence: Evidence
@@ -129,16 +140,28 @@ export interface CertSummary {
 export interface AnchorSet {
   module: string
   firmware: string
-  /** Smallest set (sha256) that makes every passing target pass. */
+  /**
+   * The CAs to provision (sha256): the smallest set that makes every passing target pass when the
+   * store holds it; otherwise the set the store can hold that makes the most pass (one CA for a
+   * one-slot store without bundles), the rest listed in `uncovered`.
+   */
   anchors: string[]
+  /** Passing targets the set serves. */
   covers: string[]
   bytes: number
   /** True when found by exhaustive search (few candidates); false for greedy. */
   exact: boolean
   /** Per target, the CA to upload (preferred first). */
   perTarget: Array<{ target: string; anchors: string[] }>
-  /** The profile's store limit, when known: bytes over it cannot all be stored at once. */
+  /**
+   * The profile's store limit, when known (`caSlots × maxCaBytes`): bytes over it cannot all be
+   * stored at once. The set never holds more CAs than the store does (see `store`).
+   */
   limitBytes: number | null
+  /** What the store holds at once (the profile's `store`), when known. */
+  store?: { caSlots: number; caBundle: boolean; maxCaBytes: number } | null
+  /** Passing targets the set does not serve: each needs another provisioning, with one of its CAs (preferred first). */
+  uncovered?: Array<{ target: string; anchors: string[] }>
 }
 
 export interface DiffEntry {

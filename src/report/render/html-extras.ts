@@ -2,6 +2,7 @@ import { sideLabels } from '../model/diff.js'
 import type { ChainChangeItem, DiffEntry, Verdict } from '../model/types.js'
 import { capped, certLink, type HtmlContext } from './html-context.js'
 import { h, MARK, shortHash, verdictWord, visible } from './html-text.js'
+import { storeWords } from './text.js'
 
 function verdictText(v: Verdict | 'missing', cls: string | null): string {
   if (v === 'missing') return `${MARK.none} no data`
@@ -94,9 +95,19 @@ export function* anchorSetsSection(ctx: HtmlContext): Generator<string> {
   if (!sets.length) yield '<p>No firmware has a passing target.</p>'
   for (const s of sets) {
     const over = s.limitBytes !== null && s.bytes > s.limitBytes
-    yield `<article><h3>${h(s.module)} ${h(s.firmware)}</h3><p>${s.anchors.length} CA(s), ${h(s.bytes)} bytes${s.limitBytes !== null ? ` of ${h(s.limitBytes)}` : ''}`
-    yield `${over ? ` <strong class="fail">${MARK.unsafe} over the store limit: they cannot all be stored at once</strong>` : ''}; cover ${s.covers.length} target(s); ${s.exact ? 'smallest set (exhaustive search)' : 'small set (greedy search, may not be the smallest)'}.</p>`
+    const uncovered = s.uncovered ?? []
+    const store = storeWords(s)
+    yield `<article><h3>${h(s.module)} ${h(s.firmware)}</h3>${store ? `<p>${h(store[0]!.toUpperCase() + store.slice(1))}.</p>` : ''}<p>${s.anchors.length} CA(s), ${h(s.bytes)} bytes${s.limitBytes !== null ? ` of ${h(s.limitBytes)}` : ''}`
+    yield `${over ? ` <strong class="fail">${MARK.unsafe} over the store limit: they cannot all be stored at once</strong>` : ''}; serve ${s.covers.length} of ${s.covers.length + uncovered.length} passing target(s); ${s.exact ? (uncovered.length ? 'the most the store can serve at once (exhaustive search)' : 'smallest set (exhaustive search)') : 'small set (greedy search, may not be the smallest)'}.</p>`
     yield `<ol>${s.anchors.map((a) => `<li>${certLink(ctx, a)}</li>`).join('')}</ol>`
+    if (uncovered.length) {
+      yield `<p><strong>${uncovered.length} passing target(s) need another provisioning</strong>: the store cannot hold their CA beside the one(s) above.</p>`
+      yield '<table><caption>Targets that need another CA provisioned</caption><thead><tr><th scope="col">Target</th><th scope="col">CAs that serve it</th></tr></thead><tbody>'
+      const { shown, more } = capped(ctx, uncovered)
+      for (const p of shown)
+        yield `<tr><th scope="row">${h(p.target)}</th><td>${p.anchors.map((a) => certLink(ctx, a)).join(', ')}</td></tr>`
+      yield `</tbody></table>${more}`
+    }
     yield `<details><summary>Per target (preferred first)</summary><table><caption>CA to upload per target</caption><thead><tr><th scope="col">Target</th><th scope="col">CAs</th></tr></thead><tbody>`
     const { shown, more } = capped(ctx, s.perTarget)
     for (const p of shown)

@@ -9,7 +9,7 @@ import type {
   Verdict,
 } from '../model/types.js'
 import { diffMarks, sideLabels } from '../model/diff.js'
-import { certName, md } from './text.js'
+import { certName, md, storeWords } from './text.js'
 
 /**
  * `matrix.md`: the report as GitHub Markdown for docs. Kept diff-friendly for nightly commits:
@@ -346,7 +346,11 @@ function anchorSet(model: ReportModel, s: AnchorSet): string[] {
       : s.bytes <= s.limitBytes
         ? `within the ${s.limitBytes}-byte store limit`
         : `⚠️ OVER the ${s.limitBytes}-byte store limit: cannot all be stored at once`
-  const search = s.exact ? 'exact (exhaustive search: no smaller set exists)' : 'greedy (small, not proven smallest)'
+  const search = !s.exact
+    ? 'greedy (small, not proven smallest)'
+    : (s.uncovered ?? []).length
+      ? 'exact (exhaustive search: no set the store can hold serves more)'
+      : 'exact (exhaustive search: no smaller set exists)'
   // The targets each anchor serves: every one in a docs-sized report, the first few in a fleet-sized one.
   const served = new Map<string, string[]>(s.anchors.map((sha) => [sha, []]))
   for (const p of s.perTarget) for (const sha of p.anchors) served.get(sha)?.push(p.target)
@@ -359,13 +363,27 @@ function anchorSet(model: ReportModel, s: AnchorSet): string[] {
     md(sha.slice(0, 16)),
     names(served.get(sha) ?? []) || '—',
   ])
+  const uncovered = s.uncovered ?? []
+  const store = storeWords(s)
   return [
     `### ${md(`${s.module}@${s.firmware}`)}`,
     '',
-    `${s.anchors.length} anchor(s), ${s.bytes} bytes, ${limit}; ${search}; covers ${s.covers.length} target(s).`,
+    ...(store ? [`${md(store[0]!.toUpperCase() + store.slice(1))}.`, ''] : []),
+    `${s.anchors.length} anchor(s), ${s.bytes} bytes, ${limit}; ${search}; covers ${s.covers.length} of ${s.covers.length + uncovered.length} passing target(s).`,
     '',
     ...(rows.length ? table(['Anchor', 'SHA-256', 'Targets'], rows) : ['No passing target: nothing to upload.']),
     '',
+    ...(uncovered.length
+      ? [
+          `${uncovered.length} passing target(s) need another provisioning (the store cannot hold their CA beside the above):`,
+          '',
+          ...table(
+            ['Target', 'CAs that serve it'],
+            uncovered.map((u) => [md(u.target), u.anchors.map((a) => md(certName(model.certificates, a))).join(', ')]),
+          ),
+          '',
+        ]
+      : []),
   ]
 }
 
@@ -373,7 +391,7 @@ function anchorSets(model: ReportModel): string[] {
   return [
     '## Anchor sets',
     '',
-    'The smallest set of CAs per firmware that makes every passing target pass.',
+    'Per firmware, the CAs to provision: the smallest set that makes every passing target pass, when the store can hold it; otherwise what the store can hold that serves the most, and the targets that need another provisioning.',
     '',
     ...model.anchorSets.flatMap((s) => anchorSet(model, s)),
   ]

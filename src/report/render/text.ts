@@ -1,4 +1,4 @@
-import type { CertSummary } from '../model/types.js'
+import type { AnchorSet, CertSummary } from '../model/types.js'
 
 /**
  * Characters no report shows as they are: C0/C1 controls and DEL (they rewrite terminals and break
@@ -83,4 +83,13 @@ export function xmlText(text: string): string {
 /** An attribute value between double quotes; tab, CR and LF are kept as character references (a parser would turn them into spaces). */
 export function xmlAttr(text: string): string {
   return xmlText(text).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;')
+}
+
+/** What the store holds at once, in words. */
+export function storeWords(s: AnchorSet): string | null {
+  if (!s.store) return null
+  const slots = s.store.caSlots === 1 ? 'one slot' : `${s.store.caSlots} slots`
+  return s.store.caBundle
+    ? `the store takes a PEM bundle of CAs in ${slots} of ${s.store.maxCaBytes} bytes`
+    : `the store holds ${s.store.caSlots === 1 ? 'one CA' : `${s.store.caSlots} CAs`} at a time (${slots} of ${s.store.maxCaBytes} bytes, no bundle)`
 }
