@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import { displayName } from '../../chain/display-name.js'
+import { visibleText } from '../../core/sanitize.js'
 import type { HistoryAttempt } from '../../store/index.js'
 import type { ReportModel } from '../model/types.js'
 import { put } from './sink.js'
@@ -46,8 +47,13 @@ const OPTIONS = { escape_formulas: true, record_delimiter: 'unix', quoted_match:
 const CHUNK = 256
 
 function record(model: ReportModel | null, a: CsvAttempt): Array<string | number> {
-  const name = model?.certificates[a.anchor]?.name ?? (a.anchorSubject ? displayName(a.anchorSubject) : '')
-  return [
+  // The store writes `-` (NO_ANCHOR) for "no CA uploaded": the cell is empty, as a spreadsheet
+  // filter expects, not the `'-` a formula guard would make of it.
+  const anchored = a.anchor !== '-' && a.anchor !== ''
+  const name = anchored
+    ? (model?.certificates[a.anchor]?.name ?? (a.anchorSubject ? displayName(a.anchorSubject) : ''))
+    : ''
+  const row: Array<string | number> = [
     a.runId,
     a.id,
     a.device,
@@ -57,22 +63,25 @@ function record(model: ReportModel | null, a: CsvAttempt): Array<string | number
     a.host,
     a.port,
     a.path,
-    a.anchor,
+    anchored ? a.anchor : '',
     name,
-    a.anchorSubject,
-    a.anchorSource,
+    anchored ? a.anchorSubject : '',
+    anchored ? a.anchorSource : '',
     a.try,
     a.final ? 'true' : 'false',
     a.outcome,
     a.class ?? '',
     a.reason ?? '',
     a.reasonDetail ?? '',
-    a.lines.join(' | '),
+    a.lines.map((l) => visibleText(l)).join(' | '),
     a.httpStatus ?? '',
     a.durationMs,
     a.expect ?? '',
     a.recordedAt,
   ]
+  // Certificate, server and module text is untrusted: ESC, BEL, bidi and zero-width characters are
+  // written out (`\x1b`, `<U+202E>`), so `cat attempts.csv` or a spreadsheet shows what the bytes are.
+  return row.map((v) => (typeof v === 'string' ? visibleText(v) : v))
 }
 
 /**

@@ -57,17 +57,20 @@ export function testcaseResult(
     const side = (v: string, cls: string | null) => `${v}${cls ? ` (${cls})` : ''}`
     body.push(
       `Regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${side(regression.before, regression.beforeClass)} → ${side(regression.after, regression.afterClass)}.`,
-      ...regression.why,
+      ...regression.why.map(oneLine),
     )
   }
   if (types.length) {
     const lines = cell?.lines ?? []
     const message = `${cell?.class ?? cell?.verdict ?? 'no data'}${lines.length ? `: ${lines.join(' | ')}` : ''}`
     if (cell) {
-      body.push(...cell.why)
+      // Each untrusted piece on its own line, its controls written out (the body's own line breaks stay).
+      body.push(...cell.why.map(oneLine))
       if (cell.evidence.anchor)
-        body.push(`Anchor: ${certName(model.certificates, cell.evidence.anchor)} (sha256 ${cell.evidence.anchor}).`)
-      if (lines.length) body.push('Module lines:', ...lines.map((l) => `  ${l}`))
+        body.push(
+          `Anchor: ${oneLine(certName(model.certificates, cell.evidence.anchor))} (sha256 ${cell.evidence.anchor}).`,
+        )
+      if (lines.length) body.push('Module lines:', ...lines.map((l) => `  ${oneLine(l)}`))
       body.push(`Evidence: attempt ${cell.evidence.attemptId} of run ${cell.runId} on ${cell.evidence.device}.`)
     }
     return { kind: 'failure', type: types.join(' '), message: oneLine(message), body: body.join('\n') }
