@@ -63,12 +63,14 @@ export function termSafe(text: string): string {
 /**
  * JSON text (from JSON.stringify) with the invisible characters JSON.stringify leaves raw (DEL,
  * C1, the format and bidi characters, separators) written as `\uXXXX` escapes: the parsed value is
- * unchanged, and `cat report.json` shows nothing that acts on the terminal. C0 controls and lone
+ * unchanged (pretty-printed JSON keeps its own line breaks), and `cat report.json` shows nothing that acts on the terminal. C0 controls and lone
  * surrogates are escaped by JSON.stringify already; an invisible character can only occur inside
  * a string there, so escaping it keeps the document valid.
  */
 export function jsonSafe(json: string): string {
   return json.replace(INVISIBLE, (c) => {
+    // Below U+0020 only the document's own whitespace remains (JSON.stringify escaped the rest).
+    if (c < ' ') return c
     let out = ''
     for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`
     return out

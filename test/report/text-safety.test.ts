@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
 import { parse } from 'csv-parse/sync'
-import { termSafe } from '../../src/core/sanitize.js'
+import { jsonSafe, termSafe } from '../../src/core/sanitize.js'
 import { failuresText } from '../../src/report/index.js'
 import { htmlPieces } from '../../src/report/render/html.js'
 import { renderMarkdown, writeAttemptsCsv, writeJunit, writeReportJson } from '../../src/report/render/index.js'
@@ -154,4 +154,11 @@ test('matrix.md and junit.xml show the same escapes', async () => {
   assert.doesNotMatch(xml.replace(/\n/g, ''), RAW)
   assert.ok(xml.includes('O=&lt;U+202E&gt;LIAM'))
   assert.ok(xml.includes('\\x1b]0;pwned\\x07'))
+})
+
+test('jsonSafe: pretty-printed JSON (run --json, resolve --json) stays valid and keeps every value', () => {
+  const value = { subject: SUBJECT, lines: [LINE], nested: { n: 1, list: ['\u2028', '\u00ad'] } }
+  const text = jsonSafe(JSON.stringify(value, null, 2))
+  assert.doesNotMatch(text.replace(/\n/g, ''), RAW)
+  assert.deepEqual(JSON.parse(text), value)
 })
