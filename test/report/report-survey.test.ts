@@ -116,7 +116,7 @@ test('report from two real surveys: every format written under its fixed name, t
   assert.ok(big.lines.includes('AT-S.Certificate Error:22'), big.lines.join('|'))
   // Why, from the predictor with the run's profile snapshot: the certificate and the limit named.
   assert.deepEqual(big.why, [
-    'intermediate `CN=Report Issuing CA 4096, O=tlsmatrix lab` has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits',
+    'intermediate “CN=Report Issuing CA 4096, O=tlsmatrix lab” has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits',
   ])
   assert.equal(big.predicted, 'fail')
   assert.match(

@@ -355,7 +355,7 @@ class Context {
         ? {
             sha256: c.sha256,
             subject: c.subject,
-            name: displayName(c.subject, 60),
+            name: displayName(c.subject),
             issuer: c.issuer,
             key: keyText(c),
             bytes: c.bytes,

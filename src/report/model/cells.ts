@@ -62,7 +62,7 @@ export function buildCell(input: CellInput): Cell {
         observedClass !== 'unspecified' &&
         predictedClass !== observedClass))
   const name = (sha: string) =>
-    cert(sha)?.name ?? displayName(attempts.find((a) => a.anchor === sha)?.anchorSubject ?? sha, 60)
+    cert(sha)?.name ?? displayName(attempts.find((a) => a.anchor === sha)?.anchorSubject ?? sha)
   const why: string[] = []
   if (verdict === 'fail' || (verdict === 'pass' && disagree)) {
     const explained =
