@@ -220,6 +220,7 @@ export function fixtureModel(): ReportModel {
         notAfter: inter.notAfter,
         daysLeft: 3,
         role: 'intermediate',
+        roles: ['intermediate', 'anchor'],
         targets: [good.target],
         firmware: ['SPWF04SA@1.0.0'],
       },

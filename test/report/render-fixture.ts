@@ -245,6 +245,7 @@ export function hostileModel(): ReportModel {
         notAfter: '2026-12-10T00:00:00.000Z',
         daysLeft: 12,
         role: 'intermediate',
+        roles: ['intermediate'],
         targets: [ebay.target],
         firmware: ['SPWF04SA@1.0.0'],
       },

@@ -106,9 +106,10 @@ test('report from two real surveys: every format written under its fixed name, t
     assert.ok(c.unsafe && c.mismatch)
   }
   assert.deepEqual(m.diff!.unsafe, ['sha1.report.test:443'])
+  // The why names the check the module skipped, from the predictor's facts: the SHA-1 signature.
   assert.match(
     cell('sha1.report.test', '1.0.0').why.join(),
-    /must be refused \(expect=fail\), yet the module accepted it with .*profile predicts that too/,
+    /must be refused \(expect=fail\), yet the module accepted it with .*: it skips the signature hash check \(weak hashes refused\), as its profile says \(certificateSignatureHashes lists sha1\): leaf “CN=sha1\.report\.test” is signed with SHA-1/,
   )
   // RSA-4096 intermediate: fails with the module's own lines.
   const big = cell('big.report.test', '1.0.0')

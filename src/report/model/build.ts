@@ -12,6 +12,7 @@ import {
 } from '../../store/index.js'
 import { preferAnchors, smallestCover } from './anchors.js'
 import { buildCell, type CellChain } from './cells.js'
+import type { StrictJudgement } from './skipped.js'
 import { diffCells } from './diff.js'
 import { expiringCertificates } from './expiry.js'
 import { buildStatements, cellId } from './statements.js'
@@ -304,6 +305,9 @@ function keyText(c: { keyType: string; keyBits: number | null; keyCurve: string 
   return c.keyType === 'ec' ? `ECDSA ${c.keyCurve ?? '?'}` : `${c.keyType.toUpperCase()}-${c.keyBits ?? '?'}`
 }
 
+/** Signature hashes no server may rely on: the strict twin of a profile refuses them. */
+const WEAK_HASHES: readonly string[] = ['md5', 'sha1']
+
 /** Caches over one report: parsed certificates, signature checks, summaries and profiles. */
 class Context {
   private readonly parsed = new Map<string, ParsedCert | null>()
@@ -413,9 +417,43 @@ class Context {
     return k
   }
 
-  /** The predictor on one attempt, with the facts its run observed. */
-  predictionOf(a: HistoryAttempt, own: HistoryObservation | null, broad: HistoryObservation | null): Prediction {
+  /**
+   * The predictor on one attempt with the profile's checks that can be off (validity, host name)
+   * switched on: what a module making every check would refuse, for an unsafe accept's why.
+   */
+  strictPredictionOf(
+    a: HistoryAttempt,
+    own: HistoryObservation | null,
+    broad: HistoryObservation | null,
+  ): StrictJudgement {
     const profile = this.profileOf(a.runId, a.device, a.profile)
+    if (!profile) return { prediction: this.predictionOf(a, own, broad), off: {} }
+    const t = profile.tls
+    const off: Record<string, string> = {}
+    if (!t.checkValidity) off.checkValidity = 'checkValidity false'
+    if (!t.checkHostname) off.checkHostname = 'checkHostname false'
+    const weak = t.certificateSignatureHashes.filter((x) => WEAK_HASHES.includes(x))
+    if (weak.length) off.certificateSignatureHashes = `certificateSignatureHashes lists ${weak.join(', ')}`
+    const strict: FirmwareProfile = {
+      ...profile,
+      tls: {
+        ...t,
+        checkValidity: true,
+        checkHostname: true,
+        certificateSignatureHashes: t.certificateSignatureHashes.filter((x) => !WEAK_HASHES.includes(x)),
+      },
+    }
+    return { prediction: this.predictionOf(a, own, broad, strict), off }
+  }
+
+  /** The predictor on one attempt, with the facts its run observed. */
+  predictionOf(
+    a: HistoryAttempt,
+    own: HistoryObservation | null,
+    broad: HistoryObservation | null,
+    given: FirmwareProfile | null = null,
+  ): Prediction {
+    const profile = given ?? this.profileOf(a.runId, a.device, a.profile)
     if (!profile)
       return {
         verdict: 'unknown',
@@ -515,6 +553,7 @@ class Context {
           attempts,
           cert: (s) => this.summary(s),
           predictionOf: (x) => this.predictionOf(x, own, broad),
+          strictPredictionOf: (x) => this.strictPredictionOf(x, own, broad),
           chain,
           rig: this.runs.get(a.runId)?.rig ?? null,
         })

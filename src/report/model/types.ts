@@ -183,7 +183,10 @@ export interface Expiring {
   subject: string
   notAfter: string
   daysLeft: number
+  /** The first of `roles` (kept for scripts that read one role). */
   role: 'intermediate' | 'anchor' | 'root'
+  /** Every role the certificate has in this report: sent by a server (intermediate, root) and/or uploaded (anchor). */
+  roles: Array<'intermediate' | 'anchor' | 'root'>
   targets: string[]
   firmware: string[]
 }

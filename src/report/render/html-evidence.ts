@@ -85,7 +85,8 @@ function* chain(ctx: HtmlContext, c: Cell): Generator<string> {
   yield '<thead><tr><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Key</th><th scope="col">Bytes</th><th scope="col">sha256</th></tr></thead><tbody>'
   for (const [n, sha] of served.entries()) {
     const cert = ctx.model.certificates[sha]
-    yield `<tr><td>${n}</td><td>${cert ? h(cert.subject) : 'unknown'} ${certLink(ctx, sha)}</td><td>${h(cert?.key)}</td><td>${h(cert?.bytes)}</td><td class="mono">${h(sha)}</td></tr>`
+    // The subject once, linked to the certificate's entry (its short name is the same subject reordered).
+    yield `<tr><td>${n}</td><td>${certLink(ctx, sha, true)}</td><td>${h(cert?.key)}</td><td>${h(cert?.bytes)}</td><td class="mono">${h(sha)}</td></tr>`
   }
   yield '</tbody></table>'
 }

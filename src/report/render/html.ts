@@ -119,7 +119,7 @@ function* header(ctx: HtmlContext): Generator<string> {
   if (model.diff) sections.push(['diff', 'Diff'])
   sections.push(
     ['chain-changes', 'Chain changes'],
-    ['expiring', 'Expiring certificates'],
+    ['expiring', 'Expiring CA certificates'],
     ['anchor-sets', 'Anchor sets'],
     ['statements', 'Statements'],
     ['evidence', 'Evidence'],

@@ -288,13 +288,15 @@ function chainChanges(model: ReportModel): string[] {
 function expiring(model: ReportModel): string[] {
   // The date only, not days left: a table that changes every day by itself makes nightly diffs noise.
   return [
-    `## Expiring certificates (within ${model.expiryDays} days)`,
+    `## Expiring CA certificates (within ${model.expiryDays} days)`,
+    '',
+    'The intermediates and roots the servers send and the CAs uploaded, for the targets that pass; server (leaf) certificates are not listed.',
     '',
     ...table(
-      ['Certificate', 'Role', 'Not after', 'Targets', 'Firmware'],
+      ['Certificate', 'Roles', 'Not after', 'Targets', 'Firmware'],
       model.expiring.map((e) => [
         md(model.certificates[e.sha256]?.name ?? e.subject),
-        md(e.role),
+        e.roles.map(md).join(', '),
         md(e.notAfter.slice(0, 10)),
         e.targets.map(md).join(', ') || '—',
         e.firmware.map(md).join(', ') || '—',
