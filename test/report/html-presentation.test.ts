@@ -41,3 +41,41 @@ test('the expiry list says it covers CA certificates, and shows a certificate on
   assert.match(md, /## Expiring CA certificates \(within 60 days\)/)
   assert.match(md, /\| Lab Intermediate \| intermediate, anchor \|/)
 })
+
+test('every matrix cell and evidence block says emulated or real; an emulated one lists the profile guesses', () => {
+  const model = fixtureModel()
+  const html = page(model)
+  const matrix = section(html, 'matrix')
+  const cells = matrix.match(/<td class="cell [^"]*"[\s\S]*?<\/td>/g) ?? []
+  assert.ok(cells.length > 0)
+  for (const td of cells) assert.match(td, /<span class="sub prov( emu)?">(emulated|serial)<\/span><\/td>$/, td)
+  const evidence = section(html, 'evidence')
+  assert.match(
+    evidence,
+    /<dt>Device<\/dt><dd class="prov emu">device: emu:spwf04sa-1\.0\.0 \(emulated: the verdict follows the profile spwf04sa-1\.0\.0, not a real module\)<\/dd>/,
+  )
+  assert.match(
+    evidence,
+    /<dt>Device<\/dt><dd class="prov">device: \/dev\/ttyUSB0 \(serial port: taken as a real module\)<\/dd>/,
+  )
+  // The guesses, as text: a note's markup never becomes markup.
+  assert.match(evidence, /<li>GUESS: validity is checked against the module clock/)
+  assert.ok(evidence.includes('&lt;/li&gt;&lt;script&gt;alert(6)'))
+  assert.doesNotMatch(html, /<script>alert\(6\)/)
+  // "No disagreement" on emulated modules would prove nothing: the page says why.
+  assert.match(
+    section(html, 'disagreements'),
+    /4 of 8 cell\(s\) come from emulated modules: there the prediction and the emulator read the same profile/,
+  )
+})
+
+test('matrix.md marks emulated cells and says what their agreement is worth', () => {
+  const model = fixtureModel()
+  for (const c of model.cells) c.disagree = false
+  const md = renderMarkdown(model)
+  assert.match(md, /\| good\.example:443 \| ✅ pass · Lab Root · emulated \| ❌ fail · handshake · ⚠️ expected pass \|/)
+  assert.match(
+    md,
+    /## Disagreements \(2\)\n\n> 4 of 8 cell\(s\) come from emulated modules: there the prediction and the emulator read the same profile, so their agreement proves nothing about the real module/,
+  )
+})

@@ -2,6 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildCell } from '../../src/report/model/cells.js'
 import { expiringCertificates } from '../../src/report/model/expiry.js'
+import { deviceKind, guessNotesFor, provenanceShort, provenanceText } from '../../src/report/model/provenance.js'
+import { loadProfile } from '../../src/device/index.js'
 import type { Prediction } from '../../src/predict/index.js'
 import type { HistoryAttempt } from '../../src/store/index.js'
 import type { TargetRow } from '../../src/report/model/types.js'
@@ -114,4 +116,49 @@ test('expiring CA certificates: each once, with all its roles, leaf certificates
   assert.deepEqual(list[0]!.roles, ['intermediate', 'anchor'])
   assert.equal(list[0]!.role, 'intermediate')
   assert.deepEqual(list[0]!.targets, ['a.test:443', 'b.test:443'])
+})
+
+test('provenance from the device URL: only emu: is known emulated; a pseudo-terminal is said to be undecidable', () => {
+  assert.equal(deviceKind('emu:spwf04sa-1.1.0?no-dns'), 'emu')
+  assert.equal(deviceKind('/dev/ttyUSB0?baud=115200'), 'serial')
+  assert.equal(deviceKind('COM3'), 'serial')
+  assert.equal(deviceKind('tcp://10.0.0.2:7000'), 'tcp')
+  assert.equal(deviceKind(null), null)
+  const p = (url: string) => ({ url, kind: deviceKind(url), profile: 'spwf04sa-1.1.0', guesses: [] })
+  assert.equal(
+    provenanceText(p('emu:spwf04sa-1.1.0?seed=3'), 'a'),
+    'device: emu:spwf04sa-1.1.0 (emulated: the verdict follows the profile spwf04sa-1.1.0, not a real module)',
+  )
+  assert.equal(provenanceText(p('/dev/ttyUSB0'), 'a'), 'device: /dev/ttyUSB0 (serial port: taken as a real module)')
+  assert.match(
+    provenanceText(p('/dev/pts/3'), 'a'),
+    /a pseudo-terminal: .*tlsmatrix emulate --pty; the runner cannot tell/,
+  )
+  assert.equal(provenanceShort(p('/dev/pts/3')), 'pty')
+  assert.match(
+    provenanceText(undefined, 'bench-1'),
+    /device: bench-1 \(the run did not record its URL: emulated or real is not known\)/,
+  )
+})
+
+test('the profile guesses a verdict rests on, from the shipped profile notes', async () => {
+  const profile = await loadProfile('spwf04sa-1.1.0')
+  const expired = guessNotesFor(profile.notes, { verdict: 'fail', class: 'expired' })
+  assert.ok(
+    expired.some((n) => n.startsWith('GUESS: validity is checked against the module clock')),
+    expired.join('\n'),
+  )
+  assert.ok(
+    expired.some((n) => n.startsWith('GUESS: Certificate Error:24 (expired)')),
+    expired.join('\n'),
+  )
+  assert.ok(expired.every((n) => n.includes('GUESS')))
+  assert.ok(!expired.some((n) => /console_echo/.test(n)), 'a note on another field is left out')
+  const hostname = guessNotesFor(profile.notes, { verdict: 'fail', class: 'hostname' })
+  assert.ok(hostname.some((n) => n.startsWith('GUESS: the host name is checked against the leaf')))
+  assert.ok(!hostname.some((n) => n.startsWith('GUESS: validity')))
+  // A pass went through every check: the guesses on each of them.
+  const pass = guessNotesFor(profile.notes, { verdict: 'pass', class: null })
+  assert.ok(pass.length >= hostname.length + 1)
+  assert.deepEqual(guessNotesFor(profile.notes, { verdict: 'not-run', class: null }), [])
 })

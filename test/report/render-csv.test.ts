@@ -211,3 +211,24 @@ test("csv: an attempt with no CA uploaded has an empty anchor, not the formula-g
   const [, guarded] = await csvOf([attempt({ reasonDetail: '-1+2', reason: 'link' })])
   assert.equal(guarded![header!.indexOf('reason_detail')], "'-1+2")
 })
+
+test('csv: each row says which device it came from and whether it was emulated', async () => {
+  const model = hostileModel()
+  model.runs[0]!.devices = [
+    { label: 'old', url: 'emu:spwf04sa-1.0.0?no-dns', kind: 'emu' },
+    { label: 'real', url: '/dev/ttyUSB0', kind: 'serial' },
+  ]
+  const out = collector()
+  await writeAttemptsCsv(
+    model,
+    [attempt(), attempt({ id: 8, device: 'real' }), attempt({ id: 9, device: 'gone' })],
+    out,
+  )
+  const [header, ...rows] = parse(out.text()) as string[][]
+  const at = (r: string[] | undefined, col: string) => r![header!.indexOf(col)]
+  assert.deepEqual(header!.slice(-2), ['device_url', 'device_kind'])
+  assert.deepEqual([at(rows[0], 'device_url'), at(rows[0], 'device_kind')], ['emu:spwf04sa-1.0.0?no-dns', 'emu'])
+  assert.deepEqual([at(rows[1], 'device_url'), at(rows[1], 'device_kind')], ['/dev/ttyUSB0', 'serial'])
+  // A device the run did not record: unknown, said by an empty cell, never guessed.
+  assert.deepEqual([at(rows[2], 'device_url'), at(rows[2], 'device_kind')], ['', ''])
+})

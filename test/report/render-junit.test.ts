@@ -203,3 +203,28 @@ test('junit: written testcase by testcase, waiting while the output is full', as
   )
   assert.equal(suites[0]!.failures, 500) // even targets are in the first column, one in three of all fail
 })
+
+test('junit: every testcase with a cell says its device, emulated or not; a failure body gives the profile guesses', async () => {
+  const model = hostileModel()
+  const xml = await render(model)
+  const cases = xml.split('<testcase ').slice(1)
+  let emulated = 0
+  for (const c of cases) {
+    if (c.includes('<skipped message="no data"/>')) continue
+    assert.match(c, /<property name="device" value="[^"]+"\/>/, c)
+    assert.match(c, /<property name="emulated" value="(true|false)"\/>/, c)
+    if (c.includes('value="true"')) {
+      emulated++
+      assert.match(c, /<property name="device_kind" value="emu"\/>/)
+    }
+  }
+  assert.equal(emulated, 2)
+  const { suites } = readBack(xml)
+  const unsafe = suites[1]!.cases.find((c) => c.name === 'expired.test:443')!
+  assert.match(
+    unsafe.failure!.body,
+    /device: emu:SPWF04SA@1\.1\.0 \(emulated: the verdict follows the profile SPWF04SA@1\.1\.0, not a real module\)\.\n {2}profile guess: GUESS: validity is checked \| against <the clock> `x` \[C\]/,
+  )
+  const real = suites[0]!.cases.find((c) => c.name === 'www.ebay.com:443')!
+  assert.match(real.failure!.body, /device: \/dev\/ttyUSB0 \(serial port: taken as a real module\)\./)
+})

@@ -168,6 +168,32 @@ test('report from two real surveys: every format written under its fixed name, t
   const csv = readFileSync(join(out, 'attempts.csv'), 'utf8')
   assert.ok(csv.includes('HYPERLINK'), 'the subject is in the CSV')
   assert.ok(!/(^|,)=HYPERLINK/m.test(csv), 'never at the start of a cell')
+  // Provenance: both devices are emu: URLs, so every cell, evidence block, CSV row and JUnit case
+  // says it was emulated, and the verdict rests on the profile's guesses.
+  for (const c of m.cells) {
+    assert.equal(c.evidence.provenance?.kind, 'emu', `${c.target} ${c.key}`)
+    assert.match(c.evidence.provenance!.url!, /^emu:spwf04sa-1\.[01]\.0\?no-dns$/)
+  }
+  const expiredCell = cell('ecdhe.report.test', '1.0.0')
+  assert.ok(expiredCell.evidence.provenance!.guesses.length > 0)
+  assert.ok(
+    expiredCell.evidence.provenance!.guesses.every((i) => /GUESS/.test(m.guessNotes![i]!)),
+    JSON.stringify(m.guessNotes),
+  )
+  assert.match(
+    html,
+    /device: emu:spwf04sa-1\.0\.0 \(emulated: the verdict follows the profile spwf04sa-1\.0\.0, not a real module\)/,
+  )
+  assert.match(html, /<span class="sub prov emu">emulated<\/span>/)
+  assert.match(html, /prediction and the emulator read the same profile, so their agreement proves nothing/)
+  assert.match(md, /· emulated/)
+  const header = csv.split('\n')[0]!.split(',')
+  assert.deepEqual(header.slice(-2), ['device_url', 'device_kind'])
+  for (const line of csv.trim().split('\n').slice(1)) assert.match(line, /,emu:spwf04sa-1\.[01]\.0\?no-dns,emu$/)
+  assert.equal(
+    (junit.match(/<property name="emulated" value="true"\/>/g) ?? []).length,
+    (junit.match(/<testcase /g) ?? []).length,
+  )
   // Statements for docs.
   assert.ok(
     m.statements.some((s) => s.text === 'SPWF04SA reaches ecdhe.report.test from 1.1.0'),

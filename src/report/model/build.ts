@@ -12,6 +12,7 @@ import {
 } from '../../store/index.js'
 import { preferAnchors, smallestCover } from './anchors.js'
 import { buildCell, type CellChain } from './cells.js'
+import { deviceKind, guessNotesFor } from './provenance.js'
 import type { StrictJudgement } from './skipped.js'
 import { diffCells } from './diff.js'
 import { expiringCertificates } from './expiry.js'
@@ -22,6 +23,7 @@ import type {
   CertSummary,
   ChainChange,
   FirmwareColumn,
+  Provenance,
   ReportModel,
   ReportRun,
   TargetRow,
@@ -143,6 +145,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     const c = cert(s)
     if (c) model.certificates[s] = c
   }
+  model.guessNotes = ctx.guessNotes()
   return model
 }
 
@@ -189,7 +192,18 @@ function rigDifferences(
 }
 
 function reportRun(r: HistoryRun): ReportRun {
-  return { id: r.id, label: r.label, startedAt: r.startedAt, endedAt: r.endedAt, status: r.status }
+  return {
+    id: r.id,
+    label: r.label,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    status: r.status,
+    devices: (Array.isArray(r.devices) ? r.devices : []).map((d) => ({
+      label: d.label,
+      url: d.url ?? null,
+      kind: deviceKind(d.url ?? null),
+    })),
+  }
 }
 
 /** Targets as the hosts files listed them: the newest run's listing first, then older runs' extras. */
@@ -557,6 +571,7 @@ class Context {
           chain,
           rig: this.runs.get(a.runId)?.rig ?? null,
         })
+        cell.evidence.provenance = this.provenanceOf(cell, attempts)
         cell.module = this.intern(cell.module)
         cell.firmware = this.intern(cell.firmware)
         cell.key = this.intern(cell.key)
@@ -572,6 +587,35 @@ class Context {
     }
     const byId = new Map(cells.map((c) => [cellId(c.target, c.key), c]))
     return { cells, byId, byTarget: new Set(cells.map((c) => c.target)) }
+  }
+
+  private readonly guessIndex = new Map<string, number>()
+
+  /** The GUESS notes cells refer to, in the order first met (each written once in report.json). */
+  guessNotes(): string[] {
+    return [...this.guessIndex.keys()]
+  }
+
+  /**
+   * Where the cell's verdict came from: the device URL its run recorded for the device of the
+   * attempt shown, and for an emulated module, the profile's GUESS notes its verdict rests on.
+   */
+  private provenanceOf(cell: Cell, attempts: readonly HistoryAttempt[]): Provenance {
+    const device = cell.evidence.device
+    const run = this.runs.get(cell.runId)
+    const url = run?.devices.find((d) => d.label === device)?.url ?? null
+    const kind = deviceKind(url)
+    const a = attempts.find((x) => x.device === device) ?? attempts[0]!
+    const profile = this.profileOf(a.runId, a.device, a.profile)
+    const guesses =
+      kind === 'emu' && profile
+        ? guessNotesFor(profile.notes, cell).map((n) => {
+            let i = this.guessIndex.get(n)
+            if (i === undefined) this.guessIndex.set(n, (i = this.guessIndex.size))
+            return i
+          })
+        : []
+    return { url, kind, profile: profile?.id ?? a.profile, guesses }
   }
 
   columns(cells: readonly Cell[]): FirmwareColumn[] {

@@ -1,3 +1,4 @@
+import { provenanceText } from '../model/provenance.js'
 import type { Cell } from '../model/types.js'
 import { certLink, isNotable, type HtmlContext } from './html-context.js'
 import { h, MARK, verdictWord, visible } from './html-text.js'
@@ -42,7 +43,7 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   yield `<details class="evidence"><summary>${summary(ctx, c)}</summary><div id="c${i}">`
   if (!ctx.allTranscripts && !isNotable(c)) {
     // A large report's ordinary pass: one paragraph, every fact still there but the transcript.
-    yield `<p class="small">Observed ${h(c.observedAt ?? 'at an unknown time')}, run ${h(c.runId)}; attempt #${h(e.attemptId)} on ${h(e.device)}${e.rig ? ` (rig ${h(e.rig)})` : ''}, recorded ${h(e.recordedAt)}; `
+    yield `<p class="small">Observed ${h(c.observedAt ?? 'at an unknown time')}, run ${h(c.runId)}; attempt #${h(e.attemptId)} on ${h(e.device)}${e.rig ? ` (rig ${h(e.rig)})` : ''}, recorded ${h(e.recordedAt)}; ${h(provenanceText(e.provenance, e.device))}; `
     yield `CA uploaded: ${e.anchor ? certLink(ctx, e.anchor) : 'none'}${e.upload ? ` with <code>${visible(e.upload.command)}</code>, key id <code>${h(e.upload.ski ?? 'none')}</code>` : ''}; `
     yield `served chain: ${e.chain.length ? e.chain.map((sha) => certLink(ctx, sha)).join(' &larr; ') : 'unknown'}. Transcript: in <code>report.json</code>.</p></div></details>`
     return
@@ -54,6 +55,7 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   if (c.notRun)
     yield `<dt>Not run</dt><dd>${h(c.notRun.reason)}${c.notRun.detail ? `: ${visible(c.notRun.detail)}` : ''}</dd>`
   yield `<dt>Attempt</dt><dd>#${h(e.attemptId)} on ${h(e.device)}${e.rig ? `, rig ${h(e.rig)}` : ''}, recorded ${h(e.recordedAt)}</dd>`
+  yield* provenance(ctx, c)
   if (e.protocol || e.cipher) yield `<dt>TLS</dt><dd>${h(e.protocol ?? '?')} ${h(e.cipher ?? '')}</dd>`
   yield `<dt>CA uploaded</dt><dd>${e.anchor ? certLink(ctx, e.anchor) : 'none'}</dd>`
   if (e.upload) {
@@ -73,6 +75,19 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   yield* chain(ctx, c)
   yield* transcript(ctx, e.attemptId)
   yield '</div></details>'
+}
+
+/** The device, emulated or on a line; for an emulated one, the profile's guesses its verdict rests on. */
+function* provenance(ctx: HtmlContext, c: Cell): Generator<string> {
+  const p = c.evidence.provenance
+  yield `<dt>Device</dt><dd class="prov${p?.kind === 'emu' ? ' emu' : ''}">${h(provenanceText(p, c.evidence.device))}</dd>`
+  if (p?.kind !== 'emu' || c.verdict === 'not-run') return
+  const notes = p.guesses.map((i) => ctx.model.guessNotes?.[i]).filter((n): n is string => n !== undefined)
+  yield `<dt>Profile guesses</dt><dd>${
+    notes.length
+      ? `The verdict rests on these notes of the profile marked GUESS (no source confirms them for the real module):<ul>${notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>`
+      : 'No note of the profile marked GUESS names the fields this verdict rests on.'
+  }</dd>`
 }
 
 function* chain(ctx: HtmlContext, c: Cell): Generator<string> {

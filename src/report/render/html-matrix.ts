@@ -1,3 +1,4 @@
+import { provenanceShort } from '../model/provenance.js'
 import type { Cell, TargetRow } from '../model/types.js'
 import { cellKey, cellLink, type HtmlContext } from './html-context.js'
 import { h, MARK } from './html-text.js'
@@ -13,7 +14,9 @@ export function* matrixSection(ctx: HtmlContext): Generator<string> {
   yield '<section id="matrix" aria-labelledby="matrix-h"><h2 id="matrix-h">Matrix</h2>'
   yield `<p class="small">Each cell: the observed verdict (${MARK.pass} pass, ${MARK.fail} fail, ${MARK.unsafe} unsafe accept, ${MARK['not-run']} not run, ${MARK.none} no data), `
   yield 'then the anchor that passed, the failure class or why it was not run, then what the profile predicted. '
-  yield '&#8800; marks a cell whose observation disagrees with the prediction. Each cell links to its evidence.</p>'
+  yield '&#8800; marks a cell whose observation disagrees with the prediction. The last line says where the verdict came from: '
+  yield '<em>emulated</em> (an emulator the run started, <code>emu:</code>: its verdict follows the firmware profile, not a real module), '
+  yield '<em>serial</em>, <em>pty</em> or <em>tcp</em> (a module on that line, taken as real: an emulator started by hand on a line looks the same to the runner). Each cell links to its evidence.</p>'
   yield* filterForm(ctx)
   if (accept.length) yield* matrixTable(ctx, accept, 'Targets that should be reachable, by firmware', 0)
   else yield '<p>No target is expected to be reachable.</p>'
@@ -132,9 +135,12 @@ export function matrixCell(ctx: HtmlContext, c: Cell): string {
   const flags: string[] = []
   if (c.disagree) flags.push('&#8800; disagrees with the prediction')
   if (c.mismatch && !c.unsafe) flags.push(`! expected ${h(c.expect)}`)
+  // Emulated or a module on a line, in every cell: an emulated verdict follows the profile.
+  const prov = c.evidence.provenance
+  const origin = `<span class="sub prov${prov?.kind === 'emu' ? ' emu' : ''}">${h(provenanceShort(prov))}</span>`
   return (
     `<td class="cell ${cls}${c.disagree ? ' disagree' : ''}" data-rank="${rank(c)}">${cellLink(ctx, c, `<span class="v">${head}</span>`)}` +
-    `${sub ? `<span class="sub">${sub}</span>` : ''}${predicted ? `<span class="sub">${predicted}</span>` : ''}${flags.map((f) => `<span class="flag">${f}</span>`).join('')}</td>`
+    `${sub ? `<span class="sub">${sub}</span>` : ''}${predicted ? `<span class="sub">${predicted}</span>` : ''}${flags.map((f) => `<span class="flag">${f}</span>`).join('')}${origin}</td>`
   )
 }
 

@@ -102,6 +102,9 @@ function* header(ctx: HtmlContext): Generator<string> {
   yield `<span class="not-run">${MARK['not-run']} ${count((c) => c.verdict === 'not-run')} not run</span>, ${MARK.unsafe} ${unsafe} unsafe, &#8800; ${model.disagreements} disagreement(s).</p>`
   if (unsafe)
     yield `<p class="banner">${MARK.unsafe} ${unsafe} unsafe accept(s): a must-reject target passed. <a href="#unsafe">See below</a>.</p>`
+  const emulated = count((c) => c.evidence.provenance?.kind === 'emu')
+  if (emulated)
+    yield `<p class="note">${emulated} of ${model.cells.length} cell(s) come from emulated modules (<code>emu:</code>): their verdicts follow the firmware profiles, not real modules.</p>`
   yield '<table><caption>Runs in this report</caption><thead><tr><th scope="col">Run</th><th scope="col">Label</th><th scope="col">Started</th><th scope="col">Ended</th><th scope="col">Status</th></tr></thead><tbody>'
   for (const r of model.runs) {
     yield `<tr><th scope="row"><code>${h(r.id)}</code></th><td>${h(r.label ?? '')}</td><td>${h(r.startedAt)}</td><td>${h(r.endedAt ?? 'not ended')}</td><td>${h(r.status)}</td></tr>`

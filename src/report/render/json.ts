@@ -35,6 +35,7 @@ export async function writeReportJson(model: ReportModel, evidence: EvidenceSour
   await field('statements', model.statements)
   await field('disagreements', model.disagreements)
   await field('rigDifferences', model.rigDifferences)
+  await field('guessNotes', model.guessNotes ?? [])
   await field('certificates', model.certificates, true)
   await put(out, '}\n')
 }

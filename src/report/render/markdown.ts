@@ -1,4 +1,5 @@
 import type { AnchorSet, Cell, DiffEntry, FirmwareColumn, ReportModel, TargetRow, Verdict } from '../model/types.js'
+import { agreementCaveat } from '../model/provenance.js'
 import { certName, md } from './text.js'
 
 /**
@@ -53,6 +54,11 @@ function summary(model: ReportModel): string[] {
   const lines = [
     `- ${unsafeN ? '🚨 ' : ''}**${unsafeN} unsafe accept(s)**: must-reject targets a module accepted`,
     `- ${model.disagreements} disagreement(s) between prediction and observation`,
+    ...(count((c) => c.evidence.provenance?.kind === 'emu')
+      ? [
+          `- ${count((c) => c.evidence.provenance?.kind === 'emu')} cell(s) from emulated modules: their verdicts follow the firmware profiles, not real modules`,
+        ]
+      : []),
     `- ${count((c) => c.mismatch)} expect= mismatch(es)`,
     `- ${count((c) => c.verdict === 'pass')} ✅ pass, ${count((c) => c.verdict === 'fail')} ❌ fail, ${count((c) => c.verdict === 'not-run')} ⏸ not-run, over ${model.targets.length} target(s) and ${model.firmware.length} firmware column(s)`,
   ]
@@ -82,7 +88,14 @@ function cellText(model: ReportModel, c: Cell | undefined): string {
   if (c.unsafe) text = `🚨 **UNSAFE** ${text}`
   else if (c.mismatch && c.expect) text += ` · ⚠️ expected ${c.expect}`
   if (c.disagree) text += ` · ≠ predicted ${predictedText(c)}`
-  return text
+  return text + originText(c)
+}
+
+/** Emulated (the verdict follows the profile) or unknown; a module on a line is the unmarked case. */
+export function originText(c: Cell): string {
+  const kind = c.evidence.provenance?.kind
+  if (kind === 'emu') return ' · emulated'
+  return kind ? '' : ' · device ?'
 }
 
 function lineList(lines: readonly string[]): string {
@@ -91,7 +104,8 @@ function lineList(lines: readonly string[]): string {
 
 function disagreements(model: ReportModel): string[] {
   const cells = model.cells.filter((c) => c.disagree)
-  const out = [`## Disagreements (${model.disagreements})`, '']
+  const caveat = agreementCaveat(model.cells)
+  const out = [`## Disagreements (${model.disagreements})`, '', ...(caveat ? [`> ${caveat}`, ''] : [])]
   if (!cells.length) return [...out, 'None: every predicted verdict matches the observed one.']
   return [
     ...out,
@@ -177,7 +191,7 @@ function matrix(model: ReportModel, byKey: Map<string, Cell>): string[] {
   const out = [
     '## Matrix',
     '',
-    'Rows are targets (grouped by first tag), columns are MODULE@FIRMWARE. ✅ pass · the preferred CA to upload; ❌ fail · failure class; ⏸ not-run · reason; ⚠️ a verdict that disagrees with `expect=`; ≠ a prediction that disagrees.',
+    'Rows are targets (grouped by first tag), columns are MODULE@FIRMWARE. ✅ pass · the preferred CA to upload; ❌ fail · failure class; ⏸ not-run · reason; ⚠️ a verdict that disagrees with `expect=`; ≠ a prediction that disagrees; emulated: an emulator the run started (its verdict follows the firmware profile, not a real module), unmarked: a module on a serial or TCP line, taken as real.',
     '',
   ]
   const regular = model.targets.filter((t) => t.expect !== 'fail')
