@@ -52,11 +52,11 @@ test('every matrix cell and evidence block says emulated or real; an emulated on
   const evidence = section(html, 'evidence')
   assert.match(
     evidence,
-    /<dt>Device<\/dt><dd class="prov emu">device: emu:spwf04sa-1\.0\.0 \(emulated: the verdict follows the profile spwf04sa-1\.0\.0, not a real module\)<\/dd>/,
+    /<dt>Device<\/dt><dd class="prov emu">emu:spwf04sa-1\.0\.0 \(emulated: the verdict follows the profile spwf04sa-1\.0\.0, not a real module\)<\/dd>/,
   )
   assert.match(
     evidence,
-    /<dt>Device<\/dt><dd class="prov">device: \/dev\/ttyUSB0 \(serial port: taken as a real module\)<\/dd>/,
+    /<dt>Device<\/dt><dd class="prov">\/dev\/ttyUSB0 \(serial port: taken as a real module\)<\/dd>/,
   )
   // The guesses, as text: a note's markup never becomes markup.
   assert.match(evidence, /<li>GUESS: validity is checked against the module clock/)

@@ -182,7 +182,7 @@ test('report from two real surveys: every format written under its fixed name, t
   )
   assert.match(
     html,
-    /device: emu:spwf04sa-1\.0\.0 \(emulated: the verdict follows the profile spwf04sa-1\.0\.0, not a real module\)/,
+    /emu:spwf04sa-1\.0\.0 \(emulated: the verdict follows the profile spwf04sa-1\.0\.0, not a real module\)/,
   )
   assert.match(html, /<span class="sub prov emu">emulated<\/span>/)
   assert.match(html, /prediction and the emulator read the same profile, so their agreement proves nothing/)

@@ -34,16 +34,17 @@ export function provenanceShort(p: Provenance | undefined): string {
  * module's verdict follows its profile; a line's module is taken as real, and the sentence says
  * what the runner cannot know.
  */
-export function provenanceText(p: Provenance | undefined, label: string): string {
-  if (!p || !p.kind || !p.url) return `device: ${label} (the run did not record its URL: emulated or real is not known)`
+export function provenanceText(p: Provenance | undefined, label: string, prefix = 'device: '): string {
+  if (!p || !p.kind || !p.url)
+    return `${prefix}${label} (the run did not record its URL: emulated or real is not known)`
   const name = deviceName(p.url)
   if (p.kind === 'emu')
-    return `device: ${name} (emulated: the verdict follows the profile${p.profile ? ` ${p.profile}` : ''}, not a real module)`
+    return `${prefix}${name} (emulated: the verdict follows the profile${p.profile ? ` ${p.profile}` : ''}, not a real module)`
   if (p.kind === 'tcp')
-    return `device: ${name} (a TCP serial line: taken as a real module; an emulator on tlsmatrix emulate --listen would look the same)`
+    return `${prefix}${name} (a TCP serial line: taken as a real module; an emulator on tlsmatrix emulate --listen would look the same)`
   if (PTY.test(p.url))
-    return `device: ${name} (a pseudo-terminal: a real module behind a bridge, or an emulator started by hand with tlsmatrix emulate --pty; the runner cannot tell)`
-  return `device: ${name} (serial port: taken as a real module)`
+    return `${prefix}${name} (a pseudo-terminal: a real module behind a bridge, or an emulator started by hand with tlsmatrix emulate --pty; the runner cannot tell)`
+  return `${prefix}${name} (serial port: taken as a real module)`
 }
 
 /**

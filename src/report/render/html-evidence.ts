@@ -1,4 +1,4 @@
-import { provenanceText } from '../model/provenance.js'
+import { provenanceShort, provenanceText } from '../model/provenance.js'
 import type { Cell } from '../model/types.js'
 import { certLink, isNotable, type HtmlContext } from './html-context.js'
 import { h, MARK, verdictWord, visible } from './html-text.js'
@@ -35,7 +35,7 @@ function summary(ctx: HtmlContext, c: Cell): string {
   const anchor = c.anchors.passed[0]
     ? ` with ${h(ctx.model.certificates[c.anchors.passed[0]]?.name ?? c.anchors.passed[0])}`
     : ''
-  return `${h(c.key)}: ${what}${c.verdict === 'pass' ? anchor : ''}; predicted ${h(c.predicted)}${c.disagree ? ' &#8800;' : ''}`
+  return `${h(c.key)}: ${what}${c.verdict === 'pass' ? anchor : ''}; predicted ${h(c.predicted)}${c.disagree ? ' &#8800;' : ''}; ${h(provenanceShort(c.evidence.provenance))}`
 }
 
 function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> {
@@ -80,7 +80,7 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
 /** The device, emulated or on a line; for an emulated one, the profile's guesses its verdict rests on. */
 function* provenance(ctx: HtmlContext, c: Cell): Generator<string> {
   const p = c.evidence.provenance
-  yield `<dt>Device</dt><dd class="prov${p?.kind === 'emu' ? ' emu' : ''}">${h(provenanceText(p, c.evidence.device))}</dd>`
+  yield `<dt>Device</dt><dd class="prov${p?.kind === 'emu' ? ' emu' : ''}">${h(provenanceText(p, c.evidence.device, ''))}</dd>`
   if (p?.kind !== 'emu' || c.verdict === 'not-run') return
   const notes = p.guesses.map((i) => ctx.model.guessNotes?.[i]).filter((n): n is string => n !== undefined)
   yield `<dt>Profile guesses</dt><dd>${
