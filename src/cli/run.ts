@@ -12,7 +12,7 @@ import type { RunOptions } from './commands/run.js'
 import type { ReportOptions } from './commands/report.js'
 import type { ResolveOptions } from './commands/resolve.js'
 import type { MergeOptions } from './commands/merge.js'
-import { FAIL_ON, REPORT_FORMATS } from '../report/formats.js'
+import { DEFAULT_REPORT_FORMATS, FAIL_ON, REPORT_FORMATS } from '../report/formats.js'
 import { DEFAULT_DB } from './defaults.js'
 import type { Io } from './io.js'
 import {
@@ -160,7 +160,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--force', 'with --resume: accept a hosts file that changed since the run began', false)
     .option('--json', 'print the run as JSON', false)
     .option('--report <dir>', 'when the run ends (also early), write its report to this directory', nonEmptyPath)
-    .option('--report-format <list>', 'formats for --report', wordList(REPORT_FORMATS), [...REPORT_FORMATS])
+    .option('--report-format <list>', 'formats for --report', wordList(REPORT_FORMATS), [...DEFAULT_REPORT_FORMATS])
     .option('--fail-on <what>', 'with --report: exit 1 when regression, unsafe or any-fail holds', oneOf(FAIL_ON))
     .option(
       '--device-budget-minutes <n>',
@@ -194,12 +194,15 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     )
     .option('--baseline <sel>', 'MODULE@FIRMWARE or run:RUN_ID to compare from')
     .option('--candidate <sel>', 'MODULE@FIRMWARE or run:RUN_ID to compare to')
-    .option('--format <list>', 'html, md, csv, json, junit (comma-separated)', wordList(REPORT_FORMATS), [
-      ...REPORT_FORMATS,
-    ])
+    .option(
+      '--format <list>',
+      'html, md, csv, json, junit (the default), docs, summary (comma-separated)',
+      wordList(REPORT_FORMATS),
+      [...DEFAULT_REPORT_FORMATS],
+    )
     .option(
       '--out <dir>',
-      'directory for index.html, matrix.md, attempts.csv, report.json, junit.xml',
+      'directory for index.html, matrix.md, attempts.csv, report.json, junit.xml (compatibility.md, summary.txt)',
       nonEmptyPath,
       'reports',
     )

@@ -1,6 +1,12 @@
 /** The report's formats and gates: words the CLI accepts, kept apart so --help loads no renderer. */
-export const REPORT_FORMATS = ['html', 'md', 'csv', 'json', 'junit'] as const
+export const REPORT_FORMATS = ['html', 'md', 'csv', 'json', 'junit', 'docs', 'summary'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
+
+/**
+ * Written when no format is asked for: the QA report. `docs` (a page to publish) and `summary`
+ * (lines for a pull request or chat) are asked for by name.
+ */
+export const DEFAULT_REPORT_FORMATS: readonly ReportFormat[] = ['html', 'md', 'csv', 'json', 'junit']
 
 /** Fixed names, so a docs pipeline or CI step can pick them up without parsing output. */
 export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = {
@@ -9,6 +15,8 @@ export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = {
   csv: 'attempts.csv',
   json: 'report.json',
   junit: 'junit.xml',
+  docs: 'compatibility.md',
+  summary: 'summary.txt',
 }
 
 export const FAIL_ON = ['regression', 'unsafe', 'any-fail', 'never'] as const

@@ -8,14 +8,16 @@ import { HistoryStore, type HistoryAttempt } from '../store/index.js'
 import type { Db } from '../store/index.js'
 import { buildReport, type ReportQuery } from './model/build.js'
 import type { EvidenceSource, ReportModel } from './model/types.js'
+import { put } from './render/sink.js'
 
 import { REPORT_FILES, type FailOn, type ReportFormat } from './formats.js'
-export { FAIL_ON, REPORT_FILES, REPORT_FORMATS } from './formats.js'
+export { DEFAULT_REPORT_FORMATS, FAIL_ON, REPORT_FILES, REPORT_FORMATS } from './formats.js'
 export type { FailOn, ReportFormat } from './formats.js'
 
-/** What renderers read besides the model: transcripts and, for the CSV, every attempt. */
+/** What renderers read besides the model: transcripts, for the CSV every attempt, for the docs page the CAs' DER. */
 export interface ReportSources extends EvidenceSource {
   attempts(): Iterable<HistoryAttempt>
+  certificateDer(sha256: string): Uint8Array | null
 }
 
 type Renderer = (model: ReportModel, sources: ReportSources, out: Writable) => Promise<void>
@@ -35,6 +37,12 @@ async function renderer(format: ReportFormat): Promise<Renderer> {
     },
     json: (m, s, o) => r.writeReportJson(m, s, o),
     junit: (m, _s, o) => r.writeJunit(m, o),
+    docs: (m, s, o) =>
+      put(
+        o,
+        r.renderDocs(m, (sha) => s.certificateDer(sha)),
+      ),
+    summary: (m, _s, o) => put(o, r.renderSummary(m)),
   }
   return table[format]
 }
@@ -63,6 +71,7 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
   const sources: ReportSources = {
     transcript: (id) => history.transcript(id),
     attempts: () => history.allAttempts(usedRuns),
+    certificateDer: (sha) => history.certificateForJudging(sha)?.der ?? null,
   }
   const dir = resolvePath(opts.outDir)
   try {

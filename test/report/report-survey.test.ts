@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import Database from 'better-sqlite3'
+import { X509Certificate } from 'node:crypto'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -199,6 +200,34 @@ test('report from two real surveys: every format written under its fixed name, t
     m.statements.some((s) => s.text === 'SPWF04SA reaches ecdhe.report.test from 1.1.0'),
     JSON.stringify(m.statements),
   )
+  // The docs page and the summary, asked for by name: the PEM of each CA is the certificate its SHA-256 names.
+  const extra = join(dir, 'docs')
+  const d = await report([
+    '--out',
+    extra,
+    '--format',
+    'docs,summary',
+    '--baseline',
+    'SPWF04SA@1.0.0',
+    '--candidate',
+    'SPWF04SA@1.1.0',
+  ])
+  assert.equal(d.code, 0, d.err)
+  assert.match(d.out, /wrote .*compatibility\.md/)
+  assert.match(d.out, /wrote .*summary\.txt/)
+  assert.ok(!existsSync(join(extra, 'index.html')), 'only the formats asked for')
+  const docs = readFileSync(join(extra, 'compatibility.md'), 'utf8')
+  const pems = [...docs.matchAll(/- SHA-256: `([0-9a-f]{64})`\n\n```pem\n([\s\S]*?)\n```/g)]
+  assert.ok(pems.length >= 1, docs)
+  for (const [, sha, pem] of pems)
+    assert.equal(new X509Certificate(`${pem}\n`).fingerprint256.replace(/:/g, '').toLowerCase(), sha)
+  assert.ok(!/Disagreements|Diff|transcript/.test(docs))
+  const summary = readFileSync(join(extra, 'summary.txt'), 'utf8')
+  assert.match(
+    summary,
+    /^ {2}SPWF04SA@1\.0\.0: \d+ pass, \d+ fail, \d+ not run.*\(all emulated: verdicts follow the profile\)$/m,
+  )
+  assert.match(summary, /^Diff SPWF04SA@1\.0\.0 -> SPWF04SA@1\.1\.0: 0 regression\(s\)/m)
 })
 
 test('rendered from the database alone: the profile snapshot kept with the run judges, and a profile that is wrong shows as disagreements, listed first', async () => {

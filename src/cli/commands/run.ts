@@ -318,7 +318,7 @@ async function reportRun(
   io: Io,
   clock: Clock,
 ): Promise<string | null> {
-  const { writeReport, REPORT_FORMATS } = await import('../../report/write.js')
+  const { writeReport, DEFAULT_REPORT_FORMATS } = await import('../../report/write.js')
   const to = o.json ? io.stderr : io.stdout
   try {
     // previous-run: the newest complete run before this one (tonight against last night) that
@@ -355,7 +355,7 @@ async function reportRun(
       expiryDays: opts.reportExpiryDays ?? 90,
       title: o.label ?? null,
       now: clock.now(),
-      formats: opts.reportFormat ?? [...REPORT_FORMATS],
+      formats: opts.reportFormat ?? [...DEFAULT_REPORT_FORMATS],
       outDir: resolvePath(io.cwd, opts.report!),
       failOn,
     })
