@@ -31,7 +31,7 @@ export function renderDocs(model: ReportModel, der: CertificateDer): string {
   const emulated = shown.filter((c) => c.evidence.provenance?.kind === 'emu').length
   if (emulated)
     out.push(
-      `> **Note:** ${emulated === shown.length ? 'every' : `${emulated} of ${shown.length}`} result(s) come from emulated modules (marked emulated): they follow the firmware profiles, not real modules.`,
+      `> **Note:** ${emulated === shown.length ? `all ${emulated} results come` : `${emulated} of ${shown.length} results come`} from emulated modules (marked emulated): they follow the firmware profiles, not real modules.`,
       '',
     )
   out.push('## Compatibility matrix', '')
