@@ -1,5 +1,5 @@
 /**
- * npm run docs:sample — renders docs/sample/index.html and matrix.md, the report of the field
+ * npm run docs:sample — renders docs/sample/index.html, matrix.md, compatibility.md and summary.txt, the report of the field
  * report, from the survey kept in docs/sample/field-report.db, with a fixed clock: the files
  * change only when the report's rendering does (a test compares them with a fresh rendering).
  * `-- --refresh` surveys again first (the demo: lab + emulated modules) and replaces the database.
@@ -34,7 +34,7 @@ export async function renderSample(outDir: string): Promise<string[]> {
         expiryDays: 90,
         title: 'Field report: SPWF04SA 1.0.0, 1.1.0 and SPWF01SA 3.5.3 (sample)',
         now: SAMPLE_NOW,
-        formats: ['html', 'md'],
+        formats: ['html', 'md', 'docs', 'summary'],
         outDir,
         failOn: 'never',
       })

@@ -1,14 +1,22 @@
 import { truncate } from '../core/sanitize.js'
 
 /**
- * A certificate named for people: its most specific part first (the CN, else the last RDN), then
- * the rest from specific to general, cut at the end. Subjects such as badssl's start with a long
- * `C=…, ST=…, L=…, O=…` prefix, so a root and its intermediate read the same when the DN is cut
- * in its stored order; this way what tells them apart survives the cut.
+ * A name's default length: long enough for the longest CA names in use to stay whole
+ * (`CN=VeriSign Class 3 Public Primary Certification Authority - G5` is 63 characters).
  */
-export function displayName(subject: string, max = 60): string {
+export const NAME_MAX = 64
+
+/**
+ * A certificate named for people: its most specific part first (the CN, else the last RDN), then
+ * the rest from specific to general. Subjects such as badssl's start with a long `C=…, ST=…, L=…,
+ * O=…` prefix, so a root and its intermediate read the same when the DN is cut in its stored order;
+ * this way what tells them apart comes first. Too long, the name is cut so that the CN stays whole
+ * when it fits (whole RDNs after it are dropped, `, …` says so), and a CN longer than `max` is cut
+ * in its middle: the end of a CA's name is often what tells it apart ("… Authority - G5", "… R3").
+ */
+export function displayName(subject: string, max = NAME_MAX): string {
   const rdns = splitRdns(subject)
-  if (rdns.length < 2) return truncate(subject, max)
+  if (rdns.length < 2) return middleCut(subject, max)
   let primary = -1
   for (let i = rdns.length - 1; i >= 0 && primary < 0; i--)
     if (/^CN=/i.test(rdns[i]!) || /\+CN=/i.test(rdns[i]!)) primary = i
@@ -17,7 +25,40 @@ export function displayName(subject: string, max = 60): string {
     .map((_, i) => i)
     .filter((i) => i !== primary)
     .reverse()
-  return truncate([primary, ...rest].map((i) => rdns[i]!).join(', '), max)
+    .map((i) => rdns[i]!)
+  const first = rdns[primary]!
+  const whole = [first, ...rest].join(', ')
+  if (whole.length <= max) return whole
+  if (first.length > max) return middleCut(first, max)
+  // The CN whole, then as many whole RDNs as fit, then `, …` for the ones left out.
+  let out = first
+  for (const r of rest) {
+    if (`${out}, ${r}, …`.length > max) break
+    out += `, ${r}`
+  }
+  return `${out}, …`.length <= max ? `${out}, …` : truncate(out, max)
+}
+
+/**
+ * `text` in at most `max` characters, cut in the middle: the start (what kind of name) and the end
+ * (what tells it apart from its siblings) stay, at word boundaries when they can.
+ */
+export function middleCut(text: string, max: number): string {
+  if (text.length <= max) return text
+  if (max < 8) return truncate(text, max)
+  const room = max - 3 // " … "
+  // The end keeps up to half the room, from a word's start when there is one in it.
+  let tailStart = text.length - Math.floor(room / 2)
+  if (text[tailStart - 1] !== ' ') {
+    const space = text.indexOf(' ', tailStart)
+    if (space >= 0 && space < text.length - 1) tailStart = space + 1
+  }
+  const tail = text.slice(tailStart)
+  let head = text.slice(0, room - tail.length)
+  // Back to a word's end, unless that loses more than a third of the start.
+  const lastSpace = head.lastIndexOf(' ')
+  if (lastSpace > 0 && head.length - lastSpace <= Math.max(8, head.length / 3)) head = head.slice(0, lastSpace)
+  return `${head.trimEnd()} … ${tail}`
 }
 
 /**

@@ -196,13 +196,13 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     .option('--candidate <sel>', 'MODULE@FIRMWARE or run:RUN_ID to compare to')
     .option(
       '--format <list>',
-      'html, md, csv, json, junit, pem (comma-separated; pem: the CA bundles to provision, one per firmware)',
+      'html, md, csv, json, junit (the default), pem, docs, summary (comma-separated; pem: the CA bundles to provision, one per firmware; docs: a page to publish; summary: lines for a pull request)',
       wordList(REPORT_FORMATS),
       [...DEFAULT_REPORT_FORMATS],
     )
     .option(
       '--out <dir>',
-      'directory for index.html, matrix.md, attempts.csv, report.json, junit.xml',
+      'directory for index.html, matrix.md, attempts.csv, report.json, junit.xml (compatibility.md, summary.txt)',
       nonEmptyPath,
       'reports',
     )

@@ -4,7 +4,7 @@ import type { FailureClass, FirmwareProfile } from '../device/profile/profile.js
 import { displayName } from '../chain/display-name.js'
 import { checkedNames, nameMatches } from './names.js'
 import type { Reason } from './types.js'
-import { certLabel, hashText, instantText, keyText, listText, moduleName, servedPosition } from './wording.js'
+import { certLabel, hashText, instantText, keyText, listText, moduleName, quoted, servedPosition } from './wording.js'
 
 /** Whether `child` is signed by `issuer`; callers judging many cells pass a cached one. */
 export type IssuedFn = (child: ParsedCert, issuer: ParsedCert) => boolean
@@ -221,7 +221,7 @@ function skiAkiPath(
           lines,
           reason: {
             code: 'ca-signature-mismatch',
-            text: `${label(c)} names the key id ${ca.info.ski} of the uploaded CA \`${displayName(ca.info.subject)}\` but its signature does not verify with the CA's key`,
+            text: `${label(c)} names the key id ${ca.info.ski} of the uploaded CA ${quoted(displayName(ca.info.subject))} but its signature does not verify with the CA's key`,
             cert: c.info.sha256,
           },
         }

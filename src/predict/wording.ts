@@ -15,9 +15,17 @@ export function servedPosition(c: ParsedCert, index: number): Position {
   return c.info.selfSigned ? 'root sent by the server' : 'intermediate'
 }
 
-/** ``intermediate `Some CA` ``: the position, then the readable name. */
+/**
+ * `intermediate “Some CA”`: the position, then the readable name between quotation marks (not
+ * backticks: a why sentence is read as text in every format, and only Markdown would make them code).
+ */
 export function certLabel(c: ParsedCert, position: Position): string {
-  return `${position} \`${displayName(c.info.subject)}\``
+  return `${position} ${quoted(displayName(c.info.subject))}`
+}
+
+/** A name between typographic quotation marks, which read as such in a terminal, a page or a table. */
+export function quoted(name: string): string {
+  return `\u201c${name}\u201d`
 }
 
 export function keyText(k: KeyInfo): string {

@@ -1,7 +1,11 @@
 /** The report's formats and gates: words the CLI accepts, kept apart so --help loads no renderer. */
-export const REPORT_FORMATS = ['html', 'md', 'csv', 'json', 'junit', 'pem'] as const
+export const REPORT_FORMATS = ['html', 'md', 'csv', 'json', 'junit', 'pem', 'docs', 'summary'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
-/** Written when no format is named: every format but `pem` (CA bundles to provision, asked for by name). */
+
+/**
+ * Written when no format is asked for: the QA report. `pem` (the CA bundles to provision), `docs`
+ * (a page to publish) and `summary` (lines for a pull request or chat) are asked for by name.
+ */
 export const DEFAULT_REPORT_FORMATS: readonly ReportFormat[] = ['html', 'md', 'csv', 'json', 'junit']
 
 /**
@@ -15,6 +19,8 @@ export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = {
   json: 'report.json',
   junit: 'junit.xml',
   pem: 'ca-MODULE-FIRMWARE.pem',
+  docs: 'compatibility.md',
+  summary: 'summary.txt',
 }
 
 export const FAIL_ON = ['regression', 'unsafe', 'any-fail', 'never'] as const

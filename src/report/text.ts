@@ -75,7 +75,7 @@ export function failuresText(attempts: readonly AttemptRow[]): string {
       )
     if (a.class === 'unspecified')
       lines.push(
-        '    (the module said only that it failed; `tlsmatrix report` predicts why from the served chain and the profile)',
+        '    (the module said only that it failed; tlsmatrix report predicts why from the served chain and the profile)',
       )
   }
   // A cell that says "not run: link" explains itself here: the reason, its detail and the

@@ -18,12 +18,13 @@ import type { Db } from '../store/index.js'
 import { buildReport, type ReportQuery } from './model/build.js'
 import { comparedCount } from './model/diff.js'
 import type { EvidenceSource, ReportModel } from './model/types.js'
+import { put } from './render/sink.js'
 
 import { REPORT_FILES, type FailOn, type ReportFormat } from './formats.js'
 export { DEFAULT_REPORT_FORMATS, FAIL_ON, REPORT_FILES, REPORT_FORMATS } from './formats.js'
 export type { FailOn, ReportFormat } from './formats.js'
 
-/** What renderers read besides the model: transcripts, for the CSV every attempt, for the PEM export certificates. */
+/** What renderers read besides the model: transcripts, for the CSV every attempt, for the PEM export and the docs page the CAs' DER. */
 export interface ReportSources extends EvidenceSource {
   attempts(): Iterable<HistoryAttempt>
   certificateDer(sha256: string): Buffer | null
@@ -37,16 +38,18 @@ async function renderer(format: Exclude<ReportFormat, 'pem'>): Promise<Renderer>
   const { writeHtmlReport } = await import('./render/html.js')
   const table: Record<Exclude<ReportFormat, 'pem'>, Renderer> = {
     html: (m, s, o) => writeHtmlReport(m, s, o),
-    md: async (m, _s, o) => {
-      await new Promise<void>((resolve, reject) =>
-        o.write(r.renderMarkdown(m), (err) => (err ? reject(err) : resolve())),
-      )
-    },
+    md: (m, _s, o) => put(o, r.renderMarkdown(m)),
     csv: async (m, s, o) => {
       await r.writeAttemptsCsv(m, s.attempts(), o)
     },
     json: (m, s, o) => r.writeReportJson(m, s, o),
     junit: (m, _s, o) => r.writeJunit(m, o),
+    docs: (m, s, o) =>
+      put(
+        o,
+        r.renderDocs(m, (sha) => s.certificateDer(sha)),
+      ),
+    summary: (m, _s, o) => put(o, r.renderSummary(m)),
   }
   return table[format]
 }
@@ -104,7 +107,7 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
   const outputs = async (format: ReportFormat): Promise<Array<{ name: string; render: Renderer }>> => {
     if (format !== 'pem') return [{ name: REPORT_FILES[format], render: await renderer(format) }]
     const { pemFiles } = await import('./render/pem.js')
-    return pemFiles(model, sources).map((f) => ({ name: f.name, render: (_m, _s, o) => writeText(o, f.text) }))
+    return pemFiles(model, sources).map((f) => ({ name: f.name, render: (_m, _s, o) => put(o, f.text) }))
   }
   for (const { name, render } of (await Promise.all(opts.formats.map(outputs))).flat()) {
     const file = join(dir, name)
@@ -131,10 +134,6 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
     files.push(file)
   }
   return { model, files, gate: gate(model, opts.failOn) }
-}
-
-function writeText(out: Writable, text: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve())))
 }
 
 /** The --fail-on condition, in words, or null when it does not hold. */

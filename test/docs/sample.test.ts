@@ -8,7 +8,7 @@ import { SAMPLE_DIR, renderSample } from '../../scripts/docs-sample.js'
 test('docs/sample is the current rendering of the kept field-report survey (npm run docs:sample)', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tlsmatrix-sample-check-'))
   await renderSample(out)
-  for (const f of ['index.html', 'matrix.md']) {
+  for (const f of ['index.html', 'matrix.md', 'compatibility.md', 'summary.txt']) {
     const fresh = readFileSync(join(out, f), 'utf8')
     const kept = readFileSync(join(SAMPLE_DIR, f), 'utf8')
     assert.ok(fresh === kept, `docs/sample/${f} is out of date: run npm run docs:sample and commit it`)

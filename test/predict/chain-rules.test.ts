@@ -54,7 +54,7 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
     assert.deepEqual(p.reasons, [
       {
         code: 'key-too-large',
-        text: 'intermediate `CN=tlsmatrix Lab Intermediate RSA 4096, O=tlsmatrix lab` has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits',
+        text: 'intermediate “CN=tlsmatrix Lab Intermediate RSA 4096, O=tlsmatrix lab” has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits',
         cert: c('int-rsa4096').info.sha256,
       },
     ])
@@ -75,17 +75,17 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
       [
         [
           'ecdsa-unsupported',
-          'leaf `CN=ecdsa.basic.test` has an ECDSA P-256 key; SPWF04SA 1.0.0 accepts no ECDSA keys (RSA only)',
+          'leaf “CN=ecdsa.basic.test” has an ECDSA P-256 key; SPWF04SA 1.0.0 accepts no ECDSA keys (RSA only)',
           c('leaf-ecdsa').info.sha256,
         ],
         [
           'ecdsa-unsupported',
-          'intermediate `CN=tlsmatrix Lab Intermediate ECC P-384, O=tlsmatrix lab` has an ECDSA P-384 key; SPWF04SA 1.0.0 accepts no ECDSA keys (RSA only)',
+          'intermediate “CN=tlsmatrix Lab Intermediate ECC P-384, O=tlsmatrix lab” has an ECDSA P-384 key; SPWF04SA 1.0.0 accepts no ECDSA keys (RSA only)',
           c('int-ec384').info.sha256,
         ],
         [
           'ecdsa-unsupported',
-          'uploaded CA `CN=tlsmatrix Lab Root ECC P-384, O=tlsmatrix lab` has an ECDSA P-384 key; SPWF04SA 1.0.0 accepts no ECDSA keys (RSA only)',
+          'uploaded CA “CN=tlsmatrix Lab Root ECC P-384, O=tlsmatrix lab” has an ECDSA P-384 key; SPWF04SA 1.0.0 accepts no ECDSA keys (RSA only)',
           c('root-ec384').info.sha256,
         ],
       ],
@@ -108,7 +108,7 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
     assert.deepEqual(p.reasons, [
       {
         code: 'cert-too-large',
-        text: `leaf \`CN=big.basic.test\` is ${big.info.derBytes} bytes; SPWF04SA 1.0.0 accepts certificates up to 2560 bytes`,
+        text: `leaf “CN=big.basic.test” is ${big.info.derBytes} bytes; SPWF04SA 1.0.0 accepts certificates up to 2560 bytes`,
         cert: big.info.sha256,
       },
     ])
@@ -149,7 +149,7 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
     const iso = (s: string) => new Date(s).toISOString().replace(/\.\d{3}Z$/, 'Z')
     assert.equal(
       p.reasons[0]!.text,
-      `leaf \`CN=expired.basic.test\` expired on ${iso(leaf.info.notAfter)} (valid ${iso(leaf.info.notBefore)} to ${iso(leaf.info.notAfter)}); SPWF04SA 1.0.0's clock reads ${iso(lab.now.toISOString())}`,
+      `leaf “CN=expired.basic.test” expired on ${iso(leaf.info.notAfter)} (valid ${iso(leaf.info.notBefore)} to ${iso(leaf.info.notAfter)}); SPWF04SA 1.0.0's clock reads ${iso(lab.now.toISOString())}`,
     )
   })
 
@@ -176,20 +176,20 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
     assert.deepEqual(p.reasons, [
       {
         code: 'hostname-mismatch',
-        text: 'leaf `CN=other.basic.test` names other.basic.test, not wrong-host.basic.test',
+        text: 'leaf “CN=other.basic.test” names other.basic.test, not wrong-host.basic.test',
         cert: c('leaf-wrong-host').info.sha256,
       },
     ])
     const many = predict(input('spwf01sa-3.5.3', ['leaf-big', 'int-rsa'], 'root-rsa', 'other.basic.test'))
     assert.equal(
       many.reasons[0]!.text,
-      'leaf `CN=big.basic.test` names big.basic.test, san-0.big.basic.test, san-1.big.basic.test, san-2.big.basic.test, san-3.big.basic.test and 76 more, not other.basic.test',
+      'leaf “CN=big.basic.test” names big.basic.test, san-0.big.basic.test, san-1.big.basic.test, san-2.big.basic.test, san-3.big.basic.test and 76 more, not other.basic.test',
     )
     // Reached by address (hosts file `127.0.0.1:443 sni=…`): the CN is not a name for an address, and the why does not claim there is none.
     const byIp = predict(input('spwf04sa-1.0.0', ['leaf-wrong-host', 'int-rsa'], 'root-rsa', '127.0.0.1'))
     assert.equal(
       byIp.reasons[0]!.text,
-      'leaf `CN=other.basic.test` names no IP address (an address is matched against IP SANs only, never the CN), not 127.0.0.1',
+      'leaf “CN=other.basic.test” names no IP address (an address is matched against IP SANs only, never the CN), not 127.0.0.1',
     )
   })
 
@@ -203,7 +203,7 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
     assert.equal(r.cert, ca.info.sha256)
     assert.equal(
       r.text,
-      `the uploaded CA \`CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab\` is not the issuer of any certificate the server sends: SPWF04SA 1.0.0 looked for its key id ${ca.info.ski} in their AKIs (leaf \`CN=rsa2048.basic.test\`: ${c('leaf-rsa2048').info.aki}; intermediate \`CN=tlsmatrix Lab Intermediate RSA 2048, O=tlsmatrix lab\`: ${c('int-rsa').info.aki})`,
+      `the uploaded CA “CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab” is not the issuer of any certificate the server sends: SPWF04SA 1.0.0 looked for its key id ${ca.info.ski} in their AKIs (leaf “CN=rsa2048.basic.test”: ${c('leaf-rsa2048').info.aki}; intermediate “CN=tlsmatrix Lab Intermediate RSA 2048, O=tlsmatrix lab”: ${c('int-rsa').info.aki})`,
     )
     const j = judgeChain([c('leaf-rsa2048'), c('int-rsa')], ca, lab.profiles['spwf04sa-1.0.0'], {
       host: 'rsa2048.basic.test',
@@ -215,7 +215,7 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
     assert.deepEqual([p01.class, p01.reasons[0]!.code], ['untrusted', 'ca-not-issuer'])
     assert.match(
       p01.reasons[0]!.text,
-      /^the uploaded CA `CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab` is not the issuer of any certificate the server sends/,
+      /^the uploaded CA “CN=tlsmatrix Lab Untrusted Root, O=tlsmatrix lab” is not the issuer of any certificate the server sends/,
     )
   })
 
@@ -238,7 +238,7 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
     assert.deepEqual(p.reasons, [
       {
         code: 'chain-order',
-        text: 'leaf `CN=out-of-order.basic.test` is not signed by root sent by the server `CN=tlsmatrix Lab Root RSA 2048, O=tlsmatrix lab`, the next certificate sent; SPWF04SA 1.0.0 verifies the chain in the order sent',
+        text: 'leaf “CN=out-of-order.basic.test” is not signed by root sent by the server “CN=tlsmatrix Lab Root RSA 2048, O=tlsmatrix lab”, the next certificate sent; SPWF04SA 1.0.0 verifies the chain in the order sent',
         cert: c('leaf-out-of-order').info.sha256,
       },
     ])
@@ -267,7 +267,7 @@ describe('chain rules with lab certificates and the shipped profiles', () => {
     assert.deepEqual(p.reasons, [
       {
         code: 'signature-hash-unsupported',
-        text: 'leaf `CN=sha1.basic.test` is signed with SHA-1; SPWF04SA 1.0.0 verifies SHA-256, SHA-384 and SHA-512 signatures only',
+        text: 'leaf “CN=sha1.basic.test” is signed with SHA-1; SPWF04SA 1.0.0 verifies SHA-256, SHA-384 and SHA-512 signatures only',
         cert: c('leaf-sha1').info.sha256,
       },
     ])

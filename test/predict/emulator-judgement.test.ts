@@ -80,7 +80,7 @@ describe('the emulator judges with the predictor', () => {
     )
     assert.match(
       p.reasons[0]!.text,
-      /^intermediate `CN=tlsmatrix Lab Intermediate RSA 4096, O=tlsmatrix lab` has an RSA-4096 key; SPWF04SA 1\.0\.0 accepts RSA keys of 1024–2048 bits$/,
+      /^intermediate “CN=tlsmatrix Lab Intermediate RSA 4096, O=tlsmatrix lab” has an RSA-4096 key; SPWF04SA 1\.0\.0 accepts RSA keys of 1024–2048 bits$/,
     )
   })
 

@@ -20,7 +20,11 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
   const dir = await mkdtemp(join(tmpdir(), 'tlsmatrix-html-'))
   const file = join(dir, 'index.html')
   const out = createWriteStream(file)
-  await writeHtmlReport(fixtureModel(), fixtureEvidence(), out)
+  const model = fixtureModel()
+  // A certificate name with a bidi override: `O=<U+202E>LIAM` would display as "MAIL" raw.
+  const named = Object.values(model.certificates).find((c) => c.name === 'Lab Root')!
+  named.name = 'O=\u202eLIAM Lab Root'
+  await writeHtmlReport(model, fixtureEvidence(), out)
   out.end()
   await finished(out)
   const fileUrl = pathToFileURL(file).href
@@ -59,6 +63,44 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
       .innerText()
     assert.match(modLines, /<\/pre><script>alert\(2\)<\/script>/)
     assert.match(modLines, /Certificate Error:22\\r\\n\n\\x1b\[31m/, 'CR LF and ESC shown, not swallowed')
+
+    // Pass and fail are told apart by the cell's background (and a rule), not only by the mark.
+    type Styled = { backgroundColor: string; borderLeftWidth: string; printColorAdjust?: string }
+    const styleOf = (selector: string) =>
+      page
+        .locator(selector)
+        .first()
+        .evaluate((el) => {
+          const s = (globalThis as unknown as { getComputedStyle(e: unknown): Styled }).getComputedStyle(el)
+          return { bg: s.backgroundColor, rule: s.borderLeftWidth, print: s.printColorAdjust ?? '' }
+        })
+    const passStyle = await styleOf('table.matrix td.cell.pass')
+    const failStyle = await styleOf('table.matrix td.cell.fail')
+    const notRunStyle = await styleOf('table.matrix td.cell.not-run')
+    const white = 'rgb(255, 255, 255)'
+    for (const st of [passStyle, failStyle, notRunStyle]) assert.ok(![white, 'rgba(0, 0, 0, 0)'].includes(st.bg), st.bg)
+    assert.notEqual(passStyle.bg, failStyle.bg)
+    assert.notEqual(notRunStyle.bg, failStyle.bg)
+    assert.notEqual(notRunStyle.bg, passStyle.bg)
+    assert.ok(parseFloat(failStyle.rule) >= 4, `a fail has a thick rule: ${failStyle.rule}`)
+    assert.equal(parseFloat(passStyle.rule), 1)
+    // The marks stay: colour is never the only signal.
+    assert.match(await page.locator('table.matrix td.cell.pass .v').first().innerText(), /✓ pass/)
+    assert.match(await page.locator('table.matrix td.cell.fail .v').first().innerText(), /✗ fail/)
+
+    // A prediction that agrees is hidden until asked for; one that disagrees is always shown.
+    const agreeing = page.locator('table.matrix td.cell .pred.agree').first()
+    const disagreeing = page.locator('table.matrix td.cell.disagree .pred').first()
+    assert.equal(await agreeing.isVisible(), false)
+    assert.equal(await disagreeing.isVisible(), true)
+    await page.locator('#filters').waitFor({ state: 'visible' })
+    await page.check('#f-pred')
+    await agreeing.waitFor({ state: 'visible' })
+    await page.uncheck('#f-pred')
+    await agreeing.waitFor({ state: 'hidden' })
+
+    // Text from a certificate with a bidi override reads as its bytes, not reordered.
+    await page.getByText('O=<U+202E>LIAM', { exact: false }).first().waitFor({ state: 'attached' })
 
     // Filter by verdict: rows with no failing cell hide (iot.example passes everywhere).
     const iotRow = page.locator('tr[data-row]', { has: page.locator('th', { hasText: 'iot.example:8443' }) })
@@ -102,10 +144,13 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
     assert.match(transcript, /AT\+S\.TLSDOMAIN=hostile\.example\\r/)
     assert.match(transcript, /<script>alert\(5\)<\/script>\\x1b\[2J\\0\\r\\n/)
 
-    // Print: the controls go, the matrix stays.
+    // Print: the controls go, the matrix stays, and the cells keep their backgrounds on paper.
     await page.emulateMedia({ media: 'print' })
     await page.locator('#filters').waitFor({ state: 'hidden' })
     await page.locator('table.matrix').first().waitFor({ state: 'visible' })
+    const printed = await styleOf('table.matrix td.cell.fail')
+    assert.equal(printed.print, 'exact')
+    assert.equal(printed.bg, failStyle.bg)
     await page.emulateMedia({ media: 'screen' })
 
     const shot = join(dir, 'report.png')

@@ -8,6 +8,11 @@ export const HOSTILE_LINES = [
   '"><img src=x onerror=alert(3)>',
   'Certificate Error:22\r\n\u001b[31m',
 ]
+/** Profile notes marked GUESS, one with markup that must stay text. */
+export const GUESS_NOTES = [
+  'GUESS: validity is checked against the module clock (the check itself is [?]).',
+  'GUESS: the host name is checked against the leaf </li><script>alert(6)</script>',
+]
 export const HOSTILE_WHY = "The CA <b>'x'</b> \"did not\" sign the server's certificate </li><script>alert(4)</script>"
 
 const hex = (n: number) => n.toString(16).padStart(2, '0').repeat(32)
@@ -99,6 +104,11 @@ function cell(t: TargetRow, col: number, over: Partial<Cell>): Cell {
       chainHash: hex(9),
       protocol: 'TLSv1.2',
       cipher: 'ECDHE-RSA-AES128-GCM-SHA256',
+      // The first firmware is emulated (its verdict follows the profile), the second a module on a serial port.
+      provenance:
+        col === 0
+          ? { url: 'emu:spwf04sa-1.0.0?no-dns', kind: 'emu', profile: 'spwf04sa-1.0.0', guesses: [0, 1] }
+          : { url: '/dev/ttyUSB0?baud=115200', kind: 'serial', profile: 'spwf04sa-1.1.0', guesses: [] },
     },
     ...over,
   }
@@ -245,6 +255,7 @@ export function fixtureModel(): ReportModel {
         notAfter: inter.notAfter,
         daysLeft: 3,
         role: 'intermediate',
+        roles: ['intermediate', 'anchor'],
         targets: [good.target],
         firmware: ['SPWF04SA@1.0.0'],
       },
@@ -260,6 +271,7 @@ export function fixtureModel(): ReportModel {
     ],
     disagreements: 2,
     rigDifferences: [],
+    guessNotes: [GUESS_NOTES[0]!, GUESS_NOTES[1]!],
     certificates: Object.fromEntries([root, inter, hostile, leaf].map((c) => [c.sha256, c])),
   }
 }

@@ -80,7 +80,11 @@ test('csv: the documented columns, one row per attempt, values as stored', async
   assert.equal(get(row, 'port'), '443')
   assert.equal(get(row, 'final'), 'true')
   assert.equal(get(row, 'duration_ms'), '1234')
-  assert.equal(get(row, 'lines'), HOSTILE_LINES.join(' | ').replace(/^=/, "'="))
+  // ESC, CR and LF from the module are written out: `cat attempts.csv` must not obey them.
+  assert.equal(
+    get(row, 'lines'),
+    HOSTILE_LINES.join(' | ').replace(/^=/, "'=").replace('\x1b[2J\r\n', '\\x1b[2J\\x0d\\x0a'),
+  )
   assert.equal(get(row2, 'final'), 'false')
   assert.equal(get(row2, 'reason'), 'link')
   assert.equal(get(row2, 'reason_detail'), 'no answer, twice')
@@ -108,6 +112,12 @@ test('csv: a cell starting with =, +, -, @, tab or CR (or a full-width form) can
     ])
     for (const col of ['device', 'target', 'anchor_subject', 'anchor_name', 'lines', 'reason_detail', 'class']) {
       const value = row![header!.indexOf(col)]!
+      if (s === '\t' || s === '\r') {
+        // A leading tab or CR is written out (`\x09`, `\x0d`) like every control: no formula can start.
+        const shown = s === '\t' ? '\\x09' : '\\x0d'
+        assert.ok(value.startsWith(`${shown}cmd`), `${JSON.stringify(s)} in ${col}: ${JSON.stringify(value)}`)
+        continue
+      }
       assert.equal(value[0], "'", `${JSON.stringify(s)} in ${col}: ${JSON.stringify(value)}`)
       assert.ok(value.startsWith(`'${payload}`), `${col} keeps the text after the quote: ${JSON.stringify(value)}`)
     }
@@ -187,4 +197,38 @@ test('csv: an output that closes early rejects instead of waiting forever', asyn
   await tick()
   out.destroy()
   await assert.rejects(done, /closed before the report was written/)
+})
+
+test("csv: an attempt with no CA uploaded has an empty anchor, not the formula-guarded `'-`", async () => {
+  const [header, row] = await csvOf([
+    attempt({ anchor: '-', anchorSubject: '', anchorSource: '', outcome: 'not-run', reason: 'no-anchor' }),
+  ])
+  const get = (col: string) => row![header!.indexOf(col)]
+  assert.equal(get('anchor_sha256'), '')
+  assert.equal(get('anchor_name'), '')
+  assert.equal(get('anchor_subject'), '')
+  // A text cell that starts with `-` is still guarded: only the "no anchor" marker is left out.
+  const [, guarded] = await csvOf([attempt({ reasonDetail: '-1+2', reason: 'link' })])
+  assert.equal(guarded![header!.indexOf('reason_detail')], "'-1+2")
+})
+
+test('csv: each row says which device it came from and whether it was emulated', async () => {
+  const model = hostileModel()
+  model.runs[0]!.devices = [
+    { label: 'old', url: 'emu:spwf04sa-1.0.0?no-dns', kind: 'emu' },
+    { label: 'real', url: '/dev/ttyUSB0', kind: 'serial' },
+  ]
+  const out = collector()
+  await writeAttemptsCsv(
+    model,
+    [attempt(), attempt({ id: 8, device: 'real' }), attempt({ id: 9, device: 'gone' })],
+    out,
+  )
+  const [header, ...rows] = parse(out.text()) as string[][]
+  const at = (r: string[] | undefined, col: string) => r![header!.indexOf(col)]
+  assert.deepEqual(header!.slice(-2), ['device_url', 'device_kind'])
+  assert.deepEqual([at(rows[0], 'device_url'), at(rows[0], 'device_kind')], ['emu:spwf04sa-1.0.0?no-dns', 'emu'])
+  assert.deepEqual([at(rows[1], 'device_url'), at(rows[1], 'device_kind')], ['/dev/ttyUSB0', 'serial'])
+  // A device the run did not record: unknown, said by an empty cell, never guessed.
+  assert.deepEqual([at(rows[2], 'device_url'), at(rows[2], 'device_kind')], ['', ''])
 })

@@ -21,6 +21,9 @@ export const HOSTILE_LINES = [
   '&nbsp;&amp;[link](http://y) *b* _i_ \\| #h',
 ]
 
+/** A profile note marked GUESS, with text that must stay text in every format. */
+export const GUESS_NOTE = 'GUESS: validity is checked | against <the clock> `x` [C]'
+
 export const SHA_EVIL = 'e'.repeat(64)
 export const SHA_GOOD = 'a'.repeat(64)
 export const SHA_INTER = 'b'.repeat(64)
@@ -92,6 +95,7 @@ export function cell(t: TargetRow, col: FirmwareColumn, over: Partial<Cell>): Ce
       chainHash: 'c'.repeat(64),
       protocol: 'TLSv1.2',
       cipher: 'AES128-SHA',
+      provenance: { url: '/dev/ttyUSB0?baud=115200', kind: 'serial', profile: col.profileId, guesses: [] },
     },
     ...over,
   }
@@ -136,6 +140,9 @@ export function hostileModel(): ReportModel {
     cell(expired, neu, { verdict: 'pass', lines: ['HTTP/1.1 200 OK'] }),
     cell(revoked, neu, { verdict: 'fail', class: 'handshake', lines: ['x'] }),
   ]
+  // The must-reject target's cells come from emulators: their verdicts follow the profile and its guess.
+  for (const c of cells.filter((x) => x.target === expired.target))
+    c.evidence.provenance = { url: `emu:${c.key}?no-dns`, kind: 'emu', profile: c.key, guesses: [0] }
   return {
     title: 'Report <script>x</script> | t',
     generatedAt: '2026-11-28T02:00:00.000Z',
@@ -279,6 +286,7 @@ export function hostileModel(): ReportModel {
         notAfter: '2026-12-10T00:00:00.000Z',
         daysLeft: 12,
         role: 'intermediate',
+        roles: ['intermediate'],
         targets: [ebay.target],
         firmware: ['SPWF04SA@1.0.0'],
       },
@@ -294,6 +302,7 @@ export function hostileModel(): ReportModel {
     ],
     disagreements: 1,
     rigDifferences: [],
+    guessNotes: [GUESS_NOTE],
     certificates: {
       [SHA_EVIL]: cert(SHA_EVIL, HOSTILE_SUBJECT, HOSTILE_SUBJECT),
       [SHA_GOOD]: cert(SHA_GOOD, 'CN=Good Root', 'Good Root'),

@@ -96,10 +96,10 @@ test('junit: one suite per firmware column, one testcase per target, failures, m
   // A fail: the class and the module's lines as the message, hostile text kept as text.
   const ebayOld = old!.get('www.ebay.com:443')!
   assert.equal(ebayOld.failure?.type, 'fail')
-  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
-  assert.equal(ebayOld.failure?.message, `handshake: ${HOSTILE_LINES.join(' | ').replace(/[\r\n\x1b]/g, ' ')}`)
-  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
-  for (const l of HOSTILE_LINES) assert.ok(ebayOld.failure!.body.includes(`  ${l.replace(/\x1b/g, '')}`), l)
+  // Control characters are written out (`\x1b`, `\x0d`), in the message and the body alike.
+  const shown = (l: string) => l.replace('\x1b', '\\x1b').replace('\r\n', '\\x0d\\x0a')
+  assert.equal(ebayOld.failure?.message, `handshake: ${HOSTILE_LINES.map(shown).join(' | ')}`)
+  for (const l of HOSTILE_LINES) assert.ok(ebayOld.failure!.body.includes(`  ${shown(l)}`), l)
   // A pass is a passing testcase; a not-run is skipped with its reason; no data is skipped too.
   assert.equal(neu!.get('www.ebay.com:443')!.failure, null)
   assert.equal(neu!.get('www.ebay.com:443')!.skipped, null)
@@ -216,20 +216,25 @@ test('junit: markup, entity-looking text and control characters survive as text,
     suites.map((s) => s.cases.length),
     [6, 6, 6],
   )
-  // What XML cannot carry is dropped; the rest comes back exactly, in attributes (tab, CR, LF included) and in text.
-  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
-  const kept = nasty.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\ud800]/g, '')
+  // What XML cannot carry, or what acts on a reader, is written out (`\x00`, `<U+FFFE>`); the rest
+  // comes back exactly, in attributes (tab, CR, LF included) and in text.
+  const written = (t: string) =>
+    t
+      .replace('\x00\x01\x0b\x1b\ufffe\ud800', '\\x00\\x01\\x0b\\x1b<U+FFFE><U+D800>')
+      .replace('\t', '\\x09')
+      .replace('\n', '\\x0a')
+      .replace('\r', '\\x0d')
+  const kept = nasty.replace('\x00\x01\x0b\x1b\ufffe\ud800', '\\x00\\x01\\x0b\\x1b<U+FFFE><U+D800>')
   const c = suites[0]!.cases[0]!
   assert.equal(c.name, kept)
-  // A message is one line: every control character is a space there.
-  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
-  assert.equal(c.failure!.message, `handshake: ${nasty.replace(/[\x00-\x1f]/g, ' ').replace(/[\ufffe\ud800]/g, '')}`)
-  assert.ok(c.failure!.body.includes(kept), c.failure!.body)
+  // A message is one line, and so is each untrusted line of the body: tab, LF and CR are written out there too.
+  assert.equal(c.failure!.message, `handshake: ${written(nasty)}`)
+  assert.ok(c.failure!.body.includes(written(nasty)), c.failure!.body)
 })
 
 test('xml escaping helpers', () => {
   assert.equal(xmlText('a&amp;<b>]]>\r'), 'a&amp;amp;&lt;b&gt;]]&gt;&#13;')
-  assert.equal(xmlAttr('"\t\n\x00\x85'), '&quot;&#9;&#10; ')
+  assert.equal(xmlAttr('"\t\n\x00\x85\u202e'), '&quot;&#9;&#10;\\x00\\x85&lt;U+202E&gt;')
 })
 
 test('junit: written testcase by testcase, waiting while the output is full', async () => {
@@ -276,4 +281,29 @@ test('junit: written testcase by testcase, waiting while the output is full', as
     [3_000, 3_000, 3_000],
   )
   assert.equal(suites[0]!.failures, 500) // even targets are in the first column, one in three of all fail
+})
+
+test('junit: every testcase with a cell says its device, emulated or not; a failure body gives the profile guesses', async () => {
+  const model = hostileModel()
+  const xml = await render(model)
+  const cases = xml.split('<testcase ').slice(1)
+  let emulated = 0
+  for (const c of cases) {
+    if (c.includes('<skipped message="no data"/>')) continue
+    assert.match(c, /<property name="device" value="[^"]+"\/>/, c)
+    assert.match(c, /<property name="emulated" value="(true|false)"\/>/, c)
+    if (c.includes('value="true"')) {
+      emulated++
+      assert.match(c, /<property name="device_kind" value="emu"\/>/)
+    }
+  }
+  assert.equal(emulated, 2)
+  const { suites } = readBack(xml)
+  const unsafe = suites[1]!.cases.find((c) => c.name === 'expired.test:443')!
+  assert.match(
+    unsafe.failure!.body,
+    /device: emu:SPWF04SA@1\.1\.0 \(emulated: the verdict follows the profile SPWF04SA@1\.1\.0, not a real module\)\.\n {2}profile guess: GUESS: validity is checked \| against <the clock> `x` \[C\]/,
+  )
+  const real = suites[0]!.cases.find((c) => c.name === 'www.ebay.com:443')!
+  assert.match(real.failure!.body, /device: \/dev\/ttyUSB0 \(serial port: taken as a real module\)\./)
 })

@@ -6,7 +6,11 @@ import { HOSTILE_LINES, HOSTILE_SUBJECT, hostileModel } from './render-fixture.j
 
 // eslint-disable-next-line no-control-regex -- control characters are what is looked for
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u202e]/
-const spaced = (s: string) => s.replace(new RegExp(CONTROL, 'g'), ' ')
+/** What the report shows for them: each written out, `\x1b` for a control, `<U+202E>` for a bidi override. */
+const written = (s: string) =>
+  s.replace(new RegExp(CONTROL, 'g'), (c) =>
+    c === '\u202e' ? '<U+202E>' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  )
 
 // A real GFM-style parser (tables, raw HTML allowed, bare URLs linked) reads the file as GitHub
 // would: escaping is judged by what it renders, not by what the text contains.
@@ -138,7 +142,7 @@ test('markdown: every table row keeps its columns, and the hostile text reads ba
   // The why of a failure lists the module's lines, each read back exactly (controls as spaces).
   const items = text.split('\n').filter((l) => l.startsWith('  - module: '))
   const decoded = items.map((l) => inlineText(parser.parseInline(l.slice('  - module: '.length), {})[0]!))
-  assert.deepEqual(decoded.slice(0, HOSTILE_LINES.length), HOSTILE_LINES.map(spaced))
+  assert.deepEqual(decoded.slice(0, HOSTILE_LINES.length), HOSTILE_LINES.map(written))
 })
 
 test('markdown: unsafe accepts and disagreements come first; must-reject targets stand apart', () => {
@@ -236,7 +240,7 @@ test('md(): every character Markdown gives a meaning to is inert', () => {
     children.map((c) => c.type),
     ['text'],
   )
-  assert.equal(children[0]!.content, spaced(hostile))
+  assert.equal(children[0]!.content, written(hostile))
 })
 
 test('md(): text at the start of a list item or table cell starts no block of its own', () => {

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import Database from 'better-sqlite3'
+import { X509Certificate } from 'node:crypto'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -106,9 +107,10 @@ test('report from two real surveys: every format written under its fixed name, t
     assert.ok(c.unsafe && c.mismatch)
   }
   assert.deepEqual(m.diff!.unsafe, ['sha1.report.test:443 on SPWF04SA@1.1.0'])
+  // The why names the check the module skipped, from the predictor's facts: the SHA-1 signature.
   assert.match(
     cell('sha1.report.test', '1.0.0').why.join(),
-    /must be refused \(expect=fail\), yet the module accepted it with .*profile predicts that too/,
+    /must be refused \(expect=fail\), yet the module accepted it with .*: it skips the signature hash check \(weak hashes refused\), as its profile says \(certificateSignatureHashes lists sha1\): leaf “CN=sha1\.report\.test” is signed with SHA-1/,
   )
   // RSA-4096 intermediate: fails with the module's own lines.
   const big = cell('big.report.test', '1.0.0')
@@ -116,7 +118,7 @@ test('report from two real surveys: every format written under its fixed name, t
   assert.ok(big.lines.includes('AT-S.Certificate Error:22'), big.lines.join('|'))
   // Why, from the predictor with the run's profile snapshot: the certificate and the limit named.
   assert.deepEqual(big.why, [
-    'intermediate `CN=Report Issuing CA 4096, O=tlsmatrix lab` has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits',
+    'intermediate “CN=Report Issuing CA 4096, O=tlsmatrix lab” has an RSA-4096 key; SPWF04SA 1.0.0 accepts RSA keys of 1024–2048 bits',
   ])
   assert.equal(big.predicted, 'fail')
   assert.match(
@@ -167,11 +169,65 @@ test('report from two real surveys: every format written under its fixed name, t
   const csv = readFileSync(join(out, 'attempts.csv'), 'utf8')
   assert.ok(csv.includes('HYPERLINK'), 'the subject is in the CSV')
   assert.ok(!/(^|,)=HYPERLINK/m.test(csv), 'never at the start of a cell')
+  // Provenance: both devices are emu: URLs, so every cell, evidence block, CSV row and JUnit case
+  // says it was emulated, and the verdict rests on the profile's guesses.
+  for (const c of m.cells) {
+    assert.equal(c.evidence.provenance?.kind, 'emu', `${c.target} ${c.key}`)
+    assert.match(c.evidence.provenance!.url!, /^emu:spwf04sa-1\.[01]\.0\?no-dns$/)
+  }
+  const expiredCell = cell('ecdhe.report.test', '1.0.0')
+  assert.ok(expiredCell.evidence.provenance!.guesses.length > 0)
+  assert.ok(
+    expiredCell.evidence.provenance!.guesses.every((i) => /GUESS/.test(m.guessNotes![i]!)),
+    JSON.stringify(m.guessNotes),
+  )
+  assert.match(
+    html,
+    /emu:spwf04sa-1\.0\.0 \(emulated: the verdict follows the profile spwf04sa-1\.0\.0, not a real module\)/,
+  )
+  assert.match(html, /<span class="sub prov emu">emulated<\/span>/)
+  assert.match(html, /prediction and the emulator read the same profile, so their agreement proves nothing/)
+  assert.match(md, /· emulated/)
+  const header = csv.split('\n')[0]!.split(',')
+  assert.deepEqual(header.slice(-2), ['device_url', 'device_kind'])
+  for (const line of csv.trim().split('\n').slice(1)) assert.match(line, /,emu:spwf04sa-1\.[01]\.0\?no-dns,emu$/)
+  assert.equal(
+    (junit.match(/<property name="emulated" value="true"\/>/g) ?? []).length,
+    (junit.match(/<testcase /g) ?? []).length,
+  )
   // Statements for docs.
   assert.ok(
     m.statements.some((s) => s.text === 'SPWF04SA reaches ecdhe.report.test from 1.1.0'),
     JSON.stringify(m.statements),
   )
+  // The docs page and the summary, asked for by name: the PEM of each CA is the certificate its SHA-256 names.
+  const extra = join(dir, 'docs')
+  const d = await report([
+    '--out',
+    extra,
+    '--format',
+    'docs,summary',
+    '--baseline',
+    'SPWF04SA@1.0.0',
+    '--candidate',
+    'SPWF04SA@1.1.0',
+  ])
+  assert.equal(d.code, 0, d.err)
+  assert.match(d.out, /wrote .*compatibility\.md/)
+  assert.match(d.out, /wrote .*summary\.txt/)
+  assert.ok(!existsSync(join(extra, 'index.html')), 'only the formats asked for')
+  const docs = readFileSync(join(extra, 'compatibility.md'), 'utf8')
+  const pems = [...docs.matchAll(/- SHA-256: `([0-9a-f]{64})`\n\n```pem\n([\s\S]*?)\n```/g)]
+  assert.ok(pems.length >= 1, docs)
+  for (const [, sha, pem] of pems)
+    assert.equal(new X509Certificate(`${pem}\n`).fingerprint256.replace(/:/g, '').toLowerCase(), sha)
+  assert.ok(!/Disagreements|Diff|transcript/.test(docs))
+  const summary = readFileSync(join(extra, 'summary.txt'), 'utf8')
+  assert.match(
+    summary,
+    /^ {2}SPWF04SA@1\.0\.0: \d+ pass, \d+ fail, \d+ not run.*\(all emulated: verdicts follow the profile\)$/m,
+  )
+  assert.match(summary, /^Diff SPWF04SA@1\.0\.0 -> SPWF04SA@1\.1\.0: 0 regression\(s\)/m)
 })
 
 test('rendered from the database alone: the profile snapshot kept with the run judges, and a profile that is wrong shows as disagreements, listed first', async () => {

@@ -126,7 +126,7 @@ describe('ESP-AT beside the SPWF04SA in one survey', { timeout: 900_000 }, () =>
       )
       assert.ok(
         bare.length >= 4 &&
-          bare.every((b) => b.includes('the module said only that it failed; `tlsmatrix report` predicts why')),
+          bare.every((b) => b.includes('the module said only that it failed; tlsmatrix report predicts why')),
         r.printed,
       )
       // untrusted-root.basic.test serves a root in no trust store: left out, and counted apart from what did not run.

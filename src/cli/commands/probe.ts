@@ -5,7 +5,7 @@ import { checkDeviceUrl, checkProfileDirs, familyOf, openModule, type Attempt } 
 import { readCaFile } from '../input/ca-file.js'
 import { parseAddressMap, parseHosts } from '../../hosts/index.js'
 import type { Io } from '../io.js'
-import { termSafe } from '../../core/sanitize.js'
+import { jsonSafe, termSafe } from '../../core/sanitize.js'
 
 export interface ProbeOptions {
   device: string
@@ -81,7 +81,7 @@ export async function probeCommand(opts: ProbeOptions, io: Io, clock: Clock): Pr
       ski = (await step(m.driver.uploadCa(caDer))).ski
       attempt = await step(m.driver.httpsGet(target))
     }
-    if (opts.json) io.stdout.write(`${JSON.stringify({ ...info, caSki: ski, attempt }, null, 2)}\n`)
+    if (opts.json) io.stdout.write(`${jsonSafe(JSON.stringify({ ...info, caSki: ski, attempt }, null, 2))}\n`)
     else {
       io.stdout.write(
         `${termSafe(opts.device)}: ${m.identity.module} firmware ${m.identity.firmware ?? '?'} build ${m.identity.build ?? '?'} (profile ${m.profile.id})\n`,

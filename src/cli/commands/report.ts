@@ -107,7 +107,7 @@ export function reportSummary(w: WrittenReport, cwd: string): string {
     )
   if (m.chainChanges.length)
     out.push(`${m.chainChanges.length} target(s) changed chain since their previous observation`)
-  if (m.expiring.length) out.push(`${m.expiring.length} certificate(s) in use expire within ${m.expiryDays} days`)
+  if (m.expiring.length) out.push(`${m.expiring.length} CA certificate(s) in use expire within ${m.expiryDays} days`)
   // Relative to where the user is, unless that means climbing out of it.
   for (const f of w.files) out.push(`wrote ${relative(cwd, f).startsWith('..') ? f : relative(cwd, f)}`)
   return out.map(termSafe).join('\n')

@@ -2,6 +2,7 @@ import { resolve as resolvePath } from 'node:path'
 import { CertCache, DEFAULT_AIA, loadTrustStore, Resolver, type Observation } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import { outcome } from '../../core/errors.js'
+import { jsonSafe } from '../../core/sanitize.js'
 import { parseAddressMap } from '../../hosts/index.js'
 import { readHelloFile } from '../input/hello-file.js'
 import { readHostsFile } from '../input/hosts-file.js'
@@ -81,7 +82,7 @@ export async function resolveCommand(opts: ResolveOptions, io: Io, clock: Clock)
     })
     progress.end()
     stop.abort() // the batch is over: release the Ctrl-C listener's work
-    if (opts.json) io.stdout.write(`${JSON.stringify(result.observations.map(observationJson), null, 2)}\n`)
+    if (opts.json) io.stdout.write(`${jsonSafe(JSON.stringify(result.observations.map(observationJson), null, 2))}\n`)
     else {
       for (const o of result.observations) io.stdout.write(`${observationText(o)}\n\n`)
       io.stdout.write(`${summaryText(result.observations)}\nrecorded in ${dbPath}\n`)

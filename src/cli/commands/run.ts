@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve as resolvePath } from 'node:path'
 import { CertCache, loadTrustStore } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import { AppError, isAppError, messageOf, outcome } from '../../core/errors.js'
-import { termSafe } from '../../core/sanitize.js'
+import { jsonSafe, termSafe } from '../../core/sanitize.js'
 import { checkDeviceUrl, checkProfileDirs, parseDeviceUrl } from '../../device/index.js'
 import { parseAddressMap } from '../../hosts/index.js'
 import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
@@ -125,7 +125,8 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
     if (opts.resume) throw new AppError('USAGE', '--dry-run checks a new run; it cannot be combined with --resume')
     const checked = await checkInputs(opts, io)
     await checkReport(opts.report, io, false)
-    io.stdout.write(`${JSON.stringify(dryRunPlan(opts, checked, dbPath), null, 2)}\n`)
+    io.stdout.write(`${jsonSafe(JSON.stringify(dryRunPlan(opts, checked, dbPath), null, 2))}
+`)
     return
   }
   if (opts.resume) {
@@ -270,7 +271,7 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
       result.status === 'complete' ? null : { plan: stored },
     )
     if (o.json) {
-      io.stdout.write(`${JSON.stringify(runJson(result, attempts, matrix), null, 2)}\n`)
+      io.stdout.write(`${jsonSafe(JSON.stringify(runJson(result, attempts, matrix), null, 2))}\n`)
     } else {
       io.stdout.write(`${matrixText(matrix)}\n`)
       const why = failuresText(attempts)

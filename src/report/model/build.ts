@@ -14,6 +14,8 @@ import { preferAnchors, provisionCover } from './anchors.js'
 import { buildCell, type CellChain, type CellGaps } from './cells.js'
 import { describeChainChange, historyCertFacts, keyText, type ChainCertFacts } from './chain-change.js'
 import { diffCells, type ChangeExplanation } from './diff.js'
+import { deviceKind, guessNotesFor } from './provenance.js'
+import type { StrictJudgement } from './skipped.js'
 import { expiringCertificates } from './expiry.js'
 import { buildStatements, cellId } from './statements.js'
 import type {
@@ -22,6 +24,7 @@ import type {
   CertSummary,
   ChainChange,
   FirmwareColumn,
+  Provenance,
   ReportModel,
   ReportRun,
   TargetRow,
@@ -147,6 +150,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     const c = cert(s)
     if (c) model.certificates[s] = c
   }
+  model.guessNotes = ctx.guessNotes()
   return model
 }
 
@@ -193,7 +197,18 @@ function rigDifferences(
 }
 
 function reportRun(r: HistoryRun): ReportRun {
-  return { id: r.id, label: r.label, startedAt: r.startedAt, endedAt: r.endedAt, status: r.status }
+  return {
+    id: r.id,
+    label: r.label,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    status: r.status,
+    devices: (Array.isArray(r.devices) ? r.devices : []).map((d) => ({
+      label: d.label,
+      url: d.url ?? null,
+      kind: deviceKind(d.url ?? null),
+    })),
+  }
 }
 
 /** Targets as the hosts files listed them: the newest run's listing first, then older runs' extras. */
@@ -316,6 +331,9 @@ function chainChanges(
   return out
 }
 
+/** Signature hashes no server may rely on: the strict twin of a profile refuses them. */
+const WEAK_HASHES: readonly string[] = ['md5', 'sha1']
+
 /** Caches over one report: parsed certificates, signature checks, summaries and profiles. */
 class Context {
   private readonly parsed = new Map<string, ParsedCert | null>()
@@ -372,7 +390,7 @@ class Context {
         ? {
             sha256: c.sha256,
             subject: c.subject,
-            name: displayName(c.subject, 60),
+            name: displayName(c.subject),
             issuer: c.issuer,
             key: keyText(c),
             bytes: c.bytes,
@@ -428,6 +446,35 @@ class Context {
     let k = this.helloKeys.get(profile)
     if (!k) this.helloKeys.set(profile, (k = helloHash(helloOf(profile))))
     return k
+  }
+
+  /**
+   * The predictor on one attempt with the profile's checks that can be off (validity, host name)
+   * switched on: what a module making every check would refuse, for an unsafe accept's why.
+   */
+  strictPredictionOf(
+    a: HistoryAttempt,
+    own: HistoryObservation | null,
+    broad: HistoryObservation | null,
+  ): StrictJudgement {
+    const profile = this.profileOf(a.runId, a.device, a.profile)
+    if (!profile) return { prediction: this.predictWith(null, a, own, broad), off: {} }
+    const t = profile.tls
+    const off: Record<string, string> = {}
+    if (!t.checkValidity) off.checkValidity = 'checkValidity false'
+    if (!t.checkHostname) off.checkHostname = 'checkHostname false'
+    const weak = t.certificateSignatureHashes.filter((x) => WEAK_HASHES.includes(x))
+    if (weak.length) off.certificateSignatureHashes = `certificateSignatureHashes lists ${weak.join(', ')}`
+    const strict: FirmwareProfile = {
+      ...profile,
+      tls: {
+        ...t,
+        checkValidity: true,
+        checkHostname: true,
+        certificateSignatureHashes: t.certificateSignatureHashes.filter((x) => !WEAK_HASHES.includes(x)),
+      },
+    }
+    return { prediction: this.predictWith(strict, a, own, broad), off }
   }
 
   /** The predictor on one attempt, with the facts its run observed. */
@@ -541,10 +588,12 @@ class Context {
           attempts,
           cert: (s) => this.summary(s),
           predictionOf: (x) => this.predictionOf(x, own, broad),
+          strictPredictionOf: (x) => this.strictPredictionOf(x, own, broad),
           chain,
           rig: this.runs.get(a.runId)?.rig ?? null,
           gaps: this.gapsOf(a.runId, attempts),
         })
+        cell.evidence.provenance = this.provenanceOf(cell, attempts)
         cell.module = this.intern(cell.module)
         cell.firmware = this.intern(cell.firmware)
         cell.key = this.intern(cell.key)
@@ -626,6 +675,35 @@ class Context {
     for (const d of new Set(attempts.map((a) => a.device)))
       for (const sha of plan.get(`${d}\u0000${attempts[0]!.target}`) ?? []) planned.add(sha)
     return { planned: [...planned], why }
+  }
+
+  private readonly guessIndex = new Map<string, number>()
+
+  /** The GUESS notes cells refer to, in the order first met (each written once in report.json). */
+  guessNotes(): string[] {
+    return [...this.guessIndex.keys()]
+  }
+
+  /**
+   * Where the cell's verdict came from: the device URL its run recorded for the device of the
+   * attempt shown, and for an emulated module, the profile's GUESS notes its verdict rests on.
+   */
+  private provenanceOf(cell: Cell, attempts: readonly HistoryAttempt[]): Provenance {
+    const device = cell.evidence.device
+    const run = this.runs.get(cell.runId)
+    const url = run?.devices.find((d) => d.label === device)?.url ?? null
+    const kind = deviceKind(url)
+    const a = attempts.find((x) => x.device === device) ?? attempts[0]!
+    const profile = this.profileOf(a.runId, a.device, a.profile)
+    const guesses =
+      kind === 'emu' && profile
+        ? guessNotesFor(profile.notes, cell).map((n) => {
+            let i = this.guessIndex.get(n)
+            if (i === undefined) this.guessIndex.set(n, (i = this.guessIndex.size))
+            return i
+          })
+        : []
+    return { url, kind, profile: profile?.id ?? a.profile, guesses }
   }
 
   columns(cells: readonly Cell[]): FirmwareColumn[] {

@@ -2,6 +2,7 @@ import { displayName } from '../../chain/display-name.js'
 import type { Prediction } from '../../predict/index.js'
 import type { HistoryAttempt } from '../../store/index.js'
 import { preferAnchors } from './anchors.js'
+import { unsafeWhy, type StrictJudgement } from './skipped.js'
 import { columnKey } from './versions.js'
 import type { Cell, CertSummary, TargetRow } from './types.js'
 
@@ -30,6 +31,11 @@ export interface CellInput {
    * stored: which remain is unknown) and why the run ended early, in words.
    */
   gaps?: CellGaps | null
+  /**
+   * The profile's strict twin on one attempt (every check it can switch off switched on): for an
+   * unsafe accept, the check the module skipped. Absent: the why says the profile cannot tell.
+   */
+  strictPredictionOf?: (a: HistoryAttempt) => StrictJudgement
 }
 
 export interface CellGaps {
@@ -94,7 +100,7 @@ export function buildCell(input: CellInput): Cell {
         observedClass !== 'unspecified' &&
         predictedClass !== observedClass))
   const name = (sha: string) =>
-    cert(sha)?.name ?? displayName(attempts.find((a) => a.anchor === sha)?.anchorSubject ?? sha, 60)
+    cert(sha)?.name ?? displayName(attempts.find((a) => a.anchor === sha)?.anchorSubject ?? sha)
   const why: string[] = []
   if (verdict === 'fail' || (verdict === 'pass' && disagree)) {
     const explained =
@@ -119,9 +125,15 @@ export function buildCell(input: CellInput): Cell {
       )
     }
   }
-  if (row.expect === 'fail' && verdict === 'pass' && predicted !== 'fail') {
+  if (row.expect === 'fail' && verdict === 'pass') {
+    // The check the module skipped, named from the predictor's facts on the passing attempt.
+    const accepted = passed[0]!
     why.push(
-      `must be refused (expect=fail), yet the module accepted it with ${name(passed[0]!.anchor)}; ${predicted === 'pass' ? 'its profile predicts that too: the firmware does not check what makes this server unacceptable' : 'its profile cannot tell'}`,
+      unsafeWhy(
+        name(accepted.anchor),
+        predictions.get(accepted.id) ?? null,
+        input.strictPredictionOf?.(accepted) ?? null,
+      ),
     )
   }
   let incompleteWhy: string | null = null

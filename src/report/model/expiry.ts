@@ -2,10 +2,15 @@ import type { Cell, CertSummary, Expiring } from './types.js'
 
 const DAY_MS = 86_400_000
 
+/** Roles in the order a reader names them: what the server sends, then what is uploaded. */
+const ROLE_ORDER: ReadonlyArray<Expiring['role']> = ['intermediate', 'root', 'anchor']
+
 /**
- * Certificates in use that expire within `days` of `now`: the intermediates the servers send
- * (from each cell's chain) and the anchors that worked, with the targets and firmware that
- * depend on them. Soonest first. Pure.
+ * CA certificates in use that expire within `days` of `now`: the intermediates and roots the
+ * servers send (each passing cell's chain after its leaf) and the anchors that worked, with the
+ * targets and firmware that depend on them. Server (leaf) certificates are not listed: a server
+ * renews its own. Each certificate once, with all its roles (an intermediate that is also the CA
+ * uploaded for another target is one entry, not two). Soonest first. Pure.
  */
 export function expiringCertificates(
   cells: readonly Cell[],
@@ -19,12 +24,26 @@ export function expiringCertificates(
     if (!c) return
     const daysLeft = Math.floor((Date.parse(c.notAfter) - now.getTime()) / DAY_MS)
     if (daysLeft > days) return
-    let e = found.get(`${sha}\u0000${role}`)
+    let e = found.get(sha)
     if (!e)
       found.set(
-        `${sha}\u0000${role}`,
-        (e = { sha256: sha, subject: c.subject, notAfter: c.notAfter, daysLeft, role, targets: [], firmware: [] }),
+        sha,
+        (e = {
+          sha256: sha,
+          subject: c.subject,
+          notAfter: c.notAfter,
+          daysLeft,
+          role,
+          roles: [],
+          targets: [],
+          firmware: [],
+        }),
       )
+    if (!e.roles.includes(role)) {
+      e.roles.push(role)
+      e.roles.sort((a, b) => ROLE_ORDER.indexOf(a) - ROLE_ORDER.indexOf(b))
+      e.role = e.roles[0]!
+    }
     if (!e.targets.includes(cell.target)) e.targets.push(cell.target)
     if (!e.firmware.includes(cell.key)) e.firmware.push(cell.key)
   }

@@ -30,6 +30,8 @@ export interface ReportModel {
   rigDifferences: Array<{ target: string; key: string; rigs: Array<{ rig: string; verdict: Verdict; runId: string }> }>
   /** Every certificate a cell, anchor set or change refers to, by sha256. */
   certificates: Record<string, CertSummary>
+  /** The GUESS notes of emulated profiles that cells rest on (see `Provenance.guesses`); the builder always sets it. */
+  guessNotes?: string[]
 }
 
 export interface ReportRun {
@@ -38,6 +40,8 @@ export interface ReportRun {
   startedAt: string
   endedAt: string | null
   status: string
+  /** The run's devices: label, URL and what the URL says (emulated or a line); absent in models made by hand. */
+  devices?: Array<{ label: string; url: string | null; kind: Provenance['kind'] }>
 }
 
 export interface FirmwareColumn {
@@ -122,6 +126,31 @@ export interface Evidence {
   chainHash: string | null
   protocol: string | null
   cipher: string | null
+  /**
+   * The device the verdict came from: emulated or a module on a line (set by the report builder;
+   * absent only in models made by hand, and then shown as unknown).
+   */
+  provenance?: Provenance
+}
+
+/**
+ * Where a verdict came from, read from the device URL the run recorded. Only an `emu:` URL is
+ * known to be an emulator (the run started it): its verdict follows the profile. A serial port or
+ * TCP line is taken as a real module; an emulator started by hand on one looks the same to the
+ * runner, which cannot tell (it talks to bytes on a line).
+ */
+export interface Provenance {
+  /** The device URL as the run recorded it; null when it did not. */
+  url: string | null
+  /** `emu` (emulated), `serial`, `tcp`; null when unknown. */
+  kind: 'emu' | 'serial' | 'tcp' | null
+  /** The profile the verdict was judged with (for `emu`, the one the emulator played). */
+  profile: string | null
+  /**
+   * For an emulated module: the profile's GUESS notes on the fields the verdict rests on, as
+   * indexes into `ReportModel.guessNotes` (each note written once in report.json).
+   */
+  guesses: number[]
 }
 
 export interface CertSummary {
@@ -250,7 +279,10 @@ export interface Expiring {
   subject: string
   notAfter: string
   daysLeft: number
+  /** The first of `roles` (kept for scripts that read one role). */
   role: 'intermediate' | 'anchor' | 'root'
+  /** Every role the certificate has in this report: sent by a server (intermediate, root) and/or uploaded (anchor). */
+  roles: Array<'intermediate' | 'anchor' | 'root'>
   targets: string[]
   firmware: string[]
 }

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import { displayName } from '../../chain/display-name.js'
+import { visibleText } from '../../core/sanitize.js'
 import type { HistoryAttempt } from '../../store/index.js'
 import type { ReportModel } from '../model/types.js'
 import { put } from './sink.js'
@@ -34,6 +35,8 @@ export const CSV_COLUMNS = [
   'duration_ms',
   'expect',
   'recorded_at',
+  'device_url',
+  'device_kind',
 ] as const
 
 /**
@@ -45,9 +48,23 @@ const OPTIONS = { escape_formulas: true, record_delimiter: 'unix', quoted_match:
 /** Rows stringified per chunk: one call per row would re-read the options 200,000 times. */
 const CHUNK = 256
 
-function record(model: ReportModel | null, a: CsvAttempt): Array<string | number> {
-  const name = model?.certificates[a.anchor]?.name ?? (a.anchorSubject ? displayName(a.anchorSubject) : '')
-  return [
+/** Run and device label → the device's URL and kind (emu, serial, tcp), from the model's runs. */
+type Devices = Map<string, { url: string | null; kind: string | null }>
+
+function devicesOf(model: ReportModel | null): Devices {
+  const out: Devices = new Map()
+  for (const r of model?.runs ?? []) for (const d of r.devices ?? []) out.set(`${r.id}\u0000${d.label}`, d)
+  return out
+}
+
+function record(model: ReportModel | null, a: CsvAttempt, devices: Devices): Array<string | number> {
+  // The store writes `-` (NO_ANCHOR) for "no CA uploaded": the cell is empty, as a spreadsheet
+  // filter expects, not the `'-` a formula guard would make of it.
+  const anchored = a.anchor !== '-' && a.anchor !== ''
+  const name = anchored
+    ? (model?.certificates[a.anchor]?.name ?? (a.anchorSubject ? displayName(a.anchorSubject) : ''))
+    : ''
+  const row: Array<string | number> = [
     a.runId,
     a.id,
     a.device,
@@ -57,22 +74,28 @@ function record(model: ReportModel | null, a: CsvAttempt): Array<string | number
     a.host,
     a.port,
     a.path,
-    a.anchor,
+    anchored ? a.anchor : '',
     name,
-    a.anchorSubject,
-    a.anchorSource,
+    anchored ? a.anchorSubject : '',
+    anchored ? a.anchorSource : '',
     a.try,
     a.final ? 'true' : 'false',
     a.outcome,
     a.class ?? '',
     a.reason ?? '',
     a.reasonDetail ?? '',
-    a.lines.join(' | '),
+    a.lines.map((l) => visibleText(l)).join(' | '),
     a.httpStatus ?? '',
     a.durationMs,
     a.expect ?? '',
     a.recordedAt,
+    // Emulated (`emu`: the verdict follows the profile) or a module on a `serial`/`tcp` line; empty when unknown.
+    devices.get(`${a.runId}\u0000${a.device}`)?.url ?? '',
+    devices.get(`${a.runId}\u0000${a.device}`)?.kind ?? '',
   ]
+  // Certificate, server and module text is untrusted: ESC, BEL, bidi and zero-width characters are
+  // written out (`\x1b`, `<U+202E>`), so `cat attempts.csv` or a spreadsheet shows what the bytes are.
+  return row.map((v) => (typeof v === 'string' ? visibleText(v) : v))
 }
 
 /**
@@ -86,10 +109,11 @@ export async function writeAttemptsCsv(
   out: Writable,
 ): Promise<number> {
   await put(out, stringify([[...CSV_COLUMNS]], OPTIONS))
+  const devices = devicesOf(model)
   let batch: Array<Array<string | number>> = []
   let n = 0
   for await (const a of attempts) {
-    batch.push(record(model, a))
+    batch.push(record(model, a, devices))
     n++
     if (batch.length >= CHUNK) {
       await put(out, stringify(batch, OPTIONS))

@@ -63,11 +63,14 @@ export function isNotable(c: Cell): boolean {
   return c.verdict !== 'pass' || c.unsafe || c.disagree || c.mismatch
 }
 
-/** A certificate's readable name, linked to its entry (ids are indexes: no untrusted text in them). */
-export function certLink(ctx: HtmlContext, sha: string): string {
+/**
+ * A certificate's readable name (or, with `full`, its whole subject), linked to its entry (ids are
+ * indexes: no untrusted text in them).
+ */
+export function certLink(ctx: HtmlContext, sha: string, full = false): string {
   const cert = ctx.model.certificates[sha]
   const i = ctx.certAt.get(sha)
-  const name = cert ? cert.name : `unknown certificate ${sha.slice(0, 16)}`
+  const name = cert ? (full ? cert.subject : cert.name) : `unknown certificate ${sha.slice(0, 16)}`
   return i === undefined ? h(name) : `<a href="#k${i}">${h(name)}</a>`
 }
 

@@ -1,3 +1,4 @@
+import { provenanceShort, provenanceText } from '../model/provenance.js'
 import type { Cell } from '../model/types.js'
 import { certLink, isNotable, type HtmlContext } from './html-context.js'
 import { h, MARK, verdictWord, visible } from './html-text.js'
@@ -34,7 +35,7 @@ function summary(ctx: HtmlContext, c: Cell): string {
   const anchor = c.anchors.passed[0]
     ? ` with ${h(ctx.model.certificates[c.anchors.passed[0]]?.name ?? c.anchors.passed[0])}`
     : ''
-  return `${h(c.key)}: ${what}${c.verdict === 'pass' ? anchor : ''}; predicted ${h(c.predicted)}${c.disagree ? ' &#8800;' : ''}`
+  return `${h(c.key)}: ${what}${c.verdict === 'pass' ? anchor : ''}; predicted ${h(c.predicted)}${c.disagree ? ' &#8800;' : ''}; ${h(provenanceShort(c.evidence.provenance))}`
 }
 
 function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> {
@@ -42,7 +43,7 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   yield `<details class="evidence"><summary>${summary(ctx, c)}</summary><div id="c${i}">`
   if (!ctx.allTranscripts && !isNotable(c)) {
     // A large report's ordinary pass: one paragraph, every fact still there but the transcript.
-    yield `<p class="small">Observed ${h(c.observedAt ?? 'at an unknown time')}, run ${h(c.runId)}; attempt #${h(e.attemptId)} on ${h(e.device)}${e.rig ? ` (rig ${h(e.rig)})` : ''}, recorded ${h(e.recordedAt)}; `
+    yield `<p class="small">Observed ${h(c.observedAt ?? 'at an unknown time')}, run ${h(c.runId)}; attempt #${h(e.attemptId)} on ${h(e.device)}${e.rig ? ` (rig ${h(e.rig)})` : ''}, recorded ${h(e.recordedAt)}; ${h(provenanceText(e.provenance, e.device))}; `
     yield `CA uploaded: ${e.anchor ? certLink(ctx, e.anchor) : 'none'}${e.upload ? ` with <code>${visible(e.upload.command)}</code>, key id <code>${h(e.upload.ski ?? 'none')}</code>` : ''}; `
     yield `served chain: ${e.chain.length ? e.chain.map((sha) => certLink(ctx, sha)).join(' &larr; ') : 'unknown'}. Transcript: in <code>report.json</code>.</p></div></details>`
     return
@@ -54,6 +55,7 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   if (c.notRun)
     yield `<dt>Not run</dt><dd>${h(c.notRun.reason)}${c.notRun.detail ? `: ${visible(c.notRun.detail)}` : ''}</dd>`
   yield `<dt>Attempt</dt><dd>#${h(e.attemptId)} on ${h(e.device)}${e.rig ? `, rig ${h(e.rig)}` : ''}, recorded ${h(e.recordedAt)}</dd>`
+  yield* provenance(ctx, c)
   if (e.protocol || e.cipher) yield `<dt>TLS</dt><dd>${h(e.protocol ?? '?')} ${h(e.cipher ?? '')}</dd>`
   yield `<dt>CA uploaded</dt><dd>${e.anchor ? certLink(ctx, e.anchor) : 'none'}</dd>`
   if (e.upload) {
@@ -75,6 +77,19 @@ function* cellEvidence(ctx: HtmlContext, c: Cell, i: number): Generator<string> 
   yield '</div></details>'
 }
 
+/** The device, emulated or on a line; for an emulated one, the profile's guesses its verdict rests on. */
+function* provenance(ctx: HtmlContext, c: Cell): Generator<string> {
+  const p = c.evidence.provenance
+  yield `<dt>Device</dt><dd class="prov${p?.kind === 'emu' ? ' emu' : ''}">${h(provenanceText(p, c.evidence.device, ''))}</dd>`
+  if (p?.kind !== 'emu' || c.verdict === 'not-run') return
+  const notes = p.guesses.map((i) => ctx.model.guessNotes?.[i]).filter((n): n is string => n !== undefined)
+  yield `<dt>Profile guesses</dt><dd>${
+    notes.length
+      ? `The verdict rests on these notes of the profile marked GUESS (no source confirms them for the real module):<ul>${notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>`
+      : 'No note of the profile marked GUESS names the fields this verdict rests on.'
+  }</dd>`
+}
+
 function* chain(ctx: HtmlContext, c: Cell): Generator<string> {
   const served = c.evidence.chain
   if (!served.length) {
@@ -85,7 +100,8 @@ function* chain(ctx: HtmlContext, c: Cell): Generator<string> {
   yield '<thead><tr><th scope="col">#</th><th scope="col">Subject</th><th scope="col">Key</th><th scope="col">Bytes</th><th scope="col">sha256</th></tr></thead><tbody>'
   for (const [n, sha] of served.entries()) {
     const cert = ctx.model.certificates[sha]
-    yield `<tr><td>${n}</td><td>${cert ? h(cert.subject) : 'unknown'} ${certLink(ctx, sha)}</td><td>${h(cert?.key)}</td><td>${h(cert?.bytes)}</td><td class="mono">${h(sha)}</td></tr>`
+    // The subject once, linked to the certificate's entry (its short name is the same subject reordered).
+    yield `<tr><td>${n}</td><td>${certLink(ctx, sha, true)}</td><td>${h(cert?.key)}</td><td>${h(cert?.bytes)}</td><td class="mono">${h(sha)}</td></tr>`
   }
   yield '</tbody></table>'
 }

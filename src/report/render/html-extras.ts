@@ -73,18 +73,19 @@ function chainChangeItem(ctx: HtmlContext, i: ChainChangeItem): string {
 
 export function* expiringSection(ctx: HtmlContext): Generator<string> {
   const list = ctx.model.expiring
-  yield `<section id="expiring" aria-labelledby="expiring-h"><h2 id="expiring-h">Certificates expiring within ${h(ctx.model.expiryDays)} days</h2>`
+  yield `<section id="expiring" aria-labelledby="expiring-h"><h2 id="expiring-h">CA certificates expiring within ${h(ctx.model.expiryDays)} days</h2>`
+  yield '<p class="small">The intermediates and roots the servers send and the CAs uploaded, for the targets that pass; server (leaf) certificates are not listed. Each certificate once, with all its roles.</p>'
   if (!list.length) {
     yield '<p>None.</p></section>'
     return
   }
-  yield '<table><caption>Expiring certificates the targets rely on</caption><thead><tr><th scope="col">Certificate</th><th scope="col">Role</th><th scope="col">Not after</th><th scope="col">Days left</th><th scope="col">Targets</th><th scope="col">Firmware</th></tr></thead><tbody>'
+  yield '<table><caption>Expiring CA certificates the passing targets rely on</caption><thead><tr><th scope="col">Certificate</th><th scope="col">Roles</th><th scope="col">Not after</th><th scope="col">Days left</th><th scope="col">Targets</th><th scope="col">Firmware</th></tr></thead><tbody>'
   for (const x of list) {
     const left =
       x.daysLeft < 0
         ? `<span class="fail">${MARK.unsafe} expired ${h(-x.daysLeft)} day(s) ago</span>`
         : `${MARK.unsafe} ${h(x.daysLeft)}`
-    yield `<tr><th scope="row">${certLink(ctx, x.sha256)}<span class="small">${h(x.subject)}</span></th><td>${h(x.role)}</td><td>${h(x.notAfter)}</td><td>${left}</td><td>${x.targets.map(h).join('<br>')}</td><td>${x.firmware.map(h).join('<br>')}</td></tr>`
+    yield `<tr><th scope="row">${certLink(ctx, x.sha256)}<span class="small">${h(x.subject)}</span></th><td>${x.roles.map(h).join(', ')}</td><td>${h(x.notAfter)}</td><td>${left}</td><td>${x.targets.map(h).join('<br>')}</td><td>${x.firmware.map(h).join('<br>')}</td></tr>`
   }
   yield '</tbody></table></section>'
 }

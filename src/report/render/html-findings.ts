@@ -1,3 +1,4 @@
+import { agreementCaveat } from '../model/provenance.js'
 import type { Cell } from '../model/types.js'
 import { capped, cellLink, type HtmlContext } from './html-context.js'
 import { h, MARK, visible } from './html-text.js'
@@ -41,11 +42,14 @@ export function* unsafeSection(ctx: HtmlContext): Generator<string> {
 export function* disagreementsSection(ctx: HtmlContext): Generator<string> {
   const cells = ctx.model.cells.filter((c) => c.disagree)
   yield '<section id="disagreements" aria-labelledby="disagreements-h"><h2 id="disagreements-h">Disagreements: predicted &#8800; observed</h2>'
+  // On an emulated module prediction and emulator read the same profile: agreement there proves nothing.
+  const caveat = agreementCaveat(ctx.model.cells)
+  const note = caveat ? `<p class="note">${h(caveat)}</p>` : ''
   if (!cells.length) {
-    yield `<p class="ok-banner">${MARK.pass} None: every cell with a known prediction was observed as predicted.</p></section>`
+    yield `<p class="ok-banner">${MARK.pass} None: every cell with a known prediction was observed as predicted.</p>${note}</section>`
     return
   }
-  yield `<p>${cells.length} cell(s) where the firmware profile predicted one thing and the module did another: the profile is wrong, or the module surprised us.</p>`
+  yield `<p>${cells.length} cell(s) where the firmware profile predicted one thing and the module did another: the profile is wrong, or the module surprised us.</p>${note}`
   yield '<table><caption>Cells whose observation disagrees with the prediction</caption><thead><tr><th scope="col">Target</th><th scope="col">Firmware</th><th scope="col">Predicted</th><th scope="col">Observed</th><th scope="col">Why</th></tr></thead><tbody>'
   const { shown, more } = capped(ctx, cells)
   for (const c of shown) {

@@ -1,4 +1,5 @@
 import { diffMarks } from '../model/diff.js'
+import { provenanceShort } from '../model/provenance.js'
 import type { Cell, TargetRow } from '../model/types.js'
 import { cellKey, cellLink, type HtmlContext } from './html-context.js'
 import { h, MARK } from './html-text.js'
@@ -12,9 +13,11 @@ export function* matrixSection(ctx: HtmlContext): Generator<string> {
   const accept = model.targets.filter((t) => t.expect !== 'fail')
   const reject = model.targets.filter((t) => t.expect === 'fail')
   yield '<section id="matrix" aria-labelledby="matrix-h"><h2 id="matrix-h">Matrix</h2>'
-  yield `<p class="small">Each cell: the observed verdict (${MARK.pass} pass, ${MARK.fail} fail, ${MARK.unsafe} unsafe accept, ${MARK['not-run']} not run, ${MARK.none} no data), `
-  yield 'then the anchor that passed, the failure class or why it was not run, then what the profile predicted. '
-  yield '&#8800; marks a cell whose observation disagrees with the prediction. Each cell links to its evidence.</p>'
+  yield `<p class="small">Each cell: the observed verdict (${MARK.pass} pass on green, ${MARK.fail} fail on red with a thick rule, ${MARK.unsafe} unsafe accept on dark red, ${MARK['not-run']} not run on grey with a dotted rule, ${MARK.none} no data), `
+  yield 'then the anchor that passed, the failure class or why it was not run, then what the profile predicted where it disagrees (with JavaScript, the filters can show every prediction). '
+  yield '&#8800; marks a cell whose observation disagrees with the prediction. The last line says where the verdict came from: '
+  yield '<em>emulated</em> (an emulator the run started, <code>emu:</code>: its verdict follows the firmware profile, not a real module), '
+  yield '<em>serial</em>, <em>pty</em> or <em>tcp</em> (a module on that line, taken as real: an emulator started by hand on a line looks the same to the runner). Each cell links to its evidence.</p>'
   yield* filterForm(ctx)
   if (accept.length) yield* matrixTable(ctx, accept, 'Targets that should be reachable, by firmware', 0)
   else yield '<p>No target is expected to be reachable.</p>'
@@ -48,7 +51,11 @@ function* filterForm(ctx: HtmlContext): Generator<string> {
   yield `<option value="fail">${MARK.fail} fail</option><option value="not-run">${MARK['not-run']} not run</option><option value="pass">${MARK.pass} pass</option>`
   yield `<option value="unsafe">${MARK.unsafe} unsafe accept</option><option value="disagree">&#8800; disagrees with the prediction</option><option value="mismatch">! differs from expect=</option>`
   if (ctx.model.diff) yield `<option value="regressed">${REGRESSED}</option><option value="fixed">${FIXED}</option>`
-  yield '</select></label><button type="reset">Show all</button><output id="f-status" aria-live="polite"></output></form>'
+  yield '</select></label>'
+  // Predictions that agree are on the page only in a report of ordinary size.
+  if (ctx.listMax === null)
+    yield '<label for="f-pred" class="check"><span><input type="checkbox" id="f-pred"> show every prediction</span></label>'
+  yield '<button type="reset">Show all</button><output id="f-status" aria-live="polite"></output></form>'
 }
 
 /** Rows per table in a large report: each chunk is laid out only when scrolled to (content-visibility). */
@@ -140,19 +147,23 @@ export function matrixCell(ctx: HtmlContext, c: Cell): string {
     head = `${MARK['not-run']} not run`
     sub = h(c.notRun?.reason ?? 'no reason recorded')
   }
-  // A large report says the prediction only where it matters (it disagrees, or is unknown).
-  const showPredicted = ctx.listMax === null || c.disagree || c.predicted === 'unknown'
+  // The prediction is shown where it disagrees; one that agrees is in the markup, shown on demand
+  // (a large report leaves those out: report.json has them).
+  const showPredicted = ctx.listMax === null || c.disagree
   const predicted = showPredicted
-    ? `predicted ${h(c.predicted)}${c.predicted === 'fail' && c.predictedClass ? ` (${h(c.predictedClass)})` : ''}`
+    ? `<span class="sub pred${c.disagree ? '' : ' agree'}">predicted ${h(c.predicted)}${c.predicted === 'fail' && c.predictedClass ? ` (${h(c.predictedClass)})` : ''}</span>`
     : ''
   const flags: string[] = []
   if (c.disagree) flags.push('&#8800; disagrees with the prediction')
   if (c.mismatch && !c.unsafe) flags.push(`! expected ${h(c.expect)}`)
   const mark = marksOf(ctx).get(cellKey(c.target, c.key))
   if (mark) flags.push(mark === 'regressed' ? REGRESSED : FIXED)
+  // Emulated or a module on a line, in every cell: an emulated verdict follows the profile.
+  const prov = c.evidence.provenance
+  const origin = `<span class="sub prov${prov?.kind === 'emu' ? ' emu' : ''}">${h(provenanceShort(prov))}</span>`
   return (
     `<td class="cell ${cls}${c.disagree ? ' disagree' : ''}" data-rank="${rank(c)}">${cellLink(ctx, c, `<span class="v">${head}</span>`)}` +
-    `${sub ? `<span class="sub">${sub}</span>` : ''}${predicted ? `<span class="sub">${predicted}</span>` : ''}${flags.map((f) => `<span class="flag">${f}</span>`).join('')}</td>`
+    `${sub ? `<span class="sub">${sub}</span>` : ''}${predicted}${flags.map((f) => `<span class="flag">${f}</span>`).join('')}${origin}</td>`
   )
 }
 

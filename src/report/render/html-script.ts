@@ -1,5 +1,6 @@
 /**
- * The page's only script: filter the matrix rows by tag and verdict, sort by a column. It is an
+ * The page's only script: filter the matrix rows by tag and verdict, show every prediction (not
+ * only those that disagree), sort by a column. It is an
  * extra: everything it works on is already in the markup, so the page reads the same with
  * JavaScript off. It carries no data: what it needs it reads from data- attributes (escaped like
  * any text), so no untrusted string is ever inside a <script> block. Rows carry `data-verdicts`
@@ -15,6 +16,7 @@ export const SCRIPT = `(function () {
   var tagSel = document.getElementById('f-tag');
   var verdictSel = document.getElementById('f-verdict');
   var status = document.getElementById('f-status');
+  var pred = document.getElementById('f-pred');
   var rows = Array.prototype.slice.call(document.querySelectorAll('tr[data-row]'));
   var tagsOf = function (row) {
     if (!row._tags) { try { row._tags = JSON.parse(row.getAttribute('data-tags') || '[]'); } catch (e) { row._tags = []; } }
@@ -22,6 +24,7 @@ export const SCRIPT = `(function () {
   };
   function apply() {
     var tag = tagSel.value, verdict = verdictSel.value, shown = 0;
+    document.body.classList.toggle('show-pred', !!(pred && pred.checked));
     rows.forEach(function (row) {
       var ok = (!tag || tagsOf(row).indexOf(tag) >= 0) &&
         (!verdict || (' ' + row.getAttribute('data-verdicts') + ' ').indexOf(' ' + verdict + ' ') >= 0);
@@ -35,6 +38,7 @@ export const SCRIPT = `(function () {
   }
   tagSel.addEventListener('change', apply);
   verdictSel.addEventListener('change', apply);
+  if (pred) pred.addEventListener('change', apply);
   form.addEventListener('reset', function () { setTimeout(apply, 0); });
   // Nothing is filtered at first: no pass over every row while the page opens.
   status.textContent = rows.length + ' of ' + rows.length + ' targets shown';

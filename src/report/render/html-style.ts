@@ -3,7 +3,7 @@
  * fonts only. Every state has a symbol and a word besides its colour; print drops the controls.
  */
 export const STYLE = `
-:root { color-scheme: light; --pass: #0a6b2d; --fail: #a4161a; --notrun: #555; --unsafe: #fff; --unsafe-bg: #8b0000; --line: #ccc; }
+:root { color-scheme: light; --pass: #0a6b2d; --fail: #a4161a; --notrun: #555; --unsafe: #fff; --unsafe-bg: #8b0000; --line: #ccc; --pass-bg: #e7f5ea; --fail-bg: #f8d3d3; --notrun-bg: #ececec; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 1.5rem 3rem; color: #111; background: #fff; }
 h1 { font-size: 1.6rem; margin: 1rem 0 .3rem; }
@@ -30,6 +30,19 @@ td.mono, td code { overflow-wrap: anywhere; }
 .unsafe a { color: var(--unsafe); }
 .none { color: #888; }
 td.cell { min-width: 9rem; }
+/*
+ * Pass and fail by background as well as by mark and word: light green against a darker pink (apart
+ * in lightness too, so they differ in greyscale print and for red-green colour blindness), and a
+ * fail also has a thick left rule, a not-run a dotted one. Every text colour on them keeps 4.5:1.
+ */
+td.cell.pass { background: var(--pass-bg); }
+td.cell.fail { background: var(--fail-bg); border-left: 5px solid var(--fail); }
+td.cell.not-run { background: var(--notrun-bg); border-left: 5px dotted var(--notrun); }
+td.cell.unsafe { border-left: 5px double #fff; }
+.prov { font-style: italic; }
+/* A prediction that agrees with the observation is shown on demand only (the "every prediction" switch). */
+td.cell .pred.agree { display: none; }
+body.show-pred td.cell .pred.agree { display: block; }
 /* Fixed layout: a 10,000 × 10 matrix is laid out from its first row, not by measuring every cell. */
 table.matrix { table-layout: fixed; width: 100%; }
 table.matrix th[scope=col]:first-child { width: 18rem; }
@@ -67,6 +80,6 @@ nav ul { columns: 2; margin: .3rem 0; }
   a { color: inherit; text-decoration: none; }
   h2 { break-after: avoid; }
   tr, .evidence { break-inside: avoid; }
-  .unsafe { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .unsafe, td.cell { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 `

@@ -110,6 +110,9 @@ function* header(ctx: HtmlContext): Generator<string> {
       .slice(0, 10)
       .map((r) => `${h(r.target)} on ${h(r.candidateKey ?? '?')}`)
       .join(', ')}${d.regressions.length > 10 ? ', &hellip;' : ''}. <a href="#diff">See the diff</a>.</p>`
+  const emulated = count((c) => c.evidence.provenance?.kind === 'emu')
+  if (emulated)
+    yield `<p class="note">${emulated} of ${model.cells.length} cell(s) come from emulated modules (<code>emu:</code>): their verdicts follow the firmware profiles, not real modules.</p>`
   yield '<table><caption>Runs in this report</caption><thead><tr><th scope="col">Run</th><th scope="col">Label</th><th scope="col">Started</th><th scope="col">Ended</th><th scope="col">Status</th></tr></thead><tbody>'
   for (const r of model.runs) {
     yield `<tr><th scope="row"><code>${h(r.id)}</code></th><td>${h(r.label ?? '')}</td><td>${h(r.startedAt)}</td><td>${h(r.endedAt ?? 'not ended')}</td><td>${h(r.status)}</td></tr>`
@@ -127,7 +130,7 @@ function* header(ctx: HtmlContext): Generator<string> {
   if (model.diff) sections.push(['diff', 'Diff'])
   sections.push(
     ['chain-changes', 'Chain changes'],
-    ['expiring', 'Expiring certificates'],
+    ['expiring', 'Expiring CA certificates'],
     ['anchor-sets', 'Anchor sets'],
     ['statements', 'Statements'],
     ['evidence', 'Evidence'],

@@ -3,6 +3,8 @@
  * the others streamed to a Writable with backpressure and left open for the caller to end.
  */
 export { renderMarkdown } from './markdown.js'
+export { renderDocs, type CertificateDer } from './docs.js'
+export { renderSummary } from './summary.js'
 export { writeAttemptsCsv, CSV_COLUMNS, type CsvAttempt } from './csv.js'
 export { writeReportJson } from './json.js'
 export { writeJunit, testcaseResult, type TestcaseResult } from './junit.js'

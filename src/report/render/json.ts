@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream'
+import { jsonSafe } from '../../core/sanitize.js'
 import type { Cell, EvidenceSource, ReportModel } from '../model/types.js'
 import { put } from './sink.js'
 
@@ -6,12 +7,13 @@ import { put } from './sink.js'
  * Streams `report.json` (README "report.json"): the model's fields, with each cell's evidence
  * inline, its AT transcript included. 100,000 cells with transcripts do not fit in one string, so
  * the document is written piece by piece, one `JSON.stringify` per cell (one line each, which also
- * keeps the file greppable), waiting whenever `out` is full; a transcript is read only when its
+ * keeps the file greppable), waiting whenever `out` is full; untrusted text keeps its characters,
+ * those that would act on a terminal or reorder a line written as `\uXXXX` escapes (jsonSafe); a transcript is read only when its
  * cell is written. `out` is left open for the caller to end.
  */
 export async function writeReportJson(model: ReportModel, evidence: EvidenceSource, out: Writable): Promise<void> {
   const field = (name: string, value: unknown, last = false) =>
-    put(out, `${JSON.stringify(name)}: ${JSON.stringify(value ?? null)}${last ? '\n' : ',\n'}`)
+    put(out, `${JSON.stringify(name)}: ${jsonSafe(JSON.stringify(value ?? null))}${last ? '\n' : ',\n'}`)
   await put(out, '{\n')
   await field('generatedAt', model.generatedAt)
   await field('title', model.title)
@@ -22,7 +24,7 @@ export async function writeReportJson(model: ReportModel, evidence: EvidenceSour
   await put(out, '"cells": [')
   let first = true
   for (const cell of model.cells) {
-    await put(out, `${first ? '\n' : ',\n'}${JSON.stringify(cellJson(cell, evidence))}`)
+    await put(out, `${first ? '\n' : ',\n'}${jsonSafe(JSON.stringify(cellJson(cell, evidence)))}`)
     first = false
   }
   await put(out, first ? '],\n' : '\n],\n')
@@ -33,6 +35,7 @@ export async function writeReportJson(model: ReportModel, evidence: EvidenceSour
   await field('statements', model.statements)
   await field('disagreements', model.disagreements)
   await field('rigDifferences', model.rigDifferences)
+  await field('guessNotes', model.guessNotes ?? [])
   await field('certificates', model.certificates, true)
   await put(out, '}\n')
 }

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream'
 import type { Cell, DiffEntry, FirmwareColumn, ReportModel, TargetRow } from '../model/types.js'
+import { deviceName, provenanceText } from '../model/provenance.js'
 import { put } from './sink.js'
 import { certName, oneLine, xmlAttr, xmlText } from './text.js'
 
@@ -50,18 +51,27 @@ export function testcaseResult(
     const fw = (key: string | null) => (key ? `${key} ` : '')
     body.push(
       `Regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${fw(regression.baselineKey)}${side(regression.before, regression.beforeClass)} → ${fw(regression.candidateKey)}${side(regression.after, regression.afterClass)}.`,
-      ...regression.why,
+      ...regression.why.map(oneLine),
     )
   }
   if (types.length) {
     const lines = cell?.lines ?? []
     const message = `${cell?.class ?? cell?.verdict ?? 'no data'}${lines.length ? `: ${lines.join(' | ')}` : ''}`
     if (cell) {
-      body.push(...cell.why)
+      // Each untrusted piece on its own line, its controls written out (the body's own line breaks stay).
+      body.push(...cell.why.map(oneLine))
       if (cell.evidence.anchor)
-        body.push(`Anchor: ${certName(model.certificates, cell.evidence.anchor)} (sha256 ${cell.evidence.anchor}).`)
-      if (lines.length) body.push('Module lines:', ...lines.map((l) => `  ${l}`))
+        body.push(
+          `Anchor: ${oneLine(certName(model.certificates, cell.evidence.anchor))} (sha256 ${cell.evidence.anchor}).`,
+        )
+      if (lines.length) body.push('Module lines:', ...lines.map((l) => `  ${oneLine(l)}`))
       body.push(`Evidence: attempt ${cell.evidence.attemptId} of run ${cell.runId} on ${cell.evidence.device}.`)
+      // Emulated or real: an emulated verdict follows the profile, with the guesses it rests on.
+      body.push(`${oneLine(provenanceText(cell.evidence.provenance, cell.evidence.device))}.`)
+      for (const i of cell.evidence.provenance?.guesses ?? []) {
+        const note = model.guessNotes?.[i]
+        if (note) body.push(`  profile guess: ${oneLine(note)}`)
+      }
     }
     return { kind: 'failure', type: types.join(' '), message: oneLine(message), body: body.join('\n') }
   }
@@ -76,11 +86,30 @@ export function testcaseResult(
   return { kind: 'passed' }
 }
 
-function testcaseXml(classname: string, name: string, r: TestcaseResult): string {
+/**
+ * The testcase's device, as properties (the form pytest and GitLab read): its URL, its kind and
+ * whether it was emulated, so a CI view tells a verdict of a profile from one of a module.
+ */
+function deviceProperties(cell: Cell | undefined): string {
+  if (!cell) return ''
+  const p = cell.evidence.provenance
+  const prop = (name: string, value: string) => `        <property name="${name}" value="${xmlAttr(value)}"/>\n`
+  return (
+    '      <properties>\n' +
+    prop('device', p?.url ? deviceName(p.url) : cell.evidence.device) +
+    prop('device_kind', p?.kind ?? 'unknown') +
+    prop('emulated', p?.kind === 'emu' ? 'true' : p?.kind ? 'false' : 'unknown') +
+    '      </properties>\n'
+  )
+}
+
+function testcaseXml(classname: string, name: string, r: TestcaseResult, cell?: Cell): string {
   const open = `    <testcase classname="${xmlAttr(classname)}" name="${xmlAttr(name)}"`
-  if (r.kind === 'passed') return `${open}/>\n`
-  if (r.kind === 'skipped') return `${open}>\n      <skipped message="${xmlAttr(r.message)}"/>\n    </testcase>\n`
-  return `${open}>\n      <failure message="${xmlAttr(r.message)}" type="${xmlAttr(r.type)}">${xmlText(r.body)}</failure>\n    </testcase>\n`
+  const props = deviceProperties(cell)
+  if (r.kind === 'passed') return props ? `${open}>\n${props}    </testcase>\n` : `${open}/>\n`
+  if (r.kind === 'skipped')
+    return `${open}>\n${props}      <skipped message="${xmlAttr(r.message)}"/>\n    </testcase>\n`
+  return `${open}>\n${props}      <failure message="${xmlAttr(r.message)}" type="${xmlAttr(r.type)}">${xmlText(r.body)}</failure>\n    </testcase>\n`
 }
 
 function counts(kinds: ReadonlyArray<TestcaseResult['kind']>): string {
@@ -113,7 +142,8 @@ export async function writeJunit(model: ReportModel, out: Writable): Promise<voi
         (f.profileId ? `      <property name="profile" value="${xmlAttr(f.profileId)}"/>\n` : '') +
         '    </properties>\n',
     )
-    for (const t of model.targets) await put(out, testcaseXml(f.key, t.target, result(f, t)))
+    for (const t of model.targets)
+      await put(out, testcaseXml(f.key, t.target, result(f, t), cells.get(`${t.target}\u0000${f.key}`)))
     await put(out, '  </testsuite>\n')
   }
   await put(out, '</testsuites>\n')

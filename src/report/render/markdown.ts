@@ -9,6 +9,7 @@ import type {
   Verdict,
 } from '../model/types.js'
 import { diffMarks, sideLabels } from '../model/diff.js'
+import { agreementCaveat } from '../model/provenance.js'
 import { certName, md, storeWords } from './text.js'
 
 /**
@@ -63,6 +64,11 @@ function summary(model: ReportModel): string[] {
   const lines = [
     `- ${unsafeN ? '🚨 ' : ''}**${unsafeN} unsafe accept(s)**: must-reject targets a module accepted`,
     `- ${model.disagreements} disagreement(s) between prediction and observation`,
+    ...(count((c) => c.evidence.provenance?.kind === 'emu')
+      ? [
+          `- ${count((c) => c.evidence.provenance?.kind === 'emu')} cell(s) from emulated modules: their verdicts follow the firmware profiles, not real modules`,
+        ]
+      : []),
     `- ${count((c) => c.mismatch)} expect= mismatch(es)`,
     `- ${count((c) => c.verdict === 'pass')} ✅ pass, ${count((c) => c.verdict === 'fail')} ❌ fail, ${count((c) => c.verdict === 'not-run')} ⏸ not-run, over ${model.targets.length} target(s) and ${model.firmware.length} firmware column(s)`,
   ]
@@ -108,7 +114,14 @@ function cellText(model: ReportModel, c: Cell | undefined): string {
   if (c.disagree) text += ` · ≠ predicted ${predictedText(c)}`
   const mark = marks(model).get(`${c.target}\u0000${c.key}`)
   if (mark) text += mark === 'regressed' ? ' · **▼ regressed**' : ' · ▲ fixed'
-  return text
+  return text + originText(c)
+}
+
+/** Emulated (the verdict follows the profile) or unknown; a module on a line is the unmarked case. */
+export function originText(c: Cell): string {
+  const kind = c.evidence.provenance?.kind
+  if (kind === 'emu') return ' · emulated'
+  return kind ? '' : ' · device ?'
 }
 
 function lineList(lines: readonly string[]): string {
@@ -117,7 +130,8 @@ function lineList(lines: readonly string[]): string {
 
 function disagreements(model: ReportModel): string[] {
   const cells = model.cells.filter((c) => c.disagree)
-  const out = [`## Disagreements (${model.disagreements})`, '']
+  const caveat = agreementCaveat(model.cells)
+  const out = [`## Disagreements (${model.disagreements})`, '', ...(caveat ? [`> ${caveat}`, ''] : [])]
   if (!cells.length) return [...out, 'None: every predicted verdict matches the observed one.']
   return [
     ...out,
@@ -203,7 +217,7 @@ function matrix(model: ReportModel, byKey: Map<string, Cell>): string[] {
   const out = [
     '## Matrix',
     '',
-    `Rows are targets (grouped by first tag), columns are MODULE@FIRMWARE. ✅ pass · the preferred CA to upload; ❌ fail · failure class; ⏸ not-run · reason; ⚠️ a verdict that disagrees with \`expect=\`; ≠ a prediction that disagrees${model.diff ? `; ▼ regressed / ▲ fixed since ${md(model.diff.baseline)}` : ''}.`,
+    `Rows are targets (grouped by first tag), columns are MODULE@FIRMWARE. ✅ pass · the preferred CA to upload; ❌ fail · failure class; ⏸ not-run · reason; ⚠️ a verdict that disagrees with \`expect=\`; ≠ a prediction that disagrees${model.diff ? `; ▼ regressed / ▲ fixed since ${md(model.diff.baseline)}` : ''}; emulated: an emulator the run started (its verdict follows the firmware profile, not a real module), unmarked: a module on a serial or TCP line, taken as real.`,
     '',
   ]
   const regular = model.targets.filter((t) => t.expect !== 'fail')
@@ -321,13 +335,15 @@ function changeText(c: ChainChange): string {
 function expiring(model: ReportModel): string[] {
   // The date only, not days left: a table that changes every day by itself makes nightly diffs noise.
   return [
-    `## Expiring certificates (within ${model.expiryDays} days)`,
+    `## Expiring CA certificates (within ${model.expiryDays} days)`,
+    '',
+    'The intermediates and roots the servers send and the CAs uploaded, for the targets that pass; server (leaf) certificates are not listed.',
     '',
     ...table(
-      ['Certificate', 'Role', 'Not after', 'Targets', 'Firmware'],
+      ['Certificate', 'Roles', 'Not after', 'Targets', 'Firmware'],
       model.expiring.map((e) => [
         md(model.certificates[e.sha256]?.name ?? e.subject),
-        md(e.role),
+        e.roles.map(md).join(', '),
         md(e.notAfter.slice(0, 10)),
         e.targets.map(md).join(', ') || '—',
         e.firmware.map(md).join(', ') || '—',

@@ -1,16 +1,12 @@
+import { visibleText } from '../../core/sanitize.js'
 import type { AnchorSet, CertSummary } from '../model/types.js'
 
 /**
- * Characters no report shows as they are: C0/C1 controls and DEL (they rewrite terminals and break
- * lines), line and paragraph separators, and the bidirectional overrides that make a name read
- * differently from its bytes.
+ * One line of plain text: every control, bidi or zero-width character written out (`\x1b`,
+ * `<U+202E>`), the shared rule of src/core/sanitize.ts, so a name reads as its bytes are.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const INVISIBLE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
-
-/** One line of plain text: every control or layout character becomes a space. */
 export function oneLine(text: string): string {
-  return text.replace(INVISIBLE, ' ')
+  return visibleText(text)
 }
 
 const MD_ENTITIES: Record<string, string> = {
@@ -33,7 +29,8 @@ const MD_ENTITIES: Record<string, string> = {
 /**
  * Untrusted text as inert Markdown for one table cell or list item: every character GitHub's
  * Markdown gives a meaning to becomes an entity (so no HTML, no link, no emphasis, no code span,
- * and a `|` never splits a table cell), controls become spaces, and what GitHub would link by
+ * and a `|` never splits a table cell), controls, bidi and zero-width characters are written out
+ * (`\x1b`, `<U+202E>`, see oneLine), and what GitHub would link by
  * itself (`://`, `www.`, `a@b.c`, which `MODULE@FIRMWARE` is) is broken up so a certificate's
  * subject never becomes a clickable link. Entities are used rather than
  * backslashes because a backslash before `|` is read differently inside tables.
@@ -59,16 +56,12 @@ export function certName(certificates: Record<string, CertSummary>, sha256: stri
 }
 
 /**
- * Characters XML 1.0 cannot carry at all (most C0 controls, lone surrogates, U+FFFE/U+FFFF) are
- * dropped; DEL and C1 controls, legal but invisible, become spaces.
+ * Characters XML 1.0 cannot carry (most C0 controls, lone surrogates, U+FFFE/U+FFFF) and those
+ * that act on the reader (DEL, C1, bidi and zero-width characters) are written out by the shared
+ * rule (`\x1b`, `<U+202E>`); tab, LF and CR stay for the escaping below.
  */
-const XML_INVALID =
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
-const XML_INVISIBLE = /[\x7f-\x9f]/g
-
 export function xmlChars(text: string): string {
-  return text.replace(XML_INVALID, '').replace(XML_INVISIBLE, ' ')
+  return visibleText(text, { keep: '\t\n\r' })
 }
 
 /**
