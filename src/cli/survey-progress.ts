@@ -58,7 +58,7 @@ export function surveyProgress(
     phase: line,
     onDevice(label, event, detail) {
       const d = get(label)
-      if (event === 'upload') d.anchor = displayName(detail, 40)
+      if (event === 'upload') d.anchor = displayName(detail)
       if (event === 'done') d.status = detail
       if (event === 'start') d.status = ''
       if (event === 'lost' || event === 'reset') line(`[${label}] ${event}: ${detail}`)
@@ -74,7 +74,7 @@ export function surveyProgress(
       if (tty) draw()
       else
         io.stderr.write(
-          `[${termSafe(label)}] ${done}/${total} ${termSafe(item.target)} ${termSafe(item.anchor ? displayName(item.anchor.subject, 40) : '-')}: ${verdict}\n`,
+          `[${termSafe(label)}] ${done}/${total} ${termSafe(item.target)} ${termSafe(item.anchor ? displayName(item.anchor.subject) : '-')}: ${verdict}\n`,
         )
     },
     end() {

@@ -193,11 +193,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       try {
         // Chunks of a pipelined survey often continue the anchor already loaded.
         if (loaded?.anchor.sha256 !== group.anchor.sha256)
-          await withRecovery(
-            `upload ${displayName(group.anchor.subject, 40)}`,
-            () => upload(group.anchor),
-            group.anchor,
-          )
+          await withRecovery(`upload ${displayName(group.anchor.subject)}`, () => upload(group.anchor), group.anchor)
       } catch (err) {
         if (
           err instanceof DeviceLost &&
