@@ -1,13 +1,13 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs'
 import { join, resolve as resolvePath } from 'node:path'
 import type { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
+import { createAtomicStream, type AtomicStream } from '../core/atomic-write.js'
 import { AppError, messageOf } from '../core/errors.js'
 import { makeDir } from '../core/make-dir.js'
 import { HistoryStore, type HistoryAttempt } from '../store/index.js'
 import type { Db } from '../store/index.js'
 import { buildReport, type ReportQuery } from './model/build.js'
-import type { EvidenceSource, ReportModel } from './model/types.js'
+import type { EvidenceSource, ReportModel, UnreadableRow } from './model/types.js'
 
 import { REPORT_FILES, type FailOn, type ReportFormat } from './formats.js'
 export { FAIL_ON, REPORT_FILES, REPORT_FORMATS } from './formats.js'
@@ -50,11 +50,14 @@ export interface WrittenReport {
   files: string[]
   /** Why the --fail-on condition holds, null when it does not. */
   gate: string | null
+  /** Rows of the database the report could not read (transcripts read while rendering included). */
+  unreadable: { rows: UnreadableRow[]; more: number }
 }
 
 /**
  * Builds the model and writes each format to its fixed file name. Each file is written beside
- * its final name and renamed into place, so a reader (a docs job, a CI step) never sees half a file.
+ * its final name and renamed into place, so a reader (a docs job, a CI step) never sees half a file;
+ * on any failure the temporary file is removed (src/core/atomic-write.ts).
  */
 export async function writeReport(db: Db, opts: WriteReportOptions): Promise<WrittenReport> {
   const history = new HistoryStore(db)
@@ -75,10 +78,12 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
   const files: string[] = []
   for (const format of opts.formats) {
     const file = join(dir, REPORT_FILES[format])
-    const part = `${file}.${process.pid}.part`
+    // Created exclusively under a random name: a link planted beside the report is never followed.
+    let part: AtomicStream | null = null
     try {
       const render = await renderer(format)
-      const out = createWriteStream(part)
+      part = createAtomicStream(file)
+      const out = part.stream
       // A write error (disk full, the directory removed) ends the render through finished().
       const done = finished(out)
       done.catch(() => undefined)
@@ -88,17 +93,15 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
           throw new Error('the file closed before the report was written')
         }),
       ])
-      out.end()
-      await done
-      renameSync(part, file)
+      await part.commit()
     } catch (err) {
-      rmSync(part, { force: true })
+      await part?.abort()
       if (err instanceof AppError) throw err
       throw new AppError('REPORT_WRITE_FAILED', `cannot write ${file}: ${messageOf(err)}`, { cause: err })
     }
     files.push(file)
   }
-  return { model, files, gate: gate(model, opts.failOn) }
+  return { model, files, gate: gate(model, opts.failOn), unreadable: history.unreadable() }
 }
 
 /** The --fail-on condition, in words, or null when it does not hold. */

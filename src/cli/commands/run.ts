@@ -19,7 +19,7 @@ import { readHostsFile, type HostsFile } from '../input/hosts-file.js'
 import { runJson } from '../output/run-json.js'
 import type { FailOn, ReportFormat } from '../../report/formats.js'
 import { PREVIOUS_RUN, THIS_RUN, readRunSpec, specPaths } from '../input/run-spec.js'
-import { reportSummary } from './report.js'
+import { reportSummary, unreadableWarnings } from './report.js'
 
 export interface RunOptions {
   hosts?: string
@@ -360,6 +360,7 @@ async function reportRun(
       failOn,
     })
     to.write(`\n${reportSummary(written, io.cwd)}\n`)
+    io.stderr.write(unreadableWarnings(written))
     return complete ? written.gate : null
   } catch (err) {
     if (complete && !isAppError(err, 'REPORT_NO_DATA')) throw err

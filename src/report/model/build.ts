@@ -50,6 +50,8 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
   for (const id of q.runs) {
     if (runById.has(id)) continue
     notSurvey(history, `--run ${id}`, id)
+    if (history.unreadableRun(id))
+      throw new AppError('REPORT_NO_DATA', `--run ${id}: the run cannot be read (${unreadableText(history, id)})`)
     throw new AppError(
       'REPORT_NO_DATA',
       `--run ${id}: no such run in the database (${allRuns.length} run(s); the newest: ${
@@ -125,7 +127,8 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     statements: buildStatements(columns, main.byId, targets),
     disagreements: ordered.filter((c) => c.disagree).length,
     rigDifferences: rigDifferences(history, q.runs.length ? q.runs : null, main.byId),
-    certificates: {},
+    // Keyed by sha256 from the database: no prototype, so no stored text can name one of its properties.
+    certificates: Object.create(null) as Record<string, CertSummary>,
   }
   const shas = new Set<string>()
   for (const c of ordered)
@@ -142,7 +145,14 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     const c = cert(s)
     if (c) model.certificates[s] = c
   }
+  model.unreadable = history.unreadable()
   return model
+}
+
+/** Why a run that cannot be read was left out, from the rows the history listed. */
+function unreadableText(history: HistoryStore, runId: string): string {
+  const p = history.unreadable().rows.find((r) => r.table === 'runs' && r.id === runId)
+  return p ? `column ${p.column} ${p.problem}` : 'a column cannot be read'
 }
 
 /**
@@ -259,7 +269,7 @@ function chainChanges(
   const out: ChainChange[] = []
   for (const t of targets) {
     const [after, before] = lastTwo.get(t.target) ?? []
-    if (!after || !before) continue
+    if (!after || !before || after.unreadable || before.unreadable) continue
     const sameAnchors = after.anchors.join() === before.anchors.join()
     if (after.chainHash === before.chainHash && sameAnchors) continue
     const added = after.served.filter((s) => !before.served.includes(s))
@@ -337,7 +347,11 @@ class Context {
 
   profileOf(runId: string, device: string, profileId: string | null): FirmwareProfile | null {
     const run = this.runs.get(runId)
-    return run?.profiles?.[device] ?? (profileId ? (this.shipped.get(profileId) ?? null) : null)
+    // Looked up as an own key: a device label is data (`constructor` is a valid one).
+    const snapshot = run?.profiles && Object.hasOwn(run.profiles, device) ? run.profiles[device] : undefined
+    // A snapshot that cannot be read is not replaced by a shipped profile: the run was not judged with it.
+    if (run?.profilesUnreadable) return snapshot ?? null
+    return snapshot ?? (profileId ? (this.shipped.get(profileId) ?? null) : null)
   }
 
   intern(s: string): string {
@@ -423,7 +437,9 @@ class Context {
         reasons: [
           {
             code: 'no-profile',
-            text: `no profile snapshot for ${a.device} in run ${a.runId} and no shipped profile ${a.profile ?? '?'}`,
+            text: this.runs.get(a.runId)?.profilesUnreadable
+              ? `the profile snapshots of run ${a.runId} cannot be read (see the rows the report could not read)`
+              : `no profile snapshot for ${a.device} in run ${a.runId} and no shipped profile ${a.profile ?? '?'}`,
             cert: null,
           },
         ],
@@ -490,15 +506,19 @@ class Context {
       for (const attempts of byColumn.values()) {
         const a = attempts[0]!
         const profile = this.profileOf(a.runId, a.device, a.profile)
-        const seen = obs.get(a.target) ?? []
+        // An observation whose chain or anchors cannot be read is no evidence (it is listed as unreadable).
+        const seen = (obs.get(a.target) ?? []).filter((o) => !o.unreadable)
         const ownHello = profile ? this.helloKey(profile) : null
         let own = seen.findLast((o) => o.hello === ownHello) ?? null
         let broad = seen.findLast((o) => o.hello === broadHello) ?? null
         // Runs stored before observations named their run: the attempt's own observation.
         if (!own && !broad && a.observationId !== null) {
           const o = this.history.observation(a.observationId)
-          if (o?.hello === ownHello) own = o
-          else broad = o
+          // An observation whose chain cannot be read is neither: no prediction rests on it.
+          if (o && !o.unreadable) {
+            if (o.hello === ownHello) own = o
+            else broad = o
+          }
         }
         const shownObs = own && own.errorCode === null ? own : (broad ?? own)
         const chain: CellChain | null = shownObs

@@ -33,6 +33,8 @@ export async function writeReportJson(model: ReportModel, evidence: EvidenceSour
   await field('statements', model.statements)
   await field('disagreements', model.disagreements)
   await field('rigDifferences', model.rigDifferences)
+  // Rows of the database the report could not read (a report built from a database always says, if only []).
+  if (model.unreadable) await field('unreadable', model.unreadable)
   await field('certificates', model.certificates, true)
   await put(out, '}\n')
 }

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream'
 import type { Cell, DiffEntry, FirmwareColumn, ReportModel, TargetRow } from '../model/types.js'
 import { put } from './sink.js'
-import { certName, oneLine, xmlAttr, xmlText } from './text.js'
+import { certName, oneLine, unreadableText, xmlAttr, xmlText } from './text.js'
 
 /** What one testcase says: a failure (with why), skipped (with the reason), or passed. */
 export type TestcaseResult =
@@ -57,17 +57,20 @@ export function testcaseResult(
     const side = (v: string, cls: string | null) => `${v}${cls ? ` (${cls})` : ''}`
     body.push(
       `Regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${side(regression.before, regression.beforeClass)} → ${side(regression.after, regression.afterClass)}.`,
-      ...regression.why,
     )
+    append(body, regression.why)
   }
   if (types.length) {
     const lines = cell?.lines ?? []
     const message = `${cell?.class ?? cell?.verdict ?? 'no data'}${lines.length ? `: ${lines.join(' | ')}` : ''}`
     if (cell) {
-      body.push(...cell.why)
+      append(body, cell.why)
       if (cell.evidence.anchor)
         body.push(`Anchor: ${certName(model.certificates, cell.evidence.anchor)} (sha256 ${cell.evidence.anchor}).`)
-      if (lines.length) body.push('Module lines:', ...lines.map((l) => `  ${l}`))
+      if (lines.length) {
+        body.push('Module lines:')
+        for (const l of lines) body.push(`  ${l}`)
+      }
       body.push(`Evidence: attempt ${cell.evidence.attemptId} of run ${cell.runId} on ${cell.evidence.device}.`)
     }
     return { kind: 'failure', type: types.join(' '), message: oneLine(message), body: body.join('\n') }
@@ -81,6 +84,14 @@ export function testcaseResult(
       ),
     }
   return { kind: 'passed' }
+}
+
+/**
+ * Appends one by one: `push(...items)` passes every item as an argument, and a cell with some
+ * 125,000 module lines (a database from another rig) overflows the call stack.
+ */
+function append(to: string[], items: readonly string[]): void {
+  for (const item of items) to.push(item)
 }
 
 function testcaseXml(classname: string, name: string, r: TestcaseResult): string {
@@ -108,6 +119,17 @@ export async function writeJunit(model: ReportModel, out: Writable): Promise<voi
   const result = (f: FirmwareColumn, t: TargetRow) =>
     testcaseResult(model, cells.get(`${t.target}\u0000${f.key}`), regressions.get(`${t.target}\u0000${f.key}`))
   const kinds = model.firmware.map((f) => model.targets.map((t) => result(f, t).kind))
+  // Rows of the database left out: a testcase may be missing for them, so every suite says so.
+  const u = model.unreadable
+  const unreadable =
+    u && u.rows.length
+      ? oneLine(
+          `${u.rows.length + u.more} row(s) of the database could not be read and were left out (see report.json or matrix.md): ${u.rows
+            .slice(0, 5)
+            .map(unreadableText)
+            .join(' / ')}${u.rows.length + u.more > 5 ? ', …' : ''}`,
+        )
+      : null
   await put(
     out,
     `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xmlAttr(model.title)}" ${counts(kinds.flat())}>\n`,
@@ -118,6 +140,7 @@ export async function writeJunit(model: ReportModel, out: Writable): Promise<voi
       `  <testsuite name="${xmlAttr(f.key)}" ${counts(kinds[i]!)}>\n    <properties>\n` +
         `      <property name="module" value="${xmlAttr(f.module)}"/>\n      <property name="firmware" value="${xmlAttr(f.firmware)}"/>\n` +
         (f.profileId ? `      <property name="profile" value="${xmlAttr(f.profileId)}"/>\n` : '') +
+        (unreadable ? `      <property name="unreadable-rows" value="${xmlAttr(unreadable)}"/>\n` : '') +
         '    </properties>\n',
     )
     for (const t of model.targets) await put(out, testcaseXml(f.key, t.target, result(f, t)))

@@ -1,4 +1,4 @@
-import type { CertSummary } from '../model/types.js'
+import type { CertSummary, UnreadableRow } from '../model/types.js'
 
 /**
  * Characters no report shows as they are: C0/C1 controls and DEL (they rewrite terminals and break
@@ -83,4 +83,17 @@ export function xmlText(text: string): string {
 /** An attribute value between double quotes; tab, CR and LF are kept as character references (a parser would turn them into spaces). */
 export function xmlAttr(text: string): string {
   return xmlText(text).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;')
+}
+
+const SINGULAR: Record<string, string> = {
+  runs: 'run',
+  attempts: 'attempt',
+  observations: 'observation',
+  certificates: 'certificate',
+}
+
+/** A row the report could not read, in one sentence: which row, which column, why, and what was done. */
+export function unreadableText(r: UnreadableRow): string {
+  const what = Object.hasOwn(SINGULAR, r.table) ? SINGULAR[r.table] : r.table
+  return `${what} ${r.id}: column ${r.column} ${r.problem}; ${r.effect}`
 }
