@@ -74,7 +74,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
       'REPORT_NO_DATA',
       q.tags.length
         ? `no target tagged ${q.tags.join(', ')} has a verdict in the database`
-        : 'the database holds no final attempt to report on: run a survey first (tlsmatrix run)',
+        : `the database holds no final attempt to report on${unreadableNote(history)}: run a survey first (tlsmatrix run)`,
     )
   const columns = ctx.columns(main.cells)
   const ordered: Cell[] = []
@@ -147,6 +147,14 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
   }
   model.unreadable = history.unreadable()
   return model
+}
+
+/** When rows could not be read, what they were: an empty report must not hide why it is empty. */
+function unreadableNote(history: HistoryStore): string {
+  const { rows, more } = history.unreadable()
+  if (rows.length === 0) return ''
+  const first = rows[0]!
+  return ` that it can read (${rows.length + more} row(s) could not be read, the first: ${first.table} ${first.id}, column ${first.column} ${first.problem})`
 }
 
 /** Why a run that cannot be read was left out, from the rows the history listed. */
