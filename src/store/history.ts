@@ -106,6 +106,7 @@ export class HistoryStore {
   private readonly stmts = new Map<string, Statement>()
   private readonly problems = new Map<string, UnreadableRow>()
   private unlisted = 0
+  private readonly seen = new Set<string>()
   private surveyRuns: HistoryRun[] | null = null
   /** Rowids of survey runs left out (a column a report needs cannot be read), as a JSON array for SQL. */
   private excluded = '[]'
@@ -124,8 +125,10 @@ export class HistoryStore {
   }
 
   private note(row: UnreadableRow): void {
+    // A row is met more than once (its cell, then the CSV): said and counted once.
     const key = `${row.table}\u0000${row.id}\u0000${row.column}`
-    if (this.problems.has(key)) return
+    if (this.seen.has(key)) return
+    this.seen.add(key)
     if (this.problems.size >= MAX_LISTED) this.unlisted++
     else this.problems.set(key, row)
   }
