@@ -131,7 +131,11 @@ export const RUN_PLAN = z.array(
   }),
 ) as unknown as z.ZodType<DevicePlan[], unknown>
 
-/** A profile snapshot: what a report reads of it (the predictor's fields); a family's own blocks pass. */
+/**
+ * A profile snapshot: what the report's predictor needs of it, no more strictly than profile
+ * loading (validateProfile) demands, so every snapshot a run stored is read; a family's own blocks
+ * and fields a newer tlsmatrix adds pass.
+ */
 export const PROFILE_SNAPSHOT = z.looseObject({
   id: text,
   module: text,
@@ -144,19 +148,19 @@ export const PROFILE_SNAPSHOT = z.looseObject({
     cipherSuites: z.array(text),
     groups: z.array(text),
     signatureAlgorithms: z.array(text),
-    sni: z.boolean(),
+    sni: z.boolean().optional(),
     certificateKeys: z.looseObject({
-      rsa: z.looseObject({ minBits: z.number(), maxBits: z.number() }),
+      rsa: z.looseObject({ minBits: z.number().optional(), maxBits: z.number() }),
       ecdsa: z.array(text),
     }),
     certificateSignatureHashes: z.array(text),
-    maxCertificateBytes: z.number().nullable(),
-    maxChainBytes: z.number().nullable(),
+    maxCertificateBytes: z.number().nullish(),
+    maxChainBytes: z.number().nullish(),
     anchorMatch: z.enum(['ski-aki', 'path']),
-    checkValidity: z.boolean(),
-    checkHostname: z.boolean(),
+    checkValidity: z.boolean().optional(),
+    checkHostname: z.boolean().optional(),
   }),
-  store: z.looseObject({ caSlots: z.number(), maxCaBytes: z.number() }),
+  store: z.looseObject({ caSlots: z.number().optional(), maxCaBytes: z.number() }),
   responses: z.looseObject({ info: z.array(text), final: z.array(text) }).optional(),
   errors: recordOf(z.array(text)),
 })
