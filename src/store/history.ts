@@ -92,6 +92,8 @@ const SURVEY = "kind = 'survey'"
 /** At most this many unreadable rows are listed; the rest are counted. */
 const MAX_LISTED = 200
 
+type JsonRead<T> = { ok: true; value: T | null } | { ok: false; problem: string }
+
 /**
  * Read-only queries over the whole history for reports: survey runs, their final attempts
  * (streamed), observations, certificates and transcripts. Learn runs are left out of all of it.
@@ -382,17 +384,22 @@ export class HistoryStore {
     return false
   }
 
-  /** Parsed JSON texts met again and again (the same module lines, the same upload, the same chain): checked once. */
-  private readonly parsedJson = new Map<string, { ok: true; value: unknown } | { ok: false; problem: string }>()
+  /**
+   * Parsed JSON texts met again and again (the same module lines, the same upload): checked once.
+   * One cache per column, keyed by the text itself (no key is built per row: 200,000 rows).
+   */
+  private readonly parsedJson = new Map<JsonColumn<unknown>, Map<string, JsonRead<unknown>>>()
 
-  private json<T>(column: string, col: JsonColumn<T>, text: unknown) {
-    const key = typeof text === 'string' && text.length <= 65_536 ? `${column}\u0000${text}` : null
-    let v = key === null ? undefined : this.parsedJson.get(key)
+  private json<T>(col: JsonColumn<T>, text: unknown): JsonRead<T> {
+    if (typeof text !== 'string' || text.length > 65_536) return readJsonColumn(col, text)
+    let cache = this.parsedJson.get(col as JsonColumn<unknown>)
+    if (!cache) this.parsedJson.set(col as JsonColumn<unknown>, (cache = new Map()))
+    let v = cache.get(text)
     if (v === undefined) {
       v = readJsonColumn(col, text)
-      if (key !== null && this.parsedJson.size < 50_000) this.parsedJson.set(key, v)
+      if (cache.size < 50_000) cache.set(text, v)
     }
-    return v as { ok: true; value: T | null } | { ok: false; problem: string }
+    return v as JsonRead<T>
   }
 
   /** A row of ATTEMPT_COLUMNS, in their order (raw rows: 200,000 of them are read at once); null when it cannot be read. */
@@ -431,12 +438,12 @@ export class HistoryStore {
       this.note({ table: 'attempts', id: id as number, ...bad, effect })
       return null
     }
-    const up = this.json('ca_upload', JSON_COLUMNS.attempts.ca_upload, upload)
+    const up = this.json(JSON_COLUMNS.attempts.ca_upload, upload)
     if (!up.ok) {
       this.note({ table: 'attempts', id: id as number, column: 'ca_upload', problem: up.problem, effect })
       return null
     }
-    const ls = this.json('lines', JSON_COLUMNS.attempts.lines, lines)
+    const ls = this.json(JSON_COLUMNS.attempts.lines, lines)
     if (!ls.ok) {
       this.note({ table: 'attempts', id: id as number, column: 'lines', problem: ls.problem, effect })
       return null
@@ -503,7 +510,7 @@ export class HistoryStore {
     let anchorsBad = false
     const readServed = (): string[] => {
       if (served) return served
-      const v = this.json('served', JSON_COLUMNS.observations.served, servedJson)
+      const v = readJsonColumn(JSON_COLUMNS.observations.served, servedJson)
       if (v.ok) return (served = v.value ?? [])
       servedBad = true
       this.note({
@@ -517,7 +524,7 @@ export class HistoryStore {
     }
     const readAnchors = (): { anchors: string[]; paths: string[][] } => {
       if (anchors) return anchors
-      const v = this.json('anchors', JSON_COLUMNS.observations.anchors, anchorsJson)
+      const v = readJsonColumn(JSON_COLUMNS.observations.anchors, anchorsJson)
       if (v.ok) {
         const list = v.value ?? []
         return (anchors = { anchors: list.map((a) => a.sha256), paths: list.flatMap((a) => a.paths ?? []) })

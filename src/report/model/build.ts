@@ -514,11 +514,12 @@ class Context {
       for (const attempts of byColumn.values()) {
         const a = attempts[0]!
         const profile = this.profileOf(a.runId, a.device, a.profile)
-        // An observation whose chain or anchors cannot be read is no evidence (it is listed as unreadable).
-        const seen = (obs.get(a.target) ?? []).filter((o) => !o.unreadable)
+        const seen = obs.get(a.target) ?? []
         const ownHello = profile ? this.helloKey(profile) : null
-        let own = seen.findLast((o) => o.hello === ownHello) ?? null
-        let broad = seen.findLast((o) => o.hello === broadHello) ?? null
+        // An observation whose chain or anchors cannot be read is no evidence (it is listed as unreadable).
+        const readable = (o: HistoryObservation | undefined) => (o && !o.unreadable ? o : null)
+        let own = readable(seen.findLast((o) => o.hello === ownHello))
+        let broad = readable(seen.findLast((o) => o.hello === broadHello))
         // Runs stored before observations named their run: the attempt's own observation.
         if (!own && !broad && a.observationId !== null) {
           const o = this.history.observation(a.observationId)
