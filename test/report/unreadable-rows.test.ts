@@ -4,8 +4,9 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from '../../src/cli/run.js'
-import { loadProfile } from '../../src/device/index.js'
-import { openDb, RunStore } from '../../src/store/index.js'
+import { helloOf, loadProfile } from '../../src/device/index.js'
+import { helloHash, HistoryStore, openDb, RunStore } from '../../src/store/index.js'
+import { LIMITS } from '../../src/store/schemas.js'
 import { testIo } from '../helpers/io.js'
 import { attempt, runRow } from '../store/learn-fixture.js'
 
@@ -43,6 +44,11 @@ async function damagedHistory(): Promise<string> {
   db.exec(`UPDATE attempts SET lines = '["HTTP/1.1 200' WHERE target = 'b.test:443'`)
   db.exec(`UPDATE attempts SET port = 'https' WHERE target = 'c.test:443'`)
   db.exec(`UPDATE attempts SET transcript = 'not a transcript' WHERE target = 'a.test:443'`)
+  // The chain a.test served to the module's own hello, in a column that is not JSON.
+  db.prepare(
+    `INSERT INTO observations (target, host, port, observed_at, hello, served, timings, anchors, aia_errors, run_id, chain_hash)
+     VALUES ('a.test:443', 'a.test', 443, '2026-11-01T00:10:00.000Z', ?, '[oops', '{}', '[]', '[]', 'good', 'c')`,
+  ).run(helloHash(helloOf(profile)))
   db.close()
   return path
 }
@@ -82,9 +88,10 @@ test('report is alive on a history holding rows it cannot read: it says which, o
       `^warning: attempt ${id['a.test:443']}: column transcript is not JSON .*; the transcript is not shown$`,
       'm',
     ),
+    /^warning: observation 1: column served is not JSON .*; its chain is not known: no prediction or chain change rests on it$/m,
   ]
   for (const re of expected) assert.match(r.err, re)
-  assert.match(r.out, /^6 row\(s\) of the database could not be read and were left out \(listed in the report\)$/m)
+  assert.match(r.out, /^7 row\(s\) of the database could not be read and were left out \(listed in the report\)$/m)
 
   // report.json lists the rows the model could not read; the cells that could be read are there.
   const model = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
@@ -100,6 +107,7 @@ test('report is alive on a history holding rows it cannot read: it says which, o
       'runs bad-run started_at',
       `attempts ${id['b.test:443']} lines`,
       `attempts ${id['c.test:443']} port`,
+      'observations 1 served',
     ].sort(),
   )
   assert.deepEqual(
@@ -124,7 +132,7 @@ test('report is alive on a history holding rows it cannot read: it says which, o
   const junit = readFileSync(join(out, 'junit.xml'), 'utf8')
   assert.match(
     junit,
-    /<property name="unreadable-rows" value="5 row\(s\) of the database could not be read and were left out/,
+    /<property name="unreadable-rows" value="6 row\(s\) of the database could not be read and were left out/,
   )
 
   // A run that cannot be read, asked for by name, is said to be so.
@@ -184,5 +192,31 @@ test('a link planted at a temporary name beside the report redirects nothing: it
       .filter((f) => !files.includes(f) && !f.endsWith(`.${process.pid}.part`))
       .sort(),
     [],
+  )
+})
+
+test('a transcript over the size a transcript can have is not read: a note says so where it would be', () => {
+  const path = join(dir, 'big-transcript.db')
+  const db = openDb(path)
+  const runs = new RunStore(db, path)
+  runs.createRun(runRow('big'))
+  const id = runs.recordAttempt(attempt('big', 'a.test:443'))
+  // Just over the limit, as JSON text that would parse: a store written by hand (a run writes at most 512 KiB).
+  const data = 'x'.repeat(LIMITS.transcript)
+  db.prepare('UPDATE attempts SET transcript = ? WHERE id = ?').run(JSON.stringify([{ dir: 'rx', t: 0, data }]), id)
+  const history = new HistoryStore(db)
+  const t = history.transcript(id)
+  db.close()
+  assert.equal(t.length, 1)
+  assert.equal(t[0]!.dir, 'note')
+  assert.match(
+    t[0]!.data,
+    new RegExp(
+      `^the transcript of attempt ${id} cannot be read: it holds \\d+ characters, over the limit of ${LIMITS.transcript}$`,
+    ),
+  )
+  assert.deepEqual(
+    history.unreadable().rows.map((r) => `${r.table} ${r.id} ${r.column}`),
+    [`attempts ${id} transcript`],
   )
 })
