@@ -4,7 +4,7 @@
  * plus the time its emulator spent on the network, the slower device) and their ratio.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,10 +17,18 @@ const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), 'tlsmatrix-bench
 const { lab, port, names } = await startBenchLab(dir, 'bench-run', 'rsa-2048', N)
 const hosts = join(dir, 'hosts.txt')
 writeFileSync(hosts, names.map((n) => `${n}:${port}`).join('\n'))
-const statsFile = (d: string) => join(dir, `stats-${d}.json`)
+// Each emulator writes its statistics on exit into a directory only this bench uses, as
+// `<profile>.<random>.json` (the runner passes TLSMATRIX_EMU_STATS_DIR on; no device URL names a file).
+const statsDir = mkdtempSync(join(dir, 'stats-'))
+const statsFile = (profile: string) => {
+  const found = readdirSync(statsDir).filter((f) => f.startsWith(`${profile}.`) && f.endsWith('.json'))
+  if (found.length !== 1)
+    throw new Error(`expected one statistics file for ${profile} in ${statsDir}, found ${found.length}`)
+  return join(statsDir, found[0]!)
+}
 const devices = ['a=spwf04sa-1.1.0', 'b=spwf01sa-3.5.3'].map((d) => {
   const [label, profile] = d.split('=') as [string, string]
-  return { label, arg: `${label}=emu:${profile}?no-dns&baud=${BAUD}&stats=${statsFile(label)}` }
+  return { label, profile, arg: `${label}=emu:${profile}?no-dns&baud=${BAUD}` }
 })
 // The survey runs as users run it: the built CLI, a whole process (its emulators start without
 // the TypeScript loader this script needs), timed from spawn to exit.
@@ -44,7 +52,7 @@ try {
       '--json',
       ...names.map((n) => ['--resolve', `${n}:${port}:127.0.0.1`]).flat(),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TLSMATRIX_EMU_STATS_DIR: statsDir } },
   )
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => {
@@ -58,7 +66,7 @@ try {
   console.log(`run benchmark: ${N} targets x ${devices.length} devices (2 anchors each), ${BAUD} baud`)
   let bound = 0
   for (const d of devices) {
-    const s = JSON.parse(readFileSync(statsFile(d.label), 'utf8')) as EmulatorStats
+    const s = JSON.parse(readFileSync(statsFile(d.profile), 'utf8')) as EmulatorStats
     const wire = (s.bytesIn + s.bytesOut) / (BAUD / 10)
     const device = wire + s.networkMs / 1000
     bound = Math.max(bound, device)

@@ -52,7 +52,8 @@ export function toNodeHello(profile: HelloProfile): NodeHelloOptions {
   }
   if (profile.cipherSuites.length > 0) {
     const names = profile.cipherSuites.map((s) => {
-      const openssl = CIPHER_SUITES[s]
+      // An own key only: a name from a file must not find Object.prototype's `constructor`.
+      const openssl = Object.hasOwn(CIPHER_SUITES, s) ? CIPHER_SUITES[s] : undefined
       if (!openssl)
         throw new AppError('USAGE', `unknown cipher suite "${s}" (use IANA names such as TLS_RSA_WITH_AES_128_CBC_SHA)`)
       return openssl
@@ -62,7 +63,7 @@ export function toNodeHello(profile: HelloProfile): NodeHelloOptions {
   if (profile.groups.length > 0) {
     options.ecdhCurve = profile.groups
       .map((g) => {
-        const openssl = GROUPS[g]
+        const openssl = Object.hasOwn(GROUPS, g) ? GROUPS[g] : undefined
         if (!openssl) throw new AppError('USAGE', `unknown group "${g}" (use IANA names such as secp256r1)`)
         return openssl
       })
@@ -71,7 +72,7 @@ export function toNodeHello(profile: HelloProfile): NodeHelloOptions {
   if (profile.signatureAlgorithms.length > 0) {
     options.sigalgs = profile.signatureAlgorithms
       .map((s) => {
-        const openssl = SIGNATURE_SCHEMES[s]
+        const openssl = Object.hasOwn(SIGNATURE_SCHEMES, s) ? SIGNATURE_SCHEMES[s] : undefined
         if (!openssl)
           throw new AppError('USAGE', `unknown signature scheme "${s}" (use IANA names such as rsa_pkcs1_sha256)`)
         return openssl

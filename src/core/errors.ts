@@ -15,6 +15,7 @@ export type DeviceErrorCode =
   | 'AT_REBOOTED'
   | 'DEVICE_UNKNOWN'
   | 'DEVICE_BUSY'
+  | 'LOCK_DIR_UNSAFE'
   | 'DEVICE_RESET_FAILED'
   | 'DEVICE_STOPPED'
   | 'TRANSPORT_INVALID'
@@ -94,6 +95,8 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, ExitCode>> = {
   AT_REBOOTED: 3,
   DEVICE_UNKNOWN: 3,
   DEVICE_BUSY: 2,
+  // The device lock directory is not this user's alone: nothing was opened.
+  LOCK_DIR_UNSAFE: 2,
   DEVICE_RESET_FAILED: 3,
   DEVICE_STOPPED: 3,
   TRANSPORT_INVALID: 2,

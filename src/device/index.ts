@@ -27,7 +27,7 @@ export type {
 export type { TranscriptEntry } from './at/transcript.js'
 export { parseDeviceUrl } from './transport/url.js'
 export { checkDeviceUrl } from './transport/check-url.js'
-export { lockDevice, LOCK_DIR } from './lock.js'
+export { lockDevice, lockDir, LOCK_DIR_ENV } from './lock.js'
 export { DEFAULT_TIMEOUTS } from './drivers/common.js'
 export type { DriverTimeouts } from './drivers/common.js'
 export { recoverModule, watchedRequest, ModuleLost, ModuleStopped } from './recover.js'

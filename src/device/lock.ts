@@ -1,16 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
-import { linkSync, mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { hostname, tmpdir } from 'node:os'
+import { hostname, tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createFileOnceSync } from '../core/atomic-write.js'
 import { DeviceError } from './errors.js'
 import { parseDeviceUrl } from './transport/url.js'
 
 export interface LockHolder {
   pid: number
   host: string
+  /** The user the holding process runs as, and its command line (absent in locks of older versions). */
+  user?: string
+  command?: string
   runId: string
   startedAt: string
   url: string
@@ -18,11 +22,70 @@ export interface LockHolder {
   token: string
 }
 
+/** Overrides where locks live (tests give each run its own directory; a bench may share one). */
+export const LOCK_DIR_ENV = 'TLSMATRIX_LOCK_DIR'
+
 /**
- * Machine-wide, because the thing locked is: two checkouts or two databases can point at one
- * serial port or serial server. Only real devices are locked; an emulator is private to its run.
+ * Where this user's device locks live: $TLSMATRIX_LOCK_DIR, else $XDG_RUNTIME_DIR/tlsmatrix-locks
+ * (a per-user directory the system makes private), else tlsmatrix-locks-<uid> in the temporary
+ * directory. Per user, because a directory every user can write is one any of them can fill with
+ * locks (blocking a device for good) or create first (so no one else can lock at all). Another
+ * user's run on the same serial port is refused by the port's own exclusive open (flock, which
+ * serialport takes on Linux and macOS), not by these files.
  */
-export const LOCK_DIR = join(tmpdir(), 'tlsmatrix-locks')
+export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env[LOCK_DIR_ENV]) return env[LOCK_DIR_ENV]
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tlsmatrix-locks')
+  const uid = process.getuid?.()
+  return join(tmpdir(), uid === undefined ? 'tlsmatrix-locks' : `tlsmatrix-locks-${uid}`)
+}
+
+/**
+ * Makes the lock directory if it is missing (mode 0700) and checks that it is one only this user
+ * controls: a real directory (not a link), owned by this user, no access for group or others.
+ * Anything else is LOCK_DIR_UNSAFE with what is wrong and what to do; nothing in it is trusted.
+ */
+export function secureLockDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw new DeviceError(
+      'LOCK_DIR_UNSAFE',
+      `cannot create the device lock directory ${dir}: ${(err as Error).message}. Set ${LOCK_DIR_ENV} to a directory of your own`,
+      { cause: err },
+    )
+  }
+  const st = lstatSync(dir)
+  const uid = process.getuid?.()
+  const problems: string[] = []
+  if (st.isSymbolicLink()) problems.push('it is a symbolic link')
+  else if (!st.isDirectory()) problems.push('it is not a directory')
+  if (uid !== undefined && st.uid !== uid) problems.push(`it belongs to uid ${st.uid}, not to you (uid ${uid})`)
+  if (uid !== undefined && (st.mode & 0o077) !== 0)
+    problems.push(`its mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}: others can read or write it`)
+  if (problems.length)
+    throw new DeviceError(
+      'LOCK_DIR_UNSAFE',
+      `the device lock directory ${dir} cannot be trusted: ${problems.join('; ')}. Anyone who can write there can block a device or forge who holds it. Remove it (it is made again, private) or set ${LOCK_DIR_ENV} to a directory only you can write (mode 0700)`,
+    )
+}
+
+/** The command line of this process, as a holder names it: the program and its arguments, one line. */
+function commandLine(): string {
+  const args = process.argv.slice(1).map((a, i) => (i === 0 ? a.split(/[\\/]/).pop()! : a))
+  // eslint-disable-next-line no-control-regex -- control characters are what is removed
+  const CONTROL = /[\x00-\x1f\x7f]/g
+  return args.join(' ').replace(CONTROL, ' ').slice(0, 200)
+}
+
+/** The user name, or the uid when the system has no name for it. */
+function userName(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`
+  }
+}
 
 /** How long a lock stays "being taken over" before waiters give up (the taker needs microseconds). */
 const ATTEMPTS = 50
@@ -95,29 +158,24 @@ function readOrNull(file: string): string | null {
 function parseHolder(raw: string): LockHolder | null {
   try {
     const h = JSON.parse(raw) as LockHolder
-    return typeof h.pid === 'number' && typeof h.host === 'string' ? h : null
+    return typeof h === 'object' &&
+      h !== null &&
+      Number.isSafeInteger(h.pid) &&
+      h.pid > 0 &&
+      typeof h.host === 'string' &&
+      typeof h.runId === 'string' &&
+      typeof h.startedAt === 'string' &&
+      typeof h.url === 'string'
+      ? h
+      : null
   } catch {
     return null
   }
 }
 
-/** Creates `file` with its whole content in one step, only if it does not exist (link is atomic). */
+/** Creates `file` with its whole content in one step, only if it does not exist (link is atomic, and follows no link). */
 function createOnce(file: string, content: string): boolean {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  writeFileSync(tmp, content, { mode: 0o644 })
-  try {
-    linkSync(tmp, file)
-    return true
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw err
-  } finally {
-    try {
-      unlinkSync(tmp)
-    } catch {
-      /* gone */
-    }
-  }
+  return createFileOnceSync(file, content, { mode: 0o600 })
 }
 
 function removeIfSame(file: string, content: string): void {
@@ -170,23 +228,33 @@ async function acquire(file: string, me: LockHolder, depth: number): Promise<voi
   throw new DeviceError('DEVICE_BUSY', `could not take the lock ${file}: it keeps changing hands`)
 }
 
+/** Who holds a lock, in one line: the run, the process, its user and command, since when. */
+export function holderText(h: LockHolder, url: string): string {
+  const user = typeof h.user === 'string' ? `user ${h.user.slice(0, 64)}, ` : ''
+  const command = typeof h.command === 'string' ? `, command: ${h.command.slice(0, 200)}` : ''
+  return `run ${h.runId} (pid ${h.pid}, ${user}since ${h.startedAt}${command}${h.url !== url ? `, as ${h.url}` : ''})`
+}
+
 /**
  * Takes a real device for one run. A second run on the same device, however its URL is spelled,
- * is refused with the holder named; a lock left by a process that no longer exists (kill -9) is
- * taken over, atomically. Returns the release function.
+ * is refused with the holder named (run, pid, user, command, since when); a lock left by a
+ * process that no longer exists (kill -9) is taken over, atomically. Locks live in the user's
+ * private lock directory (lockDir, checked by secureLockDir). Returns the release function.
  */
 export async function lockDevice(
   url: string,
   runId: string,
-  dir = LOCK_DIR,
+  dir = lockDir(),
   resolve?: (host: string) => Promise<string[]>,
 ): Promise<() => void> {
   // An emulator the run starts is its own: nothing to share, so nothing machine-wide to take.
   if (parseDeviceUrl(url).kind === 'emu') return () => {}
-  mkdirSync(dir, { recursive: true })
+  secureLockDir(dir)
   const me: LockHolder = {
     pid: process.pid,
     host: hostname(),
+    user: userName(),
+    command: commandLine(),
     runId,
     startedAt: new Date().toISOString(),
     url,
@@ -205,13 +273,8 @@ export async function lockDevice(
     }
   } catch (err) {
     release()
-    if (err instanceof Busy) {
-      const h = err.holder
-      throw new DeviceError(
-        'DEVICE_BUSY',
-        `${url} is in use by run ${h.runId} (pid ${h.pid}, started ${h.startedAt}${h.url !== url ? `, as ${h.url}` : ''}); wait for it or stop it`,
-      )
-    }
+    if (err instanceof Busy)
+      throw new DeviceError('DEVICE_BUSY', `${url} is in use by ${holderText(err.holder, url)}; wait for it or stop it`)
     throw err
   }
   return release

@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createFileOnceSync, writeFileAtomicSync } from '../core/atomic-write.js'
 import { generateKey, issueCertificate, keyOwners, type IssuedCert, type KeyMaterial } from './pki.js'
 import type { LabSpec } from './spec.js'
 
@@ -45,10 +46,11 @@ export async function loadOrCreatePki(
         // key, so every process's certificates match the key files they will read later.
         keys.set(
           keyName,
-          (await createOnce(
+          createFileOnceSync(
             file,
             JSON.stringify({ pkcs8: k.pkcs8.toString('base64'), spki: k.spki.toString('base64') }),
-          ))
+            { mode: 0o600 },
+          )
             ? k
             : await read(),
         )
@@ -95,36 +97,11 @@ export async function loadOrCreatePki(
   if (cacheCertificates) {
     // A first generation raced by another process: the first one written is the lab's, so two labs
     // started at once serve the same certificates (a history sees no chain change between them).
-    if (missing && !(await createOnce(certFile, text))) {
+    // Readers see the old file or the new one, never half of one; writers never share a temp file.
+    if (missing && !createFileOnceSync(certFile, text, { mode: 0o600 })) {
       const theirs = await cached().catch(() => null)
       if (theirs) return { certs: theirs, keys, generated: false }
-    } else if (!missing) await atomicWrite(certFile, text)
+    } else if (!missing) writeFileAtomicSync(certFile, text, { mode: 0o600 })
   }
   return { certs, keys, generated: true }
-}
-
-/** Readers see the old file or the new one, never half of one; concurrent writers never share a temp file. */
-async function atomicWrite(file: string, text: string): Promise<void> {
-  const tmp = tempName(file)
-  await writeFile(tmp, text, { mode: 0o600 })
-  await rename(tmp, file)
-}
-
-/** Writes `file` complete, only if it does not exist yet (link fails on an existing name); false if it did. */
-async function createOnce(file: string, text: string): Promise<boolean> {
-  const tmp = tempName(file)
-  await writeFile(tmp, text, { mode: 0o600 })
-  try {
-    await link(tmp, file)
-    return true
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw err
-  } finally {
-    await unlink(tmp).catch(() => undefined)
-  }
-}
-
-function tempName(file: string): string {
-  return `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
 }

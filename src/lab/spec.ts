@@ -128,8 +128,9 @@ export function validateLabSpec(raw: unknown, source: string): LabSpec {
     }
     if (h.rotations !== undefined) validateRotations(h, at, certs, behaviour, fail)
     for (const v of h.server?.versions ?? []) if (!TLS_VERSIONS.includes(v)) fail(at, `unknown TLS version "${v}"`)
-    for (const s of h.server?.cipherSuites ?? []) if (!(s in CIPHER_SUITES)) fail(at, `unknown cipher suite "${s}"`)
-    for (const g of h.server?.groups ?? []) if (!(g in GROUPS)) fail(at, `unknown group "${g}"`)
+    for (const s of h.server?.cipherSuites ?? [])
+      if (!Object.hasOwn(CIPHER_SUITES, s)) fail(at, `unknown cipher suite "${s}"`)
+    for (const g of h.server?.groups ?? []) if (!Object.hasOwn(GROUPS, g)) fail(at, `unknown group "${g}"`)
     if (h.port !== undefined && (!Number.isInteger(h.port) || h.port < 1 || h.port > 65535))
       fail(at, 'port must be 1-65535 (the port the target is known by)')
     const port = h.server?.port

@@ -1,23 +1,16 @@
-import {
-  accessSync,
-  constants,
-  createWriteStream,
-  existsSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import type { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
+import { createAtomicStream, type AtomicStream } from '../core/atomic-write.js'
 import { AppError, messageOf } from '../core/errors.js'
 import { makeDir } from '../core/make-dir.js'
 import { HistoryStore, type HistoryAttempt } from '../store/index.js'
 import type { Db } from '../store/index.js'
 import { buildReport, type ReportQuery } from './model/build.js'
 import { comparedCount } from './model/diff.js'
-import type { EvidenceSource, ReportModel } from './model/types.js'
+import type { EvidenceSource, ReportModel, UnreadableRow } from './model/types.js'
 import { put } from './render/sink.js'
 
 import { REPORT_FILES, type FailOn, type ReportFormat } from './formats.js'
@@ -65,6 +58,8 @@ export interface WrittenReport {
   files: string[]
   /** Why the --fail-on condition holds, or why it cannot be judged; null when it does not hold. */
   gate: GateResult | null
+  /** Rows of the database the report could not read (transcripts read while rendering included). */
+  unreadable: { rows: UnreadableRow[]; more: number }
 }
 
 /**
@@ -78,7 +73,8 @@ export interface GateResult {
 
 /**
  * Builds the model and writes each format to its fixed file name. Each file is written beside
- * its final name and renamed into place, so a reader (a docs job, a CI step) never sees half a file.
+ * its final name and renamed into place, so a reader (a docs job, a CI step) never sees half a file;
+ * on any failure the temporary file is removed (src/core/atomic-write.ts).
  */
 export async function writeReport(db: Db, opts: WriteReportOptions): Promise<WrittenReport> {
   const history = new HistoryStore(db)
@@ -111,9 +107,11 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
   }
   for (const { name, render } of (await Promise.all(opts.formats.map(outputs))).flat()) {
     const file = join(dir, name)
-    const part = `${file}.${process.pid}.part`
+    // Created exclusively under a random name: a link planted beside the report is never followed.
+    let part: AtomicStream | null = null
     try {
-      const out = createWriteStream(part)
+      part = createAtomicStream(file)
+      const out = part.stream
       // A write error (disk full, the directory removed) ends the render through finished().
       const done = finished(out)
       done.catch(() => undefined)
@@ -123,17 +121,15 @@ export async function writeReport(db: Db, opts: WriteReportOptions): Promise<Wri
           throw new Error('the file closed before the report was written')
         }),
       ])
-      out.end()
-      await done
-      renameSync(part, file)
+      await part.commit()
     } catch (err) {
-      rmSync(part, { force: true })
+      await part?.abort()
       if (err instanceof AppError) throw err
       throw new AppError('REPORT_WRITE_FAILED', `cannot write ${file}: ${messageOf(err)}`, { cause: err })
     }
     files.push(file)
   }
-  return { model, files, gate: gate(model, opts.failOn) }
+  return { model, files, gate: gate(model, opts.failOn), unreadable: history.unreadable() }
 }
 
 /** The --fail-on condition, in words, or null when it does not hold. */
@@ -195,13 +191,16 @@ export function checkReportDir(dir: string, opts: { create: boolean }): void {
     fail(`${at} is not writable (${messageOf(err)})`, err)
   }
   if (!opts.create) return
-  const probe = join(full, `.tlsmatrix-write-check.${process.pid}`)
+  // A random name created exclusively: a link planted in the directory is never followed.
+  const probe = join(full, `.tlsmatrix-write-check.${randomBytes(6).toString('hex')}`)
+  let made = false
   try {
     makeDir(full)
-    writeFileSync(probe, '')
+    writeFileSync(probe, '', { flag: 'wx', mode: 0o600 })
+    made = true
   } catch (err) {
     fail(messageOf(err), err)
   } finally {
-    rmSync(probe, { force: true })
+    if (made) rmSync(probe, { force: true })
   }
 }

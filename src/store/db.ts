@@ -30,7 +30,11 @@ export function openDb(path: string, opts: { busyTimeoutMs?: number } = {}): Db 
   }
   try {
     db.pragma('foreign_keys = ON')
-    migrate(db, path)
+    try {
+      migrate(db, path)
+    } catch (err) {
+      throw migrationError(err, path)
+    }
     setWal(db, timeout)
     db.pragma('synchronous = NORMAL')
     return db
@@ -145,6 +149,12 @@ function accept(path: string, id: Identity): void {
   const tables = id.tables ?? []
   const legacy = id.appId === 0 && id.version >= 1 && tables.includes('certificates') && tables.includes('observations')
   if (id.appId === APPLICATION_ID || legacy) {
+    if (id.version < 0 || (id.appId === APPLICATION_ID && id.version === 0 && tables.length > 0)) {
+      throw new AppError(
+        'STORE_CORRUPT',
+        `${path} says schema version ${id.version}, which no tlsmatrix wrote${tables.length ? ` (it holds tables ${tables.slice(0, 5).join(', ')})` : ''}; it was left unchanged. Give a new path or a tlsmatrix database.`,
+      )
+    }
     if (id.version > MIGRATIONS.length) {
       throw new AppError(
         'STORE_TOO_NEW',
@@ -197,6 +207,22 @@ function migrate(db: Db, path: string): void {
     if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID)
       db.pragma(`application_id = ${APPLICATION_ID}`)
   }).immediate()
+}
+
+/**
+ * A migration that fails on a file that passed the identity check: its tables are not those of
+ * the schema version it claims (made or edited by hand, or by another program). The transaction
+ * rolled back, so the file is as it was. Locks stay STORE_LOCKED.
+ */
+function migrationError(err: unknown, path: string): AppError {
+  if (err instanceof AppError) return err
+  const mapped = storeError(err, path)
+  if (mapped.code !== 'INTERNAL') return mapped
+  return new AppError(
+    'STORE_CORRUPT',
+    `${path}: its tables do not match the schema version it says (${(err as Error).message}); it was left unchanged. Give a new path or a tlsmatrix database.`,
+    { cause: err },
+  )
 }
 
 /**

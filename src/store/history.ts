@@ -4,6 +4,7 @@ import type { TranscriptEntry } from '../device/index.js'
 import type { Statement } from 'better-sqlite3'
 import type { Db } from './db.js'
 import type { RunDevice, RunTarget, UploadEvidence } from './runs.js'
+import { JSON_COLUMNS, LIMITS, readJsonColumn, scalarCheck, type JsonColumn, type UnreadableRow } from './schemas.js'
 
 /** A run as a report reads it. */
 export interface HistoryRun {
@@ -13,7 +14,10 @@ export interface HistoryRun {
   endedAt: string | null
   status: string
   devices: RunDevice[]
+  /** Per device label (an object with no prototype); null: a run stored before profile snapshots. */
   profiles: Record<string, FirmwareProfile> | null
+  /** The run's profile snapshots could not be read: its cells have no profile (never a shipped one in its place). */
+  profilesUnreadable?: boolean
   targets: RunTarget[] | null
   rig: string | null
 }
@@ -66,6 +70,8 @@ export interface HistoryObservation {
   anchors: string[]
   /** Verified paths (leaf first, sha256) the resolution found: signatures it already checked. */
   paths: string[][]
+  /** Its served chain or its anchors cannot be read (said in the report's unreadable rows): not to be relied on. */
+  readonly unreadable: boolean
 }
 
 export interface HistoryCert {
@@ -82,18 +88,32 @@ export interface HistoryCert {
   bytes: number
 }
 
-type Raw = Record<string, unknown>
-
 /** Only surveys hold verdicts: a learn run's probes (`tlsmatrix learn`) are never read as a cell. */
 const SURVEY = "kind = 'survey'"
+
+/** At most this many unreadable rows are listed; the rest are counted. */
+const MAX_LISTED = 200
+
+type JsonRead<T> = { ok: true; value: T | null } | { ok: false; problem: string }
 
 /**
  * Read-only queries over the whole history for reports: survey runs, their final attempts
  * (streamed), observations, certificates and transcripts. Learn runs are left out of all of it.
  * Nothing here writes.
+ *
+ * Every row is checked as it is read (src/store/schemas.ts): a history may hold rows no tlsmatrix
+ * wrote (edited by hand, or from before merge checked its sources). A row that cannot be read is
+ * left out, or the column that cannot be read is, and it is listed in `unreadable()` with what
+ * was done about it: a report says which rows it could not read and goes on.
  */
 export class HistoryStore {
   private readonly stmts = new Map<string, Statement>()
+  private readonly problems = new Map<string, UnreadableRow>()
+  private unlisted = 0
+  private readonly seen = new Set<string>()
+  private surveyRuns: HistoryRun[] | null = null
+  /** Rowids of survey runs left out (a column a report needs cannot be read), as a JSON array for SQL. */
+  private excluded = '[]'
 
   constructor(private readonly db: Db) {}
 
@@ -103,22 +123,96 @@ export class HistoryStore {
     return s
   }
 
+  /** The rows read so far that could not be read, each once, and how many more were not listed. */
+  unreadable(): { rows: UnreadableRow[]; more: number } {
+    return { rows: [...this.problems.values()], more: this.unlisted }
+  }
+
+  private note(row: UnreadableRow): void {
+    // A row is met more than once (its cell, then the CSV): said and counted once.
+    const key = `${row.table}\u0000${row.id}\u0000${row.column}`
+    if (this.seen.has(key)) return
+    this.seen.add(key)
+    if (this.problems.size >= MAX_LISTED) this.unlisted++
+    else this.problems.set(key, row)
+  }
+
+  /** The excluded survey runs, as SQL: `<column> NOT IN (…)` over run rowids. */
+  private notExcluded(rowid: string): string {
+    this.runs()
+    return `${rowid} NOT IN (SELECT value FROM json_each('${this.excluded.replace(/'/g, "''")}'))`
+  }
+
   runs(): HistoryRun[] {
-    return (
-      this.stmt(
-        `SELECT id, label, started_at, ended_at, status, devices, profiles, targets, rig FROM runs WHERE ${SURVEY} ORDER BY started_at, id`,
-      ).all() as Raw[]
-    ).map((r) => ({
-      id: r.id as string,
-      label: (r.label as string | null) ?? null,
-      startedAt: r.started_at as string,
-      endedAt: (r.ended_at as string | null) ?? null,
-      status: r.status as string,
-      devices: JSON.parse(r.devices as string) as RunDevice[],
-      profiles: r.profiles ? (JSON.parse(r.profiles as string) as Record<string, FirmwareProfile>) : null,
-      targets: r.targets ? (JSON.parse(r.targets as string) as RunTarget[]) : null,
-      rig: (r.rig as string | null) ?? null,
-    }))
+    if (this.surveyRuns) return this.surveyRuns
+    const check = scalarCheck('runs', RUN_SCALARS)
+    const out: HistoryRun[] = []
+    const excluded: number[] = []
+    for (const r of this.stmt(
+      `SELECT rowid, ${RUN_SCALARS.join(', ')}, devices, profiles, targets FROM runs WHERE ${SURVEY} ORDER BY started_at, id`,
+    )
+      .raw(true)
+      .all() as unknown[][]) {
+      const [rowid, id, label, startedAt, endedAt, status, rig, devices, profiles, targets] = r
+      const bad = check(r.slice(1, 1 + RUN_SCALARS.length))
+      if (bad) {
+        excluded.push(rowid as number)
+        this.note({
+          table: 'runs',
+          id: typeof id === 'string' ? id : `rowid ${String(rowid)}`,
+          ...bad,
+          effect: 'the run is left out of the report',
+        })
+        continue
+      }
+      const runId = id as string
+      const json = <T>(column: string, col: JsonColumn<T>, value: unknown, effect: string): T | null | undefined => {
+        const v = readJsonColumn(col, value)
+        if (v.ok) return v.value
+        this.note({ table: 'runs', id: runId, column, problem: v.problem, effect })
+        return undefined
+      }
+      const devs = json(
+        'devices',
+        JSON_COLUMNS.runs.devices,
+        devices,
+        'its devices are not known: its columns show no profile',
+      )
+      const profs = json(
+        'profiles',
+        JSON_COLUMNS.runs.profiles,
+        profiles,
+        'its cells are not predicted (no profile snapshot to judge them with)',
+      )
+      const tgts = json(
+        'targets',
+        JSON_COLUMNS.runs.targets,
+        targets,
+        "its targets come from its attempts (the hosts file's order, tags and expect= are not known)",
+      )
+      out.push({
+        id: runId,
+        label: (label as string | null) ?? null,
+        startedAt: startedAt as string,
+        endedAt: (endedAt as string | null) ?? null,
+        status: status as string,
+        devices: devs ?? [],
+        profiles: profs === undefined ? (Object.create(null) as Record<string, FirmwareProfile>) : profs,
+        ...(profs === undefined ? { profilesUnreadable: true } : {}),
+        targets: tgts ?? null,
+        rig: (rig as string | null) ?? null,
+      })
+    }
+    this.excluded = JSON.stringify(excluded)
+    return (this.surveyRuns = out)
+  }
+
+  /** True when the run exists but is left out of the report because it cannot be read. */
+  unreadableRun(id: string): boolean {
+    this.runs()
+    return [...this.problems.values()].some(
+      (p) => p.table === 'runs' && p.id === id && p.effect.startsWith('the run is left out'),
+    )
   }
 
   /**
@@ -133,7 +227,7 @@ export class HistoryStore {
     const rows = this.db
       .prepare(
         `SELECT a.target AS target, a.module AS module, a.firmware AS firmware, a.run_id AS runId, max((CASE WHEN r.status = 'complete' THEN '1 ' ELSE '0 ' END) || r.started_at || ' ' || r.id) AS latest
-      FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.${SURVEY} AND a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL ${where}
+      FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.${SURVEY} AND ${this.notExcluded('r.rowid')} AND a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL ${where}
       GROUP BY a.target, a.module, a.firmware`,
       )
       .all(...(runIds ?? [])) as Array<{ target: string; module: string; firmware: string; runId: string }>
@@ -196,23 +290,26 @@ export class HistoryStore {
       this.stmt(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? AND target = ? AND final = 1 ORDER BY id`)
         .raw(true)
         .all(runId, target) as unknown[][]
-    ).map((r) => this.attemptOf(r))
+    ).flatMap((r) => this.attemptOf(r) ?? [])
   }
 
   /** Observations of one target made by one run, in the order made. */
   targetObservations(runId: string, target: string): HistoryObservation[] {
     return (
-      this.stmt(`SELECT ${OBS_COLUMNS} FROM observations WHERE run_id = ? AND target = ? ORDER BY id`).all(
-        runId,
-        target,
-      ) as Raw[]
-    ).map(observationOf)
+      this.stmt(`SELECT ${OBS_COLUMNS} FROM observations WHERE run_id = ? AND target = ? ORDER BY id`)
+        .raw(true)
+        .all(runId, target) as unknown[][]
+    ).flatMap((r) => this.observationOf(r) ?? [])
   }
 
   /** How many rigs the history holds runs from. */
   rigCount(): number {
     return (
-      this.stmt(`SELECT count(DISTINCT rig) AS n FROM runs WHERE rig IS NOT NULL AND ${SURVEY}`).get() as { n: number }
+      this.db
+        .prepare(
+          `SELECT count(DISTINCT rig) AS n FROM runs WHERE rig IS NOT NULL AND ${SURVEY} AND ${this.notExcluded('rowid')}`,
+        )
+        .get() as { n: number }
     ).n
   }
 
@@ -228,7 +325,7 @@ export class HistoryStore {
       .prepare(
         `SELECT a.target AS target, a.module AS module, a.firmware AS firmware, r.rig AS rig,
       max((CASE WHEN r.status = 'complete' THEN '1 ' ELSE '0 ' END) || r.started_at || ' ' || r.id) AS latest
-      FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.${SURVEY} AND a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL AND r.rig IS NOT NULL ${where}
+      FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.${SURVEY} AND ${this.notExcluded('r.rowid')} AND a.final = 1 AND a.module IS NOT NULL AND a.firmware IS NOT NULL AND r.rig IS NOT NULL ${where}
       GROUP BY a.target, a.module, a.firmware, r.rig`,
       )
       .all(...(runIds ?? [])) as Array<{
@@ -249,6 +346,7 @@ export class HistoryStore {
       .raw(true)
       .iterate(runId) as IterableIterator<unknown[]>) {
       const a = this.attemptOf(r)
+      if (!a) continue
       const list = out.get(a.target)
       if (list) list.push(a)
       else out.set(a.target, [a])
@@ -264,8 +362,10 @@ export class HistoryStore {
     for (const r of this.db
       .prepare(sql)
       .raw(true)
-      .iterate(...runIds) as IterableIterator<unknown[]>)
-      yield this.attemptOf(r)
+      .iterate(...runIds) as IterableIterator<unknown[]>) {
+      const a = this.attemptOf(r)
+      if (a) yield a
+    }
   }
 
   /** Observations made by one run, by target. */
@@ -273,7 +373,8 @@ export class HistoryStore {
     const out = new Map<string, HistoryObservation[]>()
     const stmt = this.stmt(`SELECT ${OBS_COLUMNS} FROM observations WHERE run_id = ? ORDER BY id`)
     for (const r of stmt.raw(true).iterate(runId) as IterableIterator<unknown[]>) {
-      const o = observationOf(Object.fromEntries(OBS_NAMES.map((n, i) => [n, r[i]])) as Raw)
+      const o = this.observationOf(r)
+      if (!o) continue
       const list = out.get(o.target)
       if (list) list.push(o)
       else out.set(o.target, [o])
@@ -322,8 +423,9 @@ export class HistoryStore {
   }
 
   observation(id: number): HistoryObservation | null {
-    const r = this.stmt(`SELECT ${OBS_COLUMNS} FROM observations WHERE id = ?`).get(id) as Raw | undefined
-    return r ? observationOf(r) : null
+    const r = this.stmt(`SELECT ${OBS_COLUMNS} FROM observations WHERE id = ?`).raw(true).get(id) as
+      unknown[] | undefined
+    return r ? this.observationOf(r) : null
   }
 
   /** Per target, its last two successful observations made with this hello (newest first). */
@@ -332,12 +434,14 @@ export class HistoryStore {
     const rows = this.db
       .prepare(
         `SELECT ${OBS_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY target ORDER BY observed_at DESC, id DESC) AS rn
-      FROM observations WHERE hello = ? AND chain_hash IS NOT NULL AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE NOT ${SURVEY})))
+      FROM observations WHERE hello = ? AND chain_hash IS NOT NULL AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE NOT ${SURVEY} OR NOT ${this.notExcluded('rowid')})))
       WHERE rn <= 2 ORDER BY target, rn`,
       )
-      .iterate(hello) as IterableIterator<Raw>
+      .raw(true)
+      .iterate(hello) as IterableIterator<unknown[]>
     for (const r of rows) {
-      const o = observationOf(r)
+      const o = this.observationOf(r)
+      if (!o) continue
       out.set(o.target, [...(out.get(o.target) ?? []), o])
     }
     return out
@@ -351,39 +455,58 @@ export class HistoryStore {
   }
 
   certificate(sha256: string): HistoryCert | null {
-    const r = this.stmt(
-      'SELECT sha256, subject, issuer, key_type, key_bits, key_curve, not_before, not_after, self_signed, is_ca, length(der) AS bytes FROM certificates WHERE sha256 = ?',
-    ).get(sha256) as Raw | undefined
-    if (!r) return null
+    const r = this.stmt(`SELECT ${CERT_COLUMNS.join(', ')}, length(der) AS bytes FROM certificates WHERE sha256 = ?`)
+      .raw(true)
+      .get(sha256) as unknown[] | undefined
+    if (!r || !this.certificateReadable(r)) return null
+    const [sha, subject, issuer, keyType, keyBits, keyCurve, notBefore, notAfter, selfSigned, isCA, bytes] = r
     return {
-      sha256: r.sha256 as string,
-      subject: r.subject as string,
-      issuer: r.issuer as string,
-      keyType: r.key_type as string,
-      keyBits: (r.key_bits as number | null) ?? null,
-      keyCurve: (r.key_curve as string | null) ?? null,
-      notBefore: r.not_before as string,
-      notAfter: r.not_after as string,
-      selfSigned: r.self_signed === 1,
-      isCA: r.is_ca === 1,
-      bytes: r.bytes as number,
+      sha256: sha as string,
+      subject: subject as string,
+      issuer: issuer as string,
+      keyType: keyType as string,
+      keyBits: (keyBits as number | null) ?? null,
+      keyCurve: (keyCurve as string | null) ?? null,
+      notBefore: notBefore as string,
+      notAfter: notAfter as string,
+      selfSigned: selfSigned === 1,
+      isCA: isCA === 1,
+      bytes: bytes as number,
     }
   }
 
-  /** JSON texts met again and again (the same module lines, the same upload): parsed once. */
-  private readonly parsedJson = new Map<string, unknown>()
+  private certificateReadable(r: readonly unknown[]): boolean {
+    const bad = CERT_CHECK(r)
+    if (!bad) return true
+    this.note({
+      table: 'certificates',
+      id: String(r[0]),
+      ...bad,
+      effect: 'the certificate is treated as missing from the database',
+    })
+    return false
+  }
 
-  private json<T>(text: string): T {
-    let v = this.parsedJson.get(text)
+  /**
+   * Parsed JSON texts met again and again (the same module lines, the same upload): checked once.
+   * One cache per column, keyed by the text itself (no key is built per row: 200,000 rows).
+   */
+  private readonly parsedJson = new Map<JsonColumn<unknown>, Map<string, JsonRead<unknown>>>()
+
+  private json<T>(col: JsonColumn<T>, text: unknown): JsonRead<T> {
+    if (typeof text !== 'string' || text.length > 65_536) return readJsonColumn(col, text)
+    let cache = this.parsedJson.get(col as JsonColumn<unknown>)
+    if (!cache) this.parsedJson.set(col as JsonColumn<unknown>, (cache = new Map()))
+    let v = cache.get(text)
     if (v === undefined) {
-      v = JSON.parse(text)
-      if (this.parsedJson.size < 50_000) this.parsedJson.set(text, v)
+      v = readJsonColumn(col, text)
+      if (cache.size < 50_000) cache.set(text, v)
     }
-    return v as T
+    return v as JsonRead<T>
   }
 
-  /** A row of ATTEMPT_COLUMNS, in their order (raw rows: 200,000 of them are read at once). */
-  private attemptOf(r: unknown[]): HistoryAttempt {
+  /** A row of ATTEMPT_COLUMNS, in their order (raw rows: 200,000 of them are read at once); null when it cannot be read. */
+  private attemptOf(r: unknown[]): HistoryAttempt | null {
     const [
       id,
       runId,
@@ -413,6 +536,22 @@ export class HistoryStore {
       recordedAt,
       note,
     ] = r
+    const effect = 'the attempt is left out of the report'
+    const bad = ATTEMPT_CHECK(r)
+    if (bad) {
+      this.note({ table: 'attempts', id: id as number, ...bad, effect })
+      return null
+    }
+    const up = this.json(JSON_COLUMNS.attempts.ca_upload, upload)
+    if (!up.ok) {
+      this.note({ table: 'attempts', id: id as number, column: 'ca_upload', problem: up.problem, effect })
+      return null
+    }
+    const ls = this.json(JSON_COLUMNS.attempts.lines, lines)
+    if (!ls.ok) {
+      this.note({ table: 'attempts', id: id as number, column: 'lines', problem: ls.problem, effect })
+      return null
+    }
     return {
       id: id as number,
       runId: runId as string,
@@ -433,8 +572,8 @@ export class HistoryStore {
       class: (cls as string | null) ?? null,
       reason: (reason as string | null) ?? null,
       reasonDetail: (reasonDetail as string | null) ?? null,
-      upload: upload ? this.json<UploadEvidence>(upload as string) : null,
-      lines: this.json<string[]>(lines as string),
+      upload: up.value,
+      lines: ls.value ?? [],
       httpStatus: (httpStatus as number | null) ?? null,
       durationMs: durationMs as number,
       expect: (expect as HistoryAttempt['expect']) ?? null,
@@ -444,74 +583,171 @@ export class HistoryStore {
     }
   }
 
-  /** DER and the stored fields a prediction needs, null when the certificate is not stored. */
-  certificateForJudging(sha256: string): { der: Buffer; fields: StoredFields } | null {
-    const r = this.stmt(
-      'SELECT der, serial, ski, aki, key_type, key_bits, key_curve, signature, is_ca, self_signed FROM certificates WHERE sha256 = ?',
-    ).get(sha256) as Raw | undefined
-    if (!r) return null
+  /** A row of OBS_COLUMNS; its JSON is parsed on first use (a report reads 200,000 and most paths are known already). */
+  private observationOf(r: unknown[]): HistoryObservation | null {
+    const bad = OBS_CHECK(r)
+    const [
+      id,
+      runId,
+      target,
+      observedAt,
+      hello,
+      protocol,
+      cipher,
+      servedJson,
+      chainHash,
+      errorCode,
+      errorMessage,
+      anchorsJson,
+    ] = r
+    if (bad) {
+      this.note({
+        table: 'observations',
+        id: id as number,
+        ...bad,
+        effect: 'the observation is left out of the report',
+      })
+      return null
+    }
+    let anchors: { anchors: string[]; paths: string[][] } | null = null
+    let served: string[] | null = null
+    let servedBad = false
+    let anchorsBad = false
+    const readServed = (): string[] => {
+      if (served) return served
+      const v = readJsonColumn(JSON_COLUMNS.observations.served, servedJson)
+      if (v.ok) return (served = v.value ?? [])
+      servedBad = true
+      this.note({
+        table: 'observations',
+        id: id as number,
+        column: 'served',
+        problem: v.problem,
+        effect: 'its chain is not known: no prediction or chain change rests on it',
+      })
+      return (served = [])
+    }
+    const readAnchors = (): { anchors: string[]; paths: string[][] } => {
+      if (anchors) return anchors
+      const v = readJsonColumn(JSON_COLUMNS.observations.anchors, anchorsJson)
+      if (v.ok) {
+        const list = v.value ?? []
+        return (anchors = { anchors: list.map((a) => a.sha256), paths: list.flatMap((a) => a.paths ?? []) })
+      }
+      anchorsBad = true
+      this.note({
+        table: 'observations',
+        id: id as number,
+        column: 'anchors',
+        problem: v.problem,
+        effect: 'its anchors are not known: no prediction or chain change rests on it',
+      })
+      return (anchors = { anchors: [], paths: [] })
+    }
     return {
-      der: r.der as Buffer,
-      fields: {
-        sha256,
-        serial: r.serial as string,
-        ski: (r.ski as string | null) ?? null,
-        aki: (r.aki as string | null) ?? null,
-        key: {
-          type: r.key_type as KeyInfo['type'],
-          bits: (r.key_bits as number | null) ?? null,
-          curve: (r.key_curve as string | null) ?? null,
-        },
-        signature: r.signature as string,
-        isCA: r.is_ca === 1,
-        selfSigned: r.self_signed === 1,
+      id: id as number,
+      runId: (runId as string | null) ?? null,
+      target: target as string,
+      observedAt: observedAt as string,
+      hello: hello as string,
+      protocol: (protocol as string | null) ?? null,
+      cipher: (cipher as string | null) ?? null,
+      chainHash: (chainHash as string | null) ?? null,
+      errorCode: (errorCode as string | null) ?? null,
+      errorMessage: (errorMessage as string | null) ?? null,
+      get served() {
+        return readServed()
+      },
+      get anchors() {
+        return readAnchors().anchors
+      },
+      get paths() {
+        return readAnchors().paths
+      },
+      get unreadable() {
+        readServed()
+        readAnchors()
+        return servedBad || anchorsBad
       },
     }
   }
 
+  /** DER and the stored fields a prediction needs, null when the certificate is not stored (or cannot be read). */
+  certificateForJudging(sha256: string): { der: Buffer; fields: StoredFields } | null {
+    const r = this.stmt(
+      `SELECT ${CERT_COLUMNS.join(', ')}, der, serial, ski, aki, signature FROM certificates WHERE sha256 = ?`,
+    )
+      .raw(true)
+      .get(sha256) as unknown[] | undefined
+    if (!r || !this.certificateReadable(r)) return null
+    const [, , , keyType, keyBits, keyCurve, , , selfSigned, isCA, der, serial, ski, aki, signature] = r
+    return {
+      der: der as Buffer,
+      fields: {
+        sha256,
+        serial: serial as string,
+        ski: (ski as string | null) ?? null,
+        aki: (aki as string | null) ?? null,
+        key: {
+          type: keyType as KeyInfo['type'],
+          bits: (keyBits as number | null) ?? null,
+          curve: (keyCurve as string | null) ?? null,
+        },
+        signature: signature as string,
+        isCA: isCA === 1,
+        selfSigned: selfSigned === 1,
+      },
+    }
+  }
+
+  /**
+   * An attempt's transcript. One that cannot be read (not JSON, not a transcript, over the size a
+   * transcript can have) is a single note saying so, and is listed as unreadable: the cell keeps
+   * its place in the report.
+   */
   transcript(attemptId: number): TranscriptEntry[] {
-    const r = this.stmt('SELECT transcript FROM attempts WHERE id = ?').get(attemptId) as
-      { transcript: string } | undefined
-    return r ? (JSON.parse(r.transcript) as TranscriptEntry[]) : []
+    const r = this.stmt(
+      'SELECT length(transcript) AS n, CASE WHEN length(transcript) <= ? THEN transcript END AS t FROM attempts WHERE id = ?',
+    ).get(LIMITS.transcript, attemptId) as { n: number | null; t: unknown } | undefined
+    if (!r) return []
+    const v =
+      r.n !== null && r.n > LIMITS.transcript
+        ? { ok: false as const, problem: `holds ${r.n} characters, over the limit of ${LIMITS.transcript}` }
+        : readJsonColumn(JSON_COLUMNS.attempts.transcript, r.t)
+    if (v.ok) return v.value ?? []
+    this.note({
+      table: 'attempts',
+      id: attemptId,
+      column: 'transcript',
+      problem: v.problem,
+      effect: 'the transcript is not shown',
+    })
+    return [{ dir: 'note', t: 0, data: `the transcript of attempt ${attemptId} cannot be read: it ${v.problem}` }]
   }
 }
 
+const RUN_SCALARS = ['id', 'label', 'started_at', 'ended_at', 'status', 'rig']
 const ATTEMPT_COLUMNS = `id, run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, class,
   reason, reason_detail, ca_upload, lines, http_status, duration_ms, expect, observation_id, recorded_at, note`
 const OBS_COLUMNS =
   'id, run_id, target, observed_at, hello, protocol, cipher, served, chain_hash, error_code, error_message, anchors'
 const OBS_NAMES = OBS_COLUMNS.split(', ')
 
-function observationOf(r: Raw): HistoryObservation {
-  const anchorsJson = r.anchors as string
-  const servedJson = r.served as string
-  let anchors: { anchors: string[]; paths: string[][] } | null = null
-  let served: string[] | null = null
-  // Parsed on first use: a report reads 200,000 observations and most of their paths are known already.
-  return {
-    id: r.id as number,
-    runId: (r.run_id as string | null) ?? null,
-    target: r.target as string,
-    observedAt: r.observed_at as string,
-    hello: r.hello as string,
-    protocol: (r.protocol as string | null) ?? null,
-    cipher: (r.cipher as string | null) ?? null,
-    chainHash: (r.chain_hash as string | null) ?? null,
-    errorCode: (r.error_code as string | null) ?? null,
-    errorMessage: (r.error_message as string | null) ?? null,
-    get served() {
-      return (served ??= JSON.parse(servedJson) as string[])
-    },
-    get anchors() {
-      return (anchors ??= anchorsOf(anchorsJson)).anchors
-    },
-    get paths() {
-      return (anchors ??= anchorsOf(anchorsJson)).paths
-    },
-  }
-}
-
-function anchorsOf(json: string): { anchors: string[]; paths: string[][] } {
-  const list = JSON.parse(json) as Array<{ sha256: string; paths?: string[][] }>
-  return { anchors: list.map((a) => a.sha256), paths: list.flatMap((a) => a.paths ?? []) }
-}
+const ATTEMPT_CHECK = scalarCheck(
+  'attempts',
+  ATTEMPT_COLUMNS.split(',').map((c) => c.trim()),
+)
+const OBS_CHECK = scalarCheck('observations', OBS_NAMES)
+const CERT_COLUMNS = [
+  'sha256',
+  'subject',
+  'issuer',
+  'key_type',
+  'key_bits',
+  'key_curve',
+  'not_before',
+  'not_after',
+  'self_signed',
+  'is_ca',
+]
+const CERT_CHECK = scalarCheck('certificates', CERT_COLUMNS)

@@ -1,7 +1,8 @@
 import { AppError } from '../core/errors.js'
 import type { NotRun } from '../plan/index.js'
 import type { Db } from './db.js'
-import { RunStore, type RunRow, type UploadEvidence } from './runs.js'
+import { RunStore, storedJson, type RunRow, type UploadEvidence } from './runs.js'
+import { JSON_COLUMNS } from './schemas.js'
 
 /** A probe of a learn run as it was recorded (attempts.target is the probe id). */
 export interface LearnProbeRow {
@@ -60,10 +61,17 @@ export function learnRunState(db: Db, runId: string): { run: RunRow; probes: Map
       final: r.final === 1,
       outcome: r.outcome,
       class: r.class,
-      lines: JSON.parse(r.lines) as string[],
+      lines: storedJson(db.name, 'attempts', `attempt ${r.id}`, 'lines', JSON_COLUMNS.attempts.lines, r.lines) ?? [],
       httpStatus: r.httpStatus,
       durationMs: r.durationMs,
-      upload: r.upload ? (JSON.parse(r.upload) as UploadEvidence) : null,
+      upload: storedJson(
+        db.name,
+        'attempts',
+        `attempt ${r.id}`,
+        'ca_upload',
+        JSON_COLUMNS.attempts.ca_upload,
+        r.upload,
+      ),
       note: r.note,
       reason: r.reason ? { reason: r.reason as NotRun['reason'], detail: r.reasonDetail ?? '' } : null,
     })

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { AppError } from '../core/errors.js'
 import type { Statement } from 'better-sqlite3'
 import type { Db } from './db.js'
+import { knownColumns, rowProblem } from './schemas.js'
 
 /** What one source added to the history. */
 export interface MergeCounts {
@@ -60,11 +61,11 @@ class Merger {
       tables.map((t) => {
         const h = columns(history, t)
         const s = columns(source, t)
-        // Both are at the current schema (the source's snapshot was migrated): this is a bug guard.
-        if (h.join() !== s.join())
+        // Both were checked against the current schema (checkShape); rows are read by column name.
+        if (h.length !== s.length || !h.every((c) => s.includes(c)))
           throw new AppError(
-            'INTERNAL',
-            `${name}: table ${t} has columns ${s.join(', ')}; the history has ${h.join(', ')}`,
+            'STORE_CORRUPT',
+            `${name}: table ${t} has columns ${s.join(', ')}; the history has ${h.join(', ')}. Nothing was merged.`,
           )
         return [t, h]
       }),
@@ -245,6 +246,75 @@ class Merger {
       `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
     ).run(...cols.map((c) => row[c]))
     return Number(r.lastInsertRowid)
+  }
+}
+
+const TABLES = ['runs', 'attempts', 'observations', 'certificates'] as const
+
+/**
+ * Every row of a source, checked before anything is written: the types of its columns, the JSON
+ * columns against their schemas (src/store/schemas.ts) and the size limits. The first row that
+ * fails refuses the whole source (STORE_CORRUPT naming the table, the row and the column), so a
+ * database from another rig can never put into the history a row a report could not read.
+ */
+export function checkSource(source: Db, name: string): void {
+  for (const table of TABLES) {
+    let rows: IterableIterator<Row>
+    try {
+      rows = source.prepare(`SELECT rowid AS "rowid:", * FROM ${table}`).iterate() as IterableIterator<Row>
+    } catch (err) {
+      throw new AppError('STORE_CORRUPT', `${name}: table ${table} cannot be read (${(err as Error).message})`, {
+        cause: err,
+      })
+    }
+    for (const row of rows) {
+      const p = rowProblem(table, row)
+      if (!p) continue
+      throw new AppError(
+        'STORE_CORRUPT',
+        `${name}: table ${table}, ${rowName(table, row)}, column ${p.column} ${p.problem}; nothing was merged, the history was left unchanged`,
+      )
+    }
+  }
+}
+
+/** A row as a message names it: its id, or its rowid when the id itself is what is wrong. */
+function rowName(table: (typeof TABLES)[number], row: Row): string {
+  const key = table === 'certificates' ? 'sha256' : 'id'
+  const id = row[key]
+  if (typeof id === 'number') return `row id ${id}`
+  if (typeof id === 'string' && id.length <= 80 && /^[\x20-\x7e]*$/.test(id))
+    return table === 'runs' ? `run ${JSON.stringify(id)}` : `${key} ${id}`
+  return `rowid ${String(row['rowid:'])}`
+}
+
+/**
+ * The tables a source holds are the ones this tlsmatrix writes, with the columns it knows: a file
+ * whose schema version says one thing and whose tables say another is refused before its rows
+ * are read. Columns the store does not know (or lacks) are named.
+ */
+export function checkShape(db: Db, name: string): void {
+  for (const table of TABLES) {
+    const have = columns(db, table)
+    const want = knownColumns(table)
+    const missing = want.filter((c) => !have.includes(c))
+    const extra = have.filter((c) => !want.includes(c))
+    const type = db.prepare('SELECT type FROM sqlite_master WHERE name = ?').pluck().get(table)
+    if (type !== 'table')
+      throw new AppError(
+        'STORE_CORRUPT',
+        `${name} has no table ${table}${type ? ` (a ${String(type)} of that name)` : ''}: not a tlsmatrix database of a known schema`,
+      )
+    if (missing.length || extra.length)
+      throw new AppError(
+        'STORE_CORRUPT',
+        `${name}: table ${table} ${[
+          missing.length ? `lacks ${missing.join(', ')}` : '',
+          extra.length ? `has columns this tlsmatrix does not know (${extra.slice(0, 5).join(', ')})` : '',
+        ]
+          .filter(Boolean)
+          .join(' and ')}: not the schema its version says`,
+      )
   }
 }
 

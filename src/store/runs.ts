@@ -1,6 +1,8 @@
 import type { FirmwareProfile } from '../device/index.js'
 import type { DevicePlan, NotRun, PlanItem } from '../plan/index.js'
+import { AppError } from '../core/errors.js'
 import { storeError, type Db } from './db.js'
+import { JSON_COLUMNS, readJsonColumn, type JsonColumn } from './schemas.js'
 
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'device-lost'
 
@@ -181,6 +183,10 @@ export class RunStore {
   getRun(id: string): RunRow | null {
     const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, string | null> | undefined
     if (!r) return null
+    const json = <T>(column: keyof typeof JSON_COLUMNS.runs, col: JsonColumn<T>): T | null =>
+      storedJson(this.path, 'runs', `run ${id}`, column, col, r[column])
+    const profiles = json('profiles', JSON_COLUMNS.runs.profiles)
+    const targets = json('targets', JSON_COLUMNS.runs.targets)
     return {
       id: r.id!,
       label: r.label ?? null,
@@ -191,11 +197,11 @@ export class RunStore {
       hostsFile: r.hosts_file!,
       hostsHash: r.hosts_hash!,
       trustStoreHash: r.trust_store_hash!,
-      devices: JSON.parse(r.devices!) as RunDevice[],
-      options: JSON.parse(r.options!) as Record<string, unknown>,
-      plan: r.plan ? (JSON.parse(r.plan) as DevicePlan[]) : null,
-      ...(r.profiles ? { profiles: JSON.parse(r.profiles) as Record<string, FirmwareProfile> } : {}),
-      ...(r.targets ? { targets: JSON.parse(r.targets) as RunTarget[] } : {}),
+      devices: json('devices', JSON_COLUMNS.runs.devices) ?? [],
+      options: json('options', JSON_COLUMNS.runs.options) ?? {},
+      plan: json('plan', JSON_COLUMNS.runs.plan),
+      ...(profiles ? { profiles } : {}),
+      ...(targets ? { targets } : {}),
       rig: r.rig ?? null,
       kind: r.kind === 'learn' ? 'learn' : 'survey',
     }
@@ -283,8 +289,15 @@ export class RunStore {
       ...r,
       final: r.final === 1,
       reason: reason ? { reason: reason as NotRun['reason'], detail: reasonDetail ?? '' } : null,
-      upload: caUpload ? (JSON.parse(caUpload) as UploadEvidence) : null,
-      lines: JSON.parse(r.lines) as string[],
+      upload: storedJson(
+        this.path,
+        'attempts',
+        `attempt ${r.id}`,
+        'ca_upload',
+        JSON_COLUMNS.attempts.ca_upload,
+        caUpload,
+      ),
+      lines: storedJson(this.path, 'attempts', `attempt ${r.id}`, 'lines', JSON_COLUMNS.attempts.lines, r.lines) ?? [],
     }))
   }
 
@@ -293,6 +306,24 @@ export class RunStore {
       { der: Buffer } | undefined
     return r?.der ?? null
   }
+}
+
+/**
+ * A JSON column read back through its schema (src/store/schemas.ts). A value that is not what the
+ * column holds is STORE_CORRUPT naming the row and the column: a resumed run or a learn run cannot
+ * go on from a row it cannot read, and must not crash on one.
+ */
+export function storedJson<T>(
+  path: string,
+  table: string,
+  row: string,
+  column: string,
+  col: JsonColumn<T>,
+  value: unknown,
+): T | null {
+  const v = readJsonColumn(col, value)
+  if (v.ok) return v.value
+  throw new AppError('STORE_CORRUPT', `${path}: table ${table}, ${row}, column ${column} ${v.problem}`)
 }
 
 export function verdictKey(device: string, target: string, anchor: string): string {

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { AppError, isAppError } from '../core/errors.js'
 import { inspectDb, openDb, storeError, type Db } from './db.js'
+import { checkShape } from './merge.js'
 
 /**
  * A consistent copy of a tlsmatrix database that another process may be writing (a run in
@@ -57,11 +58,19 @@ async function snapshot(path: string, dir: string, n: number): Promise<Db> {
     src.close()
   }
   checkIntact(copy, path)
+  let db: Db
   try {
-    return openDb(copy)
+    db = openDb(copy)
   } catch (err) {
     throw isAppError(err) ? new AppError(err.code, err.message.split(copy).join(path), { cause: err }) : err
   }
+  try {
+    checkShape(db, path)
+  } catch (err) {
+    db.close()
+    throw err
+  }
+  return db
 }
 
 /** A file whose header is ours can still be damaged further in: read all of it once. */

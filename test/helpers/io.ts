@@ -1,3 +1,4 @@
+import './private-locks.js'
 import type { Io } from '../../src/cli/io.js'
 
 export interface TestIo extends Io {

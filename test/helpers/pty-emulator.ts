@@ -1,3 +1,4 @@
+import './private-locks.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { MAIN } from './spawn-cli.js'

@@ -66,7 +66,7 @@ export function attempt(runId: string, target: string, over: Partial<AttemptReco
     httpStatus: 200,
     bodyBytes: 2,
     durationMs: 12,
-    transcript: [{ dir: 'tx', text: 'AT+S.HTTPGET' }],
+    transcript: [{ dir: 'tx', t: 0, data: 'AT+S.HTTPGET\r' }],
     recordedAt: '2026-11-01T00:30:00.000Z',
     ...over,
   }

@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
+import { writeFileAtomicSync } from '../../core/atomic-write.js'
 import type { Clock } from '../../core/clock.js'
 import { AppError } from '../../core/errors.js'
 import { loadProfile } from '../../device/index.js'
@@ -89,7 +89,8 @@ export async function emulateCommand(
   })
   io.stdout.write(`${emu.url}\n`)
   await Promise.race([io.interrupted, ...(stdinClosed ? [stdinClosed] : [])])
-  if (opts.stats) writeFileSync(resolvePath(io.cwd, opts.stats), JSON.stringify(emu.stats()))
+  // Created exclusively beside its name and renamed into place: a link planted at the name is replaced, never followed.
+  if (opts.stats) writeFileAtomicSync(resolvePath(io.cwd, opts.stats), JSON.stringify(emu.stats()))
   await emu.close()
 }
 

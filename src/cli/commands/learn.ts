@@ -1,7 +1,8 @@
-import { existsSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { isIP } from 'node:net'
 import { dirname, resolve as resolvePath } from 'node:path'
+import { checkWritableBeside, writeFileAtomicSync } from '../../core/atomic-write.js'
 import type { Clock } from '../../core/clock.js'
 import { AppError, messageOf, outcome } from '../../core/errors.js'
 import { makeDir } from '../../core/make-dir.js'
@@ -321,29 +322,18 @@ function prepareOut(file: string): void {
   } catch (err) {
     throw new AppError('USAGE', `--out ${file}: cannot create its directory (${messageOf(err)})`)
   }
-  const part = partName(file)
   try {
-    writeFileSync(part, '')
-    unlinkSync(part)
+    checkWritableBeside(file)
   } catch (err) {
     throw new AppError('USAGE', `--out ${file}: cannot write there (${messageOf(err)})`)
   }
 }
 
-const partName = (file: string): string => `${file}.part-${process.pid}`
-
-/** Written beside its name and renamed into place: a reader never sees half a profile. */
+/** Written beside its name (a temporary file created exclusively) and renamed into place: a reader never sees half a profile. */
 function writeAtomically(file: string, text: string): void {
-  const part = partName(file)
   try {
-    writeFileSync(part, text)
-    renameSync(part, file)
+    writeFileAtomicSync(file, text)
   } catch (err) {
-    try {
-      unlinkSync(part)
-    } catch {
-      /* not made */
-    }
     throw new AppError('USAGE', `--out ${file}: cannot write the profile (${messageOf(err)})`)
   }
 }

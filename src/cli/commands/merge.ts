@@ -5,7 +5,7 @@ import type { Clock } from '../../core/clock.js'
 import { AppError, isAppError } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
 import { inspectDb, openDb, storeError, type Db } from '../../store/index.js'
-import { mergeInto, type MergeCounts } from '../../store/merge.js'
+import { checkSource, mergeInto, type MergeCounts } from '../../store/merge.js'
 import { snapshotDb } from '../../store/snapshot.js'
 import type { Io } from '../io.js'
 
@@ -16,8 +16,8 @@ export interface MergeOptions {
 
 /**
  * `tlsmatrix merge SRC.db... --into HISTORY.db`: several rigs' databases into one history.
- * Every source is validated and copied (a consistent snapshot, migrated) before the history is
- * opened; all sources go in one transaction, so a refusal or a conflict leaves the history as
+ * Every source is copied (a consistent snapshot, migrated) and each of its rows checked against
+ * the store's schemas (src/store/schemas.ts) before the history is opened; all sources go in one transaction, so a refusal or a conflict leaves the history as
  * it was (exit 2).
  */
 /** The file a path names (device and inode, links followed), or null when there is none yet. */
@@ -46,6 +46,8 @@ export async function mergeCommand(
   const snapshots: Db[] = []
   try {
     for (const [i, p] of paths.entries()) snapshots.push(await snapshotDb(p, tmp, i))
+    // Every row of every source is checked before the history is opened: a refusal writes nothing.
+    for (const [i, s] of snapshots.entries()) checkSource(s, paths[i]!)
     inspectDb(into)
     const history = openDb(into)
     let results: MergeCounts[]

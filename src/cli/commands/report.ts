@@ -3,6 +3,7 @@ import { relative, resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
+import { unreadableText } from '../../report/render/text.js'
 import { writeReport, type FailOn, type GateResult, type ReportFormat, type WrittenReport } from '../../report/write.js'
 import { sideLabels } from '../../report/model/diff.js'
 import { inspectDb, openDb } from '../../store/index.js'
@@ -57,6 +58,7 @@ export async function reportCommand(opts: ReportOptions, io: Io, clock: Clock): 
     db.close()
   }
   io.stdout.write(`${reportSummary(written, io.cwd)}\n`)
+  io.stderr.write(unreadableWarnings(written))
   if (written.gate) throw gateError(opts.failOn, written.gate)
 }
 
@@ -64,6 +66,19 @@ export async function reportCommand(opts: ReportOptions, io: Io, clock: Clock): 
 export function gateError(failOn: FailOn, g: GateResult): AppError {
   const text = `--fail-on ${failOn}: ${termSafe(g.text)}`
   return g.code === 'FINDINGS' ? outcome('FINDINGS', text) : new AppError('REPORT_NO_DATA', text)
+}
+
+/**
+ * One warning per row of the database the report could not read (at most 20, then a count): the
+ * report went on without them and lists them too. Empty when every row was read.
+ */
+export function unreadableWarnings(w: WrittenReport): string {
+  const { rows, more } = w.unreadable
+  if (rows.length === 0) return ''
+  const out = rows.slice(0, 20).map((r) => `warning: ${unreadableText(r)}`)
+  const rest = rows.length - 20 + more
+  if (rest > 0) out.push(`warning: ${rest} more row(s) could not be read (listed in the report)`)
+  return out.map((l) => `${termSafe(l)}\n`).join('')
 }
 
 /** What a person or a CI log needs: the files, the counts, and the findings that matter most. */
@@ -108,6 +123,8 @@ export function reportSummary(w: WrittenReport, cwd: string): string {
   if (m.chainChanges.length)
     out.push(`${m.chainChanges.length} target(s) changed chain since their previous observation`)
   if (m.expiring.length) out.push(`${m.expiring.length} CA certificate(s) in use expire within ${m.expiryDays} days`)
+  const unread = w.unreadable.rows.length + w.unreadable.more
+  if (unread) out.push(`${unread} row(s) of the database could not be read and were left out (listed in the report)`)
   // Relative to where the user is, unless that means climbing out of it.
   for (const f of w.files) out.push(`wrote ${relative(cwd, f).startsWith('..') ? f : relative(cwd, f)}`)
   return out.map(termSafe).join('\n')

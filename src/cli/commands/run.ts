@@ -29,7 +29,7 @@ import { runJson } from '../output/run-json.js'
 import type { FailOn, ReportFormat } from '../../report/formats.js'
 import { PREVIOUS_RUN, THIS_RUN, readRunSpec, specPaths } from '../input/run-spec.js'
 import type { GateResult } from '../../report/write.js'
-import { gateError, reportSummary } from './report.js'
+import { gateError, reportSummary, unreadableWarnings } from './report.js'
 
 export interface RunOptions {
   hosts?: string
@@ -388,6 +388,7 @@ async function reportRun(
       written = await write(false)
     }
     to.write(`\n${reportSummary(written, io.cwd)}\n`)
+    io.stderr.write(unreadableWarnings(written))
     return complete ? written.gate : null
   } catch (err) {
     const gate = failOn !== 'never'

@@ -80,7 +80,7 @@ export const spwf01: DialectHandler = {
         }
         const wanted = args ? [args[0] ?? ''] : Object.keys(vars)
         for (const k of wanted) {
-          if (vars[k] === undefined) return err(out, 'Variable not found')
+          if (!Object.hasOwn(vars, k)) return err(out, 'Variable not found')
           out.line(`#  ${k} = ${vars[k]}`)
         }
         return ok(out)

@@ -123,7 +123,7 @@ export const spwf04: DialectHandler = {
           free_heap: '48000',
         }
         if (args) {
-          const v = vars[args[0] ?? '']
+          const v = Object.hasOwn(vars, args[0] ?? '') ? vars[args[0] ?? ''] : undefined
           if (v === undefined || args.length > 1) return error(out, ctx, args.length > 1 ? 6 : 4)
           out.line(`AT-S.Var:${args[0]}=${v}`)
         } else for (const [k, v] of Object.entries(vars)) out.line(`AT-S.Var:${k}=${v}`)

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { basename, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { EMULATOR_ERROR_PREFIX } from '../emulator/error-line.js'
@@ -15,20 +17,28 @@ export interface EmulatorSpawnOptions {
   connectTo?: readonly string[]
   /** --profiles directories: `emu:<id>` may name a user profile, which the emulator must find too. */
   profileDirs?: readonly string[]
-  /** Extra `emulate` flags from the URL: faults, seed, clock, baud, no-wifi. */
+  /** Extra `emulate` flags from the URL: faults, seed, clock, baud, request-timeout-ms, no-wifi, no-dns. */
   params: URLSearchParams
   /** Generous: starting node and tsx on a busy machine can take many seconds; a dead start fails sooner (exit). */
   startTimeoutMs?: number
 }
 
-const PARAM_FLAGS: Record<string, string> = {
-  faults: '--faults',
-  seed: '--seed',
-  clock: '--clock',
-  baud: '--baud',
-  'request-timeout-ms': '--request-timeout-ms',
-  stats: '--stats',
-}
+/** URL options passed on as `emulate` flags (a Map: a key from the URL never reaches an object's prototype). */
+const PARAM_FLAGS = new Map([
+  ['faults', '--faults'],
+  ['seed', '--seed'],
+  ['clock', '--clock'],
+  ['baud', '--baud'],
+  ['request-timeout-ms', '--request-timeout-ms'],
+])
+
+/**
+ * Benchmarks only (bench/run.ts): a directory, set in the runner's environment, where each
+ * emulator the run starts writes its statistics on exit (bytes, requests, network time), as
+ * `<profile>.<random>.json`. Not a device URL option: a URL comes from specs and CI configs, and
+ * must not name a file to write. The file is created exclusively (no link is followed).
+ */
+export const EMU_STATS_DIR_ENV = 'TLSMATRIX_EMU_STATS_DIR'
 
 /** The CLI entry of this build: src/cli/main.ts under tsx, dist/cli/main.js when built. */
 function cliEntry(): string {
@@ -69,14 +79,22 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
   for (const c of opts.connectTo ?? []) args.push('--connect-to', c)
   for (const d of opts.profileDirs ?? []) args.push('--profiles', d)
   for (const [key, value] of opts.params) {
+    const flag = PARAM_FLAGS.get(key)
     if (key === 'no-wifi') args.push('--no-wifi')
     else if (key === 'no-dns') args.push('--no-dns')
-    else if (PARAM_FLAGS[key]) args.push(PARAM_FLAGS[key], value)
+    else if (flag) args.push(flag, value)
     else
       throw new DeviceError(
         'TRANSPORT_INVALID',
-        `emu: unknown option "${key}" (faults, seed, clock, baud, request-timeout-ms, stats, no-wifi, no-dns)`,
+        `emu: unknown option "${key}" (${[...PARAM_FLAGS.keys(), 'no-wifi', 'no-dns'].join(', ')})`,
       )
+  }
+  const statsDir = process.env[EMU_STATS_DIR_ENV]
+  if (statsDir) {
+    const name = basename(opts.firmware)
+      .replace(/\.json$/, '')
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+    args.push('--stats', join(statsDir, `${name}.${randomBytes(4).toString('hex')}.json`))
   }
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''

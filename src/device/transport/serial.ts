@@ -19,6 +19,9 @@ export async function openSerial(opts: SerialOptions): Promise<Transport> {
     dataBits: 8,
     parity: 'none',
     stopBits: 1,
+    // The port's own exclusive open (flock(LOCK_EX|LOCK_NB), serialport's default on Linux and
+    // macOS, said here so it stays): a second tlsmatrix, whoever runs it, cannot open a port in use.
+    lock: true,
     autoOpen: false,
   })
   await new Promise<void>((resolve, reject) =>

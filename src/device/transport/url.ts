@@ -55,7 +55,10 @@ export function parseDeviceUrl(url: string): DeviceUrl {
 }
 
 const EMU_FLAGS = ['no-wifi', 'no-dns']
-const EMU_OPTIONS = ['faults', 'seed', 'clock', 'baud', 'request-timeout-ms', 'stats']
+// No option names a file: a device URL comes from specs, CI configs and shared command lines, and
+// a path in it would let any of them write wherever the runner can (the emulator's statistics
+// for benchmarks go to TLSMATRIX_EMU_STATS_DIR instead, see transport/emu.ts).
+const EMU_OPTIONS = ['faults', 'seed', 'clock', 'baud', 'request-timeout-ms']
 
 /** The emulator would refuse these at start; saying so here makes it a usage error, found before any work. */
 function emuParamProblem(key: string, value: string): string | null {

@@ -54,6 +54,8 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
   for (const id of q.runs) {
     if (runById.has(id)) continue
     notSurvey(history, `--run ${id}`, id)
+    if (history.unreadableRun(id))
+      throw new AppError('REPORT_NO_DATA', `--run ${id}: the run cannot be read (${unreadableText(history, id)})`)
     throw new AppError(
       'REPORT_NO_DATA',
       `--run ${id}: no such run in the database (${allRuns.length} run(s); the newest: ${
@@ -76,7 +78,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
       'REPORT_NO_DATA',
       q.tags.length
         ? `no target tagged ${q.tags.join(', ')} has a verdict in the database`
-        : 'the database holds no final attempt to report on: run a survey first (tlsmatrix run)',
+        : `the database holds no final attempt to report on${unreadableNote(history)}: run a survey first (tlsmatrix run)`,
     )
   const columns = ctx.columns(main.cells)
   const ordered: Cell[] = []
@@ -131,7 +133,8 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     statements: buildStatements(columns, main.byId, targets, (sha) => cert(sha)?.name ?? sha.slice(0, 16)),
     disagreements: ordered.filter((c) => c.disagree).length,
     rigDifferences: rigDifferences(history, q.runs.length ? q.runs : null, main.byId),
-    certificates: {},
+    // Keyed by sha256 from the database: no prototype, so no stored text can name one of its properties.
+    certificates: Object.create(null) as Record<string, CertSummary>,
   }
   const shas = new Set<string>()
   for (const c of ordered)
@@ -151,7 +154,22 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
     if (c) model.certificates[s] = c
   }
   model.guessNotes = ctx.guessNotes()
+  model.unreadable = history.unreadable()
   return model
+}
+
+/** When rows could not be read, what they were: an empty report must not hide why it is empty. */
+function unreadableNote(history: HistoryStore): string {
+  const { rows, more } = history.unreadable()
+  if (rows.length === 0) return ''
+  const first = rows[0]!
+  return ` that it can read (${rows.length + more} row(s) could not be read, the first: ${first.table} ${first.id}, column ${first.column} ${first.problem})`
+}
+
+/** Why a run that cannot be read was left out, from the rows the history listed. */
+function unreadableText(history: HistoryStore, runId: string): string {
+  const p = history.unreadable().rows.find((r) => r.table === 'runs' && r.id === runId)
+  return p ? `column ${p.column} ${p.problem}` : 'a column cannot be read'
 }
 
 /**
@@ -289,7 +307,7 @@ function chainChanges(
   const out: ChainChange[] = []
   for (const t of targets) {
     const [after, before] = lastTwo.get(t.target) ?? []
-    if (!after || !before) continue
+    if (!after || !before || after.unreadable || before.unreadable) continue
     const sameAnchors = after.anchors.join() === before.anchors.join()
     if (after.chainHash === before.chainHash && sameAnchors) continue
     const added = after.served.filter((s) => !before.served.includes(s))
@@ -372,7 +390,11 @@ class Context {
 
   profileOf(runId: string, device: string, profileId: string | null): FirmwareProfile | null {
     const run = this.runs.get(runId)
-    return run?.profiles?.[device] ?? (profileId ? (this.shipped.get(profileId) ?? null) : null)
+    // Looked up as an own key: a device label is data (`constructor` is a valid one).
+    const snapshot = run?.profiles && Object.hasOwn(run.profiles, device) ? run.profiles[device] : undefined
+    // A snapshot that cannot be read is not replaced by a shipped profile: the run was not judged with it.
+    if (run?.profilesUnreadable) return snapshot ?? null
+    return snapshot ?? (profileId ? (this.shipped.get(profileId) ?? null) : null)
   }
 
   intern(s: string): string {
@@ -496,7 +518,9 @@ class Context {
         reasons: [
           {
             code: 'no-profile',
-            text: `no profile snapshot for ${a.device} in run ${a.runId} and no shipped profile ${a.profile ?? '?'}`,
+            text: this.runs.get(a.runId)?.profilesUnreadable
+              ? `the profile snapshots of run ${a.runId} cannot be read (see the rows the report could not read)`
+              : `no profile snapshot for ${a.device} in run ${a.runId} and no shipped profile ${a.profile ?? '?'}`,
             cert: null,
           },
         ],
@@ -565,13 +589,18 @@ class Context {
         const profile = this.profileOf(a.runId, a.device, a.profile)
         const seen = obs.get(a.target) ?? []
         const ownHello = profile ? this.helloKey(profile) : null
-        let own = seen.findLast((o) => o.hello === ownHello) ?? null
-        let broad = seen.findLast((o) => o.hello === broadHello) ?? null
+        // An observation whose chain or anchors cannot be read is no evidence (it is listed as unreadable).
+        const readable = (o: HistoryObservation | undefined) => (o && !o.unreadable ? o : null)
+        let own = readable(seen.findLast((o) => o.hello === ownHello))
+        let broad = readable(seen.findLast((o) => o.hello === broadHello))
         // Runs stored before observations named their run: the attempt's own observation.
         if (!own && !broad && a.observationId !== null) {
           const o = this.history.observation(a.observationId)
-          if (o?.hello === ownHello) own = o
-          else broad = o
+          // An observation whose chain cannot be read is neither: no prediction rests on it.
+          if (o && !o.unreadable) {
+            if (o.hello === ownHello) own = o
+            else broad = o
+          }
         }
         const shownObs = own && own.errorCode === null ? own : (broad ?? own)
         const chain: CellChain | null = shownObs

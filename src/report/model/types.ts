@@ -32,6 +32,21 @@ export interface ReportModel {
   certificates: Record<string, CertSummary>
   /** The GUESS notes of emulated profiles that cells rest on (see `Provenance.guesses`); the builder always sets it. */
   guessNotes?: string[]
+  /**
+   * Rows of the database the report could not read (a history edited by hand, or merged before
+   * merge checked its sources), each with what was done about it; `more` counts those not listed.
+   * Absent or empty: every row read was sound.
+   */
+  unreadable?: { rows: UnreadableRow[]; more: number }
+}
+
+/** A row the report could not read: its table, id, column, why, and what the report did about it. */
+export interface UnreadableRow {
+  table: string
+  id: string | number
+  column: string
+  problem: string
+  effect: string
 }
 
 export interface ReportRun {

@@ -22,6 +22,7 @@ import { matrixSection } from './html-matrix.js'
 import { SCRIPT } from './html-script.js'
 import { STYLE } from './html-style.js'
 import { h, MARK } from './html-text.js'
+import { unreadableText } from './text.js'
 import { writePieces } from './write-pieces.js'
 
 /**
@@ -118,6 +119,14 @@ function* header(ctx: HtmlContext): Generator<string> {
     yield `<tr><th scope="row"><code>${h(r.id)}</code></th><td>${h(r.label ?? '')}</td><td>${h(r.startedAt)}</td><td>${h(r.endedAt ?? 'not ended')}</td><td>${h(r.status)}</td></tr>`
   }
   yield '</tbody></table>'
+  // Rows of the database left out (cells may be missing for them): said before anything else.
+  const u = model.unreadable
+  if (u && u.rows.length) {
+    yield `<section id="unreadable" aria-labelledby="unreadable-h"><h2 id="unreadable-h">Rows the report could not read</h2><p class="banner">${u.rows.length + u.more} row(s) of the database could not be read; the report went on without them.</p><ul>`
+    for (const r of u.rows) yield `<li>${h(unreadableText(r))}</li>`
+    if (u.more) yield `<li>and ${u.more} more</li>`
+    yield '</ul></section>'
+  }
   yield '<nav aria-label="Sections"><ul>'
   const sections: Array<[string, string]> = [
     ['disagreements', 'Disagreements'],

@@ -36,6 +36,8 @@ export async function writeReportJson(model: ReportModel, evidence: EvidenceSour
   await field('disagreements', model.disagreements)
   await field('rigDifferences', model.rigDifferences)
   await field('guessNotes', model.guessNotes ?? [])
+  // Rows of the database the report could not read (a report built from a database always says, if only []).
+  if (model.unreadable) await field('unreadable', model.unreadable)
   await field('certificates', model.certificates, true)
   await put(out, '}\n')
 }

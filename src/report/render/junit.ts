@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream'
 import type { Cell, DiffEntry, FirmwareColumn, ReportModel, TargetRow } from '../model/types.js'
 import { deviceName, provenanceText } from '../model/provenance.js'
 import { put } from './sink.js'
-import { certName, oneLine, xmlAttr, xmlText } from './text.js'
+import { certName, oneLine, unreadableText, xmlAttr, xmlText } from './text.js'
 
 /** What one testcase says: a failure (with why), skipped (with the reason), or passed. */
 export type TestcaseResult =
@@ -53,18 +53,22 @@ export function testcaseResult(
       `Regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${fw(regression.baselineKey)}${side(regression.before, regression.beforeClass)} → ${fw(regression.candidateKey)}${side(regression.after, regression.afterClass)}.`,
       ...regression.why.map(oneLine),
     )
+    append(body, regression.why)
   }
   if (types.length) {
     const lines = cell?.lines ?? []
     const message = `${cell?.class ?? cell?.verdict ?? 'no data'}${lines.length ? `: ${lines.join(' | ')}` : ''}`
     if (cell) {
       // Each untrusted piece on its own line, its controls written out (the body's own line breaks stay).
-      body.push(...cell.why.map(oneLine))
+      append(body, cell.why.map(oneLine))
       if (cell.evidence.anchor)
         body.push(
           `Anchor: ${oneLine(certName(model.certificates, cell.evidence.anchor))} (sha256 ${cell.evidence.anchor}).`,
         )
-      if (lines.length) body.push('Module lines:', ...lines.map((l) => `  ${oneLine(l)}`))
+      if (lines.length) {
+        body.push('Module lines:')
+        for (const l of lines) body.push(`  ${oneLine(l)}`)
+      }
       body.push(`Evidence: attempt ${cell.evidence.attemptId} of run ${cell.runId} on ${cell.evidence.device}.`)
       // Emulated or real: an emulated verdict follows the profile, with the guesses it rests on.
       body.push(`${oneLine(provenanceText(cell.evidence.provenance, cell.evidence.device))}.`)
@@ -84,6 +88,14 @@ export function testcaseResult(
       ),
     }
   return { kind: 'passed' }
+}
+
+/**
+ * Appends one by one: `push(...items)` passes every item as an argument, and a cell with some
+ * 125,000 module lines (a database from another rig) overflows the call stack.
+ */
+function append(to: string[], items: readonly string[]): void {
+  for (const item of items) to.push(item)
 }
 
 /**
@@ -130,6 +142,17 @@ export async function writeJunit(model: ReportModel, out: Writable): Promise<voi
   const result = (f: FirmwareColumn, t: TargetRow) =>
     testcaseResult(model, cells.get(`${t.target}\u0000${f.key}`), regressions.get(`${t.target}\u0000${f.key}`))
   const kinds = model.firmware.map((f) => model.targets.map((t) => result(f, t).kind))
+  // Rows of the database left out: a testcase may be missing for them, so every suite says so.
+  const u = model.unreadable
+  const unreadable =
+    u && u.rows.length
+      ? oneLine(
+          `${u.rows.length + u.more} row(s) of the database could not be read and were left out (see report.json or matrix.md): ${u.rows
+            .slice(0, 5)
+            .map(unreadableText)
+            .join(' / ')}${u.rows.length + u.more > 5 ? ', …' : ''}`,
+        )
+      : null
   await put(
     out,
     `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${xmlAttr(model.title)}" ${counts(kinds.flat())}>\n`,
@@ -140,6 +163,7 @@ export async function writeJunit(model: ReportModel, out: Writable): Promise<voi
       `  <testsuite name="${xmlAttr(f.key)}" ${counts(kinds[i]!)}>\n    <properties>\n` +
         `      <property name="module" value="${xmlAttr(f.module)}"/>\n      <property name="firmware" value="${xmlAttr(f.firmware)}"/>\n` +
         (f.profileId ? `      <property name="profile" value="${xmlAttr(f.profileId)}"/>\n` : '') +
+        (unreadable ? `      <property name="unreadable-rows" value="${xmlAttr(unreadable)}"/>\n` : '') +
         '    </properties>\n',
     )
     for (const t of model.targets)

@@ -10,7 +10,7 @@ import type {
 } from '../model/types.js'
 import { diffMarks, sideLabels } from '../model/diff.js'
 import { agreementCaveat } from '../model/provenance.js'
-import { certName, md, storeWords } from './text.js'
+import { certName, md, storeWords, unreadableText } from './text.js'
 
 /**
  * `matrix.md`: the report as GitHub Markdown for docs. Kept diff-friendly for nightly commits:
@@ -27,21 +27,39 @@ export function renderMarkdown(model: ReportModel): string {
     `Generated ${md(model.generatedAt)} from ${model.runs.length} run(s): ${model.runs.map((r) => `${md(r.id)}${r.label ? ` (${md(r.label)})` : ''}${r.status === 'complete' ? '' : ` [${md(r.status)}]`}`).join(', ') || 'none'}.`,
     '',
   )
-  out.push(...summary(model), '')
-  out.push(...disagreements(model), '')
-  out.push(...unsafe(model), '')
-  if (model.rigDifferences.length) out.push(...rigDifferences(model), '')
-  out.push(...matrix(model, byKey), '')
-  out.push(...failures(model), '')
-  if (model.diff) out.push(...diff(model), '')
-  if (model.chainChanges.length) out.push(...chainChanges(model), '')
-  if (model.expiring.length) out.push(...expiring(model), '')
-  if (model.anchorSets.length) out.push(...anchorSets(model), '')
-  if (model.statements.length) out.push('## Statements', '', ...model.statements.map((s) => `- ${md(s.text)}`), '')
+  // Section by section, line by line: `push(...lines)` of a section of 125,000 lines overflows the stack.
+  const add = (lines: readonly string[]) => {
+    for (const l of lines) out.push(l)
+    out.push('')
+  }
+  add(summary(model))
+  add(unreadable(model))
+  add(disagreements(model))
+  add(unsafe(model))
+  if (model.rigDifferences.length) add(rigDifferences(model))
+  add(matrix(model, byKey))
+  add(failures(model))
+  if (model.diff) add(diff(model))
+  if (model.chainChanges.length) add(chainChanges(model))
+  if (model.expiring.length) add(expiring(model))
+  if (model.anchorSets.length) add(anchorSets(model))
+  if (model.statements.length) add(['## Statements', '', ...model.statements.map((s) => `- ${md(s.text)}`)])
   return `${out
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trimEnd()}\n`
+}
+
+/** Rows of the database the report could not read: said near the top, since cells may be missing for them. */
+function unreadable(model: ReportModel): string[] {
+  const u = model.unreadable
+  if (!u || u.rows.length === 0) return []
+  return [
+    '## Rows the report could not read',
+    '',
+    ...u.rows.map((r) => `- ${md(unreadableText(r))}`),
+    ...(u.more ? [`- and ${u.more} more`] : []),
+  ]
 }
 
 const VERDICT_MARK: Record<Verdict, string> = { pass: '✅ pass', fail: '❌ fail', 'not-run': '⏸ not-run' }

@@ -1,5 +1,5 @@
 import { visibleText } from '../../core/sanitize.js'
-import type { AnchorSet, CertSummary } from '../model/types.js'
+import type { AnchorSet, CertSummary, UnreadableRow } from '../model/types.js'
 
 /**
  * One line of plain text: every control, bidi or zero-width character written out (`\x1b`,
@@ -85,4 +85,17 @@ export function storeWords(s: AnchorSet): string | null {
   return s.store.caBundle
     ? `the store takes a PEM bundle of CAs in ${slots} of ${s.store.maxCaBytes} bytes`
     : `the store holds ${s.store.caSlots === 1 ? 'one CA' : `${s.store.caSlots} CAs`} at a time (${slots} of ${s.store.maxCaBytes} bytes, no bundle)`
+}
+
+const SINGULAR: Record<string, string> = {
+  runs: 'run',
+  attempts: 'attempt',
+  observations: 'observation',
+  certificates: 'certificate',
+}
+
+/** A row the report could not read, in one sentence: which row, which column, why, and what was done. */
+export function unreadableText(r: UnreadableRow): string {
+  const what = Object.hasOwn(SINGULAR, r.table) ? SINGULAR[r.table] : r.table
+  return `${what} ${r.id}: column ${r.column} ${r.problem}; ${r.effect}`
 }
