@@ -1,4 +1,4 @@
-import type { FirmwareProfile } from '../device/profile/profile.js'
+import type { FirmwareProfile } from '../profile/profile.js'
 import type { Target } from '../hosts/index.js'
 import {
   planDevice,

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { systemClock } from '../../src/core/clock.js'
 import { loadProfile } from '../../src/device/index.js'
-import { NO_FAULTS } from '../../src/device/emulator/faults.js'
-import { startEmulator } from '../../src/device/emulator/serve.js'
+import { NO_FAULTS } from '../../src/emulator/faults.js'
+import { startEmulator } from '../../src/emulator/serve.js'
 import { waitFor } from '../helpers/wait.js'
 
 /** A real TCP client of the emulator: what it received, and whether the emulator closed it. */

@@ -7,9 +7,9 @@ import { toPem } from '../../src/chain/index.js'
 import { systemClock } from '../../src/core/clock.js'
 import type { Framing } from '../../src/device/at/channel.js'
 import { readVariable } from '../../src/device/drivers/common.js'
-import { NO_FAULTS } from '../../src/device/emulator/faults.js'
-import type { DialectHandler } from '../../src/device/emulator/module.js'
-import { startEmulator } from '../../src/device/emulator/serve.js'
+import { NO_FAULTS } from '../../src/emulator/faults.js'
+import type { DialectHandler } from '../../src/emulator/module.js'
+import { startEmulator } from '../../src/emulator/serve.js'
 import {
   FAMILIES,
   familyForModule,

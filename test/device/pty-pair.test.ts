@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { closeSync, readFileSync, writeSync } from 'node:fs'
 import tty from 'node:tty'
 import { SerialPort } from 'serialport'
-import { nodePtyVersion, openPtyPair } from '../../src/device/emulator/pty-pair.js'
+import { nodePtyVersion, openPtyPair } from '../../src/emulator/pty-pair.js'
 
 /**
  * The emulator's pseudo-terminal comes from node-pty's non-public `native` binding (see

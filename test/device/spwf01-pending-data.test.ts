@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { AtChannel, SPWF01_FRAMING } from '../../src/device/at/channel.js'
-import { Spwf01Driver } from '../../src/device/drivers/spwf01.js'
+import { Spwf01Driver } from '../../src/families/spwf01/driver.js'
 import { loadProfile } from '../../src/device/index.js'
 import { scriptedTransport } from '../helpers/scripted-transport.js'
 

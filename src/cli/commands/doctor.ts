@@ -34,7 +34,7 @@ import {
   type AtAnswer,
   type Step,
   type StepId,
-} from '../../device/doctor/index.js'
+} from '../../doctor/index.js'
 import { openTcp } from '../../device/transport/tcp.js'
 import type { Transport } from '../../device/transport/transport.js'
 import type { Io } from '../io.js'

@@ -1,7 +1,7 @@
 import { isRebootWind, type AtChannel } from '../at/channel.js'
 import { DeviceError, isDeviceError } from '../errors.js'
-import { classifyResponse, damage } from '../profile/classify.js'
-import type { FirmwareProfile } from '../profile/profile.js'
+import { classifyResponse, damage } from '../../profile/classify.js'
+import type { FirmwareProfile } from '../../profile/profile.js'
 import type { Attempt } from './driver.js'
 
 /**

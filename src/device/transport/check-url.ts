@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
 import { DeviceError } from '../errors.js'
-import { loadProfile } from '../profile/load.js'
+import { loadProfile } from '../../profile/load.js'
 import { parseDeviceUrl, type DeviceUrl } from './url.js'
 
 /**
