@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import { DeviceError, isDeviceError } from '../device/errors.js'
 import { familyOf } from '../families/index.js'
 import type { OpenedModule } from '../device/open.js'
-import { fail, isUnread, ok, skipped, unknown, unreadText, type Step } from './step.js'
+import { fail, isUnread, ok, skipped, unknown, unreadText, type Step } from '../device/doctor-step.js'
 import { throwAwayCa } from './test-ca.js'
 
 const MS = 3000

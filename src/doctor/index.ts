@@ -11,4 +11,4 @@ export {
   type Step,
   type StepId,
   type StepStatus,
-} from './step.js'
+} from '../device/doctor-step.js'

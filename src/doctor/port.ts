@@ -1,9 +1,9 @@
 import { DeviceError, isDeviceError } from '../device/errors.js'
-import { checkDeviceUrl } from '../device/transport/check-url.js'
+import { checkDeviceUrl } from '../families/index.js'
 import { openSerial } from '../device/transport/serial.js'
 import type { Transport } from '../device/transport/transport.js'
 import type { DeviceUrl } from '../device/transport/url.js'
-import { fail, ok, type Step } from './step.js'
+import { fail, ok, type Step } from '../device/doctor-step.js'
 
 /** Whether the port is there at all (nothing is opened: opening a port can reset the board). */
 export async function portPresent(

@@ -140,6 +140,6 @@ export async function httpGet(
     })
     socket.on('end', finish)
     socket.on('error', finish)
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: SPWF-emulator\r\nConnection: close\r\n\r\n`)
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tlsmatrix-emulator\r\nConnection: close\r\n\r\n`)
   })
 }

@@ -36,7 +36,7 @@ export function ptyLineSpeed(master: number, warn: (msg: string) => void): LineS
   const get = getBaudRate()
   if (!get) {
     warn(
-      '@serialport/bindings-cpp no longer exposes getBaudRate: the pty line speed is not checked (src/device/emulator/line-speed.ts must be ported)',
+      '@serialport/bindings-cpp no longer exposes getBaudRate: the pty line speed is not checked (src/emulator/line-speed.ts must be ported)',
     )
     return null
   }

@@ -22,12 +22,12 @@ export function openPtyPair(): PtyPair {
   const native = (nodePty as unknown as { native?: Partial<NativePty> | null }).native
   if (!native || typeof native.open !== 'function')
     throw new Error(
-      `node-pty ${nodePtyVersion()} no longer exposes native.open(cols, rows); src/device/emulator/pty-pair.ts must be ported`,
+      `node-pty ${nodePtyVersion()} no longer exposes native.open(cols, rows); src/emulator/pty-pair.ts must be ported`,
     )
   const r = native.open(80, 24) as Partial<{ master: number; slave: number; pty: string }>
   if (typeof r?.master !== 'number' || typeof r.slave !== 'number' || typeof r.pty !== 'string') {
     throw new Error(
-      `node-pty ${nodePtyVersion()}: native.open returned ${JSON.stringify(r)}, not { master, slave, pty }; src/device/emulator/pty-pair.ts must be ported`,
+      `node-pty ${nodePtyVersion()}: native.open returned ${JSON.stringify(r)}, not { master, slave, pty }; src/emulator/pty-pair.ts must be ported`,
     )
   }
   return { master: r.master, slave: r.slave, path: r.pty }

@@ -4,16 +4,17 @@ import tty from 'node:tty'
 import { CertCache } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import type { ResolveMap } from '../hosts/index.js'
-import { familyOf } from '../families/index.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import type { FaultPlan } from './faults.js'
-import { EmulatedModule } from './module.js'
+import { EmulatedModule, type DialectHandler } from './module.js'
 import { garble, ptyLineSpeed, speedsMismatch } from './line-speed.js'
 import { Pacer } from './pacing.js'
 import { openPtyPair } from './pty-pair.js'
 
 export interface EmulatorOptions {
   profile: FirmwareProfile
+  /** The command set of the profile's dialect (its family's emulator handler). */
+  dialect: DialectHandler
   listen: { kind: 'pty' } | { kind: 'tcp'; host: string; port: number }
   resolveMap: ResolveMap
   baud: number
@@ -59,7 +60,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const out = new Pacer(opts.baud, (b) => sink(b), opts.clock.monotonic)
   const module = new EmulatedModule({
     profile: opts.profile,
-    dialect: familyOf(opts.profile.dialect).emulator,
+    dialect: opts.dialect,
     clock: opts.clock,
     rtcAtBoot: opts.rtcAtBoot,
     wifi: opts.wifi,

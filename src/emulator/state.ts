@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import type { EspFlash } from '../families/esp-at/emulator-state.js'
 
 /** What survives a reset: the TLS store lives in flash (reference §5). */
 export interface FlashState {
@@ -10,8 +9,11 @@ export interface FlashState {
   key: Buffer | null
   auth: Buffer | null
   domain: string | null
-  /** ESP-AT: the manufacturing NVS, the raw partitions and the SSL client configuration. */
-  esp?: EspFlash
+  /**
+   * What a dialect keeps in flash of its own (ESP-AT: the manufacturing NVS, the raw partitions
+   * and the SSL client configuration), opaque here: the dialect's handler owns its shape.
+   */
+  dialect?: unknown
 }
 
 export interface EmuSocket {

@@ -1,46 +1,20 @@
-import type { AtChannel, Framing } from '../device/at/channel.js'
-import type { DriverTimeouts } from '../device/drivers/common.js'
-import type { Identity, ModuleDriver } from '../device/drivers/driver.js'
-import type { Step, Unread } from '../doctor/step.js'
+import type { AtChannel } from '../device/at/channel.js'
+import type { Step, Unread } from '../device/doctor-step.js'
+import type { DeviceFamily } from '../device/family.js'
 import type { DialectHandler } from '../emulator/module.js'
-import type { FirmwareProfile } from '../profile/profile.js'
+import type { DialectRules, FirmwareProfile } from '../profile/index.js'
 
 /**
  * Everything the tool knows about one AT dialect in code (its profiles, the data, are under
  * data/firmware): one registration per family, so that a new family is a new folder, not edits
  * in open, serve, plan, doctor and the profile loader.
  */
-export interface ModuleFamily {
-  /** The profile's `dialect` value, e.g. `spwf04`. */
-  readonly dialect: string
-  /** The `module` values a profile of this family may name (and identify may report). */
-  readonly modules: readonly string[]
-  /** How the family ends a response and marks indications. */
-  readonly framing: Framing
-  /**
-   * Recognition on the wire: true when this final line, the answer to a bare `AT` while the
-   * channel takes any family's final lines, is this family's. Families are asked in registry order.
-   */
-  answersAt(finalLine: string): boolean
-  /**
-   * Where another family answers `AT` alike (ESP-AT and SPWF01 both say OK): a command whose
-   * answer has a line only this family prints. open.ts asks the probes before settling.
-   */
-  readonly probe?: { command: string; line: RegExp }
+export interface ModuleFamily extends DeviceFamily, DialectRules {
   /**
    * A regular expression source matching this family's final lines on raw bytes (the doctor's
    * line-speed probe, which reads bytes before any channel exists).
    */
   readonly rawFinal: string
-  /** Module, firmware and build, from the wire (profiles map a build to a version where the module does not say). */
-  identify(channel: AtChannel, timeoutMs: number, profiles: readonly FirmwareProfile[]): Promise<Identity>
-  createDriver(
-    channel: AtChannel,
-    identity: Identity,
-    profile: FirmwareProfile,
-    monotonic: () => number,
-    timeouts: DriverTimeouts,
-  ): ModuleDriver
   /** The emulator's command set for this family. */
   readonly emulator: DialectHandler
   /**
@@ -49,10 +23,6 @@ export interface ModuleFamily {
    */
   caUploadBytes(der: Uint8Array): number
   readonly doctor: FamilyDoctor
-  /** Top-level blocks this family's profiles add to the common fields (e.g. ESP-AT's `esp`). */
-  readonly profileKeys?: readonly string[]
-  /** Family-specific profile checks, after the common ones: one message per problem. */
-  validate(profile: FirmwareProfile): string[]
   /** The largest CA the upload command itself can carry, when the protocol has a limit (learn searches up to it). */
   maxCaUploadBytes?(profile: FirmwareProfile): number
 }

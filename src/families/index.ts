@@ -1,4 +1,13 @@
 import { DeviceError } from '../device/errors.js'
+import {
+  checkDeviceUrl as checkUrl,
+  openModuleWith,
+  type DeviceUrl,
+  type OpenedModule,
+  type OpenModuleOptions,
+} from '../device/index.js'
+import { profileLoader, type FirmwareProfile } from '../profile/index.js'
+import type { PlanModule } from '../plan/index.js'
 import type { ModuleFamily } from './family.js'
 import { espAtFamily } from './esp-at/index.js'
 import { spwf01Family } from './spwf01/index.js'
@@ -43,4 +52,27 @@ export function registerFamily(family: ModuleFamily): () => void {
     const i = registry.indexOf(family)
     if (i >= 0) registry.splice(i, 1)
   }
+}
+
+/** Profile loading that knows every registered family (a family registered later counts too). */
+export const { loadProfile, loadAllProfiles, checkProfileDirs, validateProfile } = profileLoader(registry)
+
+/**
+ * Opens a module on any transport and learns which registered family it is, its identity and
+ * profile (from `profileDirs`, then the built-in ones): the same path for a real module and an emulator.
+ */
+export async function openModule(url: string, opts: OpenModuleOptions = {}): Promise<OpenedModule> {
+  const profiles = await loadAllProfiles(opts.profileDirs ?? [])
+  return await openModuleWith({ families: registry, profiles }, url, opts)
+}
+
+/** A profile with its family's CA size, as the planner takes it. */
+export function planModule(profile: FirmwareProfile): PlanModule {
+  const family = familyOf(profile.dialect)
+  return { profile, caBytes: (der) => family.caUploadBytes(der) }
+}
+
+/** A device URL checked before any work (see device's checkDeviceUrl); an `emu:` URL's profile must load. */
+export function checkDeviceUrl(url: string, opts: { cwd: string; profileDirs: readonly string[] }): Promise<DeviceUrl> {
+  return checkUrl(url, { ...opts, profileExists: loadProfile })
 }

@@ -2,39 +2,96 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TLS_VERSIONS, toNodeHello } from '../chain/index.js'
 import { dataPath } from '../core/paths.js'
-import { DeviceError } from '../device/errors.js'
-import { FAMILIES, familyForModule, findFamily } from '../families/index.js'
+import { AppError } from '../core/errors.js'
 import { templateProblem } from './classify.js'
 import { FAILURE_CLASSES, helloOf, type FirmwareProfile } from './profile.js'
 
 export const BUILTIN_PROFILE_DIR = dataPath('firmware')
 
+/**
+ * What loading a profile needs to know of the module families, which sit above this layer and
+ * give it (src/families): the dialects, their modules, and each one's own fields and checks.
+ */
+export interface DialectRules {
+  /** The profile's `dialect` value, e.g. `spwf04`. */
+  readonly dialect: string
+  /** The `module` values a profile of this dialect may name. */
+  readonly modules: readonly string[]
+  /** Top-level blocks this dialect's profiles add to the common fields (e.g. ESP-AT's `esp`). */
+  readonly profileKeys?: readonly string[]
+  /** Dialect-specific checks, after the common ones: one message per problem. */
+  validate(profile: FirmwareProfile): string[]
+}
+
+export interface ProfileLoader {
+  loadProfile(idOrPath: string, dirs?: readonly string[]): Promise<FirmwareProfile>
+  loadAllProfiles(dirs?: readonly string[]): Promise<FirmwareProfile[]>
+  /**
+   * Reads and validates every profile a run may pick, when it starts: a stray or broken file in
+   * --profiles is a usage error naming the file, not a device "lost" after resolution.
+   */
+  checkProfileDirs(dirs: readonly string[]): Promise<void>
+  validateProfile(raw: unknown, source: string): FirmwareProfile
+}
+
+/** Profile loading for these dialects (the list is read at each call: a dialect registered later counts). */
+export function profileLoader(dialects: readonly DialectRules[]): ProfileLoader {
+  const rules: Rules = {
+    dialects,
+    find: (d) => dialects.find((f) => f.dialect === d),
+    forModule: (m) => dialects.find((f) => f.modules.includes(m)),
+  }
+  const load = (file: string) => readProfile(file, rules)
+  const loadAllProfiles = (dirs: readonly string[] = []) => loadAll(dirs, load)
+  return {
+    loadProfile: (idOrPath, dirs = []) => loadOne(idOrPath, dirs, load),
+    loadAllProfiles,
+    checkProfileDirs: async (dirs) => {
+      await loadAllProfiles(dirs)
+    },
+    validateProfile: (raw, source) => validate(raw, source, rules),
+  }
+}
+
+interface Rules {
+  dialects: readonly DialectRules[]
+  find(dialect: string): DialectRules | undefined
+  forModule(module: string): DialectRules | undefined
+}
+
 /** Loads a profile by id (from the given directories, then the built-in ones) or by file path. */
-export async function loadProfile(idOrPath: string, dirs: readonly string[] = []): Promise<FirmwareProfile> {
+async function loadOne(
+  idOrPath: string,
+  dirs: readonly string[],
+  readProfile: (file: string) => Promise<FirmwareProfile>,
+): Promise<FirmwareProfile> {
   if (idOrPath.endsWith('.json')) return await readProfile(idOrPath)
   if (!/^[A-Za-z0-9._-]+$/.test(idOrPath))
-    throw new DeviceError('PROFILE_INVALID', `profile id "${idOrPath}" is not a file name`)
+    throw new AppError('PROFILE_INVALID', `profile id "${idOrPath}" is not a file name`)
   for (const dir of [...dirs, BUILTIN_PROFILE_DIR]) {
     try {
       return await readProfile(join(dir, `${idOrPath}.json`))
     } catch (err) {
-      if ((err as DeviceError).code !== 'PROFILE_NOT_FOUND') throw err
+      if ((err as AppError).code !== 'PROFILE_NOT_FOUND') throw err
     }
   }
-  throw new DeviceError(
+  throw new AppError(
     'PROFILE_NOT_FOUND',
     `no firmware profile "${idOrPath}" in ${[...dirs, BUILTIN_PROFILE_DIR].join(', ')}`,
   )
 }
 
-export async function loadAllProfiles(dirs: readonly string[] = []): Promise<FirmwareProfile[]> {
+async function loadAll(
+  dirs: readonly string[],
+  readProfile: (file: string) => Promise<FirmwareProfile>,
+): Promise<FirmwareProfile[]> {
   const out: FirmwareProfile[] = []
   for (const dir of [...dirs, BUILTIN_PROFILE_DIR]) {
     let names: string[]
     try {
       names = await readdir(dir)
     } catch (err) {
-      throw new DeviceError(
+      throw new AppError(
         'PROFILE_INVALID',
         `--profiles ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : (err as Error).message}`,
       )
@@ -44,20 +101,12 @@ export async function loadAllProfiles(dirs: readonly string[] = []): Promise<Fir
   return out
 }
 
-/**
- * Reads and validates every profile a run may pick, when it starts: a stray or broken file in
- * --profiles is a usage error naming the file, not a device "lost" after resolution.
- */
-export async function checkProfileDirs(dirs: readonly string[]): Promise<void> {
-  await loadAllProfiles(dirs)
-}
-
-async function readProfile(file: string): Promise<FirmwareProfile> {
+async function readProfile(file: string, rules: Rules): Promise<FirmwareProfile> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    throw new DeviceError(
+    throw new AppError(
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'PROFILE_NOT_FOUND' : 'PROFILE_INVALID',
       `${file}: ${(err as Error).message}`,
     )
@@ -66,15 +115,15 @@ async function readProfile(file: string): Promise<FirmwareProfile> {
   try {
     raw = JSON.parse(text)
   } catch (err) {
-    throw new DeviceError(
+    throw new AppError(
       'PROFILE_INVALID',
       `${file}: ${text.trim() === '' ? 'the file is empty' : `not JSON (${(err as Error).message})`}`,
     )
   }
-  return validateProfile(raw, file)
+  return validate(raw, file, rules)
 }
 
-export function validateProfile(raw: unknown, source: string): FirmwareProfile {
+function validate(raw: unknown, source: string, rules: Rules): FirmwareProfile {
   const p = raw as FirmwareProfile
   const problems: string[] = []
   const need = (ok: boolean, what: string) => {
@@ -83,16 +132,16 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
   need(typeof p === 'object' && p !== null, 'not an object')
   if (problems.length === 0) {
     need(typeof p.id === 'string' && /^[A-Za-z0-9._-]+$/.test(p.id), 'id must be a file-name-safe string')
-    const family = typeof p.dialect === 'string' ? findFamily(p.dialect) : undefined
-    const modules = FAMILIES.flatMap((f) => f.modules)
-    need(typeof p.module === 'string' && familyForModule(p.module) !== undefined, `module must be ${oneOf(modules)}`)
+    const family = typeof p.dialect === 'string' ? rules.find(p.dialect) : undefined
+    const modules = rules.dialects.flatMap((f) => f.modules)
+    need(typeof p.module === 'string' && rules.forModule(p.module) !== undefined, `module must be ${oneOf(modules)}`)
     need(
       typeof p.firmware === 'string' && /^\d+\.\d+\.\d+$/.test(p.firmware),
       'firmware must be a version such as 1.1.0',
     )
     need(typeof p.build === 'string', 'build must be a string')
-    need(family !== undefined, `dialect must be one of ${FAMILIES.map((f) => f.dialect).join(', ')}`)
-    if (family && familyForModule(p.module))
+    need(family !== undefined, `dialect must be one of ${rules.dialects.map((f) => f.dialect).join(', ')}`)
+    if (family && rules.forModule(p.module))
       need(
         family.modules.includes(p.module),
         `module ${p.module} is not a ${family.dialect} module (${family.dialect}: ${family.modules.join(', ')})`,
@@ -154,7 +203,7 @@ export function validateProfile(raw: unknown, source: string): FirmwareProfile {
     // The family's own fields, once the common ones hold (it may rely on them).
     if (family && problems.length === 0) problems.push(...family.validate(p))
   }
-  if (problems.length > 0) throw new DeviceError('PROFILE_INVALID', `${source}: ${problems.join('; ')}`)
+  if (problems.length > 0) throw new AppError('PROFILE_INVALID', `${source}: ${problems.join('; ')}`)
   return p
 }
 

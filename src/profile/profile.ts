@@ -24,7 +24,7 @@ export const FAILURE_CLASSES = [
 ] as const
 export type FailureClass = (typeof FAILURE_CLASSES)[number]
 
-/** A registered module family's id (src/device/families), e.g. `spwf04`. */
+/** A registered module family's id (src/families), e.g. `spwf04`. */
 export type Dialect = string
 
 /** A firmware's capabilities and error table: data under data/firmware, never code. */

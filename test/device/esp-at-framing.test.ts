@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AtChannel, SPWF04_FRAMING, type AtResponse } from '../../src/device/at/channel.js'
+import { AtChannel, type AtResponse } from '../../src/device/at/channel.js'
+import { SPWF04_FRAMING } from '../../src/families/spwf04/framing.js'
 import { ESP_FRAMING } from '../../src/families/esp-at/framing.js'
 import { isDeviceError } from '../../src/device/index.js'
 import { scriptedTransport } from '../helpers/scripted-transport.js'

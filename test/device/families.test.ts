@@ -10,22 +10,20 @@ import { readVariable } from '../../src/device/drivers/common.js'
 import { NO_FAULTS } from '../../src/emulator/faults.js'
 import type { DialectHandler } from '../../src/emulator/module.js'
 import { startEmulator } from '../../src/emulator/serve.js'
+import { isDeviceError, type Identity, type ModuleDriver } from '../../src/device/index.js'
+import { type FirmwareProfile } from '../../src/profile/index.js'
 import {
   FAMILIES,
   familyForModule,
   familyOf,
-  isDeviceError,
   loadAllProfiles,
   loadProfile,
   openModule,
+  planModule,
   registerFamily,
   validateProfile,
-  type FirmwareProfile,
-  type Identity,
-  type ModuleDriver,
   type ModuleFamily,
-} from '../../src/device/index.js'
-import { caUploadBytes } from '../../src/plan/index.js'
+} from '../../src/families/index.js'
 
 const DER = Buffer.alloc(1000, 0x5a)
 
@@ -54,13 +52,11 @@ test('the registry lists the SPWF and ESP-AT families, in the order open.ts asks
   )
 })
 
-test('a CA takes its DER in an SPWF04 store and its PEM text in an SPWF01 store, through plan as through the family', () => {
+test('a CA takes its DER in an SPWF04 store and its PEM text in an SPWF01 store', () => {
   assert.equal(familyOf('spwf04').caUploadBytes(DER), 1000)
   // 1000 bytes: 1336 base64 characters on 21 lines, plus the 28-byte header and 26-byte footer.
   assert.equal(familyOf('spwf01').caUploadBytes(DER), 1411)
   assert.equal(Buffer.byteLength(toPem(DER)), 1411)
-  assert.equal(caUploadBytes(DER, { dialect: 'spwf04' }), 1000)
-  assert.equal(caUploadBytes(DER, { dialect: 'spwf01' }), 1411)
 })
 
 test('a profile whose dialect is no registered family, or whose module its family does not list, is PROFILE_INVALID naming the allowed ones', async () => {
@@ -85,6 +81,7 @@ const TOY_FRAMING: Framing = {
   isOk: (l) => l === 'DONE',
   isError: (l) => /^FAIL(?::|$)/.test(l),
   isWind: (l) => /^\+EVT:/.test(l),
+  isReboot: (l) => l === '+EVT:ready',
 }
 
 const toyEmulator: DialectHandler = {
@@ -192,12 +189,13 @@ test('a third family registered at run time is recognised on the wire, identifie
     /dialect must be one of spwf04, spwf01, esp-at, toyat/,
   )
   // Plan sizes a CA as the family stores it.
-  assert.equal(caUploadBytes(Buffer.alloc(1001), { dialect: 'toyat' }), 1008)
+  assert.equal(planModule(toy).caBytes(Buffer.alloc(1001)), 1008)
 
   writeFileSync(join(dir, 'toy1-2.0.1.json'), JSON.stringify(toy))
   assert.ok((await loadAllProfiles([dir])).some((p) => p.id === 'toy1-2.0.1'))
   const emu = await startEmulator({
     profile: toy,
+    dialect: toyFamily.emulator,
     listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
     resolveMap: new Map(),
     baud: 115200,

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { isDeviceError, loadAllProfiles, loadProfile, pickProfile, validateProfile } from '../../src/device/index.js'
+import { isDeviceError, pickProfile } from '../../src/device/index.js'
+import { loadAllProfiles, loadProfile, validateProfile } from '../../src/families/index.js'
 import { loaderArgs } from '../../src/device/transport/emu.js'
 
 test('every shipped profile validates and marks its guesses', async () => {

@@ -5,15 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  classifyResponse,
-  isDeviceError,
-  linePattern,
-  loadAllProfiles,
-  loadProfile,
-  validateProfile,
-  type FirmwareProfile,
-} from '../../src/device/index.js'
+import { isDeviceError } from '../../src/device/index.js'
+import { classifyResponse, linePattern, type FirmwareProfile } from '../../src/profile/index.js'
+import { loadAllProfiles, loadProfile, validateProfile } from '../../src/families/index.js'
 
 // Issue 20 §5: profile templates (`{n}` a number, `{text}` printable ASCII) were compiled to
 // regular expressions, and a template of many adjacent `{text}` (or any run of placeholders that

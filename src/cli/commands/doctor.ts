@@ -2,18 +2,8 @@ import { resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
-import {
-  checkDeviceUrl,
-  checkProfileDirs,
-  DeviceError,
-  familyOf,
-  isDeviceError,
-  lockDevice,
-  openModule,
-  parseDeviceUrl,
-  type FamilyDoctor,
-  type OpenedModule,
-} from '../../device/index.js'
+import { DeviceError, isDeviceError, lockDevice, parseDeviceUrl, type OpenedModule } from '../../device/index.js'
+import { checkDeviceUrl, checkProfileDirs, familyOf, openModule, type FamilyDoctor } from '../../families/index.js'
 import {
   askAt,
   caStep,

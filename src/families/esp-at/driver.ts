@@ -15,7 +15,7 @@ import {
   type DriverTimeouts,
 } from '../../device/drivers/common.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from '../../device/drivers/driver.js'
-import { responseComplete } from '../spwf01/driver.js'
+import { responseComplete } from '../../device/drivers/http.js'
 import { DeviceError, isDeviceError } from '../../device/errors.js'
 import { damage } from '../../profile/classify.js'
 import type { FirmwareProfile } from '../../profile/profile.js'

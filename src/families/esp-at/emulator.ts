@@ -35,7 +35,7 @@ const MAX_IPD = 2920
 const LINK = '0'
 
 const esp = (ctx: ModuleContext): EspExtras => espExtras(ctx.profile)
-const flash = (ctx: ModuleContext): EspFlash => (ctx.flash.esp ??= freshEspFlash())
+const flash = (ctx: ModuleContext): EspFlash => (ctx.flash.dialect ??= freshEspFlash()) as EspFlash
 const syslog = (ctx: ModuleContext): boolean => ctx.ram.vars.get('syslog') === '1'
 
 function error(out: Response, ctx: ModuleContext, code?: number): void {

@@ -1,6 +1,6 @@
 import type { AtChannel } from '../../device/at/channel.js'
 import { readVariableAnswer } from '../../device/drivers/common.js'
-import { fail, ok, unknown, unreadText, type Step } from '../../doctor/step.js'
+import { fail, ok, unknown, unreadText, type Step } from '../../device/doctor-step.js'
 import type { FamilyDoctor } from '../family.js'
 
 export const spwf01Doctor: FamilyDoctor = {

@@ -1,5 +1,6 @@
 import { toPem } from '../../chain/index.js'
-import { SPWF01_FRAMING, type AtChannel } from '../../device/at/channel.js'
+import type { AtChannel } from '../../device/at/channel.js'
+import { SPWF01_FRAMING } from './framing.js'
 import { atField, atPath, atPort } from '../../device/at/fields.js'
 import { DeviceError, isDeviceError } from '../../device/errors.js'
 import type { FirmwareProfile } from '../../profile/profile.js'
@@ -17,6 +18,7 @@ import {
   resync,
   type DriverTimeouts,
 } from '../../device/drivers/common.js'
+import { responseComplete } from '../../device/drivers/http.js'
 import type { Attempt, CaUpload, HttpsRequest, Identity, ModuleDriver } from '../../device/drivers/driver.js'
 
 /** Its answer carries a line no other command's does (see resync in common.ts). */
@@ -44,7 +46,7 @@ export class Spwf01Driver implements ModuleDriver {
     private readonly timeouts: DriverTimeouts = DEFAULT_TIMEOUTS,
   ) {
     channel.setFraming(SPWF01_FRAMING)
-    this.reboots = rebootCounter(channel)
+    this.reboots = rebootCounter(channel, SPWF01_FRAMING.isReboot)
     channel.onWind((line) => {
       // Pending Data is `:<id>:<len>:<total>` (the reference notes an empty field before <id> in some builds).
       const data = /^\+WIND:55:Pending Data::?(\d+):/.exec(line)
@@ -234,12 +236,4 @@ export class Spwf01Driver implements ModuleDriver {
   }
 
   async close(): Promise<void> {}
-}
-
-/** True when the headers are in and the body has reached its Content-Length. */
-export function responseComplete(data: Buffer): boolean {
-  const head = data.indexOf('\r\n\r\n')
-  if (head < 0) return false
-  const m = /\r\ncontent-length:\s*(\d+)/i.exec(data.subarray(0, head).toString('latin1'))
-  return m !== null && data.length - head - 4 >= Number(m[1])
 }

@@ -1,5 +1,5 @@
 import { toPem } from '../../chain/index.js'
-import { SPWF01_FRAMING } from '../../device/at/channel.js'
+import { SPWF01_FRAMING } from './framing.js'
 import { Spwf01Driver } from './driver.js'
 import { spwf01 } from './emulator.js'
 import type { ModuleFamily } from '../family.js'

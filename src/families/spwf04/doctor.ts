@@ -1,6 +1,6 @@
 import type { AtChannel } from '../../device/at/channel.js'
 import { readVariableAnswer } from '../../device/drivers/common.js'
-import { fail, ok, unknown, unreadText, type Step, type Unread } from '../../doctor/step.js'
+import { fail, ok, unknown, unreadText, type Step, type Unread } from '../../device/doctor-step.js'
 import type { FamilyDoctor } from '../family.js'
 
 export const spwf04Doctor: FamilyDoctor = {

@@ -1,4 +1,5 @@
-import { SPWF04_FRAMING, type AtChannel } from '../../device/at/channel.js'
+import type { AtChannel } from '../../device/at/channel.js'
+import { SPWF04_FRAMING } from './framing.js'
 import { atField, atPath, atPort } from '../../device/at/fields.js'
 import { DeviceError } from '../../device/errors.js'
 import type { FirmwareProfile } from '../../profile/profile.js'
@@ -37,7 +38,7 @@ export class Spwf04Driver implements ModuleDriver {
     private readonly timeouts: DriverTimeouts = DEFAULT_TIMEOUTS,
   ) {
     channel.setFraming(SPWF04_FRAMING)
-    this.reboots = rebootCounter(channel)
+    this.reboots = rebootCounter(channel, SPWF04_FRAMING.isReboot)
   }
 
   static async identify(channel: AtChannel, timeoutMs: number): Promise<Identity> {

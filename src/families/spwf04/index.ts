@@ -1,4 +1,4 @@
-import { SPWF04_FRAMING } from '../../device/at/channel.js'
+import { SPWF04_FRAMING } from './framing.js'
 import { Spwf04Driver } from './driver.js'
 import { spwf04 } from './emulator.js'
 import type { ModuleFamily } from '../family.js'
