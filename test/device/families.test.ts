@@ -1,4 +1,5 @@
 import { test } from 'node:test'
+import { isAppError } from '../../src/core/errors.js'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,7 +11,7 @@ import { readVariable } from '../../src/device/drivers/common.js'
 import { NO_FAULTS } from '../../src/emulator/faults.js'
 import type { DialectHandler } from '../../src/emulator/module.js'
 import { startEmulator } from '../../src/emulator/serve.js'
-import { isDeviceError, type Identity, type ModuleDriver } from '../../src/device/index.js'
+import { type Identity, type ModuleDriver } from '../../src/device/index.js'
 import { type FirmwareProfile } from '../../src/profile/index.js'
 import {
   FAMILIES,
@@ -48,7 +49,7 @@ test('the registry lists the SPWF and ESP-AT families, in the order open.ts asks
   )
   assert.throws(
     () => familyOf('quectel'),
-    (e) => isDeviceError(e, 'PROFILE_INVALID') && /spwf04, spwf01, esp-at/.test((e as Error).message),
+    (e) => isAppError(e, 'PROFILE_INVALID') && /spwf04, spwf01, esp-at/.test((e as Error).message),
   )
 })
 
@@ -64,7 +65,7 @@ test('a profile whose dialect is no registered family, or whose module its famil
   const refused = (p: unknown, re: RegExp) =>
     assert.throws(
       () => validateProfile(p, 'mine.json'),
-      (e) => isDeviceError(e, 'PROFILE_INVALID') && re.test((e as Error).message),
+      (e) => isAppError(e, 'PROFILE_INVALID') && re.test((e as Error).message),
     )
   refused({ ...good, dialect: 'quectel' }, /mine\.json: .*dialect must be one of spwf04, spwf01, esp-at/)
   refused({ ...good, module: 'BG95' }, /module must be SPWF04SA, SPWF01SA, ESP32, .* or ESP32-C5/)
@@ -178,7 +179,7 @@ test('a third family registered at run time is recognised on the wire, identifie
   assert.equal(validateProfile(structuredClone(toy), 'toy.json').module, 'TOY1')
   assert.throws(
     () => validateProfile({ ...toy, toy: undefined }, 'toy.json'),
-    (e) => isDeviceError(e, 'PROFILE_INVALID') && /toy\.caPartition must name/.test((e as Error).message),
+    (e) => isAppError(e, 'PROFILE_INVALID') && /toy\.caPartition must name/.test((e as Error).message),
   )
   assert.throws(
     () => validateProfile({ ...toy, module: 'SPWF04SA' }, 'toy.json'),

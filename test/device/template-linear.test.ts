@@ -1,11 +1,11 @@
 import { test } from 'node:test'
+import { isAppError } from '../../src/core/errors.js'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isDeviceError } from '../../src/device/index.js'
 import { classifyResponse, linePattern, type FirmwareProfile } from '../../src/profile/index.js'
 import { loadAllProfiles, loadProfile, validateProfile } from '../../src/families/index.js'
 
@@ -165,7 +165,7 @@ test('a template the matcher will not take is refused at load, naming the file a
   assert.throws(
     () => validateProfile(long, 'mine.json'),
     (e) =>
-      isDeviceError(e, 'PROFILE_INVALID') &&
+      isAppError(e, 'PROFILE_INVALID') &&
       /^mine\.json: .*errors\.untrusted\[0\]: a template of 608 characters; at most 512/.test((e as Error).message),
   )
   const typo = structuredClone(await loadProfile('spwf04sa-1.1.0'))
@@ -173,7 +173,7 @@ test('a template the matcher will not take is refused at load, naming the file a
   assert.throws(
     () => validateProfile(typo, 'mine.json'),
     (e) =>
-      isDeviceError(e, 'PROFILE_INVALID') &&
+      isAppError(e, 'PROFILE_INVALID') &&
       new RegExp(
         `responses\\.info\\[${typo.responses.info.length - 1}\\]: unknown placeholder \\{num\\} \\(\\{n\\} is a number, \\{text\\} printable text\\)`,
       ).test((e as Error).message),
@@ -184,7 +184,7 @@ test('a template the matcher will not take is refused at load, naming the file a
   await assert.rejects(
     loadProfile(join(dir, 'spwf04sa-9.9.9.json')),
     (e) =>
-      isDeviceError(e, 'PROFILE_INVALID') &&
+      isAppError(e, 'PROFILE_INVALID') &&
       (e as Error).message.startsWith(join(dir, 'spwf04sa-9.9.9.json')) &&
       /errors\.untrusted\[0\]/.test((e as Error).message),
   )

@@ -170,7 +170,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
           'module',
           err.message,
           err.code === 'PROFILE_NOT_FOUND'
-            ? 'add a firmware profile for it (--profiles DIR; see "Firmware profiles" in the README)'
+            ? 'add a firmware profile for it (--profiles DIR; see docs/profiles.md)'
             : 'the module answers AT but not the next commands: reset it (power) and check the line for noise',
         ),
       )
