@@ -14,7 +14,8 @@ import { loadAllProfiles, loadProfile, validateProfile } from '../../src/familie
 // can match the same characters) backtracked for ever on a line it does not match: 100% CPU and
 // Ctrl-C ignored. Profiles travel between people, so a template is untrusted input.
 
-const DEVICE_INDEX = fileURLToPath(new URL('../../src/device/index.ts', import.meta.url))
+const FAMILIES_INDEX = fileURLToPath(new URL('../../src/families/index.ts', import.meta.url))
+const PROFILE_INDEX = fileURLToPath(new URL('../../src/profile/index.ts', import.meta.url))
 
 /** A shipped profile with one error entry replaced. */
 async function withErrorEntry(lines: string[]): Promise<FirmwareProfile> {
@@ -39,7 +40,8 @@ test('hostile templates classify a long line in linear time (run apart, with a g
   const profileFile = join(dir, 'hostile.json')
   writeFileSync(profileFile, JSON.stringify(await withErrorEntry(HOSTILE)))
   const script = `
-    const { classifyResponse, validateProfile } = await import(${JSON.stringify(DEVICE_INDEX)})
+    const { classifyResponse } = await import(${JSON.stringify(PROFILE_INDEX)})
+    const { validateProfile } = await import(${JSON.stringify(FAMILIES_INDEX)})
     const { readFileSync } = await import('node:fs')
     const profile = validateProfile(JSON.parse(readFileSync(${JSON.stringify(profileFile)}, 'utf8')), 'hostile.json')
     const long = 'AT-S.' + ':'.repeat(4000) + 'Y'
