@@ -3,13 +3,11 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer, type Server, type TLSSocket } from 'node:tls'
 import Database from 'better-sqlite3'
-import { toNodeHello } from '../../src/chain/index.js'
-import { toPem } from '../../src/chain/pem.js'
 import { run } from '../../src/cli/run.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { startTestLab } from '../helpers/lab.js'
+import { labChainServer, type LabChainServer } from '../helpers/lab-server.js'
 import { testIo } from '../helpers/io.js'
 
 // Issue 20 §1. On SPWF04SA, AT+S.HTTPGET prints the HTTP body in-band on the console. A server
@@ -81,58 +79,6 @@ interface Attempt {
   httpStatus: number | null
 }
 
-/** An HTTPS server with the lab's rsa2048.basic.test chain whose every response has `body`. */
-async function hostileServer(lab: RunningLab, body: string): Promise<{ server: Server; port: number }> {
-  const host = lab.spec.hosts['rsa2048.basic.test']!
-  const leaf = lab.pki.certs.get(host.certificate!)!
-  const key = lab.pki.keys.get(leaf.keyName)!
-  const hello = toNodeHello({
-    versions: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
-    cipherSuites: [],
-    groups: [],
-    signatureAlgorithms: [],
-    sni: true,
-  })
-  const sockets = new Set<TLSSocket>()
-  const server = createServer(
-    {
-      minVersion: hello.minVersion,
-      maxVersion: hello.maxVersion,
-      ciphers: hello.ciphers,
-      key: toPem(key.pkcs8, 'PRIVATE KEY'),
-      cert: (host.send ?? [host.certificate!]).map((n) => toPem(lab.pki.certs.get(n)!.der)).join(''),
-    },
-    (socket) => {
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-      socket.on('error', () => {})
-      let request = ''
-      socket.on('data', (d: Buffer) => {
-        request += d.toString('latin1')
-        if (!request.includes('\r\n\r\n')) return
-        const payload = Buffer.from(body, 'latin1')
-        socket.end(
-          Buffer.concat([
-            Buffer.from(
-              `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n`,
-              'latin1',
-            ),
-            payload,
-          ]),
-        )
-      })
-    },
-  )
-  server.on('tlsClientError', () => {})
-  const close = server.close.bind(server)
-  server.close = (cb?: (err?: Error) => void) => {
-    for (const s of sockets) s.destroy()
-    return close(cb)
-  }
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return { server, port: (server.address() as { port: number }).port }
-}
-
 const DEVICES = ['s4=emu:spwf04sa-1.1.0?no-dns', 's1=emu:spwf01sa-3.5.3?no-dns', 'esp=emu:esp-at-4.1-esp32?no-dns']
 /** The expired target's class on each: ESP-AT's CIPSTART says a bare ERROR for every refusal. */
 const EXPIRED_CLASS: Record<string, string> = { s4: 'expired', s1: 'expired', esp: 'unspecified' }
@@ -140,21 +86,22 @@ const EXPIRED_CLASS: Record<string, string> = { s4: 'expired', s1: 'expired', es
 describe('a server that writes AT lines into its body forges no verdict (issue 20 §1, every family)', () => {
   let lab: RunningLab
   let dir: string
-  const servers: Server[] = []
+  const servers: LabChainServer[] = []
   let forge: number
   let reboot: number
 
   before(async () => {
     lab = await startTestLab()
     dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-inband-'))
-    const f = await hostileServer(lab, forgingBody())
-    const r = await hostileServer(lab, rebootBody())
-    servers.push(f.server, r.server)
+    // Servers with the lab's rsa2048.basic.test chain: the module trusts them as that host.
+    const f = await labChainServer(lab, 'rsa2048.basic.test', forgingBody())
+    const r = await labChainServer(lab, 'rsa2048.basic.test', rebootBody())
+    servers.push(f, r)
     forge = f.port
     reboot = r.port
   })
   after(async () => {
-    for (const s of servers) s.close()
+    for (const s of servers) await s.close()
     await lab.close()
     rmSync(dir, { recursive: true, force: true })
   })

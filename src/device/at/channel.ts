@@ -148,7 +148,13 @@ export class AtChannel {
     transport.onNote?.((text) => this.note(text))
     transport.onClose((err) => {
       this.closed = err ?? new Error('closed')
-      this.pending?.reject(new DeviceError('AT_CLOSED', `${transport.describe} closed${err ? `: ${err.message}` : ''}`))
+      // Through finish, which clears the command's timer: a request abandoned by a stop must not
+      // keep the process alive for its device time-out once the port is closed.
+      if (this.pending)
+        this.finish(
+          this.pending,
+          new DeviceError('AT_CLOSED', `${transport.describe} closed${err ? `: ${err.message}` : ''}`),
+        )
     })
   }
 
