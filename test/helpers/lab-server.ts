@@ -13,9 +13,10 @@ export interface LabChainServer {
 /**
  * An HTTPS server on a free loopback port serving one lab host's chain (so a module trusts it as
  * that host) and answering every request with exactly `body`, byte for byte, as a server on the
- * internet may: status 200, Content-Length, then the connection closed.
+ * internet may: status 200, Content-Length, then the connection closed. With `body` null it reads
+ * the request and never answers (a server that hangs).
  */
-export async function labChainServer(lab: RunningLab, host: string, body: string): Promise<LabChainServer> {
+export async function labChainServer(lab: RunningLab, host: string, body: string | null): Promise<LabChainServer> {
   const spec = lab.spec.hosts[host]!
   const leaf = lab.pki.certs.get(spec.certificate!)!
   const key = lab.pki.keys.get(leaf.keyName)!
@@ -29,7 +30,7 @@ export async function labChainServer(lab: RunningLab, host: string, body: string
   })
   let requests = 0
   const sockets = new Set<TLSSocket>()
-  const payload = Buffer.from(body, 'latin1')
+  const payload = body === null ? null : Buffer.from(body, 'latin1')
   const server = createServer(
     {
       minVersion: hello.minVersion,
@@ -48,6 +49,7 @@ export async function labChainServer(lab: RunningLab, host: string, body: string
         request += d.toString('latin1')
         if (!request.includes('\r\n\r\n')) return
         requests++
+        if (!payload) return
         const head = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n`
         socket.end(Buffer.concat([Buffer.from(head, 'latin1'), payload]))
       })

@@ -3,13 +3,16 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { run } from '../../src/cli/run.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { openDb, RunStore } from '../../src/store/index.js'
 import { startTestLab } from '../helpers/lab.js'
 import { labChainServer, type LabChainServer } from '../helpers/lab-server.js'
 import { testIo } from '../helpers/io.js'
+import { exitOf, spawnCli, until } from '../helpers/spawn-cli.js'
+
+const GRACE_CLI = fileURLToPath(new URL('../helpers/grace-cli.ts', import.meta.url))
 
 // Issue 20 §6: the first Ctrl-C used to wait for a stalled module until the device time-out (a
 // minute, 46 s seen). The request in flight now gets a short grace, then is recorded as not run
@@ -19,15 +22,19 @@ import { testIo } from '../helpers/io.js'
 let lab: RunningLab
 let dir: string
 let second: LabChainServer
+let silent: LabChainServer
 before(async () => {
   lab = await startTestLab()
   dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-grace-'))
   // The second target: the lab's rsa2048.basic.test chain on a server that counts requests, so
   // the test knows when the module's HTTPGET for it has gone out.
   second = await labChainServer(lab, 'rsa2048.basic.test', 'the second target\r\n')
+  // A server that takes the request and never answers: the module waits for the response.
+  silent = await labChainServer(lab, 'rsa2048.basic.test', null)
 })
 after(async () => {
   await second.close()
+  await silent.close()
   await lab.close()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -43,9 +50,10 @@ test('Ctrl-C during a stalled request: it gets its grace, is recorded not run (i
   // 12 HTTPGET (second target): the module answers nothing and ignores its input for ten minutes,
   // and the device time-out is ten minutes too. Resumed, the run needs commands 0-11 only (the first
   // target is done), so the resumed module does not stall.
-  const io = testIo({ stopGraceMs: GRACE_MS })
-  const exit = run(
+  // A real process (the CLI as main.ts runs it, with the grace given: test/helpers/grace-cli.ts) and a real SIGINT.
+  const c = spawnCli(
     [
+      String(GRACE_MS),
       'run',
       '--hosts',
       hosts,
@@ -64,27 +72,19 @@ test('Ctrl-C during a stalled request: it gets its grace, is recorded not run (i
       `rsa2048.basic.test:${second.port}:127.0.0.1`,
       ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
     ],
-    io,
+    { entry: GRACE_CLI },
   )
-  let ended = false
-  void exit.finally(() => (ended = true))
-  for (let i = 0; i < 1200 && second.requests() === 0 && !ended; i++) await sleep(50)
-  assert.equal(second.requests(), 1, `the module's request for the second target went out:\n${io.err()}`)
+  await until(() => second.requests() === 1, `the module's request for the second target`)
   const stoppedAt = performance.now()
-  io.interrupt()
-  // Without the grace this waits for the device time-out: ten minutes.
-  const bound = new AbortController()
-  const code = await Promise.race([
-    exit,
-    sleep(60_000, 'still running a minute after Ctrl-C', { signal: bound.signal }).catch(() => 'aborted'),
-  ]).finally(() => bound.abort())
+  c.child.kill('SIGINT')
+  // Without the grace the process waits for the device time-out, ten minutes (exitOf gives up after one).
+  assert.equal(await exitOf(c), 3, c.stderr())
   const took = performance.now() - stoppedAt
-  assert.equal(code, 3, io.err())
-  assert.match(io.err(), /a request in flight gets 0\.3 s to end/)
+  assert.match(c.stderr(), /a request in flight gets 0\.3 s to end/)
   // The grace, the emulator's exit and the closing of the database: seconds, not the ten minutes.
-  assert.ok(took < 30_000, `the run ended ${Math.round(took)} ms after Ctrl-C`)
-  const runId = /--resume (\S+)/.exec(io.err())?.[1]
-  assert.ok(runId, io.err())
+  assert.ok(took < 30_000, `the process ended ${Math.round(took)} ms after Ctrl-C`)
+  const runId = /--resume (\S+)/.exec(c.stderr())?.[1]
+  assert.ok(runId, c.stderr())
 
   const read = () => {
     const store = openDb(db)
@@ -119,4 +119,40 @@ test('Ctrl-C during a stalled request: it gets its grace, is recorded not run (i
     ],
   )
   assert.equal(second.requests(), 2)
+})
+
+test('ESP-AT, a real process: after Ctrl-C the request waiting for its response is abandoned and the process ends', async () => {
+  // The ESP-AT driver waits for +IPD data with no command in flight: a stop that closes the port
+  // under it must end that wait too, or the process stays up for the whole device time-out. The
+  // process is the CLI as main.ts runs it, with a short grace (test/helpers/grace-cli.ts).
+  const hosts = join(dir, 'esp-hosts.txt')
+  writeFileSync(hosts, `rsa2048.basic.test:${silent.port}\n`)
+  const c = spawnCli(
+    [
+      '200',
+      'run',
+      '--hosts',
+      hosts,
+      '--device',
+      'emu:esp-at-4.1-esp32?no-dns&request-timeout-ms=600000',
+      '--device-timeout-ms',
+      '600000',
+      '--anchors',
+      'first',
+      '--trust-store',
+      lab.trustStoreFile,
+      '--trust-store-only',
+      '--db',
+      join(dir, 'esp.db'),
+      '--resolve',
+      `rsa2048.basic.test:${silent.port}:127.0.0.1`,
+      ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+    ],
+    { entry: GRACE_CLI },
+  )
+  await until(() => silent.requests() === 1, "the module's request")
+  c.child.kill('SIGINT')
+  // exitOf gives up (and kills it) after a minute: without the fix it stays up ten.
+  assert.equal(await exitOf(c), 3, c.stderr())
+  assert.match(c.stderr(), /not run \(interrupted\)/)
 })

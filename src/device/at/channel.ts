@@ -158,6 +158,11 @@ export class AtChannel {
     })
   }
 
+  /** True once the port closed: a driver waiting on indications alone (no command in flight) stops. */
+  get isClosed(): boolean {
+    return this.closed !== null
+  }
+
   setFraming(framing: Framing): void {
     this.framing = framing
   }
