@@ -7,6 +7,11 @@ export interface Io {
   /** Resolves when the user asks to stop (the first Ctrl-C); commands stop new work. */
   interrupted: Promise<void>
   /**
+   * After `interrupted`, how long a device request in flight may still take before it is
+   * abandoned (default: the survey's STOP_GRACE_MS); tests shorten it so as not to wait it out.
+   */
+  stopGraceMs?: number
+  /**
    * What to do when the user insists (a second Ctrl-C): the handler runs synchronously, records
    * what it must and returns the exit code; then the process leaves without waiting for work in
    * flight. The last handler registered wins.

@@ -30,8 +30,13 @@ export interface WorkerContext {
   runId: string
   runs: RunStore
   clock: Clock
-  /** True once the user asked to stop: the attempt in flight finishes, nothing new starts, recovery gives up. */
+  /**
+   * True once the user asked to stop: nothing new starts, recovery gives up, and the request in
+   * flight has `stopGraceMs` to end before it is abandoned and recorded as not run (`interrupted`).
+   */
   stopping: () => boolean
+  /** How long a request in flight may still take once `stopping` holds (default STOP_GRACE_MS). */
+  stopGraceMs?: number
   observer?: SurveyObserver
   /** Device time this worker may spend (ms, from its start); what is left then is recorded as not run (`budget`). */
   budgetMs?: number
@@ -45,6 +50,37 @@ export interface WorkerResult {
 }
 
 type Fields = Omit<AttemptRecord, 'runId' | 'device' | 'module' | 'firmware' | 'profile' | 'item' | 'recordedAt'>
+
+/**
+ * After the first Ctrl-C, how long a request already sent may still take to end with a verdict. A
+ * module that stalled would otherwise hold the stop for the whole device time-out (a minute); a
+ * request that ends within it keeps its verdict, one that does not is redone by --resume.
+ */
+export const STOP_GRACE_MS = 10_000
+
+/** How often a wait checks whether the user asked to stop (`stopping` is a question, not an event). */
+const STOP_POLL_MS = 50
+
+/** `work`'s result, or null when the user asked to stop and `work` did not end within `graceMs` of it. */
+async function withinGrace<T>(work: Promise<T>, stopping: () => boolean, graceMs: number): Promise<T | null> {
+  let poll: NodeJS.Timeout | undefined
+  let grace: NodeJS.Timeout | undefined
+  const abandoned = new Promise<null>((resolve) => {
+    const check = () => {
+      if (!stopping()) return
+      clearInterval(poll)
+      grace = setTimeout(() => resolve(null), graceMs)
+    }
+    poll = setInterval(check, STOP_POLL_MS)
+    check()
+  })
+  try {
+    return await Promise.race([work, abandoned])
+  } finally {
+    clearInterval(poll)
+    clearTimeout(grace)
+  }
+}
 
 /**
  * Runs one device's plan: each anchor uploaded once, every target needing it tried while it is
@@ -153,12 +189,35 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       await recover(`${what}: ${err.code}`, anchor)
     }
   }
-  /** One request; a restart seen while it ran means the module's state was not the one planned. */
-  const attempt = async (item: PlanItem, anchor: PlannedAnchor): Promise<Attempt> => {
+  /**
+   * One request; a restart seen while it ran means the module's state was not the one planned.
+   * Stopped while it runs, it gets its grace; then it is recorded as not run (`interrupted`, not
+   * final, so --resume does it again) and the worker stops (Interrupted).
+   */
+  const attempt = async (item: PlanItem, anchor: PlannedAnchor, tryNo: number): Promise<Attempt> => {
     if (m.driver.reboots() !== reboots.known || loaded?.anchor.sha256 !== anchor.sha256)
       await recover('the module restarted', anchor)
     result.attempts++
-    return await watchedRequest(m.driver, item)
+    const mark = m.channel.transcript.length
+    const graceMs = ctx.stopGraceMs ?? STOP_GRACE_MS
+    const request = watchedRequest(m.driver, item)
+    const a = await withinGrace(request, ctx.stopping, graceMs)
+    if (a) return a
+    // It ends when the survey closes the port; nobody reads its answer any more.
+    request.catch(() => undefined)
+    record(item, {
+      ...notRun(
+        {
+          reason: 'interrupted',
+          detail: `the run was stopped while this request was in flight and it had not ended ${graceMs / 1000} s later; --resume runs it again`,
+        },
+        false,
+      ),
+      try: tryNo,
+      upload: loaded?.evidence ?? null,
+      transcript: m.channel.transcript.since(mark),
+    })
+    throw new Interrupted()
   }
 
   // A spent budget is a planned end, not a fault: the rest is recorded, the run completes.
@@ -214,7 +273,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
         const first = runs.lastTry(runId, label, item.target, group.anchor.sha256) + 1
         let a: Attempt
         try {
-          a = await attempt(item, group.anchor)
+          a = await attempt(item, group.anchor, first)
         } catch (err) {
           // A field this module cannot take (nothing was sent): this target's finding, not a lost device.
           if (!isDeviceError(err, 'AT_INVALID_FIELD')) throw err
@@ -227,7 +286,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
         }
         record(item, fromAttempt(a, first, false))
         await recover(a.deviceError ?? 'no verdict', group.anchor)
-        const b = await attempt(item, group.anchor)
+        const b = await attempt(item, group.anchor, first + 1)
         if (!b.fault) {
           record(item, fromAttempt(b, first + 1, true))
           continue

@@ -58,6 +58,8 @@ export interface SurveyDeps {
   runs: RunStore
   clock: Clock
   stopping: () => boolean
+  /** How long a device request in flight may still take once `stopping` holds (the worker's default). */
+  stopGraceMs?: number
   observer?: SurveyObserver
   onPhase?: (text: string) => void
 }
@@ -236,6 +238,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
               runs: deps.runs,
               clock: deps.clock,
               stopping: deps.stopping,
+              ...(deps.stopGraceMs !== undefined ? { stopGraceMs: deps.stopGraceMs } : {}),
               ...(deps.observer ? { observer: deps.observer } : {}),
               ...(input.deviceBudgetMs !== undefined ? { budgetMs: input.deviceBudgetMs } : {}),
             }),

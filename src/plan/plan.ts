@@ -46,6 +46,8 @@ export const NOT_RUN_REASONS = [
   'budget',
   /** The driver refused the target's fields before sending anything (e.g. an ESP-AT host over 64 characters). */
   'target-refused',
+  /** The run was stopped (Ctrl-C) while the request was in flight and it had not ended after the grace: --resume runs it again. */
+  'interrupted',
 ] as const
 export type NotRunReason = (typeof NOT_RUN_REASONS)[number]
 

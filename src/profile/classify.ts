@@ -168,6 +168,16 @@ export function damage(lines: readonly string[], profile: FirmwareProfile): stri
   const last = lines[lines.length - 1]
   if (last === undefined || !matchesAny(last, g.final))
     return `no final line${last === undefined ? '' : ` (last: ${JSON.stringify(last.slice(0, 80))})`}`
+  return outsideGrammar(lines, profile)
+}
+
+/**
+ * The first line the firmware never prints during a request (informational, error-table and final
+ * lines are), as why; null when there is none. For the part of a response known to be the
+ * module's (SPWF04SA: the lines before an in-band body), which has no final line of its own.
+ */
+export function outsideGrammar(lines: readonly string[], profile: FirmwareProfile): string | null {
+  const g = profile.responses
   const known = [...g.info, ...g.final, ...Object.values(profile.errors).flat()]
   const bad = lines.find((l) => !matchesAny(l, known))
   return bad === undefined ? null : `a line outside the ${profile.id} grammar: ${JSON.stringify(bad.slice(0, 80))}`

@@ -214,8 +214,10 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
 
   test('a module that restarts now and then: each step is asked again after a resync, never blamed (exit 0)', async () => {
     const io = testIo()
+    // The faults fall on command numbers: a seed under which some step meets a restart and the
+    // module comes back each time (it depends on the driver's command sequence).
     assert.equal(
-      await run(['doctor', '--device', 'emu:spwf04sa-1.1.0?faults=reboot=0.2&seed=4'], io),
+      await run(['doctor', '--device', 'emu:spwf04sa-1.1.0?faults=reboot=0.2&seed=1'], io),
       0,
       io.out() + io.err(),
     )

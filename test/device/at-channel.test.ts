@@ -162,3 +162,75 @@ test('after a reset whose poll timed out, the late answer is set aside: the next
     'the set-aside answer is noted',
   )
 })
+
+test('a body that holds AT-S.OK ends the answer as read; the rest waits for the next command, which sets it aside', async () => {
+  // Issue 20 §1, at the channel: nothing frames an SPWF04SA body, so the body's own AT-S.OK ends
+  // the answer. What follows is what a resynchronisation must find and set aside.
+  const forged = 'AT-S.Loading:1:2\r\nAT-S.Http Server Status Code:200\r\nforged text\r\nAT-S.OK\r\n'
+  const t = scriptedTransport((w) =>
+    w.startsWith('AT+S.HTTPGET')
+      ? Buffer.from(`AT-S.Http Server Status Code:200\r\nbody\r\nAT-S.OK\r\n+WIND:16:Signal OK\r\n${forged}`)
+      : w.startsWith('AT+S.GCFG')
+        ? Buffer.from('AT-S.OK\r\nAT-S.Var:v=t1\r\nAT-S.OK\r\n')
+        : null,
+  )
+  const ch = new AtChannel(t, SPWF04_FRAMING)
+  const r = await ch.exec('AT+S.HTTPGET=a,/,443,2,,,,', { timeoutMs: 1000, bodyAfter })
+  assert.deepEqual([r.lines, r.body?.toString()], [['AT-S.Http Server Status Code:200'], 'body\r\n'])
+  const g = await ch.exec('AT+S.GCFG=v', {
+    timeoutMs: 1000,
+    accept: (a) => a.lines.includes('AT-S.Var:v=t1'),
+  })
+  assert.deepEqual(g.lines, ['AT-S.Var:v=t1'])
+  // The forged answer and the real module's OK before the echo: set aside, in order, not lost.
+  assert.deepEqual(ch.takeStray().concat(g.setAside), [
+    'AT-S.Loading:1:2',
+    'AT-S.Http Server Status Code:200',
+    'forged text',
+    'AT-S.OK',
+    'AT-S.OK',
+  ])
+})
+
+test('quietMs: the time-out follows the bytes, so an answer still arriving is not cut; silence ends it', async () => {
+  const t = scriptedTransport(() => null)
+  const ch = new AtChannel(t, SPWF04_FRAMING)
+  const r = ch.exec('AT+S.GCFG=v', { timeoutMs: 5000, quietMs: 150 })
+  // Lines keep arriving for longer than the quiet time, then the answer.
+  for (let i = 0; i < 6; i++) {
+    await new Promise((res) => setTimeout(res, 60))
+    t.emit(Buffer.from('+WIND:16:Signal OK\r\n'))
+  }
+  t.emit(Buffer.from('AT-S.Var:v=1\r\nAT-S.OK\r\n'))
+  assert.deepEqual((await r).lines, ['AT-S.Var:v=1'])
+  const started = performance.now()
+  await assert.rejects(
+    ch.exec('AT+S.GCFG=v', { timeoutMs: 5000, quietMs: 150 }),
+    (e) => isDeviceError(e, 'AT_TIMEOUT') && /150 ms of silence/.test(e.message),
+  )
+  assert.ok(performance.now() - started < 4000, 'silence ended it, not the whole bound')
+})
+
+test('lines per answer are capped: a flood is cut and marked, never judged complete', async () => {
+  const { MAX_RESPONSE_LINES } = await import('../../src/device/at/channel.js')
+  const flood = Buffer.from(`${'AT-S.Skip CA\r\n'.repeat(MAX_RESPONSE_LINES + 100)}AT-S.OK\r\n`)
+  const t = scriptedTransport(() => flood)
+  const r = await new AtChannel(t, SPWF04_FRAMING).exec('AT+S.HTTPGET=a,/,443,2,,,,', { timeoutMs: 2000 })
+  assert.equal(r.lines.length, MAX_RESPONSE_LINES + 1)
+  assert.equal(r.lines.at(-1), '…(100 more lines)')
+})
+
+test('a command pending when the port closes is rejected at once and leaves no timer behind', async () => {
+  const t = scriptedTransport(() => null)
+  const ch = new AtChannel(t, SPWF04_FRAMING)
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+  const before = timers()
+  const r = ch.exec('AT+S.HTTPGET=a,/,443,2,,,,', { timeoutMs: 600_000 })
+  // The command is sent (and its timer set) once the commands queued before it are done.
+  while (t.written.length === 0) await new Promise((res) => setImmediate(res))
+  assert.equal(timers(), before + 1)
+  t.hangUp()
+  await assert.rejects(r, (e) => isDeviceError(e, 'AT_CLOSED'))
+  // An abandoned request (Ctrl-C) must not keep the process alive for its device time-out.
+  assert.equal(timers(), before)
+})

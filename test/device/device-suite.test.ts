@@ -456,14 +456,15 @@ describe('device suite', () => {
   describe('emulator faults', () => {
     // Per family: a module whose indications (URCs) land inside responses, and one that restarts
     // during the request. Counting every command but the bare AT (see faults.ts): SPWF04 0-1
-    // identify, 2-4 prepare, 5 clean, 6 upload, 7 HTTPGET; ESP-AT 0-1 the two AT+GMR of open, 2-4
+    // identify, 2-6 prepare (the last two check the resync variable, once per driver), 7 clean,
+    // 8 upload, 9 HTTPGET; ESP-AT 0-1 the two AT+GMR of open, 2-4
     // prepare, 5 clean, 6-7 upload (SYSMFG, CIPSSLCCONF), 8 CIPSSLCSNI, 9 CIPSTART.
     const families = [
       {
         name: 'SPWF04SA',
         urcs: 'emu:spwf04sa-1.1.0?no-dns&faults=wind=1',
         urc: /\+WIND:\d+/g,
-        reboot: 'emu:spwf04sa-1.0.0?no-dns&faults=reboot@7',
+        reboot: 'emu:spwf04sa-1.0.0?no-dns&faults=reboot@9',
       },
       {
         name: 'ESP-AT',
@@ -514,10 +515,10 @@ describe('device suite', () => {
     }
 
     test('a module that stops answering: timeout, reset, resync, and it works again', async () => {
-      // Counting every command but the bare AT: 0-1 identify the module, 2-4 prepare it, 5 (clean)
+      // Counting every command but the bare AT: 0-1 identify the module, 2-6 prepare it, 7 (clean)
       // is never answered. The stall is shorter than the command timeout, so a slow machine only
       // makes the test slower: the reset always meets a module that listens again.
-      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=stall@5,stallMs=1000', { resolve: resolve() })
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=stall@7,stallMs=1000', { resolve: resolve() })
       try {
         await m.driver.prepare(new Date())
         await assert.rejects(m.driver.clean(), (e) => isDeviceError(e, 'AT_TIMEOUT'))
@@ -536,8 +537,8 @@ describe('device suite', () => {
     })
 
     test('corrupted bytes never hang the driver; a reset recovers', async () => {
-      // Command 7 is the HTTPGET. If the garbage hits its final line the driver waits for httpMs.
-      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=corrupt@7&seed=7', {
+      // Command 9 is the HTTPGET. If the garbage hits its final line the driver waits for httpMs.
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=corrupt@9&seed=7', {
         resolve: resolve(),
         timeouts: { httpMs: 20_000 },
       })

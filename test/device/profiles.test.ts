@@ -100,3 +100,23 @@ test('a misspelt or unknown field is refused, naming it, instead of its default 
   assert.throws(() => validateProfile({ ...base, esp: esp.esp }, 'mine.json'), /unknown field "esp"/)
   assert.equal(validateProfile(esp, 'esp.json').module, 'ESP32-C3')
 })
+
+test("the SPWF04SA's spwf04 block: the resync variable is data, checked as a variable name", async () => {
+  const s4 = await loadProfile('spwf04sa-1.1.0')
+  assert.deepEqual((s4 as { spwf04?: unknown }).spwf04, { syncVariable: 'ip_apdomainname' })
+  // It goes into a command line: nothing that could end or split one.
+  assert.throws(
+    () => validateProfile({ ...s4, spwf04: { syncVariable: 'ip_hostname,1\r' } }, 'mine.json'),
+    /spwf04\.syncVariable must be a variable name/,
+  )
+  assert.throws(
+    () => validateProfile({ ...s4, spwf04: { syncVariabel: 'ip_hostname' } }, 'mine.json'),
+    /unknown field spwf04\."syncVariabel" \(spwf04 has syncVariable\)/,
+  )
+  // Optional: a profile without it uses the default; another family has no such block.
+  const without: Record<string, unknown> = { ...s4 }
+  delete without.spwf04
+  assert.equal(validateProfile(without, 'mine.json').id, 'spwf04sa-1.1.0')
+  const s1 = await loadProfile('spwf01sa-3.5.3')
+  assert.throws(() => validateProfile({ ...s1, spwf04: { syncVariable: 'x' } }, 'mine.json'), /unknown field "spwf04"/)
+})

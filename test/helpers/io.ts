@@ -7,7 +7,9 @@ export interface TestIo extends Io {
 }
 
 /** An Io that records output; `interrupt()` plays the user's Ctrl-C. */
-export function testIo(opts: { cwd?: string; tty?: boolean } = {}): TestIo & { interrupt(): void } {
+export function testIo(
+  opts: { cwd?: string; tty?: boolean; stopGraceMs?: number } = {},
+): TestIo & { interrupt(): void } {
   let out = ''
   let err = ''
   let interrupt = () => {}
@@ -30,6 +32,7 @@ export function testIo(opts: { cwd?: string; tty?: boolean } = {}): TestIo & { i
     env: {},
     cwd: opts.cwd ?? process.cwd(),
     interrupted,
+    ...(opts.stopGraceMs !== undefined ? { stopGraceMs: opts.stopGraceMs } : {}),
     out: () => out,
     err: () => err,
     interrupt: () => interrupt(),

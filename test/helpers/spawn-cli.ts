@@ -13,9 +13,9 @@ export interface CliChild {
   exited: Promise<number | string>
 }
 
-/** Runs the real CLI as a child process (`node --import tsx src/cli/main.ts …`). */
-export function spawnCli(args: readonly string[], opts: { cwd?: string } = {}): CliChild {
-  const child = spawn(process.execPath, [...process.execArgv, MAIN, ...args], {
+/** Runs the real CLI as a child process (`node --import tsx src/cli/main.ts …`), or `entry` instead of main.ts. */
+export function spawnCli(args: readonly string[], opts: { cwd?: string; entry?: string } = {}): CliChild {
+  const child = spawn(process.execPath, [...process.execArgv, opts.entry ?? MAIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   })

@@ -24,9 +24,10 @@ test('a module that reboots during the retry is recovered before the next target
       .map((n) => `${n}:${lab.hosts.find((h) => h.name === n)!.port}`)
       .join('\n'),
   )
-  // Commands as the emulator counts them (bare AT polls are not counted): 0-1 STS, 2-4 SCFG SCFG
-  // TIME, 5 clean, 6 CA, 7 HTTPGET (dropped), 8 RESET, 9 STS (the resync probe), 10-12 prepare,
-  // 13 clean, 14 CA, 15 HTTPGET again (the module reboots: clock back at 2000).
+  // Commands as the emulator counts them (bare AT polls are not counted): 0-1 STS, 2-6 SCFG SCFG
+  // TIME and the resync variable's first check (SCFG GCFG), 7 clean, 8 CA, 9 HTTPGET (dropped),
+  // 10 RESET, 11-12 SCFG GCFG (the resync probe), 13-15 prepare, 16 clean, 17 CA, 18 HTTPGET
+  // again (the module reboots: clock back at 2000).
   const io = testIo()
   const code = await run(
     [
@@ -34,7 +35,7 @@ test('a module that reboots during the retry is recovered before the next target
       '--hosts',
       hosts,
       '--device',
-      'emu:spwf04sa-1.1.0?no-dns&faults=drop@7,reboot@15',
+      'emu:spwf04sa-1.1.0?no-dns&faults=drop@9,reboot@18',
       '--device-timeout-ms',
       '1500',
       '--anchors',

@@ -7,7 +7,7 @@ import { jsonSafe, termSafe } from '../../core/sanitize.js'
 import { parseDeviceUrl } from '../../device/index.js'
 import { checkDeviceUrl, checkProfileDirs } from '../../families/index.js'
 import { parseAddressMap } from '../../hosts/index.js'
-import { runSurvey, type DeviceArg } from '../../pipeline/index.js'
+import { runSurvey, STOP_GRACE_MS, type DeviceArg } from '../../pipeline/index.js'
 import { parseAnchorChoice, type AnchorChoice } from '../../plan/index.js'
 import { buildMatrix, failuresText, matrixText } from '../../report/index.js'
 import { existsSync, statSync } from 'node:fs'
@@ -187,7 +187,7 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
     void io.interrupted.then(() => {
       stop.abort()
       io.stderr.write(
-        '\nstopping: the attempts in flight finish, nothing new starts (Ctrl-C again leaves now; the run is kept as interrupted)\n',
+        `\nstopping: nothing new starts; a request in flight gets ${(io.stopGraceMs ?? STOP_GRACE_MS) / 1000} s to end, then is recorded as not run (interrupted), to be made again when the run is resumed (Ctrl-C again leaves now; the run is kept as interrupted)\n`,
       )
     })
     io.onInsist?.(() => {
@@ -250,6 +250,7 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
         runs,
         clock,
         stopping: () => stop.signal.aborted,
+        ...(io.stopGraceMs !== undefined ? { stopGraceMs: io.stopGraceMs } : {}),
         observer: p,
         onPhase: p.phase,
       },

@@ -32,6 +32,12 @@ export interface ExecOptions {
   prompt?: boolean
   /** Right after the command line, exactly this many raw bytes follow. */
   rawFirst?: number
+  /**
+   * The time-out counts from the last byte received, not from the command: a module still
+   * printing an earlier answer (an HTTP body at the line's speed) is not cut off. `timeoutMs`
+   * then bounds the whole wait.
+   */
+  quietMs?: number
   /** The command restarts the module (AT+S.RESET): boot indications do not fail it. */
   expectReboot?: boolean
   /**
@@ -53,16 +59,27 @@ export interface AtResponse {
   bodyBytes: number
   winds: string[]
   durationMs: number
+  /** Lines of the complete responses `accept` set aside while waiting for this one, in order (capped). */
+  setAside: string[]
 }
 
 /** Bodies are kept up to this size; the rest is counted. */
 const MAX_BODY = 256 * 1024
+/**
+ * Lines kept per response (and per list of lines set aside): a module printing garbage, or an
+ * HTTP body of lines while no body is expected, must not grow memory. A response cut here ends
+ * with a marker line no grammar takes, so it is never judged as complete.
+ */
+export const MAX_RESPONSE_LINES = 512
 
 interface Pending {
   command: string
   opts: ExecOptions
   lines: string[]
   winds: string[]
+  aside: string[]
+  /** Lines left out of `lines`, `winds` and `aside` by the cap. */
+  dropped: number
   body: Buffer[]
   bodySize: number
   bodyBytes: number
@@ -71,6 +88,15 @@ interface Pending {
   resolve(r: AtResponse): void
   reject(e: Error): void
   timer: NodeJS.Timeout
+  /** With quietMs: restarts the time-out, as bytes arrive. */
+  heard?: () => void
+}
+
+/** Appends up to the cap; returns false when the line was left out. */
+function keep(list: string[], line: string): boolean {
+  if (list.length >= MAX_RESPONSE_LINES) return false
+  list.push(line)
+  return true
 }
 
 /**
@@ -102,13 +128,25 @@ export class AtChannel {
     )
     transport.onData((chunk) => {
       this.transcript.add('rx', chunk)
+      this.pending?.heard?.()
       this.reader.push(chunk)
     })
     transport.onNote?.((text) => this.note(text))
     transport.onClose((err) => {
       this.closed = err ?? new Error('closed')
-      this.pending?.reject(new DeviceError('AT_CLOSED', `${transport.describe} closed${err ? `: ${err.message}` : ''}`))
+      // Through finish, which clears the command's timer: a request abandoned by a stop must not
+      // keep the process alive for its device time-out once the port is closed.
+      if (this.pending)
+        this.finish(
+          this.pending,
+          new DeviceError('AT_CLOSED', `${transport.describe} closed${err ? `: ${err.message}` : ''}`),
+        )
     })
+  }
+
+  /** True once the port closed: a driver waiting on indications alone (no command in flight) stops. */
+  get isClosed(): boolean {
+    return this.closed !== null
   }
 
   setFraming(framing: Framing): void {
@@ -161,31 +199,46 @@ export class AtChannel {
         new DeviceError('AT_INVALID_FIELD', 'command contains CR, LF or NUL; refused, nothing sent'),
       )
     return new Promise<AtResponse>((resolve, reject) => {
+      const expire = () => {
+        if (this.pending !== p) return
+        this.pending = null
+        this.reader.reset()
+        const quiet = opts.quietMs !== undefined && this.monotonic() - p.started < opts.timeoutMs
+        reject(
+          Object.assign(
+            new DeviceError(
+              'AT_TIMEOUT',
+              `no final answer to ${command} within ${quiet ? `${opts.quietMs} ms of silence` : `${opts.timeoutMs} ms`}${p.lines.length ? ` (got ${p.lines.length} lines: ${p.lines.slice(-3).join(' | ')})` : ''}`,
+            ),
+            { lines: p.lines },
+          ),
+        )
+      }
+      const started = this.monotonic()
+      const first = opts.quietMs === undefined ? opts.timeoutMs : Math.min(opts.quietMs, opts.timeoutMs)
       const p: Pending = {
         command,
         opts,
         lines: [],
         winds: [],
+        aside: [],
+        dropped: 0,
         body: [],
         bodySize: 0,
         bodyBytes: 0,
-        started: this.monotonic(),
+        started,
         awaitingPrompt: opts.prompt === true,
         resolve,
         reject,
-        timer: setTimeout(() => {
-          this.pending = null
-          this.reader.reset()
-          reject(
-            Object.assign(
-              new DeviceError(
-                'AT_TIMEOUT',
-                `no final answer to ${command} within ${opts.timeoutMs} ms${p.lines.length ? ` (got ${p.lines.length} lines: ${p.lines.slice(-3).join(' | ')})` : ''}`,
-              ),
-              { lines: p.lines },
-            ),
-          )
-        }, opts.timeoutMs),
+        timer: setTimeout(expire, first),
+      }
+      if (opts.quietMs !== undefined) {
+        const quietMs = opts.quietMs
+        p.heard = () => {
+          clearTimeout(p.timer)
+          const left = opts.timeoutMs - (this.monotonic() - started)
+          p.timer = setTimeout(expire, Math.max(0, Math.min(quietMs, left)))
+        }
       }
       this.pending = p
       if (opts.rawFirst) this.reader.expectRaw(opts.rawFirst)
@@ -237,7 +290,7 @@ export class AtChannel {
     }
     const line = e.text
     if (this.framing.isWind(line)) {
-      p?.winds.push(line)
+      if (p && !keep(p.winds, line)) p.dropped++
       for (const l of this.windListeners) l(line)
       if (p && this.framing.isReboot(line) && !p.opts.expectReboot) {
         this.reader.reset()
@@ -251,7 +304,7 @@ export class AtChannel {
       return
     }
     if (!p) {
-      this.stray.push(line)
+      keep(this.stray, line)
       return
     }
     if (line === p.command) return // echo
@@ -262,6 +315,7 @@ export class AtChannel {
           'note',
           `a late answer set aside while waiting for ${p.command}: ${[...p.lines, line].join(' | ').slice(0, 200)}`,
         )
+        for (const l of [...p.lines, line]) if (!keep(p.aside, l)) p.dropped++
         p.lines = []
         p.winds = []
         p.body = []
@@ -270,19 +324,25 @@ export class AtChannel {
         return
       }
       const body = p.body.length || p.bodyBytes ? Buffer.concat(p.body) : null
+      // A response cut by the cap is no complete response: the marker fits no grammar.
+      const lines = p.lines.length >= MAX_RESPONSE_LINES ? [...p.lines, `…(${p.dropped} more lines)`] : p.lines
       this.finish(p, {
         command: p.command,
         ok: this.framing.isOk(line),
-        lines: p.lines,
+        lines,
         final: line,
         body,
         bodyBytes: p.bodyBytes,
         winds: p.winds,
         durationMs: Math.round(this.monotonic() - p.started),
+        setAside: p.aside,
       })
       return
     }
-    p.lines.push(e.overflow ? `${line}…(cut)` : line)
+    if (!keep(p.lines, e.overflow ? `${line}…(cut)` : line)) {
+      p.dropped++
+      return
+    }
     const raw = p.opts.rawAfter?.(line) ?? 0
     if (raw > 0) this.reader.expectRaw(raw)
     else if (p.opts.bodyAfter?.(line))

@@ -103,12 +103,19 @@ export async function expectOk(
 
 /**
  * A command whose answer carries a line no other command's does: after polls that may have timed
- * out, its answer proves that the next answer read is the next command's.
+ * out, its answer proves that the next answer read is the next command's. Where a server's bytes
+ * may still be on the line (an in-band HTTP body), the line must be one no server can write: a
+ * fresh random value the `before` commands gave the module (see SyncProbes).
  */
 export interface SyncProbe {
+  /** Sent first, their answers not judged (one may be a server's line); e.g. setting the value. */
+  before?: readonly string[]
   command: string
   line: RegExp
 }
+
+/** A fixed probe, or a new one (a new random value) for each try. */
+export type SyncProbes = SyncProbe | (() => SyncProbe)
 
 /**
  * Reset: ask for it, wait for the boot banner's console indication, then resynchronise (`resync`).
@@ -119,7 +126,7 @@ export async function resetAndResync(
   cmd: string,
   ready: RegExp,
   t: DriverTimeouts,
-  probe: SyncProbe,
+  probe: SyncProbes,
   stop: () => boolean = () => false,
 ): Promise<void> {
   const stopped = () => new DeviceError('DEVICE_STOPPED', `reset abandoned: the run is stopping`)
@@ -213,7 +220,7 @@ export async function readVariableAnswer(
  */
 export async function resync(
   channel: AtChannel,
-  probe: SyncProbe,
+  probes: SyncProbes,
   t: DriverTimeouts,
   stop: () => boolean = () => false,
   context = '',
@@ -226,6 +233,8 @@ export async function resync(
       const r = await channel.exec('AT', { timeoutMs: 1000 })
       if (r.ok) {
         channel.takeStray()
+        const probe = typeof probes === 'function' ? probes() : probes
+        for (const cmd of probe.before ?? []) await channel.exec(cmd, { timeoutMs: t.commandMs })
         // A poll that timed out on a slow machine may still be answered: set such answers aside
         // until the probe's own, or every later answer would be read one command late.
         await channel.exec(probe.command, {

@@ -313,6 +313,9 @@ export class EspAtDriver implements ModuleDriver {
   /** +IPD data until the server closes (CLOSED), the response is complete, or the time bound. */
   private async readAll(started: number): Promise<Buffer> {
     while (!this.closed && !responseComplete(Buffer.concat(this.data))) {
+      // No command is in flight here: without this, a request abandoned by a stop (the port
+      // closed under it) would keep waiting, and the process alive, for the whole time-out.
+      if (this.channel.isClosed) throw new DeviceError('AT_CLOSED', 'the port closed while the response was read')
       const left = this.timeouts.httpMs - (this.monotonic() - started)
       if (left <= 0)
         throw new DeviceError(

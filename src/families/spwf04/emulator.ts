@@ -33,6 +33,9 @@ const CONFIG_DEFAULTS: Record<string, string> = {
   console_winds: '1',
   wifi_mode: '1',
   ip_use_dhcp: '1',
+  // The driver's resync variable (spwf04.syncVariable); the default value is a GUESS, only the
+  // variable's existence and that it echoes what it is given matter.
+  ip_apdomainname: 'captiveportal.net',
 }
 
 function error(out: Response, ctx: ModuleContext, code: number): void {
