@@ -16,7 +16,9 @@ function anyFraming(families: readonly DeviceFamily[]): Framing {
     isOk: (l) => families.some((f) => f.framing.isOk(l)),
     isError: (l) => families.some((f) => f.framing.isError(l)),
     isWind: (l) => families.some((f) => f.framing.isWind(l)),
-    isReboot: (l) => families.some((f) => f.framing.isReboot(l)),
+    // Before the family is known a restart is not acted on: sync asks AT until the module answers,
+    // and one family's restart line may be another's stale boot banner (ESP-AT's `ready`).
+    isReboot: () => false,
     // A family that reads CR LF (ESP-AT) waits for the LF; one that ends at CR skips the LF.
     ...(families.some((f) => f.framing.commandEnd === '\r\n') ? { commandEnd: '\r\n' } : {}),
   }
