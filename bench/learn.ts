@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PACKAGE_ROOT } from '../src/core/paths.js'
-import { loadProfile, validateProfile } from '../src/device/index.js'
+import { loadProfile, validateProfile } from '../src/families/index.js'
 import { compareLearned } from '../src/learn/index.js'
 
 /**

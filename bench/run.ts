@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { EmulatorStats } from '../src/device/emulator/serve.js'
+import type { EmulatorStats } from '../src/emulator/serve.js'
 import { startBenchLab } from './lab-process.js'
 
 const N = Number(process.env.BENCH_TARGETS ?? 200)

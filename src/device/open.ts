@@ -2,22 +2,23 @@ import { AtChannel, type Framing } from './at/channel.js'
 import type { Identity, ModuleDriver } from './drivers/driver.js'
 import { DEFAULT_TIMEOUTS, type DriverTimeouts } from './drivers/common.js'
 import { DeviceError } from './errors.js'
-import { FAMILIES, familyOf, type ModuleFamily } from './families/index.js'
-import { loadAllProfiles } from './profile/load.js'
-import type { FirmwareProfile } from './profile/profile.js'
+import type { FirmwareProfile } from '../profile/index.js'
+import type { DeviceFamily } from './family.js'
 import { openEmulator } from './transport/emu.js'
 import { openSerial } from './transport/serial.js'
 import { openTcp } from './transport/tcp.js'
 import type { Transport } from './transport/transport.js'
 import { parseDeviceUrl } from './transport/url.js'
 
-/** Every registered family's final lines, to learn which one the module speaks. */
-function anyFraming(): Framing {
-  const families = [...FAMILIES]
+/** Every family's final lines, to learn which one the module speaks. */
+function anyFraming(families: readonly DeviceFamily[]): Framing {
   return {
     isOk: (l) => families.some((f) => f.framing.isOk(l)),
     isError: (l) => families.some((f) => f.framing.isError(l)),
     isWind: (l) => families.some((f) => f.framing.isWind(l)),
+    // Before the family is known a restart is not acted on: sync asks AT until the module answers,
+    // and one family's restart line may be another's stale boot banner (ESP-AT's `ready`).
+    isReboot: () => false,
     // A family that reads CR LF (ESP-AT) waits for the LF; one that ends at CR skips the LF.
     ...(families.some((f) => f.framing.commandEnd === '\r\n') ? { commandEnd: '\r\n' } : {}),
   }
@@ -30,10 +31,11 @@ function anyFraming(): Framing {
  */
 async function familyAnswering(
   channel: AtChannel,
+  families: readonly DeviceFamily[],
   finalLine: string,
   timeoutMs: number,
-): Promise<ModuleFamily | undefined> {
-  const candidates = FAMILIES.filter((f) => f.answersAt(finalLine))
+): Promise<DeviceFamily | undefined> {
+  const candidates = families.filter((f) => f.answersAt(finalLine))
   if (candidates.length <= 1) return candidates[0]
   for (const f of candidates) {
     if (!f.probe) continue
@@ -87,23 +89,33 @@ export async function openTransport(url: string, opts: OpenModuleOptions = {}): 
   })
 }
 
+/** The families a module may belong to, in recognition order, and the profiles to pick from. */
+export interface KnownModules {
+  families: readonly DeviceFamily[]
+  profiles: readonly FirmwareProfile[]
+}
+
 /**
  * Opens a module on any transport, learns its dialect and identity from the wire, and picks the
  * firmware profile by module and version. The same path for a real module and an emulator.
  */
-export async function openModule(url: string, opts: OpenModuleOptions = {}): Promise<OpenedModule> {
+export async function openModuleWith(
+  known: KnownModules,
+  url: string,
+  opts: OpenModuleOptions = {},
+): Promise<OpenedModule> {
   const transport = await openTransport(url, opts)
   const monotonic = opts.monotonic ?? (() => performance.now())
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts }
   // A plain command never takes longer than an HTTPS request: a tighter request limit tightens both.
   if (opts.timeouts?.httpMs !== undefined && opts.timeouts.commandMs === undefined)
     timeouts.commandMs = Math.min(timeouts.commandMs, timeouts.httpMs)
-  const opening = anyFraming()
+  const opening = anyFraming(known.families)
   const channel = new AtChannel(transport, opening, monotonic)
   try {
     const dialectLine = await sync(channel)
-    const profiles = await loadAllProfiles(opts.profileDirs ?? [])
-    const family = await familyAnswering(channel, dialectLine, timeouts.commandMs)
+    const profiles = known.profiles
+    const family = await familyAnswering(channel, known.families, dialectLine, timeouts.commandMs)
     if (!family)
       throw new DeviceError('DEVICE_UNKNOWN', `"${dialectLine}" in answer to AT is no registered module family's`)
     // The first AT ended in CR LF, so that a family reading up to the LF (ESP-AT) answers it. A
@@ -117,7 +129,7 @@ export async function openModule(url: string, opts: OpenModuleOptions = {}): Pro
     const identity = await family.identify(channel, timeouts.commandMs, profiles)
     const { profile, warning } = pickProfile(identity, profiles)
     const working = opts.driverProfile ? opts.driverProfile(profile) : profile
-    const driver = familyOf(identity.dialect).createDriver(channel, identity, working, monotonic, timeouts)
+    const driver = family.createDriver(channel, identity, working, monotonic, timeouts)
     return { driver, channel, transport, identity, profile, profileWarning: warning }
   } catch (err) {
     await transport.close()

@@ -1,4 +1,5 @@
-import type { FirmwareProfile, Identity, LearnedInfo } from '../device/index.js'
+import type { Identity } from '../device/index.js'
+import type { FirmwareProfile, LearnedInfo } from '../profile/index.js'
 import { errorEntry } from './error-lines.js'
 import { ERROR_CLASSES, FIELD_PATHS, setField, type FieldPath } from './fields.js'
 import type { Findings } from './findings.js'

@@ -1,4 +1,4 @@
-import type { FailureClass } from '../device/index.js'
+import type { FailureClass } from '../profile/index.js'
 
 export type ErrorClass = Exclude<FailureClass, 'device'>
 

@@ -1,4 +1,4 @@
-import { FAILURE_CLASSES, linePattern, type FailureClass, type FirmwareProfile } from '../device/index.js'
+import { FAILURE_CLASSES, linePattern, type FailureClass, type FirmwareProfile } from '../profile/index.js'
 
 /** The profile fields learn measures, by path. `errors.<class>` are the module's lines per class. */
 export const ERROR_CLASSES = FAILURE_CLASSES.filter((c) => c !== 'device') as Array<Exclude<FailureClass, 'device'>>

@@ -1,4 +1,4 @@
-import type { LearnMethod } from '../device/index.js'
+import type { LearnMethod } from '../profile/index.js'
 import type { FieldPath } from './fields.js'
 import type { ErrorClass } from './error-lines.js'
 

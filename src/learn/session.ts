@@ -1,14 +1,8 @@
+import { familyOf } from '../families/index.js'
 import type { Clock } from '../core/clock.js'
-import {
-  isDeviceError,
-  linePattern,
-  ModuleStopped,
-  recoverModule,
-  watchedRequest,
-  type FirmwareProfile,
-  type OpenedModule,
-} from '../device/index.js'
-import { caUploadBytes, type NotRun, type PlanItem } from '../plan/index.js'
+import { isDeviceError, ModuleStopped, recoverModule, watchedRequest, type OpenedModule } from '../device/index.js'
+import { linePattern, type FirmwareProfile } from '../profile/index.js'
+import type { NotRun, PlanItem } from '../plan/index.js'
 import type { RunStore, UploadEvidence } from '../store/index.js'
 import type { ClientHelloInfo, ProbeCert, ProbeServe, ProbeServer, ServedConnection } from './lab/index.js'
 
@@ -191,7 +185,7 @@ export class ProbeSession {
 
   /** An upload whose acceptance is the measurement (the store's size): recorded as an attempt. */
   async tryUpload(id: string, what: string, ca: ProbeCert): Promise<UploadOutcome> {
-    const bytes = caUploadBytes(ca.der, this.d.module.identity)
+    const bytes = familyOf(this.d.module.identity.dialect).caUploadBytes(ca.der)
     const prior = this.d.prior.get(id)
     if (prior) {
       const u = { id, attemptId: prior.id, accepted: prior.outcome === 'pass', bytes, lines: prior.lines }
@@ -336,7 +330,7 @@ export class ProbeSession {
             subject: p.ca.subject,
             source: 'store',
             kind: 'root',
-            uploadBytes: caUploadBytes(p.ca.der, id),
+            uploadBytes: familyOf(id.dialect).caUploadBytes(p.ca.der),
           }
         : null,
     }

@@ -1,4 +1,5 @@
-import { familyOf, type FirmwareProfile } from '../device/index.js'
+import { type FirmwareProfile } from '../profile/index.js'
+import { familyOf } from '../families/index.js'
 
 /** Largest CA learn ever uploads (the store-size search's top), with room for PEM. */
 const MAX_UPLOAD = 24 * 1024

@@ -1,10 +1,10 @@
-import type { FirmwareProfile } from '../device/profile/profile.js'
 import type { Target } from '../hosts/index.js'
 import {
   planDevice,
   type AnchorChoice,
   type DevicePlan,
   type PlanItem,
+  type PlanModule,
   type TargetObservations,
 } from '../plan/index.js'
 
@@ -27,14 +27,14 @@ export class DeviceFeed implements AsyncIterable<DevicePlan> {
 
   constructor(
     private readonly device: string,
-    private readonly profile: FirmwareProfile,
+    private readonly module: PlanModule,
     private readonly choice: AnchorChoice,
   ) {}
 
   /** A target whose observations (the device's hello and the broad one) are all in. */
   ready(target: Target, obs: TargetObservations): void {
     if (this.closed) return
-    const one = planDevice(this.device, this.profile, [target], new Map([[target.id, obs]]), this.choice)
+    const one = planDevice(this.device, this.module, [target], new Map([[target.id, obs]]), this.choice)
     const groups: Group[] = []
     for (const g of one.groups) {
       this.current ??= g.anchor.sha256

@@ -10,7 +10,9 @@ import {
 } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import { messageOf } from '../core/errors.js'
-import { helloOf, lockDevice, openModule, type OpenedModule } from '../device/index.js'
+import { lockDevice, type OpenedModule } from '../device/index.js'
+import { helloOf } from '../profile/index.js'
+import { openModule, planModule } from '../families/index.js'
 import type { ResolveMap, Target } from '../hosts/index.js'
 import { planDevice, type AnchorChoice, type DevicePlan, type TargetObservations } from '../plan/index.js'
 import { helloHash, type ObservationStore, type RunDevice, type RunRow, type RunStore } from '../store/index.js'
@@ -182,7 +184,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     const feeds = new Map<string, DeviceFeed>()
     for (const d of stored ? unplanned : input.devices) {
       const m = opened.get(d.label)
-      if (m) feeds.set(d.label, new DeviceFeed(d.label, m.profile, input.anchors))
+      if (m) feeds.set(d.label, new DeviceFeed(d.label, planModule(m.profile), input.anchors))
     }
     // Devices start on the first planned targets while the rest resolve; the plan is stored
     // once complete, so --resume always finds the whole, deterministic plan or none.
@@ -406,7 +408,7 @@ async function resolveAndPlan(
       const own = resolutions.byHello.get(helloHash(helloOf(m.profile)))!
       const obs = new Map<string, TargetObservations>()
       for (const t of input.targets) obs.set(t.id, { device: own.get(t.id)!, broad: broad.get(t.id)! })
-      const plan = planDevice(d.label, m.profile, input.targets, obs, input.anchors, input.store)
+      const plan = planDevice(d.label, planModule(m.profile), input.targets, obs, input.anchors, input.store)
       // A trust-store CA lent to a lone must-reject target is in no observation: stored for the upload.
       for (const g of plan.groups) {
         if (!g.items.some((i) => i.borrowed)) continue

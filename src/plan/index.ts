@@ -1,14 +1,7 @@
-export {
-  planDevice,
-  candidatesFor,
-  uploadSize,
-  caUploadBytes,
-  skipReason,
-  untrustedDetail,
-  NOT_RUN_REASONS,
-} from './plan.js'
+export { planDevice, candidatesFor, skipReason, untrustedDetail, NOT_RUN_REASONS } from './plan.js'
 export type {
   DevicePlan,
+  PlanModule,
   NotRun,
   NotRunReason,
   PlanItem,

@@ -1,6 +1,6 @@
 import { issuedBy, type Anchor, type AnchorSource, type Observation, type ParsedCert } from '../chain/index.js'
 import { displayName } from '../chain/display-name.js'
-import { familyOf, type FirmwareProfile } from '../device/index.js'
+import type { FirmwareProfile } from '../profile/index.js'
 import type { Target } from '../hosts/index.js'
 import type { AnchorChoice } from './anchor-choice.js'
 
@@ -131,13 +131,20 @@ function rank(a: Anchor): number {
   return onPath * 100 + (a.kind === 'root' ? 0 : 50) + shortest
 }
 
-function planned(a: Anchor, profile: FirmwareProfile, untrusted: boolean): PlannedAnchor {
+/** The module a plan is made for: its profile, and the bytes a CA takes in its store as its family uploads it. */
+export interface PlanModule {
+  profile: FirmwareProfile
+  /** Bytes a CA of this DER takes in the store (DER on the SPWF04SA, PEM on the SPWF01SA and ESP-AT). */
+  caBytes(der: Uint8Array): number
+}
+
+function planned(a: Anchor, m: PlanModule, untrusted: boolean): PlannedAnchor {
   return {
     sha256: a.cert.info.sha256,
     subject: a.cert.info.subject,
     source: untrusted ? `${a.source}-untrusted` : a.source,
     kind: a.kind,
-    uploadBytes: uploadSize(a, profile),
+    uploadBytes: m.caBytes(a.cert.der),
   }
 }
 
@@ -151,15 +158,6 @@ export function untrustedDetail(a: Anchor): string {
   const what =
     a.kind === 'root' ? `${from} root not in any trust store` : `${from} intermediate chaining to no trust-store root`
   return `${what} (uploaded only with --anchors include-untrusted)`
-}
-
-export function uploadSize(anchor: Anchor, profile: FirmwareProfile): number {
-  return caUploadBytes(anchor.cert.der, profile)
-}
-
-/** Bytes a CA takes in the module's store, as its family uploads it (DER for SPWF04, PEM for SPWF01). */
-export function caUploadBytes(der: Buffer, profile: Pick<FirmwareProfile, 'dialect'>): number {
-  return familyOf(profile.dialect).caUploadBytes(der)
 }
 
 /** The trust store as the planner borrows from it (a TrustStore): for a must-reject target no other target lends a CA to. */
@@ -179,12 +177,13 @@ export interface SpareCas {
  */
 export function planDevice(
   device: string,
-  profile: FirmwareProfile,
+  m: PlanModule,
   targets: readonly Target[],
   observations: ReadonlyMap<string, TargetObservations>,
   choice: AnchorChoice,
   spare: SpareCas | null = null,
 ): DevicePlan {
+  const profile = m.profile
   const groups = new Map<string, { anchor: PlannedAnchor; items: PlanItem[] }>()
   const skipped: PlanItem[] = []
   const mustReject: Array<{ item: PlanItem; served: readonly ParsedCert[] }> = []
@@ -211,7 +210,7 @@ export function planDevice(
       for (const a of untrusted)
         skipped.push({
           ...base,
-          anchor: planned(a, profile, false),
+          anchor: planned(a, m, false),
           skip: { reason: 'untrusted-anchor', detail: untrustedDetail(a) },
         })
     }
@@ -238,7 +237,7 @@ export function planDevice(
       continue
     }
     for (const a of candidates) {
-      const anchor = planned(a, profile, !trusted.includes(a))
+      const anchor = planned(a, m, !trusted.includes(a))
       if (anchor.uploadBytes > profile.store.maxCaBytes) {
         skipped.push({
           ...base,
@@ -269,7 +268,7 @@ export function planDevice(
       continue
     }
     const lent = [...groups.values()].filter((g) => g.items.some((i) => i.borrowed))
-    const b = spare ? borrowFromStore(served, profile, spare, lent[0]?.anchor ?? null) : null
+    const b = spare ? borrowFromStore(served, m, spare, lent[0]?.anchor ?? null) : null
     if (!b) {
       skipped.push({
         ...item,
@@ -308,20 +307,21 @@ function keyAccepted(c: ParsedCert, profile: FirmwareProfile): boolean {
  */
 export function borrowFromStore(
   served: readonly ParsedCert[],
-  profile: FirmwareProfile,
+  m: PlanModule,
   store: SpareCas,
   lent: PlannedAnchor | null,
 ): { anchor: PlannedAnchor; why: string } | null {
+  const profile = m.profile
   const own = new Set(served.map((c) => c.info.sha256))
   const usable = (c: ParsedCert) =>
     !own.has(c.info.sha256) &&
     (c.info.isCA || c.info.selfSigned) &&
     keyAccepted(c, profile) &&
-    caUploadBytes(c.der, profile) <= profile.store.maxCaBytes
+    m.caBytes(c.der) <= profile.store.maxCaBytes
   const toPlanned = (c: ParsedCert): PlannedAnchor =>
     planned(
       { cert: c, source: 'store', kind: c.info.selfSigned ? 'root' : 'intermediate', paths: [], match: [] },
-      profile,
+      m,
       false,
     )
   const name = (c: ParsedCert | PlannedAnchor) => displayName('info' in c ? c.info.subject : c.subject, 80)
@@ -345,7 +345,7 @@ export function borrowFromStore(
   let bestBytes = Infinity
   for (const c of store.certificates()) {
     if (!usable(c)) continue
-    const n = caUploadBytes(c.der, profile)
+    const n = m.caBytes(c.der)
     if (n < bestBytes || (n === bestBytes && best !== null && c.info.sha256 < best.info.sha256)) {
       best = c
       bestBytes = n

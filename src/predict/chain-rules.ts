@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { issuedBy, type ParsedCert } from '../chain/index.js'
-import type { FailureClass, FirmwareProfile } from '../device/profile/profile.js'
+import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
 import { displayName } from '../chain/display-name.js'
 import { checkedNames, nameMatches } from './names.js'
 import type { Reason } from './types.js'

@@ -1,4 +1,4 @@
-import type { FailureClass, FirmwareProfile } from '../device/profile/profile.js'
+import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
 import type { HandshakeFact, Reason, ServerFacts } from './types.js'
 import { keyExchangeOf, moduleName, suitesText, versionsText } from './wording.js'
 

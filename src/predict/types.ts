@@ -1,5 +1,5 @@
 import type { ParsedCert } from '../chain/index.js'
-import type { FailureClass, FirmwareProfile } from '../device/profile/profile.js'
+import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
 
 /** What the resolver saw of the server: the facts a prediction rests on besides the chain. */
 export interface HandshakeFact {

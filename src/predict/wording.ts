@@ -1,6 +1,6 @@
 import { TLS_VERSIONS, type KeyInfo, type ParsedCert } from '../chain/index.js'
 import { displayName } from '../chain/display-name.js'
-import type { FirmwareProfile } from '../device/profile/profile.js'
+import type { FirmwareProfile } from '../profile/profile.js'
 
 /** `SPWF04SA 1.0.0`: how a reason names the module whose limit it quotes. */
 export function moduleName(profile: FirmwareProfile): string {

@@ -1,5 +1,5 @@
 import type { KeyInfo, StoredFields } from '../chain/index.js'
-import type { FirmwareProfile } from '../device/index.js'
+import type { FirmwareProfile } from '../profile/index.js'
 import type { TranscriptEntry } from '../device/index.js'
 import type { Statement } from 'better-sqlite3'
 import type { Db } from './db.js'

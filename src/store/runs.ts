@@ -1,28 +1,22 @@
-import type { FirmwareProfile } from '../device/index.js'
+import type { FirmwareProfile } from '../profile/index.js'
 import type { DevicePlan, NotRun, PlanItem } from '../plan/index.js'
 import { AppError } from '../core/errors.js'
 import { storeError, type Db } from './db.js'
-import { JSON_COLUMNS, readJsonColumn, type JsonColumn } from './schemas.js'
+import {
+  JSON_COLUMNS,
+  readJsonColumn,
+  type JsonColumn,
+  type RunDevice,
+  type RunTarget,
+  type UploadEvidence,
+} from './schemas.js'
+
+export type { RunDevice, RunTarget, UploadEvidence } from './schemas.js'
 
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'device-lost'
 
 /** A survey's attempts are verdicts a report reads; a learn run's are probes (`tlsmatrix learn`), kept as evidence only. */
 export type RunKind = 'survey' | 'learn'
-
-export interface RunDevice {
-  label: string
-  url: string
-  module: string | null
-  firmware: string | null
-  build: string | null
-  profile: string | null
-  warning: string | null
-  /** Why the device could not be used, when it could not. */
-  lost: string | null
-  /** CA uploads and HTTPS requests made in the last session of the run (device time spent). */
-  uploads?: number
-  requests?: number
-}
 
 export interface RunRow {
   id: string
@@ -46,16 +40,6 @@ export interface RunRow {
   rig?: string | null
   /** Absent: a survey. */
   kind?: RunKind
-}
-
-export interface RunTarget {
-  id: string
-  host: string
-  port: number
-  path: string
-  tags: string[]
-  expect: 'pass' | 'fail' | null
-  line: number
 }
 
 export interface AttemptRecord {
@@ -115,13 +99,6 @@ export interface AttemptRow {
 }
 
 export const NO_ANCHOR = '-'
-
-export interface UploadEvidence {
-  command: string
-  /** The SubjectKeyId the module answered (lower-case hex), null when it reports none. */
-  ski: string | null
-  lines: string[]
-}
 
 /** Runs and device attempts; each attempt is written in its own transaction as soon as it ends. */
 export class RunStore {

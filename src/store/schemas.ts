@@ -2,9 +2,40 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { TLS_VERSIONS } from '../chain/iana.js'
 import type { TranscriptEntry } from '../device/at/transcript.js'
-import type { FirmwareProfile } from '../device/index.js'
+import type { FirmwareProfile } from '../profile/index.js'
 import type { DevicePlan } from '../plan/index.js'
-import type { RunDevice, RunTarget, UploadEvidence } from './runs.js'
+
+export interface RunDevice {
+  label: string
+  url: string
+  module: string | null
+  firmware: string | null
+  build: string | null
+  profile: string | null
+  warning: string | null
+  /** Why the device could not be used, when it could not. */
+  lost: string | null
+  /** CA uploads and HTTPS requests made in the last session of the run (device time spent). */
+  uploads?: number
+  requests?: number
+}
+
+export interface RunTarget {
+  id: string
+  host: string
+  port: number
+  path: string
+  tags: string[]
+  expect: 'pass' | 'fail' | null
+  line: number
+}
+
+export interface UploadEvidence {
+  command: string
+  /** The SubjectKeyId the module answered (lower-case hex), null when it reports none. */
+  ski: string | null
+  lines: string[]
+}
 
 /**
  * The store boundary: what a row of each table must hold, and above all what each JSON column

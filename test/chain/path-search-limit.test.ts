@@ -19,7 +19,7 @@ import {
 import { findPaths } from '../../src/chain/paths.js'
 import { systemClock } from '../../src/core/clock.js'
 import { x509 } from '../../src/core/x509.js'
-import { loadProfile } from '../../src/device/index.js'
+import { loadProfile, planModule } from '../../src/families/index.js'
 import { parseResolveEntries } from '../../src/hosts/index.js'
 import { startLab, type RunningLab } from '../../src/lab/index.js'
 import { resolveBatch } from '../../src/pipeline/index.js'
@@ -84,7 +84,7 @@ describe('a certificate mesh is searched within bounds', () => {
     const t = targets.get('mesh-1.test')!
     const plan = planDevice(
       'dev',
-      profile,
+      planModule(profile),
       [t],
       new Map([[t.id, { device: { obs: mesh, id: null }, broad: { obs: mesh, id: null } }]]),
       { mode: 'all', includeUntrusted: false },

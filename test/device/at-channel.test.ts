@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AtChannel, SPWF04_FRAMING } from '../../src/device/at/channel.js'
+import { AtChannel } from '../../src/device/at/channel.js'
+import { SPWF04_FRAMING } from '../../src/families/spwf04/framing.js'
 import { LineReader, type ReaderEvent } from '../../src/device/at/line-reader.js'
 import { isDeviceError } from '../../src/device/index.js'
 import { scriptedTransport } from '../helpers/scripted-transport.js'

@@ -1,9 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { AtChannel, SPWF04_FRAMING } from '../../src/device/at/channel.js'
+import { AtChannel } from '../../src/device/at/channel.js'
+import { SPWF04_FRAMING } from '../../src/families/spwf04/framing.js'
 import { atField } from '../../src/device/at/fields.js'
-import { classifyLines, isDeviceError, loadProfile } from '../../src/device/index.js'
+import { isDeviceError } from '../../src/device/index.js'
+import { classifyLines } from '../../src/profile/index.js'
+import { loadProfile } from '../../src/families/index.js'
 import { scriptedTransport } from '../helpers/scripted-transport.js'
 
 // The forum post of ../shared/reference (copied to test/fixtures/at): per site, the module's

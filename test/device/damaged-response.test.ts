@@ -1,7 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AtChannel, SPWF01_FRAMING, SPWF04_FRAMING } from '../../src/device/at/channel.js'
-import { classifyResponse, damage, fillLine, loadProfile, type FirmwareProfile } from '../../src/device/index.js'
+import { AtChannel } from '../../src/device/at/channel.js'
+import { SPWF01_FRAMING } from '../../src/families/spwf01/framing.js'
+import { SPWF04_FRAMING } from '../../src/families/spwf04/framing.js'
+import { classifyResponse, damage, fillLine, type FirmwareProfile } from '../../src/profile/index.js'
+import { loadProfile } from '../../src/families/index.js'
 import { scriptedTransport } from '../helpers/scripted-transport.js'
 
 /** Bytes a link may turn a byte into: controls, line breaks, and the emulator's 0x80-0xFE range. */

@@ -2,9 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { systemClock } from '../../src/core/clock.js'
-import { loadProfile } from '../../src/device/index.js'
-import { NO_FAULTS } from '../../src/device/emulator/faults.js'
-import { startEmulator } from '../../src/device/emulator/serve.js'
+import { familyOf, loadProfile } from '../../src/families/index.js'
+import { NO_FAULTS } from '../../src/emulator/faults.js'
+import { startEmulator } from '../../src/emulator/serve.js'
 import { waitFor } from '../helpers/wait.js'
 
 /** A real TCP client of the emulator: what it received, and whether the emulator closed it. */
@@ -36,8 +36,10 @@ async function client(port: number) {
 
 test('emulate --listen: a second client is refused while one holds the line; the first keeps it, untouched', async (t) => {
   const notices: string[] = []
+  const profile = await loadProfile('spwf04sa-1.1.0')
   const emu = await startEmulator({
-    profile: await loadProfile('spwf04sa-1.1.0'),
+    profile,
+    dialect: familyOf(profile.dialect).emulator,
     listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
     resolveMap: new Map(),
     baud: 115200,

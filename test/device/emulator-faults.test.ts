@@ -1,10 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { CertCache } from '../../src/chain/index.js'
-import { parseFaults } from '../../src/device/emulator/faults.js'
-import { EmulatedModule } from '../../src/device/emulator/module.js'
-import { spwf04 } from '../../src/device/emulator/spwf04.js'
-import { loadProfile, type FirmwareProfile } from '../../src/device/index.js'
+import { parseFaults } from '../../src/emulator/faults.js'
+import { EmulatedModule } from '../../src/emulator/module.js'
+import { spwf04 } from '../../src/families/spwf04/emulator.js'
+import { type FirmwareProfile } from '../../src/profile/index.js'
+import { loadProfile } from '../../src/families/index.js'
 
 /** An emulated module driven in-process: what it writes for each line sent. */
 async function moduleUnderTest(faults: string, seed: number, profile?: FirmwareProfile) {

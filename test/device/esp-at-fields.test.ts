@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { commandLine, quoted, splitParams, unquote } from '../../src/device/families/esp-at/fields.js'
-import { parseGmr } from '../../src/device/families/esp-at/identify.js'
-import { parsePkiPartition, pkiPartition } from '../../src/device/families/esp-at/pki-partition.js'
+import { commandLine, quoted, splitParams, unquote } from '../../src/families/esp-at/fields.js'
+import { parseGmr } from '../../src/families/esp-at/identify.js'
+import { parsePkiPartition, pkiPartition } from '../../src/families/esp-at/pki-partition.js'
 import { isDeviceError } from '../../src/device/index.js'
 
 test('AtPKI partition image byte for byte: F1 F1, u16 count, u32 items length, items padded with FF to 4 bytes (LE)', () => {

@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
-import { openModule, type OpenedModule } from '../../src/device/index.js'
+import { type OpenedModule } from '../../src/device/index.js'
+import { openModule } from '../../src/families/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { startTestLab } from '../helpers/lab.js'
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type AddressInfo } from 'node:net'
-import { openModule } from '../../src/device/index.js'
+import { openModule } from '../../src/families/index.js'
 
 /**
  * open's first AT ends in CR LF, so that ESP-AT (which reads up to the LF) answers it. A module

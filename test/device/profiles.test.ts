@@ -1,6 +1,8 @@
 import { test } from 'node:test'
+import { isAppError } from '../../src/core/errors.js'
 import assert from 'node:assert/strict'
-import { isDeviceError, loadAllProfiles, loadProfile, pickProfile, validateProfile } from '../../src/device/index.js'
+import { pickProfile } from '../../src/device/index.js'
+import { loadAllProfiles, loadProfile, validateProfile } from '../../src/families/index.js'
 import { loaderArgs } from '../../src/device/transport/emu.js'
 
 test('every shipped profile validates and marks its guesses', async () => {
@@ -46,12 +48,12 @@ test('a broken user profile is refused with what is wrong', async () => {
   assert.throws(
     () => validateProfile(bad, 'mine.json'),
     (e) =>
-      isDeviceError(e, 'PROFILE_INVALID') &&
+      isAppError(e, 'PROFILE_INVALID') &&
       /unknown cipher suite "TLS_MADE_UP"/.test((e as Error).message) &&
       /unknown failure class "flaky"/.test((e as Error).message),
   )
-  await assert.rejects(loadProfile('no-such-profile'), (e) => isDeviceError(e, 'PROFILE_NOT_FOUND'))
-  await assert.rejects(loadProfile('../etc/passwd'), (e) => isDeviceError(e, 'PROFILE_INVALID'))
+  await assert.rejects(loadProfile('no-such-profile'), (e) => isAppError(e, 'PROFILE_NOT_FOUND'))
+  await assert.rejects(loadProfile('../etc/passwd'), (e) => isAppError(e, 'PROFILE_INVALID'))
 })
 
 test('an emulator started by a runner inherits module loaders, not debugger flags', () => {
@@ -68,7 +70,7 @@ test('a misspelt or unknown field is refused, naming it, instead of its default 
   assert.throws(
     () => validateProfile(typo, 'mine.json'),
     (e) =>
-      isDeviceError(e, 'PROFILE_INVALID') &&
+      isAppError(e, 'PROFILE_INVALID') &&
       /^mine\.json: .*unknown field tls\."checkValidty" \(tls has versions, .*checkValidity/.test((e as Error).message),
   )
   assert.throws(

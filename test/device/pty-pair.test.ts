@@ -3,11 +3,11 @@ import assert from 'node:assert/strict'
 import { closeSync, readFileSync, writeSync } from 'node:fs'
 import tty from 'node:tty'
 import { SerialPort } from 'serialport'
-import { nodePtyVersion, openPtyPair } from '../../src/device/emulator/pty-pair.js'
+import { nodePtyVersion, openPtyPair } from '../../src/emulator/pty-pair.js'
 
 /**
  * The emulator's pseudo-terminal comes from node-pty's non-public `native` binding (see
- * src/device/emulator/pty-pair.ts). If an upgrade changes it, this fails here, not in a survey.
+ * src/emulator/pty-pair.ts). If an upgrade changes it, this fails here, not in a survey.
  */
 test('node-pty is the pinned version whose private pty binding pty-pair.ts was written for', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -17,7 +17,7 @@ test('node-pty is the pinned version whose private pty binding pty-pair.ts was w
   assert.equal(
     nodePtyVersion(),
     pkg.dependencies['node-pty'],
-    'installed node-pty differs from the pin: re-check src/device/emulator/pty-pair.ts',
+    'installed node-pty differs from the pin: re-check src/emulator/pty-pair.ts',
   )
 })
 

@@ -1,8 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AtChannel, SPWF01_FRAMING } from '../../src/device/at/channel.js'
-import { Spwf01Driver } from '../../src/device/drivers/spwf01.js'
-import { loadProfile } from '../../src/device/index.js'
+import { AtChannel } from '../../src/device/at/channel.js'
+import { SPWF01_FRAMING } from '../../src/families/spwf01/framing.js'
+import { Spwf01Driver } from '../../src/families/spwf01/driver.js'
+import { loadProfile } from '../../src/families/index.js'
 import { scriptedTransport } from '../helpers/scripted-transport.js'
 
 const BODY = 'x'.repeat(161 - 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'.length)

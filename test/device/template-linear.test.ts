@@ -1,26 +1,21 @@
 import { test } from 'node:test'
+import { isAppError } from '../../src/core/errors.js'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  classifyResponse,
-  isDeviceError,
-  linePattern,
-  loadAllProfiles,
-  loadProfile,
-  validateProfile,
-  type FirmwareProfile,
-} from '../../src/device/index.js'
+import { classifyResponse, linePattern, type FirmwareProfile } from '../../src/profile/index.js'
+import { loadAllProfiles, loadProfile, validateProfile } from '../../src/families/index.js'
 
 // Issue 20 §5: profile templates (`{n}` a number, `{text}` printable ASCII) were compiled to
 // regular expressions, and a template of many adjacent `{text}` (or any run of placeholders that
 // can match the same characters) backtracked for ever on a line it does not match: 100% CPU and
 // Ctrl-C ignored. Profiles travel between people, so a template is untrusted input.
 
-const DEVICE_INDEX = fileURLToPath(new URL('../../src/device/index.ts', import.meta.url))
+const FAMILIES_INDEX = fileURLToPath(new URL('../../src/families/index.ts', import.meta.url))
+const PROFILE_INDEX = fileURLToPath(new URL('../../src/profile/index.ts', import.meta.url))
 
 /** A shipped profile with one error entry replaced. */
 async function withErrorEntry(lines: string[]): Promise<FirmwareProfile> {
@@ -45,7 +40,8 @@ test('hostile templates classify a long line in linear time (run apart, with a g
   const profileFile = join(dir, 'hostile.json')
   writeFileSync(profileFile, JSON.stringify(await withErrorEntry(HOSTILE)))
   const script = `
-    const { classifyResponse, validateProfile } = await import(${JSON.stringify(DEVICE_INDEX)})
+    const { classifyResponse } = await import(${JSON.stringify(PROFILE_INDEX)})
+    const { validateProfile } = await import(${JSON.stringify(FAMILIES_INDEX)})
     const { readFileSync } = await import('node:fs')
     const profile = validateProfile(JSON.parse(readFileSync(${JSON.stringify(profileFile)}, 'utf8')), 'hostile.json')
     const long = 'AT-S.' + ':'.repeat(4000) + 'Y'
@@ -171,7 +167,7 @@ test('a template the matcher will not take is refused at load, naming the file a
   assert.throws(
     () => validateProfile(long, 'mine.json'),
     (e) =>
-      isDeviceError(e, 'PROFILE_INVALID') &&
+      isAppError(e, 'PROFILE_INVALID') &&
       /^mine\.json: .*errors\.untrusted\[0\]: a template of 608 characters; at most 512/.test((e as Error).message),
   )
   const typo = structuredClone(await loadProfile('spwf04sa-1.1.0'))
@@ -179,7 +175,7 @@ test('a template the matcher will not take is refused at load, naming the file a
   assert.throws(
     () => validateProfile(typo, 'mine.json'),
     (e) =>
-      isDeviceError(e, 'PROFILE_INVALID') &&
+      isAppError(e, 'PROFILE_INVALID') &&
       new RegExp(
         `responses\\.info\\[${typo.responses.info.length - 1}\\]: unknown placeholder \\{num\\} \\(\\{n\\} is a number, \\{text\\} printable text\\)`,
       ).test((e as Error).message),
@@ -190,7 +186,7 @@ test('a template the matcher will not take is refused at load, naming the file a
   await assert.rejects(
     loadProfile(join(dir, 'spwf04sa-9.9.9.json')),
     (e) =>
-      isDeviceError(e, 'PROFILE_INVALID') &&
+      isAppError(e, 'PROFILE_INVALID') &&
       (e as Error).message.startsWith(join(dir, 'spwf04sa-9.9.9.json')) &&
       /errors\.untrusted\[0\]/.test((e as Error).message),
   )

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { loadProfile } from '../../src/device/index.js'
+import { loadProfile } from '../../src/families/index.js'
 import { errorEntry, httpTemplate } from '../../src/learn/error-lines.js'
 import { compareLearned, sameValue } from '../../src/learn/fields.js'
 import { searchLargest } from '../../src/learn/search.js'

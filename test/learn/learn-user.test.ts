@@ -29,7 +29,7 @@ describe('tlsmatrix learn as a new user tries it', () => {
 describe('the text table', () => {
   test('a value cut to fit its column ends with an ellipsis', async () => {
     const { learnText } = await import('../../src/cli/output/learn-text.js')
-    const { loadProfile } = await import('../../src/device/index.js')
+    const { loadProfile } = await import('../../src/families/index.js')
     const base = await loadProfile('spwf04sa-1.1.0', [])
     const p = {
       ...base,

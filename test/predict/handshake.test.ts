@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DEFAULT_HELLO, parseCertificate, type Observation, type Resolver } from '../../src/chain/index.js'
-import { helloOf } from '../../src/device/profile/profile.js'
+import { helloOf } from '../../src/profile/profile.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import {
   connectFailureClass,

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { parseCertificate, type ParsedCert } from '../../src/chain/index.js'
 import { dataPath } from '../../src/core/paths.js'
-import { loadProfile } from '../../src/device/profile/load.js'
-import type { FirmwareProfile } from '../../src/device/profile/profile.js'
+import { loadProfile } from '../../src/families/index.js'
+import type { FirmwareProfile } from '../../src/profile/profile.js'
 import { readLabSpec } from '../../src/lab/index.js'
 import { loadOrCreatePki } from '../../src/lab/cache.js'
 

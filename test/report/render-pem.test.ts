@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, X509Certificate } from 'node:crypto'
-import { throwAwayCa } from '../../src/device/doctor/test-ca.js'
+import { throwAwayCa } from '../../src/doctor/test-ca.js'
 import { commentSafe, pemFiles } from '../../src/report/render/pem.js'
 import type { ReportModel } from '../../src/report/model/types.js'
 import { cert, hostileModel } from './render-fixture.js'

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs'
 import { CertCache, parseCertificate, pemBlocks, TrustStore, type Observation } from '../../src/chain/index.js'
 import { x509Lib } from '../../src/chain/x509-lib.js'
 import { run } from '../../src/cli/run.js'
-import { loadProfile, type FirmwareProfile } from '../../src/device/index.js'
+import { type FirmwareProfile } from '../../src/profile/index.js'
+import { loadProfile, planModule } from '../../src/families/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { planDevice, type TargetObservations } from '../../src/plan/index.js'
 import { labResolver, labTargets, startTestLab } from '../helpers/lab.js'
@@ -38,7 +39,7 @@ describe('planning', () => {
   after(async () => lab.close())
 
   test('each distinct anchor is one group: targets sharing a CA are run while it is loaded', () => {
-    const plan = planDevice('d', spwf04, targets(), obs, ALL)
+    const plan = planDevice('d', planModule(spwf04), targets(), obs, ALL)
     const anchors = plan.groups.map((g) => g.anchor.sha256)
     assert.equal(new Set(anchors).size, anchors.length, 'an anchor appears in one group only')
     const rootRsa = plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!
@@ -51,14 +52,14 @@ describe('planning', () => {
   })
 
   test('ski-aki modules try intermediates and cross-signs; path modules try the roots of the paths', () => {
-    const ski = planDevice('d', spwf04, targets(), obs, ALL)
+    const ski = planDevice('d', planModule(spwf04), targets(), obs, ALL)
       .groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
       .map((g) => `${g.anchor.kind}:${g.anchor.source}`)
       .sort()
     assert.deepEqual(ski, ['intermediate:served', 'intermediate:served', 'root:store', 'root:store'])
     // A path-building module anchors its path at any CA it holds: the served intermediate and the
     // served cross-sign are candidates too, after the roots.
-    const path = planDevice('d', spwf01, targets(), obs, ALL)
+    const path = planDevice('d', planModule(spwf01), targets(), obs, ALL)
       .groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
       .map((g) => `${g.anchor.kind}:${g.anchor.source}`)
       .sort()
@@ -70,7 +71,7 @@ describe('planning', () => {
     const o = await (await labResolver(lab)).resolve(t)
     const only = new Map([[t.id, { device: { obs: o, id: null }, broad: { obs: o, id: null } }]])
     for (const profile of [spwf01, await loadProfile('esp-at-4.1-esp32')]) {
-      const all = planDevice('d', profile, [t], only, ALL)
+      const all = planDevice('d', planModule(profile), [t], only, ALL)
       assert.deepEqual(
         all.groups.map((g) => [g.anchor.subject, g.anchor.kind, g.anchor.source]),
         [
@@ -81,7 +82,7 @@ describe('planning', () => {
         ],
         profile.id,
       )
-      const first = planDevice('d', profile, [t], only, FIRST)
+      const first = planDevice('d', planModule(profile), [t], only, FIRST)
       assert.deepEqual(
         first.groups.map((g) => g.anchor.subject),
         ['CN=tlsmatrix Lab Intermediate AIA, O=tlsmatrix lab'],
@@ -89,7 +90,7 @@ describe('planning', () => {
       )
     }
     // A server that sends its intermediate: the root stays the preferred (first) anchor.
-    const rsa = planDevice('d', spwf01, [labTargets(lab).get('rsa2048.basic.test')!], obs, FIRST)
+    const rsa = planDevice('d', planModule(spwf01), [labTargets(lab).get('rsa2048.basic.test')!], obs, FIRST)
     assert.deepEqual(
       rsa.groups.map((g) => g.anchor.subject),
       ['CN=tlsmatrix Lab Root RSA 2048, O=tlsmatrix lab'],
@@ -97,7 +98,7 @@ describe('planning', () => {
   })
 
   test('--anchors first tries only the preferred root', () => {
-    const plan = planDevice('d', spwf04, targets(), obs, FIRST)
+    const plan = planDevice('d', planModule(spwf04), targets(), obs, FIRST)
     const cross = plan.groups.filter((g) => g.items.some((i) => i.host === 'cross.basic.test'))
     assert.equal(cross.length, 1)
     assert.equal(cross[0]!.anchor.kind, 'root')
@@ -110,7 +111,7 @@ describe('planning', () => {
     const withIt = new Map([...obs, [t.id, { device: { obs: o, id: null }, broad: { obs: o, id: null } }]])
     const all = [...targets(), t]
     for (const profile of [spwf04, spwf01]) {
-      const plan = planDevice('d', profile, all, withIt, ALL)
+      const plan = planDevice('d', planModule(profile), all, withIt, ALL)
       assert.deepEqual(
         plan.skipped.map((i) => [i.host, i.anchor?.subject, i.anchor?.source, i.skip?.reason]),
         [
@@ -128,7 +129,7 @@ describe('planning', () => {
         plan.groups.find((g) => /Root RSA 2048/.test(g.anchor.subject))!.items.some((i) => i.host === t.host),
         profile.id,
       )
-      const opted = planDevice('d', profile, all, withIt, { mode: 'all', includeUntrusted: true })
+      const opted = planDevice('d', planModule(profile), all, withIt, { mode: 'all', includeUntrusted: true })
       assert.deepEqual(opted.skipped, [])
       const own = opted.groups.filter((g) => g.items.some((i) => i.host === t.host))
       assert.deepEqual(
@@ -137,7 +138,7 @@ describe('planning', () => {
         profile.id,
       )
       // Trusted first: first,include-untrusted keeps each other target on its trusted anchor.
-      const first = planDevice('d', profile, all, withIt, { mode: 'first', includeUntrusted: true })
+      const first = planDevice('d', planModule(profile), all, withIt, { mode: 'first', includeUntrusted: true })
       for (const g of first.groups)
         if (g.anchor.source.endsWith('-untrusted'))
           assert.deepEqual(
@@ -155,12 +156,12 @@ describe('planning', () => {
     const labStore = new TrustStore(pemBlocks(readFileSync(lab.trustStoreFile, 'utf8')), cache)
     // Without the store to borrow from (the old behaviour): a finding, nothing sent.
     assert.deepEqual(
-      planDevice('d', spwf04, [t], alone, ALL).skipped.map((i) => i.skip?.reason),
+      planDevice('d', planModule(spwf04), [t], alone, ALL).skipped.map((i) => i.skip?.reason),
       ['untrusted-anchor', 'no-anchor'],
     )
     // No store CA is related to this chain: the smallest one the module can store is lent.
     for (const profile of [spwf04, spwf01]) {
-      const plan = planDevice('d', profile, [t], alone, ALL, labStore)
+      const plan = planDevice('d', planModule(profile), [t], alone, ALL, labStore)
       assert.deepEqual(
         plan.skipped.map((i) => i.skip?.reason),
         ['untrusted-anchor'],
@@ -204,7 +205,7 @@ describe('planning', () => {
       [...pemBlocks(readFileSync(lab.trustStoreFile, 'utf8')), Buffer.from(alike.rawData)],
       cache,
     )
-    const plan = planDevice('d', spwf04, [t], alone, ALL, withAlike)
+    const plan = planDevice('d', planModule(spwf04), [t], alone, ALL, withAlike)
     const g = plan.groups[0]!
     assert.equal(g.anchor.sha256, parseCertificate(Buffer.from(alike.rawData)).info.sha256)
     assert.match(
@@ -212,7 +213,7 @@ describe('planning', () => {
       /^no CA of its own: tried with the trust-store CA "CN=tlsmatrix Lab Untrusted Root.*", whose name is the issuer .* but whose key did not sign it, so the module must check the signature/,
     )
     // With another target beside it, the anchor already loaded for it is lent, and said so.
-    const both = planDevice('d', spwf04, [...targets(), t], new Map([...obs, ...alone]), ALL, withAlike)
+    const both = planDevice('d', planModule(spwf04), [...targets(), t], new Map([...obs, ...alone]), ALL, withAlike)
     const lent = both.groups.flatMap((x) => x.items).find((i) => i.host === t.host)!
     assert.match(lent.borrowed!, /the CA this plan uses for the most other targets \(loaded already\)/)
   })
@@ -220,12 +221,12 @@ describe('planning', () => {
   test('an anchor larger than the store is a finding, not an upload', () => {
     const small = structuredClone(spwf04)
     small.store.maxCaBytes = 700
-    const plan = planDevice('d', small, targets(), obs, ALL)
+    const plan = planDevice('d', planModule(small), targets(), obs, ALL)
     assert.ok(plan.skipped.some((i) => i.skip?.reason === 'ca-too-large'))
     for (const g of plan.groups) assert.ok(g.anchor.uploadBytes <= 700)
     // PEM is what the SPWF01 stores: the same certificate costs more there.
-    const der = planDevice('d', spwf04, targets(), obs, ALL).groups[0]!.anchor.uploadBytes
-    const pem = planDevice('d', spwf01, targets(), obs, ALL).groups[0]!.anchor.uploadBytes
+    const der = planDevice('d', planModule(spwf04), targets(), obs, ALL).groups[0]!.anchor.uploadBytes
+    const pem = planDevice('d', planModule(spwf01), targets(), obs, ALL).groups[0]!.anchor.uploadBytes
     assert.ok(pem > der * 1.3)
   })
 

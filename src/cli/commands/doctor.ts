@@ -2,18 +2,8 @@ import { resolve as resolvePath } from 'node:path'
 import type { Clock } from '../../core/clock.js'
 import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
-import {
-  checkDeviceUrl,
-  checkProfileDirs,
-  DeviceError,
-  familyOf,
-  isDeviceError,
-  lockDevice,
-  openModule,
-  parseDeviceUrl,
-  type FamilyDoctor,
-  type OpenedModule,
-} from '../../device/index.js'
+import { DeviceError, isDeviceError, lockDevice, parseDeviceUrl, type OpenedModule } from '../../device/index.js'
+import { checkDeviceUrl, checkProfileDirs, familyOf, openModule, type FamilyDoctor } from '../../families/index.js'
 import {
   askAt,
   caStep,
@@ -34,7 +24,7 @@ import {
   type AtAnswer,
   type Step,
   type StepId,
-} from '../../device/doctor/index.js'
+} from '../../doctor/index.js'
 import { openTcp } from '../../device/transport/tcp.js'
 import type { Transport } from '../../device/transport/transport.js'
 import type { Io } from '../io.js'
@@ -180,7 +170,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
           'module',
           err.message,
           err.code === 'PROFILE_NOT_FOUND'
-            ? 'add a firmware profile for it (--profiles DIR; see "Firmware profiles" in the README)'
+            ? 'add a firmware profile for it (--profiles DIR; see docs/profiles.md)'
             : 'the module answers AT but not the next commands: reset it (power) and check the line for noise',
         ),
       )

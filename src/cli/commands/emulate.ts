@@ -2,10 +2,10 @@ import { resolve as resolvePath } from 'node:path'
 import { writeFileAtomicSync } from '../../core/atomic-write.js'
 import type { Clock } from '../../core/clock.js'
 import { AppError } from '../../core/errors.js'
-import { loadProfile } from '../../device/index.js'
-import { parseFaults } from '../../device/emulator/faults.js'
-import { emulatorErrorLine } from '../../device/emulator/error-line.js'
-import { startEmulator } from '../../device/emulator/serve.js'
+import { familyOf, loadProfile } from '../../families/index.js'
+import { parseFaults } from '../../emulator/faults.js'
+import { emulatorErrorLine } from '../../device/transport/emulator-line.js'
+import { startEmulator } from '../../emulator/serve.js'
 import { parseAddressMap } from '../../hosts/index.js'
 import type { Io } from '../io.js'
 
@@ -73,6 +73,7 @@ export async function emulateCommand(
   )
   const emu = await startEmulator({
     profile,
+    dialect: familyOf(profile.dialect).emulator,
     listen,
     resolveMap: parseAddressMap({ resolve: opts.resolve, connectTo: opts.connectTo ?? [] }),
     baud: opts.baud,

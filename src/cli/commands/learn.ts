@@ -8,19 +8,15 @@ import { AppError, messageOf, outcome } from '../../core/errors.js'
 import { makeDir } from '../../core/make-dir.js'
 import { termSafe } from '../../core/sanitize.js'
 import {
-  checkDeviceUrl,
-  checkProfileDirs,
   isDeviceError,
-  loadProfile,
   lockDevice,
   ModuleLost,
   ModuleStopped,
-  openModule,
   parseDeviceUrl,
-  validateProfile,
-  type FirmwareProfile,
   type OpenedModule,
 } from '../../device/index.js'
+import { type FirmwareProfile } from '../../profile/index.js'
+import { checkDeviceUrl, checkProfileDirs, loadProfile, openModule, validateProfile } from '../../families/index.js'
 import { dnsNameProblem } from '../../hosts/index.js'
 import {
   buildProfile,

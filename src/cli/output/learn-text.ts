@@ -1,5 +1,5 @@
 import { termSafe } from '../../core/sanitize.js'
-import type { FirmwareProfile } from '../../device/index.js'
+import type { FirmwareProfile } from '../../profile/index.js'
 import type { LearnEnd } from '../../learn/index.js'
 import { FIELD_PATHS, getField, sameValue } from '../../learn/index.js'
 

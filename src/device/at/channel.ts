@@ -7,28 +7,14 @@ import { Transcript } from './transcript.js'
 export interface Framing {
   isOk(line: string): boolean
   isError(line: string): boolean
+  /** An unsolicited indication (a URC: SPWF's `+WIND:`, ESP-AT's `WIFI CONNECTED`…), at any point. */
   isWind(line: string): boolean
   /** What ends a command line; CR when absent (the SPWF dialects). */
   commandEnd?: string
-  /** A restart indication; +WIND:1/2 when absent. */
-  isReboot?(line: string): boolean
+  /** An indication that the module restarted: no command in flight will finish. */
+  isReboot(line: string): boolean
   /** Data announced inline, read by length (ESP-AT `+IPD,<n>:`); its bytes go to onInlineData. */
   inlineData?: InlineData
-}
-
-/** +WIND:1 (Poweron) and +WIND:2 (Reset): the module restarted, so no command in flight will finish. */
-export const isRebootWind = (line: string): boolean => /^\+WIND:(1|2):/.test(line)
-
-export const SPWF04_FRAMING: Framing = {
-  isOk: (l) => l === 'AT-S.OK',
-  isError: (l) => /^AT-S\.ERROR(?::|$)/.test(l),
-  isWind: (l) => /^\+WIND:\d+:/.test(l),
-}
-
-export const SPWF01_FRAMING: Framing = {
-  isOk: (l) => l === 'OK',
-  isError: (l) => /^ERROR(?::|$)/.test(l),
-  isWind: (l) => /^\+WIND:\d+:/.test(l),
 }
 
 export interface ExecOptions {
@@ -306,7 +292,7 @@ export class AtChannel {
     if (this.framing.isWind(line)) {
       if (p && !keep(p.winds, line)) p.dropped++
       for (const l of this.windListeners) l(line)
-      if (p && (this.framing.isReboot ?? isRebootWind)(line) && !p.opts.expectReboot) {
+      if (p && this.framing.isReboot(line) && !p.opts.expectReboot) {
         this.reader.reset()
         this.finish(
           p,

@@ -1,7 +1,7 @@
-import { isRebootWind, type AtChannel } from '../at/channel.js'
+import type { AtChannel } from '../at/channel.js'
 import { DeviceError, isDeviceError } from '../errors.js'
-import { classifyResponse, damage } from '../profile/classify.js'
-import type { FirmwareProfile } from '../profile/profile.js'
+import { classifyResponse, damage } from '../../profile/classify.js'
+import type { FirmwareProfile } from '../../profile/profile.js'
 import type { Attempt } from './driver.js'
 
 /**
@@ -66,7 +66,7 @@ export function deviceAttempt(err: unknown, started: number, now: number, channe
 }
 
 /** Counts restarts seen on the wire, whenever they arrive (the worker re-prepares after one). */
-export function rebootCounter(channel: AtChannel, isReboot: (line: string) => boolean = isRebootWind): () => number {
+export function rebootCounter(channel: AtChannel, isReboot: (line: string) => boolean): () => number {
   let n = 0
   channel.onWind((line) => {
     if (isReboot(line)) n++

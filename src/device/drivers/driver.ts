@@ -1,5 +1,5 @@
 import type { TranscriptEntry } from '../at/transcript.js'
-import type { Dialect, FailureClass } from '../profile/profile.js'
+import type { Dialect, FailureClass } from '../../profile/profile.js'
 
 export interface Identity {
   /** One of the modules its family lists. */

@@ -1,22 +1,29 @@
 import { realpathSync, statSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
 import { DeviceError } from '../errors.js'
-import { loadProfile } from '../profile/load.js'
 import { parseDeviceUrl, type DeviceUrl } from './url.js'
 
 /**
  * Checks a device URL against the machine before any work starts, so a typo is a usage error
  * (exit 2) rather than a device "lost" after targets were resolved and a run created. Nothing
- * is opened: a serial port is only looked at (opening one can reset the board behind it).
+ * is opened: a serial port is only looked at (opening one can reset the board behind it). An
+ * `emu:` URL's profile is checked by `profileExists`, which the caller that knows profiles gives.
  */
 export async function checkDeviceUrl(
   url: string,
-  opts: { cwd: string; profileDirs: readonly string[] },
+  opts: {
+    cwd: string
+    profileDirs: readonly string[]
+    profileExists(idOrPath: string, dirs: readonly string[]): Promise<unknown>
+  },
 ): Promise<DeviceUrl> {
   const u = parseDeviceUrl(url)
   if (u.kind === 'emu') {
     try {
-      await loadProfile(u.profile.endsWith('.json') ? resolvePath(opts.cwd, u.profile) : u.profile, opts.profileDirs)
+      await opts.profileExists(
+        u.profile.endsWith('.json') ? resolvePath(opts.cwd, u.profile) : u.profile,
+        opts.profileDirs,
+      )
     } catch (err) {
       throw new DeviceError('TRANSPORT_INVALID', `"${url}": ${(err as Error).message}`, { cause: err })
     }

@@ -1,4 +1,4 @@
-import { parseFaults } from '../emulator/faults.js'
+import { parseFaults } from './emu-faults.js'
 import { DeviceError } from '../errors.js'
 
 export type DeviceUrl =

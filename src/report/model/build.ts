@@ -1,7 +1,8 @@
 import { DEFAULT_HELLO, issuedBy, storedCertificate, type ParsedCert } from '../../chain/index.js'
 import { displayName } from '../../chain/display-name.js'
 import { AppError } from '../../core/errors.js'
-import { findFamily, helloOf, loadProfile, type FirmwareProfile } from '../../device/index.js'
+import { helloOf, type FirmwareProfile } from '../../profile/index.js'
+import { findFamily, loadProfile } from '../../families/index.js'
 import { predict, type HandshakeFact, type Prediction } from '../../predict/index.js'
 import {
   helloHash,
