@@ -83,7 +83,7 @@ test('a YAML run spec runs the nightly job: tonight against last night, and a re
     const md = readFileSync(join(dir, 'reports', 'matrix.md'), 'utf8')
     assert.match(
       md,
-      /\| rotate\.report\.test:443 \| SPWF04SA&#64;1\.0\.0: ✅ pass \| SPWF04SA&#64;1\.0\.0: ❌ fail · key-unsupported \| the server/,
+      /\| rotate\.report\.test:443 \| `SPWF04SA@1\.0\.0`: ✅ pass \| `SPWF04SA@1\.0\.0`: ❌ fail · key-unsupported \| the server/,
     )
     assert.match(md, /❌ fail · key-unsupported · \*\*▼ regressed\*\*/)
     assert.match(md, /^- ▼ \*\*2 regression\(s\)\*\*, 0 fix\(es\)/m)

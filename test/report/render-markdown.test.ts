@@ -82,7 +82,8 @@ test('markdown: hostile certificate names, targets, firmware and module lines re
       .map((t) => t.attrGet('href')),
     [],
   )
-  // Code spans and emphasis only where the renderer put them, never from a hostile string.
+  // Code spans only where the renderer put them: its own, and each word GitHub would link by itself
+  // (an address, a URL, a www. name), held as written so it reads the same raw and rendered.
   assert.deepEqual(
     [
       ...new Set(
@@ -91,7 +92,15 @@ test('markdown: hostile certificate names, targets, firmware and module lines re
           .map((t) => t.content),
       ),
     ].sort(),
-    ['expect=', 'expect=fail'],
+    [
+      '&nbsp;&amp;[link](http://y',
+      '=HYPERLINK("http://x',
+      'SPWF04SA@1.0.0',
+      'SPWF04SA@1.1.0',
+      'expect=',
+      'expect=fail',
+      'www.ebay.com:443',
+    ],
   )
   assert.deepEqual(
     [
@@ -211,7 +220,7 @@ test('markdown: diff, chain changes, expiring, anchor sets and statements', () =
     [HOSTILE_SUBJECT, 'eeeeeeeeeeeeeeee', 'www.ebay.com:443'],
     ['Good Root', 'aaaaaaaaaaaaaaaa', 'azure.test:443'],
   ])
-  assert.match(text, /## Statements\n\n- SPWF04SA reaches www&#46;ebay\.com:443 from 1\.1\.0\n/)
+  assert.match(text, /## Statements\n\n- SPWF04SA reaches `www\.ebay\.com:443` from 1\.1\.0\n/)
 })
 
 test('markdown: stable output; generatedAt once, above the tables, and nothing else that moves by itself', () => {
@@ -230,17 +239,25 @@ test('markdown: stable output; generatedAt once, above the tables, and nothing e
   for (const line of a.split('\n').filter((l) => l.startsWith('|'))) assert.doesNotMatch(line, /\d{4}-\d\d-\d\dT\d\d:/)
 })
 
-test('md(): every character Markdown gives a meaning to is inert', () => {
-  const hostile = 'a|b`c`<d>&e[f](g)*h*_i_\\j~k~#l!m$n\r\no\x1b\u202ep http://q www.r.s t@u.v'
+test('md(): every character Markdown gives a meaning to is inert; a word GitHub would link is a code span', () => {
+  const hostile = 'a|b`c`<d>&e[f](g)*h*_i_\\j~k~#l!m$n\r\no\x1b\u202ep http://q www.r.s t@u.v (x`y@z.w), a|b@c.d'
   const escaped = md(hostile)
-  assert.doesNotMatch(escaped.replace(/&(#\d+|lt|gt|amp);/g, ''), /[|`<>[\]*_\\~#!$@]|:\/\/|www\./)
+  // Outside the code spans, every such character is an entity.
+  const outside = escaped.replace(/(`+)(?!`)[^]*?[^`]\1(?!`)/g, '').replace(/&(#\d+|lt|gt|amp);/g, '')
+  assert.doesNotMatch(outside, /[|`<>[\]*_\\~#!$@]|:\/\/|www\./)
   assert.doesNotMatch(escaped, CONTROL)
   const children = parser.parseInline(escaped, {})[0]!.children!
   assert.deepEqual(
     children.map((c) => c.type),
-    ['text'],
+    ['text', 'code_inline', 'text', 'code_inline', 'text', 'code_inline', 'text', 'code_inline', 'text'],
   )
-  assert.equal(children[0]!.content, written(hostile))
+  assert.deepEqual(
+    children.filter((c) => c.type === 'code_inline').map((c) => c.content),
+    ['http://q', 'www.r.s', 't@u.v', 'x`y@z.w'],
+  )
+  // Read back, the text is what was written, and a word with a `|` (no code span in a table) stays entities.
+  assert.equal(children.map((c) => c.content).join(''), written(hostile))
+  assert.match(escaped, /a&#124;b&#64;c\.d$/)
 })
 
 test('md(): text at the start of a list item or table cell starts no block of its own', () => {

@@ -101,8 +101,8 @@ test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing
     assert.match(io.err(), new RegExp(`wrote .*reports/${f.replace('.', '\\.')}`))
   const md = readFileSync(join(dir, 'reports', 'matrix.md'), 'utf8')
   // (Markdown escapes `@` and `www.` so GitHub makes no links of them.)
-  assert.match(md, /## Diff: SPWF04SA&#64;1\.0\.0 → SPWF04SA&#64;1\.1\.0/)
-  assert.match(md, /www&#46;ebay\.com/)
+  assert.match(md, /## Diff: `SPWF04SA@1\.0\.0` → `SPWF04SA@1\.1\.0`/)
+  assert.match(md, /`www\.ebay\.com:443`/)
   assert.match(readFileSync(join(dir, 'reports', 'index.html'), 'utf8'), /<table/)
 
   // Every emulator the demo started is gone.

@@ -27,27 +27,51 @@ const MD_ENTITIES: Record<string, string> = {
 }
 
 /**
- * Untrusted text as inert Markdown for one table cell or list item: every character GitHub's
- * Markdown gives a meaning to becomes an entity (so no HTML, no link, no emphasis, no code span,
- * and a `|` never splits a table cell), controls, bidi and zero-width characters are written out
- * (`\x1b`, `<U+202E>`, see oneLine), and what GitHub would link by
- * itself (`://`, `www.`, `a@b.c`, which `MODULE@FIRMWARE` is) is broken up so a certificate's
- * subject never becomes a clickable link. Entities are used rather than
- * backslashes because a backslash before `|` is read differently inside tables.
+ * Untrusted text as inert Markdown for one table cell or list item, readable raw as well (a diff
+ * of a nightly matrix.md shows `www.ebay.com`, not `www&#46;ebay.com`):
+ * - controls, bidi and zero-width characters are written out (`\x1b`, `<U+202E>`, see oneLine);
+ * - a word GitHub would link by itself (`a@b.c`, which `MODULE@FIRMWARE` is, `://`, `www.`) becomes
+ *   a code span, where nothing links or formats and HTML is inert;
+ * - elsewhere every character Markdown gives a meaning to becomes an entity (so no HTML, no link,
+ *   no emphasis, no code span, and a `|` never splits a table cell); entities rather than
+ *   backslashes, because a backslash before `|` is read differently inside tables;
+ * - at the start, what would open a block (leading spaces, `-`, `+`, `=`, `1.`) is an entity too.
  */
 export function md(text: string): string {
-  return (
-    oneLine(text)
-      .replace(/[&<>|`[\]*_\\~#!$]/g, (c) => MD_ENTITIES[c]!)
+  const words = oneLine(text).split(/( +)/)
+  const body = words.map((w, i) => (i % 2 === 1 ? w : mdWord(w))).join('')
+  return body
+    .replace(/^ +/, (sp) => '&#32;'.repeat(sp.length))
+    .replace(/^[-+=]/, (c) => `&#${c.charCodeAt(0)};`)
+    .replace(/^(\d+)([.)])/, (_, n: string, c: string) => `${n}&#${c.charCodeAt(0)};`)
+}
+
+/** What GitHub's autolinks start from: an address's `@`, a scheme's `://`, a leading `www.`. */
+const AUTOLINKED = /@|:\/\/|(?:^|[^A-Za-z0-9])www\./i
+
+/** One word: a code span when GitHub would link it (its surrounding punctuation kept outside), else entities. */
+function mdWord(word: string): string {
+  const [, lead = '', core = '', trail = ''] = /^([("'\u201c\u2018]*)(.*?)([)"'\u201d\u2019,;:.!?]*)$/s.exec(word) ?? []
+  if (!core || !AUTOLINKED.test(core)) return mdEntities(word)
+  // A `|` inside a code span would still split a table cell: such a word is broken up with entities.
+  if (core.includes('|'))
+    return mdEntities(word)
       .replace(/:\/\//g, '&#58;//')
       .replace(/@/g, '&#64;')
       .replace(/\b(www)\./gi, '$1&#46;')
-      // At the start of a list item, leading spaces (a code block), `-`, `+`, `=` or `1.` (a list,
-      // a rule) would start a block of their own.
-      .replace(/^ +/, (sp) => '&#32;'.repeat(sp.length))
-      .replace(/^[-+=]/, (c) => `&#${c.charCodeAt(0)};`)
-      .replace(/^(\d+)([.)])/, (_, n: string, c: string) => `${n}&#${c.charCodeAt(0)};`)
-  )
+  return `${mdEntities(lead)}${codeSpan(core)}${mdEntities(trail)}`
+}
+
+function mdEntities(text: string): string {
+  return text.replace(/[&<>|`[\]*_\\~#!$]/g, (c) => MD_ENTITIES[c]!)
+}
+
+/** A code span that holds `text` as it is: fenced by one more backtick than its longest run. */
+function codeSpan(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length))
+  const fence = '`'.repeat(longest + 1)
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : ''
+  return `${fence}${pad}${text}${pad}${fence}`
 }
 
 /** A certificate's readable name, or its hash's start when the model does not know it. */
