@@ -26,7 +26,9 @@ export interface EmulateOptions {
   dns: boolean
   /** Write what the module did (bytes, requests, network time) to this JSON file on exit. */
   stats?: string
-  allowRemote?: boolean
+  allowRemote: boolean
+  /** Exit when standard input closes (main.ts watches stdin only when this flag is given). */
+  exitWithStdin: boolean
 }
 
 /** The module's RTC after power-on, when --clock is not given (a profile note documents it). */
@@ -37,12 +39,8 @@ export const DEFAULT_MODULE_CLOCK = '2000-01-01T00:00:00Z'
  * stdout line is the URL to connect to; it runs until Ctrl-C or until its stdin closes (the
  * runner that started it is gone).
  */
-export async function emulateCommand(
-  opts: EmulateOptions,
-  io: Io,
-  clock: Clock,
-  stdinClosed: Promise<void> | null,
-): Promise<void> {
+export async function emulateCommand(opts: EmulateOptions, io: Io, clock: Clock): Promise<void> {
+  const stdinClosed = opts.exitWithStdin ? (io.stdinClosed ?? null) : null
   if (opts.pty === Boolean(opts.listen))
     throw new AppError('USAGE', 'give exactly one of --pty or --listen tcp://HOST:PORT')
   let listen: { kind: 'pty' } | { kind: 'tcp'; host: string; port: number } = { kind: 'pty' }

@@ -5,7 +5,7 @@ import { outcome } from '../../core/errors.js'
 import { jsonSafe } from '../../core/sanitize.js'
 import { parseAddressMap } from '../../hosts/index.js'
 import { readHelloFile } from '../input/hello-file.js'
-import { readHostsFile } from '../input/hosts-file.js'
+import { readHostsFile } from '../../jobs/hosts-file.js'
 import { resolveBatch } from '../../pipeline/resolve-batch.js'
 import { ObservationStore, openDb } from '../../store/index.js'
 import type { Io } from '../io.js'
@@ -21,14 +21,12 @@ export interface ResolveOptions {
   concurrency: number
   timeoutMs: number
   resolve: string[]
-  /** Absent in callers that predate it (the demo passes it). */
-  connectTo?: string[]
+  connectTo: string[]
   aiaAllowPrivate: boolean
   aia: boolean
   hello?: string
   sni: boolean
   json: boolean
-  quiet?: boolean
 }
 
 export { DEFAULT_DB } from '../defaults.js'
@@ -36,7 +34,7 @@ export { DEFAULT_DB } from '../defaults.js'
 /** `tlsmatrix resolve`: exit 0 all resolved, 1 some failed (all recorded), 2 usage or input. */
 export async function resolveCommand(opts: ResolveOptions, io: Io, clock: Clock): Promise<Observation[]> {
   const { targets } = await readHostsFile(opts.hosts, io.cwd)
-  const resolveMap = parseAddressMap({ resolve: opts.resolve, connectTo: opts.connectTo ?? [] })
+  const resolveMap = parseAddressMap({ resolve: opts.resolve, connectTo: opts.connectTo })
   const hello = await readHelloFile(opts.hello, opts.sni, io.cwd)
   const cache = new CertCache()
   const store = await loadTrustStore(
@@ -72,7 +70,7 @@ export async function resolveCommand(opts: ResolveOptions, io: Io, clock: Clock)
           }
         : null,
     })
-    const progress = resolveProgress(io, opts.quiet ?? false)
+    const progress = resolveProgress(io)
     const result = await resolveBatch(targets, resolver, {
       concurrency: opts.concurrency,
       record: (o) => observations.record(o, hello),
