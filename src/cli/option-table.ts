@@ -40,6 +40,14 @@ export type OptionTable<O> = {
     : OptionDef<O[K], K> & ({ default: O[K] } | { required: true } | { flags: `--no-${Kebab<K>}` })
 }
 
+/** The table each command was built from, so a test can hold `--help` against it. */
+const tables = new WeakMap<Command, Record<string, OptionDef<unknown>>>()
+
+/** The option table a command was built from (undefined: none, its options were added some other way). */
+export function optionTableOf(cmd: Command): Readonly<Record<string, OptionDef<unknown>>> | undefined {
+  return tables.get(cmd)
+}
+
 /** A command with its options added; its action is handed the options as O. */
 export interface OptionsCommand<O> {
   action(fn: (opts: O, cmd: Command) => Promise<void>): Command
@@ -50,6 +58,7 @@ export interface OptionsCommand<O> {
  * The flag is checked against its key as commander reads it, also for what the types cannot see.
  */
 export function addOptions<O>(cmd: Command, table: OptionTable<O>): OptionsCommand<O> {
+  tables.set(cmd, table as Record<string, OptionDef<unknown>>)
   for (const [key, def] of Object.entries(table) as Array<[string, OptionDef<unknown>]>) {
     const option = new Option(def.flags, def.description)
     if (option.attributeName() !== key)
@@ -61,13 +70,6 @@ export function addOptions<O>(cmd: Command, table: OptionTable<O>): OptionsComma
     cmd.addOption(option)
   }
   return { action: (fn) => cmd.action(() => fn(cmd.opts<O & Record<string, unknown>>(), cmd)) }
-}
-
-/** The long flags of a table as `--help` lists them (hidden ones aside), for tests. */
-export function listedFlags(table: Record<string, OptionDef<unknown>>): string[] {
-  return Object.values(table)
-    .filter((d) => !d.hidden)
-    .map((d) => d.flags.split(' ')[0]!)
 }
 
 /**

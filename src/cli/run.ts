@@ -74,6 +74,16 @@ export const LEARN_USAGE = synopsis(
  * Exit codes come from one table, EXIT_CODES in src/core/errors.ts.
  */
 export async function run(argv: readonly string[], io: Io, clock: Clock = systemClock): Promise<number> {
+  try {
+    await buildProgram(io, clock).parseAsync([...argv], { from: 'user' })
+    return 0
+  } catch (err) {
+    return exitCodeFor(err, io)
+  }
+}
+
+/** The command table: every command, its options (each from its command's option table) and its action. */
+export function buildProgram(io: Io, clock: Clock = systemClock): Command {
   const program = new Command('tlsmatrix')
     .description('Which TLS servers can your Wi-Fi module reach, on which firmware, with which root, and why.')
     .version(VERSION)
@@ -615,12 +625,7 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
     await demoCommand(o, io, clock)
   })
 
-  try {
-    await program.parseAsync([...argv], { from: 'user' })
-    return 0
-  } catch (err) {
-    return exitCodeFor(err, io)
-  }
+  return program
 }
 
 /** Long names of the options set on the command line, not by default. */
