@@ -61,7 +61,7 @@ export interface SurveyOptions {
 }
 
 /** With --resume the run's own options are used; these may still be given. */
-export const RESUME_FLAGS = new Set(['--db', '--resume', '--json', '--force', '--report', '--report-format'])
+const RESUME_FLAGS = new Set(['--db', '--resume', '--json', '--force', '--report', '--report-format'])
 
 /** What a survey tells its command while it runs, in order; the command says it. */
 export type SurveyEvent =
