@@ -22,7 +22,7 @@ export async function spawnLab(specFile: string, outDir: string): Promise<LabPro
       'tsx',
       join(PACKAGE_ROOT, 'src/cli/main.ts'),
       'lab',
-      '--spec',
+      '--lab-spec',
       specFile,
       '--ephemeral',
       '--out',

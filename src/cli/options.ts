@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander'
+import { AppError } from '../core/errors.js'
 import { anchorChoiceText, parseAnchorChoice } from '../plan/anchor-choice.js'
 
 /** Commander argument parsers: reject bad values with the option's own words. */
@@ -68,4 +69,17 @@ export function rigName(value: string): string {
   if (!/^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/.test(v))
     throw new InvalidArgumentError(`expected 1 to 64 printable ASCII characters, got ${JSON.stringify(value)}`)
   return v
+}
+
+/**
+ * `--spec` is a run spec (`tlsmatrix run --spec`); `lab` and `demo` once took a lab spec under
+ * that name. The old name is refused, naming the new one, so an old script fails loudly rather
+ * than meaning something else.
+ */
+export function refuseOldSpecFlag(command: string, spec: string | undefined): void {
+  if (spec !== undefined)
+    throw new AppError(
+      'USAGE',
+      `${command} --spec: the lab spec is given as --lab-spec FILE now (--spec is the run spec of tlsmatrix run)`,
+    )
 }

@@ -4,12 +4,11 @@ import type { Io } from './io.js'
 import { termSafe } from '../core/sanitize.js'
 
 /** A bar on a terminal, one plain line per target elsewhere (CI logs, cron mail). */
-export function resolveProgress(io: Io, quiet: boolean): BatchObserver & { end(): void } {
+export function resolveProgress(io: Io): BatchObserver & { end(): void } {
   const tty = io.stderr.isTTY === true
   let drawn = false
   return {
     onResult(o: Observation, done: number, total: number) {
-      if (quiet) return
       const status = o.error ? o.error.code : `${o.protocol ?? ''} ${o.served.length} certs ${o.anchors.length} anchors`
       if (tty) {
         const width = 30

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseDeviceArgs } from '../../src/cli/commands/run.js'
+import { parseDeviceArgs } from '../../src/jobs/run.js'
 
 test('a device column is named after the port: /dev/ttyUSB0 is ttyUSB0, a pseudo-terminal /dev/pts/3 is pts3 (not "3")', () => {
   assert.deepEqual(

@@ -230,7 +230,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
     })
 
     test('lab: Ctrl-C stops the lab and frees its ports', async () => {
-      const c = spawnCli(['lab', '--spec', 'data/lab/basic.json', '--ephemeral', '--out', join(dir, 'lab-out')])
+      const c = spawnCli(['lab', '--lab-spec', 'data/lab/basic.json', '--ephemeral', '--out', join(dir, 'lab-out')])
       await until(() => /Ctrl-C stops the lab/.test(c.stdout() + c.stderr()), 'the lab to serve')
       const ports = [...(c.stdout() + c.stderr()).matchAll(/\.basic\.test:(\d+)/g)].map((m) => Number(m[1]))
       assert.ok(ports.length > 0)

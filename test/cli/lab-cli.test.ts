@@ -26,7 +26,7 @@ const reachable = (port: number) =>
 test('tlsmatrix lab serves until Ctrl-C, prints --resolve mappings and files, then frees its ports', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tlsmatrix-lab-'))
   const io = testIo()
-  const exit = run(['lab', '--spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out], io)
+  const exit = run(['lab', '--lab-spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out], io)
   let ended = false
   void exit.finally(() => {
     ended = true
@@ -63,7 +63,7 @@ test('an invalid lab spec names every problem and exits 2', async () => {
     }),
   )
   const io = testIo()
-  assert.equal(await run(['lab', '--spec', file], io), 2)
+  assert.equal(await run(['lab', '--lab-spec', file], io), 2)
   assert.match(io.err(), /certificates\.a: key must be one of/)
   assert.match(io.err(), /certificates\.a: issuer "nobody"/)
   assert.match(io.err(), /hosts\.x_y\.test: label/)

@@ -38,7 +38,7 @@ const keepCache = mkdtempSync(join(dir, 'cache-'))
 /** `tlsmatrix lab … --ports FILE` until it serves; returns its output and a stop function. */
 async function cliLab(args: string[]) {
   const io = testIo()
-  const exit = run(['lab', '--spec', keepSpec, '--cache-dir', keepCache, '--ephemeral', ...args], io)
+  const exit = run(['lab', '--lab-spec', keepSpec, '--cache-dir', keepCache, '--ephemeral', ...args], io)
   let ended = false
   void exit.finally(() => {
     ended = true
@@ -92,7 +92,7 @@ test('lab --ports FILE: started again, the lab takes the ports it recorded, so h
     const io = testIo()
     assert.equal(
       await run(
-        ['lab', '--spec', keepSpec, '--cache-dir', keepCache, '--ephemeral', '--out', out, '--ports', ports],
+        ['lab', '--lab-spec', keepSpec, '--cache-dir', keepCache, '--ephemeral', '--out', out, '--ports', ports],
         io,
       ),
       2,
@@ -121,11 +121,11 @@ test('lab --ports FILE that is not a ports file of this lab: a usage error namin
   const ports = join(out, 'ports.json')
   writeFileSync(ports, JSON.stringify({ lab: 'other', aia: null, hosts: {} }))
   const io = testIo()
-  assert.equal(await run(['lab', '--spec', keepSpec, '--cache-dir', keepCache, '--ports', ports], io), 2)
+  assert.equal(await run(['lab', '--lab-spec', keepSpec, '--cache-dir', keepCache, '--ports', ports], io), 2)
   assert.match(io.err(), /USAGE: --ports .*ports\.json: it records the ports of lab "other", not "keep"/)
   writeFileSync(ports, '{"lab": "keep", "hosts": {"a.keep.test": 70000}}')
   const io2 = testIo()
-  assert.equal(await run(['lab', '--spec', keepSpec, '--cache-dir', keepCache, '--ports', ports], io2), 2)
+  assert.equal(await run(['lab', '--lab-spec', keepSpec, '--cache-dir', keepCache, '--ports', ports], io2), 2)
   assert.match(io2.err(), /hosts\.a\.keep\.test must be a port \(1-65535\)/)
   assert.equal(existsSync(join(out, 'hosts.txt')), false)
 })

@@ -175,7 +175,7 @@ describe('tlsmatrix lab --rotate', () => {
     const out = mkdtempSync(join(tmpdir(), 'tlsmatrix-lab-rotate-'))
     const io = testIo()
     const exit = run(
-      ['lab', '--spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out, '--rotate', `${ROTATED}=1`],
+      ['lab', '--lab-spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out, '--rotate', `${ROTATED}=1`],
       io,
     )
     let ended = false
@@ -222,7 +222,7 @@ describe('tlsmatrix lab --rotate', () => {
         await run(
           [
             'lab',
-            '--spec',
+            '--lab-spec',
             dataPath('lab', 'basic.json'),
             '--ephemeral',
             '--out',

@@ -1,80 +1,39 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { relative, resolve as resolvePath } from 'node:path'
+import { relative } from 'node:path'
 import type { Clock } from '../../core/clock.js'
-import { AppError, isAppError } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
-import { inspectDb, openDb, storeError, type Db } from '../../store/index.js'
-import { checkSource, mergeInto, type MergeCounts } from '../../store/merge.js'
-import { snapshotDb } from '../../store/snapshot.js'
+import { mergeJob, type MergeJobOptions } from '../../jobs/merge.js'
 import type { Io } from '../io.js'
+import { forwardAll } from '../option-table.js'
 
+/** `tlsmatrix merge`'s options, one field per flag (see cli/run.ts). */
 export interface MergeOptions {
   into: string
   json: boolean
 }
 
 /**
- * `tlsmatrix merge SRC.db... --into HISTORY.db`: several rigs' databases into one history.
- * Every source is copied (a consistent snapshot, migrated) and each of its rows checked against
- * the store's schemas (src/store/schemas.ts) before the history is opened; all sources go in one transaction, so a refusal or a conflict leaves the history as
- * it was (exit 2).
+ * `tlsmatrix merge SRC.db... --into HISTORY.db`: several rigs' databases into one history
+ * (src/jobs/merge.ts); a refusal or a conflict leaves the history as it was (exit 2).
  */
-/** The file a path names (device and inode, links followed), or null when there is none yet. */
-function fileId(path: string): string | null {
-  try {
-    const s = statSync(path)
-    return `${s.dev}:${s.ino}`
-  } catch {
-    return null
-  }
-}
-
 export async function mergeCommand(
   sources: readonly string[],
   opts: MergeOptions,
   io: Io,
   _clock: Clock,
 ): Promise<void> {
-  const into = resolvePath(io.cwd, opts.into)
-  const paths = sources.map((s) => resolvePath(io.cwd, s))
-  // A link (symbolic or hard) or another spelling of the history is the history: compare files, not names.
-  const intoId = fileId(into)
-  if (paths.some((p) => p === into || (intoId !== null && fileId(p) === intoId)))
-    throw new AppError('USAGE', `${opts.into} is both a source and --into; give the history once`)
-  const tmp = mkdtempSync(resolvePath(tmpdir(), 'tlsmatrix-merge-'))
-  const snapshots: Db[] = []
-  try {
-    for (const [i, p] of paths.entries()) snapshots.push(await snapshotDb(p, tmp, i))
-    // Every row of every source is checked before the history is opened: a refusal writes nothing.
-    for (const [i, s] of snapshots.entries()) checkSource(s, paths[i]!)
-    inspectDb(into)
-    const history = openDb(into)
-    let results: MergeCounts[]
-    try {
-      results = history.transaction(() => snapshots.map((s, i) => mergeInto(history, s, paths[i]!))).immediate()
-    } catch (err) {
-      throw isAppError(err) ? err : storeError(err, into)
-    } finally {
-      history.close()
-    }
-    if (opts.json) {
-      io.stdout.write(
-        `${JSON.stringify({ into, sources: results.map((r, i) => ({ source: paths[i], ...r })) }, null, 2)}\n`,
-      )
-      return
-    }
-    for (const [i, r] of results.entries()) {
-      const name = relative(io.cwd, paths[i]!) || paths[i]!
-      io.stdout.write(
-        termSafe(
-          `${name}: added ${r.runs} run(s)${r.updated ? `, brought ${r.updated} unfinished run(s) up to date` : ''}, ${r.attempts} attempt(s), ${r.observations} observation(s), ${r.certificates} certificate(s)`,
-        ) + '\n',
-      )
-    }
-    io.stdout.write(termSafe(`merged into ${relative(io.cwd, into) || into}`) + '\n')
-  } finally {
-    for (const s of snapshots) s.close()
-    rmSync(tmp, { recursive: true, force: true })
+  const { json, ...merge } = opts
+  const r = await mergeJob(sources, forwardAll<MergeJobOptions>()(merge), io)
+  if (json) {
+    io.stdout.write(`${JSON.stringify(r, null, 2)}\n`)
+    return
   }
+  for (const s of r.sources) {
+    const name = relative(io.cwd, s.source) || s.source
+    io.stdout.write(
+      termSafe(
+        `${name}: added ${s.runs} run(s)${s.updated ? `, brought ${s.updated} unfinished run(s) up to date` : ''}, ${s.attempts} attempt(s), ${s.observations} observation(s), ${s.certificates} certificate(s)`,
+      ) + '\n',
+    )
+  }
+  io.stdout.write(termSafe(`merged into ${relative(io.cwd, r.into) || r.into}`) + '\n')
 }

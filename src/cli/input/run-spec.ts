@@ -5,10 +5,6 @@ import { z } from 'zod'
 import { AppError } from '../../core/errors.js'
 import { FAIL_ON, REPORT_FORMATS, type FailOn, type ReportFormat } from '../../report/formats.js'
 
-/** Selectors a spec may use besides MODULE@FIRMWARE and run:ID. */
-export const PREVIOUS_RUN = 'previous-run'
-export const THIS_RUN = 'this-run'
-
 const selector = z
   .string()
   .regex(

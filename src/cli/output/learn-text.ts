@@ -1,7 +1,9 @@
 import { termSafe } from '../../core/sanitize.js'
 import type { FirmwareProfile } from '../../profile/index.js'
-import type { LearnEnd } from '../../learn/index.js'
+import type { LearnEnd, ProbeOutcome, UploadOutcome } from '../../learn/index.js'
 import { FIELD_PATHS, getField, sameValue } from '../../learn/index.js'
+import type { LearnEvent } from '../../jobs/learn.js'
+import type { Io } from '../io.js'
 
 const show = (v: unknown): string => {
   if (v === null) return 'none'
@@ -78,4 +80,51 @@ export function learnJson(p: FirmwareProfile, base: FirmwareProfile, out: string
     unknown: l.unknown,
     facts: l.facts,
   }
+}
+
+const resumeHint = (e: { runId: string; device: string; dbPath: string }) =>
+  `finish it with:\n  tlsmatrix learn --resume ${e.runId} --device ${e.device} --db ${e.dbPath}\n`
+
+/** What a learn says on stderr while it runs: its module, each probe, resets, and how to resume. */
+export function writeLearnEvent(e: LearnEvent, io: Io): void {
+  switch (e.kind) {
+    case 'stopping':
+      io.stderr.write(
+        '\nstopping: the probe in flight finishes, nothing new starts (Ctrl-C again leaves now; the learn run is kept as interrupted)\n',
+      )
+      return
+    case 'insist':
+      io.stderr.write(`\nlearn run ${e.runId} interrupted; ${resumeHint(e)}`)
+      return
+    case 'started': {
+      const id = e.identity
+      io.stderr.write(
+        `learn: ${id.module} ${id.firmware ?? '(version unknown)'}${id.build ? ` build ${termSafe(id.build)}` : ''} on ${termSafe(e.device)}, compared with ${e.base}; run ${e.runId}${e.replayed ? ` (resumed: ${e.replayed} probes already done)` : ''}\n`,
+      )
+      return
+    }
+    case 'probe':
+      io.stderr.write(`  ${progressLine(e.probe, e.what)}\n`)
+      return
+    case 'recover':
+      io.stderr.write(`  (module reset: ${termSafe(e.what).slice(0, 160)})\n`)
+      return
+    case 'ended-early':
+      io.stderr.write(
+        `learn run ${e.runId} ${e.status}${e.status === 'device-lost' ? `: ${termSafe(e.lost ?? '')}` : ''}; ${resumeHint(e)}`,
+      )
+      return
+    case 'unwritten':
+      io.stderr.write(
+        `learn run ${e.runId}: the profile could not be written; write it elsewhere with:\n  tlsmatrix learn --resume ${e.runId} --device ${e.device} --db ${e.dbPath} --out OTHER_FILE\n`,
+      )
+      return
+  }
+}
+
+function progressLine(p: ProbeOutcome | UploadOutcome, what: string): string {
+  if ('accepted' in p)
+    return `${p.id}: ${p.accepted ? 'taken' : 'refused'}${p.lines.length && !p.accepted ? ` (${termSafe(p.lines.join(' / ')).slice(0, 100)})` : ''}`
+  const said = p.errorLines.length ? ` (${termSafe(p.errorLines.join(' / ')).slice(0, 100)})` : ''
+  return `${p.id}: ${p.outcome}${p.outcome === 'fail' ? said : ''}${p.replayed ? ' [from the earlier session]' : ''} — ${termSafe(what).slice(0, 80)}`
 }

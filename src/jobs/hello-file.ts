@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
-import { DEFAULT_HELLO, toNodeHello, type HelloProfile } from '../../chain/index.js'
-import { AppError } from '../../core/errors.js'
+import { DEFAULT_HELLO, toNodeHello, type HelloProfile } from '../chain/index.js'
+import { AppError } from '../core/errors.js'
 
 const LIST_KEYS = ['versions', 'cipherSuites', 'groups', 'signatureAlgorithms'] as const
 const KEYS: readonly string[] = [...LIST_KEYS, 'sni']

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
-import { parseCertificate, pemBlocks } from '../../chain/index.js'
-import { AppError } from '../../core/errors.js'
-import { termSafe } from '../../core/sanitize.js'
+import { parseCertificate, pemBlocks } from '../chain/index.js'
+import { AppError } from '../core/errors.js'
+import { termSafe } from '../core/sanitize.js'
 
 /** No CA certificate is this big (the modules store 4 KiB at most); anything larger is a wrong file. */
 const MAX_CA_FILE_BYTES = 1024 * 1024

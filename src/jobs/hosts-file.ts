@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
-import { AppError } from '../../core/errors.js'
-import { formatProblems, MAX_HOSTS_BYTES, parseHosts, type Target } from '../../hosts/index.js'
+import { AppError } from '../core/errors.js'
+import { formatProblems, MAX_HOSTS_BYTES, parseHosts, type Target } from '../hosts/index.js'
 
 export interface HostsFile {
   path: string

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { Target } from '../../hosts/index.js'
-import type { DevicePlan } from '../../plan/index.js'
+import type { Target } from '../hosts/index.js'
+import type { DevicePlan } from '../plan/index.js'
 
 export function hostsHash(text: string): string {
   return createHash('sha256').update(text).digest('hex')
