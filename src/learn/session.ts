@@ -1,9 +1,16 @@
 import { familyOf } from '../families/index.js'
 import type { Clock } from '../core/clock.js'
-import { isDeviceError, ModuleStopped, recoverModule, watchedRequest, type OpenedModule } from '../device/index.js'
+import {
+  isDeviceError,
+  ModuleStopped,
+  recoverModule,
+  watchedRequest,
+  type CaUpload,
+  type OpenedModule,
+} from '../device/index.js'
 import { linePattern, type FirmwareProfile } from '../profile/index.js'
 import type { NotRun, PlanItem } from '../plan/index.js'
-import type { RunStore, UploadEvidence } from '../store/index.js'
+import type { RunStore } from '../store/index.js'
 import type { ClientHelloInfo, ProbeCert, ProbeServe, ProbeServer, ServedConnection } from './lab/index.js'
 
 /** One request of the module to the probe lab, with the server set up for it. */
@@ -80,7 +87,7 @@ export interface SessionDeps {
 
 interface Loaded {
   ca: ProbeCert
-  evidence: UploadEvidence
+  evidence: CaUpload
 }
 
 /**

@@ -7,10 +7,11 @@ import {
   recoverModule,
   watchedRequest,
   type Attempt,
+  type CaUpload,
   type OpenedModule,
 } from '../device/index.js'
 import { skipReason, type DevicePlan, type NotRun, type PlanItem, type PlannedAnchor } from '../plan/index.js'
-import { verdictKey, type AttemptRecord, type RunStore, type UploadEvidence } from '../store/index.js'
+import { verdictKey, type AttemptRecord, type RunStore } from '../store/index.js'
 import { displayName } from '../chain/display-name.js'
 
 export interface SurveyObserver {
@@ -99,7 +100,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   // Only this device's verdicts: the run's other devices share the set.
   let finished = [...done].filter((k) => k.startsWith(`${label}|`)).length
   const result: WorkerResult = { status: 'complete', lostReason: null, uploads: 0, attempts: 0 }
-  let loaded: { anchor: PlannedAnchor; evidence: UploadEvidence } | null = null
+  let loaded: { anchor: PlannedAnchor; evidence: CaUpload } | null = null
   /** Restarts seen when the module was last put in a known state. */
   const reboots = { known: m.driver.reboots() }
 

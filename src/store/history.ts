@@ -1,9 +1,9 @@
 import type { KeyInfo, StoredFields } from '../chain/index.js'
 import type { FirmwareProfile } from '../profile/index.js'
-import type { TranscriptEntry } from '../device/index.js'
+import type { CaUpload, TranscriptEntry } from '../device/index.js'
 import type { Statement } from 'better-sqlite3'
 import type { Db } from './db.js'
-import type { RunDevice, RunTarget, UploadEvidence } from './runs.js'
+import type { RunDevice, RunTarget } from './runs.js'
 import { JSON_COLUMNS, LIMITS, readJsonColumn, scalarCheck, type JsonColumn, type UnreadableRow } from './schemas.js'
 
 /** A run as a report reads it. */
@@ -43,7 +43,7 @@ export interface HistoryAttempt {
   class: string | null
   reason: string | null
   reasonDetail: string | null
-  upload: UploadEvidence | null
+  upload: CaUpload | null
   lines: string[]
   httpStatus: number | null
   durationMs: number

@@ -1,7 +1,8 @@
 import { AppError } from '../core/errors.js'
 import type { NotRun } from '../plan/index.js'
 import type { Db } from './db.js'
-import { RunStore, storedJson, type RunRow, type UploadEvidence } from './runs.js'
+import type { CaUpload } from '../device/index.js'
+import { RunStore, storedJson, type RunRow } from './runs.js'
 import { JSON_COLUMNS } from './schemas.js'
 
 /** A probe of a learn run as it was recorded (attempts.target is the probe id). */
@@ -15,7 +16,7 @@ export interface LearnProbeRow {
   lines: string[]
   httpStatus: number | null
   durationMs: number
-  upload: UploadEvidence | null
+  upload: CaUpload | null
   note: string | null
   reason: NotRun | null
 }

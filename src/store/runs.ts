@@ -1,17 +1,11 @@
+import type { CaUpload } from '../device/index.js'
 import type { FirmwareProfile } from '../profile/index.js'
 import type { DevicePlan, NotRun, PlanItem } from '../plan/index.js'
 import { AppError } from '../core/errors.js'
 import { storeError, type Db } from './db.js'
-import {
-  JSON_COLUMNS,
-  readJsonColumn,
-  type JsonColumn,
-  type RunDevice,
-  type RunTarget,
-  type UploadEvidence,
-} from './schemas.js'
+import { JSON_COLUMNS, readJsonColumn, type JsonColumn, type RunDevice, type RunTarget } from './schemas.js'
 
-export type { RunDevice, RunTarget, UploadEvidence } from './schemas.js'
+export type { RunDevice, RunTarget } from './schemas.js'
 
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'device-lost'
 
@@ -57,7 +51,7 @@ export interface AttemptRecord {
   /** Why there is no verdict (not-run), or why a try was retried. */
   reason: NotRun | null
   /** The CA upload the attempt relied on (the command and the module's answer, its key id). */
-  upload: UploadEvidence | null
+  upload: CaUpload | null
   lines: string[]
   httpStatus: number | null
   bodyBytes: number
@@ -86,7 +80,7 @@ export interface AttemptRow {
   outcome: 'pass' | 'fail' | 'not-run'
   class: string | null
   reason: NotRun | null
-  upload: UploadEvidence | null
+  upload: CaUpload | null
   lines: string[]
   httpStatus: number | null
   bodyBytes: number

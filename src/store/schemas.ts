@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { TLS_VERSIONS } from '../chain/iana.js'
 import type { TranscriptEntry } from '../device/at/transcript.js'
+import type { CaUpload } from '../device/drivers/driver.js'
 import type { FirmwareProfile } from '../profile/index.js'
 import type { DevicePlan } from '../plan/index.js'
 
@@ -28,13 +29,6 @@ export interface RunTarget {
   tags: string[]
   expect: 'pass' | 'fail' | null
   line: number
-}
-
-export interface UploadEvidence {
-  command: string
-  /** The SubjectKeyId the module answered (lower-case hex), null when it reports none. */
-  ski: string | null
-  lines: string[]
 }
 
 /**
@@ -218,7 +212,7 @@ export const RUN_TARGETS: z.ZodType<RunTarget[], unknown> = z.array(
 export const ATTEMPT_LINES: z.ZodType<string[], unknown> = z.array(text)
 
 /** attempts.ca_upload (null: no upload). */
-export const ATTEMPT_UPLOAD: z.ZodType<UploadEvidence, unknown> = z.looseObject({
+export const ATTEMPT_UPLOAD: z.ZodType<CaUpload, unknown> = z.looseObject({
   command: text,
   ski: nullableText,
   lines: z.array(text),

@@ -25,6 +25,7 @@ import {
   type Step,
   type StepId,
 } from '../../doctor/index.js'
+import { dnsNameProblem } from '../../hosts/index.js'
 import { openTcp } from '../../device/transport/tcp.js'
 import type { Transport } from '../../device/transport/transport.js'
 import type { Io } from '../io.js'
@@ -38,8 +39,6 @@ export interface DoctorOptions {
 
 /** A live module answers AT at once; this long is a wrong speed or a dead port. */
 const ASK_MS = 3000
-const HOST_NAME =
-  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 
 /** What is open, so Ctrl-C and the end close it whatever step was running. */
 interface Held {
@@ -54,8 +53,9 @@ interface Held {
  */
 export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): Promise<void> {
   const u = parseDeviceUrl(opts.device)
-  if (opts.probeHost !== undefined && !HOST_NAME.test(opts.probeHost))
-    throw new AppError('USAGE', `--probe-host ${termSafe(opts.probeHost)}: expected a DNS name`)
+  const notName = opts.probeHost === undefined ? null : dnsNameProblem(opts.probeHost)
+  if (notName)
+    throw new AppError('USAGE', `--probe-host ${termSafe(opts.probeHost!)}: expected a DNS name (${termSafe(notName)})`)
   const profileDirs = opts.profiles.map((d) => resolvePath(io.cwd, d))
   await checkProfileDirs(profileDirs)
   if (u.kind === 'emu') await checkDeviceUrl(opts.device, { cwd: io.cwd, profileDirs })
