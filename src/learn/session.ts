@@ -181,7 +181,7 @@ export class ProbeSession {
           // A complete ERROR answer: the module refused this CA. The payload it did not take may
           // have been read as commands: resynchronise before anything else.
           await this.driver.resync(this.d.stopping).catch(async () => await this.recover('after a refused CA', null))
-          return { ok: false as const, lines: (err as { lines?: string[] }).lines ?? [] }
+          return { ok: false as const, lines: [...err.lines] }
         }
         if (!isDeviceError(err)) throw err
         await this.recover(`upload: ${err.code}`, ca)

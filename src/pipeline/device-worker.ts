@@ -320,9 +320,12 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     }
   } catch (err) {
     if (err instanceof Interrupted) result.status = 'interrupted'
+    // Anything else is no fault of the device's (a bug of ours, the database failing): it is never
+    // recorded as a lost device; the survey stops the run and keeps it resumable.
+    else if (!(err instanceof DeviceLost) && !isDeviceError(err)) throw err
     else {
       result.status = 'lost'
-      result.lostReason = err instanceof DeviceLost ? err.message : `unexpected: ${messageOf(err)}`
+      result.lostReason = err instanceof DeviceLost ? err.message : `${err.code}: ${err.message}`
       ctx.observer?.onDevice?.(label, 'lost', result.lostReason)
       const undone = (p: DevicePlan) => {
         for (const g of p.groups)

@@ -7,6 +7,7 @@ import type { Clock } from '../../core/clock.js'
 import { AppError, messageOf, outcome } from '../../core/errors.js'
 import { makeDir } from '../../core/make-dir.js'
 import { termSafe } from '../../core/sanitize.js'
+import { asAppError } from '../../core/system-errors.js'
 import {
   isDeviceError,
   lockDevice,
@@ -254,6 +255,9 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
       if (status === null) {
         // A learn that cannot go on (the lab unreachable, a bug) is not left `running` for ever.
         endRun('interrupted')
+        // A bug of ours: what was probed is kept, and a resume goes on from it.
+        if (asAppError(err).code === 'INTERNAL')
+          io.stderr.write(`learn run ${runId} interrupted by a bug in tlsmatrix (not the module's fault); ${hint}`)
         throw err
       }
       endRun(status, status === 'device-lost' ? messageOf(err) : null)

@@ -4,6 +4,7 @@ import { CertCache, loadTrustStore } from '../../chain/index.js'
 import type { Clock } from '../../core/clock.js'
 import { AppError, isAppError, messageOf, outcome } from '../../core/errors.js'
 import { jsonSafe, termSafe } from '../../core/sanitize.js'
+import { asAppError } from '../../core/system-errors.js'
 import { parseDeviceUrl } from '../../device/index.js'
 import { checkDeviceUrl, checkProfileDirs } from '../../families/index.js'
 import { parseAddressMap } from '../../hosts/index.js'
@@ -254,7 +255,9 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
         observer: p,
         onPhase: p.phase,
       },
-    )
+    ).catch((err: unknown) => {
+      throw stoppedRun(err, opts.resume ?? runs.current, hint)
+    })
     p.end()
     if (result.status === 'interrupted' && !runs.getRun(result.runId)) {
       // Stopped during resolution, before the run was created: there is nothing to resume.
@@ -320,6 +323,18 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
   } finally {
     handle.close()
   }
+}
+
+/**
+ * An error that stopped a run once it existed (a bug of ours, the database failing): the survey
+ * kept the run, interrupted, so the message ends with how to finish it.
+ */
+function stoppedRun(err: unknown, runId: string | null, hint: (id: string) => string): unknown {
+  if (!runId) return err
+  const e = asAppError(err)
+  const out = new AppError(e.code, `${e.message}\n${hint(runId).trimEnd()}`, { cause: err })
+  if (err instanceof Error && err.stack) out.stack = err.stack
+  return out
 }
 
 /**
