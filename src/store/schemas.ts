@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { TLS_VERSIONS } from '../chain/iana.js'
 import type { TranscriptEntry } from '../device/at/transcript.js'
 import type { CaUpload } from '../device/drivers/driver.js'
-import type { FirmwareProfile } from '../profile/index.js'
+import { PROFILE_SNAPSHOT, type FirmwareProfile } from '../profile/index.js'
 import type { DevicePlan } from '../plan/index.js'
 
 export interface RunDevice {
@@ -157,40 +156,11 @@ export const RUN_PLAN = z.array(
 ) as unknown as z.ZodType<DevicePlan[], unknown>
 
 /**
- * A profile snapshot: what the report's predictor needs of it, no more strictly than profile
- * loading (validateProfile) demands, so every snapshot a run stored is read; a family's own blocks
- * and fields a newer tlsmatrix adds pass.
+ * runs.profiles: per device label, the profile it was judged with (null: a run from before
+ * snapshots), read with the profile's own schema, leniently (src/profile/schema.ts): every
+ * snapshot a run stored is read, a family's own blocks and fields a newer tlsmatrix adds pass.
  */
-export const PROFILE_SNAPSHOT = z.looseObject({
-  id: text,
-  module: text,
-  firmware: text,
-  build: text.optional(),
-  dialect: text,
-  notes: z.array(text).optional(),
-  tls: z.looseObject({
-    versions: z.array(z.enum(TLS_VERSIONS)),
-    cipherSuites: z.array(text),
-    groups: z.array(text),
-    signatureAlgorithms: z.array(text),
-    sni: z.boolean().optional(),
-    certificateKeys: z.looseObject({
-      rsa: z.looseObject({ minBits: z.number().optional(), maxBits: z.number() }),
-      ecdsa: z.array(text),
-    }),
-    certificateSignatureHashes: z.array(text),
-    maxCertificateBytes: z.number().nullish(),
-    maxChainBytes: z.number().nullish(),
-    anchorMatch: z.enum(['ski-aki', 'path']),
-    checkValidity: z.boolean().optional(),
-    checkHostname: z.boolean().optional(),
-  }),
-  store: z.looseObject({ caSlots: z.number().optional(), maxCaBytes: z.number() }),
-  responses: z.looseObject({ info: z.array(text), final: z.array(text) }).optional(),
-  errors: recordOf(z.array(text)),
-})
-/** runs.profiles: per device label, the profile it was judged with (null: a run from before snapshots). */
-export const RUN_PROFILES = recordOf(PROFILE_SNAPSHOT) as unknown as z.ZodType<Record<string, FirmwareProfile>, unknown>
+export const RUN_PROFILES: z.ZodType<Record<string, FirmwareProfile>, unknown> = recordOf(PROFILE_SNAPSHOT)
 
 /** runs.targets: the targets as the hosts file listed them (null: a run from before). */
 export const RUN_TARGETS: z.ZodType<RunTarget[], unknown> = z.array(
