@@ -1,4 +1,4 @@
-export { BUILTIN_PROFILE_DIR, pathText, profileLoader } from './load.js'
+export { BUILTIN_PROFILE_DIR, profileLoader } from './load.js'
 export type { DialectRules, ProfileLoader } from './load.js'
 export {
   classLines,
@@ -13,4 +13,4 @@ export {
 export type { Classification, LineMatcher } from './classify.js'
 export { FAILURE_CLASSES, LEARN_METHODS, helloOf, profileBlock } from './profile.js'
 export type { Dialect, FailureClass, FirmwareProfile, LearnMethod, LearnedField, LearnedInfo } from './profile.js'
-export { keysAt, PROFILE, PROFILE_SNAPSHOT } from './schema.js'
+export { PROFILE, PROFILE_SNAPSHOT } from './schema.js'

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { dataPath } from '../core/paths.js'
 import { AppError } from '../core/errors.js'
-import { keysAt, PROFILE, type FirmwareProfile } from './schema.js'
+import { isMissing, keysAt, pathText } from '../core/schema-text.js'
+import { PROFILE, type FirmwareProfile } from './schema.js'
 
 export const BUILTIN_PROFILE_DIR = dataPath('firmware')
 
@@ -189,14 +190,9 @@ function problemText(issue: z.core.$ZodIssue, schema: z.ZodType): string[] {
         `unknown field ${where ? `${where}.` : ''}${JSON.stringify(k)} (${where ? `${where} has` : 'a profile has'} ${allowed.join(', ')}${remark})`,
     )
   }
-  const message = /^Invalid input: expected \w+, received undefined$/.test(issue.message) ? 'is missing' : issue.message
+  const message = isMissing(issue) ? 'is missing' : issue.message
   if (!where) return [message]
   return [`${where}${/^(must|is) /.test(message) ? ' ' : ': '}${message}`]
-}
-
-/** A JSON path as a message shows it: `tls.certificateKeys.rsa`, `errors.http[0]`. */
-export function pathText(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('')
 }
 
 /** `A or B`, `A, B or C`: the registered names, as a message lists them. */

@@ -197,33 +197,3 @@ export type LearnMethod = LearnedField['method']
  * tlsmatrix adds pass, and a field an older profile lacked reads as it was treated then.
  */
 export const PROFILE_SNAPSHOT: z.ZodType<FirmwareProfile, unknown> = profileSchema('stored')
-
-/**
- * The keys of the objects a schema describes, by JSON path: what a profile (or one of its
- * blocks) may hold, for a message that names the field a misspelt one was meant to be.
- */
-export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | null {
-  let s: z.core.$ZodType | undefined = schema
-  for (let i = 0; ; i++) {
-    s = unwrap(s)
-    if (!s) return null
-    const def = s._zod.def
-    if (i === path.length) return def.type === 'object' ? Object.keys((def as z.core.$ZodObjectDef).shape) : null
-    const key = path[i]!
-    if (def.type === 'object') s = (def as z.core.$ZodObjectDef).shape[String(key)]
-    else if (def.type === 'array') s = (def as z.core.$ZodArrayDef).element
-    else if (def.type === 'record') s = (def as z.core.$ZodRecordDef).valueType
-    else return null
-  }
-}
-
-/** The schema under wrappers that do not change which keys an object has. */
-function unwrap(s: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
-  while (s) {
-    const def = s._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType }
-    if (def.innerType) s = def.innerType
-    else if (def.type === 'pipe' && def.in) s = def.in
-    else return s
-  }
-  return s
-}
