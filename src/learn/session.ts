@@ -7,11 +7,12 @@ import {
   watchedRequest,
   type CaUpload,
   type OpenedModule,
+  type TranscriptEntry,
 } from '../device/index.js'
 import { linePattern, type FirmwareProfile } from '../profile/index.js'
 import type { NotRun, PlanItem } from '../plan/index.js'
-import type { RunStore } from '../store/index.js'
-import type { ClientHelloInfo, ProbeCert, ProbeServe, ProbeServer, ServedConnection } from './lab/index.js'
+import type { AttemptRow, KeptConnection, RunStore } from '../store/index.js'
+import type { ProbeCert, ProbeServe, ProbeServer, ServedConnection } from './lab/index.js'
 
 /** One request of the module to the probe lab, with the server set up for it. */
 export interface ProbeSpec {
@@ -29,10 +30,7 @@ export interface ProbeSpec {
   clockAt?: Date
 }
 
-/** A connection as kept with the attempt: the ClientHello without its raw bytes, which go as hex. */
-export type KeptConnection = Omit<ServedConnection, 'hello'> & {
-  hello: (Omit<ClientHelloInfo, 'raw'> & { rawHex: string }) | null
-}
+export type { KeptConnection }
 
 export interface ProbeOutcome {
   id: string
@@ -57,14 +55,8 @@ export interface UploadOutcome {
   lines: string[]
 }
 
-/** The probe's earlier verdict in this run (a resumed learn). */
-export interface PriorProbe {
-  id: number
-  outcome: 'pass' | 'fail' | 'not-run'
-  lines: string[]
-  httpStatus: number | null
-  note: string | null
-}
+/** The probe's earlier verdict in this run (a resumed learn), with its evidence. */
+export type PriorProbe = Pick<AttemptRow, 'id' | 'outcome' | 'lines' | 'httpStatus' | 'probe'>
 
 /** The device-time budget is spent: what is not measured yet stays unknown. */
 export class BudgetSpent extends Error {}
@@ -225,7 +217,8 @@ export class ProbeSession {
   async request(p: ProbeSpec): Promise<ProbeOutcome> {
     const prior = this.d.prior.get(p.id)
     if (prior) {
-      const kept = prior.note ? ((JSON.parse(prior.note) as { connections?: KeptConnection[] }).connections ?? []) : []
+      // Its evidence was checked where it was read (the store's attempts.probe schema).
+      const kept = prior.probe?.connections ?? []
       if (prior.outcome === 'pass') this.notePass(prior.lines)
       const o: ProbeOutcome = {
         id: p.id,
@@ -318,7 +311,7 @@ export class ProbeSession {
       httpStatus: number | null
       bodyBytes: number
       durationMs: number
-      transcript: unknown[]
+      transcript: TranscriptEntry[]
     },
     connections: KeptConnection[],
   ): number {
@@ -360,7 +353,8 @@ export class ProbeSession {
       durationMs: a.durationMs,
       transcript: a.transcript,
       recordedAt: this.d.clock.now().toISOString(),
-      note: JSON.stringify({ what: p.what, connections }),
+      note: p.what,
+      probe: { connections },
     })
   }
 

@@ -15,7 +15,15 @@ import { helloOf } from '../profile/index.js'
 import { openModule, planModule } from '../families/index.js'
 import type { ResolveMap, Target } from '../hosts/index.js'
 import { planDevice, type AnchorChoice, type DevicePlan, type TargetObservations } from '../plan/index.js'
-import { helloHash, type ObservationStore, type RunDevice, type RunRow, type RunStore } from '../store/index.js'
+import {
+  helloHash,
+  type ObservationStore,
+  type RunDevice,
+  type RunRow,
+  type RunStore,
+  type SurveyRun,
+  type SurveyRunOptions,
+} from '../store/index.js'
 import { DeviceFeed } from './device-feed.js'
 import { runDevice, type SurveyObserver, type WorkerResult } from './device-worker.js'
 import { resolveBatch } from './resolve-batch.js'
@@ -48,9 +56,9 @@ export interface SurveyInput {
   deviceBudgetMs?: number
   toolVersion: string
   /** Options to keep with the run, so --resume can repeat them. */
-  options: Record<string, unknown>
+  options: SurveyRunOptions
   /** The run to finish, for --resume. */
-  resume: RunRow | null
+  resume: SurveyRun | null
 }
 
 export interface SurveyDeps {

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto'
+import { isCaptureErrorCode, type CaptureErrorCode } from '../chain/capture-error.js'
 import { z } from 'zod'
 import type { TranscriptEntry } from '../device/at/transcript.js'
 import type { CaUpload } from '../device/drivers/driver.js'
-import { PROFILE_SNAPSHOT, type FirmwareProfile } from '../profile/index.js'
+import { FAILURE_CLASSES, PROFILE_SNAPSHOT, type FirmwareProfile } from '../profile/index.js'
+import { NOT_RUN_REASONS, skipReason } from '../plan/index.js'
+import { LEARN_OPTIONS, SURVEY_OPTIONS, type LearnRunOptions, type SurveyRunOptions } from './run-options.js'
 import type { DevicePlan } from '../plan/index.js'
 
 export interface RunDevice {
@@ -126,16 +129,24 @@ export const RUN_DEVICE = z.looseObject({
 /** runs.devices */
 export const RUN_DEVICES: z.ZodType<RunDevice[], unknown> = z.array(RUN_DEVICE)
 
-/** runs.options: the command-line options of the run (--resume reads them back). */
-export const RUN_OPTIONS: z.ZodType<Record<string, unknown>, unknown> = recordOf(z.unknown())
+/**
+ * runs.options: the options the run was started with (--resume reads them back): a survey's or a
+ * learn run's (src/store/run-options.ts); the run's kind says which, and getRun reads it so.
+ */
+export const RUN_OPTIONS: z.ZodType<SurveyRunOptions | LearnRunOptions, unknown> = z.union([
+  SURVEY_OPTIONS,
+  LEARN_OPTIONS,
+])
 
+const ANCHOR_SOURCES = ['served', 'store', 'aia'] as const
 const PLANNED_ANCHOR = z.looseObject({
   sha256: text,
   subject: text,
-  source: text,
-  kind: text,
+  source: z.enum([...ANCHOR_SOURCES, ...ANCHOR_SOURCES.map((s) => `${s}-untrusted` as const)]),
+  kind: z.enum(['root', 'intermediate']),
   uploadBytes: z.number(),
 })
+const NOT_RUN = z.looseObject({ reason: z.enum(NOT_RUN_REASONS), detail: text })
 const PLAN_ITEM = z.looseObject({
   target: text,
   host: text,
@@ -144,16 +155,18 @@ const PLAN_ITEM = z.looseObject({
   expect: z.enum(['pass', 'fail']).nullable(),
   observationId: whole.nullable(),
   anchor: PLANNED_ANCHOR.nullable(),
-  skip: z.union([z.looseObject({ reason: text, detail: text }), z.looseObject({ note: text })]).nullable(),
+  // Plans stored before typed reasons said `{ note: "reason: detail" }`: read as the reason it names.
+  skip: z.union([NOT_RUN, z.looseObject({ note: text }).transform(skipReason)]).nullable(),
+  borrowed: text.optional(),
 })
 /** runs.plan (null: not planned yet) */
-export const RUN_PLAN = z.array(
+export const RUN_PLAN: z.ZodType<DevicePlan[], unknown> = z.array(
   z.looseObject({
     device: text,
     groups: z.array(z.looseObject({ anchor: PLANNED_ANCHOR, items: z.array(PLAN_ITEM) })),
     skipped: z.array(PLAN_ITEM),
   }),
-) as unknown as z.ZodType<DevicePlan[], unknown>
+)
 
 /**
  * runs.profiles: per device label, the profile it was judged with (null: a run from before
@@ -188,6 +201,37 @@ export const ATTEMPT_UPLOAD: z.ZodType<CaUpload, unknown> = z.looseObject({
   lines: z.array(text),
 })
 
+/** A ClientHello the probe lab read, as kept: its raw bytes as hex. */
+const KEPT_HELLO = z.object({
+  legacyVersion: text,
+  supportedVersions: z.array(text).nullable(),
+  cipherSuites: z.array(text),
+  scsv: z.array(text),
+  compression: z.array(z.number()),
+  extensions: z.array(z.object({ type: whole, name: text })),
+  sni: nullableText,
+  groups: z.array(text),
+  signatureAlgorithms: z.array(text),
+  rawHex: z.string().regex(/^(?:[0-9a-f]{2})*$/, 'expected hex bytes'),
+})
+
+/** A connection the probe lab saw while a learn probe ran. */
+const KEPT_CONNECTION = z.object({
+  hello: KEPT_HELLO.nullable(),
+  /** The server side completed the handshake, with this protocol and cipher. */
+  completed: z.boolean(),
+  protocol: nullableText,
+  cipher: nullableText,
+  servername: nullableText,
+  /** The first request line and Host header seen over TLS, null when none. */
+  request: nullableText,
+})
+
+/** attempts.probe: a learn probe's evidence, what `learn --resume` replays (null: a survey's attempt). */
+export const ATTEMPT_PROBE = z.object({ connections: z.array(KEPT_CONNECTION) })
+export type ProbeEvidence = z.output<typeof ATTEMPT_PROBE>
+export type KeptConnection = ProbeEvidence['connections'][number]
+
 /** attempts.transcript: every chunk on the wire. */
 export const ATTEMPT_TRANSCRIPT: z.ZodType<TranscriptEntry[], unknown> = z.array(
   z.looseObject({ dir: z.enum(['tx', 'rx', 'note']), t: z.number(), data: text }),
@@ -219,7 +263,12 @@ export const OBSERVATION_TIMINGS = z.looseObject({
 })
 
 /** observations.aia_errors */
-export const OBSERVATION_AIA_ERRORS = z.array(z.looseObject({ code: text, message: text }))
+export const OBSERVATION_AIA_ERRORS = z.array(
+  z.looseObject({
+    code: z.custom<CaptureErrorCode>(isCaptureErrorCode, 'expected a capture error code'),
+    message: text,
+  }),
+)
 
 // ---------------------------------------------------------------------------------------------
 // rows
@@ -252,6 +301,7 @@ export const JSON_COLUMNS = {
     lines: column(ATTEMPT_LINES, false, LIMITS.lines),
     ca_upload: column(ATTEMPT_UPLOAD, true, LIMITS.lines),
     transcript: column(ATTEMPT_TRANSCRIPT, false, LIMITS.transcript),
+    probe: column(ATTEMPT_PROBE, true, LIMITS.lines),
   },
   observations: {
     served: column(OBSERVATION_SERVED, false, LIMITS.observationJson),
@@ -285,9 +335,10 @@ type Kind =
   | 'blob'
   | 'sha256'
   | 'anchor'
+  | 'capture?'
   | readonly (string | null)[]
 
-const RUN_STATUSES = ['running', 'complete', 'interrupted', 'device-lost'] as const
+export const RUN_STATUSES = ['running', 'complete', 'interrupted', 'device-lost'] as const
 const OUTCOMES = ['pass', 'fail', 'not-run'] as const
 
 /** Every scalar column of every table, by name. */
@@ -322,7 +373,7 @@ const SCALARS: Readonly<Record<Table, Readonly<Record<string, Kind>>>> = {
     try: 'count',
     final: 'flag',
     outcome: OUTCOMES,
-    class: 'text?',
+    class: [...FAILURE_CLASSES, null],
     note: 'text?',
     http_status: 'int?',
     body_bytes: 'count',
@@ -330,7 +381,7 @@ const SCALARS: Readonly<Record<Table, Readonly<Record<string, Kind>>>> = {
     expect: ['pass', 'fail', null],
     observation_id: 'int?',
     recorded_at: 'text',
-    reason: 'text?',
+    reason: [...NOT_RUN_REASONS, null],
     reason_detail: 'text?',
   },
   observations: {
@@ -346,7 +397,7 @@ const SCALARS: Readonly<Record<Table, Readonly<Record<string, Kind>>>> = {
     cipher: 'text?',
     capture: 'text?',
     chain_hash: 'text?',
-    error_code: 'text?',
+    error_code: 'capture?',
     error_message: 'text?',
     run_id: 'text?',
     connect_port: 'port?',
@@ -412,6 +463,8 @@ export function kindProblem(kind: Kind, v: unknown): string | null {
       return typeof v === 'string' && SHA256.test(v) ? null : 'expected a sha256 (64 lower-case hex digits)'
     case 'anchor':
       return v === '-' || (typeof v === 'string' && SHA256.test(v)) ? null : 'expected a sha256 or -'
+    case 'capture?':
+      return isCaptureErrorCode(v) ? null : 'expected a capture error code (dns, refused, tls-alert:<name>…)'
   }
   return 'unknown column kind'
 }

@@ -33,7 +33,15 @@ import {
   type UploadOutcome,
 } from '../../learn/index.js'
 import { newRunId } from '../../pipeline/index.js'
-import { inspectDb, lazyDb, learnRunState, RunStore, type RunDevice, type RunStatus } from '../../store/index.js'
+import {
+  inspectDb,
+  lazyDb,
+  learnRunState,
+  RunStore,
+  type LearnRunOptions,
+  type RunDevice,
+  type RunStatus,
+} from '../../store/index.js'
 import type { Io } from '../io.js'
 import { learnJson, learnText } from '../output/learn-text.js'
 import { VERSION } from '../version.js'
@@ -52,14 +60,7 @@ export interface LearnOptions {
 }
 
 /** Options a resumed learn takes from its run, unless given again. */
-interface StoredLearn {
-  device: string
-  out: string | null
-  from: string | null
-  labHost: string
-  labListen: string
-  profiles: string[]
-}
+type StoredLearn = LearnRunOptions
 
 /**
  * `tlsmatrix learn`: measures a firmware profile from the module against a probe lab made for
@@ -121,10 +122,10 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
           .filter(([, p]) => p.final)
           .map(([k, p]) => [
             k,
-            { id: p.id, outcome: p.outcome, lines: p.lines, httpStatus: p.httpStatus, note: p.note },
+            { id: p.id, outcome: p.outcome, lines: p.lines, httpStatus: p.httpStatus, probe: p.probe },
           ]),
       )
-      stored = resumeRun.options as unknown as StoredLearn
+      stored = resumeRun.options
     }
     const runId = resumeRun?.id ?? newRunId(clock)
     const device = stored && !opts.device ? stored.device : opts.device
@@ -209,7 +210,7 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
         hostsHash: '-',
         trustStoreHash: '-',
         devices: [runDevice],
-        options: options as unknown as Record<string, unknown>,
+        options,
         plan: null,
         kind: 'learn',
         rig: hostname(),

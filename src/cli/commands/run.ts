@@ -25,7 +25,7 @@ import {
 import type { Io } from '../io.js'
 import { surveyProgress } from '../survey-progress.js'
 import { VERSION } from '../version.js'
-import { hostsChange, runTargetOrder, storedTargets, type StoredTarget } from '../input/hosts-change.js'
+import { hostsChange, runTargetOrder, storedTargets } from '../input/hosts-change.js'
 import { readHostsFile, type HostsFile } from '../input/hosts-file.js'
 import { runJson } from '../output/run-json.js'
 import type { FailOn, ReportFormat } from '../../report/formats.js'
@@ -158,13 +158,14 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
     if (resume?.kind === 'learn')
       throw new AppError('USAGE', `run ${resume.id} is a learn run; use tlsmatrix learn --resume ${resume.id}`)
     if (resume?.status === 'complete') throw new AppError('RUN_NOT_RESUMABLE', `run ${resume.id} is already complete`)
-    const o = resume ? { ...opts, ...(resume.options as Partial<RunOptions>), json: opts.json, db: opts.db } : opts
+    // The run's own options, read through their schema by the store.
+    const o = resume ? { ...opts, ...resume.options, json: opts.json, db: opts.db } : opts
     checked ??= await checkInputs(o, io)
     // Where the resumed run's report goes (--report now, else the run's own): writable before any work.
     if (resume) await checkReport(new Set(opts.given ?? []).has('--report') ? opts.report : o.report, io, true)
     const { devices, profileDirs, hosts } = checked
     if (resume) {
-      const stored = Array.isArray(resume.options.targets) ? (resume.options.targets as StoredTarget[]) : null
+      const stored = resume.options.targets ?? null
       const change = hostsChange({ hash: resume.hostsHash, plan: resume.plan, targets: stored }, hosts)
       if (change && !opts.force)
         throw new AppError(
