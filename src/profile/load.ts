@@ -127,7 +127,8 @@ async function readProfile(file: string, rules: Rules): Promise<FirmwareProfile>
 }
 
 function validate(raw: unknown, source: string, rules: Rules): FirmwareProfile {
-  const dialect = typeof raw === 'object' && raw !== null ? (raw as { dialect?: unknown }).dialect : undefined
+  // Which family's block the profile may hold depends on its dialect, read before the rest.
+  const dialect: unknown = typeof raw === 'object' && raw !== null ? Reflect.get(raw, 'dialect') : undefined
   const family = typeof dialect === 'string' ? rules.find(dialect) : undefined
   const schema = loaderSchema(rules, family)
   const parsed = schema.safeParse(raw)
