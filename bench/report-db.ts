@@ -15,7 +15,8 @@ import { DEFAULT_HELLO, parseCertificate, type ParsedCert } from '../src/chain/i
 import { loadProfile } from '../src/families/index.js'
 import { helloOf, type FirmwareProfile } from '../src/profile/profile.js'
 import type { DevicePlan, PlanItem, PlannedAnchor } from '../src/plan/index.js'
-import { helloHash, openDb, type RunDevice, type RunTarget, type UploadEvidence } from '../src/store/index.js'
+import type { CaUpload } from '../src/device/index.js'
+import { helloHash, openDb, type RunDevice, type RunTarget } from '../src/store/index.js'
 import type { TranscriptEntry } from '../src/device/at/transcript.js'
 import { benchKey, daysFrom, ecLeafKey, issue, type BenchCa, type BenchKey, type BenchKeySpec } from './report-certs.js'
 
@@ -338,7 +339,7 @@ function transcript(t: TargetInfo, v: Verdict, start: number, bodyBytes: number,
   return out
 }
 
-function upload(anchor: Cert): UploadEvidence {
+function upload(anchor: Cert): CaUpload {
   return {
     command: `AT+S.TLSCERT=ca,${anchor.der.length}`,
     ski: anchor.ski,

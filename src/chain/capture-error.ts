@@ -1,12 +1,43 @@
 import { alertFromNodeCode } from './tls-alerts.js'
 
 /**
- * Stable failure codes of a capture, one per thing a user would do differently:
- * dns, refused, unreachable, timeout, reset, closed, not-tls, tls-alert:<name>,
- * malformed-handshake, chain-too-large (our cap), chain-over-node-limit (OpenSSL's), malformed-certificate, no-certificate, tls-error.
+ * Stable failure codes of a capture, one per thing a user would do differently (README "Error
+ * codes"): besides these, `tls-alert:<name>` for an alert the server sent. `chain-too-large` is our
+ * cap, `chain-over-node-limit` OpenSSL's; `path-search-limit`, `aborted` (the user stopped it),
+ * `aia-failed` / `aia-refused` (an AIA download failed, or was refused: a private address) and `internal` (a bug of ours) come from the resolution around it.
  */
+export const CAPTURE_ERROR_CODES = [
+  'dns',
+  'refused',
+  'unreachable',
+  'timeout',
+  'reset',
+  'closed',
+  'not-tls',
+  'malformed-handshake',
+  'chain-too-large',
+  'chain-over-node-limit',
+  'malformed-certificate',
+  'no-certificate',
+  'tls-error',
+  'path-search-limit',
+  'aborted',
+  'aia-failed',
+  'aia-refused',
+  'internal',
+] as const
+export type CaptureErrorCode = (typeof CAPTURE_ERROR_CODES)[number] | `tls-alert:${string}`
+
+/** Whether `v` is a capture error code (what a stored observation must hold). */
+export function isCaptureErrorCode(v: unknown): v is CaptureErrorCode {
+  return (
+    typeof v === 'string' &&
+    ((CAPTURE_ERROR_CODES as readonly string[]).includes(v) || /^tls-alert:[a-z0-9-]{1,64}$/.test(v))
+  )
+}
+
 export interface CaptureError {
-  code: string
+  code: CaptureErrorCode
   message: string
 }
 

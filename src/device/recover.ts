@@ -1,11 +1,25 @@
-import { messageOf } from '../core/errors.js'
+import { AppError, messageOf } from '../core/errors.js'
 import type { Attempt, HttpsRequest, ModuleDriver } from './drivers/driver.js'
 import { DeviceError, isDeviceError } from './errors.js'
 
-/** The module could not be put back in a known state: no verdict can come from it now. */
-export class ModuleLost extends Error {}
-/** The user asked to stop while the module was being recovered. */
-export class ModuleStopped extends Error {}
+/**
+ * The module could not be put back in a known state: no verdict can come from it now. Not a
+ * DeviceError: it is the end of recovery, not a fault for a caller to recover from again.
+ */
+export class ModuleLost extends AppError<'DEVICE_LOST'> {
+  override name = 'ModuleLost'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEVICE_LOST', message, options)
+  }
+}
+
+/** The user asked to stop while the module was being recovered (or before the next step began). */
+export class ModuleStopped extends AppError<'DEVICE_STOPPED'> {
+  override name = 'ModuleStopped'
+  constructor(message = 'stopped: the run is stopping') {
+    super('DEVICE_STOPPED', message)
+  }
+}
 
 /** Link faults a recovery absorbs (each failed step, redone after a resync) before the device is lost. */
 const RECOVERY_FAULTS = 12

@@ -27,6 +27,7 @@ import {
   type StepId,
 } from '../doctor/index.js'
 import { checkDeviceUrl, checkProfileDirs, familyOf, openModule, type FamilyDoctor } from '../families/index.js'
+import { dnsNameProblem } from '../hosts/index.js'
 import type { JobIo } from './io.js'
 
 export interface DoctorJobOptions {
@@ -54,8 +55,6 @@ export interface DoctorResult {
 
 /** A live module answers AT at once; this long is a wrong speed or a dead port. */
 const ASK_MS = 3000
-const HOST_NAME =
-  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 
 /** What is open, so Ctrl-C and the end close it whatever step was running. */
 interface Held {
@@ -76,8 +75,9 @@ export async function doctorJob(
   onStep: (s: Step) => void,
 ): Promise<DoctorResult> {
   const u = parseDeviceUrl(opts.device)
-  if (opts.probeHost !== undefined && !HOST_NAME.test(opts.probeHost))
-    throw new AppError('USAGE', `--probe-host ${termSafe(opts.probeHost)}: expected a DNS name`)
+  const notName = opts.probeHost === undefined ? null : dnsNameProblem(opts.probeHost)
+  if (notName)
+    throw new AppError('USAGE', `--probe-host ${termSafe(opts.probeHost!)}: expected a DNS name (${termSafe(notName)})`)
   const profileDirs = opts.profiles.map((d) => resolvePath(io.cwd, d))
   await checkProfileDirs(profileDirs)
   if (u.kind === 'emu') await checkDeviceUrl(opts.device, { cwd: io.cwd, profileDirs })

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Target } from '../hosts/index.js'
 import type { DevicePlan } from '../plan/index.js'
+import type { StoredTarget } from '../store/index.js'
 
 export function hostsHash(text: string): string {
   return createHash('sha256').update(text).digest('hex')
@@ -46,11 +47,7 @@ function list(items: string[]): string {
 }
 
 /** A target as a run keeps it from its start (run options `targets`), to name later changes. */
-export interface StoredTarget {
-  id: string
-  path: string
-  expect: string | null
-}
+export type { StoredTarget }
 
 export function storedTargets(targets: readonly Target[]): StoredTarget[] {
   return targets.map((t) => ({ id: t.id, path: t.path, expect: t.expect }))

@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js'
 import { AppError, messageOf, outcome } from '../core/errors.js'
 import { makeDir } from '../core/make-dir.js'
 import { termSafe } from '../core/sanitize.js'
+import { asAppError } from '../core/system-errors.js'
 import { VERSION } from '../core/version.js'
 import {
   isDeviceError,
@@ -35,7 +36,7 @@ import {
 } from '../learn/index.js'
 import { newRunId } from '../pipeline/index.js'
 import type { FirmwareProfile } from '../profile/index.js'
-import { learnRunState, type RunDevice, type RunStatus } from '../store/index.js'
+import { learnRunState, type LearnRunOptions, type RunDevice, type RunStatus } from '../store/index.js'
 import type { JobIo } from './io.js'
 import { RunSession } from './session.js'
 
@@ -52,14 +53,7 @@ export interface LearnJobOptions {
 }
 
 /** Options a resumed learn takes from its run, unless given again. */
-interface StoredLearn {
-  device: string
-  out: string | null
-  from: string | null
-  labHost: string
-  labListen: string
-  profiles: string[]
-}
+type StoredLearn = LearnRunOptions
 
 /** Where a learn run lives, for the command's resume hints. */
 interface LearnRunRef {
@@ -86,6 +80,8 @@ export type LearnEvent =
   | { kind: 'recover'; what: string }
   /** The module was lost or the user stopped: the run is kept, to resume. */
   | ({ kind: 'ended-early'; status: 'interrupted' | 'device-lost'; lost: string | null } & LearnRunRef)
+  /** A bug of ours stopped it: what was probed is kept, and a resume goes on from it. */
+  | ({ kind: 'bug' } & LearnRunRef)
   /** Every probe is recorded but the profile could not be written: resume with another --out. */
   | ({ kind: 'unwritten' } & LearnRunRef)
 
@@ -148,10 +144,10 @@ export async function learnJob(
           .filter(([, p]) => p.final)
           .map(([k, p]) => [
             k,
-            { id: p.id, outcome: p.outcome, lines: p.lines, httpStatus: p.httpStatus, note: p.note },
+            { id: p.id, outcome: p.outcome, lines: p.lines, httpStatus: p.httpStatus, probe: p.probe },
           ]),
       )
-      stored = resumeRun.options as unknown as StoredLearn
+      stored = resumeRun.options
     }
     const runId = resumeRun?.id ?? newRunId(clock)
     session.reserve(runId)
@@ -229,7 +225,7 @@ export async function learnJob(
         hostsHash: '-',
         trustStoreHash: '-',
         devices: [runDevice],
-        options: options as unknown as Record<string, unknown>,
+        options,
         plan: null,
         kind: 'learn',
         rig: hostname(),
@@ -271,6 +267,8 @@ export async function learnJob(
       if (status === null) {
         // A learn that cannot go on (the lab unreachable, a bug) is not left `running` for ever.
         endRun('interrupted')
+        // A bug of ours: what was probed is kept, and a resume goes on from it.
+        if (asAppError(err).code === 'INTERNAL') on({ kind: 'bug', ...ref })
         throw err
       }
       const lost = status === 'device-lost' ? messageOf(err) : null

@@ -3,6 +3,7 @@ import { basename, dirname, resolve as resolvePath } from 'node:path'
 import { CertCache, loadTrustStore } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import { AppError, outcome } from '../core/errors.js'
+import { asAppError } from '../core/system-errors.js'
 import { VERSION } from '../core/version.js'
 import { parseDeviceUrl } from '../device/index.js'
 import { checkDeviceUrl, checkProfileDirs } from '../families/index.js'
@@ -13,7 +14,7 @@ import type { FailOn, ReportFormat } from '../report/formats.js'
 import { buildMatrix, type Matrix } from '../report/index.js'
 import type { GateResult } from '../report/write.js'
 import { ObservationStore, pruneRuns, type AttemptRow, type Pruned, type RunStatus } from '../store/index.js'
-import { hostsChange, runTargetOrder, storedTargets, type StoredTarget } from './hosts-change.js'
+import { hostsChange, runTargetOrder, storedTargets } from './hosts-change.js'
 import { readHostsFile, type HostsFile } from './hosts-file.js'
 import type { JobIo } from './io.js'
 import { checkReport, reportRun, type RunReportEvent } from './report.js'
@@ -179,14 +180,15 @@ export async function surveyJob(
   const session = RunSession.open(dbPath, { rig: opts.rig })
   try {
     const resume = opts.resume ? session.resume(opts.resume, 'survey') : null
-    const o: SurveyOptions = resume ? { ...opts, ...(resume.options as Partial<SurveyOptions>), db: opts.db } : opts
+    // The run's own options, read through their schema by the store.
+    const o: SurveyOptions = resume ? { ...opts, ...resume.options, db: opts.db } : opts
     checked ??= await checkInputs(o, io)
     const cli = new Set(opts.given ?? [])
     // Where the resumed run's report goes (--report now, else the run's own): writable before any work.
     if (resume) await checkReport(cli.has('--report') ? opts.report : o.report, io, true)
     const { devices, profileDirs, hosts } = checked
     if (resume) {
-      const stored = Array.isArray(resume.options.targets) ? (resume.options.targets as StoredTarget[]) : null
+      const stored = resume.options.targets ?? null
       const change = hostsChange({ hash: resume.hostsHash, plan: resume.plan, targets: stored }, hosts)
       if (change && !opts.force)
         throw new AppError(
@@ -260,7 +262,9 @@ export async function surveyJob(
         ...(watch.observer ? { observer: watch.observer } : {}),
         ...(watch.onPhase ? { onPhase: watch.onPhase } : {}),
       },
-    )
+    ).catch((err: unknown) => {
+      throw stoppedRun(err, session.runId, dbPath)
+    })
     watch.onSurveyEnd?.()
     if (result.status === 'interrupted' && !session.exists(result.runId)) {
       // Stopped during resolution, before the run was created: there is nothing to resume.
@@ -368,4 +372,20 @@ async function checkInputs(
   await checkProfileDirs(profileDirs)
   for (const d of devices) await checkDeviceUrl(d.url, { cwd: io.cwd, profileDirs })
   return { devices, profileDirs, hosts: await readHostsFile(o.hosts, io.cwd) }
+}
+
+/**
+ * An error that stopped a run once it existed (a bug of ours, the database failing): the survey
+ * kept the run, interrupted, so the message ends with how to finish it.
+ */
+function stoppedRun(err: unknown, runId: string | null, dbPath: string): unknown {
+  if (!runId) return err
+  const e = asAppError(err)
+  const out = new AppError(
+    e.code,
+    `${e.message}\nrun ${runId} interrupted; finish it with:\n  tlsmatrix run --resume ${runId} --db ${dbPath}`,
+    { cause: err },
+  )
+  if (err instanceof Error && err.stack) out.stack = err.stack
+  return out
 }

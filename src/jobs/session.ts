@@ -2,7 +2,17 @@ import { existsSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import type { Clock } from '../core/clock.js'
 import { AppError } from '../core/errors.js'
-import { inspectDb, lazyDb, RunStore, type Db, type RunKind, type RunRow, type RunStatus } from '../store/index.js'
+import {
+  inspectDb,
+  lazyDb,
+  RunStore,
+  type Db,
+  type LearnRun,
+  type RunKind,
+  type RunRow,
+  type RunStatus,
+  type SurveyRun,
+} from '../store/index.js'
 import type { JobIo } from './io.js'
 
 /** The run store a session hands to the work: it remembers the run created, and stamps it with the rig. */
@@ -89,6 +99,8 @@ export class RunSession {
    * The run to finish, checked: it exists, is of this kind and is not complete. The messages are
    * the commands' own (a survey's unknown id is RUN_NOT_RESUMABLE, a learn's USAGE, as before).
    */
+  resume(id: string, kind: 'survey'): SurveyRun
+  resume(id: string, kind: 'learn'): LearnRun
   resume(id: string, kind: RunKind): RunRow {
     const run = this.runs.getRun(id)
     if (kind === 'survey') {

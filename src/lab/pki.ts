@@ -72,7 +72,10 @@ function algorithmFor(key: KeySpec, hash: HashName): webcrypto.RsaHashedImportPa
 /** The subject DN of a certificate, following sameAs. */
 function subjectOf(spec: LabSpec, name: string): string {
   const c = spec.certificates[name]!
-  return c.sameAs ? subjectOf(spec, c.sameAs) : c.subject
+  if (c.sameAs) return subjectOf(spec, c.sameAs)
+  // validateLabSpec refuses a certificate with neither.
+  if (c.subject === undefined) throw new AppError('LAB_SPEC_INVALID', `certificates.${name}: no subject`)
+  return c.subject
 }
 
 export interface IssueContext {

@@ -1,5 +1,7 @@
+import { z } from 'zod'
 import { AppError } from '../core/errors.js'
-import { CIPHER_SUITES, GROUPS, TLS_VERSIONS, type TlsVersion } from '../chain/iana.js'
+import { isMissing, keysAt, pathText } from '../core/schema-text.js'
+import { CIPHER_SUITES, GROUPS, TLS_VERSIONS } from '../chain/iana.js'
 import { dnsNameProblem } from '../hosts/index.js'
 
 export const KEY_SPECS = ['rsa-1024', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-p256', 'ec-p384', 'ec-p521'] as const
@@ -9,166 +11,234 @@ export type HashName = (typeof HASHES)[number]
 export const BEHAVIOURS = ['tls', 'stall', 'garbage', 'plain-http', 'close'] as const
 export type Behaviour = (typeof BEHAVIOURS)[number]
 
-/** One certificate of the lab PKI. Validity offsets are days relative to generation time. */
-export interface CertSpec {
-  subject: string
-  /** Key to generate, or omitted with `sameAs` / `keyOf`. */
-  key?: KeySpec
-  /** Reuse the key of another certificate (a re-issued or cross-signed CA). */
-  keyOf?: string
-  /** Copy subject and key of another certificate: a cross-sign of it by `issuer`. */
-  sameAs?: string
-  /** "self" or the name of the issuing certificate. */
-  issuer: string
-  signature?: HashName
-  ca?: boolean
-  pathLen?: number
-  notBeforeDays?: number
-  notAfterDays?: number
-  sans?: string[]
-  /** Adds this many generated DNS names (san-N.<first SAN>) to make a large leaf. */
-  extraSans?: number
-  /** Put an AIA caIssuers URL for the issuer, served by the lab's HTTP server. */
-  aia?: boolean
-  /** Omit the SubjectKeyIdentifier / AuthorityKeyIdentifier extensions. */
-  ski?: boolean
-  aki?: boolean
-  /** Write this certificate to the lab's trust-store file. */
-  trust?: boolean
-}
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-export interface ServerSpec {
-  versions?: TlsVersion[]
+/** One certificate of the lab PKI. Validity offsets are days relative to generation time. */
+const CERT = z.strictObject(
+  {
+    /** The subject DN; omitted with `sameAs`. */
+    subject: z
+      .string()
+      .refine((s) => s.includes('='), 'subject must be a DN such as "CN=Lab Root, O=tlsmatrix"')
+      .optional(),
+    /** Key to generate, or omitted with `sameAs` / `keyOf`. */
+    key: z.enum(KEY_SPECS, { error: `key must be one of ${KEY_SPECS.join(', ')}` }).optional(),
+    /** Reuse the key of another certificate (a re-issued or cross-signed CA). */
+    keyOf: z.string().optional(),
+    /** Copy subject and key of another certificate: a cross-sign of it by `issuer`. */
+    sameAs: z.string().optional(),
+    /** "self" or the name of the issuing certificate. */
+    issuer: z.string({ error: 'issuer must be "self" or the name of a certificate' }),
+    signature: z.enum(HASHES, { error: `signature must be one of ${HASHES.join(', ')}` }).optional(),
+    ca: z.boolean().optional(),
+    pathLen: z.number().int().nonnegative().optional(),
+    notBeforeDays: z.number().optional(),
+    notAfterDays: z.number().optional(),
+    sans: z
+      .array(
+        z.string().refine((san) => !dnsNameProblem(san.replace(/^\*\./, '')), {
+          error: (i) => `SAN ${JSON.stringify(i.input)} is not a DNS name`,
+        }),
+      )
+      .optional(),
+    /** Adds this many generated DNS names (san-N.<first SAN>) to make a large leaf. */
+    extraSans: z.number().int().min(0).max(5000, 'extraSans must be 0-5000').optional(),
+    /** Put an AIA caIssuers URL for the issuer, served by the lab's HTTP server. */
+    aia: z.boolean().optional(),
+    /** Omit the SubjectKeyIdentifier / AuthorityKeyIdentifier extensions. */
+    ski: z.boolean().optional(),
+    aki: z.boolean().optional(),
+    /** Write this certificate to the lab's trust-store file. */
+    trust: z.boolean().optional(),
+  },
+  { error: 'must be an object (a certificate)' },
+)
+
+const SERVER = z.strictObject({
+  versions: z
+    .array(z.enum(TLS_VERSIONS, { error: (i) => `unknown TLS version ${JSON.stringify(i.input)}` }))
+    .optional(),
   /** IANA suite names; TLS 1.3 suites are fixed by the library. */
-  cipherSuites?: string[]
-  groups?: string[]
-  behaviour?: Behaviour
+  cipherSuites: z
+    .array(
+      z.string().refine((s) => Object.hasOwn(CIPHER_SUITES, s), {
+        error: (i) => `unknown cipher suite ${JSON.stringify(i.input)}`,
+      }),
+    )
+    .optional(),
+  groups: z
+    .array(
+      z.string().refine((g) => Object.hasOwn(GROUPS, g), { error: (i) => `unknown group ${JSON.stringify(i.input)}` }),
+    )
+    .optional(),
+  behaviour: z.enum(BEHAVIOURS, { error: `behaviour must be one of ${BEHAVIOURS.join(', ')}` }).optional(),
   /** Fixed port; omitted or 0 picks a free one. */
-  port?: number
-}
+  port: z.number().int().min(0).max(65535, 'port must be 0-65535').optional(),
+})
 
 /** Another chain the same host can be switched to while it runs (a re-issued leaf or intermediate). */
-export interface RotationSpec {
-  /** Leaf certificate name; defaults to the host's. */
-  certificate?: string
-  /** Certificates sent, in order; the first must be this rotation's certificate. Defaults to the leaf alone. */
-  send?: string[]
-}
+const ROTATION = z.strictObject(
+  {
+    /** Leaf certificate name; defaults to the host's. */
+    certificate: z.string().optional(),
+    /** Certificates sent, in order; the first must be this rotation's certificate. Defaults to the leaf alone. */
+    send: z
+      .array(z.string(), { error: 'send must be a non-empty array of certificate names' })
+      .min(1, 'send must be a non-empty array of certificate names')
+      .optional(),
+  },
+  { error: 'must be an object { certificate, send }' },
+)
 
-export interface HostSpec {
-  description?: string
-  /**
-   * The port the target is known by (its real one, e.g. 443): hosts.txt names it and the lab
-   * prints a --connect-to entry to its listener, so target ids stay the same from lab to lab.
-   * Omitted: the target is known by its listener's port (and mapped with --resolve).
-   */
-  port?: number
-  /** Leaf certificate name (the key the server proves). */
-  certificate?: string
-  /** Certificates sent, in order, duplicates allowed; the first must be `certificate`. */
-  send?: string[]
-  server?: ServerSpec
-  /** Alternative chains: `RunningLab.rotate(host, i)` serves rotations[i-1] (0 is the chain above). */
-  rotations?: RotationSpec[]
-  tags?: string[]
-  expect?: 'pass' | 'fail'
-}
+const HOST = z.strictObject(
+  {
+    description: z.string().optional(),
+    /**
+     * The port the target is known by (its real one, e.g. 443): hosts.txt names it and the lab
+     * prints a --connect-to entry to its listener, so target ids stay the same from lab to lab.
+     * Omitted: the target is known by its listener's port (and mapped with --resolve).
+     */
+    port: z
+      .number()
+      .int()
+      .min(1, 'port must be 1-65535 (the port the target is known by)')
+      .max(65535, 'port must be 1-65535 (the port the target is known by)')
+      .optional(),
+    /** Leaf certificate name (the key the server proves). */
+    certificate: z.string().optional(),
+    /** Certificates sent, in order, duplicates allowed; the first must be `certificate`. */
+    send: z.array(z.string()).optional(),
+    server: SERVER.optional(),
+    /** Alternative chains: `RunningLab.rotate(host, i)` serves rotations[i-1] (0 is the chain above). */
+    rotations: z.array(ROTATION, { error: 'must be an array of { certificate, send }' }).optional(),
+    tags: z.array(z.string()).optional(),
+    expect: z.enum(['pass', 'fail'], { error: 'expect must be pass or fail' }).optional(),
+  },
+  { error: 'must be an object (a host)' },
+)
 
-export interface LabSpec {
-  name: string
-  description?: string
-  aia?: { host: string; port?: number }
-  certificates: Record<string, CertSpec>
-  hosts: Record<string, HostSpec>
+/** A lab: its PKI and its servers, declared once; the types below come from it. */
+const LAB_SPEC = z
+  .strictObject(
+    {
+      name: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be 1-40 lower-case letters, digits, -'),
+      description: z.string().optional(),
+      aia: z.strictObject({ host: z.string(), port: z.number().int().min(0).max(65535).optional() }).optional(),
+      certificates: z.record(z.string(), CERT, { error: 'must be an object' }),
+      hosts: z.record(z.string(), HOST, { error: 'must name at least one host' }),
+    },
+    { error: 'not a JSON object' },
+  )
+  // Names that must refer to each other, checked on every entry whose own fields hold, whatever
+  // else is wrong: one run names every problem.
+  .superRefine((spec: unknown, ctx) => crossReferences(spec, ctx), { when: () => true })
+
+export type CertSpec = z.output<typeof CERT>
+export type ServerSpec = z.output<typeof SERVER>
+export type RotationSpec = z.output<typeof ROTATION>
+export type HostSpec = z.output<typeof HOST>
+export type LabSpec = z.output<typeof LAB_SPEC>
+
+/** A name that refers to a certificate, read for the cross-checks whatever else is wrong (not one: absent). */
+const ref = z.string().optional().catch(undefined)
+const names = z.array(z.string()).min(1).optional().catch(undefined)
+/** What the cross-checks read of each entry: the names it gives, whatever else is wrong with it. */
+const CERT_REFS = z.looseObject({
+  sameAs: ref,
+  keyOf: ref,
+  issuer: ref,
+  subject: z.unknown().optional(),
+  key: z.unknown().optional(),
+  aia: z.unknown().optional(),
+})
+const ROTATION_REFS = z.looseObject({ certificate: ref, send: names })
+const HOST_REFS = z.looseObject({
+  certificate: ref,
+  send: names,
+  server: z.looseObject({ behaviour: z.unknown().optional() }).optional().catch(undefined),
+  rotations: z.unknown().optional(),
+})
+
+/**
+ * The names that must refer to one another (a schema checks each entry alone): checked on every
+ * entry, whatever else is wrong with it, so that one run names every problem.
+ */
+function crossReferences(raw: unknown, ctx: z.RefinementCtx): void {
+  const spec = isRecord(raw) ? raw : {}
+  const certs = isRecord(spec.certificates) ? spec.certificates : {}
+  const isCert = (name: string | undefined) => name !== undefined && Object.hasOwn(certs, name)
+  const fail = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message })
+  for (const [name, entry] of Object.entries(certs)) {
+    const c = CERT_REFS.safeParse(entry)
+    if (!c.success) continue
+    const at = ['certificates', name]
+    const { sameAs, keyOf, issuer } = c.data
+    if (sameAs !== undefined) {
+      if (!isCert(sameAs)) fail(at, `sameAs "${sameAs}" is not a certificate`)
+    } else {
+      if (c.data.subject === undefined) fail(at, 'subject must be a DN such as "CN=Lab Root, O=tlsmatrix"')
+      if (keyOf !== undefined) {
+        if (!isCert(keyOf)) fail(at, `keyOf "${keyOf}" is not a certificate`)
+      } else if (c.data.key === undefined) fail(at, `key must be one of ${KEY_SPECS.join(', ')}`)
+    }
+    if (issuer !== undefined && issuer !== 'self' && !isCert(issuer))
+      fail(at, `issuer "${issuer}" is not "self" or a certificate`)
+    if (c.data.aia === true && issuer === 'self') fail(at, 'aia needs an issuer other than self')
+  }
+  if (!isRecord(spec.hosts)) return
+  if (Object.keys(spec.hosts).length === 0) fail(['hosts'], 'must name at least one host')
+  for (const [name, entry] of Object.entries(spec.hosts)) {
+    const at = ['hosts', name]
+    const why = dnsNameProblem(name)
+    if (why) fail(at, why)
+    const h = HOST_REFS.safeParse(entry)
+    if (!h.success) continue
+    const tls = (h.data.server?.behaviour ?? 'tls') === 'tls'
+    if (tls) {
+      if (!isCert(h.data.certificate)) fail(at, 'certificate must name a certificate')
+      const send = h.data.send ?? [h.data.certificate ?? '']
+      if (send[0] !== h.data.certificate) fail(at, 'send must start with the host certificate')
+      for (const s of send) if (!isCert(s)) fail(at, `send: "${s}" is not a certificate`)
+    }
+    if (!Array.isArray(h.data.rotations)) continue
+    if (!tls) fail([...at, 'rotations'], 'only a tls server has a chain to rotate')
+    h.data.rotations.forEach((entry: unknown, i) => {
+      const r = ROTATION_REFS.safeParse(entry)
+      if (!r.success) return
+      const rat = [...at, 'rotations', i]
+      const leaf = r.data.certificate ?? h.data.certificate
+      if (!isCert(leaf)) fail(rat, 'certificate must name a certificate')
+      const send = r.data.send ?? (leaf === undefined ? [] : [leaf])
+      if (send[0] !== leaf) fail(rat, "send must start with the rotation's certificate")
+      for (const s of send) if (!isCert(s)) fail(rat, `send: "${s}" is not a certificate`)
+    })
+  }
 }
 
 /** Validates a parsed JSON spec; every problem names its JSON path. */
 export function validateLabSpec(raw: unknown, source: string): LabSpec {
-  const problems: string[] = []
-  const fail = (path: string, why: string) => problems.push(`${source}: ${path}: ${why}`)
-  if (typeof raw !== 'object' || raw === null) throw new AppError('LAB_SPEC_INVALID', `${source}: not a JSON object`)
-  const spec = raw as LabSpec
-  if (typeof spec.name !== 'string' || !/^[a-z0-9-]{1,40}$/.test(spec.name))
-    fail('name', 'must be 1-40 lower-case letters, digits, -')
-  const certs = spec.certificates ?? {}
-  const hosts = spec.hosts ?? {}
-  if (typeof certs !== 'object') fail('certificates', 'must be an object')
-  if (typeof hosts !== 'object' || Object.keys(hosts).length === 0) fail('hosts', 'must name at least one host')
-  for (const [name, c] of Object.entries(certs)) {
-    const at = `certificates.${name}`
-    if (c.sameAs !== undefined) {
-      if (!(c.sameAs in certs)) fail(at, `sameAs "${c.sameAs}" is not a certificate`)
-    } else {
-      if (typeof c.subject !== 'string' || !c.subject.includes('='))
-        fail(at, 'subject must be a DN such as "CN=Lab Root, O=tlsmatrix"')
-      if (c.keyOf !== undefined) {
-        if (!(c.keyOf in certs)) fail(at, `keyOf "${c.keyOf}" is not a certificate`)
-      } else if (!KEY_SPECS.includes(c.key as KeySpec)) fail(at, `key must be one of ${KEY_SPECS.join(', ')}`)
-    }
-    if (c.issuer !== 'self' && !(c.issuer in certs)) fail(at, `issuer "${c.issuer}" is not "self" or a certificate`)
-    if (c.signature !== undefined && !HASHES.includes(c.signature))
-      fail(at, `signature must be one of ${HASHES.join(', ')}`)
-    if (c.extraSans !== undefined && (!Number.isInteger(c.extraSans) || c.extraSans < 0 || c.extraSans > 5000))
-      fail(at, 'extraSans must be 0-5000')
-    for (const san of c.sans ?? [])
-      if (dnsNameProblem(san.replace(/^\*\./, ''))) fail(at, `SAN "${san}" is not a DNS name`)
-    if (c.aia && c.issuer === 'self') fail(at, 'aia needs an issuer other than self')
-  }
-  for (const [name, h] of Object.entries(hosts)) {
-    const at = `hosts.${name}`
-    const why = dnsNameProblem(name)
-    if (why) fail(at, why)
-    const behaviour = h.server?.behaviour ?? 'tls'
-    if (!BEHAVIOURS.includes(behaviour)) fail(at, `behaviour must be one of ${BEHAVIOURS.join(', ')}`)
-    if (behaviour === 'tls') {
-      if (!h.certificate || !(h.certificate in certs)) fail(at, 'certificate must name a certificate')
-      const send = h.send ?? [h.certificate ?? '']
-      if (send[0] !== h.certificate) fail(at, 'send must start with the host certificate')
-      for (const s of send) if (!(s in certs)) fail(at, `send: "${s}" is not a certificate`)
-    }
-    if (h.rotations !== undefined) validateRotations(h, at, certs, behaviour, fail)
-    for (const v of h.server?.versions ?? []) if (!TLS_VERSIONS.includes(v)) fail(at, `unknown TLS version "${v}"`)
-    for (const s of h.server?.cipherSuites ?? [])
-      if (!Object.hasOwn(CIPHER_SUITES, s)) fail(at, `unknown cipher suite "${s}"`)
-    for (const g of h.server?.groups ?? []) if (!Object.hasOwn(GROUPS, g)) fail(at, `unknown group "${g}"`)
-    if (h.port !== undefined && (!Number.isInteger(h.port) || h.port < 1 || h.port > 65535))
-      fail(at, 'port must be 1-65535 (the port the target is known by)')
-    const port = h.server?.port
-    if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) fail(at, 'port must be 0-65535')
-  }
-  if (problems.length > 0) throw new AppError('LAB_SPEC_INVALID', problems.join('\n'))
-  return spec
+  const parsed = LAB_SPEC.safeParse(raw)
+  if (parsed.success) return parsed.data
+  throw new AppError(
+    'LAB_SPEC_INVALID',
+    parsed.error.issues.flatMap((issue) => problemText(issue).map((p) => `${source}: ${p}`)).join('\n'),
+  )
 }
 
-function validateRotations(
-  h: HostSpec,
-  at: string,
-  certs: Record<string, CertSpec>,
-  behaviour: Behaviour,
-  fail: (path: string, why: string) => void,
-): void {
-  if (!Array.isArray(h.rotations)) {
-    fail(`${at}.rotations`, 'must be an array of { certificate, send }')
-    return
+/**
+ * One issue as the message lists it: `hosts.a.test: certificate must name a certificate`. A
+ * message that names its field (`key must be one of …`) is shown at the entry that holds it.
+ */
+function problemText(issue: z.core.$ZodIssue): string[] {
+  const { path } = issue
+  if (path.length === 0) return [issue.message]
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = keysAt(LAB_SPEC, path) ?? []
+    return issue.keys.map((k) => `${pathText(path) || '$'}: unknown key ${JSON.stringify(k)} (${allowed.join(', ')})`)
   }
-  if (behaviour !== 'tls') fail(`${at}.rotations`, 'only a tls server has a chain to rotate')
-  h.rotations.forEach((r, i) => {
-    const rat = `${at}.rotations[${i}]`
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
-      fail(rat, 'must be an object { certificate, send }')
-      return
-    }
-    for (const k of Object.keys(r))
-      if (k !== 'certificate' && k !== 'send') fail(rat, `unknown key "${k}" (certificate, send)`)
-    const leaf = r.certificate ?? h.certificate
-    if (typeof leaf !== 'string' || !(leaf in certs)) fail(rat, 'certificate must name a certificate')
-    if (r.send !== undefined && (!Array.isArray(r.send) || r.send.length === 0)) {
-      fail(rat, 'send must be a non-empty array of certificate names')
-      return
-    }
-    const send = r.send ?? [leaf]
-    if (send[0] !== leaf) fail(rat, "send must start with the rotation's certificate")
-    for (const s of send)
-      if (typeof s !== 'string' || !(s in certs)) fail(rat, `send: "${String(s)}" is not a certificate`)
-  })
+  const last = path[path.length - 1]
+  const message = isMissing(issue) ? `${typeof last === 'string' ? last : 'it'} is missing` : issue.message
+  if (typeof last === 'string' && path.length > 1 && message.startsWith(`${last} `))
+    return [`${pathText(path.slice(0, -1))}: ${message}`]
+  return [`${pathText(path)}: ${message}`]
 }

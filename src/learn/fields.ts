@@ -1,28 +1,40 @@
-import { FAILURE_CLASSES, linePattern, type FailureClass, type FirmwareProfile } from '../profile/index.js'
+import type { z } from 'zod'
+import { FAILURE_CLASSES, linePattern, PROFILE, type FailureClass, type FirmwareProfile } from '../profile/index.js'
 
-/** The profile fields learn measures, by path. `errors.<class>` are the module's lines per class. */
-export const ERROR_CLASSES = FAILURE_CLASSES.filter((c) => c !== 'device') as Array<Exclude<FailureClass, 'device'>>
+/** The failure classes a module's lines are learned for (`device` is ours: no module prints it). */
+export const ERROR_CLASSES = FAILURE_CLASSES.filter((c): c is Exclude<FailureClass, 'device'> => c !== 'device')
+type ErrorClass = (typeof ERROR_CLASSES)[number]
 
-export const FIELD_PATHS = [
-  'tls.versions',
-  'tls.cipherSuites',
-  'tls.groups',
-  'tls.signatureAlgorithms',
-  'tls.sni',
-  'tls.certificateKeys.rsa',
-  'tls.certificateKeys.ecdsa',
-  'tls.certificateSignatureHashes',
-  'tls.maxCertificateBytes',
-  'tls.maxChainBytes',
-  'tls.anchorMatch',
-  'tls.checkValidity',
-  'tls.checkHostname',
-  'store.maxCaBytes',
-  'store.caSlots',
+type Tls = FirmwareProfile['tls']
+/**
+ * A profile field learn measures, by path, as the profile schema declares them: every `tls`
+ * field (a key's limits per algorithm), the store's sizes (not `caBundle`: learn uploads one CA at
+ * a time, so it never sees whether a slot takes a bundle), the response grammar as a whole, and
+ * the module's lines per failure class.
+ */
+export type FieldPath =
+  | `tls.${Exclude<keyof Tls, 'certificateKeys'>}`
+  | `tls.certificateKeys.${keyof Tls['certificateKeys']}`
+  | `store.${Exclude<keyof FirmwareProfile['store'], 'caBundle'>}`
+  | 'responses'
+  | `errors.${ErrorClass}`
+
+/** The keys an object schema declares, in its order. */
+const keysOf = <T extends z.ZodObject>(o: T) => Object.keys(o.shape) as Array<keyof z.output<T> & string>
+
+/** Every FieldPath, in the schema's order (the order learn reports them in). */
+export const FIELD_PATHS: readonly FieldPath[] = [
+  ...keysOf(PROFILE.shape.tls).flatMap((k): FieldPath[] =>
+    k === 'certificateKeys'
+      ? keysOf(PROFILE.shape.tls.shape.certificateKeys).map((c) => `tls.certificateKeys.${c}` as const)
+      : [`tls.${k}`],
+  ),
+  ...keysOf(PROFILE.shape.store)
+    .filter((k) => k !== 'caBundle')
+    .map((k) => `store.${k}` as const),
   'responses',
-  ...ERROR_CLASSES.map((c) => `errors.${c}`),
-] as const
-export type FieldPath = (typeof FIELD_PATHS)[number]
+  ...ERROR_CLASSES.map((c) => `errors.${c}` as const),
+]
 
 /** Sizes found by a search: equal when the learned value is at most `resolution` bytes under the true one. */
 export const SIZE_RESOLUTION: Partial<Record<FieldPath, number>> = {

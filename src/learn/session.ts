@@ -1,10 +1,18 @@
 import { familyOf } from '../families/index.js'
 import type { Clock } from '../core/clock.js'
-import { isDeviceError, ModuleStopped, recoverModule, watchedRequest, type OpenedModule } from '../device/index.js'
+import {
+  isDeviceError,
+  ModuleStopped,
+  recoverModule,
+  watchedRequest,
+  type CaUpload,
+  type OpenedModule,
+  type TranscriptEntry,
+} from '../device/index.js'
 import { linePattern, type FirmwareProfile } from '../profile/index.js'
 import type { NotRun, PlanItem } from '../plan/index.js'
-import type { RunStore, UploadEvidence } from '../store/index.js'
-import type { ClientHelloInfo, ProbeCert, ProbeServe, ProbeServer, ServedConnection } from './lab/index.js'
+import type { AttemptRow, KeptConnection, RunStore } from '../store/index.js'
+import type { ProbeCert, ProbeServe, ProbeServer, ServedConnection } from './lab/index.js'
 
 /** One request of the module to the probe lab, with the server set up for it. */
 export interface ProbeSpec {
@@ -22,10 +30,7 @@ export interface ProbeSpec {
   clockAt?: Date
 }
 
-/** A connection as kept with the attempt: the ClientHello without its raw bytes, which go as hex. */
-export type KeptConnection = Omit<ServedConnection, 'hello'> & {
-  hello: (Omit<ClientHelloInfo, 'raw'> & { rawHex: string }) | null
-}
+export type { KeptConnection }
 
 export interface ProbeOutcome {
   id: string
@@ -50,14 +55,8 @@ export interface UploadOutcome {
   lines: string[]
 }
 
-/** The probe's earlier verdict in this run (a resumed learn). */
-export interface PriorProbe {
-  id: number
-  outcome: 'pass' | 'fail' | 'not-run'
-  lines: string[]
-  httpStatus: number | null
-  note: string | null
-}
+/** The probe's earlier verdict in this run (a resumed learn), with its evidence. */
+export type PriorProbe = Pick<AttemptRow, 'id' | 'outcome' | 'lines' | 'httpStatus' | 'probe'>
 
 /** The device-time budget is spent: what is not measured yet stays unknown. */
 export class BudgetSpent extends Error {}
@@ -80,7 +79,7 @@ export interface SessionDeps {
 
 interface Loaded {
   ca: ProbeCert
-  evidence: UploadEvidence
+  evidence: CaUpload
 }
 
 /**
@@ -174,7 +173,7 @@ export class ProbeSession {
           // A complete ERROR answer: the module refused this CA. The payload it did not take may
           // have been read as commands: resynchronise before anything else.
           await this.driver.resync(this.d.stopping).catch(async () => await this.recover('after a refused CA', null))
-          return { ok: false as const, lines: (err as { lines?: string[] }).lines ?? [] }
+          return { ok: false as const, lines: [...err.lines] }
         }
         if (!isDeviceError(err)) throw err
         await this.recover(`upload: ${err.code}`, ca)
@@ -218,7 +217,8 @@ export class ProbeSession {
   async request(p: ProbeSpec): Promise<ProbeOutcome> {
     const prior = this.d.prior.get(p.id)
     if (prior) {
-      const kept = prior.note ? ((JSON.parse(prior.note) as { connections?: KeptConnection[] }).connections ?? []) : []
+      // Its evidence was checked where it was read (the store's attempts.probe schema).
+      const kept = prior.probe?.connections ?? []
       if (prior.outcome === 'pass') this.notePass(prior.lines)
       const o: ProbeOutcome = {
         id: p.id,
@@ -311,7 +311,7 @@ export class ProbeSession {
       httpStatus: number | null
       bodyBytes: number
       durationMs: number
-      transcript: unknown[]
+      transcript: TranscriptEntry[]
     },
     connections: KeptConnection[],
   ): number {
@@ -353,7 +353,8 @@ export class ProbeSession {
       durationMs: a.durationMs,
       transcript: a.transcript,
       recordedAt: this.d.clock.now().toISOString(),
-      note: JSON.stringify({ what: p.what, connections }),
+      note: p.what,
+      probe: { connections },
     })
   }
 

@@ -7,10 +7,11 @@ import {
   recoverModule,
   watchedRequest,
   type Attempt,
+  type CaUpload,
   type OpenedModule,
 } from '../device/index.js'
 import { skipReason, type DevicePlan, type NotRun, type PlanItem, type PlannedAnchor } from '../plan/index.js'
-import { verdictKey, type AttemptRecord, type RunStore, type UploadEvidence } from '../store/index.js'
+import { verdictKey, type AttemptRecord, type RunStore } from '../store/index.js'
 import { displayName } from '../chain/display-name.js'
 
 export interface SurveyObserver {
@@ -99,7 +100,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   // Only this device's verdicts: the run's other devices share the set.
   let finished = [...done].filter((k) => k.startsWith(`${label}|`)).length
   const result: WorkerResult = { status: 'complete', lostReason: null, uploads: 0, attempts: 0 }
-  let loaded: { anchor: PlannedAnchor; evidence: UploadEvidence } | null = null
+  let loaded: { anchor: PlannedAnchor; evidence: CaUpload } | null = null
   /** Restarts seen when the module was last put in a known state. */
   const reboots = { known: m.driver.reboots() }
 
@@ -319,9 +320,12 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     }
   } catch (err) {
     if (err instanceof Interrupted) result.status = 'interrupted'
+    // Anything else is no fault of the device's (a bug of ours, the database failing): it is never
+    // recorded as a lost device; the survey stops the run and keeps it resumable.
+    else if (!(err instanceof DeviceLost) && !isDeviceError(err)) throw err
     else {
       result.status = 'lost'
-      result.lostReason = err instanceof DeviceLost ? err.message : `unexpected: ${messageOf(err)}`
+      result.lostReason = err instanceof DeviceLost ? err.message : `${err.code}: ${err.message}`
       ctx.observer?.onDevice?.(label, 'lost', result.lostReason)
       const undone = (p: DevicePlan) => {
         for (const g of p.groups)

@@ -9,13 +9,21 @@ import {
   type TrustStore,
 } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
-import { messageOf } from '../core/errors.js'
+import { AppError, messageOf } from '../core/errors.js'
 import { lockDevice, type OpenedModule } from '../device/index.js'
 import { helloOf } from '../profile/index.js'
 import { openModule, planModule } from '../families/index.js'
 import type { ResolveMap, Target } from '../hosts/index.js'
 import { planDevice, type AnchorChoice, type DevicePlan, type TargetObservations } from '../plan/index.js'
-import { helloHash, type ObservationStore, type RunDevice, type RunRow, type RunStore } from '../store/index.js'
+import {
+  helloHash,
+  type ObservationStore,
+  type RunDevice,
+  type RunRow,
+  type RunStore,
+  type SurveyRun,
+  type SurveyRunOptions,
+} from '../store/index.js'
 import { DeviceFeed } from './device-feed.js'
 import { runDevice, type SurveyObserver, type WorkerResult } from './device-worker.js'
 import { resolveBatch } from './resolve-batch.js'
@@ -48,9 +56,9 @@ export interface SurveyInput {
   deviceBudgetMs?: number
   toolVersion: string
   /** Options to keep with the run, so --resume can repeat them. */
-  options: Record<string, unknown>
+  options: SurveyRunOptions
   /** The run to finish, for --resume. */
-  resume: RunRow | null
+  resume: SurveyRun | null
 }
 
 export interface SurveyDeps {
@@ -87,7 +95,11 @@ export function newRunId(clock: Clock): string {
  * The survey: lock and identify every device, resolve every target once per distinct
  * ClientHello, plan each device's work, then run the devices in parallel, one worker each.
  */
-export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<SurveyResult> {
+export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<SurveyResult> {
+  // What stopped a device's work that was no fault of the device (a bug of ours, the database
+  // failing): the whole survey stops as on Ctrl-C, and the run is kept resumable.
+  let failure: { label: string; err: unknown } | null = null
+  const deps: SurveyDeps = { ...given, stopping: () => given.stopping() || failure !== null }
   const runId = input.resume?.id ?? newRunId(deps.clock)
   const unlocks: Array<() => void> = []
   const opened = new Map<string, OpenedModule>()
@@ -241,6 +253,9 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
               ...(deps.stopGraceMs !== undefined ? { stopGraceMs: deps.stopGraceMs } : {}),
               ...(deps.observer ? { observer: deps.observer } : {}),
               ...(input.deviceBudgetMs !== undefined ? { budgetMs: input.deviceBudgetMs } : {}),
+            }).catch((err: unknown): WorkerResult => {
+              failure ??= { label: d.label, err }
+              return { status: 'interrupted', lostReason: null, uploads: 0, attempts: 0 }
             }),
           ),
         )
@@ -248,7 +263,10 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     )
     // Workers end on their own once planning ends (their feeds close); never tear down under them.
     const [planned] = await Promise.allSettled([planning, working])
-    if (planned.status === 'rejected') throw planned.reason
+    if (planned.status === 'rejected') {
+      deps.runs.updateRun(runId, { status: 'interrupted', endedAt: deps.clock.now().toISOString() })
+      throw planned.reason
+    }
     for (const d of devices) {
       const r = results.get(d.label)
       if (r?.status === 'lost') d.lost = r.lostReason
@@ -264,6 +282,7 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
           ? 'device-lost'
           : 'complete'
     deps.runs.updateRun(runId, { status, endedAt: deps.clock.now().toISOString(), devices })
+    if (failure) throw stoppedBy(failure, runId)
     return { runId, status, devices, results, timeline }
   } finally {
     // A run that failed before planning leaves no resolution behind.
@@ -275,6 +294,22 @@ export async function runSurvey(input: SurveyInput, deps: SurveyDeps): Promise<S
     // A run refused before any work (DEVICE_BUSY) has nothing but an empty teardown to show.
     if (timeline.some((t) => t.phase !== 'teardown')) deps.onPhase?.(`wall time: ${timelineText(timeline)}`)
   }
+}
+
+/**
+ * The error that stopped the run, as the command reports it: its own when it is one of ours with a
+ * code (the database failing), INTERNAL for a bug, never a device fault. The run is interrupted.
+ */
+function stoppedBy(failure: { label: string; err: unknown }, runId: string): AppError {
+  if (failure.err instanceof AppError) return failure.err
+  const e = new AppError(
+    'INTERNAL',
+    `a bug in tlsmatrix stopped run ${runId} (device ${failure.label}: ${messageOf(failure.err)}); the module is not at fault, and what was recorded is kept`,
+    { cause: failure.err },
+  )
+  // TLSMATRIX_DEBUG shows where the bug is, not where it was reported.
+  if (failure.err instanceof Error && failure.err.stack) e.stack = failure.err.stack
+  return e
 }
 
 export function timelineText(timeline: readonly Span[]): string {

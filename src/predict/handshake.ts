@@ -1,3 +1,4 @@
+import type { CaptureErrorCode } from '../chain/index.js'
 import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
 import type { HandshakeFact, Reason, ServerFacts } from './types.js'
 import { keyExchangeOf, moduleName, suitesText, versionsText } from './wording.js'
@@ -7,7 +8,7 @@ import { keyExchangeOf, moduleName, suitesText, versionsText } from './wording.j
  * codes"): the one mapping the emulator and the predictor share. Null when the code says nothing
  * about the server (the resolution was stopped, or tlsmatrix failed).
  */
-export function connectFailureClass(code: string): FailureClass | null {
+export function connectFailureClass(code: CaptureErrorCode): FailureClass | null {
   switch (code) {
     case 'dns':
       return 'dns'

@@ -1,4 +1,4 @@
-import type { ParsedCert } from '../chain/index.js'
+import type { CaptureErrorCode, ParsedCert } from '../chain/index.js'
 import type { FailureClass, FirmwareProfile } from '../profile/profile.js'
 
 /** What the resolver saw of the server: the facts a prediction rests on besides the chain. */
@@ -8,7 +8,7 @@ export interface HandshakeFact {
   protocol: string | null
   cipher: string | null
   /** The resolver's error code when it did not (handshake, alert, timeout, refused, dns…). */
-  errorCode: string | null
+  errorCode: CaptureErrorCode | null
   errorMessage: string | null
 }
 

@@ -1,7 +1,6 @@
 import { FAILURE_CLASSES, type FailureClass, type FirmwareProfile } from './profile.js'
 
-/** Longest template a profile may hold: it bounds the matcher's work per character of a line. */
-export const MAX_TEMPLATE_CHARS = 512
+export { MAX_TEMPLATE_CHARS, templateProblem } from './template.js'
 
 /** A compiled profile template: `{n}` stands for a number, `{text}` for printable ASCII text. */
 export interface LineMatcher {
@@ -118,19 +117,6 @@ function simulate(
     ;[at, next] = [next, at]
   }
   return at[m] === 1
-}
-
-/**
- * Why a profile template is refused, or null: too long for the matcher's bound, or a
- * placeholder-like word that is neither `{n}` nor `{text}` (a typo would otherwise match only
- * itself, literally, and every line would be "unrecognized").
- */
-export function templateProblem(template: string): string | null {
-  if (template.length > MAX_TEMPLATE_CHARS)
-    return `a template of ${template.length} characters; at most ${MAX_TEMPLATE_CHARS}`
-  const unknown = /\{(?!n\}|text\})[A-Za-z_][A-Za-z0-9_]*\}/.exec(template)
-  if (unknown) return `unknown placeholder ${unknown[0]} ({n} is a number, {text} printable text)`
-  return null
 }
 
 /** Fills `{n}` placeholders in order (the emulator printing a class's lines). */

@@ -1,4 +1,4 @@
-export { BUILTIN_PROFILE_DIR, profileLoader, unknownKeys } from './load.js'
+export { BUILTIN_PROFILE_DIR, profileLoader } from './load.js'
 export type { DialectRules, ProfileLoader } from './load.js'
 export {
   classLines,
@@ -11,5 +11,6 @@ export {
   MAX_TEMPLATE_CHARS,
 } from './classify.js'
 export type { Classification, LineMatcher } from './classify.js'
-export { FAILURE_CLASSES, helloOf } from './profile.js'
+export { FAILURE_CLASSES, LEARN_METHODS, helloOf, profileBlock } from './profile.js'
 export type { Dialect, FailureClass, FirmwareProfile, LearnMethod, LearnedField, LearnedInfo } from './profile.js'
+export { PROFILE, PROFILE_SNAPSHOT } from './schema.js'

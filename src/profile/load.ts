@@ -1,10 +1,10 @@
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { TLS_VERSIONS, toNodeHello } from '../chain/index.js'
+import { z } from 'zod'
 import { dataPath } from '../core/paths.js'
 import { AppError } from '../core/errors.js'
-import { templateProblem } from './classify.js'
-import { FAILURE_CLASSES, helloOf, type FirmwareProfile } from './profile.js'
+import { isMissing, keysAt, pathText } from '../core/schema-text.js'
+import { PROFILE, type FirmwareProfile } from './schema.js'
 
 export const BUILTIN_PROFILE_DIR = dataPath('firmware')
 
@@ -17,10 +17,13 @@ export interface DialectRules {
   readonly dialect: string
   /** The `module` values a profile of this dialect may name. */
   readonly modules: readonly string[]
-  /** Top-level blocks this dialect's profiles add to the common fields (e.g. ESP-AT's `esp`). */
-  readonly profileKeys?: readonly string[]
-  /** Dialect-specific checks, after the common ones: one message per problem. */
-  validate(profile: FirmwareProfile): string[]
+  /**
+   * The block this dialect's profiles add to the common fields (ESP-AT's `esp`), and its schema:
+   * `.optional()` when a profile may leave it out. Only this family's profiles may hold it.
+   */
+  readonly profileBlock?: { readonly key: string; readonly schema: z.ZodType }
+  /** Checks across fields once every field holds (a size its store cannot take): one message per problem. */
+  validate?(profile: FirmwareProfile): string[]
 }
 
 export interface ProfileLoader {
@@ -124,155 +127,73 @@ async function readProfile(file: string, rules: Rules): Promise<FirmwareProfile>
 }
 
 function validate(raw: unknown, source: string, rules: Rules): FirmwareProfile {
-  const p = raw as FirmwareProfile
+  // Which family's block the profile may hold depends on its dialect, read before the rest.
+  const dialect: unknown = typeof raw === 'object' && raw !== null ? Reflect.get(raw, 'dialect') : undefined
+  const family = typeof dialect === 'string' ? rules.find(dialect) : undefined
+  const schema = loaderSchema(rules, family)
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success)
+    throw invalid(
+      source,
+      parsed.error.issues.flatMap((i) => problemText(i, schema)),
+    )
+  const p = parsed.data
+  // Across fields, once each holds: the module is its family's, and the family's own checks.
   const problems: string[] = []
-  const need = (ok: boolean, what: string) => {
-    if (!ok) problems.push(what)
-  }
-  need(typeof p === 'object' && p !== null, 'not an object')
-  if (problems.length === 0) {
-    need(typeof p.id === 'string' && /^[A-Za-z0-9._-]+$/.test(p.id), 'id must be a file-name-safe string')
-    const family = typeof p.dialect === 'string' ? rules.find(p.dialect) : undefined
-    const modules = rules.dialects.flatMap((f) => f.modules)
-    need(typeof p.module === 'string' && rules.forModule(p.module) !== undefined, `module must be ${oneOf(modules)}`)
-    need(
-      typeof p.firmware === 'string' && /^\d+\.\d+\.\d+$/.test(p.firmware),
-      'firmware must be a version such as 1.1.0',
+  if (family && !family.modules.includes(p.module))
+    problems.push(
+      `module ${p.module} is not a ${family.dialect} module (${family.dialect}: ${family.modules.join(', ')})`,
     )
-    need(typeof p.build === 'string', 'build must be a string')
-    need(family !== undefined, `dialect must be one of ${rules.dialects.map((f) => f.dialect).join(', ')}`)
-    if (family && rules.forModule(p.module))
-      need(
-        family.modules.includes(p.module),
-        `module ${p.module} is not a ${family.dialect} module (${family.dialect}: ${family.modules.join(', ')})`,
-      )
-    need(Array.isArray(p.notes) && p.notes.every((n) => typeof n === 'string'), 'notes must be a list of strings')
-    const t = p.tls
-    need(typeof t === 'object' && t !== null, 'tls is missing')
-    if (t) {
-      need(
-        Array.isArray(t.versions) && t.versions.every((v) => TLS_VERSIONS.includes(v)),
-        'tls.versions: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3',
-      )
-      try {
-        toNodeHello(helloOf(p))
-      } catch (err) {
-        problems.push(`tls: ${(err as Error).message}`)
-      }
-      need(
-        typeof t.certificateKeys?.rsa?.maxBits === 'number' && Array.isArray(t.certificateKeys?.ecdsa),
-        'tls.certificateKeys needs rsa {minBits, maxBits} and ecdsa [curves]',
-      )
-      need(t.anchorMatch === 'ski-aki' || t.anchorMatch === 'path', 'tls.anchorMatch must be ski-aki or path')
-    }
-    need(typeof p.store?.maxCaBytes === 'number', 'store.maxCaBytes must be a number')
-    need(
-      Number.isInteger(p.store?.caSlots) && (p.store?.caSlots ?? 0) >= 1,
-      'store.caSlots must be a whole number of 1 or more',
-    )
-    need(
-      p.store?.caBundle === undefined || typeof p.store.caBundle === 'boolean',
-      'store.caBundle must be true or false (one slot takes a PEM bundle of several CAs)',
-    )
-    const lineList = (v: unknown) =>
-      Array.isArray(v) && v.every((l) => typeof l === 'string' && l !== '' && !/[\r\n]/.test(l))
-    need(
-      typeof p.responses === 'object' &&
-        p.responses !== null &&
-        lineList(p.responses.info) &&
-        lineList(p.responses.final) &&
-        p.responses.final.length > 0,
-      'responses needs info [lines] and final [lines] (the grammar of a response)',
-    )
-    need(typeof p.errors === 'object' && p.errors !== null, 'errors must map failure classes to lines')
-    for (const [cls, lines] of Object.entries(p.errors ?? {})) {
-      need((FAILURE_CLASSES as readonly string[]).includes(cls), `errors: unknown failure class "${cls}"`)
-      need(
-        Array.isArray(lines) && lines.length > 0 && lines.every((l) => typeof l === 'string' && !/[\r\n]/.test(l)),
-        `errors.${cls}: a non-empty list of single lines`,
-      )
-    }
-    // Templates are matched in linear time, within a bound set by their length: refuse what the
-    // matcher will not take, naming where it is.
-    for (const [path, template] of templatesOf(p)) {
-      const why = templateProblem(template)
-      if (why) problems.push(`${path}: ${why}`)
-    }
-    // A misspelt field would otherwise be ignored and its default used: every key must be known.
-    problems.push(...unknownKeys(p, [...COMMON_KEYS, ...(family?.profileKeys ?? [])]))
-    // The family's own fields, once the common ones hold (it may rely on them).
-    if (family && problems.length === 0) problems.push(...family.validate(p))
-  }
-  if (problems.length > 0) throw new AppError('PROFILE_INVALID', `${source}: ${problems.join('; ')}`)
+  if (family && problems.length === 0) problems.push(...(family.validate?.(p) ?? []))
+  if (problems.length > 0) throw invalid(source, problems)
   return p
 }
 
-/** Every template string of a profile with its JSON path (`responses.info[2]`, `errors.http[0]`). */
-function templatesOf(p: FirmwareProfile): Array<[string, string]> {
-  const out: Array<[string, string]> = []
-  const add = (where: string, list: unknown) => {
-    if (Array.isArray(list))
-      list.forEach((t, i) => {
-        if (typeof t === 'string') out.push([`${where}[${i}]`, t])
-      })
-  }
-  if (typeof p.responses === 'object' && p.responses !== null) {
-    add('responses.info', p.responses.info)
-    add('responses.final', p.responses.final)
-  }
-  if (typeof p.errors === 'object' && p.errors !== null)
-    for (const cls of FAILURE_CLASSES) if (Object.hasOwn(p.errors, cls)) add(`errors.${cls}`, p.errors[cls])
-  return out
+function invalid(source: string, problems: readonly string[]): AppError {
+  return new AppError('PROFILE_INVALID', `${source}: ${problems.join('; ')}`)
 }
 
-const COMMON_KEYS = [
-  'id',
-  'module',
-  'firmware',
-  'build',
-  'dialect',
-  'notes',
-  'tls',
-  'store',
-  'responses',
-  'errors',
-  'learned',
-] as const
-const BLOCK_KEYS: Record<string, readonly string[]> = {
-  tls: [
-    'versions',
-    'cipherSuites',
-    'groups',
-    'signatureAlgorithms',
-    'sni',
-    'certificateKeys',
-    'certificateSignatureHashes',
-    'maxCertificateBytes',
-    'maxChainBytes',
-    'anchorMatch',
-    'checkValidity',
-    'checkHostname',
-  ],
-  store: ['caSlots', 'maxCaBytes', 'caBundle'],
-  responses: ['info', 'final'],
+/**
+ * The profile schema as loading checks it: the common fields (./schema.ts), the names the
+ * registered families give (`module`, `dialect`), and the dialect's own block, which only its
+ * family's profiles may hold.
+ */
+function loaderSchema(rules: Rules, family: DialectRules | undefined) {
+  const modules = rules.dialects.flatMap((f) => f.modules)
+  const block = family?.profileBlock
+  return PROFILE.extend({
+    module: z.string().refine((m) => rules.forModule(m) !== undefined, `must be ${oneOf(modules)}`),
+    dialect: z
+      .string()
+      .refine((d) => rules.find(d) !== undefined, `must be one of ${rules.dialects.map((f) => f.dialect).join(', ')}`),
+    ...(block ? { [block.key]: block.schema } : {}),
+  })
 }
 
-/** Keys no field has, at the top level (the family adds its blocks) and in the common blocks. */
-export function unknownKeys(p: object, topLevel: readonly string[]): string[] {
-  const problems: string[] = []
-  const check = (obj: unknown, allowed: readonly string[], where: string) => {
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return
-    for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k))
-        problems.push(
-          `unknown field ${where}${JSON.stringify(k)} (${where ? `${where.slice(0, -1)} has` : 'a profile has'} ${allowed.join(', ')}; a remark goes in notes)`,
-        )
-    }
+/** Keys of a fixed set that are not fields, by what they are (`errors` maps failure classes). */
+const KEY_KINDS: Readonly<Record<string, string>> = { errors: 'failure class' }
+/** The common blocks: a misspelt key there could be a remark, which goes in `notes`. */
+const COMMON_BLOCKS = new Set(Object.keys(PROFILE.shape))
+
+/**
+ * One issue as the message lists it, naming the JSON path: `store.caSlots must be …`,
+ * `errors.untrusted[0]: a template of …`, `unknown field tls."checkValidty" (tls has …)`.
+ */
+function problemText(issue: z.core.$ZodIssue, schema: z.ZodType): string[] {
+  const where = pathText(issue.path)
+  if (!where && issue.code === 'invalid_type') return ['not a JSON object (a profile is { id, module, firmware, … })']
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = keysAt(schema, issue.path)
+    if (!allowed) return issue.keys.map((k) => `${where}: unknown ${KEY_KINDS[where] ?? 'key'} ${JSON.stringify(k)}`)
+    const remark = issue.path.length === 0 || COMMON_BLOCKS.has(String(issue.path[0])) ? '; a remark goes in notes' : ''
+    return issue.keys.map(
+      (k) =>
+        `unknown field ${where ? `${where}.` : ''}${JSON.stringify(k)} (${where ? `${where} has` : 'a profile has'} ${allowed.join(', ')}${remark})`,
+    )
   }
-  check(p, topLevel, '')
-  for (const [block, keys] of Object.entries(BLOCK_KEYS))
-    check((p as Record<string, unknown>)[block], keys, `${block}.`)
-  return problems
+  const message = isMissing(issue) ? 'is missing' : issue.message
+  if (!where) return [message]
+  return [`${where}${/^(must|is) /.test(message) ? ' ' : ': '}${message}`]
 }
 
 /** `A or B`, `A, B or C`: the registered names, as a message lists them. */

@@ -1,6 +1,8 @@
+import type { ReportFormat } from '../store/report-words.js'
+
 /** The report's formats and gates: words the CLI accepts, kept apart so --help loads no renderer. */
-export const REPORT_FORMATS = ['html', 'md', 'csv', 'json', 'junit', 'pem', 'docs', 'summary'] as const
-export type ReportFormat = (typeof REPORT_FORMATS)[number]
+export { FAIL_ON, REPORT_FORMATS } from '../store/report-words.js'
+export type { FailOn, ReportFormat } from '../store/report-words.js'
 
 /**
  * Written when no format is asked for: the QA report. `pem` (the CA bundles to provision), `docs`
@@ -22,6 +24,3 @@ export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = {
   docs: 'compatibility.md',
   summary: 'summary.txt',
 }
-
-export const FAIL_ON = ['regression', 'unsafe', 'any-fail', 'never'] as const
-export type FailOn = (typeof FAIL_ON)[number]

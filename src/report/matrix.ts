@@ -1,6 +1,7 @@
 import type { DevicePlan, NotRun } from '../plan/index.js'
+import type { FailureClass } from '../profile/index.js'
 import type { AttemptRow, RunDevice } from '../store/index.js'
-import { NO_WORD_REASONS } from './model/cells.js'
+import { leavesNoWord } from './model/cells.js'
 
 export interface MatrixCell {
   /**
@@ -14,7 +15,7 @@ export interface MatrixCell {
   passed: number
   tried: number
   /** Failure classes met, most frequent first. */
-  classes: string[]
+  classes: FailureClass[]
   /** Why not run: the reason codes, an unresolved target's cause with it. */
   notes: string[]
   /** True when the target's expect= disagrees with the verdict: a finding. */
@@ -52,14 +53,12 @@ export function buildMatrix(
       const mine = rows.filter((r) => r.device === d.label)
       const ran = mine.filter((r) => r.outcome !== 'not-run' && r.final)
       const passed = ran.filter((r) => r.outcome === 'pass').length
-      const counts = new Map<string, number>()
+      const counts = new Map<FailureClass, number>()
       for (const r of ran) if (r.class) counts.set(r.class, (counts.get(r.class) ?? 0) + 1)
       const judged = new Set(
-        mine
-          .filter((r) => r.outcome !== 'not-run' || !NO_WORD_REASONS.includes(r.reason?.reason ?? ''))
-          .map((r) => r.anchorSha256),
+        mine.filter((r) => r.outcome !== 'not-run' || !leavesNoWord(r.reason)).map((r) => r.anchor),
       )
-      const noWord = new Set(mine.filter((r) => !judged.has(r.anchorSha256)).map((r) => r.anchorSha256))
+      const noWord = new Set(mine.filter((r) => !judged.has(r.anchor)).map((r) => r.anchor))
       const planned = !unfinished
         ? []
         : unfinished.plan === null

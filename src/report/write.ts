@@ -6,7 +6,7 @@ import { finished } from 'node:stream/promises'
 import { createAtomicStream, type AtomicStream } from '../core/atomic-write.js'
 import { AppError, messageOf } from '../core/errors.js'
 import { makeDir } from '../core/make-dir.js'
-import { HistoryStore, type HistoryAttempt } from '../store/index.js'
+import { HistoryStore, type AttemptRow } from '../store/index.js'
 import type { Db } from '../store/index.js'
 import { buildReport, type ReportQuery } from './model/build.js'
 import { comparedCount } from './model/diff.js'
@@ -19,7 +19,7 @@ export type { FailOn, ReportFormat } from './formats.js'
 
 /** What renderers read besides the model: transcripts, for the CSV every attempt, for the PEM export and the docs page the CAs' DER. */
 export interface ReportSources extends EvidenceSource {
-  attempts(): Iterable<HistoryAttempt>
+  attempts(): Iterable<AttemptRow>
   certificateDer(sha256: string): Buffer | null
   untrustedAnchors(): ReadonlySet<string>
 }

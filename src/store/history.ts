@@ -1,9 +1,10 @@
-import type { KeyInfo, StoredFields } from '../chain/index.js'
+import { isCaptureErrorCode, type CaptureErrorCode, type KeyInfo, type StoredFields } from '../chain/index.js'
 import type { FirmwareProfile } from '../profile/index.js'
 import type { TranscriptEntry } from '../device/index.js'
 import type { Statement } from 'better-sqlite3'
 import type { Db } from './db.js'
-import type { RunDevice, RunTarget, UploadEvidence } from './runs.js'
+import { ATTEMPT_SELECT, attemptFromRow, type AttemptRow } from './attempts.js'
+import type { RunDevice, RunTarget } from './runs.js'
 import { JSON_COLUMNS, LIMITS, readJsonColumn, scalarCheck, type JsonColumn, type UnreadableRow } from './schemas.js'
 
 /** A run as a report reads it. */
@@ -22,38 +23,6 @@ export interface HistoryRun {
   rig: string | null
 }
 
-/** A final attempt without its transcript (200,000 of them are read in one pass). */
-export interface HistoryAttempt {
-  id: number
-  runId: string
-  device: string
-  module: string
-  firmware: string
-  profile: string | null
-  target: string
-  host: string
-  port: number
-  path: string
-  anchor: string
-  anchorSubject: string
-  anchorSource: string
-  try: number
-  final: boolean
-  outcome: 'pass' | 'fail' | 'not-run'
-  class: string | null
-  reason: string | null
-  reasonDetail: string | null
-  upload: UploadEvidence | null
-  lines: string[]
-  httpStatus: number | null
-  durationMs: number
-  expect: 'pass' | 'fail' | null
-  observationId: number | null
-  recordedAt: string
-  /** Free text kept with the attempt: for a must-reject target tried with a borrowed CA, which and why. */
-  note?: string | null
-}
-
 export interface HistoryObservation {
   id: number
   runId: string | null
@@ -64,7 +33,7 @@ export interface HistoryObservation {
   cipher: string | null
   served: string[]
   chainHash: string | null
-  errorCode: string | null
+  errorCode: CaptureErrorCode | null
   errorMessage: string | null
   /** Candidate anchors the resolution found (sha256). */
   anchors: string[]
@@ -285,9 +254,9 @@ export class HistoryStore {
   }
 
   /** Final attempts of one target in one run (all its devices), in the order recorded. */
-  targetFinalAttempts(runId: string, target: string): HistoryAttempt[] {
+  targetFinalAttempts(runId: string, target: string): AttemptRow[] {
     return (
-      this.stmt(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? AND target = ? AND final = 1 ORDER BY id`)
+      this.stmt(`SELECT ${ATTEMPT_SELECT} FROM attempts WHERE run_id = ? AND target = ? AND final = 1 ORDER BY id`)
         .raw(true)
         .all(runId, target) as unknown[][]
     ).flatMap((r) => this.attemptOf(r) ?? [])
@@ -339,10 +308,10 @@ export class HistoryStore {
   }
 
   /** Final attempts of one run, by target (in the order recorded within a target). */
-  runFinalAttempts(runId: string): Map<string, HistoryAttempt[]> {
-    const out = new Map<string, HistoryAttempt[]>()
+  runFinalAttempts(runId: string): Map<string, AttemptRow[]> {
+    const out = new Map<string, AttemptRow[]>()
     for (const r of this.db
-      .prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ? AND final = 1`)
+      .prepare(`SELECT ${ATTEMPT_SELECT} FROM attempts WHERE run_id = ? AND final = 1`)
       .raw(true)
       .iterate(runId) as IterableIterator<unknown[]>) {
       const a = this.attemptOf(r)
@@ -356,9 +325,9 @@ export class HistoryStore {
   }
 
   /** Every attempt of the given runs (retried tries too), in the order recorded: the CSV. */
-  *allAttempts(runIds: readonly string[]): Generator<HistoryAttempt> {
+  *allAttempts(runIds: readonly string[]): Generator<AttemptRow> {
     if (runIds.length === 0) return
-    const sql = `SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE run_id IN (${runIds.map(() => '?').join(',')}) ORDER BY run_id, id`
+    const sql = `SELECT ${ATTEMPT_SELECT} FROM attempts WHERE run_id IN (${runIds.map(() => '?').join(',')}) ORDER BY run_id, id`
     for (const r of this.db
       .prepare(sql)
       .raw(true)
@@ -389,30 +358,32 @@ export class HistoryStore {
    * runs that did not end complete: a report then tells a fail from work left undone.
    */
   runPlanned(runId: string): Map<string, string[]> | null {
-    const r = this.stmt('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string | null } | undefined
-    if (!r?.plan) return null
-    let plan: unknown
-    try {
-      plan = JSON.parse(r.plan)
-    } catch {
+    const r = this.stmt('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: unknown } | undefined
+    if (!r) return null
+    // Through the plan's schema, as every reader of the column: a plan that cannot be read is
+    // listed as unreadable, and its cells are judged as if the run had stored none.
+    const plan = readJsonColumn(JSON_COLUMNS.runs.plan, r.plan)
+    if (!plan.ok) {
+      this.note({
+        table: 'runs',
+        id: runId,
+        column: 'plan',
+        problem: plan.problem,
+        effect:
+          'the CAs its plan gave each target are not known: a cell of it with no pass is incomplete, never a fail',
+      })
       return null
     }
+    if (!plan.value) return null
     const out = new Map<string, string[]>()
-    if (!Array.isArray(plan)) return null
-    for (const d of plan as Array<{ device?: unknown; groups?: unknown }>) {
-      if (typeof d?.device !== 'string' || !Array.isArray(d.groups)) continue
-      for (const g of d.groups as Array<{ anchor?: { sha256?: unknown }; items?: unknown }>) {
-        const sha = g?.anchor?.sha256
-        if (typeof sha !== 'string' || !Array.isArray(g.items)) continue
-        for (const i of g.items as Array<{ target?: unknown }>) {
-          if (typeof i?.target !== 'string') continue
+    for (const d of plan.value)
+      for (const g of d.groups)
+        for (const i of g.items) {
           const key = `${d.device}\u0000${i.target}`
           const list = out.get(key)
-          if (!list) out.set(key, [sha])
-          else if (!list.includes(sha)) list.push(sha)
+          if (!list) out.set(key, [g.anchor.sha256])
+          else if (!list.includes(g.anchor.sha256)) list.push(g.anchor.sha256)
         }
-      }
-    }
     return out
   }
 
@@ -505,82 +476,12 @@ export class HistoryStore {
     return v as JsonRead<T>
   }
 
-  /** A row of ATTEMPT_COLUMNS, in their order (raw rows: 200,000 of them are read at once); null when it cannot be read. */
-  private attemptOf(r: unknown[]): HistoryAttempt | null {
-    const [
-      id,
-      runId,
-      device,
-      module,
-      firmware,
-      profile,
-      target,
-      host,
-      port,
-      path,
-      anchor,
-      anchorSubject,
-      anchorSource,
-      tryNo,
-      final,
-      outcome,
-      cls,
-      reason,
-      reasonDetail,
-      upload,
-      lines,
-      httpStatus,
-      durationMs,
-      expect,
-      observationId,
-      recordedAt,
-      note,
-    ] = r
-    const effect = 'the attempt is left out of the report'
-    const bad = ATTEMPT_CHECK(r)
-    if (bad) {
-      this.note({ table: 'attempts', id: id as number, ...bad, effect })
-      return null
-    }
-    const up = this.json(JSON_COLUMNS.attempts.ca_upload, upload)
-    if (!up.ok) {
-      this.note({ table: 'attempts', id: id as number, column: 'ca_upload', problem: up.problem, effect })
-      return null
-    }
-    const ls = this.json(JSON_COLUMNS.attempts.lines, lines)
-    if (!ls.ok) {
-      this.note({ table: 'attempts', id: id as number, column: 'lines', problem: ls.problem, effect })
-      return null
-    }
-    return {
-      id: id as number,
-      runId: runId as string,
-      device: device as string,
-      module: (module as string | null) ?? '?',
-      firmware: (firmware as string | null) ?? '?',
-      profile: (profile as string | null) ?? null,
-      target: target as string,
-      host: host as string,
-      port: port as number,
-      path: path as string,
-      anchor: anchor as string,
-      anchorSubject: anchorSubject as string,
-      anchorSource: anchorSource as string,
-      try: tryNo as number,
-      final: final === 1,
-      outcome: outcome as HistoryAttempt['outcome'],
-      class: (cls as string | null) ?? null,
-      reason: (reason as string | null) ?? null,
-      reasonDetail: (reasonDetail as string | null) ?? null,
-      upload: up.value,
-      lines: ls.value ?? [],
-      httpStatus: (httpStatus as number | null) ?? null,
-      durationMs: durationMs as number,
-      expect: (expect as HistoryAttempt['expect']) ?? null,
-      observationId: (observationId as number | null) ?? null,
-      recordedAt: recordedAt as string,
-      note: (note as string | null) ?? null,
-    }
+  /** A raw row of ATTEMPT_SELECT, through the one row mapper; null (and listed as unreadable) when it cannot be read. */
+  private attemptOf(r: readonly unknown[]): AttemptRow | null {
+    const a = attemptFromRow(r, (col, text) => this.json(col, text))
+    if (a.ok) return a.attempt
+    this.note({ table: 'attempts', id: r[0] as number, ...a.problem, effect: 'the attempt is left out of the report' })
+    return null
   }
 
   /** A row of OBS_COLUMNS; its JSON is parsed on first use (a report reads 200,000 and most paths are known already). */
@@ -653,7 +554,7 @@ export class HistoryStore {
       protocol: (protocol as string | null) ?? null,
       cipher: (cipher as string | null) ?? null,
       chainHash: (chainHash as string | null) ?? null,
-      errorCode: (errorCode as string | null) ?? null,
+      errorCode: isCaptureErrorCode(errorCode) ? errorCode : null,
       errorMessage: (errorMessage as string | null) ?? null,
       get served() {
         return readServed()
@@ -727,16 +628,10 @@ export class HistoryStore {
 }
 
 const RUN_SCALARS = ['id', 'label', 'started_at', 'ended_at', 'status', 'rig']
-const ATTEMPT_COLUMNS = `id, run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, class,
-  reason, reason_detail, ca_upload, lines, http_status, duration_ms, expect, observation_id, recorded_at, note`
 const OBS_COLUMNS =
   'id, run_id, target, observed_at, hello, protocol, cipher, served, chain_hash, error_code, error_message, anchors'
 const OBS_NAMES = OBS_COLUMNS.split(', ')
 
-const ATTEMPT_CHECK = scalarCheck(
-  'attempts',
-  ATTEMPT_COLUMNS.split(',').map((c) => c.trim()),
-)
 const OBS_CHECK = scalarCheck('observations', OBS_NAMES)
 const CERT_COLUMNS = [
   'sha256',

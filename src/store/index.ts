@@ -6,16 +6,20 @@ export { RunStore, verdictKey, NO_ANCHOR } from './runs.js'
 export type {
   AttemptRecord,
   AttemptRow,
+  LearnRun,
   RunDevice,
   RunKind,
   RunRow,
   RunStatus,
   RunTarget,
-  UploadEvidence,
+  SurveyRun,
 } from './runs.js'
+export type { LearnRunOptions, StoredTarget, SurveyRunOptions } from './run-options.js'
 export { learnRunState } from './learn-runs.js'
-export type { LearnProbeRow } from './learn-runs.js'
 export { HistoryStore } from './history.js'
-export type { HistoryAttempt, HistoryCert, HistoryObservation, HistoryRun } from './history.js'
+export type { HistoryCert, HistoryObservation, HistoryRun } from './history.js'
+export { OUTCOMES } from './attempts.js'
+export type { Outcome } from './attempts.js'
+export type { KeptConnection, ProbeEvidence } from './schemas.js'
 export { pruneRuns } from './retention.js'
 export type { Pruned, Retention } from './retention.js'

@@ -130,4 +130,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'survey' CHECK (kind IN ('survey', 'learn'));
   `,
+  // A learn probe's evidence (the connections the probe lab saw: each ClientHello, how the
+  // handshake ended) in a column of its own, typed, instead of JSON in the free-text note that
+  // --resume parsed unchecked. Older learn runs: the JSON moves here and the note keeps its words.
+  `
+  ALTER TABLE attempts ADD COLUMN probe TEXT;
+  UPDATE attempts SET probe = note, note = json_extract(note, '$.what')
+    WHERE run_id IN (SELECT id FROM runs WHERE kind = 'learn')
+      AND json_valid(note) AND json_type(note) = 'object' AND json_type(note, '$.connections') = 'array';
+  `,
 ]

@@ -1,24 +1,53 @@
 import type { FirmwareProfile } from '../profile/index.js'
-import type { DevicePlan, NotRun, PlanItem } from '../plan/index.js'
+import type { DevicePlan } from '../plan/index.js'
+import { ATTEMPT_SELECT, attemptFromRow, NO_ANCHOR, type AttemptRecord, type AttemptRow } from './attempts.js'
 import { AppError } from '../core/errors.js'
 import { storeError, type Db } from './db.js'
+import type { z } from 'zod'
 import {
   JSON_COLUMNS,
   readJsonColumn,
+  RUN_STATUSES,
+  scalarCheck,
   type JsonColumn,
   type RunDevice,
   type RunTarget,
-  type UploadEvidence,
 } from './schemas.js'
+import { LEARN_OPTIONS, SURVEY_OPTIONS, type LearnRunOptions, type SurveyRunOptions } from './run-options.js'
 
-export type { RunDevice, RunTarget, UploadEvidence } from './schemas.js'
+export type { RunDevice, RunTarget } from './schemas.js'
+export type { AttemptRecord, AttemptRow } from './attempts.js'
+export { NO_ANCHOR }
 
-export type RunStatus = 'running' | 'complete' | 'interrupted' | 'device-lost'
+export type RunStatus = (typeof RUN_STATUSES)[number]
+
+const RUN_COLUMNS = [
+  'id',
+  'label',
+  'started_at',
+  'ended_at',
+  'status',
+  'tool_version',
+  'hosts_file',
+  'hosts_hash',
+  'trust_store_hash',
+  'devices',
+  'options',
+  'plan',
+  'profiles',
+  'targets',
+  'rig',
+  'kind',
+] as const
+const RUN_SELECT = RUN_COLUMNS.join(', ')
+const RUN_CHECK = scalarCheck('runs', RUN_COLUMNS)
+/** runs.options read as the run's kind says (the column's own schema takes either). */
+const column = <T>(schema: z.ZodType<T, unknown>): JsonColumn<T> => ({ ...JSON_COLUMNS.runs.options, schema })
 
 /** A survey's attempts are verdicts a report reads; a learn run's are probes (`tlsmatrix learn`), kept as evidence only. */
 export type RunKind = 'survey' | 'learn'
 
-export interface RunRow {
+interface RunFields {
   id: string
   label: string | null
   startedAt: string
@@ -29,8 +58,6 @@ export interface RunRow {
   hostsHash: string
   trustStoreHash: string
   devices: RunDevice[]
-  /** The command-line options, so --resume can run the same survey. */
-  options: Record<string, unknown>
   plan: DevicePlan[] | null
   /** Per device label, the firmware profile it was judged with: a report months later needs no data/ folder. */
   profiles?: Record<string, FirmwareProfile>
@@ -38,67 +65,21 @@ export interface RunRow {
   targets?: RunTarget[]
   /** The machine (test rig) the run was made on; runs from several rigs meet in one history (merge). */
   rig?: string | null
-  /** Absent: a survey. */
-  kind?: RunKind
 }
 
-export interface AttemptRecord {
-  runId: string
-  device: string
-  module: string | null
-  firmware: string | null
-  profile: string | null
-  item: PlanItem
-  try: number
-  /** True for the verdict of (device, target, anchor); false for a try that was retried, or work left undone. */
-  final: boolean
-  outcome: 'pass' | 'fail' | 'not-run'
-  class: string | null
-  /** Why there is no verdict (not-run), or why a try was retried. */
-  reason: NotRun | null
-  /** The CA upload the attempt relied on (the command and the module's answer, its key id). */
-  upload: UploadEvidence | null
-  lines: string[]
-  httpStatus: number | null
-  bodyBytes: number
-  durationMs: number
-  transcript: unknown[]
-  recordedAt: string
-  /** A short free-text description (a learn probe says what it tried); absent: none. */
-  note?: string | null
+/** A survey, with the options it was started with: --resume runs the same survey. Absent kind: a survey. */
+export interface SurveyRun extends RunFields {
+  kind?: 'survey'
+  options: SurveyRunOptions
 }
 
-export interface AttemptRow {
-  id: number
-  device: string
-  module: string | null
-  firmware: string | null
-  profile: string | null
-  target: string
-  host: string
-  port: number
-  path: string
-  anchorSha256: string
-  anchorSubject: string
-  anchorSource: string
-  try: number
-  final: boolean
-  outcome: 'pass' | 'fail' | 'not-run'
-  class: string | null
-  reason: NotRun | null
-  upload: UploadEvidence | null
-  lines: string[]
-  httpStatus: number | null
-  bodyBytes: number
-  durationMs: number
-  expect: string | null
-  observationId: number | null
-  recordedAt: string
-  /** Free text kept with the attempt (a must-reject target's borrowed CA: which and why). */
-  note?: string | null
+/** A learn run (`tlsmatrix learn`), with what a resumed learn takes from it. */
+export interface LearnRun extends RunFields {
+  kind: 'learn'
+  options: LearnRunOptions
 }
 
-export const NO_ANCHOR = '-'
+export type RunRow = SurveyRun | LearnRun
 
 /** Runs and device attempts; each attempt is written in its own transaction as soon as it ends. */
 export class RunStore {
@@ -158,30 +139,41 @@ export class RunStore {
   }
 
   getRun(id: string): RunRow | null {
-    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Record<string, string | null> | undefined
-    if (!r) return null
+    const raw = this.db.prepare(`SELECT ${RUN_SELECT} FROM runs WHERE id = ?`).raw(true).get(id) as
+      unknown[] | undefined
+    if (!raw) return null
+    // Every column through its check (src/store/schemas.ts): what follows names the checked values.
+    const bad = RUN_CHECK(raw)
+    if (bad)
+      throw new AppError('STORE_CORRUPT', `${this.path}: table runs, run ${id}, column ${bad.column} ${bad.problem}`)
+    const r = Object.fromEntries(RUN_COLUMNS.map((c, i) => [c, raw[i]])) as Record<
+      (typeof RUN_COLUMNS)[number],
+      unknown
+    >
     const json = <T>(column: keyof typeof JSON_COLUMNS.runs, col: JsonColumn<T>): T | null =>
       storedJson(this.path, 'runs', `run ${id}`, column, col, r[column])
     const profiles = json('profiles', JSON_COLUMNS.runs.profiles)
     const targets = json('targets', JSON_COLUMNS.runs.targets)
-    return {
-      id: r.id!,
-      label: r.label ?? null,
-      startedAt: r.started_at!,
-      endedAt: r.ended_at ?? null,
-      status: r.status as RunStatus,
-      toolVersion: r.tool_version!,
-      hostsFile: r.hosts_file!,
-      hostsHash: r.hosts_hash!,
-      trustStoreHash: r.trust_store_hash!,
+    const fields: RunFields = {
+      id: r.id as string,
+      label: r.label as string | null,
+      startedAt: r.started_at as string,
+      endedAt: r.ended_at as string | null,
+      status: RUN_STATUSES.find((s) => s === r.status) ?? 'interrupted',
+      toolVersion: r.tool_version as string,
+      hostsFile: r.hosts_file as string,
+      hostsHash: r.hosts_hash as string,
+      trustStoreHash: r.trust_store_hash as string,
       devices: json('devices', JSON_COLUMNS.runs.devices) ?? [],
-      options: json('options', JSON_COLUMNS.runs.options) ?? {},
       plan: json('plan', JSON_COLUMNS.runs.plan),
       ...(profiles ? { profiles } : {}),
       ...(targets ? { targets } : {}),
-      rig: r.rig ?? null,
-      kind: r.kind === 'learn' ? 'learn' : 'survey',
+      rig: r.rig as string | null,
     }
+    // The options of the run's kind, through that kind's schema: --resume takes them as they are.
+    return r.kind === 'learn'
+      ? { ...fields, kind: 'learn', options: json('options', column(LEARN_OPTIONS))! }
+      : { ...fields, kind: 'survey', options: json('options', column(SURVEY_OPTIONS)) ?? {} }
   }
 
   /** Writes one attempt; returns its id (a learn run cites the attempts that prove what it learned). */
@@ -191,8 +183,8 @@ export class RunStore {
         this.db
           .prepare(
             `INSERT INTO attempts (run_id, device, module, firmware, profile, target, host, port, path, anchor_sha256, anchor_subject, anchor_source,
-      try, final, outcome, class, reason, reason_detail, ca_upload, lines, http_status, body_bytes, duration_ms, expect, observation_id, transcript, recorded_at, note)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      try, final, outcome, class, reason, reason_detail, ca_upload, lines, http_status, body_bytes, duration_ms, expect, observation_id, transcript, recorded_at, note, probe)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             a.runId,
@@ -223,6 +215,7 @@ export class RunStore {
             JSON.stringify(a.transcript),
             a.recordedAt,
             a.note ?? null,
+            a.probe ? JSON.stringify(a.probe) : null,
           ).lastInsertRowid,
       ),
     )
@@ -246,36 +239,13 @@ export class RunStore {
     return r.t ?? 0
   }
 
+  /** Every attempt of a run, in the order recorded (retried tries too). */
   attempts(runId: string): AttemptRow[] {
     const rows = this.db
-      .prepare(
-        `SELECT id, device, module, firmware, profile, target, host, port, path, anchor_sha256 AS anchorSha256, anchor_subject AS anchorSubject,
-      anchor_source AS anchorSource, try, final, outcome, class, reason, reason_detail AS reasonDetail, ca_upload AS caUpload, lines, http_status AS httpStatus,
-      body_bytes AS bodyBytes, duration_ms AS durationMs, expect, observation_id AS observationId, recorded_at AS recordedAt, note FROM attempts WHERE run_id = ? ORDER BY id`,
-      )
-      .all(runId) as Array<
-      Omit<AttemptRow, 'lines' | 'final' | 'reason' | 'upload'> & {
-        lines: string
-        final: number
-        reason: string | null
-        reasonDetail: string | null
-        caUpload: string | null
-      }
-    >
-    return rows.map(({ reason, reasonDetail, caUpload, ...r }) => ({
-      ...r,
-      final: r.final === 1,
-      reason: reason ? { reason: reason as NotRun['reason'], detail: reasonDetail ?? '' } : null,
-      upload: storedJson(
-        this.path,
-        'attempts',
-        `attempt ${r.id}`,
-        'ca_upload',
-        JSON_COLUMNS.attempts.ca_upload,
-        caUpload,
-      ),
-      lines: storedJson(this.path, 'attempts', `attempt ${r.id}`, 'lines', JSON_COLUMNS.attempts.lines, r.lines) ?? [],
-    }))
+      .prepare(`SELECT ${ATTEMPT_SELECT} FROM attempts WHERE run_id = ? ORDER BY id`)
+      .raw(true)
+      .all(runId) as unknown[][]
+    return rows.map((r) => storedAttempt(this.path, r))
   }
 
   certificateDer(sha256: string): Buffer | null {
@@ -301,6 +271,16 @@ export function storedJson<T>(
   const v = readJsonColumn(col, value)
   if (v.ok) return v.value
   throw new AppError('STORE_CORRUPT', `${path}: table ${table}, ${row}, column ${column} ${v.problem}`)
+}
+
+/** One attempt read back through the one row mapper; STORE_CORRUPT naming the row and column when it cannot be. */
+export function storedAttempt(path: string, r: readonly unknown[]): AttemptRow {
+  const a = attemptFromRow(r, readJsonColumn)
+  if (a.ok) return a.attempt
+  throw new AppError(
+    'STORE_CORRUPT',
+    `${path}: table attempts, attempt ${String(r[0])}, column ${a.problem.column} ${a.problem.problem}`,
+  )
 }
 
 export function verdictKey(device: string, target: string, anchor: string): string {

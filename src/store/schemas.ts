@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto'
+import { isCaptureErrorCode, type CaptureErrorCode } from '../chain/capture-error.js'
 import { z } from 'zod'
-import { TLS_VERSIONS } from '../chain/iana.js'
 import type { TranscriptEntry } from '../device/at/transcript.js'
-import type { FirmwareProfile } from '../profile/index.js'
+import type { CaUpload } from '../device/drivers/driver.js'
+import { FAILURE_CLASSES, PROFILE_SNAPSHOT, type FirmwareProfile } from '../profile/index.js'
+import { NOT_RUN_REASONS, skipReason } from '../plan/index.js'
+import { LEARN_OPTIONS, SURVEY_OPTIONS, type LearnRunOptions, type SurveyRunOptions } from './run-options.js'
 import type { DevicePlan } from '../plan/index.js'
 
 export interface RunDevice {
@@ -28,13 +31,6 @@ export interface RunTarget {
   tags: string[]
   expect: 'pass' | 'fail' | null
   line: number
-}
-
-export interface UploadEvidence {
-  command: string
-  /** The SubjectKeyId the module answered (lower-case hex), null when it reports none. */
-  ski: string | null
-  lines: string[]
 }
 
 /**
@@ -133,16 +129,24 @@ export const RUN_DEVICE = z.looseObject({
 /** runs.devices */
 export const RUN_DEVICES: z.ZodType<RunDevice[], unknown> = z.array(RUN_DEVICE)
 
-/** runs.options: the command-line options of the run (--resume reads them back). */
-export const RUN_OPTIONS: z.ZodType<Record<string, unknown>, unknown> = recordOf(z.unknown())
+/**
+ * runs.options: the options the run was started with (--resume reads them back): a survey's or a
+ * learn run's (src/store/run-options.ts); the run's kind says which, and getRun reads it so.
+ */
+export const RUN_OPTIONS: z.ZodType<SurveyRunOptions | LearnRunOptions, unknown> = z.union([
+  SURVEY_OPTIONS,
+  LEARN_OPTIONS,
+])
 
+const ANCHOR_SOURCES = ['served', 'store', 'aia'] as const
 const PLANNED_ANCHOR = z.looseObject({
   sha256: text,
   subject: text,
-  source: text,
-  kind: text,
+  source: z.enum([...ANCHOR_SOURCES, ...ANCHOR_SOURCES.map((s) => `${s}-untrusted` as const)]),
+  kind: z.enum(['root', 'intermediate']),
   uploadBytes: z.number(),
 })
+const NOT_RUN = z.looseObject({ reason: z.enum(NOT_RUN_REASONS), detail: text })
 const PLAN_ITEM = z.looseObject({
   target: text,
   host: text,
@@ -151,52 +155,25 @@ const PLAN_ITEM = z.looseObject({
   expect: z.enum(['pass', 'fail']).nullable(),
   observationId: whole.nullable(),
   anchor: PLANNED_ANCHOR.nullable(),
-  skip: z.union([z.looseObject({ reason: text, detail: text }), z.looseObject({ note: text })]).nullable(),
+  // Plans stored before typed reasons said `{ note: "reason: detail" }`: read as the reason it names.
+  skip: z.union([NOT_RUN, z.looseObject({ note: text }).transform(skipReason)]).nullable(),
+  borrowed: text.optional(),
 })
 /** runs.plan (null: not planned yet) */
-export const RUN_PLAN = z.array(
+export const RUN_PLAN: z.ZodType<DevicePlan[], unknown> = z.array(
   z.looseObject({
     device: text,
     groups: z.array(z.looseObject({ anchor: PLANNED_ANCHOR, items: z.array(PLAN_ITEM) })),
     skipped: z.array(PLAN_ITEM),
   }),
-) as unknown as z.ZodType<DevicePlan[], unknown>
+)
 
 /**
- * A profile snapshot: what the report's predictor needs of it, no more strictly than profile
- * loading (validateProfile) demands, so every snapshot a run stored is read; a family's own blocks
- * and fields a newer tlsmatrix adds pass.
+ * runs.profiles: per device label, the profile it was judged with (null: a run from before
+ * snapshots), read with the profile's own schema, leniently (src/profile/schema.ts): every
+ * snapshot a run stored is read, a family's own blocks and fields a newer tlsmatrix adds pass.
  */
-export const PROFILE_SNAPSHOT = z.looseObject({
-  id: text,
-  module: text,
-  firmware: text,
-  build: text.optional(),
-  dialect: text,
-  notes: z.array(text).optional(),
-  tls: z.looseObject({
-    versions: z.array(z.enum(TLS_VERSIONS)),
-    cipherSuites: z.array(text),
-    groups: z.array(text),
-    signatureAlgorithms: z.array(text),
-    sni: z.boolean().optional(),
-    certificateKeys: z.looseObject({
-      rsa: z.looseObject({ minBits: z.number().optional(), maxBits: z.number() }),
-      ecdsa: z.array(text),
-    }),
-    certificateSignatureHashes: z.array(text),
-    maxCertificateBytes: z.number().nullish(),
-    maxChainBytes: z.number().nullish(),
-    anchorMatch: z.enum(['ski-aki', 'path']),
-    checkValidity: z.boolean().optional(),
-    checkHostname: z.boolean().optional(),
-  }),
-  store: z.looseObject({ caSlots: z.number().optional(), maxCaBytes: z.number() }),
-  responses: z.looseObject({ info: z.array(text), final: z.array(text) }).optional(),
-  errors: recordOf(z.array(text)),
-})
-/** runs.profiles: per device label, the profile it was judged with (null: a run from before snapshots). */
-export const RUN_PROFILES = recordOf(PROFILE_SNAPSHOT) as unknown as z.ZodType<Record<string, FirmwareProfile>, unknown>
+export const RUN_PROFILES: z.ZodType<Record<string, FirmwareProfile>, unknown> = recordOf(PROFILE_SNAPSHOT)
 
 /** runs.targets: the targets as the hosts file listed them (null: a run from before). */
 export const RUN_TARGETS: z.ZodType<RunTarget[], unknown> = z.array(
@@ -218,11 +195,42 @@ export const RUN_TARGETS: z.ZodType<RunTarget[], unknown> = z.array(
 export const ATTEMPT_LINES: z.ZodType<string[], unknown> = z.array(text)
 
 /** attempts.ca_upload (null: no upload). */
-export const ATTEMPT_UPLOAD: z.ZodType<UploadEvidence, unknown> = z.looseObject({
+export const ATTEMPT_UPLOAD: z.ZodType<CaUpload, unknown> = z.looseObject({
   command: text,
   ski: nullableText,
   lines: z.array(text),
 })
+
+/** A ClientHello the probe lab read, as kept: its raw bytes as hex. */
+const KEPT_HELLO = z.object({
+  legacyVersion: text,
+  supportedVersions: z.array(text).nullable(),
+  cipherSuites: z.array(text),
+  scsv: z.array(text),
+  compression: z.array(z.number()),
+  extensions: z.array(z.object({ type: whole, name: text })),
+  sni: nullableText,
+  groups: z.array(text),
+  signatureAlgorithms: z.array(text),
+  rawHex: z.string().regex(/^(?:[0-9a-f]{2})*$/, 'expected hex bytes'),
+})
+
+/** A connection the probe lab saw while a learn probe ran. */
+const KEPT_CONNECTION = z.object({
+  hello: KEPT_HELLO.nullable(),
+  /** The server side completed the handshake, with this protocol and cipher. */
+  completed: z.boolean(),
+  protocol: nullableText,
+  cipher: nullableText,
+  servername: nullableText,
+  /** The first request line and Host header seen over TLS, null when none. */
+  request: nullableText,
+})
+
+/** attempts.probe: a learn probe's evidence, what `learn --resume` replays (null: a survey's attempt). */
+export const ATTEMPT_PROBE = z.object({ connections: z.array(KEPT_CONNECTION) })
+export type ProbeEvidence = z.output<typeof ATTEMPT_PROBE>
+export type KeptConnection = ProbeEvidence['connections'][number]
 
 /** attempts.transcript: every chunk on the wire. */
 export const ATTEMPT_TRANSCRIPT: z.ZodType<TranscriptEntry[], unknown> = z.array(
@@ -255,7 +263,12 @@ export const OBSERVATION_TIMINGS = z.looseObject({
 })
 
 /** observations.aia_errors */
-export const OBSERVATION_AIA_ERRORS = z.array(z.looseObject({ code: text, message: text }))
+export const OBSERVATION_AIA_ERRORS = z.array(
+  z.looseObject({
+    code: z.custom<CaptureErrorCode>(isCaptureErrorCode, 'expected a capture error code'),
+    message: text,
+  }),
+)
 
 // ---------------------------------------------------------------------------------------------
 // rows
@@ -288,6 +301,7 @@ export const JSON_COLUMNS = {
     lines: column(ATTEMPT_LINES, false, LIMITS.lines),
     ca_upload: column(ATTEMPT_UPLOAD, true, LIMITS.lines),
     transcript: column(ATTEMPT_TRANSCRIPT, false, LIMITS.transcript),
+    probe: column(ATTEMPT_PROBE, true, LIMITS.lines),
   },
   observations: {
     served: column(OBSERVATION_SERVED, false, LIMITS.observationJson),
@@ -321,9 +335,10 @@ type Kind =
   | 'blob'
   | 'sha256'
   | 'anchor'
+  | 'capture?'
   | readonly (string | null)[]
 
-const RUN_STATUSES = ['running', 'complete', 'interrupted', 'device-lost'] as const
+export const RUN_STATUSES = ['running', 'complete', 'interrupted', 'device-lost'] as const
 const OUTCOMES = ['pass', 'fail', 'not-run'] as const
 
 /** Every scalar column of every table, by name. */
@@ -358,7 +373,7 @@ const SCALARS: Readonly<Record<Table, Readonly<Record<string, Kind>>>> = {
     try: 'count',
     final: 'flag',
     outcome: OUTCOMES,
-    class: 'text?',
+    class: [...FAILURE_CLASSES, null],
     note: 'text?',
     http_status: 'int?',
     body_bytes: 'count',
@@ -366,7 +381,7 @@ const SCALARS: Readonly<Record<Table, Readonly<Record<string, Kind>>>> = {
     expect: ['pass', 'fail', null],
     observation_id: 'int?',
     recorded_at: 'text',
-    reason: 'text?',
+    reason: [...NOT_RUN_REASONS, null],
     reason_detail: 'text?',
   },
   observations: {
@@ -382,7 +397,7 @@ const SCALARS: Readonly<Record<Table, Readonly<Record<string, Kind>>>> = {
     cipher: 'text?',
     capture: 'text?',
     chain_hash: 'text?',
-    error_code: 'text?',
+    error_code: 'capture?',
     error_message: 'text?',
     run_id: 'text?',
     connect_port: 'port?',
@@ -448,6 +463,8 @@ export function kindProblem(kind: Kind, v: unknown): string | null {
       return typeof v === 'string' && SHA256.test(v) ? null : 'expected a sha256 (64 lower-case hex digits)'
     case 'anchor':
       return v === '-' || (typeof v === 'string' && SHA256.test(v)) ? null : 'expected a sha256 or -'
+    case 'capture?':
+      return isCaptureErrorCode(v) ? null : 'expected a capture error code (dns, refused, tls-alert:<name>…)'
   }
   return 'unknown column kind'
 }

@@ -255,5 +255,11 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
     const io3 = testIo()
     assert.equal(await run(['doctor', '--device', 'emu:spwf04sa-1.1.0', '--probe-host', 'a\r\nb'], io3), 2)
     assert.equal(io3.err().trim().split('\n').length, 1, io3.err())
+    // The module is asked to resolve it: an address, or a name a resolver reads as one, is no name to look up.
+    for (const host of ['192.0.2.1', 'printer.10']) {
+      const io4 = testIo()
+      assert.equal(await run(['doctor', '--device', 'emu:spwf04sa-1.1.0', '--probe-host', host], io4), 2, host)
+      assert.match(io4.err(), /USAGE: --probe-host .*: expected a DNS name \(the last label is numeric/)
+    }
   })
 })

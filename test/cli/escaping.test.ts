@@ -40,6 +40,7 @@ test('terminal output never carries control characters from certificates or serv
   assert.match(text, /CN=evil\\x1b\[2J/)
   const row: AttemptRow = {
     id: 1,
+    runId: 'r',
     device: 'd\x1b',
     module: 'SPWF04SA',
     firmware: '1.0.0',
@@ -48,7 +49,7 @@ test('terminal output never carries control characters from certificates or serv
     host: 'x.test',
     port: 443,
     path: '/',
-    anchorSha256: 'a',
+    anchor: 'a',
     anchorSubject: evil,
     anchorSource: 'store',
     try: 1,
@@ -64,6 +65,8 @@ test('terminal output never carries control characters from certificates or serv
     expect: null,
     observationId: null,
     recordedAt: '',
+    note: null,
+    probe: null,
   }
   const m = buildMatrix(
     [

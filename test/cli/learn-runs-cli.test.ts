@@ -49,7 +49,7 @@ test('merge copies a learn run like any run: its kind kept, merging again adds n
   runs.recordAttempt(attempt('S1', 'a:443'))
   learnRun(db, rig, 'L1', { status: 'interrupted', endedAt: null, startedAt: '2026-11-02T00:00:00.000Z' }, [
     { probe: 'p1' },
-    { probe: 'p2', outcome: 'fail', class: 'cert' },
+    { probe: 'p2', outcome: 'fail', class: 'untrusted' },
   ])
   db.close()
   const history = join(dir, 'history.db')
@@ -116,5 +116,6 @@ test('merge copies a learn run like any run: its kind kept, merging again adds n
   d3.close()
   const clash = await cli(['merge', other, '--into', history])
   assert.equal(clash.code, 2, clash.err)
-  assert.match(clash.err, /MERGE_CONFLICT: run L1 in .* \(its kind differ/)
+  // The learn run's options (what a resumed learn takes) are not a survey's either.
+  assert.match(clash.err, /MERGE_CONFLICT: run L1 in .* \(its options, kind differ/)
 })

@@ -96,6 +96,7 @@ const device: RunDevice = {
 }
 const row = (over: Partial<AttemptRow>): AttemptRow => ({
   id: 1,
+  runId: 'r',
   device: 'd',
   module: 'SPWF04SA',
   firmware: '1.0.0',
@@ -104,7 +105,7 @@ const row = (over: Partial<AttemptRow>): AttemptRow => ({
   host: 't',
   port: 443,
   path: '/',
-  anchorSha256: 'a',
+  anchor: 'a',
   anchorSubject: 'CN=Root',
   anchorSource: 'store',
   try: 1,
@@ -120,6 +121,8 @@ const row = (over: Partial<AttemptRow>): AttemptRow => ({
   expect: null,
   observationId: null,
   recordedAt: '',
+  note: null,
+  probe: null,
   ...over,
 })
 

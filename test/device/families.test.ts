@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import { isAppError } from '../../src/core/errors.js'
 import assert from 'node:assert/strict'
+import { z } from 'zod'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -145,11 +146,12 @@ const toyFamily: ModuleFamily = {
     dnsFix: 'give it a DNS server',
     baudFix: (baud) => `set it back to ${baud}`,
   },
-  profileKeys: ['toy'],
-  validate: (p) =>
-    typeof (p as { toy?: { caPartition?: unknown } }).toy?.caPartition === 'string'
-      ? []
-      : ['toy.caPartition must name the partition the CA goes to'],
+  profileBlock: {
+    key: 'toy',
+    schema: z.strictObject({ caPartition: z.string({ error: 'must name the partition the CA goes to' }) }),
+  },
+  // Across fields: its store is one partition, so one slot.
+  validate: (p) => (p.store.caSlots === 1 ? [] : ['store.caSlots must be 1: the toy keeps its CA in one partition']),
 }
 
 test('a third family registered at run time is recognised on the wire, identified, driven, emulated, sized and validated with no edit elsewhere', async (t) => {
@@ -166,7 +168,8 @@ test('a third family registered at run time is recognised on the wire, identifie
   )
 
   // An SPWF04 profile without its family's own block (spwf04), which no other family takes.
-  const { spwf04: _own, ...base } = (await loadProfile('spwf04sa-1.1.0')) as FirmwareProfile & { spwf04?: unknown }
+  const base = structuredClone(await loadProfile('spwf04sa-1.1.0'))
+  Reflect.deleteProperty(base, 'spwf04')
   const toy = {
     ...structuredClone(base),
     id: 'toy1-2.0.1',
@@ -179,8 +182,13 @@ test('a third family registered at run time is recognised on the wire, identifie
   // Profile validation: the registry's names, and the family's own extras.
   assert.equal(validateProfile(structuredClone(toy), 'toy.json').module, 'TOY1')
   assert.throws(
-    () => validateProfile({ ...toy, toy: undefined }, 'toy.json'),
+    () => validateProfile({ ...toy, toy: {} }, 'toy.json'),
     (e) => isAppError(e, 'PROFILE_INVALID') && /toy\.caPartition must name/.test((e as Error).message),
+  )
+  assert.throws(() => validateProfile({ ...toy, toy: undefined }, 'toy.json'), /toy is missing/)
+  assert.throws(
+    () => validateProfile({ ...toy, store: { ...toy.store, caSlots: 2 } }, 'toy.json'),
+    /toy\.json: store\.caSlots must be 1: the toy keeps its CA in one partition/,
   )
   assert.throws(
     () => validateProfile({ ...toy, module: 'SPWF04SA' }, 'toy.json'),

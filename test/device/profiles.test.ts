@@ -120,3 +120,25 @@ test("the SPWF04SA's spwf04 block: the resync variable is data, checked as a var
   const s1 = await loadProfile('spwf01sa-3.5.3')
   assert.throws(() => validateProfile({ ...s1, spwf04: { syncVariable: 'x' } }, 'mine.json'), /unknown field "spwf04"/)
 })
+
+test('every field the type has is required (absent, it is named, not read as false), and each problem names its JSON path', async () => {
+  const base = structuredClone(await loadProfile('spwf04sa-1.1.0'))
+  const without = structuredClone(base)
+  Reflect.deleteProperty(without.tls, 'checkValidity')
+  Reflect.deleteProperty(without.store, 'caSlots')
+  assert.throws(
+    () => validateProfile(without, 'mine.json'),
+    (e) =>
+      isAppError(e, 'PROFILE_INVALID') &&
+      /^mine\.json: tls\.checkValidity must be true or false; store\.caSlots is missing$/.test((e as Error).message),
+  )
+  assert.throws(
+    () =>
+      validateProfile(
+        { ...base, tls: { ...base.tls, versions: ['TLSv1.2', 'SSLv3'], maxChainBytes: -1 } },
+        'mine.json',
+      ),
+    /tls\.versions\[1\] must be TLSv1, TLSv1\.1, TLSv1\.2, TLSv1\.3; tls\.maxChainBytes: /,
+  )
+  assert.throws(() => validateProfile('spwf04', 'mine.json'), /mine\.json: not a JSON object/)
+})

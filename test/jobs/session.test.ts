@@ -7,7 +7,7 @@ import type { Clock } from '../../src/core/clock.js'
 import { isAppError, type ErrorCode } from '../../src/core/errors.js'
 import type { JobIo } from '../../src/jobs/io.js'
 import { RunSession } from '../../src/jobs/session.js'
-import type { RunRow } from '../../src/store/index.js'
+import type { RunRow, SurveyRun } from '../../src/store/index.js'
 
 // The run session that `run` and `learn` share, in process against a real SQLite file: what the
 // end-to-end tests (test/cli/interrupt*.test.ts, test/survey/resume.test.ts, test/cli/learn-runs-cli.test.ts)
@@ -21,8 +21,9 @@ const freshDb = () => join(dir, `s${n++}.db`)
 const T0 = new Date('2026-03-01T02:00:00.000Z')
 const clock: Clock = { now: () => T0, monotonic: () => 0 }
 
-function row(id: string, fields: Partial<RunRow> = {}): RunRow {
-  return {
+function row(id: string, fields: { status?: RunRow['status']; rig?: string; kind?: 'learn' } = {}): RunRow {
+  const { kind, ...rest } = fields
+  const common: Omit<SurveyRun, 'options' | 'kind'> = {
     id,
     label: null,
     startedAt: '2026-03-01T01:00:00.000Z',
@@ -33,10 +34,12 @@ function row(id: string, fields: Partial<RunRow> = {}): RunRow {
     hostsHash: '-',
     trustStoreHash: '-',
     devices: [],
-    options: {},
     plan: null,
-    ...fields,
+    ...rest,
   }
+  return kind === 'learn'
+    ? { ...common, kind, options: { device: '-', out: null, from: null, labHost: '-', labListen: '-', profiles: [] } }
+    : { ...common, kind: 'survey', options: {} }
 }
 
 /** A console whose first Ctrl-C is `interrupt()` and whose second is `insist()`. */

@@ -1,6 +1,12 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DEFAULT_HELLO, parseCertificate, type Observation, type Resolver } from '../../src/chain/index.js'
+import {
+  DEFAULT_HELLO,
+  parseCertificate,
+  type CaptureErrorCode,
+  type Observation,
+  type Resolver,
+} from '../../src/chain/index.js'
 import { helloOf } from '../../src/profile/profile.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import {
@@ -23,7 +29,7 @@ const ok = (protocol: string, cipher: string): HandshakeFact => ({
 // Issued once for the file: both groups judge the same certificates.
 let shared: Promise<LabCerts> | undefined
 const labCertsOnce = () => (shared ??= labCerts())
-const failed = (errorCode: string, errorMessage = 'x'): HandshakeFact => ({
+const failed = (errorCode: CaptureErrorCode, errorMessage = 'x'): HandshakeFact => ({
   ok: false,
   protocol: null,
   cipher: null,
@@ -136,7 +142,7 @@ describe('handshake judgement from given facts', () => {
   })
 
   test('the one mapping from resolver codes to classes', () => {
-    const cases: Array<[string, string | null]> = [
+    const cases: Array<[CaptureErrorCode, string | null]> = [
       ['dns', 'dns'],
       ['refused', 'connect'],
       ['unreachable', 'connect'],

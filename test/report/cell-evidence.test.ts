@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { Prediction } from '../../src/predict/index.js'
 import { buildCell } from '../../src/report/model/cells.js'
 import type { CertSummary, TargetRow } from '../../src/report/model/types.js'
-import type { HistoryAttempt } from '../../src/store/index.js'
+import type { CellAttempt } from '../../src/report/model/cells.js'
 import { cert } from './render-fixture.js'
 
 const ROOT = 'a'.repeat(64)
@@ -15,7 +15,7 @@ const certs: Record<string, CertSummary> = {
 const row: TargetRow = { target: 't.test:443', host: 't.test', port: 443, path: '/', tags: [], expect: null }
 
 let id = 0
-function attempt(anchor: string, over: Partial<HistoryAttempt>): HistoryAttempt {
+function attempt(anchor: string, over: Partial<CellAttempt>): CellAttempt {
   return {
     id: ++id,
     runId: 'run-1',
@@ -35,25 +35,30 @@ function attempt(anchor: string, over: Partial<HistoryAttempt>): HistoryAttempt 
     outcome: 'fail',
     class: 'untrusted',
     reason: null,
-    reasonDetail: null,
     upload: null,
     lines: [],
     httpStatus: null,
+    bodyBytes: 0,
     durationMs: 1,
     expect: null,
     observationId: null,
     recordedAt: '2026-11-28T01:00:00.000Z',
+    note: null,
+    probe: null,
     ...over,
   }
 }
 
 const predict = (): Prediction => ({ verdict: 'unknown', class: null, reasons: [] })
-const build = (attempts: HistoryAttempt[], gaps: { planned: string[] | null; why: string } | null = null) =>
+const build = (attempts: CellAttempt[], gaps: { planned: string[] | null; why: string } | null = null) =>
   buildCell({ row, attempts, cert: (s) => certs[s], predictionOf: predict, chain: null, rig: null, gaps })
 
 test("a fail needs the module's word on every planned CA: budget, link and unrecognized leave the cell incomplete", () => {
-  for (const reason of ['budget', 'link', 'unrecognized']) {
-    const c = build([attempt(ROOT, {}), attempt(INTER, { outcome: 'not-run', class: null, reason, reasonDetail: 'x' })])
+  for (const reason of ['budget', 'link', 'unrecognized'] as const) {
+    const c = build([
+      attempt(ROOT, {}),
+      attempt(INTER, { outcome: 'not-run', class: null, reason: { reason, detail: 'x' } }),
+    ])
     assert.equal(c.verdict, 'not-run', reason)
     assert.equal(c.notRun?.reason, 'incomplete', reason)
     assert.equal(c.complete, false, reason)
@@ -66,7 +71,7 @@ test("a fail needs the module's word on every planned CA: budget, link and unrec
   // A CA the module cannot take at all is a finding about it: the fail is complete.
   const tooLarge = build([
     attempt(ROOT, {}),
-    attempt(INTER, { outcome: 'not-run', class: null, reason: 'ca-too-large', reasonDetail: '5000 bytes' }),
+    attempt(INTER, { outcome: 'not-run', class: null, reason: { reason: 'ca-too-large', detail: '5000 bytes' } }),
   ])
   assert.equal(tooLarge.verdict, 'fail')
   assert.equal(tooLarge.complete, true)

@@ -43,7 +43,7 @@ test('the HTML report in a real browser: hostile text stays text, nothing is fet
     const matrix = page.locator('table.matrix').first()
     await matrix.waitFor({ state: 'visible' })
     await page
-      .getByRole('heading', { name: /hostile\.example:443 on SPWF04SA@1\.0\.0: certificate/ })
+      .getByRole('heading', { name: /hostile\.example:443 on SPWF04SA@1\.0\.0: untrusted/ })
       .waitFor({ state: 'visible' })
     const why = page.locator('#failures .why li', { hasText: 'did not" sign' })
     await why.waitFor({ state: 'visible' })

@@ -5,11 +5,11 @@ import { expiringCertificates } from '../../src/report/model/expiry.js'
 import { deviceKind, guessNotesFor, provenanceShort, provenanceText } from '../../src/report/model/provenance.js'
 import { loadProfile } from '../../src/families/index.js'
 import type { Prediction } from '../../src/predict/index.js'
-import type { HistoryAttempt } from '../../src/store/index.js'
+import type { CellAttempt } from '../../src/report/model/cells.js'
 import type { TargetRow } from '../../src/report/model/types.js'
 import { SHA_GOOD, SHA_INTER, cert, cell, column, target } from './render-fixture.js'
 
-function attempt(over: Partial<HistoryAttempt> = {}): HistoryAttempt {
+function attempt(over: Partial<CellAttempt> = {}): CellAttempt {
   return {
     id: 1,
     runId: 'run-1',
@@ -29,14 +29,16 @@ function attempt(over: Partial<HistoryAttempt> = {}): HistoryAttempt {
     outcome: 'pass',
     class: null,
     reason: null,
-    reasonDetail: null,
     upload: null,
     lines: ['AT-S.OK'],
     httpStatus: 200,
+    bodyBytes: 0,
     durationMs: 10,
     expect: 'fail',
     observationId: null,
     recordedAt: '2026-11-28T01:00:00.000Z',
+    note: null,
+    probe: null,
     ...over,
   }
 }

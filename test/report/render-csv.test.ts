@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { setImmediate as tick } from 'node:timers/promises'
 import { parse } from 'csv-parse/sync'
+import type { FailureClass } from '../../src/profile/index.js'
 import { CSV_COLUMNS, writeAttemptsCsv, type CsvAttempt } from '../../src/report/render/index.js'
 import { HOSTILE_LINES, HOSTILE_SUBJECT, SHA_EVIL, hostileModel, releaseAll } from './render-fixture.js'
 
@@ -25,15 +26,17 @@ function attempt(over: Partial<CsvAttempt> = {}): CsvAttempt {
     outcome: 'fail',
     class: 'handshake',
     reason: null,
-    reasonDetail: null,
     upload: null,
     observationId: null,
     profile: null,
     lines: HOSTILE_LINES,
     httpStatus: null,
+    bodyBytes: 0,
     durationMs: 1234,
     expect: null,
     recordedAt: '2026-11-28T01:00:00.000Z',
+    note: null,
+    probe: null,
     ...over,
   }
 }
@@ -65,8 +68,7 @@ test('csv: the documented columns, one row per attempt, values as stored', async
       outcome: 'not-run',
       class: null,
       final: false,
-      reason: 'link',
-      reasonDetail: 'no answer, twice',
+      reason: { reason: 'link', detail: 'no answer, twice' },
       lines: [],
       anchor: 'f'.repeat(64),
       anchorSubject: 'C=US, O=Org, CN=Fallback Name',
@@ -105,9 +107,9 @@ test('csv: a cell starting with =, +, -, @, tab or CR (or a full-width form) can
         anchor: 'f'.repeat(64),
         anchorSubject: payload,
         lines: [payload, 'x'],
-        reason: 'link',
-        reasonDetail: payload,
-        class: payload,
+        reason: { reason: 'link', detail: payload },
+        // No store gives a class outside FAILURE_CLASSES: the CSV guards it all the same.
+        class: payload as FailureClass,
       }),
     ])
     for (const col of ['device', 'target', 'anchor_subject', 'anchor_name', 'lines', 'reason_detail', 'class']) {
@@ -201,14 +203,20 @@ test('csv: an output that closes early rejects instead of waiting forever', asyn
 
 test("csv: an attempt with no CA uploaded has an empty anchor, not the formula-guarded `'-`", async () => {
   const [header, row] = await csvOf([
-    attempt({ anchor: '-', anchorSubject: '', anchorSource: '', outcome: 'not-run', reason: 'no-anchor' }),
+    attempt({
+      anchor: '-',
+      anchorSubject: '',
+      anchorSource: '',
+      outcome: 'not-run',
+      reason: { reason: 'no-anchor', detail: '' },
+    }),
   ])
   const get = (col: string) => row![header!.indexOf(col)]
   assert.equal(get('anchor_sha256'), '')
   assert.equal(get('anchor_name'), '')
   assert.equal(get('anchor_subject'), '')
   // A text cell that starts with `-` is still guarded: only the "no anchor" marker is left out.
-  const [, guarded] = await csvOf([attempt({ reasonDetail: '-1+2', reason: 'link' })])
+  const [, guarded] = await csvOf([attempt({ reason: { reason: 'link', detail: '-1+2' } })])
   assert.equal(guarded![header!.indexOf('reason_detail')], "'-1+2")
 })
 

@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import type { Writable } from 'node:stream'
 import { setImmediate as tick } from 'node:timers/promises'
 import type { TranscriptEntry } from '../../src/device/at/transcript.js'
+import type { FailureClass } from '../../src/profile/index.js'
 import type {
   Cell,
   CertSummary,
@@ -13,6 +14,12 @@ import type {
 
 /** Strings an attacker controls (a certificate subject, module lines), aimed at each format. */
 export const HOSTILE_SUBJECT = 'CN=<script>alert(1)</script> | =HYPERLINK("http://x") `code`'
+/**
+ * A class no store gives (the store reads only FAILURE_CLASSES, and the model's type says so): a
+ * renderer escapes it all the same, as it does every text in the model.
+ */
+export const HOSTILE_CLASS = 'cert<x>' as FailureClass
+
 export const HOSTILE_LINES = [
   'ERROR: bad | pipe',
   '<img src=x>',
@@ -131,7 +138,7 @@ export function hostileModel(): ReportModel {
       disagree: true,
       why: ['predicted a failure: key | too large'],
     }),
-    cell(evil, old, { verdict: 'fail', class: 'cert<x>', lines: HOSTILE_LINES }),
+    cell(evil, old, { verdict: 'fail', class: HOSTILE_CLASS, lines: HOSTILE_LINES }),
     cell(evil, neu, { verdict: 'not-run', notRun: { reason: 'link', detail: 'no answer | twice <x>' } }),
     cell(evil, odd, { verdict: 'pass' }),
     cell(azure, neu, { verdict: 'pass' }),
@@ -238,7 +245,7 @@ export function hostileModel(): ReportModel {
           chain: null,
           before: 'fail',
           after: 'not-run',
-          beforeClass: 'cert<x>',
+          beforeClass: HOSTILE_CLASS,
           afterClass: null,
           why: [],
         },

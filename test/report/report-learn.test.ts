@@ -79,11 +79,11 @@ before(async () => {
         ],
       },
       [
-        { probe: 'probe-rsa-4096', outcome: 'fail', class: 'cert' },
+        { probe: 'probe-rsa-4096', outcome: 'fail', class: 'untrusted' },
         {
           probe: shared.target,
           outcome: shared.outcome === 'pass' ? 'fail' : 'pass',
-          class: shared.outcome === 'pass' ? 'cert' : null,
+          class: shared.outcome === 'pass' ? 'untrusted' : null,
         },
       ],
     )

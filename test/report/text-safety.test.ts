@@ -48,6 +48,7 @@ test('terminal: bidi overrides, zero-width characters, ESC and BEL are written o
   // What `run` prints after a survey: the failures with the anchor's subject and the module's lines.
   const row: AttemptRow = {
     id: 1,
+    runId: 'r',
     device: 'd',
     module: 'SPWF04SA',
     firmware: '1.0.0',
@@ -56,7 +57,7 @@ test('terminal: bidi overrides, zero-width characters, ESC and BEL are written o
     host: 'x.test',
     port: 443,
     path: '/',
-    anchorSha256: 'a',
+    anchor: 'a',
     anchorSubject: SUBJECT,
     anchorSource: 'store',
     try: 1,
@@ -72,6 +73,8 @@ test('terminal: bidi overrides, zero-width characters, ESC and BEL are written o
     expect: null,
     observationId: null,
     recordedAt: '',
+    note: null,
+    probe: null,
   }
   const text = failuresText([row])
   assert.doesNotMatch(text, RAW)
@@ -107,16 +110,18 @@ test('attempts.csv: ESC, BEL, bidi and zero-width characters are written out in 
     final: true,
     outcome: 'fail',
     class: 'untrusted',
-    reason: 'link',
-    reasonDetail: `no answer ${LINE}`,
+    reason: { reason: 'link', detail: `no answer ${LINE}` },
     upload: null,
     observationId: null,
     profile: null,
     lines: [LINE, 'ERROR\x07'],
     httpStatus: null,
+    bodyBytes: 0,
     durationMs: 1,
     expect: null,
     recordedAt: '2026-11-28T01:00:00.000Z',
+    note: null,
+    probe: null,
   }
   const text = await collect((out) => writeAttemptsCsv(hostile(), [attempt], out))
   assert.doesNotMatch(text, RAW)

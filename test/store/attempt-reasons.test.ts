@@ -20,11 +20,13 @@ test('attempts written before reasons were typed read back with a typed reason, 
   const ins =
     old.prepare(`INSERT INTO attempts (run_id, device, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, class, note, lines, body_bytes, duration_ms, transcript, recorded_at)
     VALUES ('r', 'd', ?, 'h', 443, '/', ?, '', '', ?, ?, ?, ?, ?, '[]', 0, 0, '[]', '')`)
+  // Every column as tlsmatrix wrote it: a CA's sha256 (every column is checked when read back).
+  const CA = 'c'.repeat(64)
   ins.run('a:443', '-', 1, 1, 'not-run', null, 'no-anchor: no chain (timeout)')
-  ins.run('b:443', 'x', 1, 1, 'not-run', null, 'ca-too-large: 5000 bytes, the store takes 4092')
-  ins.run('c:443', 'x', 0, 0, 'not-run', null, 'device lost: 5 resets failed')
-  ins.run('d:443', 'x', 1, 0, 'fail', 'device', 'AT_TIMEOUT: no final answer to AT+S.HTTPGET=…')
-  ins.run('e:443', 'x', 2, 1, 'pass', null, null)
+  ins.run('b:443', CA, 1, 1, 'not-run', null, 'ca-too-large: 5000 bytes, the store takes 4092')
+  ins.run('c:443', CA, 0, 0, 'not-run', null, 'device lost: 5 resets failed')
+  ins.run('d:443', CA, 1, 0, 'fail', 'device', 'AT_TIMEOUT: no final answer to AT+S.HTTPGET=…')
+  ins.run('e:443', CA, 2, 1, 'pass', null, null)
   old.close()
 
   const db = openDb(path)

@@ -1,5 +1,5 @@
 import type { PlannedAnchor } from '../../src/plan/index.js'
-import { RunStore, type AttemptRecord, type Db, type RunRow } from '../../src/store/index.js'
+import { RunStore, type AttemptRecord, type Db, type ProbeEvidence, type SurveyRun } from '../../src/store/index.js'
 
 export const ANCHOR: PlannedAnchor = {
   sha256: 'c'.repeat(64),
@@ -9,7 +9,7 @@ export const ANCHOR: PlannedAnchor = {
   uploadBytes: 900,
 }
 
-export function runRow(id: string, over: Partial<RunRow> = {}): RunRow {
+export function runRow(id: string, over: Partial<SurveyRun> = {}): SurveyRun {
   return {
     id,
     label: null,
@@ -72,15 +72,28 @@ export function attempt(runId: string, target: string, over: Partial<AttemptReco
   }
 }
 
-/** A learn run as `tlsmatrix learn` leaves it: its probes recorded as attempts, each with a note. */
+/**
+ * A learn run as `tlsmatrix learn` leaves it: its probes recorded as attempts, each with a note
+ * (what it tried) and its evidence (the connections the probe lab saw; none by default).
+ */
 export function learnRun(
   db: Db,
   path: string,
   id: string,
-  over: Partial<RunRow> = {},
-  probes: Array<Partial<AttemptRecord> & { probe: string }> = [],
+  over: Partial<SurveyRun> = {},
+  probes: Array<Partial<Omit<AttemptRecord, 'probe'>> & { probe: string; evidence?: ProbeEvidence }> = [],
 ): number[] {
   const runs = new RunStore(db, path)
-  runs.createRun(runRow(id, { kind: 'learn', hostsFile: '', ...over }))
-  return probes.map(({ probe, ...a }) => runs.recordAttempt(attempt(id, probe, { note: `probe ${probe}`, ...a })))
+  const options = {
+    device: 'tcp://127.0.0.1:1',
+    out: null,
+    from: null,
+    labHost: 'probe.tlsmatrix.test',
+    labListen: '127.0.0.1',
+    profiles: [],
+  }
+  runs.createRun({ ...runRow(id, { hostsFile: '', ...over }), kind: 'learn', options })
+  return probes.map(({ probe, evidence, ...a }) =>
+    runs.recordAttempt(attempt(id, probe, { note: `probe ${probe}`, probe: evidence ?? { connections: [] }, ...a })),
+  )
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { APPLICATION_ID } from '../../src/store/db.js'
 import { MIGRATIONS } from '../../src/store/migrations.js'
 import { HistoryStore, learnRunState, openDb, pruneRuns, RunStore } from '../../src/store/index.js'
-import { attempt, learnRun, runRow } from './learn-fixture.js'
+import { ANCHOR, attempt, learnRun, runRow } from './learn-fixture.js'
 
 const tmp = (name: string) => join(mkdtempSync(join(tmpdir(), 'tlsmatrix-learn-runs-')), name)
 
@@ -30,14 +30,14 @@ test('a schema-5 database migrates: its runs and attempts kept, every run a surv
   old
     .prepare(
       `INSERT INTO attempts (run_id, device, module, firmware, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, lines, body_bytes, duration_ms, transcript, recorded_at)
-    VALUES ('old-1', 'd', 'SPWF04SA', '1.1.0', 'a:443', 'a', 443, '/', 'x', '', '', 1, 1, 'pass', '[]', 0, 5, '[]', '')`,
+    VALUES ('old-1', 'd', 'SPWF04SA', '1.1.0', 'a:443', 'a', 443, '/', '-', '', '', 1, 1, 'pass', '[]', 0, 5, '[]', '')`,
     )
     .run()
   old.close()
 
   const db = openDb(path)
   try {
-    assert.equal(db.pragma('user_version', { simple: true }), 6)
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length)
     const runs = new RunStore(db, path)
     assert.deepEqual(
       [runs.getRun('old-1')?.kind, runs.getRun('old-1')?.rig, runs.getRun('old-2')?.kind],
@@ -112,7 +112,7 @@ test('learnRunState: the final attempt of each probe with its evidence; a survey
         probe: 'sha1-leaf',
         try: 2,
         outcome: 'fail',
-        class: 'cert',
+        class: 'untrusted',
         lines: ['ERROR: Certificate Error:22'],
         httpStatus: null,
       },
@@ -136,33 +136,52 @@ test('learnRunState: the final attempt of each probe with its evidence; a survey
     assert.deepEqual([run.id, run.kind, run.status], ['L', 'learn', 'interrupted'])
     // The probe whose only try was retried has no final word yet: --resume asks the device again.
     assert.deepEqual([...probes.keys()], ['rsa-2048', 'sha1-leaf', 'rsa-8192'])
-    assert.deepEqual(probes.get('rsa-2048'), {
-      id: ids[0],
-      probe: 'rsa-2048',
-      try: 1,
+    // The one attempt shape every reader gets, its probe evidence with it.
+    const common = {
+      runId: 'L',
+      device: 'd',
+      module: 'SPWF04SA',
+      firmware: '1.1.0',
+      profile: 'spwf04sa-1.1.0',
+      host: '127.0.0.1',
+      port: 4433,
+      path: '/',
+      anchor: ANCHOR.sha256,
+      anchorSubject: ANCHOR.subject,
+      anchorSource: ANCHOR.source,
       final: true,
+      reason: null,
+      bodyBytes: 2,
+      durationMs: 12,
+      expect: null,
+      observationId: null,
+      recordedAt: '2026-11-01T00:30:00.000Z',
+    }
+    assert.deepEqual(probes.get('rsa-2048'), {
+      ...common,
+      id: ids[0],
+      target: 'rsa-2048',
+      try: 1,
       outcome: 'pass',
       class: null,
       lines: ['HTTP/1.1 200 OK'],
       httpStatus: 200,
-      durationMs: 12,
       upload,
       note: 'probe rsa-2048',
-      reason: null,
+      probe: { connections: [] },
     })
     assert.deepEqual(probes.get('sha1-leaf'), {
+      ...common,
       id: ids[2],
-      probe: 'sha1-leaf',
+      target: 'sha1-leaf',
       try: 2,
-      final: true,
       outcome: 'fail',
-      class: 'cert',
+      class: 'untrusted',
       lines: ['ERROR: Certificate Error:22'],
       httpStatus: null,
-      durationMs: 12,
       upload: null,
       note: 'probe sha1-leaf',
-      reason: null,
+      probe: { connections: [] },
     })
     assert.deepEqual(probes.get('rsa-8192')?.reason, { reason: 'ca-too-large', detail: '9000 bytes' })
 
@@ -193,7 +212,7 @@ test('HistoryStore reads surveys only: a newer learn run of the same firmware is
         targets: [{ id: 'a:443', host: 'a', port: 443, path: '/', tags: [], expect: null, line: 1 }],
       }),
     )
-    runs.recordAttempt(attempt('S', 'a:443', { outcome: 'fail', class: 'cert' }))
+    runs.recordAttempt(attempt('S', 'a:443', { outcome: 'fail', class: 'untrusted' }))
     // Newer, complete, same module@firmware, on another rig, and one probe named like the survey's target.
     learnRun(
       db,
@@ -239,6 +258,85 @@ test('retention never deletes a learn run, and a newer learn run does not displa
     assert.deepEqual(pruned, { runs: ['S0'], attempts: 1, observations: 0 })
     assert.deepEqual(db.prepare('SELECT id FROM runs ORDER BY id').all(), [{ id: 'L0' }, { id: 'L1' }, { id: 'S1' }])
     assert.equal((db.prepare("SELECT count(*) AS n FROM attempts WHERE run_id LIKE 'L%'").get() as { n: number }).n, 3)
+  } finally {
+    db.close()
+  }
+})
+
+test("a schema-6 database migrates: a learn probe's evidence leaves its note for a typed column, and a free-text note stays a note", () => {
+  const path = tmp('schema6.db')
+  const old = new Database(path)
+  for (const m of MIGRATIONS.slice(0, 6)) old.exec(m)
+  old.pragma('user_version = 6')
+  old.pragma(`application_id = ${APPLICATION_ID}`)
+  const run = old.prepare(
+    `INSERT INTO runs (id, started_at, status, tool_version, hosts_file, hosts_hash, trust_store_hash, devices, options, kind)
+    VALUES (?, '2026-10-01', 'interrupted', '0', '-', '-', '-', '[]', ?, ?)`,
+  )
+  run.run(
+    'L',
+    JSON.stringify({
+      device: 'emu:x',
+      out: null,
+      from: null,
+      labHost: 'probe.test',
+      labListen: '127.0.0.1',
+      profiles: [],
+    }),
+    'learn',
+  )
+  run.run('S', '{}', 'survey')
+  const hello = {
+    legacyVersion: 'TLSv1.2',
+    supportedVersions: null,
+    cipherSuites: ['TLS_RSA_WITH_AES_128_CBC_SHA'],
+    scsv: [],
+    compression: [0],
+    extensions: [{ type: 0, name: 'server_name' }],
+    sni: 'probe.test',
+    groups: [],
+    signatureAlgorithms: ['rsa_pkcs1_sha256'],
+    rawHex: '0100',
+  }
+  const connections = [
+    {
+      hello,
+      completed: true,
+      protocol: 'TLSv1.2',
+      cipher: 'AES128-SHA',
+      servername: 'probe.test',
+      request: 'GET / HTTP/1.1',
+    },
+  ]
+  const attempt = old.prepare(
+    `INSERT INTO attempts (run_id, device, module, firmware, target, host, port, path, anchor_sha256, anchor_subject, anchor_source, try, final, outcome, lines, body_bytes, duration_ms, transcript, recorded_at, note)
+    VALUES (?, 'module', 'SPWF04SA', '1.1.0', ?, '127.0.0.1', 4433, '/', '-', '', '', 1, 1, 'pass', '[]', 0, 5, '[]', '', ?)`,
+  )
+  attempt.run('L', 'hello', JSON.stringify({ what: 'the ClientHello', connections }))
+  // Free text where learn once wrote JSON (a note edited by hand): resume used to crash on it.
+  attempt.run('L', 'sni', 'checked the SNI by hand')
+  // A survey's note is never evidence, even when it looks like JSON.
+  attempt.run('S', 'a:443', JSON.stringify({ what: 'x', connections: [] }))
+  old.close()
+
+  const db = openDb(path)
+  try {
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length)
+    const { probes } = learnRunState(db, 'L')
+    assert.equal(probes.get('hello')?.note, 'the ClientHello')
+    assert.deepEqual(probes.get('hello')?.probe, { connections })
+    assert.equal(probes.get('sni')?.note, 'checked the SNI by hand')
+    assert.equal(probes.get('sni')?.probe, null)
+    const survey = new RunStore(db, path).attempts('S')[0]!
+    assert.deepEqual([survey.note, survey.probe], [JSON.stringify({ what: 'x', connections: [] }), null])
+    // Evidence that is not what the column holds is named, not replayed as if it were.
+    db.prepare(`UPDATE attempts SET probe = '{"connections": [{"hello": 1}]}' WHERE target = 'hello'`).run()
+    assert.throws(
+      () => learnRunState(db, 'L'),
+      (e: Error & { code?: string }) =>
+        e.code === 'STORE_CORRUPT' &&
+        /table attempts, attempt \d+, column probe is not what it must hold/.test(e.message),
+    )
   } finally {
     db.close()
   }

@@ -9,7 +9,7 @@ import { systemClock } from '../../src/core/clock.js'
 import { parseHosts, parseResolveEntries } from '../../src/hosts/index.js'
 import { startLab, validateLabSpec, type RunningLab } from '../../src/lab/index.js'
 import { runSurvey, type SurveyDeps, type SurveyInput } from '../../src/pipeline/index.js'
-import { ObservationStore, openDb, RunStore, type RunRow } from '../../src/store/index.js'
+import { ObservationStore, openDb, RunStore, type SurveyRun } from '../../src/store/index.js'
 import { startTestLab } from '../helpers/lab.js'
 
 /** A TLS port that accepts and says nothing until released: resolution cannot end before. */
@@ -132,7 +132,7 @@ describe('the survey pipelines resolution and device work', () => {
       const finals = runs.attempts(r.runId).filter((a) => a.final)
       assert.equal(
         r.devices[0]!.uploads,
-        new Set(finals.filter((a) => a.outcome !== 'not-run').map((a) => a.anchorSha256)).size,
+        new Set(finals.filter((a) => a.outcome !== 'not-run').map((a) => a.anchor)).size,
       )
       assert.equal(finals.length, items.length)
       assert.ok(
@@ -159,14 +159,16 @@ describe('the survey pipelines resolution and device work', () => {
       stop = true
       held.release()
     })
-    let first: RunRow
+    let first: SurveyRun
     try {
       const r = await runSurvey(input, { observations, runs, clock: systemClock, stopping: () => stop })
       assert.equal(r.status, 'interrupted')
       assert.deepEqual(runs.attempts(r.runId), [])
       assert.equal(r.devices[0]!.uploads, 0)
       assert.equal(r.devices[0]!.requests, 0)
-      first = runs.getRun(r.runId)!
+      const stored = runs.getRun(r.runId)!
+      assert.ok(stored.kind !== 'learn')
+      first = stored
       assert.equal(first.plan, null)
       assert.equal(first.status, 'interrupted')
       const done = await runSurvey(

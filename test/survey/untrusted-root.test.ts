@@ -89,7 +89,7 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
       )
       const finding = mine.filter((a) => a.outcome === 'not-run')
       assert.deepEqual(
-        finding.map((a) => [a.anchorSha256, a.anchorSource, a.reason?.reason]),
+        finding.map((a) => [a.anchor, a.anchorSource, a.reason?.reason]),
         [[untrustedRoot.info.sha256, 'served', 'untrusted-anchor']],
         device,
       )

@@ -114,6 +114,11 @@ export function writeLearnEvent(e: LearnEvent, io: Io): void {
         `learn run ${e.runId} ${e.status}${e.status === 'device-lost' ? `: ${termSafe(e.lost ?? '')}` : ''}; ${resumeHint(e)}`,
       )
       return
+    case 'bug':
+      io.stderr.write(
+        `learn run ${e.runId} interrupted by a bug in tlsmatrix (not the module's fault); ${resumeHint(e)}`,
+      )
+      return
     case 'unwritten':
       io.stderr.write(
         `learn run ${e.runId}: the profile could not be written; write it elsewhere with:\n  tlsmatrix learn --resume ${e.runId} --device ${e.device} --db ${e.dbPath} --out OTHER_FILE\n`,

@@ -33,7 +33,7 @@ export function runJson(
       device: a.device,
       firmware: a.firmware,
       profile: a.profile,
-      anchor: { sha256: a.anchorSha256, subject: a.anchorSubject, source: a.anchorSource },
+      anchor: { sha256: a.anchor, subject: a.anchorSubject, source: a.anchorSource },
       try: a.try,
       final: a.final,
       // A first try that hit a link fault and was tried again is "retried", whatever it recorded.

@@ -205,11 +205,9 @@ export class AtChannel {
         this.reader.reset()
         const quiet = opts.quietMs !== undefined && this.monotonic() - p.started < opts.timeoutMs
         reject(
-          Object.assign(
-            new DeviceError(
-              'AT_TIMEOUT',
-              `no final answer to ${command} within ${quiet ? `${opts.quietMs} ms of silence` : `${opts.timeoutMs} ms`}${p.lines.length ? ` (got ${p.lines.length} lines: ${p.lines.slice(-3).join(' | ')})` : ''}`,
-            ),
+          new DeviceError(
+            'AT_TIMEOUT',
+            `no final answer to ${command} within ${quiet ? `${opts.quietMs} ms of silence` : `${opts.timeoutMs} ms`}${p.lines.length ? ` (got ${p.lines.length} lines: ${p.lines.slice(-3).join(' | ')})` : ''}`,
             { lines: p.lines },
           ),
         )
@@ -296,7 +294,7 @@ export class AtChannel {
         this.reader.reset()
         this.finish(
           p,
-          Object.assign(new DeviceError('AT_REBOOTED', `the module restarted (${line}) while running ${p.command}`), {
+          new DeviceError('AT_REBOOTED', `the module restarted (${line}) while running ${p.command}`, {
             lines: p.lines,
           }),
         )

@@ -51,7 +51,7 @@ export function passedAttempt(
 /** A link problem (timeout, garbage, reboot, closed port): the `device` class, never a server verdict. */
 export function deviceAttempt(err: unknown, started: number, now: number, channel: AtChannel, mark: number): Attempt {
   if (!isDeviceError(err)) throw err
-  const lines = ((err as { lines?: string[] }).lines ?? []).slice()
+  const lines = [...err.lines]
   return {
     outcome: 'fail',
     class: 'device',
@@ -94,10 +94,7 @@ export async function expectOk(
   payload?: Buffer,
 ): Promise<string[]> {
   const r = await channel.exec(cmd, { timeoutMs, ...(payload ? { payload } : {}) })
-  if (!r.ok)
-    throw Object.assign(new DeviceError('AT_ERROR', `${cmd.slice(0, 60)}: ${r.final}`), {
-      lines: [...r.lines, r.final],
-    })
+  if (!r.ok) throw new DeviceError('AT_ERROR', `${cmd.slice(0, 60)}: ${r.final}`, { lines: [...r.lines, r.final] })
   return r.lines
 }
 

@@ -104,11 +104,9 @@ export class EspAtDriver implements ModuleDriver {
       ...(opts.payload ? { payload: opts.payload, prompt: true } : {}),
     })
     if (!r.ok)
-      throw Object.assign(
-        new DeviceError(
-          r.final === 'busy p...' ? 'AT_BUSY' : 'AT_ERROR',
-          `${cmd.slice(0, 60)}: ${[...r.lines, r.final].join(' | ').slice(0, 160)}`,
-        ),
+      throw new DeviceError(
+        r.final === 'busy p...' ? 'AT_BUSY' : 'AT_ERROR',
+        `${cmd.slice(0, 60)}: ${[...r.lines, r.final].join(' | ').slice(0, 160)}`,
         { lines: [...r.lines, r.final] },
       )
     return { lines: r.lines, winds: r.winds }
@@ -233,15 +231,13 @@ export class EspAtDriver implements ModuleDriver {
       })
       const on = [...start.lines, start.final]
       lines.push(...on)
-      if (start.final === 'busy p...')
-        throw Object.assign(new DeviceError('AT_BUSY', 'AT+CIPSTART: busy p...'), { lines: on })
+      if (start.final === 'busy p...') throw new DeviceError('AT_BUSY', 'AT+CIPSTART: busy p...', { lines: on })
       if (start.lines.includes('ALREADY CONNECTED')) {
         // A link left open by an attempt cut short: close it so the retry starts clean; no verdict.
         await this.channel.exec('AT+CIPCLOSE', { timeoutMs: this.timeouts.commandMs }).catch(() => undefined)
-        throw Object.assign(
-          new DeviceError('AT_ERROR', 'AT+CIPSTART: a link was still open (ALREADY CONNECTED); closed it'),
-          { lines: on },
-        )
+        throw new DeviceError('AT_ERROR', 'AT+CIPSTART: a link was still open (ALREADY CONNECTED); closed it', {
+          lines: on,
+        })
       }
       // The verdict is CIPSTART's answer: classified alone, and only when complete and well-formed.
       if (!start.ok) {
@@ -267,12 +263,11 @@ export class EspAtDriver implements ModuleDriver {
         return failedAttempt(lines, this.profile, started, elapsed(), this.channel, mark, null, on)
       }
       const why = damage(on, this.profile)
-      if (why) throw Object.assign(new DeviceError('AT_GARBAGE', `AT+CIPSTART: ${why}`), { lines: on })
+      if (why) throw new DeviceError('AT_GARBAGE', `AT+CIPSTART: ${why}`, { lines: on })
       if (!start.lines.includes('CONNECT'))
-        throw Object.assign(
-          new DeviceError('AT_GARBAGE', `AT+CIPSTART answered OK without CONNECT: ${on.join(' | ')}`),
-          { lines: on },
-        )
+        throw new DeviceError('AT_GARBAGE', `AT+CIPSTART answered OK without CONNECT: ${on.join(' | ')}`, {
+          lines: on,
+        })
       const request = Buffer.from(
         `GET ${req.path} HTTP/1.1\r\nHost: ${req.host}\r\nUser-Agent: tlsmatrix\r\nConnection: close\r\n\r\n`,
         'latin1',

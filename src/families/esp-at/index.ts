@@ -3,7 +3,7 @@ import { espDoctor } from './doctor.js'
 import { EspAtDriver } from './driver.js'
 import { espAt } from './emulator.js'
 import { ESP_FRAMING } from './framing.js'
-import { ESP_DIALECT, ESP_MODULES, espMaxCaBytes, espProblems } from './profile.js'
+import { ESP_BLOCK, ESP_DIALECT, ESP_MODULES, espMaxCaBytes, espProblems } from './profile.js'
 import { caUploadBytes } from './upload-size.js'
 
 /**
@@ -25,7 +25,7 @@ export const espAtFamily: ModuleFamily = {
   emulator: espAt,
   caUploadBytes,
   doctor: espDoctor,
-  profileKeys: ['esp'],
+  profileBlock: { key: 'esp', schema: ESP_BLOCK },
   validate: espProblems,
   maxCaUploadBytes: espMaxCaBytes,
 }

@@ -1,5 +1,6 @@
+import { z } from 'zod'
 import { DeviceError } from '../../device/errors.js'
-import type { FirmwareProfile } from '../../profile/profile.js'
+import { profileBlock, type FirmwareProfile } from '../../profile/profile.js'
 import { PKI_PARTITION_BYTES } from './pki-partition.js'
 
 /** The module names this family identifies (chip of the `AT version:` line). */
@@ -18,45 +19,41 @@ export const ESP_DIALECT = 'esp-at'
  * - errno: `+ERRNO:0x…` before a failed CIPSTART's ERROR when SYSLOG=1 (v5.0+);
  * - cipherCommand: AT+CIPSSLCCIPHER exists (v4.1+).
  */
-export interface EspExtras {
-  caStore: 'sysmfg' | 'sysflash'
-  sniDefault: 'none' | 'host'
-  errno: boolean
-  cipherCommand: boolean
-}
+export const ESP_BLOCK = z.strictObject(
+  {
+    caStore: z.enum(['sysmfg', 'sysflash'], { error: 'must be sysmfg or sysflash' }),
+    sniDefault: z.enum(['none', 'host'], { error: 'must be none or host' }),
+    errno: z.boolean({ error: 'must be true or false' }),
+    cipherCommand: z.boolean({ error: 'must be true or false' }),
+  },
+  { error: 'must be { caStore, sniDefault, errno, cipherCommand } (every ESP-AT profile has it)' },
+)
+export type EspExtras = z.output<typeof ESP_BLOCK>
 
-export type EspProfile = FirmwareProfile & { esp: EspExtras }
-
-const ESP_KEYS = ['caStore', 'sniDefault', 'errno', 'cipherCommand']
-
-/** What is wrong with the profile's ESP-AT fields: one message per problem (none when valid). */
+/** What is wrong across the profile's fields once each holds: a CA size its store cannot take. */
 export function espProblems(p: FirmwareProfile): string[] {
-  const e = (p as Partial<EspProfile>).esp
-  const problems: string[] = []
-  if (typeof e !== 'object' || e === null)
-    problems.push('esp block is missing ({ caStore, sniDefault, errno, cipherCommand })')
-  else {
-    if (e.caStore !== 'sysmfg' && e.caStore !== 'sysflash') problems.push('esp.caStore must be sysmfg or sysflash')
-    if (e.sniDefault !== 'none' && e.sniDefault !== 'host') problems.push('esp.sniDefault must be none or host')
-    if (typeof e.errno !== 'boolean') problems.push('esp.errno must be true or false')
-    if (typeof e.cipherCommand !== 'boolean') problems.push('esp.cipherCommand must be true or false')
-    for (const k of Object.keys(e))
-      if (!ESP_KEYS.includes(k))
-        problems.push(`unknown field esp.${JSON.stringify(k)} (esp has ${ESP_KEYS.join(', ')})`)
-    const max = espMaxCaBytes(p)
-    if (typeof p.store?.maxCaBytes === 'number' && p.store.maxCaBytes > max)
-      problems.push(`store.maxCaBytes ${p.store.maxCaBytes} is over what ${e.caStore} holds (${max} PEM bytes)`)
-  }
-  if (!(ESP_MODULES as readonly string[]).includes(p.module))
-    problems.push(`module must be one of ${ESP_MODULES.join(', ')}`)
-  return problems
+  const e = ESP_BLOCK.safeParse(profileBlock(p, 'esp'))
+  if (!e.success) return ['esp block is missing ({ caStore, sniDefault, errno, cipherCommand })']
+  const max = espMaxCaBytes(p)
+  return p.store.maxCaBytes > max
+    ? [`store.maxCaBytes ${p.store.maxCaBytes} is over what ${e.data.caStore} holds (${max} PEM bytes)`]
+    : []
 }
 
-/** The profile's `esp` block, checked; PROFILE_INVALID names what is wrong. */
+const checked = new WeakMap<FirmwareProfile, EspExtras>()
+
+/** The profile's `esp` block (checked when the profile was loaded; a profile made in code is checked here). */
 export function espExtras(p: FirmwareProfile): EspExtras {
-  const problems = espProblems(p)
-  if (problems.length) throw new DeviceError('PROFILE_INVALID', `${p.id}: ${problems.join('; ')}`)
-  return (p as EspProfile).esp
+  let e = checked.get(p)
+  if (e) return e
+  const r = ESP_BLOCK.safeParse(profileBlock(p, 'esp'))
+  if (!r.success)
+    throw new DeviceError(
+      'PROFILE_INVALID',
+      `${p.id}: the esp block is missing or wrong (${r.error.issues[0]?.message ?? 'invalid'})`,
+    )
+  checked.set(p, (e = r.data))
+  return e
 }
 
 /** Largest CA (PEM bytes) per store: one SYSMFG value holds 8191 bytes (reference §2.1). */
@@ -64,5 +61,6 @@ export const SYSMFG_MAX_BYTES = 8191
 
 /** What one CA upload can carry: a SYSMFG value, or the AtPKI partition less its headers. */
 export function espMaxCaBytes(p: FirmwareProfile): number {
-  return (p as Partial<EspProfile>).esp?.caStore === 'sysflash' ? PKI_PARTITION_BYTES - 12 : SYSMFG_MAX_BYTES
+  const e = ESP_BLOCK.safeParse(profileBlock(p, 'esp'))
+  return e.success && e.data.caStore === 'sysflash' ? PKI_PARTITION_BYTES - 12 : SYSMFG_MAX_BYTES
 }

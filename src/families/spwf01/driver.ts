@@ -150,7 +150,7 @@ export class Spwf01Driver implements ModuleDriver {
       return passedAttempt({ ...done, bodyBytes: head < 0 ? 0 : response.length - head - 4 }, this.profile, on)
     } catch (err) {
       if (isDeviceError(err, 'AT_ERROR')) {
-        const answer = (err as { lines?: string[] }).lines ?? []
+        const answer = [...err.lines]
         return failedAttempt(
           [...lines, ...answer],
           this.profile,
@@ -173,7 +173,7 @@ export class Spwf01Driver implements ModuleDriver {
     const all = [...r.lines, r.final]
     if (r.ok) {
       const why = damage(all, this.profile)
-      if (why) throw Object.assign(new DeviceError('AT_GARBAGE', `${cmd.slice(0, 60)}: ${why}`), { lines: all })
+      if (why) throw new DeviceError('AT_GARBAGE', `${cmd.slice(0, 60)}: ${why}`, { lines: all })
     }
     return all
   }

@@ -20,5 +20,4 @@ export const spwf01Family: ModuleFamily = {
   // The CA goes up as PEM text, and the store counts what it was sent.
   caUploadBytes: (der) => Buffer.byteLength(toPem(der)),
   doctor: spwf01Doctor,
-  validate: () => [],
 }

@@ -142,7 +142,7 @@ export class Spwf04Driver implements ModuleDriver {
           i >= SETTLE_TRIES ||
           this.monotonic() - started >= this.timeouts.httpMs
         )
-          throw Object.assign(err as Error, { lines: aside })
+          throw isDeviceError(err) ? err.withLines(aside) : err
         this.channel.resync()
       }
     }
@@ -181,7 +181,7 @@ export class Spwf04Driver implements ModuleDriver {
       })
       const lines = [...r.lines, r.final]
       const aside = await this.settle().catch((err: unknown) => {
-        throw Object.assign(err as Error, { lines: [...lines, ...((err as { lines?: string[] }).lines ?? [])] })
+        throw isDeviceError(err) ? err.withLines([...lines, ...err.lines]) : err
       })
       // Nothing of the server's is printed before the status line: the lines up to it are the
       // module's. After it may come the body, and the line that ended the answer may be the body's.

@@ -3,7 +3,7 @@ import { Spwf04Driver } from './driver.js'
 import { spwf04 } from './emulator.js'
 import type { ModuleFamily } from '../family.js'
 import { spwf04Doctor } from './doctor.js'
-import { spwf04Problems } from './profile.js'
+import { SPWF04_BLOCK } from './profile.js'
 
 /** ST SPWF04SA, firmware 1.x: `AT-S.OK` / `AT-S.ERROR:<code>:<text>` (AT reference §1-§8). */
 export const spwf04Family: ModuleFamily = {
@@ -19,6 +19,5 @@ export const spwf04Family: ModuleFamily = {
   // The store holds the DER it was sent.
   caUploadBytes: (der) => der.length,
   doctor: spwf04Doctor,
-  profileKeys: ['spwf04'],
-  validate: spwf04Problems,
+  profileBlock: { key: 'spwf04', schema: SPWF04_BLOCK.optional() },
 }

@@ -1,4 +1,6 @@
-import type { FirmwareProfile } from '../../profile/profile.js'
+import { z } from 'zod'
+import { DeviceError } from '../../device/errors.js'
+import { profileBlock, type FirmwareProfile } from '../../profile/profile.js'
 
 /**
  * What the SPWF04SA driver takes from the profile's `spwf04` block (optional; absent, the
@@ -7,9 +9,17 @@ import type { FirmwareProfile } from '../../profile/profile.js'
  *   after every HTTPGET (AT+S.SCFG / AT+S.GCFG), so that the bytes of one request's in-band body
  *   never answer the next command (docs/spwf.md, "In-band bodies").
  */
-export interface Spwf04Extras {
-  syncVariable: string
-}
+export const SPWF04_BLOCK = z.strictObject(
+  {
+    // A variable name goes into a command line: no comma, CR, LF or space can reach the module.
+    syncVariable: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be a variable name (lower-case letters, digits, _; at most 32)')
+      .optional(),
+  },
+  { error: 'must be an object ({ syncVariable })' },
+)
+export type Spwf04Extras = Required<z.output<typeof SPWF04_BLOCK>>
 
 /**
  * ST's middleware lists `ip_apdomainname` among the variables common to SPWF01 and SPWF04 (S2); it
@@ -18,24 +28,13 @@ export interface Spwf04Extras {
  */
 export const DEFAULT_SYNC_VARIABLE = 'ip_apdomainname'
 
-const KEYS = ['syncVariable']
-
-/** What is wrong with the profile's `spwf04` block: one message per problem (none when valid or absent). */
-export function spwf04Problems(p: FirmwareProfile): string[] {
-  const b = (p as { spwf04?: unknown }).spwf04
-  if (b === undefined) return []
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) return ['spwf04 must be an object ({ syncVariable })']
-  const problems: string[] = []
-  const v = (b as Record<string, unknown>).syncVariable
-  // A variable name goes into a command line: no comma, CR, LF or space can reach the module.
-  if (v !== undefined && (typeof v !== 'string' || !/^[a-z][a-z0-9_]{0,31}$/.test(v)))
-    problems.push('spwf04.syncVariable must be a variable name (lower-case letters, digits, _; at most 32)')
-  for (const k of Object.keys(b))
-    if (!KEYS.includes(k)) problems.push(`unknown field spwf04.${JSON.stringify(k)} (spwf04 has ${KEYS.join(', ')})`)
-  return problems
-}
-
+/** The block with its defaults; a block that is not one (a profile made in code, never loaded) is PROFILE_INVALID. */
 export function spwf04Extras(p: FirmwareProfile): Spwf04Extras {
-  const b = (p as { spwf04?: Partial<Spwf04Extras> }).spwf04
-  return { syncVariable: b?.syncVariable ?? DEFAULT_SYNC_VARIABLE }
+  const b = SPWF04_BLOCK.optional().safeParse(profileBlock(p, 'spwf04'))
+  if (!b.success)
+    throw new DeviceError(
+      'PROFILE_INVALID',
+      `${p.id}: the spwf04 block is wrong (${b.error.issues[0]?.message ?? 'invalid'})`,
+    )
+  return { syncVariable: b.data?.syncVariable ?? DEFAULT_SYNC_VARIABLE }
 }

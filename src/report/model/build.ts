@@ -6,13 +6,13 @@ import { findFamily, loadProfile } from '../../families/index.js'
 import { predict, type HandshakeFact, type Prediction } from '../../predict/index.js'
 import {
   helloHash,
-  type HistoryAttempt,
+  type AttemptRow,
   type HistoryObservation,
   type HistoryRun,
   type HistoryStore,
 } from '../../store/index.js'
 import { preferAnchors, provisionCover } from './anchors.js'
-import { buildCell, type CellChain, type CellGaps } from './cells.js'
+import { buildCell, inColumn, type CellAttempt, type CellChain, type CellGaps } from './cells.js'
 import { describeChainChange, historyCertFacts, keyText, type ChainCertFacts } from './chain-change.js'
 import { diffCells, type ChangeExplanation } from './diff.js'
 import { deviceKind, guessNotesFor } from './provenance.js'
@@ -475,11 +475,7 @@ class Context {
    * The predictor on one attempt with the profile's checks that can be off (validity, host name)
    * switched on: what a module making every check would refuse, for an unsafe accept's why.
    */
-  strictPredictionOf(
-    a: HistoryAttempt,
-    own: HistoryObservation | null,
-    broad: HistoryObservation | null,
-  ): StrictJudgement {
+  strictPredictionOf(a: AttemptRow, own: HistoryObservation | null, broad: HistoryObservation | null): StrictJudgement {
     const profile = this.profileOf(a.runId, a.device, a.profile)
     if (!profile) return { prediction: this.predictWith(null, a, own, broad), off: {} }
     const t = profile.tls
@@ -501,14 +497,14 @@ class Context {
   }
 
   /** The predictor on one attempt, with the facts its run observed. */
-  predictionOf(a: HistoryAttempt, own: HistoryObservation | null, broad: HistoryObservation | null): Prediction {
+  predictionOf(a: AttemptRow, own: HistoryObservation | null, broad: HistoryObservation | null): Prediction {
     return this.predictWith(this.profileOf(a.runId, a.device, a.profile), a, own, broad)
   }
 
   /** The predictor on one attempt (its chain, its CA, its time) with the given profile. */
   private predictWith(
     profile: FirmwareProfile | null,
-    a: HistoryAttempt,
+    a: AttemptRow,
     own: HistoryObservation | null,
     broad: HistoryObservation | null,
   ): Prediction {
@@ -562,7 +558,7 @@ class Context {
     let obs = new Map<string, HistoryObservation[]>()
     const broadHello = helloHash(DEFAULT_HELLO)
     // One run's attempts of one target, split into a cell per module@firmware (several devices).
-    const flush = (group: readonly HistoryAttempt[]) => {
+    const flush = (group: readonly CellAttempt[]) => {
       if (group.length === 0) return
       const first = group[0]!
       if (obsRun !== first.runId) {
@@ -582,7 +578,7 @@ class Context {
             expect: first.expect,
           }),
         )
-      const byColumn = new Map<string, HistoryAttempt[]>()
+      const byColumn = new Map<string, CellAttempt[]>()
       for (const a of group)
         byColumn.set(columnKey(a.module, a.firmware), [...(byColumn.get(columnKey(a.module, a.firmware)) ?? []), a])
       for (const attempts of byColumn.values()) {
@@ -634,7 +630,11 @@ class Context {
     // One run at a time: its attempts and observations in memory, then let go.
     for (const runId of runIds) {
       for (const attempts of this.history.runFinalAttempts(runId).values()) {
-        flush(attempts.filter((a) => chosen.get(cellId(a.target, columnKey(a.module, a.firmware))) === runId))
+        flush(
+          attempts
+            .filter(inColumn)
+            .filter((a) => chosen.get(cellId(a.target, columnKey(a.module, a.firmware))) === runId),
+        )
       }
     }
     const byId = new Map(cells.map((c) => [cellId(c.target, c.key), c]))
@@ -688,7 +688,7 @@ class Context {
   private readonly plans = new Map<string, Map<string, string[]> | null>()
 
   /** For a cell of a run that did not end complete: the CAs its plan gave it, and why the run ended. */
-  private gapsOf(runId: string, attempts: readonly HistoryAttempt[]): CellGaps | null {
+  private gapsOf(runId: string, attempts: readonly AttemptRow[]): CellGaps | null {
     const run = this.runs.get(runId)
     if (!run || run.status === 'complete') return null
     let plan = this.plans.get(runId)
@@ -718,7 +718,7 @@ class Context {
    * Where the cell's verdict came from: the device URL its run recorded for the device of the
    * attempt shown, and for an emulated module, the profile's GUESS notes its verdict rests on.
    */
-  private provenanceOf(cell: Cell, attempts: readonly HistoryAttempt[]): Provenance {
+  private provenanceOf(cell: Cell, attempts: readonly AttemptRow[]): Provenance {
     const device = cell.evidence.device
     const run = this.runs.get(cell.runId)
     const url = run?.devices.find((d) => d.label === device)?.url ?? null

@@ -1,6 +1,7 @@
 import { displayName } from '../../chain/display-name.js'
 import type { Prediction } from '../../predict/index.js'
-import type { HistoryAttempt } from '../../store/index.js'
+import type { NotRun, NotRunReason } from '../../plan/index.js'
+import type { AttemptRow } from '../../store/index.js'
 import { preferAnchors } from './anchors.js'
 import { unsafeWhy, type StrictJudgement } from './skipped.js'
 import { columnKey } from './versions.js'
@@ -15,13 +16,21 @@ export interface CellChain {
   cipher: string | null
 }
 
+/** An attempt of a cell: of a module@firmware known (the others are in no column). */
+export type CellAttempt = AttemptRow & { module: string; firmware: string }
+
+/** Whether an attempt is of a known module@firmware, so that it can be in a cell. */
+export function inColumn(a: AttemptRow): a is CellAttempt {
+  return a.module !== null && a.firmware !== null
+}
+
 export interface CellInput {
   row: TargetRow
   /** The final attempts of one target on one module@firmware, from one run. */
-  attempts: readonly HistoryAttempt[]
+  attempts: readonly CellAttempt[]
   cert: (sha: string) => CertSummary | undefined
   /** The predictor's word on one attempt with a verdict. */
-  predictionOf: (a: HistoryAttempt) => Prediction
+  predictionOf: (a: CellAttempt) => Prediction
   chain: CellChain | null
   /** The rig of the cell's run. */
   rig: string | null
@@ -35,7 +44,7 @@ export interface CellInput {
    * The profile's strict twin on one attempt (every check it can switch off switched on): for an
    * unsafe accept, the check the module skipped. Absent: the why says the profile cannot tell.
    */
-  strictPredictionOf?: (a: HistoryAttempt) => StrictJudgement
+  strictPredictionOf?: (a: CellAttempt) => StrictJudgement
 }
 
 export interface CellGaps {
@@ -50,7 +59,12 @@ export interface CellGaps {
  * about the CA itself (too large, refused, untrusted, the target refused): the module cannot use
  * it, which is complete evidence.
  */
-export const NO_WORD_REASONS: readonly string[] = ['budget', 'device-lost', 'link', 'unrecognized']
+export const NO_WORD_REASONS: readonly NotRunReason[] = ['budget', 'device-lost', 'link', 'unrecognized']
+
+/** A not-run reason that leaves the CA without the module's word (NO_WORD_REASONS). */
+export function leavesNoWord(reason: NotRun | null): boolean {
+  return reason !== null && NO_WORD_REASONS.includes(reason.reason)
+}
 
 /**
  * One cell of the matrix from its final attempts. Pure. A cell passes when any anchor passed;
@@ -65,13 +79,13 @@ export function buildCell(input: CellInput): Cell {
     attempts.map((a) => a.anchor),
     cert,
   )
-  const rank = (a: HistoryAttempt) => order.indexOf(a.anchor)
+  const rank = (a: CellAttempt) => order.indexOf(a.anchor)
   const byPreference = [...attempts].sort((a, b) => rank(a) - rank(b) || a.id - b.id)
   const passed = byPreference.filter((a) => a.outcome === 'pass')
   const failed = byPreference.filter((a) => a.outcome === 'fail')
   // CAs the plan gave this cell that the module has not judged (not tried, or no word on them).
   const judged = new Set(
-    attempts.filter((a) => a.outcome !== 'not-run' || !NO_WORD_REASONS.includes(a.reason ?? '')).map((a) => a.anchor),
+    attempts.filter((a) => a.outcome !== 'not-run' || !leavesNoWord(a.reason)).map((a) => a.anchor),
   )
   const noWord = [
     ...new Set(attempts.filter((a) => a.outcome === 'not-run' && !judged.has(a.anchor)).map((a) => a.anchor)),
@@ -82,7 +96,8 @@ export function buildCell(input: CellInput): Cell {
   // A fail is only what the module said of every planned CA: with any left, the cell is incomplete.
   const incomplete = passed.length === 0 && ran.length > 0 && !complete
   const verdict: Cell['verdict'] = passed.length > 0 ? 'pass' : ran.length > 0 && !incomplete ? 'fail' : 'not-run'
-  const shown = passed[0] ?? failed[0] ?? byPreference.find((a) => a.reason !== 'untrusted-anchor') ?? byPreference[0]!
+  const shown =
+    passed[0] ?? failed[0] ?? byPreference.find((a) => a.reason?.reason !== 'untrusted-anchor') ?? byPreference[0]!
   const predictions = new Map(ran.map((a) => [a.id, input.predictionOf(a)]))
   const predicted = combinePredictions([...predictions.values()])
   const predictedClass =
@@ -142,7 +157,7 @@ export function buildCell(input: CellInput): Cell {
     const left = [
       ...noWord.map((sha) => {
         const a = attempts.find((x) => x.anchor === sha)!
-        return `${name(sha)} (${a.reason ?? 'no verdict'}${a.reasonDetail ? `: ${a.reasonDetail}` : ''})`
+        return `${name(sha)} (${a.reason?.reason ?? 'no verdict'}${a.reason?.detail ? `: ${a.reason.detail}` : ''})`
       }),
       ...untried.map((sha) => `${name(sha)} (not tried: ${gaps?.why ?? 'the run ended early'})`),
     ]
@@ -179,9 +194,9 @@ export function buildCell(input: CellInput): Cell {
   const notRunRow = verdict === 'not-run' && !incomplete ? shown : null
   if (notRunRow)
     why.push(
-      notRunRow.reason === 'unresolved'
-        ? `not run: the target could not be resolved (${notRunRow.reasonDetail ?? ''})`
-        : `not run: ${notRunRow.reason ?? 'unknown'}${notRunRow.reasonDetail ? `: ${notRunRow.reasonDetail}` : ''}`,
+      notRunRow.reason?.reason === 'unresolved'
+        ? `not run: the target could not be resolved (${notRunRow.reason.detail})`
+        : `not run: ${notRunRow.reason?.reason ?? 'unknown'}${notRunRow.reason?.detail ? `: ${notRunRow.reason.detail}` : ''}`,
     )
   const mismatch = (row.expect === 'fail' && verdict === 'pass') || (row.expect === 'pass' && verdict === 'fail')
   return {
@@ -206,7 +221,7 @@ export function buildCell(input: CellInput): Cell {
     notRun: incomplete
       ? { reason: 'incomplete', detail: incompleteWhy ?? '' }
       : notRunRow
-        ? { reason: notRunRow.reason ?? 'unknown', detail: notRunRow.reasonDetail ?? '' }
+        ? { reason: notRunRow.reason?.reason ?? 'unknown', detail: notRunRow.reason?.detail ?? '' }
         : null,
     complete,
     onlyIntermediate: verdict === 'pass' && complete && !passed.some((a) => cert(a.anchor)?.selfSigned !== false),

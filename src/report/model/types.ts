@@ -1,4 +1,12 @@
 import type { TranscriptEntry } from '../../device/at/transcript.js'
+import type { NotRunReason } from '../../plan/index.js'
+import type { FailureClass } from '../../profile/index.js'
+
+/**
+ * Why a cell has no verdict: an attempt's not-run reason; `incomplete` (some CAs failed, others
+ * planned were never judged); `unknown` (a not-run row stored with no reason).
+ */
+export type CellNotRunReason = NotRunReason | 'incomplete' | 'unknown'
 
 /**
  * What a report says, built from the database alone (pure), rendered by every format. The
@@ -92,7 +100,7 @@ export interface Cell {
   key: string
   verdict: Verdict
   /** The failure class (fail), null otherwise. */
-  class: string | null
+  class: FailureClass | null
   expect: 'pass' | 'fail' | null
   /** The verdict disagrees with expect=. */
   mismatch: boolean
@@ -105,7 +113,7 @@ export interface Cell {
   /** Why it failed (or, for a pass, why the prediction said otherwise): one sentence each. */
   why: string[]
   predicted: 'pass' | 'fail' | 'unknown'
-  predictedClass: string | null
+  predictedClass: FailureClass | null
   /** predicted is known and differs from the verdict (or both fail with different classes). */
   disagree: boolean
   /**
@@ -113,7 +121,7 @@ export interface Cell {
    * gave this target were never judged (the run was interrupted, the device lost, the budget spent,
    * no complete answer): without the module's word on every planned CA there is no fail.
    */
-  notRun: { reason: string; detail: string } | null
+  notRun: { reason: CellNotRunReason; detail: string } | null
   /**
    * Every CA planned for this cell has the module's word (absent in reports made before it was
    * recorded). Statements and "only with" findings are made from complete cells only.
@@ -222,8 +230,8 @@ export interface DiffEntry {
   chain: string | null
   before: Verdict | 'missing'
   after: Verdict | 'missing'
-  beforeClass: string | null
-  afterClass: string | null
+  beforeClass: FailureClass | null
+  afterClass: FailureClass | null
   why: string[]
 }
 

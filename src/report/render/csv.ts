@@ -2,12 +2,12 @@ import type { Writable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import { displayName } from '../../chain/display-name.js'
 import { visibleText } from '../../core/sanitize.js'
-import type { HistoryAttempt } from '../../store/index.js'
+import type { AttemptRow } from '../../store/index.js'
 import type { ReportModel } from '../model/types.js'
 import { put } from './sink.js'
 
 /** One attempt as `attempts.csv` shows it: an attempt as the history store reads it. */
-export type CsvAttempt = HistoryAttempt
+export type CsvAttempt = AttemptRow
 
 /** The columns, in order (README "attempts.csv"). Add at the end, never rename. */
 export const CSV_COLUMNS = [
@@ -82,8 +82,8 @@ function record(model: ReportModel | null, a: CsvAttempt, devices: Devices): Arr
     a.final ? 'true' : 'false',
     a.outcome,
     a.class ?? '',
-    a.reason ?? '',
-    a.reasonDetail ?? '',
+    a.reason?.reason ?? '',
+    a.reason?.detail ?? '',
     a.lines.map((l) => visibleText(l)).join(' | '),
     a.httpStatus ?? '',
     a.durationMs,
