@@ -1,3 +1,5 @@
+import type { EmulatorOpener } from '../device/index.js'
+
 /** The console, injected so commands run in tests without touching process.* (certigo's Terminal). */
 export interface Io {
   stdout: { write(s: string): unknown }
@@ -19,4 +21,10 @@ export interface Io {
   onInsist?: (handler: () => number) => void
   /** Resolves when standard input closes, when it is a pipe (the emulator's parent is gone). */
   stdinClosed?: Promise<void>
+  /**
+   * What starts the module behind an `emu:` URL. Absent (the CLI): a `tlsmatrix emulate` process
+   * on a pseudo-terminal, as users run it. Tests about logic give the in-process emulator
+   * (test/helpers/io.ts): the same bytes through the same Transport, without a process or pacing.
+   */
+  emulator?: EmulatorOpener
 }

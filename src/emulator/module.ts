@@ -113,6 +113,18 @@ export class EmulatedModule {
     for (const l of this.opts.dialect.banner(this.context())) this.opts.output(Buffer.from(`${l}\r\n`, 'latin1'))
   }
 
+  /**
+   * Power gone (an in-process emulator closed): its connections close and a command still
+   * running answers nothing. Nothing is printed; only `boot` brings it back.
+   */
+  powerOff(): void {
+    this.generation++
+    this.deferred = []
+    this.payload = null
+    this.line = []
+    for (const s of this.ram?.sockets.values() ?? []) s.socket?.destroy()
+  }
+
   /** Resolves once every command received so far has been answered (or faulted). */
   idle(): Promise<void> {
     return this.queue

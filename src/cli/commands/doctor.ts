@@ -160,7 +160,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, clock: Clock): 
 
     let m: OpenedModule
     try {
-      m = await openModule(suggested, { profileDirs })
+      m = await openModule(suggested, { profileDirs, emulator: io.emulator })
     } catch (err) {
       if (!isDeviceError(err)) throw err
       if (wrongBaud) record(baudStep(null))

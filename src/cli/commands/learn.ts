@@ -159,6 +159,7 @@ export async function learnCommand(opts: LearnOptions, io: Io, clock: Clock): Pr
       profileDirs,
       dnsOff: true,
       driverProfile: workingProfile,
+      emulator: io.emulator,
       resolve: [
         `${names.host}:${names.port}:${labListen}`,
         `${names.otherHost}:${names.port}:${labListen}`,

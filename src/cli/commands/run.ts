@@ -253,6 +253,7 @@ export async function runCommand(given: RunOptions, io: Io, clock: Clock): Promi
         ...(io.stopGraceMs !== undefined ? { stopGraceMs: io.stopGraceMs } : {}),
         observer: p,
         onPhase: p.phase,
+        emulator: io.emulator,
       },
     )
     p.end()
