@@ -7,6 +7,8 @@ import { EMULATOR_DEFAULTS, emulatorSettings } from '../../src/emulator/settings
 import { FAMILIES, openModule } from '../../src/families/index.js'
 import { inProcessEmulator } from '../../src/families/in-process.js'
 import { testIo } from '../helpers/io.js'
+import { startTestLab } from '../helpers/lab.js'
+import { labChainServer, RequestGate } from '../helpers/lab-server.js'
 import { waitFor } from '../helpers/wait.js'
 
 /**
@@ -110,6 +112,31 @@ describe('the in-process emulator', () => {
     assert.equal(closes, 1)
     await assert.rejects(t.write(Buffer.from('AT\r')), /is not open/)
     assert.equal(after, '', 'the answer to a command sent before the close is lost with the module')
+  })
+
+  test('closed mid-request: the connection it made closes with it, not at its request time-out', async () => {
+    const lab = await startTestLab()
+    const gate = new RequestGate(0)
+    const server = await labChainServer(lab, 'rsa2048.basic.test', 'held\r\n', { gate })
+    const m = await openModule('emu:spwf04sa-1.1.0?no-dns&request-timeout-ms=600000', {
+      emulator: inProcessEmulator,
+      resolve: [`rsa2048.basic.test:${server.port}:127.0.0.1`],
+    })
+    try {
+      await m.driver.prepare(new Date())
+      await m.driver.clean()
+      await m.driver.uploadCa(lab.pki.certs.get('root-rsa')!.der)
+      const request = m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: server.port })
+      request.catch(() => {})
+      await waitFor(() => gate.held() === 1, 'the request at the server')
+      await m.transport.close()
+      // The module would wait ten minutes for the answer; powered off, it waits for nothing.
+      await waitFor(() => server.connections() === 0, 'the connection to close')
+    } finally {
+      await m.transport.close()
+      await server.close()
+      await lab.close()
+    }
   })
 
   test("settings: emulate's defaults, each URL option read, an unknown one refused", () => {
