@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process'
 import Database from 'better-sqlite3'
 import type { RunningLab } from '../../src/lab/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
-import { exitOf, spawnCli, until } from '../helpers/spawn-cli.js'
+import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
+import { waitFor } from '../helpers/wait.js'
 
 function count(db: string, sql: string): number {
   try {
@@ -154,7 +155,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
         `stall-b.test:${stall.port}:127.0.0.1`,
       ])
       // The first target is recorded and the second is waiting on a server that never answers.
-      await until(
+      await waitFor(
         () => count(db, 'SELECT count(*) n FROM observations') === 1 && stall.opened() === 1,
         'one recorded target and one in flight',
       )
@@ -167,7 +168,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
         1,
         'what was recorded stays; nothing half-done is added',
       )
-      await until(() => stall.closed() === 1, 'the abandoned connection to be closed')
+      await waitFor(() => stall.closed() === 1, 'the abandoned connection to be closed')
       assert.equal(stall.opened(), 1, 'no new target started after Ctrl-C')
       assert.doesNotMatch(c.stderr(), /\n\s+at /, 'no stack trace')
     } finally {
@@ -209,7 +210,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
         '--device',
         'emu:spwf04sa-1.1.0?no-dns&baud=9600',
       ])
-      await until(() => count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
+      await waitFor(() => count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
       const started = emulators(c.child.pid!)
       assert.ok(started.length > 0, 'the run started an emulator')
       c.child.kill('SIGINT')
@@ -226,12 +227,12 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
         return plan.reduce((n, p) => n + p.skipped.length + p.groups.reduce((m, g) => m + g.items.length, 0), 0)
       })()
       assert.ok(count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') < planned, 'stopped before the end')
-      await until(() => !started.some(alive), 'the emulators to exit')
+      await waitFor(() => !started.some(alive), 'the emulators to exit')
     })
 
     test('lab: Ctrl-C stops the lab and frees its ports', async () => {
       const c = spawnCli(['lab', '--spec', 'data/lab/basic.json', '--ephemeral', '--out', join(dir, 'lab-out')])
-      await until(() => /Ctrl-C stops the lab/.test(c.stdout() + c.stderr()), 'the lab to serve')
+      await waitFor(() => /Ctrl-C stops the lab/.test(c.stdout() + c.stderr()), 'the lab to serve')
       const ports = [...(c.stdout() + c.stderr()).matchAll(/\.basic\.test:(\d+)/g)].map((m) => Number(m[1]))
       assert.ok(ports.length > 0)
       assert.equal(await refused(ports[0]!), false, 'the lab answers')
@@ -243,7 +244,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
     test('demo: Ctrl-C stops every process and port it started (exit 3)', async () => {
       const db = join(dir, 'demo.db')
       const c = spawnCli(['demo', '--db', db, '--report', join(dir, 'demo-reports')])
-      await until(() => count(db, 'SELECT count(*) n FROM attempts') >= 1, 'the demo survey to start')
+      await waitFor(() => count(db, 'SELECT count(*) n FROM attempts') >= 1, 'the demo survey to start')
       const started = emulators(c.child.pid!)
       const ports = [...c.stderr().matchAll(/\.(?:com|net):(\d+)/g)].map((m) => Number(m[1]))
       assert.ok(ports.length > 0 && started.length > 0, c.stderr())
@@ -255,7 +256,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
         existsSync(join(dir, 'demo-reports', 'index.html')) || /no report written: /.test(c.stderr()),
         c.stderr(),
       )
-      await until(() => !started.some(alive), 'the emulators to exit')
+      await waitFor(() => !started.some(alive), 'the emulators to exit')
       for (const port of new Set(ports)) assert.equal(await refused(port), true, `port ${port} is free`)
     })
 
@@ -285,11 +286,11 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
           '600000',
         ])
         // The module's HTTPS request is in flight and will not end by itself.
-        await until(() => proxy.requests() > 0, "the module's HTTPS request")
+        await waitFor(() => proxy.requests() > 0, "the module's HTTPS request")
         const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(c.stderr())?.[1]
         assert.ok(runId, c.stderr())
         c.child.kill('SIGINT')
-        await until(() => /stopping:/.test(c.stderr()), 'the first Ctrl-C to be acknowledged')
+        await waitFor(() => /stopping:/.test(c.stderr()), 'the first Ctrl-C to be acknowledged')
         assert.equal(runStatus(db, runId), 'running', 'the first Ctrl-C waits for the attempt in flight')
         c.child.kill('SIGINT')
         assert.equal(await exitOf(c), 3, c.stderr())

@@ -10,7 +10,8 @@ import { openDb } from '../../src/store/index.js'
 import { MIGRATIONS } from '../../src/store/migrations.js'
 import { testIo } from '../helpers/io.js'
 import { startTestLab } from '../helpers/lab.js'
-import { exitOf, spawnCli, until } from '../helpers/spawn-cli.js'
+import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
+import { waitFor } from '../helpers/wait.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-merge-cli-'))
 const source = join(dir, 'rig.db')
@@ -82,7 +83,7 @@ test('merge while a run writes to the source: a consistent part first, the rest 
     '--device',
     'emu:spwf04sa-1.1.0?no-dns&baud=9600',
   ])
-  await until(() => count(source, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
+  await waitFor(() => count(source, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
   const first = await merge(source, '--into', history, '--json')
   assert.equal(first.code, 0, first.err)
   const a1 = (JSON.parse(first.out) as { sources: Added[] }).sources[0]!
