@@ -108,7 +108,7 @@ test('Ctrl-C during a stalled request: it gets its grace, is recorded not run (i
   )
 
   // Resumed, the interrupted request is made again (try 2) and gets its verdict.
-  const again = testIo()
+  const again = testIo({ inProcess: true })
   assert.equal(await run(['run', '--resume', runId, '--db', db], again), 0, again.err())
   const resumed = read()
   assert.equal(resumed.status, 'complete')
