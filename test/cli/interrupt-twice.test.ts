@@ -9,6 +9,8 @@ import { closedPort } from '../helpers/lab.js'
 import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
 import { waitFor } from '../helpers/wait.js'
 
+// End to end, with processes: real SIGINTs to the CLI as main.ts runs it, and the exit code the shell sees.
+
 /** Accepts and never answers: a handshake or an HTTPS request stays in flight. */
 async function stallServer(): Promise<{ server: Server; port: number; opened: () => number }> {
   let opened = 0

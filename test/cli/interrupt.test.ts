@@ -5,11 +5,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import type { RunningLab } from '../../src/lab/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
+import { gatedLabTargets, RequestGate } from '../helpers/lab-server.js'
 import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
 import { waitFor } from '../helpers/wait.js'
+
+const GRACE_CLI = fileURLToPath(new URL('../helpers/grace-cli.ts', import.meta.url))
 
 function count(db: string, sql: string): number {
   try {
@@ -123,6 +127,8 @@ async function refused(port: number): Promise<boolean> {
   })
 }
 
+// End to end, with processes: real SIGINTs to the CLI as users run it, and the emulator processes,
+// lab servers and ports it started must be gone after it.
 describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
   let dir: string
   before(() => {
@@ -184,50 +190,66 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
     after(async () => lab.close())
 
     test('the first Ctrl-C lets the attempt in flight finish, marks the run interrupted and prints the resume hint (exit 3); its emulators exit', async () => {
-      const hosts = join(dir, 'run1-hosts.txt')
-      writeFileSync(
-        hosts,
-        lab.hosts
-          .filter((h) =>
-            ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`).includes(h.name),
-          )
-          .map((h) => `${h.name}:${h.port}`)
-          .join('\n'),
+      // One request answered, the next held at the gate until the Ctrl-C has been taken: the run
+      // is mid-way however fast the machine. The stop grace (test/helpers/grace-cli.ts) outlasts
+      // any machine, so the attempt in flight ends because its answer comes, not by the clock.
+      const gate = new RequestGate(1)
+      const targets = await gatedLabTargets(
+        lab,
+        ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`),
+        gate,
       )
-      const db = join(dir, 'run1.db')
-      // 9600 baud: each upload takes about a second, so the run is mid-way when Ctrl-C comes.
-      const c = spawnCli([
-        'run',
-        '--hosts',
-        hosts,
-        '--db',
-        db,
-        '--trust-store',
-        lab.trustStoreFile,
-        '--trust-store-only',
-        '--aia-allow-private',
-        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
-        '--device',
-        'emu:spwf04sa-1.1.0?no-dns&baud=9600',
-      ])
-      await waitFor(() => count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
-      const started = emulators(c.child.pid!)
-      assert.ok(started.length > 0, 'the run started an emulator')
-      c.child.kill('SIGINT')
-      assert.equal(await exitOf(c), 3, c.stderr())
-      const runId = /--resume (\S+)/.exec(c.stderr())?.[1]
-      assert.ok(runId, c.stderr())
-      assert.equal(runStatus(db, runId), 'interrupted')
-      const planned = (() => {
-        const d = new Database(db, { readonly: true })
-        const plan = JSON.parse(
-          (d.prepare('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string }).plan,
-        ) as Array<{ skipped: unknown[]; groups: Array<{ items: unknown[] }> }>
-        d.close()
-        return plan.reduce((n, p) => n + p.skipped.length + p.groups.reduce((m, g) => m + g.items.length, 0), 0)
-      })()
-      assert.ok(count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') < planned, 'stopped before the end')
-      await waitFor(() => !started.some(alive), 'the emulators to exit')
+      try {
+        const hosts = join(dir, 'run1-hosts.txt')
+        writeFileSync(hosts, targets.hostsText)
+        const db = join(dir, 'run1.db')
+        const c = spawnCli(
+          [
+            '600000',
+            'run',
+            '--hosts',
+            hosts,
+            '--db',
+            db,
+            '--trust-store',
+            lab.trustStoreFile,
+            '--trust-store-only',
+            '--aia-allow-private',
+            ...[...targets.resolve, ...lab.resolveEntries].flatMap((e) => ['--resolve', e]),
+            '--device',
+            'emu:spwf04sa-1.1.0?no-dns',
+          ],
+          { entry: GRACE_CLI },
+        )
+        await waitFor(() => gate.held() > 0, 'a verdict, then a request held at the gate')
+        const started = emulators(c.child.pid!)
+        assert.ok(started.length > 0, 'the run started an emulator')
+        c.child.kill('SIGINT')
+        await waitFor(() => /stopping:/.test(c.stderr()), 'the Ctrl-C to be taken')
+        gate.open()
+        assert.equal(await exitOf(c), 3, c.stderr())
+        const runId = /--resume (\S+)/.exec(c.stderr())?.[1]
+        assert.ok(runId, c.stderr())
+        assert.equal(runStatus(db, runId), 'interrupted')
+        assert.equal(gate.passed(), 2, 'nothing new started after Ctrl-C')
+        assert.equal(
+          count(db, "SELECT count(*) n FROM attempts WHERE final = 1 AND outcome = 'pass'"),
+          2,
+          'the request in flight at Ctrl-C got its verdict',
+        )
+        const planned = (() => {
+          const d = new Database(db, { readonly: true })
+          const plan = JSON.parse(
+            (d.prepare('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string }).plan,
+          ) as Array<{ skipped: unknown[]; groups: Array<{ items: unknown[] }> }>
+          d.close()
+          return plan.reduce((n, p) => n + p.skipped.length + p.groups.reduce((m, g) => m + g.items.length, 0), 0)
+        })()
+        assert.ok(count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') < planned, 'stopped before the end')
+        await waitFor(() => !started.some(alive), 'the emulators to exit')
+      } finally {
+        await targets.close()
+      }
     })
 
     test('lab: Ctrl-C stops the lab and frees its ports', async () => {
