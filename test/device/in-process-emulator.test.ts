@@ -30,6 +30,11 @@ const txOf = (m: OpenedModule) =>
     .map((e) => e.data)
     .join('')
 
+/** A few turns of the event loop: what the emulator had scheduled has run. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r))
+}
+
 const open = (firmware: string, params = '') =>
   inProcessEmulator({ firmware, resolve: [], params: new URLSearchParams(params) })
 
@@ -57,7 +62,7 @@ describe('the in-process emulator', () => {
     const t = await open('spwf04sa-1.1.0')
     try {
       // Nobody listens yet: the banner is held, as a port's buffer holds what arrived before it was read.
-      await new Promise((r) => setTimeout(r, 20))
+      await turns(3)
       await t.write(Buffer.from('AT\r'))
       const got = await readUntil(t, /AT-S\.OK\r\n$/, 'the answer to AT')
       assert.match(got, /^\+WIND:1:Poweron:[^\r]+\r\n/, 'the banner, from its first byte')
@@ -108,7 +113,7 @@ describe('the in-process emulator', () => {
     t.onData((b) => {
       after += b.toString('latin1')
     })
-    await new Promise((r) => setTimeout(r, 20))
+    await turns(3)
     assert.equal(closes, 1)
     await assert.rejects(t.write(Buffer.from('AT\r')), /is not open/)
     assert.equal(after, '', 'the answer to a command sent before the close is lost with the module')
@@ -168,23 +173,26 @@ describe('the in-process emulator', () => {
       [...firmware.keys()],
       'a profile of every family',
     )
-    for (const fw of firmware.values()) {
-      const viaProcess = await openModule(`emu:${fw}`)
-      const inProcess = await openModule(`emu:${fw}`, { emulator: inProcessEmulator })
-      try {
-        assert.match(viaProcess.transport.describe, /^emu:\S+ \(\/dev\//, 'the default is the process on a pty')
-        assert.match(inProcess.transport.describe, /\(in process\)$/)
-        assert.deepEqual(inProcess.identity, viaProcess.identity)
-        assert.equal(txOf(inProcess), txOf(viaProcess))
-        // The process's banner is cut where the pseudo-terminal was opened; from the first answer on they agree.
-        const fromFirstAt = (rx: string) => rx.slice(rx.indexOf('AT\r\n'))
-        assert.equal(fromFirstAt(rxOf(inProcess)), fromFirstAt(rxOf(viaProcess)))
-        assert.ok(rxOf(inProcess).endsWith(rxOf(viaProcess).slice(-200)))
-      } finally {
-        await viaProcess.transport.close()
-        await inProcess.transport.close()
-      }
-    }
+    // The families side by side: three emulator processes start at once.
+    await Promise.all(
+      [...firmware.values()].map(async (fw) => {
+        const viaProcess = await openModule(`emu:${fw}`)
+        const inProcess = await openModule(`emu:${fw}`, { emulator: inProcessEmulator })
+        try {
+          assert.match(viaProcess.transport.describe, /^emu:\S+ \(\/dev\//, 'the default is the process on a pty')
+          assert.match(inProcess.transport.describe, /\(in process\)$/)
+          assert.deepEqual(inProcess.identity, viaProcess.identity)
+          assert.equal(txOf(inProcess), txOf(viaProcess))
+          // The process's banner is cut where the pseudo-terminal was opened; from the first answer on they agree.
+          const fromFirstAt = (rx: string) => rx.slice(rx.indexOf('AT\r\n'))
+          assert.equal(fromFirstAt(rxOf(inProcess)), fromFirstAt(rxOf(viaProcess)))
+          assert.ok(rxOf(inProcess).endsWith(rxOf(viaProcess).slice(-200)))
+        } finally {
+          await viaProcess.transport.close()
+          await inProcess.transport.close()
+        }
+      }),
+    )
   })
 
   test('the CLI uses it only when its Io says so: `doctor` on an emu: URL starts the process otherwise', async () => {
