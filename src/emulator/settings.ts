@@ -1,13 +1,5 @@
+import { EMULATOR_DEFAULTS } from './defaults.js'
 import { parseFaults, type FaultPlan } from './faults.js'
-
-/** `tlsmatrix emulate`'s defaults, the same for an emulator started in this process. */
-export const EMULATOR_DEFAULTS = {
-  baud: 115_200,
-  seed: 1,
-  requestTimeoutMs: 15_000,
-  /** The module's RTC after power-on, when --clock is not given (a profile note documents it). */
-  clock: '2000-01-01T00:00:00Z',
-} as const
 
 /** What an `emu:` URL's options (`faults=`, `seed=`, `clock=`, …) set, as `emulate`'s flags would. */
 export interface EmulatorSettings {

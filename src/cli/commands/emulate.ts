@@ -6,7 +6,7 @@ import { familyOf, loadProfile } from '../../families/index.js'
 import { parseFaults } from '../../emulator/faults.js'
 import { emulatorErrorLine } from '../../device/transport/emulator-line.js'
 import { startEmulator } from '../../emulator/serve.js'
-import { EMULATOR_DEFAULTS } from '../../emulator/settings.js'
+import { EMULATOR_DEFAULTS } from '../../emulator/defaults.js'
 import { parseAddressMap } from '../../hosts/index.js'
 import type { Io } from '../io.js'
 
