@@ -12,7 +12,6 @@ import type { RunOptions } from './commands/run.js'
 import type { ReportOptions } from './commands/report.js'
 import type { ResolveOptions } from './commands/resolve.js'
 import type { MergeOptions } from './commands/merge.js'
-import { EMULATOR_DEFAULTS } from '../emulator/defaults.js'
 import { DEFAULT_REPORT_FORMATS, FAIL_ON, REPORT_FORMATS } from '../report/formats.js'
 import { DEFAULT_DB } from './defaults.js'
 import type { Io } from './io.js'
@@ -285,19 +284,14 @@ export async function run(argv: readonly string[], io: Io, clock: Clock = system
       collect,
       [],
     )
-    .option('--baud <n>', 'line speed used for pacing', intInRange(300, 4_000_000), EMULATOR_DEFAULTS.baud)
+    .option('--baud <n>', 'line speed used for pacing', intInRange(300, 4_000_000), 115200)
     .option('--clock <iso>', 'module clock at power-on (default 2000-01-01T00:00:00Z)')
     .option('--no-wifi', "boot without a network: requests fail as the module's do without Wi-Fi (SPWF04SA: ERROR:44)")
     .option('--faults <spec>', 'seeded faults per command: drop=P,corrupt=P,stall=P,reboot=P,wind=P,stallMs=N')
-    .option('--seed <n>', 'fault seed', intInRange(0, 2 ** 31), EMULATOR_DEFAULTS.seed)
+    .option('--seed <n>', 'fault seed', intInRange(0, 2 ** 31), 1)
     .option('--log', 'log each decision to stderr', false)
     .option('--profiles <dir>', 'directory of user firmware profiles (repeatable)', collect, [])
-    .option(
-      '--request-timeout-ms <n>',
-      'how long the module waits for a server',
-      intInRange(100, 600_000),
-      EMULATOR_DEFAULTS.requestTimeoutMs,
-    )
+    .option('--request-timeout-ms <n>', 'how long the module waits for a server', intInRange(100, 600_000), 15_000)
     .option('--no-dns', 'names missing from --resolve/--connect-to fail as DNS errors (offline labs)')
     .option('--stats <file>', 'on exit, write bytes, requests and network time to this JSON file (benchmarks)')
     .option(

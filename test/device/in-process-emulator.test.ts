@@ -145,13 +145,20 @@ describe('the in-process emulator', () => {
     }
   })
 
-  test("settings: emulate's defaults, each URL option read, an unknown one refused", () => {
+  test("settings: emulate's defaults, each URL option read, an unknown one refused", async () => {
     const d = emulatorSettings(new URLSearchParams(''))
     assert.deepEqual(
       [d.baud, d.seed, d.requestTimeoutMs, d.rtcAtBoot.toISOString(), d.wifi, d.dnsOff],
       [115200, 1, 15000, '2000-01-01T00:00:00.000Z', true, false],
     )
-    assert.equal(EMULATOR_DEFAULTS.clock, '2000-01-01T00:00:00Z')
+    // The same defaults as the emulate process: its --help says them.
+    const help = testIo()
+    await run(['emulate', '--help'], help)
+    const said = help.out().replace(/\s+/g, ' ')
+    assert.match(said, new RegExp(`--baud <n> line speed used for pacing \\(default: ${EMULATOR_DEFAULTS.baud}\\)`))
+    assert.match(said, new RegExp(`--seed <n> fault seed \\(default: ${EMULATOR_DEFAULTS.seed}\\)`))
+    assert.match(said, new RegExp(`waits for a server \\(default: ${EMULATOR_DEFAULTS.requestTimeoutMs}\\)`))
+    assert.match(said, new RegExp(`--clock <iso> module clock at power-on \\(default ${EMULATOR_DEFAULTS.clock}\\)`))
     const s = emulatorSettings(
       new URLSearchParams('no-wifi&no-dns&seed=7&clock=2030-05-01T00:00:00Z&request-timeout-ms=500&faults=stall@3'),
     )

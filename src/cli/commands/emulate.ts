@@ -6,7 +6,6 @@ import { familyOf, loadProfile } from '../../families/index.js'
 import { parseFaults } from '../../emulator/faults.js'
 import { emulatorErrorLine } from '../../device/transport/emulator-line.js'
 import { startEmulator } from '../../emulator/serve.js'
-import { EMULATOR_DEFAULTS } from '../../emulator/defaults.js'
 import { parseAddressMap } from '../../hosts/index.js'
 import type { Io } from '../io.js'
 
@@ -31,7 +30,7 @@ export interface EmulateOptions {
 }
 
 /** The module's RTC after power-on, when --clock is not given (a profile note documents it). */
-export const DEFAULT_MODULE_CLOCK = EMULATOR_DEFAULTS.clock
+export const DEFAULT_MODULE_CLOCK = '2000-01-01T00:00:00Z'
 
 /**
  * `tlsmatrix emulate`: a separate process that behaves like a module on a serial line. Its first
