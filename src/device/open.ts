@@ -4,7 +4,7 @@ import { DEFAULT_TIMEOUTS, type DriverTimeouts } from './drivers/common.js'
 import { DeviceError } from './errors.js'
 import type { FirmwareProfile } from '../profile/index.js'
 import type { DeviceFamily } from './family.js'
-import { openEmulator } from './transport/emu.js'
+import { openEmulator, type EmulatorOpener } from './transport/emu.js'
 import { openSerial } from './transport/serial.js'
 import { openTcp } from './transport/tcp.js'
 import type { Transport } from './transport/transport.js'
@@ -72,6 +72,8 @@ export interface OpenModuleOptions {
   dnsOff?: boolean
   /** The profile the driver works with, from the one picked (learn: a grammar that takes any line). */
   driverProfile?: (picked: FirmwareProfile) => FirmwareProfile
+  /** What starts the module behind an `emu:` URL (default: a `tlsmatrix emulate` process); other URLs ignore it. */
+  emulator?: EmulatorOpener
 }
 
 export async function openTransport(url: string, opts: OpenModuleOptions = {}): Promise<Transport> {
@@ -80,7 +82,7 @@ export async function openTransport(url: string, opts: OpenModuleOptions = {}): 
   if (u.kind === 'tcp') return await openTcp(u.host, u.port)
   const params = new URLSearchParams(u.params)
   if (opts.dnsOff && !params.has('no-dns')) params.append('no-dns', '')
-  return await openEmulator({
+  return await (opts.emulator ?? openEmulator)({
     firmware: u.profile,
     resolve: opts.resolve ?? [],
     connectTo: opts.connectTo ?? [],

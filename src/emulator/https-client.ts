@@ -25,6 +25,8 @@ export interface NetOptions {
   clock: Clock
   timeoutMs: number
   cache: CertCache
+  /** Each connection made, so that the module can close it when it powers off (given by the module). */
+  track?: (socket: Socket | TLSSocket) => void
 }
 
 /**
@@ -46,7 +48,11 @@ export async function moduleConnect(
   } catch (err) {
     return { ok: false, class: 'dns', reason: (err as Error).message }
   }
-  if (!tls) return await plainConnect(to, opts.timeoutMs)
+  if (!tls) {
+    const plain = await plainConnect(to, opts.timeoutMs)
+    if (plain.ok) opts.track?.(plain.socket)
+    return plain
+  }
   const t = profile.tls
   const { capture, socket } = await connectCapturing(
     {
@@ -61,6 +67,7 @@ export async function moduleConnect(
     },
     opts.clock,
   )
+  if (socket) opts.track?.(socket)
   if (capture.error || !socket) {
     const code = capture.error?.code ?? 'tls-error'
     const cls: FailureClass = connectFailureClass(code) ?? 'handshake'
@@ -140,6 +147,8 @@ export async function httpGet(
     })
     socket.on('end', finish)
     socket.on('error', finish)
+    // Closed under it (the module powered off): nothing more comes, and no timer may keep the process up.
+    socket.on('close', finish)
     socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tlsmatrix-emulator\r\nConnection: close\r\n\r\n`)
   })
 }

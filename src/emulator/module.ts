@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import type { Clock } from '../core/clock.js'
 import type { FirmwareProfile } from '../profile/profile.js'
 import { isPoll, rollFault, type FaultPlan } from './faults.js'
@@ -95,10 +97,24 @@ export class EmulatedModule {
   /** Commands received and not yet answered: indications wait until the console is free. */
   private busy = 0
   private deferred: Buffer[] = []
+  /** Connections open now, closed at power-off; off: none may open until the next boot. */
+  private readonly connections = new Set<Socket | TLSSocket>()
+  private off = false
+  private readonly net: NetOptions
 
-  constructor(private readonly opts: ModuleOptions) {}
+  constructor(private readonly opts: ModuleOptions) {
+    this.net = {
+      ...opts.net,
+      track: (socket) => {
+        if (this.off) return void socket.destroy()
+        this.connections.add(socket)
+        socket.once('close', () => this.connections.delete(socket))
+      },
+    }
+  }
 
   boot(): void {
+    this.off = false
     this.generation++
     this.deferred = []
     this.payload = null
@@ -111,6 +127,20 @@ export class EmulatedModule {
       sockets: new Map(),
     }
     for (const l of this.opts.dialect.banner(this.context())) this.opts.output(Buffer.from(`${l}\r\n`, 'latin1'))
+  }
+
+  /**
+   * Power gone (an in-process emulator closed): its connections close and a command still
+   * running answers nothing. Nothing is printed; only `boot` brings it back.
+   */
+  powerOff(): void {
+    this.off = true
+    this.generation++
+    this.deferred = []
+    this.payload = null
+    this.line = []
+    for (const s of this.ram?.sockets.values() ?? []) s.socket?.destroy()
+    for (const c of this.connections) c.destroy()
   }
 
   /** Resolves once every command received so far has been answered (or faulted). */
@@ -244,7 +274,7 @@ export class EmulatedModule {
       get ram() {
         return ram()
       },
-      net: this.opts.net,
+      net: this.net,
       wifi: this.opts.wifi,
       now: () => new Date(this.ram.rtcMs + (this.opts.clock.monotonic() - this.ram.rtcSetAt)),
       setClock: (d: Date) => {

@@ -115,6 +115,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
       stats: () => ({ bytesIn: input.bytes, bytesOut: out.bytes, ...module.stats }),
       close: async () => {
         out.clear()
+        // Its connections close with it: a request in flight must not keep the process up until it times out.
+        module.powerOff()
         masterStream.destroy()
         slaveStream.destroy()
       },
@@ -160,6 +162,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     url: `tcp://${addr.address}:${addr.port}`,
     stats: () => ({ bytesIn: input.bytes, bytesOut: out.bytes, ...module.stats }),
     close: async () => {
+      out.clear()
+      module.powerOff()
       client?.destroy()
       await new Promise<void>((r) => server.close(() => r()))
     },

@@ -182,7 +182,7 @@ export async function doctorJob(
 
     let m: OpenedModule
     try {
-      m = await openModule(suggested, { profileDirs })
+      m = await openModule(suggested, { profileDirs, emulator: io.emulator })
     } catch (err) {
       if (!isDeviceError(err)) throw err
       if (wrongBaud) record(baudStep(null))

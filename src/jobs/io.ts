@@ -1,3 +1,4 @@
+import type { EmulatorOpener } from '../device/index.js'
 /**
  * What a job needs of the console it runs under: where relative paths start, and the user's
  * Ctrl-C. The CLI's `Io` extends it with the streams a command formats its result on; a job
@@ -18,4 +19,10 @@ export interface JobIo {
    * flight. The last handler registered wins.
    */
   onInsist?: (handler: () => number) => void
+  /**
+   * What starts the module behind an `emu:` URL. Absent (the CLI): a `tlsmatrix emulate` process
+   * on a pseudo-terminal, as users run it. Tests about logic give the in-process emulator
+   * (test/helpers/io.ts): the same bytes through the same Transport, without a process or pacing.
+   */
+  emulator?: EmulatorOpener
 }

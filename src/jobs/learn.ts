@@ -175,6 +175,7 @@ export async function learnJob(
     const opened = await openModule(device, {
       profileDirs,
       dnsOff: true,
+      emulator: io.emulator,
       driverProfile: workingProfile,
       resolve: [
         `${names.host}:${names.port}:${labListen}`,

@@ -79,7 +79,12 @@ export async function probeJob(
     work.catch(() => {}) // an abandoned step may fail later, when its transport is closed
     return Promise.race([work, stopped])
   }
-  const opening = openModule(opts.device, { resolve: opts.resolve, connectTo: opts.connectTo ?? [], profileDirs })
+  const opening = openModule(opts.device, {
+    resolve: opts.resolve,
+    connectTo: opts.connectTo ?? [],
+    profileDirs,
+    emulator: io.emulator,
+  })
   let m: Awaited<typeof opening>
   try {
     m = await step(opening)

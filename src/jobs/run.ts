@@ -261,6 +261,7 @@ export async function surveyJob(
         ...(io.stopGraceMs !== undefined ? { stopGraceMs: io.stopGraceMs } : {}),
         ...(watch.observer ? { observer: watch.observer } : {}),
         ...(watch.onPhase ? { onPhase: watch.onPhase } : {}),
+        ...(io.emulator ? { emulator: io.emulator } : {}),
       },
     ).catch((err: unknown) => {
       throw stoppedRun(err, session.runId, dbPath)

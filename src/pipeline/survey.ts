@@ -10,7 +10,7 @@ import {
 } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import { AppError, messageOf } from '../core/errors.js'
-import { lockDevice, type OpenedModule } from '../device/index.js'
+import { lockDevice, type EmulatorOpener, type OpenedModule } from '../device/index.js'
 import { helloOf } from '../profile/index.js'
 import { openModule, planModule } from '../families/index.js'
 import type { ResolveMap, Target } from '../hosts/index.js'
@@ -70,6 +70,8 @@ export interface SurveyDeps {
   stopGraceMs?: number
   observer?: SurveyObserver
   onPhase?: (text: string) => void
+  /** What starts the module behind an `emu:` device (default: a `tlsmatrix emulate` process). */
+  emulator?: EmulatorOpener
 }
 
 export interface SurveyResult {
@@ -129,6 +131,7 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
               connectTo: input.connectToEntries ?? [],
               profileDirs: input.profileDirs,
               timeouts: { httpMs: input.deviceTimeoutMs },
+              emulator: deps.emulator,
             }),
           )
           opened.set(d.label, m)

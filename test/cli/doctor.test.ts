@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import { spawn } from 'node:child_process'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { createInterface } from 'node:readline'
 import assert from 'node:assert/strict'
 import { run } from '../../src/cli/run.js'
@@ -28,6 +29,8 @@ interface Report {
 const stepOf = (r: Report, id: string) => r.steps.find((s) => s.step === id)
 
 describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
+  // End to end, with processes: the line speed is a pseudo-terminal's (the emulator process reads
+  // the speed the client set on it), found by doctor's rate search through serialport.
   describe('a module at 9600 baud behind a pseudo-terminal', () => {
     let emu: Awaited<ReturnType<typeof ptyEmulator>>
     before(async () => {
@@ -115,6 +118,7 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
     })
   })
 
+  // End to end, with processes: a pseudo-terminal's line speed, and `emulate --listen` as a serial server.
   test('an ESP-AT module (commands end at LF) behind a pseudo-terminal and a serial server: AT is answered, the bench is ready (exit 0)', async () => {
     const emu = await ptyEmulator(['--firmware', 'esp-at-3.3-esp32c3'])
     try {
@@ -163,12 +167,32 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
     }
   })
 
+  // End to end, with a process: the emulator process behind the pseudo-terminal is killed -9.
   test('a module that goes away mid-way: the step says so and the exit is 3', async () => {
-    const emu = await ptyEmulator(['--firmware', 'spwf04sa-1.1.0', '--baud', '9600'])
+    // The module's DNS request goes to a server that never answers: the doctor is held there, on
+    // the DNS step, for as long as the test needs.
+    const sockets: Socket[] = []
+    const held = createServer((s) => {
+      sockets.push(s)
+      s.on('error', () => {})
+      s.resume()
+    })
+    await new Promise<void>((r) => held.listen(0, '127.0.0.1', r))
+    const connections = () => sockets.length
+    const port = (held.address() as AddressInfo).port
+    const emu = await ptyEmulator([
+      '--firmware',
+      'spwf04sa-1.1.0',
+      '--connect-to',
+      `probe.test:443:127.0.0.1:${port}`,
+      '--request-timeout-ms',
+      '600000',
+    ])
     try {
       const io = testIo()
-      const exit = run(['doctor', '--device', `${emu.path}?baud=9600`], io)
-      await waitFor(() => /^✓ module:/m.test(io.out()), 'the module step')
+      const exit = run(['doctor', '--device', emu.path, '--probe-host', 'probe.test'], io)
+      await waitFor(() => connections() > 0, "the module's request for the DNS step")
+      assert.match(io.out(), /^✓ module:/m)
       emu.child.kill('SIGKILL')
       assert.equal(await exit, 3, io.out())
       assert.match(
@@ -178,6 +202,8 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       assert.match(io.err(), /^device lost: /m)
     } finally {
       await emu.stop()
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => held.close(r))
     }
   })
 
@@ -188,7 +214,7 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   })
 
   test('a module with no network: Wi-Fi fails with the join commands, DNS is not tried (exit 1)', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(
       await run(['doctor', '--device', 'emu:spwf01sa-3.5.3?no-wifi', '--probe-host', 'example.test'], io),
       1,
@@ -201,7 +227,7 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   })
 
   test("--probe-host the module cannot resolve fails DNS with the module's own line (exit 1)", async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(
       await run(['doctor', '--device', 'emu:spwf04sa-1.0.0?no-dns', '--probe-host', 'example.test', '--json'], io),
       1,
@@ -213,7 +239,7 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   })
 
   test('a module that restarts now and then: each step is asked again after a resync, never blamed (exit 0)', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     // The faults fall on command numbers: a seed under which some step meets a restart and the
     // module comes back each time (it depends on the driver's command sequence).
     assert.equal(
@@ -225,7 +251,7 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   })
 
   test('a line that drops every answer fails the steps on the line, with the wiring fix (exit 1)', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(await run(['doctor', '--device', 'emu:spwf04sa-1.1.0?faults=drop=1', '--json'], io), 1, io.err())
     const r = JSON.parse(io.out()) as Report
     const consoleStep = stepOf(r, 'console')!
@@ -236,7 +262,7 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   })
 
   test('a port that does not exist: the first step fails with the fix (exit 1)', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(await run(['doctor', '--device', '/dev/ttyNOPE0'], io), 1)
     assert.equal(
       io.out(),
@@ -245,14 +271,14 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
   })
 
   test('a bad URL or --probe-host is a usage error (exit 2)', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(await run(['doctor', '--device', 'serial:///dev/ttyS0'], io), 2)
     assert.match(io.err(), /TRANSPORT_INVALID/)
-    const io2 = testIo()
+    const io2 = testIo({ inProcess: true })
     assert.equal(await run(['doctor', '--device', 'emu:spwf04sa-1.1.0', '--probe-host', 'a,b'], io2), 2)
     assert.match(io2.err(), /USAGE: --probe-host a,b: expected a DNS name/)
     // A line break in the value is shown escaped: the error stays one line, nothing forged after it.
-    const io3 = testIo()
+    const io3 = testIo({ inProcess: true })
     assert.equal(await run(['doctor', '--device', 'emu:spwf04sa-1.1.0', '--probe-host', 'a\r\nb'], io3), 2)
     assert.equal(io3.err().trim().split('\n').length, 1, io3.err())
     // The module is asked to resolve it: an address, or a name a resolver reads as one, is no name to look up.

@@ -40,7 +40,7 @@ describe('inputs are checked before any work', () => {
   ]) {
     test(`run --device ${url}: usage error (exit 2) before any target is resolved or run created`, async () => {
       const db = join(dir, `dev-${connections}-${url.replace(/\W/g, '_')}.db`)
-      const io = testIo()
+      const io = testIo({ inProcess: true })
       const code = await run(['run', '--hosts', hosts, '--device', url, '--db', db, ...counted()], io)
       assert.equal(code, 2, io.err())
       assert.match(io.err(), /TRANSPORT_INVALID/)
@@ -54,7 +54,7 @@ describe('inputs are checked before any work', () => {
     mkdirSync(profiles, { recursive: true })
     writeFileSync(join(profiles, 'stray.json'), '')
     const db = join(dir, 'profiles.db')
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       ['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0', '--profiles', profiles, '--db', db, ...counted()],
       io,
@@ -64,7 +64,7 @@ describe('inputs are checked before any work', () => {
     assert.equal(connections, 0)
     assert.equal(existsSync(db), false)
     writeFileSync(join(profiles, 'stray.json'), '{"id": "x"}')
-    const io2 = testIo()
+    const io2 = testIo({ inProcess: true })
     assert.equal(
       await run(
         ['run', '--hosts', hosts, '--device', 'emu:spwf04sa-1.1.0', '--profiles', profiles, '--db', db, ...counted()],
@@ -81,7 +81,7 @@ describe('inputs are checked before any work', () => {
       hello,
       JSON.stringify({ versions: 'TLSv1.2', cipherSuite: ['TLS_RSA_WITH_AES_128_CBC_SHA'], sni: 'yes' }),
     )
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(
       await run(['resolve', '--hosts', hosts, '--hello', hello, '--db', join(dir, 'hello.db'), ...counted()], io),
       2,
@@ -96,7 +96,7 @@ describe('inputs are checked before any work', () => {
   test('hosts files: a UTF-8 BOM is accepted, host:443:443 is called what it is, the same host with another sni= is allowed', async () => {
     const file = join(dir, 'bom.txt')
     writeFileSync(file, '\uFEFFa.example:443 sni=a.example\na.example:443 sni=b.example\nb.example:443:443\n')
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(await run(['resolve', '--hosts', file, '--db', join(dir, 'bom.db')], io), 2)
     assert.doesNotMatch(io.err(), /bom\.txt:1:/, 'the BOM is not part of the first host')
     assert.doesNotMatch(io.err(), /bom\.txt:2:/, 'the same host with another server name is another target')
@@ -106,19 +106,19 @@ describe('inputs are checked before any work', () => {
   test('hosts files: at most the first 50 problems are printed, then a count; an oversized file is refused unread', async () => {
     const file = join(dir, 'many.txt')
     writeFileSync(file, Array.from({ length: 120 }, (_, i) => `bad_${i}.example`).join('\n'))
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(await run(['resolve', '--hosts', file, '--db', join(dir, 'many.db')], io), 2)
     assert.equal(io.err().match(/many\.txt:\d+: /g)?.length, 50)
     assert.match(io.err(), /and 70 more problems not shown/)
     assert.match(io.err(), /120 problems in/)
     const big = join(dir, 'big.txt')
     writeFileSync(big, `${'#'.repeat(1023)}\n`.repeat(5 * 1024))
-    const io2 = testIo()
+    const io2 = testIo({ inProcess: true })
     assert.equal(await run(['resolve', '--hosts', big, '--db', join(dir, 'big.db')], io2), 2)
     assert.match(io2.err(), /HOSTS_INVALID: .*big\.txt is \d+ bytes; a hosts file may be at most/)
     // A device has no size to check first: the bound holds while reading (no memory filled).
     if (existsSync('/dev/zero')) {
-      const io3 = testIo()
+      const io3 = testIo({ inProcess: true })
       assert.equal(await run(['resolve', '--hosts', '/dev/zero', '--db', join(dir, 'zero.db')], io3), 2)
       assert.match(io3.err(), /HOSTS_INVALID: \/dev\/zero is more than \d+ bytes; a hosts file may be at most/)
     }
@@ -137,7 +137,7 @@ describe('inputs are checked before any work', () => {
       [key, /contains a private key \(PRIVATE KEY\)/],
       [other, /not an X\.509 certificate/],
     ] as const) {
-      const io = testIo()
+      const io = testIo({ inProcess: true })
       assert.equal(await run(['probe', '--device', device, '--ca', file, '--target', 'a.example'], io), 2)
       assert.match(io.err(), /CA_INVALID/)
       assert.match(io.err(), why)
@@ -147,13 +147,13 @@ describe('inputs are checked before any work', () => {
     const bundle = join(dir, 'bundle.pem')
     const { rootCertificates } = await import('node:tls')
     writeFileSync(bundle, `${rootCertificates[0]}\n${rootCertificates[1]}\n`)
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     await run(['probe', '--device', device, '--ca', bundle, '--target', 'a.example'], io)
     assert.match(io.err(), /holds 2 certificates; uploading the first: .+ \(sha256 [0-9a-f]{16}…\)/)
   })
 
   test('emulate --listen on a non-loopback address needs --allow-remote', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(await run(['emulate', '--firmware', 'spwf04sa-1.1.0', '--listen', 'tcp://0.0.0.0:0'], io), 2)
     assert.match(io.err(), /not a loopback address.*--allow-remote/)
   })
@@ -167,7 +167,7 @@ describe('inputs are checked before any work', () => {
 // Each command's synopsis is checked against its page of docs/ in test/docs/docs.test.ts.
 
 test('`emulate --help` names every family it emulates, not only the SPWF modules', async () => {
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   assert.equal(await run(['emulate', '--help'], io), 0)
   assert.match(
     io.out().replace(/\s+/g, ' '),

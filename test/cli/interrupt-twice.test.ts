@@ -6,7 +6,10 @@ import { rootCertificates } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { closedPort } from '../helpers/lab.js'
-import { exitOf, spawnCli, until } from '../helpers/spawn-cli.js'
+import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
+import { waitFor } from '../helpers/wait.js'
+
+// End to end, with processes: real SIGINTs to the CLI as main.ts runs it, and the exit code the shell sees.
 
 /** Accepts and never answers: a handshake or an HTTPS request stays in flight. */
 async function stallServer(): Promise<{ server: Server; port: number; opened: () => number }> {
@@ -45,7 +48,7 @@ test('resolve: two Ctrl-C in a row exit 3 (README), never 130', async () => {
       '--resolve',
       `stall.basic.test:${stall.port}:127.0.0.1`,
     ])
-    await until(() => stall.opened() === 1, 'the stalled handshake')
+    await waitFor(() => stall.opened() === 1, 'the stalled handshake')
     c.child.kill('SIGINT')
     c.child.kill('SIGINT')
     assert.equal(await exitOf(c), 3, c.stderr())
@@ -60,7 +63,7 @@ test('resolve: two Ctrl-C before the command has started still exit 3', async ()
   writeFileSync(hosts, `a.test:${await closedPort()}\n`)
   const c = spawnCli(['resolve', '--hosts', hosts, '--db', join(dir, 'r.db')])
   // The signal handlers are installed once the CLI module runs; it says nothing before.
-  await until(() => c.child.pid !== undefined, 'the process')
+  await waitFor(() => c.child.pid !== undefined, 'the process')
   await new Promise((r) => setTimeout(r, 0))
   c.child.kill('SIGINT')
   c.child.kill('SIGINT')
@@ -86,7 +89,7 @@ test('probe: the first Ctrl-C abandons the probe and exits 3 with a message', as
       '--resolve',
       `stall.test:${stall.port}:127.0.0.1`,
     ])
-    await until(() => stall.opened() === 1, "the module's HTTPS request in flight")
+    await waitFor(() => stall.opened() === 1, "the module's HTTPS request in flight")
     c.child.kill('SIGINT')
     assert.equal(await exitOf(c), 3, c.stderr())
     assert.match(c.stderr(), /interrupted: probe abandoned/)

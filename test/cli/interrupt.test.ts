@@ -5,10 +5,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import type { RunningLab } from '../../src/lab/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
-import { exitOf, spawnCli, until } from '../helpers/spawn-cli.js'
+import { gatedLabTargets, RequestGate } from '../helpers/lab-server.js'
+import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
+import { waitFor } from '../helpers/wait.js'
+
+const GRACE_CLI = fileURLToPath(new URL('../helpers/grace-cli.ts', import.meta.url))
 
 function count(db: string, sql: string): number {
   try {
@@ -122,6 +127,8 @@ async function refused(port: number): Promise<boolean> {
   })
 }
 
+// End to end, with processes: real SIGINTs to the CLI as users run it, and the emulator processes,
+// lab servers and ports it started must be gone after it.
 describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
   let dir: string
   before(() => {
@@ -154,7 +161,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
         `stall-b.test:${stall.port}:127.0.0.1`,
       ])
       // The first target is recorded and the second is waiting on a server that never answers.
-      await until(
+      await waitFor(
         () => count(db, 'SELECT count(*) n FROM observations') === 1 && stall.opened() === 1,
         'one recorded target and one in flight',
       )
@@ -167,7 +174,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
         1,
         'what was recorded stays; nothing half-done is added',
       )
-      await until(() => stall.closed() === 1, 'the abandoned connection to be closed')
+      await waitFor(() => stall.closed() === 1, 'the abandoned connection to be closed')
       assert.equal(stall.opened(), 1, 'no new target started after Ctrl-C')
       assert.doesNotMatch(c.stderr(), /\n\s+at /, 'no stack trace')
     } finally {
@@ -183,55 +190,71 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
     after(async () => lab.close())
 
     test('the first Ctrl-C lets the attempt in flight finish, marks the run interrupted and prints the resume hint (exit 3); its emulators exit', async () => {
-      const hosts = join(dir, 'run1-hosts.txt')
-      writeFileSync(
-        hosts,
-        lab.hosts
-          .filter((h) =>
-            ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`).includes(h.name),
-          )
-          .map((h) => `${h.name}:${h.port}`)
-          .join('\n'),
+      // One request answered, the next held at the gate until the Ctrl-C has been taken: the run
+      // is mid-way however fast the machine. The stop grace (test/helpers/grace-cli.ts) outlasts
+      // any machine, so the attempt in flight ends because its answer comes, not by the clock.
+      const gate = new RequestGate(1)
+      const targets = await gatedLabTargets(
+        lab,
+        ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`),
+        gate,
       )
-      const db = join(dir, 'run1.db')
-      // 9600 baud: each upload takes about a second, so the run is mid-way when Ctrl-C comes.
-      const c = spawnCli([
-        'run',
-        '--hosts',
-        hosts,
-        '--db',
-        db,
-        '--trust-store',
-        lab.trustStoreFile,
-        '--trust-store-only',
-        '--aia-allow-private',
-        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
-        '--device',
-        'emu:spwf04sa-1.1.0?no-dns&baud=9600',
-      ])
-      await until(() => count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
-      const started = emulators(c.child.pid!)
-      assert.ok(started.length > 0, 'the run started an emulator')
-      c.child.kill('SIGINT')
-      assert.equal(await exitOf(c), 3, c.stderr())
-      const runId = /--resume (\S+)/.exec(c.stderr())?.[1]
-      assert.ok(runId, c.stderr())
-      assert.equal(runStatus(db, runId), 'interrupted')
-      const planned = (() => {
-        const d = new Database(db, { readonly: true })
-        const plan = JSON.parse(
-          (d.prepare('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string }).plan,
-        ) as Array<{ skipped: unknown[]; groups: Array<{ items: unknown[] }> }>
-        d.close()
-        return plan.reduce((n, p) => n + p.skipped.length + p.groups.reduce((m, g) => m + g.items.length, 0), 0)
-      })()
-      assert.ok(count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') < planned, 'stopped before the end')
-      await until(() => !started.some(alive), 'the emulators to exit')
+      try {
+        const hosts = join(dir, 'run1-hosts.txt')
+        writeFileSync(hosts, targets.hostsText)
+        const db = join(dir, 'run1.db')
+        const c = spawnCli(
+          [
+            '600000',
+            'run',
+            '--hosts',
+            hosts,
+            '--db',
+            db,
+            '--trust-store',
+            lab.trustStoreFile,
+            '--trust-store-only',
+            '--aia-allow-private',
+            ...[...targets.resolve, ...lab.resolveEntries].flatMap((e) => ['--resolve', e]),
+            '--device',
+            'emu:spwf04sa-1.1.0?no-dns',
+          ],
+          { entry: GRACE_CLI },
+        )
+        await waitFor(() => gate.held() > 0, 'a verdict, then a request held at the gate')
+        const started = emulators(c.child.pid!)
+        assert.ok(started.length > 0, 'the run started an emulator')
+        c.child.kill('SIGINT')
+        await waitFor(() => /stopping:/.test(c.stderr()), 'the Ctrl-C to be taken')
+        gate.open()
+        assert.equal(await exitOf(c), 3, c.stderr())
+        const runId = /--resume (\S+)/.exec(c.stderr())?.[1]
+        assert.ok(runId, c.stderr())
+        assert.equal(runStatus(db, runId), 'interrupted')
+        assert.equal(gate.passed(), 2, 'nothing new started after Ctrl-C')
+        assert.equal(
+          count(db, "SELECT count(*) n FROM attempts WHERE final = 1 AND outcome = 'pass'"),
+          2,
+          'the request in flight at Ctrl-C got its verdict',
+        )
+        const planned = (() => {
+          const d = new Database(db, { readonly: true })
+          const plan = JSON.parse(
+            (d.prepare('SELECT plan FROM runs WHERE id = ?').get(runId) as { plan: string }).plan,
+          ) as Array<{ skipped: unknown[]; groups: Array<{ items: unknown[] }> }>
+          d.close()
+          return plan.reduce((n, p) => n + p.skipped.length + p.groups.reduce((m, g) => m + g.items.length, 0), 0)
+        })()
+        assert.ok(count(db, 'SELECT count(*) n FROM attempts WHERE final = 1') < planned, 'stopped before the end')
+        await waitFor(() => !started.some(alive), 'the emulators to exit')
+      } finally {
+        await targets.close()
+      }
     })
 
     test('lab: Ctrl-C stops the lab and frees its ports', async () => {
       const c = spawnCli(['lab', '--lab-spec', 'data/lab/basic.json', '--ephemeral', '--out', join(dir, 'lab-out')])
-      await until(() => /Ctrl-C stops the lab/.test(c.stdout() + c.stderr()), 'the lab to serve')
+      await waitFor(() => /Ctrl-C stops the lab/.test(c.stdout() + c.stderr()), 'the lab to serve')
       const ports = [...(c.stdout() + c.stderr()).matchAll(/\.basic\.test:(\d+)/g)].map((m) => Number(m[1]))
       assert.ok(ports.length > 0)
       assert.equal(await refused(ports[0]!), false, 'the lab answers')
@@ -243,7 +266,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
     test('demo: Ctrl-C stops every process and port it started (exit 3)', async () => {
       const db = join(dir, 'demo.db')
       const c = spawnCli(['demo', '--db', db, '--report', join(dir, 'demo-reports')])
-      await until(() => count(db, 'SELECT count(*) n FROM attempts') >= 1, 'the demo survey to start')
+      await waitFor(() => count(db, 'SELECT count(*) n FROM attempts') >= 1, 'the demo survey to start')
       const started = emulators(c.child.pid!)
       const ports = [...c.stderr().matchAll(/\.(?:com|net):(\d+)/g)].map((m) => Number(m[1]))
       assert.ok(ports.length > 0 && started.length > 0, c.stderr())
@@ -255,7 +278,7 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
         existsSync(join(dir, 'demo-reports', 'index.html')) || /no report written: /.test(c.stderr()),
         c.stderr(),
       )
-      await until(() => !started.some(alive), 'the emulators to exit')
+      await waitFor(() => !started.some(alive), 'the emulators to exit')
       for (const port of new Set(ports)) assert.equal(await refused(port), true, `port ${port} is free`)
     })
 
@@ -285,11 +308,11 @@ describe('Ctrl-C does what the README says (real processes, SIGINT)', () => {
           '600000',
         ])
         // The module's HTTPS request is in flight and will not end by itself.
-        await until(() => proxy.requests() > 0, "the module's HTTPS request")
+        await waitFor(() => proxy.requests() > 0, "the module's HTTPS request")
         const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(c.stderr())?.[1]
         assert.ok(runId, c.stderr())
         c.child.kill('SIGINT')
-        await until(() => /stopping:/.test(c.stderr()), 'the first Ctrl-C to be acknowledged')
+        await waitFor(() => /stopping:/.test(c.stderr()), 'the first Ctrl-C to be acknowledged')
         assert.equal(runStatus(db, runId), 'running', 'the first Ctrl-C waits for the attempt in flight')
         c.child.kill('SIGINT')
         assert.equal(await exitOf(c), 3, c.stderr())

@@ -10,7 +10,9 @@ import { openDb } from '../../src/store/index.js'
 import { MIGRATIONS } from '../../src/store/migrations.js'
 import { testIo } from '../helpers/io.js'
 import { startTestLab } from '../helpers/lab.js'
-import { exitOf, spawnCli, until } from '../helpers/spawn-cli.js'
+import { gatedLabTargets, RequestGate } from '../helpers/lab-server.js'
+import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
+import { waitFor } from '../helpers/wait.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-merge-cli-'))
 const source = join(dir, 'rig.db')
@@ -54,18 +56,19 @@ after(async () => {
   await lab?.close()
 })
 
-test('merge while a run writes to the source: a consistent part first, the rest on the second merge, nothing doubled', async () => {
-  const hosts = join(dir, 'hosts.txt')
-  writeFileSync(
-    hosts,
-    lab.hosts
-      .filter((h) =>
-        ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`).includes(h.name),
-      )
-      .map((h) => `${h.name}:${h.port}`)
-      .join('\n'),
+// End to end, with processes: the run is a process of its own writing its database while this
+// one merges from it (SQLite across processes).
+test('merge while a run writes to the source: a consistent part first, the rest on the second merge, nothing doubled', async (t) => {
+  // One request answered, the next held at the gate: the run is mid-way when the first merge comes.
+  const gate = new RequestGate(1)
+  const targets = await gatedLabTargets(
+    lab,
+    ['rsa2048', 'rsa4096-int', 'cross', 'expired', 'extra-cert'].map((n) => `${n}.basic.test`),
+    gate,
   )
-  // 9600 baud: each upload takes about a second, so the run is mid-way when the first merge comes.
+  t.after(() => targets.close())
+  const hosts = join(dir, 'hosts.txt')
+  writeFileSync(hosts, targets.hostsText)
   const c = spawnCli([
     'run',
     '--hosts',
@@ -78,11 +81,14 @@ test('merge while a run writes to the source: a consistent part first, the rest 
     lab.trustStoreFile,
     '--trust-store-only',
     '--aia-allow-private',
-    ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+    ...[...targets.resolve, ...lab.resolveEntries].flatMap((e) => ['--resolve', e]),
     '--device',
-    'emu:spwf04sa-1.1.0?no-dns&baud=9600',
+    'emu:spwf04sa-1.1.0?no-dns',
   ])
-  await until(() => count(source, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1, 'a first verdict')
+  await waitFor(
+    () => count(source, 'SELECT count(*) n FROM attempts WHERE final = 1') >= 1 && gate.held() > 0,
+    'a first verdict, then a request held',
+  )
   const first = await merge(source, '--into', history, '--json')
   assert.equal(first.code, 0, first.err)
   const a1 = (JSON.parse(first.out) as { sources: Added[] }).sources[0]!
@@ -91,6 +97,7 @@ test('merge while a run writes to the source: a consistent part first, the rest 
   const mid = get<{ status: string; rig: string }>(history, 'SELECT status, rig FROM runs')
   assert.deepEqual(mid, { status: 'running', rig: 'bench-7' })
 
+  gate.open()
   const code = await exitOf(c)
   assert.ok(code === 0 || code === 1, c.stderr())
   const total = count(source, 'SELECT count(*) n FROM attempts')
@@ -156,7 +163,7 @@ test('a newer-schema, corrupt, truncated, foreign or missing source is refused (
 
 test('--rig is one printable line: anything else is a usage error before a run begins (exit 2)', async () => {
   for (const bad of ['', 'a\nb', 'x'.repeat(65)]) {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(
       await run(
         [

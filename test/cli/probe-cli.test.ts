@@ -18,7 +18,7 @@ describe('tlsmatrix probe (CLI)', () => {
   const resolveArgs = () => lab.resolveEntries.flatMap((e) => ['--resolve', e])
 
   test("identifies an emulated module, uploads the CA, and prints the module's own lines", async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'probe',
@@ -42,7 +42,7 @@ describe('tlsmatrix probe (CLI)', () => {
   })
 
   test('--json carries the attempt and its transcript', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'probe',
@@ -71,7 +71,7 @@ describe('tlsmatrix probe (CLI)', () => {
   })
 
   test("an ESP-AT module: no key id claimed, a bare ERROR is a fail (exit 1) with the module's line", async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'probe',
@@ -92,6 +92,7 @@ describe('tlsmatrix probe (CLI)', () => {
     assert.match(io.out(), /fail \(unspecified\)[^\n]*\n {2}ERROR\n/)
   })
 
+  // End to end, with a process: the emulator process must be given the --profiles directories.
   test('emu:<id> of a user profile in --profiles: the emulator process finds it too (it was PROFILE_NOT_FOUND in data/firmware, exit 3)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-probe-profiles-'))
     try {
@@ -109,10 +110,10 @@ describe('tlsmatrix probe (CLI)', () => {
   })
 
   test('a port that does not exist and a bad URL are usage errors (exit 2) with the reason', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(await run(['probe', '--device', '/dev/ttyNOPE0'], io), 2)
     assert.match(io.err(), /TRANSPORT_INVALID: "\/dev\/ttyNOPE0": \/dev\/ttyNOPE0 does not exist/)
-    const io2 = testIo()
+    const io2 = testIo({ inProcess: true })
     assert.equal(await run(['probe', '--device', 'ttyUSB0'], io2), 2)
     assert.match(io2.err(), /expected a serial device path/)
   })

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
 
+// End to end, with a process: what is tested is that the process itself leaves (no handle left open).
 test('a port in use is a clear message and exit 2 (no stack trace), and the process leaves by itself', async () => {
   const holder = createServer()
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r))

@@ -92,7 +92,7 @@ function gateSpec(name: string, extra: { db: string; device: string; report?: Re
 }
 
 async function cli(args: string[]) {
-  const io = testIo({ cwd: dir })
+  const io = testIo({ inProcess: true, cwd: dir })
   const code = await run(args, io)
   return { code, out: io.out(), err: io.err() }
 }

@@ -16,7 +16,7 @@ for (const args of [
 ]) {
   test(`${args.join(' ')}: usage error naming the option, nothing written`, async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'tlsmatrix-out-empty-'))
-    const io = testIo({ cwd })
+    const io = testIo({ inProcess: true, cwd })
     const code = await run([...args, '--db', join(cwd, 'missing.db')], io)
     assert.equal(code, 2)
     assert.match(

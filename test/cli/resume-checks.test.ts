@@ -68,7 +68,7 @@ async function interruptedRun(): Promise<{ db: string; hosts: string; id: string
 
 test('--resume refuses the flags it would ignore, naming them', async () => {
   const r = await interruptedRun()
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   assert.equal(
     await run(
       [
@@ -95,7 +95,7 @@ test('--resume refuses a hosts file that changed since the run began, naming the
   const r = await interruptedRun()
   const added = `127.0.0.1:${await closedPort()}`
   writeFileSync(r.hosts, `${r.first} path=/other\n${added}\n`)
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   assert.equal(await run(['run', '--resume', r.id, '--db', r.db], io), 2)
   assert.match(
     io.err(),
@@ -104,7 +104,7 @@ test('--resume refuses a hosts file that changed since the run began, naming the
     ),
   )
   assert.match(io.err(), /--force/)
-  const io2 = testIo()
+  const io2 = testIo({ inProcess: true })
   // With --force the run goes on (its device is gone: lost, exit 3), warning what changed.
   assert.equal(await run(['run', '--resume', r.id, '--db', r.db, '--force'], io2), 3, io2.err())
   assert.match(io2.err(), /warning: .* changed since the run began \(added /)

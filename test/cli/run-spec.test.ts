@@ -45,7 +45,7 @@ function nightly(extra: Record<string, unknown> = {}) {
 }
 
 async function cli(args: string[]) {
-  const io = testIo({ cwd: tmpdir() })
+  const io = testIo({ inProcess: true, cwd: tmpdir() })
   const code = await run(args, io)
   return { code, out: io.out(), err: io.err() }
 }

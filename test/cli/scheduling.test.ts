@@ -22,7 +22,7 @@ function words(line: string): string[] {
  * emulated module in place of the bench's /dev/ttyUSB0: the flags must be ones `run` accepts.
  */
 async function dryRun(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = testIo({ cwd: ROOT })
+  const io = testIo({ inProcess: true, cwd: ROOT })
   const code = await run([...args, '--device', 'emu:spwf04sa-1.1.0', '--dry-run'], io)
   return { code, out: io.out(), err: io.err() }
 }

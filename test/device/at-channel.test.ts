@@ -192,23 +192,38 @@ test('a body that holds AT-S.OK ends the answer as read; the rest waits for the 
   ])
 })
 
-test('quietMs: the time-out follows the bytes, so an answer still arriving is not cut; silence ends it', async () => {
-  const t = scriptedTransport(() => null)
-  const ch = new AtChannel(t, SPWF04_FRAMING)
-  const r = ch.exec('AT+S.GCFG=v', { timeoutMs: 5000, quietMs: 150 })
-  // Lines keep arriving for longer than the quiet time, then the answer.
-  for (let i = 0; i < 6; i++) {
-    await new Promise((res) => setTimeout(res, 60))
-    t.emit(Buffer.from('+WIND:16:Signal OK\r\n'))
+test('quietMs: the time-out follows the bytes, so an answer still arriving is not cut; silence ends it', async (t) => {
+  // The channel's timers and clock are the test's: the gaps between bytes are exact, whatever the machine.
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  let now = 0
+  // Time passes, then whatever was waiting for it (a write, a timer's effect) has run.
+  const pass = async (ms: number) => {
+    now += ms
+    t.mock.timers.tick(ms)
+    await new Promise((r) => setImmediate(r))
   }
-  t.emit(Buffer.from('AT-S.Var:v=1\r\nAT-S.OK\r\n'))
+  const tr = scriptedTransport(() => null)
+  const ch = new AtChannel(tr, SPWF04_FRAMING, () => now)
+  const r = ch.exec('AT+S.GCFG=v', { timeoutMs: 5000, quietMs: 150 })
+  // Lines keep arriving, each within the quiet time of the last, for longer than the quiet time.
+  await pass(0)
+  for (let i = 0; i < 6; i++) {
+    await pass(100)
+    tr.emit(Buffer.from('+WIND:16:Signal OK\r\n'))
+  }
+  tr.emit(Buffer.from('AT-S.Var:v=1\r\nAT-S.OK\r\n'))
   assert.deepEqual((await r).lines, ['AT-S.Var:v=1'])
-  const started = performance.now()
-  await assert.rejects(
-    ch.exec('AT+S.GCFG=v', { timeoutMs: 5000, quietMs: 150 }),
-    (e) => isDeviceError(e, 'AT_TIMEOUT') && /150 ms of silence/.test(e.message),
-  )
-  assert.ok(performance.now() - started < 4000, 'silence ended it, not the whole bound')
+  const seen: { err: unknown } = { err: null }
+  const silent = ch.exec('AT+S.GCFG=v', { timeoutMs: 5000, quietMs: 150 }).catch((e: unknown) => {
+    seen.err = e
+  })
+  await pass(0)
+  await pass(149)
+  assert.equal(seen.err, null, 'not before the quiet time')
+  await pass(1)
+  await silent
+  const err = seen.err as unknown
+  assert.ok(isDeviceError(err, 'AT_TIMEOUT') && /150 ms of silence/.test(err.message), String(err))
 })
 
 test('lines per answer are capped: a flood is cut and marked, never judged complete', async () => {

@@ -1,19 +1,19 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { parseCertificate } from '../../src/chain/index.js'
 import { isDeviceError, type Attempt, type OpenedModule } from '../../src/device/index.js'
 import { familyOf, openModule } from '../../src/families/index.js'
+import { inProcessEmulator } from '../../src/families/in-process.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
+import { tcpEmulator } from '../helpers/tcp-emulator.js'
 import { waitFor } from '../helpers/wait.js'
 
 /**
- * One device suite, two backends: the emulator process over a pseudo-terminal (always, every
- * family), and a real module of any family when TLSMATRIX_DEVICE is set
+ * One device suite, two backends: the emulator of every family, in this process behind the same
+ * Transport as a port (always; the emulator process on a pseudo-terminal is the end-to-end tests'),
+ * and a real module of any family when TLSMATRIX_DEVICE is set
  * (/dev/ttyUSB0?baud=115200): it is identified on the wire and given its family's checks.
  * Lab-dependent tests need the module to reach this machine's loopback, so they run on the
  * emulator only.
@@ -158,7 +158,7 @@ function wireSuite(name: string, url: () => string, resolve: () => string[], ca:
   describe(`${name}: AT interface`, () => {
     let m: OpenedModule
     before(async () => {
-      m = await openModule(url(), { resolve: resolve() })
+      m = await openModule(url(), { resolve: resolve(), emulator: inProcessEmulator })
       await m.driver.prepare(new Date())
     })
     after(async () => m.transport.close())
@@ -284,7 +284,10 @@ describe('device suite', () => {
     let m: OpenedModule
     before(async () => {
       // The stalling server costs this long; every other lab request must fit in it even on a busy machine.
-      m = await openModule('emu:spwf04sa-1.0.0?no-dns&request-timeout-ms=5000', { resolve: resolve() })
+      m = await openModule('emu:spwf04sa-1.0.0?no-dns&request-timeout-ms=5000', {
+        resolve: resolve(),
+        emulator: inProcessEmulator,
+      })
       await m.driver.prepare(new Date())
     })
     after(async () => m.transport.close())
@@ -330,7 +333,10 @@ describe('device suite', () => {
   describe('emulator esp-at-5.0-esp32c5 against the lab: +ERRNO names the class', () => {
     let m: OpenedModule
     before(async () => {
-      m = await openModule('emu:esp-at-5.0-esp32c5?no-dns&request-timeout-ms=5000', { resolve: resolve() })
+      m = await openModule('emu:esp-at-5.0-esp32c5?no-dns&request-timeout-ms=5000', {
+        resolve: resolve(),
+        emulator: inProcessEmulator,
+      })
       await m.driver.prepare(new Date())
     })
     after(async () => m.transport.close())
@@ -387,7 +393,10 @@ describe('device suite', () => {
 
   describe('emulator esp-at-3.3-esp32c3 and esp-at-2.2-esp8266 against the lab: a bare ERROR', () => {
     test('v3.3 says only ERROR for every kind of failure (unspecified); an HTTP error still has its status', async () => {
-      const m = await openModule('emu:esp-at-3.3-esp32c3?no-dns&request-timeout-ms=5000', { resolve: resolve() })
+      const m = await openModule('emu:esp-at-3.3-esp32c3?no-dns&request-timeout-ms=5000', {
+        resolve: resolve(),
+        emulator: inProcessEmulator,
+      })
       try {
         await m.driver.prepare(new Date())
         await m.driver.clean()
@@ -414,7 +423,7 @@ describe('device suite', () => {
     })
 
     test('v2.2 takes the CA as an AtPKI image in SYSFLASH, and checks no dates: an expired leaf passes', async () => {
-      const m = await openModule('emu:esp-at-2.2-esp8266?no-dns', { resolve: resolve() })
+      const m = await openModule('emu:esp-at-2.2-esp8266?no-dns', { resolve: resolve(), emulator: inProcessEmulator })
       try {
         await m.driver.prepare(new Date())
         await m.driver.clean()
@@ -437,7 +446,10 @@ describe('device suite', () => {
 
   describe('emulator esp-at faults', () => {
     test("a module without Wi-Fi: CIPSTART's bare ERROR is no verdict (the Wi-Fi state is asked), never a failed target", async () => {
-      const m = await openModule('emu:esp-at-3.3-esp32c3?no-dns&no-wifi', { resolve: resolve() })
+      const m = await openModule('emu:esp-at-3.3-esp32c3?no-dns&no-wifi', {
+        resolve: resolve(),
+        emulator: inProcessEmulator,
+      })
       try {
         await m.driver.prepare(new Date())
         await m.driver.clean()
@@ -475,7 +487,7 @@ describe('device suite', () => {
     ]
     for (const f of families) {
       test(`${f.name}: indications arriving mid-response change nothing`, async () => {
-        const m = await openModule(f.urcs, { resolve: resolve() })
+        const m = await openModule(f.urcs, { resolve: resolve(), emulator: inProcessEmulator })
         try {
           await m.driver.prepare(new Date())
           await m.driver.clean()
@@ -496,7 +508,7 @@ describe('device suite', () => {
       })
 
       test(`${f.name}: a restart during the request is a device failure, never a verdict, and the module comes back`, async () => {
-        const m = await openModule(f.reboot, { resolve: resolve() })
+        const m = await openModule(f.reboot, { resolve: resolve(), emulator: inProcessEmulator })
         try {
           await m.driver.prepare(new Date())
           await m.driver.clean()
@@ -518,7 +530,10 @@ describe('device suite', () => {
       // Counting every command but the bare AT: 0-1 identify the module, 2-6 prepare it, 7 (clean)
       // is never answered. The stall is shorter than the command timeout, so a slow machine only
       // makes the test slower: the reset always meets a module that listens again.
-      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=stall@7,stallMs=1000', { resolve: resolve() })
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=stall@7,stallMs=1000', {
+        resolve: resolve(),
+        emulator: inProcessEmulator,
+      })
       try {
         await m.driver.prepare(new Date())
         await assert.rejects(m.driver.clean(), (e) => isDeviceError(e, 'AT_TIMEOUT'))
@@ -541,6 +556,7 @@ describe('device suite', () => {
       const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=corrupt@9&seed=7', {
         resolve: resolve(),
         timeouts: { httpMs: 20_000 },
+        emulator: inProcessEmulator,
       })
       try {
         await m.driver.prepare(new Date())
@@ -567,7 +583,10 @@ describe('device suite', () => {
 
     test("the emulator's own errors are kept as transcript notes, never as bytes from the module", async () => {
       // Command 2 is prepare's first: the emulator fails internally and answers nothing.
-      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=internal@2', { resolve: resolve() })
+      const m = await openModule('emu:spwf04sa-1.0.0?no-dns&faults=internal@2', {
+        resolve: resolve(),
+        emulator: inProcessEmulator,
+      })
       try {
         await assert.rejects(m.driver.prepare(new Date()), (e) => isDeviceError(e, 'AT_TIMEOUT'))
         const notes = () =>
@@ -583,7 +602,7 @@ describe('device suite', () => {
     })
 
     test('without Wi-Fi HTTPGET answers ERROR:44, as the real module does', async () => {
-      const m = await openModule('emu:spwf04sa-1.1.0?no-wifi', { resolve: resolve() })
+      const m = await openModule('emu:spwf04sa-1.1.0?no-wifi', { resolve: resolve(), emulator: inProcessEmulator })
       try {
         const a = await m.driver.httpsGet({ host: 'rsa2048.basic.test', path: '/', port: 443 })
         assert.deepEqual(a.lines, ['AT-S.ERROR:44:Wait for Connection Up'])
@@ -595,27 +614,10 @@ describe('device suite', () => {
   })
 
   test('the same driver over raw TCP, the way a serial server exposes a module', async () => {
-    const entry = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
-    const child = spawn(
-      process.execPath,
-      [
-        ...process.execArgv,
-        entry,
-        'emulate',
-        '--firmware',
-        'spwf04sa-1.1.0',
-        '--listen',
-        'tcp://127.0.0.1:0',
-        '--exit-with-stdin',
-        '--no-dns',
-        ...resolve().flatMap((r) => ['--resolve', r]),
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    )
+    const emulator = await tcpEmulator('spwf04sa-1.1.0', { resolve: resolve(), params: 'no-dns' })
     try {
-      const url = await new Promise<string>((r) => createInterface({ input: child.stdout! }).once('line', r))
-      assert.match(url, /^tcp:\/\/127\.0\.0\.1:\d+$/)
-      const m = await openModule(url)
+      assert.match(emulator.url, /^tcp:\/\/127\.0\.0\.1:\d+$/)
+      const m = await openModule(emulator.url)
       try {
         assert.equal(m.identity.firmware, '1.1.0')
         await m.driver.prepare(new Date())
@@ -629,14 +631,13 @@ describe('device suite', () => {
         await m.transport.close()
       }
     } finally {
-      child.stdin!.end()
-      await new Promise((r) => child.once('exit', r))
+      await emulator.close()
     }
   })
 
   describe('emulator spwf01sa-3.5.3 against the lab', () => {
     test('PEM upload, secure socket, pass; and its own error lines classified', async () => {
-      const m = await openModule('emu:spwf01sa-3.5.3?no-dns', { resolve: resolve() })
+      const m = await openModule('emu:spwf01sa-3.5.3?no-dns', { resolve: resolve(), emulator: inProcessEmulator })
       try {
         await m.driver.prepare(new Date())
         await m.driver.clean()

@@ -30,6 +30,7 @@ test('a device URL cannot name a file to write: stats= is an unknown option, in 
   assert.equal(existsSync(join(dir, 'h.db')), false)
 })
 
+// End to end, with a process: the statistics are written by the emulator process as it exits.
 test(`benchmarks get an emulator's statistics through ${EMU_STATS_DIR_ENV}, a directory the runner's environment names`, async () => {
   const stats = mkdtempSync(join(dir, 'stats-'))
   process.env[EMU_STATS_DIR_ENV] = stats

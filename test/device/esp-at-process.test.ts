@@ -8,7 +8,11 @@ import { startTestLab } from '../helpers/lab.js'
 
 const fixtures = fileURLToPath(new URL('../fixtures/esp-at/', import.meta.url))
 
-/** `tlsmatrix emulate` as a process on a pty, picked by the profile's dialect through the family registry. */
+/**
+ * `tlsmatrix emulate` as a process on a pty, picked by the profile's dialect through the family registry.
+ * End to end, with a process: a user profile file handed to the emulator process, its ESP-AT bytes
+ * (commands ending at LF) through a real pseudo-terminal and serialport.
+ */
 describe('ESP-AT over the emulator process', () => {
   let lab: RunningLab
   let m: OpenedModule

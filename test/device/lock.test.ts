@@ -69,6 +69,7 @@ test('a lock left by a dead process is taken over; a live holder is not', async 
   )
 })
 
+// End to end, with processes: the race is between processes (O_EXCL files and pids across them).
 test('processes racing to take over one stale lock: exactly one wins, each round', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-lock-race-'))
   const url = 'tcp://127.0.0.1:4004'

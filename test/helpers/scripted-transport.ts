@@ -3,7 +3,7 @@ import type { Transport } from '../../src/device/transport/transport.js'
 /**
  * A byte pipe whose far end answers each written command from a script, delivering the answer
  * in the chunks `split` chooses. For tests of the parser itself; device behaviour is tested
- * against the emulator process.
+ * against the emulator (in process, or as a process end to end).
  */
 export function scriptedTransport(
   answer: (written: string) => Buffer | null,

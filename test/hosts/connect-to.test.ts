@@ -81,7 +81,7 @@ test('every command taking --connect-to exits 2 on a bad entry, naming it, befor
     ['emulate', '--firmware', 'spwf04sa-1.1.0', '--listen', 'tcp://127.0.0.1:0', '--connect-to', bad],
   ]
   for (const argv of commands) {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(await run(argv, io), 2, `${argv[0]}: ${io.err()}`)
     assert.match(
       io.err(),
@@ -147,7 +147,7 @@ describe('a target known by its real name and port, served by a lab listener on 
   })
 
   test('resolve --connect-to: the JSON names the target by its real port and shows where it connected', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'resolve',
@@ -213,7 +213,7 @@ describe('a target known by its real name and port, served by a lab listener on 
   })
 
   test('run through an emu: device: the module is asked for port 443, the emulator connects to the listener, verdict pass', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const db = join(dir, 's.db')
     const code = await run(
       [

@@ -66,7 +66,7 @@ async function lab(s: LabSpec, cacheDir: string): Promise<RunningLab> {
 }
 
 async function survey(l: RunningLab, db: string): Promise<void> {
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   const code = await run(
     [
       'run',
@@ -90,7 +90,7 @@ async function survey(l: RunningLab, db: string): Promise<void> {
 
 async function report(db: string): Promise<{ model: ReportModel; md: string; html: string }> {
   const out = mkdtempSync(join(dir, 'report-'))
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   assert.equal(await run(['report', '--db', db, '--out', out, '--format', 'json,md,html'], io), 0, io.err())
   return {
     model: JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportModel,

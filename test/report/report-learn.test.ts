@@ -23,7 +23,7 @@ const surveys: string[] = []
 let shared: { target: string; outcome: string }
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = testIo({ cwd: dir })
+  const io = testIo({ inProcess: true, cwd: dir })
   const code = await run(args, io)
   return { code, out: io.out(), err: io.err() }
 }

@@ -21,7 +21,7 @@ let lab: RunningLab
 const runIds: string[] = []
 
 async function survey(): Promise<string> {
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   const code = await run(
     [
       'run',
@@ -48,7 +48,7 @@ async function survey(): Promise<string> {
 }
 
 async function report(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   const code = await run(['report', '--db', db, ...args], io)
   return { code, out: io.out(), err: io.err() }
 }
@@ -245,7 +245,7 @@ test('rendered from the database alone: the profile snapshot kept with the run j
     d.close()
   }
   const out = join(dir, 'copy')
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   assert.equal(await run(['report', '--db', copy, '--out', out, '--format', 'json,md'], io), 0, io.err())
   const m = readModel(out)
   const big = m.cells.find((c) => c.host === 'big.report.test' && c.firmware === '1.0.0')!
@@ -286,14 +286,17 @@ test('a run killed half-way hides nothing a complete run found; its own report l
     d.close()
   }
   const out = join(dir, 'killed')
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   assert.equal(await run(['report', '--db', copy, '--out', out, '--format', 'json'], io), 0, io.err())
   const m = readModel(out)
   const ok = m.cells.find((c) => c.host === 'ok.report.test' && c.firmware === '1.1.0')!
   assert.equal(ok.runId, runIds[1], 'the complete run keeps the cell')
   assert.equal(ok.anchors.passed.length, 2)
   // The killed run's own report: one cell, and every other target it listed shown without data.
-  const own = await run(['report', '--db', copy, '--out', out, '--format', 'json', '--run', killed], testIo())
+  const own = await run(
+    ['report', '--db', copy, '--out', out, '--format', 'json', '--run', killed],
+    testIo({ inProcess: true }),
+  )
   assert.equal(own, 0)
   const k = readModel(out)
   assert.equal(k.cells.length, 1)
@@ -363,7 +366,7 @@ test('--fail-on: unsafe and any-fail exit 1, never exits 0; a cell-less selectio
   const badFormat = await report(['--out', out, '--format', 'html,pdf'])
   assert.equal(badFormat.code, 2)
   assert.match(badFormat.err, /html, md, csv, json, junit/)
-  const noDb = await run(['report', '--db', join(dir, 'missing.db'), '--out', out], testIo())
+  const noDb = await run(['report', '--db', join(dir, 'missing.db'), '--out', out], testIo({ inProcess: true }))
   assert.equal(noDb, 2)
   assert.equal(existsSync(join(dir, 'missing.db')), false, 'a report never creates a database')
   const oneSided = await report(['--out', out, '--baseline', 'SPWF04SA@1.0.0'])

@@ -27,7 +27,7 @@ interface Added {
 }
 
 async function survey(db: string, rig: string, firmware: string[]): Promise<string> {
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   const code = await run(
     [
       'run',
@@ -53,7 +53,7 @@ async function survey(db: string, rig: string, firmware: string[]): Promise<stri
 }
 
 async function merge(into: string, ...sources: string[]): Promise<{ code: number; added: Added[]; err: string }> {
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   const code = await run(['merge', ...sources, '--into', into, '--json'], io)
   return { code, added: code === 0 ? (JSON.parse(io.out()) as { sources: Added[] }).sources : [], err: io.err() }
 }
@@ -146,7 +146,7 @@ test("two rigs merged twice: the union, nothing doubled; the report has the thre
   )
 
   const out = join(dir, 'report')
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   assert.equal(await run(['report', '--db', history, '--format', 'json,html', '--out', out], io), 0, io.err())
   const m = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportModel
   assert.deepEqual(m.firmware.map((f) => f.key).sort(), ['SPWF01SA@3.5.3', 'SPWF04SA@1.0.0', 'SPWF04SA@1.1.0'])
@@ -211,7 +211,7 @@ test('a run of the same id with other content is a conflict naming it; the histo
   const runId = (o.prepare('SELECT id FROM runs').get() as { id: string }).id
   o.close()
   const before = readFileSync(history)
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   assert.equal(await run(['merge', rigB, other, '--into', history], io), 2)
   assert.match(io.err(), new RegExp(`MERGE_CONFLICT: run ${runId} in .*rig-a-other\\.db .*hosts_hash`))
   assert.ok(readFileSync(history).equals(before))
@@ -256,7 +256,7 @@ test('a target whose verdict differs between rigs on the same firmware is flagge
   const history = join(dir, 'rigs-history.db')
   assert.equal((await merge(history, rigA, rigC)).code, 0)
   const out = join(dir, 'rigs-report')
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   assert.equal(await run(['report', '--db', history, '--format', 'json', '--out', out], io), 0, io.err())
   const m = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportModel
   assert.deepEqual(

@@ -44,7 +44,7 @@ describe('an AIA-only chain on a path-building module (SPWF01SA, emulated) passe
         .map((h) => `${h.name}:${h.port}`)
         .join('\n'),
     )
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'run',
@@ -132,7 +132,7 @@ describe('an AIA-only chain on a path-building module (SPWF01SA, emulated) passe
 
   test('report --format pem: per firmware, the recommended CAs as a PEM bundle that parses, each chaining to the trust store, with the targets it serves', async () => {
     const out = join(dir, 'pem')
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(['report', '--db', join(dir, 'run.db'), '--format', 'pem', '--out', out], io)
     assert.equal(code, 0, io.err())
     assert.deepEqual(readdirSync(out).sort(), ['ca-ESP32-4.1.1.pem', 'ca-SPWF01SA-3.5.3.pem'])

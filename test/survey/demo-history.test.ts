@@ -20,7 +20,7 @@ test('two demo runs in one database name the same targets (real names, port 443)
   const runs: string[] = []
   const errs: string[] = []
   for (let i = 0; i < 2; i++) {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(await run(['demo', '--db', db, '--json', '--report', join(db, '..', `reports-${i}`)], io), 0, io.err())
     errs.push(io.err())
     const j = JSON.parse(io.out()) as { runId: string; attempts: Array<{ target: string; port: number }> }

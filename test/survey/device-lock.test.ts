@@ -4,12 +4,13 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { run } from '../../src/cli/run.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { testIo } from '../helpers/io.js'
 import { startTestLab } from '../helpers/lab.js'
+import { gatedLabTargets, RequestGate } from '../helpers/lab-server.js'
+import { tcpEmulator } from '../helpers/tcp-emulator.js'
 import { waitFor } from '../helpers/wait.js'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -20,19 +21,18 @@ before(async () => {
 })
 after(async () => lab.close())
 
+// End to end, with processes: the lock is taken by one runner process and refused to another
+// runner (this one) on the same machine; the module behind the serial server may be anywhere.
 test(
   'a run holding tcp://127.0.0.1:P makes a run on tcp://localhost:P exit 2 naming the holder, and touches nothing',
   { timeout: 600_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-lock-run-'))
+    // The first run's requests wait at the gate: it holds its device until the test lets it finish.
+    const gate = new RequestGate(0)
+    const targets = await gatedLabTargets(lab, ['rsa2048.basic.test', 'cross.basic.test'], gate)
     const hosts = join(dir, 'hosts.txt')
-    writeFileSync(
-      hosts,
-      lab.hosts
-        .filter((h) => ['rsa2048.basic.test', 'cross.basic.test'].includes(h.name))
-        .map((h) => `${h.name}:${h.port}`)
-        .join('\n'),
-    )
+    writeFileSync(hosts, targets.hostsText)
     const common = [
       '--hosts',
       hosts,
@@ -40,30 +40,15 @@ test(
       lab.trustStoreFile,
       '--trust-store-only',
       '--aia-allow-private',
-      ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+      ...[...targets.resolve, ...lab.resolveEntries].flatMap((e) => ['--resolve', e]),
     ]
-    // A module on a serial server, slow enough (9600 baud) that the first run is still at work.
-    const emulator = spawn(
-      process.execPath,
-      [
-        ...process.execArgv,
-        MAIN,
-        'emulate',
-        '--firmware',
-        'spwf04sa-1.1.0',
-        '--listen',
-        'tcp://127.0.0.1:0',
-        '--baud',
-        '9600',
-        '--no-dns',
-        '--exit-with-stdin',
-        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    )
+    // A module on a serial server (served by this process).
+    const emulator = await tcpEmulator('spwf04sa-1.1.0', {
+      resolve: [...targets.resolve, ...lab.resolveEntries],
+      params: 'no-dns',
+    })
     try {
-      const url = await new Promise<string>((r) => createInterface({ input: emulator.stdout! }).once('line', r))
-      const port = Number(/^tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(url)![1])
+      const port = Number(/^tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(emulator.url)![1])
       const first = spawn(
         process.execPath,
         [
@@ -104,13 +89,14 @@ test(
           ),
         )
         // The second run never connected: the serial server would have handed it the line and cut the first run off.
+        gate.open()
         assert.equal(await exited, 0, stderr)
       } finally {
         if (first.exitCode === null) first.kill('SIGKILL')
       }
     } finally {
-      emulator.stdin!.end()
-      await new Promise((r) => (emulator.exitCode !== null ? r(null) : emulator.once('exit', r)))
+      await emulator.close()
+      await targets.close()
     }
   },
 )

@@ -33,7 +33,7 @@ describe('ESP-AT: a host name the module cannot take', { timeout: 300_000 }, () 
     const hosts = join(dir, 'hosts.txt')
     writeFileSync(hosts, `${long}:${port}\nrsa2048.basic.test:${port}\n`)
     const out = join(dir, 'report')
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'run',

@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { run } from '../../src/cli/run.js'
 import { testIo } from '../helpers/io.js'
+import { waitFor } from '../helpers/wait.js'
 
 interface RunJson {
   status: string
@@ -33,6 +33,8 @@ function children(): string[] {
   }
 }
 
+// End to end, with processes: `npm start` as users run it, its emulators as `tlsmatrix emulate`
+// processes on pseudo-terminals, and nothing of them left running after it.
 test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing running', async () => {
   const io = testIo()
   const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-demo-'))
@@ -106,6 +108,5 @@ test('npm start (tlsmatrix demo) reproduces the field report, and leaves nothing
   assert.match(readFileSync(join(dir, 'reports', 'index.html'), 'utf8'), /<table/)
 
   // Every emulator the demo started is gone.
-  for (let i = 0; i < 50 && children().length > 0; i++) await sleep(100)
-  assert.deepEqual(children(), [])
+  await waitFor(() => children().length === 0, 'the emulators the demo started to exit')
 })

@@ -122,7 +122,7 @@ describe('a server that writes AT lines into its body forges no verdict (issue 2
       ].join('\n'),
     )
     const db = join(dir, 'inband.db')
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'run',

@@ -12,6 +12,7 @@ import { buildMatrix, matrixText } from '../../src/report/index.js'
 import { buildReport } from '../../src/report/model/build.js'
 import type { ReportModel } from '../../src/report/model/types.js'
 import { HistoryStore, ObservationStore, openDb, RunStore } from '../../src/store/index.js'
+import { inProcessEmulator } from '../../src/families/in-process.js'
 import { startTestLab } from '../helpers/lab.js'
 
 // ecdsa.basic.test fails on the SPWF04SA 1.0.0 (no ECDSA) with each of its two candidate CAs (the
@@ -64,6 +65,7 @@ describe('an interrupted run: its unfinished cells are incomplete, never fail, a
         observations: new ObservationStore(db, dbPath),
         runs: new RunStore(db, dbPath),
         clock: systemClock,
+        emulator: inProcessEmulator,
         // Checked before every group and every attempt: the worker stops right after this verdict.
         stopping: () => stop,
         observer: {

@@ -24,7 +24,7 @@ test('a must-reject target alone in a hosts file is attempted with a trust-store
   const h = lab.hosts.find((x) => x.name === 'self-signed.basic.test')!
   const hosts = join(dir, 'hosts.txt')
   writeFileSync(hosts, `${h.name}:${h.port} expect=fail\n`)
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   const code = await run(
     [
       'run',

@@ -38,7 +38,7 @@ test('progress lines and resolve output tell a root and an intermediate with a l
     ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
   ]
   // An SKI/AKI module is given both the root and the intermediate: two uploads, two names.
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   const code = await run(['run', ...common, '--device', 'emu:spwf04sa-1.1.0?no-dns', '--db', join(dir, 'run.db')], io)
   assert.equal(code, 0, io.err())
   const named = io
@@ -54,7 +54,7 @@ test('progress lines and resolve output tell a root and an intermediate with a l
     io.err(),
   )
 
-  const r = testIo()
+  const r = testIo({ inProcess: true })
   assert.equal(await run(['resolve', ...common, '--db', join(dir, 'resolve.db')], r), 0, r.err())
   assert.match(r.out(), /CN=BadSSL Long Name Root/)
   assert.match(r.out(), /CN=BadSSL Long Name Intermediate/)

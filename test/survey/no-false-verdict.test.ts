@@ -46,7 +46,7 @@ describe('no false verdict: seeded link faults on every shipped profile', () => 
     ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
   ]
   const survey = async (db: string, query: string): Promise<RunJson> => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'run',

@@ -50,7 +50,7 @@ describe('targets without a verdict say why; a self-signed CA:TRUE server is nev
 
   for (const profile of ['spwf04sa-1.1.0', 'spwf01sa-3.5.3']) {
     test(`${profile}: the must-reject self-signed CA host is sent with the other anchor and fails`, async () => {
-      const io = testIo()
+      const io = testIo({ inProcess: true })
       const code = await run(
         [
           'run',
@@ -103,7 +103,7 @@ describe('unresolved targets', () => {
         .map((h) => `${h.name}:${h.port}`)
         .join('\n'),
     )
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const db = join(dir, 'u.db')
     const code = await run(
       [

@@ -10,6 +10,7 @@ import { parseHosts, parseResolveEntries } from '../../src/hosts/index.js'
 import { startLab, validateLabSpec, type RunningLab } from '../../src/lab/index.js'
 import { runSurvey, type SurveyDeps, type SurveyInput } from '../../src/pipeline/index.js'
 import { ObservationStore, openDb, RunStore, type SurveyRun } from '../../src/store/index.js'
+import { inProcessEmulator } from '../../src/families/in-process.js'
 import { startTestLab } from '../helpers/lab.js'
 
 /** A TLS port that accepts and says nothing until released: resolution cannot end before. */
@@ -100,6 +101,7 @@ describe('the survey pipelines resolution and device work', () => {
       observations,
       runs,
       clock: systemClock,
+      emulator: inProcessEmulator,
       stopping: () => false,
       observer: {
         onAttempt: (_l, _d, _t, _i, a) => {
@@ -161,7 +163,13 @@ describe('the survey pipelines resolution and device work', () => {
     })
     let first: SurveyRun
     try {
-      const r = await runSurvey(input, { observations, runs, clock: systemClock, stopping: () => stop })
+      const r = await runSurvey(input, {
+        observations,
+        runs,
+        clock: systemClock,
+        emulator: inProcessEmulator,
+        stopping: () => stop,
+      })
       assert.equal(r.status, 'interrupted')
       assert.deepEqual(runs.attempts(r.runId), [])
       assert.equal(r.devices[0]!.uploads, 0)
@@ -173,7 +181,7 @@ describe('the survey pipelines resolution and device work', () => {
       assert.equal(first.status, 'interrupted')
       const done = await runSurvey(
         { ...input, resume: first },
-        { observations, runs, clock: systemClock, stopping: () => false },
+        { observations, runs, clock: systemClock, emulator: inProcessEmulator, stopping: () => false },
       )
       assert.equal(done.status, 'complete')
       assert.equal(runs.getRun(first.id)!.plan![0]!.groups.length > 0, true)
@@ -209,7 +217,7 @@ describe('the survey pipelines resolution and device work', () => {
           resolveEntries: big.resolveEntries,
           resolveMap: parseResolveEntries(big.resolveEntries),
         },
-        { observations, runs, clock: systemClock, stopping: () => false },
+        { observations, runs, clock: systemClock, emulator: inProcessEmulator, stopping: () => false },
       )
       assert.equal(r.status, 'complete')
       const plan = runs.getRun(r.runId)!.plan![0]!

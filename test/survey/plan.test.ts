@@ -238,7 +238,7 @@ describe('planning', () => {
       file,
       `ecdhe-only.basic.test:${port('ecdhe-only.basic.test')} expect=pass\nrsa2048.basic.test:${port('rsa2048.basic.test')} expect=pass\n`,
     )
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'run',

@@ -28,7 +28,7 @@ test('a module that reboots during the retry is recovered before the next target
   // TIME and the resync variable's first check (SCFG GCFG), 7 clean, 8 CA, 9 HTTPGET (dropped),
   // 10 RESET, 11-12 SCFG GCFG (the resync probe), 13-15 prepare, 16 clean, 17 CA, 18 HTTPGET
   // again (the module reboots: clock back at 2000).
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   const code = await run(
     [
       'run',

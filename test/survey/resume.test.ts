@@ -11,6 +11,8 @@ import type { RunningLab } from '../../src/lab/index.js'
 import { openDb, RunStore } from '../../src/store/index.js'
 import { closedPort, startTestLab } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
+import { tcpEmulator } from '../helpers/tcp-emulator.js'
+import { gatedLabTargets, RequestGate } from '../helpers/lab-server.js'
 import { waitFor } from '../helpers/wait.js'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -68,18 +70,23 @@ const alive = (pid: number) => {
   }
 }
 
+/** Lab hosts served behind a request gate: chains that pass, fail in the handshake, or need AIA. */
+const GATED = ['rsa2048', 'cross', 'aia', 'expired', 'out-of-order', 'extra-cert', 'many-sans'].map(
+  (n) => `${n}.basic.test`,
+)
+
 describe('interruptions: kill -9, Ctrl-C, device faults', () => {
   let lab: RunningLab
   let dir: string
   let hosts: string
-  const common = () => [
+  const common = (hostsFile = hosts, resolve: string[] = []) => [
     '--hosts',
-    hosts,
+    hostsFile,
     '--trust-store',
     lab.trustStoreFile,
     '--trust-store-only',
     '--aia-allow-private',
-    ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
+    ...[...resolve, ...lab.resolveEntries].flatMap((e) => ['--resolve', e]),
   ]
   before(async () => {
     lab = await startTestLab()
@@ -106,66 +113,105 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
   })
   after(async () => lab.close())
 
+  // End to end: the runner is a process of its own, killed -9, and its emulator process must not outlive it.
   test('kill -9 in the middle, then --resume: one verdict each, none lost, none redone', async () => {
     const db = join(dir, 'kill.db')
-    // 9600 baud makes each upload take about a second: time to act in the middle.
-    const device = 'emu:spwf04sa-1.1.0?no-dns&baud=9600'
-    const child = spawn(
-      process.execPath,
-      [...process.execArgv, MAIN, 'run', ...common(), '--device', device, '--db', db],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    )
-    let stderr = ''
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString()
-    })
-    await waitFor(() => finals(db) >= 3 || child.exitCode !== null, 'three verdicts')
-    const before = finals(db)
-    assert.ok(before >= 3, `the run got going: ${stderr}`)
-    const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stderr)?.[1]
-    assert.ok(runId, stderr)
+    // Every target's requests wait at one gate after the first three: the run is mid-way, however fast the machine.
+    const gate = new RequestGate(3)
+    const targets = await gatedLabTargets(lab, GATED, gate)
+    try {
+      const gatedHosts = join(dir, 'kill-hosts.txt')
+      writeFileSync(gatedHosts, targets.hostsText)
+      const child = spawn(
+        process.execPath,
+        [
+          ...process.execArgv,
+          MAIN,
+          'run',
+          ...common(gatedHosts, targets.resolve),
+          '--device',
+          'emu:spwf04sa-1.1.0?no-dns',
+          '--db',
+          db,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      )
+      let stderr = ''
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString()
+      })
+      await waitFor(
+        () => (finals(db) >= 3 && gate.held() > 0) || child.exitCode !== null,
+        'three verdicts, then a request held',
+      )
+      assert.ok(finals(db) >= 3 && gate.held() > 0, `the run got going and waits at the gate: ${stderr}`)
+      const runId = /run (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stderr)?.[1]
+      assert.ok(runId, stderr)
 
-    const emulators = pids(child.pid!)
-    assert.ok(emulators.length > 0, 'the run started an emulator')
-    child.kill('SIGKILL')
-    await new Promise((r) => child.once('exit', r))
-    await waitFor(() => !emulators.some(alive), 'the emulator to exit')
-    assert.ok(!emulators.some(alive), 'the emulator did not outlive its runner')
+      const emulators = pids(child.pid!)
+      assert.ok(emulators.length > 0, 'the run started an emulator')
+      child.kill('SIGKILL')
+      await new Promise((r) => child.once('exit', r))
+      await waitFor(() => !emulators.some(alive), 'the emulator to exit')
+      assert.ok(!emulators.some(alive), 'the emulator did not outlive its runner')
 
-    const recorded = verdictRows(db)
-    assert.ok(recorded.length < planSize(db, runId), 'killed before the end')
-    const io = testIo()
-    const code = await run(['run', '--resume', runId, '--db', db, '--json'], io)
-    assert.equal(code, 0, io.err())
-    const after = verdictRows(db)
-    assert.equal(after.length, planSize(db, runId), 'every planned verdict is there')
-    assert.equal(new Set(after.map((r) => r.k)).size, after.length, 'none doubled')
-    assert.deepEqual(after.slice(0, recorded.length), recorded, 'what was recorded before the kill was not redone')
+      const recorded = verdictRows(db)
+      assert.ok(recorded.length < planSize(db, runId), 'killed before the end')
+      gate.open()
+      const io = testIo({ inProcess: true })
+      const code = await run(['run', '--resume', runId, '--db', db, '--json'], io)
+      assert.equal(code, 0, io.err())
+      const after = verdictRows(db)
+      assert.equal(after.length, planSize(db, runId), 'every planned verdict is there')
+      assert.equal(new Set(after.map((r) => r.k)).size, after.length, 'none doubled')
+      assert.deepEqual(after.slice(0, recorded.length), recorded, 'what was recorded before the kill was not redone')
+    } finally {
+      await targets.close()
+    }
   })
 
   test('Ctrl-C lets the current attempt finish, marks the run interrupted, and says how to resume', async () => {
     const db = join(dir, 'ctrlc.db')
-    const io = testIo()
-    const exit = run(['run', ...common(), '--device', 'emu:spwf04sa-1.0.0?no-dns&baud=9600', '--db', db], io)
-    await waitFor(() => finals(db) >= 2, 'two verdicts')
-    io.interrupt()
-    assert.equal(await exit, 3)
-    const runId = /--resume (\S+)/.exec(io.err())?.[1]
-    assert.ok(runId, io.err())
-    const store = openDb(db)
-    assert.equal(new RunStore(store, db).getRun(runId)!.status, 'interrupted')
-    store.close()
-    const done = finals(db)
-    assert.ok(done < planSize(db, runId))
-    const io2 = testIo()
-    assert.equal(await run(['run', '--resume', runId, '--db', db], io2), 0, io2.err())
-    assert.equal(finals(db), planSize(db, runId))
+    // Two requests answered, the third held at the gate until Ctrl-C has been taken.
+    const gate = new RequestGate(2)
+    const targets = await gatedLabTargets(lab, GATED, gate)
+    try {
+      const gatedHosts = join(dir, 'ctrlc-hosts.txt')
+      writeFileSync(gatedHosts, targets.hostsText)
+      // The stop grace outlasts any machine: the attempt in flight ends because its answer comes.
+      const io = testIo({ inProcess: true, stopGraceMs: 600_000 })
+      const exit = run(
+        ['run', ...common(gatedHosts, targets.resolve), '--device', 'emu:spwf04sa-1.0.0?no-dns', '--db', db],
+        io,
+      )
+      await waitFor(() => gate.held() > 0, 'a request held at the gate')
+      io.interrupt()
+      await waitFor(() => /stopping:/.test(io.err()), 'the stop to be taken')
+      gate.open()
+      assert.equal(await exit, 3)
+      const runId = /--resume (\S+)/.exec(io.err())?.[1]
+      assert.ok(runId, io.err())
+      const store = openDb(db)
+      const runs = new RunStore(store, db)
+      assert.equal(runs.getRun(runId)!.status, 'interrupted')
+      const answered = runs.attempts(runId).filter((a) => a.final && a.outcome === 'pass').length
+      store.close()
+      assert.equal(gate.passed(), 3, 'nothing new started after Ctrl-C')
+      assert.equal(answered, 3, 'the request in flight at Ctrl-C got its verdict')
+      const done = finals(db)
+      assert.ok(done < planSize(db, runId))
+      const io2 = testIo({ inProcess: true })
+      assert.equal(await run(['run', '--resume', runId, '--db', db], io2), 0, io2.err())
+      assert.equal(finals(db), planSize(db, runId))
+    } finally {
+      await targets.close()
+    }
   })
 
   test('a device missing at the start is lost, the others go on, and --resume plans and runs it when it is back', async () => {
     const db = join(dir, 'lost.db')
     const port = await closedPort()
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     assert.equal(
       await run(
         [
@@ -185,25 +231,10 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
     assert.match(io.out(), /device late lost: cannot open: tcp:\/\/127\.0\.0\.1:\d+/)
     assert.match(io.out(), /device lost/)
     const runId = /--resume (\S+)/.exec(io.err())![1]!
-    const emulator = spawn(
-      process.execPath,
-      [
-        ...process.execArgv,
-        MAIN,
-        'emulate',
-        '--firmware',
-        'spwf01sa-3.5.3',
-        '--listen',
-        `tcp://127.0.0.1:${port}`,
-        '--no-dns',
-        '--exit-with-stdin',
-        ...lab.resolveEntries.flatMap((e) => ['--resolve', e]),
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    )
+    // The module comes back, on the port the run was given for it (a serial server, in this process).
+    const emulator = await tcpEmulator('spwf01sa-3.5.3', { port, resolve: lab.resolveEntries, params: 'no-dns' })
     try {
-      await new Promise((r) => emulator.stdout!.once('data', r))
-      const io2 = testIo()
+      const io2 = testIo({ inProcess: true })
       assert.equal(await run(['run', '--resume', runId, '--db', db], io2), 0, io2.out() + io2.err())
       assert.equal(finals(db), planSize(db, runId))
       const store = openDb(db)
@@ -214,23 +245,23 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
       store.close()
       assert.deepEqual(devices, ['late', 'spwf04sa-1.1.0'])
     } finally {
-      emulator.stdin!.end()
-      await new Promise((r) => emulator.once('exit', r))
+      await emulator.close()
     }
   })
 
   test('an emulator with faults still yields a complete run, the faults recorded as device tries', async () => {
     const db = join(dir, 'faults.db')
-    const io = testIo()
-    // Faults are decided by (seed, command index) and polls are not counted, so this seed faults the
-    // same commands however busy the machine is: a retried attempt, and recoveries that work.
-    // The timeout only has to outlast a healthy request; a dropped answer costs that long.
+    const io = testIo({ inProcess: true })
+    // Faults at fixed commands (polls are not counted), so the same commands are hit however busy the
+    // machine is: a dropped and a damaged answer (each costs a plain command's time-out of silence,
+    // so only one of each), three restarts, which land in attempts (retried), and stray indications.
+    // The timeout only has to outlast a healthy request.
     const code = await run(
       [
         'run',
         ...common(),
         '--device',
-        'emu:spwf04sa-1.1.0?no-dns&faults=drop=0.04,corrupt=0.03,reboot=0.02,wind=0.3&seed=6',
+        'emu:spwf04sa-1.1.0?no-dns&faults=drop@20,corrupt@35,reboot@45,reboot@60,reboot@75,wind=0.3',
         '--device-timeout-ms',
         '10000',
         '--db',

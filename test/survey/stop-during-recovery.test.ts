@@ -3,12 +3,12 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { run } from '../../src/cli/run.js'
 import type { RunningLab } from '../../src/lab/index.js'
 import { openDb, RunStore } from '../../src/store/index.js'
 import { startTestLab } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
+import { waitFor } from '../helpers/wait.js'
 
 let lab: RunningLab
 let dir: string
@@ -28,7 +28,7 @@ test('Ctrl-C while a stalled module is being reset: recovery gives up at once an
       .join('\n'),
   )
   const db = join(dir, 'stop.db')
-  const io = testIo()
+  const io = testIo({ inProcess: true })
   // The module stops answering for good at its 9th command: every reset would wait for a banner that never comes.
   const exit = run(
     [
@@ -48,8 +48,7 @@ test('Ctrl-C while a stalled module is being reset: recovery gives up at once an
     ],
     io,
   )
-  for (let i = 0; i < 600 && !/\] reset: /.test(io.err()); i++) await sleep(50)
-  assert.match(io.err(), /\] reset: /, 'the worker began a recovery')
+  await waitFor(() => /\] reset: /.test(io.err()), 'the worker to begin a recovery')
   io.interrupt()
   assert.equal(await exit, 3)
   assert.equal(io.err().match(/\] reset: /g)?.length, 1, `one reset began, none after Ctrl-C:\n${io.err()}`)

@@ -10,7 +10,8 @@ import { openDb, RunStore } from '../../src/store/index.js'
 import { startTestLab } from '../helpers/lab.js'
 import { labChainServer, type LabChainServer } from '../helpers/lab-server.js'
 import { testIo } from '../helpers/io.js'
-import { exitOf, spawnCli, until } from '../helpers/spawn-cli.js'
+import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
+import { waitFor } from '../helpers/wait.js'
 
 const GRACE_CLI = fileURLToPath(new URL('../helpers/grace-cli.ts', import.meta.url))
 
@@ -78,7 +79,7 @@ test('Ctrl-C during a stalled request: it gets its grace, is recorded not run (i
     ],
     { entry: GRACE_CLI },
   )
-  await until(() => second.requests() === 1, `the module's request for the second target`)
+  await waitFor(() => second.requests() === 1, `the module's request for the second target`)
   const stoppedAt = performance.now()
   c.child.kill('SIGINT')
   // Without the grace the process waits for the device time-out, ten minutes (exitOf gives up after one).
@@ -111,7 +112,7 @@ test('Ctrl-C during a stalled request: it gets its grace, is recorded not run (i
   )
 
   // Resumed, the interrupted request is made again (try 2) and gets its verdict.
-  const again = testIo()
+  const again = testIo({ inProcess: true })
   assert.equal(await run(['run', '--resume', runId, '--db', db], again), 0, again.err())
   const resumed = read()
   assert.equal(resumed.status, 'complete')
@@ -154,7 +155,7 @@ test('ESP-AT, a real process: after Ctrl-C the request waiting for its response 
     ],
     { entry: GRACE_CLI },
   )
-  await until(() => silent.requests() === 1, "the module's request")
+  await waitFor(() => silent.requests() === 1, "the module's request")
   c.child.kill('SIGINT')
   // exitOf gives up (and kills it) after a minute: without the fix it stays up ten.
   assert.equal(await exitOf(c), 3, c.stderr())

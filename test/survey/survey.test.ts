@@ -64,7 +64,7 @@ describe('tlsmatrix run against the basic lab, two firmware profiles at once', (
         .map((h) => `${h.name}:${h.port}${h.expect ? ` expect=${h.expect}` : ''}`)
         .join('\n'),
     )
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     code = await run(
       [
         'run',

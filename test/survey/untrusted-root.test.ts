@@ -34,7 +34,7 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
   const cert = (name: string): ParsedCert => parseCertificate(lab.pki.certs.get(name)!.der)
   const DEVICES = ['--device', 's04=emu:spwf04sa-1.1.0?no-dns', '--device', 's01=emu:spwf01sa-3.5.3?no-dns']
   const survey = async (db: string, extra: string[]) => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const code = await run(
       [
         'run',
@@ -151,10 +151,10 @@ describe('a served root in no trust store is a finding, not a candidate (SPWF04S
       rsa.map((a) => a.anchor.source),
       ['store', 'store'],
     )
-    const bad = testIo()
+    const bad = testIo({ inProcess: true })
     assert.equal(await run(['run', '--hosts', hosts, ...DEVICES, '--anchors', 'all,first'], bad), 2)
     assert.match(bad.err(), /all and first exclude each other/)
-    const typo = testIo()
+    const typo = testIo({ inProcess: true })
     assert.equal(await run(['run', '--hosts', hosts, ...DEVICES, '--anchors', 'include-untrustd'], typo), 2)
     assert.match(typo.err(), /expected all, first or include-untrusted/)
   })
@@ -210,7 +210,7 @@ describe('candidates are the CAs a trust store vouches for', () => {
   })
 
   test('resolve --json lists them apart, in untrustedAnchors', async () => {
-    const io = testIo()
+    const io = testIo({ inProcess: true })
     const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-trust-json-'))
     const code = await run(
       [

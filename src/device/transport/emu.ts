@@ -23,6 +23,13 @@ export interface EmulatorSpawnOptions {
   startTimeoutMs?: number
 }
 
+/**
+ * What starts the module behind an `emu:` URL and gives its line: by default `openEmulator`, a
+ * `tlsmatrix emulate` process on a pseudo-terminal. Tests about logic give an in-process one
+ * (src/emulator/in-process.ts, composed in src/families); either way the runner sees a Transport.
+ */
+export type EmulatorOpener = (opts: EmulatorSpawnOptions) => Promise<Transport>
+
 /** URL options passed on as `emulate` flags (a Map: a key from the URL never reaches an object's prototype). */
 const PARAM_FLAGS = new Map([
   ['faults', '--faults'],
