@@ -97,6 +97,19 @@ export class ProbePki {
     private readonly keys: Map<string, Promise<KeyMaterial>> = PROCESS_KEYS,
   ) {}
 
+  /**
+   * Starts generating these keys now, without waiting for them: later probes that need them find
+   * them made (or being made) while the module answered the earlier ones. One after the other:
+   * key generation runs on libuv's thread pool (4 threads), which the serial port's reads and
+   * writes need too; keys made all at once would hold every thread for seconds and leave the
+   * module's answers unread.
+   */
+  prepare(keys: ReadonlyArray<readonly [KeySpec, string]>): void {
+    void (async () => {
+      for (const [spec, slot] of keys) await this.key(spec, slot).catch(() => {})
+    })()
+  }
+
   key(spec: KeySpec, slot = 'default'): Promise<KeyMaterial> {
     const id = `${spec}/${slot}`
     let v = this.keys.get(id)
