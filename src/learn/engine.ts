@@ -1,5 +1,5 @@
 import { ModuleLost, ModuleStopped } from '../device/index.js'
-import { KEY_SPECS, type KeySpec } from '../lab/spec.js'
+import type { KeySpec } from '../lab/spec.js'
 import { EC_KEYS, groupOf, type LearnKit } from './kit.js'
 import { BudgetSpent } from './session.js'
 import { learnAnchorMatch } from './stages/anchor.js'
@@ -44,10 +44,6 @@ const TIMEOUT_PROBE_MS = 90_000
  * module propagate (ModuleStopped, ModuleLost); a spent budget ends the stages quietly.
  */
 export async function learn(kit: LearnKit): Promise<LearnEnd> {
-  // The key probes' keys (RSA-3072 and RSA-4096 cost seconds each) are made in the background
-  // while the first stages ask the module: every type at each position (learnIntermediateKeys,
-  // learnLeafKeys, learnRootKeys use these slots). A key no probe takes in the end is only CPU spent.
-  kit.pki.prepare(KEY_SPECS.flatMap((k) => (['int', 'leaf', 'root'] as const).map((slot) => [k, slot] as const)))
   const keys: KeyResults = new Map()
   let baselineOk = false
   let offered: Awaited<ReturnType<typeof learnHello>> = []

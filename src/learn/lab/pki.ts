@@ -64,6 +64,20 @@ function isRsa(spec: KeySpec): boolean {
  */
 const PROCESS_KEYS = new Map<string, Promise<KeyMaterial>>()
 
+/**
+ * Keys are generated one at a time in the process. Generation runs on libuv's thread pool (4
+ * threads), which the serial port's reads and writes use too: learns side by side (the round-trip
+ * test) each generating RSA-4096 keys would hold every thread for seconds, and a module's answer
+ * would go unread past its time-out (seen with a dozen keys made at once: DEVICE_UNKNOWN, no
+ * answer to AT).
+ */
+let generating: Promise<unknown> = Promise.resolve()
+function generateInTurn(spec: KeySpec): Promise<KeyMaterial> {
+  const next = generating.then(() => generateKey(spec))
+  generating = next.catch(() => {})
+  return next
+}
+
 /** Bytes of a DER TLV with `n` bytes of content. */
 function tlvSize(n: number): number {
   return 1 + derLength(n).length + n
@@ -97,24 +111,11 @@ export class ProbePki {
     private readonly keys: Map<string, Promise<KeyMaterial>> = PROCESS_KEYS,
   ) {}
 
-  /**
-   * Starts generating these keys now, without waiting for them: later probes that need them find
-   * them made (or being made) while the module answered the earlier ones. One after the other:
-   * key generation runs on libuv's thread pool (4 threads), which the serial port's reads and
-   * writes need too; keys made all at once would hold every thread for seconds and leave the
-   * module's answers unread.
-   */
-  prepare(keys: ReadonlyArray<readonly [KeySpec, string]>): void {
-    void (async () => {
-      for (const [spec, slot] of keys) await this.key(spec, slot).catch(() => {})
-    })()
-  }
-
   key(spec: KeySpec, slot = 'default'): Promise<KeyMaterial> {
     const id = `${spec}/${slot}`
     let v = this.keys.get(id)
     if (!v) {
-      v = generateKey(spec)
+      v = generateInTurn(spec)
       this.keys.set(id, v)
       v.catch(() => this.keys.delete(id))
     }
