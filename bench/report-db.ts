@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_HELLO, parseCertificate, type ParsedCert } from '../src/chain/index.js'
 import { loadProfile } from '../src/families/index.js'
@@ -25,7 +25,7 @@ export const REPORT_DB_VERSION = 'v2'
 
 export interface ReportDbOptions {
   targets?: number
-  /** Where the cached database lives; default: <tmp>/tlsmatrix-bench-report-<version>-<targets>. */
+  /** Where the cached database lives; default: the user's cache directory (benchCacheDir). */
   dir?: string
   log?: (line: string) => void
 }
@@ -49,9 +49,17 @@ const NO_HOSTNAME_CHECK = 3
 const CHAIN_CHANGE_RUN = 5
 const GROUPS = ['iot', 'api', 'cdn', 'cloud', 'shop', 'mail', 'auth', 'data']
 
+/**
+ * $XDG_CACHE_HOME/tlsmatrix (else ~/.cache/tlsmatrix): this user's, kept from run to run. Not the
+ * system temporary directory, where a fixed name is every user's to create first.
+ */
+export function benchCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tlsmatrix')
+}
+
 export async function reportBenchDb(opts: ReportDbOptions = {}): Promise<ReportDb> {
   const targets = opts.targets ?? 10_000
-  const dir = opts.dir ?? join(tmpdir(), `tlsmatrix-bench-report-${REPORT_DB_VERSION}-${targets}`)
+  const dir = opts.dir ?? join(benchCacheDir(), `bench-report-${REPORT_DB_VERSION}-${targets}`)
   const path = join(dir, 'report.db')
   if (existsSync(path)) {
     const db = openDb(path)

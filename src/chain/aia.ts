@@ -1,7 +1,7 @@
 import { AppError } from '../core/errors.js'
 import { resolveAddress, type Endpoint, type NameLookup, type ResolveMap } from '../hosts/index.js'
 import { isPrivateAddress } from './address-policy.js'
-import { x509Lib } from './x509-lib.js'
+import { x509Lib } from '../core/x509.js'
 
 export interface AiaOptions {
   /** For the whole download, redirects included. */

@@ -1,6 +1,6 @@
 import { createHash, X509Certificate as NodeX509 } from 'node:crypto'
 import { fastFields, type FastFields } from './cert-fields.js'
-import { x509Lib } from './x509-lib.js'
+import { x509Lib } from '../core/x509.js'
 
 export interface KeyInfo {
   type: 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448' | 'dsa' | 'unknown'

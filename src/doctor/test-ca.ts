@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto'
-import { x509Lib } from '../chain/x509-lib.js'
+import { x509Lib } from '../core/x509.js'
 
 /**
  * A throw-away CA for the store check: P-256 (small, so the upload is quick even at 9600 baud),

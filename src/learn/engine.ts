@@ -118,7 +118,9 @@ export async function learn(kit: LearnKit): Promise<LearnEnd> {
     }
   }
   kit.found.unknown('errors.unspecified', 'no lines were shared by most failure classes')
-  // Key limits from every position measured, even when the budget cut the later ones.
-  if (keys.size > 0) keyLimits(kit, keys)
+  // Key limits from every position measured, even when the budget cut the later ones (which
+  // may leave a key type without a verdict: its field is then unknown for the budget's sake).
+  if (keys.size > 0)
+    keyLimits(kit, keys, end.stoppedBy === 'budget' ? 'the budget was spent before every probe ran' : null)
   return end
 }

@@ -18,7 +18,7 @@ import {
 } from '../../src/chain/index.js'
 import { findPaths } from '../../src/chain/paths.js'
 import { systemClock } from '../../src/core/clock.js'
-import { x509 } from '../../src/core/x509.js'
+import { x509Lib } from '../../src/core/x509.js'
 import { loadProfile, planModule } from '../../src/families/index.js'
 import { parseResolveEntries } from '../../src/hosts/index.js'
 import { startLab, type RunningLab } from '../../src/lab/index.js'
@@ -162,6 +162,7 @@ describe('a certificate mesh is searched within bounds', () => {
 
 /** A leaf whose issuer is not sent, with these caIssuers URLs, and its key; the issuer's key is thrown away. */
 async function orphanLeaf(host: string, urls: string[]): Promise<{ cert: string; key: string }> {
+  const x509 = x509Lib()
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
   const ca = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])
   const leaf = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])

@@ -11,6 +11,7 @@ import { readLabSpec, startLab } from '../../src/lab/index.js'
 import { loadOrCreatePki } from '../../src/lab/cache.js'
 import { testIo } from '../helpers/io.js'
 import { closedPort } from '../helpers/lab.js'
+import { labCacheDir, seedFixtureKeys } from '../helpers/lab-keys.js'
 import { waitFor } from '../helpers/wait.js'
 
 const reachable = (port: number) =>
@@ -26,7 +27,11 @@ const reachable = (port: number) =>
 test('tlsmatrix lab serves until Ctrl-C, prints --resolve mappings and files, then frees its ports', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tlsmatrix-lab-'))
   const io = testIo()
-  const exit = run(['lab', '--lab-spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out], io)
+  const cache = labCacheDir(await readLabSpec(dataPath('lab', 'basic.json')))
+  const exit = run(
+    ['lab', '--lab-spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out, '--cache-dir', cache],
+    io,
+  )
   let ended = false
   void exit.finally(() => {
     ended = true
@@ -73,6 +78,7 @@ test('an invalid lab spec names every problem and exits 2', async () => {
 test('the PKI is cached, and rebuilt when the spec changes', async () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'tlsmatrix-cache-'))
   const spec = await readLabSpec(dataPath('lab', 'basic.json'))
+  seedFixtureKeys(spec, cacheDir)
   // The AIA URL is part of the certificates, so the cache is per AIA base; no server is needed here.
   const aia = 'http://aia.basic.test:18480'
   const first = await loadOrCreatePki(spec, cacheDir, aia, new Date())
@@ -92,6 +98,7 @@ test('the PKI is cached, and rebuilt when the spec changes', async () => {
 test('an ephemeral lab takes no fixed port, the AIA server included, and leaves no per-port certificates behind', async () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'tlsmatrix-cache-'))
   const spec = structuredClone(await readLabSpec(dataPath('lab', 'basic.json')))
+  seedFixtureKeys(spec, join(cacheDir, spec.name))
   const fixed = await closedPort()
   spec.aia = { ...spec.aia!, port: fixed }
   const lab = await startLab(spec, { cacheDir, outDir: join(cacheDir, 'out'), now: new Date(), ephemeralPorts: true })

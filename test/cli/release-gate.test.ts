@@ -7,10 +7,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run } from '../../src/cli/run.js'
 import { dataPath } from '../../src/core/paths.js'
-import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+import type { RunningLab } from '../../src/lab/index.js'
 import type { ReportModel } from '../../src/report/model/types.js'
 import { testIo } from '../helpers/io.js'
 import { exitOf, spawnCli } from '../helpers/spawn-cli.js'
+import { startTestLab } from '../helpers/lab.js'
 
 /**
  * The release gate as a one-bench team runs it: the released firmware was surveyed in an earlier
@@ -24,12 +25,7 @@ let lab: RunningLab
 let hosts: string
 
 before(async () => {
-  lab = await startLab(await readLabSpec(LAB), {
-    cacheDir: dataPath('lab', '.cache'),
-    outDir: dir,
-    now: new Date(),
-    ephemeralPorts: true,
-  })
+  lab = await startTestLab(LAB, { outDir: dir })
   // Without the must-reject SHA-1 target (an unsafe accept, exit 1 on its own): the exit codes here are the gate's.
   hosts = join(dir, 'gate-hosts.txt')
   writeFileSync(

@@ -7,10 +7,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stringify as toYaml } from 'yaml'
 import { run } from '../../src/cli/run.js'
-import { dataPath } from '../../src/core/paths.js'
-import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+import type { RunningLab } from '../../src/lab/index.js'
 import type { ReportModel } from '../../src/report/model/types.js'
 import { testIo } from '../helpers/io.js'
+import { startTestLab } from '../helpers/lab.js'
 
 const LAB = fileURLToPath(new URL('../fixtures/lab/report.json', import.meta.url))
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url))
@@ -18,12 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-spec-'))
 let lab: RunningLab
 
 before(async () => {
-  lab = await startLab(await readLabSpec(LAB), {
-    cacheDir: dataPath('lab', '.cache'),
-    outDir: dir,
-    now: new Date(),
-    ephemeralPorts: true,
-  })
+  lab = await startTestLab(LAB, { outDir: dir })
 })
 after(async () => {
   await lab?.close()

@@ -14,15 +14,17 @@ import { systemClock } from '../../src/core/clock.js'
 import { dataPath } from '../../src/core/paths.js'
 import { parseHosts, parseResolveEntries, type Target } from '../../src/hosts/index.js'
 import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+import { labCacheDir } from './lab-keys.js'
 
 /**
- * Starts a lab from data/lab on free ports. The PKI cache is shared across test runs (safe for
- * concurrent processes); hosts.txt and trust.pem name this lab's ports, so they are private to it.
+ * Starts a lab from data/lab (`name`, or a spec file ending in .json) on free ports, its keys the committed fixture keys
+ * in this process's own cache (labCacheDir): nothing shared with another process, and no key
+ * generated. hosts.txt and trust.pem name this lab's ports, so they are private to it too.
  */
-export async function startTestLab(name = 'basic'): Promise<RunningLab> {
-  const spec = await readLabSpec(dataPath('lab', `${name}.json`))
-  const outDir = mkdtempSync(join(tmpdir(), `tlsmatrix-lab-${name}-`))
-  return await startLab(spec, { cacheDir: dataPath('lab', '.cache'), outDir, now: new Date(), ephemeralPorts: true })
+export async function startTestLab(name = 'basic', opts: { outDir?: string } = {}): Promise<RunningLab> {
+  const spec = await readLabSpec(name.endsWith('.json') ? name : dataPath('lab', `${name}.json`))
+  const outDir = opts.outDir ?? mkdtempSync(join(tmpdir(), `tlsmatrix-lab-${spec.name}-`))
+  return await startLab(spec, { cacheDir: labCacheDir(spec), outDir, now: new Date(), ephemeralPorts: true })
 }
 
 export function labTargets(lab: RunningLab): Map<string, Target> {

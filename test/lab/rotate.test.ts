@@ -20,6 +20,7 @@ import { parseHosts, parseResolveEntries } from '../../src/hosts/index.js'
 import { readLabSpec, validateLabSpec, type RunningLab } from '../../src/lab/index.js'
 import { testIo } from '../helpers/io.js'
 import { fakeTarget, labResolver, labTargets, startTestLab } from '../helpers/lab.js'
+import { labCacheDir } from '../helpers/lab-keys.js'
 import { waitFor } from '../helpers/wait.js'
 
 const ROTATED = 'rsa2048.basic.test'
@@ -171,11 +172,25 @@ describe('rotations in the lab spec', () => {
 })
 
 describe('tlsmatrix lab --rotate', () => {
+  const BASIC = dataPath('lab', 'basic.json')
+  // The lab's keys: this process's fixture keys, not the user's data/lab/.cache.
+  const cache = async () => labCacheDir(await readLabSpec(BASIC))
   test('serves the chosen rotation from the start and says so', async () => {
     const out = mkdtempSync(join(tmpdir(), 'tlsmatrix-lab-rotate-'))
     const io = testIo()
     const exit = run(
-      ['lab', '--lab-spec', dataPath('lab', 'basic.json'), '--ephemeral', '--out', out, '--rotate', `${ROTATED}=1`],
+      [
+        'lab',
+        '--lab-spec',
+        BASIC,
+        '--ephemeral',
+        '--out',
+        out,
+        '--rotate',
+        `${ROTATED}=1`,
+        '--cache-dir',
+        await cache(),
+      ],
       io,
     )
     let ended = false
@@ -223,7 +238,9 @@ describe('tlsmatrix lab --rotate', () => {
           [
             'lab',
             '--lab-spec',
-            dataPath('lab', 'basic.json'),
+            BASIC,
+            '--cache-dir',
+            await cache(),
             '--ephemeral',
             '--out',
             mkdtempSync(join(tmpdir(), 'tlsmatrix-lab-rotate-')),

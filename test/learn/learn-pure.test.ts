@@ -120,3 +120,47 @@ test('the clock class: its own lines when the module has some; none when it prin
   assert.equal(bare.errors.clock, undefined)
   assert.match(bare.learned!.fields['errors.clock']!.note ?? '', /errors\.unspecified/)
 })
+
+test('a budget spent in the middle of the key probes: the key fields left unknown say it was the budget', async () => {
+  const { learn, LearnKit, ProbePki, BudgetSpent } = await import('../../src/learn/index.js')
+  const asked: string[] = []
+  // The module side as a script: every probe passes (the hello one shows a ClientHello), until the
+  // first key probe, where the budget is spent. Learn sees only what a session returns.
+  const session = {
+    budgetLeftMs: () => null,
+    tryUpload: async () => ({ id: 'u', attemptId: 1, accepted: true, bytes: 0, lines: [] }),
+    request: async (p: { id: string }) => {
+      asked.push(p.id)
+      if (p.id === 'key.intermediate.rsa-1024') throw new BudgetSpent()
+      const hello = {
+        cipherSuites: ['TLS_RSA_WITH_AES_128_CBC_SHA'],
+        groups: ['secp256r1'],
+        signatureAlgorithms: ['rsa_pkcs1_sha256'],
+        sni: 'probe.test',
+        legacyVersion: 'TLSv1.2',
+        supportedVersions: null,
+        scsv: false,
+        compression: [0],
+        extensions: [],
+      }
+      return {
+        id: p.id,
+        attemptId: asked.length,
+        outcome: p.id === 'hello' ? 'fail' : 'pass',
+        lines: [],
+        errorLines: [],
+        httpStatus: 200,
+        connections: p.id === 'hello' ? [{ hello, completed: false }] : [],
+        replayed: false,
+      }
+    },
+  }
+  const names = { host: 'probe.test', otherHost: 'other.test', nxHost: 'nx.invalid', port: 1, closedPort: 2 }
+  const now = new Date()
+  const kit = new LearnKit(session as never, new ProbePki(now), {} as never, names, now)
+  const end = await learn(kit)
+  assert.equal(end.stoppedBy, 'budget')
+  assert.equal(asked.at(-1), 'key.intermediate.rsa-1024')
+  for (const field of ['tls.certificateKeys.rsa', 'tls.certificateKeys.ecdsa'] as const)
+    assert.match(kit.found.why.get(field) ?? '', /budget/, field)
+})

@@ -15,7 +15,10 @@ import { testIo } from '../helpers/io.js'
  * equal the source (sizes within the search's 64 bytes). The emulator is a separate process on a
  * pseudo-terminal; learn sees only its bytes. A module time-out of 5 s keeps the stall probe short
  * and still leaves a busy machine's handshakes (RSA-4096) time to complete.
+ * Three learns run at once: each waits on its line and its module most of the time, and the runs
+ * share the process's probe keys (ProbePki), so only the first ones pay for key generation.
  */
+const AT_ONCE = 3
 
 /** Two profiles nobody ships, so a learn that copied a shipped profile would be caught. */
 function unusual(
@@ -58,7 +61,7 @@ const MEASURED_ALWAYS = [
   'errors.timeout',
 ]
 
-describe('tlsmatrix learn: round trip through the emulator', { timeout: 3_600_000 }, () => {
+describe('tlsmatrix learn: round trip through the emulator', { timeout: 3_600_000, concurrency: AT_ONCE }, () => {
   let dir: string
   const sources: Array<{ file: string; profile: FirmwareProfile }> = []
   before(async () => {

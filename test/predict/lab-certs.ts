@@ -5,6 +5,7 @@ import { loadProfile } from '../../src/families/index.js'
 import type { FirmwareProfile } from '../../src/profile/profile.js'
 import { readLabSpec } from '../../src/lab/index.js'
 import { loadOrCreatePki } from '../../src/lab/cache.js'
+import { labCacheDir } from '../helpers/lab-keys.js'
 
 export interface LabCerts {
   cert(name: string): ParsedCert
@@ -14,7 +15,7 @@ export interface LabCerts {
 }
 
 /**
- * The basic lab's PKI (the keys cached as the lab caches them, no server started) plus a leaf
+ * The basic lab's PKI (its fixture keys, no server started) plus a leaf
  * of about 3 KB and a SHA-1-signed leaf under int-rsa, and the shipped firmware profiles.
  */
 export async function labCerts(): Promise<LabCerts> {
@@ -34,8 +35,8 @@ export async function labCerts(): Promise<LabCerts> {
     signature: 'sha1',
   }
   const now = new Date()
-  // Certificates of this amended spec are not cached (the lab's own cache stays the lab's).
-  const pki = await loadOrCreatePki(spec, join(dataPath('lab', '.cache'), spec.name), null, now, {
+  // Certificates of this amended spec are not cached; its keys are the basic lab's fixture keys.
+  const pki = await loadOrCreatePki(spec, join(labCacheDir(spec), spec.name), null, now, {
     cacheCertificates: false,
   })
   const parsed = new Map<string, ParsedCert>()

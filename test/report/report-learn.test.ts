@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run } from '../../src/cli/run.js'
-import { dataPath } from '../../src/core/paths.js'
-import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+import type { RunningLab } from '../../src/lab/index.js'
 import type { ReportModel } from '../../src/report/model/types.js'
 import { openDb } from '../../src/store/index.js'
 import { testIo } from '../helpers/io.js'
+import { startTestLab } from '../helpers/lab.js'
 import { learnRun } from '../store/learn-fixture.js'
 
 const LAB = fileURLToPath(new URL('../fixtures/lab/report.json', import.meta.url))
@@ -38,12 +38,7 @@ async function survey(): Promise<string> {
 }
 
 before(async () => {
-  lab = await startLab(await readLabSpec(LAB), {
-    cacheDir: dataPath('lab', '.cache'),
-    outDir: dir,
-    now: new Date(),
-    ephemeralPorts: true,
-  })
+  lab = await startTestLab(LAB, { outDir: dir })
   writeFileSync(
     spec,
     JSON.stringify({

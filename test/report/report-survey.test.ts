@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { chromium } from 'playwright-core'
 import { run } from '../../src/cli/run.js'
-import { dataPath } from '../../src/core/paths.js'
-import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+import type { RunningLab } from '../../src/lab/index.js'
 import type { ReportModel } from '../../src/report/model/types.js'
 import { ARGS, CHROMIUM, browserMissing, watch } from '../helpers/browser.js'
 import { testIo } from '../helpers/io.js'
+import { startTestLab } from '../helpers/lab.js'
 
 const SPEC = fileURLToPath(new URL('../fixtures/lab/report.json', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-report-'))
@@ -54,12 +54,7 @@ async function report(args: string[]): Promise<{ code: number; out: string; err:
 }
 
 before(async () => {
-  lab = await startLab(await readLabSpec(SPEC), {
-    cacheDir: dataPath('lab', '.cache'),
-    outDir: dir,
-    now: new Date(),
-    ephemeralPorts: true,
-  })
+  lab = await startTestLab(SPEC, { outDir: dir })
   runIds.push(await survey())
   // The nightly case: one host's chain is re-issued under an RSA-4096 intermediate between two runs.
   lab.rotate('rotate.report.test', 1)

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run } from '../../src/cli/run.js'
-import { dataPath } from '../../src/core/paths.js'
-import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+import type { RunningLab } from '../../src/lab/index.js'
 import type { ReportModel } from '../../src/report/model/types.js'
 import { MIGRATIONS } from '../../src/store/migrations.js'
 import { testIo } from '../helpers/io.js'
+import { startTestLab } from '../helpers/lab.js'
 
 const SPEC = fileURLToPath(new URL('../fixtures/lab/report.json', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-merge-'))
@@ -78,12 +78,7 @@ const userVersion = (db: string) => {
 const shas = (db: string) => query<{ sha256: string }>(db, 'SELECT sha256 FROM certificates').map((r) => r.sha256)
 
 before(async () => {
-  lab = await startLab(await readLabSpec(SPEC), {
-    cacheDir: dataPath('lab', '.cache'),
-    outDir: dir,
-    now: new Date(),
-    ephemeralPorts: true,
-  })
+  lab = await startTestLab(SPEC, { outDir: dir })
   await survey(rigA, 'rig-a', ['spwf04sa-1.0.0', 'spwf04sa-1.1.0'])
   await survey(rigB, 'rig-b', ['spwf04sa-1.1.0', 'spwf01sa-3.5.3'])
 })

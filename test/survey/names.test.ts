@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run } from '../../src/cli/run.js'
-import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+import type { RunningLab } from '../../src/lab/index.js'
 import { testIo } from '../helpers/io.js'
+import { startTestLab } from '../helpers/lab.js'
 
 // Two CAs whose subjects share a 60-character prefix (badssl's `C=…, ST=…, L=…, O=…`): cut in
 // stored order they read the same, so every place that names a certificate leads with its CN.
@@ -16,12 +17,7 @@ let dir: string
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tlsmatrix-names-'))
-  lab = await startLab(await readLabSpec(SPEC), {
-    cacheDir: join(dir, 'cache'),
-    outDir: dir,
-    now: new Date(),
-    ephemeralPorts: true,
-  })
+  lab = await startTestLab(SPEC, { outDir: dir })
 })
 after(async () => lab.close())
 

@@ -1,5 +1,5 @@
-export { ProbePki, PAD_OID } from './pki.js'
-export type { ProbeSignature, ProbeKey, ProbeCert, ProbeCertOptions } from './pki.js'
+export { ProbePki } from './pki.js'
+export type { ProbeCert, ProbeCertOptions } from './pki.js'
 export { parseClientHello, MAX_CLIENT_HELLO } from './client-hello.js'
 export type { ClientHelloInfo } from './client-hello.js'
 export { startProbeServer, closedPort } from './server.js'

@@ -1,31 +1,26 @@
-import { randomBytes, webcrypto } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { AppError } from '../../core/errors.js'
-import { x509 } from '../../core/x509.js'
 import { children, readTlv } from '../../chain/der-names.js'
 import { sha256Hex } from '../../chain/cert-info.js'
-import { generateKey } from '../../lab/pki.js'
+import {
+  buildCertificate,
+  derLength,
+  generateKey,
+  keyIdOf,
+  type CertSignature,
+  type KeyMaterial,
+} from '../../lab/pki.js'
 import type { KeySpec } from '../../lab/spec.js'
 
-const subtle = webcrypto.subtle
 const DAY = 86_400_000
-/** A private arc of ours: an extension no verifier knows, non-critical, so it only adds bytes. */
-export const PAD_OID = '1.3.6.1.4.1.55555.1.1'
 /** What the padding extension costs besides its bytes (OID 12, three short DER headers 6). */
 const PAD_OVERHEAD = 18
-
-export type ProbeSignature = 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'rsa-pss'
-
-export interface ProbeKey {
-  spec: KeySpec
-  pkcs8: Buffer
-  spki: Buffer
-}
 
 export interface ProbeCert {
   der: Buffer
   sha256: string
   subject: string
-  key: ProbeKey
+  key: KeyMaterial
   /** SubjectKeyIdentifier hex lower-case, null when omitted */
   ski: string | null
 }
@@ -38,7 +33,7 @@ export interface ProbeCertOptions {
   keySlot?: string
   issuer: ProbeCert | 'self'
   /** the signature the ISSUER makes; 'rsa-pss' = RSASSA-PSS SHA-256 salt 32 (RSA issuer only) */
-  signature?: ProbeSignature
+  signature?: CertSignature
   ca?: boolean
   /** DNS SANs; omitted/empty → no SAN extension (CN-only certificate) */
   sans?: string[]
@@ -50,11 +45,6 @@ export interface ProbeCertOptions {
   padBytes?: number
 }
 
-type SignAlgorithm =
-  webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | { name: 'RSA-PSS'; hash: string; saltLength: number }
-
-const HASHES = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' } as const
-const CURVES = { 'ec-p256': 'P-256', 'ec-p384': 'P-384', 'ec-p521': 'P-521' } as const
 /** Bytes of r and s at their longest in an ECDSA signature's DER (a leading 0 when the top bit is set). */
 const EC_INTEGER_MAX = { 'ec-p256': 33, 'ec-p384': 49, 'ec-p521': 66 } as const
 
@@ -62,27 +52,30 @@ function isRsa(spec: KeySpec): boolean {
   return spec.startsWith('rsa')
 }
 
-function keyAlgorithm(spec: KeySpec): webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams {
-  if (isRsa(spec)) return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
-  return { name: 'ECDSA', namedCurve: CURVES[spec as keyof typeof CURVES] } as webcrypto.EcKeyImportParams
-}
+/**
+ * Probe keys by type and slot, for the life of the process, shared by every ProbePki (every learn
+ * run) in it. What a learn run's verdicts rest on is which of its certificates share a key (the
+ * slots: a root, its intermediate and an unrelated root must not, or a chain would verify under
+ * the wrong CA), never the key bytes themselves: every certificate is issued afresh for each run
+ * (a random serial, the run's dates), and a run starts by emptying the module's CA store. So a
+ * second run in the process (the round-trip test learns every shipped profile in one) takes the
+ * keys the first one generated instead of paying again for them: RSA-4096 and RSA-3072 keys cost
+ * a second or more of CPU each, and a run needs a dozen RSA keys. The CLI runs one learn a process.
+ */
+const PROCESS_KEYS = new Map<string, Promise<KeyMaterial>>()
 
-function signAlgorithm(issuer: KeySpec, signature: ProbeSignature): SignAlgorithm {
-  if (signature === 'rsa-pss') {
-    if (!isRsa(issuer)) throw new AppError('USAGE', `an RSA-PSS signature needs an RSA issuer key, not ${issuer}`)
-    return { name: 'RSA-PSS', hash: 'SHA-256', saltLength: 32 }
-  }
-  const hash = HASHES[signature]
-  if (!hash) throw new AppError('USAGE', `unknown signature "${String(signature)}"`)
-  if (isRsa(issuer)) return { name: 'RSASSA-PKCS1-v1_5', hash }
-  return { name: 'ECDSA', namedCurve: CURVES[issuer as keyof typeof CURVES], hash } as webcrypto.EcKeyImportParams
-}
-
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n])
-  const bytes: number[] = []
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff)
-  return Buffer.from([0x80 | bytes.length, ...bytes])
+/**
+ * Keys are generated one at a time in the process. Generation runs on libuv's thread pool (4
+ * threads), which the serial port's reads and writes use too: learns side by side (the round-trip
+ * test) each generating RSA-4096 keys would hold every thread for seconds, and a module's answer
+ * would go unread past its time-out (seen with a dozen keys made at once: DEVICE_UNKNOWN, no
+ * answer to AT).
+ */
+let generating: Promise<unknown> = Promise.resolve()
+function generateInTurn(spec: KeySpec): Promise<KeyMaterial> {
+  const next = generating.then(() => generateKey(spec))
+  generating = next.catch(() => {})
+  return next
 }
 
 /** Bytes of a DER TLV with `n` bytes of content. */
@@ -106,108 +99,56 @@ export function longestSize(der: Buffer, issuer: KeySpec): number {
 
 /**
  * Certificates for the probes of `tlsmatrix learn`, made on the fly: one feature varied at a time
- * (key, signature, size, extensions). Keys are generated on first use and kept in memory only.
+ * (key, signature, size, extensions). Keys are generated on first use and kept in memory only
+ * (in `keys`: the process's, see PROCESS_KEYS, unless a caller gives its own).
  */
 export class ProbePki {
-  private readonly keys = new Map<string, Promise<ProbeKey>>()
-  /** Imported WebCrypto keys and key ids, by key and use: sizing issues hundreds of certificates. */
-  private readonly imported = new Map<string, Promise<webcrypto.CryptoKey>>()
-  private readonly keyIds = new Map<string, Promise<string>>()
   /** Sizes already measured, by options then padding: a size probe sweeps one certificate's sizes. */
   private readonly sizes = new Map<string, Map<number, number>>()
 
-  constructor(private readonly now: Date) {}
+  constructor(
+    private readonly now: Date,
+    private readonly keys: Map<string, Promise<KeyMaterial>> = PROCESS_KEYS,
+  ) {}
 
-  key(spec: KeySpec, slot = 'default'): Promise<ProbeKey> {
-    return this.cached(this.keys, `${spec}/${slot}`, () => generateKey(spec))
-  }
-
-  private cached<T>(map: Map<string, Promise<T>>, id: string, make: () => Promise<T>): Promise<T> {
-    let v = map.get(id)
+  key(spec: KeySpec, slot = 'default'): Promise<KeyMaterial> {
+    const id = `${spec}/${slot}`
+    let v = this.keys.get(id)
     if (!v) {
-      v = make()
-      map.set(id, v)
-      v.catch(() => map.delete(id))
+      v = generateInTurn(spec)
+      this.keys.set(id, v)
+      v.catch(() => this.keys.delete(id))
     }
     return v
   }
 
-  private publicKey(key: ProbeKey): Promise<webcrypto.CryptoKey> {
-    return this.cached(this.imported, `verify/${key.spki.toString('base64')}`, () =>
-      subtle.importKey('spki', key.spki, keyAlgorithm(key.spec), true, ['verify']),
-    )
-  }
-
-  /** The key id @peculiar/x509 computes (SHA-1 of the public key bits, RFC 5280 §4.2.1.2 (1)). */
-  private keyId(key: ProbeKey): Promise<string> {
-    return this.cached(this.keyIds, key.spki.toString('base64'), async () =>
-      (await x509.SubjectKeyIdentifierExtension.create(await this.publicKey(key))).keyId.toLowerCase(),
-    )
-  }
-
   async issue(opts: ProbeCertOptions): Promise<ProbeCert> {
     const key = await this.key(opts.key, opts.keySlot)
-    const issuerKey = opts.issuer === 'self' ? key : opts.issuer.key
-    const signAlg = signAlgorithm(issuerKey.spec, opts.signature ?? 'sha256')
-    const publicKey = await this.publicKey(key)
-    const signingKey = await this.cached(
-      this.imported,
-      `sign/${JSON.stringify(signAlg)}/${issuerKey.spki.toString('base64')}`,
-      () => subtle.importKey('pkcs8', issuerKey.pkcs8, signAlg, false, ['sign']),
-    )
     const ca = opts.ca ?? false
-    const extensions: InstanceType<typeof x509.Extension>[] = [
-      new x509.BasicConstraintsExtension(ca, undefined, true),
-      new x509.KeyUsagesExtension(
-        ca
-          ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature
-          : // RSA key exchange encrypts to the leaf's key; an ECDSA key only signs.
-            isRsa(key.spec)
-            ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
-            : x509.KeyUsageFlags.digitalSignature,
-        true,
-      ),
-    ]
-    let ski: string | null = null
-    if (opts.keyIds ?? true) {
-      ski = await this.keyId(key)
-      extensions.push(new x509.SubjectKeyIdentifierExtension(ski))
-      // The AKI names the issuer's SKI when it has one, as a CA's software does.
-      if (opts.issuer !== 'self')
-        extensions.push(new x509.AuthorityKeyIdentifierExtension(opts.issuer.ski ?? (await this.keyId(issuerKey))))
-    }
-    if (!ca) extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]))
-    if (opts.sans && opts.sans.length > 0)
-      extensions.push(
-        new x509.SubjectAlternativeNameExtension(opts.sans.map((v) => ({ type: 'dns' as const, value: v }))),
-      )
-    const pad = opts.padBytes ?? 0
-    if (!Number.isInteger(pad) || pad < 0)
-      throw new AppError('USAGE', `padBytes must be a whole number ≥ 0, not ${pad}`)
-    if (pad > 0)
-      extensions.push(
-        new x509.Extension(
-          PAD_OID,
-          false,
-          Buffer.concat([Buffer.from([0x04]), derLength(pad), Buffer.alloc(pad, 0x50)]),
-        ),
-      )
+    const keyIds = opts.keyIds ?? true
+    const issuerSubject = opts.issuer === 'self' ? opts.subject : opts.issuer.subject
     const now = this.now.getTime()
-    // A fixed-length random serial: sizes must not depend on it.
-    const serial = `01${randomBytes(8).toString('hex')}`
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial,
+    const der = await buildCertificate({
+      // A fixed-length random serial: sizes must not depend on it.
+      serial: `01${randomBytes(8).toString('hex')}`,
       subject: opts.subject,
-      issuer: opts.issuer === 'self' ? opts.subject : opts.issuer.subject,
+      issuer: issuerSubject,
       notBefore: opts.notBefore ?? new Date(now - DAY),
       notAfter: opts.notAfter ?? new Date(now + (ca ? 3650 : 365) * DAY),
-      publicKey,
-      signingKey,
-      signingAlgorithm: signAlg,
-      extensions,
+      key,
+      issuerKey: opts.issuer === 'self' ? key : opts.issuer.key,
+      signature: opts.signature ?? 'sha256',
+      ca,
+      ski: keyIds,
+      // The AKI names the issuer key's id, which is its SKI when it has one, as a CA's software does.
+      aki: keyIds && opts.issuer !== 'self',
+      sans: opts.sans ?? [],
+      serverAuth: !ca,
+      aiaIssuer: null,
+      padBytes: opts.padBytes ?? 0,
     })
-    const der = Buffer.from(cert.rawData)
-    return { der, sha256: sha256Hex(der), subject: cert.subject, key, ski }
+    const ski = keyIds ? await keyIdOf(key) : null
+    return { der, sha256: sha256Hex(der), subject: opts.subject, key, ski }
   }
 
   /**

@@ -6,17 +6,17 @@ import { CIPHER_SUITES, TLS_VERSIONS, type TlsVersion } from '../../chain/iana.j
 import { toPem } from '../../chain/pem.js'
 import { listen } from '../../lab/servers.js'
 import { MAX_CLIENT_HELLO, parseClientHello, type ClientHelloInfo } from './client-hello.js'
-import type { ProbeKey } from './pki.js'
+import type { KeyMaterial } from '../../lab/pki.js'
 
 export type ProbeServe =
   | {
       kind: 'tls'
       chain: Buffer[]
-      key: ProbeKey
+      key: KeyMaterial
       versions?: TlsVersion[]
       cipherSuites?: string[]
       /** when set, a ClientHello WITHOUT SNI gets this chain instead (an SNI probe) */
-      noSni?: { chain: Buffer[]; key: ProbeKey }
+      noSni?: { chain: Buffer[]; key: KeyMaterial }
     }
   /** read the ClientHello, answer a fatal handshake_failure alert, close */
   | { kind: 'capture' }
@@ -69,7 +69,7 @@ interface Prepared {
   noSni: SecureContext | null
 }
 
-function contextFor(p: Extract<ProbeServe, { kind: 'tls' }>, chain: Buffer[], key: ProbeKey): SecureContext {
+function contextFor(p: Extract<ProbeServe, { kind: 'tls' }>, chain: Buffer[], key: KeyMaterial): SecureContext {
   const versions = p.versions ?? ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
   if (versions.length === 0) throw new AppError('USAGE', 'a probe serves no TLS version')
   const idx = versions.map((v) => {

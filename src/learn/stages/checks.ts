@@ -1,10 +1,10 @@
 import type { KeySpec } from '../../lab/spec.js'
 import type { LearnKit } from '../kit.js'
-import type { ProbeSignature } from '../lab/index.js'
+import type { CertSignature } from '../../lab/pki.js'
 
 const O = 'O=tlsmatrix learn'
 const DAY = 86_400_000
-export const HASH_PROBES: ProbeSignature[] = ['sha1', 'sha256', 'sha384', 'sha512', 'rsa-pss']
+export const HASH_PROBES: CertSignature[] = ['sha1', 'sha256', 'sha384', 'sha512', 'rsa-pss']
 
 /** A chain from a root the module was not given: the module's lines for an untrusted chain. */
 export async function learnUntrusted(kit: LearnKit): Promise<void> {
@@ -36,7 +36,7 @@ export async function learnUntrusted(kit: LearnKit): Promise<void> {
 
 /** Signature hashes on the leaf (by the intermediate) and on the intermediate (by the root). */
 export async function learnHashes(kit: LearnKit): Promise<void> {
-  const ok = new Map<ProbeSignature, boolean>()
+  const ok = new Map<CertSignature, boolean>()
   const attempts: Array<number | null> = []
   let complete = true
   for (const h of HASH_PROBES) {

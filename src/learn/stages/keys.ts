@@ -134,9 +134,10 @@ const baselineResult = (kit: LearnKit): KeyResult => ({
 /**
  * The profile's key limits: a key type is accepted when every position that tried it took it
  * (the module checks every certificate it is given). Disagreements between positions are kept
- * as a note.
+ * as a note. `cut`: why the key probes may have stopped before every key type was tried (the
+ * budget), said in what stays unknown.
  */
-export function keyLimits(kit: LearnKit, results: KeyResults): void {
+export function keyLimits(kit: LearnKit, results: KeyResults, cut: string | null = null): void {
   const f = kit.found
   const accepted = (k: KeySpec): { ok: boolean | null; attempts: number[]; positions: string[] } => {
     const rs = [...results.entries()]
@@ -155,7 +156,8 @@ export function keyLimits(kit: LearnKit, results: KeyResults): void {
     if (a.ok === false && a.positions.length > 0) split.push(`${k} accepted as ${a.positions.join(', ')} only`)
   }
   const rsa = RSA_KEYS.map((k) => ({ k, a: accepted(k) }))
-  if (rsa.some((r) => r.a.ok === null)) f.unknown('tls.certificateKeys.rsa', 'not every RSA size got a verdict')
+  const why = (text: string) => (cut ? `${text}; ${cut}` : text)
+  if (rsa.some((r) => r.a.ok === null)) f.unknown('tls.certificateKeys.rsa', why('not every RSA size got a verdict'))
   else {
     const ok = rsa.filter((r) => r.a.ok).map((r) => rsaBits(r.k))
     const gaps =
@@ -176,7 +178,7 @@ export function keyLimits(kit: LearnKit, results: KeyResults): void {
     )
   }
   const ec = EC_KEYS.map((k) => ({ k, a: accepted(k) }))
-  if (ec.some((r) => r.a.ok === null)) f.unknown('tls.certificateKeys.ecdsa', 'not every curve got a verdict')
+  if (ec.some((r) => r.a.ok === null)) f.unknown('tls.certificateKeys.ecdsa', why('not every curve got a verdict'))
   else
     f.set(
       'tls.certificateKeys.ecdsa',
@@ -186,7 +188,7 @@ export function keyLimits(kit: LearnKit, results: KeyResults): void {
       `tried ${EC_KEYS.map(curveOf).join(', ')}`,
     )
   if (![...results.values()].some((m) => [...m.values()].some((r) => !r.ok)))
-    f.unknown('errors.key-unsupported', 'the module accepted every key type tried')
+    f.unknown('errors.key-unsupported', why('the module accepted every key type tried'))
   if (split.length)
     f.notes.push(
       `Key types accepted at some positions only (the profile keeps those accepted everywhere): ${split.join('; ')}.`,
