@@ -34,7 +34,7 @@ export async function spawnLab(specFile: string, outDir: string): Promise<LabPro
   )
   let out = ''
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString()
       if (out.includes('Ctrl-C stops the lab')) resolve()
     })

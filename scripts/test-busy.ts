@@ -74,8 +74,8 @@ async function runSuite(label: string, checkout: string, command: string, log: s
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, FORCE_COLOR: '0' },
   })
-  child.stdout!.pipe(out, { end: false })
-  child.stderr!.pipe(out, { end: false })
+  child.stdout.pipe(out, { end: false })
+  child.stderr.pipe(out, { end: false })
   const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)))
   await new Promise<void>((r) => out.end(r))
   const text = readFileSync(log, 'utf8')

@@ -171,7 +171,7 @@ async function connectOnce(
       timings.connectMs = round(clock.monotonic() - connectStart)
       const hsStart = clock.monotonic()
       let overNode = false
-      const tap: TapStream = new TapStream(tcp!, (chunk) => {
+      const tap: TapStream = new TapStream(tcp, (chunk) => {
         reader.push(chunk)
         const s = reader.state
         const announced = reader.certificateMessageLength
@@ -230,7 +230,7 @@ async function connectOnce(
       tls.once('close', () => {
         if (!overNode) done({ code: 'closed', message: 'the server closed the connection during the handshake' })
       })
-      tcp!.once('close', () => {
+      tcp.once('close', () => {
         if (overNode) done(overNodeLimit(reader.certificateMessageLength!, false))
       })
     })

@@ -176,7 +176,7 @@ async function writeAll(fd: number, data: Buffer): Promise<void> {
   while (off < data.length) {
     const n = await new Promise<number>((resolve) =>
       fsWrite(fd, data, off, data.length - off, null, (err, written) => {
-        if (err && (err as NodeJS.ErrnoException).code !== 'EAGAIN')
+        if (err && err.code !== 'EAGAIN')
           resolve(data.length - off) // port gone: drop, like a line with no listener
         else resolve(err ? 0 : written)
       }),

@@ -24,7 +24,7 @@ export function parseHelloProfile(raw: unknown, source: string): HelloProfile {
     if (v === undefined) continue
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) problems.push(`"${key}" must be a list of strings`)
     // An empty list is the library default (README), for versions as for the other lists.
-    else if (v.length > 0) (hello[key] as string[]) = v as string[]
+    else if (v.length > 0) (hello[key] as string[]) = v
   }
   if (obj.sni !== undefined) {
     if (typeof obj.sni !== 'boolean') problems.push('"sni" must be true or false')

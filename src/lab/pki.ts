@@ -102,7 +102,7 @@ const isRsa = (spec: KeySpec) => spec.startsWith('rsa')
 /** The algorithm a public key is imported with (the hash does not matter for a key that only verifies). */
 function keyAlgorithm(spec: KeySpec): webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams {
   if (isRsa(spec)) return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
-  return { name: 'ECDSA', namedCurve: CURVES[spec as keyof typeof CURVES] } as webcrypto.EcKeyImportParams
+  return { name: 'ECDSA', namedCurve: CURVES[spec as keyof typeof CURVES] }
 }
 
 function signAlgorithm(issuer: KeySpec, signature: CertSignature): SignAlgorithm {
@@ -113,7 +113,7 @@ function signAlgorithm(issuer: KeySpec, signature: CertSignature): SignAlgorithm
   const hash = HASHES[signature]
   if (!hash) throw new AppError('USAGE', `unknown signature "${String(signature)}"`)
   if (isRsa(issuer)) return { name: 'RSASSA-PKCS1-v1_5', hash }
-  return { name: 'ECDSA', namedCurve: CURVES[issuer as keyof typeof CURVES], hash } as webcrypto.EcKeyImportParams
+  return { name: 'ECDSA', namedCurve: CURVES[issuer as keyof typeof CURVES], hash }
 }
 
 /**

@@ -47,7 +47,7 @@ export async function readKeptPorts(file: string, lab: string): Promise<KeptPort
     if (!isPort(port)) throw bad(`hosts.${name} must be a port (1-65535)`)
     hosts.set(name, port)
   }
-  return { hosts, aia: (j.aia as number | null | undefined) ?? null }
+  return { hosts, aia: j.aia ?? null }
 }
 
 /** Records the ports (replacing the file whole: a reader sees the old one or the new one). */

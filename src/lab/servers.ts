@@ -134,7 +134,7 @@ export function tlsGroupServer(names: string[], spec: LabSpec, pki: LabPki): Tls
     // The listener's own context answers hellos without SNI: it is the first host's.
     if (name === names[0]) server.setSecureContext({ ...settings, ...contextFor(chain, pki) })
   }
-  return { server: server as unknown as Server, serve }
+  return { server: server, serve }
 }
 
 /** Hostile or broken servers: what the resolver and the device must survive. */

@@ -92,7 +92,7 @@ export function buildMatrix(
         mismatch,
         ...(verdict === 'incomplete' ? { left } : {}),
       })
-      if (mismatch) matrix.mismatches.push({ target, device: d.label, expect: expect!, verdict })
+      if (mismatch) matrix.mismatches.push({ target, device: d.label, expect: expect, verdict })
     }
     matrix.rows.push({ target, expect, cells })
   }

@@ -466,8 +466,8 @@ export class HistoryStore {
 
   private json<T>(col: JsonColumn<T>, text: unknown): JsonRead<T> {
     if (typeof text !== 'string' || text.length > 65_536) return readJsonColumn(col, text)
-    let cache = this.parsedJson.get(col as JsonColumn<unknown>)
-    if (!cache) this.parsedJson.set(col as JsonColumn<unknown>, (cache = new Map()))
+    let cache = this.parsedJson.get(col)
+    if (!cache) this.parsedJson.set(col, (cache = new Map()))
     let v = cache.get(text)
     if (v === undefined) {
       v = readJsonColumn(col, text)

@@ -92,7 +92,7 @@ function recordOf<T extends z.ZodType>(value: T) {
     for (const [k, item] of Object.entries(v)) {
       const r = value.safeParse(item)
       if (!r.success) {
-        for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [k, ...issue.path] } as never)
+        for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [k, ...issue.path] })
         return z.NEVER
       }
       out[k] = r.data

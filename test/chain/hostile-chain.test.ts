@@ -28,7 +28,7 @@ test('a server sending a chain larger than the cap gets chain-too-large, quickly
     const resolver = await labResolver(lab)
     const o = await resolver.resolve(labTargets(lab).get('huge.test')!)
     assert.equal(o.error?.code, 'chain-too-large')
-    assert.match(o.error!.message, /exceeds 262144/)
+    assert.match(o.error.message, /exceeds 262144/)
     assert.deepEqual(o.served, [])
   } finally {
     await lab.close()
@@ -58,8 +58,8 @@ test("a Certificate message over Node's 100 KiB limit but under our cap is captu
     const resolver = await labResolver(lab)
     const o = await resolver.resolve(labTargets(lab).get('over.test')!)
     assert.equal(o.error?.code, 'chain-over-node-limit')
-    assert.match(o.error!.message, /102400 bytes Node's TLS library accepts/)
-    assert.doesNotMatch(o.error!.message, /\n/)
+    assert.match(o.error.message, /102400 bytes Node's TLS library accepts/)
+    assert.doesNotMatch(o.error.message, /\n/)
     assert.equal(o.capture, 'wire')
     // The chain exactly as sent, duplicates included, and the anchors planning needs.
     assert.deepEqual(

@@ -155,12 +155,12 @@ describe('tlsmatrix doctor', { timeout: 300_000 }, () => {
       { stdio: ['pipe', 'pipe', 'inherit'] },
     )
     try {
-      const url = await new Promise<string>((r) => createInterface({ input: server.stdout! }).once('line', r))
+      const url = await new Promise<string>((r) => createInterface({ input: server.stdout }).once('line', r))
       const io = testIo()
       assert.equal(await run(['doctor', '--device', url], io), 0, io.out() + io.err())
       assert.match(io.out(), /^✓ line speed: AT answered through the serial server/m)
     } finally {
-      server.stdin!.end()
+      server.stdin.end()
       await new Promise((r) =>
         server.exitCode !== null || server.signalCode !== null ? r(null) : server.once('exit', r),
       )

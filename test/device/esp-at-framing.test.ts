@@ -139,7 +139,7 @@ test('busy p... and ERR CODE lines end a command as an error; SEND FAIL too', as
     'AT+FAKE\r\n': 'ERR CODE:0x01090000\r\n\r\nERROR\r\n',
     'AT+X\r\n': '\r\nSEND FAIL\r\n',
   }
-  const t = scriptedTransport((w) => (replies[w] ? Buffer.from(replies[w]!) : null))
+  const t = scriptedTransport((w) => (replies[w] ? Buffer.from(replies[w]) : null))
   const ch = new AtChannel(t, ESP_FRAMING)
   const got: AtResponse[] = []
   for (const c of ['AT+CIPSTART', 'AT+FAKE', 'AT+X']) got.push(await ch.exec(c, { timeoutMs: 2000 }))

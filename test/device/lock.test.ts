@@ -85,7 +85,7 @@ test('processes racing to take over one stale lock: exactly one wins, each round
     const inbox = racers.map((c) => {
       const lines: string[] = []
       const waiters: Array<() => void> = []
-      createInterface({ input: c.stdout! }).on('line', (l) => {
+      createInterface({ input: c.stdout }).on('line', (l) => {
         lines.push(l)
         for (const w of waiters.splice(0)) w()
       })
@@ -104,7 +104,7 @@ test('processes racing to take over one stale lock: exactly one wins, each round
     })
     for (let r = 0; r < rounds; r++) {
       await Promise.all(inbox.map((i) => i.expect(`ready ${r}`)))
-      for (const c of racers) c.stdin!.write(`go ${r}\n`)
+      for (const c of racers) c.stdin.write(`go ${r}\n`)
       const results = await Promise.all(
         inbox.map(async (i) => {
           const won = i.expect(`won ${r}`).then((l) => l)
@@ -117,7 +117,7 @@ test('processes racing to take over one stale lock: exactly one wins, each round
       for (const l of results.filter((x) => !x.startsWith('won'))) assert.match(l, /^busy \d+ DEVICE_BUSY /, l)
     }
   } finally {
-    for (const c of racers) c.stdin!.end()
+    for (const c of racers) c.stdin.end()
     await Promise.all(racers.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))))
   }
 })

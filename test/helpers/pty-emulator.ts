@@ -11,14 +11,14 @@ export async function ptyEmulator(
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   const path = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve)
+    createInterface({ input: child.stdout }).once('line', resolve)
     child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)))
   })
   return {
     path,
     child,
     stop: async () => {
-      child.stdin!.end()
+      child.stdin.end()
       // A child killed by a signal has no exit code, only a signal code: it has exited all the same.
       await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)))
     },

@@ -21,10 +21,10 @@ export function spawnCli(args: readonly string[], opts: { cwd?: string; entry?: 
   })
   let out = ''
   let err = ''
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString()
   })
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString()
   })
   const exited = new Promise<number | string>((resolve) =>

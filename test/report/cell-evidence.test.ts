@@ -64,7 +64,7 @@ test("a fail needs the module's word on every planned CA: budget, link and unrec
     assert.equal(c.complete, false, reason)
     assert.equal(c.mismatch, false, reason)
     assert.match(
-      c.notRun!.detail,
+      c.notRun.detail,
       new RegExp(`1 of 2 planned CA\\(s\\) without the module's word: "?Inter"? \\(${reason}: x\\)`),
     )
   }
@@ -78,7 +78,7 @@ test("a fail needs the module's word on every planned CA: budget, link and unrec
   // A run stopped before its plan was stored: which CAs remain is unknown, so no fail either.
   const noPlan = build([attempt(ROOT, {})], { planned: null, why: 'the run was interrupted' })
   assert.equal(noPlan.notRun?.reason, 'incomplete')
-  assert.match(noPlan.notRun!.detail, /the run ended before its plan was complete \(the run was interrupted\)/)
+  assert.match(noPlan.notRun.detail, /the run ended before its plan was complete \(the run was interrupted\)/)
   // Every planned CA judged in an interrupted run: the fail stands.
   const judged = build([attempt(ROOT, {}), attempt(INTER, {})], {
     planned: [ROOT, INTER],

@@ -99,7 +99,7 @@ test('junit: one suite per firmware column, one testcase per target, failures, m
   // Control characters are written out (`\x1b`, `\x0d`), in the message and the body alike.
   const shown = (l: string) => l.replace('\x1b', '\\x1b').replace('\r\n', '\\x0d\\x0a')
   assert.equal(ebayOld.failure?.message, `handshake: ${HOSTILE_LINES.map(shown).join(' | ')}`)
-  for (const l of HOSTILE_LINES) assert.ok(ebayOld.failure!.body.includes(`  ${shown(l)}`), l)
+  for (const l of HOSTILE_LINES) assert.ok(ebayOld.failure.body.includes(`  ${shown(l)}`), l)
   // A pass is a passing testcase; a not-run is skipped with its reason; no data is skipped too.
   assert.equal(neu!.get('www.ebay.com:443')!.failure, null)
   assert.equal(neu!.get('www.ebay.com:443')!.skipped, null)
@@ -168,11 +168,11 @@ test('junit: a regression is looked up by target and firmware: another column of
   const nightly = await byCase(model)
   const same = nightly.get('both.test:443 SPWF04SA@1.0.0')!
   assert.equal(same.failure?.type, 'fail')
-  assert.doesNotMatch(same.failure!.body, /Regression|pass → fail|why of 1\.1\.0/)
+  assert.doesNotMatch(same.failure.body, /Regression|pass → fail|why of 1\.1\.0/)
   const regressed = nightly.get('both.test:443 SPWF04SA@1.1.0')!
   assert.equal(regressed.failure?.type, 'fail regression')
   assert.match(
-    regressed.failure!.body,
+    regressed.failure.body,
     /Regression from run:a to run:b: SPWF04SA@1\.1\.0 pass → SPWF04SA@1\.1\.0 fail \(key-unsupported\)\.\nwhy of 1\.1\.0/,
   )
   // A firmware baseline against a run holding 1.0.0: only the 1.0.0 testcase carries the regression.

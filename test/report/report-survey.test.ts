@@ -168,7 +168,7 @@ test('report from two real surveys: every format written under its fixed name, t
   // says it was emulated, and the verdict rests on the profile's guesses.
   for (const c of m.cells) {
     assert.equal(c.evidence.provenance?.kind, 'emu', `${c.target} ${c.key}`)
-    assert.match(c.evidence.provenance!.url!, /^emu:spwf04sa-1\.[01]\.0\?no-dns$/)
+    assert.match(c.evidence.provenance.url!, /^emu:spwf04sa-1\.[01]\.0\?no-dns$/)
   }
   const expiredCell = cell('ecdhe.report.test', '1.0.0')
   assert.ok(expiredCell.evidence.provenance!.guesses.length > 0)

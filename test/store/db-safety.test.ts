@@ -29,7 +29,7 @@ test(
       spawn(process.execPath, [...process.execArgv, OPENER, path, go], { stdio: ['ignore', 'pipe', 'inherit'] }),
     )
     const lines = kids.map((k) => {
-      const rl = createInterface({ input: k.stdout! })
+      const rl = createInterface({ input: k.stdout })
       const ready = new Promise<void>((r) => rl.once('line', () => r()))
       const result = new Promise<string>((r) => {
         let last = ''

@@ -64,7 +64,7 @@ test(
         { stdio: ['ignore', 'ignore', 'pipe'] },
       )
       let stderr = ''
-      first.stderr!.on('data', (d: Buffer) => {
+      first.stderr.on('data', (d: Buffer) => {
         stderr += d.toString()
       })
       const exited = new Promise<number | null>((r) => first.once('exit', (code) => r(code)))

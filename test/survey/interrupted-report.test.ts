@@ -123,7 +123,7 @@ describe('an interrupted run: its unfinished cells are incomplete, never fail, a
     assert.equal(cell.complete, false)
     assert.equal(cell.notRun?.reason, 'incomplete')
     assert.match(
-      cell.notRun!.detail,
+      cell.notRun.detail,
       /1 of 2 planned CA\(s\) without the module's word: .*not tried: the run was interrupted/,
     )
     assert.match(

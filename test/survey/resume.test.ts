@@ -137,7 +137,7 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
         { stdio: ['ignore', 'ignore', 'pipe'] },
       )
       let stderr = ''
-      child.stderr!.on('data', (d: Buffer) => {
+      child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString()
       })
       await waitFor(

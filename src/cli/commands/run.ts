@@ -61,8 +61,7 @@ async function withSpec(opts: SurveyOptions, file: string, io: Io): Promise<Surv
     flag: string,
     key: K,
     value: SurveyOptions[K] | undefined,
-  ): Partial<SurveyOptions> =>
-    cli.has(flag) || value === undefined ? {} : ({ [key]: value } as Partial<SurveyOptions>)
+  ): Partial<SurveyOptions> => (cli.has(flag) || value === undefined ? {} : { [key]: value })
   const r = spec.report
   return {
     ...opts,

@@ -105,12 +105,12 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
   }
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     if (stderr.length < 4000) stderr += d.toString()
   })
   // The emulator's own errors become transcript notes: evidence of why a command went unanswered.
   const notes = noteRelay()
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     if (line.startsWith(EMULATOR_ERROR_PREFIX))
       notes.push(`emulator: ${line.slice(EMULATOR_ERROR_PREFIX.length).slice(0, 500)}`)
   })
@@ -124,7 +124,7 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
         ),
       )
     }, opts.startTimeoutMs ?? 60_000)
-    const rl = createInterface({ input: child.stdout! })
+    const rl = createInterface({ input: child.stdout })
     rl.once('line', (line) => {
       clearTimeout(timer)
       rl.close()
@@ -157,7 +157,7 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
     onClose: (cb) => serial.onClose((err) => setTimeout(() => cb(exited ? new Error(exited) : err), 50)),
     close: async () => {
       await serial.close()
-      child.stdin!.end()
+      child.stdin.end()
       // A child killed by a signal has no exit code, only a signal code: it has exited all the same.
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r))

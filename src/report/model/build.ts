@@ -540,7 +540,7 @@ class Context {
       now: new Date(a.recordedAt),
       server: { own: own ? fact(own) : null, broad: broad ? fact(broad) : null },
       issued: this.issuedBy,
-    } as Parameters<typeof predict>[0])
+    })
   }
 
   /**
