@@ -72,7 +72,7 @@ describe('inputs are checked before any work', () => {
       ),
       2,
     )
-    assert.match(io2.err(), /stray\.json: .*module must be SPWF04SA, SPWF01SA, ESP32/)
+    assert.match(io2.err(), /stray\.json: module is missing; firmware is missing;/)
   })
 
   test('--hello: unknown keys and wrong types are exit 2, each named', async () => {
