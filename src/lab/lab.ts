@@ -184,7 +184,7 @@ export async function startLab(spec: LabSpec, opts: StartLabOptions): Promise<Ru
     }
     hosts.sort((a, b) => Object.keys(spec.hosts).indexOf(a.name) - Object.keys(spec.hosts).indexOf(b.name))
     if (opts.portsFile)
-      await writeKeptPorts(opts.portsFile, spec.name, {
+      writeKeptPorts(opts.portsFile, spec.name, {
         hosts: new Map(hosts.map((h) => [h.name, h.listenPort])),
         aia: spec.aia ? aiaPort : null,
       })

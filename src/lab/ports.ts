@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomicSync } from '../core/atomic-write.js'
 import { AppError } from '../core/errors.js'
 
 /**
@@ -51,7 +51,7 @@ export async function readKeptPorts(file: string, lab: string): Promise<KeptPort
 }
 
 /** Records the ports (replacing the file whole: a reader sees the old one or the new one). */
-export async function writeKeptPorts(file: string, lab: string, ports: KeptPorts): Promise<void> {
+export function writeKeptPorts(file: string, lab: string, ports: KeptPorts): void {
   const text = `${JSON.stringify(
     {
       lab,
@@ -62,12 +62,9 @@ export async function writeKeptPorts(file: string, lab: string, ports: KeptPorts
     null,
     2,
   )}\n`
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
-    await writeFile(tmp, text, { flag: 'wx' })
-    await rename(tmp, file)
+    writeFileAtomicSync(file, text)
   } catch (err) {
-    await unlink(tmp).catch(() => undefined)
     throw new AppError('USAGE', `--ports ${file}: cannot write it: ${(err as Error).message}`, { cause: err })
   }
 }
