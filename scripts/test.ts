@@ -8,6 +8,7 @@
  */
 import { readdirSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
+import type { Transform } from 'node:stream'
 import { run } from 'node:test'
 import { spec } from 'node:test/reporters'
 import { fileURLToPath } from 'node:url'
@@ -81,7 +82,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const f = own(d)
     if (f) took.set(f, { ms: d.details.duration_ms, passed: d.details.passed })
   })
-  const out = stream.compose(new spec())
+  // Named: left to inference, @types/node types compose()'s result as any.
+  const out = stream.compose<Transform>(new spec())
   out.pipe(process.stdout, { end: false })
   out.once('end', () => {
     const top = [...took].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)

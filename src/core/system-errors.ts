@@ -1,4 +1,4 @@
-import { AppError, messageOf } from './errors.js'
+import { AppError, isAppError, messageOf } from './errors.js'
 
 /**
  * Turns whatever reached the top of a command into an AppError with a stable code. Operating
@@ -6,7 +6,7 @@ import { AppError, messageOf } from './errors.js'
  * input errors with the system's words; anything else is a bug of ours, said plainly.
  */
 export function asAppError(err: unknown): AppError {
-  if (err instanceof AppError) return err
+  if (isAppError(err)) return err
   const errno = (err as NodeJS.ErrnoException | null)?.code
   const where = err as { path?: string; address?: string; port?: number } | null
   switch (errno) {

@@ -88,9 +88,8 @@ export async function moduleConnect(
   }
 }
 
-const dnsIsOff = async (host: string): Promise<string> => {
-  throw new Error(`${host} is not in the emulator's --resolve/--connect-to map and DNS is off`)
-}
+const dnsIsOff = (host: string): Promise<string> =>
+  Promise.reject(new Error(`${host} is not in the emulator's --resolve/--connect-to map and DNS is off`))
 
 async function plainConnect(to: Endpoint, timeoutMs: number): Promise<ModuleConnection> {
   return await new Promise((resolve) => {

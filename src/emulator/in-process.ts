@@ -80,12 +80,13 @@ export function openInProcessEmulator(opts: InProcessEmulatorOptions): Transport
 
   return {
     describe: opts.describe,
-    write: async (data) => {
-      if (closed) throw new Error(`${opts.describe} is not open`)
+    write: (data) => {
+      if (closed) return Promise.reject(new Error(`${opts.describe} is not open`))
       const bytes = Buffer.from(data)
       setImmediate(() => {
         if (!closed) module.receive(bytes)
       })
+      return Promise.resolve()
     },
     onData: (cb) => {
       onData.push(cb)
@@ -98,13 +99,16 @@ export function openInProcessEmulator(opts: InProcessEmulatorOptions): Transport
       onNote = cb
       for (const t of earlyNotes.splice(0)) cb(t)
     },
-    close: async () => {
-      if (closed) return
-      closed = true
-      toRunner.length = 0
-      module.powerOff()
-      // As a serial port reports its own close.
-      for (const cb of onClose) cb()
-    },
+    // Nothing to wait for; the executor turns a throw (a close callback's) into a rejection, as before.
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (closed) return resolve()
+        closed = true
+        toRunner.length = 0
+        module.powerOff()
+        // As a serial port reports its own close.
+        for (const cb of onClose) cb()
+        resolve()
+      }),
   }
 }

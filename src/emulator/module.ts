@@ -172,12 +172,13 @@ export class EmulatedModule {
         this.line = []
         this.overflow = false
         if (this.ram.echo) this.opts.output(Buffer.from(`${cmd}\r\n`, 'latin1'))
-        const { busy, prompt } = this.opts.dialect
-        if (busy && this.busy > 0 && (overflow || cmd.length > 0)) this.opts.output(busy(this.context()))
+        const dialect = this.opts.dialect
+        if (dialect.busy && this.busy > 0 && (overflow || cmd.length > 0))
+          this.opts.output(dialect.busy(this.context()))
         else if (overflow) this.enqueue(null, null)
         else if (cmd.length > 0) {
-          const asked = prompt ? prompt(cmd, this.context()) : null
-          const need = prompt ? (asked?.length ?? 0) : this.opts.dialect.payloadLength(cmd, this.opts.profile)
+          const asked = dialect.prompt ? dialect.prompt(cmd, this.context()) : null
+          const need = dialect.prompt ? (asked?.length ?? 0) : dialect.payloadLength(cmd, this.opts.profile)
           if (asked && need > 0) this.opts.output(asked.prompt)
           if (need > 0) this.payload = { cmd, need, got: [], size: 0 }
           else this.enqueue(cmd, null)

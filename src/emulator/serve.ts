@@ -57,7 +57,11 @@ export interface RunningEmulator {
  */
 export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmulator> {
   let sink: (b: Buffer) => Promise<void> = async () => {}
-  const out = new Pacer(opts.baud, (b) => sink(b), opts.clock.monotonic)
+  const out = new Pacer(
+    opts.baud,
+    (b) => sink(b),
+    () => opts.clock.monotonic(),
+  )
   const module = new EmulatedModule({
     profile: opts.profile,
     dialect: opts.dialect,
@@ -77,7 +81,11 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     log: opts.log,
     error: opts.error,
   })
-  const input = new Pacer(opts.baud, (b) => module.receive(b), opts.clock.monotonic)
+  const input = new Pacer(
+    opts.baud,
+    (b) => module.receive(b),
+    () => opts.clock.monotonic(),
+  )
 
   if (opts.listen.kind === 'pty') {
     const { master, slave, path: pty } = openPtyPair()
@@ -113,13 +121,16 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     return {
       url: pty,
       stats: () => ({ bytesIn: input.bytes, bytesOut: out.bytes, ...module.stats }),
-      close: async () => {
-        out.clear()
-        // Its connections close with it: a request in flight must not keep the process up until it times out.
-        module.powerOff()
-        masterStream.destroy()
-        slaveStream.destroy()
-      },
+      // Nothing to wait for; the executor keeps a throw a rejection, as when this was async.
+      close: () =>
+        new Promise<void>((resolve) => {
+          out.clear()
+          // Its connections close with it: a request in flight must not keep the process up until it times out.
+          module.powerOff()
+          masterStream.destroy()
+          slaveStream.destroy()
+          resolve()
+        }),
     }
   }
 
@@ -145,8 +156,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
       if (client === socket) client = null
     })
   })
-  sink = async (b) => {
+  sink = (b) => {
     client?.write(b)
+    return Promise.resolve()
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

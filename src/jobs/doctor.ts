@@ -89,7 +89,8 @@ export async function doctorJob(
     steps.push(s)
     onStep(s)
   }
-  let lost: string | null = null
+  // Set by the transport's onClose callback; widened so TypeScript does not take it for null forever after this line.
+  let lost = null as string | null
   const held: Held = { transport: null, module: null, release: null }
   let suggested = opts.device
   let wrongBaud: { detail: string; baud: number } | null = null

@@ -77,7 +77,7 @@ export type SurveyEvent =
   | { kind: 'pruned'; days: number; pruned: Pruned }
 
 export interface SurveyWatch {
-  on(e: SurveyEvent): void
+  on: (e: SurveyEvent) => void
   /** Progress of the devices and of the phases (opening, resolving, planning). */
   observer?: SurveyObserver
   onPhase?: (text: string) => void

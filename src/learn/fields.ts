@@ -68,12 +68,14 @@ export interface FieldDifference {
   other: unknown
 }
 
+const isList = (v: unknown): v is unknown[] => Array.isArray(v)
+
 /** Whether a learned value stands for the other profile's (sizes within the search resolution, sets unordered). */
 export function sameValue(path: FieldPath, learned: unknown, other: unknown): boolean {
   const tol = SIZE_RESOLUTION[path]
   if (tol !== undefined && typeof learned === 'number' && typeof other === 'number')
     return learned <= other && other - learned < tol
-  if (SETS.has(path) && Array.isArray(learned) && Array.isArray(other))
+  if (SETS.has(path) && isList(learned) && isList(other))
     return JSON.stringify([...learned].sort()) === JSON.stringify([...other].sort())
   return JSON.stringify(learned) === JSON.stringify(other)
 }

@@ -9,7 +9,7 @@ import {
   type TrustStore,
 } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
-import { AppError, messageOf } from '../core/errors.js'
+import { AppError, isAppError, messageOf } from '../core/errors.js'
 import { lockDevice, type EmulatorOpener, type OpenedModule } from '../device/index.js'
 import { helloOf } from '../profile/index.js'
 import { openModule, planModule } from '../families/index.js'
@@ -304,7 +304,7 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
  * code (the database failing), INTERNAL for a bug, never a device fault. The run is interrupted.
  */
 function stoppedBy(failure: { label: string; err: unknown }, runId: string): AppError {
-  if (failure.err instanceof AppError) return failure.err
+  if (isAppError(failure.err)) return failure.err
   const e = new AppError(
     'INTERNAL',
     `a bug in tlsmatrix stopped run ${runId} (device ${failure.label}: ${messageOf(failure.err)}); the module is not at fault, and what was recorded is kept`,
@@ -437,7 +437,8 @@ async function resolveAndPlan(
   resolutions.listen(arrived)
   const complete = await Promise.all(running)
   if (complete.includes(false)) return null
-  return await timed('plan', async () => {
+  // Synchronous work: a throw inside still becomes timed()'s rejection, since timed calls fn in its try.
+  return await timed('plan', () => {
     const broad = resolutions.byHello.get(broadKey)!
     const plans: DevicePlan[] = []
     for (const d of input.devices) {
@@ -456,7 +457,7 @@ async function resolveAndPlan(
       feeds.get(d.label)?.finish(plan)
       plans.push(plan)
     }
-    return plans
+    return Promise.resolve(plans)
   })
 }
 

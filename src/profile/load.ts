@@ -26,15 +26,16 @@ export interface DialectRules {
   validate?(profile: FirmwareProfile): string[]
 }
 
+/** Plain functions, not methods (no `this`): they are destructured and passed around on their own. */
 export interface ProfileLoader {
-  loadProfile(idOrPath: string, dirs?: readonly string[]): Promise<FirmwareProfile>
-  loadAllProfiles(dirs?: readonly string[]): Promise<FirmwareProfile[]>
+  loadProfile: (idOrPath: string, dirs?: readonly string[]) => Promise<FirmwareProfile>
+  loadAllProfiles: (dirs?: readonly string[]) => Promise<FirmwareProfile[]>
   /**
    * Reads and validates every profile a run may pick, when it starts: a stray or broken file in
    * --profiles is a usage error naming the file, not a device "lost" after resolution.
    */
-  checkProfileDirs(dirs: readonly string[]): Promise<void>
-  validateProfile(raw: unknown, source: string): FirmwareProfile
+  checkProfileDirs: (dirs: readonly string[]) => Promise<void>
+  validateProfile: (raw: unknown, source: string) => FirmwareProfile
 }
 
 /** Profile loading for these dialects (the list is read at each call: a dialect registered later counts). */

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { AppError } from '../core/errors.js'
+import { AppError, isAppError } from '../core/errors.js'
 import { makeDir } from '../core/make-dir.js'
 import { MIGRATIONS } from './migrations.js'
 
@@ -215,7 +215,7 @@ function migrate(db: Db, path: string): void {
  * rolled back, so the file is as it was. Locks stay STORE_LOCKED.
  */
 function migrationError(err: unknown, path: string): AppError {
-  if (err instanceof AppError) return err
+  if (isAppError(err)) return err
   const mapped = storeError(err, path)
   if (mapped.code !== 'INTERNAL') return mapped
   return new AppError(

@@ -467,7 +467,7 @@ export class HistoryStore {
   private json<T>(col: JsonColumn<T>, text: unknown): JsonRead<T> {
     if (typeof text !== 'string' || text.length > 65_536) return readJsonColumn(col, text)
     let cache = this.parsedJson.get(col)
-    if (!cache) this.parsedJson.set(col, (cache = new Map()))
+    if (!cache) this.parsedJson.set(col, (cache = new Map<string, JsonRead<unknown>>()))
     let v = cache.get(text)
     if (v === undefined) {
       v = readJsonColumn(col, text)

@@ -303,7 +303,7 @@ export function checkShape(db: Db, name: string): void {
     if (type !== 'table')
       throw new AppError(
         'STORE_CORRUPT',
-        `${name} has no table ${table}${type ? ` (a ${String(type)} of that name)` : ''}: not a tlsmatrix database of a known schema`,
+        `${name} has no table ${table}${typeof type === 'string' && type ? ` (a ${type} of that name)` : ''}: not a tlsmatrix database of a known schema`,
       )
     if (missing.length || extra.length)
       throw new AppError(
@@ -336,14 +336,18 @@ function isPrefix(a: readonly string[], b: readonly string[]): boolean {
 function fingerprint(values: readonly unknown[]): string {
   const h = createHash('sha256')
   for (const v of values) {
-    // Typed, so null, 1 and '1' differ; a length prefix keeps values from running together.
-    const text =
-      v === null || v === undefined
-        ? 'n'
-        : Buffer.isBuffer(v)
-          ? `b${v.toString('base64')}`
-          : `${typeof v === 'number' || typeof v === 'bigint' ? 'i' : 's'}${String(v)}`
+    // A length prefix keeps values from running together.
+    const text = typedText(v)
     h.update(`${text.length}:${text}`)
   }
   return h.digest('hex')
+}
+
+/** A value with its kind, so null, 1 and '1' differ. */
+function typedText(v: unknown): string {
+  if (v === null || v === undefined) return 'n'
+  if (Buffer.isBuffer(v)) return `b${v.toString('base64')}`
+  if (typeof v === 'number' || typeof v === 'bigint') return `i${v}`
+  // SQLite gives only strings past here; JSON keeps anything else from reading as [object Object].
+  return `s${typeof v === 'string' ? v : JSON.stringify(v)}`
 }

@@ -566,5 +566,7 @@ function describe(v: unknown): string {
   if (v === null || v === undefined) return 'NULL'
   if (Buffer.isBuffer(v)) return `a BLOB of ${v.length} bytes`
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
-  return String(v)
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v)
+  // SQLite holds nothing else; said by its type rather than as [object Object].
+  return `a ${typeof v}`
 }

@@ -7,11 +7,11 @@ import { parseResolveEntries, resolveAddress } from '../../src/hosts/index.js'
 /** A lookup that answers from a table and counts its calls, so no test asks a real resolver. */
 function tableLookup(table: Record<string, string>) {
   const asked: string[] = []
-  const fn = async (host: string) => {
+  const fn = (host: string): Promise<string> => {
     asked.push(host)
     const a = table[host]
-    if (!a) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
-    return a
+    if (!a) return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }))
+    return Promise.resolve(a)
   }
   return { fn, asked }
 }

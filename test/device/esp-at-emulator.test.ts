@@ -85,9 +85,10 @@ describe('the ESP-AT emulator dialect', () => {
     })
     const t: Transport = {
       describe: 'in-process esp-at',
-      async write(data) {
+      write(data) {
         const copy = Buffer.from(data)
         setImmediate(() => m.receive(copy))
+        return Promise.resolve()
       },
       onData: (cb) => {
         onData = cb

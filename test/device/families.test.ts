@@ -90,10 +90,11 @@ const toyEmulator: DialectHandler = {
   banner: () => ['+EVT:ready'],
   freshRam: () => ({ echo: false, errs: 2, verbose: true, vars: new Map() }),
   payloadLength: () => 0,
-  async handle(cmd, _payload, out) {
+  handle(cmd, _payload, out) {
     if (cmd === 'AT') out.line('DONE')
     else if (cmd === 'AT+VER') out.line('+VER:2.0.1').line('DONE')
     else out.line('FAIL:unknown command')
+    return Promise.resolve()
   },
   lineError: (out) => {
     out.line('FAIL:line')
@@ -107,14 +108,14 @@ class ToyDriver implements ModuleDriver {
   ) {}
   async prepare(): Promise<void> {}
   async clean(): Promise<void> {}
-  async uploadCa(): Promise<never> {
-    throw new Error('not a real driver')
+  uploadCa(): Promise<never> {
+    return Promise.reject(new Error('not a real driver'))
   }
   reboots(): number {
     return 0
   }
-  async httpsGet(): Promise<never> {
-    throw new Error('not a real driver')
+  httpsGet(): Promise<never> {
+    return Promise.reject(new Error('not a real driver'))
   }
   async reset(): Promise<void> {}
   async resync(): Promise<void> {}
@@ -137,9 +138,9 @@ const toyFamily: ModuleFamily = {
   // Its store keeps the DER padded to 4 bytes behind a 4-byte header.
   caUploadBytes: (der) => 4 + Math.ceil(der.length / 4) * 4,
   doctor: {
-    console: async () => ({ step: 'console', status: 'ok', detail: 'no settings', fix: null }),
-    readClock: async () => null,
-    readWifi: async () => ({ ip: null, state: null }),
+    console: () => Promise.resolve({ step: 'console', status: 'ok', detail: 'no settings', fix: null }),
+    readClock: () => Promise.resolve(null),
+    readWifi: () => Promise.resolve({ ip: null, state: null }),
     caReportsKeyId: false,
     joinFix: 'join it',
     answerFix: 'reset it',

@@ -118,7 +118,7 @@ test('processes racing to take over one stale lock: exactly one wins, each round
     }
   } finally {
     for (const c of racers) c.stdin.end()
-    await Promise.all(racers.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))))
+    await Promise.all(racers.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r))))
   }
 })
 

@@ -49,9 +49,7 @@ export async function labResolver(
     aia: opts.aia === false ? null : { ...DEFAULT_AIA, allowPrivate: opts.allowPrivate ?? true },
     clock: systemClock,
     // Tests never ask a real resolver: names not mapped by the lab do not exist.
-    lookup: async (host) => {
-      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
-    },
+    lookup: (host) => Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })),
   })
 }
 

@@ -15,13 +15,14 @@ export function scriptedTransport(
   const t: Transport & { written: string[]; emit(b: Buffer): void; hangUp(): void } = {
     describe: 'scripted',
     written,
-    async write(data) {
+    write(data) {
       written.push(data.toString('latin1'))
       const reply = answer(data.toString('latin1'))
       if (reply)
         setImmediate(() => {
           for (const c of split(reply)) onData(c)
         })
+      return Promise.resolve()
     },
     onData: (cb) => {
       onData = cb

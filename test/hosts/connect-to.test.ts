@@ -16,9 +16,8 @@ import { openDb } from '../../src/store/index.js'
 import { fakeTarget } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
 
-const noDns = async (host: string): Promise<string> => {
-  throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
-}
+const noDns = (host: string): Promise<string> =>
+  Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }))
 
 test('--connect-to moves address and port, --resolve only the address; the name is the key', async () => {
   const map = parseAddressMap({

@@ -277,9 +277,8 @@ test('stable certificates (the demo): restarted on other free ports, the lab ser
       resolveMap: parseAddressMap({ resolve: b.resolveEntries, connectTo: b.connectToEntries }),
       aia: { ...DEFAULT_AIA, allowPrivate: true },
       clock: systemClock,
-      lookup: async (host) => {
-        throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
-      },
+      lookup: (host) =>
+        Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })),
     })
     const o = await resolver.resolve(labTargets(b).get('leaf.stable.test')!)
     assert.equal(o.error, null, o.error?.message)

@@ -43,7 +43,7 @@ describe('a lab host switched to another chain while it runs', () => {
     return o
   }
   const hashes = async (hosts: string[]) =>
-    Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, (await resolveHost(h)).chainHash])))
+    Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, (await resolveHost(h)).chainHash] as const)))
 
   before(async () => {
     lab = await startTestLab()
@@ -210,9 +210,8 @@ describe('tlsmatrix lab --rotate', () => {
         resolveMap: parseResolveEntries(resolveEntries),
         aia: { ...DEFAULT_AIA, allowPrivate: true },
         clock: systemClock,
-        lookup: async (host) => {
-          throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
-        },
+        lookup: (host) =>
+          Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })),
       })
       const { targets } = parseHosts(readFileSync(join(out, 'hosts.txt'), 'utf8'), 'hosts.txt')
       const o = await resolver.resolve(targets.find((t) => t.host === ROTATED)!)

@@ -8,20 +8,20 @@ import { searchLargest } from '../../src/learn/search.js'
 test('the size search finds the largest accepted size within the resolution, from the top down, in few steps', async () => {
   for (const limit of [1500, 2560, 3000, 4092, 9000]) {
     let steps = 0
-    const r = await searchLargest(1000, 16_384, 64, async (t) => {
+    const r = await searchLargest(1000, 16_384, 64, (t) => {
       steps++
-      return { ok: t <= limit, size: t }
+      return Promise.resolve({ ok: t <= limit, size: t })
     })
     assert.ok(r.largest <= limit && limit - r.largest < 64, `${limit}: ${r.largest}`)
     assert.ok(r.smallestFailing! > limit && r.smallestFailing! - r.largest <= 64)
     assert.ok(steps <= 10, `${steps} steps`)
   }
-  const none = await searchLargest(1000, 16_384, 64, async (t) => ({ ok: true, size: t }))
+  const none = await searchLargest(1000, 16_384, 64, (t) => Promise.resolve({ ok: true, size: t }))
   assert.deepEqual(none, { largest: 16_384, smallestFailing: null, incomplete: false })
   // A probe without a verdict stops the search: what is known so far, marked incomplete.
   let n = 0
-  const cut = await searchLargest(1000, 16_384, 64, async (t) =>
-    ++n === 3 ? { ok: null, size: t } : { ok: t <= 5000, size: t },
+  const cut = await searchLargest(1000, 16_384, 64, (t) =>
+    Promise.resolve(++n === 3 ? { ok: null, size: t } : { ok: t <= 5000, size: t }),
   )
   assert.equal(cut.incomplete, true)
   // Sizes measured otherwise than targets (PEM uploads for DER targets) are what the gap counts.
@@ -29,7 +29,7 @@ test('the size search finds the largest accepted size within the resolution, fro
     1000,
     16_384,
     64,
-    async (t) => ({ ok: Math.ceil((t * 4) / 3) <= 4092, size: Math.ceil((t * 4) / 3) }),
+    (t) => Promise.resolve({ ok: Math.ceil((t * 4) / 3) <= 4092, size: Math.ceil((t * 4) / 3) }),
     1334,
   )
   assert.ok(pem.largest <= 4092 && 4092 - pem.largest < 64, String(pem.largest))
@@ -128,10 +128,10 @@ test('a budget spent in the middle of the key probes: the key fields left unknow
   // first key probe, where the budget is spent. Learn sees only what a session returns.
   const session = {
     budgetLeftMs: () => null,
-    tryUpload: async () => ({ id: 'u', attemptId: 1, accepted: true, bytes: 0, lines: [] }),
-    request: async (p: { id: string }) => {
+    tryUpload: () => Promise.resolve({ id: 'u', attemptId: 1, accepted: true, bytes: 0, lines: [] }),
+    request: (p: { id: string }) => {
       asked.push(p.id)
-      if (p.id === 'key.intermediate.rsa-1024') throw new BudgetSpent()
+      if (p.id === 'key.intermediate.rsa-1024') return Promise.reject(new BudgetSpent())
       const hello = {
         cipherSuites: ['TLS_RSA_WITH_AES_128_CBC_SHA'],
         groups: ['secp256r1'],
@@ -143,7 +143,7 @@ test('a budget spent in the middle of the key probes: the key fields left unknow
         compression: [0],
         extensions: [],
       }
-      return {
+      return Promise.resolve({
         id: p.id,
         attemptId: asked.length,
         outcome: p.id === 'hello' ? 'fail' : 'pass',
@@ -152,7 +152,7 @@ test('a budget spent in the middle of the key probes: the key fields left unknow
         httpStatus: 200,
         connections: p.id === 'hello' ? [{ hello, completed: false }] : [],
         replayed: false,
-      }
+      })
     },
   }
   const names = { host: 'probe.test', otherHost: 'other.test', nxHost: 'nx.invalid', port: 1, closedPort: 2 }

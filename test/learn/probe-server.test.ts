@@ -44,7 +44,7 @@ async function attempt(server: ProbeServer, opts: Partial<ConnectionOptions>, pa
       })
       socket!.write(`GET ${path} HTTP/1.1\r\nHost: probe.test\r\nConnection: close\r\n\r\n`)
     })
-    socket.on('error', (err) => done({ ok: false, error: err.message, peer: null, body: null, protocol: null }))
+    socket.on('error', (err: Error) => done({ ok: false, error: err.message, peer: null, body: null, protocol: null }))
     socket.on('close', () => done({ ok: false, error: 'closed', peer: null, body: null, protocol: null }))
   })
 }

@@ -43,9 +43,10 @@ test('index.html: "no reason recorded" in an unsafe row is readable (contrast >=
     // Runs in the page: the browser's getComputedStyle, reached through globalThis (no DOM lib here).
     const { fg, bg } = await note.evaluate((el) => {
       const style = (
-        globalThis as unknown as { getComputedStyle(e: unknown): { color: string; backgroundColor: string } }
+        globalThis as unknown as { getComputedStyle: (e: unknown) => { color: string; backgroundColor: string } }
       ).getComputedStyle
-      return { fg: style(el).color, bg: style(el.closest('tr')).backgroundColor }
+      const cell = el as unknown as { closest(selector: string): unknown }
+      return { fg: style(el).color, bg: style(cell.closest('tr')).backgroundColor }
     })
     const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a)
     const ratio = (hi! + 0.05) / (lo! + 0.05)
@@ -78,7 +79,7 @@ test('index.html: every text in a pass, fail, not-run or unsafe cell is readable
     const pairs = await page.locator('table.matrix td.cell').evaluateAll((cells) => {
       const style = (
         globalThis as unknown as {
-          getComputedStyle(e: unknown): { color: string; backgroundColor: string; display: string }
+          getComputedStyle: (e: unknown) => { color: string; backgroundColor: string; display: string }
         }
       ).getComputedStyle
       type El = { querySelectorAll(s: string): ArrayLike<El>; className: string; textContent: string | null }

@@ -57,7 +57,7 @@ function collector(): Writable & { text: () => string } {
 async function csvOf(rows: CsvAttempt[]): Promise<string[][]> {
   const out = collector()
   assert.equal(await writeAttemptsCsv(hostileModel(), rows, out), rows.length)
-  return parse(out.text(), { relax_column_count: false }) as string[][]
+  return parse(out.text(), { relax_column_count: false })
 }
 
 test('csv: the documented columns, one row per attempt, values as stored', async () => {
@@ -164,7 +164,7 @@ test('csv: the renderer stops pulling attempts while the output is full, and res
   // Now read: everything arrives.
   await releaseAll(out, held, () => finished)
   assert.equal(await done, total)
-  const parsed = parse(Buffer.concat(chunks).toString('utf8')) as string[][]
+  const parsed = parse(Buffer.concat(chunks).toString('utf8'))
   assert.equal(parsed.length, total + 1)
   assert.equal(parsed[total]![1], String(total - 1))
 })
@@ -178,7 +178,7 @@ test('csv: an async iterable of attempts (as a database cursor gives them)', asy
   }
   const out = collector()
   assert.equal(await writeAttemptsCsv(null, rows(), out), 600)
-  const parsed = parse(out.text()) as string[][]
+  const parsed = parse(out.text())
   assert.deepEqual(
     parsed.slice(1).map((r) => Number(r[1])),
     Array.from({ length: 600 }, (_, i) => i),
@@ -232,7 +232,7 @@ test('csv: each row says which device it came from and whether it was emulated',
     [attempt(), attempt({ id: 8, device: 'real' }), attempt({ id: 9, device: 'gone' })],
     out,
   )
-  const [header, ...rows] = parse(out.text()) as string[][]
+  const [header, ...rows] = parse(out.text())
   const at = (r: string[] | undefined, col: string) => r![header!.indexOf(col)]
   assert.deepEqual(header!.slice(-2), ['device_url', 'device_kind'])
   assert.deepEqual([at(rows[0], 'device_url'), at(rows[0], 'device_kind')], ['emu:spwf04sa-1.0.0?no-dns', 'emu'])

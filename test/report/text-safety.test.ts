@@ -125,7 +125,7 @@ test('attempts.csv: ESC, BEL, bidi and zero-width characters are written out in 
   }
   const text = await collect((out) => writeAttemptsCsv(hostile(), [attempt], out))
   assert.doesNotMatch(text, RAW)
-  const [header, row] = parse(text) as string[][]
+  const [header, row] = parse(text)
   const get = (col: (typeof CSV_COLUMNS)[number]) => row![header!.indexOf(col)]!
   assert.equal(
     get('anchor_subject'),

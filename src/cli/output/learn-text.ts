@@ -12,9 +12,10 @@ const show = (v: unknown): string => {
     return v.length ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ') : '(none)'
   if (typeof v === 'object')
     return Object.entries(v as Record<string, unknown>)
-      .map(([k, x]) => `${k} ${String(x)}`)
+      .map(([k, x]) => `${k} ${typeof x === 'string' ? x : JSON.stringify(x)}`)
       .join(', ')
-  return String(v)
+  // Profile values are JSON: a string as it is, anything else as JSON (a number reads the same).
+  return typeof v === 'string' ? v : JSON.stringify(v)
 }
 
 /** A cell cut to `n` characters says it was cut: a list that looks complete but is not would mislead. */

@@ -23,7 +23,7 @@ export function surveyWatch(io: Io, voice: SurveyVoice): SurveyWatch {
   const p = surveyProgress(io)
   return {
     observer: p,
-    onPhase: p.phase,
+    onPhase: (text) => p.phase(text),
     onSurveyEnd: () => p.end(),
     on: (e) => writeSurveyEvent(e, io, voice),
   }

@@ -169,7 +169,7 @@ export async function openEmulator(opts: EmulatorSpawnOptions): Promise<Transpor
 }
 
 /** Notes reach the listener once there is one; those from before it subscribed wait (a few at most). */
-function noteRelay(): { push(text: string): void; listen(cb: (text: string) => void): void } {
+function noteRelay(): { push: (text: string) => void; listen: (cb: (text: string) => void) => void } {
   const early: string[] = []
   let listener: ((text: string) => void) | null = null
   return {

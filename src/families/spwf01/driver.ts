@@ -46,7 +46,7 @@ export class Spwf01Driver implements ModuleDriver {
     private readonly timeouts: DriverTimeouts = DEFAULT_TIMEOUTS,
   ) {
     channel.setFraming(SPWF01_FRAMING)
-    this.reboots = rebootCounter(channel, SPWF01_FRAMING.isReboot)
+    this.reboots = rebootCounter(channel, (line) => SPWF01_FRAMING.isReboot(line))
     channel.onWind((line) => {
       // Pending Data is `:<id>:<len>:<total>` (the reference notes an empty field before <id> in some builds).
       const data = /^\+WIND:55:Pending Data::?(\d+):/.exec(line)

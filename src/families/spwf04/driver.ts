@@ -55,7 +55,7 @@ export class Spwf04Driver implements ModuleDriver {
     private readonly timeouts: DriverTimeouts = DEFAULT_TIMEOUTS,
   ) {
     channel.setFraming(SPWF04_FRAMING)
-    this.reboots = rebootCounter(channel, SPWF04_FRAMING.isReboot)
+    this.reboots = rebootCounter(channel, (line) => SPWF04_FRAMING.isReboot(line))
     this.syncVariable = spwf04Extras(profile).syncVariable
   }
 
