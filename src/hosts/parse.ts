@@ -143,6 +143,10 @@ function parseLine(content: string): Omit<Target, 'source'> | string {
 function parseEndpoint(text: string): { host: string; port: number; kind: Target['hostKind'] } | string {
   let host: string
   let portText: string | undefined
+  // A URL pasted from a browser: say so, rather than read its scheme as a host and the rest as a port.
+  const url = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)([^?#]*)/.exec(text)
+  if (url)
+    return `"${text}" is a URL; write the host as ${url[1] || 'host'}${url[2] && url[2] !== '/' ? ` and the path as path=${url[2]}` : ''} (host[:port] path=/…)`
   if (text.startsWith('[')) {
     const close = text.indexOf(']')
     if (close < 0) return `"${text}": missing ] after IPv6 address`

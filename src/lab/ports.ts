@@ -39,6 +39,7 @@ export async function readKeptPorts(file: string, lab: string): Promise<KeptPort
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('not a JSON object')
   const j = raw as Record<string, unknown>
+  if (typeof j.lab !== 'string') throw bad(`it names no lab ("lab" must be the lab's name, "${lab}")`)
   if (j.lab !== lab) throw bad(`it records the ports of lab ${JSON.stringify(j.lab)}, not "${lab}"`)
   if (j.aia !== undefined && j.aia !== null && !isPort(j.aia)) throw bad('"aia" must be a port (1-65535) or null')
   if (typeof j.hosts !== 'object' || j.hosts === null || Array.isArray(j.hosts)) throw bad('"hosts" must be an object')

@@ -71,6 +71,7 @@ test('every bad line is reported with file:line and why', () => {
     'x.example.com sni=192.0.2.1',
     'x.example.com\ttags=ok,b@d',
     'x.example.com path=/a path=/b',
+    'https://x.example/status',
   ]
   const got = reasons(lines.join('\n'))
   const expectLine = (n: number, fragment: RegExp) =>
@@ -88,6 +89,11 @@ test('every bad line is reported with file:line and why', () => {
   expectLine(9, /comma/)
   expectLine(10, /comma/)
   expectLine(11, /control character CR/)
+  // A URL pasted from a browser is named as one, with what to write instead.
+  expectLine(
+    lines.length,
+    /"https:\/\/x\.example\/status" is a URL; write the host as x\.example and the path as path=\/status/,
+  )
   expectLine(12, /control character NUL/)
   expectLine(13, /longer than 63/)
   expectLine(14, /limit is 253/)

@@ -127,6 +127,11 @@ test('lab --ports FILE that is not a ports file of this lab: a usage error namin
   const io2 = testIo()
   assert.equal(await run(['lab', '--lab-spec', keepSpec, '--cache-dir', keepCache, '--ports', ports], io2), 2)
   assert.match(io2.err(), /hosts\.a\.keep\.test must be a port \(1-65535\)/)
+  // A file without the lab's name says so (not "the ports of lab undefined").
+  writeFileSync(ports, '{"hosts": {}}')
+  const io3 = testIo()
+  assert.equal(await run(['lab', '--lab-spec', keepSpec, '--cache-dir', keepCache, '--ports', ports], io3), 2)
+  assert.match(io3.err(), /ports\.json: it names no lab \("lab" must be the lab's name, "keep"\)/)
   assert.equal(existsSync(join(out, 'hosts.txt')), false)
 })
 
