@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { AtChannel } from '../../src/device/at/channel.js'
 import { SPWF04_FRAMING } from '../../src/families/spwf04/framing.js'
 import { LineReader, type ReaderEvent } from '../../src/device/at/line-reader.js'
+import { Transcript } from '../../src/device/at/transcript.js'
 import { isDeviceError } from '../../src/device/index.js'
 import { scriptedTransport } from '../helpers/scripted-transport.js'
 
@@ -102,6 +103,34 @@ test('the transcript keeps every byte both ways, with direction and time', async
   assert.equal(tx?.data, 'AT+S.TLSCERT=ca,3\r0\r\0')
   assert.equal(rx?.dir, 'rx')
   assert.ok((rx?.t ?? -1) >= 0)
+})
+
+test('the transcript cap is per request: a large answer early in a run leaves later requests their bytes', () => {
+  let t = 0
+  const tr = new Transcript(() => t++, 100)
+  const first = tr.begin()
+  tr.add('tx', 'AT+S.HTTPGET=big\r')
+  tr.add('rx', 'x'.repeat(150))
+  tr.add('rx', 'y'.repeat(30))
+  const big = tr.since(first)
+  assert.equal(big[0]?.data, 'AT+S.HTTPGET=big\r')
+  // What did not fit is said, with how much: 180 bytes did not fit the 100-byte cap.
+  assert.deepEqual(
+    big.slice(1).map((e) => [e.dir, e.data]),
+    [['note', '180 bytes left out of the transcript (cap 100 per request)']],
+  )
+  // The next request has the whole cap again, and its marks stay valid across the let-go entries.
+  const second = tr.begin()
+  assert.ok(second > first)
+  tr.add('tx', 'AT+S.HTTPGET=small\r')
+  tr.add('rx', 'AT-S.OK\r\n')
+  assert.deepEqual(
+    tr.since(second).map((e) => e.data),
+    ['AT+S.HTTPGET=small\r', 'AT-S.OK\r\n'],
+  )
+  // A mark taken before the request began (the survey's own) reads from the request's start.
+  assert.equal(tr.since(first).length, 2)
+  assert.equal(tr.entries.length, 2, "the first request's entries were let go")
 })
 
 test('garbage lines are bounded and do not end a response', () => {

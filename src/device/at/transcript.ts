@@ -6,40 +6,68 @@ export interface TranscriptEntry {
   data: string
 }
 
-/** Keeps the full exchange up to a cap, then notes how much was left out. */
+/**
+ * Keeps the exchange of one request up to a cap, then notes how much was left out. The cap is per
+ * request, not per channel: a long run whose early pages were large still records every later
+ * request's bytes. `begin()` starts a request's record and lets go of what came before, so memory
+ * stays bounded over a run of any length; marks are absolute indexes (`length`), valid across it.
+ */
 export class Transcript {
-  readonly entries: TranscriptEntry[] = []
+  private kept: TranscriptEntry[] = []
+  /** Absolute index of kept[0]. */
+  private base = 0
   private bytes = 0
-  private omitted = 0
+  private omitted: { note: TranscriptEntry; bytes: number } | null = null
 
   constructor(
     private readonly now: () => number,
     private readonly maxBytes = 512 * 1024,
   ) {}
 
+  /** The entries since the last begin() (tests and diagnostics). */
+  get entries(): readonly TranscriptEntry[] {
+    return this.kept
+  }
+
   add(dir: TranscriptEntry['dir'], data: Buffer | string): void {
     const text = typeof data === 'string' ? data : data.toString('latin1')
-    if (this.bytes + text.length > this.maxBytes) {
-      this.omitted += text.length
+    // Past the cap the record is cut (a prefix and a note), never left with a gap.
+    if (this.omitted || this.bytes + text.length > this.maxBytes) {
+      if (!this.omitted) {
+        this.omitted = { note: { dir: 'note', t: this.stamp(), data: '' }, bytes: 0 }
+        this.kept.push(this.omitted.note)
+      }
+      this.omitted.bytes += text.length
+      this.omitted.note.data = `${this.omitted.bytes} bytes left out of the transcript (cap ${this.maxBytes} per request)`
       return
     }
     this.bytes += text.length
-    this.entries.push({ dir, t: Math.round(this.now() * 10) / 10, data: text })
+    this.kept.push({ dir, t: this.stamp(), data: text })
   }
 
-  /** Entries from `index` on, with a note if anything was left out. */
+  /**
+   * A request starts: its bytes get the whole cap, and the entries before it are let go. Returns
+   * its mark, for since().
+   */
+  begin(): number {
+    this.base += this.kept.length
+    this.kept = []
+    this.bytes = 0
+    this.omitted = null
+    return this.base
+  }
+
+  /** Entries from the mark `index` on (copies: a note still counting is not changed under a caller). */
   since(index: number): TranscriptEntry[] {
-    const out = this.entries.slice(index)
-    if (this.omitted > 0)
-      out.push({
-        dir: 'note',
-        t: Math.round(this.now()),
-        data: `${this.omitted} bytes left out of the transcript (cap ${this.maxBytes})`,
-      })
-    return out
+    return this.kept.slice(Math.max(0, index - this.base)).map((e) => ({ ...e }))
   }
 
+  /** The mark of the next entry. */
   get length(): number {
-    return this.entries.length
+    return this.base + this.kept.length
+  }
+
+  private stamp(): number {
+    return Math.round(this.now() * 10) / 10
   }
 }

@@ -197,7 +197,8 @@ export class EspAtDriver implements ModuleDriver {
         'path must start with / and hold printable ASCII without spaces or commas (at most 2048 characters)',
       )
     const port = atPort(req.port)
-    const mark = this.channel.transcript.length
+    // This request's record starts here, with a cap of its own.
+    const mark = this.channel.transcript.begin()
     const started = this.monotonic()
     const lines: string[] = []
     const elapsed = () => this.monotonic()

@@ -109,7 +109,8 @@ export class Spwf01Driver implements ModuleDriver {
     const host = atField('host', req.host, { max: 100 })
     const path = atPath(req.path, 96)
     const port = atPort(req.port)
-    const mark = this.channel.transcript.length
+    // This request's record starts here, with a cap of its own.
+    const mark = this.channel.transcript.begin()
     const started = this.monotonic()
     const lines: string[] = []
     try {

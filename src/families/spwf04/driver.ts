@@ -172,7 +172,8 @@ export class Spwf04Driver implements ModuleDriver {
 
   async httpsGet(req: HttpsRequest): Promise<Attempt> {
     const cmd = `AT+S.HTTPGET=${atField('host', req.host, { max: MAX_HOST })},${atPath(req.path, MAX_PATH)},${atPort(req.port)},2,,,,`
-    const mark = this.channel.transcript.length
+    // This request's record starts here, with a cap of its own.
+    const mark = this.channel.transcript.begin()
     const started = this.monotonic()
     try {
       const r = await this.channel.exec(cmd, {
