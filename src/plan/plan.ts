@@ -104,11 +104,11 @@ export interface TargetObservations {
  * intermediate uploaded. `served` (fingerprints of the chain the module receives) says which CAs
  * the module can reach over the served certificates alone: those come first.
  */
-export function candidatesFor(
-  anchors: readonly Anchor[],
+export function candidatesFor<A extends CandidateLike>(
+  anchors: readonly A[],
   profile: FirmwareProfile,
   served: readonly string[] | null = null,
-): Anchor[] {
+): A[] {
   const byMatch = (m: 'path' | 'ski-aki') => anchors.filter((a) => a.match.includes(m))
   if (profile.tls.anchorMatch === 'ski-aki') {
     const primary = byMatch('ski-aki')
@@ -119,13 +119,16 @@ export function candidatesFor(
   if (served === null) return byMatch('path').sort((a, b) => rank(a) - rank(b))
   const sent = new Set(served)
   // A CA whose verified path from the leaf runs over served certificates only: the module can build it.
-  const reachable = (a: Anchor) => a.paths.some((p) => p.length >= 2 && p.slice(1, -1).every((fp) => sent.has(fp)))
+  const reachable = (a: A) => a.paths.some((p) => p.length >= 2 && p.slice(1, -1).every((fp) => sent.has(fp)))
   const list = anchors.filter((a) => a.match.includes('path') || reachable(a))
   // Reachable first (the one most likely to pass), then roots before intermediates, then the shortest path.
   return list.sort((a, b) => Number(reachable(b)) - Number(reachable(a)) || rank(a) - rank(b))
 }
 
-function rank(a: Anchor): number {
+/** What candidatesFor reads of an anchor: a resolution's Anchor, or one as an observation stored it (the report's). */
+export type CandidateLike = Pick<Anchor, 'kind' | 'paths' | 'match'>
+
+function rank(a: CandidateLike): number {
   const onPath = a.match.includes('path') ? 0 : 2
   const shortest = Math.min(...a.paths.map((p) => p.length), 99)
   return onPath * 100 + (a.kind === 'root' ? 0 : 50) + shortest

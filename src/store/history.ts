@@ -39,8 +39,21 @@ export interface HistoryObservation {
   anchors: string[]
   /** Verified paths (leaf first, sha256) the resolution found: signatures it already checked. */
   paths: string[][]
+  /**
+   * The candidate anchors as stored, each with how it matches (path, ski-aki), its kind and its
+   * paths: enough to tell again which of them a module's plan would offer it (plan's candidatesFor).
+   */
+  candidates: HistoryAnchor[]
   /** Its served chain or its anchors cannot be read (said in the report's unreadable rows): not to be relied on. */
   readonly unreadable: boolean
+}
+
+/** A candidate anchor of an observation, as stored (a field a row lacks is empty). */
+export interface HistoryAnchor {
+  sha256: string
+  kind: 'root' | 'intermediate'
+  match: Array<'path' | 'ski-aki'>
+  paths: string[][]
 }
 
 export interface HistoryCert {
@@ -510,7 +523,7 @@ export class HistoryStore {
       })
       return null
     }
-    let anchors: { anchors: string[]; paths: string[][] } | null = null
+    let anchors: { anchors: string[]; paths: string[][]; candidates: HistoryAnchor[] } | null = null
     let served: string[] | null = null
     let servedBad = false
     let anchorsBad = false
@@ -528,12 +541,21 @@ export class HistoryStore {
       })
       return (served = [])
     }
-    const readAnchors = (): { anchors: string[]; paths: string[][] } => {
+    const readAnchors = (): { anchors: string[]; paths: string[][]; candidates: HistoryAnchor[] } => {
       if (anchors) return anchors
       const v = readJsonColumn(JSON_COLUMNS.observations.anchors, anchorsJson)
       if (v.ok) {
         const list = v.value ?? []
-        return (anchors = { anchors: list.map((a) => a.sha256), paths: list.flatMap((a) => a.paths ?? []) })
+        return (anchors = {
+          anchors: list.map((a) => a.sha256),
+          paths: list.flatMap((a) => a.paths ?? []),
+          candidates: list.map((a) => ({
+            sha256: a.sha256,
+            kind: a.kind === 'intermediate' ? 'intermediate' : 'root',
+            match: (a.match ?? []).filter((m): m is 'path' | 'ski-aki' => m === 'path' || m === 'ski-aki'),
+            paths: a.paths ?? [],
+          })),
+        })
       }
       anchorsBad = true
       this.note({
@@ -543,7 +565,7 @@ export class HistoryStore {
         problem: v.problem,
         effect: 'its anchors are not known: no prediction or chain change rests on it',
       })
-      return (anchors = { anchors: [], paths: [] })
+      return (anchors = { anchors: [], paths: [], candidates: [] })
     }
     return {
       id: id as number,
@@ -564,6 +586,9 @@ export class HistoryStore {
       },
       get paths() {
         return readAnchors().paths
+      },
+      get candidates() {
+        return readAnchors().candidates
       },
       get unreadable() {
         readServed()

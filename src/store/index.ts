@@ -17,7 +17,7 @@ export type {
 export type { LearnRunOptions, StoredTarget, SurveyRunOptions } from './run-options.js'
 export { learnRunState } from './learn-runs.js'
 export { HistoryStore } from './history.js'
-export type { HistoryCert, HistoryObservation, HistoryRun } from './history.js'
+export type { HistoryAnchor, HistoryCert, HistoryObservation, HistoryRun } from './history.js'
 export { OUTCOMES } from './attempts.js'
 export type { Outcome } from './attempts.js'
 export type { KeptConnection, ProbeEvidence } from './schemas.js'

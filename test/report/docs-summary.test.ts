@@ -97,6 +97,36 @@ test('docs export: the matrix, full CA names, SHA-256 and a PEM that parses to t
   )
 })
 
+test('docs export: every passing server of a firmware gets its CA, also those a one-CA store cannot serve beside the set', () => {
+  const { model, der } = docsModel()
+  const { a, b } = realCas()
+  // SPWF04SA 1.1.0 holds one CA: the set serves `www.ebay.com`, azure passes only with the other CA.
+  const set = model.anchorSets.find((s) => s.firmware === '1.1.0')!
+  const passing = model.cells.filter((c) => c.key === 'SPWF04SA@1.1.0' && c.verdict === 'pass' && c.expect !== 'fail')
+  assert.ok(passing.length >= 2)
+  set.anchors = [a.sha]
+  set.store = { caSlots: 1, caBundle: false, maxCaBytes: 4096 }
+  set.perTarget = passing.map((c) => ({ target: c.target, anchors: [c.target === 'azure.test:443' ? b.sha : a.sha] }))
+  set.covers = passing.filter((c) => c.target !== 'azure.test:443').map((c) => c.target)
+  set.uncovered = [{ target: 'azure.test:443', anchors: [b.sha] }]
+  for (const c of passing) c.anchors.passed = [c.target === 'azure.test:443' ? b.sha : a.sha]
+  const text = renderDocs(model, (sha) => der.get(sha) ?? null)
+  const section = text.slice(text.indexOf('### SPWF04SA 1.1.0\n'), text.indexOf('### SPWF04SA 1.0.0\n'))
+  assert.ok(section.length > 0, text)
+  // Every passing server of the firmware is named in its section, on a row with a CA's SHA-256.
+  for (const c of passing) {
+    const rowOf = section.split('\n').find((l) => l.startsWith('|') && l.includes(c.host))
+    assert.ok(rowOf && /`[0-9a-f]{64}`/.test(rowOf), `${c.target} has a CA in:\n${section}`)
+  }
+  assert.match(
+    section,
+    /1 more passing server\(s\) need another CA, uploaded instead of the one\(s\) above: the store holds one CA at a time/,
+  )
+  assert.match(section, new RegExp(`\\| azure\\.test:443 \\| .* \\| \`${b.sha}\` \\|`))
+  // That CA is in the certificates section too.
+  assert.match(text, new RegExp(`- SHA-256: \`${b.sha}\``))
+})
+
 test('docs export: stored bytes that do not hash to the listed SHA-256 are not given as its PEM', () => {
   const { model, der } = docsModel()
   const { a, b } = realCas()

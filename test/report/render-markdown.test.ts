@@ -82,8 +82,9 @@ test('markdown: hostile certificate names, targets, firmware and module lines re
       .map((t) => t.attrGet('href')),
     [],
   )
-  // Code spans only where the renderer put them: its own, and each word GitHub would link by itself
-  // (an address, a URL, a www. name), held as written so it reads the same raw and rendered.
+  // Code spans only where the renderer put them: its own, each word GitHub would link by itself
+  // (an address, a URL, a www. name) and each word with an underscore, held as written so it reads
+  // the same raw and rendered.
   assert.deepEqual(
     [
       ...new Set(
@@ -97,6 +98,7 @@ test('markdown: hostile certificate names, targets, firmware and module lines re
       '=HYPERLINK("http://x',
       'SPWF04SA@1.0.0',
       'SPWF04SA@1.1.0',
+      '_i_',
       'expect=',
       'expect=fail',
       'www.ebay.com:443',
@@ -284,4 +286,45 @@ test('an anchor set names at most 50 targets per CA and says how many more', () 
   const text = renderMarkdown({ ...model, anchorSets: [{ ...set, perTarget }] })
   assert.match(text, /t49\.example:443 and 10 more/)
   assert.ok(!text.includes('t50.example:443'))
+})
+
+test('a why of several parts in one table cell reads as separate sentences, never run together', () => {
+  const model = hostileModel()
+  const entry = model.diff!.regressions[0]!
+  entry.why = [
+    "the server's chain changed between the runs (new intermediate); SPWF04SA 1.0.0 is predicted to fail the new chain too",
+    'intermediate “CN=x” has a 4096-bit key.',
+    'last part',
+  ]
+  model.diff!.notComparable = [
+    {
+      ...entry,
+      target: 'nc.example:443',
+      why: ['SPWF04SA@1.1.0: not run: budget', 'run:2026-1: not run: device-lost'],
+    },
+  ]
+  const text = renderMarkdown(model)
+  assert.ok(
+    text.includes('predicted to fail the new chain too. intermediate “CN=x” has a 4096-bit key. last part |'),
+    text,
+  )
+  assert.match(text, /`SPWF04SA@1\.1\.0`: not run: budget\. run:2026-1: not run: device-lost \|/)
+})
+
+test('md(): a word with underscores (a cipher suite) is a code span, readable raw; with a | it stays entities', () => {
+  const text = md('it chose TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 for a broad client (and _em_, x_<b>y</b>).')
+  assert.ok(text.includes('`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`'), text)
+  assert.ok(!text.includes('&#95;ECDHE'))
+  const children = parser.parseInline(text, {})[0]!.children!
+  assert.deepEqual(
+    children.filter((c) => c.type !== 'text' && c.type !== 'code_inline'),
+    [],
+    'no emphasis, no HTML',
+  )
+  assert.equal(
+    children.map((c) => c.content).join(''),
+    'it chose TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 for a broad client (and _em_, x_<b>y</b>).',
+  )
+  // A | inside a code span would still split a table cell: such a word keeps its entities.
+  assert.equal(md('a_b|c'), 'a&#95;b&#124;c')
 })

@@ -116,11 +116,11 @@ describe('an AIA-only chain on a path-building module (SPWF01SA, emulated) passe
     assert.equal(statements.length, 2, statements.join('\n'))
     assert.match(
       statements[0]!,
-      /^ESP32 reaches aia\.basic\.test(:\d+)? from 4\.1\.1, only with the intermediate .*AIA.* uploaded$/,
+      /^ESP32 reaches aia\.basic\.test(:\d+)? on 4\.1\.1, the only firmware surveyed, only with the intermediate .*AIA.* uploaded$/,
     )
     assert.match(
       statements[1]!,
-      /^SPWF01SA reaches aia\.basic\.test(:\d+)? from 3\.5\.3, only with the intermediate .*AIA.* uploaded$/,
+      /^SPWF01SA reaches aia\.basic\.test(:\d+)? on 3\.5\.3, the only firmware surveyed, only with the intermediate .*AIA.* uploaded$/,
     )
     assert.ok(!model.statements.some((s) => /does not reach/.test(s.text)))
     // A server that sends its intermediate: the root passes, no "only with" finding.

@@ -107,7 +107,7 @@ describe('an interrupted run: its unfinished cells are incomplete, never fail, a
     assert.equal(cell.anchors.failed.length, 2)
     assert.deepEqual(
       model.statements.map((s) => s.text),
-      [`SPWF04SA does not reach ${cell.target} on any firmware surveyed (1.0.0)`],
+      [`SPWF04SA does not reach ${cell.target} on 1.0.0, the only firmware surveyed`],
     )
   })
 

@@ -4,6 +4,7 @@ import { AppError } from '../../core/errors.js'
 import { helloOf, type FirmwareProfile } from '../../profile/index.js'
 import { findFamily, loadProfile } from '../../families/index.js'
 import { predict, type HandshakeFact, type Prediction } from '../../predict/index.js'
+import { candidatesFor } from '../../plan/index.js'
 import {
   helloHash,
   type AttemptRow,
@@ -143,6 +144,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
       ...c.anchors.passed,
       ...c.anchors.failed,
       ...c.evidence.chain,
+      ...(c.untried ?? []),
       ...(c.evidence.anchor ? [c.evidence.anchor] : []),
     ])
       shas.add(s)
@@ -618,6 +620,7 @@ class Context {
           chain,
           rig: this.runs.get(a.runId)?.rig ?? null,
           gaps: this.gapsOf(a.runId, attempts),
+          untried: profile ? untriedCandidates(profile, own, broad, attempts) : [],
         })
         cell.evidence.provenance = this.provenanceOf(cell, attempts)
         cell.module = this.intern(cell.module)
@@ -819,6 +822,26 @@ class Context {
     for (const c of this.cells(latest, rows).cells) out.set(perColumn ? cellId(c.target, c.key) : c.target, c)
     return out
   }
+}
+
+/**
+ * The candidate CAs the run's resolution found for this module (as its plan chooses them: the
+ * observation it planned from, the profile's matching) that no attempt of the cell names: with
+ * `--anchors first` only the preferred one is tried, and a fail then says nothing of the others.
+ */
+function untriedCandidates(
+  profile: FirmwareProfile,
+  own: HistoryObservation | null,
+  broad: HistoryObservation | null,
+  attempts: readonly AttemptRow[],
+): string[] {
+  // The plan's source: the module's own resolution when it got a chain, else the broad one.
+  const source = own && own.served.length > 0 ? own : broad
+  if (!source) return []
+  const tried = new Set(attempts.map((a) => a.anchor))
+  return candidatesFor(source.candidates, profile, source.served)
+    .map((c) => c.sha256)
+    .filter((sha) => !tried.has(sha))
 }
 
 /** A learn run's probes are no verdicts: asked for one, say what it is rather than "no such run". */

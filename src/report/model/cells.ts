@@ -45,6 +45,11 @@ export interface CellInput {
    * unsafe accept, the check the module skipped. Absent: the why says the profile cannot tell.
    */
   strictPredictionOf?: (a: CellAttempt) => StrictJudgement
+  /**
+   * Candidate CAs the run's resolution found for this module that it never tried (`--anchors
+   * first` tries the preferred one only), sha256. A fail then holds for the CA(s) tried only.
+   */
+  untried?: readonly string[]
 }
 
 export interface CellGaps {
@@ -80,6 +85,8 @@ export function buildCell(input: CellInput): Cell {
     cert,
   )
   const rank = (a: CellAttempt) => order.indexOf(a.anchor)
+  // Candidates the plan held but the run did not reach are the incomplete cell's (gaps), not these.
+  const untriedCas = [...new Set(input.untried ?? [])].filter((sha) => !(input.gaps?.planned ?? []).includes(sha))
   const byPreference = [...attempts].sort((a, b) => rank(a) - rank(b) || a.id - b.id)
   const passed = byPreference.filter((a) => a.outcome === 'pass')
   const failed = byPreference.filter((a) => a.outcome === 'fail')
@@ -169,6 +176,13 @@ export function buildCell(input: CellInput): Cell {
       `incomplete: the module failed with ${failedText}, but not every planned CA was tried, so this is no fail; ${incompleteWhy}`,
     )
   }
+  if (verdict === 'fail' && untriedCas.length > 0) {
+    // The module's word is on the CA(s) tried only: the others might have passed.
+    const triedNames = [...new Set(failed.map((a) => a.anchor))].map((sha) => `"${name(sha)}"`)
+    why.push(
+      `failed with ${triedNames.length === 1 ? `the one CA tried, ${triedNames[0]}` : `the ${triedNames.length} CAs tried (${triedNames.join(', ')})`}; ${untriedText(untriedCas, name)}`,
+    )
+  }
   if (verdict === 'pass' && !passed.some((a) => cert(a.anchor)?.selfSigned !== false)) {
     // Every passing CA is an intermediate: what a team must upload is that intermediate.
     const inters = [...new Set(passed.map((a) => a.anchor))]
@@ -179,14 +193,15 @@ export function buildCell(input: CellInput): Cell {
       const r = predictions.get(a.id)?.reasons[0]?.text
       return `with the root "${name(sha)}" it fails (${a.class ?? 'fail'})${r ? `: ${r}` : ''}`
     })
+    const only = complete && untriedCas.length === 0
     why.push(
-      `passes ${complete ? 'only ' : ''}with the intermediate ${inters.map((x) => `"${name(x)}"`).join(' or ')} uploaded${
+      `passes ${only ? 'only ' : ''}with the intermediate ${inters.map((x) => `"${name(x)}"`).join(' or ')} uploaded${
         notSent.length
           ? ` (the server does not send ${notSent.length === inters.length ? 'it' : `"${name(notSent[0]!)}"`}: found through AIA)`
           : ''
       }${rootWhy.length ? `; ${rootWhy.join('; ')}` : complete ? '; no root CA was tried for this module' : ''}${
         complete ? '' : '; not every planned CA was tried'
-      }`,
+      }${untriedCas.length ? `; ${untriedText(untriedCas, name)}` : ''}`,
     )
   }
   // A must-reject target with no CA of its own was tried with a borrowed one: say which and why.
@@ -224,7 +239,12 @@ export function buildCell(input: CellInput): Cell {
         ? { reason: notRunRow.reason?.reason ?? 'unknown', detail: notRunRow.reason?.detail ?? '' }
         : null,
     complete,
-    onlyIntermediate: verdict === 'pass' && complete && !passed.some((a) => cert(a.anchor)?.selfSigned !== false),
+    ...(untriedCas.length ? { untried: untriedCas } : {}),
+    onlyIntermediate:
+      verdict === 'pass' &&
+      complete &&
+      untriedCas.length === 0 &&
+      !passed.some((a) => cert(a.anchor)?.selfSigned !== false),
     runId: first.runId,
     observedAt: input.chain?.observedAt ?? null,
     evidence: {
@@ -240,6 +260,12 @@ export function buildCell(input: CellInput): Cell {
       cipher: input.chain?.cipher ?? null,
     },
   }
+}
+
+/** The candidate CAs a run did not try, in words, with what to do about it. */
+export function untriedText(untried: readonly string[], name: (sha: string) => string): string {
+  const n = untried.length
+  return `${n} other candidate CA${n === 1 ? '' : 's'} (${untried.map((sha) => `"${name(sha)}"`).join(', ')}) ${n === 1 ? 'was' : 'were'} not tried (a run with --anchors first tries only the preferred one): run with --anchors all to try ${n === 1 ? 'it' : 'them'}`
 }
 
 /** Pass when any anchor is predicted to pass, fail when every one is predicted to fail, else unknown. */

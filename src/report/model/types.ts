@@ -127,7 +127,13 @@ export interface Cell {
    * recorded). Statements and "only with" findings are made from complete cells only.
    */
   complete?: boolean
-  /** It passes, every planned CA was judged, and only intermediates passed: the intermediate is what to upload. */
+  /**
+   * Candidate CAs the run's resolution found for this module that no attempt tried (`--anchors
+   * first` tries the preferred one only), sha256; absent when every candidate was tried. A fail
+   * is then the module's word on the CA(s) tried only: no statement says it does not reach.
+   */
+  untried?: string[]
+  /** It passes, every planned and candidate CA was judged, and only intermediates passed: the intermediate is what to upload. */
   onlyIntermediate?: boolean
   runId: string
   observedAt: string | null

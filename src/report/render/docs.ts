@@ -3,7 +3,7 @@ import { displayName } from '../../chain/display-name.js'
 import { toPem } from '../../chain/pem.js'
 import type { Cell, ReportModel, TargetRow } from '../model/types.js'
 import { originText } from './markdown.js'
-import { md } from './text.js'
+import { md, storeWords } from './text.js'
 
 /** A certificate's DER as stored, by sha256; null when the database does not hold it. */
 export type CertificateDer = (sha256: string) => Uint8Array | null
@@ -11,7 +11,8 @@ export type CertificateDer = (sha256: string) => Uint8Array | null
 /**
  * `compatibility.md` (`--format docs`): the page a docs writer publishes. The matrix of the
  * targets that should be reachable, each passing cell with the full name of the CA to upload; per
- * firmware, the CAs to upload and the targets each serves; each CA with its full name, subject,
+ * firmware, the CAs to upload and the targets each serves, and each passing target the set cannot
+ * serve (a store too small for all) with the CA to upload for it; each CA with its full name, subject,
  * SHA-256 and PEM; the docs statements. None of the QA sections: no diff, no disagreements, no
  * must-reject targets, no why, no module lines, no transcripts. Every string from a certificate,
  * server or module goes through `md()`; the PEM is made here from the stored DER (base64 only), after
@@ -64,18 +65,38 @@ export function renderDocs(model: ReportModel, der: CertificateDer): string {
   out.push('## CAs to upload, per firmware', '')
   for (const s of model.anchorSets) {
     out.push(`### ${md(`${s.module} ${s.firmware}`)}`, '')
-    if (!s.anchors.length) {
+    const uncovered = s.uncovered ?? []
+    if (!s.anchors.length && !uncovered.length) {
       out.push('No target passes: no CA to upload.', '')
       continue
     }
     const serves = new Map<string, string[]>(s.anchors.map((sha) => [sha, []]))
     for (const p of s.perTarget) for (const sha of p.anchors) serves.get(sha)?.push(p.target)
-    out.push(row(['CA', 'SHA-256', 'Servers']), row(['---', '---', '---']))
-    for (const sha of s.anchors) {
-      cas.add(sha)
-      out.push(row([md(fullName(model, sha)), `\`${sha}\``, (serves.get(sha) ?? []).map(md).join(', ') || '—']))
+    if (s.anchors.length) {
+      out.push(row(['CA', 'SHA-256', 'Servers']), row(['---', '---', '---']))
+      for (const sha of s.anchors) {
+        cas.add(sha)
+        out.push(row([md(fullName(model, sha)), `\`${sha}\``, (serves.get(sha) ?? []).map(md).join(', ') || '—']))
+      }
+      out.push('')
     }
-    out.push('')
+    // Every passing server gets its CA: those the set above cannot serve (the store holds too
+    // few) are listed with the CA to upload instead, never left out of a page that promises one for each.
+    if (uncovered.length) {
+      const store = storeWords(s)
+      out.push(
+        `${s.anchors.length ? `${uncovered.length} more passing server(s) need another CA, uploaded instead of the one(s) above` : `${uncovered.length} passing server(s), each with the CA to upload for it`}${store ? `: ${store}` : ''}.`,
+        '',
+        row(['Server', 'CA to upload', 'SHA-256']),
+        row(['---', '---', '---']),
+      )
+      for (const u of uncovered) {
+        const sha = u.anchors[0]
+        if (sha) cas.add(sha)
+        out.push(row([md(u.target), sha ? md(fullName(model, sha)) : '—', sha ? `\`${sha}\`` : '—']))
+      }
+      out.push('')
+    }
   }
   // Every CA a matrix cell names, also when it is not in the smallest set.
   for (const c of shown) if (c.verdict === 'pass' && c.anchors.passed[0]) cas.add(c.anchors.passed[0])

@@ -155,13 +155,7 @@ function disagreements(model: ReportModel): string[] {
     ...out,
     ...table(
       ['Target', 'Firmware', 'Observed', 'Predicted', 'Why'],
-      cells.map((c) => [
-        md(c.target),
-        md(c.key),
-        verdictText(model, c),
-        predictedText(c),
-        c.why.map(md).join(' ') || '—',
-      ]),
+      cells.map((c) => [md(c.target), md(c.key), verdictText(model, c), predictedText(c), whyText(c.why)]),
     ),
   ]
 }
@@ -287,6 +281,14 @@ function sideText(v: Verdict | 'missing', cls: string | null): string {
   return `${VERDICT_MARK[v]}${v === 'fail' && cls ? ` · ${md(cls)}` : ''}`
 }
 
+/**
+ * A why of several parts in one table cell (a table has no list): each part a sentence of its own,
+ * so two parts never read as one ("…the new chain too. intermediate …").
+ */
+function whyText(why: readonly string[]): string {
+  return why.length ? why.map((w, i) => `${md(w)}${i < why.length - 1 && !/[.!?]$/.test(w) ? '.' : ''}`).join(' ') : '—'
+}
+
 function diffTable(title: string, entries: readonly DiffEntry[]): string[] {
   if (!entries.length) return [`### ${title} (0)`, '', 'None.', '']
   const fw = (key: string | null) => (key ? `${md(key)}: ` : '')
@@ -299,7 +301,7 @@ function diffTable(title: string, entries: readonly DiffEntry[]): string[] {
         md(e.target),
         `${fw(e.baselineKey)}${sideText(e.before, e.beforeClass)}`,
         `${fw(e.candidateKey)}${sideText(e.after, e.afterClass)}`,
-        e.why.map(md).join(' ') || '—',
+        whyText(e.why),
       ]),
     ),
     '',

@@ -31,7 +31,8 @@ const MD_ENTITIES: Record<string, string> = {
  * of a nightly matrix.md shows `www.ebay.com`, not `www&#46;ebay.com`):
  * - controls, bidi and zero-width characters are written out (`\x1b`, `<U+202E>`, see oneLine);
  * - a word GitHub would link by itself (`a@b.c`, which `MODULE@FIRMWARE` is, `://`, `www.`) becomes
- *   a code span, where nothing links or formats and HTML is inert;
+ *   a code span, where nothing links or formats and HTML is inert; so does a word with an underscore
+ *   (a cipher suite, `TLS_ECDHE_RSA_…`), which entities would make unreadable raw;
  * - elsewhere every character Markdown gives a meaning to becomes an entity (so no HTML, no link,
  *   no emphasis, no code span, and a `|` never splits a table cell); entities rather than
  *   backslashes, because a backslash before `|` is read differently inside tables;
@@ -49,10 +50,20 @@ export function md(text: string): string {
 /** What GitHub's autolinks start from: an address's `@`, a scheme's `://`, a leading `www.`. */
 const AUTOLINKED = /@|:\/\/|(?:^|[^A-Za-z0-9])www\./i
 
-/** One word: a code span when GitHub would link it (its surrounding punctuation kept outside), else entities. */
+/**
+ * An underscore is written `&#95;` outside a code span, which reads badly raw
+ * (`TLS&#95;ECDHE&#95;RSA…`): a word with one is a code span too, where it formats nothing.
+ */
+const UNDERSCORED = /_/
+
+/** One word: a code span when GitHub would link it or it holds an underscore (its surrounding punctuation kept outside), else entities. */
 function mdWord(word: string): string {
   const [, lead = '', core = '', trail = ''] = /^([("'\u201c\u2018]*)(.*?)([)"'\u201d\u2019,;:.!?]*)$/s.exec(word) ?? []
-  if (!core || !AUTOLINKED.test(core)) return mdEntities(word)
+  if (!core) return mdEntities(word)
+  if (!AUTOLINKED.test(core)) {
+    if (!UNDERSCORED.test(core) || core.includes('|')) return mdEntities(word)
+    return `${mdEntities(lead)}${codeSpan(core)}${mdEntities(trail)}`
+  }
   // A `|` inside a code span would still split a table cell: such a word is broken up with entities.
   if (core.includes('|'))
     return mdEntities(word)
