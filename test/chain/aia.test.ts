@@ -37,7 +37,8 @@ describe('AIA downloads are bounded', () => {
   })
   const opts = () => ({
     ...DEFAULT_AIA,
-    timeoutMs: 500,
+    // Room for a busy machine on the fetches that succeed; only /stall waits it out.
+    timeoutMs: 3000,
     allowPrivate: true,
     resolveMap: parseResolveEntries([`aia.test:${base.split(':')[2]}:127.0.0.1`]),
   })
