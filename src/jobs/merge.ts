@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { resolve as resolvePath } from 'node:path'
 import { AppError, isAppError } from '../core/errors.js'
-import { inspectDb, openDb, storeError, type Db } from '../store/index.js'
+import { checkWritable, openDb, storeError, type Db } from '../store/index.js'
 import { checkSource, mergeInto, type MergeCounts } from '../store/merge.js'
 import { snapshotDb } from '../store/snapshot.js'
 import type { JobIo } from './io.js'
@@ -45,7 +45,7 @@ export async function mergeJob(sources: readonly string[], opts: MergeJobOptions
     for (const [i, p] of paths.entries()) snapshots.push(await snapshotDb(p, tmp, i))
     // Every row of every source is checked before the history is opened: a refusal writes nothing.
     for (const [i, s] of snapshots.entries()) checkSource(s, paths[i]!)
-    inspectDb(into)
+    checkWritable(into)
     const history = openDb(into)
     let results: MergeCounts[]
     try {

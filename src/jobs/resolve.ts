@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js'
 import { parseAddressMap } from '../hosts/index.js'
 // Not the pipeline's index: resolve must not load the survey (serialport, the emulator) at start-up.
 import { resolveBatch, type BatchObserver, type BatchResult } from '../pipeline/resolve-batch.js'
-import { ObservationStore, openDb } from '../store/index.js'
+import { checkWritable, ObservationStore, openDb } from '../store/index.js'
 import { readHelloFile } from './hello-file.js'
 import { readHostsFile } from './hosts-file.js'
 import type { JobIo } from './io.js'
@@ -55,6 +55,7 @@ export async function resolveJob(
     cache,
   )
   const dbPath = resolvePath(io.cwd, opts.db)
+  checkWritable(dbPath)
   const db = openDb(dbPath)
   try {
     const observations = new ObservationStore(db, dbPath)

@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import type { Clock } from '../core/clock.js'
 import { AppError } from '../core/errors.js'
 import {
-  inspectDb,
+  checkWritable,
   lazyDb,
   RunStore,
   type Db,
@@ -70,9 +70,13 @@ export class RunSession {
       throw new AppError('RUN_NOT_RESUMABLE', `no database at ${dbPath}: ${what} cannot be resumed from it`)
   }
 
-  /** The database checked (inspectDb: a refused --db is reported before any device is touched), opened at first use. */
+  /**
+   * The database checked before any device is touched or any run id announced: ours,
+   * then not damaged and not locked (checkWritable), so a run that cannot record is refused while
+   * nothing has run. Opened at first use.
+   */
   static open(dbPath: string, opts: { rig?: string | undefined } = {}): RunSession {
-    inspectDb(dbPath)
+    checkWritable(dbPath)
     return new RunSession(dbPath, lazyDb(dbPath), opts.rig ?? hostname())
   }
 

@@ -3,6 +3,7 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { AppError, isAppError } from '../core/errors.js'
 import { makeDir } from '../core/make-dir.js'
+import { termSafe, truncate } from '../core/sanitize.js'
 import { MIGRATIONS } from './migrations.js'
 
 export type Db = Database.Database
@@ -37,7 +38,7 @@ export function openDb(path: string, opts: { busyTimeoutMs?: number } = {}): Db 
     }
     setWal(db, timeout)
     db.pragma('synchronous = NORMAL')
-    return db
+    return guarded(db, path)
   } catch (err) {
     db.close()
     throw err instanceof AppError ? err : storeError(err, path)
@@ -245,18 +246,22 @@ function setWal(db: Db, timeoutMs: number): void {
     }
   }
 }
-/** Maps SQLite failures to the store's stable codes. */
+/** Maps SQLite failures to the store's stable codes; one of ours passes as it is. */
 export function storeError(err: unknown, path: string): AppError {
+  if (isAppError(err)) return err
   const code = (err as { code?: string }).code ?? ''
   const msg = (err as Error).message
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new AppError(
       'STORE_LOCKED',
-      `${path} is locked by another process (${msg}); wait for it or use another --db`,
-      { cause: err },
+      `${path} is locked by ${lockHolder(path)} (${msg}); wait for it or use another --db`,
+      {
+        cause: err,
+      },
     )
   }
-  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+  if (code.startsWith('SQLITE_CORRUPT')) return damaged(path, msg, err)
+  if (code === 'SQLITE_NOTADB') {
     return new AppError(
       'STORE_CORRUPT',
       `${path} is not a tlsmatrix database or is corrupt (${msg}); move it aside, a new one will be created`,
@@ -271,4 +276,184 @@ export function storeError(err: unknown, path: string): AppError {
     )
   }
   return new AppError('INTERNAL', `${path}: ${msg}`, { cause: err })
+}
+
+/**
+ * Every statement of an opened database, wherever a store runs it, has its SQLite failures
+ * translated here: a page found damaged in the middle of a report, a lock met by any write, is
+ * the STORE_* error that says what to do, not an INTERNAL "please report". What storeError does
+ * not know (a constraint, a bad statement: a bug of ours) passes as it is.
+ */
+function guarded(db: Db, path: string): Db {
+  const translate = (err: unknown): unknown => {
+    if (isAppError(err)) return err
+    const mapped = storeError(err, path)
+    return mapped.code === 'INTERNAL' ? err : mapped
+  }
+  const call =
+    <A extends unknown[], R>(fn: (...a: A) => R) =>
+    (...a: A): R => {
+      try {
+        return fn(...a)
+      } catch (err) {
+        throw translate(err)
+      }
+    }
+  const statement = (stmt: Database.Statement): Database.Statement => {
+    const proxy: Database.Statement = new Proxy(stmt, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown
+        if (typeof v !== 'function') return v
+        const fn = (v as (...a: unknown[]) => unknown).bind(target)
+        if (prop === 'iterate')
+          return call((...a: unknown[]) => {
+            const it = fn(...a) as IterableIterator<unknown>
+            const next = call(() => it.next())
+            const wrapped: IterableIterator<unknown> = {
+              next,
+              return: (value?: unknown) => it.return?.(value) ?? { done: true, value },
+              [Symbol.iterator]: () => wrapped,
+            }
+            return wrapped
+          })
+        // pluck, raw, expand, bind, safeIntegers return the statement: keep it guarded.
+        return call((...a: unknown[]) => {
+          const out = fn(...a)
+          return out === target ? proxy : out
+        })
+      },
+    })
+    return proxy
+  }
+  // Each way to run the transaction (BEGIN, BEGIN IMMEDIATE, …) meets the lock or the damage at its BEGIN or COMMIT.
+  type Tx = Database.Transaction<(...a: unknown[]) => unknown>
+  const transaction = (fn: (...a: unknown[]) => unknown): Tx => {
+    const tx = db.transaction(fn)
+    return Object.assign(
+      call((...a: unknown[]) => tx(...a)),
+      {
+        default: call((...a: unknown[]) => tx.default(...a)),
+        deferred: call((...a: unknown[]) => tx.deferred(...a)),
+        immediate: call((...a: unknown[]) => tx.immediate(...a)),
+        exclusive: call((...a: unknown[]) => tx.exclusive(...a)),
+      },
+    )
+  }
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'prepare') return call((sql: string) => statement(target.prepare(sql)))
+      if (prop === 'transaction') return transaction
+      const v = Reflect.get(target, prop, target) as unknown
+      if (typeof v !== 'function') return v
+      return call((v as (...a: unknown[]) => unknown).bind(target))
+    },
+  })
+}
+
+/**
+ * A database a command is about to write into (inspectDb first), checked before any device is opened or any run id is
+ * announced: it can be read to the end of its first damaged page (`quick_check(1)`, which stops
+ * at the first error), and its write lock can be taken and released (waiting the busy timeout
+ * for a writer that is only passing). A new path or an empty file has nothing to check.
+ * Refused, the file is left as it was: nothing is written, and the connection's -wal/-shm go when it closes.
+ */
+export function checkWritable(path: string, opts: { busyTimeoutMs?: number } = {}): void {
+  if (path === ':memory:') return
+  inspectDb(path, opts)
+  try {
+    if (statSync(path).size === 0) return
+  } catch {
+    return
+  }
+  let db: Db
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_MS })
+  } catch (err) {
+    throw storeError(err, path)
+  }
+  const timeout = opts.busyTimeoutMs ?? DEFAULT_BUSY_MS
+  // In rollback-journal mode an exclusive writer blocks reading too: either step can meet the lock.
+  const locked = (err: unknown): AppError => {
+    const e = storeError(err, path)
+    if (e.code !== 'STORE_LOCKED') return e
+    return new AppError(
+      'STORE_LOCKED',
+      `${path} is locked by ${lockHolder(path)}, which kept its write lock for ${timeout / 1000} s. Nothing was run: wait for it to finish (or to close the database), then run again, or use another --db.`,
+      { cause: err },
+    )
+  }
+  try {
+    let problem: string | null
+    try {
+      const rows = db.pragma('quick_check(1)') as Array<{ quick_check: string }>
+      problem = rows[0]?.quick_check === 'ok' ? null : rows.map((r) => r.quick_check).join('; ')
+    } catch (err) {
+      const e = locked(err)
+      if (e.code !== 'STORE_CORRUPT') throw e
+      problem = (err as Error).message
+    }
+    if (problem !== null) throw damaged(path, `SQLite's check found: ${problem}`)
+    try {
+      db.exec('BEGIN IMMEDIATE')
+      db.exec('ROLLBACK')
+    } catch (err) {
+      throw locked(err)
+    }
+  } finally {
+    db.close()
+  }
+}
+
+/**
+ * A tlsmatrix database damaged inside (found by a check or by a statement that met the page).
+ * Nothing is written to it; the advice ends as that for a file that is not a database, which
+ * merge's snapshot drops for a source.
+ */
+function damaged(path: string, problem: string, cause?: unknown): AppError {
+  return new AppError(
+    'STORE_CORRUPT',
+    `${path} is damaged (${truncate(termSafe(problem.replace(/\s+/g, ' ').trim()), 200)}); nothing more is written to it, and the sqlite3 shell's .recover may save what it holds; move it aside, a new one will be created`,
+    cause === undefined ? undefined : { cause },
+  )
+}
+
+/**
+ * Who holds the write lock on a database, as far as this machine says (Linux's /proc/locks: the
+ * POSIX locks SQLite takes on the file, or on its -shm in WAL mode): "another process (123: sqlite3 x.db)".
+ * Elsewhere, or when the holder cannot be found, plainly "another process".
+ */
+export function lockHolder(path: string): string {
+  const unknown = 'another process'
+  let table: string
+  const inodes = new Set<number>()
+  try {
+    table = readFileSync('/proc/locks', 'latin1')
+    inodes.add(statSync(path).ino)
+    try {
+      inodes.add(statSync(`${path}-shm`).ino)
+    } catch {
+      // Not in WAL mode, or no connection open: the file's own locks say it.
+    }
+  } catch {
+    return unknown
+  }
+  const pids = new Set<number>()
+  for (const line of table.split('\n')) {
+    // "1: POSIX  ADVISORY  WRITE 1234 fe:00:2411562 120 120"; a waiting lock ("1: -> POSIX …") holds nothing.
+    const m = /^\d+:\s+POSIX\s+\S+\s+WRITE\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line)
+    if (!m || !inodes.has(Number(m[2]))) continue
+    const pid = Number(m[1])
+    if (pid !== process.pid) pids.add(pid)
+  }
+  if (pids.size === 0) return unknown
+  const names = [...pids].slice(0, 3).map((pid) => {
+    let cmd = ''
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ')
+    } catch {
+      // Gone since, or another user's.
+    }
+    return cmd ? `process ${pid}: ${truncate(termSafe(cmd), 80)}` : `process ${pid}`
+  })
+  return `another process (${names.join('; ')})`
 }

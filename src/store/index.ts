@@ -1,4 +1,4 @@
-export { inspectDb, openDb, storeError } from './db.js'
+export { checkWritable, inspectDb, openDb, storeError } from './db.js'
 export { lazyDb } from './lazy-db.js'
 export type { Db } from './db.js'
 export { ObservationStore, helloHash } from './observations.js'

@@ -3,7 +3,8 @@ import { openDb, type Db } from './db.js'
 /**
  * A database opened on its first use. A run takes its devices before it records anything, so a
  * run refused there (a device in use) creates no database file. The path is inspected by the
- * caller first (inspectDb), so a refused --db is still reported before any device is touched.
+ * caller first (checkWritable: ours, not damaged, not locked), so a refused --db is still reported
+ * before any device is touched.
  */
 export function lazyDb(path: string, open: (path: string) => Db = openDb): { db: Db; close(): void } {
   let real: Db | null = null
