@@ -142,6 +142,15 @@ test('the one-bench release gate: the released firmware surveyed in an earlier r
   )
   // The baseline's run is listed among the report's runs.
   assert.ok(m.runs.some((r) => r.id === releasedRun))
+  // The HTML shows the candidate's column only: its header says where the baseline's verdicts are.
+  const html = readFileSync(join(dir, 'one-bench-reports', 'index.html'), 'utf8')
+  assert.match(html, /4 target\(s\) &times; 1 firmware/)
+  assert.ok(
+    html.includes(
+      `The matrix shows one column (SPWF04SA@1.0.0), none from the baseline: the baseline's verdicts (SPWF04SA@1.1.0 (run ${releasedRun})) are in the <a href="#diff">Diff</a> only.`,
+    ),
+    /<header>[\s\S]*?<\/header>/.exec(html)?.[0],
+  )
   // `report` over the same database, firmware against firmware, agrees with the run's gate.
   const rep = await cli([
     'report',
