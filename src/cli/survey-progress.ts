@@ -6,6 +6,8 @@ import { displayName } from '../chain/display-name.js'
 interface DeviceLine {
   done: number
   total: number
+  /** More items may still be planned (resolution goes on): the total is shown as `N+`. */
+  planning: boolean
   target: string
   anchor: string
   started: number
@@ -14,7 +16,9 @@ interface DeviceLine {
 
 /**
  * Survey progress: on a terminal, one bar per device (target, anchor, done/total, ETA) redrawn in
- * place; elsewhere (CI logs, cron mail) one plain line per verdict.
+ * place; elsewhere (CI logs, cron mail) one plain line per attempt. `done` counts the device's
+ * items recorded (a verdict, a finding, or left undone), each once; `total` its items planned so
+ * far, written `N+` while resolution may still plan more.
  */
 export function surveyProgress(
   io: Io,
@@ -39,7 +43,7 @@ export function surveyProgress(
       const elapsed = now() - d.started
       const eta = d.done > 0 && d.done < d.total ? ` ETA ${fmt((elapsed / d.done) * (d.total - d.done))}` : ''
       io.stderr.write(
-        `${termSafe(`${label} [${bar}] ${d.done}/${d.total}${eta} ${d.status || `${d.target} ${d.anchor}`}`).slice(0, width())}\n`,
+        `${termSafe(`${label} [${bar}] ${d.done}/${d.total}${d.planning ? '+' : ''}${eta} ${d.status || `${d.target} ${d.anchor}`}`).slice(0, width())}\n`,
       )
       drawn++
     }
@@ -51,7 +55,11 @@ export function surveyProgress(
   }
   const get = (label: string) => {
     let d = devices.get(label)
-    if (!d) devices.set(label, (d = { done: 0, total: 0, target: '', anchor: '', started: now(), status: 'opening' }))
+    if (!d)
+      devices.set(
+        label,
+        (d = { done: 0, total: 0, planning: false, target: '', anchor: '', started: now(), status: 'opening' }),
+      )
     return d
   }
   return {
@@ -65,16 +73,17 @@ export function surveyProgress(
       else if (!tty && event !== 'upload') io.stderr.write(`[${termSafe(label)}] ${event} ${termSafe(detail)}\n`)
       draw(true)
     },
-    onAttempt(label, done, total, item, a) {
+    onAttempt(label, done, total, item, a, planning = false) {
       const d = get(label)
       d.done = done
       d.total = total
+      d.planning = planning
       d.target = item.target
       const verdict = attemptWords(a)
       if (tty) draw()
       else
         io.stderr.write(
-          `[${termSafe(label)}] ${done}/${total} ${termSafe(item.target)} ${termSafe(item.anchor ? displayName(item.anchor.subject) : '-')}: ${verdict}\n`,
+          `[${termSafe(label)}] ${done}/${total}${planning ? '+' : ''} ${termSafe(item.target)} ${termSafe(item.anchor ? displayName(item.anchor.subject) : '-')}: ${verdict}\n`,
         )
     },
     end() {

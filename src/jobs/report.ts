@@ -3,6 +3,7 @@ import { join, resolve as resolvePath } from 'node:path'
 import type { Clock } from '../core/clock.js'
 import { AppError, isAppError, messageOf } from '../core/errors.js'
 import type { FailOn, ReportFormat } from '../report/formats.js'
+import { sameSidesWhy } from '../report/model/diff.js'
 import type { GateResult, WrittenReport } from '../report/write.js'
 import { HistoryStore, inspectDb, openDb, type Db } from '../store/index.js'
 import type { JobIo } from './io.js'
@@ -33,6 +34,7 @@ export async function reportJob(opts: ReportJobOptions, io: JobIo, clock: Clock)
   // Checked before anything is read or written: a usage error leaves no report behind.
   if (opts.failOn === 'regression' && !(opts.baseline && opts.candidate))
     throw new AppError('USAGE', '--fail-on regression needs --baseline and --candidate')
+  checkDiffSides(opts.baseline, opts.candidate)
   const dbPath = resolvePath(io.cwd, opts.db)
   // A report never creates a database: a mistyped --db is an error, not an empty report.
   if (!existsSync(dbPath) || statSync(dbPath).size === 0)
@@ -78,6 +80,20 @@ export type RunReportEvent =
   | { kind: 'report'; written: WrittenReport }
   | { kind: 'no-report'; why: string }
 
+/**
+ * A diff's two sides are two: the same selector twice (a firmware, a run, this run) is refused
+ * before any work (USAGE), as it would find no change by construction and let a gate pass.
+ */
+export function checkDiffSides(
+  baseline: string | undefined,
+  candidate: string | undefined,
+  names?: readonly [string, string],
+): void {
+  if (!baseline || !candidate) return
+  const same = sameSidesWhy(baseline, candidate, names)
+  if (same) throw new AppError('USAGE', same)
+}
+
 /** `--report DIR` can be written, checked before any work (`create`: made, and a file written in it). */
 export async function checkReport(dir: string | undefined, io: JobIo, create: boolean): Promise<void> {
   if (!dir) return
@@ -113,9 +129,12 @@ export async function reportRun(
   }
   let baseline = pick(opts.reportDiff?.baseline)
   let candidate = pick(opts.reportDiff?.candidate ?? (opts.reportDiff ? THIS_RUN : undefined))
+  // Why the report has no diff, said where its regressions would be.
+  let noDiff: string | null = null
   if (opts.reportDiff && (!baseline || !candidate)) {
     // The first night has no last night: a report without a diff, and nothing for a gate to judge.
     on({ kind: 'no-baseline', selector: opts.reportDiff.baseline })
+    noDiff = `no ${opts.reportDiff.baseline} to compare with (no earlier complete run in the database)`
     baseline = null
     candidate = null
   }
@@ -132,6 +151,7 @@ export async function reportRun(
       ],
       baseline: withDiff ? baseline : null,
       candidate: withDiff ? candidate : null,
+      noDiff,
       tags: [],
       expiryDays: opts.reportExpiryDays ?? 90,
       title: run.title,
@@ -149,6 +169,7 @@ export async function reportRun(
       // is written without the diff, saying why.
       if (!baseline || failOn === 'regression' || !isAppError(err, 'REPORT_NO_DATA')) throw err
       on({ kind: 'no-diff', why: messageOf(err) })
+      noDiff = `no diff this time: ${messageOf(err)}`
       written = await write(false)
     }
     on({ kind: 'report', written })

@@ -17,7 +17,7 @@ import { ObservationStore, pruneRuns, type AttemptRow, type Pruned, type RunStat
 import { hostsChange, runTargetOrder, storedTargets } from './hosts-change.js'
 import { readHostsFile, type HostsFile } from './hosts-file.js'
 import type { JobIo } from './io.js'
-import { checkReport, reportRun, type RunReportEvent } from './report.js'
+import { checkDiffSides, checkReport, reportRun, type RunReportEvent } from './report.js'
 import { RunSession } from './session.js'
 
 /** A survey as `run` (and the demo) asks for it; a resumed run takes the rest from the run itself. */
@@ -158,6 +158,8 @@ export async function surveyJob(
   watch: SurveyWatch,
 ): Promise<SurveyJobResult> {
   const dbPath = resolvePath(io.cwd, opts.db)
+  // A report diff of a selector with itself would judge nothing: refused before any work.
+  checkDiffSides(opts.reportDiff?.baseline, opts.reportDiff?.candidate, ['report.baseline', 'report.candidate'])
   if (opts.dryRun) {
     if (opts.resume) throw new AppError('USAGE', '--dry-run checks a new run; it cannot be combined with --resume')
     const checked = await checkInputs(opts, io)

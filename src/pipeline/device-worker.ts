@@ -16,7 +16,18 @@ import { displayName } from '../chain/display-name.js'
 
 export interface SurveyObserver {
   onDevice?(label: string, event: 'start' | 'upload' | 'reset' | 'lost' | 'done', detail: string): void
-  onAttempt?(label: string, done: number, total: number, item: PlanItem, attempt: AttemptRecord): void
+  /**
+   * `done`: the device's items recorded so far (a verdict, a finding, or left undone), each once;
+   * `total`: its items planned so far; `planning`: more may still be planned (resolution goes on).
+   */
+  onAttempt?(
+    label: string,
+    done: number,
+    total: number,
+    item: PlanItem,
+    attempt: AttemptRecord,
+    planning?: boolean,
+  ): void
 }
 
 export interface WorkerContext {
@@ -97,14 +108,19 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
   const known: DevicePlan[] = [plan]
   const size = (p: DevicePlan) => p.skipped.length + p.groups.reduce((n, g) => n + g.items.length, 0)
   let total = size(plan)
+  // Chunks may still come while resolution goes on: the total is what is planned so far.
+  let planning = ctx.more !== undefined
   // Only this device's verdicts: the run's other devices share the set.
   let finished = [...done].filter((k) => k.startsWith(`${label}|`)).length
+  // Items ended in this session without a verdict (left undone): counted once, like a verdict.
+  const ended = new Set<string>()
   const result: WorkerResult = { status: 'complete', lostReason: null, uploads: 0, attempts: 0 }
   let loaded: { anchor: PlannedAnchor; evidence: CaUpload } | null = null
   /** Restarts seen when the module was last put in a known state. */
   const reboots = { known: m.driver.reboots() }
 
-  const record = (item: PlanItem, a: Fields) => {
+  /** Records an attempt; `ends`: the item is over for this session (a final attempt, or work left undone). */
+  const record = (item: PlanItem, a: Fields, ends = a.final) => {
     const rec: AttemptRecord = {
       runId,
       device: label,
@@ -118,11 +134,12 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       ...a,
     }
     runs.recordAttempt(rec)
-    if (a.final) {
-      done.add(key(item))
+    if (a.final) done.add(key(item))
+    if (ends && !ended.has(key(item))) {
+      ended.add(key(item))
       finished++
     }
-    ctx.observer?.onAttempt?.(label, finished, total, item, rec)
+    ctx.observer?.onAttempt?.(label, finished, total, item, rec, planning)
   }
   const fromAttempt = (a: Attempt, tryNo: number, final: boolean): Fields => ({
     try: tryNo,
@@ -206,18 +223,22 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
     if (a) return a
     // It ends when the survey closes the port; nobody reads its answer any more.
     request.catch(() => undefined)
-    record(item, {
-      ...notRun(
-        {
-          reason: 'interrupted',
-          detail: `the run was stopped while this request was in flight and it had not ended ${graceMs / 1000} s later; --resume runs it again`,
-        },
-        false,
-      ),
-      try: tryNo,
-      upload: loaded?.evidence ?? null,
-      transcript: m.channel.transcript.since(mark),
-    })
+    record(
+      item,
+      {
+        ...notRun(
+          {
+            reason: 'interrupted',
+            detail: `the run was stopped while this request was in flight and it had not ended ${graceMs / 1000} s later; --resume runs it again`,
+          },
+          false,
+        ),
+        try: tryNo,
+        upload: loaded?.evidence ?? null,
+        transcript: m.channel.transcript.since(mark),
+      },
+      true,
+    )
     throw new Interrupted()
   }
 
@@ -317,6 +338,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
         total += size(chunk)
         await runChunk(chunk)
       }
+      planning = false
     }
   } catch (err) {
     if (err instanceof Interrupted) result.status = 'interrupted'
@@ -331,11 +353,16 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
         for (const g of p.groups)
           for (const item of g.items)
             if (!done.has(key(item)))
-              record(item, notRun({ reason: 'device-lost', detail: result.lostReason ?? '' }, false))
+              record(item, notRun({ reason: 'device-lost', detail: result.lostReason ?? '' }, false), true)
       }
       known.forEach(undone)
-      // Work the survey finds after the loss is recorded as not done too.
-      if (ctx.more) for await (const chunk of ctx.more) undone(chunk)
+      // Work the survey finds after the loss is recorded as not done too (and counted in the total).
+      if (ctx.more)
+        for await (const chunk of ctx.more) {
+          total += size(chunk)
+          undone(chunk)
+        }
+      planning = false
     }
   }
   ctx.observer?.onDevice?.(label, 'done', result.status)

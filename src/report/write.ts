@@ -148,7 +148,7 @@ export function gate(model: ReportModel, failOn: FailOn): GateResult | null {
     const r = d.regressions
     return r.length
       ? findings(
-          `${r.length} regression(s) from ${d.baseline} to ${d.candidate}: ${r.map((x) => `${x.target} (${sideKey(x.baselineKey)}${x.before} → ${x.baselineKey === x.candidateKey ? '' : sideKey(x.candidateKey)}${x.after})`).join(', ')}`,
+          `${r.length} regression(s) from ${d.baseline} to ${d.candidate}: ${r.map((x) => `${x.target} (${sideKey(x.baselineKey)}${x.before} → ${x.baselineKey === x.candidateKey ? '' : sideKey(x.candidateKey)}${x.after}${x.chainWhy ? `: ${x.chainWhy.text}` : ''})`).join(', ')}`,
         )
       : null
   }

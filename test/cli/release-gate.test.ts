@@ -142,6 +142,15 @@ test('the one-bench release gate: the released firmware surveyed in an earlier r
   )
   // The baseline's run is listed among the report's runs.
   assert.ok(m.runs.some((r) => r.id === releasedRun))
+  // The HTML shows the candidate's column only: its header says where the baseline's verdicts are.
+  const html = readFileSync(join(dir, 'one-bench-reports', 'index.html'), 'utf8')
+  assert.match(html, /4 target\(s\) &times; 1 firmware/)
+  assert.ok(
+    html.includes(
+      `The matrix shows one column (SPWF04SA@1.0.0), none from the baseline: the baseline's verdicts (SPWF04SA@1.1.0 (run ${releasedRun})) are in the <a href="#diff">Diff</a> only.`,
+    ),
+    /<header>[\s\S]*?<\/header>/.exec(html)?.[0],
+  )
   // `report` over the same database, firmware against firmware, agrees with the run's gate.
   const rep = await cli([
     'report',
@@ -226,6 +235,44 @@ test('a gate whose baseline firmware has no data exits 2 (REPORT_NO_DATA), never
   assert.match(same.err, /SPWF04SA@1\.1\.0: no verdict for it in any complete run in the database \(other than run \S+/)
 })
 
+test('a selector compared with itself is refused (USAGE, exit 2, saying why): the same firmware, the same run, also from a run spec before any work', async () => {
+  const same = (baseline: string, candidate: string) =>
+    cli([
+      'report',
+      '--db',
+      oneBench,
+      '--baseline',
+      baseline,
+      '--candidate',
+      candidate,
+      '--fail-on',
+      'regression',
+      '--out',
+      join(dir, 'same-report'),
+    ])
+  const fw = await same('SPWF04SA@1.1.0', 'SPWF04SA@1.1.0')
+  assert.equal(fw.code, 2, fw.err)
+  assert.match(
+    fw.err,
+    /USAGE: --baseline and --candidate are both SPWF04SA@1\.1\.0: a selector compared with itself finds no regression by construction/,
+  )
+  assert.equal(existsSync(join(dir, 'same-report')), false, 'nothing written')
+  const run = await same(`run:${releasedRun}`, `run:${releasedRun}`)
+  assert.equal(run.code, 2, run.err)
+  assert.match(run.err, /USAGE: --baseline and --candidate are both run:/)
+  // A spec naming the same firmware twice: refused before any device or database is touched.
+  const db = join(dir, 'same.db')
+  const spec = gateSpec('same', {
+    db,
+    device: 'emu:spwf04sa-1.1.0?no-dns',
+    report: { baseline: 'SPWF04SA@1.1.0', candidate: 'SPWF04SA@1.1.0' },
+  })
+  const r = await cli(['run', '--spec', spec])
+  assert.equal(r.code, 2, r.err)
+  assert.match(r.err, /USAGE: report\.baseline and report\.candidate are both SPWF04SA@1\.1\.0/)
+  assert.equal(existsSync(db), false, 'nothing ran')
+})
+
 test('run --report under a file (or unwritable) exits 2 before any work: no database, no survey', async () => {
   const file = join(dir, 'a-file')
   writeFileSync(file, '')
@@ -276,7 +323,7 @@ test('a chain rotation between a firmware and its identical copy is not a firmwa
         '--fail-on',
         'regression',
         '--format',
-        'json,md',
+        'json,md,junit,summary',
         '--out',
         join(dir, `rotation-${baseline}`),
       ])
@@ -298,6 +345,17 @@ test('a chain rotation between a firmware and its identical copy is not a firmwa
     // Listed with both verdicts in the Markdown too, apart from the regressions.
     const md = readFileSync(join(dir, 'rotation-SPWF04SA@1.1.0', 'matrix.md'), 'utf8')
     assert.match(md, /### Changed with the server's chain, not the firmware \(1\)/)
+    // summary.txt counts the diff as the terminal does, the chain changes included.
+    const counts = /-> SPWF04SA@1\.1\.1: (.*)$/m.exec(copy.out)![1]!
+    assert.match(counts, /1 changed with the server's chain/)
+    const summary = readFileSync(join(dir, 'rotation-SPWF04SA@1.1.0', 'summary.txt'), 'utf8')
+    assert.ok(summary.includes(`Diff SPWF04SA@1.1.0 -> SPWF04SA@1.1.1: ${counts}\n`), summary)
+    // JUnit: still a failure of the candidate, saying the chain changed and that the gate does not count it.
+    const junit = readFileSync(join(dir, 'rotation-SPWF04SA@1.1.0', 'junit.xml'), 'utf8')
+    assert.match(
+      junit,
+      /<testcase classname="SPWF04SA@1\.1\.1" name="rotate\.report\.test:443">\s*(?:<properties>[\s\S]*?<\/properties>\s*)?<failure message="[^"]*" type="fail">Failed: key-unsupported\.\nNot a regression from SPWF04SA@1\.1\.0 to SPWF04SA@1\.1\.1: the server's chain changed between the runs \(.*\); SPWF04SA 1\.1\.0 is predicted to fail the new chain too, so --fail-on regression does not count it \(it is still a failure of SPWF04SA@1\.1\.1\)\.\n/,
+    )
     // 9.0.0 takes RSA-4096 keys: it is predicted to pass the new chain, so the firmware is to blame.
     const bigger = await rep('SPWF04SA@9.0.0')
     assert.equal(bigger.code, 1, bigger.err)

@@ -47,16 +47,55 @@ async function cli(args: string[]) {
 
 test('a YAML run spec runs the nightly job: tonight against last night, and a regression exits 1 with the report written', async () => {
   const spec = join(dir, 'nightly.yaml')
-  writeFileSync(spec, toYaml(nightly()))
+  const formats = ['json', 'md', 'junit', 'summary']
+  writeFileSync(spec, toYaml(nightly({ report: { ...nightly().report, formats } })))
   // The first night has no previous run: no diff, no gate; the SHA-1 must-reject target is a finding (exit 1).
   const first = await cli(['run', '--spec', spec])
   assert.equal(first.code, 1, first.err)
   assert.match(first.err, /no previous-run to compare with/)
+  // summary.txt says only what was judged: regressions were not, and why.
+  const firstSummary = readFileSync(join(dir, 'reports', 'summary.txt'), 'utf8')
+  assert.match(
+    firstSummary,
+    /^Regressions not judged: no previous-run to compare with \(no earlier complete run in the database\)\.$/m,
+  )
+  assert.doesNotMatch(firstSummary, /regression,|^Diff /m)
   lab.rotate('rotate.report.test', 1)
   try {
     const second = await cli(['run', '--spec', spec])
     assert.equal(second.code, 1, second.err)
-    assert.match(second.err, /--fail-on regression: 2 regression\(s\)/)
+    // The gate's message says, on each entry, that the server's chain changed and how.
+    assert.match(
+      second.err,
+      /--fail-on regression: 2 regression\(s\) from run:\S+ to run:\S+: rotate\.report\.test:443 \(SPWF04SA@1\.0\.0 pass → fail: the server's chain changed between the runs \(leaf .* re-issued with a new key \(RSA-2048\); new intermediate CN=Report Issuing CA 4096, O=tlsmatrix lab \(RSA-4096\) in place of CN=Report Issuing CA 2048, O=tlsmatrix lab \(RSA-2048\)\)\), rotate\.report\.test:443 \(SPWF04SA@1\.1\.0 pass → fail: the server's chain changed/,
+    )
+    assert.match(
+      second.out,
+      /^REGRESSIONS: rotate\.report\.test:443 on SPWF04SA@1\.0\.0 \(pass on SPWF04SA@1\.0\.0, now fail; the server's chain changed between the runs \(leaf .*\(RSA-4096\).*\)\), rotate\.report\.test:443 on SPWF04SA@1\.1\.0 \(pass on SPWF04SA@1\.1\.0, now fail; the server's chain changed/m,
+    )
+    // summary.txt too, in words without certificate names (it names no server text).
+    const summary = readFileSync(join(dir, 'reports', 'summary.txt'), 'utf8')
+    assert.match(
+      summary,
+      /- 2 regression\(s\): rotate\.report\.test:443 on SPWF04SA@1\.0\.0 pass -> fail \(key-unsupported\); the server's chain changed between the runs \(leaf re-issued with a new key \(RSA-2048\); new intermediate \(RSA-4096\) under another name in place of the old one \(RSA-2048\)\), rotate\.report\.test:443 on SPWF04SA@1\.1\.0 pass -> fail \(key-unsupported\); the server's chain changed/,
+    )
+    assert.doesNotMatch(summary, /CN=/)
+    // JUnit: each regression's failure says each sentence once.
+    const junit = readFileSync(join(dir, 'reports', 'junit.xml'), 'utf8')
+    const bodies = [...junit.matchAll(/<failure [^>]*type="[^"]*regression[^"]*">([^<]*)<\/failure>/g)].map(
+      (x) => x[1]!,
+    )
+    assert.equal(bodies.length, 2, junit)
+    for (const body of bodies) {
+      const lines = body.split('\n').filter((l) => l.trim() !== '')
+      assert.deepEqual(
+        lines.filter((l, i) => lines.indexOf(l) !== i),
+        [],
+        body,
+      )
+      assert.equal(lines.filter((l) => l.includes("the server's chain changed")).length, 1, body)
+      assert.equal(lines.filter((l) => l.includes('has an RSA-4096 key')).length, 1, body)
+    }
     const m = JSON.parse(readFileSync(join(dir, 'reports', 'report.json'), 'utf8')) as ReportModel
     assert.match(m.diff!.baseline, /^run:/)
     assert.deepEqual(

@@ -70,6 +70,7 @@ test('diffCells blames a changed verdict on the chain when the baseline firmware
     (verdict: 'pass' | 'fail' | 'unknown'): ((b: Cell, a: Cell) => ChangeExplanation) =>
     () => ({
       chain: 'new intermediate X',
+      brief: 'new intermediate',
       baselineOnNew: { verdict, reasons: verdict === 'unknown' ? ['not observed'] : [] },
     })
   // Predicted to fail the new chain too: the server's doing, kept out of the regressions.
@@ -117,6 +118,7 @@ test('diffCells: the same firmware in two runs keeps the regression the chain ch
   const s = sides({ verdict: 'pass' }, { verdict: 'fail', class: 'key-unsupported', why: ['RSA-4096'] }, neu, neu)
   const d = diffCells('run:r1', 'run:r2', s.before, s.after, s.order, () => ({
     chain: 'new intermediate X',
+    brief: 'new intermediate',
     baselineOnNew: null,
   }))
   assert.equal(d.regressions.length, 1)
@@ -124,5 +126,10 @@ test('diffCells: the same firmware in two runs keeps the regression the chain ch
     "the server's chain changed between the runs (new intermediate X)",
     'RSA-4096',
   ])
+  // The entry's chain sentence, again without certificate names (for summary.txt).
+  assert.deepEqual(d.regressions[0]!.chainWhy, {
+    text: "the server's chain changed between the runs (new intermediate X)",
+    brief: "the server's chain changed between the runs (new intermediate)",
+  })
   assert.deepEqual(d.chainChanged, [])
 })

@@ -156,7 +156,7 @@ test('summary.txt: counts per firmware, the regressions named with their firmwar
   )
   assert.match(
     text,
-    /^Diff SPWF04SA@1\.0\.0 -> SPWF04SA@1\.1\.0: 2 regression\(s\), 1 fix\(es\), 0 changed, 1 not comparable$/m,
+    /^Diff SPWF04SA@1\.0\.0 -> SPWF04SA@1\.1\.0: 2 regression\(s\), 1 fix\(es\), 0 changed, 1 same, 1 not comparable$/m,
   )
   assert.match(
     text,
@@ -176,5 +176,11 @@ test('summary.txt: counts per firmware, the regressions named with their firmwar
     diff: null,
     disagreements: 0,
   })
-  assert.match(clean, /No unsafe accept, regression, expect= mismatch or disagreement\./)
+  // Without a diff, regressions were not judged: the summary says so and claims none.
+  assert.match(clean, /^Regressions not judged: the report compares no baseline with a candidate\.$/m)
+  assert.match(clean, /^No unsafe accept, expect= mismatch or disagreement\.$/m)
+  assert.match(
+    renderSummary({ ...model, cells: [], diff: { ...model.diff!, regressions: [] }, disagreements: 0 }),
+    /^No unsafe accept, regression, expect= mismatch or disagreement\.$/m,
+  )
 })

@@ -339,7 +339,9 @@ test('two runs compared: each firmware against itself, the re-issued chain is a 
     '--fail-on',
     'regression',
   ])
-  assert.equal(same.code, 0, same.err)
+  // A run compared with itself would judge nothing: refused, not a pass.
+  assert.equal(same.code, 2, same.err)
+  assert.match(same.err, /USAGE: --baseline and --candidate are both run:\S+: a selector compared with itself/)
 })
 
 test('--fail-on: unsafe and any-fail exit 1, never exits 0; a cell-less selection and bad input exit 2', async () => {

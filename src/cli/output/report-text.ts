@@ -2,7 +2,7 @@ import { relative } from 'node:path'
 import { AppError, outcome } from '../../core/errors.js'
 import { termSafe } from '../../core/sanitize.js'
 import type { FailOn } from '../../report/formats.js'
-import { sideLabels } from '../../report/model/diff.js'
+import { diffCountsText, sideLabels } from '../../report/model/diff.js'
 import { unreadableText } from '../../report/render/text.js'
 import type { GateResult, WrittenReport } from '../../report/write.js'
 
@@ -44,15 +44,14 @@ export function reportSummary(w: WrittenReport, cwd: string): string {
     )
   if (m.diff) {
     const d = m.diff
-    out.push(
-      `${sideLabels(d).join(' -> ')}: ${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}`,
-    )
+    out.push(`${sideLabels(d).join(' -> ')}: ${diffCountsText(d)}`)
     if (d.regressions.length)
       out.push(
         `REGRESSIONS: ${d.regressions
           .slice(0, 10)
           .map(
-            (r) => `${r.target} on ${r.candidateKey ?? '?'} (${r.before} on ${r.baselineKey ?? '?'}, now ${r.after})`,
+            (r) =>
+              `${r.target} on ${r.candidateKey ?? '?'} (${r.before} on ${r.baselineKey ?? '?'}, now ${r.after}${r.chainWhy ? `; ${r.chainWhy.text}` : ''})`,
           )
           .join(', ')}${d.regressions.length > 10 ? ', …' : ''}`,
       )

@@ -1,6 +1,7 @@
 import { outcome } from '../../core/errors.js'
 import { jsonSafe, termSafe } from '../../core/sanitize.js'
 import type { SurveyEvent, SurveyJobResult, SurveyWatch } from '../../jobs/run.js'
+import type { AttemptRow } from '../../store/index.js'
 import { failuresText, matrixText } from '../../report/index.js'
 import type { Io } from '../io.js'
 import { surveyProgress } from '../survey-progress.js'
@@ -84,9 +85,31 @@ function writeSurveyed(e: Extract<SurveyEvent, { kind: 'surveyed' }>, io: Io, vo
   // A CA left out as untrusted is no test that failed to run: counted apart, as the report does.
   const leftOut = finals.filter((a) => a.outcome === 'not-run' && a.reason?.reason === 'untrusted-anchor').length
   const skipped = leftOut ? `, ${leftOut} CA(s) not uploaded (served root in no trust store)` : ''
+  const undone = undoneText(attempts)
   io.stdout.write(
-    `\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts - leftOut} not run${skipped}, recorded in ${e.dbPath}\n`,
+    `\nrun ${result.runId} ${result.status}: ${verdicts} verdicts (pass/fail), ${finals.length - verdicts - leftOut} not run${skipped}${undone}, recorded in ${e.dbPath}\n`,
   )
+}
+
+/**
+ * Work left undone (a lost device, a stopped run): items with no final attempt whose last try was
+ * recorded as not run, by reason. They are no finding (--resume does them), but they were recorded:
+ * a run that lost its device says how many, not "0 not run".
+ */
+function undoneText(attempts: readonly AttemptRow[]): string {
+  const key = (a: AttemptRow) => `${a.device}\u0000${a.target}\u0000${a.anchor}`
+  const ended = new Set(attempts.filter((a) => a.final).map(key))
+  const last = new Map<string, AttemptRow>()
+  for (const a of attempts) if (!ended.has(key(a))) last.set(key(a), a)
+  const by = new Map<string, number>()
+  for (const a of last.values()) {
+    if (a.outcome !== 'not-run') continue
+    const why = a.reason?.reason === 'device-lost' ? 'device lost' : (a.reason?.reason ?? 'not done')
+    by.set(why, (by.get(why) ?? 0) + 1)
+  }
+  const n = [...by.values()].reduce((x, y) => x + y, 0)
+  if (n === 0) return ''
+  return `, ${n} not done (${[...by].map(([why, k]) => (by.size > 1 ? `${k} ${why}` : why)).join(', ')}; --resume does ${n === 1 ? 'it' : 'them'})`
 }
 
 /**

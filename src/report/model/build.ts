@@ -15,7 +15,7 @@ import {
 import { preferAnchors, provisionCover } from './anchors.js'
 import { buildCell, inColumn, type CellAttempt, type CellChain, type CellGaps } from './cells.js'
 import { describeChainChange, historyCertFacts, keyText, type ChainCertFacts } from './chain-change.js'
-import { diffCells, type ChangeExplanation } from './diff.js'
+import { diffCells, sameSidesWhy, type ChangeExplanation } from './diff.js'
 import { deviceKind, guessNotesFor } from './provenance.js'
 import type { StrictJudgement } from './skipped.js'
 import { expiringCertificates } from './expiry.js'
@@ -38,6 +38,8 @@ export interface ReportQuery {
   runs: string[]
   baseline: string | null
   candidate: string | null
+  /** With no baseline and candidate: why the report has no diff (said where regressions would be). */
+  noDiff?: string | null
   /** Only targets with one of these tags; all when empty. */
   tags: string[]
   expiryDays: number
@@ -94,6 +96,8 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
   let diff = null
   if (q.baseline || q.candidate) {
     if (!q.baseline || !q.candidate) throw new AppError('USAGE', '--baseline and --candidate go together')
+    const same = sameSidesWhy(q.baseline, q.candidate)
+    if (same) throw new AppError('USAGE', same)
     const runSide = (sel: string) => sel.startsWith('run:')
     // Two runs compare each firmware with itself (last night against tonight); otherwise one
     // column against another, per target.
@@ -130,6 +134,7 @@ export async function buildReport(history: HistoryStore, q: ReportQuery): Promis
       ),
     ),
     diff,
+    ...(diff === null && q.noDiff ? { noDiff: q.noDiff } : {}),
     chainChanges: chainChanges(history, targets, columns, ctx.certFacts),
     expiring: expiringCertificates(ordered, cert, q.now, q.expiryDays),
     statements: buildStatements(columns, main.byId, targets, (sha) => cert(sha)?.name ?? sha.slice(0, 16)),
@@ -669,8 +674,8 @@ class Context {
     const before = this.broadIn(b.runId, b.target)
     const after = this.broadIn(a.runId, a.target)
     if (!before || !after || before.chainHash === after.chainHash) return null
-    const chain = describeChainChange(before, after, this.certFacts).summary
-    if (b.key === a.key) return { chain, baselineOnNew: null }
+    const { summary: chain, brief } = describeChainChange(before, after, this.certFacts)
+    if (b.key === a.key) return { chain, brief, baselineOnNew: null }
     const profile = this.cellProfile(b)
     const tried = this.history
       .targetFinalAttempts(a.runId, a.target)
@@ -685,7 +690,7 @@ class Context {
         ? 'fail'
         : 'unknown'
     const reasons = verdict === 'unknown' ? [...new Set(ps.flatMap((p) => p.reasons.map((r) => r.text)))] : []
-    return { chain, baselineOnNew: { verdict, reasons: ps.length ? reasons : ['the candidate tried no CA'] } }
+    return { chain, brief, baselineOnNew: { verdict, reasons: ps.length ? reasons : ['the candidate tried no CA'] } }
   }
 
   private readonly plans = new Map<string, Map<string, string[]> | null>()

@@ -34,7 +34,7 @@ export function describeChainChange(
   before: ChainSide,
   after: ChainSide,
   facts: (sha: string) => ChainCertFacts | null,
-): { summary: string; changes: ChainChangeItem[] } {
+): { summary: string; brief: string; changes: ChainChangeItem[] } {
   const roleOf = (sha: string, side: ChainSide): ChainCertRole => {
     const i = side.served.indexOf(sha)
     if (i === 0) return 'leaf'
@@ -49,6 +49,12 @@ export function describeChainChange(
   const added = afterCerts.filter((s) => !beforeCerts.includes(s))
   const named = (sha: string) => facts(sha) ?? { subject: null, name: sha.slice(0, 16), key: '?', spki: null }
   const items: ChainChangeItem[] = []
+  // Each change again without certificate names (for summary.txt, which names no server text).
+  const briefs = new Map<ChainChangeItem, string>()
+  const push = (item: ChainChangeItem, brief: string) => {
+    items.push(item)
+    briefs.set(item, brief)
+  }
 
   // Pairs: the same subject in the same role on both sides, the same key preferred.
   const unpaired = new Set(added)
@@ -65,19 +71,26 @@ export function describeChainChange(
     const kind = old.spki === null || now.spki === null ? 'same-name' : old.spki === now.spki ? 'same-key' : 'new-key'
     const newRole = roleOf(match, after)
     const keyText = old.key === now.key ? now.key : `${old.key} → ${now.key}`
-    items.push({
-      kind,
-      role: newRole,
-      name: now.name,
-      before: r,
-      after: match,
-      text:
-        kind === 'new-key'
-          ? `${newRole} ${now.name} re-issued with a new key (${keyText})`
-          : kind === 'same-key'
-            ? `${newRole} ${now.name} re-certified: same key (${now.key}), new certificate`
-            : `${newRole} ${now.name} re-issued under the same name`,
-    })
+    push(
+      {
+        kind,
+        role: newRole,
+        name: now.name,
+        before: r,
+        after: match,
+        text:
+          kind === 'new-key'
+            ? `${newRole} ${now.name} re-issued with a new key (${keyText})`
+            : kind === 'same-key'
+              ? `${newRole} ${now.name} re-certified: same key (${now.key}), new certificate`
+              : `${newRole} ${now.name} re-issued under the same name`,
+      },
+      kind === 'new-key'
+        ? `${newRole} re-issued with a new key (${keyText})`
+        : kind === 'same-key'
+          ? `${newRole} re-certified: same key (${now.key}), new certificate`
+          : `${newRole} re-issued under the same name`,
+    )
   }
   // One certificate of a role gone and one of that role new, under another name: a replacement.
   for (const role of ['leaf', 'intermediate', 'root'] as const) {
@@ -88,36 +101,45 @@ export function describeChainChange(
     const was = named(gone[0]!)
     const now = named(come[0]!)
     unpaired.delete(come[0]!)
-    items.push({
-      kind: 'replaced',
-      role,
-      name: now.name,
-      before: gone[0]!,
-      after: come[0]!,
-      text: `new ${role} ${now.name} (${now.key}) in place of ${was.name} (${was.key})`,
-    })
+    push(
+      {
+        kind: 'replaced',
+        role,
+        name: now.name,
+        before: gone[0]!,
+        after: come[0]!,
+        text: `new ${role} ${now.name} (${now.key}) in place of ${was.name} (${was.key})`,
+      },
+      `new ${role} (${now.key}) under another name in place of the old one (${was.key})`,
+    )
   }
   const paired = new Set(items.map((i) => i.before))
   for (const r of removed) {
     if (paired.has(r)) continue
     const c = named(r)
     const role = roleOf(r, before)
-    items.push({
-      kind: 'removed',
-      role,
-      name: c.name,
-      before: r,
-      after: null,
-      text:
-        role === 'root' && !before.served.includes(r)
+    const anchorGone = role === 'root' && !before.served.includes(r)
+    push(
+      {
+        kind: 'removed',
+        role,
+        name: c.name,
+        before: r,
+        after: null,
+        text: anchorGone
           ? `root ${c.name} (${c.key}) no longer anchors the chain`
           : `${role} ${c.name} (${c.key}) no longer served`,
-    })
+      },
+      anchorGone ? `the root (${c.key}) no longer anchors the chain` : `${role} (${c.key}) no longer served`,
+    )
   }
   for (const a of unpaired) {
     const c = named(a)
     const role = roleOf(a, after)
-    items.push({ kind: 'added', role, name: c.name, before: null, after: a, text: `new ${role} ${c.name} (${c.key})` })
+    push(
+      { kind: 'added', role, name: c.name, before: null, after: a, text: `new ${role} ${c.name} (${c.key})` },
+      `new ${role} (${c.key})`,
+    )
   }
   // The same certificates on both sides: what the server sends changed (order, repeats, a root sent or not).
   for (const s of afterCerts) {
@@ -127,20 +149,29 @@ export function describeChainChange(
     if (was === is) continue
     const c = named(s)
     const role = roleOf(s, after)
-    items.push({
-      kind: is ? 'now-served' : 'no-longer-served',
-      role,
-      name: c.name,
-      before: s,
-      after: s,
-      text: is ? `${role} ${c.name} now sent by the server too` : `${role} ${c.name} no longer sent (still the anchor)`,
-    })
+    push(
+      {
+        kind: is ? 'now-served' : 'no-longer-served',
+        role,
+        name: c.name,
+        before: s,
+        after: s,
+        text: is
+          ? `${role} ${c.name} now sent by the server too`
+          : `${role} ${c.name} no longer sent (still the anchor)`,
+      },
+      is ? `${role} now sent by the server too` : `${role} no longer sent (still the anchor)`,
+    )
   }
   items.sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role])
-  return { summary: summaryOf(items), changes: items }
+  return {
+    summary: summaryOf(items, (i) => i.text),
+    brief: summaryOf(items, (i) => briefs.get(i)!),
+    changes: items,
+  }
 }
 
-function summaryOf(items: readonly ChainChangeItem[]): string {
+function summaryOf(items: readonly ChainChangeItem[], text: (i: ChainChangeItem) => string): string {
   if (!items.length) return 'the same certificates, sent in another order'
   const count = (kind: ChainChangeItem['kind']) => items.filter((i) => i.kind === kind).length
   if (count('new-key') === items.length) return 're-issued (new keys, same names)'
@@ -154,7 +185,7 @@ function summaryOf(items: readonly ChainChangeItem[]): string {
     ].filter(Boolean)
     return `re-issued (same names; ${parts.join(', ')})`
   }
-  return items.map((i) => i.text).join('; ')
+  return items.map(text).join('; ')
 }
 
 /** The facts of a certificate as the history holds it (its public key read from the DER). */

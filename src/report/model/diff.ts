@@ -7,6 +7,8 @@ import type { Cell, Diff, DiffEntry } from './types.js'
  */
 export interface ChangeExplanation {
   chain: string
+  /** The same change without certificate names (describeChainChange's `brief`). */
+  brief: string
   /** Null for the same firmware on both sides (a nightly): the chain change is the news. */
   baselineOnNew: { verdict: 'pass' | 'fail' | 'unknown'; reasons: string[] } | null
 }
@@ -60,6 +62,7 @@ export function diffCells(
       beforeClass: b?.class ?? null,
       afterClass: a?.class ?? null,
       chain: null,
+      chainWhy: null,
       why: [],
     }
     if (!b || !a || b.verdict === 'not-run' || a.verdict === 'not-run') {
@@ -87,29 +90,40 @@ export function diffCells(
     if (worse || better) {
       const x = explain(b, a)
       entry.chain = x?.chain ?? null
-      const changedChain = x ? `the server's chain changed between the runs (${x.chain})` : null
       const was = `${b.module} ${b.firmware}`
+      // The chain sentence, in the report's words and again without certificate names (summary.txt).
+      const say = (tail: (brief: boolean) => string) => {
+        if (!x) return null
+        const sentence = (brief: boolean) =>
+          `the server's chain changed between the runs (${brief ? x.brief : x.chain})${tail(brief)}`
+        entry.chainWhy = { text: sentence(false), brief: sentence(true) }
+        return entry.chainWhy.text
+      }
       if (x?.baselineOnNew?.verdict === a.verdict) {
-        entry.why = [`${changedChain}; ${was} is predicted to ${a.verdict} the new chain too`, ...own]
+        entry.why = [say(() => `; ${was} is predicted to ${a.verdict} the new chain too`)!, ...own]
         diff.chainChanged.push(entry)
         continue
       }
       if (x?.baselineOnNew?.verdict === 'unknown') {
+        const reasons = x.baselineOnNew.reasons
         entry.why = [
-          `${changedChain}; whether ${was} would ${a.verdict} the new chain too cannot be predicted${x.baselineOnNew.reasons.length ? `: ${x.baselineOnNew.reasons.join('; ')}` : ''}`,
+          say(
+            (brief) =>
+              `; whether ${was} would ${a.verdict} the new chain too cannot be predicted${reasons.length && !brief ? `: ${reasons.join('; ')}` : ''}`,
+          )!,
           ...own,
         ]
         diff.notComparable.push(entry)
         continue
       }
-      entry.why = x
-        ? [
+      const chainWhy = x
+        ? say(() =>
             x.baselineOnNew
-              ? `${changedChain}, but ${was} is predicted to ${b.verdict} the new chain: the firmware makes the difference`
-              : `${changedChain}`,
-            ...own,
-          ]
-        : own
+              ? `, but ${was} is predicted to ${b.verdict} the new chain: the firmware makes the difference`
+              : '',
+          )
+        : null
+      entry.why = chainWhy ? [chainWhy, ...own] : own
       ;(worse ? diff.regressions : diff.fixes).push(entry)
     } else if (a.class !== b.class || a.lines.join('\n') !== b.lines.join('\n')) {
       entry.why = [...b.why.map((w) => `before: ${w}`), ...a.why.map((w) => `after: ${w}`)]
@@ -136,6 +150,29 @@ export function diffMarks(diff: Diff | null): Map<string, 'regressed' | 'fixed'>
 /** How many entries of the diff compare two verdicts (a gate over none compared nothing). */
 export function comparedCount(diff: Diff): number {
   return diff.regressions.length + diff.fixes.length + diff.changed.length + diff.same.length + diff.chainChanged.length
+}
+
+/**
+ * A diff's counts in words, as the terminal and summary.txt both say them: regressions, fixes,
+ * changed, same, and when there are any, those that changed with the server's chain (not blamed on
+ * the firmware) and those not comparable.
+ */
+export function diffCountsText(d: Diff): string {
+  return `${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}`
+}
+
+/**
+ * Why two selectors cannot be compared because they are one (the same firmware, the same run, or
+ * this run twice): such a diff finds no change by construction, so a gate on it would pass
+ * without judging anything. Null when they differ.
+ */
+export function sameSidesWhy(
+  baseline: string,
+  candidate: string,
+  names: readonly [string, string] = ['--baseline', '--candidate'],
+): string | null {
+  if (baseline !== candidate) return null
+  return `${names[0]} and ${names[1]} are both ${baseline}: a selector compared with itself finds no regression by construction, so the diff would judge nothing; compare two firmware or two runs`
 }
 
 /**

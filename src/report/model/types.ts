@@ -26,6 +26,8 @@ export interface ReportModel {
   cells: Cell[]
   anchorSets: AnchorSet[]
   diff: Diff | null
+  /** With no diff: why regressions were not judged (e.g. a nightly's first night has no earlier run). */
+  noDiff?: string
   chainChanges: ChainChange[]
   expiring: Expiring[]
   statements: Statement[]
@@ -234,6 +236,12 @@ export interface DiffEntry {
    * root, a key change…), null when both saw the same chain or it cannot be told.
    */
   chain: string | null
+  /**
+   * When `chain` is set: the entry's sentence on it ("the server's chain changed between the runs
+   * (…)…", also `why[0]`), and the same sentence without certificate names (`brief`, for text that
+   * names no server data, e.g. summary.txt). Null otherwise.
+   */
+  chainWhy?: { text: string; brief: string } | null
   before: Verdict | 'missing'
   after: Verdict | 'missing'
   beforeClass: FailureClass | null

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Writable } from 'node:stream'
 import type { EvidenceSource, ReportModel } from '../model/types.js'
+import { sideLabels } from '../model/diff.js'
 import { makeContext, type HtmlContext } from './html-context.js'
 import { evidenceSection } from './html-evidence.js'
 import {
@@ -104,6 +105,10 @@ function* header(ctx: HtmlContext): Generator<string> {
   const d = model.diff
   if (d)
     yield `<p class="meta">Diff ${h(d.baseline)} &rarr; ${h(d.candidate)}: <span class="fail">&#9660; ${d.regressions.length} regression(s)</span>, <span class="pass">&#9650; ${d.fixes.length} fix(es)</span>${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}.</p>`
+  // A baseline none of whose cells is in the matrix (a gate's released firmware, last night's run):
+  // the header says where its verdicts are, so the columns are not read as the whole comparison.
+  if (d && d.baselineRuns.length && !model.cells.some((c) => d.baselineRuns.includes(c.runId)))
+    yield `<p class="meta">The matrix shows ${model.firmware.length === 1 ? 'one column' : `${model.firmware.length} columns`} (${model.firmware.map((f) => h(f.key)).join(', ')}), none from the baseline: the baseline's verdicts (${h(sideLabels(d)[0])}) are in the <a href="#diff">Diff</a> only.</p>`
   if (unsafe)
     yield `<p class="banner">${MARK.unsafe} ${unsafe} unsafe accept(s): a must-reject target passed. <a href="#unsafe">See below</a>.</p>`
   if (d?.regressions.length)

@@ -11,31 +11,47 @@ export type TestcaseResult =
   | { kind: 'passed' }
 
 /**
- * The regression (if any) a testcase carries, looked up by target and firmware: the testcase of
- * the candidate's cell (its column when firmware columns are compared, the same column when runs
+ * The diff entries (regressions, or changes blamed on the server's chain) testcases carry, looked
+ * up by target and firmware: the testcase of the candidate's cell (its column when firmware columns are compared, the same column when runs
  * are), never another column of the same target.
  */
-function regressionsByTestcase(model: ReportModel): Map<string, DiffEntry> {
+function byTestcase(entries: readonly DiffEntry[] | undefined): Map<string, DiffEntry> {
   const out = new Map<string, DiffEntry>()
-  for (const r of model.diff?.regressions ?? []) if (r.candidateKey) out.set(`${r.target}\u0000${r.candidateKey}`, r)
+  for (const r of entries ?? []) if (r.candidateKey) out.set(`${r.target}\u0000${r.candidateKey}`, r)
   return out
 }
 
 /**
  * A testcase fails for a failed cell (unless the target must be rejected: then failing is the
  * expected result), for an `expect=` mismatch (an unsafe accept included) and for a diff
- * regression; a not-run cell, or a target with no data in the column, is skipped.
+ * regression; a failure the diff blames on the server's chain says it is none; a not-run cell,
+ * or a target with no data in the column, is skipped.
  */
 export function testcaseResult(
   model: ReportModel,
   cell: Cell | undefined,
   regression: DiffEntry | undefined,
+  chainChanged?: DiffEntry,
 ): TestcaseResult {
   const types: string[] = []
   const body: string[] = []
+  // Each sentence once (a regression's why repeats the cell's own), pushed one by one: a spread of
+  // some 125,000 lines (a database from another rig) overflows the call stack.
+  const said = new Set<string>()
+  const say = (lines: readonly string[]) => {
+    for (const l of lines.map(oneLine)) {
+      if (said.has(l)) continue
+      said.add(l)
+      body.push(l)
+    }
+  }
   if (cell?.verdict === 'fail' && cell.expect !== 'fail') {
     types.push('fail')
     body.push(`Failed: ${cell.class ?? 'unknown class'}.`)
+    if (chainChanged?.chainWhy)
+      body.push(
+        `Not a regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${oneLine(chainChanged.chainWhy.text)}, so --fail-on regression does not count it (it is still a failure of ${chainChanged.candidateKey ?? 'the candidate'}).`,
+      )
   }
   if (cell?.mismatch) {
     types.push(cell.unsafe ? 'unsafe' : 'mismatch')
@@ -51,16 +67,15 @@ export function testcaseResult(
     const fw = (key: string | null) => (key ? `${key} ` : '')
     body.push(
       `Regression from ${model.diff?.baseline ?? '?'} to ${model.diff?.candidate ?? '?'}: ${fw(regression.baselineKey)}${side(regression.before, regression.beforeClass)} → ${fw(regression.candidateKey)}${side(regression.after, regression.afterClass)}.`,
-      ...regression.why.map(oneLine),
     )
-    append(body, regression.why)
+    say(regression.why)
   }
   if (types.length) {
     const lines = cell?.lines ?? []
     const message = `${cell?.class ?? cell?.verdict ?? 'no data'}${lines.length ? `: ${lines.join(' | ')}` : ''}`
     if (cell) {
       // Each untrusted piece on its own line, its controls written out (the body's own line breaks stay).
-      append(body, cell.why.map(oneLine))
+      say(cell.why)
       if (cell.evidence.anchor)
         body.push(
           `Anchor: ${oneLine(certName(model.certificates, cell.evidence.anchor))} (sha256 ${cell.evidence.anchor}).`,
@@ -88,14 +103,6 @@ export function testcaseResult(
       ),
     }
   return { kind: 'passed' }
-}
-
-/**
- * Appends one by one: `push(...items)` passes every item as an argument, and a cell with some
- * 125,000 module lines (a database from another rig) overflows the call stack.
- */
-function append(to: string[], items: readonly string[]): void {
-  for (const item of items) to.push(item)
 }
 
 /**
@@ -137,10 +144,13 @@ function counts(kinds: ReadonlyArray<TestcaseResult['kind']>): string {
  */
 export async function writeJunit(model: ReportModel, out: Writable): Promise<void> {
   const cells = new Map(model.cells.map((c) => [`${c.target}\u0000${c.key}`, c]))
-  const regressions = regressionsByTestcase(model)
+  const regressions = byTestcase(model.diff?.regressions)
+  const chainChanged = byTestcase(model.diff?.chainChanged)
   // Results are made again when written: only their kinds are kept for the counts, not 100,000 bodies.
-  const result = (f: FirmwareColumn, t: TargetRow) =>
-    testcaseResult(model, cells.get(`${t.target}\u0000${f.key}`), regressions.get(`${t.target}\u0000${f.key}`))
+  const result = (f: FirmwareColumn, t: TargetRow) => {
+    const id = `${t.target}\u0000${f.key}`
+    return testcaseResult(model, cells.get(id), regressions.get(id), chainChanged.get(id))
+  }
   const kinds = model.firmware.map((f) => model.targets.map((t) => result(f, t).kind))
   // Rows of the database left out: a testcase may be missing for them, so every suite says so.
   const u = model.unreadable

@@ -1,4 +1,5 @@
 import { visibleText } from '../../core/sanitize.js'
+import { diffCountsText } from '../model/diff.js'
 import type { Cell, DiffEntry, ReportModel } from '../model/types.js'
 
 /** Items named per finding line; the rest are counted. */
@@ -6,8 +7,8 @@ const NAMED = 5
 
 /**
  * `summary.txt` (`--format summary`): a few lines for a pull request or a chat message. Per
- * firmware its pass / fail / not-run counts (and how many cells were emulated), the regressions
- * when the report has a diff, then the worst findings: unsafe accepts, regressions, expect=
+ * firmware its pass / fail / not-run counts (and how many cells were emulated), the diff's counts
+ * (or that regressions were not judged, and why), then the worst findings: unsafe accepts, regressions, expect=
  * mismatches, disagreements. It names only targets (from the hosts file) and firmware columns,
  * never certificate or server text, each with controls and bidi characters written out; no
  * Markdown of its own, so it reads the same pasted anywhere.
@@ -28,11 +29,9 @@ export function renderSummary(model: ReportModel): string {
     )
   }
   const d = model.diff
-  if (d) {
-    out.push(
-      `Diff ${t(d.baseline)} -> ${t(d.candidate)}: ${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed, ${d.notComparable.length} not comparable`,
-    )
-  }
+  // Only what was judged: without a diff, regressions were not (and the line says why).
+  if (d) out.push(`Diff ${t(d.baseline)} -> ${t(d.candidate)}: ${diffCountsText(d)}`)
+  else out.push(`Regressions not judged: ${t(model.noDiff ?? 'the report compares no baseline with a candidate')}.`)
   const findings: string[] = []
   const named = (items: readonly string[]) =>
     `${items.slice(0, NAMED).join(', ')}${items.length > NAMED ? ` and ${items.length - NAMED} more` : ''}`
@@ -50,12 +49,17 @@ export function renderSummary(model: ReportModel): string {
     )
   if (model.disagreements)
     findings.push(`${model.disagreements} cell(s) where the profile's prediction and the module disagree`)
-  out.push(findings.length ? 'Worst findings:' : 'No unsafe accept, regression, expect= mismatch or disagreement.')
+  out.push(
+    findings.length
+      ? 'Worst findings:'
+      : `No unsafe accept, ${d ? 'regression, ' : ''}expect= mismatch or disagreement.`,
+  )
   for (const f of findings) out.push(`  - ${f}`)
   return `${out.join('\n')}\n`
 }
 
 function regression(r: DiffEntry, t: (s: string) => string): string {
   const side = (v: string, cls: string | null) => `${v}${cls ? ` (${t(cls)})` : ''}`
-  return `${t(r.target)}${r.key ? ` on ${t(r.key)}` : ''} ${side(r.before, r.beforeClass)} -> ${side(r.after, r.afterClass)}`
+  // The chain sentence without certificate names: this file names no server text.
+  return `${t(r.target)}${r.key ? ` on ${t(r.key)}` : ''} ${side(r.before, r.beforeClass)} -> ${side(r.after, r.afterClass)}${r.chainWhy ? `; ${t(r.chainWhy.brief)}` : ''}`
 }

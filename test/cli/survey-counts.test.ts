@@ -1,0 +1,165 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ModuleLost, type OpenedModule } from '../../src/device/index.js'
+import { runDevice, type WorkerContext } from '../../src/pipeline/device-worker.js'
+import type { DevicePlan, PlanItem, PlannedAnchor } from '../../src/plan/index.js'
+import type { AttemptRecord, AttemptRow, RunStore } from '../../src/store/index.js'
+import { writeSurveyEvent } from '../../src/cli/output/survey-text.js'
+import { surveyProgress } from '../../src/cli/survey-progress.js'
+import { buildMatrix } from '../../src/report/index.js'
+import type { SurveyResult } from '../../src/pipeline/index.js'
+import { testIo } from '../helpers/io.js'
+
+/**
+ * What a survey counts when its device is lost: every item it records is counted once, against
+ * the items planned for the device (all of them, those planned after the loss included), and the
+ * run's last line counts the work left undone instead of saying "0 not run".
+ */
+
+const anchor: PlannedAnchor = {
+  sha256: 'a'.repeat(64),
+  subject: 'CN=Root',
+  source: 'store',
+  kind: 'root',
+  uploadBytes: 1,
+}
+const item = (target: string): PlanItem => ({
+  target,
+  host: target.split(':')[0]!,
+  port: 443,
+  path: '/',
+  expect: null,
+  observationId: null,
+  anchor,
+  skip: null,
+})
+const chunk = (targets: string[]): DevicePlan => ({
+  device: 'd',
+  groups: [{ anchor, items: targets.map(item) }],
+  skipped: [],
+})
+
+test('a device lost before its first request: every item it leaves undone is counted, out of all the items planned for it', async () => {
+  const recorded: AttemptRecord[] = []
+  const seen: Array<{ done: number; total: number; planning: boolean | undefined }> = []
+  // A module whose preparation loses it (nothing answered): no verdict, everything left undone.
+  const module = {
+    identity: { module: 'SPWF04SA', firmware: '1.1.0' },
+    profile: { id: 'spwf04sa-1.1.0' },
+    driver: {
+      reboots: () => 0,
+      prepare: () => Promise.reject(new ModuleLost('no answer')),
+      clean: () => Promise.resolve(),
+    },
+    channel: { transcript: { length: 0, since: () => [] } },
+  } as unknown as OpenedModule
+  const runs = {
+    verdictKeys: () => new Set<string>(),
+    recordAttempt: (a: AttemptRecord) => recorded.push(a),
+  } as unknown as RunStore
+  // Resolution plans more while the device works: two more chunks arrive after the first.
+  async function* more() {
+    for (const c of [chunk(['b.test:443', 'c.test:443']), chunk(['d.test:443'])]) yield await Promise.resolve(c)
+  }
+  const ctx: WorkerContext = {
+    label: 'd',
+    module,
+    plan: chunk(['a.test:443']),
+    more: more(),
+    runId: 'r',
+    runs,
+    clock: { now: () => new Date(0), monotonic: () => 0 },
+    stopping: () => false,
+    observer: { onAttempt: (_l, done, total, _i, _a, planning) => seen.push({ done, total, planning }) },
+  }
+  const result = await runDevice(ctx)
+  assert.equal(result.status, 'lost')
+  assert.equal(recorded.length, 4)
+  assert.ok(recorded.every((a) => !a.final && a.outcome === 'not-run' && a.reason?.reason === 'device-lost'))
+  // Each recorded item counted once (not "0/…" on every line), out of what was planned when it was recorded.
+  assert.deepEqual(
+    seen.map((s) => `${s.done}/${s.total}${s.planning ? '+' : ''}`),
+    ['1/1+', '2/3+', '3/3+', '4/4+'],
+  )
+})
+
+test('the progress line says the total may grow while resolution plans more (N+), and not once it is known', () => {
+  const io = testIo({ inProcess: true })
+  const p = surveyProgress(io)
+  const a = { final: false, outcome: 'not-run', class: null, reason: { reason: 'device-lost', detail: '' } }
+  p.onAttempt!('d', 1, 1, item('a.test:443'), a as unknown as AttemptRecord, true)
+  p.onAttempt!('d', 2, 12, item('b.test:443'), a as unknown as AttemptRecord, false)
+  assert.match(io.err(), /^\[d\] 1\/1\+ a\.test:443 CN=Root: not run \(device lost\)$/m)
+  assert.match(io.err(), /^\[d\] 2\/12 b\.test:443 CN=Root: not run \(device lost\)$/m)
+})
+
+const row = (id: number, target: string, over: Partial<AttemptRow>): AttemptRow => ({
+  id,
+  runId: 'r',
+  device: 'd',
+  module: 'SPWF04SA',
+  firmware: '1.1.0',
+  profile: 'p',
+  target,
+  host: target.split(':')[0]!,
+  port: 443,
+  path: '/',
+  anchor: 'a',
+  anchorSubject: 'CN=Root',
+  anchorSource: 'store',
+  try: 1,
+  final: true,
+  outcome: 'pass',
+  class: null,
+  reason: null,
+  upload: null,
+  lines: [],
+  httpStatus: 200,
+  bodyBytes: 0,
+  durationMs: 1,
+  expect: null,
+  observationId: null,
+  recordedAt: '',
+  note: null,
+  probe: null,
+  ...over,
+})
+
+test('the run\'s last line counts the work a lost device left undone, not "0 not run"', () => {
+  const lost = { reason: 'device-lost' as const, detail: 'no answer' }
+  const targets = Array.from({ length: 12 }, (_, i) => `t${i}.test:443`)
+  const attempts = [
+    // One verdict, then the device is lost: a retried try and eleven items never sent.
+    row(1, 't0.test:443', {}),
+    row(2, 't1.test:443', { final: false, outcome: 'fail', class: 'device' }),
+    row(3, 't1.test:443', { final: false, try: 0, outcome: 'not-run', reason: lost }),
+    ...targets.slice(2).map((t, i) => row(4 + i, t, { final: false, try: 0, outcome: 'not-run', reason: lost })),
+  ]
+  const device = {
+    label: 'd',
+    url: 'emu:spwf04sa-1.1.0',
+    module: 'SPWF04SA',
+    firmware: '1.1.0',
+    build: null,
+    profile: 'spwf04sa-1.1.0',
+    warning: null,
+    lost: 'no answer',
+  }
+  const result = {
+    runId: 'r',
+    status: 'device-lost',
+    devices: [device],
+    results: new Map(),
+    timeline: [],
+  } as SurveyResult
+  const io = testIo({ inProcess: true })
+  writeSurveyEvent(
+    { kind: 'surveyed', result, attempts, matrix: buildMatrix([device], attempts, targets), dbPath: 'h.db' },
+    io,
+    { json: false },
+  )
+  assert.match(
+    io.out(),
+    /^run r device-lost: 1 verdicts \(pass\/fail\), 0 not run, 11 not done \(device lost; --resume does them\), recorded in h\.db$/m,
+  )
+})
