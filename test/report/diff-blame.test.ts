@@ -133,3 +133,21 @@ test('diffCells: the same firmware in two runs keeps the regression the chain ch
   })
   assert.deepEqual(d.chainChanged, [])
 })
+
+test('a fail with candidate CAs left untried is no regression against a pass with a CA it never tried; with that same CA tried, it is', () => {
+  const before = { verdict: 'pass' as const, anchors: { passed: ['root'], failed: [] } }
+  // The candidate tried only the intermediate (--anchors first) and failed; the root that passed before was never tried.
+  const untried = sides(before, { verdict: 'fail', anchors: { passed: [], failed: ['int'] }, untried: ['root'] })
+  const d = diffCells('SPWF04SA@1.1.0', 'SPWF04SA@1.0.0', untried.before, untried.after, untried.order)
+  assert.equal(d.regressions.length, 0)
+  assert.equal(d.notComparable.length, 1)
+  assert.match(
+    d.notComparable[0]!.why[0]!,
+    /SPWF04SA@1\.0\.0 failed with the CA\(s\) it tried only.*run it with --anchors all/,
+  )
+  // The same root tried and failed on the candidate: the firmware no longer takes what passed before.
+  const tried = sides(before, { verdict: 'fail', anchors: { passed: [], failed: ['root'] }, untried: ['int'] })
+  const r = diffCells('SPWF04SA@1.1.0', 'SPWF04SA@1.0.0', tried.before, tried.after, tried.order)
+  assert.equal(r.regressions.length, 1)
+  assert.equal(r.notComparable.length, 0)
+})

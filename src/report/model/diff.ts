@@ -87,6 +87,23 @@ export function diffCells(
         ? [`must-reject target now accepted by ${a.key}`, ...a.why]
         : a.why
       : b.why.map((w) => `was: ${w}`)
+    // A fail with candidate CAs left untried (--anchors first) holds for the CA(s) tried only: set
+    // against a pass with a CA the failing side never tried, it tells nothing about the firmware.
+    const [passed, failed] = worse ? [b, a] : [a, b]
+    if (
+      (worse || better) &&
+      !mustReject &&
+      (failed.untried?.length ?? 0) > 0 &&
+      !passed.anchors.passed.some((sha) => failed.anchors.failed.includes(sha))
+    ) {
+      const failedSide = worse ? candidate : baseline
+      entry.why = [
+        `${failedSide} failed with the CA(s) it tried only, and not with the one(s) that passed on ${worse ? baseline : candidate}, which it never tried (--anchors first tries only the preferred CA): run it with --anchors all to compare`,
+        ...own,
+      ]
+      diff.notComparable.push(entry)
+      continue
+    }
     if (worse || better) {
       const x = explain(b, a)
       entry.chain = x?.chain ?? null
