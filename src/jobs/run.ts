@@ -258,6 +258,7 @@ export async function surveyJob(
         runs: session.runs,
         clock,
         stopping: () => session.stopping,
+        signal: session.signal,
         ...(io.stopGraceMs !== undefined ? { stopGraceMs: io.stopGraceMs } : {}),
         ...(watch.observer ? { observer: watch.observer } : {}),
         ...(watch.onPhase ? { onPhase: watch.onPhase } : {}),

@@ -66,6 +66,11 @@ export interface SurveyDeps {
   runs: RunStore
   clock: Clock
   stopping: () => boolean
+  /**
+   * Aborted when the user asks to stop: resolutions in flight are abandoned at once (their
+   * connections and AIA downloads closed, nothing recorded for those targets), as no verdict waits on them.
+   */
+  signal?: AbortSignal
   /** How long a device request in flight may still take once `stopping` holds (the worker's default). */
   stopGraceMs?: number
   observer?: SurveyObserver
@@ -101,7 +106,16 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
   // What stopped a device's work that was no fault of the device (a bug of ours, the database
   // failing): the whole survey stops as on Ctrl-C, and the run is kept resumable.
   let failure: { label: string; err: unknown } | null = null
-  const deps: SurveyDeps = { ...given, stopping: () => given.stopping() || failure !== null }
+  // One stop for the resolutions: the user's (signal or `stopping`) or a failure's.
+  const stop = new AbortController()
+  const stopping = () => {
+    const yes = given.stopping() || failure !== null || (given.signal?.aborted ?? false)
+    if (yes && !stop.signal.aborted) stop.abort()
+    return yes
+  }
+  if (given.signal?.aborted) stop.abort()
+  else given.signal?.addEventListener('abort', () => stop.abort(), { once: true })
+  const deps: SurveyDeps = { ...given, stopping, signal: stop.signal }
   const runId = input.resume?.id ?? newRunId(deps.clock)
   const unlocks: Array<() => void> = []
   const opened = new Map<string, OpenedModule>()
@@ -258,6 +272,7 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
               ...(input.deviceBudgetMs !== undefined ? { budgetMs: input.deviceBudgetMs } : {}),
             }).catch((err: unknown): WorkerResult => {
               failure ??= { label: d.label, err }
+              stop.abort()
               return { status: 'interrupted', lostReason: null, uploads: 0, attempts: 0 }
             }),
           ),
@@ -356,12 +371,14 @@ class Resolutions {
       resolveMap: this.input.resolveMap,
       clock: this.deps.clock,
       aia: { ...DEFAULT_AIA, allowPrivate: this.input.aiaAllowPrivate },
+      ...(this.deps.signal ? { signal: this.deps.signal } : {}),
     })
     p = this.timed(`resolve (${who})`, () =>
       resolveBatch(this.input.targets, resolver, {
         concurrency: this.input.concurrency,
         clock: this.deps.clock,
         stopping: this.deps.stopping,
+        ...(this.deps.signal ? { signal: this.deps.signal } : {}),
         record: (o) => {
           ids.set(o.target, { obs: o, id: this.deps.observations.record(o, hello, this.runId) })
         },
