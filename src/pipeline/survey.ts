@@ -10,6 +10,7 @@ import {
 } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import { AppError, isAppError, messageOf } from '../core/errors.js'
+import { asAppError } from '../core/system-errors.js'
 import { lockDevice, type EmulatorOpener, type OpenedModule } from '../device/index.js'
 import { helloOf } from '../profile/index.js'
 import { openModule, planModule } from '../families/index.js'
@@ -135,6 +136,7 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
     // The broad hello needs no device: a new run resolves with it while the devices open.
     if (!input.resume) void resolutions.start(helloHash(DEFAULT_HELLO), DEFAULT_HELLO, 'broad')
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)
+    const openErrors = new Map<string, unknown>()
     const devices: RunDevice[] = await Promise.all(
       input.devices.map(async (d): Promise<RunDevice> => {
         try {
@@ -160,6 +162,7 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
             lost: null,
           }
         } catch (err) {
+          openErrors.set(d.label, err)
           return {
             label: d.label,
             url: d.url,
@@ -174,6 +177,12 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
       }),
     )
     for (const d of devices) if (d.warning) deps.onPhase?.(`${d.label}: ${d.warning}`)
+    // No device opened: nothing can be surveyed, so the run is neither created nor touched (a
+    // resumed one keeps its status), and the error names each device and why.
+    if (opened.size === 0) {
+      stop.abort()
+      throw notOpened(input.devices, openErrors, input.resume !== null)
+    }
     const stored = input.resume?.plan ?? null
     // The profile each device is judged with is kept with the run: a report renders from the database alone.
     const profiles = {
@@ -312,6 +321,19 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
     // A run refused before any work (DEVICE_BUSY) has nothing but an empty teardown to show.
     if (timeline.some((t) => t.phase !== 'teardown')) deps.onPhase?.(`wall time: ${timelineText(timeline)}`)
   }
+}
+
+/** None of the devices opened: the first one's error (its code), naming every device, its URL and why. */
+function notOpened(devices: readonly DeviceArg[], errors: ReadonlyMap<string, unknown>, resumed: boolean): AppError {
+  const lines = devices.map((d) => {
+    const why = messageOf(errors.get(d.label))
+    return `cannot open device ${d.label}: ${why.startsWith(d.url) ? why : `${d.url}: ${why}`}`
+  })
+  // A resumed run is left as it was; the command adds how to resume it once the device opens.
+  if (!resumed)
+    lines.push('no run was created: check the device (tlsmatrix doctor --device URL), then start the run again')
+  const first = asAppError(errors.get(devices[0]!.label))
+  return new AppError(first.code, lines.join('\n'), { cause: errors.get(devices[0]!.label) })
 }
 
 /**

@@ -8,6 +8,7 @@ import { run } from '../../src/cli/run.js'
 import { openDb, RunStore } from '../../src/store/index.js'
 import { testIo } from '../helpers/io.js'
 import { waitFor } from '../helpers/wait.js'
+import { closedPort } from '../helpers/lab.js'
 
 // A new user's trial: Ctrl-C while a target was still resolving (a TLS port that accepts and never
 // answers) waited out the whole --timeout-ms (43 s after the "stopping" line), and the device
@@ -86,6 +87,54 @@ test(
       assert.deepEqual(runs.attempts(runId), [])
       const n = d.prepare('SELECT count(*) AS n FROM observations').get() as { n: number }
       assert.equal(n.n, 0, 'an abandoned resolution is no observation of the server')
+    } finally {
+      d.close()
+    }
+  },
+)
+
+// The same trial: `--device tcp://127.0.0.1:1` (connection refused) was reported as a device lost,
+// exit 3, with a --resume hint, for a device that never opened. With no device that opens there is
+// nothing to survey: the open error itself (TRANSPORT_OPEN_FAILED, exit 3), naming the URL and the
+// cause, and no run created (so no resume hint to be false).
+// The target stalls: the run must not wait for its resolution either (the test's time-out fails that).
+test(
+  'no device opens: the open error names the URL and the cause; no run is created, no resume hint',
+  { timeout: 60_000 },
+  async () => {
+    const closed = await closedPort()
+    const hosts = join(dir, 'refused-hosts.txt')
+    writeFileSync(hosts, `stall.test:${port}\n`)
+    const db = join(dir, 'refused.db')
+    const io = testIo({ inProcess: true, cwd: dir })
+    const code = await run(
+      [
+        'run',
+        '--hosts',
+        hosts,
+        '--device',
+        `tcp://127.0.0.1:${closed}`,
+        '--timeout-ms',
+        '600000',
+        '--db',
+        db,
+        '--resolve',
+        `stall.test:${port}:127.0.0.1`,
+      ],
+      io,
+    )
+    assert.equal(code, 3, io.err())
+    assert.match(
+      io.err(),
+      new RegExp(
+        `TRANSPORT_OPEN_FAILED: cannot open device 127\\.0\\.0\\.1:${closed}: tcp://127\\.0\\.0\\.1:${closed}: connect ECONNREFUSED`,
+      ),
+    )
+    assert.match(io.err(), /no run was created/)
+    assert.doesNotMatch(io.out() + io.err(), /lost|--resume/)
+    const d = openDb(db)
+    try {
+      assert.equal((d.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n, 0)
     } finally {
       d.close()
     }
