@@ -22,7 +22,7 @@ export class ModuleStopped extends AppError<'DEVICE_STOPPED'> {
 }
 
 /** Link faults a recovery absorbs (each failed step, redone after a resync) before the device is lost. */
-const RECOVERY_FAULTS = 12
+export const RECOVERY_FAULTS = 12
 
 export interface RecoverOptions {
   stopping: () => boolean
@@ -103,7 +103,10 @@ export async function recoverModule(driver: ModuleDriver, why: string, o: Recove
       }
       if (++faults >= RECOVERY_FAULTS)
         throw new ModuleLost(`${faults} link faults while recovering from "${why}": ${messageOf(err)}`, { cause: err })
-      o.onRetry?.(`${why} (again, ${name}: ${messageOf(err)})`)
+      // Which fault this is and the limit: a module that never answers shows how far it is from being given up.
+      o.onRetry?.(
+        `${why} (again: ${name} failed, fault ${faults} of ${RECOVERY_FAULTS} before the device is lost: ${messageOf(err)})`,
+      )
     }
     if (step === 0) continue
     const restarted = driver.reboots() !== o.reboots.known || isDeviceError(last, 'AT_REBOOTED')

@@ -260,13 +260,15 @@ export async function surveyJob(
         runs: session.runs,
         clock,
         stopping: () => session.stopping,
+        signal: session.signal,
         ...(io.stopGraceMs !== undefined ? { stopGraceMs: io.stopGraceMs } : {}),
         ...(watch.observer ? { observer: watch.observer } : {}),
         ...(watch.onPhase ? { onPhase: watch.onPhase } : {}),
         ...(io.emulator ? { emulator: io.emulator } : {}),
       },
     ).catch((err: unknown) => {
-      throw stoppedRun(err, session.runId, dbPath)
+      const id = session.runId
+      throw stoppedRun(err, id, id ? (session.runs.getRun(id)?.status ?? null) : null, dbPath)
     })
     watch.onSurveyEnd?.()
     if (result.status === 'interrupted' && !session.exists(result.runId)) {
@@ -381,12 +383,14 @@ async function checkInputs(
  * An error that stopped a run once it existed (a bug of ours, the database failing): the survey
  * kept the run, interrupted, so the message ends with how to finish it.
  */
-function stoppedRun(err: unknown, runId: string | null, dbPath: string): unknown {
-  if (!runId) return err
+function stoppedRun(err: unknown, runId: string | null, status: RunStatus | null, dbPath: string): unknown {
+  if (!runId || !status) return err
+  // Still marked running (a failure before the survey could end it): --resume finishes it all the same.
+  const said = status === 'running' ? 'interrupted' : status
   const e = asAppError(err)
   const out = new AppError(
     e.code,
-    `${e.message}\nrun ${runId} interrupted; finish it with:\n  tlsmatrix run --resume ${runId} --db ${dbPath}`,
+    `${e.message}\nrun ${runId} ${said}; finish it with:\n  tlsmatrix run --resume ${runId} --db ${dbPath}`,
     { cause: err },
   )
   if (err instanceof Error && err.stack) out.stack = err.stack

@@ -99,6 +99,11 @@ export class RunSession {
     return this.stopper.signal.aborted
   }
 
+  /** Aborted by the first Ctrl-C: work that can be abandoned (connections resolving targets) ends at once. */
+  get signal(): AbortSignal {
+    return this.stopper.signal
+  }
+
   /**
    * The run to finish, checked: it exists, is of this kind and is not complete. The messages are
    * the commands' own (a survey's unknown id is RUN_NOT_RESUMABLE, a learn's USAGE, as before).

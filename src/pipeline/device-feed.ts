@@ -23,6 +23,8 @@ export class DeviceFeed implements AsyncIterable<DevicePlan> {
   private readonly handed = new Set<string>()
   private readonly queue: DevicePlan[] = []
   private closed = false
+  /** True once finish() handed out the complete plan: the feed ended because the work is all known, not because the run stopped. */
+  complete = false
   private wake: (() => void) | null = null
 
   constructor(
@@ -56,6 +58,7 @@ export class DeviceFeed implements AsyncIterable<DevicePlan> {
     // The loaded anchor first: no second upload of it.
     rest.sort((a, b) => Number(b.anchor.sha256 === this.current) - Number(a.anchor.sha256 === this.current))
     this.emit({ device: this.device, skipped, groups: rest })
+    this.complete = true
     this.close()
   }
 

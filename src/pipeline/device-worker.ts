@@ -38,7 +38,7 @@ export interface WorkerContext {
    * More work, as the survey's resolution finds it (each chunk is planned like `plan`). The
    * worker runs each chunk when it arrives and ends when this ends.
    */
-  more?: AsyncIterable<DevicePlan>
+  more?: WorkFeed
   runId: string
   runs: RunStore
   clock: Clock
@@ -52,6 +52,11 @@ export interface WorkerContext {
   observer?: SurveyObserver
   /** Device time this worker may spend (ms, from its start); what is left then is recorded as not run (`budget`). */
   budgetMs?: number
+}
+
+/** More work as resolution finds it; `complete` says whether it ended with the whole plan or was cut short (the run stopping). */
+export interface WorkFeed extends AsyncIterable<DevicePlan> {
+  readonly complete: boolean
 }
 
 export interface WorkerResult {
@@ -339,6 +344,9 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
         await runChunk(chunk)
       }
       planning = false
+      // The feed closed without the complete plan (Ctrl-C while targets resolved): this device's
+      // work is not all done, whatever it finished.
+      if (!ctx.more.complete) throw new Interrupted()
     }
   } catch (err) {
     if (err instanceof Interrupted) result.status = 'interrupted'

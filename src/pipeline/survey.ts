@@ -10,6 +10,7 @@ import {
 } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import { AppError, isAppError, messageOf } from '../core/errors.js'
+import { asAppError } from '../core/system-errors.js'
 import { lockDevice, type EmulatorOpener, type OpenedModule } from '../device/index.js'
 import { helloOf } from '../profile/index.js'
 import { openModule, planModule } from '../families/index.js'
@@ -66,6 +67,11 @@ export interface SurveyDeps {
   runs: RunStore
   clock: Clock
   stopping: () => boolean
+  /**
+   * Aborted when the user asks to stop: resolutions in flight are abandoned at once (their
+   * connections and AIA downloads closed, nothing recorded for those targets), as no verdict waits on them.
+   */
+  signal?: AbortSignal
   /** How long a device request in flight may still take once `stopping` holds (the worker's default). */
   stopGraceMs?: number
   observer?: SurveyObserver
@@ -101,7 +107,16 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
   // What stopped a device's work that was no fault of the device (a bug of ours, the database
   // failing): the whole survey stops as on Ctrl-C, and the run is kept resumable.
   let failure: { label: string; err: unknown } | null = null
-  const deps: SurveyDeps = { ...given, stopping: () => given.stopping() || failure !== null }
+  // One stop for the resolutions: the user's (signal or `stopping`) or a failure's.
+  const stop = new AbortController()
+  const stopping = () => {
+    const yes = given.stopping() || failure !== null || (given.signal?.aborted ?? false)
+    if (yes && !stop.signal.aborted) stop.abort()
+    return yes
+  }
+  if (given.signal?.aborted) stop.abort()
+  else given.signal?.addEventListener('abort', () => stop.abort(), { once: true })
+  const deps: SurveyDeps = { ...given, stopping, signal: stop.signal }
   const runId = input.resume?.id ?? newRunId(deps.clock)
   const unlocks: Array<() => void> = []
   const opened = new Map<string, OpenedModule>()
@@ -121,6 +136,7 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
     // The broad hello needs no device: a new run resolves with it while the devices open.
     if (!input.resume) void resolutions.start(helloHash(DEFAULT_HELLO), DEFAULT_HELLO, 'broad')
     deps.onPhase?.(`run ${runId}: opening ${input.devices.length} device(s)`)
+    const openErrors = new Map<string, unknown>()
     const devices: RunDevice[] = await Promise.all(
       input.devices.map(async (d): Promise<RunDevice> => {
         try {
@@ -146,6 +162,7 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
             lost: null,
           }
         } catch (err) {
+          openErrors.set(d.label, err)
           return {
             label: d.label,
             url: d.url,
@@ -160,6 +177,12 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
       }),
     )
     for (const d of devices) if (d.warning) deps.onPhase?.(`${d.label}: ${d.warning}`)
+    // No device opened: nothing can be surveyed, so the run is neither created nor touched (a
+    // resumed one keeps its status), and the error names each device and why.
+    if (opened.size === 0) {
+      stop.abort()
+      throw notOpened(input.devices, openErrors, input.resume !== null)
+    }
     const stored = input.resume?.plan ?? null
     // The profile each device is judged with is kept with the run: a report renders from the database alone.
     const profiles = {
@@ -258,6 +281,7 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
               ...(input.deviceBudgetMs !== undefined ? { budgetMs: input.deviceBudgetMs } : {}),
             }).catch((err: unknown): WorkerResult => {
               failure ??= { label: d.label, err }
+              stop.abort()
               return { status: 'interrupted', lostReason: null, uploads: 0, attempts: 0 }
             }),
           ),
@@ -297,6 +321,19 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
     // A run refused before any work (DEVICE_BUSY) has nothing but an empty teardown to show.
     if (timeline.some((t) => t.phase !== 'teardown')) deps.onPhase?.(`wall time: ${timelineText(timeline)}`)
   }
+}
+
+/** None of the devices opened: the first one's error (its code), naming every device, its URL and why. */
+function notOpened(devices: readonly DeviceArg[], errors: ReadonlyMap<string, unknown>, resumed: boolean): AppError {
+  const lines = devices.map((d) => {
+    const why = messageOf(errors.get(d.label))
+    return `cannot open device ${d.label}: ${why.startsWith(d.url) ? why : `${d.url}: ${why}`}`
+  })
+  // A resumed run is left as it was; the command adds how to resume it once the device opens.
+  if (!resumed)
+    lines.push('no run was created: check the device (tlsmatrix doctor --device URL), then start the run again')
+  const first = asAppError(errors.get(devices[0]!.label))
+  return new AppError(first.code, lines.join('\n'), { cause: errors.get(devices[0]!.label) })
 }
 
 /**
@@ -356,12 +393,14 @@ class Resolutions {
       resolveMap: this.input.resolveMap,
       clock: this.deps.clock,
       aia: { ...DEFAULT_AIA, allowPrivate: this.input.aiaAllowPrivate },
+      ...(this.deps.signal ? { signal: this.deps.signal } : {}),
     })
     p = this.timed(`resolve (${who})`, () =>
       resolveBatch(this.input.targets, resolver, {
         concurrency: this.input.concurrency,
         clock: this.deps.clock,
         stopping: this.deps.stopping,
+        ...(this.deps.signal ? { signal: this.deps.signal } : {}),
         record: (o) => {
           ids.set(o.target, { obs: o, id: this.deps.observations.record(o, hello, this.runId) })
         },

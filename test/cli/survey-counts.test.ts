@@ -65,7 +65,8 @@ test('a device lost before its first request: every item it leaves undone is cou
     label: 'd',
     module,
     plan: chunk(['a.test:443']),
-    more: more(),
+    // A feed that delivered the complete plan (resolution ended): `complete` as DeviceFeed says it.
+    more: Object.assign(more(), { complete: true }),
     runId: 'r',
     runs,
     clock: { now: () => new Date(0), monotonic: () => 0 },

@@ -228,7 +228,7 @@ describe('interruptions: kill -9, Ctrl-C, device faults', () => {
       ),
       3,
     )
-    assert.match(io.out(), /device late lost: cannot open: tcp:\/\/127\.0\.0\.1:\d+/)
+    assert.match(io.out(), /device late not opened \(--resume tries it again\): tcp:\/\/127\.0\.0\.1:\d+/)
     assert.match(io.out(), /device lost/)
     const runId = /--resume (\S+)/.exec(io.err())![1]!
     // The module comes back, on the port the run was given for it (a serial server, in this process).

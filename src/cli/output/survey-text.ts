@@ -79,7 +79,13 @@ function writeSurveyed(e: Extract<SurveyEvent, { kind: 'surveyed' }>, io: Io, vo
   const why = failuresText(attempts)
   if (why) io.stdout.write(`\nwhy:\n${why}\n`)
   const lost = result.devices.filter((d) => d.lost)
-  for (const d of lost) io.stdout.write(`\ndevice ${termSafe(d.label)} lost: ${termSafe(d.lost ?? '')}\n`)
+  for (const d of lost)
+    io.stdout.write(
+      // A device never opened (no module identified) was not lost mid-way: --resume tries to open it again.
+      d.module === null
+        ? `\ndevice ${termSafe(d.label)} not opened (--resume tries it again): ${termSafe((d.lost ?? '').replace(/^cannot open: /, ''))}\n`
+        : `\ndevice ${termSafe(d.label)} lost: ${termSafe(d.lost ?? '')}\n`,
+    )
   const finals = attempts.filter((a) => a.final)
   const verdicts = finals.filter((a) => a.outcome === 'pass' || a.outcome === 'fail').length
   // A CA left out as untrusted is no test that failed to run: counted apart, as the report does.
