@@ -62,6 +62,11 @@ export class DeviceFeed implements AsyncIterable<DevicePlan> {
     this.close()
   }
 
+  /** The complete plan is known and all of it handed to the worker: its total is final. */
+  get settled(): boolean {
+    return this.complete && this.queue.length === 0
+  }
+
   /** No more work (the run is stopping, or it failed). */
   close(): void {
     this.closed = true

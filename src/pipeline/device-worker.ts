@@ -57,6 +57,8 @@ export interface WorkerContext {
 /** More work as resolution finds it; `complete` says whether it ended with the whole plan or was cut short (the run stopping). */
 export interface WorkFeed extends AsyncIterable<DevicePlan> {
   readonly complete: boolean
+  /** The complete plan is known and all handed out: the worker's total is final. */
+  readonly settled: boolean
 }
 
 export interface WorkerResult {
@@ -144,7 +146,8 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       ended.add(key(item))
       finished++
     }
-    ctx.observer?.onAttempt?.(label, finished, total, item, rec, planning)
+    // `N+` only while resolution may still plan more: once the feed holds the complete plan, the total is final.
+    ctx.observer?.onAttempt?.(label, finished, total, item, rec, planning && !(ctx.more?.settled ?? false))
   }
   const fromAttempt = (a: Attempt, tryNo: number, final: boolean): Fields => ({
     try: tryNo,
@@ -358,6 +361,10 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       result.lostReason = err instanceof DeviceLost ? err.message : `${err.code}: ${err.message}`
       ctx.observer?.onDevice?.(label, 'lost', result.lostReason)
       const undone = (p: DevicePlan) => {
+        // Items planned without the device (unresolved, no anchor, an untrusted CA) keep their own
+        // finding: the loss changes nothing about them, and they are never "device lost".
+        for (const item of p.skipped)
+          if (!done.has(key(item)) && item.skip) record(item, notRun(skipReason(item.skip), true))
         for (const g of p.groups)
           for (const item of g.items)
             if (!done.has(key(item)))

@@ -66,7 +66,7 @@ test('a device lost before its first request: every item it leaves undone is cou
     module,
     plan: chunk(['a.test:443']),
     // A feed that delivered the complete plan (resolution ended): `complete` as DeviceFeed says it.
-    more: Object.assign(more(), { complete: true }),
+    more: Object.assign(more(), { complete: true, settled: false }),
     runId: 'r',
     runs,
     clock: { now: () => new Date(0), monotonic: () => 0 },
@@ -82,6 +82,52 @@ test('a device lost before its first request: every item it leaves undone is cou
     seen.map((s) => `${s.done}/${s.total}${s.planning ? '+' : ''}`),
     ['1/1+', '2/3+', '3/3+', '4/4+'],
   )
+})
+
+test('a lost device leaves items planned without it (unresolved, an untrusted CA) with their own finding, never "device lost"', async () => {
+  const recorded: AttemptRecord[] = []
+  const module = {
+    identity: { module: 'SPWF04SA', firmware: '1.1.0' },
+    profile: { id: 'spwf04sa-1.1.0' },
+    driver: {
+      reboots: () => 0,
+      prepare: () => Promise.reject(new ModuleLost('no answer')),
+      clean: () => Promise.resolve(),
+    },
+    channel: { transcript: { length: 0, since: () => [] } },
+  } as unknown as OpenedModule
+  const runs = {
+    verdictKeys: () => new Set<string>(),
+    recordAttempt: (a: AttemptRecord) => recorded.push(a),
+  } as unknown as RunStore
+  const unresolved: PlanItem = {
+    ...item('gone.test:443'),
+    anchor: null,
+    skip: { reason: 'unresolved', detail: 'timeout' },
+  }
+  // The second chunk comes after the loss: its skipped item keeps its finding too.
+  async function* more() {
+    yield await Promise.resolve<DevicePlan>({
+      device: 'd',
+      groups: [],
+      skipped: [{ ...item('late.test:443'), anchor: null, skip: { reason: 'unresolved', detail: 'refused' } }],
+    })
+  }
+  const ctx: WorkerContext = {
+    label: 'd',
+    module,
+    plan: { ...chunk(['a.test:443']), skipped: [unresolved] },
+    more: Object.assign(more(), { complete: true, settled: false }),
+    runId: 'r',
+    runs,
+    clock: { now: () => new Date(0), monotonic: () => 0 },
+    stopping: () => false,
+  }
+  assert.equal((await runDevice(ctx)).status, 'lost')
+  const byTarget = new Map(recorded.map((a) => [a.item.target, [a.final, a.outcome, a.reason?.reason]]))
+  assert.deepEqual(byTarget.get('gone.test:443'), [true, 'not-run', 'unresolved'])
+  assert.deepEqual(byTarget.get('late.test:443'), [true, 'not-run', 'unresolved'])
+  assert.deepEqual(byTarget.get('a.test:443'), [false, 'not-run', 'device-lost'])
 })
 
 test('the progress line says the total may grow while resolution plans more (N+), and not once it is known', () => {
