@@ -3,9 +3,10 @@ import type { AttemptRow } from '../store/index.js'
 import type { Matrix, MatrixCell } from './matrix.js'
 import { displayName } from '../chain/display-name.js'
 
-function cellText(c: MatrixCell | undefined, lost: boolean): string {
+function cellText(c: MatrixCell | undefined, lost: boolean, opened: boolean): string {
   if (!c) return '-'
-  if (c.verdict === 'pending' && lost) return 'device lost'
+  // A device that never opened was not lost: it never started this work.
+  if (c.verdict === 'pending' && lost) return opened ? 'device lost' : 'device not opened'
   const mark = c.mismatch ? ' (!)' : ''
   if (c.verdict === 'pass') return `pass ${c.passed}/${c.tried}${mark}`
   if (c.verdict === 'fail') return `FAIL ${c.classes.join(',')}${c.tried > 1 ? ` x${c.tried}` : ''}${mark}`
@@ -15,20 +16,21 @@ function cellText(c: MatrixCell | undefined, lost: boolean): string {
   return 'pending'
 }
 
+/** A device that answered as a module (its module or firmware known). */
+const opened = (d: Matrix['devices'][number]) => d.module !== null || d.firmware !== null
+
 /** The matrix for a terminal: targets down, devices across, every string made safe. */
 export function matrixText(m: Matrix): string {
   const header = [
     'target',
-    ...m.devices.map(
-      (d) =>
-        `${d.label} (${d.module === null && d.firmware === null ? 'not opened' : `${d.module ?? '?'} ${d.firmware ?? '?'}`})`,
-    ),
+    ...m.devices.map((d) => `${d.label} (${!opened(d) ? 'not opened' : `${d.module ?? '?'} ${d.firmware ?? '?'}`})`),
   ]
   const rows = m.rows.map((r) => [
     `${r.target}${r.expect ? ` expect=${r.expect}` : ''}`,
-    ...m.devices.map((d) => cellText(r.cells.get(d.label), d.lost !== null)),
+    ...m.devices.map((d) => cellText(r.cells.get(d.label), d.lost !== null, opened(d))),
   ])
-  const all = [header, ...rows].map((cols) => cols.map((c) => termSafe(truncate(c, 48))))
+  // Wide enough for a whole cell ("incomplete: FAIL key-unsupported, 2 CA(s) not judged").
+  const all = [header, ...rows].map((cols) => cols.map((c) => termSafe(truncate(c, 64))))
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
   const line = (cols: string[]) =>
     cols

@@ -6,7 +6,7 @@ import type { DevicePlan, PlanItem, PlannedAnchor } from '../../src/plan/index.j
 import type { AttemptRecord, AttemptRow, RunStore } from '../../src/store/index.js'
 import { writeSurveyEvent } from '../../src/cli/output/survey-text.js'
 import { surveyProgress } from '../../src/cli/survey-progress.js'
-import { buildMatrix } from '../../src/report/index.js'
+import { buildMatrix, matrixText } from '../../src/report/index.js'
 import type { SurveyResult } from '../../src/pipeline/index.js'
 import { testIo } from '../helpers/io.js'
 
@@ -209,4 +209,29 @@ test('the run\'s last line counts the work a lost device left undone, not "0 not
     io.out(),
     /^run r device-lost: 1 verdicts \(pass\/fail\), 0 not run, 11 not done \(device lost; --resume does them\), recorded in h\.db$/m,
   )
+})
+
+test('the terminal matrix says "device not opened" for a device that never opened and "device lost" for one lost after it opened', () => {
+  const lost = { reason: 'device-lost' as const, detail: 'cannot open: refused' }
+  const targets = ['a.test:443', 'b.test:443']
+  const device = (label: string, opened: boolean) => ({
+    label,
+    url: `tcp://127.0.0.1:1#${label}`,
+    module: opened ? 'SPWF04SA' : null,
+    firmware: opened ? '1.1.0' : null,
+    build: null,
+    profile: opened ? 'spwf04sa-1.1.0' : null,
+    warning: null,
+    lost: 'gone',
+  })
+  const devices = [device('never', false), device('later', true)]
+  const attempts = devices.flatMap((d, n) =>
+    targets.map((t, i) => ({
+      ...row(n * 10 + i, t, { final: false, try: 0, outcome: 'not-run', reason: lost }),
+      device: d.label,
+    })),
+  )
+  const text = matrixText(buildMatrix(devices, attempts, targets))
+  assert.match(text, /^a\.test:443 +device not opened +device lost$/m)
+  assert.match(text, /never \(not opened\)/)
 })
