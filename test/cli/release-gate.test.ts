@@ -323,7 +323,7 @@ test('a chain rotation between a firmware and its identical copy is not a firmwa
         '--fail-on',
         'regression',
         '--format',
-        'json,md,junit,summary',
+        'json,md,junit,summary,html',
         '--out',
         join(dir, `rotation-${baseline}`),
       ])
@@ -350,6 +350,12 @@ test('a chain rotation between a firmware and its identical copy is not a firmwa
     assert.match(counts, /1 changed with the server's chain/)
     const summary = readFileSync(join(dir, 'rotation-SPWF04SA@1.1.0', 'summary.txt'), 'utf8')
     assert.ok(summary.includes(`Diff SPWF04SA@1.1.0 -> SPWF04SA@1.1.1: ${counts}\n`), summary)
+    // The Markdown and the HTML page count it the same way (same and changed included).
+    assert.ok(md.includes(`→ \`SPWF04SA@1.1.1\`: ${counts}`), md)
+    const page = readFileSync(join(dir, 'rotation-SPWF04SA@1.1.0', 'index.html'), 'utf8')
+      .replace(/<[^>]+>/g, '')
+      .replace(/&#96[56]0;\s/g, '')
+    assert.ok(page.includes(`&rarr; SPWF04SA@1.1.1: ${counts}.`), page.slice(0, 3000))
     // JUnit: still a failure of the candidate, saying the chain changed and that the gate does not count it.
     const junit = readFileSync(join(dir, 'rotation-SPWF04SA@1.1.0', 'junit.xml'), 'utf8')
     assert.match(

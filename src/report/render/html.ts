@@ -104,7 +104,7 @@ function* header(ctx: HtmlContext): Generator<string> {
   yield `<span class="not-run">${MARK['not-run']} ${count((c) => c.verdict === 'not-run')} not run</span>, ${MARK.unsafe} ${unsafe} unsafe, &#8800; ${model.disagreements} disagreement(s).</p>`
   const d = model.diff
   if (d)
-    yield `<p class="meta">Diff ${h(d.baseline)} &rarr; ${h(d.candidate)}: <span class="fail">&#9660; ${d.regressions.length} regression(s)</span>, <span class="pass">&#9650; ${d.fixes.length} fix(es)</span>${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}.</p>`
+    yield `<p class="meta">Diff ${h(d.baseline)} &rarr; ${h(d.candidate)}: <span class="fail">&#9660; ${d.regressions.length} regression(s)</span>, <span class="pass">&#9650; ${d.fixes.length} fix(es)</span>, ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}.</p>`
   // A baseline none of whose cells is in the matrix (a gate's released firmware, last night's run):
   // the header says where its verdicts are, so the columns are not read as the whole comparison.
   if (d && d.baselineRuns.length && !model.cells.some((c) => d.baselineRuns.includes(c.runId)))

@@ -97,7 +97,7 @@ function summary(model: ReportModel): string[] {
       `- ${d.regressions.length ? '▼ ' : ''}**${d.regressions.length} regression(s)**, ${d.fixes.length} fix(es) from ${md(d.baseline)} to ${md(d.candidate)}${d.regressions.length ? `: ${d.regressions.map((r) => `${md(r.target)} on ${md(r.candidateKey ?? '?')}`).join(', ')}` : ''}`,
     )
     lines.push(
-      `- diff ${md(d.baseline)} → ${md(d.candidate)}: ${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain` : ''}`,
+      `- diff ${md(d.baseline)} → ${md(d.candidate)}: ${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}`,
     )
   }
   return lines
