@@ -28,7 +28,50 @@ import {
   wordList,
 } from './options.js'
 import { VERSION } from '../core/version.js'
-import { addOptions } from './option-table.js'
+import { addOptions, type OptionDef } from './option-table.js'
+
+/**
+ * Options several commands take with one meaning, each declared once: the flag, its words and its
+ * parser cannot drift apart from one command to another.
+ */
+const DEVICE: OptionDef<string, 'device'> & { required: true } = {
+  flags: '--device <url>',
+  description: '/dev/ttyUSB0[?baud=115200&rtscts=1], tcp://HOST:PORT or emu:<profile>',
+  required: true,
+}
+const PROFILES: OptionDef<string[], 'profiles'> & { default: string[] } = {
+  flags: '--profiles <dir>',
+  description: 'directory of user firmware profiles (repeatable)',
+  parse: collect,
+  default: [],
+}
+const TRUST_STORE: OptionDef<string[], 'trustStore'> & { default: string[] } = {
+  flags: '--trust-store <file>',
+  description: "PEM bundle added to Node's Mozilla roots (repeatable)",
+  parse: collect,
+  default: [],
+}
+const TRUST_STORE_ONLY: OptionDef<boolean, 'trustStoreOnly'> & { default: boolean } = {
+  flags: '--trust-store-only',
+  description: 'use only the --trust-store bundles',
+  default: false,
+}
+const CONCURRENCY: OptionDef<number, 'concurrency'> & { default: number } = {
+  flags: '--concurrency <n>',
+  description: 'targets resolved at once',
+  parse: intInRange(1, 1024),
+  default: 32,
+}
+const AIA_ALLOW_PRIVATE: OptionDef<boolean, 'aiaAllowPrivate'> & { default: boolean } = {
+  flags: '--aia-allow-private',
+  description: 'let AIA URLs reach loopback and private addresses',
+  default: false,
+}
+const DEVICE_BUDGET_MINUTES: OptionDef<number, 'deviceBudgetMinutes'> = {
+  flags: '--device-budget-minutes <n>',
+  description: 'device time each device may spend; the rest is recorded as not run (budget)',
+  parse: intInRange(0, 7 * 24 * 60),
+}
 
 // The synopses the README shows (a test keeps them equal to `--help`): option order and
 // defaults at a glance. Continuation lines align under the first option.
@@ -108,23 +151,9 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
         required: true,
       },
       db: { flags: '--db <path>', description: 'SQLite database', default: DEFAULT_DB },
-      trustStore: {
-        flags: '--trust-store <file>',
-        description: "PEM bundle added to Node's Mozilla roots (repeatable)",
-        parse: collect,
-        default: [],
-      },
-      trustStoreOnly: {
-        flags: '--trust-store-only',
-        description: 'use only the --trust-store bundles',
-        default: false,
-      },
-      concurrency: {
-        flags: '--concurrency <n>',
-        description: 'targets resolved at once',
-        parse: intInRange(1, 1024),
-        default: 32,
-      },
+      trustStore: TRUST_STORE,
+      trustStoreOnly: TRUST_STORE_ONLY,
+      concurrency: CONCURRENCY,
       timeoutMs: {
         flags: '--timeout-ms <n>',
         description: 'per-target time limit in milliseconds',
@@ -143,11 +172,7 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
         parse: collect,
         default: [],
       },
-      aiaAllowPrivate: {
-        flags: '--aia-allow-private',
-        description: 'let AIA URLs reach loopback and private addresses',
-        default: false,
-      },
+      aiaAllowPrivate: AIA_ALLOW_PRIVATE,
       aia: { flags: '--no-aia', description: 'never download missing intermediates' },
       hello: {
         flags: '--hello <file>',
@@ -178,12 +203,7 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
         parse: collect,
         default: [],
       },
-      profiles: {
-        flags: '--profiles <dir>',
-        description: 'directory of user firmware profiles (repeatable)',
-        parse: collect,
-        default: [],
-      },
+      profiles: PROFILES,
       anchors: {
         flags: '--anchors <mode>',
         description:
@@ -211,28 +231,10 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
         parse: collect,
         default: [],
       },
-      trustStore: {
-        flags: '--trust-store <file>',
-        description: "PEM bundle added to Node's Mozilla roots (repeatable)",
-        parse: collect,
-        default: [],
-      },
-      trustStoreOnly: {
-        flags: '--trust-store-only',
-        description: 'use only the --trust-store bundles',
-        default: false,
-      },
-      aiaAllowPrivate: {
-        flags: '--aia-allow-private',
-        description: 'let AIA URLs reach loopback and private addresses',
-        default: false,
-      },
-      concurrency: {
-        flags: '--concurrency <n>',
-        description: 'targets resolved at once',
-        parse: intInRange(1, 1024),
-        default: 32,
-      },
+      trustStore: TRUST_STORE,
+      trustStoreOnly: TRUST_STORE_ONLY,
+      aiaAllowPrivate: AIA_ALLOW_PRIVATE,
+      concurrency: CONCURRENCY,
       timeoutMs: {
         flags: '--timeout-ms <n>',
         description: 'per-target resolution time limit in milliseconds',
@@ -267,11 +269,7 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
         description: 'with --report: exit 1 when regression, unsafe or any-fail holds',
         parse: oneOf(FAIL_ON),
       },
-      deviceBudgetMinutes: {
-        flags: '--device-budget-minutes <n>',
-        description: 'device time each device may spend; the rest is recorded as not run (budget)',
-        parse: intInRange(0, 7 * 24 * 60),
-      },
+      deviceBudgetMinutes: DEVICE_BUDGET_MINUTES,
       spec: {
         flags: '--spec <file>',
         description: 'a run spec (JSON or YAML): hosts, devices, database, report; flags given here override it',
@@ -432,12 +430,7 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
       },
       seed: { flags: '--seed <n>', description: 'fault seed', parse: intInRange(0, 2 ** 31), default: 1 },
       log: { flags: '--log', description: 'log each decision to stderr', default: false },
-      profiles: {
-        flags: '--profiles <dir>',
-        description: 'directory of user firmware profiles (repeatable)',
-        parse: collect,
-        default: [],
-      },
+      profiles: PROFILES,
       requestTimeoutMs: {
         flags: '--request-timeout-ms <n>',
         description: 'how long the module waits for a server',
@@ -474,11 +467,7 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
       .command('probe')
       .description('identify one module; with --ca and --target, upload the CA and do one HTTPS GET'),
     {
-      device: {
-        flags: '--device <url>',
-        description: '/dev/ttyUSB0[?baud=115200&rtscts=1], tcp://HOST:PORT or emu:<profile>',
-        required: true,
-      },
+      device: DEVICE,
       ca: { flags: '--ca <file>', description: 'CA certificate to upload (PEM or DER)' },
       target: { flags: '--target <host[:port][/path]>', description: 'what to GET over HTTPS' },
       resolve: {
@@ -493,12 +482,7 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
         parse: collect,
         default: [],
       },
-      profiles: {
-        flags: '--profiles <dir>',
-        description: 'directory of user firmware profiles (repeatable)',
-        parse: collect,
-        default: [],
-      },
+      profiles: PROFILES,
       json: { flags: '--json', description: 'JSON output, with the transcript', default: false },
     },
   ).action(async (o) => {
@@ -514,21 +498,12 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
       )
       .usage(DOCTOR_USAGE),
     {
-      device: {
-        flags: '--device <url>',
-        description: '/dev/ttyUSB0[?baud=115200&rtscts=1], tcp://HOST:PORT or emu:<profile>',
-        required: true,
-      },
+      device: DEVICE,
       probeHost: {
         flags: '--probe-host <name>',
         description: 'a name the module looks up to check DNS (default: none, nothing leaves the bench)',
       },
-      profiles: {
-        flags: '--profiles <dir>',
-        description: 'directory of user firmware profiles (repeatable)',
-        parse: collect,
-        default: [],
-      },
+      profiles: PROFILES,
       json: { flags: '--json', description: 'JSON output: { device, url, ready, module, steps }', default: false },
     },
   ).action(async (o) => {
@@ -542,11 +517,7 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
       .description('measure a firmware profile from the module itself, against a probe lab made on the fly')
       .usage(LEARN_USAGE),
     {
-      device: {
-        flags: '--device <url>',
-        description: '/dev/ttyUSB0[?baud=115200&rtscts=1], tcp://HOST:PORT or emu:<profile>',
-        required: true,
-      },
+      device: DEVICE,
       out: {
         flags: '--out <file>',
         description: 'where the learned profile is written (default: <module>-<firmware>-learned.json here)',
@@ -570,12 +541,7 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
         flags: '--from <profile>',
         description: 'the profile to compare with and take unmeasured values from (default: the closest shipped one)',
       },
-      profiles: {
-        flags: '--profiles <dir>',
-        description: 'directory of user firmware profiles (repeatable)',
-        parse: collect,
-        default: [],
-      },
+      profiles: PROFILES,
       labHost: {
         flags: '--lab-host <name>',
         description:
@@ -604,11 +570,7 @@ export function buildProgram(io: Io, clock: Clock = systemClock): Command {
       .command('demo')
       .description('the built-in default: the field report reproduced offline (lab, four emulated modules, survey)'),
     {
-      deviceBudgetMinutes: {
-        flags: '--device-budget-minutes <n>',
-        description: 'device time each device may spend; the rest is recorded as not run (budget)',
-        parse: intInRange(0, 7 * 24 * 60),
-      },
+      deviceBudgetMinutes: DEVICE_BUDGET_MINUTES,
       labSpec: { flags: '--lab-spec <file>', description: 'lab spec (default: data/lab/field-report.json)' },
       spec: { flags: '--spec <file>', description: 'the old name of --lab-spec (refused)', hidden: true },
       db: { flags: '--db <path>', description: 'SQLite database', default: DEFAULT_DB },
