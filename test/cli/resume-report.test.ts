@@ -7,10 +7,11 @@ import { run } from '../../src/cli/run.js'
 import { hostsHash, runTargetOrder } from '../../src/jobs/hosts-change.js'
 import { attemptWords } from '../../src/cli/survey-progress.js'
 import { buildMatrix, failuresText, matrixText } from '../../src/report/index.js'
-import { openDb, RunStore, type AttemptRow, type RunDevice } from '../../src/store/index.js'
+import { openDb, RunStore, type RunDevice } from '../../src/store/index.js'
 import type { DevicePlan } from '../../src/plan/index.js'
 import { closedPort } from '../helpers/lab.js'
 import { testIo } from '../helpers/io.js'
+import { attemptRow } from '../helpers/attempt-row.js'
 
 /** A run interrupted while it resolved: no plan, the target list stored when it was created. */
 async function unplannedRun(): Promise<{ db: string; hosts: string; id: string; first: string }> {
@@ -99,37 +100,7 @@ const device: RunDevice = {
   warning: null,
   lost: null,
 }
-const row = (over: Partial<AttemptRow>): AttemptRow => ({
-  id: 1,
-  runId: 'r',
-  device: 'd',
-  module: 'SPWF04SA',
-  firmware: '1.0.0',
-  profile: 'p',
-  target: 't:443',
-  host: 't',
-  port: 443,
-  path: '/',
-  anchor: 'a',
-  anchorSubject: 'CN=Root',
-  anchorSource: 'store',
-  try: 1,
-  final: true,
-  outcome: 'pass',
-  class: null,
-  reason: null,
-  upload: null,
-  lines: [],
-  httpStatus: 200,
-  bodyBytes: 0,
-  durationMs: 1,
-  expect: null,
-  observationId: null,
-  recordedAt: '',
-  note: null,
-  probe: null,
-  ...over,
-})
+const row = attemptRow
 
 test('a matrix cell uses final rows only: a device-lost not-run redone on resume leaves no note', () => {
   const lost = row({

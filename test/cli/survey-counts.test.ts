@@ -9,6 +9,7 @@ import { surveyProgress } from '../../src/cli/survey-progress.js'
 import { buildMatrix, matrixText } from '../../src/report/index.js'
 import type { SurveyResult } from '../../src/pipeline/index.js'
 import { testIo } from '../helpers/io.js'
+import { attemptRow } from '../helpers/attempt-row.js'
 
 /**
  * What a survey counts when its device is lost: every item it records is counted once, against
@@ -39,10 +40,12 @@ const chunk = (targets: string[]): DevicePlan => ({
   skipped: [],
 })
 
-test('a device lost before its first request: every item it leaves undone is counted, out of all the items planned for it', async () => {
-  const recorded: AttemptRecord[] = []
-  const seen: Array<{ done: number; total: number; planning: boolean | undefined }> = []
-  // A module whose preparation loses it (nothing answered): no verdict, everything left undone.
+/**
+ * A device worker on a module whose preparation loses it (nothing answered: no verdict, everything
+ * left undone): `plan` first, then what `more` yields, as a feed that ends with the complete plan.
+ * What it records goes to `recorded`.
+ */
+function lostWorker(plan: DevicePlan, more: AsyncGenerator<DevicePlan>, recorded: AttemptRecord[]): WorkerContext {
   const module = {
     identity: { module: 'SPWF04SA', firmware: '1.1.0' },
     profile: { id: 'spwf04sa-1.1.0' },
@@ -57,23 +60,29 @@ test('a device lost before its first request: every item it leaves undone is cou
     verdictKeys: () => new Set<string>(),
     recordAttempt: (a: AttemptRecord) => recorded.push(a),
   } as unknown as RunStore
-  // Resolution plans more while the device works: two more chunks arrive after the first.
-  async function* more() {
-    for (const c of [chunk(['b.test:443', 'c.test:443']), chunk(['d.test:443'])]) yield await Promise.resolve(c)
-  }
-  const ctx: WorkerContext = {
+  return {
     label: 'd',
     module,
-    plan: chunk(['a.test:443']),
-    // A feed that delivered the complete plan (resolution ended): `complete` as DeviceFeed says it.
-    more: Object.assign(more(), { complete: true, settled: false }),
+    plan,
+    more: Object.assign(more, { complete: true, settled: false }),
     runId: 'r',
     runs,
     clock: { now: () => new Date(0), monotonic: () => 0 },
     stopping: () => false,
-    observer: { onAttempt: (_l, done, total, _i, _a, planning) => seen.push({ done, total, planning }) },
   }
-  const result = await runDevice(ctx)
+}
+
+test('a device lost before its first request: every item it leaves undone is counted, out of all the items planned for it', async () => {
+  const recorded: AttemptRecord[] = []
+  const seen: Array<{ done: number; total: number; planning: boolean | undefined }> = []
+  // Resolution plans more while the device works: two more chunks arrive after the first.
+  async function* more() {
+    for (const c of [chunk(['b.test:443', 'c.test:443']), chunk(['d.test:443'])]) yield await Promise.resolve(c)
+  }
+  const result = await runDevice({
+    ...lostWorker(chunk(['a.test:443']), more(), recorded),
+    observer: { onAttempt: (_l, done, total, _i, _a, planning) => seen.push({ done, total, planning }) },
+  })
   assert.equal(result.status, 'lost')
   assert.equal(recorded.length, 4)
   assert.ok(recorded.every((a) => !a.final && a.outcome === 'not-run' && a.reason?.reason === 'device-lost'))
@@ -86,20 +95,6 @@ test('a device lost before its first request: every item it leaves undone is cou
 
 test('a lost device leaves items planned without it (unresolved, an untrusted CA) with their own finding, never "device lost"', async () => {
   const recorded: AttemptRecord[] = []
-  const module = {
-    identity: { module: 'SPWF04SA', firmware: '1.1.0' },
-    profile: { id: 'spwf04sa-1.1.0' },
-    driver: {
-      reboots: () => 0,
-      prepare: () => Promise.reject(new ModuleLost('no answer')),
-      clean: () => Promise.resolve(),
-    },
-    channel: { transcript: { length: 0, since: () => [] } },
-  } as unknown as OpenedModule
-  const runs = {
-    verdictKeys: () => new Set<string>(),
-    recordAttempt: (a: AttemptRecord) => recorded.push(a),
-  } as unknown as RunStore
   const unresolved: PlanItem = {
     ...item('gone.test:443'),
     anchor: null,
@@ -113,16 +108,7 @@ test('a lost device leaves items planned without it (unresolved, an untrusted CA
       skipped: [{ ...item('late.test:443'), anchor: null, skip: { reason: 'unresolved', detail: 'refused' } }],
     })
   }
-  const ctx: WorkerContext = {
-    label: 'd',
-    module,
-    plan: { ...chunk(['a.test:443']), skipped: [unresolved] },
-    more: Object.assign(more(), { complete: true, settled: false }),
-    runId: 'r',
-    runs,
-    clock: { now: () => new Date(0), monotonic: () => 0 },
-    stopping: () => false,
-  }
+  const ctx = lostWorker({ ...chunk(['a.test:443']), skipped: [unresolved] }, more(), recorded)
   assert.equal((await runDevice(ctx)).status, 'lost')
   const byTarget = new Map(recorded.map((a) => [a.item.target, [a.final, a.outcome, a.reason?.reason]]))
   assert.deepEqual(byTarget.get('gone.test:443'), [true, 'not-run', 'unresolved'])
@@ -140,37 +126,8 @@ test('the progress line says the total may grow while resolution plans more (N+)
   assert.match(io.err(), /^\[d\] 2\/12 b\.test:443 CN=Root: not run \(device lost\)$/m)
 })
 
-const row = (id: number, target: string, over: Partial<AttemptRow>): AttemptRow => ({
-  id,
-  runId: 'r',
-  device: 'd',
-  module: 'SPWF04SA',
-  firmware: '1.1.0',
-  profile: 'p',
-  target,
-  host: target.split(':')[0]!,
-  port: 443,
-  path: '/',
-  anchor: 'a',
-  anchorSubject: 'CN=Root',
-  anchorSource: 'store',
-  try: 1,
-  final: true,
-  outcome: 'pass',
-  class: null,
-  reason: null,
-  upload: null,
-  lines: [],
-  httpStatus: 200,
-  bodyBytes: 0,
-  durationMs: 1,
-  expect: null,
-  observationId: null,
-  recordedAt: '',
-  note: null,
-  probe: null,
-  ...over,
-})
+const row = (id: number, target: string, over: Partial<AttemptRow>): AttemptRow =>
+  attemptRow({ id, firmware: '1.1.0', target, host: target.split(':')[0]!, ...over })
 
 test('the run\'s last line counts the work a lost device left undone, not "0 not run"', () => {
   const lost = { reason: 'device-lost' as const, detail: 'no answer' }
