@@ -14,6 +14,7 @@ import { systemClock } from '../../src/core/clock.js'
 import { dataPath } from '../../src/core/paths.js'
 import { parseHosts, parseResolveEntries, type Target } from '../../src/hosts/index.js'
 import { readLabSpec, startLab, type RunningLab } from '../../src/lab/index.js'
+import type { SurveyInput } from '../../src/pipeline/index.js'
 import { labCacheDir } from './lab-keys.js'
 
 /**
@@ -73,5 +74,35 @@ export function fakeTarget(host: string, port: number, sni: string | null = host
     tags: [],
     expect: null,
     source: { file: 'test', line: 1 },
+  }
+}
+
+/**
+ * A survey of lab targets on one device, as a test of the pipeline runs it: every anchor, one
+ * target resolved at a time, generous time-outs, a new run.
+ */
+export function labSurveyInput(
+  lab: RunningLab,
+  given: Pick<SurveyInput, 'targets' | 'hostsText' | 'store' | 'cache'> & { device: string },
+): SurveyInput {
+  return {
+    targets: given.targets,
+    hostsFile: 'hosts.txt',
+    hostsText: given.hostsText,
+    devices: [{ label: 'dev', url: given.device }],
+    profileDirs: [],
+    resolveEntries: lab.resolveEntries,
+    resolveMap: parseResolveEntries(lab.resolveEntries),
+    store: given.store,
+    cache: given.cache,
+    aiaAllowPrivate: true,
+    anchors: { mode: 'all', includeUntrusted: false },
+    label: null,
+    concurrency: 1,
+    timeoutMs: 60_000,
+    deviceTimeoutMs: 30_000,
+    toolVersion: 'test',
+    options: {},
+    resume: null,
   }
 }

@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CertCache, loadTrustStore } from '../../src/chain/index.js'
 import { systemClock } from '../../src/core/clock.js'
-import { parseHosts, parseResolveEntries } from '../../src/hosts/index.js'
+import { parseHosts } from '../../src/hosts/index.js'
 import type { RunningLab } from '../../src/lab/index.js'
-import { runSurvey, type SurveyInput } from '../../src/pipeline/index.js'
+import { runSurvey } from '../../src/pipeline/index.js'
 import { buildMatrix, matrixText } from '../../src/report/index.js'
 import { buildReport } from '../../src/report/model/build.js'
 import type { ReportModel } from '../../src/report/model/types.js'
 import { HistoryStore, ObservationStore, openDb, RunStore } from '../../src/store/index.js'
 import { inProcessEmulator } from '../../src/families/in-process.js'
-import { startTestLab } from '../helpers/lab.js'
+import { labSurveyInput, startTestLab } from '../helpers/lab.js'
 
 // ecdsa.basic.test fails on the SPWF04SA 1.0.0 (no ECDSA) with each of its two candidate CAs (the
 // intermediate and the root). A run stopped after the first of them has one fail and one CA never
@@ -39,26 +39,7 @@ describe('an interrupted run: its unfinished cells are incomplete, never fail, a
     const store = await loadTrustStore({ files: [lab.trustStoreFile], only: true }, cache)
     const dbPath = join(dir, `${name}.db`)
     const db = openDb(dbPath)
-    const input: SurveyInput = {
-      targets,
-      hostsFile: 'hosts.txt',
-      hostsText,
-      devices: [{ label: 'dev', url: 'emu:spwf04sa-1.0.0?no-dns' }],
-      profileDirs: [],
-      resolveEntries: lab.resolveEntries,
-      resolveMap: parseResolveEntries(lab.resolveEntries),
-      store,
-      cache,
-      aiaAllowPrivate: true,
-      anchors: { mode: 'all', includeUntrusted: false },
-      label: null,
-      concurrency: 1,
-      timeoutMs: 60_000,
-      deviceTimeoutMs: 30_000,
-      toolVersion: 'test',
-      options: {},
-      resume: null,
-    }
+    const input = labSurveyInput(lab, { targets, hostsText, store, cache, device: 'emu:spwf04sa-1.0.0?no-dns' })
     let stop = false
     try {
       const r = await runSurvey(input, {

@@ -8,10 +8,10 @@ import { CertCache, loadTrustStore } from '../../src/chain/index.js'
 import { systemClock } from '../../src/core/clock.js'
 import { parseHosts, parseResolveEntries } from '../../src/hosts/index.js'
 import { startLab, validateLabSpec, type RunningLab } from '../../src/lab/index.js'
-import { runSurvey, type SurveyDeps, type SurveyInput } from '../../src/pipeline/index.js'
+import { runSurvey, type SurveyDeps } from '../../src/pipeline/index.js'
 import { ObservationStore, openDb, RunStore, type SurveyRun } from '../../src/store/index.js'
 import { inProcessEmulator } from '../../src/families/in-process.js'
-import { startTestLab } from '../helpers/lab.js'
+import { labSurveyInput, startTestLab } from '../helpers/lab.js'
 
 /** A TLS port that accepts and says nothing until released: resolution cannot end before. */
 async function heldServer(): Promise<{
@@ -63,26 +63,7 @@ describe('the survey pipelines resolution and device work', () => {
     const store = await loadTrustStore({ files: [lab.trustStoreFile], only: true }, cache)
     const db = openDb(dbPath)
     const runs = new RunStore(db, dbPath)
-    const input: SurveyInput = {
-      targets,
-      hostsFile: 'hosts.txt',
-      hostsText,
-      devices: [{ label: 'dev', url: 'emu:spwf04sa-1.1.0?no-dns' }],
-      profileDirs: [],
-      resolveEntries: lab.resolveEntries,
-      resolveMap: parseResolveEntries(lab.resolveEntries),
-      store,
-      cache,
-      aiaAllowPrivate: true,
-      anchors: { mode: 'all', includeUntrusted: false },
-      label: null,
-      concurrency: 1,
-      timeoutMs: 60_000,
-      deviceTimeoutMs: 30_000,
-      toolVersion: 'test',
-      options: {},
-      resume: null,
-    }
+    const input = labSurveyInput(lab, { targets, hostsText, store, cache, device: 'emu:spwf04sa-1.1.0?no-dns' })
     return { input, runs, db, observations: new ObservationStore(db, dbPath) }
   }
   const labLine = (name: string) => `${name}:${lab.hosts.find((h) => h.name === name)!.port}`
