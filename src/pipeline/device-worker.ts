@@ -146,8 +146,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       ended.add(key(item))
       finished++
     }
-    // `N+` only while resolution may still plan more: once the feed holds the complete plan, the total is final.
-    ctx.observer?.onAttempt?.(label, finished, total, item, rec, planning && !(ctx.more?.settled ?? false))
+    ctx.observer?.onAttempt?.(label, finished, total, item, rec, planning)
   }
   const fromAttempt = (a: Attempt, tryNo: number, final: boolean): Fields => ({
     try: tryNo,
@@ -344,6 +343,8 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       for await (const chunk of ctx.more) {
         known.push(chunk)
         total += size(chunk)
+        // The complete plan is in hand: the total is final (`N/M`, no longer `N/M+`).
+        if (ctx.more.settled) planning = false
         await runChunk(chunk)
       }
       planning = false
@@ -375,6 +376,7 @@ export async function runDevice(ctx: WorkerContext): Promise<WorkerResult> {
       if (ctx.more)
         for await (const chunk of ctx.more) {
           total += size(chunk)
+          if (ctx.more.settled) planning = false
           undone(chunk)
         }
       planning = false

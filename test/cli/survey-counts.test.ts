@@ -45,7 +45,12 @@ const chunk = (targets: string[]): DevicePlan => ({
  * left undone): `plan` first, then what `more` yields, as a feed that ends with the complete plan.
  * What it records goes to `recorded`.
  */
-function lostWorker(plan: DevicePlan, more: AsyncGenerator<DevicePlan>, recorded: AttemptRecord[]): WorkerContext {
+function lostWorker(
+  plan: DevicePlan,
+  more: AsyncGenerator<DevicePlan>,
+  recorded: AttemptRecord[],
+  settled = false,
+): WorkerContext {
   const module = {
     identity: { module: 'SPWF04SA', firmware: '1.1.0' },
     profile: { id: 'spwf04sa-1.1.0' },
@@ -64,7 +69,8 @@ function lostWorker(plan: DevicePlan, more: AsyncGenerator<DevicePlan>, recorded
     label: 'd',
     module,
     plan,
-    more: Object.assign(more, { complete: true, settled: false }),
+    // `settled`: the feed says the complete plan is handed out (DeviceFeed: resolution is over).
+    more: Object.assign(more, { complete: true, settled }),
     runId: 'r',
     runs,
     clock: { now: () => new Date(0), monotonic: () => 0 },
@@ -91,6 +97,21 @@ test('a device lost before its first request: every item it leaves undone is cou
     seen.map((s) => `${s.done}/${s.total}${s.planning ? '+' : ''}`),
     ['1/1+', '2/3+', '3/3+', '4/4+'],
   )
+})
+
+test('once the feed has handed out the complete plan, the counter drops its +: the total is final', async () => {
+  const recorded: AttemptRecord[] = []
+  const seen: string[] = []
+  // The rest of the plan in one last chunk, the feed settled once it is pulled (as DeviceFeed after finish()).
+  async function* more() {
+    yield await Promise.resolve(chunk(['b.test:443', 'c.test:443']))
+  }
+  await runDevice({
+    ...lostWorker(chunk(['a.test:443']), more(), recorded, true),
+    observer: { onAttempt: (_l, done, total, _i, _a, planning) => seen.push(`${done}/${total}${planning ? '+' : ''}`) },
+  })
+  // Before the first pull the total may still grow; each pull of a settled feed makes it final.
+  assert.deepEqual(seen, ['1/1+', '2/3', '3/3'])
 })
 
 test('a lost device leaves items planned without it (unresolved, an untrusted CA) with their own finding, never "device lost"', async () => {
