@@ -3,7 +3,6 @@ import { basename, dirname, resolve as resolvePath } from 'node:path'
 import { CertCache, loadTrustStore } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
 import { AppError, outcome } from '../core/errors.js'
-import { asAppError } from '../core/system-errors.js'
 import { VERSION } from '../core/version.js'
 import { parseDeviceUrl } from '../device/index.js'
 import { checkDeviceUrl, checkProfileDirs } from '../families/index.js'
@@ -75,6 +74,11 @@ export type SurveyEvent =
   | { kind: 'surveyed'; result: SurveyResult; attempts: AttemptRow[]; matrix: Matrix; dbPath: string }
   | RunReportEvent
   | { kind: 'pruned'; days: number; pruned: Pruned }
+  /**
+   * An error stopped the run once it existed (a bug of ours, the database failing, no device
+   * opening on a resume): the run is kept with this status, and the error follows.
+   */
+  | { kind: 'stopped'; runId: string; status: RunStatus; dbPath: string }
 
 export interface SurveyWatch {
   on: (e: SurveyEvent) => void
@@ -268,7 +272,11 @@ export async function surveyJob(
       },
     ).catch((err: unknown) => {
       const id = session.runId
-      throw stoppedRun(err, id, id ? (session.runs.getRun(id)?.status ?? null) : null, dbPath)
+      const status = id ? (session.runs.getRun(id)?.status ?? null) : null
+      // Still marked running (a failure before the survey could end it): --resume finishes it all the same.
+      if (id && status)
+        watch.on({ kind: 'stopped', runId: id, status: status === 'running' ? 'interrupted' : status, dbPath })
+      throw err
     })
     watch.onSurveyEnd?.()
     if (result.status === 'interrupted' && !session.exists(result.runId)) {
@@ -377,22 +385,4 @@ async function checkInputs(
   await checkProfileDirs(profileDirs)
   for (const d of devices) await checkDeviceUrl(d.url, { cwd: io.cwd, profileDirs })
   return { devices, profileDirs, hosts: await readHostsFile(o.hosts, io.cwd) }
-}
-
-/**
- * An error that stopped a run once it existed (a bug of ours, the database failing): the survey
- * kept the run, interrupted, so the message ends with how to finish it.
- */
-function stoppedRun(err: unknown, runId: string | null, status: RunStatus | null, dbPath: string): unknown {
-  if (!runId || !status) return err
-  // Still marked running (a failure before the survey could end it): --resume finishes it all the same.
-  const said = status === 'running' ? 'interrupted' : status
-  const e = asAppError(err)
-  const out = new AppError(
-    e.code,
-    `${e.message}\nrun ${runId} ${said}; finish it with:\n  tlsmatrix run --resume ${runId} --db ${dbPath}`,
-    { cause: err },
-  )
-  if (err instanceof Error && err.stack) out.stack = err.stack
-  return out
 }

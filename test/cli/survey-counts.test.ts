@@ -213,3 +213,15 @@ test('the terminal matrix says "device not opened" for a device that never opene
   assert.match(text, /^a\.test:443 +device not opened +device lost$/m)
   assert.match(text, /never \(not opened\)/)
 })
+
+test("a run stopped by an error says how to finish it in the command's own words: run --resume, or the demo's own advice", () => {
+  const stopped = { kind: 'stopped' as const, runId: 'R1', status: 'interrupted' as const, dbPath: 'h.db' }
+  const run = testIo({ inProcess: true })
+  writeSurveyEvent(stopped, run, { json: false })
+  assert.match(run.err(), /^run R1 interrupted; finish it with:\n {2}tlsmatrix run --resume R1 --db h\.db$/m)
+  // The demo's lab is gone with it: it never advises a --resume that cannot work.
+  const demo = testIo({ inProcess: true })
+  writeSurveyEvent(stopped, demo, { json: false, stoppedHint: 'start the demo again (npm start)' })
+  assert.match(demo.err(), /^run R1 interrupted; start the demo again \(npm start\)$/m)
+  assert.doesNotMatch(demo.err(), /--resume/)
+})

@@ -40,6 +40,9 @@ export function writeSurveyEvent(e: SurveyEvent, io: Io, voice: SurveyVoice): vo
     case 'insist':
       io.stderr.write(`\n${e.runId ? `run ${e.runId} interrupted; ` : ''}${resumeHint(voice, e.runId, e.dbPath)}\n`)
       return
+    case 'stopped':
+      io.stderr.write(`\nrun ${e.runId} ${e.status}; ${resumeHint(voice, e.runId, e.dbPath)}\n`)
+      return
     case 'hosts-forced':
       io.stderr.write(
         `warning: ${e.file} changed since the run began (${e.change}); --force: ${e.planKept ? 'resuming with the plan made then (targets added since are not surveyed)' : 'the run had no plan yet, so it is planned from the current hosts file'}\n`,
