@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { createHash } from 'node:crypto'
 import type { Clock } from '../core/clock.js'
 import { AppError, isAppError, messageOf } from '../core/errors.js'
@@ -60,7 +61,11 @@ export class Resolver {
   private readonly analyses = new Map<string, Promise<Analysis>>()
   private readonly aiaCache = new Map<string, Promise<Buffer[]>>()
 
-  constructor(private readonly opts: ResolverOptions) {}
+  constructor(private readonly opts: ResolverOptions) {
+    // Every connection and AIA fetch in flight listens to the one signal, as many as the batch's
+    // concurrency: many listeners is the design here, not a leak (each removes its own at its end).
+    if (opts.signal) setMaxListeners(0, opts.signal)
+  }
 
   async resolve(target: Target): Promise<Observation> {
     const { clock } = this.opts

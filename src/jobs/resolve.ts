@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events'
 import { resolve as resolvePath } from 'node:path'
 import { CertCache, DEFAULT_AIA, loadTrustStore, Resolver } from '../chain/index.js'
 import type { Clock } from '../core/clock.js'
@@ -63,8 +62,6 @@ export async function resolveJob(
     // Ctrl-C: nothing new starts and the connections in flight are closed (no device depends on
     // them); what was recorded stays recorded.
     const stop = new AbortController()
-    // Every connection in flight listens to it (up to --concurrency): many listeners, no leak.
-    setMaxListeners(0, stop.signal)
     void io.interrupted.then(() => {
       if (stop.signal.aborted) return
       watch.onStopping()

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { setMaxListeners } from 'node:events'
 import {
   DEFAULT_AIA,
   DEFAULT_HELLO,
@@ -110,9 +109,6 @@ export async function runSurvey(input: SurveyInput, given: SurveyDeps): Promise<
   let failure: { label: string; err: unknown } | null = null
   // One stop for the resolutions: the user's (signal or `stopping`) or a failure's.
   const stop = new AbortController()
-  // Every connection and AIA fetch in flight listens to it, up to --concurrency per ClientHello:
-  // many listeners is the design here, not a leak (each removes its own when it ends).
-  setMaxListeners(0, stop.signal)
   const stopping = () => {
     const yes = given.stopping() || failure !== null || (given.signal?.aborted ?? false)
     if (yes && !stop.signal.aborted) stop.abort()
