@@ -175,7 +175,21 @@ export function comparedCount(diff: Diff): number {
  * the firmware) and those not comparable.
  */
 export function diffCountsText(d: Diff): string {
-  return `${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}`
+  return diffCounts(d).join(', ')
+}
+
+/** diffCountsText's parts, regressions and fixes first, for a format that styles them (HTML). */
+export function diffCounts(d: Diff): string[] {
+  return [
+    `${d.regressions.length} regression(s)`,
+    `${d.fixes.length} fix(es)`,
+    `${d.changed.length} changed`,
+    `${d.same.length} same`,
+    ...(d.chainChanged.length
+      ? [`${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)`]
+      : []),
+    ...(d.notComparable.length ? [`${d.notComparable.length} not comparable`] : []),
+  ]
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Writable } from 'node:stream'
 import type { EvidenceSource, ReportModel } from '../model/types.js'
-import { sideLabels } from '../model/diff.js'
+import { diffCounts, sideLabels } from '../model/diff.js'
 import { makeContext, type HtmlContext } from './html-context.js'
 import { evidenceSection } from './html-evidence.js'
 import {
@@ -103,8 +103,11 @@ function* header(ctx: HtmlContext): Generator<string> {
   yield `<span class="pass">${MARK.pass} ${count((c) => c.verdict === 'pass' && !c.unsafe)} pass</span>, <span class="fail">${MARK.fail} ${count((c) => c.verdict === 'fail')} fail</span>, `
   yield `<span class="not-run">${MARK['not-run']} ${count((c) => c.verdict === 'not-run')} not run</span>, ${MARK.unsafe} ${unsafe} unsafe, &#8800; ${model.disagreements} disagreement(s).</p>`
   const d = model.diff
-  if (d)
-    yield `<p class="meta">Diff ${h(d.baseline)} &rarr; ${h(d.candidate)}: <span class="fail">&#9660; ${d.regressions.length} regression(s)</span>, <span class="pass">&#9650; ${d.fixes.length} fix(es)</span>, ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}.</p>`
+  if (d) {
+    // The terminal's counts, regressions and fixes marked.
+    const [regressions, fixes, ...rest] = diffCounts(d)
+    yield `<p class="meta">Diff ${h(d.baseline)} &rarr; ${h(d.candidate)}: <span class="fail">&#9660; ${h(regressions)}</span>, <span class="pass">&#9650; ${h(fixes)}</span>, ${rest.map(h).join(', ')}.</p>`
+  }
   // A baseline none of whose cells is in the matrix (a gate's released firmware, last night's run):
   // the header says where its verdicts are, so the columns are not read as the whole comparison.
   if (d && d.baselineRuns.length && !model.cells.some((c) => d.baselineRuns.includes(c.runId)))

@@ -8,7 +8,7 @@ import type {
   TargetRow,
   Verdict,
 } from '../model/types.js'
-import { diffMarks, sideLabels } from '../model/diff.js'
+import { diffCountsText, diffMarks, sideLabels } from '../model/diff.js'
 import { agreementCaveat } from '../model/provenance.js'
 import { certName, md, storeWords, unreadableText } from './text.js'
 
@@ -96,9 +96,7 @@ function summary(model: ReportModel): string[] {
     lines.unshift(
       `- ${d.regressions.length ? '▼ ' : ''}**${d.regressions.length} regression(s)**, ${d.fixes.length} fix(es) from ${md(d.baseline)} to ${md(d.candidate)}${d.regressions.length ? `: ${d.regressions.map((r) => `${md(r.target)} on ${md(r.candidateKey ?? '?')}`).join(', ')}` : ''}`,
     )
-    lines.push(
-      `- diff ${md(d.baseline)} → ${md(d.candidate)}: ${d.regressions.length} regression(s), ${d.fixes.length} fix(es), ${d.changed.length} changed, ${d.same.length} same${d.chainChanged.length ? `, ${d.chainChanged.length} changed with the server's chain (not blamed on the firmware)` : ''}${d.notComparable.length ? `, ${d.notComparable.length} not comparable` : ''}`,
-    )
+    lines.push(`- diff ${md(d.baseline)} → ${md(d.candidate)}: ${diffCountsText(d)}`)
   }
   return lines
 }
